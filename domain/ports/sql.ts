@@ -1,0 +1,25 @@
+/**
+ * The SQL port the read models use. PostgreSQL (pg) and the embedded PGlite both implement it, so
+ * projections and queries are written once, in PostgreSQL's dialect, with $1-style parameters.
+ */
+export type SqlParam = string | number | bigint | boolean | null | Uint8Array | Date | readonly unknown[] | object;
+
+export interface SqlStatement {
+  readonly text: string;
+  readonly values?: readonly SqlParam[];
+}
+
+export interface SqlResult<Row = Record<string, unknown>> {
+  readonly rows: Row[];
+  readonly rowCount: number;
+}
+
+export interface SqlExecutor {
+  query<Row = Record<string, unknown>>(text: string, values?: readonly SqlParam[]): Promise<SqlResult<Row>>;
+}
+
+export interface SqlDatabase extends SqlExecutor {
+  /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
