@@ -1,0 +1,13 @@
+// The domain's public surface, for code outside domain/ (gateways, projections, infra, tests).
+export * from './json.ts';
+export * from './errors.ts';
+export * from './canonicalJson.ts';
+export * from './base64.ts';
+export * from './ids/index.ts';
+export * from './roomVersions/index.ts';
+export * from './events/index.ts';
+export * from './auth/index.ts';
+export * from './stateRes/index.ts';
+export * from './room/index.ts';
+export type * from './ports/log.ts';
+export type * from './ports/sql.ts';

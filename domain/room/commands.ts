@@ -1,0 +1,82 @@
+/** Commands a room's single writer decides on, and what deciding needs from outside. */
+import type { JsonObject } from '../json.ts';
+import type { Pdu, RoomEvent, SigningKey, StateMap } from '../events/index.ts';
+import type { LocalOrigin, RoomRecord } from './records.ts';
+
+/** What a client asks for; the decider fills in the DAG fields, hashes and signature. */
+export interface LocalEventRequest {
+  readonly type: string;
+  readonly stateKey?: string;
+  readonly sender: string;
+  readonly content: JsonObject;
+  readonly redacts?: string;
+}
+
+export type RoomCommand =
+  /**
+   * Creates a room: the create event, then `events` in order (creator's join, power levels, join
+   * rules, …), all accepted or none. `roomId` is required before v12 and ignored since (the room id
+   * is the create event's hash).
+   */
+  | {
+      readonly type: 'createRoom';
+      readonly roomId?: string;
+      readonly createContent: JsonObject;
+      readonly creator: string;
+      readonly events: readonly LocalEventRequest[];
+      readonly signingKey: SigningKey;
+      readonly local: LocalOrigin;
+      readonly now: number;
+    }
+  /** Sends one event created on this server at a client's request. */
+  | {
+      readonly type: 'sendLocal';
+      readonly event: LocalEventRequest;
+      readonly signingKey: SigningKey;
+      readonly local: LocalOrigin;
+      readonly now: number;
+    }
+  /** Takes in a PDU received from another server (server-server-api.md § Checks performed on receipt of a PDU). */
+  | { readonly type: 'ingestPdu'; readonly pdu: Pdu; readonly origin: string; readonly receivedAt: number };
+
+/** A server's verify key as the key ring knows it. */
+export interface VerifyKey {
+  readonly publicKeyBase64: string;
+  /** Milliseconds since the epoch; keys are valid for events sent before this (since v5). */
+  readonly validUntilTs: number;
+}
+
+/**
+ * Synchronous lookups the use-case preloads before calling `decide` ("plan, fetch, decide").
+ * Anything missing makes `decide` answer `missing` so the caller can fetch and try again.
+ */
+export interface RoomLookups {
+  /** Any event this server holds for the room (accepted, soft-failed or outlier). */
+  getEvent(eventId: string): RoomEvent | undefined;
+  isRejected(eventId: string): boolean;
+  /** The room state after an accepted event. */
+  stateAfter(eventId: string): StateMap | undefined;
+  verifyKey(serverName: string, keyId: string): VerifyKey | undefined;
+}
+
+export const NO_LOOKUPS: RoomLookups = {
+  getEvent: () => undefined,
+  isRejected: () => false,
+  stateAfter: () => undefined,
+  verifyKey: () => undefined,
+};
+
+/** Why a command produced no records. `errcode` is what a client sees for a local command. */
+export interface DecisionError {
+  readonly errcode: 'M_FORBIDDEN' | 'M_BAD_JSON' | 'M_TOO_LARGE' | 'M_NOT_FOUND' | 'M_UNSUPPORTED_ROOM_VERSION' | 'M_INVALID_PARAM';
+  readonly reason: string;
+}
+
+export type Decision =
+  | { readonly outcome: 'records'; readonly records: readonly RoomRecord[] }
+  /** A local command that may not happen (auth or format); nothing is appended. */
+  | { readonly outcome: 'refused'; readonly error: DecisionError }
+  /** A remote PDU dropped before it could be judged (bad format or signature); nothing is appended. */
+  | { readonly outcome: 'dropped'; readonly reason: string }
+  /** Events (or their state) the decider needs but the lookups lack. */
+  | { readonly outcome: 'missing'; readonly eventIds: readonly string[] };

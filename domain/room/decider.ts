@@ -1,0 +1,68 @@
+/**
+ * The room decider: `{ initialState, decide, evolve }`. `decide` is pure — rules come from the
+ * room's create event, time and keys arrive on the command, everything else through `lookups` —
+ * and answers with the log records to append (see records.ts) or why there are none.
+ */
+import type { RoomVersionRules } from '../roomVersions/index.ts';
+import type { Decision, LocalEventRequest, RoomCommand, RoomLookups } from './commands.ts';
+import { decideLocalEvents, type LocalBuild } from './localEvents.ts';
+import { decideRemotePdu } from './remoteEvents.ts';
+import { evolve, initialRoomState, isCreated, rulesOfCreateContent, type RoomState } from './state.ts';
+
+export { evolve, initialRoomState as initialState };
+
+const refused = (errcode: 'M_FORBIDDEN' | 'M_NOT_FOUND' | 'M_UNSUPPORTED_ROOM_VERSION' | 'M_INVALID_PARAM', reason: string): Decision => ({
+  outcome: 'refused',
+  error: { errcode, reason },
+});
+
+const createRoom = (command: Extract<RoomCommand, { type: 'createRoom' }>, state: RoomState, lookups: RoomLookups): Decision => {
+  if (isCreated(state)) return refused('M_INVALID_PARAM', 'the room already exists');
+  const rules = rulesOfCreateContent(command.createContent);
+  if (rules === undefined) return refused('M_UNSUPPORTED_ROOM_VERSION', `unsupported room version ${JSON.stringify(command.createContent.room_version)}`);
+  if (!rules.eventFormat.roomIdIsCreateEventHash && command.roomId === undefined) {
+    return refused('M_INVALID_PARAM', `room version ${rules.id} needs a room id chosen by the server`);
+  }
+  const { signingKey, local, now } = command;
+  const roomIdFor = (current: RoomState): string | undefined =>
+    rules.eventFormat.roomIdIsCreateEventHash ? (current.roomId ?? undefined) : command.roomId;
+  const build = (request: LocalEventRequest) => (current: RoomState): LocalBuild => ({
+    roomId: roomIdFor(current),
+    rules: current.rules ?? rules,
+    request,
+    signingKey,
+    local,
+    now,
+  });
+  const createRequest: LocalEventRequest = { type: 'm.room.create', stateKey: '', sender: command.creator, content: command.createContent };
+  return decideLocalEvents([createRequest, ...command.events].map(build), state, lookups);
+};
+
+const sendLocal = (command: Extract<RoomCommand, { type: 'sendLocal' }>, state: RoomState, lookups: RoomLookups): Decision => {
+  if (!isCreated(state)) return refused('M_NOT_FOUND', 'unknown room');
+  if (command.event.type === 'm.room.create') return refused('M_FORBIDDEN', 'a room has exactly one m.room.create event');
+  const build = (current: RoomState): LocalBuild => ({
+    roomId: current.roomId ?? undefined,
+    rules: current.rules as RoomVersionRules,
+    request: command.event,
+    signingKey: command.signingKey,
+    local: command.local,
+    now: command.now,
+  });
+  return decideLocalEvents([build], state, lookups);
+};
+
+export const decide = (command: RoomCommand, state: RoomState, lookups: RoomLookups): Decision => {
+  switch (command.type) {
+    case 'createRoom':
+      return createRoom(command, state, lookups);
+    case 'sendLocal':
+      return sendLocal(command, state, lookups);
+    case 'ingestPdu':
+      if (!isCreated(state)) return { outcome: 'missing', eventIds: [] };
+      return decideRemotePdu(command.pdu, command.receivedAt, state, lookups);
+  }
+};
+
+/** The decider as one value, for runners that take any decider. */
+export const roomDecider = { initialState: initialRoomState, decide, evolve } as const;

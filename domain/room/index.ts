@@ -1,0 +1,5 @@
+export * from './records.ts';
+export * from './commands.ts';
+export * from './state.ts';
+export { decide, roomDecider, initialState } from './decider.ts';
+export { currentStateLookup } from './localEvents.ts';

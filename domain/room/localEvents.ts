@@ -1,0 +1,127 @@
+/**
+ * Deciding on events created by this server: fill prev_events (the forward extremities),
+ * auth_events (auth events selection over the current state), depth, hashes and signature, then
+ * run the auth rules against the current state — the state before the new event.
+ */
+import { authEventTuples, checkAuthRules, type StateLookup } from '../auth/index.ts';
+import { MatrixError } from '../errors.ts';
+import { buildPdu, stateKeyOf, type RoomEvent, type SigningKey } from '../events/index.ts';
+import type { RoomVersionRules } from '../roomVersions/index.ts';
+import type { Decision, DecisionError, LocalEventRequest, RoomLookups } from './commands.ts';
+import type { LocalOrigin, PduAccepted, StateChange } from './records.ts';
+import { evolve, type RoomState } from './state.ts';
+
+/** Synapse cites at most 10 prev events; the format allows 20. */
+const MAX_PREV_EVENTS_CITED = 10;
+
+export const currentStateLookup = (state: RoomState, lookups: RoomLookups): StateLookup => (type, stateKey) => {
+  const key = stateKeyOf(type, stateKey);
+  const cached = state.stateEvents.get(key);
+  if (cached !== undefined) return cached;
+  const eventId = state.state.get(key);
+  return eventId === undefined ? undefined : lookups.getEvent(eventId);
+};
+
+const refusal = (error: DecisionError): Decision => ({ outcome: 'refused', error });
+
+const buildFailure = (error: unknown): DecisionError => {
+  if (error instanceof MatrixError && (error.errcode === 'M_TOO_LARGE' || error.errcode === 'M_BAD_JSON')) {
+    return { errcode: error.errcode, reason: error.message };
+  }
+  return { errcode: 'M_BAD_JSON', reason: error instanceof Error ? error.message : String(error) };
+};
+
+export interface LocalBuild {
+  readonly roomId: string | undefined;
+  readonly rules: RoomVersionRules;
+  readonly request: LocalEventRequest;
+  readonly signingKey: SigningKey;
+  readonly local: LocalOrigin;
+  readonly now: number;
+}
+
+/**
+ * Builds, checks and records one local event on top of `state`. Returns the record and the state
+ * after it, or why it may not happen.
+ */
+export const decideLocalEvent = (
+  build: LocalBuild,
+  state: RoomState,
+  lookups: RoomLookups,
+): { record: PduAccepted; state: RoomState } | { error: DecisionError } => {
+  const { rules, request } = build;
+  const lookup = currentStateLookup(state, lookups);
+  const authEventIds = authEventTuples(request, rules)
+    .map(({ type, stateKey }) => state.state.get(stateKeyOf(type, stateKey)))
+    .filter((id): id is string => id !== undefined);
+  const prevEventIds = state.forwardExtremities.slice(-MAX_PREV_EVENTS_CITED);
+
+  let event: RoomEvent;
+  try {
+    event = buildPdu(
+      {
+        ...(build.roomId === undefined ? {} : { roomId: build.roomId }),
+        sender: request.sender,
+        type: request.type,
+        ...(request.stateKey === undefined ? {} : { stateKey: request.stateKey }),
+        content: request.content,
+        originServerTs: build.now,
+        depth: state.maxDepth + 1,
+        prevEventIds,
+        authEventIds,
+        ...(request.redacts === undefined ? {} : { redacts: request.redacts }),
+        ...(rules.eventFormat.referencesCarryHashes ? { referenceHashes: Object.fromEntries(state.referenceHashes) } : {}),
+      },
+      rules,
+      build.signingKey,
+    ).event;
+  } catch (error) {
+    return { error: buildFailure(error) };
+  }
+
+  const decision = checkAuthRules(event, lookup, rules);
+  if (!decision.allowed) return { error: { errcode: 'M_FORBIDDEN', reason: decision.reason } };
+
+  const stateDelta: StateChange[] =
+    event.stateKey === undefined
+      ? []
+      : [
+          {
+            type: event.type,
+            stateKey: event.stateKey,
+            eventId: event.eventId,
+            replaces: state.state.get(stateKeyOf(event.type, event.stateKey)) ?? null,
+          },
+        ];
+  const record: PduAccepted = {
+    type: 'pdu.accepted',
+    v: 1,
+    roomId: event.roomId,
+    roomVersion: rules.id,
+    eventId: event.eventId,
+    pdu: event.pdu,
+    stateDelta,
+    prevAcceptedEventId: state.lastAcceptedEventId,
+    forwardExtremities: [event.eventId],
+    local: build.local,
+    acceptedAt: build.now,
+  };
+  return { record, state: evolve(state, record) };
+};
+
+/** Runs several local builds in order, all or nothing. */
+export const decideLocalEvents = (
+  builds: readonly ((state: RoomState) => LocalBuild)[],
+  state: RoomState,
+  lookups: RoomLookups,
+): Decision => {
+  const records: PduAccepted[] = [];
+  let current = state;
+  for (const makeBuild of builds) {
+    const result = decideLocalEvent(makeBuild(current), current, lookups);
+    if ('error' in result) return refusal(result.error);
+    records.push(result.record);
+    current = result.state;
+  }
+  return { outcome: 'records', records };
+};

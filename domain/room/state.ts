@@ -1,0 +1,84 @@
+/**
+ * The writer's model of one room: what `decide` needs to build and check the next event. It is a
+ * fold of the room's log records (`evolve`), so a writer rebuilds it by replaying the partition.
+ */
+import type { RoomEvent, StateMap } from '../events/index.ts';
+import { referenceHashBase64, stateKeyOf, toRoomEvent } from '../events/index.ts';
+import type { RoomVersionRules } from '../roomVersions/index.ts';
+import { roomVersionRules } from '../roomVersions/index.ts';
+import type { RoomRecord } from './records.ts';
+
+export interface RoomState {
+  readonly roomId: string | null;
+  readonly rules: RoomVersionRules | null;
+  /** Current state: (type, state_key) → event id. */
+  readonly state: StateMap;
+  /** Events of the current state known to the writer (a cache: decide falls back to lookups). */
+  readonly stateEvents: ReadonlyMap<string, RoomEvent>;
+  readonly forwardExtremities: readonly string[];
+  /** The greatest depth among accepted events; a new local event goes one deeper. */
+  readonly maxDepth: number;
+  readonly lastAcceptedEventId: string | null;
+  /** v1–v2 only: reference hashes of current state events and extremities, which new events cite. */
+  readonly referenceHashes: ReadonlyMap<string, string>;
+}
+
+export const initialRoomState: RoomState = {
+  roomId: null,
+  rules: null,
+  state: new Map(),
+  stateEvents: new Map(),
+  forwardExtremities: [],
+  maxDepth: 0,
+  lastAcceptedEventId: null,
+  referenceHashes: new Map(),
+};
+
+export const isCreated = (state: RoomState): state is RoomState & { roomId: string; rules: RoomVersionRules } =>
+  state.roomId !== null && state.rules !== null;
+
+/** The rules a create event announces: `room_version` defaults to "1" (rooms/v1.md). */
+export const rulesOfCreateContent = (content: unknown): RoomVersionRules | undefined => {
+  const version = typeof content === 'object' && content !== null ? (content as Record<string, unknown>).room_version : undefined;
+  if (version === undefined) return roomVersionRules('1');
+  return typeof version === 'string' ? roomVersionRules(version) : undefined;
+};
+
+/** Folds one record into the room state. Unknown or foreign records leave it unchanged. */
+export const evolve = (state: RoomState, record: RoomRecord): RoomState => {
+  if (record.type !== 'pdu.accepted') return state;
+  const rules = state.rules ?? roomVersionRules(record.roomVersion);
+  if (rules === undefined) return state;
+  const parsed = toRoomEvent(record.pdu, rules, record.eventId);
+  if (!parsed.ok) return state;
+  const event = parsed.value;
+
+  const nextState = new Map(state.state);
+  const nextEvents = new Map(state.stateEvents);
+  for (const change of record.stateDelta) {
+    const key = stateKeyOf(change.type, change.stateKey);
+    if (change.eventId === null) nextState.delete(key);
+    else nextState.set(key, change.eventId);
+    if (change.eventId === event.eventId) nextEvents.set(key, event);
+    else nextEvents.delete(key);
+  }
+
+  let referenceHashes = state.referenceHashes;
+  if (rules.eventFormat.referencesCarryHashes) {
+    const keep = new Set([...nextState.values(), ...record.forwardExtremities]);
+    const next = new Map([...state.referenceHashes].filter(([id]) => keep.has(id)));
+    next.set(event.eventId, referenceHashBase64(record.pdu, rules));
+    referenceHashes = next;
+  }
+
+  return {
+    roomId: record.roomId,
+    rules,
+    state: nextState,
+    stateEvents: nextEvents,
+    forwardExtremities: record.forwardExtremities,
+    maxDepth: Math.max(state.maxDepth, event.depth),
+    lastAcceptedEventId: event.eventId,
+    referenceHashes,
+  };
+};
