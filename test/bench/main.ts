@@ -1,0 +1,15 @@
+/**
+ * `npm run bench <suite> [-- options]`: benchmarks print their figures beside a baseline measured
+ * in the same run, never as pass/fail timings.
+ */
+const suites: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
+  domain: () => import('./domain.ts'),
+};
+
+const [name, ...args] = process.argv.slice(2);
+const load = name === undefined ? undefined : suites[name];
+if (load === undefined) {
+  process.stderr.write(`usage: npm run bench <${Object.keys(suites).join('|')}> [-- options]\n`);
+  process.exit(2);
+}
+await (await load()).run(args);
