@@ -11,3 +11,4 @@ export * from './stateRes/index.ts';
 export * from './room/index.ts';
 export type * from './ports/log.ts';
 export type * from './ports/sql.ts';
+export type * from './ports/accounts.ts';

@@ -1,0 +1,36 @@
+import type { JsonObject } from '../../json.ts';
+import type { AccountStore, Clock, PasswordHasher, ProfileFields, Random } from '../../ports/accounts.ts';
+
+/** Everything the account use-cases depend on; built once by the composition root. */
+export interface AccountsContext {
+  readonly store: AccountStore;
+  readonly hasher: PasswordHasher;
+  readonly clock: Clock;
+  readonly random: Random;
+  /** This homeserver's server name, the domain of local user ids. */
+  readonly serverName: string;
+  readonly registration: 'disabled' | 'open';
+  /** Enables `/_synapse/admin/v1/register` when set. */
+  readonly registrationSharedSecret?: string;
+  /**
+   * Called after a local user's profile changed. The rooms layer will use it to send updated
+   * `m.room.member` events (client-server-api § Events on Change of Profile Information).
+   */
+  readonly onProfileChanged?: (userId: string, profile: ProfileFields) => Promise<void> | void;
+  /** How long a user-interactive auth session lives; 15 minutes by default. */
+  readonly uiaSessionLifetimeMs?: number;
+  /** How long a shared-secret registration nonce stays usable; 60 s by default (as Synapse). */
+  readonly registrationNonceLifetimeMs?: number;
+}
+
+/** The authenticated requester, as `authenticate` resolves an access token. */
+export interface Requester {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly isGuest: boolean;
+  /** The access token presented, so password changes can keep it. */
+  readonly accessToken?: string;
+}
+
+/** The `auth` dict of a user-interactive request, when the client sent one. */
+export type AuthDict = JsonObject | undefined;

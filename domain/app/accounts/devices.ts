@@ -1,0 +1,63 @@
+/** Device management (client-server-api § Device management, device_management.yaml). */
+import { MatrixError } from '../../errors.ts';
+import type { JsonObject } from '../../json.ts';
+import type { Device } from '../../ports/accounts.ts';
+import type { AccountsContext, AuthDict, Requester } from './context.ts';
+import { invalidParam } from './params.ts';
+import { finishUserInteractiveAuth, PASSWORD_FLOWS, userInteractiveAuth } from './uia.ts';
+
+const MAX_DEVICE_DISPLAY_NAME_LENGTH = 256;
+
+/** The wire form (client_device.yaml): absent fields are left out, not null. */
+export const deviceJson = (device: Device): JsonObject => ({
+  device_id: device.deviceId,
+  ...(device.displayName === undefined ? {} : { display_name: device.displayName }),
+  ...(device.lastSeenIp === undefined ? {} : { last_seen_ip: device.lastSeenIp }),
+  ...(device.lastSeenTs === undefined ? {} : { last_seen_ts: device.lastSeenTs }),
+});
+
+const notFound = (): MatrixError => new MatrixError('M_NOT_FOUND', 404, 'Device not found');
+
+export const listDevices = async (ctx: AccountsContext, requester: Requester): Promise<JsonObject[]> =>
+  (await ctx.store.listDevices(requester.userId)).map(deviceJson);
+
+export const getDevice = async (ctx: AccountsContext, requester: Requester, deviceId: string): Promise<JsonObject> => {
+  const device = await ctx.store.getDevice(requester.userId, deviceId);
+  if (device === undefined) throw notFound();
+  return deviceJson(device);
+};
+
+/** `PUT /devices/{deviceId}`: regular clients may only rename their existing devices. */
+export const renameDevice = async (
+  ctx: AccountsContext,
+  requester: Requester,
+  deviceId: string,
+  displayName: string | undefined,
+): Promise<void> => {
+  if (displayName !== undefined && displayName.length > MAX_DEVICE_DISPLAY_NAME_LENGTH) {
+    throw invalidParam('display_name', `at most ${MAX_DEVICE_DISPLAY_NAME_LENGTH} characters`);
+  }
+  if ((await ctx.store.getDevice(requester.userId, deviceId)) === undefined) throw notFound();
+  if (displayName !== undefined) await ctx.store.setDeviceDisplayName(requester.userId, deviceId, displayName);
+};
+
+/**
+ * `DELETE /devices/{deviceId}` and `POST /delete_devices`: after UIA, the devices and their
+ * tokens are gone. Unknown device ids are ignored, as the operation's outcome already holds.
+ */
+export const deleteDevices = async (
+  ctx: AccountsContext,
+  requester: Requester,
+  deviceIds: readonly string[],
+  auth: AuthDict,
+): Promise<void> => {
+  const session = await userInteractiveAuth(ctx, {
+    // Bound to the exact devices, so a session begun for one device cannot delete another.
+    operation: `delete_devices ${JSON.stringify([...new Set(deviceIds)].sort())}`,
+    flows: PASSWORD_FLOWS,
+    auth,
+    userId: requester.userId,
+  });
+  await ctx.store.deleteDevices(requester.userId, deviceIds);
+  await finishUserInteractiveAuth(ctx, session);
+};

@@ -1,0 +1,66 @@
+/**
+ * User identifiers in login and `m.login.password` auth dicts (client-server-api § Identifier
+ * types). `m.id.user` names the user by full user id or by localpart alone.
+ */
+import { MatrixError } from '../../errors.ts';
+import type { JsonObject } from '../../json.ts';
+import type { AccountsContext } from './context.ts';
+import { optionalObject, optionalString } from './params.ts';
+
+/** The error for any credential that does not match, so a caller cannot tell which part failed. */
+export const badCredentials = (): MatrixError => new MatrixError('M_FORBIDDEN', 403, 'Invalid username or password');
+
+/**
+ * The local user id a login names, or undefined when it names a user of another server. Local user
+ * ids are lower-case, so a localpart typed with capitals still finds its account.
+ */
+export const localUserIdOf = (user: string, serverName: string): string | undefined => {
+  if (!user.startsWith('@')) return `@${user.toLowerCase()}:${serverName}`;
+  const colon = user.indexOf(':');
+  if (colon < 0 || user.slice(colon + 1) !== serverName) return undefined;
+  return `@${user.slice(1, colon).toLowerCase()}:${serverName}`;
+};
+
+/**
+ * Reads the user a login or auth dict names: `identifier` first, then the deprecated top-level
+ * `user` (and `medium`/`address`, which name a third-party id). Returns undefined for a user this
+ * server cannot have; third-party ids are unknown here, which the spec answers with 403.
+ */
+export const userIdFromIdentifier = (body: JsonObject, serverName: string): string | undefined => {
+  const identifier = optionalObject(body, 'identifier');
+  if (identifier !== undefined) {
+    const type = optionalString(identifier, 'type');
+    if (type === 'm.id.user') {
+      const user = optionalString(identifier, 'user');
+      if (user === undefined) throw new MatrixError('M_MISSING_PARAM', 400, "Missing 'identifier.user'");
+      return localUserIdOf(user, serverName);
+    }
+    if (type === 'm.id.thirdparty' || type === 'm.id.phone') {
+      throw new MatrixError('M_FORBIDDEN', 403, 'Third-party identifier is not known to this server');
+    }
+    throw new MatrixError('M_UNKNOWN', 400, `Unknown identifier type ${JSON.stringify(type ?? null)}`);
+  }
+  const user = optionalString(body, 'user');
+  if (user !== undefined) return localUserIdOf(user, serverName);
+  if (body.medium !== undefined || body.address !== undefined) {
+    throw new MatrixError('M_FORBIDDEN', 403, 'Third-party identifier is not known to this server');
+  }
+  throw new MatrixError('M_MISSING_PARAM', 400, "Missing 'identifier'");
+};
+
+/**
+ * Checks a password for a user id; false for unknown users and accounts without a password. An
+ * unknown user still pays for one hash so response times do not reveal which users exist.
+ */
+export const checkPassword = async (
+  deps: Pick<AccountsContext, 'store' | 'hasher'>,
+  userId: string | undefined,
+  password: string,
+): Promise<boolean> => {
+  const account = userId === undefined ? undefined : await deps.store.getUser(userId);
+  if (account?.passwordHash == null) {
+    await deps.hasher.hash(password);
+    return false;
+  }
+  return deps.hasher.verify(password, account.passwordHash);
+};

@@ -1,0 +1,13 @@
+/** Accounts: registration, login, access tokens, devices, passwords, profiles (public surface). */
+export { createAccounts, type Accounts } from './accounts.ts';
+export type { AccountsContext, AuthDict, Requester } from './context.ts';
+export type { ChangePasswordCommand } from './password.ts';
+export type { RegisterCommand, RegisterResult } from './register.ts';
+export type { IssuedSession } from './sessions.ts';
+export { sharedSecretMac, type SharedSecretRegistration } from './sharedSecret.ts';
+export { hashAccessToken } from './secrets.ts';
+export { isUiaChallenge, UiaChallenge } from './uia.ts';
+export { optionalBoolean, optionalObject, optionalString, requireString, requireStringArray } from './params.ts';
+export { createMemoryAccountStore, type MemoryAccountStore } from './memoryAccountStore.ts';
+// The ports these use-cases need, so adapters can implement them from this one surface.
+export type * from '../../ports/accounts.ts';

@@ -1,0 +1,81 @@
+/**
+ * Profiles (client-server-api § Profiles, profile.yaml). Since v1.16 any namespaced key may be
+ * set; `displayname` and `avatar_url` must be strings. After a change the `onProfileChanged` hook
+ * runs so membership events can follow (§ Events on Change of Profile Information).
+ */
+import { MatrixError } from '../../errors.ts';
+import { utf8Length } from '../../ids/limits.ts';
+import type { JsonObject, JsonValue } from '../../json.ts';
+import type { ProfileFields } from '../../ports/accounts.ts';
+import type { AccountsContext, Requester } from './context.ts';
+import { invalidParam } from './params.ts';
+
+/** profile.yaml's `keyName` pattern. */
+const PROFILE_KEY = /^(avatar_url|displayname|m\.tz|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)$/;
+const MAX_KEY_BYTES = 255;
+/** "the total profile MUST be under 64 KiB" */
+const MAX_PROFILE_BYTES = 64 * 1024;
+/** Per-field limits for the two classic fields, as Synapse applies them. */
+const MAX_STRING_LENGTH: Readonly<Record<string, number>> = { displayname: 256, avatar_url: 1000 };
+
+const profileNotFound = (): MatrixError => new MatrixError('M_NOT_FOUND', 404, 'Profile not found');
+
+export const getProfile = async (ctx: AccountsContext, userId: string): Promise<ProfileFields> => {
+  const profile = await ctx.store.getProfile(userId);
+  if (profile === undefined) throw profileNotFound();
+  return profile;
+};
+
+export const getProfileField = async (ctx: AccountsContext, userId: string, key: string): Promise<JsonObject> => {
+  const profile = await getProfile(ctx, userId);
+  if (!Object.hasOwn(profile, key)) throw new MatrixError('M_NOT_FOUND', 404, `Profile has no field ${key}`);
+  return { [key]: profile[key] };
+};
+
+const checkKey = (key: string): void => {
+  if (utf8Length(key) > MAX_KEY_BYTES) throw new MatrixError('M_KEY_TOO_LARGE', 400, `Profile keys are at most ${MAX_KEY_BYTES} bytes`);
+  if (!PROFILE_KEY.test(key)) throw new MatrixError('M_INVALID_PARAM', 400, `Invalid profile key ${JSON.stringify(key)}`);
+};
+
+/** Only the user may change their profile; the profile must belong to an existing local account. */
+const ownProfile = async (ctx: AccountsContext, requester: Requester, userId: string): Promise<ProfileFields> => {
+  if (requester.userId !== userId) throw new MatrixError('M_FORBIDDEN', 403, "Cannot change another user's profile");
+  return getProfile(ctx, userId);
+};
+
+const changed = async (ctx: AccountsContext, userId: string): Promise<void> => {
+  await ctx.onProfileChanged?.(userId, await getProfile(ctx, userId));
+};
+
+/** `PUT /profile/{userId}/{keyName}` with a body holding `keyName`. */
+export const setProfileField = async (
+  ctx: AccountsContext,
+  requester: Requester,
+  userId: string,
+  key: string,
+  body: JsonObject,
+): Promise<void> => {
+  checkKey(key);
+  const profile = await ownProfile(ctx, requester, userId);
+  if (!Object.hasOwn(body, key)) throw new MatrixError('M_MISSING_PARAM', 400, `Missing '${key}'`);
+  const value: JsonValue = body[key];
+  const limit = MAX_STRING_LENGTH[key];
+  if (limit !== undefined) {
+    if (typeof value !== 'string') throw invalidParam(key, 'a string');
+    if (value.length > limit) throw invalidParam(key, `at most ${limit} characters`);
+  }
+  if (utf8Length(JSON.stringify({ ...profile, [key]: value })) >= MAX_PROFILE_BYTES) {
+    throw new MatrixError('M_PROFILE_TOO_LARGE', 400, 'The profile would exceed 64 KiB');
+  }
+  await ctx.store.setProfileField(userId, key, value);
+  await changed(ctx, userId);
+};
+
+/** `DELETE /profile/{userId}/{keyName}` (since v1.16). */
+export const deleteProfileField = async (ctx: AccountsContext, requester: Requester, userId: string, key: string): Promise<void> => {
+  checkKey(key);
+  const profile = await ownProfile(ctx, requester, userId);
+  if (!Object.hasOwn(profile, key)) return;
+  await ctx.store.deleteProfileField(userId, key);
+  await changed(ctx, userId);
+};

@@ -1,0 +1,41 @@
+/**
+ * Issuing access tokens bound to devices (client-server-api § Relationship between access tokens
+ * and devices): a client-chosen device id that already exists keeps the device but invalidates its
+ * earlier tokens; otherwise a device is created.
+ */
+import { utf8Length } from '../../ids/limits.ts';
+import type { AccountsContext } from './context.ts';
+import { invalidParam } from './params.ts';
+import { hashAccessToken, newAccessToken, newDeviceId } from './secrets.ts';
+
+/** What login and registration answer; `home_server` is deprecated but Synapse still sends it. */
+export interface IssuedSession {
+  readonly userId: string;
+  readonly accessToken: string;
+  readonly deviceId: string;
+  readonly homeServer: string;
+}
+
+const MAX_DEVICE_ID_BYTES = 255;
+
+export const checkDeviceId = (deviceId: string | undefined): void => {
+  if (deviceId === undefined) return;
+  if (deviceId.length === 0 || utf8Length(deviceId) > MAX_DEVICE_ID_BYTES) {
+    throw invalidParam('device_id', `a non-empty string of at most ${MAX_DEVICE_ID_BYTES} bytes`);
+  }
+};
+
+export const issueSession = async (
+  ctx: AccountsContext,
+  userId: string,
+  deviceId: string | undefined,
+  initialDeviceDisplayName: string | undefined,
+): Promise<IssuedSession> => {
+  const now = ctx.clock.now();
+  const device = deviceId ?? newDeviceId(ctx.random);
+  const { created } = await ctx.store.ensureDevice(userId, device, initialDeviceDisplayName, now);
+  if (!created) await ctx.store.deleteAccessTokensOfDevice(userId, device);
+  const accessToken = newAccessToken(ctx.random);
+  await ctx.store.addAccessToken(hashAccessToken(accessToken), { userId, deviceId: device, isGuest: false }, now);
+  return { userId, accessToken, deviceId: device, homeServer: ctx.serverName };
+};

@@ -1,0 +1,121 @@
+/**
+ * Ports the account use-cases (registration, login, devices, access tokens, user-interactive auth,
+ * profiles) need from the outside. Spec: client-server-api § Client Authentication, § Device
+ * management, § Profiles. infra/stores implements them over SQL.
+ */
+import type { JsonValue } from '../json.ts';
+
+export interface UserAccount {
+  readonly userId: string;
+  /** PHC string from a PasswordHasher; null when the account cannot log in with a password. */
+  readonly passwordHash: string | null;
+  readonly isGuest: boolean;
+  /** Server administrator (shared-secret registration can create one). */
+  readonly isAdmin: boolean;
+  readonly createdTs: number;
+}
+
+export interface Device {
+  readonly userId: string;
+  readonly deviceId: string;
+  /** Absent when no name has been set (client_device.yaml). */
+  readonly displayName?: string;
+  readonly lastSeenIp?: string;
+  readonly lastSeenTs?: number;
+}
+
+/** Who an access token belongs to. The store keeps only the token's SHA-256, never the token. */
+export interface AccessTokenOwner {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly isGuest: boolean;
+}
+
+/**
+ * A user-interactive auth session: which operation it guards, whom it authenticates (once known)
+ * and the stages completed so far. A session is bound to one operation so that completing stages
+ * for one request cannot authorise another.
+ */
+export interface UiaSession {
+  readonly sessionId: string;
+  /** The guarded operation, e.g. `register`, `password`, `delete_devices`. */
+  readonly operation: string;
+  /** The user the session authenticates; absent for registration. */
+  readonly userId?: string;
+  readonly completed: readonly string[];
+  readonly createdTs: number;
+}
+
+/** Profile fields by key (`displayname`, `avatar_url`, `m.tz`, custom namespaced keys). */
+export type ProfileFields = Readonly<Record<string, JsonValue>>;
+
+export interface NewUserAccount {
+  readonly userId: string;
+  readonly passwordHash: string | null;
+  readonly isGuest: boolean;
+  readonly isAdmin: boolean;
+  readonly createdTs: number;
+  /** Profile fields to create with the account (e.g. the default displayname). */
+  readonly profile: ProfileFields;
+}
+
+export interface AccountStore {
+  /** Creates the account and its profile; false (and no change) when the user id is taken. */
+  createUser(user: NewUserAccount): Promise<boolean>;
+  getUser(userId: string): Promise<UserAccount | undefined>;
+  setPasswordHash(userId: string, passwordHash: string): Promise<void>;
+
+  /** Creates the device, or keeps an existing one (its display name unchanged). */
+  ensureDevice(userId: string, deviceId: string, displayName: string | undefined, now: number): Promise<{ created: boolean }>;
+  getDevice(userId: string, deviceId: string): Promise<Device | undefined>;
+  listDevices(userId: string): Promise<Device[]>;
+  /** False when the user has no such device. */
+  setDeviceDisplayName(userId: string, deviceId: string, displayName: string): Promise<boolean>;
+  /** Records activity seen through an access token (best effort, for `last_seen_*`). */
+  recordDeviceSeen(userId: string, deviceId: string, ip: string | undefined, now: number): Promise<void>;
+  /** Deletes the devices and every access token bound to them. Unknown ids are ignored. */
+  deleteDevices(userId: string, deviceIds: readonly string[]): Promise<void>;
+  /** Deletes all the user's devices except `keepDeviceId` (and their tokens). */
+  deleteOtherDevices(userId: string, keepDeviceId: string | undefined): Promise<void>;
+
+  /** `tokenHash` is the SHA-256 of the token, hex. */
+  addAccessToken(tokenHash: string, owner: AccessTokenOwner, now: number): Promise<void>;
+  findAccessToken(tokenHash: string): Promise<AccessTokenOwner | undefined>;
+  /** Invalidates every token bound to the device (the device itself stays). */
+  deleteAccessTokensOfDevice(userId: string, deviceId: string): Promise<void>;
+
+  createUiaSession(session: UiaSession): Promise<void>;
+  getUiaSession(sessionId: string): Promise<UiaSession | undefined>;
+  updateUiaSession(sessionId: string, completed: readonly string[], userId: string | undefined): Promise<void>;
+  deleteUiaSession(sessionId: string): Promise<void>;
+  /** Deletes sessions created before `createdBefore`. */
+  deleteExpiredUiaSessions(createdBefore: number): Promise<void>;
+
+  /** The user's profile fields, or undefined when the user does not exist. */
+  getProfile(userId: string): Promise<ProfileFields | undefined>;
+  setProfileField(userId: string, key: string, value: JsonValue): Promise<void>;
+  deleteProfileField(userId: string, key: string): Promise<void>;
+
+  /** Stores a single-use nonce for shared-secret registration. */
+  addRegistrationNonce(nonce: string, expiresTs: number): Promise<void>;
+  /** Atomically removes the nonce; true only if it existed and had not expired at `now`. */
+  consumeRegistrationNonce(nonce: string, now: number): Promise<boolean>;
+}
+
+/** Slow, salted password hashing. Hashes are self-describing (PHC string format). */
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /** Constant-time comparison; false (never a throw) for a malformed or foreign hash. */
+  verify(password: string, passwordHash: string): Promise<boolean>;
+}
+
+/** Milliseconds since the epoch. Injected so use-cases stay deterministic in tests. */
+export interface Clock {
+  now(): number;
+}
+
+/** Unpredictable strings from a cryptographically secure source. */
+export interface Random {
+  /** `length` characters drawn uniformly from `alphabet`. */
+  string(length: number, alphabet: string): string;
+}

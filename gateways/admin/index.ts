@@ -1,0 +1,2 @@
+/** Admin HTTP surface. */
+export { createSharedSecretRegistrationRouter } from './sharedSecretRegistration.ts';

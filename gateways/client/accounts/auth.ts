@@ -1,0 +1,41 @@
+/**
+ * Access-token authentication for client routes (client-server-api § Using access tokens): the
+ * token comes from `Authorization: Bearer …`, or from the deprecated `access_token` query
+ * parameter (removed in v1.20, still sent by older clients). No token → 401 M_MISSING_TOKEN; an
+ * unknown one → 401 M_UNKNOWN_TOKEN from the `authenticate` use-case.
+ */
+import { MatrixError } from '../../../domain/index.ts';
+import type { Accounts, Requester } from '../../../domain/app/accounts/index.ts';
+import type { RequestState, StrataContext, StrataMiddleware } from '../../http/index.ts';
+
+export interface AuthenticatedState extends RequestState {
+  requester: Requester;
+}
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/** The token a request presents, or undefined. */
+export const accessTokenOf = (ctx: StrataContext): string | undefined => {
+  const header = ctx.get('Authorization');
+  if (header !== '') return BEARER.exec(header)?.[1];
+  const query = ctx.query.access_token;
+  return typeof query === 'string' && query !== '' ? query : undefined;
+};
+
+/** Authenticates the request and leaves the requester in `ctx.state.requester`. */
+export const requireAccessToken = (accounts: Pick<Accounts, 'authenticate'>): StrataMiddleware => async (ctx, next) => {
+  const token = accessTokenOf(ctx);
+  if (token === undefined) throw new MatrixError('M_MISSING_TOKEN', 401, 'Missing access token');
+  (ctx.state as AuthenticatedState).requester = await accounts.authenticate(token, ctx.ip);
+  await next();
+};
+
+/** The requester `requireAccessToken` resolved; a route without that middleware is a bug. */
+export const requesterOf = (ctx: StrataContext): Requester => {
+  const requester = (ctx.state as Partial<AuthenticatedState>).requester;
+  if (requester === undefined) throw new Error('route is missing requireAccessToken');
+  return requester;
+};
+
+/** The requester when the request was authenticated, else undefined (for rate-limit keys). */
+export const optionalRequesterOf = (ctx: StrataContext): Requester | undefined => (ctx.state as Partial<AuthenticatedState>).requester;

@@ -1,0 +1,69 @@
+/** `POST /register`, `GET /register/available` and `POST /account/password`. */
+import { MatrixError } from '../../../domain/index.ts';
+import {
+  optionalBoolean,
+  optionalObject,
+  optionalString,
+  requireString,
+  type Accounts,
+} from '../../../domain/app/accounts/index.ts';
+import { readJsonBody, type StrataMiddleware, type StrataRouter } from '../../http/index.ts';
+import { requesterOf } from './auth.ts';
+import { clientPaths, MAX_BODY_BYTES } from './paths.ts';
+import { renderUiaChallenge } from './uia.ts';
+
+const kindOf = (value: unknown): 'user' | 'guest' => {
+  if (value === undefined || value === 'user') return 'user';
+  if (value === 'guest') return 'guest';
+  throw new MatrixError('M_INVALID_PARAM', 400, "'kind' must be 'user' or 'guest'");
+};
+
+export const addRegisterRoutes = (
+  router: StrataRouter,
+  accounts: Accounts,
+  auth: StrataMiddleware,
+  registrationLimit: StrataMiddleware,
+): void => {
+  for (const path of clientPaths('/register')) {
+    router.post(path, registrationLimit, renderUiaChallenge, async (ctx) => {
+      const kind = kindOf(ctx.query.kind);
+      const body = await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES });
+      const username = optionalString(body, 'username');
+      const password = optionalString(body, 'password');
+      const deviceId = optionalString(body, 'device_id');
+      const initialDeviceDisplayName = optionalString(body, 'initial_device_display_name');
+      const result = await accounts.register({
+        kind,
+        ...(username === undefined ? {} : { username }),
+        ...(password === undefined ? {} : { password }),
+        ...(deviceId === undefined ? {} : { deviceId }),
+        ...(initialDeviceDisplayName === undefined ? {} : { initialDeviceDisplayName }),
+        inhibitLogin: optionalBoolean(body, 'inhibit_login') ?? false,
+        auth: optionalObject(body, 'auth'),
+      });
+      ctx.body = {
+        user_id: result.userId,
+        home_server: result.homeServer,
+        ...(result.accessToken === undefined ? {} : { access_token: result.accessToken, device_id: result.deviceId }),
+      };
+    });
+  }
+  for (const path of clientPaths('/register/available')) {
+    router.get(path, registrationLimit, async (ctx) => {
+      const username = ctx.query.username;
+      if (typeof username !== 'string') throw new MatrixError('M_MISSING_PARAM', 400, "Missing 'username'");
+      ctx.body = { available: await accounts.checkUsernameAvailable(username) };
+    });
+  }
+  for (const path of clientPaths('/account/password')) {
+    router.post(path, auth, renderUiaChallenge, async (ctx) => {
+      const body = await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES });
+      await accounts.changePassword(requesterOf(ctx), {
+        newPassword: requireString(body, 'new_password'),
+        logoutDevices: optionalBoolean(body, 'logout_devices') ?? true,
+        auth: optionalObject(body, 'auth'),
+      });
+      ctx.body = {};
+    });
+  }
+};

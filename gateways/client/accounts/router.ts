@@ -1,0 +1,32 @@
+/**
+ * The accounts router: login, registration, sessions, password, devices and profiles under
+ * `/_matrix/client/v3` (and `r0`). Login and registration are rate-limited per client IP.
+ */
+import { Router } from '@koa/router';
+import type { Accounts } from '../../../domain/app/accounts/index.ts';
+import type { RequestState, StrataRouter } from '../../http/index.ts';
+import { requireAccessToken } from './auth.ts';
+import { addDeviceRoutes } from './deviceRoutes.ts';
+import { addProfileRoutes } from './profileRoutes.ts';
+import { createTokenBucketLimiter, rateLimit, type RateLimitSetting } from './rateLimit.ts';
+import { addRegisterRoutes } from './registerRoutes.ts';
+import { addSessionRoutes } from './sessionRoutes.ts';
+
+export interface AccountsRouterOptions {
+  readonly accounts: Accounts;
+  /** null = unlimited (the config's `rate_limits.login` / `.registration`). */
+  readonly rateLimits: { readonly login: RateLimitSetting | null; readonly registration: RateLimitSetting | null };
+  /** Clock for the rate limiter (tests); Date.now by default. */
+  readonly now?: () => number;
+}
+
+export const createAccountsRouter = (options: AccountsRouterOptions): StrataRouter => {
+  const router = new Router<RequestState>();
+  const limiter = (setting: RateLimitSetting | null) => (setting === null ? null : createTokenBucketLimiter(setting, options.now));
+  const auth = requireAccessToken(options.accounts);
+  addSessionRoutes(router, options.accounts, auth, rateLimit(limiter(options.rateLimits.login)));
+  addRegisterRoutes(router, options.accounts, auth, rateLimit(limiter(options.rateLimits.registration)));
+  addDeviceRoutes(router, options.accounts, auth);
+  addProfileRoutes(router, options.accounts, auth);
+  return router;
+};

@@ -1,0 +1,61 @@
+/**
+ * Tables of the account store, in PostgreSQL's dialect (PGlite runs it too). The DDL is idempotent
+ * and serialised by an advisory lock, so several processes may start at once.
+ */
+import type { SqlDatabase } from '../../domain/index.ts';
+
+const SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('strata.accounts.schema'))";
+
+export const ACCOUNT_SCHEMA: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS users (
+    user_id       TEXT PRIMARY KEY,
+    password_hash TEXT,
+    is_guest      BOOLEAN NOT NULL DEFAULT FALSE,
+    is_admin      BOOLEAN NOT NULL DEFAULT FALSE,
+    created_ts    BIGINT NOT NULL
+  )`,
+  // One row per profile field; the value is the field's JSON (a JSON null is stored, not deleted).
+  `CREATE TABLE IF NOT EXISTS profile_fields (
+    user_id TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+    field   TEXT NOT NULL,
+    value   JSONB NOT NULL,
+    PRIMARY KEY (user_id, field)
+  )`,
+  `CREATE TABLE IF NOT EXISTS devices (
+    user_id      TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+    device_id    TEXT NOT NULL,
+    display_name TEXT,
+    last_seen_ip TEXT,
+    last_seen_ts BIGINT,
+    created_ts   BIGINT NOT NULL,
+    PRIMARY KEY (user_id, device_id)
+  )`,
+  // Only the SHA-256 of a token is kept; deleting a device deletes its tokens.
+  `CREATE TABLE IF NOT EXISTS access_tokens (
+    token_sha256 TEXT PRIMARY KEY,
+    user_id      TEXT NOT NULL,
+    device_id    TEXT NOT NULL,
+    is_guest     BOOLEAN NOT NULL DEFAULT FALSE,
+    created_ts   BIGINT NOT NULL,
+    FOREIGN KEY (user_id, device_id) REFERENCES devices (user_id, device_id) ON DELETE CASCADE
+  )`,
+  'CREATE INDEX IF NOT EXISTS access_tokens_by_device ON access_tokens (user_id, device_id)',
+  `CREATE TABLE IF NOT EXISTS ui_auth_sessions (
+    session_id TEXT PRIMARY KEY,
+    operation  TEXT NOT NULL,
+    user_id    TEXT,
+    completed  JSONB NOT NULL,
+    created_ts BIGINT NOT NULL
+  )`,
+  'CREATE INDEX IF NOT EXISTS ui_auth_sessions_by_age ON ui_auth_sessions (created_ts)',
+  `CREATE TABLE IF NOT EXISTS registration_nonces (
+    nonce      TEXT PRIMARY KEY,
+    expires_ts BIGINT NOT NULL
+  )`,
+];
+
+export const ensureAccountSchema = (db: SqlDatabase): Promise<void> =>
+  db.transaction(async (tx) => {
+    await tx.query(SCHEMA_LOCK);
+    for (const statement of ACCOUNT_SCHEMA) await tx.query(statement);
+  });

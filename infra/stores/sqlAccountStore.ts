@@ -1,0 +1,212 @@
+/** The AccountStore port over SQL (PostgreSQL or PGlite). Schema: accountSchema.ts. */
+import type { AccessTokenOwner, AccountStore, Device, ProfileFields, UiaSession, UserAccount } from '../../domain/app/accounts/index.ts';
+import type { SqlDatabase } from '../../domain/index.ts';
+import { ensureAccountSchema } from './accountSchema.ts';
+
+interface UserRow {
+  user_id: string;
+  password_hash: string | null;
+  is_guest: boolean;
+  is_admin: boolean;
+  created_ts: number;
+}
+
+interface DeviceRow {
+  user_id: string;
+  device_id: string;
+  display_name: string | null;
+  last_seen_ip: string | null;
+  last_seen_ts: number | null;
+}
+
+interface SessionRow {
+  session_id: string;
+  operation: string;
+  user_id: string | null;
+  completed: string[];
+  created_ts: number;
+}
+
+const toUser = (row: UserRow): UserAccount => ({
+  userId: row.user_id,
+  passwordHash: row.password_hash,
+  isGuest: row.is_guest,
+  isAdmin: row.is_admin,
+  createdTs: Number(row.created_ts),
+});
+
+const toDevice = (row: DeviceRow): Device => ({
+  userId: row.user_id,
+  deviceId: row.device_id,
+  ...(row.display_name === null ? {} : { displayName: row.display_name }),
+  ...(row.last_seen_ip === null ? {} : { lastSeenIp: row.last_seen_ip }),
+  ...(row.last_seen_ts === null ? {} : { lastSeenTs: Number(row.last_seen_ts) }),
+});
+
+const toSession = (row: SessionRow): UiaSession => ({
+  sessionId: row.session_id,
+  operation: row.operation,
+  ...(row.user_id === null ? {} : { userId: row.user_id }),
+  completed: row.completed,
+  createdTs: Number(row.created_ts),
+});
+
+type JsonValue = ProfileFields[string];
+
+const DEVICE_COLUMNS = 'user_id, device_id, display_name, last_seen_ip, last_seen_ts';
+
+/** Creates the tables if needed, then returns the store. */
+export const createSqlAccountStore = async (db: SqlDatabase): Promise<AccountStore> => {
+  await ensureAccountSchema(db);
+  return {
+    createUser: (user) =>
+      db.transaction(async (tx) => {
+        const inserted = await tx.query(
+          `INSERT INTO users (user_id, password_hash, is_guest, is_admin, created_ts) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (user_id) DO NOTHING RETURNING user_id`,
+          [user.userId, user.passwordHash, user.isGuest, user.isAdmin, user.createdTs],
+        );
+        if (inserted.rows.length === 0) return false;
+        for (const [field, value] of Object.entries(user.profile)) {
+          await tx.query('INSERT INTO profile_fields (user_id, field, value) VALUES ($1, $2, $3::jsonb)', [
+            user.userId,
+            field,
+            JSON.stringify(value),
+          ]);
+        }
+        return true;
+      }),
+    async getUser(userId) {
+      const { rows } = await db.query<UserRow>(
+        'SELECT user_id, password_hash, is_guest, is_admin, created_ts FROM users WHERE user_id = $1',
+        [userId],
+      );
+      return rows[0] === undefined ? undefined : toUser(rows[0]);
+    },
+    async setPasswordHash(userId, passwordHash) {
+      await db.query('UPDATE users SET password_hash = $2 WHERE user_id = $1', [userId, passwordHash]);
+    },
+
+    async ensureDevice(userId, deviceId, displayName, now) {
+      const { rows } = await db.query(
+        `INSERT INTO devices (user_id, device_id, display_name, created_ts) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (user_id, device_id) DO NOTHING RETURNING device_id`,
+        [userId, deviceId, displayName ?? null, now],
+      );
+      return { created: rows.length > 0 };
+    },
+    async getDevice(userId, deviceId) {
+      const { rows } = await db.query<DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE user_id = $1 AND device_id = $2`, [
+        userId,
+        deviceId,
+      ]);
+      return rows[0] === undefined ? undefined : toDevice(rows[0]);
+    },
+    async listDevices(userId) {
+      const { rows } = await db.query<DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE user_id = $1 ORDER BY device_id`, [userId]);
+      return rows.map(toDevice);
+    },
+    async setDeviceDisplayName(userId, deviceId, displayName) {
+      const { rowCount } = await db.query('UPDATE devices SET display_name = $3 WHERE user_id = $1 AND device_id = $2', [
+        userId,
+        deviceId,
+        displayName,
+      ]);
+      return rowCount > 0;
+    },
+    async recordDeviceSeen(userId, deviceId, ip, now) {
+      await db.query(
+        `UPDATE devices SET last_seen_ts = $3, last_seen_ip = COALESCE($4, last_seen_ip)
+         WHERE user_id = $1 AND device_id = $2`,
+        [userId, deviceId, now, ip ?? null],
+      );
+    },
+    async deleteDevices(userId, deviceIds) {
+      if (deviceIds.length === 0) return;
+      await db.query('DELETE FROM devices WHERE user_id = $1 AND device_id = ANY($2::text[])', [userId, [...deviceIds]]);
+    },
+    async deleteOtherDevices(userId, keepDeviceId) {
+      await db.query('DELETE FROM devices WHERE user_id = $1 AND ($2::text IS NULL OR device_id <> $2::text)', [
+        userId,
+        keepDeviceId ?? null,
+      ]);
+    },
+
+    async addAccessToken(tokenHash, owner, now) {
+      await db.query(
+        'INSERT INTO access_tokens (token_sha256, user_id, device_id, is_guest, created_ts) VALUES ($1, $2, $3, $4, $5)',
+        [tokenHash, owner.userId, owner.deviceId, owner.isGuest, now],
+      );
+    },
+    async findAccessToken(tokenHash) {
+      const { rows } = await db.query<{ user_id: string; device_id: string; is_guest: boolean }>(
+        'SELECT user_id, device_id, is_guest FROM access_tokens WHERE token_sha256 = $1',
+        [tokenHash],
+      );
+      const row = rows[0];
+      return row === undefined ? undefined : ({ userId: row.user_id, deviceId: row.device_id, isGuest: row.is_guest } satisfies AccessTokenOwner);
+    },
+    async deleteAccessTokensOfDevice(userId, deviceId) {
+      await db.query('DELETE FROM access_tokens WHERE user_id = $1 AND device_id = $2', [userId, deviceId]);
+    },
+
+    async createUiaSession(session) {
+      await db.query(
+        'INSERT INTO ui_auth_sessions (session_id, operation, user_id, completed, created_ts) VALUES ($1, $2, $3, $4::jsonb, $5)',
+        [session.sessionId, session.operation, session.userId ?? null, JSON.stringify(session.completed), session.createdTs],
+      );
+    },
+    async getUiaSession(sessionId) {
+      const { rows } = await db.query<SessionRow>(
+        'SELECT session_id, operation, user_id, completed, created_ts FROM ui_auth_sessions WHERE session_id = $1',
+        [sessionId],
+      );
+      return rows[0] === undefined ? undefined : toSession(rows[0]);
+    },
+    async updateUiaSession(sessionId, completed, userId) {
+      await db.query('UPDATE ui_auth_sessions SET completed = $2::jsonb, user_id = COALESCE($3, user_id) WHERE session_id = $1', [
+        sessionId,
+        JSON.stringify(completed),
+        userId ?? null,
+      ]);
+    },
+    async deleteUiaSession(sessionId) {
+      await db.query('DELETE FROM ui_auth_sessions WHERE session_id = $1', [sessionId]);
+    },
+    async deleteExpiredUiaSessions(createdBefore) {
+      await db.query('DELETE FROM ui_auth_sessions WHERE created_ts < $1', [createdBefore]);
+    },
+
+    async getProfile(userId) {
+      const { rows } = await db.query<{ field: string | null; value: JsonValue }>(
+        `SELECT p.field, p.value FROM users u LEFT JOIN profile_fields p ON p.user_id = u.user_id
+         WHERE u.user_id = $1 ORDER BY p.field`,
+        [userId],
+      );
+      if (rows.length === 0) return undefined;
+      const profile: Record<string, JsonValue> = {};
+      for (const row of rows) if (row.field !== null) profile[row.field] = row.value;
+      return profile as ProfileFields;
+    },
+    async setProfileField(userId, key, value) {
+      await db.query(
+        `INSERT INTO profile_fields (user_id, field, value) VALUES ($1, $2, $3::jsonb)
+         ON CONFLICT (user_id, field) DO UPDATE SET value = EXCLUDED.value`,
+        [userId, key, JSON.stringify(value)],
+      );
+    },
+    async deleteProfileField(userId, key) {
+      await db.query('DELETE FROM profile_fields WHERE user_id = $1 AND field = $2', [userId, key]);
+    },
+
+    async addRegistrationNonce(nonce, expiresTs) {
+      await db.query('INSERT INTO registration_nonces (nonce, expires_ts) VALUES ($1, $2)', [nonce, expiresTs]);
+    },
+    async consumeRegistrationNonce(nonce, now) {
+      // Sweep the expired ones while here; the DELETE … RETURNING makes each nonce single-use.
+      await db.query('DELETE FROM registration_nonces WHERE expires_ts <= $1 AND nonce <> $2', [now, nonce]);
+      const { rows } = await db.query<{ expires_ts: number }>('DELETE FROM registration_nonces WHERE nonce = $1 RETURNING expires_ts', [nonce]);
+      return rows[0] !== undefined && Number(rows[0].expires_ts) > now;
+    },
+  };
+};
