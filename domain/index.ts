@@ -9,6 +9,4 @@ export * from './events/index.ts';
 export * from './auth/index.ts';
 export * from './stateRes/index.ts';
 export * from './room/index.ts';
-export type * from './ports/log.ts';
-export type * from './ports/sql.ts';
-export type * from './ports/accounts.ts';
+export type * from './ports/index.ts';

@@ -1,0 +1,4 @@
+// Interfaces the inner layers need from the outside; infra/ implements them.
+export type * from './log.ts';
+export type * from './sql.ts';
+export type * from './accounts.ts';
