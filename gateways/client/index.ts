@@ -1,0 +1,2 @@
+export { versionsRouter } from './versions.ts';
+export type { VersionsOptions } from './versions.ts';

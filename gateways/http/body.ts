@@ -1,0 +1,113 @@
+/**
+ * Reads a request body as JSON for the routes that take one. Malformed JSON (or a non-object where
+ * an object is required) → 400 M_NOT_JSON; a body over the limit → 413 M_TOO_LARGE, refused from
+ * Content-Length alone when it is declared; a body that stalls → 408, and one the client aborts
+ * rejects at once, so a handler never waits forever.
+ */
+import { MatrixError, isJsonObject, type JsonObject, type JsonValue } from '../../domain/index.ts';
+import type { IncomingMessage } from 'node:http';
+import type { StrataContext } from './context.ts';
+
+export interface ReadJsonBodyOptions {
+  /** Largest accepted body in bytes. */
+  readonly maxBytes: number;
+  /** Longest pause between two chunks of the body before giving up (default 30 s). */
+  readonly idleTimeoutMs?: number;
+  /** An empty body reads as `{}` (for endpoints whose body is optional). Default false. */
+  readonly allowEmpty?: boolean;
+}
+
+const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+
+const tooLarge = (maxBytes: number) => new MatrixError('M_TOO_LARGE', 413, `Request body is larger than ${maxBytes} bytes`);
+const notJson = (message: string) => new MatrixError('M_NOT_JSON', 400, message);
+
+const readBytes = (req: IncomingMessage, maxBytes: number, idleTimeoutMs: number): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (error: Error | undefined) => {
+      clearTimeout(timer);
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      if (error === undefined) resolve(Buffer.concat(chunks, size));
+      else {
+        // Stop buffering; Node discards whatever else the client sends after the response.
+        req.pause();
+        reject(error);
+      }
+    };
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(
+        () => finish(new MatrixError('M_UNKNOWN', 408, 'Timed out reading the request body')),
+        idleTimeoutMs,
+      );
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) return finish(tooLarge(maxBytes));
+      chunks.push(chunk);
+      arm();
+    };
+    const onEnd = () => finish(undefined);
+    // Node reports a client that goes away mid-body as 'error' (ECONNRESET, "aborted") or 'close'.
+    const onAbort = () => finish(new MatrixError('M_UNKNOWN', 400, 'Client aborted the request body'));
+    const onError = onAbort;
+    const onClose = () => {
+      if (!req.complete) onAbort();
+    };
+    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+    arm();
+  });
+
+const parsed = new WeakMap<StrataContext, JsonValue>();
+
+/** Reads the body as a JSON object (M_NOT_JSON for any other JSON value). */
+export function readJsonBody(ctx: StrataContext, options: ReadJsonBodyOptions): Promise<JsonObject>;
+/** Reads the body as any JSON value. */
+export function readJsonBody(ctx: StrataContext, options: ReadJsonBodyOptions & { readonly anyValue: true }): Promise<JsonValue>;
+export async function readJsonBody(
+  ctx: StrataContext,
+  options: ReadJsonBodyOptions & { readonly anyValue?: boolean },
+): Promise<JsonValue> {
+  let value = parsed.get(ctx);
+  if (value === undefined) {
+    if (ctx.req.readableEnded) throw new MatrixError('M_UNKNOWN', 500, 'Request body was already consumed');
+    let bytes: Buffer;
+    try {
+      const declared = ctx.request.length;
+      if (declared !== undefined && declared > options.maxBytes) throw tooLarge(options.maxBytes);
+      bytes = await readBytes(ctx.req, options.maxBytes, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+    } catch (error) {
+      // The rest of the body is unread: close the connection after the error response rather than
+      // have Node read (or wait for) what is left of it.
+      ctx.set('Connection', 'close');
+      throw error;
+    }
+    value = parseJson(bytes, options.allowEmpty ?? false);
+    parsed.set(ctx, value);
+  }
+  if (options.anyValue !== true && !isJsonObject(value)) throw notJson('Content must be a JSON object');
+  return value;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+const parseJson = (bytes: Buffer, allowEmpty: boolean): JsonValue => {
+  if (bytes.length === 0) {
+    if (allowEmpty) return {};
+    throw notJson('Content not JSON: the body is empty');
+  }
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw notJson('Content not JSON: not valid UTF-8');
+  }
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    throw notJson('Content not JSON');
+  }
+};

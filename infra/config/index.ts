@@ -1,0 +1,4 @@
+export { loadConfig, ConfigError } from './loadConfig.ts';
+export type { StrataConfig, RateLimit, LogLevel, Env, ReadConfigFile } from './loadConfig.ts';
+export { parseListenAddress, serverNameProblem } from './address.ts';
+export type { ListenAddress } from './address.ts';

@@ -1,0 +1,163 @@
+/**
+ * Loads Strata's one typed config: an optional YAML file (path in STRATA_CONFIG) overlaid by
+ * STRATA_* environment variables, validated with effect Schema. Any problem throws a ConfigError
+ * whose one-line message names the key (and the variable, when the value came from one).
+ */
+import { readFileSync } from 'node:fs';
+import { Result, Schema, SchemaIssue } from 'effect';
+import { parse as parseYaml } from 'yaml';
+import { parseListenAddress, type ListenAddress } from './address.ts';
+import { ConfigFile, LOG_LEVELS } from './schema.ts';
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface RateLimit {
+  readonly perSecond: number;
+  readonly burst: number;
+}
+
+export interface StrataConfig {
+  readonly serverName: string;
+  readonly listen: ListenAddress;
+  readonly dataDir: string;
+  readonly registration: 'disabled' | 'open';
+  readonly registrationSharedSecret?: string;
+  /** Set ⇒ the room log is Kafka; unset ⇒ the embedded log in `<dataDir>/log`. */
+  readonly kafkaBrokers?: readonly string[];
+  /** Set ⇒ read models in PostgreSQL; unset ⇒ PGlite in `<dataDir>/pglite`. */
+  readonly postgresUrl?: string;
+  /** Optional analytics store; unset ⇒ no ClickHouse. */
+  readonly clickhouse?: { readonly url: string; readonly database: string };
+  readonly logLevel: LogLevel;
+  /** null = no limit. */
+  readonly rateLimits: {
+    readonly login: RateLimit | null;
+    readonly registration: RateLimit | null;
+    readonly messages: RateLimit | null;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+export type ReadConfigFile = (path: string) => string;
+
+/** Environment variable → config key. An empty variable counts as unset. */
+const ENV_KEYS = {
+  STRATA_SERVER_NAME: 'server_name',
+  STRATA_LISTEN: 'listen',
+  STRATA_DATA_DIR: 'data_dir',
+  STRATA_REGISTRATION: 'registration',
+  STRATA_REGISTRATION_SHARED_SECRET: 'registration_shared_secret',
+  STRATA_KAFKA_BROKERS: 'kafka_brokers',
+  STRATA_POSTGRES_URL: 'postgres_url',
+  STRATA_CLICKHOUSE_URL: 'clickhouse_url',
+  STRATA_CLICKHOUSE_DATABASE: 'clickhouse_database',
+  STRATA_LOG_LEVEL: 'log_level',
+} as const;
+
+const DEFAULT_RATE_LIMITS = {
+  login: { perSecond: 0.2, burst: 5 },
+  registration: { perSecond: 0.17, burst: 3 },
+  messages: null,
+} as const;
+
+const readYaml = (path: string, readFile: ReadConfigFile): Record<string, unknown> => {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new ConfigError(`cannot read config file ${path} (STRATA_CONFIG): ${reason}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid YAML: ${(error as Error).message.split('\n')[0]?.replace(/:$/, '')}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError(`config file ${path} must be a mapping of keys to values`);
+  }
+  return doc as Record<string, unknown>;
+};
+
+const fromEnv = (env: Env): { values: Record<string, unknown>; sources: Map<string, string> } => {
+  const values: Record<string, unknown> = {};
+  const sources = new Map<string, string>();
+  for (const [name, key] of Object.entries(ENV_KEYS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    values[key] = key === 'kafka_brokers' ? raw.split(',').map((b) => b.trim()).filter((b) => b !== '') : raw;
+    sources.set(key, name);
+  }
+  return { values, sources };
+};
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1();
+
+const describeIssues = (error: Schema.SchemaError, sources: ReadonlyMap<string, string>, file?: string): string => {
+  const lines = formatter(error.issue).issues.map(({ message, path }) => {
+    const keys = (path ?? []).map((p) => (typeof p === 'object' ? p.key : p));
+    const top = String(keys[0] ?? '');
+    const origin = sources.get(top) ?? (file === undefined ? undefined : file);
+    const key = keys.map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i === 0 ? '' : '.'}${String(k)}`)).join('');
+    const where = `${key || '(top level)'}${origin === undefined ? '' : ` (from ${origin})`}`;
+    const problem = message === 'Expected no excess property' ? 'unknown key' : message;
+    return `${where}: ${problem}`;
+  });
+  return `invalid config: ${lines.join('; ')}`;
+};
+
+const rateLimit = (
+  value: { per_second: number; burst: number } | null | false | undefined,
+  fallback: RateLimit | null,
+): RateLimit | null => {
+  if (value === undefined) return fallback;
+  if (value === null || value === false) return null;
+  return { perSecond: value.per_second, burst: value.burst };
+};
+
+const toStrataConfig = (file: ConfigFile): StrataConfig => {
+  const listen = parseListenAddress(file.listen ?? '127.0.0.1:8008');
+  if (typeof listen === 'string') throw new ConfigError(`invalid config: listen: ${listen}`);
+  const kafkaBrokers = file.kafka_brokers !== undefined && file.kafka_brokers.length > 0 ? file.kafka_brokers : undefined;
+  return {
+    serverName: file.server_name ?? 'localhost',
+    listen,
+    dataDir: file.data_dir ?? './data',
+    registration: file.registration ?? 'disabled',
+    ...(file.registration_shared_secret === undefined ? {} : { registrationSharedSecret: file.registration_shared_secret }),
+    ...(kafkaBrokers === undefined ? {} : { kafkaBrokers }),
+    ...(file.postgres_url === undefined ? {} : { postgresUrl: file.postgres_url }),
+    ...(file.clickhouse_url === undefined
+      ? {}
+      : { clickhouse: { url: file.clickhouse_url, database: file.clickhouse_database ?? 'strata' } }),
+    logLevel: file.log_level ?? 'info',
+    rateLimits: {
+      login: rateLimit(file.rate_limits?.login, DEFAULT_RATE_LIMITS.login),
+      registration: rateLimit(file.rate_limits?.registration, DEFAULT_RATE_LIMITS.registration),
+      messages: rateLimit(file.rate_limits?.messages, DEFAULT_RATE_LIMITS.messages),
+    },
+  };
+};
+
+/**
+ * Reads the config from `env` (STRATA_* variables) and, when STRATA_CONFIG names one, a YAML file
+ * read through `readFile`. Environment variables override the file. Throws ConfigError.
+ */
+export const loadConfig = (env: Env, readFile: ReadConfigFile = (path) => readFileSync(path, 'utf8')): StrataConfig => {
+  const filePath = env.STRATA_CONFIG === '' ? undefined : env.STRATA_CONFIG;
+  const fileValues = filePath === undefined ? {} : readYaml(filePath, readFile);
+  const { values: envValues, sources } = fromEnv(env);
+  const merged = { ...fileValues, ...envValues };
+  const decoded = Schema.decodeUnknownResult(ConfigFile)(merged, { errors: 'all', onExcessProperty: 'error' });
+  if (Result.isFailure(decoded)) throw new ConfigError(describeIssues(decoded.failure, sources, filePath));
+  return toStrataConfig(decoded.success);
+};

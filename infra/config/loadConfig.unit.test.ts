@@ -1,0 +1,181 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, type Env } from './index.ts';
+
+const noFile = (path: string): string => {
+  throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+};
+const withFile = (text: string) => (path: string): string => {
+  if (path !== '/etc/strata.yaml') throw new Error(`unexpected path ${path}`);
+  return text;
+};
+const errorOf = (env: Env, readFile = noFile): string => {
+  try {
+    loadConfig(env, readFile);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected loadConfig to throw');
+};
+const FILE = { STRATA_CONFIG: '/etc/strata.yaml' };
+
+describe('loadConfig defaults', () => {
+  it('gives a complete embedded-mode config with no file and no variables', () => {
+    expect(loadConfig({}, noFile)).toEqual({
+      serverName: 'localhost',
+      listen: { host: '127.0.0.1', port: 8008 },
+      dataDir: './data',
+      registration: 'disabled',
+      logLevel: 'info',
+      rateLimits: {
+        login: { perSecond: 0.2, burst: 5 },
+        registration: { perSecond: 0.17, burst: 3 },
+        messages: null,
+      },
+    });
+  });
+
+  it('treats empty variables as unset', () => {
+    const config = loadConfig({ STRATA_POSTGRES_URL: '', STRATA_KAFKA_BROKERS: '', STRATA_CONFIG: '' }, noFile);
+    expect(config.postgresUrl).toBeUndefined();
+    expect(config.kafkaBrokers).toBeUndefined();
+  });
+});
+
+describe('loadConfig from the environment', () => {
+  it('reads every STRATA_* variable', () => {
+    const config = loadConfig({
+      STRATA_SERVER_NAME: 'example.org:8448',
+      STRATA_LISTEN: '[::1]:9008',
+      STRATA_DATA_DIR: '/var/lib/strata',
+      STRATA_REGISTRATION: 'open',
+      STRATA_REGISTRATION_SHARED_SECRET: 's3cret',
+      STRATA_KAFKA_BROKERS: 'k1:9092, k2:9092,',
+      STRATA_POSTGRES_URL: 'postgres://u:p@db:5432/strata',
+      STRATA_CLICKHOUSE_URL: 'http://ch:8123',
+      STRATA_LOG_LEVEL: 'debug',
+    }, noFile);
+    expect(config).toMatchObject({
+      serverName: 'example.org:8448',
+      listen: { host: '::1', port: 9008 },
+      dataDir: '/var/lib/strata',
+      registration: 'open',
+      registrationSharedSecret: 's3cret',
+      kafkaBrokers: ['k1:9092', 'k2:9092'],
+      postgresUrl: 'postgres://u:p@db:5432/strata',
+      clickhouse: { url: 'http://ch:8123', database: 'strata' },
+      logLevel: 'debug',
+    });
+  });
+
+  it.each([
+    'matrix.org', 'matrix.org:8888', '1.2.3.4', '1.2.3.4:1234', '[1234:5678::abcd]', '[1234:5678::abcd]:5678', 'localhost',
+  ])('accepts the spec example server name %s', (name) => {
+    expect(loadConfig({ STRATA_SERVER_NAME: name }, noFile).serverName).toBe(name);
+  });
+
+  it.each([
+    ['exa mple.org', 'invalid hostname'],
+    ['example.org:', 'invalid port'],
+    ['example.org:123456', 'invalid port'],
+    ['example.org:70000', 'port 70000 is out of range'],
+    ['256.1.1.1', 'IPv4 octet above 255'],
+    ['[1234:zz::1]', 'invalid IPv6 literal'],
+    ['[::1', 'unterminated IPv6 literal'],
+    ['example_org', 'invalid hostname'],
+  ])('rejects the server name %s', (name, problem) => {
+    const message = errorOf({ STRATA_SERVER_NAME: name });
+    expect(message).toContain('server_name (from STRATA_SERVER_NAME)');
+    expect(message).toContain(problem);
+  });
+
+  it.each([
+    ['8008', 'expected host:port'],
+    ['::1:8008', 'put IPv6 addresses in brackets'],
+    ['127.0.0.1:http', 'is not a number'],
+    ['[::1]8008', 'unexpected "8008"'],
+  ])('rejects the listen address %s', (listen, problem) => {
+    const message = errorOf({ STRATA_LISTEN: listen });
+    expect(message).toContain('listen (from STRATA_LISTEN)');
+    expect(message).toContain(problem);
+  });
+
+  it('names each bad key in one line', () => {
+    const message = errorOf({ STRATA_REGISTRATION: 'maybe', STRATA_LOG_LEVEL: 'loud', STRATA_POSTGRES_URL: 'mysql://x' });
+    expect(message).not.toContain('\n');
+    expect(message).toMatch(/^invalid config: /);
+    expect(message).toContain('registration (from STRATA_REGISTRATION): Expected "disabled" | "open"');
+    expect(message).toContain('log_level (from STRATA_LOG_LEVEL)');
+    expect(message).toContain('postgres_url (from STRATA_POSTGRES_URL): expected a postgres or postgresql URL');
+  });
+
+  it('rejects a broker that is not host:port', () => {
+    expect(errorOf({ STRATA_KAFKA_BROKERS: 'k1:9092,k2' })).toContain('kafka_brokers[1] (from STRATA_KAFKA_BROKERS): broker "k2" is not host:port');
+  });
+});
+
+describe('loadConfig from a YAML file', () => {
+  const yaml = [
+    'server_name: example.org',
+    'listen: 0.0.0.0:8448',
+    'data_dir: /srv/strata',
+    'kafka_brokers: [k1:9092, k2:9092]',
+    'postgres_url: postgresql://db/strata',
+    'clickhouse_url: https://ch:8443',
+    'clickhouse_database: analytics',
+    'rate_limits:',
+    '  login: { per_second: 1, burst: 10 }',
+    '  registration: null',
+    '  messages: { per_second: 0.5, burst: 20 }',
+  ].join('\n');
+
+  it('reads snake_case keys, kafka_brokers as a list and rate limits', () => {
+    expect(loadConfig(FILE, withFile(yaml))).toMatchObject({
+      serverName: 'example.org',
+      listen: { host: '0.0.0.0', port: 8448 },
+      dataDir: '/srv/strata',
+      kafkaBrokers: ['k1:9092', 'k2:9092'],
+      postgresUrl: 'postgresql://db/strata',
+      clickhouse: { url: 'https://ch:8443', database: 'analytics' },
+      rateLimits: { login: { perSecond: 1, burst: 10 }, registration: null, messages: { perSecond: 0.5, burst: 20 } },
+    });
+  });
+
+  it('lets environment variables override the file', () => {
+    const config = loadConfig({ ...FILE, STRATA_SERVER_NAME: 'other.org', STRATA_KAFKA_BROKERS: 'k3:9092' }, withFile(yaml));
+    expect(config.serverName).toBe('other.org');
+    expect(config.kafkaBrokers).toEqual(['k3:9092']);
+    expect(config.dataDir).toBe('/srv/strata');
+  });
+
+  it('keeps the default rate limits for keys the file leaves out, and false turns one off', () => {
+    const config = loadConfig(FILE, withFile('rate_limits:\n  login: false\n'));
+    expect(config.rateLimits).toEqual({ login: null, registration: { perSecond: 0.17, burst: 3 }, messages: null });
+  });
+
+  it('accepts an empty file', () => {
+    expect(loadConfig(FILE, withFile('')).serverName).toBe('localhost');
+  });
+
+  it('names the key and the file for a bad value', () => {
+    const message = errorOf(FILE, withFile('rate_limits:\n  login: { per_second: 0, burst: 1.5 }\n'));
+    expect(message).toContain('rate_limits.login.per_second (from /etc/strata.yaml)');
+    expect(message).toContain('rate_limits.login.burst (from /etc/strata.yaml)');
+  });
+
+  it('rejects unknown keys (typos)', () => {
+    expect(errorOf(FILE, withFile('server_nmae: example.org\n'))).toContain('server_nmae (from /etc/strata.yaml): unknown key');
+  });
+
+  it('rejects a value of the wrong type', () => {
+    expect(errorOf(FILE, withFile('kafka_brokers: k1:9092\n'))).toContain('kafka_brokers (from /etc/strata.yaml)');
+  });
+
+  it('reports a missing file, invalid YAML and a non-mapping document in one line each', () => {
+    expect(errorOf(FILE)).toBe('cannot read config file /etc/strata.yaml (STRATA_CONFIG): ENOENT');
+    const invalid = errorOf(FILE, withFile('a: [\n'));
+    expect(invalid).toMatch(/^config file \/etc\/strata.yaml is not valid YAML: /);
+    expect(invalid).not.toContain('\n');
+    expect(errorOf(FILE, withFile('- 1\n'))).toBe('config file /etc/strata.yaml must be a mapping of keys to values');
+  });
+});

@@ -1,0 +1,58 @@
+/**
+ * The config file's shape, as effect Schemas. Keys are snake_case as in the YAML file; every key is
+ * optional here and defaults are applied in `toStrataConfig`, so the schema only judges values.
+ */
+import { Schema } from 'effect';
+import { parseListenAddress, serverNameProblem } from './address.ts';
+
+const problemFilter = (problemOf: (value: string) => string | undefined) =>
+  Schema.makeFilter((value: string) => problemOf(value));
+
+const urlWithScheme = (schemes: readonly string[]) => (value: string): string | undefined => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `"${value}" is not a URL`;
+  }
+  const scheme = url.protocol.slice(0, -1);
+  return schemes.includes(scheme) ? undefined : `expected a ${schemes.join(' or ')} URL, got scheme "${scheme}"`;
+};
+
+const NonEmpty = Schema.String.check(Schema.makeFilter((s: string) => (s.trim() === '' ? 'must not be empty' : undefined)));
+
+export const RateLimitFile = Schema.Struct({
+  per_second: Schema.Finite.check(Schema.isGreaterThan(0)),
+  burst: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+});
+
+/** A rate limit, or null / false to turn it off. */
+const RateLimitSetting = Schema.Union([RateLimitFile, Schema.Null, Schema.Literal(false)]);
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const ConfigFile = Schema.Struct({
+  server_name: Schema.optionalKey(Schema.String.check(problemFilter(serverNameProblem))),
+  listen: Schema.optionalKey(Schema.String.check(problemFilter((v) => {
+    const parsed = parseListenAddress(v);
+    return typeof parsed === 'string' ? parsed : undefined;
+  }))),
+  data_dir: Schema.optionalKey(NonEmpty),
+  registration: Schema.optionalKey(Schema.Literals(['disabled', 'open'])),
+  registration_shared_secret: Schema.optionalKey(NonEmpty),
+  kafka_brokers: Schema.optionalKey(Schema.Array(Schema.String.check(problemFilter((v) => {
+    const parsed = parseListenAddress(v);
+    return typeof parsed === 'string' ? `broker "${v}" is not host:port` : undefined;
+  })))),
+  postgres_url: Schema.optionalKey(Schema.String.check(problemFilter(urlWithScheme(['postgres', 'postgresql'])))),
+  clickhouse_url: Schema.optionalKey(Schema.String.check(problemFilter(urlWithScheme(['http', 'https'])))),
+  clickhouse_database: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[A-Za-z_][A-Za-z0-9_]*$/))),
+  log_level: Schema.optionalKey(Schema.Literals(LOG_LEVELS)),
+  rate_limits: Schema.optionalKey(Schema.Struct({
+    login: Schema.optionalKey(RateLimitSetting),
+    registration: Schema.optionalKey(RateLimitSetting),
+    messages: Schema.optionalKey(RateLimitSetting),
+  })),
+});
+
+export type ConfigFile = typeof ConfigFile.Type;

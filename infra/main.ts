@@ -1,0 +1,67 @@
+/**
+ * Strata's composition root: read the config, open storage, wire the HTTP surfaces, serve, and stop
+ * cleanly on SIGTERM/SIGINT. Each step registers how to undo itself; runServer undoes them in
+ * reverse order on shutdown or on a start-up failure.
+ */
+import { versionsRouter } from '../gateways/client/index.ts';
+import { createHttpApp } from '../gateways/http/index.ts';
+import { healthRouter, metricsRouter } from '../gateways/ops/index.ts';
+import { loadConfig } from './config/index.ts';
+import { createLogger, createMetrics } from './observability/index.ts';
+import {
+  displayListenAddress, openClickHouse, openReadModels, openRoomLog, pinServerName, probeDatabase, probeLog,
+  recordStart, runServer, startHttpServer,
+} from './server/index.ts';
+
+/** Spec versions whose features work end to end; the lead adds each as it is complete. */
+const SUPPORTED_SPEC_VERSIONS: readonly string[] = [];
+/** How long in-flight requests may take to finish once shutdown begins. */
+const DRAIN_DEADLINE_MS = 10_000;
+
+await runServer(async (lifecycle) => {
+  const startedAt = Date.now();
+  const config = loadConfig(process.env);
+  const logger = lifecycle.useLogger(createLogger({ level: config.logLevel }));
+  const metrics = createMetrics();
+
+  const { log, kind: logKind, where: logWhere } = await openRoomLog(config, logger);
+  lifecycle.onStop('room log', () => log.close());
+  const { db, kind: dbKind, where: dbWhere } = await openReadModels(config);
+  lifecycle.onStop('database', () => db.close());
+  const clickhouse = await openClickHouse(config);
+  if (clickhouse !== null) lifecycle.onStop('clickhouse', () => clickhouse.close());
+  const mode = logKind === 'embedded' && dbKind === 'pglite' ? 'embedded'
+    : logKind === 'kafka' && dbKind === 'postgres' ? 'distributed' : 'mixed';
+  logger.info(
+    { mode, log: logKind, log_at: logWhere, database: dbKind, database_at: dbWhere, clickhouse: clickhouse !== null },
+    `running in ${mode} mode: log ${logKind} (${logWhere}), database ${dbKind} (${dbWhere}), `
+      + `clickhouse ${clickhouse === null ? 'not configured' : clickhouse.database}`,
+  );
+
+  await pinServerName(db, config.serverName, dbWhere);
+  await recordStart(log, config.serverName, startedAt);
+
+  const app = createHttpApp({
+    logger,
+    metrics,
+    routers: [
+      versionsRouter({ versions: SUPPORTED_SPEC_VERSIONS }),
+      healthRouter({
+        checks: {
+          log: () => probeLog(log),
+          database: () => probeDatabase(db),
+          clickhouse: clickhouse === null ? null : async () => {
+            if (!(await clickhouse.ping())) throw new Error('ClickHouse did not answer /ping');
+          },
+        },
+      }),
+      metricsRouter(metrics),
+    ],
+  });
+  const http = await startHttpServer(app.callback(), config.listen);
+  lifecycle.onStop('http server', () => http.close(DRAIN_DEADLINE_MS));
+  logger.info(
+    { listen: displayListenAddress(http.address), server_name: config.serverName },
+    `listening on http://${displayListenAddress(http.address)} as ${config.serverName}`,
+  );
+});
