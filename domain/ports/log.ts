@@ -18,7 +18,7 @@ export interface LogRecordToAppend {
 export interface LogEntry {
   readonly topic: string;
   readonly partition: number;
-  /** Position inside the partition, starting at 0, strictly increasing by 1 per record. */
+  /** Position inside the partition, starting at 0 and increasing (Kafka transaction markers may skip offsets). */
   readonly offset: number;
   readonly key: string;
   readonly value: LogValue;

@@ -1,0 +1,162 @@
+import { mkdtemp, readFile, rm, stat, truncate, writeFile, appendFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeRoomLogContract } from '../logContract/roomLogContract.ts';
+import { createEmbeddedLog } from './index.ts';
+
+const contractDir = await mkdtemp(path.join(os.tmpdir(), 'strata-embedded-contract-'));
+describeRoomLogContract(
+  'embedded',
+  () => createEmbeddedLog({ dir: contractDir }),
+  () => rm(contractDir, { recursive: true, force: true }),
+);
+
+describe('embedded log files', () => {
+  const dirs: string[] = [];
+  const freshDir = async (): Promise<string> => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'strata-embedded-'));
+    dirs.push(dir);
+    return dir;
+  };
+  afterAll(async () => {
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+
+  it('cuts a torn last record off a segment on open, keeping the complete ones', async () => {
+    const dir = await freshDir();
+    const key = '!torn:example.org';
+    const first = await createEmbeddedLog({ dir });
+    await first.ensureTopic('rooms', 2);
+    const partition = await first.partitionFor('rooms', key);
+    await first.append('rooms', [1, 2, 3].map((n) => ({ key, value: { n, body: 'hello' } })));
+    await first.close();
+
+    const segmentPath = path.join(dir, 'rooms', `${partition}.log`);
+    const complete = (await stat(segmentPath)).size;
+    // A crash in the middle of the fourth record: its header and half its payload reached disk.
+    const reopened = await createEmbeddedLog({ dir });
+    await reopened.append('rooms', [{ key, value: { n: 4, body: 'hello' } }]);
+    await reopened.close();
+    const withFourth = (await stat(segmentPath)).size;
+    await truncate(segmentPath, complete + Math.floor((withFourth - complete) / 2));
+
+    const warnings: object[] = [];
+    const recovered = await createEmbeddedLog({ dir, logger: { warn: (details) => warnings.push(details) } });
+    expect(await recovered.endOffset('rooms', partition)).toBe(3);
+    expect((await stat(segmentPath)).size).toBe(complete);
+    expect(warnings).toEqual([{ path: segmentPath, truncatedBytes: Math.floor((withFourth - complete) / 2), validBytes: complete }]);
+    expect(await recovered.append('rooms', [{ key, value: { n: 5 } }])).toEqual([{ partition, offset: 3 }]);
+    expect((await recovered.read('rooms', partition, 0, 10)).map((entry) => (entry.value as { n: number }).n)).toEqual([1, 2, 3, 5]);
+    await recovered.close();
+  });
+
+  it('cuts a record whose checksum does not match (garbage at the tail)', async () => {
+    const dir = await freshDir();
+    const log = await createEmbeddedLog({ dir });
+    await log.ensureTopic('rooms', 1);
+    await log.append('rooms', [{ key: 'a', value: 1 }, { key: 'a', value: 2 }]);
+    await log.close();
+    const segmentPath = path.join(dir, 'rooms', '0.log');
+    const size = (await stat(segmentPath)).size;
+    // A well-formed header promising 10 bytes, followed by 10 bytes that do not match its CRC.
+    const header = Buffer.alloc(8);
+    header.writeUInt32BE(10, 0);
+    header.writeUInt32BE(12345, 4);
+    await appendFile(segmentPath, Buffer.concat([header, Buffer.alloc(10, 7)]));
+    const reopened = await createEmbeddedLog({ dir });
+    expect(await reopened.endOffset('rooms', 0)).toBe(2);
+    expect((await stat(segmentPath)).size).toBe(size);
+    await reopened.close();
+  });
+
+  it('keeps per-key order for many concurrent callers, and their offsets match what is read', async () => {
+    const dir = await freshDir();
+    const log = await createEmbeddedLog({ dir });
+    await log.ensureTopic('rooms', 4);
+    const rooms = Array.from({ length: 8 }, (_, i) => `!concurrent${i}:example.org`);
+    // Each room has one writer appending its sequence one call at a time, all rooms at once.
+    const writers = rooms.map(async (key) => {
+      const offsets: number[] = [];
+      for (let n = 0; n < 25; n++) {
+        const [position] = await log.append('rooms', [{ key, value: { key, n } }]);
+        offsets.push(position.offset);
+      }
+      return offsets;
+    });
+    // And many unsynchronised single appends of a shared key, started in a known order.
+    const burst = await Promise.all(Array.from({ length: 200 }, (_, n) => log.append('rooms', [{ key: '!burst:example.org', value: n }])));
+    const results = await Promise.all(writers);
+    for (const [i, key] of rooms.entries()) {
+      const partition = await log.partitionFor('rooms', key);
+      const entries = (await log.read('rooms', partition, 0, 10_000)).filter((entry) => entry.key === key);
+      expect(entries.map((entry) => (entry.value as { n: number }).n)).toEqual(Array.from({ length: 25 }, (_, n) => n));
+      expect(entries.map((entry) => entry.offset)).toEqual(results[i]);
+    }
+    const burstPartition = await log.partitionFor('rooms', '!burst:example.org');
+    const burstEntries = (await log.read('rooms', burstPartition, 0, 10_000)).filter((entry) => entry.key === '!burst:example.org');
+    expect(burstEntries.map((entry) => entry.value)).toEqual(Array.from({ length: 200 }, (_, n) => n));
+    expect(burst.map(([position]) => position.offset)).toEqual(burstEntries.map((entry) => entry.offset));
+    await log.close();
+  });
+
+  it('stores the partition count on disk and keeps it when ensureTopic asks for another', async () => {
+    const dir = await freshDir();
+    const log = await createEmbeddedLog({ dir });
+    await log.ensureTopic('rooms', 3);
+    await log.ensureTopic('rooms', 8);
+    expect(await log.partitionCount('rooms')).toBe(3);
+    await log.close();
+    expect(JSON.parse(await readFile(path.join(dir, 'rooms', 'topic.json'), 'utf8'))).toEqual({ partitions: 3 });
+    const reopened = await createEmbeddedLog({ dir });
+    expect(await reopened.partitionCount('rooms')).toBe(3);
+    await reopened.close();
+  });
+
+  it('refuses unknown topics unless an implicit partition count is configured', async () => {
+    const dir = await freshDir();
+    const strict = await createEmbeddedLog({ dir });
+    await expect(strict.append('missing', [{ key: 'k', value: 1 }])).rejects.toThrow('unknown topic missing');
+    await expect(strict.ensureTopic('../escape', 1)).rejects.toThrow('invalid topic name');
+    await strict.close();
+    const lenient = await createEmbeddedLog({ dir, partitions: 5 });
+    expect(await lenient.append('auto', [{ key: 'k', value: 1 }])).toEqual([{ partition: await lenient.partitionFor('auto', 'k'), offset: 0 }]);
+    expect(await lenient.partitionCount('auto')).toBe(5);
+    await lenient.close();
+  });
+
+  it('lets one instance at a time own a directory, and takes over a stale lock', async () => {
+    const dir = await freshDir();
+    const log = await createEmbeddedLog({ dir });
+    await expect(createEmbeddedLog({ dir })).rejects.toThrow('already open');
+    await log.close();
+    // A lock left by a process that has exited (pid far above any live one).
+    await writeFile(path.join(dir, 'LOCK'), '2147483646\n');
+    const next = await createEmbeddedLog({ dir });
+    await expect(next.append('rooms', [{ key: 'k', value: 1 }])).rejects.toThrow('unknown topic');
+    await next.close();
+    await expect(next.endOffset('rooms', 0)).rejects.toThrow('closed');
+  });
+
+  it('wakes a caught-up consumer on append without polling', async () => {
+    const dir = await freshDir();
+    const log = await createEmbeddedLog({ dir });
+    await log.ensureTopic('rooms', 1);
+    const seen: number[] = [];
+    const subscription = await log.subscribe({ group: 'live', topic: 'rooms' }, {
+      onAssigned: async () => new Map([[0, 0]]),
+      onRevoked: async () => undefined,
+      onBatch: async (batch) => {
+        seen.push(...batch.entries.map((entry) => entry.value as number));
+      },
+    });
+    const started = Date.now();
+    await log.append('rooms', [{ key: 'k', value: 1 }]);
+    while (seen.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    expect(Date.now() - started).toBeLessThan(1000);
+    await subscription.stop();
+    await subscription.done;
+    await log.close();
+    expect(seen).toEqual([1]);
+  });
+});

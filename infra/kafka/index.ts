@@ -1,0 +1,2 @@
+export { createKafkaLog, type KafkaLogLogger, type KafkaLogOptions } from './kafkaLog.ts';
+export type { KafkaConsumerTuning } from './kafkaSubscription.ts';

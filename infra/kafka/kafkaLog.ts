@@ -1,0 +1,144 @@
+/**
+ * The RoomLog on Apache Kafka (kafkajs). Keys are partitioned with kafkajs's DefaultPartitioner,
+ * which is the Java client's murmur2 partitioner, so every Kafka client agrees on a room's
+ * partition; the adapter computes the partition itself and sends it explicitly, so `partitionFor`
+ * and `append` can never disagree. Appends go through one idempotent producer (acks=all, one
+ * request in flight, so concurrent callers keep their call order per partition).
+ */
+import { Kafka, logLevel, Partitioners, type Admin, type Producer, type logCreator } from 'kafkajs';
+import type { AppendedPosition, LogEntry, RoomLog, Subscription } from '../../domain/ports/index.ts';
+import { createPartitionReader } from './partitionReader.ts';
+import { subscribeKafka, type KafkaConsumerTuning } from './kafkaSubscription.ts';
+import { toKafkaMessage, toLogEntry } from './records.ts';
+
+/** The slice of a pino logger kafkajs's messages are sent to. */
+export interface KafkaLogLogger {
+  error(details: object, message: string): void;
+  warn(details: object, message: string): void;
+  info(details: object, message: string): void;
+  debug(details: object, message: string): void;
+}
+
+export interface KafkaLogOptions {
+  readonly brokers: string[];
+  readonly clientId: string;
+  /** Receives kafkajs's own logging (info and above); without it kafkajs is silent. */
+  readonly logger?: KafkaLogLogger;
+  readonly consumer?: KafkaConsumerTuning;
+}
+
+const toLogCreator = (logger: KafkaLogLogger): logCreator => () => ({ namespace, level, log }) => {
+  const { message, ...details } = log;
+  const text = `kafkajs ${namespace}: ${message}`;
+  if (level === logLevel.ERROR) logger.error(details, text);
+  else if (level === logLevel.WARN) logger.warn(details, text);
+  else if (level === logLevel.INFO) logger.info(details, text);
+  else logger.debug(details, text);
+};
+
+export const createKafkaLog = async (options: KafkaLogOptions): Promise<RoomLog & { readonly kafka: Kafka }> => {
+  const kafka = new Kafka({
+    brokers: options.brokers,
+    clientId: options.clientId,
+    logLevel: options.logger === undefined ? logLevel.NOTHING : logLevel.INFO,
+    ...(options.logger === undefined ? {} : { logCreator: toLogCreator(options.logger) }),
+  });
+  const admin: Admin = kafka.admin();
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await admin.connect();
+  try {
+    await producer.connect();
+  } catch (error) {
+    await admin.disconnect();
+    throw error;
+  }
+  const reader = createPartitionReader(kafka);
+  const partitioner = Partitioners.DefaultPartitioner();
+  const subscriptions = new Set<Subscription>();
+  /** A topic's partition count is fixed at creation (the port's contract), so it is cached. */
+  const partitionCounts = new Map<string, number>();
+
+  const partitionCount = async (topic: string): Promise<number> => {
+    const cached = partitionCounts.get(topic);
+    if (cached !== undefined) return cached;
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    const count = topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+    if (count === 0) throw new Error(`kafka: unknown topic ${topic}`);
+    partitionCounts.set(topic, count);
+    return count;
+  };
+
+  const partitionOf = (topic: string, key: string, count: number): number =>
+    partitioner({
+      topic,
+      partitionMetadata: Array.from({ length: count }, (_, partitionId) => ({
+        partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0,
+      })),
+      message: { key, value: null },
+    });
+
+  const endOffset = async (topic: string, partition: number): Promise<number> => {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    const found = offsets.find((o) => o.partition === partition);
+    if (found === undefined) throw new RangeError(`topic ${topic} has no partition ${partition}`);
+    return Number(found.high);
+  };
+
+  return {
+    kafka,
+    async ensureTopic(topic, partitions) {
+      if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`invalid partition count ${partitions}`);
+      // Resolves false when the topic exists already; its partition count is then kept.
+      await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+    },
+    partitionCount,
+    async partitionFor(topic, key) {
+      return partitionOf(topic, key, await partitionCount(topic));
+    },
+    async append(topic, records): Promise<AppendedPosition[]> {
+      if (records.length === 0) return [];
+      const count = await partitionCount(topic);
+      const timestamp = Date.now();
+      const partitions = records.map((record) => partitionOf(topic, record.key, count));
+      const metadata = await producer.send({
+        topic,
+        acks: -1,
+        messages: records.map((record, i) => toKafkaMessage(record, partitions[i], timestamp)),
+      });
+      // One send makes one record batch per partition, so its records have consecutive offsets.
+      const next = new Map<number, number>();
+      for (const { partition, baseOffset } of metadata) next.set(partition, Number(baseOffset));
+      return partitions.map((partition) => {
+        const offset = next.get(partition);
+        if (offset === undefined) throw new Error(`kafka: no acknowledgement for ${topic}/${partition}`);
+        next.set(partition, offset + 1);
+        return { partition, offset };
+      });
+    },
+    async read(topic, partition, fromOffset, max): Promise<LogEntry[]> {
+      if (!Number.isInteger(fromOffset) || fromOffset < 0) throw new RangeError(`invalid offset ${fromOffset}`);
+      if (max <= 0) return [];
+      if (partition < 0 || partition >= (await partitionCount(topic))) throw new RangeError(`topic ${topic} has no partition ${partition}`);
+      // Asking past the end is an OFFSET_OUT_OF_RANGE error in Kafka; the port answers [] instead.
+      if (fromOffset >= (await endOffset(topic, partition))) return [];
+      const fetched = await reader.read(topic, partition, fromOffset, max);
+      return fetched.map(({ message }) => toLogEntry(topic, partition, message));
+    },
+    endOffset,
+    async subscribe(subscribeOptions, handlers) {
+      const subscription = await subscribeKafka(kafka, subscribeOptions, handlers, options.consumer);
+      subscriptions.add(subscription);
+      subscription.done.then(() => subscriptions.delete(subscription), () => subscriptions.delete(subscription));
+      return subscription;
+    },
+    async close() {
+      await Promise.allSettled([...subscriptions].map((subscription) => subscription.stop()));
+      await Promise.allSettled([reader.close(), producer.disconnect(), admin.disconnect()]);
+    },
+  };
+};

@@ -1,0 +1,169 @@
+/**
+ * A consumer-group member on Kafka (kafkajs, classic eager rebalancing).
+ *
+ * Positions belong to the handler, not to Kafka: on every group join kafkajs restarts each
+ * assigned partition from the committed offset, so after each GROUP_JOIN this member works out
+ * what was revoked and what is new (onRevoked, then onAssigned) and seeks every assigned partition
+ * to the handler's position (onAssigned's answer, or the next offset after the last batch for a
+ * partition it kept). Batches wait for that step; a batch fetched before the seek took effect is
+ * stale and dropped unresolved, so nothing is processed out of place. Offsets are resolved only
+ * after onBatch resolves and committed to Kafka as a hint for tools. Eager rebalancing means a
+ * member finishes its in-flight batches before it rejoins, so no partition is consumed twice at
+ * once. A handler error stops the member without retrying the batch and rejects `done`; a
+ * retriable broker error makes kafkajs restart the member, which revokes everything first.
+ */
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { ConsumerHandlers, LogEntry, SubscribeOptions, Subscription } from '../../domain/ports/index.ts';
+import { toLogEntry } from './records.ts';
+
+const DEFAULT_MAX_BATCH = 500;
+
+export interface KafkaConsumerTuning {
+  /** How long an idle fetch waits on the broker; bounds how fast a rebalance is noticed. */
+  readonly maxWaitTimeInMs?: number;
+  readonly sessionTimeout?: number;
+  readonly heartbeatInterval?: number;
+}
+
+export const subscribeKafka = async (
+  kafka: Kafka,
+  options: SubscribeOptions,
+  handlers: ConsumerHandlers,
+  tuning: KafkaConsumerTuning = {},
+): Promise<Subscription & { readonly consumer: Consumer }> => {
+  const { topic } = options;
+  const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH;
+  if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) throw new RangeError(`invalid maxBatchSize ${maxBatchSize}`);
+  const consumer = kafka.consumer({
+    groupId: options.group,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: tuning.maxWaitTimeInMs ?? 500,
+    sessionTimeout: tuning.sessionTimeout ?? 30_000,
+    heartbeatInterval: tuning.heartbeatInterval ?? 3_000,
+  });
+
+  /** Next offset to hand to onBatch, per assigned partition. */
+  const positions = new Map<number, number>();
+  let assigned: number[] = [];
+  let ready: Promise<void> = Promise.resolve();
+  let failure: { error: unknown } | undefined;
+  let stopping: Promise<void> | undefined;
+  let settle: (error?: unknown) => void = () => undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    settle = (error) => (error === undefined ? resolve() : reject(error));
+  });
+  done.catch(() => undefined);
+
+  const applyAssignment = async (current: number[]): Promise<void> => {
+    const revoked = assigned.filter((p) => !current.includes(p));
+    const added = current.filter((p) => !assigned.includes(p));
+    if (revoked.length > 0) {
+      for (const partition of revoked) positions.delete(partition);
+      assigned = assigned.filter((p) => current.includes(p));
+      await handlers.onRevoked(topic, revoked);
+    }
+    if (added.length > 0) {
+      const offsets = await handlers.onAssigned(topic, added);
+      for (const partition of added) {
+        const offset = offsets.get(partition) ?? 0;
+        if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`onAssigned gave partition ${partition} offset ${offset}`);
+        positions.set(partition, offset);
+      }
+    }
+    assigned = current;
+    for (const partition of current) consumer.seek({ topic, partition, offset: String(positions.get(partition) ?? 0) });
+  };
+
+  const shutdown = (error?: unknown): Promise<void> => {
+    stopping ??= (async () => {
+      if (error !== undefined) failure ??= { error };
+      await consumer.stop().catch(() => undefined);
+      await ready.catch(() => undefined);
+      if (failure === undefined && assigned.length > 0) {
+        await handlers.onRevoked(topic, assigned).catch((revokeError: unknown) => (failure = { error: revokeError }));
+      }
+      assigned = [];
+      await consumer.disconnect().catch(() => undefined);
+      settle(failure?.error);
+    })();
+    return stopping;
+  };
+
+  const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
+    try {
+      await ready;
+    } catch (error) {
+      void shutdown(error);
+      return;
+    }
+    if (failure !== undefined || !isRunning() || isStale()) return;
+    const partition = batch.partition;
+    const from = positions.get(partition);
+    if (from === undefined) return;
+    const highWatermark = Number(batch.highWatermark);
+    // After a seek the first batch may start inside a record batch: skip what was handled.
+    const entries: LogEntry[] = batch.messages
+      .filter((message) => Number(message.offset) >= from)
+      .map((message) => toLogEntry(topic, partition, message));
+    if (entries.length === 0 && batch.messages.length > 0) {
+      // Fetched behind our position (a seek that did not hold): go back to where we are.
+      consumer.seek({ topic, partition, offset: String(from) });
+      return;
+    }
+    for (let start = 0; start < entries.length; start += maxBatchSize) {
+      if (!isRunning() || isStale() || failure !== undefined) return;
+      const chunk = entries.slice(start, start + maxBatchSize);
+      try {
+        await handlers.onBatch({ topic, partition, entries: chunk, highWatermark });
+      } catch (error) {
+        // Not rethrown: kafkajs would retry the batch. The subscription ends instead.
+        void shutdown(error);
+        return;
+      }
+      const last = chunk[chunk.length - 1].offset;
+      positions.set(partition, last + 1);
+      resolveOffset(String(last));
+      await heartbeat();
+    }
+    // Trailing control records (transaction markers) need resolving too, or the position sticks.
+    if (failure === undefined && entries.length > 0 && Number(batch.lastOffset()) >= (positions.get(partition) ?? 0)) {
+      positions.set(partition, Number(batch.lastOffset()) + 1);
+      resolveOffset(batch.lastOffset());
+    }
+  };
+
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    const current = [...(event.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
+    ready = ready.then(() => applyAssignment(current));
+    ready.catch((error: unknown) => void shutdown(error));
+  });
+  consumer.on(consumer.events.CRASH, (event) => {
+    if (!event.payload.restart) {
+      void shutdown(event.payload.error);
+      return;
+    }
+    // kafkajs rejoins by itself after a retriable broker error. Meanwhile another member may have
+    // owned and advanced these partitions, so they are revoked now and offered afresh on rejoin.
+    ready = ready.then(async () => {
+      const revoked = assigned;
+      assigned = [];
+      positions.clear();
+      if (revoked.length > 0) await handlers.onRevoked(topic, revoked);
+    });
+    ready.catch((error: unknown) => void shutdown(error));
+  });
+
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({ eachBatchAutoResolve: false, autoCommit: true, autoCommitInterval: 5_000, eachBatch });
+  await ready.catch(() => undefined);
+
+  return {
+    consumer,
+    done,
+    async stop() {
+      await shutdown();
+      await done.catch(() => undefined);
+    },
+  };
+};
