@@ -1,0 +1,2 @@
+export { createPgliteDatabase } from './pgliteDatabase.ts';
+export type { PgliteOptions } from './pgliteDatabase.ts';

@@ -1,0 +1,59 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeSqlDatabaseContract } from '../postgres/sqlDatabaseContract.ts';
+import { createPgliteDatabase } from './pgliteDatabase.ts';
+
+const dirs: string[] = [];
+const freshDir = async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'strata-pglite-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(async () => {
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describeSqlDatabaseContract('PGlite', async () => createPgliteDatabase({ dir: await freshDir() }));
+
+describe('PGlite specifics', () => {
+  it('keeps committed rows in its directory across a reopen', async () => {
+    const dir = await freshDir();
+    const first = await createPgliteDatabase({ dir });
+    await first.query('CREATE TABLE kept (id int PRIMARY KEY)');
+    await first.transaction(async (tx) => {
+      await tx.query('INSERT INTO kept VALUES (1), (2)');
+    });
+    await first.close();
+    const second = await createPgliteDatabase({ dir });
+    expect((await second.query('SELECT id FROM kept ORDER BY id')).rows).toEqual([{ id: 1 }, { id: 2 }]);
+    await second.close();
+  });
+
+  it('fails fast instead of deadlocking when the database is used inside its own transaction', async () => {
+    const db = await createPgliteDatabase({ dir: await freshDir() });
+    await expect(db.transaction(async () => db.query('SELECT 1'))).rejects.toThrow(/inside a transaction/);
+    await expect(db.transaction(async () => db.transaction(async () => 1))).rejects.toThrow(/inside a transaction/);
+    expect((await db.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await db.close();
+  });
+
+  it('does not let a plain query see a transaction half-way', async () => {
+    const db = await createPgliteDatabase({ dir: await freshDir() });
+    await db.query('CREATE TABLE pair (a int, b int)');
+    await db.query('INSERT INTO pair VALUES (0, 0)');
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const writer = db.transaction(async (tx) => {
+      await tx.query('UPDATE pair SET a = 1');
+      await gate;
+      await tx.query('UPDATE pair SET b = 1');
+    });
+    const reader = db.query('SELECT a, b FROM pair');
+    release();
+    await writer;
+    expect((await reader).rows).toEqual([{ a: 1, b: 1 }]);
+    await db.close();
+  });
+});

@@ -1,0 +1,3 @@
+export { createPostgresDatabase } from './postgresDatabase.ts';
+export type { PostgresOptions } from './postgresDatabase.ts';
+export { describeUrl } from './sqlTypes.ts';

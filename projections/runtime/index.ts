@@ -1,0 +1,6 @@
+export type { Projection, ProjectionLogger, ProjectionMetrics } from './projection.ts';
+export { POSITIONS_SCHEMA } from './positions.ts';
+export { rebuildProjection } from './rebuild.ts';
+export type { RebuildOptions, RebuildProgress } from './rebuild.ts';
+export { startProjection } from './startProjection.ts';
+export type { RunningProjection, StartProjectionOptions } from './startProjection.ts';
