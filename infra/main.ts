@@ -3,11 +3,15 @@
  * cleanly on SIGTERM/SIGINT. Each step registers how to undo itself; runServer undoes them in
  * reverse order on shutdown or on a start-up failure.
  */
+import { createAccounts } from '../domain/app/accounts/index.ts';
+import { createSharedSecretRegistrationRouter } from '../gateways/admin/index.ts';
+import { createAccountsRouter } from '../gateways/client/accounts/index.ts';
 import { versionsRouter } from '../gateways/client/index.ts';
 import { createHttpApp } from '../gateways/http/index.ts';
 import { healthRouter, metricsRouter } from '../gateways/ops/index.ts';
 import { loadConfig } from './config/index.ts';
 import { createLogger, createMetrics } from './observability/index.ts';
+import { createArgon2PasswordHasher, createSqlAccountStore, cryptoRandom, systemClock } from './stores/index.ts';
 import {
   displayListenAddress, openClickHouse, openReadModels, openRoomLog, pinServerName, probeDatabase, probeLog,
   recordStart, runServer, startHttpServer,
@@ -41,6 +45,16 @@ await runServer(async (lifecycle) => {
   await pinServerName(db, config.serverName, dbWhere);
   await recordStart(log, config.serverName, startedAt);
 
+  const accounts = createAccounts({
+    store: await createSqlAccountStore(db),
+    hasher: createArgon2PasswordHasher(),
+    clock: systemClock,
+    random: cryptoRandom,
+    serverName: config.serverName,
+    registration: config.registration,
+    ...(config.registrationSharedSecret === undefined ? {} : { registrationSharedSecret: config.registrationSharedSecret }),
+  });
+
   const app = createHttpApp({
     logger,
     metrics,
@@ -56,6 +70,8 @@ await runServer(async (lifecycle) => {
         },
       }),
       metricsRouter(metrics),
+      createAccountsRouter({ accounts, rateLimits: config.rateLimits }),
+      createSharedSecretRegistrationRouter(accounts),
     ],
   });
   const http = await startHttpServer(app.callback(), config.listen);
