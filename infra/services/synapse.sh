@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Synapse (PyPI `matrix-synapse`) in a virtualenv under $STRATA_SERVICES_DIR/synapse, server name
+# synapse.localhost, SQLite, client + federation API on 127.0.0.1:18008 only, open registration
+# and a registration shared secret (STRATA_SYNAPSE_SHARED_SECRET), rate limits raised for
+# benchmarks. Used by benchmarks and federation interop tests; not started by all.sh.
+#   usage: infra/services/synapse.sh start|stop|status|restart
+set -euo pipefail
+SERVICE=synapse
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+
+PORT=18008
+SERVER_NAME=synapse.localhost
+SHARED_SECRET=${STRATA_SYNAPSE_SHARED_SECRET:-synapse-bench-secret}
+SYNAPSE_SPEC=matrix-synapse${STRATA_SYNAPSE_VERSION:+==$STRATA_SYNAPSE_VERSION}
+VENV=$SVC_DIR/venv
+CONF=$SVC_DIR/conf
+DATA=$SVC_DIR/data
+LOG=$SVC_DIR/logs/homeserver.log
+OUT=$SVC_DIR/logs/stdout.log
+PID_MARKER=synapse.app.homeserver
+PIDFILE=$SVC_DIR/synapse.pid
+URL=http://127.0.0.1:$PORT
+
+install_synapse() {
+  [ -f "$VENV/.complete" ] && return 0
+  need_cmd python3 python3
+  python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+  mkdir -p "$SVC_DIR/logs"
+  say "installing $SYNAPSE_SPEC into $VENV"
+  rm -rf "$VENV"
+  # pip's cache stays under the services folder as well.
+  { python3 -m venv "$VENV" \
+    && PIP_CACHE_DIR=$SVC_DIR/pip-cache "$VENV/bin/pip" install -q --disable-pip-version-check "$SYNAPSE_SPEC"; } \
+    >"$SVC_DIR/logs/pip.log" 2>&1 || fail "pip install $SYNAPSE_SPEC failed" "$SVC_DIR/logs/pip.log"
+  touch "$VENV/.complete"
+}
+
+# Secrets made once per services folder, so restarts keep sessions and keys valid.
+secret() {
+  local file=$CONF/$1
+  [ -s "$file" ] || "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))' >"$file"
+  cat "$file"
+}
+
+write_config() {
+  mkdir -p "$CONF" "$DATA/media_store" "$SVC_DIR/logs"
+  local limit='{per_second: 10000, burst_count: 100000}'
+  # Rewritten on every start; edits here are lost.
+  cat >"$CONF/homeserver.yaml" <<EOF
+server_name: "$SERVER_NAME"
+public_baseurl: "$URL/"
+pid_file: "$SVC_DIR/homeserver.pid"
+report_stats: false
+listeners:
+  - port: $PORT
+    bind_addresses: ["127.0.0.1"]
+    type: http
+    tls: false
+    x_forwarded: false
+    resources:
+      - names: [client, federation]
+        compress: false
+database:
+  name: sqlite3
+  args:
+    database: "$DATA/homeserver.db"
+log_config: "$CONF/log.config"
+media_store_path: "$DATA/media_store"
+signing_key_path: "$CONF/$SERVER_NAME.signing.key"
+macaroon_secret_key: "$(secret macaroon_secret_key)"
+form_secret: "$(secret form_secret)"
+registration_shared_secret: "$SHARED_SECRET"
+enable_registration: true
+enable_registration_without_verification: true
+trusted_key_servers: []
+suppress_key_server_warning: true
+# Interop tests federate with homeservers on loopback, which Synapse blocks by default.
+ip_range_whitelist: ["127.0.0.0/8", "::1/128"]
+federation_verify_certificates: false
+# Benchmarks drive many requests from few users and addresses.
+rc_message: $limit
+rc_registration: $limit
+rc_registration_token_validity: $limit
+rc_login:
+  address: $limit
+  account: $limit
+  failed_attempts: $limit
+rc_joins:
+  local: $limit
+  remote: $limit
+rc_joins_per_room: $limit
+rc_invites:
+  per_room: $limit
+  per_user: $limit
+  per_issuer: $limit
+rc_3pid_validation: $limit
+rc_admin_redaction: $limit
+rc_room_creation: $limit
+rc_presence:
+  per_user: $limit
+rc_delayed_event_mgmt: $limit
+rc_reports: $limit
+rc_media_create: $limit
+rc_federation:
+  window_size: 1000
+  sleep_limit: 10000
+  sleep_delay: 0
+  reject_limit: 10000
+  concurrent: 100
+federation_rr_transactions_per_room_per_second: 10000
+EOF
+  cat >"$CONF/log.config" <<EOF
+version: 1
+formatters:
+  precise:
+    format: '%(asctime)s - %(name)s - %(lineno)d - %(levelname)s - %(request)s - %(message)s'
+handlers:
+  file:
+    class: logging.handlers.RotatingFileHandler
+    formatter: precise
+    filename: "$LOG"
+    maxBytes: 104857600
+    backupCount: 3
+    encoding: utf8
+root:
+  level: INFO
+  handlers: [file]
+disable_existing_loggers: false
+EOF
+  if [ ! -s "$CONF/$SERVER_NAME.signing.key" ]; then
+    "$VENV/bin/python" -m synapse.app.homeserver -c "$CONF/homeserver.yaml" --generate-keys >>"$OUT" 2>&1 \
+      || fail "generating the signing key failed" "$OUT"
+  fi
+}
+
+ready() { curl -fsS --max-time 3 "$URL/_matrix/client/versions" 2>/dev/null | grep -q '"versions"'; }
+
+do_start() {
+  need_cmd curl curl
+  if pid_alive "$PIDFILE" && ready; then
+    say "already running on $URL (pid $(cat "$PIDFILE"))"
+    return 0
+  fi
+  stop_pid "$PIDFILE" 30
+  need_free_port "$PORT" "$LOG"
+  install_synapse
+  write_config
+  say "starting Synapse $("$VENV/bin/python" -c 'import synapse; print(synapse.__version__)') on $URL"
+  # Foreground process in its own session (setsid), so the pid recorded is the server's.
+  # 9>&-: do not hand the start lock to the server.
+  (cd "$SVC_DIR" && exec setsid "$VENV/bin/python" -m synapse.app.homeserver -c "$CONF/homeserver.yaml") \
+    </dev/null >>"$OUT" 2>&1 9>&- &
+  echo $! >"$PIDFILE"
+  local waited=$SECONDS
+  until ready; do
+    proc_exists "$PIDFILE" || fail "homeserver process exited during start-up (see also $OUT)" "$LOG"
+    if [ $((SECONDS - waited)) -ge "$STRATA_SERVICES_TIMEOUT" ]; then
+      give_up "GET $URL/_matrix/client/versions failing after ${STRATA_SERVICES_TIMEOUT}s" "$LOG"
+    fi
+    sleep 0.5
+  done
+  say "ready on $URL (pid $(cat "$PIDFILE"), server name $SERVER_NAME)"
+}
+
+do_stop() {
+  if ! pid_alive "$PIDFILE"; then
+    rm -f "$PIDFILE"
+    say "not running"
+    return 0
+  fi
+  say "stopping (pid $(cat "$PIDFILE"))"
+  stop_pid "$PIDFILE" 60
+  say "stopped"
+}
+
+do_status() {
+  if ! pid_alive "$PIDFILE"; then
+    say "stopped"
+    return 3
+  fi
+  if command -v curl >/dev/null && ready; then
+    say "running on $URL (pid $(cat "$PIDFILE"))"
+  else
+    say "process $(cat "$PIDFILE") alive but not answering on $URL (log: $LOG)"
+    return 1
+  fi
+}
+
+dispatch "$@"
