@@ -1,0 +1,2 @@
+/** Wake-ups for /sync long-polling (public surface). */
+export { createInProcessNotifier, type Notifier } from './notifier.ts';

@@ -1,0 +1,22 @@
+import type { DeviceDirectory, RoomMembership, UserDataStores } from '../../ports/userData.ts';
+import type { Notifier } from '../notifier/index.ts';
+import type { TypingStream } from './typing.ts';
+
+/** Everything the per-user data use-cases depend on; built once by the composition root. */
+export interface UserDataContext {
+  readonly stores: UserDataStores;
+  readonly notifier: Notifier;
+  readonly membership: RoomMembership;
+  /** Local users' devices, for `*` to-device targets and device display names in /keys/query. */
+  readonly devices: DeviceDirectory;
+  readonly clock: { now(): number };
+  /** This homeserver's server name: only local users get to-device messages and keys for now. */
+  readonly serverName: string;
+  readonly typing: TypingStream;
+}
+
+/** The authenticated requester (the accounts layer's `Requester` fits). */
+export interface Requester {
+  readonly userId: string;
+  readonly deviceId: string;
+}

@@ -1,0 +1,21 @@
+/**
+ * Per-user data and ephemeral streams: account data, tags, read markers, filters, push rules,
+ * typing, receipts, to-device messages, end-to-end keys, presence, capabilities (public surface).
+ */
+export { createUserData, type UserData, type UserDataDependencies } from './userData.ts';
+export type { Requester, UserDataContext } from './context.ts';
+export type { UserDataStreams, AccountDataStream } from './streams.ts';
+export type { ToDeviceBatch } from './toDevice.ts';
+export { createTypingStream, MAX_TYPING_TIMEOUT_MS, type Schedule, type TypingStream } from './typing.ts';
+export {
+  EMPTY_FILTER, eventMatches, parseFilter, roomAllowed,
+  type EventFilter, type Filter, type FilterableEvent, type RoomEventFilter, type RoomFilter,
+} from './filter.ts';
+export { defaultRules, PUSH_RULE_KINDS, type PushRule, type PushRuleKind, type PushRuleset } from './pushRuleDefaults.ts';
+export { effectiveRuleset, pushRulesContent } from './pushRuleset.ts';
+export { capabilities, type CapabilitiesOptions } from './capabilities.ts';
+export { createInProcessNotifier, type Notifier } from '../notifier/index.ts';
+// The ports these use-cases need, so adapters can implement them from this one surface.
+export type * from '../../ports/userData.ts';
+export type { JsonObject } from '../../json.ts';
+export type { SqlDatabase, SqlExecutor } from '../../ports/sql.ts';

@@ -1,0 +1,145 @@
+/**
+ * End-to-end encryption keys (client-server-api § Key management API, keys.yaml): upload, query,
+ * claim and changes. Keys are stored and served verbatim: the server never checks or alters
+ * signatures, which are the clients' business. Remote users' keys need federation (not yet): they
+ * are reported under `failures`.
+ */
+import { isUserId, userServerName, type UserId } from '../../ids/index.ts';
+import { isJsonObject, type JsonObject, type JsonValue } from '../../json.ts';
+import type { Requester, UserDataContext } from './context.ts';
+import { badJson, invalidParam } from './errors.ts';
+
+type Key = JsonObject | string;
+
+const keyMap = (value: JsonValue | undefined, name: string): Map<string, Key> => {
+  if (value === undefined || value === null) return new Map();
+  if (!isJsonObject(value)) throw badJson(`'${name}' must be an object`);
+  const keys = new Map<string, Key>();
+  for (const [keyId, key] of Object.entries(value)) {
+    if (!/^[^:]+:.+$/.test(keyId)) throw badJson(`'${name}' key ids must be algorithm:key_id, not ${JSON.stringify(keyId)}`);
+    if (typeof key !== 'string' && !isJsonObject(key)) throw badJson(`'${name}.${keyId}' must be a string or an object`);
+    keys.set(keyId, key);
+  }
+  return keys;
+};
+
+const checkDeviceKeys = (requester: Requester, keys: JsonValue): JsonObject => {
+  if (!isJsonObject(keys)) throw badJson("'device_keys' must be an object");
+  if (keys.user_id !== requester.userId || keys.device_id !== requester.deviceId) {
+    throw invalidParam("'device_keys' user_id and device_id must match the requester's");
+  }
+  if (!Array.isArray(keys.algorithms) || !keys.algorithms.every((a) => typeof a === 'string')) {
+    throw badJson("'device_keys.algorithms' must be an array of strings");
+  }
+  if (!isJsonObject(keys.keys) || !Object.values(keys.keys).every((k) => typeof k === 'string')) {
+    throw badJson("'device_keys.keys' must map key ids to strings");
+  }
+  if (!isJsonObject(keys.signatures)) throw badJson("'device_keys.signatures' must be an object");
+  return keys;
+};
+
+/** Tells the uploader's other devices and everyone sharing a room that the device list changed. */
+const deviceListChanged = async (ctx: UserDataContext, userId: string): Promise<void> => {
+  ctx.notifier.notify([...(await ctx.membership.usersSharingRoomsWith(userId)), userId]);
+};
+
+const keyCounts = async (ctx: UserDataContext, requester: Requester): Promise<JsonObject> => ({
+  // Clients read a missing signed_curve25519 count as "unknown" rather than 0 (as Synapse notes).
+  signed_curve25519: 0,
+  ...(await ctx.stores.keys.oneTimeKeyCounts(requester.userId, requester.deviceId)),
+});
+
+/** `POST /keys/upload`. */
+export const uploadKeys = async (ctx: UserDataContext, requester: Requester, body: JsonObject): Promise<JsonObject> => {
+  const deviceKeys = body.device_keys === undefined || body.device_keys === null ? undefined : checkDeviceKeys(requester, body.device_keys);
+  const oneTimeKeys = keyMap(body.one_time_keys, 'one_time_keys');
+  const fallbackKeys = keyMap(body.fallback_keys, 'fallback_keys');
+  if (deviceKeys !== undefined && (await ctx.stores.keys.setDeviceKeys(requester.userId, requester.deviceId, deviceKeys))) {
+    await deviceListChanged(ctx, requester.userId);
+  }
+  if (oneTimeKeys.size > 0) {
+    const conflicts = await ctx.stores.keys.addOneTimeKeys(requester.userId, requester.deviceId, oneTimeKeys);
+    if (conflicts.length > 0) throw invalidParam(`One-time key ${conflicts[0]} already exists with different content`);
+  }
+  if (fallbackKeys.size > 0) await ctx.stores.keys.setFallbackKeys(requester.userId, requester.deviceId, fallbackKeys);
+  return { one_time_key_counts: await keyCounts(ctx, requester) };
+};
+
+const remoteFailure = (failures: JsonObject, userId: UserId): void => {
+  failures[userServerName(userId)] = { status: 503, message: 'Federation is not available' };
+};
+
+/** `POST /keys/query`: device keys of the named users (all their devices for an empty list). */
+export const queryKeys = async (ctx: UserDataContext, _requester: Requester, body: JsonObject): Promise<JsonObject> => {
+  const wanted = body.device_keys;
+  if (!isJsonObject(wanted)) throw badJson("'device_keys' must be an object");
+  const deviceKeys: JsonObject = {};
+  const failures: JsonObject = {};
+  for (const [userId, deviceIds] of Object.entries(wanted)) {
+    if (!isUserId(userId)) throw badJson(`Invalid user id ${JSON.stringify(userId)}`);
+    if (!Array.isArray(deviceIds) || !deviceIds.every((id) => typeof id === 'string')) {
+      throw badJson(`'device_keys.${userId}' must be an array of device ids`);
+    }
+    if (userServerName(userId) !== ctx.serverName) {
+      remoteFailure(failures, userId);
+      continue;
+    }
+    const devices = new Map((await ctx.devices.listDevices(userId)).map((device) => [device.deviceId, device]));
+    const keys = await ctx.stores.keys.getDeviceKeys(userId, deviceIds as string[]);
+    const ofUser: JsonObject = {};
+    for (const [deviceId, stored] of keys) {
+      const device = devices.get(deviceId);
+      if (device === undefined) continue;
+      const unsigned = isJsonObject(stored.unsigned) ? stored.unsigned : {};
+      ofUser[deviceId] = {
+        ...stored,
+        unsigned: { ...unsigned, ...(device.displayName === undefined ? {} : { device_display_name: device.displayName }) },
+      };
+    }
+    deviceKeys[userId] = ofUser;
+  }
+  return { device_keys: deviceKeys, failures };
+};
+
+/** `POST /keys/claim`: one key per requested device; a one-time key is handed out once only. */
+export const claimKeys = async (ctx: UserDataContext, _requester: Requester, body: JsonObject): Promise<JsonObject> => {
+  const wanted = body.one_time_keys;
+  if (!isJsonObject(wanted)) throw badJson("'one_time_keys' must be an object");
+  const claimed: JsonObject = {};
+  const failures: JsonObject = {};
+  for (const [userId, byDevice] of Object.entries(wanted)) {
+    if (!isUserId(userId)) throw badJson(`Invalid user id ${JSON.stringify(userId)}`);
+    if (!isJsonObject(byDevice) || !Object.values(byDevice).every((a) => typeof a === 'string')) {
+      throw badJson(`'one_time_keys.${userId}' must map device ids to algorithms`);
+    }
+    if (userServerName(userId) !== ctx.serverName) {
+      remoteFailure(failures, userId);
+      continue;
+    }
+    const ofUser: JsonObject = {};
+    for (const [deviceId, algorithm] of Object.entries(byDevice)) {
+      const key = await ctx.stores.keys.claim(userId, deviceId, algorithm as string);
+      if (key !== undefined) ofUser[deviceId] = { [key.keyId]: key.key };
+    }
+    if (Object.keys(ofUser).length > 0) claimed[userId] = ofUser;
+  }
+  return { one_time_keys: claimed, failures };
+};
+
+/** `GET /keys/changes`: users sharing a room with the requester whose devices changed in (from, to]. */
+export const keyChanges = async (ctx: UserDataContext, requester: Requester, from: number, to: number): Promise<JsonObject> => {
+  const sharing = await ctx.membership.usersSharingRoomsWith(requester.userId);
+  const changed = await ctx.stores.keys.deviceListChangesSince(Math.min(from, to), Math.max(from, to));
+  return {
+    changed: changed.filter((userId) => userId === requester.userId || sharing.has(userId)),
+    // Users who stopped sharing a room come from membership changes, which /sync tracks.
+    left: [],
+  };
+};
+
+/** For the accounts layer: a deleted device loses its keys and pending messages. */
+export const onDeviceDeleted = async (ctx: UserDataContext, userId: string, deviceId: string): Promise<void> => {
+  await ctx.stores.keys.deleteDevice(userId, deviceId);
+  await ctx.stores.toDevice.deleteDevice(userId, deviceId);
+  await deviceListChanged(ctx, userId);
+};

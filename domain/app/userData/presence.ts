@@ -1,0 +1,44 @@
+/** Presence (client-server-api § Presence, presence.yaml). */
+import { MatrixError } from '../../errors.ts';
+import type { JsonObject } from '../../json.ts';
+import type { PresenceState } from '../../ports/userData.ts';
+import type { Requester, UserDataContext } from './context.ts';
+import { forbidden, invalidParam, notFound } from './errors.ts';
+
+const PRESENCE_STATES = new Set(['online', 'offline', 'unavailable']);
+/** A user active this recently counts as `currently_active` (Synapse uses the same window). */
+const CURRENTLY_ACTIVE_MS = 5 * 60_000;
+
+/** The `m.presence` content / GET response for a stored state. */
+export const presenceContent = (state: PresenceState, now: number): JsonObject => ({
+  presence: state.presence,
+  last_active_ago: Math.max(0, now - state.lastActiveTs),
+  currently_active: state.presence === 'online' && now - state.lastActiveTs < CURRENTLY_ACTIVE_MS,
+  ...(state.statusMsg === undefined ? {} : { status_msg: state.statusMsg }),
+});
+
+/** `GET /presence/{userId}/status`: visible to the user and to users sharing a room with them. */
+export const getPresence = async (ctx: UserDataContext, requester: Requester, userId: string): Promise<JsonObject> => {
+  if (requester.userId !== userId && !(await ctx.membership.usersSharingRoomsWith(requester.userId)).has(userId)) {
+    throw forbidden('You do not share a room with this user');
+  }
+  const state = await ctx.stores.presence.get(userId);
+  if (state === undefined) throw notFound('No presence known for this user');
+  return presenceContent(state, ctx.clock.now());
+};
+
+/** `PUT /presence/{userId}/status`. */
+export const setPresence = async (ctx: UserDataContext, requester: Requester, userId: string, body: JsonObject): Promise<void> => {
+  if (requester.userId !== userId) throw forbidden('Cannot set the presence of another user');
+  const { presence, status_msg: statusMsg } = body;
+  if (presence === undefined) throw new MatrixError('M_MISSING_PARAM', 400, "Missing 'presence'");
+  if (typeof presence !== 'string' || !PRESENCE_STATES.has(presence)) throw invalidParam("'presence' must be online, offline or unavailable");
+  if (statusMsg !== undefined && statusMsg !== null && typeof statusMsg !== 'string') throw invalidParam("'status_msg' must be a string");
+  await ctx.stores.presence.set({
+    userId,
+    presence: presence as PresenceState['presence'],
+    ...(typeof statusMsg === 'string' ? { statusMsg } : {}),
+    lastActiveTs: ctx.clock.now(),
+  });
+  ctx.notifier.notify([...(await ctx.membership.usersSharingRoomsWith(userId)), userId]);
+};

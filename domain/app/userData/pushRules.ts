@@ -1,0 +1,58 @@
+/**
+ * The push rules API (pushrules.yaml): `/pushrules/`, `/pushrules/global/`, one rule, enabled,
+ * actions. The scope is always `global` in the spec, so it is part of the paths, not a parameter.
+ */
+import type { JsonObject } from '../../json.ts';
+import { accountDataChanged } from './accountData.ts';
+import type { Requester, UserDataContext } from './context.ts';
+import { invalidParam } from './errors.ts';
+import type { PushRule, PushRuleset } from './pushRuleDefaults.ts';
+import {
+  deleteRule, effectiveRuleset, findRule, parseActions, parseKind, pushRulesContent, putRule, ruleFromBody, setActions,
+  setEnabled, type RulePlacement,
+} from './pushRuleset.ts';
+
+const PUSH_RULES_TYPE = 'm.push_rules';
+
+export const getRuleset = async (ctx: UserDataContext, requester: Requester): Promise<PushRuleset> =>
+  effectiveRuleset(requester.userId, await ctx.stores.accountData.get(requester.userId, null, PUSH_RULES_TYPE));
+
+const change = async (ctx: UserDataContext, requester: Requester, edit: (ruleset: PushRuleset) => PushRuleset): Promise<void> => {
+  await ctx.stores.accountData.update(requester.userId, null, PUSH_RULES_TYPE, (current) =>
+    pushRulesContent(edit(effectiveRuleset(requester.userId, current))));
+  accountDataChanged(ctx, requester.userId);
+};
+
+export const getRule = async (ctx: UserDataContext, requester: Requester, kind: string, ruleId: string): Promise<PushRule> => {
+  return findRule(await getRuleset(ctx, requester), parseKind(kind), ruleId);
+};
+
+export const setRule = async (
+  ctx: UserDataContext, requester: Requester, kind: string, ruleId: string, body: JsonObject, placement: RulePlacement,
+): Promise<void> => {
+  const parsedKind = parseKind(kind);
+  const rule = ruleFromBody(parsedKind, ruleId, body);
+  await change(ctx, requester, (ruleset) => putRule(ruleset, parsedKind, rule, placement));
+};
+
+export const removeRule = async (ctx: UserDataContext, requester: Requester, kind: string, ruleId: string): Promise<void> => {
+  const parsedKind = parseKind(kind);
+  await change(ctx, requester, (ruleset) => deleteRule(ruleset, parsedKind, ruleId));
+};
+
+export const setRuleEnabled = async (
+  ctx: UserDataContext, requester: Requester, kind: string, ruleId: string, body: JsonObject,
+): Promise<void> => {
+  const parsedKind = parseKind(kind);
+  if (typeof body.enabled !== 'boolean') throw invalidParam("'enabled' must be a boolean");
+  const enabled = body.enabled;
+  await change(ctx, requester, (ruleset) => setEnabled(ruleset, parsedKind, ruleId, enabled));
+};
+
+export const setRuleActions = async (
+  ctx: UserDataContext, requester: Requester, kind: string, ruleId: string, body: JsonObject,
+): Promise<void> => {
+  const parsedKind = parseKind(kind);
+  const actions = parseActions(body.actions);
+  await change(ctx, requester, (ruleset) => setActions(ruleset, parsedKind, ruleId, actions));
+};

@@ -1,0 +1,59 @@
+/**
+ * Send-to-device messaging (client-server-api § Send-to-Device messaging, to_device.yaml). `*` as
+ * device id means every device of the user. Messages for remote users need federation (EDUs),
+ * which this server does not send yet; they are dropped.
+ */
+import { isUserId, userServerName } from '../../ids/index.ts';
+import { isJsonObject, type JsonObject } from '../../json.ts';
+import type { ToDeviceDelivery } from '../../ports/userData.ts';
+import type { Requester, UserDataContext } from './context.ts';
+import { badJson } from './errors.ts';
+
+/** How many to-device messages one sync response carries at most (as Synapse). */
+export const TO_DEVICE_SYNC_LIMIT = 100;
+
+/** `PUT /sendToDevice/{eventType}/{txnId}`; a repeated transaction id is a no-op. */
+export const sendToDevice = async (
+  ctx: UserDataContext, requester: Requester, eventType: string, txnId: string, body: JsonObject,
+): Promise<void> => {
+  const messages = body.messages;
+  if (!isJsonObject(messages)) throw badJson("'messages' must be an object");
+  const deliveries: ToDeviceDelivery[] = [];
+  for (const [userId, byDevice] of Object.entries(messages)) {
+    if (!isUserId(userId)) throw badJson(`Invalid user id ${JSON.stringify(userId)}`);
+    if (!isJsonObject(byDevice)) throw badJson(`'messages.${userId}' must be an object`);
+    if (userServerName(userId) !== ctx.serverName) continue;
+    // Messages for devices that do not exist would wait forever: they are dropped, as Synapse does.
+    const existing = (await ctx.devices.listDevices(userId)).map((device) => device.deviceId);
+    for (const [deviceId, content] of Object.entries(byDevice)) {
+      if (!isJsonObject(content)) throw badJson(`Message content for ${userId} ${deviceId} must be an object`);
+      const targets = deviceId === '*' ? existing : existing.filter((id) => id === deviceId);
+      for (const target of targets) deliveries.push({ userId, deviceId: target, content });
+    }
+  }
+  const result = await ctx.stores.toDevice.send(requester, txnId, eventType, deliveries);
+  if (!result.duplicate) ctx.notifier.notify([...new Set(deliveries.map((delivery) => delivery.userId))]);
+};
+
+export interface ToDeviceBatch {
+  readonly events: JsonObject[];
+  /** The position the next sync's `since` should carry for this stream. */
+  readonly position: number;
+}
+
+/**
+ * For /sync: acknowledges (deletes) what the device got up to `since`, then returns the next
+ * messages up to `upTo`. When the batch is cut at the limit, the position is the last message's,
+ * so the rest follows on the next sync.
+ */
+export const toDeviceChanges = async (
+  ctx: UserDataContext, userId: string, deviceId: string, since: number, upTo: number, limit = TO_DEVICE_SYNC_LIMIT,
+): Promise<ToDeviceBatch> => {
+  if (since > 0) await ctx.stores.toDevice.acknowledge(userId, deviceId, since);
+  const messages = await ctx.stores.toDevice.messagesFor(userId, deviceId, since, upTo, limit);
+  const position = messages.length === limit ? messages[messages.length - 1]!.position : upTo;
+  return {
+    events: messages.map((message) => ({ sender: message.sender, type: message.type, content: message.content })),
+    position,
+  };
+};

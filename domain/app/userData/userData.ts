@@ -1,0 +1,92 @@
+/** The per-user data use-cases bound to their context: what the gateway routes and /sync call. */
+import type { JsonObject } from '../../json.ts';
+import { deleteTag, getAccountData, getTags, setAccountData, setTag } from './accountData.ts';
+import { capabilities, type CapabilitiesOptions } from './capabilities.ts';
+import type { Requester, UserDataContext } from './context.ts';
+import type { Filter } from './filter.ts';
+import { createFilter, getFilter, resolveFilter } from './filters.ts';
+import { claimKeys, keyChanges, onDeviceDeleted, queryKeys, uploadKeys } from './keys.ts';
+import { getPresence, setPresence } from './presence.ts';
+import type { PushRule, PushRuleset } from './pushRuleDefaults.ts';
+import { getRule, getRuleset, removeRule, setRule, setRuleActions, setRuleEnabled } from './pushRules.ts';
+import type { RulePlacement } from './pushRuleset.ts';
+import { sendReceipt, setReadMarkers, setTyping } from './receipts.ts';
+import { createUserDataStreams, type UserDataStreams } from './streams.ts';
+import { sendToDevice } from './toDevice.ts';
+import { createTypingStream, type Schedule } from './typing.ts';
+
+export interface UserDataDependencies extends Omit<UserDataContext, 'typing'> {
+  readonly capabilities?: CapabilitiesOptions;
+  /** Timer for typing timeouts (tests); setTimeout by default. */
+  readonly schedule?: Schedule;
+}
+
+type R = Requester;
+
+export interface UserData {
+  readonly streams: UserDataStreams;
+  getAccountData(requester: R, userId: string, roomId: string | null, type: string): Promise<JsonObject>;
+  setAccountData(requester: R, userId: string, roomId: string | null, type: string, content: JsonObject): Promise<void>;
+  getTags(requester: R, userId: string, roomId: string): Promise<JsonObject>;
+  setTag(requester: R, userId: string, roomId: string, tag: string, info: JsonObject): Promise<void>;
+  deleteTag(requester: R, userId: string, roomId: string, tag: string): Promise<void>;
+  createFilter(requester: R, userId: string, body: JsonObject): Promise<string>;
+  getFilter(requester: R, userId: string, filterId: string): Promise<JsonObject>;
+  /** The `filter` parameter of /sync and /messages: an id or inline JSON. */
+  resolveFilter(userId: string, param: string | undefined): Promise<Filter>;
+  getPushRules(requester: R): Promise<PushRuleset>;
+  getPushRule(requester: R, kind: string, ruleId: string): Promise<PushRule>;
+  setPushRule(requester: R, kind: string, ruleId: string, body: JsonObject, placement: RulePlacement): Promise<void>;
+  deletePushRule(requester: R, kind: string, ruleId: string): Promise<void>;
+  setPushRuleEnabled(requester: R, kind: string, ruleId: string, body: JsonObject): Promise<void>;
+  setPushRuleActions(requester: R, kind: string, ruleId: string, body: JsonObject): Promise<void>;
+  setTyping(requester: R, roomId: string, userId: string, body: JsonObject): Promise<void>;
+  sendReceipt(requester: R, roomId: string, receiptType: string, eventId: string, body: JsonObject): Promise<void>;
+  setReadMarkers(requester: R, roomId: string, body: JsonObject): Promise<void>;
+  sendToDevice(requester: R, eventType: string, txnId: string, body: JsonObject): Promise<void>;
+  uploadKeys(requester: R, body: JsonObject): Promise<JsonObject>;
+  queryKeys(requester: R, body: JsonObject): Promise<JsonObject>;
+  claimKeys(requester: R, body: JsonObject): Promise<JsonObject>;
+  keyChanges(requester: R, from: number, to: number): Promise<JsonObject>;
+  /** The accounts layer calls this after deleting a device. */
+  onDeviceDeleted(userId: string, deviceId: string): Promise<void>;
+  getPresence(requester: R, userId: string): Promise<JsonObject>;
+  setPresence(requester: R, userId: string, body: JsonObject): Promise<void>;
+  capabilities(): JsonObject;
+  /** Stops the typing timeouts. */
+  close(): void;
+}
+
+export const createUserData = (deps: UserDataDependencies): UserData => {
+  const ctx: UserDataContext = { ...deps, typing: createTypingStream(deps.notifier, deps.schedule) };
+  return {
+    streams: createUserDataStreams(ctx),
+    getAccountData: (...a) => getAccountData(ctx, ...a),
+    setAccountData: (...a) => setAccountData(ctx, ...a),
+    getTags: (...a) => getTags(ctx, ...a),
+    setTag: (...a) => setTag(ctx, ...a),
+    deleteTag: (...a) => deleteTag(ctx, ...a),
+    createFilter: (...a) => createFilter(ctx, ...a),
+    getFilter: (...a) => getFilter(ctx, ...a),
+    resolveFilter: (...a) => resolveFilter(ctx, ...a),
+    getPushRules: (requester) => getRuleset(ctx, requester),
+    getPushRule: (...a) => getRule(ctx, ...a),
+    setPushRule: (...a) => setRule(ctx, ...a),
+    deletePushRule: (...a) => removeRule(ctx, ...a),
+    setPushRuleEnabled: (...a) => setRuleEnabled(ctx, ...a),
+    setPushRuleActions: (...a) => setRuleActions(ctx, ...a),
+    setTyping: (...a) => setTyping(ctx, ...a),
+    sendReceipt: (...a) => sendReceipt(ctx, ...a),
+    setReadMarkers: (...a) => setReadMarkers(ctx, ...a),
+    sendToDevice: (...a) => sendToDevice(ctx, ...a),
+    uploadKeys: (...a) => uploadKeys(ctx, ...a),
+    queryKeys: (...a) => queryKeys(ctx, ...a),
+    claimKeys: (...a) => claimKeys(ctx, ...a),
+    keyChanges: (...a) => keyChanges(ctx, ...a),
+    onDeviceDeleted: (...a) => onDeviceDeleted(ctx, ...a),
+    getPresence: (...a) => getPresence(ctx, ...a),
+    setPresence: (...a) => setPresence(ctx, ...a),
+    capabilities: () => capabilities(deps.capabilities),
+    close: () => ctx.typing.close(),
+  };
+};

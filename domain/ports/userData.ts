@@ -1,0 +1,168 @@
+/**
+ * Ports for per-user data and the ephemeral streams /sync delivers incrementally: account data
+ * (incl. tags, read markers and push rules), filters, receipts, to-device messages, end-to-end
+ * keys with the device-list stream, and presence. infra/userData implements them over SQL.
+ *
+ * Every stream has a monotonically increasing position. A reader that sees `currentPosition()` = N
+ * has seen every change at a position ≤ N (writers of one stream are serialised), so
+ * `changesSince(…, since, upTo)` with `upTo` = a position read earlier never misses a change.
+ */
+import type { JsonObject } from '../json.ts';
+
+export type StreamPosition = number;
+
+/** What the rooms layer answers about membership (projections/rooms implements it). */
+export interface RoomMembership {
+  isJoined(roomId: string, userId: string): Promise<boolean>;
+  /** Users (including `userId`) who share at least one joined room with `userId`. */
+  usersSharingRoomsWith(userId: string): Promise<ReadonlySet<string>>;
+}
+
+/** The devices of local users (the account store fits). */
+export interface DeviceDirectory {
+  listDevices(userId: string): Promise<ReadonlyArray<{ readonly deviceId: string; readonly displayName?: string }>>;
+}
+
+/** One account-data entry; `roomId` null for global account data. */
+export interface AccountDataEntry {
+  readonly roomId: string | null;
+  readonly type: string;
+  readonly content: JsonObject;
+  readonly position: StreamPosition;
+}
+
+export interface AccountDataStore {
+  get(userId: string, roomId: string | null, type: string): Promise<JsonObject | undefined>;
+  /**
+   * Read-modify-write under the stream's lock: `change` gets the current content and returns the
+   * new one, or undefined to leave the entry untouched (then no position is used).
+   */
+  update(
+    userId: string, roomId: string | null, type: string,
+    change: (current: JsonObject | undefined) => JsonObject | undefined,
+  ): Promise<{ readonly position: StreamPosition; readonly content: JsonObject } | undefined>;
+  currentPosition(): Promise<StreamPosition>;
+  /** Latest content of every entry changed in (since, upTo]; `since` 0 lists everything. */
+  changesSince(userId: string, since: StreamPosition, upTo: StreamPosition): Promise<AccountDataEntry[]>;
+}
+
+export interface FilterStore {
+  /** Stores the filter and returns its new id (unique per user). */
+  create(userId: string, filter: JsonObject): Promise<string>;
+  get(userId: string, filterId: string): Promise<JsonObject | undefined>;
+}
+
+export interface Receipt {
+  readonly roomId: string;
+  /** `m.read` or `m.read.private`. */
+  readonly receiptType: string;
+  readonly userId: string;
+  readonly eventId: string;
+  /** Absent for an unthreaded receipt; `main` or a thread root id otherwise. */
+  readonly threadId?: string;
+  readonly ts: number;
+  readonly position: StreamPosition;
+}
+
+export interface ReceiptStore {
+  /** Replaces the user's receipt of that type (and thread) in the room. */
+  put(receipt: Omit<Receipt, 'position'>): Promise<StreamPosition>;
+  currentPosition(): Promise<StreamPosition>;
+  /** Receipts in `roomIds` changed in (since, upTo], the latest per user, type and thread. */
+  changesSince(roomIds: readonly string[], since: StreamPosition, upTo: StreamPosition): Promise<Receipt[]>;
+}
+
+export interface ToDeviceMessage {
+  readonly sender: string;
+  readonly type: string;
+  readonly content: JsonObject;
+  readonly position: StreamPosition;
+}
+
+export interface ToDeviceDelivery {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly content: JsonObject;
+}
+
+export interface ToDeviceStore {
+  /**
+   * Queues the messages unless this sender device already used `txnId` (then nothing is queued
+   * and `duplicate` is true). Positions are allocated per message.
+   */
+  send(
+    sender: { readonly userId: string; readonly deviceId: string }, txnId: string, type: string,
+    deliveries: readonly ToDeviceDelivery[],
+  ): Promise<{ readonly duplicate: boolean; readonly position: StreamPosition }>;
+  currentPosition(): Promise<StreamPosition>;
+  /** Deletes the device's messages at positions ≤ `upTo`: its client has them. */
+  acknowledge(userId: string, deviceId: string, upTo: StreamPosition): Promise<void>;
+  /** Up to `limit` queued messages in (since, upTo], oldest first. */
+  messagesFor(userId: string, deviceId: string, since: StreamPosition, upTo: StreamPosition, limit: number): Promise<ToDeviceMessage[]>;
+  deleteDevice(userId: string, deviceId: string): Promise<void>;
+}
+
+export interface OneTimeKey {
+  readonly keyId: string;
+  /** `algorithm:key_id` as uploaded. */
+  readonly algorithm: string;
+  readonly key: JsonObject | string;
+}
+
+export interface ClaimedKey {
+  readonly userId: string;
+  readonly deviceId: string;
+  /** The full `algorithm:key_id`. */
+  readonly keyId: string;
+  readonly key: JsonObject | string;
+}
+
+export interface KeyStore {
+  /** Stores the device keys; true (and a device-list change) when they differ from the stored ones. */
+  setDeviceKeys(userId: string, deviceId: string, keys: JsonObject): Promise<boolean>;
+  /** Device keys by device id, for the given devices (all the user's when `deviceIds` is empty). */
+  getDeviceKeys(userId: string, deviceIds: readonly string[]): Promise<Map<string, JsonObject>>;
+  /**
+   * Adds one-time keys (`algorithm:key_id` → key). Re-uploading an identical key is a no-op; the
+   * ids of keys that already exist with other content are returned and nothing is stored.
+   */
+  addOneTimeKeys(userId: string, deviceId: string, keys: ReadonlyMap<string, JsonObject | string>): Promise<string[]>;
+  /** Replaces the fallback key of each algorithm (`algorithm:key_id` → key) as unused. */
+  setFallbackKeys(userId: string, deviceId: string, keys: ReadonlyMap<string, JsonObject | string>): Promise<void>;
+  oneTimeKeyCounts(userId: string, deviceId: string): Promise<Record<string, number>>;
+  unusedFallbackKeyAlgorithms(userId: string, deviceId: string): Promise<string[]>;
+  /** Removes and returns one one-time key, each at most once under concurrency; else the fallback key. */
+  claim(userId: string, deviceId: string, algorithm: string): Promise<ClaimedKey | undefined>;
+  /** Forgets every key of the device and records a device-list change. */
+  deleteDevice(userId: string, deviceId: string): Promise<void>;
+  /** The device-list stream: users whose device keys changed. */
+  currentDeviceListPosition(): Promise<StreamPosition>;
+  /** Users whose devices or keys changed in (since, upTo]. */
+  deviceListChangesSince(since: StreamPosition, upTo: StreamPosition): Promise<string[]>;
+}
+
+export interface PresenceState {
+  readonly userId: string;
+  readonly presence: 'online' | 'offline' | 'unavailable';
+  readonly statusMsg?: string;
+  readonly lastActiveTs: number;
+  readonly position: StreamPosition;
+}
+
+export interface PresenceStore {
+  get(userId: string): Promise<PresenceState | undefined>;
+  set(state: Omit<PresenceState, 'position'>): Promise<StreamPosition>;
+  currentPosition(): Promise<StreamPosition>;
+  /** Latest presence of `userIds` changed in (since, upTo]. */
+  changesSince(userIds: readonly string[], since: StreamPosition, upTo: StreamPosition): Promise<PresenceState[]>;
+}
+
+/** The SQL stores, opened together. */
+export interface UserDataStores {
+  readonly accountData: AccountDataStore;
+  readonly filters: FilterStore;
+  readonly receipts: ReceiptStore;
+  readonly toDevice: ToDeviceStore;
+  readonly keys: KeyStore;
+  readonly presence: PresenceStore;
+}

@@ -1,0 +1,3 @@
+/** Client routes for per-user data and the ephemeral streams. */
+export { createUserDataRouter, type UserDataRouterOptions } from './router.ts';
+export { decimalPosition, type DeviceListPositionOf } from './keyRoutes.ts';

@@ -1,0 +1,4 @@
+/** Request bodies of these endpoints are JSON objects; account data and keys may be sizeable. */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** to-device and key uploads/claims carry many entries (Synapse allows large batches). */
+export const MAX_BATCH_BODY_BYTES = 1024 * 1024;

@@ -1,0 +1,32 @@
+/**
+ * The per-user data router under `/_matrix/client/v3` (and `r0`): account data, tags, filters,
+ * push rules, typing, receipts, read markers, to-device, keys, presence and capabilities.
+ */
+import { Router } from '@koa/router';
+import type { Accounts } from '../../../domain/app/accounts/index.ts';
+import type { UserData } from '../../../domain/app/userData/index.ts';
+import type { RequestState, StrataRouter } from '../../http/index.ts';
+import { requireAccessToken } from '../accounts/index.ts';
+import { addAccountDataRoutes } from './accountDataRoutes.ts';
+import { addKeyRoutes, decimalPosition, type DeviceListPositionOf } from './keyRoutes.ts';
+import { addPresenceRoutes } from './presenceRoutes.ts';
+import { addPushRuleRoutes } from './pushRuleRoutes.ts';
+import { addRoomRoutes } from './roomRoutes.ts';
+
+export interface UserDataRouterOptions {
+  readonly userData: UserData;
+  readonly accounts: Pick<Accounts, 'authenticate'>;
+  /** How /keys/changes reads the device-list position from a sync token; decimal by default. */
+  readonly deviceListPositionOf?: DeviceListPositionOf;
+}
+
+export const createUserDataRouter = (options: UserDataRouterOptions): StrataRouter => {
+  const router = new Router<RequestState>();
+  const auth = requireAccessToken(options.accounts);
+  addAccountDataRoutes(router, options.userData, auth);
+  addPushRuleRoutes(router, options.userData, auth);
+  addRoomRoutes(router, options.userData, auth);
+  addKeyRoutes(router, options.userData, auth, options.deviceListPositionOf ?? decimalPosition);
+  addPresenceRoutes(router, options.userData, auth);
+  return router;
+};

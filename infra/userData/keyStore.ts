@@ -1,0 +1,155 @@
+/**
+ * End-to-end keys (client-server-api § End-to-End Encryption): device keys, one-time keys, fallback
+ * keys, and the device-list stream. Keys are stored as the JSON text received, so signatures are
+ * kept verbatim (JSONB would reorder keys and normalise numbers).
+ */
+import type { ClaimedKey, JsonObject, KeyStore, SqlDatabase, SqlExecutor } from '../../domain/app/userData/index.ts';
+import { currentPosition, lockStream, nextPosition, recordPosition } from './streams.ts';
+
+type Key = JsonObject | string;
+
+/** JSON with sorted keys, to compare two uploads of the same keys. */
+const stableJson = (value: unknown): string => {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+};
+
+/** `algorithm:key_id` → [algorithm, key_id]; key ids may themselves contain colons. */
+const splitKeyId = (fullId: string): [string, string] => {
+  const colon = fullId.indexOf(':');
+  return colon < 0 ? [fullId, ''] : [fullId.slice(0, colon), fullId.slice(colon + 1)];
+};
+
+const recordDeviceListChange = async (tx: SqlExecutor, userId: string): Promise<void> => {
+  await lockStream(tx, 'device_lists');
+  const position = await nextPosition(tx, 'device_lists');
+  await tx.query('INSERT INTO device_list_changes (stream_pos, user_id) VALUES ($1, $2)', [position, userId]);
+  await recordPosition(tx, 'device_lists', position);
+};
+
+export const createSqlKeyStore = (db: SqlDatabase): KeyStore => ({
+  setDeviceKeys(userId, deviceId, keys) {
+    return db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ keys: string }>(
+        'SELECT keys FROM e2e_device_keys WHERE user_id = $1 AND device_id = $2 FOR UPDATE', [userId, deviceId],
+      );
+      if (rows[0] !== undefined && stableJson(JSON.parse(rows[0].keys)) === stableJson(keys)) return false;
+      await tx.query(
+        `INSERT INTO e2e_device_keys (user_id, device_id, keys) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id, device_id) DO UPDATE SET keys = EXCLUDED.keys`,
+        [userId, deviceId, JSON.stringify(keys)],
+      );
+      await recordDeviceListChange(tx, userId);
+      return true;
+    });
+  },
+
+  async getDeviceKeys(userId, deviceIds) {
+    const { rows } = deviceIds.length === 0
+      ? await db.query<{ device_id: string; keys: string }>('SELECT device_id, keys FROM e2e_device_keys WHERE user_id = $1', [userId])
+      : await db.query<{ device_id: string; keys: string }>(
+        'SELECT device_id, keys FROM e2e_device_keys WHERE user_id = $1 AND device_id = ANY($2::text[])', [userId, deviceIds],
+      );
+    return new Map(rows.map((row) => [row.device_id, JSON.parse(row.keys) as JsonObject]));
+  },
+
+  addOneTimeKeys(userId, deviceId, keys) {
+    return db.transaction(async (tx) => {
+      const conflicts: string[] = [];
+      for (const [fullId, key] of keys) {
+        const [algorithm, keyId] = splitKeyId(fullId);
+        const { rows } = await tx.query<{ key: string }>(
+          'SELECT key FROM e2e_one_time_keys WHERE user_id = $1 AND device_id = $2 AND algorithm = $3 AND key_id = $4',
+          [userId, deviceId, algorithm, keyId],
+        );
+        if (rows[0] !== undefined && stableJson(JSON.parse(rows[0].key)) !== stableJson(key)) conflicts.push(fullId);
+      }
+      if (conflicts.length > 0) return conflicts;
+      for (const [fullId, key] of keys) {
+        const [algorithm, keyId] = splitKeyId(fullId);
+        await tx.query(
+          `INSERT INTO e2e_one_time_keys (user_id, device_id, algorithm, key_id, key) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT DO NOTHING`,
+          [userId, deviceId, algorithm, keyId, JSON.stringify(key)],
+        );
+      }
+      return [];
+    });
+  },
+
+  async setFallbackKeys(userId, deviceId, keys) {
+    await db.transaction(async (tx) => {
+      for (const [fullId, key] of keys) {
+        const [algorithm, keyId] = splitKeyId(fullId);
+        await tx.query(
+          `INSERT INTO e2e_fallback_keys (user_id, device_id, algorithm, key_id, key, used) VALUES ($1, $2, $3, $4, $5, FALSE)
+           ON CONFLICT (user_id, device_id, algorithm) DO UPDATE
+             SET key_id = EXCLUDED.key_id, key = EXCLUDED.key,
+               -- Re-uploading the same key keeps its used flag (as Synapse does).
+               used = e2e_fallback_keys.used AND e2e_fallback_keys.key_id = EXCLUDED.key_id`,
+          [userId, deviceId, algorithm, keyId, JSON.stringify(key)],
+        );
+      }
+    });
+  },
+
+  async oneTimeKeyCounts(userId, deviceId) {
+    const { rows } = await db.query<{ algorithm: string; n: number }>(
+      'SELECT algorithm, count(*) AS n FROM e2e_one_time_keys WHERE user_id = $1 AND device_id = $2 GROUP BY algorithm',
+      [userId, deviceId],
+    );
+    return Object.fromEntries(rows.map((row) => [row.algorithm, Number(row.n)]));
+  },
+
+  async unusedFallbackKeyAlgorithms(userId, deviceId) {
+    const { rows } = await db.query<{ algorithm: string }>(
+      'SELECT algorithm FROM e2e_fallback_keys WHERE user_id = $1 AND device_id = $2 AND NOT used ORDER BY algorithm',
+      [userId, deviceId],
+    );
+    return rows.map((row) => row.algorithm);
+  },
+
+  claim(userId, deviceId, algorithm) {
+    return db.transaction(async (tx): Promise<ClaimedKey | undefined> => {
+      // SKIP LOCKED: concurrent claims each take a different key instead of waiting for the same one.
+      const oneTime = await tx.query<{ key_id: string; key: string }>(
+        `DELETE FROM e2e_one_time_keys WHERE (user_id, device_id, algorithm, key_id) IN (
+           SELECT user_id, device_id, algorithm, key_id FROM e2e_one_time_keys
+           WHERE user_id = $1 AND device_id = $2 AND algorithm = $3
+           ORDER BY key_id LIMIT 1 FOR UPDATE SKIP LOCKED)
+         RETURNING key_id, key`,
+        [userId, deviceId, algorithm],
+      );
+      const row = oneTime.rows[0] ?? (await tx.query<{ key_id: string; key: string }>(
+        `UPDATE e2e_fallback_keys SET used = TRUE WHERE user_id = $1 AND device_id = $2 AND algorithm = $3
+         RETURNING key_id, key`,
+        [userId, deviceId, algorithm],
+      )).rows[0];
+      if (row === undefined) return undefined;
+      return { userId, deviceId, keyId: `${algorithm}:${row.key_id}`, key: JSON.parse(row.key) as Key };
+    });
+  },
+
+  async deleteDevice(userId, deviceId) {
+    await db.transaction(async (tx) => {
+      for (const table of ['e2e_device_keys', 'e2e_one_time_keys', 'e2e_fallback_keys']) {
+        await tx.query(`DELETE FROM ${table} WHERE user_id = $1 AND device_id = $2`, [userId, deviceId]);
+      }
+      await recordDeviceListChange(tx, userId);
+    });
+  },
+
+  currentDeviceListPosition: () => currentPosition(db, 'device_lists'),
+
+  async deviceListChangesSince(since, upTo) {
+    const { rows } = await db.query<{ user_id: string }>(
+      'SELECT DISTINCT user_id FROM device_list_changes WHERE stream_pos > $1 AND stream_pos <= $2 ORDER BY user_id',
+      [since, upTo],
+    );
+    return rows.map((row) => row.user_id);
+  },
+});

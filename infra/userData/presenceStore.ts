@@ -1,0 +1,52 @@
+/** Presence (client-server-api § Presence): the latest state per user, as a stream. */
+import type { PresenceState, PresenceStore, SqlDatabase } from '../../domain/app/userData/index.ts';
+import { currentPosition, lockStream, nextPosition, recordPosition } from './streams.ts';
+
+interface Row {
+  user_id: string;
+  presence: PresenceState['presence'];
+  status_msg: string | null;
+  last_active_ts: number;
+  stream_pos: number;
+}
+
+const fromRow = (row: Row): PresenceState => ({
+  userId: row.user_id,
+  presence: row.presence,
+  ...(row.status_msg === null ? {} : { statusMsg: row.status_msg }),
+  lastActiveTs: Number(row.last_active_ts),
+  position: Number(row.stream_pos),
+});
+
+export const createSqlPresenceStore = (db: SqlDatabase): PresenceStore => ({
+  async get(userId) {
+    const { rows } = await db.query<Row>('SELECT * FROM presence WHERE user_id = $1', [userId]);
+    return rows[0] === undefined ? undefined : fromRow(rows[0]);
+  },
+
+  set(state) {
+    return db.transaction(async (tx) => {
+      await lockStream(tx, 'presence');
+      const position = await nextPosition(tx, 'presence');
+      await tx.query(
+        `INSERT INTO presence (user_id, presence, status_msg, last_active_ts, stream_pos) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (user_id) DO UPDATE SET presence = EXCLUDED.presence, status_msg = EXCLUDED.status_msg,
+           last_active_ts = EXCLUDED.last_active_ts, stream_pos = EXCLUDED.stream_pos`,
+        [state.userId, state.presence, state.statusMsg ?? null, state.lastActiveTs, position],
+      );
+      await recordPosition(tx, 'presence', position);
+      return position;
+    });
+  },
+
+  currentPosition: () => currentPosition(db, 'presence'),
+
+  async changesSince(userIds, since, upTo) {
+    if (userIds.length === 0) return [];
+    const { rows } = await db.query<Row>(
+      `SELECT * FROM presence WHERE user_id = ANY($1::text[]) AND stream_pos > $2 AND stream_pos <= $3 ORDER BY stream_pos`,
+      [userIds, since, upTo],
+    );
+    return rows.map(fromRow);
+  },
+});

@@ -1,0 +1,102 @@
+/**
+ * Tables of the per-user data stores, in PostgreSQL's dialect (PGlite runs it too). Idempotent and
+ * serialised by an advisory lock, so several processes may start at once.
+ */
+import type { SqlDatabase } from '../../domain/index.ts';
+import { STREAMS } from './streams.ts';
+
+const SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('strata.userData.schema'))";
+
+export const USER_DATA_SCHEMA: readonly string[] = [
+  // The committed position of each stream, written in the same transaction as the stream's rows.
+  `CREATE TABLE IF NOT EXISTS stream_positions (
+    stream   TEXT PRIMARY KEY,
+    position BIGINT NOT NULL
+  )`,
+  ...STREAMS.map((stream) => `CREATE SEQUENCE IF NOT EXISTS ${stream}_stream_seq`),
+  `CREATE TABLE IF NOT EXISTS account_data (
+    user_id    TEXT NOT NULL,
+    room_id    TEXT NOT NULL, -- '' for global account data
+    type       TEXT NOT NULL,
+    content    JSONB NOT NULL,
+    stream_pos BIGINT NOT NULL,
+    PRIMARY KEY (user_id, room_id, type)
+  )`,
+  'CREATE INDEX IF NOT EXISTS account_data_by_pos ON account_data (user_id, stream_pos)',
+  `CREATE TABLE IF NOT EXISTS user_filters (
+    user_id   TEXT NOT NULL,
+    filter_id BIGINT NOT NULL,
+    filter    JSONB NOT NULL,
+    PRIMARY KEY (user_id, filter_id)
+  )`,
+  'CREATE SEQUENCE IF NOT EXISTS user_filters_seq',
+  `CREATE TABLE IF NOT EXISTS receipts (
+    room_id      TEXT NOT NULL,
+    receipt_type TEXT NOT NULL,
+    user_id      TEXT NOT NULL,
+    thread_id    TEXT NOT NULL, -- '' for an unthreaded receipt
+    event_id     TEXT NOT NULL,
+    ts           BIGINT NOT NULL,
+    stream_pos   BIGINT NOT NULL,
+    PRIMARY KEY (room_id, receipt_type, user_id, thread_id)
+  )`,
+  'CREATE INDEX IF NOT EXISTS receipts_by_pos ON receipts (room_id, stream_pos)',
+  `CREATE TABLE IF NOT EXISTS to_device_inbox (
+    user_id    TEXT NOT NULL,
+    device_id  TEXT NOT NULL,
+    stream_pos BIGINT NOT NULL,
+    sender     TEXT NOT NULL,
+    type       TEXT NOT NULL,
+    content    JSONB NOT NULL,
+    PRIMARY KEY (user_id, device_id, stream_pos)
+  )`,
+  // Transaction ids already used by a sending device (client-server-api § Transaction identifiers).
+  `CREATE TABLE IF NOT EXISTS to_device_txns (
+    user_id   TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    txn_id    TEXT NOT NULL,
+    stream_pos BIGINT NOT NULL,
+    PRIMARY KEY (user_id, device_id, txn_id)
+  )`,
+  `CREATE TABLE IF NOT EXISTS e2e_device_keys (
+    user_id   TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    keys      TEXT NOT NULL, -- the JSON as uploaded
+    PRIMARY KEY (user_id, device_id)
+  )`,
+  `CREATE TABLE IF NOT EXISTS e2e_one_time_keys (
+    user_id   TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    algorithm TEXT NOT NULL,
+    key_id    TEXT NOT NULL,
+    key       TEXT NOT NULL, -- the JSON as uploaded
+    PRIMARY KEY (user_id, device_id, algorithm, key_id)
+  )`,
+  `CREATE TABLE IF NOT EXISTS e2e_fallback_keys (
+    user_id   TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    algorithm TEXT NOT NULL,
+    key_id    TEXT NOT NULL,
+    key       TEXT NOT NULL, -- the JSON as uploaded
+    used      BOOLEAN NOT NULL DEFAULT FALSE,
+    PRIMARY KEY (user_id, device_id, algorithm)
+  )`,
+  `CREATE TABLE IF NOT EXISTS device_list_changes (
+    stream_pos BIGINT PRIMARY KEY,
+    user_id    TEXT NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS presence (
+    user_id        TEXT PRIMARY KEY,
+    presence       TEXT NOT NULL,
+    status_msg     TEXT,
+    last_active_ts BIGINT NOT NULL,
+    stream_pos     BIGINT NOT NULL
+  )`,
+  'CREATE INDEX IF NOT EXISTS presence_by_pos ON presence (stream_pos)',
+];
+
+export const ensureUserDataSchema = (db: SqlDatabase): Promise<void> =>
+  db.transaction(async (tx) => {
+    await tx.query(SCHEMA_LOCK);
+    for (const statement of USER_DATA_SCHEMA) await tx.query(statement);
+  });

@@ -1,0 +1,34 @@
+/**
+ * Stream positions. Concurrent transactions can commit out of order, so a position taken from a
+ * sequence alone could become visible before a smaller one. Each writer therefore takes the
+ * stream's transaction-scoped advisory lock first: writers of one stream commit in position order,
+ * and the position recorded in `stream_positions` (same transaction) is never ahead of its rows.
+ */
+import type { SqlExecutor } from '../../domain/index.ts';
+
+export const STREAMS = ['account_data', 'receipts', 'to_device', 'device_lists', 'presence'] as const;
+export type StreamName = (typeof STREAMS)[number];
+
+/** Serialises the writers of `stream` until the transaction ends. */
+export const lockStream = async (tx: SqlExecutor, stream: StreamName): Promise<void> => {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`strata.stream.${stream}`]);
+};
+
+/** The next position of `stream`; call after `lockStream`, then `recordPosition` with the last one used. */
+export const nextPosition = async (tx: SqlExecutor, stream: StreamName): Promise<number> => {
+  const { rows } = await tx.query<{ pos: number }>(`SELECT nextval('${stream}_stream_seq') AS pos`);
+  return Number(rows[0]!.pos);
+};
+
+export const recordPosition = async (tx: SqlExecutor, stream: StreamName, position: number): Promise<void> => {
+  await tx.query(
+    `INSERT INTO stream_positions (stream, position) VALUES ($1, $2)
+     ON CONFLICT (stream) DO UPDATE SET position = GREATEST(stream_positions.position, EXCLUDED.position)`,
+    [stream, position],
+  );
+};
+
+export const currentPosition = async (tx: SqlExecutor, stream: StreamName): Promise<number> => {
+  const { rows } = await tx.query<{ position: number }>('SELECT position FROM stream_positions WHERE stream = $1', [stream]);
+  return rows[0] === undefined ? 0 : Number(rows[0].position);
+};

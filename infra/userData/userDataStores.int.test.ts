@@ -1,0 +1,43 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import type { SqlDatabase } from '../../domain/index.ts';
+import { createPgliteDatabase } from '../pglite/index.ts';
+import { createPostgresDatabase } from '../postgres/index.ts';
+import { createSqlUserDataStores, ensureUserDataSchema } from './index.ts';
+import { describeUserDataStoresContract } from './userDataStoresContract.ts';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describeUserDataStoresContract('PostgreSQL', async () => {
+  const db = await createPostgresDatabase({ url: inject('strataTestServices').postgresUrl, max: 20 });
+  return { stores: await createSqlUserDataStores(db), close: () => db.close() };
+});
+
+describeUserDataStoresContract('PGlite', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'strata-userdata-'));
+  dirs.push(dir);
+  const db = await createPgliteDatabase({ dir });
+  return { stores: await createSqlUserDataStores(db), close: () => db.close() };
+});
+
+describe('user data schema', () => {
+  it('can be applied by several processes at once and again later', async () => {
+    const url = inject('strataTestServices').postgresUrl;
+    const dbs: SqlDatabase[] = await Promise.all([1, 2, 3].map(() => createPostgresDatabase({ url })));
+    try {
+      await Promise.all(dbs.map((db) => ensureUserDataSchema(db)));
+      await ensureUserDataSchema(dbs[0]!);
+      const { rows } = await dbs[0]!.query<{ n: number }>(
+        "SELECT count(*) AS n FROM information_schema.tables WHERE table_name IN ('account_data', 'receipts', 'to_device_inbox', 'e2e_one_time_keys', 'presence')",
+      );
+      expect(rows[0]?.n).toBeGreaterThanOrEqual(5);
+    } finally {
+      await Promise.all(dbs.map((db) => db.close()));
+    }
+  });
+});

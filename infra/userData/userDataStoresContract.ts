@@ -1,0 +1,183 @@
+/**
+ * Behaviour every UserDataStores implementation must show, run against PostgreSQL and PGlite by
+ * userDataStores.int.test.ts, including the concurrency properties /sync and E2EE rely on.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { UserDataStores } from '../../domain/app/userData/index.ts';
+
+export interface OpenedStores {
+  readonly stores: UserDataStores;
+  close(): Promise<void>;
+}
+
+/** Unique per run: the PostgreSQL database outlives test runs. */
+const user = (name: string): string => `@${name}-${randomUUID().slice(0, 8)}:example.org`;
+
+export const describeUserDataStoresContract = (name: string, open: () => Promise<OpenedStores>): void => {
+  describe(`user data stores on ${name}`, () => {
+    let opened: OpenedStores;
+    let stores: UserDataStores;
+    beforeAll(async () => {
+      opened = await open();
+      stores = opened.stores;
+    });
+    afterAll(() => opened.close());
+
+    it('stores account data per user and room, and lists changes by position', async () => {
+      const alice = user('alice');
+      const start = await stores.accountData.currentPosition();
+      const first = await stores.accountData.update(alice, null, 'org.example.a', () => ({ a: 1 }));
+      await stores.accountData.update(alice, '!room:example.org', 'm.tag', () => ({ tags: { u: {} } }));
+      await stores.accountData.update(alice, null, 'org.example.a', (current) => ({ a: (current?.a as number) + 1 }));
+      expect(await stores.accountData.get(alice, null, 'org.example.a')).toEqual({ a: 2 });
+      expect(await stores.accountData.get(alice, '!room:example.org', 'org.example.a')).toBeUndefined();
+      expect(await stores.accountData.update(alice, null, 'org.example.a', () => undefined)).toBeUndefined();
+      const end = await stores.accountData.currentPosition();
+      expect(end).toBeGreaterThan(start);
+      const changes = await stores.accountData.changesSince(alice, start, end);
+      expect(changes.map((c) => [c.roomId, c.type, c.content])).toEqual([
+        ['!room:example.org', 'm.tag', { tags: { u: {} } }],
+        [null, 'org.example.a', { a: 2 }],
+      ]);
+      expect(await stores.accountData.changesSince(alice, end, end)).toEqual([]);
+      expect(await stores.accountData.changesSince(alice, start, first!.position)).toEqual([]);
+    });
+
+    it('never lets a reader see a position before the rows below it (40 parallel writers)', async () => {
+      const bob = user('bob');
+      const start = await stores.accountData.currentPosition();
+      const seen: number[] = [];
+      let writing = true;
+      // While writers run, every position a reader observes must already cover all rows ≤ it.
+      const reader = (async () => {
+        while (writing) {
+          const position = await stores.accountData.currentPosition();
+          const rows = await stores.accountData.changesSince(bob, start, position);
+          const expected = await stores.accountData.changesSince(bob, start, Number.MAX_SAFE_INTEGER);
+          // Rows committed after `position` was read may exist; none at or below it may be missing.
+          expect(expected.filter((row) => row.position <= position).length).toBe(rows.length);
+          seen.push(position);
+        }
+      })();
+      await Promise.all(Array.from({ length: 40 }, (_, i) => stores.accountData.update(bob, null, `org.example.k${i}`, () => ({ i }))));
+      writing = false;
+      await reader;
+      const end = await stores.accountData.currentPosition();
+      expect((await stores.accountData.changesSince(bob, start, end)).length).toBe(40);
+      expect(seen.every((position, i) => i === 0 || position >= seen[i - 1]!)).toBe(true);
+    });
+
+    it('stores filters per user', async () => {
+      const carol = user('carol');
+      const id = await stores.filters.create(carol, { room: { timeline: { limit: 10 } } });
+      expect(await stores.filters.get(carol, id)).toEqual({ room: { timeline: { limit: 10 } } });
+      expect(await stores.filters.get(user('dave'), id)).toBeUndefined();
+      expect(await stores.filters.get(carol, 'nope')).toBeUndefined();
+    });
+
+    it('keeps the latest receipt per user, type and thread', async () => {
+      const erin = user('erin');
+      const room = `!r${randomUUID().slice(0, 8)}:example.org`;
+      const start = await stores.receipts.currentPosition();
+      await stores.receipts.put({ roomId: room, receiptType: 'm.read', userId: erin, eventId: '$a', ts: 1 });
+      await stores.receipts.put({ roomId: room, receiptType: 'm.read', userId: erin, eventId: '$b', ts: 2 });
+      await stores.receipts.put({ roomId: room, receiptType: 'm.read', userId: erin, eventId: '$c', threadId: '$root', ts: 3 });
+      const end = await stores.receipts.currentPosition();
+      const receipts = await stores.receipts.changesSince([room], start, end);
+      expect(receipts.map((r) => [r.eventId, r.threadId])).toEqual([['$b', undefined], ['$c', '$root']]);
+      expect(await stores.receipts.changesSince([], start, end)).toEqual([]);
+    });
+
+    it('delivers to-device messages once, idempotently per transaction id', async () => {
+      const frank = user('frank');
+      const sender = { userId: user('grace'), deviceId: 'SENDER' };
+      const before = await stores.toDevice.currentPosition();
+      const deliveries = [{ userId: frank, deviceId: 'D1', content: { n: 1 } }, { userId: frank, deviceId: 'D2', content: { n: 2 } }];
+      const sent = await stores.toDevice.send(sender, 'txn1', 'm.test', deliveries);
+      expect(sent.duplicate).toBe(false);
+      expect(await stores.toDevice.send(sender, 'txn1', 'm.test', deliveries)).toEqual({ duplicate: true, position: sent.position });
+      const upTo = await stores.toDevice.currentPosition();
+      const d1 = await stores.toDevice.messagesFor(frank, 'D1', before, upTo, 100);
+      expect(d1.map((m) => [m.sender, m.type, m.content])).toEqual([[sender.userId, 'm.test', { n: 1 }]]);
+      await stores.toDevice.acknowledge(frank, 'D1', upTo);
+      expect(await stores.toDevice.messagesFor(frank, 'D1', 0, upTo, 100)).toEqual([]);
+      expect(await stores.toDevice.messagesFor(frank, 'D2', 0, upTo, 100)).toHaveLength(1);
+      await stores.toDevice.deleteDevice(frank, 'D2');
+      expect(await stores.toDevice.messagesFor(frank, 'D2', 0, upTo, 100)).toEqual([]);
+    });
+
+    it('queues each of 20 parallel sends (and retries) exactly once, in position order', async () => {
+      const heidi = user('heidi');
+      const sender = { userId: user('ivan'), deviceId: 'S' };
+      const before = await stores.toDevice.currentPosition();
+      await Promise.all(Array.from({ length: 40 }, (_, i) =>
+        stores.toDevice.send(sender, `t${i % 20}`, 'm.test', [{ userId: heidi, deviceId: 'D', content: { i: i % 20 } }])));
+      const upTo = await stores.toDevice.currentPosition();
+      const messages = await stores.toDevice.messagesFor(heidi, 'D', before, upTo, 100);
+      expect(messages.map((m) => m.content.i).sort((a, b) => (a as number) - (b as number))).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      expect(messages.every((m, i) => i === 0 || m.position > messages[i - 1]!.position)).toBe(true);
+      // Paging with a limit, acknowledging as a syncing client does, yields each message once.
+      const received: unknown[] = [];
+      let since = before;
+      for (;;) {
+        await stores.toDevice.acknowledge(heidi, 'D', since);
+        const page = await stores.toDevice.messagesFor(heidi, 'D', since, upTo, 7);
+        if (page.length === 0) break;
+        received.push(...page.map((m) => m.content.i));
+        since = page[page.length - 1]!.position;
+      }
+      expect(received).toHaveLength(20);
+      expect(new Set(received).size).toBe(20);
+    });
+
+    it('stores device keys verbatim and records device-list changes', async () => {
+      const judy = user('judy');
+      const keys = { user_id: judy, device_id: 'JD', algorithms: ['m.olm.v1.curve25519-aes-sha2'], keys: { 'ed25519:JD': 'k' },
+        signatures: { [judy]: { 'ed25519:JD': 'sig/+=' } } };
+      const before = await stores.keys.currentDeviceListPosition();
+      expect(await stores.keys.setDeviceKeys(judy, 'JD', keys)).toBe(true);
+      expect(await stores.keys.setDeviceKeys(judy, 'JD', { ...keys })).toBe(false);
+      expect((await stores.keys.getDeviceKeys(judy, [])).get('JD')).toEqual(keys);
+      expect((await stores.keys.getDeviceKeys(judy, ['OTHER'])).size).toBe(0);
+      const mid = await stores.keys.currentDeviceListPosition();
+      expect(await stores.keys.deviceListChangesSince(before, mid)).toContain(judy);
+      await stores.keys.deleteDevice(judy, 'JD');
+      expect((await stores.keys.getDeviceKeys(judy, [])).size).toBe(0);
+      const after = await stores.keys.currentDeviceListPosition();
+      expect(await stores.keys.deviceListChangesSince(mid, after)).toContain(judy);
+    });
+
+    it('hands each one-time key to exactly one of 20 parallel claims, then the fallback key', async () => {
+      const mallory = user('mallory');
+      const otks = new Map(Array.from({ length: 5 }, (_, i) => [`signed_curve25519:K${i}`, { key: `k${i}` }] as const));
+      expect(await stores.keys.addOneTimeKeys(mallory, 'MD', otks)).toEqual([]);
+      expect(await stores.keys.addOneTimeKeys(mallory, 'MD', new Map([['signed_curve25519:K0', { key: 'k0' }]]))).toEqual([]);
+      expect(await stores.keys.addOneTimeKeys(mallory, 'MD', new Map([['signed_curve25519:K0', { key: 'other' }]])))
+        .toEqual(['signed_curve25519:K0']);
+      await stores.keys.setFallbackKeys(mallory, 'MD', new Map([['signed_curve25519:F', { key: 'fallback', fallback: true }]]));
+      expect(await stores.keys.oneTimeKeyCounts(mallory, 'MD')).toEqual({ signed_curve25519: 5 });
+      expect(await stores.keys.unusedFallbackKeyAlgorithms(mallory, 'MD')).toEqual(['signed_curve25519']);
+      const claims = await Promise.all(Array.from({ length: 20 }, () => stores.keys.claim(mallory, 'MD', 'signed_curve25519')));
+      const ids = claims.map((claim) => claim?.keyId);
+      const oneTime = ids.filter((id) => id !== 'signed_curve25519:F');
+      expect(oneTime.sort()).toEqual([...otks.keys()].sort());
+      expect(ids.filter((id) => id === 'signed_curve25519:F')).toHaveLength(15);
+      expect(await stores.keys.oneTimeKeyCounts(mallory, 'MD')).toEqual({});
+      expect(await stores.keys.unusedFallbackKeyAlgorithms(mallory, 'MD')).toEqual([]);
+      expect(await stores.keys.claim(mallory, 'MD', 'curve25519')).toBeUndefined();
+    });
+
+    it('keeps the latest presence per user as a stream', async () => {
+      const niaj = user('niaj');
+      const start = await stores.presence.currentPosition();
+      await stores.presence.set({ userId: niaj, presence: 'online', statusMsg: 'hi', lastActiveTs: 5 });
+      await stores.presence.set({ userId: niaj, presence: 'unavailable', lastActiveTs: 6 });
+      expect(await stores.presence.get(niaj)).toMatchObject({ presence: 'unavailable', lastActiveTs: 6 });
+      expect((await stores.presence.get(niaj))?.statusMsg).toBeUndefined();
+      const end = await stores.presence.currentPosition();
+      const changes = await stores.presence.changesSince([niaj], start, end);
+      expect(changes.map((c) => c.presence)).toEqual(['unavailable']);
+    });
+  });
+};
