@@ -1,0 +1,22 @@
+/** Everything the room use-cases depend on; built once by the composition root. */
+import type { Clock, Random } from '../../ports/accounts.ts';
+import type { ProfileReader, RoomDirectory, RoomReadModel } from '../../ports/rooms.ts';
+import type { RoomWriter } from './roomWriter.ts';
+
+export interface RoomsContext {
+  readonly serverName: string;
+  readonly writer: RoomWriter;
+  readonly rooms: RoomReadModel;
+  readonly directory: RoomDirectory;
+  readonly profiles: ProfileReader;
+  readonly clock: Clock;
+  readonly random: Random;
+  /** Room version for new rooms; "12" by default (the spec's recommendation in v1.19). */
+  readonly defaultRoomVersion?: string;
+}
+
+/** Who is asking, as the accounts layer authenticated them. */
+export interface RoomRequester {
+  readonly userId: string;
+  readonly deviceId: string;
+}

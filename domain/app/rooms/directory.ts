@@ -1,0 +1,86 @@
+/**
+ * Aliases and the room directory (directory.yaml, list_public_rooms.yaml). Deleting an alias is
+ * allowed to its creator and to users who may change m.room.canonical_alias in the room (Synapse
+ * uses the same rule; the spec leaves it to the server).
+ */
+import { requiredPowerForEvent } from '../../auth/index.ts';
+import { MatrixError } from '../../errors.ts';
+import { isRoomAlias, roomAliasServerName, type RoomAlias } from '../../ids/index.ts';
+import type { JsonObject } from '../../json.ts';
+import { forbidden, invalidParam, lookupOf, membershipIn, notFound, powerOf, writerState } from './common.ts';
+import type { RoomRequester, RoomsContext } from './context.ts';
+
+const localAlias = (ctx: RoomsContext, alias: string): string => {
+  if (!isRoomAlias(alias)) throw invalidParam(`Invalid room alias ${alias}`);
+  if (roomAliasServerName(alias as RoomAlias) !== ctx.serverName) throw invalidParam('Room alias must be on this server');
+  return alias;
+};
+
+export const putAlias = async (ctx: RoomsContext, requester: RoomRequester, alias: string, roomId: string): Promise<void> => {
+  localAlias(ctx, alias);
+  const state = await writerState(ctx, roomId);
+  if (membershipIn(state, requester.userId) !== 'join') throw forbidden('You must be joined to the room to give it an alias');
+  if (!(await ctx.directory.createAlias(alias, roomId, requester.userId))) throw new MatrixError('M_UNKNOWN', 409, `Room alias ${alias} already exists`);
+};
+
+export const getAlias = async (ctx: RoomsContext, alias: string): Promise<JsonObject> => {
+  if (!isRoomAlias(alias)) throw invalidParam(`Invalid room alias ${alias}`);
+  const found = await ctx.directory.resolveAlias(alias);
+  if (found === undefined) throw notFound(`Room alias ${alias} not found`);
+  return { room_id: found.roomId, servers: [ctx.serverName] };
+};
+
+export const deleteAlias = async (ctx: RoomsContext, requester: RoomRequester, alias: string): Promise<void> => {
+  localAlias(ctx, alias);
+  const found = await ctx.directory.resolveAlias(alias);
+  if (found === undefined) throw notFound(`Room alias ${alias} not found`);
+  if (found.creator !== requester.userId) {
+    const state = await writerState(ctx, found.roomId);
+    const needed = requiredPowerForEvent('m.room.canonical_alias', true, lookupOf(state), state.rules);
+    if (powerOf(state, requester.userId) < needed) throw forbidden('You may not delete this alias');
+  }
+  await ctx.directory.deleteAlias(alias);
+};
+
+export const roomAliases = async (ctx: RoomsContext, requester: RoomRequester, roomId: string): Promise<string[]> => {
+  const state = await writerState(ctx, roomId);
+  const visibility = lookupOf(state)('m.room.history_visibility', '')?.content.history_visibility;
+  if (visibility !== 'world_readable' && membershipIn(state, requester.userId) !== 'join') throw forbidden('You are not in the room');
+  return ctx.directory.aliasesOf(roomId);
+};
+
+export const getDirectoryVisibility = async (ctx: RoomsContext, roomId: string): Promise<JsonObject> => {
+  if ((await ctx.rooms.roomInfo(roomId)) === undefined) throw notFound(`Unknown room ${roomId}`);
+  return { visibility: await ctx.directory.visibility(roomId) };
+};
+
+export const setDirectoryVisibility = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, visibility: unknown): Promise<void> => {
+  if (visibility !== 'public' && visibility !== 'private') throw invalidParam("'visibility' must be public or private");
+  const state = await writerState(ctx, roomId);
+  const needed = requiredPowerForEvent('m.room.canonical_alias', true, lookupOf(state), state.rules);
+  if (powerOf(state, requester.userId) < needed) throw forbidden('You may not change the directory visibility of this room');
+  await ctx.directory.setVisibility(roomId, visibility);
+};
+
+const MAX_PUBLIC_ROOMS = 500;
+
+/** `GET`/`POST /publicRooms`: `since` tokens are `p<offset>` into the ordered list. */
+export const publicRooms = async (
+  ctx: RoomsContext, options: { limit?: number; since?: string; searchTerm?: string; server?: string },
+): Promise<JsonObject> => {
+  if (options.server !== undefined && options.server !== ctx.serverName) {
+    throw new MatrixError('M_NOT_FOUND', 404, 'Listing rooms of another server needs federation, not supported yet');
+  }
+  const limit = Math.min(options.limit ?? 100, MAX_PUBLIC_ROOMS);
+  let offset = 0;
+  if (options.since !== undefined) {
+    const match = /^p(\d{1,9})$/.exec(options.since);
+    if (match === null) throw invalidParam("Invalid 'since' token");
+    offset = Number(match[1]);
+  }
+  const page = await ctx.directory.publicRooms({ limit, offset, ...(options.searchTerm === undefined ? {} : { searchTerm: options.searchTerm }) });
+  const response: JsonObject = { chunk: page.chunk, total_room_count_estimate: page.total };
+  if (page.nextOffset !== null) response.next_batch = `p${page.nextOffset}`;
+  if (offset > 0) response.prev_batch = `p${Math.max(0, offset - limit)}`;
+  return response;
+};

@@ -1,0 +1,10 @@
+/** Rooms: the room writer and the room use-cases (public surface). */
+export { createRooms, type Rooms } from './rooms.ts';
+export type { RoomsContext, RoomRequester } from './context.ts';
+export { createRoomWriter, type CreateRoomRequest, type RoomWriter, type RoomWriterOptions } from './roomWriter.ts';
+export { clientEvent, strippedStateEvent, type Viewer } from './clientEvent.ts';
+export { parseRoomToken, roomToken } from './tokens.ts';
+export type { CreateRoomResult } from './createRoom.ts';
+export type { MembersQuery, MessagesRequest } from './reading.ts';
+// The ports these use-cases need, so adapters implement them from this one surface.
+export type * from '../../ports/rooms.ts';

@@ -1,0 +1,56 @@
+/** Building the writer's RoomState from a read-model snapshot, and keeping it right after redactions. */
+import { redactPdu, referenceHashBase64, stateKeyOf, toRoomEvent, type RoomEvent } from '../../events/index.ts';
+import { roomVersionRules } from '../../roomVersions/index.ts';
+import type { RoomRecord, RoomState } from '../../room/index.ts';
+import type { RoomSnapshot } from '../../ports/rooms.ts';
+
+export const roomStateOfSnapshot = (snapshot: RoomSnapshot): RoomState => {
+  const rules = roomVersionRules(snapshot.roomVersion);
+  if (rules === undefined) throw new Error(`room ${snapshot.roomId} has unknown version ${snapshot.roomVersion}`);
+  const pdus = new Map(snapshot.events.map((event) => [event.eventId, event.pdu]));
+  const state = new Map<string, string>();
+  const stateEvents = new Map<string, RoomEvent>();
+  for (const entry of snapshot.state) {
+    const key = stateKeyOf(entry.type, entry.stateKey);
+    state.set(key, entry.eventId);
+    const pdu = pdus.get(entry.eventId);
+    const parsed = pdu === undefined ? undefined : toRoomEvent(pdu, rules, entry.eventId);
+    if (parsed?.ok) stateEvents.set(key, parsed.value);
+  }
+  // v1–v2 events cite the reference hashes of their prev and auth events.
+  const referenceHashes = new Map<string, string>();
+  if (rules.eventFormat.referencesCarryHashes) {
+    for (const [eventId, pdu] of pdus) referenceHashes.set(eventId, referenceHashBase64(pdu, rules));
+  }
+  return {
+    roomId: snapshot.roomId,
+    rules,
+    state,
+    stateEvents,
+    forwardExtremities: snapshot.forwardExtremities,
+    maxDepth: snapshot.maxDepth,
+    lastAcceptedEventId: snapshot.lastEventId,
+    referenceHashes,
+  };
+};
+
+/**
+ * The decider's `evolve` does not know what a redaction removes; auth must then see the redacted
+ * form of a current state event (e.g. a redacted m.room.join_rules keeps only `join_rule`).
+ */
+export const applyRedactionToState = (state: RoomState, record: RoomRecord): RoomState => {
+  if (record.type !== 'pdu.accepted' || state.rules === null) return state;
+  const rules = state.rules;
+  const parsed = toRoomEvent(record.pdu, rules, record.eventId);
+  if (!parsed.ok || parsed.value.type !== 'm.room.redaction' || parsed.value.redacts === undefined) return state;
+  const target = parsed.value.redacts;
+  for (const [key, event] of state.stateEvents) {
+    if (event.eventId !== target) continue;
+    const redacted = toRoomEvent(redactPdu(event.pdu, rules.redaction), rules, event.eventId);
+    if (!redacted.ok) return state;
+    const stateEvents = new Map(state.stateEvents);
+    stateEvents.set(key, redacted.value);
+    return { ...state, stateEvents };
+  }
+  return state;
+};

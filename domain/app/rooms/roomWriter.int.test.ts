@@ -1,0 +1,114 @@
+// The room writer on the embedded log and PGlite with the real rooms projection: transaction-id
+// idempotency, a linear DAG under concurrent sends, and rebuilding a room after a restart.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RoomLog, SqlDatabase } from '../../index.ts';
+import { createEmbeddedLog } from '../../../infra/embedded/index.ts';
+import { createPgliteDatabase } from '../../../infra/pglite/index.ts';
+import { startRoomsStack, type RoomsStack } from '../../../projections/rooms/testing/index.ts';
+import type { RoomRequester } from './index.ts';
+
+const alice: RoomRequester = { userId: '@alice:example.org', deviceId: 'ALICEDEV' };
+
+let dir: string;
+let log: RoomLog;
+let db: SqlDatabase;
+const stacks: RoomsStack[] = [];
+
+const stack = async (options: Parameters<typeof startRoomsStack>[0] = {}) => {
+  const started = await startRoomsStack({ log, db, dir, ...options });
+  stacks.push(started);
+  return started;
+};
+
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'strata-writer-'));
+  log = await createEmbeddedLog({ dir: path.join(dir, 'log') });
+  db = await createPgliteDatabase({ dir: path.join(dir, 'db') });
+});
+afterEach(async () => {
+  for (const started of stacks.splice(0)) await started.close();
+  await log.close();
+  await db.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const prevEventsOf = async (s: RoomsStack, eventId: string) => (await s.queries.event(eventId))!.pdu.prev_events;
+
+describe('room writer', () => {
+  it('answers a repeated transaction id with the first event id and appends nothing', async () => {
+    const s = await stack();
+    const { roomId } = await s.rooms.createRoom(alice, {});
+    const first = await s.rooms.sendMessage(alice, roomId, 'm.room.message', 'txn1', { msgtype: 'm.text', body: 'hi' });
+    const again = await s.rooms.sendMessage(alice, roomId, 'm.room.message', 'txn1', { msgtype: 'm.text', body: 'hi' });
+    expect(again).toBe(first);
+    const otherDevice = await s.rooms.sendMessage({ ...alice, deviceId: 'OTHER' }, roomId, 'm.room.message', 'txn1', { msgtype: 'm.text', body: 'hi' });
+    expect(otherDevice).not.toBe(first);
+    const messages = await s.queries.messages(roomId, { dir: 'f', from: 0, limit: 100, filter: { types: ['m.room.message'] } });
+    expect(messages.map((event) => event.eventId)).toEqual([first, otherDevice]);
+    expect(messages[0]!.local).toEqual({ userId: alice.userId, deviceId: 'ALICEDEV', txnId: 'txn1' });
+
+    // A new writer (a restart) finds the transaction in the read model.
+    const restarted = await stack();
+    expect(await restarted.rooms.sendMessage(alice, roomId, 'm.room.message', 'txn1', { body: 'hi' })).toBe(first);
+  });
+
+  it('keeps the DAG linear under concurrent sends to one room', async () => {
+    const s = await stack();
+    const { roomId } = await s.rooms.createRoom(alice, { preset: 'public_chat' });
+    const ids = await Promise.all(Array.from({ length: 25 }, (_, i) =>
+      s.rooms.sendMessage(alice, roomId, 'm.room.message', `c${i}`, { msgtype: 'm.text', body: `message ${i}` })));
+    expect(new Set(ids).size).toBe(25);
+    const timeline = await s.queries.messages(roomId, { dir: 'f', from: 0, limit: 1000 });
+    for (let i = 1; i < timeline.length; i++) {
+      expect(timeline[i]!.pdu.prev_events).toEqual([timeline[i - 1]!.eventId]);
+      expect(timeline[i]!.pdu.depth).toBe(Number(timeline[i - 1]!.pdu.depth) + 1);
+    }
+    const snapshot = await s.queries.snapshot(roomId);
+    expect(snapshot?.forwardExtremities).toEqual([timeline[timeline.length - 1]!.eventId]);
+  });
+
+  it('rebuilds a room after a restart from the snapshot plus the log records the projection has not applied', async () => {
+    const first = await stack();
+    const { roomId } = await first.rooms.createRoom(alice, { name: 'before' });
+    await first.rooms.sendMessage(alice, roomId, 'm.room.message', 'a', { body: 'one' });
+    await first.close();
+    stacks.splice(stacks.indexOf(first), 1);
+
+    // A writer whose projection is not running: its appends reach the log but not the read model.
+    const neverApplied = { waitFor: async () => false };
+    const lagging = await stack({ waiter: neverApplied });
+    await lagging.projection.stop();
+    const hidden1 = await lagging.rooms.sendMessage(alice, roomId, 'm.room.message', 'b', { body: 'two' });
+    const hidden2 = await lagging.rooms.putState(alice, roomId, 'm.room.name', '', { name: 'after' });
+    expect(await lagging.queries.event(hidden2)).toBeUndefined();
+
+    // Restart with the projection still lagging: the tail of the log must be replayed.
+    const restarted = await stack({ waiter: neverApplied });
+    await restarted.projection.stop();
+    const next = await restarted.rooms.sendMessage(alice, roomId, 'm.room.message', 'c', { body: 'three' });
+    const state = await restarted.writer.state(roomId);
+    expect(state?.lastAcceptedEventId).toBe(next);
+    expect([...state!.state.values()]).toContain(hidden2);
+
+    // Once a projection runs again, the whole chain is in the read model, linear.
+    const caughtUp = await stack();
+    const partition = await log.partitionFor('strata.room.events', roomId);
+    expect(await caughtUp.projection.waitFor(partition, (await log.endOffset('strata.room.events', partition)) - 1, 10_000)).toBe(true);
+    expect(await prevEventsOf(caughtUp, next)).toEqual([hidden2]);
+    expect(await prevEventsOf(caughtUp, hidden2)).toEqual([hidden1]);
+    expect((await caughtUp.queries.stateEvent(roomId, 'm.room.name', ''))?.eventId).toBe(hidden2);
+  });
+
+  it('refuses what the auth rules forbid with a MatrixError and leaves the room unchanged', async () => {
+    const s = await stack();
+    const { roomId } = await s.rooms.createRoom(alice, {});
+    const mallory: RoomRequester = { userId: '@mallory:example.org', deviceId: 'M' };
+    await expect(s.rooms.sendMessage(mallory, roomId, 'm.room.message', 't', { body: 'x' })).rejects.toMatchObject({ errcode: 'M_FORBIDDEN', status: 403 });
+    await expect(s.rooms.sendMessage(alice, roomId, 'm.room.message', 'big', { body: 'x'.repeat(70_000) })).rejects.toMatchObject({ errcode: 'M_TOO_LARGE', status: 413 });
+    await expect(s.rooms.sendMessage(alice, '!nope:example.org', 'm.room.message', 't', {})).rejects.toMatchObject({ errcode: 'M_NOT_FOUND', status: 404 });
+    await expect(s.rooms.createRoom(alice, { room_version: '999' })).rejects.toMatchObject({ errcode: 'M_UNSUPPORTED_ROOM_VERSION', status: 400 });
+  });
+});

@@ -1,0 +1,215 @@
+/**
+ * The single writer of each room: commands for one room run one at a time (a promise queue per
+ * room id) against the room's RoomState held in memory, so `decide` always sees the latest state
+ * and the DAG stays linear for local events. State is loaded on first use from the rooms
+ * projection's snapshot plus the room's records after it in the log, and kept in an LRU.
+ *
+ * Across processes, a command must reach the process that owns the room's partition: that routing
+ * (a commands topic co-partitioned with ROOM_EVENTS_TOPIC, or forwarding to the owner) belongs in
+ * front of `run` below. For now one process is the whole deployment.
+ */
+import { MatrixError } from '../../errors.ts';
+import type { RoomEvent } from '../../events/index.ts';
+import type { LogValue, RoomLog } from '../../ports/log.ts';
+import type { ProjectionWaiter, RoomReadModel, ServerKeys } from '../../ports/rooms.ts';
+import {
+  ROOM_EVENTS_TOPIC, decide, evolve, initialState, isCreated, isRoomRecord,
+  type Decision, type LocalEventRequest, type LocalOrigin, type RoomLookups, type RoomRecord, type RoomState,
+} from '../../room/index.ts';
+import type { JsonObject } from '../../json.ts';
+import { applyRedactionToState, roomStateOfSnapshot } from './roomState.ts';
+
+export interface RoomWriterOptions {
+  readonly log: RoomLog;
+  readonly readModel: Pick<RoomReadModel, 'snapshot' | 'eventIdForTransaction'>;
+  readonly projection: ProjectionWaiter;
+  readonly keys: ServerKeys;
+  readonly now: () => number;
+  /** Rooms kept in memory (least recently used are dropped). Default 10,000. */
+  readonly maxRooms?: number;
+  /** How long a write waits for the projection to apply it (read-your-writes). Default 10 s. */
+  readonly projectionTimeoutMs?: number;
+}
+
+export interface CreateRoomRequest {
+  /** Required before v12 (the server picks `!opaque:server`); v12 derives it from the create event. */
+  readonly roomId?: string;
+  readonly createContent: JsonObject;
+  readonly creator: string;
+  readonly events: readonly LocalEventRequest[];
+  readonly local: LocalOrigin;
+}
+
+
+export interface RoomWriter {
+  createRoom(request: CreateRoomRequest): Promise<{ roomId: string; eventIds: string[] }>;
+  /** Sends one event; with `local.txnId` set, a repeated transaction answers the first event id. */
+  send(roomId: string, event: LocalEventRequest, local: LocalOrigin): Promise<{ eventId: string; deduplicated: boolean }>;
+  /** The room's current state as the writer holds it (undefined for an unknown room). */
+  state(roomId: string): Promise<RoomState | undefined>;
+}
+
+interface Entry {
+  state: RoomState & { roomId: string };
+  readonly partition: number;
+  /** Recent transaction ids → event ids, for retries that arrive before the projection caught up. */
+  readonly txns: Map<string, string>;
+}
+
+const MAX_TXNS_PER_ROOM = 1000;
+const TAIL_BATCH = 500;
+
+const STATUS: Record<string, number> = {
+  M_FORBIDDEN: 403, M_TOO_LARGE: 413, M_BAD_JSON: 400, M_NOT_FOUND: 404, M_UNSUPPORTED_ROOM_VERSION: 400, M_INVALID_PARAM: 400,
+};
+
+/** Refusals become the client-visible error; anything else a local command cannot produce. */
+const recordsOf = (decision: Decision): readonly RoomRecord[] => {
+  switch (decision.outcome) {
+    case 'records':
+      return decision.records;
+    case 'refused':
+      throw new MatrixError(decision.error.errcode, STATUS[decision.error.errcode] ?? 400, decision.error.reason);
+    case 'dropped':
+      throw new MatrixError('M_BAD_JSON', 400, decision.reason);
+    case 'missing':
+      throw new MatrixError('M_UNKNOWN', 500, `room state is missing events ${decision.eventIds.join(', ')}`);
+  }
+};
+
+const txnKey = (local: LocalOrigin): string | undefined =>
+  local.txnId === null ? undefined : `${local.userId}\u0000${local.deviceId ?? ''}\u0000${local.txnId}`;
+
+const lookupsOf = (state: RoomState): RoomLookups => {
+  const byId = new Map<string, RoomEvent>([...state.stateEvents.values()].map((event) => [event.eventId, event]));
+  return { getEvent: (id) => byId.get(id), isRejected: () => false, stateAfter: () => undefined, verifyKey: () => undefined };
+};
+
+export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
+  const { log, readModel, projection, keys } = options;
+  const maxRooms = options.maxRooms ?? 10_000;
+  const timeoutMs = options.projectionTimeoutMs ?? 10_000;
+  const rooms = new Map<string, Entry>();
+  const queues = new Map<string, Promise<unknown>>();
+
+  /** Runs `task` after every earlier task of the room. */
+  const run = <T>(roomId: string, task: () => Promise<T>): Promise<T> => {
+    const previous = queues.get(roomId) ?? Promise.resolve();
+    const result = previous.then(task, task);
+    const settled = result.then(() => undefined, () => undefined);
+    queues.set(roomId, settled);
+    void settled.then(() => {
+      if (queues.get(roomId) === settled) queues.delete(roomId);
+    });
+    return result;
+  };
+
+  const remember = (roomId: string, entry: Entry): void => {
+    rooms.delete(roomId);
+    rooms.set(roomId, entry);
+    for (const [id] of rooms) {
+      if (rooms.size <= maxRooms) break;
+      if (!queues.has(id)) rooms.delete(id);
+    }
+  };
+
+  const readTail = async (roomId: string, partition: number, from: number, state: RoomState): Promise<RoomState> => {
+    let current = state;
+    for (let offset = from; ;) {
+      const entries = await log.read(ROOM_EVENTS_TOPIC, partition, offset, TAIL_BATCH);
+      for (const entry of entries) {
+        if (entry.key === roomId && isRoomRecord(entry.value)) current = applyRedactionToState(evolve(current, entry.value), entry.value);
+      }
+      if (entries.length < TAIL_BATCH) return current;
+      offset = entries[entries.length - 1]!.offset + 1;
+    }
+  };
+
+  const load = async (roomId: string): Promise<Entry | undefined> => {
+    const cached = rooms.get(roomId);
+    if (cached !== undefined) {
+      remember(roomId, cached);
+      return cached;
+    }
+    const partition = await log.partitionFor(ROOM_EVENTS_TOPIC, roomId);
+    const end = await log.endOffset(ROOM_EVENTS_TOPIC, partition);
+    // Let the projection catch up first so the tail to replay is short.
+    const caughtUp = end === 0 || (await projection.waitFor(partition, end - 1, timeoutMs));
+    const snapshot = await readModel.snapshot(roomId);
+    const base = snapshot === undefined ? initialState : roomStateOfSnapshot(snapshot);
+    // Without a snapshot the room is unknown up to the projection's position: `end` if it caught up.
+    const from = snapshot !== undefined ? snapshot.offset + 1 : caughtUp ? end : 0;
+    const state = await readTail(roomId, partition, from, base);
+    if (!isCreated(state)) return undefined;
+    const entry: Entry = { state, partition, txns: new Map() };
+    remember(roomId, entry);
+    return entry;
+  };
+
+  /** Appends records, folds them in, and waits until the projection has them. */
+  const commit = async (roomId: string, entry: Entry | undefined, base: RoomState, records: readonly RoomRecord[]): Promise<Entry> => {
+    let positions;
+    try {
+      positions = await log.append(ROOM_EVENTS_TOPIC, records.map((record) => ({
+        key: roomId, value: record as unknown as LogValue, headers: { type: record.type },
+      })));
+    } catch (error) {
+      // Whether the append happened is unknown: reload from the log next time.
+      rooms.delete(roomId);
+      throw error;
+    }
+    const state = records.reduce((current, record) => applyRedactionToState(evolve(current, record), record), base);
+    if (!isCreated(state)) throw new Error('room writer: records did not create the room');
+    const last = positions[positions.length - 1]!;
+    const next: Entry = entry === undefined ? { state, partition: last.partition, txns: new Map() } : entry;
+    next.state = state;
+    remember(roomId, next);
+    await projection.waitFor(last.partition, last.offset, timeoutMs);
+    return next;
+  };
+
+  return {
+    async createRoom(request) {
+      const decision = decide({
+        type: 'createRoom',
+        ...(request.roomId === undefined ? {} : { roomId: request.roomId }),
+        createContent: request.createContent,
+        creator: request.creator,
+        events: request.events,
+        signingKey: keys.current(),
+        local: request.local,
+        now: options.now(),
+      }, initialState, lookupsOf(initialState));
+      const records = recordsOf(decision);
+      const roomId = records[0]!.roomId;
+      return run(roomId, async () => {
+        if (rooms.has(roomId)) throw new MatrixError('M_ROOM_IN_USE', 400, 'Room id already in use');
+        await commit(roomId, undefined, initialState, records);
+        return { roomId, eventIds: records.map((record) => record.eventId) };
+      });
+    },
+
+    send(roomId, event, local) {
+      return run(roomId, async () => {
+        const entry = await load(roomId);
+        if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
+        const key = txnKey(local);
+        if (key !== undefined) {
+          const known = entry.txns.get(key) ?? (await readModel.eventIdForTransaction(roomId, local));
+          if (known !== undefined) return { eventId: known, deduplicated: true };
+        }
+        const records = recordsOf(decide({ type: 'sendLocal', event, signingKey: keys.current(), local, now: options.now() },
+          entry.state, lookupsOf(entry.state)));
+        await commit(roomId, entry, entry.state, records);
+        const eventId = records[records.length - 1]!.eventId;
+        if (key !== undefined) {
+          entry.txns.set(key, eventId);
+          if (entry.txns.size > MAX_TXNS_PER_ROOM) entry.txns.delete(entry.txns.keys().next().value!);
+        }
+        return { eventId, deduplicated: false };
+      });
+    },
+
+    state: (roomId) => run(roomId, async () => (await load(roomId))?.state),
+  };
+};

@@ -1,0 +1,83 @@
+/** The room use-cases bound to their dependencies: what the gateways call. */
+import type { JsonObject } from '../../json.ts';
+import type { ProfileFields } from '../../ports/accounts.ts';
+import type { RoomRequester, RoomsContext } from './context.ts';
+import { createRoom, type CreateRoomResult } from './createRoom.ts';
+import {
+  deleteAlias, getAlias, getDirectoryVisibility, publicRooms, putAlias, roomAliases, setDirectoryVisibility,
+} from './directory.ts';
+import { ban, forget, invite, join, kick, knock, leave, unban } from './membership.ts';
+import { syncProfileToRooms } from './profileSync.ts';
+import {
+  getContext, getEvent, getJoinedMembers, getJoinedRooms, getMembers, getMessages, getState, getStateEvent,
+  type MembersQuery, type MessagesRequest,
+} from './reading.ts';
+import { putState, redact, sendMessage } from './sending.ts';
+import { upgradeRoom } from './upgrade.ts';
+
+type R = RoomRequester;
+
+export interface Rooms {
+  createRoom(requester: R, body: JsonObject): Promise<CreateRoomResult>;
+  join(requester: R, roomIdOrAlias: string, reason?: string): Promise<string>;
+  knock(requester: R, roomIdOrAlias: string, reason?: string): Promise<string>;
+  leave(requester: R, roomId: string, reason?: string): Promise<void>;
+  forget(requester: R, roomId: string): Promise<void>;
+  invite(requester: R, roomId: string, userId: string, reason?: string): Promise<void>;
+  kick(requester: R, roomId: string, userId: string, reason?: string): Promise<void>;
+  ban(requester: R, roomId: string, userId: string, reason?: string): Promise<void>;
+  unban(requester: R, roomId: string, userId: string, reason?: string): Promise<void>;
+  sendMessage(requester: R, roomId: string, type: string, txnId: string, content: JsonObject): Promise<string>;
+  putState(requester: R, roomId: string, type: string, stateKey: string, content: JsonObject): Promise<string>;
+  redact(requester: R, roomId: string, eventId: string, txnId: string, reason?: string): Promise<string>;
+  getEvent(requester: R, roomId: string, eventId: string): Promise<JsonObject>;
+  getState(requester: R, roomId: string): Promise<JsonObject[]>;
+  getStateEvent(requester: R, roomId: string, type: string, stateKey: string, format: 'content' | 'event'): Promise<JsonObject>;
+  getMembers(requester: R, roomId: string, query: MembersQuery): Promise<JsonObject[]>;
+  getJoinedMembers(requester: R, roomId: string): Promise<JsonObject>;
+  getJoinedRooms(requester: R): Promise<string[]>;
+  getMessages(requester: R, roomId: string, request: MessagesRequest): Promise<JsonObject>;
+  getContext(requester: R, roomId: string, eventId: string, limit?: string, filter?: string): Promise<JsonObject>;
+  putAlias(requester: R, alias: string, roomId: string): Promise<void>;
+  getAlias(alias: string): Promise<JsonObject>;
+  deleteAlias(requester: R, alias: string): Promise<void>;
+  roomAliases(requester: R, roomId: string): Promise<string[]>;
+  getDirectoryVisibility(roomId: string): Promise<JsonObject>;
+  setDirectoryVisibility(requester: R, roomId: string, visibility: unknown): Promise<void>;
+  publicRooms(options: { limit?: number; since?: string; searchTerm?: string; server?: string }): Promise<JsonObject>;
+  upgradeRoom(requester: R, roomId: string, body: JsonObject): Promise<string>;
+  /** The accounts' `onProfileChanged` hook. */
+  onProfileChanged(userId: string, profile: ProfileFields): Promise<void>;
+}
+
+export const createRooms = (ctx: RoomsContext): Rooms => ({
+  createRoom: (r, body) => createRoom(ctx, r, body),
+  join: (r, room, reason) => join(ctx, r, room, reason),
+  knock: (r, room, reason) => knock(ctx, r, room, reason),
+  leave: (r, room, reason) => leave(ctx, r, room, reason),
+  forget: (r, room) => forget(ctx, r, room),
+  invite: (r, room, user, reason) => invite(ctx, r, room, user, reason),
+  kick: (r, room, user, reason) => kick(ctx, r, room, user, reason),
+  ban: (r, room, user, reason) => ban(ctx, r, room, user, reason),
+  unban: (r, room, user, reason) => unban(ctx, r, room, user, reason),
+  sendMessage: (r, room, type, txnId, content) => sendMessage(ctx, r, room, type, txnId, content),
+  putState: (r, room, type, stateKey, content) => putState(ctx, r, room, type, stateKey, content),
+  redact: (r, room, eventId, txnId, reason) => redact(ctx, r, room, eventId, txnId, reason),
+  getEvent: (r, room, eventId) => getEvent(ctx, r, room, eventId),
+  getState: (r, room) => getState(ctx, r, room),
+  getStateEvent: (r, room, type, stateKey, format) => getStateEvent(ctx, r, room, type, stateKey, format),
+  getMembers: (r, room, query) => getMembers(ctx, r, room, query),
+  getJoinedMembers: (r, room) => getJoinedMembers(ctx, r, room),
+  getJoinedRooms: (r) => getJoinedRooms(ctx, r),
+  getMessages: (r, room, request) => getMessages(ctx, r, room, request),
+  getContext: (r, room, eventId, limit, filter) => getContext(ctx, r, room, eventId, limit, filter),
+  putAlias: (r, alias, room) => putAlias(ctx, r, alias, room),
+  getAlias: (alias) => getAlias(ctx, alias),
+  deleteAlias: (r, alias) => deleteAlias(ctx, r, alias),
+  roomAliases: (r, room) => roomAliases(ctx, r, room),
+  getDirectoryVisibility: (room) => getDirectoryVisibility(ctx, room),
+  setDirectoryVisibility: (r, room, visibility) => setDirectoryVisibility(ctx, r, room, visibility),
+  publicRooms: (options) => publicRooms(ctx, options),
+  upgradeRoom: (r, room, body) => upgradeRoom(ctx, r, room, body),
+  onProfileChanged: (userId, profile) => syncProfileToRooms(ctx, userId, profile),
+});

@@ -1,0 +1,97 @@
+/**
+ * `POST /rooms/{roomId}/upgrade` (room_upgrades.yaml; client-server-api § Room Upgrades, server
+ * behaviour): a new room whose create event names its predecessor, the old room's state carried
+ * over, a tombstone in the old room, the old room's power levels restricted, aliases moved.
+ */
+import { requiredPowerForEvent } from '../../auth/index.ts';
+import { MatrixError } from '../../errors.ts';
+import { isUserId } from '../../ids/index.ts';
+import { isJsonObject, type JsonObject } from '../../json.ts';
+import type { LocalEventRequest } from '../../room/index.ts';
+import { roomVersionRules } from '../../roomVersions/index.ts';
+import { forbidden, invalidParam, lookupOf, memberContent, originOf, powerOf, writerState } from './common.ts';
+import type { RoomRequester, RoomsContext } from './context.ts';
+
+/** State carried into the new room (Synapse's list; m.room.member bans follow separately). */
+const CARRIED_STATE = [
+  'm.room.join_rules', 'm.room.history_visibility', 'm.room.guest_access', 'm.room.name', 'm.room.topic', 'm.room.avatar',
+  'm.room.encryption', 'm.room.server_acl', 'm.room.related_groups', 'm.room.canonical_alias',
+];
+const ROOM_ID_LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+export const upgradeRoom = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, body: JsonObject): Promise<string> => {
+  const newVersion = body.new_version;
+  if (typeof newVersion !== 'string') throw new MatrixError('M_BAD_JSON', 400, "'new_version' must be a string");
+  const rules = roomVersionRules(newVersion);
+  if (rules === undefined) throw new MatrixError('M_UNSUPPORTED_ROOM_VERSION', 400, `Room version ${newVersion} is not supported`);
+  const additional = body.additional_creators ?? [];
+  if (!Array.isArray(additional) || !additional.every((user) => typeof user === 'string' && isUserId(user))) {
+    throw invalidParam("'additional_creators' must be an array of user ids");
+  }
+
+  const old = await writerState(ctx, roomId);
+  const lookup = lookupOf(old);
+  if (powerOf(old, requester.userId) < requiredPowerForEvent('m.room.tombstone', true, lookup, old.rules)) {
+    throw forbidden('You may not upgrade this room');
+  }
+  const oldCreate = lookup('m.room.create', '');
+  const createContent: JsonObject = { room_version: newVersion, predecessor: { room_id: roomId } };
+  if (!rules.eventFormat.roomIdIsCreateEventHash && oldCreate !== undefined) {
+    (createContent.predecessor as JsonObject).event_id = oldCreate.eventId;
+  }
+  if (typeof oldCreate?.content.type === 'string') createContent.type = oldCreate.content.type;
+  if (!rules.auth.creatorIsCreateSender) createContent.creator = requester.userId;
+  if (rules.auth.privilegedCreators && additional.length > 0) createContent.additional_creators = additional as string[];
+
+  const event = (type: string, content: JsonObject, stateKey = ''): LocalEventRequest => ({ type, stateKey, sender: requester.userId, content });
+  const oldPower = lookup('m.room.power_levels', '')?.content ?? {};
+  const finalPower: JsonObject = { ...oldPower };
+  if (rules.auth.privilegedCreators) {
+    // Since v12 creators have infinite power and must not appear in `users`.
+    const users = isJsonObject(oldPower.users) ? { ...oldPower.users } : {};
+    for (const creator of [requester.userId, ...(additional as string[])]) delete users[creator];
+    finalPower.users = users;
+  }
+  // Before v12 the upgrader needs enough power to send the carried state: raise it until the end.
+  const bootstrapPower: JsonObject = rules.auth.privilegedCreators ? finalPower
+    : { ...finalPower, users: { ...(isJsonObject(finalPower.users) ? finalPower.users : {}), [requester.userId]: 100 } };
+
+  const events: LocalEventRequest[] = [
+    event('m.room.member', await memberContent(ctx, requester.userId, 'join'), requester.userId),
+    event('m.room.power_levels', bootstrapPower),
+  ];
+  for (const type of CARRIED_STATE) {
+    const carried = lookup(type, '');
+    if (carried !== undefined) events.push(event(type, carried.content));
+  }
+  for (const [key] of old.state) {
+    const member = key.startsWith('m.room.member\u0000') ? lookup('m.room.member', key.slice('m.room.member\u0000'.length)) : undefined;
+    if (member?.content.membership === 'ban' && member.stateKey !== undefined) events.push(event('m.room.member', { membership: 'ban' }, member.stateKey));
+  }
+  if (bootstrapPower !== finalPower) events.push(event('m.room.power_levels', finalPower));
+
+  const { roomId: newRoomId } = await ctx.writer.createRoom({
+    ...(rules.eventFormat.roomIdIsCreateEventHash ? {} : { roomId: `!${ctx.random.string(18, ROOM_ID_LETTERS)}:${ctx.serverName}` }),
+    createContent, creator: requester.userId, events, local: originOf(requester),
+  });
+
+  const origin = originOf(requester);
+  await ctx.writer.send(roomId, event('m.room.tombstone', { body: 'This room has been replaced', replacement_room: newRoomId }), origin);
+  // Stop ordinary members talking and inviting in the old room.
+  const usersDefault = typeof oldPower.users_default === 'number' ? oldPower.users_default : 0;
+  const restricted = Math.max(50, usersDefault + 1);
+  const restrictedPower: JsonObject = { ...oldPower, events_default: restricted, invite: restricted };
+  // Best effort, as Synapse: an upgrader with tombstone power but not power-levels power still
+  // gets the new room; the tombstone already points everyone at it.
+  await ctx.writer.send(roomId, event('m.room.power_levels', restrictedPower), origin).catch(() => undefined);
+
+  for (const alias of await ctx.directory.aliasesOf(roomId)) {
+    await ctx.directory.deleteAlias(alias);
+    await ctx.directory.createAlias(alias, newRoomId, requester.userId);
+  }
+  if ((await ctx.directory.visibility(roomId)) === 'public') {
+    await ctx.directory.setVisibility(newRoomId, 'public');
+    await ctx.directory.setVisibility(roomId, 'private');
+  }
+  return newRoomId;
+};

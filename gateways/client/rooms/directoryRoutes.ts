@@ -1,0 +1,68 @@
+/** Aliases and the public room directory (directory.yaml, list_public_rooms.yaml). */
+import { MatrixError, isJsonObject } from '../../../domain/index.ts';
+import type { Rooms } from '../../../domain/app/rooms/index.ts';
+import type { StrataMiddleware, StrataRouter } from '../../http/index.ts';
+import { clientPaths } from '../accounts/index.ts';
+import { body, param, queryString, roomRequester } from './common.ts';
+
+const optionalLimit = (value: unknown): number | undefined => {
+  if (value === undefined || value === null) return undefined;
+  const limit = typeof value === 'string' ? Number(value) : value;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) throw new MatrixError('M_INVALID_PARAM', 400, "'limit' must be a non-negative integer");
+  return limit;
+};
+
+export const addDirectoryRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataMiddleware): void => {
+  for (const path of clientPaths('/directory/room/:roomAlias')) {
+    router.get(path, async (ctx) => {
+      ctx.body = await rooms.getAlias(param(ctx, 'roomAlias'));
+    });
+    router.put(path, auth, async (ctx) => {
+      const request = await body(ctx);
+      if (typeof request.room_id !== 'string') throw new MatrixError('M_INVALID_PARAM', 400, "'room_id' must be a string");
+      await rooms.putAlias(roomRequester(ctx), param(ctx, 'roomAlias'), request.room_id);
+      ctx.body = {};
+    });
+    router.delete(path, auth, async (ctx) => {
+      await rooms.deleteAlias(roomRequester(ctx), param(ctx, 'roomAlias'));
+      ctx.body = {};
+    });
+  }
+  for (const path of clientPaths('/rooms/:roomId/aliases')) {
+    router.get(path, auth, async (ctx) => {
+      ctx.body = { aliases: await rooms.roomAliases(roomRequester(ctx), param(ctx, 'roomId')) };
+    });
+  }
+  for (const path of clientPaths('/directory/list/room/:roomId')) {
+    router.get(path, async (ctx) => {
+      ctx.body = await rooms.getDirectoryVisibility(param(ctx, 'roomId'));
+    });
+    router.put(path, auth, async (ctx) => {
+      const request = await body(ctx);
+      await rooms.setDirectoryVisibility(roomRequester(ctx), param(ctx, 'roomId'), request.visibility ?? 'public');
+      ctx.body = {};
+    });
+  }
+  for (const path of clientPaths('/publicRooms')) {
+    router.get(path, async (ctx) => {
+      const limit = optionalLimit(queryString(ctx, 'limit'));
+      const since = queryString(ctx, 'since');
+      const server = queryString(ctx, 'server');
+      ctx.body = await rooms.publicRooms({
+        ...(limit === undefined ? {} : { limit }), ...(since === undefined ? {} : { since }), ...(server === undefined ? {} : { server }),
+      });
+    });
+    router.post(path, auth, async (ctx) => {
+      const request = await body(ctx, undefined, true);
+      const limit = optionalLimit(request.limit);
+      const since = typeof request.since === 'string' ? request.since : undefined;
+      const server = queryString(ctx, 'server');
+      const filter = isJsonObject(request.filter) ? request.filter : {};
+      const searchTerm = typeof filter.generic_search_term === 'string' && filter.generic_search_term !== '' ? filter.generic_search_term : undefined;
+      ctx.body = await rooms.publicRooms({
+        ...(limit === undefined ? {} : { limit }), ...(since === undefined ? {} : { since }),
+        ...(server === undefined ? {} : { server }), ...(searchTerm === undefined ? {} : { searchTerm }),
+      });
+    });
+  }
+};

@@ -1,0 +1,2 @@
+/** Client-server room routes. */
+export { createRoomsRouter, type RoomsRouterOptions } from './router.ts';

@@ -1,0 +1,61 @@
+/** Membership routes: createRoom, join, knock, leave, forget, invite, kick, ban, unban, upgrade. */
+import type { Rooms } from '../../../domain/app/rooms/index.ts';
+import type { StrataMiddleware, StrataRouter } from '../../http/index.ts';
+import { clientPaths } from '../accounts/index.ts';
+import { body, optionalReason, param, requireUserId, roomRequester } from './common.ts';
+
+export const addMembershipRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataMiddleware): void => {
+  for (const path of clientPaths('/createRoom')) {
+    router.post(path, auth, async (ctx) => {
+      const result = await rooms.createRoom(roomRequester(ctx), await body(ctx, undefined, true));
+      ctx.body = result.alias === undefined ? { room_id: result.roomId } : { room_id: result.roomId, room_alias: result.alias };
+    });
+  }
+  for (const path of clientPaths('/join/:roomIdOrAlias')) {
+    router.post(path, auth, async (ctx) => {
+      const request = await body(ctx, undefined, true);
+      ctx.body = { room_id: await rooms.join(roomRequester(ctx), param(ctx, 'roomIdOrAlias'), optionalReason(request)) };
+    });
+  }
+  for (const path of clientPaths('/knock/:roomIdOrAlias')) {
+    router.post(path, auth, async (ctx) => {
+      const request = await body(ctx, undefined, true);
+      ctx.body = { room_id: await rooms.knock(roomRequester(ctx), param(ctx, 'roomIdOrAlias'), optionalReason(request)) };
+    });
+  }
+  for (const path of clientPaths('/rooms/:roomId/join')) {
+    router.post(path, auth, async (ctx) => {
+      const request = await body(ctx, undefined, true);
+      ctx.body = { room_id: await rooms.join(roomRequester(ctx), param(ctx, 'roomId'), optionalReason(request)) };
+    });
+  }
+  for (const path of clientPaths('/rooms/:roomId/leave')) {
+    router.post(path, auth, async (ctx) => {
+      const request = await body(ctx, undefined, true);
+      await rooms.leave(roomRequester(ctx), param(ctx, 'roomId'), optionalReason(request));
+      ctx.body = {};
+    });
+  }
+  for (const path of clientPaths('/rooms/:roomId/forget')) {
+    router.post(path, auth, async (ctx) => {
+      await body(ctx, undefined, true);
+      await rooms.forget(roomRequester(ctx), param(ctx, 'roomId'));
+      ctx.body = {};
+    });
+  }
+  const targeted = { invite: rooms.invite, kick: rooms.kick, ban: rooms.ban, unban: rooms.unban } as const;
+  for (const [action, run] of Object.entries(targeted)) {
+    for (const path of clientPaths(`/rooms/:roomId/${action}`)) {
+      router.post(path, auth, async (ctx) => {
+        const request = await body(ctx);
+        await run(roomRequester(ctx), param(ctx, 'roomId'), requireUserId(request), optionalReason(request));
+        ctx.body = {};
+      });
+    }
+  }
+  for (const path of clientPaths('/rooms/:roomId/upgrade')) {
+    router.post(path, auth, async (ctx) => {
+      ctx.body = { replacement_room: await rooms.upgradeRoom(roomRequester(ctx), param(ctx, 'roomId'), await body(ctx)) };
+    });
+  }
+};

@@ -1,0 +1,5 @@
+/** The rooms read model: its projection, its queries, and the directory tables beside it. */
+export { roomsProjection, ROOMS_PROJECTION_NAME } from './projection.ts';
+export { ROOMS_SCHEMA, ROOMS_TABLES } from './schema.ts';
+export { createRoomQueries } from './queries.ts';
+export { createSqlRoomDirectory, ensureRoomDirectorySchema, ROOM_DIRECTORY_SCHEMA } from './directory.ts';

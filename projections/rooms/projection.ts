@@ -1,0 +1,146 @@
+/**
+ * The rooms projection: a fold of ROOM_EVENTS_TOPIC into the tables of schema.ts. Each record's
+ * statements are pure functions of the record (the runtime commits them with the log position),
+ * so the read model can be rebuilt from offset 0.
+ */
+import {
+  ROOM_EVENTS_TOPIC, isRoomRecord, roomVersionRules, toRoomEvent,
+  type LogEntry, type PduAccepted, type SqlStatement,
+} from '../../domain/index.ts';
+import type { Projection } from '../runtime/index.ts';
+import { redactedPduSql } from './redactionSql.ts';
+import { ROOMS_SCHEMA, ROOMS_TABLES } from './schema.ts';
+
+const json = (value: unknown): string => JSON.stringify(value);
+
+/** Rows of the event itself. */
+const insertEvent = (record: PduAccepted, entry: LogEntry, depth: number, replaces: string | null): SqlStatement => {
+  const pdu = record.pdu;
+  return {
+    text: `INSERT INTO room_events (event_id, room_id, room_version, log_partition, log_offset, type, state_key,
+             sender, origin_server_ts, depth, pdu, replaces_state, local_user_id, local_device_id, local_txn_id, accepted_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16)
+           ON CONFLICT (event_id) DO NOTHING`,
+    values: [
+      record.eventId, record.roomId, record.roomVersion, entry.partition, entry.offset, String(pdu.type),
+      typeof pdu.state_key === 'string' ? pdu.state_key : null, String(pdu.sender),
+      typeof pdu.origin_server_ts === 'number' ? pdu.origin_server_ts : 0, depth, json(pdu), replaces,
+      record.local?.userId ?? null, record.local?.deviceId ?? null, record.local?.txnId ?? null, record.acceptedAt,
+    ],
+  };
+};
+
+const stateChangeStatements = (record: PduAccepted, entry: LogEntry): SqlStatement[] => {
+  const statements: SqlStatement[] = [];
+  for (const change of record.stateDelta) {
+    statements.push({
+      text: `INSERT INTO room_state_changes (room_id, log_offset, type, state_key, event_id, replaces)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+      values: [record.roomId, entry.offset, change.type, change.stateKey, change.eventId, change.replaces],
+    });
+    if (change.eventId === null) {
+      statements.push({
+        text: 'DELETE FROM room_current_state WHERE room_id = $1 AND type = $2 AND state_key = $3',
+        values: [record.roomId, change.type, change.stateKey],
+      });
+      if (change.type === 'm.room.member') {
+        statements.push({ text: 'DELETE FROM room_memberships WHERE room_id = $1 AND user_id = $2', values: [record.roomId, change.stateKey] });
+      }
+      continue;
+    }
+    statements.push({
+      text: `INSERT INTO room_current_state (room_id, type, state_key, event_id, log_offset) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (room_id, type, state_key) DO UPDATE SET event_id = EXCLUDED.event_id, log_offset = EXCLUDED.log_offset`,
+      values: [record.roomId, change.type, change.stateKey, change.eventId, entry.offset],
+    });
+    if (change.type === 'm.room.member') {
+      // The member event may be an earlier one (a state resolution outcome): read its membership.
+      statements.push({
+        text: `INSERT INTO room_memberships (room_id, user_id, membership, event_id, log_offset)
+               SELECT $1, $2, COALESCE(pdu->'content'->>'membership', 'leave'), event_id, $4 FROM room_events WHERE event_id = $3
+               ON CONFLICT (room_id, user_id) DO UPDATE SET membership = EXCLUDED.membership,
+                 event_id = EXCLUDED.event_id, log_offset = EXCLUDED.log_offset`,
+        values: [record.roomId, change.stateKey, change.eventId, entry.offset],
+      });
+    }
+  }
+  return statements;
+};
+
+/**
+ * Applies pending redactions of `eventId`. Since v3 a redaction that passed auth takes effect when
+ * its sender may redact (rooms/fragments/v3-handling-redactions.md): local redactions were checked
+ * by the writer (own event or redact power); for remote ones only the same-domain case is applied
+ * here, as the projection cannot evaluate power levels.
+ */
+const applyRedactions = (eventId: string, redactedPdu: string): SqlStatement => ({
+  text: `UPDATE room_events SET pdu = ${redactedPdu}, redacted_because = r.redaction_event_id
+         FROM room_redactions r
+         WHERE room_events.event_id = $1 AND r.target_event_id = room_events.event_id
+           AND r.room_id = room_events.room_id AND room_events.redacted_because IS NULL
+           AND (r.is_local OR substring(r.sender from position(':' in r.sender) + 1)
+                = substring(room_events.sender from position(':' in room_events.sender) + 1))`,
+  values: [eventId],
+});
+
+const acceptedStatements = (record: PduAccepted, entry: LogEntry): SqlStatement[] => {
+  const rules = roomVersionRules(record.roomVersion);
+  if (rules === undefined) throw new Error(`rooms projection: unknown room version ${record.roomVersion} at offset ${entry.offset}`);
+  const parsed = toRoomEvent(record.pdu, rules, record.eventId);
+  if (!parsed.ok) throw new Error(`rooms projection: unreadable PDU ${record.eventId}: ${parsed.error}`);
+  const event = parsed.value;
+  const own = record.stateDelta.find((change) => change.eventId === record.eventId);
+  const statements: SqlStatement[] = [insertEvent(record, entry, event.depth, own?.replaces ?? null)];
+
+  if (event.type === 'm.room.create' && event.stateKey === '') {
+    const creator = rules.auth.creatorIsCreateSender ? event.sender : String(event.content.creator ?? event.sender);
+    const roomType = typeof event.content.type === 'string' ? event.content.type : null;
+    statements.push({
+      text: `INSERT INTO rooms (room_id, room_version, creator, room_type, log_partition, last_offset, forward_extremities, max_depth, last_event_id)
+             VALUES ($1, $2, $3, $4, $5, $6, '[]'::jsonb, 0, NULL) ON CONFLICT (room_id) DO NOTHING`,
+      values: [record.roomId, record.roomVersion, creator, roomType, entry.partition, entry.offset],
+    });
+  }
+  statements.push({
+    text: `UPDATE rooms SET last_offset = $2, forward_extremities = $3::jsonb, max_depth = GREATEST(max_depth, $4),
+             last_event_id = $5 WHERE room_id = $1`,
+    values: [record.roomId, entry.offset, json(record.forwardExtremities), event.depth, record.eventId],
+  });
+  statements.push(...stateChangeStatements(record, entry));
+
+  const redactedPdu = redactedPduSql(rules.redaction);
+  if (event.type === 'm.room.redaction' && event.redacts !== undefined) {
+    statements.push({
+      text: `INSERT INTO room_redactions (redaction_event_id, target_event_id, room_id, sender, is_local)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+      values: [record.eventId, event.redacts, record.roomId, event.sender, record.local !== null],
+    });
+    statements.push(applyRedactions(event.redacts, redactedPdu));
+  }
+  // A redaction may arrive before its target (federation): apply it when the target lands.
+  statements.push(applyRedactions(record.eventId, redactedPdu));
+  return statements;
+};
+
+export const ROOMS_PROJECTION_NAME = 'rooms';
+
+export const roomsProjection: Projection = {
+  name: ROOMS_PROJECTION_NAME,
+  version: 1,
+  topic: ROOM_EVENTS_TOPIC,
+  schema: ROOMS_SCHEMA,
+  tables: ROOMS_TABLES,
+  evolve(entry: LogEntry): SqlStatement[] {
+    const record = entry.value;
+    if (!isRoomRecord(record)) throw new Error(`rooms projection: not a room record at ${entry.partition}/${entry.offset}`);
+    switch (record.type) {
+      case 'pdu.accepted':
+        return acceptedStatements(record, entry);
+      // Soft-failed events stay out of timelines and state; rejected ones are only remembered by
+      // the writer. Neither changes this read model.
+      case 'pdu.softFailed':
+      case 'pdu.rejected':
+        return [];
+    }
+  },
+};

@@ -1,0 +1,181 @@
+/**
+ * The rooms read port (domain/ports/rooms.ts RoomReadModel) over the tables the rooms projection
+ * writes. Works on PostgreSQL and PGlite alike.
+ */
+import type { SqlExecutor, SqlParam } from '../../domain/index.ts';
+import type {
+  EventFilter, MembershipChange, MessagesQuery, RoomInfo, RoomReadModel, RoomSnapshot, StoredEvent,
+} from '../../domain/app/rooms/index.ts';
+import { EVENT_COLUMNS, hydrate, type EventRow } from './rows.ts';
+
+/** `*` is a wildcard in filter type lists (client-server-api § Filtering). */
+const likePattern = (glob: string): string => glob.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%');
+
+/** Adds a filter's conditions to `where`, pushing their parameters. */
+const filterConditions = (filter: EventFilter | undefined, where: string[], values: SqlParam[]): void => {
+  if (filter === undefined) return;
+  const param = (value: SqlParam): string => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  if (filter.types !== undefined) {
+    where.push(filter.types.length === 0 ? 'false' : `type LIKE ANY(${param(filter.types.map(likePattern))}::text[])`);
+  }
+  if (filter.notTypes !== undefined && filter.notTypes.length > 0) {
+    where.push(`NOT (type LIKE ANY(${param(filter.notTypes.map(likePattern))}::text[]))`);
+  }
+  if (filter.senders !== undefined) where.push(`sender = ANY(${param([...filter.senders])}::text[])`);
+  if (filter.notSenders !== undefined && filter.notSenders.length > 0) where.push(`sender <> ALL(${param([...filter.notSenders])}::text[])`);
+  if (filter.containsUrl === true) where.push(`jsonb_typeof(pdu->'content'->'url') = 'string'`);
+  if (filter.containsUrl === false) where.push(`jsonb_typeof(pdu->'content'->'url') IS DISTINCT FROM 'string'`);
+};
+
+interface SnapshotRow {
+  room_version: string;
+  log_partition: number;
+  last_offset: number | string;
+  forward_extremities: string[];
+  max_depth: number | string;
+  last_event_id: string | null;
+  state: { type: string; stateKey: string; eventId: string }[];
+  events: { eventId: string; pdu: Record<string, never> }[];
+}
+
+export const createRoomQueries = (db: SqlExecutor): RoomReadModel => {
+  const eventsWhere = async (where: string, values: readonly SqlParam[], tail = ''): Promise<StoredEvent[]> => {
+    const { rows } = await db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM room_events WHERE ${where} ${tail}`, values);
+    return hydrate(db, rows);
+  };
+  const eventsById = async (ids: readonly string[]): Promise<StoredEvent[]> =>
+    ids.length === 0 ? [] : eventsWhere('event_id = ANY($1::text[])', [[...ids]], 'ORDER BY log_offset');
+
+  const stateIdsAt = async (roomId: string, offset: number): Promise<string[]> => {
+    // Current state, with every key changed after `offset` rolled back to what its first later
+    // change replaced.
+    const { rows } = await db.query<{ event_id: string }>(
+      `WITH later AS (
+         SELECT DISTINCT ON (type, state_key) type, state_key, replaces FROM room_state_changes
+         WHERE room_id = $1 AND log_offset > $2 ORDER BY type, state_key, log_offset ASC)
+       SELECT c.event_id FROM room_current_state c WHERE c.room_id = $1
+         AND NOT EXISTS (SELECT 1 FROM later l WHERE l.type = c.type AND l.state_key = c.state_key)
+       UNION ALL SELECT replaces FROM later WHERE replaces IS NOT NULL`,
+      [roomId, offset],
+    );
+    return rows.map((row) => row.event_id);
+  };
+
+  const messages = async (roomId: string, query: MessagesQuery): Promise<StoredEvent[]> => {
+    const values: SqlParam[] = [roomId, query.from];
+    const where = ['room_id = $1', query.dir === 'b' ? 'log_offset < $2' : 'log_offset >= $2'];
+    if (query.to !== undefined) {
+      values.push(query.to);
+      where.push(query.dir === 'b' ? `log_offset >= $${values.length}` : `log_offset < $${values.length}`);
+    }
+    if (query.minOffset !== undefined) {
+      values.push(query.minOffset);
+      where.push(`log_offset >= $${values.length}`);
+    }
+    if (query.maxOffset !== undefined) {
+      values.push(query.maxOffset);
+      where.push(`log_offset <= $${values.length}`);
+    }
+    filterConditions(query.filter, where, values);
+    values.push(query.limit);
+    return eventsWhere(where.join(' AND '), values, `ORDER BY log_offset ${query.dir === 'b' ? 'DESC' : 'ASC'} LIMIT $${values.length}`);
+  };
+
+  return {
+    async snapshot(roomId): Promise<RoomSnapshot | undefined> {
+      // One statement, so the snapshot is consistent even while the projection commits batches.
+      const { rows } = await db.query<SnapshotRow>(
+        `SELECT r.room_version, r.log_partition, r.last_offset, r.forward_extremities, r.max_depth, r.last_event_id,
+           COALESCE((SELECT jsonb_agg(jsonb_build_object('type', s.type, 'stateKey', s.state_key, 'eventId', s.event_id))
+                     FROM room_current_state s WHERE s.room_id = r.room_id), '[]'::jsonb) AS state,
+           COALESCE((SELECT jsonb_agg(jsonb_build_object('eventId', e.event_id, 'pdu', e.pdu)) FROM room_events e
+                     WHERE e.event_id IN (SELECT event_id FROM room_current_state WHERE room_id = r.room_id
+                                          UNION SELECT jsonb_array_elements_text(r.forward_extremities))), '[]'::jsonb) AS events
+         FROM rooms r WHERE r.room_id = $1`,
+        [roomId],
+      );
+      const row = rows[0];
+      if (row === undefined) return undefined;
+      return {
+        roomId,
+        roomVersion: row.room_version,
+        partition: Number(row.log_partition),
+        offset: Number(row.last_offset),
+        state: row.state,
+        events: row.events,
+        forwardExtremities: row.forward_extremities,
+        maxDepth: Number(row.max_depth),
+        lastEventId: row.last_event_id,
+      };
+    },
+
+    async roomInfo(roomId): Promise<RoomInfo | undefined> {
+      const { rows } = await db.query<{ room_version: string; creator: string; room_type: string | null; log_partition: number; last_offset: number | string }>(
+        'SELECT room_version, creator, room_type, log_partition, last_offset FROM rooms WHERE room_id = $1', [roomId]);
+      const row = rows[0];
+      return row === undefined ? undefined : {
+        roomId, roomVersion: row.room_version, creator: row.creator, roomType: row.room_type,
+        partition: Number(row.log_partition), lastOffset: Number(row.last_offset),
+      };
+    },
+
+    async event(eventId) {
+      return (await eventsWhere('event_id = $1', [eventId]))[0];
+    },
+
+    async eventIdForTransaction(roomId, origin) {
+      const { rows } = await db.query<{ event_id: string }>(
+        `SELECT event_id FROM room_events WHERE room_id = $1 AND local_user_id = $2
+           AND local_device_id IS NOT DISTINCT FROM $3 AND local_txn_id = $4 ORDER BY log_offset LIMIT 1`,
+        [roomId, origin.userId, origin.deviceId, origin.txnId]);
+      return rows[0]?.event_id;
+    },
+
+    currentState: (roomId) =>
+      eventsWhere('event_id IN (SELECT event_id FROM room_current_state WHERE room_id = $1)', [roomId], 'ORDER BY log_offset'),
+
+    async stateEvent(roomId, type, stateKey) {
+      return (await eventsWhere(
+        'event_id = (SELECT event_id FROM room_current_state WHERE room_id = $1 AND type = $2 AND state_key = $3)',
+        [roomId, type, stateKey]))[0];
+    },
+
+    stateAt: async (roomId, offset) => eventsById(await stateIdsAt(roomId, offset)),
+
+    async members(roomId, offset) {
+      if (offset === undefined) {
+        return eventsWhere('event_id IN (SELECT event_id FROM room_memberships WHERE room_id = $1)', [roomId], 'ORDER BY log_offset');
+      }
+      return (await eventsById(await stateIdsAt(roomId, offset))).filter((event) => event.type === 'm.room.member');
+    },
+
+    async membershipHistory(roomId, userId): Promise<MembershipChange[]> {
+      const { rows } = await db.query<{ log_offset: number | string; event_id: string; membership: string | null }>(
+        `SELECT c.log_offset, c.event_id, e.pdu->'content'->>'membership' AS membership
+         FROM room_state_changes c JOIN room_events e ON e.event_id = c.event_id
+         WHERE c.room_id = $1 AND c.type = 'm.room.member' AND c.state_key = $2 ORDER BY c.log_offset`,
+        [roomId, userId]);
+      return rows.map((row) => ({ offset: Number(row.log_offset), eventId: row.event_id, membership: row.membership ?? 'leave' }));
+    },
+
+    async roomsWithMembership(userId, memberships) {
+      const { rows } = await db.query<{ room_id: string }>(
+        'SELECT room_id FROM room_memberships WHERE user_id = $1 AND membership = ANY($2::text[]) ORDER BY room_id',
+        [userId, [...memberships]]);
+      return rows.map((row) => row.room_id);
+    },
+
+    messages,
+
+    async around(roomId, offset, before, after, filter) {
+      const [b, a] = await Promise.all([
+        messages(roomId, { dir: 'b', from: offset, limit: before, ...(filter === undefined ? {} : { filter }) }),
+        messages(roomId, { dir: 'f', from: offset + 1, limit: after, ...(filter === undefined ? {} : { filter }) }),
+      ]);
+      return { before: b, after: a };
+    },
+  };
+};

@@ -1,0 +1,78 @@
+/**
+ * Tables of the rooms read model (see README.md for what each column means and who reads it).
+ * PostgreSQL dialect; PGlite runs the same DDL.
+ */
+export const ROOMS_TABLES = [
+  'room_events', 'room_current_state', 'room_memberships', 'room_state_changes', 'room_redactions', 'rooms',
+] as const;
+
+export const ROOMS_SCHEMA: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS room_events (
+    event_id text PRIMARY KEY,
+    room_id text NOT NULL,
+    room_version text NOT NULL,
+    log_partition integer NOT NULL,
+    log_offset bigint NOT NULL,
+    type text NOT NULL,
+    state_key text,
+    sender text NOT NULL,
+    origin_server_ts bigint NOT NULL,
+    depth bigint NOT NULL,
+    pdu jsonb NOT NULL,
+    redacted_because text,
+    replaces_state text,
+    local_user_id text,
+    local_device_id text,
+    local_txn_id text,
+    accepted_at bigint NOT NULL
+  )`,
+  'CREATE UNIQUE INDEX IF NOT EXISTS room_events_position ON room_events (log_partition, log_offset)',
+  'CREATE INDEX IF NOT EXISTS room_events_room_offset ON room_events (room_id, log_offset)',
+  `CREATE INDEX IF NOT EXISTS room_events_txn ON room_events (room_id, local_user_id, local_device_id, local_txn_id)
+    WHERE local_txn_id IS NOT NULL`,
+  `CREATE TABLE IF NOT EXISTS room_current_state (
+    room_id text NOT NULL,
+    type text NOT NULL,
+    state_key text NOT NULL,
+    event_id text NOT NULL,
+    log_offset bigint NOT NULL,
+    PRIMARY KEY (room_id, type, state_key)
+  )`,
+  `CREATE TABLE IF NOT EXISTS room_memberships (
+    room_id text NOT NULL,
+    user_id text NOT NULL,
+    membership text NOT NULL,
+    event_id text NOT NULL,
+    log_offset bigint NOT NULL,
+    PRIMARY KEY (room_id, user_id)
+  )`,
+  'CREATE INDEX IF NOT EXISTS room_memberships_user ON room_memberships (user_id, membership)',
+  `CREATE TABLE IF NOT EXISTS room_state_changes (
+    room_id text NOT NULL,
+    log_offset bigint NOT NULL,
+    type text NOT NULL,
+    state_key text NOT NULL,
+    event_id text,
+    replaces text,
+    PRIMARY KEY (room_id, log_offset, type, state_key)
+  )`,
+  `CREATE TABLE IF NOT EXISTS room_redactions (
+    redaction_event_id text PRIMARY KEY,
+    target_event_id text NOT NULL,
+    room_id text NOT NULL,
+    sender text NOT NULL,
+    is_local boolean NOT NULL
+  )`,
+  'CREATE INDEX IF NOT EXISTS room_redactions_target ON room_redactions (target_event_id)',
+  `CREATE TABLE IF NOT EXISTS rooms (
+    room_id text PRIMARY KEY,
+    room_version text NOT NULL,
+    creator text NOT NULL,
+    room_type text,
+    log_partition integer NOT NULL,
+    last_offset bigint NOT NULL,
+    forward_extremities jsonb NOT NULL,
+    max_depth bigint NOT NULL,
+    last_event_id text
+  )`,
+];

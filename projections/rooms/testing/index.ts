@@ -1,0 +1,76 @@
+/**
+ * Test fixtures: the rooms stack on the embedded log and PGlite (or a given database) — projection
+ * running, queries, directory, writer and use-cases — as one process would wire them.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ROOM_EVENTS_TOPIC, signingKeyFromSeed, type RoomLog, type SqlDatabase } from '../../../domain/index.ts';
+import {
+  createRooms, createRoomWriter, type ProfileReader, type ProjectionWaiter, type RoomDirectory, type RoomReadModel,
+  type RoomWriter, type Rooms,
+} from '../../../domain/app/rooms/index.ts';
+import { createEmbeddedLog } from '../../../infra/embedded/index.ts';
+import { createPgliteDatabase } from '../../../infra/pglite/index.ts';
+import { cryptoRandom, systemClock } from '../../../infra/stores/index.ts';
+import { startProjection, type RunningProjection } from '../../runtime/index.ts';
+import { ensureRoomDirectorySchema, createSqlRoomDirectory } from '../directory.ts';
+import { roomsProjection } from '../projection.ts';
+import { createRoomQueries } from '../queries.ts';
+
+export const TEST_PARTITIONS = 4;
+
+export interface RoomsStack {
+  readonly log: RoomLog;
+  readonly db: SqlDatabase;
+  readonly projection: RunningProjection;
+  readonly queries: RoomReadModel;
+  readonly directory: RoomDirectory;
+  readonly writer: RoomWriter;
+  readonly rooms: Rooms;
+  /** Stops the projection; closes the log and database only when the stack opened them. */
+  close(): Promise<void>;
+}
+
+export interface RoomsStackOptions {
+  readonly serverName?: string;
+  /** An open log / database to reuse (e.g. to simulate a restart); else fresh ones in `dir`. */
+  readonly log?: RoomLog;
+  readonly db?: SqlDatabase;
+  readonly dir?: string;
+  readonly profiles?: ProfileReader;
+  /** Replaces the projection's wait (to simulate a lagging projection). */
+  readonly waiter?: ProjectionWaiter;
+}
+
+export const testSigningKey = (serverName: string) => signingKeyFromSeed(serverName, 'ed25519:test', new Uint8Array(32).fill(7));
+
+export const startRoomsStack = async (options: RoomsStackOptions = {}): Promise<RoomsStack> => {
+  const serverName = options.serverName ?? 'example.org';
+  const dir = options.dir ?? (await mkdtemp(path.join(tmpdir(), 'strata-rooms-')));
+  const log = options.log ?? (await createEmbeddedLog({ dir: path.join(dir, 'log') }));
+  await log.ensureTopic(ROOM_EVENTS_TOPIC, TEST_PARTITIONS);
+  const db = options.db ?? (await createPgliteDatabase({ dir: path.join(dir, 'db') }));
+  await ensureRoomDirectorySchema(db);
+  const projection = await startProjection({ projection: roomsProjection, log, db });
+  const queries = createRoomQueries(db);
+  const directory = createSqlRoomDirectory(db);
+  const key = testSigningKey(serverName);
+  const writer = createRoomWriter({
+    log, readModel: queries, projection: options.waiter ?? projection, keys: { current: () => key }, now: () => Date.now(),
+    projectionTimeoutMs: options.waiter === undefined ? 10_000 : 50,
+  });
+  const rooms = createRooms({
+    serverName, writer, rooms: queries, directory, clock: systemClock, random: cryptoRandom,
+    profiles: options.profiles ?? { getProfile: async () => undefined },
+  });
+  return {
+    log, db, projection, queries, directory, writer, rooms,
+    close: async () => {
+      await projection.stop();
+      if (options.log === undefined) await log.close();
+      if (options.db === undefined) await db.close();
+      if (options.dir === undefined) await rm(dir, { recursive: true, force: true });
+    },
+  };
+};
