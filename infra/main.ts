@@ -5,6 +5,10 @@
  */
 import { createAccounts } from '../domain/app/accounts/index.ts';
 import { createSharedSecretRegistrationRouter } from '../gateways/admin/index.ts';
+import { createAnalytics, type AnalyticsReadModel } from '../domain/app/analytics/index.ts';
+import { ROOM_EVENTS_TOPIC } from '../domain/index.ts';
+import { createAnalyticsRouter } from '../gateways/analytics/index.ts';
+import { ANALYTICS_PROJECTION, createClickHouseAnalyticsReadModel, startClickHouseProjection } from '../projections/analytics/index.ts';
 import { createAccountsRouter } from '../gateways/client/accounts/index.ts';
 import { versionsRouter } from '../gateways/client/index.ts';
 import { createHttpApp } from '../gateways/http/index.ts';
@@ -19,6 +23,8 @@ import {
 
 /** Spec versions whose features work end to end; the lead adds each as it is complete. */
 const SUPPORTED_SPEC_VERSIONS: readonly string[] = [];
+/** Partitions of the room events topic when this process creates it (fixed once created). */
+const ROOM_EVENTS_PARTITIONS = 8;
 /** How long in-flight requests may take to finish once shutdown begins. */
 const DRAIN_DEADLINE_MS = 10_000;
 
@@ -45,8 +51,9 @@ await runServer(async (lifecycle) => {
   await pinServerName(db, config.serverName, dbWhere);
   await recordStart(log, config.serverName, startedAt);
 
+  const accountStore = await createSqlAccountStore(db);
   const accounts = createAccounts({
-    store: await createSqlAccountStore(db),
+    store: accountStore,
     hasher: createArgon2PasswordHasher(),
     clock: systemClock,
     random: cryptoRandom,
@@ -54,6 +61,18 @@ await runServer(async (lifecycle) => {
     registration: config.registration,
     ...(config.registrationSharedSecret === undefined ? {} : { registrationSharedSecret: config.registrationSharedSecret }),
   });
+
+  // Analytics (issue 2): the ClickHouse metadata view and its admin API, which answers 501 without ClickHouse.
+  let analyticsReadModel: AnalyticsReadModel | null = null;
+  if (clickhouse !== null) {
+    await log.ensureTopic(ROOM_EVENTS_TOPIC, ROOM_EVENTS_PARTITIONS);
+    const analyticsProjection = await startClickHouseProjection({
+      projection: ANALYTICS_PROJECTION, log, clickhouse, metrics, logger: logger.child({ subsystem: 'analytics' }),
+    });
+    lifecycle.onStop('analytics projection', () => analyticsProjection.stop());
+    analyticsReadModel = createClickHouseAnalyticsReadModel(clickhouse);
+  }
+  const analytics = createAnalytics({ readModel: analyticsReadModel, users: accountStore });
 
   const app = createHttpApp({
     logger,
@@ -72,6 +91,7 @@ await runServer(async (lifecycle) => {
       metricsRouter(metrics),
       createAccountsRouter({ accounts, rateLimits: config.rateLimits }),
       createSharedSecretRegistrationRouter(accounts),
+      createAnalyticsRouter({ analytics, accounts }),
     ],
   });
   const http = await startHttpServer(app.callback(), config.listen);

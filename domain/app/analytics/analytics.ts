@@ -1,0 +1,68 @@
+/**
+ * The analytics use-cases: server admins read counts and activity over the metadata view. Without
+ * ClickHouse there is no view, and every call answers 501 with a message that says what to set.
+ */
+import { MatrixError } from '../../errors.ts';
+import type { JsonObject } from '../../json.ts';
+import type { AccountStore } from '../../ports/accounts.ts';
+import { parseEventCountsQuery, parseRoomActivityQuery, type QueryParams } from './params.ts';
+import type { AnalyticsReadModel } from './readModel.ts';
+
+export const NOT_CONFIGURED_MESSAGE = 'Analytics needs ClickHouse: set STRATA_CLICKHOUSE_URL';
+
+export interface AnalyticsContext {
+  /** null when ClickHouse is not configured. */
+  readonly readModel: AnalyticsReadModel | null;
+  /** Where the admin flag lives. */
+  readonly users: Pick<AccountStore, 'getUser'>;
+}
+
+export interface Analytics {
+  eventCounts(requesterUserId: string, params: QueryParams): Promise<JsonObject>;
+  roomActivity(requesterUserId: string, roomId: string, params: QueryParams): Promise<JsonObject>;
+}
+
+const requireAdmin = async (ctx: AnalyticsContext, userId: string): Promise<void> => {
+  const user = await ctx.users.getUser(userId);
+  if (user?.isAdmin !== true) throw new MatrixError('M_FORBIDDEN', 403, 'Analytics are for server admins');
+};
+
+const readModelOf = (ctx: AnalyticsContext): AnalyticsReadModel => {
+  if (ctx.readModel === null) throw new MatrixError('M_UNKNOWN', 501, NOT_CONFIGURED_MESSAGE);
+  return ctx.readModel;
+};
+
+export const createAnalytics = (ctx: AnalyticsContext): Analytics => ({
+  eventCounts: async (requesterUserId, params) => {
+    // Admins first: others learn nothing, not even whether analytics are configured.
+    await requireAdmin(ctx, requesterUserId);
+    const readModel = readModelOf(ctx);
+    const query = parseEventCountsQuery(params);
+    const rows = await readModel.eventCounts(query);
+    return {
+      group_by: query.groupBy,
+      status: query.status,
+      from: query.from,
+      to: query.to,
+      ...(query.roomId === undefined ? {} : { room_id: query.roomId }),
+      ...(query.type === undefined ? {} : { type: query.type }),
+      rows: rows.map((row) => ({ key: row.key, count: row.count, redacted: row.redacted })),
+    };
+  },
+  roomActivity: async (requesterUserId, roomId, params) => {
+    await requireAdmin(ctx, requesterUserId);
+    const readModel = readModelOf(ctx);
+    const query = parseRoomActivityQuery(roomId, params);
+    const rows = await readModel.roomActivity(query);
+    return {
+      room_id: query.roomId,
+      bucket: query.bucket,
+      from: query.from,
+      to: query.to,
+      rows: rows.map((row) => ({
+        ts: row.ts, events: row.events, state_events: row.stateEvents, senders: row.senders,
+        soft_failed: row.softFailed, rejected: row.rejected, redacted: row.redacted,
+      })),
+    };
+  },
+});

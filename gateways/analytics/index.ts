@@ -1,0 +1,2 @@
+/** The admin analytics HTTP API. */
+export { ANALYTICS_PREFIX, createAnalyticsRouter, type AnalyticsRouterOptions } from './router.ts';

@@ -1,0 +1,4 @@
+/** Test fixtures of the analytics view, shared by its int tests and the gateway's e2e tests. */
+export { LOCAL_SERVER, REMOTE_SERVER, TestRoom, appendRoomRecords } from './testRooms.ts';
+export { byKey, expectedActivity, expectedCounts } from './expected.ts';
+export { PLAIN_ROOM_ID, SCENARIO_START, SECRET_MARKER, TRICKY_ROOM_ID, TRICKY_TYPE, buildScenario, type Scenario } from './scenario.ts';
