@@ -73,10 +73,10 @@ export interface AccountStore {
   setDeviceDisplayName(userId: string, deviceId: string, displayName: string): Promise<boolean>;
   /** Records activity seen through an access token (best effort, for `last_seen_*`). */
   recordDeviceSeen(userId: string, deviceId: string, ip: string | undefined, now: number): Promise<void>;
-  /** Deletes the devices and every access token bound to them. Unknown ids are ignored. */
-  deleteDevices(userId: string, deviceIds: readonly string[]): Promise<void>;
-  /** Deletes all the user's devices except `keepDeviceId` (and their tokens). */
-  deleteOtherDevices(userId: string, keepDeviceId: string | undefined): Promise<void>;
+  /** Deletes the devices and every access token bound to them; returns the ids that existed. */
+  deleteDevices(userId: string, deviceIds: readonly string[]): Promise<string[]>;
+  /** Deletes all the user's devices except `keepDeviceId` (and their tokens); returns their ids. */
+  deleteOtherDevices(userId: string, keepDeviceId: string | undefined): Promise<string[]>;
 
   /** `tokenHash` is the SHA-256 of the token, hex. */
   addAccessToken(tokenHash: string, owner: AccessTokenOwner, now: number): Promise<void>;

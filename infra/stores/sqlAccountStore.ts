@@ -122,14 +122,19 @@ export const createSqlAccountStore = async (db: SqlDatabase): Promise<AccountSto
       );
     },
     async deleteDevices(userId, deviceIds) {
-      if (deviceIds.length === 0) return;
-      await db.query('DELETE FROM devices WHERE user_id = $1 AND device_id = ANY($2::text[])', [userId, [...deviceIds]]);
+      if (deviceIds.length === 0) return [];
+      const { rows } = await db.query<{ device_id: string }>(
+        'DELETE FROM devices WHERE user_id = $1 AND device_id = ANY($2::text[]) RETURNING device_id',
+        [userId, [...deviceIds]],
+      );
+      return rows.map((row) => row.device_id);
     },
     async deleteOtherDevices(userId, keepDeviceId) {
-      await db.query('DELETE FROM devices WHERE user_id = $1 AND ($2::text IS NULL OR device_id <> $2::text)', [
-        userId,
-        keepDeviceId ?? null,
-      ]);
+      const { rows } = await db.query<{ device_id: string }>(
+        'DELETE FROM devices WHERE user_id = $1 AND ($2::text IS NULL OR device_id <> $2::text) RETURNING device_id',
+        [userId, keepDeviceId ?? null],
+      );
+      return rows.map((row) => row.device_id);
     },
 
     async addAccessToken(tokenHash, owner, now) {

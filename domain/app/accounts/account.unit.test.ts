@@ -77,7 +77,7 @@ describe('devices', () => {
     const { accounts, login } = await setup();
     const phone = await login('PHONE');
     const laptop = await login('LAPTOP');
-    const tablet = await login('TABLET');
+    await login('TABLET');
     const session = await sessionOf(accounts.deleteDevices(phone, ['LAPTOP', 'TABLET'], undefined));
     // The session was begun for these devices; it cannot be spent on another set.
     await expect(accounts.deleteDevices(phone, ['PHONE'], passwordAuth(session))).rejects.toMatchObject({ errcode: 'M_UNKNOWN' });
@@ -128,5 +128,29 @@ describe('profiles', () => {
     await expect(set('@alice:example.org', 'org.example.big', { 'org.example.big': 'x'.repeat(70_000) })).rejects.toMatchObject({
       errcode: 'M_PROFILE_TOO_LARGE',
     });
+  });
+});
+
+describe('onDevicesDeleted', () => {
+  it('hears of every device that goes: delete, logout, password change, logout/all', async () => {
+    const deleted: string[][] = [];
+    const { accounts, login } = await setup({ onDevicesDeleted: (_userId, ids) => void deleted.push([...ids].sort()) });
+    const phone = await login('PHONE');
+    const laptop = await login('LAPTOP');
+    await login('TABLET');
+    await login('WATCH');
+
+    const session = await sessionOf(accounts.deleteDevices(phone, ['TABLET', 'NOPE'], undefined));
+    await accounts.deleteDevices(phone, ['TABLET', 'NOPE'], passwordAuth(session));
+    expect(deleted).toEqual([['TABLET']]);
+    await accounts.logout(laptop);
+    expect(deleted.at(-1)).toEqual(['LAPTOP']);
+
+    const change = await sessionOf(accounts.changePassword(phone, { newPassword: 'new', logoutDevices: true, auth: undefined }));
+    await accounts.changePassword(phone, { newPassword: 'new', logoutDevices: true, auth: passwordAuth(change) });
+    expect(deleted.at(-1)).toEqual(['WATCH']);
+    await accounts.logoutAll(phone);
+    expect(deleted.at(-1)).toEqual(['PHONE']);
+    expect(deleted).toHaveLength(4);
   });
 });

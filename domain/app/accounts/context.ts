@@ -17,6 +17,11 @@ export interface AccountsContext {
    * `m.room.member` events (client-server-api § Events on Change of Profile Information).
    */
   readonly onProfileChanged?: (userId: string, profile: ProfileFields) => Promise<void> | void;
+  /**
+   * Called after devices of a local user were deleted (device deletion, logout, password change):
+   * their E2EE keys and to-device queues go, and their owner's device list changes.
+   */
+  readonly onDevicesDeleted?: (userId: string, deviceIds: readonly string[]) => Promise<void> | void;
   /** How long a user-interactive auth session lives; 15 minutes by default. */
   readonly uiaSessionLifetimeMs?: number;
   /** How long a shared-secret registration nonce stays usable; 60 s by default (as Synapse). */

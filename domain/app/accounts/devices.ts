@@ -58,6 +58,21 @@ export const deleteDevices = async (
     auth,
     userId: requester.userId,
   });
-  await ctx.store.deleteDevices(requester.userId, deviceIds);
+  await removeDevices(ctx, requester.userId, { only: deviceIds });
   await finishUserInteractiveAuth(ctx, session);
+};
+
+/**
+ * Every way a device goes away comes through here, so the `onDevicesDeleted` hook hears of each:
+ * `{ only }` deletes those devices, `{ allBut }` every device but that one (undefined: all).
+ */
+export const removeDevices = async (
+  ctx: AccountsContext,
+  userId: string,
+  which: { readonly only: readonly string[] } | { readonly allBut: string | undefined },
+): Promise<void> => {
+  const deleted = 'only' in which
+    ? await ctx.store.deleteDevices(userId, which.only)
+    : await ctx.store.deleteOtherDevices(userId, which.allBut);
+  if (deleted.length > 0) await ctx.onDevicesDeleted?.(userId, deleted);
 };

@@ -9,6 +9,7 @@ import type { AccountsContext, Requester } from './context.ts';
 import { badCredentials, checkPassword, userIdFromIdentifier } from './identifier.ts';
 import { optionalString, requireString } from './params.ts';
 import { hashAccessToken } from './secrets.ts';
+import { removeDevices } from './devices.ts';
 import { checkDeviceId, issueSession, type IssuedSession } from './sessions.ts';
 
 /** `GET /login`: the only login type offered is the password. */
@@ -67,8 +68,8 @@ export const whoami = (requester: Requester): { user_id: string; device_id: stri
 
 /** `POST /logout`: invalidates the token and deletes its device (logout.yaml). */
 export const logout = (ctx: AccountsContext, requester: Requester): Promise<void> =>
-  ctx.store.deleteDevices(requester.userId, [requester.deviceId]);
+  removeDevices(ctx, requester.userId, { only: [requester.deviceId] });
 
 /** `POST /logout/all`: every token and device of the user, including the requester's. */
 export const logoutAll = (ctx: AccountsContext, requester: Requester): Promise<void> =>
-  ctx.store.deleteOtherDevices(requester.userId, undefined);
+  removeDevices(ctx, requester.userId, { allBut: undefined });

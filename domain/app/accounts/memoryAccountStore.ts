@@ -71,14 +71,15 @@ export const createMemoryAccountStore = (): MemoryAccountStore => {
       devicesOf(userId).set(deviceId, { ...device, ...(ip === undefined ? {} : { lastSeenIp: ip }), lastSeenTs: now });
     },
     async deleteDevices(userId, deviceIds) {
-      for (const deviceId of deviceIds) devices.get(userId)?.delete(deviceId);
+      const deleted = deviceIds.filter((deviceId) => devices.get(userId)?.delete(deviceId) === true);
       dropTokens((row) => row.userId === userId && deviceIds.includes(row.deviceId));
+      return [...new Set(deleted)];
     },
     async deleteOtherDevices(userId, keepDeviceId) {
-      for (const deviceId of [...(devices.get(userId)?.keys() ?? [])]) {
-        if (deviceId !== keepDeviceId) devices.get(userId)?.delete(deviceId);
-      }
+      const deleted = [...(devices.get(userId)?.keys() ?? [])].filter((deviceId) => deviceId !== keepDeviceId);
+      for (const deviceId of deleted) devices.get(userId)?.delete(deviceId);
       dropTokens((row) => row.userId === userId && row.deviceId !== keepDeviceId);
+      return deleted;
     },
     async addAccessToken(tokenHash, owner, now) {
       tokens.set(tokenHash, { userId: owner.userId, deviceId: owner.deviceId, isGuest: owner.isGuest, createdTs: now });

@@ -1,5 +1,6 @@
 /** `POST /account/password` (password_management.yaml), behind `m.login.password` UIA. */
 import type { AccountsContext, AuthDict, Requester } from './context.ts';
+import { removeDevices } from './devices.ts';
 import { checkPasswordLength } from './register.ts';
 import { finishUserInteractiveAuth, PASSWORD_FLOWS, userInteractiveAuth } from './uia.ts';
 
@@ -20,6 +21,6 @@ export const changePassword = async (ctx: AccountsContext, requester: Requester,
   });
   await ctx.store.setPasswordHash(requester.userId, await ctx.hasher.hash(command.newPassword));
   // "The homeserver SHOULD NOT revoke the access token provided in the request."
-  if (command.logoutDevices) await ctx.store.deleteOtherDevices(requester.userId, requester.deviceId);
+  if (command.logoutDevices) await removeDevices(ctx, requester.userId, { allBut: requester.deviceId });
   await finishUserInteractiveAuth(ctx, session);
 };
