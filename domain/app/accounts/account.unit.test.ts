@@ -77,7 +77,7 @@ describe('devices', () => {
     const { accounts, login } = await setup();
     const phone = await login('PHONE');
     const laptop = await login('LAPTOP');
-    await login('TABLET');
+    const tablet = await login('TABLET');
     const session = await sessionOf(accounts.deleteDevices(phone, ['LAPTOP', 'TABLET'], undefined));
     // The session was begun for these devices; it cannot be spent on another set.
     await expect(accounts.deleteDevices(phone, ['PHONE'], passwordAuth(session))).rejects.toMatchObject({ errcode: 'M_UNKNOWN' });
