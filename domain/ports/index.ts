@@ -2,3 +2,5 @@
 export type * from './log.ts';
 export type * from './sql.ts';
 export type * from './accounts.ts';
+export type * from './rooms.ts';
+export type * from './userData.ts';

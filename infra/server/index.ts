@@ -6,3 +6,4 @@ export type { ServerLifecycle, RunServerOptions } from './runServer.ts';
 export { SERVER_TOPIC, openClickHouse, openReadModels, openRoomLog } from './backends.ts';
 export type { OpenedDatabase, OpenedLog } from './backends.ts';
 export { pinServerName, probeDatabase, probeLog, recordStart } from './instance.ts';
+export { loadOrCreateSigningKey } from './signingKey.ts';
