@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ClickHouseQueryError, createClickHouse } from './clickhouseClient.ts';
 import type { ClickHouse } from './clickhouseClient.ts';
-import { chDateTime, chIdentifier, chNumber, chString, formatDateTimeUtc } from './literals.ts';
+import { chDateTime, chIdentifier, chNumber, chString, formatDateTimeUtc } from '../../projections/runtime/index.ts';
 
 const TRICKY = [
   "it's", 'double "quoted"', 'back\\slash', 'trailing\\', "\\'", 'new\nline', 'cr\rtab\t',

@@ -12,7 +12,7 @@
  */
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { chIdentifier } from './literals.ts';
+import { chIdentifier } from '../../projections/runtime/index.ts';
 
 export interface ClickHouseOptions {
   /** http://host:port, optionally with user:password@ */

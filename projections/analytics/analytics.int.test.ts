@@ -6,7 +6,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MAX_TIME_MS, type CountsGroupBy, type EventCountsQuery } from '../../domain/app/analytics/index.ts';
 import { ROOM_EVENTS_TOPIC, type RoomLog } from '../../domain/index.ts';
-import { chIdentifier, chString, createClickHouse, type ClickHouse } from '../../infra/clickhouse/index.ts';
+import { createClickHouse, type ClickHouse } from '../../infra/clickhouse/index.ts';
+import { chIdentifier, chString } from '../runtime/index.ts';
 import { createEmbeddedLog } from '../../infra/embedded/index.ts';
 import { startClickHouseProjection, type RunningClickHouseProjection } from '../runtime/clickhouseProjection.ts';
 import {

@@ -7,7 +7,7 @@ import {
   ROOM_EVENTS_TOPIC, isRoomRecord, roomVersionRules, toRoomEvent,
   type LogEntry, type PduAccepted, type PduSoftFailed,
 } from '../../domain/index.ts';
-import { formatDateTimeUtc } from '../../infra/clickhouse/index.ts';
+import { formatDateTimeUtc } from '../runtime/index.ts';
 import type { ClickHouseProjection, ClickHouseRow } from '../runtime/clickhousePositions.ts';
 import { ANALYTICS_EVENTS_TABLE, ANALYTICS_REDACTIONS_TABLE, ANALYTICS_SCHEMA, ANALYTICS_TABLES, type AnalyticsStatus } from './schema.ts';
 

@@ -7,7 +7,7 @@
 import type {
   AnalyticsReadModel, CountsGroupBy, EventCountRow, EventCountsQuery, RoomActivityQuery, RoomActivityRow,
 } from '../../domain/app/analytics/index.ts';
-import { chNumber, chString } from '../../infra/clickhouse/index.ts';
+import { chNumber, chString } from '../runtime/index.ts';
 import type { ClickHouseExecutor } from '../runtime/clickhousePositions.ts';
 import { ANALYTICS_EVENTS_TABLE, ANALYTICS_REDACTIONS_TABLE } from './schema.ts';
 

@@ -8,7 +8,7 @@
  * before any merge, and immune to a stale write from a member that lost its partition.
  */
 import type { LogEntry } from '../../domain/ports/index.ts';
-import { chIdentifier, chNumber, chString } from '../../infra/clickhouse/index.ts';
+import { chIdentifier, chNumber, chString } from './clickhouseLiterals.ts';
 
 /** The slice of infra/clickhouse's client the runtime uses. */
 export interface ClickHouseExecutor {

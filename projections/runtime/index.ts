@@ -3,4 +3,5 @@ export { POSITIONS_SCHEMA } from './positions.ts';
 export { rebuildProjection } from './rebuild.ts';
 export type { RebuildOptions, RebuildProgress } from './rebuild.ts';
 export { startProjection } from './startProjection.ts';
-export type { RunningProjection, StartProjectionOptions } from './startProjection.ts';
+export type { AppliedBatch, RunningProjection, StartProjectionOptions } from './startProjection.ts';
+export { chDateTime, chIdentifier, chNumber, chString, formatDateTimeUtc } from './clickhouseLiterals.ts';

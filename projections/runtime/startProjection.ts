@@ -4,7 +4,7 @@
  * instant with every record applied exactly once. A stored version different from the code's
  * triggers a rebuild from offset 0 before consuming.
  */
-import type { LogBatch, RoomLog, SqlDatabase } from '../../domain/ports/index.ts';
+import type { LogBatch, LogEntry, RoomLog, SqlDatabase } from '../../domain/ports/index.ts';
 import { PositionWaiters } from './positionWaiters.ts';
 import { applyBatch, ensureSchema, loadPositions, storedVersions } from './positions.ts';
 import { silentLogger } from './projection.ts';
@@ -20,6 +20,18 @@ export interface StartProjectionOptions {
   readonly maxBatchSize?: number;
   readonly metrics?: ProjectionMetrics;
   readonly logger?: ProjectionLogger;
+  /**
+   * Called after each batch has committed (its rows are readable), e.g. to wake /sync long-polls.
+   * Entries the log delivered again may be included. Must not throw.
+   */
+  readonly onApplied?: (batch: AppliedBatch) => void;
+}
+
+export interface AppliedBatch {
+  readonly partition: number;
+  readonly entries: readonly LogEntry[];
+  /** The partition's next offset to apply after the batch. */
+  readonly nextOffset: number;
 }
 
 export interface RunningProjection {
@@ -64,6 +76,7 @@ export const startProjection = async (options: StartProjectionOptions): Promise<
     if (batch.entries.length === 0) return;
     const next = await applyBatch(db, projection, batch.partition, batch.entries);
     waiters.update(batch.partition, next);
+    options.onApplied?.({ partition: batch.partition, entries: batch.entries, nextOffset: next });
     lags.set(batch.partition, Math.max(0, batch.highWatermark - next));
     options.metrics?.onBatch(projection.name, batch.partition, next, batch.highWatermark);
   };

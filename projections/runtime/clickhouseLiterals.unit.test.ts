@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chDateTime, chIdentifier, chNumber, chString, formatDateTimeUtc } from './literals.ts';
+import { chDateTime, chIdentifier, chNumber, chString, formatDateTimeUtc } from './clickhouseLiterals.ts';
 
 describe('ClickHouse literals', () => {
   it('escapes quotes, backslashes and control characters in strings', () => {
