@@ -4,6 +4,7 @@
  */
 const suites: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   domain: () => import('./domain.ts'),
+  cs: () => import('./cs/index.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -1,0 +1,79 @@
+/**
+ * `npm run bench cs -- --url URL --shared-secret S [...]`: message delivery through the
+ * client-server API. Senders PUT m.room.message at an open-loop rate while listeners long-poll
+ * /sync; latency is from the start of the send to the sync response that carried the message.
+ * With a baseline (--baseline-url or --start-synapse) the same scenario runs against it, one
+ * server after the other, and both are printed side by side. See docs/benchmarks.md.
+ */
+import { parseCsBenchArgs, usage, type CsBenchOptions } from './options.ts';
+import { newRunId } from './population.ts';
+import { errorLines, printComparison, summaryLines } from './report.ts';
+import { runServer, type ServerResult } from './scenario.ts';
+import { ensureSynapse, stopSynapse } from './synapse.ts';
+
+const say = (line: string) => void process.stderr.write(`${line}\n`);
+
+const parse = (args: string[]): CsBenchOptions | undefined => {
+  try {
+    const parsed = parseCsBenchArgs(args, process.env);
+    if (parsed === 'help') process.stdout.write(`${usage}\n`);
+    return parsed === 'help' ? undefined : parsed;
+  } catch (error) {
+    say(`bench cs: ${error instanceof Error ? error.message : String(error)}\n${usage}`);
+    process.exitCode = 2;
+    return undefined;
+  }
+};
+
+export const run = async (args: string[]): Promise<void> => {
+  const options = parse(args);
+  if (options === undefined) return;
+  const controller = new AbortController();
+  // Hard bound on the whole command: abort every request, then leave even if something hangs.
+  const watchdog = setTimeout(() => {
+    say(`error: bench cs: --max-runtime ${options.maxRuntimeSeconds} s reached, stopping`);
+    controller.abort();
+    setTimeout(() => process.exit(1), 10_000).unref();
+  }, options.maxRuntimeSeconds * 1000);
+  watchdog.unref();
+
+  let startedSynapse = false;
+  const results: ServerResult[] = [];
+  try {
+    if (options.startSynapse) {
+      try {
+        startedSynapse = ensureSynapse();
+      } catch (error) {
+        say(`error: bench cs: ${error instanceof Error ? error.message : String(error)}`);
+        process.exitCode = 1;
+        return;
+      }
+    }
+    const runId = newRunId();
+    say(`bench cs: run ${runId}; ${options.clients} senders, ${options.rooms} rooms × ${options.listenersPerRoom} listeners, ` +
+      `${options.durationSeconds} s per rate, ${options.findMax ? `find-max from ${options.rates[0]}/s` : `rates ${options.rates.join(', ')}/s`}`);
+    for (const target of options.targets) {
+      if (controller.signal.aborted) break;
+      results.push(await runServer(target, options, runId, controller.signal, say));
+    }
+  } finally {
+    clearTimeout(watchdog);
+    if (startedSynapse && !options.keepSynapse) stopSynapse();
+  }
+
+  const rates = options.findMax ? `find-max ×${options.stepFactor} from ${options.rates[0]}/s` : `${options.rates.join(', ')} msg/s`;
+  printComparison(
+    `Message delivery via /sync: ${options.clients} senders, ${options.rooms} rooms × ${options.listenersPerRoom} listeners, ` +
+      `${options.durationSeconds} s per rate (${rates})`,
+    results,
+    options.p99BoundMs,
+  );
+  process.stdout.write('\n');
+  for (const line of summaryLines(results, options.p99BoundMs)) process.stdout.write(`${line}\n`);
+  const errors = errorLines(results, options.drainSeconds);
+  for (const line of errors) process.stdout.write(`${line}\n`);
+  // Losing messages at a rate the user asked for is a failure; in find-max the last step is expected to fall short.
+  const incomplete = results.some((r) => r.error !== undefined) || results.length < options.targets.length;
+  const lost = !options.findMax && results.some((r) => r.steps.some((s) => s.figures.lostDeliveries > 0));
+  if (incomplete || lost) process.exitCode = 1;
+};

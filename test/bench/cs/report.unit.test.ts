@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { MatrixHttpError } from './matrixClient.ts';
+import { errorLines, summaryLines } from './report.ts';
+import { sendErrorKind, type ServerResult } from './scenario.ts';
+import { summarize } from './stats.ts';
+import type { StepResult } from './verdict.ts';
+
+const step = (rate: number, lost: number, failed = 0, skipped = 0): StepResult => ({
+  rate,
+  schedule: { scheduled: rate * 10, started: rate * 10 - skipped, skipped, rejected: 0, elapsedMs: 10_000 },
+  figures: {
+    sendOk: rate * 10 - failed - skipped, sendFailed: failed, sendErrors: failed > 0 ? [['HTTP 500', failed]] : [],
+    expectedDeliveries: rate * 10 - failed - skipped, deliveries: rate * 10 - failed - skipped - lost, lostDeliveries: lost,
+    messagesDelivered: rate * 10 - failed - skipped - lost, deliveredAfterFailedSend: 0,
+    sendLatency: summarize([5]), deliveryLatency: summarize([50]),
+  },
+});
+
+const server = (steps: StepResult[], extra: Partial<ServerResult> = {}): ServerResult => ({
+  label: 'Synapse', url: 'http://127.0.0.1:18008', steps,
+  listeners: { listeners: 10, filtered: 10, syncs: 123, syncErrors: 0, limitedGaps: 1 }, ...extra,
+});
+
+describe('errorLines', () => {
+  it('reports lost deliveries, failed and skipped sends and an incomplete run, one line each', () => {
+    const lines = errorLines([server([step(100, 3, 2, 4)], { error: 'POST createRoom → 404' })], 15);
+    expect(lines).toEqual([
+      'error: Synapse: run incomplete: POST createRoom → 404',
+      'error: Synapse @ 100/s: 3 of 994 deliveries lost (3 messages not seen by every listener of their room within 15 s after sending stopped)',
+      'error: Synapse @ 100/s: 2 sends failed (HTTP 500 ×2)',
+      'error: Synapse @ 100/s: 4 sends skipped: the in-flight cap was reached',
+    ]);
+  });
+
+  it('is silent for a clean run', () => {
+    expect(errorLines([server([step(100, 0)])], 15)).toEqual([]);
+  });
+});
+
+describe('summaryLines', () => {
+  it('names the highest sustained rate and the listeners health', () => {
+    expect(summaryLines([server([step(100, 0), step(200, 50)])], 1000)).toEqual([
+      'Synapse (http://127.0.0.1:18008): sustained 100/s; 10 listeners (10 with the message filter), 123 syncs, 1 limited timelines backfilled, 0 sync errors',
+    ]);
+  });
+});
+
+describe('sendErrorKind', () => {
+  it('groups failures by status, timeout or socket error code', () => {
+    expect(sendErrorKind(new MatrixHttpError('PUT', '/send/x', 429, { errcode: 'M_LIMIT_EXCEEDED' }))).toBe('HTTP 429 M_LIMIT_EXCEEDED');
+    expect(sendErrorKind(new DOMException('timed out', 'TimeoutError'))).toBe('timed out');
+    expect(sendErrorKind(new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }))).toBe('ECONNREFUSED');
+  });
+});
