@@ -2,9 +2,7 @@
  * The scenario against one server: populate it, position the listeners, then for each rate step
  * send open-loop for the set duration and wait (bounded) for the listeners to see every message.
  */
-// infra/cli has no index.ts yet; the progress bar is plain stderr output, no adapter.
-// eslint-disable-next-line strata/no-deep-imports
-import { createProgressBar } from '../../../infra/cli/progress.ts';
+import { createProgressBar } from '../../../infra/cli/index.ts';
 import { startListener, type Listener } from './listener.ts';
 import { MatrixHttpError, sendMessage, serverName, type HttpOptions, type Json, type Session } from './matrixClient.ts';
 import type { CsBenchOptions, Target } from './options.ts';
