@@ -9,13 +9,9 @@
 import type { RoomLog, SqlDatabase } from '../../domain/ports/index.ts';
 import { applyBatch, ensureSchema, resetProjection } from './positions.ts';
 import type { Projection } from './projection.ts';
+import { replayFromStart, type RebuildProgress } from './replay.ts';
 
-export interface RebuildProgress {
-  /** Records replayed so far. */
-  readonly done: number;
-  /** Records to replay in all (the end offsets when the rebuild began). */
-  readonly total: number;
-}
+export type { RebuildProgress };
 
 export interface RebuildOptions {
   readonly projection: Projection;
@@ -27,32 +23,15 @@ export interface RebuildOptions {
 }
 
 export const rebuildProjection = async (options: RebuildOptions): Promise<RebuildProgress> => {
-  const { projection, log, db } = options;
-  const batchSize = options.maxBatchSize ?? 500;
+  const { projection, db } = options;
   await ensureSchema(db, projection);
-  const partitions = await log.partitionCount(projection.topic);
-  const ends: number[] = [];
-  for (let partition = 0; partition < partitions; partition++) {
-    ends.push(await log.endOffset(projection.topic, partition));
-  }
-  const total = ends.reduce((sum, end) => sum + end, 0);
-  await resetProjection(db, projection);
-  let done = 0;
-  options.onProgress?.({ done, total });
-  for (let partition = 0; partition < partitions; partition++) {
-    let next = 0;
-    while (next < ends[partition]!) {
-      const entries = await log.read(projection.topic, partition, next, Math.min(batchSize, ends[partition]! - next));
-      if (entries.length === 0) {
-        throw new Error(`rebuild ${projection.name}: partition ${partition} returned nothing at offset ${next} `
-          + `before its end offset ${ends[partition]}`);
-      }
-      const upTo = entries.filter((entry) => entry.offset < ends[partition]!);
-      const applied = await applyBatch(db, projection, partition, upTo);
-      done += applied - next;
-      next = applied;
-      options.onProgress?.({ done, total });
-    }
-  }
-  return { done, total };
+  return replayFromStart({
+    log: options.log,
+    topic: projection.topic,
+    name: projection.name,
+    before: () => resetProjection(db, projection),
+    apply: (partition, entries) => applyBatch(db, projection, partition, entries),
+    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
+  });
 };

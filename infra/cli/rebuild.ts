@@ -1,0 +1,36 @@
+/**
+ * `npm run rebuild -- <projection>`: rebuilds a read model from offset 0 of the log, with a progress
+ * bar. Run it with the server stopped; it reads the same configuration as the server.
+ * (The ClickHouse analytics view rebuilds itself when its projection version changes.)
+ */
+import { roomsProjection } from '../../projections/rooms/index.ts';
+import { rebuildProjection, type Projection } from '../../projections/runtime/index.ts';
+import { loadConfig } from '../config/index.ts';
+import { createLogger } from '../observability/index.ts';
+import { openReadModels, openRoomLog, reasonOf } from '../server/index.ts';
+import { createProgressBar } from './progress.ts';
+
+const PROJECTIONS: ReadonlyMap<string, Projection> = new Map([[roomsProjection.name, roomsProjection]]);
+
+const name = process.argv[2];
+const projection = name === undefined ? undefined : PROJECTIONS.get(name);
+if (projection === undefined) {
+  process.stderr.write(`usage: npm run rebuild -- <${[...PROJECTIONS.keys()].join('|')}>\n`);
+  process.exit(2);
+}
+
+try {
+  const config = loadConfig(process.env);
+  const logger = createLogger({ level: 'warn' });
+  const { log } = await openRoomLog(config, logger);
+  const { db } = await openReadModels(config);
+  const bar = createProgressBar({ label: `rebuild ${projection.name}` });
+  const { done } = await rebuildProjection({ projection, log, db, onProgress: ({ done, total }) => bar.update(done, total) });
+  bar.finish();
+  process.stderr.write(`rebuilt ${projection.name} from ${done} records\n`);
+  await db.close();
+  await log.close();
+} catch (error) {
+  process.stderr.write(`strata: rebuild failed: ${reasonOf(error)}\n`);
+  process.exit(1);
+}
