@@ -24,6 +24,8 @@ export interface StrataConfig {
   readonly registrationSharedSecret?: string;
   /** Set ⇒ the room log is Kafka; unset ⇒ the embedded log in `<dataDir>/log`. */
   readonly kafkaBrokers?: readonly string[];
+  /** Prefix of this server's Kafka topics and consumer groups, so several servers share one cluster. */
+  readonly kafkaNamespace?: string;
   /** Set ⇒ read models in PostgreSQL; unset ⇒ PGlite in `<dataDir>/pglite`. */
   readonly postgresUrl?: string;
   /** Optional analytics store; unset ⇒ no ClickHouse. */
@@ -55,6 +57,7 @@ const ENV_KEYS = {
   STRATA_REGISTRATION: 'registration',
   STRATA_REGISTRATION_SHARED_SECRET: 'registration_shared_secret',
   STRATA_KAFKA_BROKERS: 'kafka_brokers',
+  STRATA_KAFKA_NAMESPACE: 'kafka_namespace',
   STRATA_POSTGRES_URL: 'postgres_url',
   STRATA_CLICKHOUSE_URL: 'clickhouse_url',
   STRATA_CLICKHOUSE_DATABASE: 'clickhouse_database',
@@ -135,6 +138,7 @@ const toStrataConfig = (file: ConfigFile): StrataConfig => {
     registration: file.registration ?? 'disabled',
     ...(file.registration_shared_secret === undefined ? {} : { registrationSharedSecret: file.registration_shared_secret }),
     ...(kafkaBrokers === undefined ? {} : { kafkaBrokers }),
+    ...(file.kafka_namespace === undefined ? {} : { kafkaNamespace: file.kafka_namespace }),
     ...(file.postgres_url === undefined ? {} : { postgresUrl: file.postgres_url }),
     ...(file.clickhouse_url === undefined
       ? {}

@@ -51,6 +51,7 @@ describe('loadConfig from the environment', () => {
       STRATA_REGISTRATION: 'open',
       STRATA_REGISTRATION_SHARED_SECRET: 's3cret',
       STRATA_KAFKA_BROKERS: 'k1:9092, k2:9092,',
+      STRATA_KAFKA_NAMESPACE: 'tenant-a',
       STRATA_POSTGRES_URL: 'postgres://u:p@db:5432/strata',
       STRATA_CLICKHOUSE_URL: 'http://ch:8123',
       STRATA_LOG_LEVEL: 'debug',
@@ -62,6 +63,7 @@ describe('loadConfig from the environment', () => {
       registration: 'open',
       registrationSharedSecret: 's3cret',
       kafkaBrokers: ['k1:9092', 'k2:9092'],
+      kafkaNamespace: 'tenant-a',
       postgresUrl: 'postgres://u:p@db:5432/strata',
       clickhouse: { url: 'http://ch:8123', database: 'strata' },
       logLevel: 'debug',
@@ -110,6 +112,7 @@ describe('loadConfig from the environment', () => {
   });
 
   it('rejects a broker that is not host:port', () => {
+    expect(errorOf({ STRATA_KAFKA_NAMESPACE: 'a.b' })).toContain('kafka_namespace (from STRATA_KAFKA_NAMESPACE)');
     expect(errorOf({ STRATA_KAFKA_BROKERS: 'k1:9092,k2' })).toContain('kafka_brokers[1] (from STRATA_KAFKA_BROKERS): broker "k2" is not host:port');
   });
 });

@@ -44,6 +44,7 @@ export const ConfigFile = Schema.Struct({
     const parsed = parseListenAddress(v);
     return typeof parsed === 'string' ? `broker "${v}" is not host:port` : undefined;
   })))),
+  kafka_namespace: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_-]{1,64}$/))),
   postgres_url: Schema.optionalKey(Schema.String.check(problemFilter(urlWithScheme(['postgres', 'postgresql'])))),
   clickhouse_url: Schema.optionalKey(Schema.String.check(problemFilter(urlWithScheme(['http', 'https'])))),
   clickhouse_database: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[A-Za-z_][A-Za-z0-9_]*$/))),

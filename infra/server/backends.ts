@@ -47,14 +47,15 @@ export const openRoomLog = async (config: StrataConfig, logger: Logger): Promise
     return { log, kind: 'embedded', where: dir };
   }
   // External adapters load only when configured: the embedded default never pays for their clients.
-  const { createKafkaLog } = await import('../kafka/index.ts');
-  const where = config.kafkaBrokers.join(',');
+  const { createKafkaLog, withNamespace } = await import('../kafka/index.ts');
+  const where = config.kafkaBrokers.join(',') + (config.kafkaNamespace === undefined ? '' : ` namespace ${config.kafkaNamespace}`);
   const what = `cannot reach Kafka at ${where}`;
-  const log = await withStartupDeadline(what, CONNECT_DEADLINE_MS, createKafkaLog({
+  const kafkaLog = await withStartupDeadline(what, CONNECT_DEADLINE_MS, createKafkaLog({
     brokers: [...config.kafkaBrokers],
     clientId: `strata-${config.serverName}`.replace(/[^A-Za-z0-9._-]/g, '_'),
     logger: logger.child({ subsystem: 'kafka' }),
   })).catch(failure(what));
+  const log = config.kafkaNamespace === undefined ? kafkaLog : withNamespace(kafkaLog, config.kafkaNamespace);
   // The client may connect lazily: make it prove the brokers answer before we serve.
   await withStartupDeadline(what, CONNECT_DEADLINE_MS, log.ensureTopic(SERVER_TOPIC, 1))
     .catch(async (error: unknown) => {

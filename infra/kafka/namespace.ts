@@ -1,0 +1,36 @@
+/**
+ * Several homeservers can share one Kafka cluster: each sees the topics and consumer groups of its
+ * own namespace under their ordinary names. `ns.strata.room.events` on the brokers is
+ * `strata.room.events` to the server whose namespace is `ns`.
+ */
+import type { ConsumerHandlers, LogBatch, RoomLog } from '../../domain/index.ts';
+
+export const withNamespace = <L extends RoomLog>(log: L, namespace: string): L => {
+  const prefix = `${namespace}.`;
+  const physical = (name: string): string => `${prefix}${name}`;
+  const logical = (name: string): string => (name.startsWith(prefix) ? name.slice(prefix.length) : name);
+  const unprefixed = (batch: LogBatch): LogBatch => ({
+    ...batch,
+    topic: logical(batch.topic),
+    entries: batch.entries.map((entry) => ({ ...entry, topic: logical(entry.topic) })),
+  });
+  return {
+    ...log,
+    ensureTopic: (topic, partitions) => log.ensureTopic(physical(topic), partitions),
+    partitionCount: (topic) => log.partitionCount(physical(topic)),
+    partitionFor: (topic, key) => log.partitionFor(physical(topic), key),
+    append: (topic, records) => log.append(physical(topic), records),
+    read: async (topic, partition, fromOffset, max) =>
+      (await log.read(physical(topic), partition, fromOffset, max)).map((entry) => ({ ...entry, topic: logical(entry.topic) })),
+    endOffset: (topic, partition) => log.endOffset(physical(topic), partition),
+    subscribe: (options, handlers) => {
+      const inner: ConsumerHandlers = {
+        onAssigned: (topic, partitions) => handlers.onAssigned(logical(topic), partitions),
+        onRevoked: (topic, partitions) => handlers.onRevoked(logical(topic), partitions),
+        onBatch: (batch) => handlers.onBatch(unprefixed(batch)),
+      };
+      return log.subscribe({ ...options, group: physical(options.group), topic: physical(options.topic) }, inner);
+    },
+    close: () => log.close(),
+  };
+};
