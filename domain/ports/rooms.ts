@@ -149,3 +149,38 @@ export interface ServerKeys {
 export interface ProfileReader {
   getProfile(userId: string): Promise<ProfileFields | undefined>;
 }
+
+/** One change of a user's membership in a room, as /sync reads them across rooms. */
+export interface UserMembershipChange {
+  readonly roomId: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** join, invite, leave, ban or knock ('leave' when the member state was removed). */
+  readonly membership: string;
+  readonly eventId: string | null;
+}
+
+export interface RoomSummaryCounts {
+  readonly joined: number;
+  readonly invited: number;
+  /** Up to 5 joined or invited members other than the viewer, oldest membership first. */
+  readonly heroes: readonly string[];
+}
+
+/**
+ * What /sync needs from the rooms read model beyond RoomReadModel (projections/rooms/syncQueries.ts).
+ * Positions are per log partition: `upTo.get(p)` is the rooms projection's next offset to apply.
+ */
+export interface SyncReadModel {
+  /** The rooms projection's applied positions: partition → next offset (absent = nothing applied). */
+  roomPositions(): Promise<Map<number, number>>;
+  /** The user's membership changes in every room, oldest first, at offsets below `upTo` of their partition. */
+  membershipChanges(userId: string, upTo: ReadonlyMap<number, number>): Promise<UserMembershipChange[]>;
+  /**
+   * Notifying events (messages, encrypted, stickers from others) in (after, before) and how many of
+   * them mention the user (m.mentions.user_ids, else the body contains one of `names`).
+   */
+  notificationCounts(roomId: string, userId: string, after: number, before: number, names: readonly string[]): Promise<{ notifications: number; highlights: number }>;
+  /** Joined / invited counts and heroes from the current memberships. */
+  roomSummary(roomId: string, viewer: string): Promise<RoomSummaryCounts>;
+}

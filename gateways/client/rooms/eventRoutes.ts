@@ -13,9 +13,9 @@ const formatOf = (ctx: StrataContext): 'content' | 'event' => {
   return format;
 };
 
-export const addEventRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataMiddleware): void => {
+export const addEventRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataMiddleware, limit: StrataMiddleware): void => {
   for (const path of clientPaths('/rooms/:roomId/send/:eventType/:txnId')) {
-    router.put(path, auth, async (ctx) => {
+    router.put(path, auth, limit, async (ctx) => {
       const content = await body(ctx, MAX_EVENT_BODY_BYTES);
       ctx.body = { event_id: await rooms.sendMessage(roomRequester(ctx), param(ctx, 'roomId'), param(ctx, 'eventType'), param(ctx, 'txnId'), content) };
     });
@@ -29,13 +29,13 @@ export const addEventRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataM
     router.get(path, auth, async (ctx) => {
       ctx.body = await rooms.getStateEvent(roomRequester(ctx), param(ctx, 'roomId'), param(ctx, 'eventType'), stateKeyOf(ctx), formatOf(ctx));
     });
-    router.put(path, auth, async (ctx) => {
+    router.put(path, auth, limit, async (ctx) => {
       const content = await body(ctx, MAX_EVENT_BODY_BYTES);
       ctx.body = { event_id: await rooms.putState(roomRequester(ctx), param(ctx, 'roomId'), param(ctx, 'eventType'), stateKeyOf(ctx), content) };
     });
   }
   for (const path of clientPaths('/rooms/:roomId/redact/:eventId/:txnId')) {
-    router.put(path, auth, async (ctx) => {
+    router.put(path, auth, limit, async (ctx) => {
       const request = await body(ctx, undefined, true);
       ctx.body = { event_id: await rooms.redact(roomRequester(ctx), param(ctx, 'roomId'), param(ctx, 'eventId'), param(ctx, 'txnId'), optionalReason(request)) };
     });

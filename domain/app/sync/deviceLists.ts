@@ -1,0 +1,54 @@
+/**
+ * `device_lists` of an incremental sync (client-server-api § Tracking the device list for a user):
+ * `changed` = users sharing a room whose devices changed, plus users the user newly shares a room
+ * with (they joined one of the user's rooms, or the user joined theirs); `left` = users who no
+ * longer share any room with the user after a leave in the window.
+ */
+import { isJsonObject, type JsonObject } from '../../json.ts';
+import type { StoredEvent } from '../../ports/rooms.ts';
+import type { SyncContext } from './context.ts';
+import type { RoomPlan } from './plan.ts';
+import type { RoomTimeline } from './timeline.ts';
+
+interface BuiltEntry {
+  readonly plan: RoomPlan;
+  readonly room: { readonly timeline: RoomTimeline } | undefined;
+}
+
+const membershipOf = (event: StoredEvent): string => {
+  const content = event.pdu.content;
+  return isJsonObject(content) && typeof content.membership === 'string' ? content.membership : 'leave';
+};
+
+export const deviceListDelta = async (
+  ctx: SyncContext, userId: string, streamChanged: readonly string[], built: readonly BuiltEntry[],
+): Promise<JsonObject & { changed: string[]; left: string[] }> => {
+  const changed = new Set(streamChanged);
+  const leftCandidates = new Set<string>();
+  for (const { plan, room } of built) {
+    if (room === undefined || (plan.section !== 'join' && plan.section !== 'leave')) continue;
+    if (plan.newToClient || plan.section === 'leave') {
+      const members = (await ctx.rooms.members(plan.roomId)).filter((event) => membershipOf(event) === 'join');
+      const target = plan.section === 'join' ? changed : leftCandidates;
+      for (const member of members) if (member.stateKey !== null) target.add(member.stateKey);
+      continue;
+    }
+    for (const event of [...room.timeline.state, ...room.timeline.events]) {
+      if (event.type !== 'm.room.member' || event.stateKey === null) continue;
+      const membership = membershipOf(event);
+      if (membership === 'join') changed.add(event.stateKey);
+      else if (membership === 'leave' || membership === 'ban') leftCandidates.add(event.stateKey);
+    }
+  }
+  changed.delete(userId);
+  leftCandidates.delete(userId);
+  let left: string[] = [];
+  if (leftCandidates.size > 0) {
+    const sharing = await ctx.membership.usersSharingRoomsWith(userId);
+    left = [...leftCandidates].filter((user) => !sharing.has(user));
+  }
+  for (const user of left) changed.delete(user);
+  // The user's own device changes matter too (their other devices track them).
+  if (streamChanged.includes(userId)) changed.add(userId);
+  return { changed: [...changed], left };
+};

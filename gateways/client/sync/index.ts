@@ -1,0 +1,2 @@
+/** The /sync route. */
+export { createSyncRouter, parseSyncQuery, type SyncRouterOptions } from './router.ts';

@@ -1,0 +1,169 @@
+/**
+ * Strata's composition root: open storage, wire the use-cases to their adapters and the HTTP
+ * surfaces to the use-cases, and serve. Each step registers how to undo itself with the lifecycle,
+ * which undoes them in reverse order. `infra/main.ts` runs it as a process; tests run it in-process.
+ */
+import { createAccounts } from '../domain/app/accounts/index.ts';
+import { createAnalytics, type AnalyticsReadModel } from '../domain/app/analytics/index.ts';
+import { createRooms, createRoomWriter, type Rooms } from '../domain/app/rooms/index.ts';
+import { createSync, deviceListPositionOf, roomWakeKeys } from '../domain/app/sync/index.ts';
+import { createInProcessNotifier, createUserData } from '../domain/app/userData/index.ts';
+import { ROOM_EVENTS_TOPIC } from '../domain/index.ts';
+import { createSharedSecretRegistrationRouter } from '../gateways/admin/index.ts';
+import { createAnalyticsRouter } from '../gateways/analytics/index.ts';
+import { createAccountsRouter } from '../gateways/client/accounts/index.ts';
+import { versionsRouter } from '../gateways/client/index.ts';
+import { createRoomsRouter } from '../gateways/client/rooms/index.ts';
+import { createSyncRouter } from '../gateways/client/sync/index.ts';
+import { createUserDataRouter } from '../gateways/client/userData/index.ts';
+import { createHttpApp } from '../gateways/http/index.ts';
+import { healthRouter, metricsRouter } from '../gateways/ops/index.ts';
+import { ANALYTICS_PROJECTION, createClickHouseAnalyticsReadModel, startClickHouseProjection } from '../projections/analytics/index.ts';
+import {
+  createRoomQueries, createSqlRoomDirectory, createSqlRoomMembership, createSyncQueries, ensureRoomDirectorySchema, ensureSyncIndexes,
+  roomsProjection,
+} from '../projections/rooms/index.ts';
+import { startProjection } from '../projections/runtime/index.ts';
+import type { StrataConfig } from './config/index.ts';
+import { createMetrics } from './observability/index.ts';
+import {
+  displayListenAddress, loadOrCreateSigningKey, openClickHouse, openReadModels, openRoomLog, pinServerName, probeDatabase,
+  probeLog, recordStart, startHttpServer, type ServerLifecycle,
+} from './server/index.ts';
+import type { Logger } from 'pino';
+import { createArgon2PasswordHasher, createSqlAccountStore, cryptoRandom, systemClock } from './stores/index.ts';
+import { createSqlUserDataStores } from './userData/index.ts';
+
+/** Spec versions whose features work end to end; the lead adds each as it is complete. */
+const SUPPORTED_SPEC_VERSIONS: readonly string[] = [];
+/** Partitions of the room events topic when this process creates it (fixed once created). */
+const ROOM_EVENTS_PARTITIONS = 8;
+/** How long in-flight requests may take to finish once shutdown begins. */
+const DRAIN_DEADLINE_MS = 10_000;
+
+export interface StartedStrata {
+  /** Where the HTTP listener ended up (port 0 in the config picks a free port). */
+  readonly address: string;
+}
+
+export const startStrata = async (config: StrataConfig, logger: Logger, lifecycle: Pick<ServerLifecycle, 'onStop'>): Promise<StartedStrata> => {
+  const startedAt = Date.now();
+  const metrics = createMetrics();
+
+  // Storage: the embedded log and PGlite unless Kafka / PostgreSQL are configured.
+  const { log, kind: logKind, where: logWhere } = await openRoomLog(config, logger);
+  lifecycle.onStop('room log', () => log.close());
+  const { db, kind: dbKind, where: dbWhere } = await openReadModels(config);
+  lifecycle.onStop('database', () => db.close());
+  const clickhouse = await openClickHouse(config);
+  if (clickhouse !== null) lifecycle.onStop('clickhouse', () => clickhouse.close());
+  const mode = logKind === 'embedded' && dbKind === 'pglite' ? 'embedded'
+    : logKind === 'kafka' && dbKind === 'postgres' ? 'distributed' : 'mixed';
+  logger.info(
+    { mode, log: logKind, log_at: logWhere, database: dbKind, database_at: dbWhere, clickhouse: clickhouse !== null },
+    `running in ${mode} mode: log ${logKind} (${logWhere}), database ${dbKind} (${dbWhere}), `
+      + `clickhouse ${clickhouse === null ? 'not configured' : clickhouse.database}`,
+  );
+
+  await pinServerName(db, config.serverName, dbWhere);
+  await recordStart(log, config.serverName, startedAt);
+  const signingKey = await loadOrCreateSigningKey(db, config.serverName);
+  await log.ensureTopic(ROOM_EVENTS_TOPIC, ROOM_EVENTS_PARTITIONS);
+
+  // Rooms: the rooms projection (read side, waking long-polling /sync requests as it applies
+  // batches) and the single room writer (write side).
+  const notifier = createInProcessNotifier();
+  const roomsRun = await startProjection({
+    projection: roomsProjection, log, db, metrics, logger: logger.child({ subsystem: 'rooms projection' }),
+    onApplied: (batch) => notifier.notify(roomWakeKeys(batch.entries)),
+  });
+  lifecycle.onStop('rooms projection', () => roomsRun.stop());
+  await ensureRoomDirectorySchema(db);
+  await ensureSyncIndexes(db);
+  const roomQueries = createRoomQueries(db);
+  const membership = createSqlRoomMembership(db);
+  const directory = createSqlRoomDirectory(db);
+  const writer = createRoomWriter({ log, readModel: roomQueries, projection: roomsRun, keys: { current: () => signingKey }, now: () => Date.now() });
+
+  // Accounts, user data and rooms call each other through hooks: profile changes update membership
+  // events, deleted devices lose their keys and queued to-device messages.
+  const accountStore = await createSqlAccountStore(db);
+  const userData = createUserData({
+    stores: await createSqlUserDataStores(db),
+    notifier,
+    membership,
+    devices: accountStore,
+    clock: systemClock,
+    serverName: config.serverName,
+  });
+  lifecycle.onStop('typing timeouts', async () => userData.close());
+  const late: { rooms?: Rooms } = {};
+  const accounts = createAccounts({
+    store: accountStore,
+    hasher: createArgon2PasswordHasher(),
+    clock: systemClock,
+    random: cryptoRandom,
+    serverName: config.serverName,
+    registration: config.registration,
+    ...(config.registrationSharedSecret === undefined ? {} : { registrationSharedSecret: config.registrationSharedSecret }),
+    onProfileChanged: async (userId, profile) => {
+      await late.rooms?.onProfileChanged(userId, profile);
+    },
+    onDevicesDeleted: async (userId, deviceIds) => {
+      for (const deviceId of deviceIds) await userData.onDeviceDeleted(userId, deviceId);
+    },
+  });
+  const rooms = createRooms({
+    serverName: config.serverName,
+    writer,
+    rooms: roomQueries,
+    directory,
+    profiles: accountStore,
+    clock: systemClock,
+    random: cryptoRandom,
+  });
+  late.rooms = rooms;
+  const sync = createSync({ rooms: roomQueries, sync: createSyncQueries(db), membership, directory, userData, notifier, clock: systemClock });
+
+  // Analytics: the ClickHouse metadata view and its admin API (501 without ClickHouse).
+  let analyticsReadModel: AnalyticsReadModel | null = null;
+  if (clickhouse !== null) {
+    const analyticsRun = await startClickHouseProjection({
+      projection: ANALYTICS_PROJECTION, log, clickhouse, metrics, logger: logger.child({ subsystem: 'analytics' }),
+    });
+    lifecycle.onStop('analytics projection', () => analyticsRun.stop());
+    analyticsReadModel = createClickHouseAnalyticsReadModel(clickhouse);
+  }
+  const analytics = createAnalytics({ readModel: analyticsReadModel, users: accountStore });
+
+  const app = createHttpApp({
+    logger,
+    metrics,
+    routers: [
+      versionsRouter({ versions: SUPPORTED_SPEC_VERSIONS }),
+      healthRouter({
+        checks: {
+          log: () => probeLog(log),
+          database: () => probeDatabase(db),
+          clickhouse: clickhouse === null ? null : async () => {
+            if (!(await clickhouse.ping())) throw new Error('ClickHouse did not answer /ping');
+          },
+        },
+      }),
+      metricsRouter(metrics),
+      createAccountsRouter({ accounts, rateLimits: config.rateLimits }),
+      createSharedSecretRegistrationRouter(accounts),
+      createRoomsRouter({ rooms, accounts, messageRateLimit: config.rateLimits.messages }),
+      createUserDataRouter({ userData, accounts, deviceListPositionOf }),
+      createSyncRouter({ sync, accounts }),
+      createAnalyticsRouter({ analytics, accounts }),
+    ],
+  });
+  const http = await startHttpServer(app.callback(), config.listen);
+  lifecycle.onStop('http server', () => http.close(DRAIN_DEADLINE_MS));
+  logger.info(
+    { listen: displayListenAddress(http.address), server_name: config.serverName },
+    `listening on http://${displayListenAddress(http.address)} as ${config.serverName}`,
+  );
+  return { address: displayListenAddress(http.address) };
+};
