@@ -148,28 +148,8 @@ do_start() {
   say "ready on $BOOTSTRAP (pid $(cat "$PIDFILE"), after $((SECONDS - waited))s)"
 }
 
-do_stop() {
-  if ! pid_alive "$PIDFILE"; then
-    rm -f "$PIDFILE"
-    say "not running"
-    return 0
-  fi
-  say "stopping (pid $(cat "$PIDFILE"))"
-  stop_pid "$PIDFILE" 60
-  say "stopped"
-}
+do_stop() { stop_background_service; }
 
-do_status() {
-  if ! pid_alive "$PIDFILE"; then
-    say "stopped"
-    return 3
-  fi
-  if metadata_ok; then
-    say "running on $BOOTSTRAP (pid $(cat "$PIDFILE"))"
-  else
-    say "process $(cat "$PIDFILE") alive but not answering on $BOOTSTRAP (log: $LOG)"
-    return 1
-  fi
-}
+do_status() { status_background_service metadata_ok "$BOOTSTRAP" "$LOG"; }
 
 dispatch "$@"

@@ -101,6 +101,33 @@ with_lock() {
   "$@"
 }
 
+# For services run as one background process with a pid file (kafka, clickhouse, synapse): the
+# shared stop, and the shared status given a readiness check, where it listens, and its log.
+stop_background_service() {
+  if ! pid_alive "$PIDFILE"; then
+    rm -f "$PIDFILE"
+    say "not running"
+    return 0
+  fi
+  say "stopping (pid $(cat "$PIDFILE"))"
+  stop_pid "$PIDFILE" 60
+  say "stopped"
+}
+
+# status_background_service CHECK WHERE LOG: 0 running and answering, 3 stopped, 1 alive but silent.
+status_background_service() {
+  if ! pid_alive "$PIDFILE"; then
+    say "stopped"
+    return 3
+  fi
+  if "$1"; then
+    say "running on $2 (pid $(cat "$PIDFILE"))"
+  else
+    say "process $(cat "$PIDFILE") alive but not answering on $2 (log: $3)"
+    return 1
+  fi
+}
+
 # dispatch "$@": the start|stop|status|restart command line every script shares.
 dispatch() {
   case "${1:-}" in

@@ -163,28 +163,11 @@ do_start() {
   say "ready on $URL (pid $(cat "$PIDFILE"), server name $SERVER_NAME)"
 }
 
-do_stop() {
-  if ! pid_alive "$PIDFILE"; then
-    rm -f "$PIDFILE"
-    say "not running"
-    return 0
-  fi
-  say "stopping (pid $(cat "$PIDFILE"))"
-  stop_pid "$PIDFILE" 60
-  say "stopped"
-}
+do_stop() { stop_background_service; }
 
-do_status() {
-  if ! pid_alive "$PIDFILE"; then
-    say "stopped"
-    return 3
-  fi
-  if command -v curl >/dev/null && ready; then
-    say "running on $URL (pid $(cat "$PIDFILE"))"
-  else
-    say "process $(cat "$PIDFILE") alive but not answering on $URL (log: $LOG)"
-    return 1
-  fi
-}
+# Status asks the service itself (curl may be missing on a fresh machine).
+answering() { command -v curl >/dev/null && ready; }
+
+do_status() { status_background_service answering "$URL" "$LOG"; }
 
 dispatch "$@"
