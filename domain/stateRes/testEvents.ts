@@ -56,18 +56,4 @@ export const eventStore = (events: Iterable<RoomEvent>): Map<string, RoomEvent> 
 };
 
 /** A bare event for graph-only tests: just an id, auth events and optional overrides. */
-export const graphEvent = (eventId: string, authEventIds: readonly string[], extra: Partial<RoomEvent> = {}): RoomEvent => ({
-  eventId,
-  roomId: '!room:example.com',
-  type: 'm.room.message',
-  stateKey: undefined,
-  sender: '@alice:example.com',
-  content: {},
-  originServerTs: 0,
-  depth: 0,
-  prevEventIds: [],
-  authEventIds,
-  redacts: undefined,
-  pdu: {},
-  ...extra,
-});
+export { graphEvent } from '../../test/fixtures/index.ts';
