@@ -16,14 +16,15 @@ const ROOM_ID_LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 interface Preset {
   readonly joinRule: string;
   readonly historyVisibility: string;
-  readonly guestAccess: string | undefined;
+  readonly guestAccess: string;
   readonly inviteesAreAdmins: boolean;
 }
 
 const PRESETS: Record<string, Preset> = {
   private_chat: { joinRule: 'invite', historyVisibility: 'shared', guestAccess: 'can_join', inviteesAreAdmins: false },
   trusted_private_chat: { joinRule: 'invite', historyVisibility: 'shared', guestAccess: 'can_join', inviteesAreAdmins: true },
-  public_chat: { joinRule: 'public', historyVisibility: 'shared', guestAccess: undefined, inviteesAreAdmins: false },
+  // create_room.yaml's preset table: public_chat sends guest_access `forbidden` explicitly.
+  public_chat: { joinRule: 'public', historyVisibility: 'shared', guestAccess: 'forbidden', inviteesAreAdmins: false },
 };
 
 const stringList = (body: JsonObject, key: string): string[] => {
@@ -43,7 +44,8 @@ const optionalText = (body: JsonObject, key: string): string | undefined => {
 /** Synapse's default power levels; since v12 creators hold infinite power and are not listed. */
 const defaultPowerLevels = (creator: string, invitees: readonly string[], preset: Preset, rules: RoomVersionRules): JsonObject => {
   const users: JsonObject = rules.auth.privilegedCreators ? {} : { [creator]: 100 };
-  if (preset.inviteesAreAdmins) for (const user of invitees) users[user] = 100;
+  // Since v12 trusted invitees are additional creators instead (see createRoom), so not listed.
+  if (preset.inviteesAreAdmins && !rules.auth.privilegedCreators) for (const user of invitees) users[user] = 100;
   return {
     users,
     users_default: 0,
@@ -89,6 +91,12 @@ export const createRoom = async (ctx: RoomsContext, requester: RoomRequester, bo
 
   const createContent: JsonObject = { ...creationContent, room_version: version };
   if (!rules.auth.creatorIsCreateSender) createContent.creator = creator;
+  // Since v12 (create_room.yaml): trusted_private_chat invitees SHOULD be appended to
+  // additional_creators, the only way to give them the creator's (infinite) power.
+  const additional = createContent.additional_creators;
+  if (rules.auth.privilegedCreators && preset.inviteesAreAdmins && invitees.length > 0 && (additional === undefined || Array.isArray(additional))) {
+    createContent.additional_creators = [...new Set([...(additional ?? []), ...invitees])];
+  }
 
   const event = (type: string, content: JsonObject, stateKey = ''): LocalEventRequest => ({ type, stateKey, sender: creator, content });
   const override = body.power_level_content_override;
@@ -100,7 +108,7 @@ export const createRoom = async (ctx: RoomsContext, requester: RoomRequester, bo
   if (alias !== undefined) events.push(event('m.room.canonical_alias', { alias }));
   events.push(event('m.room.join_rules', { join_rule: preset.joinRule }));
   events.push(event('m.room.history_visibility', { history_visibility: preset.historyVisibility }));
-  if (preset.guestAccess !== undefined) events.push(event('m.room.guest_access', { guest_access: preset.guestAccess }));
+  events.push(event('m.room.guest_access', { guest_access: preset.guestAccess }));
 
   const initialState = body.initial_state ?? [];
   if (!Array.isArray(initialState)) throw invalidParam("'initial_state' must be an array");
@@ -116,8 +124,9 @@ export const createRoom = async (ctx: RoomsContext, requester: RoomRequester, bo
   if (name !== undefined) events.push(event('m.room.name', { name }));
   const topic = optionalText(body, 'topic');
   if (topic !== undefined) {
-    // Since v1.15 the topic also goes out as m.topic text/plain (client-server-api § m.room.topic).
-    events.push(event('m.room.topic', { topic, 'm.topic': [{ mimetype: 'text/plain', body: topic }] }));
+    // Since v1.15 the topic also goes out as an m.topic content block whose m.text holds the
+    // text/plain representation (event-schemas m.room.topic).
+    events.push(event('m.room.topic', { topic, 'm.topic': { 'm.text': [{ mimetype: 'text/plain', body: topic }] } }));
   }
   for (const user of invitees) {
     events.push(event('m.room.member', await memberContent(ctx, user, 'invite', isDirect ? { is_direct: true } : {}), user));

@@ -1,0 +1,8 @@
+/** Test harness for end-to-end tests: Strata in-process in either deployment, and a typed HTTP client. */
+export { startTestServer, type ServerMode, type TestServer, type TestServerOptions } from './server.ts';
+export {
+  MatrixClient, UserClient, PASSWORD, e,
+  type Body, type ExpectedError, type Query, type Reply, type RequestOptions, type Session, type SyncWait,
+} from './client.ts';
+export { ephemeralOf, inviteStateOf, messageBodies, timelineOf, type TimelineEvent } from './syncViews.ts';
+export { quietSdkRootLogger, recordingSdkLogger, sdkClientFor, startSyncing, waitForEmit } from './sdk.ts';
