@@ -34,8 +34,8 @@ import type { Logger } from 'pino';
 import { createArgon2PasswordHasher, createSqlAccountStore, cryptoRandom, systemClock } from './stores/index.ts';
 import { createSqlUserDataStores } from './userData/index.ts';
 
-/** Spec versions whose features work end to end; the lead adds each as it is complete. */
-const SUPPORTED_SPEC_VERSIONS: readonly string[] = [];
+/** Spec versions whose client-server features work end to end (v1.2 needs /hierarchy, v1.3 relations). */
+const SUPPORTED_SPEC_VERSIONS: readonly string[] = ['r0.0.1', 'r0.1.0', 'r0.2.0', 'r0.3.0', 'r0.4.0', 'r0.5.0', 'r0.6.0', 'r0.6.1', 'v1.1'];
 /** Partitions of the room events topic when this process creates it (fixed once created). */
 const ROOM_EVENTS_PARTITIONS = 8;
 /** How long in-flight requests may take to finish once shutdown begins. */

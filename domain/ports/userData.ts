@@ -141,6 +141,89 @@ export interface KeyStore {
   deviceListChangesSince(since: StreamPosition, upTo: StreamPosition): Promise<string[]>;
 }
 
+/** The three cross-signing keys of a user (client-server-api § Cross-signing). */
+export type CrossSigningKeyType = 'master' | 'self_signing' | 'user_signing';
+
+/** One signature uploaded through `/keys/signatures/upload`, kept apart from the key it signs. */
+export interface CrossSigningSignature {
+  readonly targetUserId: string;
+  /** A device id, or the unpadded Base64 public key of a master key. */
+  readonly targetKeyId: string;
+  readonly signerUserId: string;
+  /** `ed25519:…` as it appears under `signatures`. */
+  readonly signerKeyId: string;
+  readonly signature: string;
+}
+
+export interface CrossSigningStore {
+  /** The user's cross-signing keys as uploaded. */
+  getKeys(userId: string): Promise<Partial<Record<CrossSigningKeyType, JsonObject>>>;
+  /**
+   * Stores the given keys; true (and one device-list change) when any differs from the stored one.
+   * Signatures made by a replaced key, or on a replaced master key, are forgotten.
+   */
+  setKeys(userId: string, keys: Partial<Record<CrossSigningKeyType, JsonObject>>): Promise<boolean>;
+  /** Stores the signatures (a repeat replaces) and records a device-list change for each of `changedUsers`. */
+  addSignatures(signatures: readonly CrossSigningSignature[], changedUsers: readonly string[]): Promise<void>;
+  /** Signatures on keys of `targetUserId` made by any of `signerUserIds`. */
+  signaturesOn(targetUserId: string, signerUserIds: readonly string[]): Promise<CrossSigningSignature[]>;
+}
+
+/** A server-side key backup version (client-server-api § Server-side key backups). */
+export interface KeyBackupVersion {
+  readonly version: string;
+  readonly algorithm: string;
+  readonly authData: JsonObject;
+  /** Changes whenever the backup's keys change. */
+  readonly etag: string;
+  readonly count: number;
+}
+
+/** One backed-up megolm session key (KeyBackupData). */
+export interface BackedUpRoomKey {
+  readonly roomId: string;
+  readonly sessionId: string;
+  readonly firstMessageIndex: number;
+  readonly forwardedCount: number;
+  readonly isVerified: boolean;
+  readonly sessionData: JsonObject;
+}
+
+export interface KeyBackupSummary {
+  readonly etag: string;
+  readonly count: number;
+}
+
+/** Which keys of a backup: all, a room's, or one session's. */
+export interface RoomKeySelection {
+  readonly roomId?: string;
+  readonly sessionId?: string;
+}
+
+export interface KeyBackupStore {
+  /** Creates a version newer than every earlier one of the user, deleted ones included. */
+  createVersion(userId: string, algorithm: string, authData: JsonObject): Promise<string>;
+  /** The given version, or the latest when `version` is undefined; undefined when unknown or deleted. */
+  getVersion(userId: string, version?: string): Promise<KeyBackupVersion | undefined>;
+  /** Replaces the version's auth data; false when it is unknown or deleted. */
+  updateVersion(userId: string, version: string, authData: JsonObject): Promise<boolean>;
+  /** Deletes the version and its keys; false when it never existed (deleting twice is fine). */
+  deleteVersion(userId: string, version: string): Promise<boolean>;
+  /**
+   * Stores keys in `version` if it is the user's latest version, each unless `keepStored(stored,
+   * candidate)` says the stored key of that session is better. Otherwise stores nothing and
+   * answers the latest version (undefined when the user has none).
+   */
+  putKeys(
+    userId: string, version: string, keys: readonly BackedUpRoomKey[],
+    keepStored: (stored: BackedUpRoomKey, candidate: BackedUpRoomKey) => boolean,
+  ): Promise<{ readonly stored: KeyBackupSummary } | { readonly latestVersion: string | undefined }>;
+  /** The selected keys of a version (which the caller checked exists). */
+  getKeys(userId: string, version: string, which: RoomKeySelection): Promise<BackedUpRoomKey[]>;
+  /** Deletes the selected keys; undefined when the version is unknown or deleted. */
+  deleteKeys(userId: string, version: string, which: RoomKeySelection): Promise<KeyBackupSummary | undefined>;
+}
+
 export interface PresenceState {
   readonly userId: string;
   readonly presence: 'online' | 'offline' | 'unavailable';
@@ -165,4 +248,6 @@ export interface UserDataStores {
   readonly toDevice: ToDeviceStore;
   readonly keys: KeyStore;
   readonly presence: PresenceStore;
+  readonly crossSigning: CrossSigningStore;
+  readonly keyBackups: KeyBackupStore;
 }

@@ -1,7 +1,9 @@
 /** SQL stores for per-user data and the ephemeral streams (PostgreSQL and PGlite). */
 import type { SqlDatabase, UserDataStores } from '../../domain/app/userData/index.ts';
 import { createSqlAccountDataStore } from './accountDataStore.ts';
+import { createSqlCrossSigningStore } from './crossSigningStore.ts';
 import { createSqlFilterStore } from './filterStore.ts';
+import { createSqlKeyBackupStore } from './keyBackupStore.ts';
 import { createSqlKeyStore } from './keyStore.ts';
 import { createSqlPresenceStore } from './presenceStore.ts';
 import { createSqlReceiptStore } from './receiptStore.ts';
@@ -11,7 +13,7 @@ import { createSqlToDeviceStore } from './toDeviceStore.ts';
 export { ensureUserDataSchema, USER_DATA_SCHEMA } from './schema.ts';
 export {
   createSqlAccountDataStore, createSqlFilterStore, createSqlKeyStore, createSqlPresenceStore, createSqlReceiptStore,
-  createSqlToDeviceStore,
+  createSqlToDeviceStore, createSqlCrossSigningStore, createSqlKeyBackupStore,
 };
 
 /** Applies the schema and opens every store on `db`. */
@@ -24,5 +26,7 @@ export const createSqlUserDataStores = async (db: SqlDatabase): Promise<UserData
     toDevice: createSqlToDeviceStore(db),
     keys: createSqlKeyStore(db),
     presence: createSqlPresenceStore(db),
+    crossSigning: createSqlCrossSigningStore(db),
+    keyBackups: createSqlKeyBackupStore(db),
   };
 };

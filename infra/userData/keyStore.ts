@@ -3,13 +3,13 @@
  * keys, and the device-list stream. Keys are stored as the JSON text received, so signatures are
  * kept verbatim (JSONB would reorder keys and normalise numbers).
  */
-import type { ClaimedKey, JsonObject, KeyStore, SqlDatabase, SqlExecutor } from '../../domain/app/userData/index.ts';
-import { currentPosition, lockStream, nextPosition, recordPosition } from './streams.ts';
+import type { ClaimedKey, JsonObject, KeyStore, SqlDatabase } from '../../domain/app/userData/index.ts';
+import { currentPosition, recordDeviceListChange } from './streams.ts';
 
 type Key = JsonObject | string;
 
 /** JSON with sorted keys, to compare two uploads of the same keys. */
-const stableJson = (value: unknown): string => {
+export const stableJson = (value: unknown): string => {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (typeof value === 'object' && value !== null) {
     const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -22,13 +22,6 @@ const stableJson = (value: unknown): string => {
 const splitKeyId = (fullId: string): [string, string] => {
   const colon = fullId.indexOf(':');
   return colon < 0 ? [fullId, ''] : [fullId.slice(0, colon), fullId.slice(colon + 1)];
-};
-
-const recordDeviceListChange = async (tx: SqlExecutor, userId: string): Promise<void> => {
-  await lockStream(tx, 'device_lists');
-  const position = await nextPosition(tx, 'device_lists');
-  await tx.query('INSERT INTO device_list_changes (stream_pos, user_id) VALUES ($1, $2)', [position, userId]);
-  await recordPosition(tx, 'device_lists', position);
 };
 
 export const createSqlKeyStore = (db: SqlDatabase): KeyStore => ({
@@ -116,12 +109,16 @@ export const createSqlKeyStore = (db: SqlDatabase): KeyStore => ({
   claim(userId, deviceId, algorithm) {
     return db.transaction(async (tx): Promise<ClaimedKey | undefined> => {
       // SKIP LOCKED: concurrent claims each take a different key instead of waiting for the same one.
+      // The pick is a materialised CTE: as an IN (…) subquery, concurrent claims were seen to delete
+      // nothing and hand out the fallback key once statements ran prepared on PostgreSQL.
       const oneTime = await tx.query<{ key_id: string; key: string }>(
-        `DELETE FROM e2e_one_time_keys WHERE (user_id, device_id, algorithm, key_id) IN (
-           SELECT user_id, device_id, algorithm, key_id FROM e2e_one_time_keys
+        `WITH picked AS MATERIALIZED (
+           SELECT key_id FROM e2e_one_time_keys
            WHERE user_id = $1 AND device_id = $2 AND algorithm = $3
            ORDER BY key_id LIMIT 1 FOR UPDATE SKIP LOCKED)
-         RETURNING key_id, key`,
+         DELETE FROM e2e_one_time_keys k USING picked
+         WHERE k.user_id = $1 AND k.device_id = $2 AND k.algorithm = $3 AND k.key_id = picked.key_id
+         RETURNING k.key_id, k.key`,
         [userId, deviceId, algorithm],
       );
       const row = oneTime.rows[0] ?? (await tx.query<{ key_id: string; key: string }>(
@@ -139,6 +136,13 @@ export const createSqlKeyStore = (db: SqlDatabase): KeyStore => ({
       for (const table of ['e2e_device_keys', 'e2e_one_time_keys', 'e2e_fallback_keys']) {
         await tx.query(`DELETE FROM ${table} WHERE user_id = $1 AND device_id = $2`, [userId, deviceId]);
       }
+      // Cross-signing signatures of the device, and those it made, must not carry over to a new
+      // device that reuses its id.
+      await tx.query(
+        `DELETE FROM e2e_cross_signing_signatures WHERE (target_user_id = $1 AND target_key_id = $2)
+           OR (signer_user_id = $1 AND signer_key_id = $3)`,
+        [userId, deviceId, `ed25519:${deviceId}`],
+      );
       await recordDeviceListChange(tx, userId);
     });
   },

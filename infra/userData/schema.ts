@@ -93,6 +93,40 @@ export const USER_DATA_SCHEMA: readonly string[] = [
     stream_pos     BIGINT NOT NULL
   )`,
   'CREATE INDEX IF NOT EXISTS presence_by_pos ON presence (stream_pos)',
+  `CREATE TABLE IF NOT EXISTS e2e_cross_signing_keys (
+    user_id  TEXT NOT NULL,
+    key_type TEXT NOT NULL, -- master, self_signing or user_signing
+    key      TEXT NOT NULL, -- the JSON as uploaded
+    PRIMARY KEY (user_id, key_type)
+  )`,
+  `CREATE TABLE IF NOT EXISTS e2e_cross_signing_signatures (
+    target_user_id TEXT NOT NULL,
+    target_key_id  TEXT NOT NULL, -- a device id or a master public key
+    signer_user_id TEXT NOT NULL,
+    signer_key_id  TEXT NOT NULL,
+    signature      TEXT NOT NULL,
+    PRIMARY KEY (target_user_id, target_key_id, signer_user_id, signer_key_id)
+  )`,
+  `CREATE TABLE IF NOT EXISTS e2e_room_key_versions (
+    user_id   TEXT NOT NULL,
+    version   BIGINT NOT NULL,
+    algorithm TEXT NOT NULL,
+    auth_data TEXT NOT NULL, -- the JSON as uploaded (it carries signatures)
+    etag      BIGINT NOT NULL DEFAULT 0,
+    deleted   BOOLEAN NOT NULL DEFAULT FALSE, -- kept so version numbers are never reused
+    PRIMARY KEY (user_id, version)
+  )`,
+  `CREATE TABLE IF NOT EXISTS e2e_room_keys (
+    user_id             TEXT NOT NULL,
+    version             BIGINT NOT NULL,
+    room_id             TEXT NOT NULL,
+    session_id          TEXT NOT NULL,
+    first_message_index BIGINT NOT NULL,
+    forwarded_count     BIGINT NOT NULL,
+    is_verified         BOOLEAN NOT NULL,
+    session_data        TEXT NOT NULL,
+    PRIMARY KEY (user_id, version, room_id, session_id)
+  )`,
 ];
 
 export const ensureUserDataSchema = (db: SqlDatabase): Promise<void> =>

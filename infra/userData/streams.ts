@@ -32,3 +32,11 @@ export const currentPosition = async (tx: SqlExecutor, stream: StreamName): Prom
   const { rows } = await tx.query<{ position: number }>('SELECT position FROM stream_positions WHERE stream = $1', [stream]);
   return rows[0] === undefined ? 0 : Number(rows[0].position);
 };
+
+/** One entry of the device-list stream: `userId`'s devices or keys changed. */
+export const recordDeviceListChange = async (tx: SqlExecutor, userId: string): Promise<void> => {
+  await lockStream(tx, 'device_lists');
+  const position = await nextPosition(tx, 'device_lists');
+  await tx.query('INSERT INTO device_list_changes (stream_pos, user_id) VALUES ($1, $2)', [position, userId]);
+  await recordPosition(tx, 'device_lists', position);
+};

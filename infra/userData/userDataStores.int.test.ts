@@ -6,24 +6,30 @@ import type { SqlDatabase } from '../../domain/index.ts';
 import { createPgliteDatabase } from '../pglite/index.ts';
 import { createPostgresDatabase } from '../postgres/index.ts';
 import { createSqlUserDataStores, ensureUserDataSchema } from './index.ts';
-import { describeUserDataStoresContract } from './userDataStoresContract.ts';
+import { describeE2eeStoresContract } from './e2eeStoresContract.ts';
+import { describeUserDataStoresContract, type OpenedStores } from './userDataStoresContract.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {
   await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-describeUserDataStoresContract('PostgreSQL', async () => {
+const openPostgres = async (): Promise<OpenedStores> => {
   const db = await createPostgresDatabase({ url: inject('strataTestServices').postgresUrl, max: 20 });
   return { stores: await createSqlUserDataStores(db), close: () => db.close() };
-});
+};
 
-describeUserDataStoresContract('PGlite', async () => {
+const openPglite = async (): Promise<OpenedStores> => {
   const dir = await mkdtemp(path.join(tmpdir(), 'strata-userdata-'));
   dirs.push(dir);
   const db = await createPgliteDatabase({ dir });
   return { stores: await createSqlUserDataStores(db), close: () => db.close() };
-});
+};
+
+describeUserDataStoresContract('PostgreSQL', openPostgres);
+describeUserDataStoresContract('PGlite', openPglite);
+describeE2eeStoresContract('PostgreSQL', openPostgres);
+describeE2eeStoresContract('PGlite', openPglite);
 
 describe('user data schema', () => {
   it('can be applied by several processes at once and again later', async () => {

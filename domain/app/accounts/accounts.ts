@@ -12,6 +12,7 @@ import { deleteProfileField, getProfile, getProfileField, setProfileField } from
 import { checkUsernameAvailable, register, type RegisterCommand, type RegisterResult } from './register.ts';
 import type { IssuedSession } from './sessions.ts';
 import { newRegistrationNonce, registerWithSharedSecret, type SharedSecretRegistration } from './sharedSecret.ts';
+import { finishUserInteractiveAuth, PASSWORD_FLOWS, userInteractiveAuth } from './uia.ts';
 
 export interface Accounts {
   readonly serverName: string;
@@ -34,6 +35,12 @@ export interface Accounts {
   deleteProfileField(requester: Requester, userId: string, key: string): Promise<void>;
   newRegistrationNonce(): Promise<string>;
   registerWithSharedSecret(request: SharedSecretRegistration): Promise<IssuedSession>;
+  /**
+   * User-interactive auth with the password flow, for an operation of another layer (e.g. a
+   * cross-signing key upload): resolves with the function to call once the operation succeeded,
+   * or throws the 401 UiaChallenge.
+   */
+  passwordAuth(requester: Requester, operation: string, auth: AuthDict): Promise<() => Promise<void>>;
 }
 
 export const createAccounts = (ctx: AccountsContext): Accounts => {
@@ -59,5 +66,9 @@ export const createAccounts = (ctx: AccountsContext): Accounts => {
     deleteProfileField: (requester, userId, key) => deleteProfileField(ctx, requester, userId, key),
     newRegistrationNonce: () => newRegistrationNonce(ctx),
     registerWithSharedSecret: (request) => registerWithSharedSecret(ctx, request),
+    passwordAuth: async (requester, operation, auth) => {
+      const session = await userInteractiveAuth(ctx, { operation, flows: PASSWORD_FLOWS, auth, userId: requester.userId });
+      return () => finishUserInteractiveAuth(ctx, session);
+    },
   };
 };

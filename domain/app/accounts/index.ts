@@ -6,7 +6,7 @@ export type { RegisterCommand, RegisterResult } from './register.ts';
 export type { IssuedSession } from './sessions.ts';
 export { sharedSecretMac, type SharedSecretRegistration } from './sharedSecret.ts';
 export { hashAccessToken } from './secrets.ts';
-export { isUiaChallenge, UiaChallenge } from './uia.ts';
+export { isUiaChallenge, PASSWORD_FLOWS, UiaChallenge } from './uia.ts';
 export { optionalBoolean, optionalObject, optionalString, requireString, requireStringArray } from './params.ts';
 export { createMemoryAccountStore, type MemoryAccountStore } from './memoryAccountStore.ts';
 // The ports these use-cases need, so adapters can implement them from this one surface.

@@ -6,6 +6,8 @@ export { createUserData, type UserData, type UserDataDependencies } from './user
 export type { Requester, UserDataContext } from './context.ts';
 export type { UserDataStreams, AccountDataStream } from './streams.ts';
 export type { ToDeviceBatch } from './toDevice.ts';
+export type { Authorize } from './crossSigning.ts';
+export { keepStoredRoomKey } from './keyBackup.ts';
 export { createTypingStream, MAX_TYPING_TIMEOUT_MS, type Schedule, type TypingStream } from './typing.ts';
 export {
   EMPTY_FILTER, eventMatches, parseFilter, roomAllowed,

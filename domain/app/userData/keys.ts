@@ -1,12 +1,14 @@
 /**
  * End-to-end encryption keys (client-server-api § Key management API, keys.yaml): upload, query,
- * claim and changes. Keys are stored and served verbatim: the server never checks or alters
- * signatures, which are the clients' business. Remote users' keys need federation (not yet): they
- * are reported under `failures`.
+ * claim and changes. Device keys are stored and served verbatim: the server never checks or alters
+ * their own signatures; cross-signing signatures are checked and merged in (crossSigning.ts).
+ * Remote users' keys need federation (not yet): they are reported under `failures`.
  */
 import { isUserId, userServerName, type UserId } from '../../ids/index.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../json.ts';
 import type { Requester, UserDataContext } from './context.ts';
+import { visibleSignatures } from './crossSigning.ts';
+import { publicKeyOf, withSignatures } from './crossSigningKeys.ts';
 import { badJson, invalidParam } from './errors.ts';
 
 type Key = JsonObject | string;
@@ -69,12 +71,18 @@ const remoteFailure = (failures: JsonObject, userId: UserId): void => {
   failures[userServerName(userId)] = { status: 503, message: 'Federation is not available' };
 };
 
-/** `POST /keys/query`: device keys of the named users (all their devices for an empty list). */
-export const queryKeys = async (ctx: UserDataContext, _requester: Requester, body: JsonObject): Promise<JsonObject> => {
+/**
+ * `POST /keys/query`: device keys of the named users (all their devices for an empty list), with
+ * their cross-signing keys (since v1.1) and the stored signatures the requester may see.
+ */
+export const queryKeys = async (ctx: UserDataContext, requester: Requester, body: JsonObject): Promise<JsonObject> => {
   const wanted = body.device_keys;
   if (!isJsonObject(wanted)) throw badJson("'device_keys' must be an object");
   const deviceKeys: JsonObject = {};
   const failures: JsonObject = {};
+  const masterKeys: JsonObject = {};
+  const selfSigningKeys: JsonObject = {};
+  const userSigningKeys: JsonObject = {};
   for (const [userId, deviceIds] of Object.entries(wanted)) {
     if (!isUserId(userId)) throw badJson(`Invalid user id ${JSON.stringify(userId)}`);
     if (!Array.isArray(deviceIds) || !deviceIds.every((id) => typeof id === 'string')) {
@@ -86,19 +94,29 @@ export const queryKeys = async (ctx: UserDataContext, _requester: Requester, bod
     }
     const devices = new Map((await ctx.devices.listDevices(userId)).map((device) => [device.deviceId, device]));
     const keys = await ctx.stores.keys.getDeviceKeys(userId, deviceIds as string[]);
+    const signatures = await visibleSignatures(ctx, requester, userId);
     const ofUser: JsonObject = {};
     for (const [deviceId, stored] of keys) {
       const device = devices.get(deviceId);
       if (device === undefined) continue;
       const unsigned = isJsonObject(stored.unsigned) ? stored.unsigned : {};
-      ofUser[deviceId] = {
+      ofUser[deviceId] = withSignatures({
         ...stored,
         unsigned: { ...unsigned, ...(device.displayName === undefined ? {} : { device_display_name: device.displayName }) },
-      };
+      }, deviceId, signatures);
     }
     deviceKeys[userId] = ofUser;
+    const crossSigning = await ctx.stores.crossSigning.getKeys(userId);
+    const masterKey = crossSigning.master === undefined ? undefined : publicKeyOf(crossSigning.master);
+    if (masterKey !== undefined) masterKeys[userId] = withSignatures(crossSigning.master!, masterKey.key, signatures);
+    if (crossSigning.self_signing !== undefined) selfSigningKeys[userId] = crossSigning.self_signing;
+    // The user-signing key is only ever shown to its owner (§ Cross-signing).
+    if (crossSigning.user_signing !== undefined && userId === requester.userId) userSigningKeys[userId] = crossSigning.user_signing;
   }
-  return { device_keys: deviceKeys, failures };
+  return {
+    device_keys: deviceKeys, failures,
+    master_keys: masterKeys, self_signing_keys: selfSigningKeys, user_signing_keys: userSigningKeys,
+  };
 };
 
 /** `POST /keys/claim`: one key per requested device; a one-time key is handed out once only. */

@@ -1,10 +1,15 @@
 /** The per-user data use-cases bound to their context: what the gateway routes and /sync call. */
 import type { JsonObject } from '../../json.ts';
+import type { RoomKeySelection } from '../../ports/userData.ts';
 import { deleteTag, getAccountData, getTags, setAccountData, setTag } from './accountData.ts';
 import { capabilities, type CapabilitiesOptions } from './capabilities.ts';
 import type { Requester, UserDataContext } from './context.ts';
+import { uploadCrossSigningKeys, uploadSignatures, type Authorize } from './crossSigning.ts';
 import type { Filter } from './filter.ts';
 import { createFilter, getFilter, resolveFilter } from './filters.ts';
+import {
+  createBackupVersion, deleteBackupVersion, deleteRoomKeys, getBackupVersion, getRoomKeys, putRoomKeys, updateBackupVersion,
+} from './keyBackup.ts';
 import { claimKeys, keyChanges, onDeviceDeleted, queryKeys, uploadKeys } from './keys.ts';
 import { getPresence, setPresence } from './presence.ts';
 import type { PushRule, PushRuleset } from './pushRuleDefaults.ts';
@@ -48,6 +53,18 @@ export interface UserData {
   queryKeys(requester: R, body: JsonObject): Promise<JsonObject>;
   claimKeys(requester: R, body: JsonObject): Promise<JsonObject>;
   keyChanges(requester: R, from: number, to: number): Promise<JsonObject>;
+  /** `authorize` runs user-interactive auth, when the upload needs it. */
+  uploadCrossSigningKeys(requester: R, body: JsonObject, authorize: Authorize): Promise<JsonObject>;
+  uploadSignatures(requester: R, body: JsonObject): Promise<JsonObject>;
+  createBackupVersion(requester: R, body: JsonObject): Promise<JsonObject>;
+  /** The current backup when `version` is undefined. */
+  getBackupVersion(requester: R, version: string | undefined): Promise<JsonObject>;
+  updateBackupVersion(requester: R, version: string, body: JsonObject): Promise<JsonObject>;
+  deleteBackupVersion(requester: R, version: string): Promise<JsonObject>;
+  /** `version` is the query parameter (required: M_MISSING_PARAM when undefined). */
+  putRoomKeys(requester: R, version: string | undefined, which: RoomKeySelection, body: JsonObject): Promise<JsonObject>;
+  getRoomKeys(requester: R, version: string | undefined, which: RoomKeySelection): Promise<JsonObject>;
+  deleteRoomKeys(requester: R, version: string | undefined, which: RoomKeySelection): Promise<JsonObject>;
   /** The accounts layer calls this after deleting a device. */
   onDeviceDeleted(userId: string, deviceId: string): Promise<void>;
   getPresence(requester: R, userId: string): Promise<JsonObject>;
@@ -83,6 +100,15 @@ export const createUserData = (deps: UserDataDependencies): UserData => {
     queryKeys: (...a) => queryKeys(ctx, ...a),
     claimKeys: (...a) => claimKeys(ctx, ...a),
     keyChanges: (...a) => keyChanges(ctx, ...a),
+    uploadCrossSigningKeys: (...a) => uploadCrossSigningKeys(ctx, ...a),
+    uploadSignatures: (...a) => uploadSignatures(ctx, ...a),
+    createBackupVersion: (...a) => createBackupVersion(ctx, ...a),
+    getBackupVersion: (...a) => getBackupVersion(ctx, ...a),
+    updateBackupVersion: (...a) => updateBackupVersion(ctx, ...a),
+    deleteBackupVersion: (...a) => deleteBackupVersion(ctx, ...a),
+    putRoomKeys: (...a) => putRoomKeys(ctx, ...a),
+    getRoomKeys: (...a) => getRoomKeys(ctx, ...a),
+    deleteRoomKeys: (...a) => deleteRoomKeys(ctx, ...a),
     onDeviceDeleted: (...a) => onDeviceDeleted(ctx, ...a),
     getPresence: (...a) => getPresence(ctx, ...a),
     setPresence: (...a) => setPresence(ctx, ...a),

@@ -1,6 +1,7 @@
 /**
  * The per-user data router under `/_matrix/client/v3` (and `r0`): account data, tags, filters,
- * push rules, typing, receipts, read markers, to-device, keys, presence and capabilities.
+ * push rules, typing, receipts, read markers, to-device, keys (cross-signing and key backups
+ * included), presence and capabilities.
  */
 import { Router } from '@koa/router';
 import type { Accounts } from '../../../domain/app/accounts/index.ts';
@@ -8,6 +9,8 @@ import type { UserData } from '../../../domain/app/userData/index.ts';
 import type { RequestState, StrataRouter } from '../../http/index.ts';
 import { requireAccessToken } from '../accounts/index.ts';
 import { addAccountDataRoutes } from './accountDataRoutes.ts';
+import { addCrossSigningRoutes } from './crossSigningRoutes.ts';
+import { addKeyBackupRoutes } from './keyBackupRoutes.ts';
 import { addKeyRoutes, decimalPosition, type DeviceListPositionOf } from './keyRoutes.ts';
 import { addPresenceRoutes } from './presenceRoutes.ts';
 import { addPushRuleRoutes } from './pushRuleRoutes.ts';
@@ -15,7 +18,8 @@ import { addRoomRoutes } from './roomRoutes.ts';
 
 export interface UserDataRouterOptions {
   readonly userData: UserData;
-  readonly accounts: Pick<Accounts, 'authenticate'>;
+  /** `passwordAuth` guards cross-signing key uploads with user-interactive auth. */
+  readonly accounts: Pick<Accounts, 'authenticate' | 'passwordAuth'>;
   /** How /keys/changes reads the device-list position from a sync token; decimal by default. */
   readonly deviceListPositionOf?: DeviceListPositionOf;
 }
@@ -27,6 +31,8 @@ export const createUserDataRouter = (options: UserDataRouterOptions): StrataRout
   addPushRuleRoutes(router, options.userData, auth);
   addRoomRoutes(router, options.userData, auth);
   addKeyRoutes(router, options.userData, auth, options.deviceListPositionOf ?? decimalPosition);
+  addCrossSigningRoutes(router, options.userData, options.accounts, auth);
+  addKeyBackupRoutes(router, options.userData, auth);
   addPresenceRoutes(router, options.userData, auth);
   return router;
 };

@@ -1,0 +1,24 @@
+/** Cross-signing: `POST /keys/device_signing/upload` and `POST /keys/signatures/upload`. */
+import { optionalObject, type Accounts } from '../../../domain/app/accounts/index.ts';
+import type { UserData } from '../../../domain/app/userData/index.ts';
+import { readJsonBody, type StrataMiddleware, type StrataRouter } from '../../http/index.ts';
+import { clientPaths, renderUiaChallenge, requesterOf } from '../accounts/index.ts';
+import { MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES } from './limits.ts';
+
+export const addCrossSigningRoutes = (
+  router: StrataRouter, userData: UserData, accounts: Pick<Accounts, 'passwordAuth'>, auth: StrataMiddleware,
+): void => {
+  for (const path of clientPaths('/keys/device_signing/upload')) {
+    router.post(path, auth, renderUiaChallenge, async (ctx) => {
+      const requester = requesterOf(ctx);
+      const body = await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES });
+      ctx.body = await userData.uploadCrossSigningKeys(requester, body,
+        () => accounts.passwordAuth(requester, 'keys/device_signing/upload', optionalObject(body, 'auth')));
+    });
+  }
+  for (const path of clientPaths('/keys/signatures/upload')) {
+    router.post(path, auth, async (ctx) => {
+      ctx.body = await userData.uploadSignatures(requesterOf(ctx), await readJsonBody(ctx, { maxBytes: MAX_BATCH_BODY_BYTES }));
+    });
+  }
+};
