@@ -4,6 +4,10 @@
  * and the DAG stays linear for local events. State is loaded on first use from the rooms
  * projection's snapshot plus the room's records after it in the log, and kept in an LRU.
  *
+ * A command leaves the room's queue once its records are appended and folded into the state; it
+ * then waits for the rooms projection (read-your-writes) while the room's next command already
+ * runs, so a room's write rate is bound by the append, not by the projection's latency.
+ *
  * Across processes, a command must reach the process that owns the room's partition: that routing
  * (a commands topic co-partitioned with ROOM_EVENTS_TOPIC, or forwarding to the owner) belongs in
  * front of `run` below. For now one process is the whole deployment.
@@ -49,11 +53,17 @@ export interface RoomWriter {
   state(roomId: string): Promise<RoomState | undefined>;
 }
 
+/** Where an appended record landed in the log. */
+interface Appended {
+  readonly partition: number;
+  readonly offset: number;
+}
+
 interface Entry {
   state: RoomState & { roomId: string };
   readonly partition: number;
   /** Recent transaction ids → event ids, for retries that arrive before the projection caught up. */
-  readonly txns: Map<string, string>;
+  readonly txns: Map<string, { readonly eventId: string; readonly appended: Appended }>;
 }
 
 const MAX_TXNS_PER_ROOM = 1000;
@@ -146,8 +156,15 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     return entry;
   };
 
-  /** Appends records, folds them in, and waits until the projection has them. */
-  const commit = async (roomId: string, entry: Entry | undefined, base: RoomState, records: readonly RoomRecord[]): Promise<Entry> => {
+  /** Resolves once the rooms projection has applied the record at `appended`. */
+  const projected = async (appended: Appended): Promise<void> => {
+    await projection.waitFor(appended.partition, appended.offset, timeoutMs);
+  };
+
+  /** Appends records and folds them in; the caller waits for the projection outside the queue. */
+  const commit = async (
+    roomId: string, entry: Entry | undefined, base: RoomState, records: readonly RoomRecord[],
+  ): Promise<{ entry: Entry; appended: Appended }> => {
     let positions;
     try {
       positions = await log.append(ROOM_EVENTS_TOPIC, records.map((record) => ({
@@ -164,8 +181,7 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     const next: Entry = entry === undefined ? { state, partition: last.partition, txns: new Map() } : entry;
     next.state = state;
     remember(roomId, next);
-    await projection.waitFor(last.partition, last.offset, timeoutMs);
-    return next;
+    return { entry: next, appended: last };
   };
 
   return {
@@ -182,32 +198,38 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
       }, initialState, lookupsOf(initialState));
       const records = recordsOf(decision);
       const roomId = records[0]!.roomId;
-      return run(roomId, async () => {
+      const { appended } = await run(roomId, async () => {
         if (rooms.has(roomId)) throw new MatrixError('M_ROOM_IN_USE', 400, 'Room id already in use');
-        await commit(roomId, undefined, initialState, records);
-        return { roomId, eventIds: records.map((record) => record.eventId) };
+        return commit(roomId, undefined, initialState, records);
       });
+      await projected(appended);
+      return { roomId, eventIds: records.map((record) => record.eventId) };
     },
 
-    send(roomId, event, local) {
-      return run(roomId, async () => {
+    async send(roomId, event, local) {
+      const sent = await run(roomId, async (): Promise<{ eventId: string; deduplicated: boolean; appended?: Appended }> => {
         const entry = await load(roomId);
         if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
         const key = txnKey(local);
         if (key !== undefined) {
-          const known = entry.txns.get(key) ?? (await readModel.eventIdForTransaction(roomId, local));
+          // A retry answers like the first request: once its event is readable.
+          const recent = entry.txns.get(key);
+          if (recent !== undefined) return { eventId: recent.eventId, deduplicated: true, appended: recent.appended };
+          const known = await readModel.eventIdForTransaction(roomId, local);
           if (known !== undefined) return { eventId: known, deduplicated: true };
         }
         const records = recordsOf(decide({ type: 'sendLocal', event, signingKey: keys.current(), local, now: options.now() },
           entry.state, lookupsOf(entry.state)));
-        await commit(roomId, entry, entry.state, records);
+        const { appended } = await commit(roomId, entry, entry.state, records);
         const eventId = records[records.length - 1]!.eventId;
         if (key !== undefined) {
-          entry.txns.set(key, eventId);
+          entry.txns.set(key, { eventId, appended });
           if (entry.txns.size > MAX_TXNS_PER_ROOM) entry.txns.delete(entry.txns.keys().next().value!);
         }
-        return { eventId, deduplicated: false };
+        return { eventId, deduplicated: false, appended };
       });
+      if (sent.appended !== undefined) await projected(sent.appended);
+      return { eventId: sent.eventId, deduplicated: sent.deduplicated };
     },
 
     state: (roomId) => run(roomId, async () => (await load(roomId))?.state),
