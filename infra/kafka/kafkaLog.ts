@@ -3,10 +3,12 @@
  * which is the Java client's murmur2 partitioner, so every Kafka client agrees on a room's
  * partition; the adapter computes the partition itself and sends it explicitly, so `partitionFor`
  * and `append` can never disagree. Appends go through one idempotent producer (acks=all, one
- * request in flight, so concurrent callers keep their call order per partition).
+ * request in flight, so concurrent callers keep their call order per partition); appends made
+ * while a request is in flight share the next one (appendBatcher.ts).
  */
 import { Kafka, logLevel, Partitioners, type Admin, type Producer, type logCreator } from 'kafkajs';
 import type { AppendedPosition, LogEntry, RoomLog, Subscription } from '../../domain/ports/index.ts';
+import { createAppendBatcher } from './appendBatcher.ts';
 import { createPartitionReader } from './partitionReader.ts';
 import { subscribeKafka, type KafkaConsumerTuning } from './kafkaSubscription.ts';
 import { toKafkaMessage, toLogEntry } from './records.ts';
@@ -58,6 +60,13 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<RoomLog 
     throw error;
   }
   const reader = createPartitionReader(kafka);
+  const appendBatched = createAppendBatcher(async (byTopic) => {
+    const metadata = await producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
+    return metadata.map(({ topicName, partition, baseOffset }) => ({ topic: topicName, partition, baseOffset: Number(baseOffset) }));
+  });
   const partitioner = Partitioners.DefaultPartitioner();
   const subscriptions = new Set<Subscription>();
   /** A topic's partition count is fixed at creation (the port's contract), so it is cached. */
@@ -104,21 +113,10 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<RoomLog 
       if (records.length === 0) return [];
       const count = await partitionCount(topic);
       const timestamp = Date.now();
-      const partitions = records.map((record) => partitionOf(topic, record.key, count));
-      const metadata = await producer.send({
-        topic,
-        acks: -1,
-        messages: records.map((record, i) => toKafkaMessage(record, partitions[i], timestamp)),
-      });
-      // One send makes one record batch per partition, so its records have consecutive offsets.
-      const next = new Map<number, number>();
-      for (const { partition, baseOffset } of metadata) next.set(partition, Number(baseOffset));
-      return partitions.map((partition) => {
-        const offset = next.get(partition);
-        if (offset === undefined) throw new Error(`kafka: no acknowledgement for ${topic}/${partition}`);
-        next.set(partition, offset + 1);
-        return { partition, offset };
-      });
+      return appendBatched(topic, records.map((record) => {
+        const partition = partitionOf(topic, record.key, count);
+        return { ...toKafkaMessage(record, partition, timestamp), partition };
+      }));
     },
     async read(topic, partition, fromOffset, max): Promise<LogEntry[]> {
       if (!Number.isInteger(fromOffset) || fromOffset < 0) throw new RangeError(`invalid offset ${fromOffset}`);

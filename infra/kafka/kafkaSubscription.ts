@@ -23,7 +23,15 @@ export interface KafkaConsumerTuning {
   readonly maxWaitTimeInMs?: number;
   readonly sessionTimeout?: number;
   readonly heartbeatInterval?: number;
+  /** Partitions whose batches are handled at the same time (each partition stays in order). */
+  readonly partitionsConsumedConcurrently?: number;
 }
+
+/**
+ * Like the embedded log's one worker per partition: a partition's batch (a read-model transaction)
+ * does not hold back the batches other partitions fetched in the same response.
+ */
+const DEFAULT_PARTITIONS_CONCURRENTLY = 8;
 
 export const subscribeKafka = async (
   kafka: Kafka,
@@ -155,7 +163,10 @@ export const subscribeKafka = async (
 
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({ eachBatchAutoResolve: false, autoCommit: true, autoCommitInterval: 5_000, eachBatch });
+  await consumer.run({
+    eachBatchAutoResolve: false, autoCommit: true, autoCommitInterval: 5_000, eachBatch,
+    partitionsConsumedConcurrently: tuning.partitionsConsumedConcurrently ?? DEFAULT_PARTITIONS_CONCURRENTLY,
+  });
   await ready.catch(() => undefined);
 
   return {
