@@ -1,6 +1,7 @@
 /**
- * The SQL port on a real PostgreSQL server through a `pg` connection pool. A transaction holds one
- * pooled client from BEGIN to COMMIT/ROLLBACK; plain queries take any free client.
+ * The SQL port on a real PostgreSQL server through two `pg` connection pools. A transaction holds
+ * one client of the transaction pool from BEGIN to COMMIT/ROLLBACK; plain queries take any free
+ * client of the other.
  */
 import pg from 'pg';
 import type { SqlDatabase, SqlExecutor, SqlParam, SqlResult } from '../../domain/ports/index.ts';
@@ -9,8 +10,14 @@ import { INT8_ARRAY_OID, INT8_OID, describeUrl, parseInt8, rowCountOf } from './
 export interface PostgresOptions {
   /** postgres://user:password@host:port/database */
   readonly url: string;
-  /** Pool size (default 10). */
+  /** Connections for plain queries (default 10). */
   readonly max?: number;
+  /**
+   * Connections for transactions, apart from the plain queries' (default 4): read-model batches
+   * (the projections' transactions) then never queue behind a burst of /sync reads, which would
+   * delay every write's read-your-writes wait.
+   */
+  readonly transactionMax?: number;
 }
 
 // pg's typings only list scalar type ids; array ids such as int8[] are plain numbers at run time.
@@ -28,10 +35,31 @@ const typeParsers = {
   },
 };
 
+/**
+ * Parameterised statements run as named prepared statements, so each connection parses and plans a
+ * statement text once instead of on every call (planning the read models' larger statements costs
+ * more than running them). Names are per pool; texts past the cap (SQL built with varying shapes)
+ * run unnamed, so the server-side cache stays bounded.
+ */
+const MAX_PREPARED_STATEMENTS = 500;
+
+type StatementNames = Map<string, string>;
+
+const statementName = (names: StatementNames, text: string): string | undefined => {
+  const known = names.get(text);
+  if (known !== undefined || names.size >= MAX_PREPARED_STATEMENTS) return known;
+  const name = `strata_${names.size + 1}`;
+  names.set(text, name);
+  return name;
+};
+
 const run = async <Row>(
-  target: pg.Pool | pg.PoolClient, text: string, values?: readonly SqlParam[],
+  target: pg.Pool | pg.PoolClient, names: StatementNames, text: string, values?: readonly SqlParam[],
 ): Promise<SqlResult<Row>> => {
-  const result = await target.query(text, values === undefined ? undefined : [...values]);
+  const name = values === undefined ? undefined : statementName(names, text);
+  const result = name === undefined
+    ? await target.query(text, values === undefined ? undefined : [...values])
+    : await target.query({ name, text, values: [...values!] });
   const rows = result.rows as Row[];
   return { rows, rowCount: rowCountOf(result.rowCount, rows) };
 };
@@ -39,22 +67,28 @@ const run = async <Row>(
 export const createPostgresDatabase = async (options: PostgresOptions): Promise<SqlDatabase> => {
   const where = describeUrl(options.url);
   const pool = new pg.Pool({ connectionString: options.url, max: options.max ?? 10, types: typeParsers });
+  const transactionPool = new pg.Pool({ connectionString: options.url, max: options.transactionMax ?? 4, types: typeParsers });
+  const end = async (): Promise<void> => {
+    await Promise.all([pool.end(), transactionPool.end()]);
+  };
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  transactionPool.on('error', () => undefined);
   try {
-    await pool.query('SELECT 1');
+    await Promise.all([pool.query('SELECT 1'), transactionPool.query('SELECT 1')]);
   } catch (error) {
-    await pool.end().catch(() => undefined);
+    await end().catch(() => undefined);
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`cannot connect to PostgreSQL at ${where}: ${reason}`, { cause: error });
   }
 
+  const names: StatementNames = new Map();
   const query = <Row = Record<string, unknown>>(text: string, values?: readonly SqlParam[]) =>
-    run<Row>(pool, text, values);
+    run<Row>(pool, names, text, values);
 
   const transaction = async <T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> => {
-    const client = await pool.connect();
-    const tx: SqlExecutor = { query: (text, values) => run(client, text, values) };
+    const client = await transactionPool.connect();
+    const tx: SqlExecutor = { query: (text, values) => run(client, names, text, values) };
     let discard: Error | undefined;
     try {
       await client.query('BEGIN');
@@ -75,6 +109,6 @@ export const createPostgresDatabase = async (options: PostgresOptions): Promise<
     }
   };
 
-  return { query, transaction, close: () => pool.end() };
+  return { query, transaction, close: end };
 };
 
