@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { ROOM_VERSIONS, redactPdu, roomVersionRules, type JsonObject, type SqlDatabase } from '../../domain/index.ts';
+import { ROOM_EVENTS_TOPIC, ROOM_VERSIONS, redactPdu, roomVersionRules, type JsonObject, type SqlDatabase } from '../../domain/index.ts';
 import type { RoomRequester } from '../../domain/app/rooms/index.ts';
 import { createPgliteDatabase } from '../../infra/pglite/index.ts';
 import { createPostgresDatabase } from '../../infra/postgres/index.ts';
@@ -132,6 +132,33 @@ const describeBackend = (name: string, backend: Backend) => describe(`rooms proj
       const raw = await opened.db.query<{ text: string }>('SELECT pdu::text AS text FROM room_events WHERE event_id = $1', [message]);
       expect(raw.rows[0]!.text).not.toContain('secret');
     }
+  });
+
+  it('applies a remote redaction that arrived before its target once the target lands', async () => {
+    const roomId = '!early:remote.org';
+    // Room v10 event ids are reference hashes (43 unpadded URL-safe base64 characters).
+    const redactionId = `$${'r'.repeat(43)}`;
+    const targetId = `$${'t'.repeat(43)}`;
+    const pdu = (type: string, extra: JsonObject): JsonObject => ({
+      type, room_id: roomId, sender: '@mallory:remote.org', origin_server_ts: 1, depth: 5, prev_events: [], auth_events: [],
+      hashes: { sha256: 'x' }, signatures: {}, ...extra,
+    });
+    const accepted = (eventId: string, event: JsonObject) => ({
+      key: roomId,
+      value: {
+        type: 'pdu.accepted', v: 1, roomId, roomVersion: '10', eventId, pdu: event, stateDelta: [], prevAcceptedEventId: null,
+        forwardExtremities: [eventId], local: null, acceptedAt: 1,
+      },
+    });
+    const positions = await stack.log.append(ROOM_EVENTS_TOPIC, [
+      accepted(redactionId, pdu('m.room.redaction', { redacts: targetId, content: { redacts: targetId } })),
+      accepted(targetId, pdu('m.room.message', { content: { msgtype: 'm.text', body: 'secret' } })),
+    ]);
+    const last = positions[positions.length - 1]!;
+    expect(await stack.projection.waitFor(last.partition, last.offset, 10_000)).toBe(true);
+    const stored = (await stack.queries.event(targetId))!;
+    expect(stored.redactedBecause?.eventId).toBe(redactionId);
+    expect(stored.pdu.content).toEqual({});
   });
 
   it('redacts in SQL exactly as redactPdu does, for every room version', async () => {

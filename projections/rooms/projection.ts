@@ -117,8 +117,9 @@ const acceptedStatements = (record: PduAccepted, entry: LogEntry): SqlStatement[
     });
     statements.push(applyRedactions(event.redacts, redactedPdu));
   }
-  // A redaction may arrive before its target (federation): apply it when the target lands.
-  statements.push(applyRedactions(record.eventId, redactedPdu));
+  // A redaction may arrive before its target (federation): apply it when the target lands. An
+  // event this server just created cannot have been redacted before: its id did not exist.
+  if (record.local === null) statements.push(applyRedactions(record.eventId, redactedPdu));
   return statements;
 };
 

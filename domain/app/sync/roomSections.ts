@@ -11,6 +11,7 @@ import type { SyncContext } from './context.ts';
 import { strippedStateEvent, type EventFormatter } from './format.ts';
 import type { RoomPlan } from './plan.ts';
 import { roomTimeline, visibleFrom, type RoomTimeline } from './timeline.ts';
+import { countUnread, type UnreadCounts } from './unread.ts';
 
 /** State shown to invitees and knockers (client-server-api § Stripped state: the recommended types). */
 const STRIPPED_TYPES = new Set([
@@ -25,6 +26,8 @@ export interface RoomExtras {
   readonly typing: ReadonlyMap<string, readonly string[]>;
   /** The user's own receipt event ids in a room (for unread counts). */
   ownReceipts(roomId: string): Promise<readonly string[]>;
+  /** Unread counts computed earlier, so a later sync counts only the events after them. */
+  readonly unread?: UnreadCounts;
 }
 
 export interface BuiltRoom {
@@ -62,13 +65,16 @@ const contentOf = (event: StoredEvent | undefined): JsonObject =>
 const unreadNotifications = async (
   ctx: SyncContext, roomId: string, userId: string, changes: readonly UserMembershipChange[], extras: RoomExtras, to: number,
 ): Promise<JsonObject> => {
-  const receiptIds = await extras.ownReceipts(roomId);
-  const receiptOffsets = await Promise.all(receiptIds.map(async (id) => (await ctx.rooms.event(id))?.offset ?? -1));
+  // The receipts and the member event are independent reads: one round trip instead of two.
+  const [receiptOffsets, member] = await Promise.all([
+    extras.ownReceipts(roomId).then((ids) => Promise.all(ids.map(async (id) => (await ctx.rooms.event(id))?.offset ?? -1))),
+    ctx.rooms.stateEvent(roomId, 'm.room.member', userId),
+  ]);
   const lastJoin = changes.findLast((change) => change.membership === 'join')?.offset ?? -1;
   const after = Math.max(lastJoin, ...receiptOffsets);
-  const displayName = contentOf(await ctx.rooms.stateEvent(roomId, 'm.room.member', userId)).displayname;
+  const displayName = contentOf(member).displayname;
   const names = typeof displayName === 'string' ? [displayName, userId] : [userId];
-  const counts = await ctx.sync.notificationCounts(roomId, userId, after, to, names);
+  const counts = await countUnread(ctx, roomId, userId, after, to, names, extras.unread);
   return { notification_count: counts.notifications, highlight_count: counts.highlights };
 };
 
@@ -90,11 +96,12 @@ const roomSummary = async (ctx: SyncContext, roomId: string, userId: string): Pr
 
 export const buildRoom = async (
   ctx: SyncContext, plan: Extract<RoomPlan, { section: 'join' | 'leave' }>, filter: Filter, userId: string,
-  format: EventFormatter, extras: RoomExtras,
+  format: EventFormatter, extrasReady: RoomExtras | Promise<RoomExtras>,
 ): Promise<BuiltRoom> => {
   const window = { ...plan.window };
   const visible = await visibleFrom(ctx, plan.roomId, plan.changes);
   const timeline = await roomTimeline(ctx, visible === undefined ? window : { ...window, visibleFrom: visible }, filter, userId);
+  const extras = await extrasReady;
   const accountData = roomAccountData(extras, filter, plan.roomId);
   const body: JsonObject = {
     timeline: { events: timeline.events.map(format), limited: timeline.limited, prev_batch: timeline.prevBatch },

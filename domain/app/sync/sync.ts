@@ -12,6 +12,7 @@ import type { SyncContext, SyncRequester } from './context.ts';
 import { eventFormatter } from './format.ts';
 import { planRooms, type RoomPlan } from './plan.ts';
 import { buildRoom, strippedRoom, type RoomExtras } from './roomSections.ts';
+import type { UnreadCounts } from './unread.ts';
 import { deviceListDelta } from './deviceLists.ts';
 import { encodeSyncToken, parseSyncToken, type SyncPositions } from './token.ts';
 
@@ -41,6 +42,8 @@ interface Computed {
   readonly body: JsonObject;
   readonly empty: boolean;
   readonly joinedRoomIds: string[];
+  /** False when the to-device batch was cut at its limit: more is due without any notification. */
+  readonly complete: boolean;
 }
 
 /** The user's own receipt event ids per room, from `m.receipt` contents. */
@@ -57,6 +60,7 @@ const ownReceiptIds = (userId: string, contents: ReadonlyMap<string, JsonObject>
 
 const compute = async (
   ctx: SyncContext, requester: SyncRequester, filter: Filter, since: SyncPositions | undefined, upTo: SyncPositions, fullState: boolean,
+  unread: UnreadCounts | undefined,
 ): Promise<Computed> => {
   const { userId, deviceId } = requester;
   const streams = ctx.userData.streams;
@@ -73,14 +77,24 @@ const compute = async (
 
   // A typing stream restarted with the process may be behind the token: start it over.
   const typingSince = since === undefined || since.typing > upTo.typing ? 0 : since.typing;
-  const [accountData, receipts, toDevice, keyCounts, presence] = await Promise.all([
-    streams.accountData.changesSince(userId, since?.accountData ?? 0, upTo.accountData),
-    streams.receipts.changesSince(userId, joinedRoomIds, since?.receipts ?? 0, upTo.receipts),
+  // Incrementally, a stream that has not moved since `since` has nothing to say: its query is
+  // skipped (most long-poll wake-ups concern one stream only). To-device is always read, as
+  // reading it acknowledges what the device had at `since`.
+  const moved = (stream: 'accountData' | 'receipts' | 'presence' | 'deviceLists'): boolean =>
+    since === undefined || since[stream] < upTo[stream];
+  // The streams are read while the rooms' timelines are: rooms wait for them only once their
+  // timelines are in. Both promises are awaited below; `catch` only keeps a failure that surfaces
+  // while the other side is still running from counting as unhandled.
+  const streamsRead = Promise.all([
+    moved('accountData') ? streams.accountData.changesSince(userId, since?.accountData ?? 0, upTo.accountData) : [],
+    moved('receipts') ? streams.receipts.changesSince(userId, joinedRoomIds, since?.receipts ?? 0, upTo.receipts) : new Map<string, JsonObject>(),
     streams.toDevice.changesSince(userId, deviceId, since?.toDevice ?? 0, upTo.toDevice),
     streams.keyCounts(userId, deviceId),
-    streams.presence.changesSince(userId, since?.presence ?? 0, upTo.presence),
+    moved('presence') ? streams.presence.changesSince(userId, since?.presence ?? 0, upTo.presence) : [],
   ]);
-  const extras: RoomExtras = {
+  const deviceListsRead = since === undefined || !moved('deviceLists')
+    ? Promise.resolve([]) : streams.deviceLists.changesSince(userId, since.deviceLists, upTo.deviceLists);
+  const extrasReady = streamsRead.then(([accountData, receipts]): RoomExtras => ({
     // From position 0 the stream adds the default push rules (at position 0) for an initial sync;
     // an incremental sync from 0 must not repeat them.
     accountData: since === undefined ? accountData : accountData.filter((entry) => entry.position > since.accountData),
@@ -91,20 +105,24 @@ const compute = async (
     ownReceipts: since === undefined
       ? async (roomId) => ownReceiptIds(userId, receipts).get(roomId) ?? []
       : async (roomId) => ownReceiptIds(userId, await streams.receipts.changesSince(userId, [roomId], 0, upTo.receipts)).get(roomId) ?? [],
-  };
+    ...(unread === undefined ? {} : { unread }),
+  }));
+  for (const pending of [streamsRead, deviceListsRead, extrasReady]) pending.catch(() => undefined);
 
   const format = eventFormatter(filter, requester, ctx.clock.now());
   const sections: Record<RoomPlan['section'], JsonObject> = { join: {}, invite: {}, knock: {}, leave: {} };
   const built = await Promise.all(plans.map(async (plan) => {
     if ('change' in plan) return { plan, body: await strippedRoom(ctx, plan, userId), room: undefined };
-    const room = await buildRoom(ctx, plan, filter, userId, format, extras);
+    const room = await buildRoom(ctx, plan, filter, userId, format, extrasReady);
     return { plan, body: room.changed ? room.body : undefined, room };
   }));
   for (const { plan, body } of built) if (body !== undefined) sections[plan.section][plan.roomId] = body;
+  const [, , toDevice, keyCounts, presence] = await streamsRead;
+  const extras = await extrasReady;
 
   const deviceLists = since === undefined
     ? { changed: [] as string[], left: [] as string[] }
-    : await deviceListDelta(ctx, userId, await streams.deviceLists.changesSince(userId, since.deviceLists, upTo.deviceLists), built);
+    : await deviceListDelta(ctx, userId, await deviceListsRead, built);
 
   const globalAccountData = extras.accountData
     .filter((entry) => entry.roomId === null && eventMatches(filter.accountData, { type: entry.type }))
@@ -124,7 +142,7 @@ const compute = async (
   };
   const empty = Object.keys(rooms).length === 0 && globalAccountData.length === 0 && presenceEvents.length === 0
     && toDevice.events.length === 0 && deviceLists.changed.length === 0 && deviceLists.left.length === 0;
-  return { body, empty, joinedRoomIds: allJoined };
+  return { body, empty, joinedRoomIds: allJoined, complete: toDevice.position >= upTo.toDevice };
 };
 
 /** `set_presence`: marks the user unless they are already in that state (no stream churn per poll). */
@@ -134,22 +152,81 @@ const updatePresence = async (ctx: SyncContext, requester: SyncRequester, presen
   await ctx.userData.setPresence(requester, requester.userId, { presence });
 };
 
-export const sync = async (ctx: SyncContext, requester: SyncRequester, request: SyncRequest, signal?: AbortSignal): Promise<JsonObject> => {
+/**
+ * What the last response to a device was computed from: its token, the notifier counter read before
+ * its positions, and the keys it would wait on. A client long-polls with that token next; until one
+ * of the keys is notified after the counter, computing again would find nothing new, so the request
+ * waits first instead of running every stream's queries for an empty answer.
+ */
+export interface QuietSince {
+  readonly token: string;
+  readonly filter: string | undefined;
+  readonly counter: number;
+  readonly keys: readonly string[];
+}
+
+/** What a SyncService remembers between requests; both are optimisations, never the answer itself. */
+export interface SyncMemo {
+  /** Per device (`user\0device`), least recently answered dropped first. */
+  readonly quiet: Map<string, QuietSince>;
+  readonly unread: UnreadCounts;
+  /** Stored filters by `user\0filter id`: a filter id names one filter for good (POST /filter). */
+  readonly filters: Map<string, Filter>;
+}
+const MAX_REMEMBERED_DEVICES = 50_000;
+
+const MAX_REMEMBERED_FILTERS = 10_000;
+
+const resolveFilter = async (ctx: SyncContext, userId: string, param: string | undefined, memo: SyncMemo | undefined): Promise<Filter> => {
+  const stored = memo !== undefined && param !== undefined && param !== '' && !param.startsWith('{');
+  const key = `${userId}\u0000${param}`;
+  const known = stored ? memo.filters.get(key) : undefined;
+  if (known !== undefined) return known;
+  const filter = await ctx.userData.resolveFilter(userId, param);
+  if (stored) {
+    memo.filters.set(key, filter);
+    if (memo.filters.size > MAX_REMEMBERED_FILTERS) memo.filters.delete(memo.filters.keys().next().value!);
+  }
+  return filter;
+};
+
+const remember = (memo: SyncMemo | undefined, device: string, quiet: QuietSince): void => {
+  if (memo === undefined) return;
+  memo.quiet.delete(device);
+  memo.quiet.set(device, quiet);
+  if (memo.quiet.size > MAX_REMEMBERED_DEVICES) memo.quiet.delete(memo.quiet.keys().next().value!);
+};
+
+export const sync = async (
+  ctx: SyncContext, requester: SyncRequester, request: SyncRequest, signal?: AbortSignal, memo?: SyncMemo,
+): Promise<JsonObject> => {
   const since = request.since === undefined ? undefined : parseSyncToken(request.since);
-  const filter = await ctx.userData.resolveFilter(requester.userId, request.filter);
+  const filter = await resolveFilter(ctx, requester.userId, request.filter, memo);
   const presence = request.setPresence ?? 'online';
   if (!PRESENCE.has(presence)) throw new MatrixError('M_INVALID_PARAM', 400, "'set_presence' must be online, offline or unavailable");
   if (presence !== 'offline') await updatePresence(ctx, requester, presence);
   const fullState = request.fullState === true;
   const deadline = ctx.clock.now() + Math.min(Math.max(request.timeoutMs ?? 0, 0), MAX_SYNC_TIMEOUT_MS);
+  const device = `${requester.userId}\u0000${requester.deviceId}`;
+  const quiet = memo?.quiet.get(device);
+  if (quiet !== undefined && since !== undefined && !fullState && quiet.token === request.since && quiet.filter === request.filter
+    && deadline > ctx.clock.now()) {
+    await ctx.notifier.waitFor(quiet.keys, quiet.counter, deadline - ctx.clock.now(), signal);
+  }
   for (;;) {
     const counter = ctx.notifier.current();
     const upTo = await readPositions(ctx);
-    const result = await compute(ctx, requester, filter, since, upTo, fullState);
+    const result = await compute(ctx, requester, filter, since, upTo, fullState, memo?.unread);
     const remaining = deadline - ctx.clock.now();
-    if (since === undefined || fullState || !result.empty) return result.body;
-    if (remaining <= 0 || signal?.aborted === true) return { ...result.body, next_batch: request.since! };
-    await ctx.notifier.waitFor([requester.userId, ...result.joinedRoomIds], counter, remaining, signal);
+    const keys = [requester.userId, ...result.joinedRoomIds];
+    const done = since === undefined || fullState || !result.empty;
+    if (done || remaining <= 0 || signal?.aborted === true) {
+      const body = done ? result.body : { ...result.body, next_batch: request.since! };
+      if (result.complete) remember(memo, device, { token: String(body.next_batch), filter: request.filter, counter, keys });
+      else memo?.quiet.delete(device);
+      return body;
+    }
+    await ctx.notifier.waitFor(keys, counter, remaining, signal);
   }
 };
 
@@ -157,6 +234,7 @@ export interface SyncService {
   sync(requester: SyncRequester, request: SyncRequest, signal?: AbortSignal): Promise<JsonObject>;
 }
 
-export const createSync = (ctx: SyncContext): SyncService => ({
-  sync: (requester, request, signal) => sync(ctx, requester, request, signal),
-});
+export const createSync = (ctx: SyncContext): SyncService => {
+  const memo: SyncMemo = { quiet: new Map(), unread: new Map(), filters: new Map() };
+  return { sync: (requester, request, signal) => sync(ctx, requester, request, signal, memo) };
+};

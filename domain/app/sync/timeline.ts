@@ -47,6 +47,13 @@ const narrows = (filter: RoomEventFilter): boolean =>
 
 export const timelineLimit = (filter: Filter): number => Math.min(filter.room.timeline.limit ?? DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT);
 
+/**
+ * Whether the room has any event in [from, to). Without one the state at `to` is the state at
+ * `from`, so the state delta is empty without loading the room's state twice.
+ */
+const anyEventBetween = async (ctx: SyncContext, roomId: string, from: number, to: number): Promise<boolean> =>
+  to > from && (await ctx.rooms.messages(roomId, { dir: 'b', from: to, to: from, limit: 1 })).length > 0;
+
 export const roomTimeline = async (ctx: SyncContext, window: RoomWindow, filter: Filter, userId: string): Promise<RoomTimeline> => {
   const { roomId, to } = window;
   const limit = timelineLimit(filter);
@@ -63,7 +70,7 @@ export const roomTimeline = async (ctx: SyncContext, window: RoomWindow, filter:
   const stateAtStart = async (): Promise<StoredEvent[]> => (startState ??= await ctx.rooms.stateAt(roomId, start - 1));
   if (window.fullState || window.from === undefined) {
     state = await stateAtStart();
-  } else if (limited || narrows(filter.room.timeline)) {
+  } else if (limited || (narrows(filter.room.timeline) && (await anyEventBetween(ctx, roomId, window.from, start)))) {
     // State changes between `since` and the timeline's start the timeline does not show.
     const known = new Set((await ctx.rooms.stateAt(roomId, window.from - 1)).map((event) => event.eventId));
     state = (await stateAtStart()).filter((event) => !known.has(event.eventId));
