@@ -10,3 +10,4 @@ export * from './auth/index.ts';
 export * from './stateRes/index.ts';
 export * from './room/index.ts';
 export type * from './ports/index.ts';
+export * from './push/index.ts';
