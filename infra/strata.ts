@@ -31,7 +31,7 @@ import {
   probeLog, recordStart, startHttpServer, type ServerLifecycle,
 } from './server/index.ts';
 import type { Logger } from 'pino';
-import { createArgon2PasswordHasher, createSqlAccountStore, cryptoRandom, systemClock } from './stores/index.ts';
+import { createArgon2PasswordHasher, createSqlAccountStore, cryptoRandom, systemClock, withAccessTokenCache } from './stores/index.ts';
 import { createSqlUserDataStores } from './userData/index.ts';
 
 /** Spec versions whose client-server features work end to end (v1.2 needs /hierarchy, v1.3 relations). */
@@ -87,7 +87,7 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
 
   // Accounts, user data and rooms call each other through hooks: profile changes update membership
   // events, deleted devices lose their keys and queued to-device messages.
-  const accountStore = await createSqlAccountStore(db);
+  const accountStore = withAccessTokenCache(await createSqlAccountStore(db), { now: () => systemClock.now() });
   const userData = createUserData({
     stores: await createSqlUserDataStores(db),
     notifier,

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { createMemoryAccountStore, type AccountStore } from '../../domain/app/accounts/index.ts';
+import { withAccessTokenCache } from './accessTokenCache.ts';
+
+const alice = '@alice:example.org';
+
+/** A memory store with two devices and tokens, counting the lookups that reach it. */
+const setUp = async () => {
+  const inner = createMemoryAccountStore();
+  await inner.createUser({ userId: alice, passwordHash: null, isGuest: false, isAdmin: false, createdTs: 0, profile: {} });
+  for (const device of ['D1', 'D2']) {
+    await inner.ensureDevice(alice, device, undefined, 0);
+    await inner.addAccessToken(`hash-${device}`, { userId: alice, deviceId: device, isGuest: false }, 0);
+  }
+  let lookups = 0;
+  const counted: AccountStore = { ...inner, findAccessToken: (hash) => ((lookups += 1), inner.findAccessToken(hash)) };
+  let now = 1_000;
+  const cached = withAccessTokenCache(counted, { now: () => now, ttlMs: 3_000 });
+  return { inner, cached, lookups: () => lookups, advance: (ms: number) => { now += ms; } };
+};
+
+describe('access-token cache', () => {
+  it('answers a found token from memory until it expires', async () => {
+    const { cached, lookups, advance } = await setUp();
+    const owner = { userId: alice, deviceId: 'D1', isGuest: false };
+    expect(await cached.findAccessToken('hash-D1')).toEqual(owner);
+    expect(await cached.findAccessToken('hash-D1')).toEqual(owner);
+    expect(lookups()).toBe(1);
+    advance(3_000);
+    expect(await cached.findAccessToken('hash-D1')).toEqual(owner);
+    expect(lookups()).toBe(2);
+  });
+
+  it('never keeps an unknown token, so one issued elsewhere is found at once', async () => {
+    const { inner, cached } = await setUp();
+    expect(await cached.findAccessToken('hash-new')).toBeUndefined();
+    await inner.addAccessToken('hash-new', { userId: alice, deviceId: 'D1', isGuest: false }, 0);
+    expect(await cached.findAccessToken('hash-new')).toMatchObject({ deviceId: 'D1' });
+  });
+
+  it('forgets tokens at once when this process deletes their device or tokens', async () => {
+    const { cached } = await setUp();
+    await cached.findAccessToken('hash-D1');
+    await cached.findAccessToken('hash-D2');
+    await cached.deleteDevices(alice, ['D1']);
+    expect(await cached.findAccessToken('hash-D1')).toBeUndefined();
+    expect(await cached.findAccessToken('hash-D2')).toMatchObject({ deviceId: 'D2' });
+    await cached.deleteAccessTokensOfDevice(alice, 'D2');
+    expect(await cached.findAccessToken('hash-D2')).toBeUndefined();
+  });
+
+  it('forgets every other device on deleteOtherDevices', async () => {
+    const { cached } = await setUp();
+    await cached.findAccessToken('hash-D1');
+    await cached.findAccessToken('hash-D2');
+    expect(await cached.deleteOtherDevices(alice, 'D2')).toEqual(['D1']);
+    expect(await cached.findAccessToken('hash-D1')).toBeUndefined();
+    expect(await cached.findAccessToken('hash-D2')).toMatchObject({ deviceId: 'D2' });
+  });
+
+  it('does not keep a lookup that overlapped a deletion', async () => {
+    const { cached } = await setUp();
+    const lookup = cached.findAccessToken('hash-D1');
+    await cached.deleteDevices(alice, ['D1']);
+    await lookup;
+    expect(await cached.findAccessToken('hash-D1')).toBeUndefined();
+  });
+
+  it('sees another process\'s deletion once the entry expires', async () => {
+    const { inner, cached, advance } = await setUp();
+    await cached.findAccessToken('hash-D1');
+    await inner.deleteDevices(alice, ['D1']);
+    advance(3_000);
+    expect(await cached.findAccessToken('hash-D1')).toBeUndefined();
+  });
+});
