@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { inject } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { describeRoomLogContract } from '../logContract/roomLogContract.ts';
 import { createKafkaLog, withNamespace } from './index.ts';
 
@@ -29,3 +30,22 @@ describeRoomLogContract(
   async () => withNamespace(await createKafkaLog({ brokers: kafkaBrokers, clientId: 'strata-contract-ns' }), 'tenant-a'),
   deleteContractTopics('tenant-a.strata-contract-'),
 );
+
+describe('kafka ensureTopic', () => {
+  afterAll(deleteContractTopics('strata-ensure-'));
+
+  it('is quiet and keeps the topic when it exists already, even when two processes race', async () => {
+    const errors: string[] = [];
+    const logger = { error: (_: object, message: string) => errors.push(message), warn: () => {}, info: () => {}, debug: () => {} };
+    const [first, second] = await Promise.all([1, 2].map((n) => createKafkaLog({ brokers: kafkaBrokers, clientId: `strata-ensure-${n}`, logger })));
+    try {
+      const topic = `strata-ensure-${randomUUID()}`;
+      await Promise.all([first!.ensureTopic(topic, 3), second!.ensureTopic(topic, 3)]);
+      await first!.ensureTopic(topic, 5);
+      expect(await second!.partitionCount(topic)).toBe(3);
+      expect(errors).toEqual([]);
+    } finally {
+      await Promise.all([first!.close(), second!.close()]);
+    }
+  });
+});

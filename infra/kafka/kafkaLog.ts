@@ -29,10 +29,19 @@ export interface KafkaLogOptions {
   readonly consumer?: KafkaConsumerTuning;
 }
 
+/**
+ * kafkajs's connection logs every error response at error level, including the TOPIC_ALREADY_EXISTS
+ * of a CreateTopics that lost a race to another process. `admin.createTopics` throws for any other
+ * creation error, so that line carries nothing the caller does not see: it is logged at debug.
+ */
+const isCreateTopicsResponse = (namespace: string, message: string | undefined): boolean =>
+  namespace === 'Connection' && (message ?? '').startsWith('Response CreateTopics');
+
 const toLogCreator = (logger: KafkaLogLogger): logCreator => () => ({ namespace, level, log }) => {
   const { message, ...details } = log;
   const text = `kafkajs ${namespace}: ${message}`;
-  if (level === logLevel.ERROR) logger.error(details, text);
+  if (level === logLevel.ERROR && isCreateTopicsResponse(namespace, message)) logger.debug(details, text);
+  else if (level === logLevel.ERROR) logger.error(details, text);
   else if (level === logLevel.WARN) logger.warn(details, text);
   else if (level === logLevel.INFO) logger.info(details, text);
   else logger.debug(details, text);
@@ -102,7 +111,9 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<RoomLog 
     kafka,
     async ensureTopic(topic, partitions) {
       if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`invalid partition count ${partitions}`);
-      // Resolves false when the topic exists already; its partition count is then kept.
+      // An existing topic keeps its partition count. Asking first spares the broker an error
+      // response; createTopics still resolves false if another process created it meanwhile.
+      if ((await admin.listTopics()).includes(topic)) return;
       await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
     },
     partitionCount,
