@@ -178,9 +178,10 @@ export interface SyncReadModel {
   membershipChanges(userId: string, upTo: ReadonlyMap<number, number>): Promise<UserMembershipChange[]>;
   /**
    * Notifying events (messages, encrypted, stickers from others) in (after, before) and how many of
-   * them mention the user (m.mentions.user_ids, else the body contains one of `names`).
+   * them mention the user (m.mentions.user_ids, else the body contains one of `names`); with
+   * `redactions`, the m.room.redaction events (from anyone) in the same range.
    */
-  notificationCounts(roomId: string, userId: string, after: number, before: number, names: readonly string[]): Promise<{ notifications: number; highlights: number }>;
+  notificationCounts(roomId: string, userId: string, after: number, before: number, names: readonly string[]): Promise<{ notifications: number; highlights: number; redactions: number }>;
   /** Joined / invited counts and heroes from the current memberships. */
   roomSummary(roomId: string, viewer: string): Promise<RoomSummaryCounts>;
 }

@@ -131,6 +131,8 @@ export interface KeyStore {
   setFallbackKeys(userId: string, deviceId: string, keys: ReadonlyMap<string, JsonObject | string>): Promise<void>;
   oneTimeKeyCounts(userId: string, deviceId: string): Promise<Record<string, number>>;
   unusedFallbackKeyAlgorithms(userId: string, deviceId: string): Promise<string[]>;
+  /** Both of the above in one read, for every /sync response. */
+  keyCounts(userId: string, deviceId: string): Promise<{ oneTimeKeyCounts: Record<string, number>; unusedFallbackKeyTypes: string[] }>;
   /** Removes and returns one one-time key, each at most once under concurrency; else the fallback key. */
   claim(userId: string, deviceId: string, algorithm: string): Promise<ClaimedKey | undefined>;
   /** Forgets every key of the device and records a device-list change. */
@@ -240,8 +242,19 @@ export interface PresenceStore {
   changesSince(userIds: readonly string[], since: StreamPosition, upTo: StreamPosition): Promise<PresenceState[]>;
 }
 
+/** Every user-data stream's position at one instant (what /sync reads first). */
+export interface UserDataPositions {
+  readonly accountData: StreamPosition;
+  readonly receipts: StreamPosition;
+  readonly toDevice: StreamPosition;
+  readonly deviceLists: StreamPosition;
+  readonly presence: StreamPosition;
+}
+
 /** The SQL stores, opened together. */
 export interface UserDataStores {
+  /** All stream positions in one read: equal to each store's `currentPosition()` at one instant. */
+  currentPositions(): Promise<UserDataPositions>;
   readonly accountData: AccountDataStore;
   readonly filters: FilterStore;
   readonly receipts: ReceiptStore;

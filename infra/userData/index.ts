@@ -8,6 +8,7 @@ import { createSqlKeyStore } from './keyStore.ts';
 import { createSqlPresenceStore } from './presenceStore.ts';
 import { createSqlReceiptStore } from './receiptStore.ts';
 import { ensureUserDataSchema } from './schema.ts';
+import { currentPositions } from './streams.ts';
 import { createSqlToDeviceStore } from './toDeviceStore.ts';
 
 export { ensureUserDataSchema, USER_DATA_SCHEMA } from './schema.ts';
@@ -20,6 +21,7 @@ export {
 export const createSqlUserDataStores = async (db: SqlDatabase): Promise<UserDataStores> => {
   await ensureUserDataSchema(db);
   return {
+    currentPositions: () => currentPositions(db),
     accountData: createSqlAccountDataStore(db),
     filters: createSqlFilterStore(db),
     receipts: createSqlReceiptStore(db),

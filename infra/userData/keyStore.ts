@@ -106,6 +106,18 @@ export const createSqlKeyStore = (db: SqlDatabase): KeyStore => ({
     return rows.map((row) => row.algorithm);
   },
 
+  async keyCounts(userId, deviceId) {
+    const { rows } = await db.query<{ fallback: boolean; algorithm: string; n: number }>(
+      `SELECT false AS fallback, algorithm, count(*) AS n FROM e2e_one_time_keys WHERE user_id = $1 AND device_id = $2 GROUP BY algorithm
+       UNION ALL SELECT true, algorithm, 0 FROM e2e_fallback_keys WHERE user_id = $1 AND device_id = $2 AND NOT used`,
+      [userId, deviceId],
+    );
+    return {
+      oneTimeKeyCounts: Object.fromEntries(rows.filter((row) => !row.fallback).map((row) => [row.algorithm, Number(row.n)])),
+      unusedFallbackKeyTypes: rows.filter((row) => row.fallback).map((row) => row.algorithm).sort(),
+    };
+  },
+
   claim(userId, deviceId, algorithm) {
     return db.transaction(async (tx): Promise<ClaimedKey | undefined> => {
       // SKIP LOCKED: concurrent claims each take a different key instead of waiting for the same one.

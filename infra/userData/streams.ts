@@ -4,7 +4,7 @@
  * stream's transaction-scoped advisory lock first: writers of one stream commit in position order,
  * and the position recorded in `stream_positions` (same transaction) is never ahead of its rows.
  */
-import type { SqlExecutor } from '../../domain/index.ts';
+import type { SqlExecutor, UserDataPositions } from '../../domain/index.ts';
 
 export const STREAMS = ['account_data', 'receipts', 'to_device', 'device_lists', 'presence'] as const;
 export type StreamName = (typeof STREAMS)[number];
@@ -31,6 +31,19 @@ export const recordPosition = async (tx: SqlExecutor, stream: StreamName, positi
 export const currentPosition = async (tx: SqlExecutor, stream: StreamName): Promise<number> => {
   const { rows } = await tx.query<{ position: number }>('SELECT position FROM stream_positions WHERE stream = $1', [stream]);
   return rows[0] === undefined ? 0 : Number(rows[0].position);
+};
+
+/**
+ * Every stream's position in one statement (one snapshot), for /sync: each is the same as
+ * `currentPosition` would have read, so the ordering guarantee above holds for all of them.
+ */
+export const currentPositions = async (db: SqlExecutor): Promise<UserDataPositions> => {
+  const { rows } = await db.query<{ stream: string; position: number }>('SELECT stream, position FROM stream_positions');
+  const of = (stream: StreamName): number => Number(rows.find((row) => row.stream === stream)?.position ?? 0);
+  return {
+    accountData: of('account_data'), receipts: of('receipts'), toDevice: of('to_device'),
+    deviceLists: of('device_lists'), presence: of('presence'),
+  };
 };
 
 /** One entry of the device-list stream: `userId`'s devices or keys changed. */

@@ -158,6 +158,7 @@ export const describeUserDataStoresContract = (name: string, open: () => Promise
       await stores.keys.setFallbackKeys(mallory, 'MD', new Map([['signed_curve25519:F', { key: 'fallback', fallback: true }]]));
       expect(await stores.keys.oneTimeKeyCounts(mallory, 'MD')).toEqual({ signed_curve25519: 5 });
       expect(await stores.keys.unusedFallbackKeyAlgorithms(mallory, 'MD')).toEqual(['signed_curve25519']);
+      expect(await stores.keys.keyCounts(mallory, 'MD')).toEqual({ oneTimeKeyCounts: { signed_curve25519: 5 }, unusedFallbackKeyTypes: ['signed_curve25519'] });
       const claims = await Promise.all(Array.from({ length: 20 }, () => stores.keys.claim(mallory, 'MD', 'signed_curve25519')));
       const ids = claims.map((claim) => claim?.keyId);
       const oneTime = ids.filter((id) => id !== 'signed_curve25519:F');
@@ -165,6 +166,7 @@ export const describeUserDataStoresContract = (name: string, open: () => Promise
       expect(ids.filter((id) => id === 'signed_curve25519:F')).toHaveLength(15);
       expect(await stores.keys.oneTimeKeyCounts(mallory, 'MD')).toEqual({});
       expect(await stores.keys.unusedFallbackKeyAlgorithms(mallory, 'MD')).toEqual([]);
+      expect(await stores.keys.keyCounts(mallory, 'MD')).toEqual({ oneTimeKeyCounts: {}, unusedFallbackKeyTypes: [] });
       expect(await stores.keys.claim(mallory, 'MD', 'curve25519')).toBeUndefined();
     });
 
@@ -178,6 +180,19 @@ export const describeUserDataStoresContract = (name: string, open: () => Promise
       const end = await stores.presence.currentPosition();
       const changes = await stores.presence.changesSince([niaj], start, end);
       expect(changes.map((c) => c.presence)).toEqual(['unavailable']);
+    });
+
+    it('reads every stream position at once, equal to each stream\'s own', async () => {
+      await stores.receipts.put({ roomId: '!r:example.org', receiptType: 'm.read', userId: user('olivia'), eventId: '$e', ts: 1 });
+      await stores.presence.set({ userId: user('olivia'), presence: 'online', lastActiveTs: 7 });
+      const all = await stores.currentPositions();
+      expect(all).toEqual({
+        accountData: await stores.accountData.currentPosition(), receipts: await stores.receipts.currentPosition(),
+        toDevice: await stores.toDevice.currentPosition(), deviceLists: await stores.keys.currentDeviceListPosition(),
+        presence: await stores.presence.currentPosition(),
+      });
+      expect(all.receipts).toBeGreaterThan(0);
+      expect(all.presence).toBeGreaterThan(0);
     });
   });
 };

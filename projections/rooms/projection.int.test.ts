@@ -11,6 +11,7 @@ import { createPostgresDatabase } from '../../infra/postgres/index.ts';
 import { rebuildProjection } from '../runtime/index.ts';
 import { redactedPduSql } from './redactionSql.ts';
 import { roomsProjection } from './projection.ts';
+import { createSyncQueries } from './syncQueries.ts';
 import { ROOMS_TABLES } from './schema.ts';
 import { startRoomsStack, type RoomsStack } from './testing/index.ts';
 
@@ -131,6 +132,12 @@ const describeBackend = (name: string, backend: Backend) => describe(`rooms proj
       expect(stored.redactedBecause?.eventId).toBe(redaction);
       const raw = await opened.db.query<{ text: string }>('SELECT pdu::text AS text FROM room_events WHERE event_id = $1', [message]);
       expect(raw.rows[0]!.text).not.toContain('secret');
+      // Unread counts skip the redacted message and report the redaction.
+      await rooms.sendMessage(alice, roomId, 'm.room.message', `h${version}`, { msgtype: 'm.text', body: 'hi bob' });
+      const counts = await createSyncQueries(opened.db).notificationCounts(roomId, bob.userId, -1, Number.MAX_SAFE_INTEGER, ['bob']);
+      expect(counts).toEqual({ notifications: 1, highlights: 1, redactions: 1 });
+      expect(await createSyncQueries(opened.db).notificationCounts(roomId, alice.userId, -1, Number.MAX_SAFE_INTEGER, []))
+        .toEqual({ notifications: 0, highlights: 0, redactions: 1 });
     }
   });
 

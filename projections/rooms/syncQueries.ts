@@ -56,18 +56,19 @@ export const createSyncQueries = (db: SqlExecutor): SyncReadModel => ({
   async notificationCounts(roomId, userId, after, before, names) {
     // Since v1.7 an event with `m.mentions` is a mention only through it; the display name and
     // user id rules apply to events without (push rules .m.rule.is_user_mention, contains_display_name).
-    const { rows } = await db.query<{ notifications: number | string; highlights: number | string }>(
-      `SELECT count(*) AS notifications,
-         count(*) FILTER (WHERE CASE WHEN jsonb_typeof(pdu->'content'->'m.mentions') = 'object'
+    // The redactions ride along: an incremental count needs to know whether one landed (unread.ts).
+    const { rows } = await db.query<{ notifications: number | string; highlights: number | string; redactions: number | string }>(
+      `SELECT count(*) FILTER (WHERE notifying) AS notifications,
+         count(*) FILTER (WHERE notifying AND CASE WHEN jsonb_typeof(pdu->'content'->'m.mentions') = 'object'
            THEN jsonb_typeof(pdu->'content'->'m.mentions'->'user_ids') = 'array' AND (pdu->'content'->'m.mentions'->'user_ids') ? $4
            ELSE EXISTS (SELECT 1 FROM unnest($6::text[]) AS n(name)
-                        WHERE n.name <> '' AND strpos(lower(COALESCE(pdu->'content'->>'body', '')), lower(n.name)) > 0) END) AS highlights
-       FROM room_events
-       WHERE room_id = $1 AND log_offset > $2 AND log_offset < $3 AND sender <> $4 AND state_key IS NULL
-         AND type = ANY($5::text[]) AND redacted_because IS NULL`,
+                        WHERE n.name <> '' AND strpos(lower(COALESCE(pdu->'content'->>'body', '')), lower(n.name)) > 0) END) AS highlights,
+         count(*) FILTER (WHERE type = 'm.room.redaction') AS redactions
+       FROM (SELECT pdu, type, (sender <> $4 AND state_key IS NULL AND type = ANY($5::text[]) AND redacted_because IS NULL) AS notifying
+             FROM room_events WHERE room_id = $1 AND log_offset > $2 AND log_offset < $3) AS e`,
       [roomId, after, before, userId, NOTIFYING_TYPES, [...names]]);
     const row = rows[0];
-    return { notifications: Number(row?.notifications ?? 0), highlights: Number(row?.highlights ?? 0) };
+    return { notifications: Number(row?.notifications ?? 0), highlights: Number(row?.highlights ?? 0), redactions: Number(row?.redactions ?? 0) };
   },
 
   async roomSummary(roomId, viewer) {

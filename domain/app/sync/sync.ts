@@ -31,11 +31,8 @@ export const MAX_SYNC_TIMEOUT_MS = 300_000;
 
 const readPositions = async (ctx: SyncContext): Promise<SyncPositions> => {
   const streams = ctx.userData.streams;
-  const [rooms, accountData, receipts, toDevice, deviceLists, presence] = await Promise.all([
-    ctx.sync.roomPositions(), streams.accountData.currentPosition(), streams.receipts.currentPosition(),
-    streams.toDevice.currentPosition(), streams.deviceLists.currentPosition(), streams.presence.currentPosition(),
-  ]);
-  return { rooms, accountData, receipts, typing: streams.typing.currentPosition(), toDevice, deviceLists, presence };
+  const [rooms, positions] = await Promise.all([ctx.sync.roomPositions(), streams.currentPositions()]);
+  return { rooms, ...positions, typing: streams.typing.currentPosition() };
 };
 
 interface Computed {

@@ -13,10 +13,6 @@ export interface Counts {
 export type UnreadCounts = Map<string, { readonly after: number; readonly names: string; readonly to: number; readonly counts: Counts }>;
 const MAX_UNREAD_COUNTS = 100_000;
 
-/** Whether a redaction landed in [from, to): it may have struck an event counted before. */
-const redactionBetween = async (ctx: SyncContext, roomId: string, from: number, to: number): Promise<boolean> =>
-  (await ctx.rooms.messages(roomId, { dir: 'b', from: to, to: from, limit: 1, filter: { types: ['m.room.redaction'] } })).length > 0;
-
 /**
  * The counts of (after, to). Counting the whole window on every sync costs as much as the history
  * since the user's receipt; an earlier count of (after, cachedTo) is extended by the events from
@@ -33,14 +29,16 @@ export const countUnread = async (
   let counts: Counts | undefined;
   if (cached !== undefined && cached.after === after && cached.names === namesKey && cached.to <= to) {
     const from = Math.max(after, cached.to - 1);
-    // The new events are counted while the redaction check runs; a redaction discards the sum.
-    const [redacted, more] = cached.to === to ? [false, none] : await Promise.all([
-      redactionBetween(ctx, roomId, cached.to, to), ctx.sync.notificationCounts(roomId, userId, from, to, names),
-    ]);
+    // A redaction among the new events (it may have struck one counted before) discards the sum.
+    // When `from` is `after`, nothing earlier is reused, so the redactions of (after, to) suffice.
+    const more = cached.to === to ? { ...none, redactions: 0 } : await ctx.sync.notificationCounts(roomId, userId, from, to, names);
     const base = from === after ? none : cached.counts;
-    if (!redacted) counts = { notifications: base.notifications + more.notifications, highlights: base.highlights + more.highlights };
+    if (more.redactions === 0) counts = { notifications: base.notifications + more.notifications, highlights: base.highlights + more.highlights };
   }
-  counts ??= await ctx.sync.notificationCounts(roomId, userId, after, to, names);
+  if (counts === undefined) {
+    const fresh = await ctx.sync.notificationCounts(roomId, userId, after, to, names);
+    counts = { notifications: fresh.notifications, highlights: fresh.highlights };
+  }
   if (cache !== undefined) {
     cache.delete(key);
     cache.set(key, { after, names: namesKey, to, counts });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { MessagesQuery } from '../../ports/rooms.ts';
 import type { SyncContext } from './context.ts';
 import { countUnread, type UnreadCounts } from './unread.ts';
 
@@ -15,17 +14,13 @@ const room = () => {
   const rows: Row[] = [];
   const calls = { counts: 0, countedRows: 0 };
   const ctx = {
-    rooms: {
-      messages: async (_roomId: string, query: MessagesQuery) => rows
-        .filter((row) => row.offset < query.from && row.offset >= (query.to ?? 0) && (query.filter?.types ?? [row.type]).includes(row.type))
-        .slice(0, query.limit),
-    },
     sync: {
       notificationCounts: async (_roomId: string, _userId: string, after: number, before: number, names: readonly string[]) => {
         calls.counts++;
         const counted = rows.filter((row) => row.offset > after && row.offset < before && row.type === 'm.room.message' && !row.redacted);
         calls.countedRows += counted.length;
-        return { notifications: counted.length, highlights: counted.filter((row) => names.some((name) => row.body.includes(name))).length };
+        const redactions = rows.filter((row) => row.offset > after && row.offset < before && row.type === 'm.room.redaction').length;
+        return { notifications: counted.length, highlights: counted.filter((row) => names.some((name) => row.body.includes(name))).length, redactions };
       },
     },
   } as unknown as SyncContext;

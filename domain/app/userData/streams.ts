@@ -1,10 +1,11 @@
 /**
  * What /sync reads from the per-user streams. Each stream has `currentPosition()` and
- * `changesSince(…, since, upTo)`; read every position first (after `notifier.current()`), then the
- * changes up to them, and a later sync from those positions misses nothing.
+ * `changesSince(…, since, upTo)`; read every position first (after `notifier.current()`;
+ * `currentPositions()` reads them in one statement), then the changes up to them, and a later sync
+ * from those positions misses nothing.
  */
 import type { JsonObject } from '../../json.ts';
-import type { AccountDataEntry } from '../../ports/userData.ts';
+import type { AccountDataEntry, UserDataPositions } from '../../ports/userData.ts';
 import type { UserDataContext } from './context.ts';
 import { presenceContent } from './presence.ts';
 import { effectiveRuleset, pushRulesContent } from './pushRuleset.ts';
@@ -18,6 +19,8 @@ export interface AccountDataStream {
 }
 
 export interface UserDataStreams {
+  /** Every stream's `currentPosition()` but typing's, in one read. */
+  currentPositions(): Promise<UserDataPositions>;
   readonly accountData: AccountDataStream;
   readonly receipts: {
     currentPosition(): Promise<number>;
@@ -48,6 +51,7 @@ export interface UserDataStreams {
 }
 
 export const createUserDataStreams = (ctx: UserDataContext): UserDataStreams => ({
+  currentPositions: () => ctx.stores.currentPositions(),
   accountData: {
     currentPosition: () => ctx.stores.accountData.currentPosition(),
     async changesSince(userId, since, upTo) {
@@ -91,10 +95,5 @@ export const createUserDataStreams = (ctx: UserDataContext): UserDataStreams => 
         .map((state) => ({ type: 'm.presence', sender: state.userId, content: presenceContent(state, now) }));
     },
   },
-  async keyCounts(userId, deviceId) {
-    return {
-      oneTimeKeyCounts: await ctx.stores.keys.oneTimeKeyCounts(userId, deviceId),
-      unusedFallbackKeyTypes: await ctx.stores.keys.unusedFallbackKeyAlgorithms(userId, deviceId),
-    };
-  },
+  keyCounts: (userId, deviceId) => ctx.stores.keys.keyCounts(userId, deviceId),
 });
