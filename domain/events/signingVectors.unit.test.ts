@@ -2,7 +2,7 @@
  * Every vector in shared/spec/vectors/signing.json, by category, for every room version it names.
  * A category without a handler fails, so no vector is skipped silently.
  */
-import { readFileSync } from 'node:fs';
+import { readSpecVector } from '../../test/fixtures/index.ts';
 import { describe, expect, it } from 'vitest';
 import { decodeBase64, encodeBase64 } from '../base64.ts';
 import { canonicalJson, isStrictCanonicalJson, parseJson } from '../canonicalJson.ts';
@@ -41,7 +41,7 @@ interface VectorFile {
   vectors: Vector[];
 }
 
-const file = JSON.parse(readFileSync(new URL('../../../shared/spec/vectors/signing.json', import.meta.url), 'utf8')) as VectorFile;
+const file = readSpecVector<VectorFile>('signing.json');
 
 const rulesOf = (id: string): RoomVersionRules => {
   const rules = ROOM_VERSIONS.get(id);

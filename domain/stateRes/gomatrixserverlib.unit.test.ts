@@ -3,7 +3,7 @@
  * gomatrixserverlib-scenarios.json): power ordering, reverse topological power ordering, full
  * auth chains, and the v2.1 conflicted state subgraph. Every entry of the file must be known here.
  */
-import { readFileSync } from 'node:fs';
+import { readSpecVector } from '../../test/fixtures/index.ts';
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../json.ts';
 import type { RoomEvent } from '../events/index.ts';
@@ -18,8 +18,7 @@ import {
 } from './index.ts';
 import { eventStore, graphEvent, roomEventFromJson } from './testEvents.ts';
 
-const file = new URL('../../../shared/spec/vectors/state-res/gomatrixserverlib-scenarios.json', import.meta.url);
-const vectors = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+const vectors = readSpecVector<Record<string, unknown>>('state-res/gomatrixserverlib-scenarios.json');
 
 interface OrderingFact {
   readonly input: readonly { event_id: string; power_level: number; origin_server_ts: number }[];

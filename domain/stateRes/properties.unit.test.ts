@@ -3,7 +3,7 @@
  * them (for every algorithm), and the fast auth difference / conflicted state subgraph agree with
  * the spec's definitions computed naively on random auth DAGs.
  */
-import { readFileSync } from 'node:fs';
+import { readSpecVector } from '../../test/fixtures/index.ts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../json.ts';
@@ -13,8 +13,7 @@ import type { RoomVersionRules } from '../roomVersions/index.ts';
 import { AuthChains, authDifference, conflictedStateSubgraph, fullAuthChain, resolveState } from './index.ts';
 import { eventStore, graphEvent, roomEventFromJson, stateMapOf, stateMapToRecord } from './testEvents.ts';
 
-const root = new URL('../../../shared/spec/vectors/state-res/ruma/', import.meta.url);
-const readJson = <T>(path: string): T => JSON.parse(readFileSync(new URL(path, root), 'utf8')) as T;
+const readJson = <T>(path: string): T => readSpecVector<T>(`state-res/ruma/${path}`);
 const manifest = readJson<{ tests: { name: string; room_version: string; pdu_files: string[] }[] }>('tests.json');
 
 /** A room's events from one ruma test, with depths set from the file order (v1 reads depth). */

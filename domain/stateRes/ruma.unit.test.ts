@@ -4,7 +4,7 @@
  * (PDU by PDU along prev_events, file by file, all at once) and all must equal the expected state;
  * "state_maps" tests resolve the given state maps in one call.
  */
-import { readFileSync } from 'node:fs';
+import { readSpecVector } from '../../test/fixtures/index.ts';
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../json.ts';
 import type { RoomEvent, StateMap } from '../events/index.ts';
@@ -14,8 +14,7 @@ import type { RoomVersionRules } from '../roomVersions/index.ts';
 import { resolveState } from './index.ts';
 import { eventStore, roomEventFromJson, stateMapOf, stateMapToRecord } from './testEvents.ts';
 
-const root = new URL('../../../shared/spec/vectors/state-res/ruma/', import.meta.url);
-const readJson = <T>(path: string): T => JSON.parse(readFileSync(new URL(path, root), 'utf8')) as T;
+const readJson = <T>(path: string): T => readSpecVector<T>(`state-res/ruma/${path}`);
 
 interface RumaTest {
   readonly name: string;

@@ -4,7 +4,7 @@
  * lexicographical topological order, resolve the states at every merge, pick auth events from the
  * state before each event, and compare what changed between START and END.
  */
-import { readFileSync } from 'node:fs';
+import { readSpecVector } from '../../test/fixtures/index.ts';
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../json.ts';
 import { authEventTuples } from '../auth/index.ts';
@@ -14,8 +14,7 @@ import { roomVersionRules } from '../roomVersions/index.ts';
 import type { RoomVersionRules } from '../roomVersions/index.ts';
 import { resolveState, reverseTopologicalPowerOrdering } from './index.ts';
 
-const file = new URL('../../../shared/spec/vectors/state-res/synapse-v2-scenarios.json', import.meta.url);
-const vectors = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+const vectors = readSpecVector<Record<string, unknown>>('state-res/synapse-v2-scenarios.json');
 
 interface NodeSpec {
   readonly node: string;
