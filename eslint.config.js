@@ -47,7 +47,6 @@ export default tseslint.config(
   },
   {
     files: ['domain/**/*.ts'],
-    ignores: ['domain/**/*.test.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         paths: ioModules.map((name) => ({ name, message: 'domain/ is pure: no I/O imports (declare a port in domain/ports instead)' })),
