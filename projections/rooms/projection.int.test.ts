@@ -13,7 +13,7 @@ import { redactedPduSql } from './redactionSql.ts';
 import { roomsProjection } from './projection.ts';
 import { createSyncQueries } from './syncQueries.ts';
 import { ROOMS_TABLES } from './schema.ts';
-import { startRoomsStack, type RoomsStack } from './testing/index.ts';
+import { startRoomsStack, type RoomsStack } from '../../test/harness/index.ts';
 
 const alice: RoomRequester = { userId: '@alice:example.org', deviceId: 'A' };
 const bob: RoomRequester = { userId: '@bob:example.org', deviceId: 'B' };

@@ -6,3 +6,4 @@ export {
 } from './client.ts';
 export { ephemeralOf, inviteStateOf, messageBodies, timelineOf, type TimelineEvent } from './syncViews.ts';
 export { quietSdkRootLogger, recordingSdkLogger, sdkClientFor, startSyncing, waitForEmit } from './sdk.ts';
+export * from './roomsStack.ts';

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RoomLog, SqlDatabase } from '../../domain/index.ts';
 import { createEmbeddedLog } from '../../infra/embedded/index.ts';
 import { createPgliteDatabase } from '../../infra/pglite/index.ts';
-import { startRoomsStack, type RoomsStack } from '../../projections/rooms/testing/index.ts';
+import { startRoomsStack, type RoomsStack } from '../harness/index.ts';
 import type { RoomRequester } from '../../domain/app/rooms/index.ts';
 
 const alice: RoomRequester = { userId: '@alice:example.org', deviceId: 'ALICEDEV' };

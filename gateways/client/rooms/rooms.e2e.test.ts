@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccounts, createMemoryAccountStore, type Accounts } from '../../../domain/app/accounts/index.ts';
 import { createArgon2PasswordHasher, cryptoRandom, systemClock } from '../../../infra/stores/index.ts';
-import { startRoomsStack, type RoomsStack } from '../../../projections/rooms/testing/index.ts';
+import { startRoomsStack, type RoomsStack } from '../../../test/harness/index.ts';
 import { serveTestApp, type TestServer } from '../../http/testing.ts';
 import { createAccountsRouter } from '../accounts/index.ts';
 import { createRoomsRouter } from './router.ts';

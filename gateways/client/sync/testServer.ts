@@ -23,7 +23,7 @@ import {
   createRoomQueries, createSqlRoomDirectory, createSqlRoomMembership, createSyncQueries, ensureRoomDirectorySchema,
   ensureSyncIndexes, roomsProjection,
 } from '../../../projections/rooms/index.ts';
-import { testSigningKey } from '../../../projections/rooms/testing/index.ts';
+import { testSigningKey } from '../../../test/harness/index.ts';
 import { startProjection } from '../../../projections/runtime/index.ts';
 import { serveTestApp, type TestServer } from '../../http/testing.ts';
 import { createAccountsRouter } from '../accounts/index.ts';

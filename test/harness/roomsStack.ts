@@ -5,18 +5,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ROOM_EVENTS_TOPIC, signingKeyFromSeed, type RoomLog, type SqlDatabase } from '../../../domain/index.ts';
+import { ROOM_EVENTS_TOPIC, signingKeyFromSeed, type RoomLog, type SqlDatabase } from '../../domain/index.ts';
 import {
   createRooms, createRoomWriter, type ProfileReader, type ProjectionWaiter, type RoomDirectory, type RoomReadModel,
   type RoomWriter, type Rooms,
-} from '../../../domain/app/rooms/index.ts';
-import { createEmbeddedLog } from '../../../infra/embedded/index.ts';
-import { createPgliteDatabase } from '../../../infra/pglite/index.ts';
-import { cryptoRandom, systemClock } from '../../../infra/stores/index.ts';
-import { startProjection, type RunningProjection } from '../../runtime/index.ts';
-import { ensureRoomDirectorySchema, createSqlRoomDirectory } from '../directory.ts';
-import { roomsProjection } from '../projection.ts';
-import { createRoomQueries } from '../queries.ts';
+} from '../../domain/app/rooms/index.ts';
+import { createEmbeddedLog } from '../../infra/embedded/index.ts';
+import { createPgliteDatabase } from '../../infra/pglite/index.ts';
+import { cryptoRandom, systemClock } from '../../infra/stores/index.ts';
+import { startProjection, type RunningProjection } from '../../projections/runtime/index.ts';
+import { createRoomQueries, createSqlRoomDirectory, ensureRoomDirectorySchema, roomsProjection } from '../../projections/rooms/index.ts';
 
 export const TEST_PARTITIONS = 4;
 
