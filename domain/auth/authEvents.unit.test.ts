@@ -1,21 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ROOM_VERSIONS } from '../roomVersions/index.ts';
 import type { RoomEvent } from '../events/index.ts';
-import type { AuthDecision } from './decision.ts';
 import { buildEvent, createTestRoom } from './testRoom.ts';
+import { expectAllowed as ok, expectDenied as no } from './testRoom.ts';
 import { authEventTuples, checkAuthEventsList } from './index.ts';
 
 const alice = '@alice:a.example';
 const bob = '@bob:b.example';
 const carol = '@carol:c.example';
 
-const ok = (decision: AuthDecision): void => {
-  expect(decision.allowed ? 'allowed' : decision.reason).toBe('allowed');
-};
-const no = (decision: AuthDecision, reason: RegExp): void => {
-  expect(decision.allowed).toBe(false);
-  if (!decision.allowed) expect(decision.reason).toMatch(reason);
-};
 const keys = (tuples: { type: string; stateKey: string }[]): string[] => tuples.map((t) => `${t.type}|${t.stateKey}`);
 
 describe.each([...ROOM_VERSIONS.values()])('room version $id: auth events', (rules) => {

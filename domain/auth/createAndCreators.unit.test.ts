@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ROOM_VERSIONS } from '../roomVersions/index.ts';
 import type { RoomVersionRules } from '../roomVersions/index.ts';
-import type { AuthDecision } from './decision.ts';
 import { buildEvent, createTestRoom } from './testRoom.ts';
+import { expectAllowed as ok, expectDenied as no } from './testRoom.ts';
 import type { EventSpec } from './testRoom.ts';
 import { checkAuthRules, powerLevelOf, roomCreators } from './index.ts';
 
@@ -12,13 +12,6 @@ const carol = '@carol:c.example';
 const versions = [...ROOM_VERSIONS.values()];
 const v12Rules = ROOM_VERSIONS.get('12') as RoomVersionRules;
 
-const ok = (decision: AuthDecision): void => {
-  expect(decision.allowed ? 'allowed' : decision.reason).toBe('allowed');
-};
-const no = (decision: AuthDecision, reason: RegExp): void => {
-  expect(decision.allowed).toBe(false);
-  if (!decision.allowed) expect(decision.reason).toMatch(reason);
-};
 const noState = (): undefined => undefined;
 
 describe.each(versions)('room version $id: m.room.create', (rules) => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../json.ts';
 import { ROOM_VERSIONS } from '../roomVersions/index.ts';
-import type { AuthDecision } from './decision.ts';
 import { createTestRoom } from './testRoom.ts';
+import { expectAllowed as ok, expectDenied as no } from './testRoom.ts';
 import type { EventSpec, TestRoom } from './testRoom.ts';
 import { powerLevelOf, redactionTakesEffect } from './index.ts';
 
@@ -15,13 +15,6 @@ const frank = '@frank:f.example';
 const george = '@george:g.example';
 const harry = '@harry:h.example';
 
-const ok = (decision: AuthDecision): void => {
-  expect(decision.allowed ? 'allowed' : decision.reason).toBe('allowed');
-};
-const no = (decision: AuthDecision, reason: RegExp): void => {
-  expect(decision.allowed).toBe(false);
-  if (!decision.allowed) expect(decision.reason).toMatch(reason);
-};
 
 const member = (sender: string, target: string, membership: string, extra: JsonObject = {}): EventSpec => ({
   type: 'm.room.member',

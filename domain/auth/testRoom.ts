@@ -2,6 +2,7 @@
  * Test support: builds RoomEvents without hashes or signatures (ids are given) and walks a room
  * through its life, applying allowed state events. Used by the *.unit.test.ts files beside it.
  */
+import { expect } from 'vitest';
 import type { JsonObject } from '../json.ts';
 import type { RoomEvent } from '../events/index.ts';
 import type { RoomVersionRules } from '../roomVersions/index.ts';
@@ -105,4 +106,15 @@ export const createTestRoom = (rules: RoomVersionRules, creator: string, createC
     },
   };
   return room;
+};
+
+/** Asserts an allowed decision, showing the denial reason when it is not. */
+export const expectAllowed = (decision: AuthDecision): void => {
+  expect(decision.allowed ? 'allowed' : decision.reason).toBe('allowed');
+};
+
+/** Asserts a denial whose reason matches `reason`. */
+export const expectDenied = (decision: AuthDecision, reason: RegExp): void => {
+  expect(decision.allowed).toBe(false);
+  if (!decision.allowed) expect(decision.reason).toMatch(reason);
 };

@@ -1,22 +1,15 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import type { JsonObject } from '../json.ts';
 import { ROOM_VERSIONS } from '../roomVersions/index.ts';
-import type { AuthDecision } from './decision.ts';
 import { createTestRoom } from './testRoom.ts';
+import { expectAllowed as ok, expectDenied as no } from './testRoom.ts';
 import type { EventSpec } from './testRoom.ts';
 
 const alice = '@alice:a.example';
 const bob = '@bob:b.example';
 const carol = '@carol:c.example';
 
-const ok = (decision: AuthDecision): void => {
-  expect(decision.allowed ? 'allowed' : decision.reason).toBe('allowed');
-};
-const no = (decision: AuthDecision, reason: RegExp): void => {
-  expect(decision.allowed).toBe(false);
-  if (!decision.allowed) expect(decision.reason).toMatch(reason);
-};
 
 // An identity server key pair; the public key is published unpadded base64 as in the spec.
 const { publicKey, privateKey } = generateKeyPairSync('ed25519');
