@@ -21,5 +21,11 @@ export interface SqlExecutor {
 export interface SqlDatabase extends SqlExecutor {
   /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Optional: runs `statements` in order in one transaction sent at once, COMMIT included (one
+   * round trip where the adapter pipelines). Resolves with their results once committed; rejects
+   * with the first failing statement's error, nothing committed.
+   */
+  transactionOf?(statements: readonly SqlStatement[]): Promise<SqlResult[]>;
   close(): Promise<void>;
 }

@@ -30,4 +30,58 @@ describe('createPostgresDatabase', () => {
     expect(seen).toBe(1);
     await db.close();
   });
+
+  it('pipelines the statements a transaction issues together, answering each in order', async () => {
+    const db = await createPostgresDatabase({ url: inject('strataTestServices').postgresUrl, max: 2 });
+    const table = `pipelined_${process.pid}_${Date.now() % 1_000_000}`;
+    await db.query(`CREATE TABLE ${table} (n int8 NOT NULL)`);
+    try {
+      const answers = await db.transaction(async (tx) => Promise.all(Array.from({ length: 30 }, (_, i) =>
+        tx.query<{ before: number }>(`INSERT INTO ${table} (n) VALUES ($1) RETURNING (SELECT count(*) FROM ${table}) AS before`, [i]))));
+      // Each statement saw exactly the rows of the statements issued before it.
+      expect(answers.map((answer) => answer.rows[0]!.before)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+      expect((await db.query(`SELECT count(*) AS c FROM ${table}`)).rows).toEqual([{ c: 30 }]);
+    } finally {
+      await db.query(`DROP TABLE ${table}`);
+      await db.close();
+    }
+  });
+
+  it('runs a list of statements as one transaction sent at once, or rejects with the cause and keeps none', async () => {
+    const db = await createPostgresDatabase({ url: inject('strataTestServices').postgresUrl, max: 2 });
+    const table = `together_${process.pid}_${Date.now() % 1_000_000}`;
+    await db.query(`CREATE TABLE ${table} (n int8 PRIMARY KEY)`);
+    try {
+      const insert = (n: number) => ({ text: `INSERT INTO ${table} (n) VALUES ($1) RETURNING n`, values: [n] });
+      const results = await db.transactionOf!([insert(1), insert(2), { text: `SELECT count(*) AS c FROM ${table}` }]);
+      expect(results.map((result) => result.rows[0])).toEqual([{ n: 1 }, { n: 2 }, { c: 2 }]);
+      const failure = await db.transactionOf!([insert(3), insert(1), insert(4)]).then(() => undefined, (error: unknown) => error);
+      expect((failure as { code?: string }).code).toBe('23505');
+      expect((await db.query(`SELECT n FROM ${table} ORDER BY n`)).rows).toEqual([{ n: 1 }, { n: 2 }]);
+      // The client went back to the pool usable.
+      expect((await db.transactionOf!([insert(5)]))[0]!.rows).toEqual([{ n: 5 }]);
+    } finally {
+      await db.query(`DROP TABLE ${table}`);
+      await db.close();
+    }
+  });
+
+  it('does not report a commit when the server rolled the transaction back', async () => {
+    const db = await createPostgresDatabase({ url: inject('strataTestServices').postgresUrl, max: 2 });
+    const table = `aborted_${process.pid}_${Date.now() % 1_000_000}`;
+    await db.query(`CREATE TABLE ${table} (n int8 PRIMARY KEY)`);
+    try {
+      // The work swallows its statement's error, so only the COMMIT (answered ROLLBACK) tells.
+      const outcome = db.transaction(async (tx) => {
+        await tx.query(`INSERT INTO ${table} (n) VALUES (1)`);
+        await tx.query(`INSERT INTO ${table} (n) VALUES (1)`).catch(() => undefined);
+        return 'committed';
+      });
+      await expect(outcome).rejects.toThrow(/ROLLBACK/);
+      expect((await db.query(`SELECT count(*) AS c FROM ${table}`)).rows).toEqual([{ c: 0 }]);
+    } finally {
+      await db.query(`DROP TABLE ${table}`);
+      await db.close();
+    }
+  });
 });

@@ -1,10 +1,11 @@
 /**
  * The SQL port on a real PostgreSQL server through two `pg` connection pools. A transaction holds
  * one client of the transaction pool from BEGIN to COMMIT/ROLLBACK; plain queries take any free
- * client of the other.
+ * client of the other. Statements a transaction issues without awaiting each other are pipelined.
  */
 import pg from 'pg';
-import type { SqlDatabase, SqlExecutor, SqlParam, SqlResult } from '../../domain/ports/index.ts';
+import type { SqlDatabase, SqlExecutor, SqlParam, SqlResult, SqlStatement } from '../../domain/ports/index.ts';
+import { coalescingSocket } from './coalescingSocket.ts';
 import { INT8_ARRAY_OID, INT8_OID, describeUrl, parseInt8, rowCountOf } from './sqlTypes.ts';
 
 export interface PostgresOptions {
@@ -66,8 +67,13 @@ const run = async <Row>(
 
 export const createPostgresDatabase = async (options: PostgresOptions): Promise<SqlDatabase> => {
   const where = describeUrl(options.url);
-  const pool = new pg.Pool({ connectionString: options.url, max: options.max ?? 10, types: typeParsers });
-  const transactionPool = new pg.Pool({ connectionString: options.url, max: options.transactionMax ?? 4, types: typeParsers });
+  const stream = coalescingSocket;
+  const pool = new pg.Pool({ connectionString: options.url, max: options.max ?? 10, types: typeParsers, stream });
+  // Pipelined: a transaction's statements issued together go out together and are answered in
+  // order, so BEGIN, a batch of statements and their results cost one round trip, not one each.
+  const transactionPool = new pg.Pool({
+    connectionString: options.url, max: options.transactionMax ?? 4, types: typeParsers, stream, pipeline: true,
+  });
   const end = async (): Promise<void> => {
     await Promise.all([pool.end(), transactionPool.end()]);
   };
@@ -86,15 +92,12 @@ export const createPostgresDatabase = async (options: PostgresOptions): Promise<
   const query = <Row = Record<string, unknown>>(text: string, values?: readonly SqlParam[]) =>
     run<Row>(pool, names, text, values);
 
-  const transaction = async <T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> => {
+  /** Runs `work` on one client of the transaction pool; ROLLBACK (or dropping the client) if it fails. */
+  const onClient = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
     const client = await transactionPool.connect();
-    const tx: SqlExecutor = { query: (text, values) => run(client, names, text, values) };
     let discard: Error | undefined;
     try {
-      await client.query('BEGIN');
-      const result = await work(tx);
-      await client.query('COMMIT');
-      return result;
+      return await work(client);
     } catch (error) {
       try {
         // After a failed COMMIT the server has already ended the transaction; ROLLBACK only warns.
@@ -109,6 +112,34 @@ export const createPostgresDatabase = async (options: PostgresOptions): Promise<
     }
   };
 
-  return { query, transaction, close: end };
+  // A COMMIT of a transaction that hit an error is answered ROLLBACK, without an error.
+  const committed = (answer: pg.QueryResult): void => {
+    if (answer.command !== 'COMMIT') throw new Error(`PostgreSQL answered ${answer.command} to COMMIT`);
+  };
+
+  const transaction = <T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> => onClient(async (client) => {
+    // BEGIN is not awaited: it leaves with the work's first statements. The server reads them in
+    // order, so none of them can run outside the transaction (a connection that fails loses them all).
+    const begun = client.query('BEGIN');
+    begun.catch(() => undefined);
+    const result = await work({ query: (text, values) => run(client, names, text, values) });
+    await begun;
+    committed(await client.query('COMMIT'));
+    return result;
+  });
+
+  const transactionOf = (statements: readonly SqlStatement[]): Promise<SqlResult[]> => onClient(async (client) => {
+    const begun = client.query('BEGIN');
+    const results = statements.map((statement) => run<Record<string, unknown>>(client, names, statement.text, statement.values));
+    const commit = client.query('COMMIT');
+    const answers = await Promise.allSettled([begun, ...results, commit]);
+    // The first failure is the cause; every later statement only reports the aborted transaction.
+    const failed = answers.find((answer) => answer.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    committed(await commit);
+    return Promise.all(results);
+  });
+
+  return { query, transaction, transactionOf, close: end };
 };
 

@@ -13,7 +13,7 @@ import { ROOMS_SCHEMA, ROOMS_TABLES } from './schema.ts';
 
 const json = (value: unknown): string => JSON.stringify(value);
 
-/** Rows of the event itself. */
+/** Rows of the event itself ($1 event id, $2 room id, $5 offset, $10 depth: reused below). */
 const insertEvent = (record: PduAccepted, entry: LogEntry, depth: number, replaces: string | null): SqlStatement => {
   const pdu = record.pdu;
   return {
@@ -90,22 +90,31 @@ const acceptedStatements = (record: PduAccepted, entry: LogEntry): SqlStatement[
   if (!parsed.ok) throw new Error(`rooms projection: unreadable PDU ${record.eventId}: ${parsed.error}`);
   const event = parsed.value;
   const own = record.stateDelta.find((change) => change.eventId === record.eventId);
-  const statements: SqlStatement[] = [insertEvent(record, entry, event.depth, own?.replaces ?? null)];
+  const inserted = insertEvent(record, entry, event.depth, own?.replaces ?? null);
+  const statements: SqlStatement[] = [];
 
   if (event.type === 'm.room.create' && event.stateKey === '') {
     const creator = rules.auth.creatorIsCreateSender ? event.sender : String(event.content.creator ?? event.sender);
     const roomType = typeof event.content.type === 'string' ? event.content.type : null;
-    statements.push({
+    statements.push(inserted, {
       text: `INSERT INTO rooms (room_id, room_version, creator, room_type, log_partition, last_offset, forward_extremities, max_depth, last_event_id)
              VALUES ($1, $2, $3, $4, $5, $6, '[]'::jsonb, 0, NULL) ON CONFLICT (room_id) DO NOTHING`,
       values: [record.roomId, record.roomVersion, creator, roomType, entry.partition, entry.offset],
+    }, {
+      text: `UPDATE rooms SET last_offset = $2, forward_extremities = $3::jsonb, max_depth = GREATEST(max_depth, $4),
+               last_event_id = $5 WHERE room_id = $1`,
+      values: [record.roomId, entry.offset, json(record.forwardExtremities), event.depth, record.eventId],
+    });
+  } else {
+    // Every other event: its row and the room's new head in one statement (a data-modifying WITH
+    // always runs to completion), one statement per message instead of two.
+    statements.push({
+      text: `WITH inserted AS (${inserted.text} RETURNING 1)
+             UPDATE rooms SET last_offset = $5, forward_extremities = $17::jsonb, max_depth = GREATEST(max_depth, $10),
+               last_event_id = $1 WHERE room_id = $2`,
+      values: [...inserted.values!, json(record.forwardExtremities)],
     });
   }
-  statements.push({
-    text: `UPDATE rooms SET last_offset = $2, forward_extremities = $3::jsonb, max_depth = GREATEST(max_depth, $4),
-             last_event_id = $5 WHERE room_id = $1`,
-    values: [record.roomId, entry.offset, json(record.forwardExtremities), event.depth, record.eventId],
-  });
   statements.push(...stateChangeStatements(record, entry));
 
   const redactedPdu = redactedPduSql(rules.redaction);

@@ -6,3 +6,4 @@ export { replayFromStart, type ReplayOptions } from './replay.ts';
 export { startProjection } from './startProjection.ts';
 export type { AppliedBatch, RunningProjection, StartProjectionOptions } from './startProjection.ts';
 export { chDateTime, chIdentifier, chNumber, chString, formatDateTimeUtc } from './clickhouseLiterals.ts';
+export { applyingAppended } from './appendedLocally.ts';

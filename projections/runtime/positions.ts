@@ -51,46 +51,115 @@ export const resetProjection = async (db: SqlDatabase, projection: Projection): 
   });
 };
 
+/** The statements of `entries` from `from` on, refusing a hole; returns them and the next offset. */
+const statementsFrom = (
+  projection: Projection, partition: number, from: number, entries: readonly LogEntry[],
+): { statements: SqlStatement[]; next: number } => {
+  const fresh = entries.filter((entry) => entry.offset >= from);
+  if (fresh.length > 0 && fresh[0]!.offset !== from) {
+    throw new Error(`projection ${projection.name}: partition ${partition} expected offset ${from} `
+      + `but the log delivered ${fresh[0]!.offset}; refusing to skip records`);
+  }
+  let next = from;
+  const statements: SqlStatement[] = [];
+  for (const entry of fresh) {
+    if (entry.offset !== next) {
+      throw new Error(`projection ${projection.name}: partition ${partition} batch jumps from offset `
+        + `${next} to ${entry.offset}`);
+    }
+    next++;
+    statements.push(...projection.evolve(entry));
+  }
+  return { statements, next };
+};
+
+/** In the error a failed compare-and-set raises. */
+const POSITION_MOVED = 'strata projection position moved';
+
+const positionMoved = (error: unknown): boolean => error instanceof Error && error.message.includes(POSITION_MOVED);
+
+/**
+ * Moves the position from `expected` to `next` only if it still is `expected`, taking the row's
+ * lock doing so, and fails (an invalid cast naming POSITION_MOVED) otherwise, which aborts the
+ * transaction however many statements were sent behind it. As the transaction's first statement
+ * it makes a competing applier block until this transaction ends and then find the position
+ * moved. A partition never applied has no row, so from offset 0 the row is inserted (a concurrent
+ * insert conflicts and fails the same comparison). The failing branch depends on count(*), so the
+ * planner cannot fold it into an error up front.
+ */
+const compareAndSetPosition = (projection: Projection, partition: number, expected: number, next: number): SqlStatement => {
+  const swap = expected === 0
+    ? `INSERT INTO projection_positions (projection, topic, partition, next_offset, version)
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (projection, topic, partition)
+       DO UPDATE SET next_offset = EXCLUDED.next_offset, version = EXCLUDED.version
+       WHERE projection_positions.next_offset = 0 RETURNING 1`
+    : `UPDATE projection_positions SET next_offset = $4, version = $5
+       WHERE projection = $1 AND topic = $2 AND partition = $3 AND next_offset = $6 RETURNING 1`;
+  return {
+    text: `WITH swapped AS (${swap})
+           SELECT CASE WHEN count(*) = 1 THEN 1 ELSE ('${POSITION_MOVED}: ' || count(*))::int END AS swapped FROM swapped`,
+    values: expected === 0
+      ? [projection.name, projection.topic, partition, next, projection.version]
+      : [projection.name, projection.topic, partition, next, projection.version, expected],
+  };
+};
+
+/** The statements in order in one transaction, sent together where the database can. */
+const runTogether = async (db: SqlDatabase, statements: readonly SqlStatement[]): Promise<void> => {
+  if (db.transactionOf !== undefined) {
+    await db.transactionOf(statements);
+    return;
+  }
+  await db.transaction(async (tx) => {
+    const answers = await Promise.allSettled(statements.map((statement) => tx.query(statement.text, statement.values)));
+    const failed = answers.find((answer) => answer.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  });
+};
+
 /**
  * Applies one partition's entries in ONE transaction: the statements of every entry not yet applied
- * plus the new position. The stored position is read under a row lock first, so entries the log
- * delivers again (a rebalance, a consumer that lost its partition but still ran a batch) are skipped
- * instead of applied twice, and a hole in the offsets stops the projection instead of losing records.
+ * plus the new position. Entries the log delivers again (a rebalance, a consumer that lost its
+ * partition but still ran a batch, a record the writer already applied locally) are skipped instead
+ * of applied twice, and a hole in the offsets stops the projection instead of losing records.
+ *
+ * With `expected` (the position this process last saw stored) the position is compared-and-set
+ * first instead of read: BEGIN, the swap, the entries' statements and COMMIT go out together (one
+ * round trip on PostgreSQL). If another applier moved the position meanwhile, that transaction
+ * rolls back and the batch is applied again after reading the stored position under a row lock.
  * Returns the partition's next offset after the batch.
  */
 export const applyBatch = async (
-  db: SqlDatabase, projection: Projection, partition: number, entries: readonly LogEntry[],
+  db: SqlDatabase, projection: Projection, partition: number, entries: readonly LogEntry[], expected?: number,
 ): Promise<number> => {
   if (entries.length === 0) throw new Error(`projection ${projection.name}: empty batch for partition ${partition}`);
+  const last = entries[entries.length - 1]!.offset;
+  if (expected !== undefined && last < expected) return expected;
+  if (expected !== undefined && entries.some((entry) => entry.offset === expected)) {
+    const { statements, next } = statementsFrom(projection, partition, expected, entries);
+    try {
+      await runTogether(db, [compareAndSetPosition(projection, partition, expected, next), ...statements]);
+      return next;
+    } catch (error) {
+      if (!positionMoved(error)) throw error;
+    }
+  }
   const key = [projection.name, projection.topic, partition] as const;
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<{ next_offset: number }>(
       `SELECT next_offset FROM projection_positions
        WHERE projection = $1 AND topic = $2 AND partition = $3 FOR UPDATE`, key);
     const stored = rows.length === 0 ? 0 : Number(rows[0]!.next_offset);
-    const fresh = entries.filter((entry) => entry.offset >= stored);
-    if (fresh.length === 0) return stored;
-    if (fresh[0]!.offset !== stored) {
-      throw new Error(`projection ${projection.name}: partition ${partition} expected offset ${stored} `
-        + `but the log delivered ${fresh[0]!.offset}; refusing to skip records`);
-    }
-    let expected = stored;
-    const statements: SqlStatement[] = [];
-    for (const entry of fresh) {
-      if (entry.offset !== expected) {
-        throw new Error(`projection ${projection.name}: partition ${partition} batch jumps from offset `
-          + `${expected} to ${entry.offset}`);
-      }
-      expected++;
-      statements.push(...projection.evolve(entry));
-    }
+    const { statements, next } = statementsFrom(projection, partition, stored, entries);
+    if (next === stored) return stored;
     for (const statement of statements) await tx.query(statement.text, statement.values);
     await tx.query(
       `INSERT INTO projection_positions (projection, topic, partition, next_offset, version)
        VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (projection, topic, partition)
        DO UPDATE SET next_offset = EXCLUDED.next_offset, version = EXCLUDED.version`,
-      [...key, expected, projection.version]);
-    return expected;
+      [...key, next, projection.version]);
+    return next;
   });
 };

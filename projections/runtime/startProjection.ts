@@ -62,11 +62,13 @@ export const startProjection = async (options: StartProjectionOptions): Promise<
     maxBatchSize: options.maxBatchSize,
     logger,
     loadPositions: (partitions) => loadPositions(db, projection, partitions),
-    apply: async (batch) => {
-      const next = await applyBatch(db, projection, batch.partition, batch.entries);
-      options.onApplied?.({ partition: batch.partition, entries: batch.entries, nextOffset: next });
+    apply: async (batch, stored) => {
+      const next = await applyBatch(db, projection, batch.partition, batch.entries, stored);
       lags.set(batch.partition, Math.max(0, batch.highWatermark - next));
       options.metrics?.onBatch(projection.name, batch.partition, next, batch.highWatermark);
+      // Entries applied earlier (by this process's writer, or before a rebalance) wake no one again.
+      if (stored !== undefined && next <= stored) return undefined;
+      options.onApplied?.({ partition: batch.partition, entries: batch.entries, nextOffset: next });
       return next;
     },
     onRevoked: (partitions) => {

@@ -13,7 +13,7 @@ import {
 import { createEmbeddedLog } from '../../infra/embedded/index.ts';
 import { createPgliteDatabase } from '../../infra/pglite/index.ts';
 import { cryptoRandom, systemClock } from '../../infra/stores/index.ts';
-import { startProjection, type RunningProjection } from '../../projections/runtime/index.ts';
+import { applyingAppended, startProjection, type RunningProjection } from '../../projections/runtime/index.ts';
 import { createRoomQueries, createSqlRoomDirectory, ensureRoomDirectorySchema, roomsProjection } from '../../projections/rooms/index.ts';
 
 export const TEST_PARTITIONS = 4;
@@ -55,7 +55,8 @@ export const startRoomsStack = async (options: RoomsStackOptions = {}): Promise<
   const directory = createSqlRoomDirectory(db);
   const key = testSigningKey(serverName);
   const writer = createRoomWriter({
-    log, readModel: queries, projection: options.waiter ?? projection, keys: { current: () => key }, now: () => Date.now(),
+    // As infra/strata.ts wires it; a simulated lagging projection gets no fast path.
+    log: options.waiter === undefined ? applyingAppended(log, projection, ROOM_EVENTS_TOPIC) : log, readModel: queries, projection: options.waiter ?? projection, keys: { current: () => key }, now: () => Date.now(),
     projectionTimeoutMs: options.waiter === undefined ? 10_000 : 50,
   });
   const rooms = createRooms({

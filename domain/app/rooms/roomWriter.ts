@@ -207,15 +207,23 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     },
 
     async send(roomId, event, local) {
+      const key = txnKey(local);
+      // The read model is asked about the transaction id before the room's queue, so the room's
+      // other commands do not wait for that query. It answers for everything appended before the
+      // room's entry was loaded (loading waits for the projection); the entry's memory answers for
+      // what came since. So the early answer stands if the entry it ran beside is still the one in
+      // use; an entry loaded meanwhile asks again.
+      const cached = rooms.get(roomId);
+      const early = key === undefined || cached === undefined ? undefined : readModel.eventIdForTransaction(roomId, local);
+      early?.catch(() => undefined);
       const sent = await run(roomId, async (): Promise<{ eventId: string; deduplicated: boolean; appended?: Appended }> => {
         const entry = await load(roomId);
         if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
-        const key = txnKey(local);
         if (key !== undefined) {
           // A retry answers like the first request: once its event is readable.
           const recent = entry.txns.get(key);
           if (recent !== undefined) return { eventId: recent.eventId, deduplicated: true, appended: recent.appended };
-          const known = await readModel.eventIdForTransaction(roomId, local);
+          const known = early !== undefined && entry === cached ? await early : await readModel.eventIdForTransaction(roomId, local);
           if (known !== undefined) return { eventId: known, deduplicated: true };
         }
         const records = recordsOf(decide({ type: 'sendLocal', event, signingKey: keys.current(), local, now: options.now() },
