@@ -4,7 +4,8 @@
  */
 import type { SqlExecutor, SqlParam } from '../../domain/index.ts';
 import type {
-  EventFilter, MembershipChange, MessagesQuery, RoomInfo, RoomReadModel, RoomSnapshot, StoredEvent,
+  EventFilter, MembershipChange, MessagesQuery, OffsetRange, RoomInfo, RoomReadModel, RoomSnapshot, StateValueChange,
+  StoredEvent, VisibilityHistory,
 } from '../../domain/app/rooms/index.ts';
 import { EVENT_COLUMNS, hydrate, type EventRow } from './rows.ts';
 
@@ -28,6 +29,16 @@ const filterConditions = (filter: EventFilter | undefined, where: string[], valu
   if (filter.notSenders !== undefined && filter.notSenders.length > 0) where.push(`sender <> ALL(${param([...filter.notSenders])}::text[])`);
   if (filter.containsUrl === true) where.push(`jsonb_typeof(pdu->'content'->'url') = 'string'`);
   if (filter.containsUrl === false) where.push(`jsonb_typeof(pdu->'content'->'url') IS DISTINCT FROM 'string'`);
+};
+
+/** Keeps only offsets inside `ranges` (history visibility), bounding the index scan by their ends. */
+const rangeConditions = (ranges: readonly OffsetRange[], where: string[], values: SqlParam[]): void => {
+  values.push(ranges[0]!.from, ranges[ranges.length - 1]!.to);
+  where.push(`log_offset >= $${values.length - 1}`, `log_offset < $${values.length}`);
+  if (ranges.length === 1) return;
+  values.push(ranges.map((range) => range.from), ranges.map((range) => range.to));
+  where.push(`EXISTS (SELECT 1 FROM unnest($${values.length - 1}::bigint[], $${values.length}::bigint[]) AS v(lo, hi)
+    WHERE log_offset >= v.lo AND log_offset < v.hi)`);
 };
 
 interface SnapshotRow {
@@ -65,6 +76,7 @@ export const createRoomQueries = (db: SqlExecutor): RoomReadModel => {
   };
 
   const messages = async (roomId: string, query: MessagesQuery): Promise<StoredEvent[]> => {
+    if (query.visible !== undefined && query.visible.length === 0) return [];
     const values: SqlParam[] = [roomId, query.from];
     const where = ['room_id = $1', query.dir === 'b' ? 'log_offset < $2' : 'log_offset >= $2'];
     if (query.to !== undefined) {
@@ -79,6 +91,7 @@ export const createRoomQueries = (db: SqlExecutor): RoomReadModel => {
       values.push(query.maxOffset);
       where.push(`log_offset <= $${values.length}`);
     }
+    if (query.visible !== undefined) rangeConditions(query.visible, where, values);
     filterConditions(query.filter, where, values);
     values.push(query.limit);
     return eventsWhere(where.join(' AND '), values, `ORDER BY log_offset ${query.dir === 'b' ? 'DESC' : 'ASC'} LIMIT $${values.length}`);
@@ -161,6 +174,22 @@ export const createRoomQueries = (db: SqlExecutor): RoomReadModel => {
       return rows.map((row) => ({ offset: Number(row.log_offset), eventId: row.event_id, membership: row.membership ?? 'leave' }));
     },
 
+    async visibilityHistory(roomId, userId, upTo): Promise<VisibilityHistory> {
+      const { rows } = await db.query<{ log_offset: number | string; type: string; value: string | null; at_event: boolean }>(
+        `SELECT c.log_offset, c.type, CASE WHEN c.type = 'm.room.member' THEN e.pdu->'content'->>'membership'
+           ELSE e.pdu->'content'->>'history_visibility' END AS value, COALESCE(e.log_offset = c.log_offset, false) AS at_event
+         FROM room_state_changes c LEFT JOIN room_events e ON e.event_id = c.event_id
+         WHERE c.room_id = $1 AND c.log_offset < $3
+           AND ((c.type = 'm.room.history_visibility' AND c.state_key = '') OR (c.type = 'm.room.member' AND c.state_key = $2))
+         ORDER BY c.log_offset`,
+        [roomId, userId, upTo ?? Number.MAX_SAFE_INTEGER]);
+      const change = (row: (typeof rows)[number]): StateValueChange => ({ offset: Number(row.log_offset), value: row.value, atEvent: row.at_event });
+      return {
+        historyVisibility: rows.filter((row) => row.type !== 'm.room.member').map(change),
+        membership: rows.filter((row) => row.type === 'm.room.member').map(change),
+      };
+    },
+
     async roomsWithMembership(userId, memberships) {
       const { rows } = await db.query<{ room_id: string }>(
         'SELECT room_id FROM room_memberships WHERE user_id = $1 AND membership = ANY($2::text[]) ORDER BY room_id',
@@ -170,10 +199,11 @@ export const createRoomQueries = (db: SqlExecutor): RoomReadModel => {
 
     messages,
 
-    async around(roomId, offset, before, after, filter) {
+    async around(roomId, offset, before, after, filter, visible) {
+      const narrowed = { ...(filter === undefined ? {} : { filter }), ...(visible === undefined ? {} : { visible }) };
       const [b, a] = await Promise.all([
-        messages(roomId, { dir: 'b', from: offset, limit: before, ...(filter === undefined ? {} : { filter }) }),
-        messages(roomId, { dir: 'f', from: offset + 1, limit: after, ...(filter === undefined ? {} : { filter }) }),
+        messages(roomId, { dir: 'b', from: offset, limit: before, ...narrowed }),
+        messages(roomId, { dir: 'f', from: offset + 1, limit: after, ...narrowed }),
       ]);
       return { before: b, after: a };
     },

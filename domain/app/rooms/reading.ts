@@ -27,7 +27,11 @@ const visibleState = async (ctx: RoomsContext, roomId: string, window: Visibilit
 
 export const getEvent = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, eventId: string): Promise<JsonObject> => {
   await requireRoom(ctx, roomId);
-  const window = await visibilityWindow(ctx, roomId, requester.userId);
+  // rooms.yaml getOneRoomEvent: 404 also when "you do not have permission to see it" (Synapse too),
+  // so a non-member cannot tell which event ids exist.
+  const window = await visibilityWindow(ctx, roomId, requester.userId).catch((error: unknown) => {
+    throw error instanceof MatrixError && error.errcode === 'M_FORBIDDEN' ? notFound('Event not found') : error;
+  });
   const event = await ctx.rooms.event(eventId);
   if (event === undefined || event.roomId !== roomId || !canSee(window, event.offset)) throw notFound('Event not found');
   return clientEvent(event, viewerOf(requester), ctx.clock.now());
@@ -153,12 +157,12 @@ export const getMessages = async (ctx: RoomsContext, requester: RoomRequester, r
     dir: request.dir, from, limit,
     ...(to === undefined ? {} : { to }),
     ...(parsedFilter.filter === undefined ? {} : { filter: parsedFilter.filter }),
-    ...(window.minOffset === undefined ? {} : { minOffset: window.minOffset }),
-    ...(window.maxOffset === undefined ? {} : { maxOffset: window.maxOffset }),
+    visible: window.visible,
   });
   const now = ctx.clock.now();
   const response: JsonObject = { start: roomToken(from), chunk: events.map((event) => clientEvent(event, viewerOf(requester), now)) };
-  // "If no further events are available … this property is omitted from the response."
+  // "If no further events are available … this property is omitted from the response." The read
+  // model skips events hidden by history visibility, so a full page means more may follow.
   if (events.length === limit && limit > 0) {
     const last = events[events.length - 1]!;
     response.end = roomToken(request.dir === 'b' ? last.offset : last.offset + 1);
@@ -170,15 +174,17 @@ export const getContext = async (
   ctx: RoomsContext, requester: RoomRequester, roomId: string, eventId: string, limitText: string | undefined, filterText: string | undefined,
 ): Promise<JsonObject> => {
   await requireRoom(ctx, roomId);
-  const window = await visibilityWindow(ctx, roomId, requester.userId);
+  // rooms.yaml getOneRoomEvent: 404 also when "you do not have permission to see it" (Synapse too),
+  // so a non-member cannot tell which event ids exist.
+  const window = await visibilityWindow(ctx, roomId, requester.userId).catch((error: unknown) => {
+    throw error instanceof MatrixError && error.errcode === 'M_FORBIDDEN' ? notFound('Event not found') : error;
+  });
   const event = await ctx.rooms.event(eventId);
   if (event === undefined || event.roomId !== roomId || !canSee(window, event.offset)) throw notFound('Event not found');
   const parsedFilter = parseEventFilter(filterText);
   const limit = limitOf(limitText, 10);
   const beforeCount = Math.floor(limit / 2);
-  const around = await ctx.rooms.around(roomId, event.offset, beforeCount, limit - beforeCount, parsedFilter.filter);
-  const before = around.before.filter((e) => canSee(window, e.offset));
-  const after = around.after.filter((e) => canSee(window, e.offset));
+  const { before, after } = await ctx.rooms.around(roomId, event.offset, beforeCount, limit - beforeCount, parsedFilter.filter, window.visible);
   const now = ctx.clock.now();
   const viewer = viewerOf(requester);
   const last = after[after.length - 1] ?? event;
