@@ -34,8 +34,10 @@ export const currentPosition = async (tx: SqlExecutor, stream: StreamName): Prom
 };
 
 /**
- * Every stream's position in one statement (one snapshot), for /sync: each is the same as
- * `currentPosition` would have read, so the ordering guarantee above holds for all of them.
+ * Every stream's position in one statement (one snapshot): each is the same as `currentPosition`
+ * would have read, so the ordering guarantee above holds for all of them. /sync reads these rows
+ * together with the rooms projection's positions, in the same statement
+ * (projections/rooms/syncQueries.ts `positions`); a stream renamed here must be renamed there.
  */
 export const currentPositions = async (db: SqlExecutor): Promise<UserDataPositions> => {
   const { rows } = await db.query<{ stream: string; position: number }>('SELECT stream, position FROM stream_positions');

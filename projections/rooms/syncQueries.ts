@@ -6,9 +6,9 @@ import type { SqlExecutor } from '../../domain/index.ts';
 import type { SyncReadModel, UserMembershipChange } from '../../domain/app/rooms/index.ts';
 import type { RoomMembership } from '../../domain/app/userData/index.ts';
 import { ROOMS_PROJECTION_NAME } from './projection.ts';
+import { unreadWindow } from './unreadQueries.ts';
+import { EVENT_COLUMNS, hydrate, type EventRow } from './rows.ts';
 
-/** Notifying event types (the default push rules' message, encrypted and sticker underrides). */
-const NOTIFYING_TYPES = ['m.room.message', 'm.room.encrypted', 'm.sticker'];
 const MAX_HEROES = 5;
 
 /**
@@ -29,17 +29,41 @@ const vector = (upTo: ReadonlyMap<number, number>): [number[], number[]] => {
 };
 
 export const createSyncQueries = (db: SqlExecutor): SyncReadModel => ({
-  async roomPositions() {
-    const { rows } = await db.query<{ partition: number; next_offset: number | string }>(
-      "SELECT partition, next_offset FROM projection_positions WHERE projection = $1", [ROOMS_PROJECTION_NAME]);
-    return new Map(rows.map((row) => [Number(row.partition), Number(row.next_offset)]));
+  async positions() {
+    // One statement, so /sync pays one round trip for its starting point. `stream_positions` is
+    // the user-data streams' table (infra/userData/streams.ts), in the same database.
+    const { rows } = await db.query<{ stream: string | null; partition: number | null; position: number | string }>(
+      `SELECT NULL AS stream, partition, next_offset AS position FROM projection_positions WHERE projection = $1
+       UNION ALL SELECT stream, NULL, position FROM stream_positions`, [ROOMS_PROJECTION_NAME]);
+    const stream = (name: string): number => Number(rows.find((row) => row.stream === name)?.position ?? 0);
+    return {
+      rooms: new Map(rows.filter((row) => row.stream === null).map((row) => [Number(row.partition), Number(row.position)])),
+      streams: {
+        accountData: stream('account_data'), receipts: stream('receipts'), toDevice: stream('to_device'),
+        deviceLists: stream('device_lists'), presence: stream('presence'),
+      },
+    };
+  },
+
+  async stateEvents(roomId, keys) {
+    if (keys.length === 0) return [];
+    const { rows } = await db.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM room_events WHERE event_id IN (
+         SELECT s.event_id FROM room_current_state s JOIN unnest($2::text[], $3::text[]) AS k(type, state_key)
+           ON s.type = k.type AND s.state_key = k.state_key
+         WHERE s.room_id = $1)`,
+      [roomId, keys.map(([type]) => type), keys.map(([, stateKey]) => stateKey)]);
+    return hydrate(db, rows);
   },
 
   async membershipChanges(userId, upTo) {
     const [partitions, nexts] = vector(upTo);
     if (partitions.length === 0) return [];
-    const { rows } = await db.query<{ room_id: string; log_partition: number; log_offset: number | string; event_id: string | null; membership: string | null }>(
-      `SELECT c.room_id, r.log_partition, c.log_offset, c.event_id, e.pdu->'content'->>'membership' AS membership
+    const { rows } = await db.query<{
+      room_id: string; log_partition: number; log_offset: number | string; event_id: string | null; membership: string | null;
+      last_offset: number | string;
+    }>(
+      `SELECT c.room_id, r.log_partition, r.last_offset, c.log_offset, c.event_id, e.pdu->'content'->>'membership' AS membership
        FROM room_state_changes c
        JOIN rooms r ON r.room_id = c.room_id
        JOIN unnest($2::integer[], $3::bigint[]) AS p(part, next) ON p.part = r.log_partition
@@ -49,27 +73,12 @@ export const createSyncQueries = (db: SqlExecutor): SyncReadModel => ({
       [userId, partitions, nexts]);
     return rows.map((row): UserMembershipChange => ({
       roomId: row.room_id, partition: Number(row.log_partition), offset: Number(row.log_offset),
-      membership: row.membership ?? 'leave', eventId: row.event_id,
+      membership: row.membership ?? 'leave', eventId: row.event_id, roomLastOffset: Number(row.last_offset),
     }));
   },
 
-  async notificationCounts(roomId, userId, after, before, names) {
-    // Since v1.7 an event with `m.mentions` is a mention only through it; the display name and
-    // user id rules apply to events without (push rules .m.rule.is_user_mention, contains_display_name).
-    // The redactions ride along: an incremental count needs to know whether one landed (unread.ts).
-    const { rows } = await db.query<{ notifications: number | string; highlights: number | string; redactions: number | string }>(
-      `SELECT count(*) FILTER (WHERE notifying) AS notifications,
-         count(*) FILTER (WHERE notifying AND CASE WHEN jsonb_typeof(pdu->'content'->'m.mentions') = 'object'
-           THEN jsonb_typeof(pdu->'content'->'m.mentions'->'user_ids') = 'array' AND (pdu->'content'->'m.mentions'->'user_ids') ? $4
-           ELSE EXISTS (SELECT 1 FROM unnest($6::text[]) AS n(name)
-                        WHERE n.name <> '' AND strpos(lower(COALESCE(pdu->'content'->>'body', '')), lower(n.name)) > 0) END) AS highlights,
-         count(*) FILTER (WHERE type = 'm.room.redaction') AS redactions
-       FROM (SELECT pdu, type, (sender <> $4 AND state_key IS NULL AND type = ANY($5::text[]) AND redacted_because IS NULL) AS notifying
-             FROM room_events WHERE room_id = $1 AND log_offset > $2 AND log_offset < $3) AS e`,
-      [roomId, after, before, userId, NOTIFYING_TYPES, [...names]]);
-    const row = rows[0];
-    return { notifications: Number(row?.notifications ?? 0), highlights: Number(row?.highlights ?? 0), redactions: Number(row?.redactions ?? 0) };
-  },
+  // Push rules decide what counts; SQL only narrows the events down (unreadQueries.ts).
+  unreadWindow: (roomId, userId, after, before, withState, limit) => unreadWindow(db, roomId, userId, after, before, withState, limit),
 
   async roomSummary(roomId, viewer) {
     const { rows } = await db.query<{ user_id: string; membership: string }>(

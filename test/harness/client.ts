@@ -69,6 +69,11 @@ export class MatrixClient {
     } catch {
       throw new Error(`${method} ${path} → ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`);
     }
+    // STRATA_VALIDATE_SPEC=1: every response is checked against the spec's OpenAPI, violations recorded.
+    if (process.env.STRATA_VALIDATE_SPEC === '1') {
+      const { recordSpecCheck } = await import('../conformance/specHook.ts');
+      recordSpecCheck(method, new URL(url).pathname, response.status, parsed);
+    }
     return { status: response.status, body: parsed, headers: response.headers };
   }
 
@@ -139,6 +144,8 @@ export interface SyncWait {
   /** Filter (JSON text or filter id). */
   readonly filter?: string;
   readonly timeoutMs?: number;
+  /** Further /sync query parameters (e.g. `{ use_state_after: true }`). */
+  readonly query?: Query;
 }
 
 /** Requests as one user: each method answers the 200 body or throws with the server's answer. */
@@ -185,6 +192,7 @@ export class UserClient {
       const response = await this.sync({
         ...(since === undefined ? {} : { since, timeout: Math.min(remaining, 10_000) }),
         ...(wait.filter === undefined ? {} : { filter: wait.filter }),
+        ...wait.query,
       });
       if (until(response)) return response;
       since = response.next_batch as string;

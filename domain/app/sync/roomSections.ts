@@ -3,15 +3,18 @@
  * Knocked Room). Timeline and state come from timeline.ts; ephemeral events, room account data,
  * unread counts and the summary are added here.
  */
+import { MatrixError } from '../../errors.ts';
 import { isJsonObject, type JsonObject } from '../../json.ts';
 import type { AccountDataEntry } from '../../ports/userData.ts';
-import type { StoredEvent, UserMembershipChange } from '../../ports/rooms.ts';
+import type { OffsetRange, RoomReadModel, StoredEvent } from '../../ports/rooms.ts';
+import { roomToken } from '../rooms/index.ts';
 import { eventMatches, roomAllowed, type Filter } from '../userData/index.ts';
 import type { SyncContext } from './context.ts';
 import { strippedStateEvent, type EventFormatter } from './format.ts';
 import type { RoomPlan } from './plan.ts';
-import { roomTimeline, visibleFrom, type RoomTimeline } from './timeline.ts';
-import { countUnread, type UnreadCounts } from './unread.ts';
+import { narrows, roomTimeline, visibleFrom, type RoomTimeline, type TimelineOptions } from './timeline.ts';
+import type { OwnReceipt } from '../notifications/index.ts';
+import { unreadNotifications, userRules, type KnownEvents, type UnreadCounts } from './unread.ts';
 
 /** State shown to invitees and knockers (client-server-api § Stripped state: the recommended types). */
 const STRIPPED_TYPES = new Set([
@@ -24,10 +27,12 @@ export interface RoomExtras {
   readonly receipts: ReadonlyMap<string, JsonObject>;
   /** Rooms whose typing set changed, with who types now. */
   readonly typing: ReadonlyMap<string, readonly string[]>;
-  /** The user's own receipt event ids in a room (for unread counts). */
-  ownReceipts(roomId: string): Promise<readonly string[]>;
+  /** The user's own read receipts in a room (for unread counts). */
+  ownReceipts(roomId: string): Promise<readonly OwnReceipt[]>;
   /** Unread counts computed earlier, so a later sync counts only the events after them. */
   readonly unread?: UnreadCounts;
+  /** The account data stream window `accountData` covers: push rules are re-read only when it moved them. */
+  readonly accountDataWindow?: { readonly since: number; readonly upTo: number };
 }
 
 export interface BuiltRoom {
@@ -56,35 +61,14 @@ const ephemeralEvents = (extras: RoomExtras, filter: Filter, roomId: string): Js
 const contentOf = (event: StoredEvent | undefined): JsonObject =>
   event !== undefined && isJsonObject(event.pdu.content) ? event.pdu.content : {};
 
-/**
- * `unread_notifications`: notifying events from others after the user's read receipt (or their
- * last join when they sent none). `highlight_count` counts mentions: `m.mentions.user_ids`, else
- * the body naming the user's display name or user id — the default push rules' highlight cases;
- * the user's own push rule changes are not evaluated.
- */
-const unreadNotifications = async (
-  ctx: SyncContext, roomId: string, userId: string, changes: readonly UserMembershipChange[], extras: RoomExtras, to: number,
-): Promise<JsonObject> => {
-  // The receipts and the member event are independent reads: one round trip instead of two.
-  const [receiptOffsets, member] = await Promise.all([
-    extras.ownReceipts(roomId).then((ids) => Promise.all(ids.map(async (id) => (await ctx.rooms.event(id))?.offset ?? -1))),
-    ctx.rooms.stateEvent(roomId, 'm.room.member', userId),
-  ]);
-  const lastJoin = changes.findLast((change) => change.membership === 'join')?.offset ?? -1;
-  const after = Math.max(lastJoin, ...receiptOffsets);
-  const displayName = contentOf(member).displayname;
-  const names = typeof displayName === 'string' ? [displayName, userId] : [userId];
-  const counts = await countUnread(ctx, roomId, userId, after, to, names, extras.unread);
-  return { notification_count: counts.notifications, highlight_count: counts.highlights };
-};
-
 /** `summary` (sync.yaml RoomSummary): heroes only when the room has neither a name nor a canonical alias. */
 const roomSummary = async (ctx: SyncContext, roomId: string, userId: string): Promise<JsonObject> => {
-  const [counts, name, alias] = await Promise.all([
+  const [counts, naming] = await Promise.all([
     ctx.sync.roomSummary(roomId, userId),
-    ctx.rooms.stateEvent(roomId, 'm.room.name', ''),
-    ctx.rooms.stateEvent(roomId, 'm.room.canonical_alias', ''),
+    ctx.sync.stateEvents(roomId, [['m.room.name', ''], ['m.room.canonical_alias', '']]),
   ]);
+  const name = naming.find((event) => event.type === 'm.room.name');
+  const alias = naming.find((event) => event.type === 'm.room.canonical_alias');
   const named = typeof contentOf(name).name === 'string' && contentOf(name).name !== '';
   const aliased = typeof contentOf(alias).alias === 'string';
   return {
@@ -94,18 +78,75 @@ const roomSummary = async (ctx: SyncContext, roomId: string, userId: string): Pr
   };
 };
 
+/** How a response shows rooms, beside the filter. */
+export interface RoomView extends TimelineOptions {
+  /** Reads where the user's read receipts point (ownReceipts.ts `receiptTargets`). */
+  readonly receiptTargets?: RoomReadModel;
+  /** The requesting device: bundled events it sent carry its transaction id. */
+  readonly deviceId?: string;
+}
+
+/** Far past any offset: a user joined at the window's end sees what follows too (rooms/visibility.ts). */
+const OPEN_END = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The offsets the user may see, for bundled aggregations, from the ranges /sync computed below
+ * `to`: the children of a joined user's events may lie past `to`. Undefined when /sync did not
+ * compute them (the aggregation looks them up only if some event has children).
+ */
+const aggregationRanges = (ranges: readonly OffsetRange[] | undefined, to: number, joined: boolean): readonly OffsetRange[] | undefined => {
+  const last = ranges?.[ranges.length - 1];
+  if (ranges === undefined || last === undefined || !joined || last.to !== to) return ranges;
+  return [...ranges.slice(0, -1), { from: last.from, to: OPEN_END }];
+};
+
+/**
+ * Incrementally, a room whose newest event is older than the window's start has no timeline and no
+ * state delta: nothing of it is read but what the other streams bring (ephemeral, account data).
+ */
+export const idleSince = (plan: Extract<RoomPlan, { section: 'join' | 'leave' }>): boolean => {
+  const { from, to, fullState } = plan.window;
+  if (from === undefined || fullState || plan.newToClient) return false;
+  const lastOffset = plan.changes[plan.changes.length - 1]?.roomLastOffset;
+  return from >= to || (lastOffset !== undefined && lastOffset < from);
+};
+
 export const buildRoom = async (
   ctx: SyncContext, plan: Extract<RoomPlan, { section: 'join' | 'leave' }>, filter: Filter, userId: string,
-  format: EventFormatter, extrasReady: RoomExtras | Promise<RoomExtras>,
+  format: EventFormatter, extrasReady: RoomExtras | Promise<RoomExtras>, view: RoomView = { stateAfter: false },
 ): Promise<BuiltRoom> => {
   const window = { ...plan.window };
-  const visible = await visibleFrom(ctx, plan.roomId, plan.changes);
-  const timeline = await roomTimeline(ctx, visible === undefined ? window : { ...window, visibleFrom: visible }, filter, userId);
+  let timeline: RoomTimeline;
+  let ranges: readonly OffsetRange[] | undefined;
+  let known: KnownEvents | undefined;
+  if (idleSince(plan)) {
+    timeline = { events: [], limited: false, prevBatch: roomToken(window.to), state: [] };
+  } else {
+    const visible = await visibleFrom(ctx, plan.roomId, userId, window, plan.changes);
+    ranges = visible.ranges;
+    timeline = await roomTimeline(visible.ctx, { ...window, visibleFrom: visible.from }, filter, userId, view);
+    // Whole (neither limited, filtered nor cut by visibility): the timeline holds every event of
+    // [from, to), which are the new unread events too.
+    if (window.from !== undefined && ranges === undefined && !timeline.limited && !narrows(filter.room.timeline)) {
+      known = { from: window.from, to: window.to, events: timeline.events };
+    }
+  }
+  const events = timeline.events.map(format);
+  if (ctx.bundleAggregations !== undefined && events.length > 0) {
+    const joined = plan.changes[plan.changes.length - 1]?.membership === 'join';
+    try {
+      await ctx.bundleAggregations({ userId, deviceId: view.deviceId ?? '' }, plan.roomId, events, aggregationRanges(ranges, window.to, joined));
+    } catch (error) {
+      // A room the user may no longer read is served without aggregations rather than failing /sync.
+      if (!(error instanceof MatrixError)) throw error;
+    }
+  }
   const extras = await extrasReady;
   const accountData = roomAccountData(extras, filter, plan.roomId);
   const body: JsonObject = {
-    timeline: { events: timeline.events.map(format), limited: timeline.limited, prev_batch: timeline.prevBatch },
-    state: { events: timeline.state.map(format) },
+    timeline: { events, limited: timeline.limited, prev_batch: timeline.prevBatch },
+    // Since v1.16, `use_state_after` swaps `state` for `state_after` (required, even when empty).
+    [view.stateAfter ? 'state_after' : 'state']: { events: timeline.state.map(format) },
     account_data: { events: accountData },
   };
   let changed = plan.newToClient || plan.window.fullState || timeline.events.length > 0 || timeline.state.length > 0 || accountData.length > 0;
@@ -114,7 +155,14 @@ export const buildRoom = async (
     changed ||= ephemeral.length > 0;
     body.ephemeral = { events: ephemeral };
     if (changed) {
-      body.unread_notifications = await unreadNotifications(ctx, plan.roomId, userId, plan.changes, extras, window.to);
+      const unreadCtx = view.receiptTargets === undefined ? ctx : { ...ctx, rooms: view.receiptTargets };
+      Object.assign(body, await unreadNotifications(unreadCtx, plan.roomId, userId, plan.changes, window.to, {
+        ownReceipts: await extras.ownReceipts(plan.roomId),
+        rules: await userRules(ctx, userId, extras, extras.accountDataWindow === undefined ? undefined
+          : { ...extras.accountDataWindow, entries: extras.accountData }),
+        threaded: filter.room.timeline.unreadThreadNotifications, ...(extras.unread === undefined ? {} : { cache: extras.unread }),
+        ...(known === undefined ? {} : { known }),
+      }));
       const membersChanged = [...timeline.events, ...timeline.state].some((event) => event.type === 'm.room.member');
       if (plan.newToClient || membersChanged) body.summary = await roomSummary(ctx, plan.roomId, userId);
     }

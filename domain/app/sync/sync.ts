@@ -11,8 +11,11 @@ import { eventMatches, roomAllowed, type Filter } from '../userData/index.ts';
 import type { SyncContext, SyncRequester } from './context.ts';
 import { eventFormatter } from './format.ts';
 import { planRooms, type RoomPlan } from './plan.ts';
-import { buildRoom, strippedRoom, type RoomExtras } from './roomSections.ts';
-import type { UnreadCounts } from './unread.ts';
+import { buildRoom, strippedRoom, type RoomExtras, type RoomView } from './roomSections.ts';
+import { sentMembersOf } from './lazyMembers.ts';
+import { createSyncMemo, MAX_REMEMBERED_DEVICES, MAX_REMEMBERED_FILTERS, rememberEntry, type SyncMemo } from './memo.ts';
+import { ownReceipts, receiptTargets } from './ownReceipts.ts';
+import { updatePresence } from './setPresence.ts';
 import { deviceListDelta } from './deviceLists.ts';
 import { encodeSyncToken, parseSyncToken, type SyncPositions } from './token.ts';
 
@@ -23,16 +26,18 @@ export interface SyncRequest {
   /** online (default), offline or unavailable. */
   readonly setPresence?: string;
   readonly timeoutMs?: number;
+  /** `use_state_after` (since v1.16): rooms carry `state_after` instead of `state`. */
+  readonly useStateAfter?: boolean;
 }
 
 const PRESENCE = new Set(['online', 'offline', 'unavailable']);
 /** Long-polls are capped so a client cannot hold a request for hours. */
 export const MAX_SYNC_TIMEOUT_MS = 300_000;
 
+/** Every stream's position: the rooms projection's and the user-data streams' in one statement. */
 const readPositions = async (ctx: SyncContext): Promise<SyncPositions> => {
-  const streams = ctx.userData.streams;
-  const [rooms, positions] = await Promise.all([ctx.sync.roomPositions(), streams.currentPositions()]);
-  return { rooms, ...positions, typing: streams.typing.currentPosition() };
+  const { rooms, streams } = await ctx.sync.positions();
+  return { rooms, ...streams, typing: ctx.userData.streams.typing.currentPosition() };
 };
 
 interface Computed {
@@ -41,24 +46,24 @@ interface Computed {
   readonly joinedRoomIds: string[];
   /** False when the to-device batch was cut at its limit: more is due without any notification. */
   readonly complete: boolean;
+  readonly toDeviceEmpty: boolean;
 }
 
-/** The user's own receipt event ids per room, from `m.receipt` contents. */
-const ownReceiptIds = (userId: string, contents: ReadonlyMap<string, JsonObject>): Map<string, string[]> => {
-  const own = new Map<string, string[]>();
-  for (const [roomId, content] of contents) {
-    const ids = Object.entries(content)
-      .filter(([, byType]) => ['m.read', 'm.read.private'].some((type) => (byType as Record<string, Record<string, unknown>>)[type]?.[userId] !== undefined))
-      .map(([eventId]) => eventId);
-    if (ids.length > 0) own.set(roomId, ids);
-  }
-  return own;
-};
+/** One computation of a response: what the request asks, and what earlier responses tell. */
+interface Computation {
+  readonly filter: Filter;
+  readonly since: SyncPositions | undefined;
+  readonly upTo: SyncPositions;
+  readonly fullState: boolean;
+  readonly view: RoomView;
+  /** The device's to-device messages up to `since` are known acknowledged (nothing to delete). */
+  readonly toDeviceAcknowledged: boolean;
+  readonly memo: SyncMemo | undefined;
+}
 
-const compute = async (
-  ctx: SyncContext, requester: SyncRequester, filter: Filter, since: SyncPositions | undefined, upTo: SyncPositions, fullState: boolean,
-  unread: UnreadCounts | undefined,
-): Promise<Computed> => {
+const compute = async (ctx: SyncContext, requester: SyncRequester, computation: Computation): Promise<Computed> => {
+  const { filter, since, upTo, fullState, memo } = computation;
+  const unread = memo?.unread;
   const { userId, deviceId } = requester;
   const streams = ctx.userData.streams;
   const [changes, forgotten] = await Promise.all([
@@ -75,17 +80,18 @@ const compute = async (
   // A typing stream restarted with the process may be behind the token: start it over.
   const typingSince = since === undefined || since.typing > upTo.typing ? 0 : since.typing;
   // Incrementally, a stream that has not moved since `since` has nothing to say: its query is
-  // skipped (most long-poll wake-ups concern one stream only). To-device is always read, as
-  // reading it acknowledges what the device had at `since`.
-  const moved = (stream: 'accountData' | 'receipts' | 'presence' | 'deviceLists'): boolean =>
+  // skipped (most long-poll wake-ups concern one stream only). To-device is read anyway while
+  // reading it may acknowledge (delete) what the device had at `since`.
+  const moved = (stream: 'accountData' | 'receipts' | 'presence' | 'deviceLists' | 'toDevice'): boolean =>
     since === undefined || since[stream] < upTo[stream];
+  const toDeviceRead = moved('toDevice') || !computation.toDeviceAcknowledged;
   // The streams are read while the rooms' timelines are: rooms wait for them only once their
   // timelines are in. Both promises are awaited below; `catch` only keeps a failure that surfaces
   // while the other side is still running from counting as unhandled.
   const streamsRead = Promise.all([
     moved('accountData') ? streams.accountData.changesSince(userId, since?.accountData ?? 0, upTo.accountData) : [],
     moved('receipts') ? streams.receipts.changesSince(userId, joinedRoomIds, since?.receipts ?? 0, upTo.receipts) : new Map<string, JsonObject>(),
-    streams.toDevice.changesSince(userId, deviceId, since?.toDevice ?? 0, upTo.toDevice),
+    toDeviceRead ? streams.toDevice.changesSince(userId, deviceId, since?.toDevice ?? 0, upTo.toDevice) : { events: [], position: upTo.toDevice },
     streams.keyCounts(userId, deviceId),
     moved('presence') ? streams.presence.changesSince(userId, since?.presence ?? 0, upTo.presence) : [],
   ]);
@@ -98,11 +104,10 @@ const compute = async (
     receipts,
     typing: new Map(streams.typing.changesSince(joinedRoomIds, typingSince, upTo.typing).map((t) => [t.roomId, t.userIds])),
     // Initially the receipts read above are all of them; incrementally the user's own receipt may
-    // be older than `since`, so it is read for the rooms in the response only.
-    ownReceipts: since === undefined
-      ? async (roomId) => ownReceiptIds(userId, receipts).get(roomId) ?? []
-      : async (roomId) => ownReceiptIds(userId, await streams.receipts.changesSince(userId, [roomId], 0, upTo.receipts)).get(roomId) ?? [],
+    // be older than `since`: remembered, or read for the rooms in the response only.
+    ownReceipts: (roomId) => ownReceipts(ctx, userId, roomId, { since: since?.receipts, upTo: upTo.receipts, changed: receipts }, memo),
     ...(unread === undefined ? {} : { unread }),
+    accountDataWindow: { since: since?.accountData ?? 0, upTo: upTo.accountData },
   }));
   for (const pending of [streamsRead, deviceListsRead, extrasReady]) pending.catch(() => undefined);
 
@@ -110,7 +115,7 @@ const compute = async (
   const sections: Record<RoomPlan['section'], JsonObject> = { join: {}, invite: {}, knock: {}, leave: {} };
   const built = await Promise.all(plans.map(async (plan) => {
     if ('change' in plan) return { plan, body: await strippedRoom(ctx, plan, userId), room: undefined };
-    const room = await buildRoom(ctx, plan, filter, userId, format, extrasReady);
+    const room = await buildRoom(ctx, plan, filter, userId, format, extrasReady, computation.view);
     return { plan, body: room.changed ? room.body : undefined, room };
   }));
   for (const { plan, body } of built) if (body !== undefined) sections[plan.section][plan.roomId] = body;
@@ -139,40 +144,10 @@ const compute = async (
   };
   const empty = Object.keys(rooms).length === 0 && globalAccountData.length === 0 && presenceEvents.length === 0
     && toDevice.events.length === 0 && deviceLists.changed.length === 0 && deviceLists.left.length === 0;
-  return { body, empty, joinedRoomIds: allJoined, complete: toDevice.position >= upTo.toDevice };
+  return {
+    body, empty, joinedRoomIds: allJoined, complete: toDevice.position >= upTo.toDevice, toDeviceEmpty: toDevice.events.length === 0,
+  };
 };
-
-/** `set_presence`: marks the user unless they are already in that state (no stream churn per poll). */
-const updatePresence = async (ctx: SyncContext, requester: SyncRequester, presence: string): Promise<void> => {
-  const current = await ctx.userData.getPresence(requester, requester.userId).catch(() => undefined);
-  if (current?.presence === presence) return;
-  await ctx.userData.setPresence(requester, requester.userId, { presence });
-};
-
-/**
- * What the last response to a device was computed from: its token, the notifier counter read before
- * its positions, and the keys it would wait on. A client long-polls with that token next; until one
- * of the keys is notified after the counter, computing again would find nothing new, so the request
- * waits first instead of running every stream's queries for an empty answer.
- */
-export interface QuietSince {
-  readonly token: string;
-  readonly filter: string | undefined;
-  readonly counter: number;
-  readonly keys: readonly string[];
-}
-
-/** What a SyncService remembers between requests; both are optimisations, never the answer itself. */
-export interface SyncMemo {
-  /** Per device (`user\0device`), least recently answered dropped first. */
-  readonly quiet: Map<string, QuietSince>;
-  readonly unread: UnreadCounts;
-  /** Stored filters by `user\0filter id`: a filter id names one filter for good (POST /filter). */
-  readonly filters: Map<string, Filter>;
-}
-const MAX_REMEMBERED_DEVICES = 50_000;
-
-const MAX_REMEMBERED_FILTERS = 10_000;
 
 const resolveFilter = async (ctx: SyncContext, userId: string, param: string | undefined, memo: SyncMemo | undefined): Promise<Filter> => {
   const stored = memo !== undefined && param !== undefined && param !== '' && !param.startsWith('{');
@@ -181,17 +156,9 @@ const resolveFilter = async (ctx: SyncContext, userId: string, param: string | u
   if (known !== undefined) return known;
   const filter = await ctx.userData.resolveFilter(userId, param);
   if (stored) {
-    memo.filters.set(key, filter);
-    if (memo.filters.size > MAX_REMEMBERED_FILTERS) memo.filters.delete(memo.filters.keys().next().value!);
+    rememberEntry(memo.filters, key, filter, MAX_REMEMBERED_FILTERS);
   }
   return filter;
-};
-
-const remember = (memo: SyncMemo | undefined, device: string, quiet: QuietSince): void => {
-  if (memo === undefined) return;
-  memo.quiet.delete(device);
-  memo.quiet.set(device, quiet);
-  if (memo.quiet.size > MAX_REMEMBERED_DEVICES) memo.quiet.delete(memo.quiet.keys().next().value!);
 };
 
 export const sync = async (
@@ -201,25 +168,48 @@ export const sync = async (
   const filter = await resolveFilter(ctx, requester.userId, request.filter, memo);
   const presence = request.setPresence ?? 'online';
   if (!PRESENCE.has(presence)) throw new MatrixError('M_INVALID_PARAM', 400, "'set_presence' must be online, offline or unavailable");
-  if (presence !== 'offline') await updatePresence(ctx, requester, presence);
   const fullState = request.fullState === true;
   const deadline = ctx.clock.now() + Math.min(Math.max(request.timeoutMs ?? 0, 0), MAX_SYNC_TIMEOUT_MS);
   const device = `${requester.userId}\u0000${requester.deviceId}`;
+  // A presence the user is not known to have is set before any wait (the loop below confirms it).
+  if (presence !== 'offline' && memo?.presence.get(requester.userId)?.presence !== presence) {
+    await updatePresence(ctx, requester, presence, undefined, memo);
+  }
   const quiet = memo?.quiet.get(device);
-  if (quiet !== undefined && since !== undefined && !fullState && quiet.token === request.since && quiet.filter === request.filter
-    && deadline > ctx.clock.now()) {
+  const continues = quiet !== undefined && since !== undefined && quiet.token === request.since;
+  if (continues && !fullState && quiet.filter === request.filter && deadline > ctx.clock.now()) {
     await ctx.notifier.waitFor(quiet.keys, quiet.counter, deadline - ctx.clock.now(), signal);
   }
+  const lazy = filter.room.state.lazyLoadMembers && !filter.room.state.includeRedundantMembers && memo !== undefined;
+  const view: RoomView = {
+    stateAfter: request.useStateAfter === true,
+    deviceId: requester.deviceId,
+    ...(lazy ? { sentMembers: sentMembersOf(memo.lazyMembers, device, since === undefined || fullState) } : {}),
+    ...(memo === undefined ? {} : { receiptTargets: receiptTargets(ctx.rooms, memo) }),
+  };
+  // The previous response from `since` held no to-device message: nothing awaits acknowledgement.
+  let toDeviceAcknowledged = continues && quiet.toDeviceEmpty;
+  let presenceChecked = presence === 'offline';
   for (;;) {
-    const counter = ctx.notifier.current();
-    const upTo = await readPositions(ctx);
-    const result = await compute(ctx, requester, filter, since, upTo, fullState, memo?.unread);
+    let counter = ctx.notifier.current();
+    let upTo = await readPositions(ctx);
+    if (!presenceChecked) {
+      presenceChecked = true;
+      // Checked against the positions just read; a change made here belongs in this response.
+      if (await updatePresence(ctx, requester, presence, upTo.presence, memo)) {
+        counter = ctx.notifier.current();
+        upTo = await readPositions(ctx);
+      }
+    }
+    const result = await compute(ctx, requester, { filter, since, upTo, fullState, view, toDeviceAcknowledged, memo });
+    toDeviceAcknowledged = true;
     const remaining = deadline - ctx.clock.now();
     const keys = [requester.userId, ...result.joinedRoomIds];
     const done = since === undefined || fullState || !result.empty;
     if (done || remaining <= 0 || signal?.aborted === true) {
       const body = done ? result.body : { ...result.body, next_batch: request.since! };
-      if (result.complete) remember(memo, device, { token: String(body.next_batch), filter: request.filter, counter, keys });
+      const remembered = { token: String(body.next_batch), filter: request.filter, counter, keys, toDeviceEmpty: result.toDeviceEmpty };
+      if (result.complete && memo !== undefined) rememberEntry(memo.quiet, device, remembered, MAX_REMEMBERED_DEVICES);
       else memo?.quiet.delete(device);
       return body;
     }
@@ -232,6 +222,6 @@ export interface SyncService {
 }
 
 export const createSync = (ctx: SyncContext): SyncService => {
-  const memo: SyncMemo = { quiet: new Map(), unread: new Map(), filters: new Map() };
+  const memo = createSyncMemo();
   return { sync: (requester, request, signal) => sync(ctx, requester, request, signal, memo) };
 };

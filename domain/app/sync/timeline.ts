@@ -1,14 +1,14 @@
 /**
  * A room's `timeline` and `state` in a sync response (client-server-api § Syncing, sync.yaml):
  * the newest events of a window of the room's partition, `limited` when older ones were left out,
- * `prev_batch` for /messages, and the state at the start of the timeline — in full for a room the
- * client does not know yet, else only what changed between `since` and the timeline's start.
+ * `prev_batch` for /messages, and the state at the start of the timeline (or, for `state_after`,
+ * at its end) — in full for a room the client does not know yet, else only what changed since `since`.
  */
-import { isJsonObject } from '../../json.ts';
-import type { EventFilter as PortEventFilter, StoredEvent, UserMembershipChange } from '../../ports/rooms.ts';
-import { roomToken } from '../rooms/index.ts';
+import type { EventFilter as PortEventFilter, OffsetRange, StoredEvent, UserMembershipChange } from '../../ports/rooms.ts';
+import { restrictedToVisible, roomToken, visibleRangesBelow } from '../rooms/index.ts';
 import { eventMatches, type Filter, type RoomEventFilter } from '../userData/index.ts';
 import type { SyncContext } from './context.ts';
+import type { SentMembers } from './lazyMembers.ts';
 
 /** Synapse's default; the spec leaves the timeline limit to the server. */
 export const DEFAULT_TIMELINE_LIMIT = 10;
@@ -41,7 +41,8 @@ const portFilter = (filter: RoomEventFilter): PortEventFilter => ({
   ...(filter.containsUrl === undefined ? {} : { containsUrl: filter.containsUrl }),
 });
 
-const narrows = (filter: RoomEventFilter): boolean =>
+/** Whether the filter may leave events of the window out of the timeline. */
+export const narrows = (filter: RoomEventFilter): boolean =>
   filter.types !== undefined || filter.senders !== undefined || filter.notTypes.length > 0 || filter.notSenders.length > 0
   || filter.containsUrl !== undefined;
 
@@ -54,7 +55,34 @@ export const timelineLimit = (filter: Filter): number => Math.min(filter.room.ti
 const anyEventBetween = async (ctx: SyncContext, roomId: string, from: number, to: number): Promise<boolean> =>
   to > from && (await ctx.rooms.messages(roomId, { dir: 'b', from: to, to: from, limit: 1 })).length > 0;
 
-export const roomTimeline = async (ctx: SyncContext, window: RoomWindow, filter: Filter, userId: string): Promise<RoomTimeline> => {
+export interface TimelineOptions {
+  /**
+   * `use_state_after` (since v1.16): the state delta runs to the timeline's end (`state_after`)
+   * instead of its start (`state`).
+   */
+  readonly stateAfter: boolean;
+  /** With lazy-loading and without `include_redundant_members`: what the device was sent (lazyMembers.ts). */
+  readonly sentMembers?: SentMembers;
+}
+
+/**
+ * Whether state may have changed between `since` and the point the state is taken at, beyond what
+ * the timeline shows: a limited timeline left a gap; a narrowing filter may have hidden events
+ * before the timeline's start; for `state_after` the timeline's own state events count too (the
+ * client applies only `state_after`). Otherwise the delta is empty without loading the state twice.
+ */
+const stateMayHaveChanged = async (
+  ctx: SyncContext, roomId: string, from: number, timeline: { events: readonly StoredEvent[]; limited: boolean; start: number },
+  filter: Filter, stateAfter: boolean,
+): Promise<boolean> => {
+  if (timeline.limited) return true;
+  if (stateAfter) return narrows(filter.room.timeline) || timeline.events.some((event) => event.stateKey !== null);
+  return narrows(filter.room.timeline) && (await anyEventBetween(ctx, roomId, from, timeline.start));
+};
+
+export const roomTimeline = async (
+  ctx: SyncContext, window: RoomWindow, filter: Filter, userId: string, options: TimelineOptions = { stateAfter: false },
+): Promise<RoomTimeline> => {
   const { roomId, to } = window;
   const limit = timelineLimit(filter);
   const lower = Math.max(window.from ?? 0, window.visibleFrom ?? 0);
@@ -64,16 +92,18 @@ export const roomTimeline = async (ctx: SyncContext, window: RoomWindow, filter:
   const limited = found.length > limit;
   const events = found.slice(0, limit).reverse();
   const start = events[0]?.offset ?? to;
+  // `state` is taken at the timeline's start, `state_after` at its end.
+  const at = options.stateAfter ? to : start;
 
   let state: StoredEvent[];
-  let startState: StoredEvent[] | undefined;
-  const stateAtStart = async (): Promise<StoredEvent[]> => (startState ??= await ctx.rooms.stateAt(roomId, start - 1));
+  let stateThere: StoredEvent[] | undefined;
+  const stateAtPoint = async (): Promise<StoredEvent[]> => (stateThere ??= await ctx.rooms.stateAt(roomId, at - 1));
   if (window.fullState || window.from === undefined) {
-    state = await stateAtStart();
-  } else if (limited || (narrows(filter.room.timeline) && (await anyEventBetween(ctx, roomId, window.from, start)))) {
-    // State changes between `since` and the timeline's start the timeline does not show.
+    state = await stateAtPoint();
+  } else if (await stateMayHaveChanged(ctx, roomId, window.from, { events, limited, start }, filter, options.stateAfter)) {
+    // The state that changed between `since` and that point, by event id.
     const known = new Set((await ctx.rooms.stateAt(roomId, window.from - 1)).map((event) => event.eventId));
-    state = (await stateAtStart()).filter((event) => !known.has(event.eventId));
+    state = (await stateAtPoint()).filter((event) => !known.has(event.eventId));
   } else {
     state = [];
   }
@@ -81,37 +111,37 @@ export const roomTimeline = async (ctx: SyncContext, window: RoomWindow, filter:
   const stateFilter = filter.room.state;
   if (stateFilter.lazyLoadMembers) {
     // Only the members who sent the timeline's events, and the user (client-server-api § Lazy-loading
-    // room members). `include_redundant_members` is honoured trivially: members are always sent.
+    // room members; Synapse always adds the user, so the client knows it is in the room).
     const senders = new Set([userId, ...events.map((event) => event.sender)]);
     const keep = (event: StoredEvent): boolean => event.type !== 'm.room.member' || senders.has(event.stateKey ?? '');
     state = state.filter(keep);
     if (!window.fullState && window.from !== undefined && events.length > 0) {
       const sent = new Set(state.map((event) => event.eventId));
-      const members = (await stateAtStart()).filter((event) => event.type === 'm.room.member' && keep(event) && !sent.has(event.eventId));
+      const members = (await stateAtPoint()).filter((event) => event.type === 'm.room.member' && keep(event) && !sent.has(event.eventId));
       state = [...state, ...members];
     }
+    const already = options.sentMembers;
+    if (already !== undefined) state = state.filter((event) => !already.wasSent(event));
   }
   state = state.filter((event) => eventMatches(stateFilter, { type: event.type, sender: event.sender, roomId }));
+  if (stateFilter.lazyLoadMembers) options.sentMembers?.record([...state, ...events]);
   return { events, limited, prevBatch: roomToken(start), state };
 };
 
-const historyVisibility = async (ctx: SyncContext, roomId: string): Promise<string> => {
-  const content = (await ctx.rooms.stateEvent(roomId, 'm.room.history_visibility', ''))?.pdu.content;
-  return isJsonObject(content) && typeof content.history_visibility === 'string' ? content.history_visibility : 'shared';
-};
-
 /**
- * The first offset of the room the user may see (client-server-api § History visibility), from
- * their membership changes: `joined` from their last join, `invited` from the invite before it.
- * The room's current visibility is applied to the whole timeline, as /messages does.
+ * History visibility of a sync room (client-server-api § Room History Visibility): each event below
+ * `window.to` is judged by the visibility and the user's membership at that event, from one
+ * statement. `from` is the first visible offset (`to` when none); `ctx` reads the room's timeline
+ * through a read model that returns only visible events, so the page, `limited` and `prev_batch`
+ * count only those. An incremental window the user was joined through (their `changes` end with a
+ * join before `window.from`) is visible whole: "if the user's membership was join, allow", no read.
  */
-export const visibleFrom = async (ctx: SyncContext, roomId: string, changes: readonly UserMembershipChange[]): Promise<number | undefined> => {
-  const lastJoin = changes.findLastIndex((change) => change.membership === 'join');
-  if (lastJoin < 0) return changes[changes.length - 1]?.offset;
-  const visibility = await historyVisibility(ctx, roomId);
-  if (visibility === 'joined') return changes[lastJoin]!.offset;
-  if (visibility === 'invited') {
-    return (changes.slice(0, lastJoin).findLast((change) => change.membership === 'invite') ?? changes[lastJoin]!).offset;
-  }
-  return undefined;
+export const visibleFrom = async (
+  ctx: SyncContext, roomId: string, userId: string, window: { readonly to: number; readonly from?: number },
+  changes: readonly UserMembershipChange[],
+): Promise<{ from: number; ctx: SyncContext; ranges?: readonly OffsetRange[] }> => {
+  const latest = changes[changes.length - 1];
+  if (window.from !== undefined && latest?.membership === 'join' && latest.offset < window.from) return { from: window.from, ctx };
+  const ranges = await visibleRangesBelow(ctx.rooms, roomId, userId, window.to);
+  return { from: ranges[0]?.from ?? window.to, ctx: { ...ctx, rooms: restrictedToVisible(ctx.rooms, ranges) }, ranges };
 };

@@ -19,7 +19,7 @@ const queryString = (ctx: StrataContext, name: string): string | undefined => {
   return Array.isArray(value) ? value[value.length - 1] : value;
 };
 
-/** sync.yaml `full_state`: a boolean; clients send `true` / `false`. */
+/** sync.yaml `full_state` and `use_state_after`: booleans; clients send `true` / `false`. */
 const booleanParam = (text: string | undefined, name: string): boolean | undefined => {
   if (text === undefined) return undefined;
   if (text === 'true') return true;
@@ -31,6 +31,7 @@ export const parseSyncQuery = (ctx: StrataContext): SyncRequest => {
   const since = queryString(ctx, 'since');
   const filter = queryString(ctx, 'filter');
   const fullState = booleanParam(queryString(ctx, 'full_state'), 'full_state');
+  const useStateAfter = booleanParam(queryString(ctx, 'use_state_after'), 'use_state_after');
   const setPresence = queryString(ctx, 'set_presence');
   const timeoutText = queryString(ctx, 'timeout');
   let timeoutMs: number | undefined;
@@ -44,6 +45,7 @@ export const parseSyncQuery = (ctx: StrataContext): SyncRequest => {
     ...(fullState === undefined ? {} : { fullState }),
     ...(setPresence === undefined ? {} : { setPresence }),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(useStateAfter === undefined ? {} : { useStateAfter }),
   };
 };
 

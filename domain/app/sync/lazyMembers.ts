@@ -1,0 +1,37 @@
+/**
+ * Redundant membership events (client-server-api § Lazy-loading room members): with
+ * `lazy_load_members` and without `include_redundant_members`, a member event a device was already
+ * sent — in `state` or in the timeline — is not sent to it again while it is still that member's
+ * event. As in Synapse, a sync without `since` starts the device over (the client may have lost
+ * everything); so does `full_state`, which asks for all state.
+ */
+import type { StoredEvent } from '../../ports/rooms.ts';
+import { MAX_LAZY_MEMBERS_PER_DEVICE, MAX_REMEMBERED_DEVICES, rememberEntry } from './memo.ts';
+
+export interface SentMembers {
+  /** Whether this exact member event was sent to the device before. */
+  wasSent(event: StoredEvent): boolean;
+  /** Records the member events among `events` as sent. */
+  record(events: readonly StoredEvent[]): void;
+}
+
+const keyOf = (event: StoredEvent): string => `${event.roomId}\u0000${event.stateKey ?? ''}`;
+
+/**
+ * The device's record in `devices` (`user\0device` → `room\0user` → event id), emptied first when
+ * `startOver`.
+ */
+export const sentMembersOf = (devices: Map<string, Map<string, string>>, device: string, startOver: boolean): SentMembers => {
+  let sent = startOver ? undefined : devices.get(device);
+  if (sent === undefined) sent = new Map();
+  rememberEntry(devices, device, sent, MAX_REMEMBERED_DEVICES);
+  const members = sent;
+  return {
+    wasSent: (event) => event.type === 'm.room.member' && members.get(keyOf(event)) === event.eventId,
+    record(events) {
+      for (const event of events) {
+        if (event.type === 'm.room.member' && event.stateKey !== null) rememberEntry(members, keyOf(event), event.eventId, MAX_LAZY_MEMBERS_PER_DEVICE);
+      }
+    },
+  };
+};

@@ -1,0 +1,66 @@
+/**
+ * What a SyncService remembers between requests, per process. Every entry only lets a later
+ * request skip a read whose answer it already knows; without it (another process, an evicted
+ * entry) the read runs and the response is the same — lazy-loaded members excepted, where the spec
+ * allows the redundancy (client-server-api § Lazy-loading room members).
+ */
+import type { StoredEvent } from '../../ports/rooms.ts';
+import type { OwnReceipt } from '../notifications/index.ts';
+import type { Filter } from '../userData/index.ts';
+import type { UnreadCounts } from './unread.ts';
+
+/**
+ * What the last response to a device was computed from: its token, the notifier counter read before
+ * its positions, and the keys it would wait on. A client long-polls with that token next; until one
+ * of the keys is notified after the counter, computing again would find nothing new, so the request
+ * waits first instead of running every stream's queries for an empty answer.
+ */
+export interface QuietSince {
+  readonly token: string;
+  readonly filter: string | undefined;
+  readonly counter: number;
+  readonly keys: readonly string[];
+  /**
+   * The response held no to-device message: a request from its token has nothing to acknowledge,
+   * so while the to-device stream stays put its read is skipped.
+   */
+  readonly toDeviceEmpty: boolean;
+}
+
+export interface SyncMemo {
+  /** Per device (`user\0device`), least recently answered dropped first. */
+  readonly quiet: Map<string, QuietSince>;
+  readonly unread: UnreadCounts;
+  /** Stored filters by `user\0filter id`: a filter id names one filter for good (POST /filter). */
+  readonly filters: Map<string, Filter>;
+  /** Per user: the presence last seen stored, and the presence stream position it was seen at. */
+  readonly presence: Map<string, { readonly presence: string; readonly position: number }>;
+  /** Per `user\0room`: the user's own read receipts by `type\0thread`, as of a receipts stream position. */
+  readonly ownReceipts: Map<string, { readonly position: number; readonly receipts: ReadonlyMap<string, OwnReceipt> }>;
+  /** Events read receipts point at, by event id (ownReceipts.ts `receiptTargets`). */
+  readonly receiptTargets: Map<string, StoredEvent>;
+  /**
+   * Per device (`user\0device`): the member events it was sent while lazy-loading, `room\0user` →
+   * event id, so they are not sent again (`include_redundant_members: false`).
+   */
+  readonly lazyMembers: Map<string, Map<string, string>>;
+}
+
+export const MAX_REMEMBERED_DEVICES = 50_000;
+export const MAX_REMEMBERED_FILTERS = 10_000;
+export const MAX_REMEMBERED_ROOMS = 100_000;
+export const MAX_REMEMBERED_EVENTS = 10_000;
+/** Member events remembered per device; the oldest are forgotten (and then sent again if needed). */
+export const MAX_LAZY_MEMBERS_PER_DEVICE = 20_000;
+
+export const createSyncMemo = (): SyncMemo => ({
+  quiet: new Map(), unread: new Map(), filters: new Map(), presence: new Map(), ownReceipts: new Map(),
+  receiptTargets: new Map(), lazyMembers: new Map(),
+});
+
+/** Sets `key` as the most recently used entry, dropping the least recently used beyond `max`. */
+export const rememberEntry = <K, V>(map: Map<K, V>, key: K, value: V, max: number): void => {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value!);
+};
