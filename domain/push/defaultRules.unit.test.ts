@@ -18,14 +18,14 @@ const text = (body: string, more: JsonObject = {}) => event('m.room.message', { 
 
 describe('default push rules', () => {
   it('notifies with sound for a plain message in a two-member room (room_one_to_one)', () => {
-    expect(evaluatePushRules(defaults, text('hi'), inRoom(2))).toEqual({
+    expect(evaluatePushRules(defaults, text('hi'), inRoom(2))).toMatchObject({
       notify: true, highlight: false, sound: 'default', ruleId: '.m.rule.room_one_to_one', tweaks: { sound: 'default' },
     });
   });
 
   it('notifies without sound or highlight for a message in a big room (.m.rule.message)', () => {
     expect(evaluatePushRules(defaults, text('hi all'), inRoom(30)))
-      .toEqual({ notify: true, highlight: false, ruleId: '.m.rule.message', tweaks: {} });
+      .toEqual({ notify: true, highlight: false, ruleId: '.m.rule.message', tweaks: {}, actions: ['notify'] });
   });
 
   it('suppresses notices (suppress_notices), even one to one', () => {
@@ -48,7 +48,7 @@ describe('default push rules', () => {
 
   it('highlights an intentional mention in m.mentions.user_ids (is_user_mention)', () => {
     const mention = text('hey', { 'm.mentions': { user_ids: ['@bob:example.org', ME] } });
-    expect(evaluatePushRules(defaults, mention, inRoom(30))).toEqual({
+    expect(evaluatePushRules(defaults, mention, inRoom(30))).toMatchObject({
       notify: true, highlight: true, sound: 'default', ruleId: '.m.rule.is_user_mention',
       tweaks: { sound: 'default', highlight: true },
     });
@@ -59,7 +59,7 @@ describe('default push rules', () => {
   it('highlights @room only when the sender has the notifications.room power (is_room_mention)', () => {
     const atRoom = text('@room lunch!', { 'm.mentions': { room: true } });
     expect(evaluatePushRules(defaults, atRoom, inRoom(30, { senderPowerLevel: 50 })))
-      .toEqual({ notify: true, highlight: true, ruleId: '.m.rule.is_room_mention', tweaks: { highlight: true } });
+      .toMatchObject({ notify: true, highlight: true, ruleId: '.m.rule.is_room_mention', tweaks: { highlight: true } });
     expect(evaluatePushRules(defaults, atRoom, inRoom(30, { senderPowerLevel: 49 })))
       .toMatchObject({ notify: true, highlight: false, ruleId: '.m.rule.message' });
     // The room may lower the level; an absent key needs the default 50.
@@ -94,7 +94,7 @@ describe('default push rules', () => {
     const tombstone = event('m.room.tombstone', { body: 'moved', replacement_room: '!new:example.org' }, { state_key: '' });
     expect(evaluatePushRules(defaults, tombstone, inRoom(30))).toMatchObject({ notify: true, highlight: true, ruleId: '.m.rule.tombstone' });
     const notState = event('m.room.tombstone', { body: 'moved', replacement_room: '!new:example.org' });
-    expect(evaluatePushRules(defaults, notState, inRoom(30))).toEqual({ notify: false, highlight: false, tweaks: {} });
+    expect(evaluatePushRules(defaults, notState, inRoom(30))).toEqual({ notify: false, highlight: false, tweaks: {}, actions: [] });
   });
 
   it('rings for calls, ignores server ACL changes and unmatched events', () => {
@@ -103,12 +103,12 @@ describe('default push rules', () => {
     const acl = event('m.room.server_acl', { allow: ['*'] }, { state_key: '' });
     expect(evaluatePushRules(defaults, acl, inRoom(2))).toMatchObject({ notify: false, ruleId: '.m.rule.room.server_acl' });
     const topic = event('m.room.topic', { topic: 'hi' }, { state_key: '' });
-    expect(evaluatePushRules(defaults, topic, inRoom(2))).toEqual({ notify: false, highlight: false, tweaks: {} });
+    expect(evaluatePushRules(defaults, topic, inRoom(2))).toEqual({ notify: false, highlight: false, tweaks: {}, actions: [] });
   });
 
   it("never notifies users of their own events, even mentions of themselves", () => {
     const own = text('note to self', { 'm.mentions': { user_ids: [ME] } }, );
-    expect(evaluatePushRules(defaults, { ...own, sender: ME }, inRoom(2))).toEqual({ notify: false, highlight: false, tweaks: {} });
+    expect(evaluatePushRules(defaults, { ...own, sender: ME }, inRoom(2))).toEqual({ notify: false, highlight: false, tweaks: {}, actions: [] });
   });
 
   it('silences everything when the user enables .m.rule.master', () => {

@@ -40,9 +40,11 @@ export interface PushEvaluation {
   readonly ruleId?: string;
   /** Every tweak of a notifying rule, as a push gateway receives them (a tweak with no value is `true`). */
   readonly tweaks: Readonly<JsonObject>;
+  /** The matching rule's actions as the user set them (notifications.yaml `actions`); empty when silent. */
+  readonly actions: readonly (string | JsonObject)[];
 }
 
-const SILENT: PushEvaluation = { notify: false, highlight: false, tweaks: {} };
+const SILENT: PushEvaluation = { notify: false, highlight: false, tweaks: {}, actions: [] };
 
 /** The rule's actions read per the spec; `dont_notify`/`coalesce` (historical) and unknown ones are ignored. */
 const applyActions = (actions: unknown, ruleId: string): PushEvaluation => {
@@ -57,7 +59,8 @@ const applyActions = (actions: unknown, ruleId: string): PushEvaluation => {
   // Spec: a highlight tweak with no value means true; no highlight tweak at all means false.
   const highlight = Object.hasOwn(tweaks, 'highlight') && tweaks.highlight === true;
   const sound = Object.hasOwn(tweaks, 'sound') && typeof tweaks.sound === 'string' ? tweaks.sound : undefined;
-  return { notify: true, highlight, tweaks, ruleId, ...(sound === undefined ? {} : { sound }) };
+  const kept = list.filter((action): action is string | JsonObject => typeof action === 'string' || isJsonObject(action));
+  return { notify: true, highlight, tweaks, ruleId, actions: kept, ...(sound === undefined ? {} : { sound }) };
 };
 
 const ruleMatches = (kind: EvaluatedRuleKind, rule: EvaluableRule, event: JsonObject, context: PushContext): boolean => {

@@ -103,7 +103,7 @@ describe('evaluatePushRules on arbitrary input', () => {
 
   it('never notifies a user of their own events', () => {
     fc.assert(fc.property(ruleset, event, context, (rules, e, ctx) => {
-      expect(evaluatePushRules(rules, { ...e, sender: ctx.userId }, ctx)).toEqual({ notify: false, highlight: false, tweaks: {} });
+      expect(evaluatePushRules(rules, { ...e, sender: ctx.userId }, ctx)).toEqual({ notify: false, highlight: false, tweaks: {}, actions: [] });
     }), { numRuns: 500 });
   });
 });

@@ -132,12 +132,20 @@ const describeBackend = (name: string, backend: Backend) => describe(`rooms proj
       expect(stored.redactedBecause?.eventId).toBe(redaction);
       const raw = await opened.db.query<{ text: string }>('SELECT pdu::text AS text FROM room_events WHERE event_id = $1', [message]);
       expect(raw.rows[0]!.text).not.toContain('secret');
-      // Unread counts skip the redacted message and report the redaction.
+      // The unread window marks the redacted message and keeps the redaction; the user's own
+      // messages are left out, their state events kept.
       await rooms.sendMessage(alice, roomId, 'm.room.message', `h${version}`, { msgtype: 'm.text', body: 'hi bob' });
-      const counts = await createSyncQueries(opened.db).notificationCounts(roomId, bob.userId, -1, Number.MAX_SAFE_INTEGER, ['bob']);
-      expect(counts).toEqual({ notifications: 1, highlights: 1, redactions: 1 });
-      expect(await createSyncQueries(opened.db).notificationCounts(roomId, alice.userId, -1, Number.MAX_SAFE_INTEGER, []))
-        .toEqual({ notifications: 0, highlights: 0, redactions: 1 });
+      const sync = createSyncQueries(opened.db);
+      const forBob = await sync.unreadWindow(roomId, bob.userId, -1, Number.MAX_SAFE_INTEGER, true);
+      expect(forBob.events.filter((e) => e.type === 'm.room.message').map((e) => e.redactedBecause?.eventId ?? null)).toEqual([redaction, null]);
+      expect(forBob.events.filter((e) => e.type === 'm.room.redaction').map((e) => e.eventId)).toEqual([redaction]);
+      expect(forBob.stateBefore).toEqual({ joinedMembers: 0 });
+      const forAlice = await sync.unreadWindow(roomId, alice.userId, -1, Number.MAX_SAFE_INTEGER, false);
+      expect(forAlice.events.filter((e) => e.type === 'm.room.message')).toEqual([]);
+      expect(forAlice.events.map((e) => e.type)).toEqual(expect.arrayContaining(['m.room.create', 'm.room.member', 'm.room.redaction']));
+      expect((await sync.unreadWindow(roomId, alice.userId, stored.offset, stored.offset + 1, true)).stateBefore).toMatchObject({
+        joinedMembers: 1, ownMember: { stateKey: alice.userId }, powerLevels: { type: 'm.room.power_levels' }, create: { type: 'm.room.create' },
+      });
     }
   });
 

@@ -1,0 +1,122 @@
+/**
+ * `GET /notifications` (notifications.yaml): the events the user was, or would have been, notified
+ * about, newest first across their rooms. Nothing is stored at send time: each page scans a bounded
+ * number of candidate events and evaluates the user's push rules over them as /sync's counts do.
+ */
+import { MatrixError } from '../../errors.ts';
+import type { JsonObject } from '../../json.ts';
+import type { NotificationCandidate, NotificationReadModel, RoomReadModel, StoredEvent, SyncReadModel } from '../../ports/rooms.ts';
+import type { EvaluableRuleset, PushEvaluation } from '../../push/index.ts';
+import { clientEvent } from '../rooms/index.ts';
+import type { UserData } from '../userData/index.ts';
+import { isRead, ownReceiptsIn, readUpTo, type ReadUpTo } from './counts.ts';
+import { evaluateEvents, pushRoomState, type EvaluatedEvent } from './evaluation.ts';
+
+export interface NotificationsContext {
+  readonly rooms: Pick<RoomReadModel, 'event'>;
+  readonly sync: Pick<SyncReadModel, 'unreadWindow'>;
+  readonly notifications: NotificationReadModel;
+  readonly userData: Pick<UserData, 'getPushRules' | 'streams'>;
+  readonly clock: { now(): number };
+}
+
+export interface NotificationsRequest {
+  readonly from?: string;
+  readonly limit?: number;
+  /** `highlight`: only notifications with the highlight tweak. */
+  readonly only?: string;
+}
+
+export interface NotificationsRequester {
+  readonly userId: string;
+  readonly deviceId: string;
+}
+
+const DEFAULT_LIMIT = 20;
+const MAX_LIMIT = 100;
+/** Candidate events scanned per page at most; a page that finds fewer notifications still gives a next_token. */
+export const SCAN_BUDGET = 200;
+
+interface Cursor {
+  readonly ts: number;
+  readonly eventId: string;
+}
+
+const TOKEN = /^([0-9]{1,16})_(\$.+)$/;
+
+/** `next_token`: the (origin_server_ts, event id) the next page starts strictly below. */
+const encodeCursor = (cursor: Cursor): string => `${cursor.ts}_${cursor.eventId}`;
+
+const parseCursor = (token: string): Cursor => {
+  const match = TOKEN.exec(token);
+  if (match === null) throw new MatrixError('M_INVALID_PARAM', 400, "Invalid 'from' token");
+  return { ts: Number(match[1]), eventId: match[2]! };
+};
+
+/** The user's read-up-to offsets per room, from their own receipts. */
+const readPositions = async (ctx: NotificationsContext, userId: string, roomIds: readonly string[]): Promise<Map<string, ReadUpTo>> => {
+  const streams = ctx.userData.streams;
+  const contents = await streams.receipts.changesSince(userId, roomIds, 0, await streams.receipts.currentPosition());
+  const result = new Map<string, ReadUpTo>();
+  await Promise.all(roomIds.map(async (roomId) => {
+    const content = contents.get(roomId);
+    const own = content === undefined ? [] : ownReceiptsIn(userId, content);
+    const offsets = new Map<string, number>();
+    for (const receipt of own) {
+      const event = await ctx.rooms.event(receipt.eventId);
+      if (event !== undefined && event.roomId === roomId) offsets.set(receipt.eventId, event.offset);
+    }
+    result.set(roomId, readUpTo(own, offsets, -1));
+  }));
+  return result;
+};
+
+/** Evaluates the candidates of one room, with the push context as it stood at each. */
+const evaluateRoom = async (
+  ctx: NotificationsContext, userId: string, ruleset: EvaluableRuleset, candidates: readonly NotificationCandidate[],
+): Promise<EvaluatedEvent[]> => {
+  const offsets = candidates.map((candidate) => candidate.offset);
+  const from = Math.min(...offsets);
+  const window = await ctx.sync.unreadWindow(candidates[0]!.roomId, userId, from - 1, Math.max(...offsets) + 1, true);
+  return evaluateEvents(ruleset, userId, pushRoomState(window.stateBefore ?? { joinedMembers: 0 }), window.events).evaluated;
+};
+
+const notificationOf = (event: StoredEvent, evaluation: PushEvaluation, read: boolean, requester: NotificationsRequester, now: number): JsonObject => {
+  const { room_id: _roomId, ...formatted } = clientEvent(event, requester, now);
+  return { actions: [...evaluation.actions], event: formatted, read, room_id: event.roomId, ts: event.originServerTs };
+};
+
+export const getNotifications = async (
+  ctx: NotificationsContext, requester: NotificationsRequester, request: NotificationsRequest,
+): Promise<JsonObject> => {
+  const limit = Math.min(Math.max(request.limit ?? DEFAULT_LIMIT, 1), MAX_LIMIT);
+  const cursor = request.from === undefined ? undefined : parseCursor(request.from);
+  const { userId } = requester;
+  const [ruleset, candidates] = await Promise.all([
+    ctx.userData.getPushRules(requester),
+    ctx.notifications.candidates(userId, cursor, SCAN_BUDGET),
+  ]);
+  const byRoom = new Map<string, NotificationCandidate[]>();
+  for (const candidate of candidates) byRoom.set(candidate.roomId, [...(byRoom.get(candidate.roomId) ?? []), candidate]);
+  const evaluatedRooms = await Promise.all([...byRoom.values()].map((list) => evaluateRoom(ctx, userId, ruleset as EvaluableRuleset, list)));
+  const evaluated = new Map(evaluatedRooms.flat().map((entry) => [entry.event.eventId, entry]));
+
+  const picked: { candidate: NotificationCandidate; entry: EvaluatedEvent }[] = [];
+  for (const candidate of candidates) {
+    const entry = evaluated.get(candidate.eventId);
+    if (entry === undefined || !entry.evaluation.notify || (request.only === 'highlight' && !entry.evaluation.highlight)) continue;
+    picked.push({ candidate, entry });
+    if (picked.length === limit) break;
+  }
+  const reads = await readPositions(ctx, userId, [...new Set(picked.map(({ candidate }) => candidate.roomId))]);
+  const now = ctx.clock.now();
+  const notifications = picked.map(({ candidate, entry }) => {
+    const read = reads.get(candidate.roomId);
+    return notificationOf(entry.event, entry.evaluation, read !== undefined && isRead(read, entry.thread, candidate.offset), requester, now);
+  });
+  // A full page continues after its last notification; a page cut by the scan budget after the last
+  // event scanned; a scan that reached the oldest event ends the list.
+  const last = picked.length === limit ? picked[picked.length - 1]!.candidate
+    : candidates.length === SCAN_BUDGET ? candidates[candidates.length - 1]! : undefined;
+  return { notifications, ...(last === undefined ? {} : { next_token: encodeCursor({ ts: last.ts, eventId: last.eventId }) }) };
+};

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { MatrixError } from '../../errors.ts';
+import type { Pdu } from '../../events/index.ts';
+import type { JsonObject } from '../../json.ts';
+import type { NotificationCandidate, StoredEvent } from '../../ports/rooms.ts';
+import { effectiveRuleset } from '../userData/index.ts';
+import { getNotifications, SCAN_BUDGET, type NotificationsContext } from './index.ts';
+
+const ME = '@alice:x';
+const BOB = '@bob:x';
+const ME_DEVICE = { userId: ME, deviceId: 'D' };
+
+/** Rooms on one log partition (offsets shared), as the read model would serve them. */
+const server = () => {
+  const events: StoredEvent[] = [];
+  const receipts = new Map<string, JsonObject>();
+  const add = (roomId: string, sender: string, type: string, content: JsonObject, stateKey?: string): StoredEvent => {
+    const offset = events.length;
+    const event: StoredEvent = {
+      eventId: `$e${String(offset).padStart(4, '0')}`, roomId, roomVersion: '10', partition: 0, offset, type, stateKey: stateKey ?? null,
+      sender, originServerTs: 1000 + offset, pdu: { type, sender, content, room_id: roomId } as unknown as Pdu, redactedBecause: null,
+      local: null, replacesState: null, prevContent: null,
+    };
+    events.push(event);
+    return event;
+  };
+  const room = (roomId: string, members: number): void => {
+    add(roomId, BOB, 'm.room.create', { creator: BOB }, '');
+    add(roomId, BOB, 'm.room.power_levels', { users: { [BOB]: 100 } }, '');
+    add(roomId, ME, 'm.room.member', { membership: 'join' }, ME);
+    for (let i = 1; i < members; i++) add(roomId, `@m${i}:x`, 'm.room.member', { membership: 'join' }, `@m${i}:x`);
+  };
+  const ctx: NotificationsContext = {
+    rooms: { event: async (id) => events.find((event) => event.eventId === id) },
+    sync: {
+      unreadWindow: async (roomId, userId, after, before, withState) => {
+        const inRoom = events.filter((event) => event.roomId === roomId);
+        const window = inRoom.filter((event) => event.offset > after && event.offset < before && (event.sender !== userId || event.stateKey !== null));
+        const joined = inRoom.filter((event) => event.offset <= after && event.type === 'm.room.member').length;
+        const find = (type: string) => inRoom.find((event) => event.offset <= after && event.type === type);
+        return withState ? { events: window, stateBefore: { joinedMembers: joined, powerLevels: find('m.room.power_levels')!, create: find('m.room.create')! } } : { events: window };
+      },
+    },
+    notifications: {
+      candidates: async (userId, before, limit): Promise<NotificationCandidate[]> => events
+        .filter((event) => event.sender !== userId && (before === undefined || event.originServerTs < before.ts))
+        .sort((a, b) => b.originServerTs - a.originServerTs)
+        .slice(0, limit)
+        .map((event) => ({ roomId: event.roomId, eventId: event.eventId, offset: event.offset, ts: event.originServerTs })),
+    },
+    userData: {
+      getPushRules: async () => effectiveRuleset(ME, undefined),
+      streams: { receipts: { currentPosition: async () => 1, changesSince: async () => receipts } } as unknown as NotificationsContext['userData']['streams'],
+    },
+    clock: { now: () => 5000 },
+  };
+  return { ctx, add, room, receipts };
+};
+
+const text = (body: string, extra: JsonObject = {}): JsonObject => ({ msgtype: 'm.text', body, ...extra });
+const ids = (page: JsonObject): unknown[] => (page.notifications as JsonObject[]).map((n) => (n.event as JsonObject).event_id);
+
+describe('GET /notifications', () => {
+  it('lists notifying events newest first across rooms, with actions, read flags and pages', async () => {
+    const s = server();
+    s.room('!a:x', 3);
+    s.room('!b:x', 2);
+    const a1 = s.add('!a:x', BOB, 'm.room.message', text('first'));
+    const b1 = s.add('!b:x', BOB, 'm.room.message', text('one to one'));
+    s.add('!a:x', ME, 'm.room.message', text('mine'));
+    s.add('!a:x', BOB, 'm.room.topic', { topic: 'not a notification' }, '');
+    const a2 = s.add('!a:x', BOB, 'm.room.message', text('hey', { 'm.mentions': { user_ids: [ME] } }));
+    s.receipts.set('!a:x', { [a1.eventId]: { 'm.read': { [ME]: { ts: 1 } } } });
+
+    const all = await getNotifications(s.ctx, ME_DEVICE, {});
+    expect(ids(all)).toEqual([a2.eventId, b1.eventId, a1.eventId]);
+    expect(all.next_token).toBeUndefined();
+    const [mention, oneToOne, first] = all.notifications as JsonObject[];
+    expect(mention).toMatchObject({ room_id: '!a:x', read: false, ts: a2.originServerTs, actions: ['notify', { set_tweak: 'sound', value: 'default' }, { set_tweak: 'highlight' }] });
+    expect((mention!.event as JsonObject).room_id).toBeUndefined();
+    expect(oneToOne).toMatchObject({ room_id: '!b:x', read: false, actions: ['notify', { set_tweak: 'sound', value: 'default' }] });
+    expect(first).toMatchObject({ read: true, actions: ['notify'] });
+
+    const page1 = await getNotifications(s.ctx, ME_DEVICE, { limit: 2 });
+    expect(ids(page1)).toEqual([a2.eventId, b1.eventId]);
+    const page2 = await getNotifications(s.ctx, ME_DEVICE, { limit: 2, from: page1.next_token as string });
+    expect(ids(page2)).toEqual([a1.eventId]);
+    expect(page2.next_token).toBeUndefined();
+    expect(ids(await getNotifications(s.ctx, ME_DEVICE, { only: 'highlight' }))).toEqual([a2.eventId]);
+  });
+
+  it('bounds the events scanned per page and continues where the scan stopped', async () => {
+    const s = server();
+    s.room('!a:x', 3);
+    const old = s.add('!a:x', BOB, 'm.room.message', text('long ago'));
+    for (let i = 0; i < SCAN_BUDGET; i++) s.add('!a:x', BOB, 'm.reaction', {});
+    const page1 = await getNotifications(s.ctx, ME_DEVICE, {});
+    expect(page1.notifications).toEqual([]);
+    expect(page1.next_token).toEqual(expect.any(String));
+    const page2 = await getNotifications(s.ctx, ME_DEVICE, { from: page1.next_token as string });
+    expect(ids(page2)).toEqual([old.eventId]);
+  });
+
+  it('refuses a token it did not issue', async () => {
+    await expect(getNotifications(server().ctx, ME_DEVICE, { from: 'abc' })).rejects.toBeInstanceOf(MatrixError);
+  });
+});

@@ -1,0 +1,2 @@
+/** The /notifications route. */
+export { createNotificationsRouter, parseNotificationsQuery, type NotificationsRouterOptions } from './router.ts';
