@@ -13,6 +13,12 @@ export interface UserAccount {
   /** Server administrator (shared-secret registration can create one). */
   readonly isAdmin: boolean;
   readonly createdTs: number;
+  /** Deactivated accounts cannot log in; their user id stays taken (account_deactivation.yaml). */
+  readonly deactivated?: boolean;
+  /** Since v1.12 (§ Account locking): every request but logout answers 401 M_USER_LOCKED. */
+  readonly locked?: boolean;
+  /** Since v1.13 (§ Account suspension): reads work, most writes answer 403 M_USER_SUSPENDED. */
+  readonly suspended?: boolean;
 }
 
 export interface Device {
@@ -29,6 +35,23 @@ export interface AccessTokenOwner {
   readonly userId: string;
   readonly deviceId: string;
   readonly isGuest: boolean;
+  /** Refreshable tokens only (client-server-api § Refreshing access tokens): when it stops working. */
+  readonly expiresTs?: number;
+  /** Refreshable tokens only: SHA-256 of the refresh token issued with it. */
+  readonly refreshTokenHash?: string;
+  /** Read side: that refresh token replaced one that is still valid until this token is first used. */
+  readonly replacesRefreshToken?: boolean;
+  /** Read side: the owner's account is an administrator / locked / suspended (set only when true). */
+  readonly isAdmin?: boolean;
+  readonly locked?: boolean;
+  readonly suspended?: boolean;
+}
+
+/** The tokens `/refresh` issues in place of a used refresh token (hashes only). */
+export interface RefreshedTokens {
+  readonly refreshTokenHash: string;
+  readonly accessTokenHash: string;
+  readonly accessExpiresTs: number;
 }
 
 /**
@@ -64,6 +87,12 @@ export interface AccountStore {
   createUser(user: NewUserAccount): Promise<boolean>;
   getUser(userId: string): Promise<UserAccount | undefined>;
   setPasswordHash(userId: string, passwordHash: string): Promise<void>;
+  /** Marks the account deactivated and forgets its password hash; the row (and user id) stays. */
+  deactivateUser(userId: string): Promise<void>;
+  /** Locks or unlocks the account (admin.yaml `PUT /admin/lock`); tokens are kept. No-op for an unknown user. */
+  setUserLocked(userId: string, locked: boolean): Promise<void>;
+  /** Suspends or unsuspends the account (admin.yaml `PUT /admin/suspend`). No-op for an unknown user. */
+  setUserSuspended(userId: string, suspended: boolean): Promise<void>;
 
   /** Creates the device, or keeps an existing one (its display name unchanged). */
   ensureDevice(userId: string, deviceId: string, displayName: string | undefined, now: number): Promise<{ created: boolean }>;
@@ -81,8 +110,17 @@ export interface AccountStore {
   /** `tokenHash` is the SHA-256 of the token, hex. */
   addAccessToken(tokenHash: string, owner: AccessTokenOwner, now: number): Promise<void>;
   findAccessToken(tokenHash: string): Promise<AccessTokenOwner | undefined>;
-  /** Invalidates every token bound to the device (the device itself stays). */
+  /** Invalidates every token bound to the device, refresh tokens included (the device itself stays). */
   deleteAccessTokensOfDevice(userId: string, deviceId: string): Promise<void>;
+  /** Stores a refresh token (its SHA-256) bound to the device, replacing no earlier one. */
+  addRefreshToken(tokenHash: string, owner: { readonly userId: string; readonly deviceId: string }, now: number): Promise<void>;
+  /**
+   * Atomically uses a refresh token: revokes the token it replaced, any tokens issued by an earlier
+   * use of it, and its access token; stores `next` (replacing it). Undefined when it is unknown.
+   */
+  refreshSession(refreshTokenHash: string, next: RefreshedTokens, now: number): Promise<AccessTokenOwner | undefined>;
+  /** The new tokens were used: the refresh token that `refreshTokenHash` replaced is revoked. */
+  retireReplacedRefreshToken(refreshTokenHash: string): Promise<void>;
 
   createUiaSession(session: UiaSession): Promise<void>;
   getUiaSession(sessionId: string): Promise<UiaSession | undefined>;
@@ -95,6 +133,11 @@ export interface AccountStore {
   getProfile(userId: string): Promise<ProfileFields | undefined>;
   setProfileField(userId: string, key: string, value: JsonValue): Promise<void>;
   deleteProfileField(userId: string, key: string): Promise<void>;
+
+  /** OpenID tokens (client-server-api § OpenID): only the SHA-256 is kept, with its expiry. */
+  addOpenIdToken(tokenHash: string, userId: string, expiresTs: number): Promise<void>;
+  /** The token's user when it exists and has not expired at `now`. */
+  findOpenIdToken(tokenHash: string, now: number): Promise<string | undefined>;
 
   /** Stores a single-use nonce for shared-secret registration. */
   addRegistrationNonce(nonce: string, expiresTs: number): Promise<void>;

@@ -20,6 +20,8 @@ export interface StrataConfig {
   readonly serverName: string;
   readonly listen: ListenAddress;
   readonly dataDir: string;
+  /** Clients' URL of this server (`/.well-known/matrix/client`); unset ⇒ `http://<listen address>`. */
+  readonly publicBaseUrl?: string;
   readonly registration: 'disabled' | 'open';
   readonly registrationSharedSecret?: string;
   /** Set ⇒ the room log is Kafka; unset ⇒ the embedded log in `<dataDir>/log`. */
@@ -54,6 +56,7 @@ const ENV_KEYS = {
   STRATA_SERVER_NAME: 'server_name',
   STRATA_LISTEN: 'listen',
   STRATA_DATA_DIR: 'data_dir',
+  STRATA_PUBLIC_BASE_URL: 'public_base_url',
   STRATA_REGISTRATION: 'registration',
   STRATA_REGISTRATION_SHARED_SECRET: 'registration_shared_secret',
   STRATA_KAFKA_BROKERS: 'kafka_brokers',
@@ -135,6 +138,7 @@ const toStrataConfig = (file: ConfigFile): StrataConfig => {
     serverName: file.server_name ?? 'localhost',
     listen,
     dataDir: file.data_dir ?? './data',
+    ...(file.public_base_url === undefined ? {} : { publicBaseUrl: file.public_base_url }),
     registration: file.registration ?? 'disabled',
     ...(file.registration_shared_secret === undefined ? {} : { registrationSharedSecret: file.registration_shared_secret }),
     ...(kafkaBrokers === undefined ? {} : { kafkaBrokers }),

@@ -40,6 +40,12 @@ describe('loadConfig defaults', () => {
     expect(config.postgresUrl).toBeUndefined();
     expect(config.kafkaBrokers).toBeUndefined();
   });
+
+  it('reads public_base_url, an http(s) URL, left unset by default', () => {
+    expect(loadConfig({}, noFile).publicBaseUrl).toBeUndefined();
+    expect(loadConfig({ STRATA_PUBLIC_BASE_URL: 'https://matrix.example.org' }, noFile).publicBaseUrl).toBe('https://matrix.example.org');
+    expect(errorOf({ STRATA_PUBLIC_BASE_URL: 'ftp://example.org' })).toContain('public_base_url (from STRATA_PUBLIC_BASE_URL)');
+  });
 });
 
 describe('loadConfig from the environment', () => {

@@ -38,6 +38,7 @@ export const ConfigFile = Schema.Struct({
     return typeof parsed === 'string' ? parsed : undefined;
   }))),
   data_dir: Schema.optionalKey(NonEmpty),
+  public_base_url: Schema.optionalKey(Schema.String.check(problemFilter(urlWithScheme(['http', 'https'])))),
   registration: Schema.optionalKey(Schema.Literals(['disabled', 'open'])),
   registration_shared_secret: Schema.optionalKey(NonEmpty),
   kafka_brokers: Schema.optionalKey(Schema.Array(Schema.String.check(problemFilter((v) => {

@@ -3,9 +3,10 @@
  * authenticated request resolves its token; at hundreds of requests per second that primary-key
  * SELECT was one of the most frequent statements, and its cost is the round trip, not the index.
  *
- * Trade-off: tokens deleted through this store (logout, device deletion, re-login on a device) are
- * forgotten at once, but a token deleted by another process sharing the database stays valid here
- * for at most `ttlMs` (a few seconds). Only found tokens are kept: a token issued by another
+ * Trade-off: tokens deleted through this store (logout, device deletion, re-login on a device), and
+ * the tokens of an account locked or suspended through it, are forgotten at once, but a token
+ * deleted (or an account locked) by another process sharing the database stays valid here for at
+ * most `ttlMs` (a few seconds). Only found tokens are kept: a token issued by another
  * process is never answered "unknown" from the cache.
  */
 import type { AccessTokenOwner, AccountStore } from '../../domain/app/accounts/index.ts';
@@ -63,5 +64,14 @@ export const withAccessTokenCache = (store: AccountStore, options: AccessTokenCa
       invalidating((owner) => owner.userId === userId && owner.deviceId !== keepDeviceId, store.deleteOtherDevices(userId, keepDeviceId)),
     deleteAccessTokensOfDevice: (userId, deviceId) =>
       invalidating((owner) => owner.userId === userId && owner.deviceId === deviceId, store.deleteAccessTokensOfDevice(userId, deviceId)),
+    // Cached owners carry the account's lock and suspension flags: a change must not wait for the TTL.
+    setUserLocked: (userId, locked) => invalidating((owner) => owner.userId === userId, store.setUserLocked(userId, locked)),
+    setUserSuspended: (userId, suspended) => invalidating((owner) => owner.userId === userId, store.setUserSuspended(userId, suspended)),
+    // A refresh revokes refreshable access tokens; which ones is the store's business, so all are forgotten.
+    refreshSession: (refreshTokenHash, next, now) =>
+      invalidating((owner) => owner.refreshTokenHash !== undefined, store.refreshSession(refreshTokenHash, next, now)),
+    // The owners cached with `replacesRefreshToken` would otherwise retire it again on every request.
+    retireReplacedRefreshToken: (refreshTokenHash) =>
+      invalidating((owner) => owner.refreshTokenHash === refreshTokenHash, store.retireReplacedRefreshToken(refreshTokenHash)),
   };
 };

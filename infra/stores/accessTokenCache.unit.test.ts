@@ -49,6 +49,18 @@ describe('access-token cache', () => {
     expect(await cached.findAccessToken('hash-D2')).toBeUndefined();
   });
 
+  it('forgets the account\'s tokens at once when it is locked, suspended or released', async () => {
+    const { cached } = await setUp();
+    await cached.findAccessToken('hash-D1');
+    await cached.setUserLocked(alice, true);
+    expect(await cached.findAccessToken('hash-D1')).toMatchObject({ locked: true });
+    await cached.setUserSuspended(alice, true);
+    expect(await cached.findAccessToken('hash-D1')).toMatchObject({ locked: true, suspended: true });
+    await cached.setUserLocked(alice, false);
+    await cached.setUserSuspended(alice, false);
+    expect(await cached.findAccessToken('hash-D1')).toEqual({ userId: alice, deviceId: 'D1', isGuest: false });
+  });
+
   it('forgets every other device on deleteOtherDevices', async () => {
     const { cached } = await setUp();
     await cached.findAccessToken('hash-D1');

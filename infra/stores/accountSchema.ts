@@ -14,6 +14,11 @@ export const ACCOUNT_SCHEMA: readonly string[] = [
     is_admin      BOOLEAN NOT NULL DEFAULT FALSE,
     created_ts    BIGINT NOT NULL
   )`,
+  // Added after the first release of this table: databases created before them gain the columns.
+  'ALTER TABLE users ADD COLUMN IF NOT EXISTS deactivated BOOLEAN NOT NULL DEFAULT FALSE',
+  // Account moderation (client-server-api § Account locking, § Account suspension), reversible flags.
+  'ALTER TABLE users ADD COLUMN IF NOT EXISTS locked BOOLEAN NOT NULL DEFAULT FALSE',
+  'ALTER TABLE users ADD COLUMN IF NOT EXISTS suspended BOOLEAN NOT NULL DEFAULT FALSE',
   // One row per profile field; the value is the field's JSON (a JSON null is stored, not deleted).
   `CREATE TABLE IF NOT EXISTS profile_fields (
     user_id TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
@@ -40,6 +45,21 @@ export const ACCOUNT_SCHEMA: readonly string[] = [
     FOREIGN KEY (user_id, device_id) REFERENCES devices (user_id, device_id) ON DELETE CASCADE
   )`,
   'CREATE INDEX IF NOT EXISTS access_tokens_by_device ON access_tokens (user_id, device_id)',
+  // Refreshable access tokens (since v1.3) expire, and name the refresh token issued with them.
+  'ALTER TABLE access_tokens ADD COLUMN IF NOT EXISTS expires_ts BIGINT',
+  'ALTER TABLE access_tokens ADD COLUMN IF NOT EXISTS refresh_token_sha256 TEXT',
+  'CREATE INDEX IF NOT EXISTS access_tokens_by_refresh_token ON access_tokens (refresh_token_sha256)',
+  // `parent_sha256`: the refresh token this one replaced, valid until this one or its access token is used.
+  `CREATE TABLE IF NOT EXISTS refresh_tokens (
+    token_sha256  TEXT PRIMARY KEY,
+    user_id       TEXT NOT NULL,
+    device_id     TEXT NOT NULL,
+    parent_sha256 TEXT,
+    created_ts    BIGINT NOT NULL,
+    FOREIGN KEY (user_id, device_id) REFERENCES devices (user_id, device_id) ON DELETE CASCADE
+  )`,
+  'CREATE INDEX IF NOT EXISTS refresh_tokens_by_parent ON refresh_tokens (parent_sha256)',
+  'CREATE INDEX IF NOT EXISTS refresh_tokens_by_device ON refresh_tokens (user_id, device_id)',
   `CREATE TABLE IF NOT EXISTS ui_auth_sessions (
     session_id TEXT PRIMARY KEY,
     operation  TEXT NOT NULL,
@@ -48,6 +68,12 @@ export const ACCOUNT_SCHEMA: readonly string[] = [
     created_ts BIGINT NOT NULL
   )`,
   'CREATE INDEX IF NOT EXISTS ui_auth_sessions_by_age ON ui_auth_sessions (created_ts)',
+  // Only the SHA-256 of an OpenID token is kept; expired rows are swept by lookups.
+  `CREATE TABLE IF NOT EXISTS openid_tokens (
+    token_sha256 TEXT PRIMARY KEY,
+    user_id      TEXT NOT NULL,
+    expires_ts   BIGINT NOT NULL
+  )`,
   `CREATE TABLE IF NOT EXISTS registration_nonces (
     nonce      TEXT PRIMARY KEY,
     expires_ts BIGINT NOT NULL

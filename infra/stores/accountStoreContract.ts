@@ -111,6 +111,36 @@ export const describeAccountStoreContract = (name: string, open: () => Promise<S
       expect(await store.findAccessToken(`${id}bob`)).toEqual(owner(bob, 'A'));
     });
 
+    it('rotates refresh tokens: the replaced one lives until the new tokens are used', async () => {
+      const { store, alice, id } = await fresh();
+      await store.createUser(user(alice));
+      await store.ensureDevice(alice, 'A', undefined, 1);
+      const base = { userId: alice, deviceId: 'A', isGuest: false };
+      await store.addRefreshToken(`${id}r0`, { userId: alice, deviceId: 'A' }, 1);
+      await store.addAccessToken(`${id}t0`, { ...base, expiresTs: 100, refreshTokenHash: `${id}r0` }, 1);
+      expect(await store.findAccessToken(`${id}t0`)).toEqual({ ...base, expiresTs: 100, refreshTokenHash: `${id}r0` });
+      expect(await store.refreshSession(`${id}unknown`, { refreshTokenHash: `${id}x`, accessTokenHash: `${id}y`, accessExpiresTs: 1 }, 2))
+        .toBeUndefined();
+
+      const next = (n: number) => ({ refreshTokenHash: `${id}r${n}`, accessTokenHash: `${id}t${n}`, accessExpiresTs: 100 + n });
+      expect(await store.refreshSession(`${id}r0`, next(1), 2)).toEqual({ ...base, expiresTs: 101, refreshTokenHash: `${id}r1`, replacesRefreshToken: true });
+      expect(await store.findAccessToken(`${id}t0`)).toBeUndefined();
+      expect(await store.findAccessToken(`${id}t1`)).toEqual({ ...base, expiresTs: 101, refreshTokenHash: `${id}r1`, replacesRefreshToken: true });
+      // r0 used again before r1 or t1 were: r1 and t1 are superseded by r2 and t2.
+      expect(await store.refreshSession(`${id}r0`, next(2), 3)).toBeDefined();
+      expect(await store.findAccessToken(`${id}t1`)).toBeUndefined();
+      expect(await store.refreshSession(`${id}r1`, next(9), 3)).toBeUndefined();
+      // Using t2 retires r0.
+      await store.retireReplacedRefreshToken(`${id}r2`);
+      expect(await store.findAccessToken(`${id}t2`)).toEqual({ ...base, expiresTs: 102, refreshTokenHash: `${id}r2` });
+      expect(await store.refreshSession(`${id}r0`, next(8), 4)).toBeUndefined();
+      // Using r2 itself would have too; and a device's refresh tokens go with its tokens.
+      expect(await store.refreshSession(`${id}r2`, next(3), 4)).toBeDefined();
+      await store.deleteAccessTokensOfDevice(alice, 'A');
+      expect(await store.findAccessToken(`${id}t3`)).toBeUndefined();
+      expect(await store.refreshSession(`${id}r3`, next(4), 5)).toBeUndefined();
+    });
+
     it('keeps user-interactive auth sessions until deleted or expired', async () => {
       const { store, alice, id } = await fresh();
       await store.createUiaSession({ sessionId: `${id}s1`, operation: 'register', completed: [], createdTs: 100 });
@@ -138,6 +168,49 @@ export const describeAccountStoreContract = (name: string, open: () => Promise<S
       expect(await store.consumeRegistrationNonce(`${id}n1`, 999)).toBe(false);
       expect(await store.consumeRegistrationNonce(`${id}n2`, 1000)).toBe(false);
       expect(await store.consumeRegistrationNonce(`${id}unknown`, 0)).toBe(false);
+    });
+
+    it('deactivates a user: flagged, password forgotten, id still taken', async () => {
+      const { store, alice, bob } = await fresh();
+      await store.createUser(user(alice));
+      await store.createUser(user(bob));
+      expect((await store.getUser(alice))?.deactivated ?? false).toBe(false);
+      await store.deactivateUser(alice);
+      expect(await store.getUser(alice)).toMatchObject({ userId: alice, passwordHash: null, deactivated: true });
+      expect((await store.getUser(bob))?.deactivated ?? false).toBe(false);
+      expect(await store.createUser(user(alice))).toBe(false);
+    });
+
+    it('locks and suspends an account reversibly, and reports both with its tokens', async () => {
+      const { store, alice, bob, id } = await fresh();
+      await store.createUser(user(alice));
+      await store.createUser(user(bob, { isAdmin: true }));
+      await store.ensureDevice(alice, 'A', undefined, 1);
+      await store.ensureDevice(bob, 'A', undefined, 1);
+      await store.addAccessToken(`${id}admin`, { userId: bob, deviceId: 'A', isGuest: false }, 1);
+      expect(await store.findAccessToken(`${id}admin`)).toEqual({ userId: bob, deviceId: 'A', isGuest: false, isAdmin: true });
+      await store.addAccessToken(`${id}lock`, { userId: alice, deviceId: 'A', isGuest: false }, 1);
+      await store.setUserLocked(alice, true);
+      expect(await store.getUser(alice)).toMatchObject({ locked: true });
+      expect(await store.findAccessToken(`${id}lock`)).toEqual({ userId: alice, deviceId: 'A', isGuest: false, locked: true });
+      await store.setUserSuspended(alice, true);
+      await store.setUserLocked(alice, true);
+      expect(await store.findAccessToken(`${id}lock`)).toEqual({ userId: alice, deviceId: 'A', isGuest: false, locked: true, suspended: true });
+      await store.setUserLocked(alice, false);
+      expect(await store.getUser(alice)).toEqual({ userId: alice, passwordHash: 'hash', isGuest: false, isAdmin: false, createdTs: 1000, suspended: true });
+      await store.setUserSuspended(alice, false);
+      expect(await store.findAccessToken(`${id}lock`)).toEqual({ userId: alice, deviceId: 'A', isGuest: false });
+      expect(await store.getUser(bob)).toEqual({ userId: bob, passwordHash: 'hash', isGuest: false, isAdmin: true, createdTs: 1000 });
+      await store.setUserLocked('@nobody:example.org', true);
+      expect(await store.getUser('@nobody:example.org')).toBeUndefined();
+    });
+
+    it('finds an OpenID token by hash until it expires', async () => {
+      const { store, alice, id } = await fresh();
+      await store.addOpenIdToken(`${id}oid1`, alice, 5_000);
+      expect(await store.findOpenIdToken(`${id}oid1`, 4_999)).toBe(alice);
+      expect(await store.findOpenIdToken(`${id}unknown`, 0)).toBeUndefined();
+      expect(await store.findOpenIdToken(`${id}oid1`, 5_000)).toBeUndefined();
     });
   });
 };

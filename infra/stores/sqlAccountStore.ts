@@ -1,7 +1,8 @@
 /** The AccountStore port over SQL (PostgreSQL or PGlite). Schema: accountSchema.ts. */
-import type { AccessTokenOwner, AccountStore, Device, ProfileFields, UiaSession, UserAccount } from '../../domain/app/accounts/index.ts';
+import type { AccountStore, Device, ProfileFields, UiaSession, UserAccount } from '../../domain/app/accounts/index.ts';
 import type { SqlDatabase } from '../../domain/index.ts';
 import { ensureAccountSchema } from './accountSchema.ts';
+import { insertAccessToken, refreshSession, retireReplacedRefreshToken, toOwner, type TokenRow } from './sqlRefreshTokens.ts';
 
 interface UserRow {
   user_id: string;
@@ -9,6 +10,9 @@ interface UserRow {
   is_guest: boolean;
   is_admin: boolean;
   created_ts: number;
+  deactivated: boolean;
+  locked: boolean;
+  suspended: boolean;
 }
 
 interface DeviceRow {
@@ -33,6 +37,9 @@ const toUser = (row: UserRow): UserAccount => ({
   isGuest: row.is_guest,
   isAdmin: row.is_admin,
   createdTs: Number(row.created_ts),
+  ...(row.deactivated ? { deactivated: true } : {}),
+  ...(row.locked ? { locked: true } : {}),
+  ...(row.suspended ? { suspended: true } : {}),
 });
 
 const toDevice = (row: DeviceRow): Device => ({
@@ -78,13 +85,23 @@ export const createSqlAccountStore = async (db: SqlDatabase): Promise<AccountSto
       }),
     async getUser(userId) {
       const { rows } = await db.query<UserRow>(
-        'SELECT user_id, password_hash, is_guest, is_admin, created_ts FROM users WHERE user_id = $1',
+        'SELECT user_id, password_hash, is_guest, is_admin, created_ts, deactivated, locked, suspended FROM users WHERE user_id = $1',
         [userId],
       );
       return rows[0] === undefined ? undefined : toUser(rows[0]);
     },
     async setPasswordHash(userId, passwordHash) {
       await db.query('UPDATE users SET password_hash = $2 WHERE user_id = $1', [userId, passwordHash]);
+    },
+    async deactivateUser(userId) {
+      await db.query('UPDATE users SET deactivated = TRUE, password_hash = NULL WHERE user_id = $1', [userId]);
+    },
+
+    async setUserLocked(userId, locked) {
+      await db.query('UPDATE users SET locked = $2 WHERE user_id = $1', [userId, locked]);
+    },
+    async setUserSuspended(userId, suspended) {
+      await db.query('UPDATE users SET suspended = $2 WHERE user_id = $1', [userId, suspended]);
     },
 
     async ensureDevice(userId, deviceId, displayName, now) {
@@ -138,22 +155,31 @@ export const createSqlAccountStore = async (db: SqlDatabase): Promise<AccountSto
     },
 
     async addAccessToken(tokenHash, owner, now) {
-      await db.query(
-        'INSERT INTO access_tokens (token_sha256, user_id, device_id, is_guest, created_ts) VALUES ($1, $2, $3, $4, $5)',
-        [tokenHash, owner.userId, owner.deviceId, owner.isGuest, now],
-      );
+      await insertAccessToken(db, tokenHash, owner, now);
     },
     async findAccessToken(tokenHash) {
-      const { rows } = await db.query<{ user_id: string; device_id: string; is_guest: boolean }>(
-        'SELECT user_id, device_id, is_guest FROM access_tokens WHERE token_sha256 = $1',
+      const { rows } = await db.query<TokenRow>(
+        // The account's moderation flags come along, so authentication costs one round trip.
+        `SELECT a.user_id, a.device_id, a.is_guest, a.expires_ts, a.refresh_token_sha256, r.parent_sha256 IS NOT NULL AS replaces,
+                u.is_admin, u.locked, u.suspended
+         FROM access_tokens a LEFT JOIN refresh_tokens r ON r.token_sha256 = a.refresh_token_sha256
+         LEFT JOIN users u ON u.user_id = a.user_id
+         WHERE a.token_sha256 = $1`,
         [tokenHash],
       );
-      const row = rows[0];
-      return row === undefined ? undefined : ({ userId: row.user_id, deviceId: row.device_id, isGuest: row.is_guest } satisfies AccessTokenOwner);
+      return rows[0] === undefined ? undefined : toOwner(rows[0]);
     },
     async deleteAccessTokensOfDevice(userId, deviceId) {
       await db.query('DELETE FROM access_tokens WHERE user_id = $1 AND device_id = $2', [userId, deviceId]);
+      await db.query('DELETE FROM refresh_tokens WHERE user_id = $1 AND device_id = $2', [userId, deviceId]);
     },
+    async addRefreshToken(tokenHash, owner, now) {
+      await db.query('INSERT INTO refresh_tokens (token_sha256, user_id, device_id, created_ts) VALUES ($1, $2, $3, $4)', [
+        tokenHash, owner.userId, owner.deviceId, now,
+      ]);
+    },
+    refreshSession: (refreshTokenHash, next, now) => refreshSession(db, refreshTokenHash, next, now),
+    retireReplacedRefreshToken: (refreshTokenHash) => retireReplacedRefreshToken(db, refreshTokenHash),
 
     async createUiaSession(session) {
       await db.query(
@@ -202,6 +228,19 @@ export const createSqlAccountStore = async (db: SqlDatabase): Promise<AccountSto
     },
     async deleteProfileField(userId, key) {
       await db.query('DELETE FROM profile_fields WHERE user_id = $1 AND field = $2', [userId, key]);
+    },
+
+    async addOpenIdToken(tokenHash, userId, expiresTs) {
+      await db.query('INSERT INTO openid_tokens (token_sha256, user_id, expires_ts) VALUES ($1, $2, $3)', [tokenHash, userId, expiresTs]);
+    },
+    async findOpenIdToken(tokenHash, now) {
+      // Lookups are rare (a third party checking a token), so they sweep the expired ones.
+      await db.query('DELETE FROM openid_tokens WHERE expires_ts <= $1', [now]);
+      const { rows } = await db.query<{ user_id: string }>(
+        'SELECT user_id FROM openid_tokens WHERE token_sha256 = $1 AND expires_ts > $2',
+        [tokenHash, now],
+      );
+      return rows[0]?.user_id;
     },
 
     async addRegistrationNonce(nonce, expiresTs) {

@@ -22,6 +22,15 @@ export interface AccountsContext {
    * their E2EE keys and to-device queues go, and their owner's device list changes.
    */
   readonly onDevicesDeleted?: (userId: string, deviceIds: readonly string[]) => Promise<void> | void;
+  /**
+   * Called after a local account was deactivated (its devices already gone): the composition root
+   * makes it leave its rooms and drops its pushers, layers this one may not import.
+   */
+  readonly onAccountDeactivated?: (userId: string) => Promise<void> | void;
+  /** How long an access token issued with a refresh token lives; five minutes by default (as Synapse). */
+  readonly refreshableAccessTokenLifetimeMs?: number;
+  /** How long an OpenID token lives; one hour by default (as Synapse). */
+  readonly openIdTokenLifetimeMs?: number;
   /** How long a user-interactive auth session lives; 15 minutes by default. */
   readonly uiaSessionLifetimeMs?: number;
   /** How long a shared-secret registration nonce stays usable; 60 s by default (as Synapse). */
@@ -35,6 +44,10 @@ export interface Requester {
   readonly isGuest: boolean;
   /** The access token presented, so password changes can keep it. */
   readonly accessToken?: string;
+  /** Set when the account is suspended (§ Account suspension): writes then answer M_USER_SUSPENDED. */
+  readonly suspended?: boolean;
+  /** Set when the account is a server administrator (what `/capabilities` offers it). */
+  readonly isAdmin?: boolean;
 }
 
 /** The `auth` dict of a user-interactive request, when the client sent one. */

@@ -2,8 +2,13 @@
 export { createAccounts, type Accounts } from './accounts.ts';
 export type { AccountsContext, AuthDict, Requester } from './context.ts';
 export type { ChangePasswordCommand } from './password.ts';
+export type { DeactivateCommand } from './deactivate.ts';
+export type { OpenIdCredentials } from './openId.ts';
 export type { RegisterCommand, RegisterResult } from './register.ts';
 export type { IssuedSession } from './sessions.ts';
+export type { AuthenticateOptions } from './login.ts';
+export { userLockedError, userSuspendedError, type ModerationAction } from './moderation.ts';
+export { withSuspensionGuard, type SuspensionGuardDeps, type SuspensionGuardedWriter } from './suspension.ts';
 export { sharedSecretMac, type SharedSecretRegistration } from './sharedSecret.ts';
 export { hashAccessToken } from './secrets.ts';
 export { isUiaChallenge, PASSWORD_FLOWS, UiaChallenge } from './uia.ts';

@@ -7,8 +7,10 @@ import type { JsonObject } from '../../json.ts';
 import type { AccessTokenOwner } from '../../ports/accounts.ts';
 import type { AccountsContext, Requester } from './context.ts';
 import { badCredentials, checkPassword, userIdFromIdentifier } from './identifier.ts';
-import { optionalString, requireString } from './params.ts';
+import { optionalBoolean, optionalString, requireString } from './params.ts';
 import { hashAccessToken } from './secrets.ts';
+import { deactivatedError } from './deactivate.ts';
+import { userLockedError } from './moderation.ts';
 import { removeDevices } from './devices.ts';
 import { checkDeviceId, issueSession, type IssuedSession } from './sessions.ts';
 
@@ -27,8 +29,12 @@ export const login = async (ctx: AccountsContext, body: JsonObject): Promise<Iss
   const deviceId = optionalString(body, 'device_id');
   checkDeviceId(deviceId);
   const displayName = optionalString(body, 'initial_device_display_name');
+  // As Synapse: a deactivated account has no password left, and says so whatever was typed.
+  if (userId !== undefined && (await ctx.store.getUser(userId))?.deactivated === true) throw deactivatedError();
   if (userId === undefined || !(await checkPassword(ctx, userId, password))) throw badCredentials();
-  return issueSession(ctx, userId, deviceId, displayName);
+  // Since v1.12: a locked account "cannot obtain a new access token until the account has been unlocked".
+  if ((await ctx.store.getUser(userId))?.locked === true) throw userLockedError();
+  return issueSession(ctx, userId, deviceId, displayName, optionalBoolean(body, 'refresh_token') ?? false);
 };
 
 const unknownToken = (): MatrixError =>
@@ -38,23 +44,42 @@ const unknownToken = (): MatrixError =>
 const SEEN_RECORD_INTERVAL_MS = 60_000;
 
 export interface Authenticator {
-  /** Resolves an access token to its owner, or throws M_UNKNOWN_TOKEN (401, `soft_logout: false`). */
-  authenticate(accessToken: string, ip?: string): Promise<Requester>;
+  /**
+   * Resolves an access token to its owner, or throws M_UNKNOWN_TOKEN (401, `soft_logout: false`).
+   * A locked account's token answers 401 M_USER_LOCKED unless `allowLocked` (logout only).
+   */
+  authenticate(accessToken: string, ip?: string, options?: AuthenticateOptions): Promise<Requester>;
+}
+
+export interface AuthenticateOptions {
+  /** § Account locking: `POST /logout` and `/logout/all` are the only APIs a locked account may use. */
+  readonly allowLocked?: boolean;
 }
 
 export const createAuthenticator = (ctx: AccountsContext): Authenticator => {
   const lastRecorded = new Map<string, number>();
   return {
-    async authenticate(accessToken, ip) {
+    async authenticate(accessToken, ip, options = {}) {
       const owner: AccessTokenOwner | undefined = await ctx.store.findAccessToken(hashAccessToken(accessToken));
       if (owner === undefined) throw unknownToken();
       const now = ctx.clock.now();
+      // An expired refreshable token: the client refreshes it, keeping its session (soft logout).
+      if (owner.expiresTs !== undefined && owner.expiresTs <= now) {
+        throw new MatrixError('M_UNKNOWN_TOKEN', 401, 'Access token has expired', { soft_logout: true });
+      }
+      if (owner.locked === true && options.allowLocked !== true) throw userLockedError();
+      if (owner.replacesRefreshToken === true && owner.refreshTokenHash !== undefined) {
+        await ctx.store.retireReplacedRefreshToken(owner.refreshTokenHash);
+      }
       const key = `${owner.userId}\u0000${owner.deviceId}`;
       if ((lastRecorded.get(key) ?? -Infinity) + SEEN_RECORD_INTERVAL_MS <= now) {
         lastRecorded.set(key, now);
         await ctx.store.recordDeviceSeen(owner.userId, owner.deviceId, ip, now);
       }
-      return { ...owner, accessToken };
+      return { userId: owner.userId, deviceId: owner.deviceId, isGuest: owner.isGuest, accessToken,
+        ...(owner.suspended === true ? { suspended: true } : {}),
+        ...(owner.isAdmin === true ? { isAdmin: true } : {}),
+      };
     },
   };
 };

@@ -9,6 +9,13 @@ interface TokenRow extends AccessTokenOwner {
   readonly createdTs: number;
 }
 
+interface RefreshRow {
+  readonly userId: string;
+  readonly deviceId: string;
+  /** The refresh token this one replaced, until this one or its access token is used. */
+  parent?: string;
+}
+
 export interface MemoryAccountStore extends AccountStore {
   /** Test visibility: the stored token hashes. */
   tokenHashes(): string[];
@@ -21,14 +28,33 @@ export const createMemoryAccountStore = (): MemoryAccountStore => {
   const tokens = new Map<string, TokenRow>();
   const sessions = new Map<string, UiaSession>();
   const nonces = new Map<string, number>();
+  const refreshTokens = new Map<string, RefreshRow>();
+  const openIdTokens = new Map<string, { userId: string; expiresTs: number }>();
 
   const devicesOf = (userId: string): Map<string, Device> => {
     let map = devices.get(userId);
     if (map === undefined) devices.set(userId, (map = new Map()));
     return map;
   };
-  const dropTokens = (predicate: (row: TokenRow) => boolean): void => {
+  const dropTokens = (predicate: (row: { userId: string; deviceId: string }) => boolean): void => {
     for (const [hash, row] of tokens) if (predicate(row)) tokens.delete(hash);
+    for (const [hash, row] of refreshTokens) if (predicate(row)) refreshTokens.delete(hash);
+  };
+  const ownerOf = (row: TokenRow): AccessTokenOwner => ({
+    userId: row.userId, deviceId: row.deviceId, isGuest: row.isGuest,
+    ...(row.expiresTs === undefined ? {} : { expiresTs: row.expiresTs }),
+    ...(row.refreshTokenHash === undefined ? {} : { refreshTokenHash: row.refreshTokenHash }),
+    ...(row.refreshTokenHash !== undefined && refreshTokens.get(row.refreshTokenHash)?.parent !== undefined ? { replacesRefreshToken: true } : {}),
+    ...(users.get(row.userId)?.isAdmin === true ? { isAdmin: true } : {}),
+    ...(users.get(row.userId)?.locked === true ? { locked: true } : {}),
+    ...(users.get(row.userId)?.suspended === true ? { suspended: true } : {}),
+  });
+  /** Sets (true) or removes (false) one moderation flag of an existing account. */
+  const flag = (userId: string, name: 'locked' | 'suspended', on: boolean): void => {
+    const user = users.get(userId);
+    if (user === undefined) return;
+    const { [name]: _old, ...rest } = user;
+    users.set(userId, on ? { ...rest, [name]: true } : rest);
   };
 
   return {
@@ -46,6 +72,16 @@ export const createMemoryAccountStore = (): MemoryAccountStore => {
     async setPasswordHash(userId, passwordHash) {
       const user = users.get(userId);
       if (user !== undefined) users.set(userId, { ...user, passwordHash });
+    },
+    async deactivateUser(userId) {
+      const user = users.get(userId);
+      if (user !== undefined) users.set(userId, { ...user, passwordHash: null, deactivated: true });
+    },
+    async setUserLocked(userId, locked) {
+      flag(userId, 'locked', locked);
+    },
+    async setUserSuspended(userId, suspended) {
+      flag(userId, 'suspended', suspended);
     },
     async ensureDevice(userId, deviceId, displayName) {
       const map = devicesOf(userId);
@@ -82,11 +118,34 @@ export const createMemoryAccountStore = (): MemoryAccountStore => {
       return deleted;
     },
     async addAccessToken(tokenHash, owner, now) {
-      tokens.set(tokenHash, { userId: owner.userId, deviceId: owner.deviceId, isGuest: owner.isGuest, createdTs: now });
+      const { replacesRefreshToken: _read, ...stored } = owner;
+      tokens.set(tokenHash, { ...stored, createdTs: now });
     },
     async findAccessToken(tokenHash) {
       const row = tokens.get(tokenHash);
-      return row === undefined ? undefined : { userId: row.userId, deviceId: row.deviceId, isGuest: row.isGuest };
+      return row === undefined ? undefined : ownerOf(row);
+    },
+    async addRefreshToken(tokenHash, owner) {
+      refreshTokens.set(tokenHash, { userId: owner.userId, deviceId: owner.deviceId });
+    },
+    async refreshSession(used, next, now) {
+      const row = refreshTokens.get(used);
+      if (row === undefined) return undefined;
+      if (row.parent !== undefined) refreshTokens.delete(row.parent);
+      delete row.parent;
+      const superseded = new Set([used, ...[...refreshTokens].filter(([, r]) => r.parent === used).map(([hash]) => hash)]);
+      for (const [hash, token] of tokens) if (token.refreshTokenHash !== undefined && superseded.has(token.refreshTokenHash)) tokens.delete(hash);
+      for (const hash of superseded) if (hash !== used) refreshTokens.delete(hash);
+      refreshTokens.set(next.refreshTokenHash, { userId: row.userId, deviceId: row.deviceId, parent: used });
+      const owner = { userId: row.userId, deviceId: row.deviceId, isGuest: false, expiresTs: next.accessExpiresTs, refreshTokenHash: next.refreshTokenHash };
+      tokens.set(next.accessTokenHash, { ...owner, createdTs: now });
+      return { ...owner, replacesRefreshToken: true };
+    },
+    async retireReplacedRefreshToken(refreshTokenHash) {
+      const row = refreshTokens.get(refreshTokenHash);
+      if (row?.parent === undefined) return;
+      refreshTokens.delete(row.parent);
+      delete row.parent;
     },
     async deleteAccessTokensOfDevice(userId, deviceId) {
       dropTokens((row) => row.userId === userId && row.deviceId === deviceId);
@@ -117,6 +176,13 @@ export const createMemoryAccountStore = (): MemoryAccountStore => {
     },
     async deleteProfileField(userId, key) {
       profiles.get(userId)?.delete(key);
+    },
+    async addOpenIdToken(tokenHash, userId, expiresTs) {
+      openIdTokens.set(tokenHash, { userId, expiresTs });
+    },
+    async findOpenIdToken(tokenHash, now) {
+      const token = openIdTokens.get(tokenHash);
+      return token !== undefined && token.expiresTs > now ? token.userId : undefined;
     },
     async addRegistrationNonce(nonce, expiresTs) {
       nonces.set(nonce, expiresTs);

@@ -8,6 +8,7 @@ import { utf8Length } from '../../ids/limits.ts';
 import type { JsonObject, JsonValue } from '../../json.ts';
 import type { ProfileFields } from '../../ports/accounts.ts';
 import type { AccountsContext, Requester } from './context.ts';
+import { isSuspended, userSuspendedError } from './moderation.ts';
 import { invalidParam } from './params.ts';
 
 /** profile.yaml's `keyName` pattern. */
@@ -37,14 +38,21 @@ const checkKey = (key: string): void => {
   if (!PROFILE_KEY.test(key)) throw new MatrixError('M_INVALID_PARAM', 400, `Invalid profile key ${JSON.stringify(key)}`);
 };
 
-/** Only the user may change their profile; the profile must belong to an existing local account. */
+/**
+ * Only the user may change their profile; the profile must belong to an existing local account.
+ * A suspended user may not change it (§ Account suspension: "Changing profile data").
+ */
 const ownProfile = async (ctx: AccountsContext, requester: Requester, userId: string): Promise<ProfileFields> => {
   if (requester.userId !== userId) throw new MatrixError('M_FORBIDDEN', 403, "Cannot change another user's profile");
+  if (requester.suspended === true || (await isSuspended(ctx, userId))) throw userSuspendedError('change your profile');
   return getProfile(ctx, userId);
 };
 
-const changed = async (ctx: AccountsContext, userId: string): Promise<void> => {
-  await ctx.onProfileChanged?.(userId, await getProfile(ctx, userId));
+/** Only these two fields appear in member events (§ Events on Change of Profile Information). */
+const MEMBER_EVENT_FIELDS: ReadonlySet<string> = new Set(['displayname', 'avatar_url']);
+
+const changed = async (ctx: AccountsContext, userId: string, key: string): Promise<void> => {
+  if (MEMBER_EVENT_FIELDS.has(key)) await ctx.onProfileChanged?.(userId, await getProfile(ctx, userId));
 };
 
 /** `PUT /profile/{userId}/{keyName}` with a body holding `keyName`. */
@@ -68,7 +76,7 @@ export const setProfileField = async (
     throw new MatrixError('M_PROFILE_TOO_LARGE', 400, 'The profile would exceed 64 KiB');
   }
   await ctx.store.setProfileField(userId, key, value);
-  await changed(ctx, userId);
+  await changed(ctx, userId, key);
 };
 
 /** `DELETE /profile/{userId}/{keyName}` (since v1.16). */
@@ -77,5 +85,5 @@ export const deleteProfileField = async (ctx: AccountsContext, requester: Reques
   const profile = await ownProfile(ctx, requester, userId);
   if (!Object.hasOwn(profile, key)) return;
   await ctx.store.deleteProfileField(userId, key);
-  await changed(ctx, userId);
+  await changed(ctx, userId, key);
 };

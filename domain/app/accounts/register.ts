@@ -19,6 +19,8 @@ export interface RegisterCommand {
   readonly initialDeviceDisplayName?: string;
   readonly inhibitLogin: boolean;
   readonly auth: AuthDict;
+  /** The client supports refresh tokens (since v1.3). */
+  readonly refreshToken?: boolean;
 }
 
 export interface RegisterResult {
@@ -27,6 +29,8 @@ export interface RegisterResult {
   /** Absent when `inhibit_login` was set. */
   readonly accessToken?: string;
   readonly deviceId?: string;
+  readonly refreshToken?: string;
+  readonly expiresInMs?: number;
 }
 
 /** Argon2 cost does not grow with length, but an unbounded body field is still worth refusing. */
@@ -120,5 +124,5 @@ export const register = async (ctx: AccountsContext, command: RegisterCommand): 
   await finishUserInteractiveAuth(ctx, session);
 
   if (command.inhibitLogin) return { userId, homeServer: ctx.serverName };
-  return issueSession(ctx, userId, command.deviceId, command.initialDeviceDisplayName);
+  return issueSession(ctx, userId, command.deviceId, command.initialDeviceDisplayName, command.refreshToken ?? false);
 };

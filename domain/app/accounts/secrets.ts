@@ -15,6 +15,11 @@ export const newDeviceId = (random: Random): string => random.string(10, UPPER);
 /** ~238 bits of entropy behind a recognisable prefix (helps secret scanners). */
 export const newAccessToken = (random: Random): string => `strata_${random.string(40, ALPHANUMERIC)}`;
 
+/** Distinct prefix: an OpenID token is no access token and must never be mistaken for one. */
+export const newOpenIdToken = (random: Random): string => `strata_oid_${random.string(40, ALPHANUMERIC)}`;
+
+export const newRefreshToken = (random: Random): string => `strata_rt_${random.string(40, ALPHANUMERIC)}`;
+
 export const newSessionId = (random: Random): string => random.string(24, ALPHANUMERIC);
 
 export const newNonce = (random: Random): string => random.string(32, ALPHANUMERIC);

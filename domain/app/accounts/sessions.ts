@@ -6,7 +6,7 @@
 import { utf8Length } from '../../ids/limits.ts';
 import type { AccountsContext } from './context.ts';
 import { invalidParam } from './params.ts';
-import { hashAccessToken, newAccessToken, newDeviceId } from './secrets.ts';
+import { hashAccessToken, newAccessToken, newDeviceId, newRefreshToken } from './secrets.ts';
 
 /** What login and registration answer; `home_server` is deprecated but Synapse still sends it. */
 export interface IssuedSession {
@@ -14,7 +14,17 @@ export interface IssuedSession {
   readonly accessToken: string;
   readonly deviceId: string;
   readonly homeServer: string;
+  /** Only when the client asked for refresh tokens (since v1.3). */
+  readonly refreshToken?: string;
+  /** The access token's lifetime, with `refreshToken`. */
+  readonly expiresInMs?: number;
 }
+
+/** Synapse's default `refreshable_access_token_lifetime`: five minutes. */
+export const DEFAULT_REFRESHABLE_TOKEN_LIFETIME_MS = 5 * 60_000;
+
+export const refreshableTokenLifetime = (ctx: AccountsContext): number =>
+  ctx.refreshableAccessTokenLifetimeMs ?? DEFAULT_REFRESHABLE_TOKEN_LIFETIME_MS;
 
 const MAX_DEVICE_ID_BYTES = 255;
 
@@ -30,12 +40,23 @@ export const issueSession = async (
   userId: string,
   deviceId: string | undefined,
   initialDeviceDisplayName: string | undefined,
+  refreshable = false,
 ): Promise<IssuedSession> => {
   const now = ctx.clock.now();
   const device = deviceId ?? newDeviceId(ctx.random);
   const { created } = await ctx.store.ensureDevice(userId, device, initialDeviceDisplayName, now);
   if (!created) await ctx.store.deleteAccessTokensOfDevice(userId, device);
   const accessToken = newAccessToken(ctx.random);
-  await ctx.store.addAccessToken(hashAccessToken(accessToken), { userId, deviceId: device, isGuest: false }, now);
-  return { userId, accessToken, deviceId: device, homeServer: ctx.serverName };
+  const session = { userId, accessToken, deviceId: device, homeServer: ctx.serverName };
+  if (!refreshable) {
+    await ctx.store.addAccessToken(hashAccessToken(accessToken), { userId, deviceId: device, isGuest: false }, now);
+    return session;
+  }
+  const refreshToken = newRefreshToken(ctx.random);
+  const lifetime = refreshableTokenLifetime(ctx);
+  await ctx.store.addRefreshToken(hashAccessToken(refreshToken), { userId, deviceId: device }, now);
+  await ctx.store.addAccessToken(hashAccessToken(accessToken), {
+    userId, deviceId: device, isGuest: false, expiresTs: now + lifetime, refreshTokenHash: hashAccessToken(refreshToken),
+  }, now);
+  return { ...session, refreshToken, expiresInMs: lifetime };
 };

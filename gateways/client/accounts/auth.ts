@@ -5,7 +5,7 @@
  * unknown one → 401 M_UNKNOWN_TOKEN from the `authenticate` use-case.
  */
 import { MatrixError } from '../../../domain/index.ts';
-import type { Accounts, Requester } from '../../../domain/app/accounts/index.ts';
+import type { Accounts, AuthenticateOptions, Requester } from '../../../domain/app/accounts/index.ts';
 import type { RequestState, StrataContext, StrataMiddleware } from '../../http/index.ts';
 
 export interface AuthenticatedState extends RequestState {
@@ -22,11 +22,21 @@ export const accessTokenOf = (ctx: StrataContext): string | undefined => {
   return typeof query === 'string' && query !== '' ? query : undefined;
 };
 
-/** Authenticates the request and leaves the requester in `ctx.state.requester`. */
-export const requireAccessToken = (accounts: Pick<Accounts, 'authenticate'>): StrataMiddleware => async (ctx, next) => {
+/**
+ * Authenticates the request and leaves the requester in `ctx.state.requester`. A locked account
+ * answers 401 M_USER_LOCKED unless `allowLocked` (only the logout routes, § Account locking).
+ */
+export const requireAccessToken = (accounts: Pick<Accounts, 'authenticate'>, options: AuthenticateOptions = {}): StrataMiddleware => async (ctx, next) => {
   const token = accessTokenOf(ctx);
   if (token === undefined) throw new MatrixError('M_MISSING_TOKEN', 401, 'Missing access token');
-  (ctx.state as AuthenticatedState).requester = await accounts.authenticate(token, ctx.ip);
+  (ctx.state as AuthenticatedState).requester = await accounts.authenticate(token, ctx.ip, options);
+  await next();
+};
+
+/** For endpoints where the token is optional: authenticates a request that presents one. */
+export const optionalAccessToken = (accounts: Pick<Accounts, 'authenticate'>): StrataMiddleware => async (ctx, next) => {
+  const token = accessTokenOf(ctx);
+  if (token !== undefined) (ctx.state as AuthenticatedState).requester = await accounts.authenticate(token, ctx.ip);
   await next();
 };
 

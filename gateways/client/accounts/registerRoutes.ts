@@ -40,11 +40,13 @@ export const addRegisterRoutes = (
         ...(initialDeviceDisplayName === undefined ? {} : { initialDeviceDisplayName }),
         inhibitLogin: optionalBoolean(body, 'inhibit_login') ?? false,
         auth: optionalObject(body, 'auth'),
+        refreshToken: optionalBoolean(body, 'refresh_token') ?? false,
       });
       ctx.body = {
         user_id: result.userId,
         home_server: result.homeServer,
         ...(result.accessToken === undefined ? {} : { access_token: result.accessToken, device_id: result.deviceId }),
+        ...(result.refreshToken === undefined ? {} : { refresh_token: result.refreshToken, expires_in_ms: result.expiresInMs }),
       };
     });
   }

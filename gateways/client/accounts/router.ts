@@ -5,8 +5,11 @@
 import { Router } from '@koa/router';
 import type { Accounts } from '../../../domain/app/accounts/index.ts';
 import type { RequestState, StrataRouter } from '../../http/index.ts';
+import { addAccountRoutes } from './accountRoutes.ts';
 import { requireAccessToken } from './auth.ts';
 import { addDeviceRoutes } from './deviceRoutes.ts';
+import { addDiscoveryRoutes } from './discoveryRoutes.ts';
+import { addModerationRoutes } from './moderationRoutes.ts';
 import { addProfileRoutes } from './profileRoutes.ts';
 import { createTokenBucketLimiter, rateLimit, type RateLimitSetting } from './rateLimit.ts';
 import { addRegisterRoutes } from './registerRoutes.ts';
@@ -16,6 +19,8 @@ export interface AccountsRouterOptions {
   readonly accounts: Accounts;
   /** null = unlimited (the config's `rate_limits.login` / `.registration`). */
   readonly rateLimits: { readonly login: RateLimitSetting | null; readonly registration: RateLimitSetting | null };
+  /** `m.homeserver.base_url` of `/.well-known/matrix/client`, read per request. */
+  readonly publicBaseUrl?: () => string;
   /** Clock for the rate limiter (tests); Date.now by default. */
   readonly now?: () => number;
 }
@@ -28,5 +33,8 @@ export const createAccountsRouter = (options: AccountsRouterOptions): StrataRout
   addRegisterRoutes(router, options.accounts, auth, rateLimit(limiter(options.rateLimits.registration)));
   addDeviceRoutes(router, options.accounts, auth);
   addProfileRoutes(router, options.accounts, auth);
+  addAccountRoutes(router, options.accounts, auth);
+  addModerationRoutes(router, options.accounts, auth);
+  addDiscoveryRoutes(router, options.publicBaseUrl, auth);
   return router;
 };

@@ -1,0 +1,49 @@
+/**
+ * `POST /account/deactivate` (account_deactivation.yaml), behind `m.login.password` UIA like
+ * device deletion. Afterwards the account cannot log in (its password hash is forgotten and login
+ * answers M_USER_DEACTIVATED, as Synapse does), its devices and tokens are gone, its displayname
+ * and avatar are cleared (as Synapse clears them) and the `onAccountDeactivated` hook makes it
+ * leave its rooms. The user id stays taken, so it can never be registered again.
+ */
+import { MatrixError } from '../../errors.ts';
+import type { AccountsContext, AuthDict, Requester } from './context.ts';
+import { removeDevices } from './devices.ts';
+import { finishUserInteractiveAuth, PASSWORD_FLOWS, userInteractiveAuth } from './uia.ts';
+
+export interface DeactivateCommand {
+  readonly auth: AuthDict;
+  /** Accepted (since v1.10); nothing here serves redacted copies yet, so it changes nothing more. */
+  readonly erase: boolean;
+}
+
+/** The profile fields Synapse clears on deactivation. */
+const CLEARED_PROFILE_FIELDS = ['displayname', 'avatar_url'] as const;
+
+export const deactivatedError = (): MatrixError => new MatrixError('M_USER_DEACTIVATED', 403, 'This account has been deactivated');
+
+/**
+ * `requester` is undefined when the request came without an access token (the spec allows it):
+ * the password stage then names the account.
+ */
+export const deactivateAccount = async (
+  ctx: AccountsContext,
+  requester: Requester | undefined,
+  command: DeactivateCommand,
+): Promise<{ id_server_unbind_result: 'success' }> => {
+  const session = await userInteractiveAuth(ctx, {
+    operation: 'deactivate',
+    flows: PASSWORD_FLOWS,
+    auth: command.auth,
+    ...(requester === undefined ? {} : { userId: requester.userId }),
+  });
+  const userId = requester?.userId ?? session.userId;
+  if (userId === undefined) throw new MatrixError('M_FORBIDDEN', 403, 'No account was authenticated');
+  await ctx.store.deactivateUser(userId);
+  await removeDevices(ctx, userId, { allBut: undefined });
+  for (const field of CLEARED_PROFILE_FIELDS) await ctx.store.deleteProfileField(userId, field);
+  await ctx.onAccountDeactivated?.(userId);
+  await finishUserInteractiveAuth(ctx, session);
+  // No third-party ids are ever bound here, and the spec says: "This must be `success` if the
+  // homeserver has no identifiers to unbind for the user."
+  return { id_server_unbind_result: 'success' };
+};
