@@ -243,6 +243,35 @@ export interface PresenceStore {
 }
 
 /** Every user-data stream's position at one instant (what /sync reads first). */
+/** A pusher (push.yaml § Pusher), keyed by user, `app_id` and `pushkey`. */
+export interface Pusher {
+  readonly userId: string;
+  readonly kind: string;
+  readonly appId: string;
+  readonly pushkey: string;
+  readonly appDisplayName: string;
+  readonly deviceDisplayName: string;
+  readonly profileTag: string;
+  readonly lang: string;
+  readonly data: JsonObject;
+  /** The device that set it: the pusher goes when the device does. */
+  readonly deviceId: string;
+  readonly createdTs: number;
+}
+
+export interface PusherStore {
+  /** The user's pushers, oldest first. */
+  list(userId: string): Promise<Pusher[]>;
+  /** Creates the pusher, or replaces the one with the same user, `app_id` and `pushkey`. */
+  upsert(pusher: Pusher): Promise<void>;
+  delete(userId: string, appId: string, pushkey: string): Promise<void>;
+  /** Without `append`, a pushkey belongs to one user: other users' pushers with it go. */
+  deleteForOtherUsers(appId: string, pushkey: string, keepUserId: string): Promise<void>;
+  /** The pushers a device set go with it (as Synapse): a logged-out phone gets no more pushes. */
+  deleteOfDevice(userId: string, deviceId: string): Promise<void>;
+  deleteAllOfUser(userId: string): Promise<void>;
+}
+
 export interface UserDataPositions {
   readonly accountData: StreamPosition;
   readonly receipts: StreamPosition;
@@ -263,4 +292,5 @@ export interface UserDataStores {
   readonly presence: PresenceStore;
   readonly crossSigning: CrossSigningStore;
   readonly keyBackups: KeyBackupStore;
+  readonly pushers: PusherStore;
 }

@@ -6,6 +6,7 @@ import { createSqlFilterStore } from './filterStore.ts';
 import { createSqlKeyBackupStore } from './keyBackupStore.ts';
 import { createSqlKeyStore } from './keyStore.ts';
 import { createSqlPresenceStore } from './presenceStore.ts';
+import { createSqlPusherStore } from './pusherStore.ts';
 import { createSqlReceiptStore } from './receiptStore.ts';
 import { ensureUserDataSchema } from './schema.ts';
 import { currentPositions } from './streams.ts';
@@ -14,7 +15,7 @@ import { createSqlToDeviceStore } from './toDeviceStore.ts';
 export { ensureUserDataSchema, USER_DATA_SCHEMA } from './schema.ts';
 export {
   createSqlAccountDataStore, createSqlFilterStore, createSqlKeyStore, createSqlPresenceStore, createSqlReceiptStore,
-  createSqlToDeviceStore, createSqlCrossSigningStore, createSqlKeyBackupStore,
+  createSqlToDeviceStore, createSqlCrossSigningStore, createSqlKeyBackupStore, createSqlPusherStore,
 };
 
 /** Applies the schema and opens every store on `db`. */
@@ -30,5 +31,6 @@ export const createSqlUserDataStores = async (db: SqlDatabase): Promise<UserData
     presence: createSqlPresenceStore(db),
     crossSigning: createSqlCrossSigningStore(db),
     keyBackups: createSqlKeyBackupStore(db),
+    pushers: createSqlPusherStore(db),
   };
 };

@@ -51,25 +51,36 @@ export const createSqlKeyStore = (db: SqlDatabase): KeyStore => ({
   },
 
   addOneTimeKeys(userId, deviceId, keys) {
+    // One statement each for the check and the insert: a client uploads 50 keys at a time, and a
+    // statement per key kept a new device's first upload open for hundreds of milliseconds.
+    const algorithms: string[] = [];
+    const keyIds: string[] = [];
+    const texts: string[] = [];
+    for (const [fullId, key] of keys) {
+      const [algorithm, keyId] = splitKeyId(fullId);
+      algorithms.push(algorithm);
+      keyIds.push(keyId);
+      texts.push(JSON.stringify(key));
+    }
     return db.transaction(async (tx) => {
-      const conflicts: string[] = [];
-      for (const [fullId, key] of keys) {
-        const [algorithm, keyId] = splitKeyId(fullId);
-        const { rows } = await tx.query<{ key: string }>(
-          'SELECT key FROM e2e_one_time_keys WHERE user_id = $1 AND device_id = $2 AND algorithm = $3 AND key_id = $4',
-          [userId, deviceId, algorithm, keyId],
-        );
-        if (rows[0] !== undefined && stableJson(JSON.parse(rows[0].key)) !== stableJson(key)) conflicts.push(fullId);
-      }
+      const { rows } = await tx.query<{ algorithm: string; key_id: string; key: string }>(
+        `SELECT k.algorithm, k.key_id, k.key FROM e2e_one_time_keys k
+         JOIN unnest($3::text[], $4::text[]) AS u(algorithm, key_id) ON k.algorithm = u.algorithm AND k.key_id = u.key_id
+         WHERE k.user_id = $1 AND k.device_id = $2`,
+        [userId, deviceId, algorithms, keyIds],
+      );
+      const stored = new Map(rows.map((row) => [`${row.algorithm}:${row.key_id}`, row.key]));
+      const conflicts = [...keys].filter(([fullId, key]) => {
+        const old = stored.get(fullId);
+        return old !== undefined && stableJson(JSON.parse(old)) !== stableJson(key);
+      }).map(([fullId]) => fullId);
       if (conflicts.length > 0) return conflicts;
-      for (const [fullId, key] of keys) {
-        const [algorithm, keyId] = splitKeyId(fullId);
-        await tx.query(
-          `INSERT INTO e2e_one_time_keys (user_id, device_id, algorithm, key_id, key) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT DO NOTHING`,
-          [userId, deviceId, algorithm, keyId, JSON.stringify(key)],
-        );
-      }
+      await tx.query(
+        `INSERT INTO e2e_one_time_keys (user_id, device_id, algorithm, key_id, key)
+         SELECT $1, $2, u.algorithm, u.key_id, u.key FROM unnest($3::text[], $4::text[], $5::text[]) AS u(algorithm, key_id, key)
+         ON CONFLICT DO NOTHING`,
+        [userId, deviceId, algorithms, keyIds, texts],
+      );
       return [];
     });
   },

@@ -127,6 +127,22 @@ export const USER_DATA_SCHEMA: readonly string[] = [
     session_data        TEXT NOT NULL,
     PRIMARY KEY (user_id, version, room_id, session_id)
   )`,
+  // pusher.yaml: one pusher per user, app_id and pushkey; `append` lets several users share one.
+  `CREATE TABLE IF NOT EXISTS pushers (
+    user_id             TEXT NOT NULL,
+    app_id              TEXT NOT NULL,
+    pushkey             TEXT NOT NULL,
+    kind                TEXT NOT NULL,
+    app_display_name    TEXT NOT NULL,
+    device_display_name TEXT NOT NULL,
+    profile_tag         TEXT NOT NULL,
+    lang                TEXT NOT NULL,
+    data                JSONB NOT NULL,
+    device_id           TEXT NOT NULL,
+    created_ts          BIGINT NOT NULL,
+    PRIMARY KEY (user_id, app_id, pushkey)
+  )`,
+  'CREATE INDEX IF NOT EXISTS pushers_by_key ON pushers (app_id, pushkey)',
 ];
 
 export const ensureUserDataSchema = (db: SqlDatabase): Promise<void> =>

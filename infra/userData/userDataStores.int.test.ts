@@ -7,6 +7,7 @@ import { createPgliteDatabase } from '../pglite/index.ts';
 import { createPostgresDatabase } from '../postgres/index.ts';
 import { createSqlUserDataStores, ensureUserDataSchema } from './index.ts';
 import { describeE2eeStoresContract } from './e2eeStoresContract.ts';
+import { describePusherStoreContract } from './pusherStoreContract.ts';
 import { describeUserDataStoresContract, type OpenedStores } from './userDataStoresContract.ts';
 
 const dirs: string[] = [];
@@ -30,6 +31,8 @@ describeUserDataStoresContract('PostgreSQL', openPostgres);
 describeUserDataStoresContract('PGlite', openPglite);
 describeE2eeStoresContract('PostgreSQL', openPostgres);
 describeE2eeStoresContract('PGlite', openPglite);
+describePusherStoreContract('PostgreSQL', openPostgres);
+describePusherStoreContract('PGlite', openPglite);
 
 describe('user data schema', () => {
   it('can be applied by several processes at once and again later', async () => {

@@ -15,7 +15,7 @@ export {
 } from './filter.ts';
 export { defaultRules, PUSH_RULE_KINDS, type PushRule, type PushRuleKind, type PushRuleset } from './pushRuleDefaults.ts';
 export { effectiveRuleset, pushRulesContent } from './pushRuleset.ts';
-export { capabilities, type CapabilitiesOptions } from './capabilities.ts';
+export { capabilities, type CapabilitiesOptions, type CapabilitiesViewer } from './capabilities.ts';
 export { createInProcessNotifier, type Notifier } from '../notifier/index.ts';
 // The ports these use-cases need, so adapters can implement them from this one surface.
 export type * from '../../ports/userData.ts';

@@ -56,14 +56,18 @@ export const uploadKeys = async (ctx: UserDataContext, requester: Requester, bod
   const deviceKeys = body.device_keys === undefined || body.device_keys === null ? undefined : checkDeviceKeys(requester, body.device_keys);
   const oneTimeKeys = keyMap(body.one_time_keys, 'one_time_keys');
   const fallbackKeys = keyMap(body.fallback_keys, 'fallback_keys');
-  if (deviceKeys !== undefined && (await ctx.stores.keys.setDeviceKeys(requester.userId, requester.deviceId, deviceKeys))) {
-    await deviceListChanged(ctx, requester.userId);
-  }
+  // One-time and fallback keys are stored before the device keys: a new device's first upload
+  // carries all three, and the device-list change wakes other users' clients, which query the
+  // device and claim a key at once. Stored the other way round, that claim can find no key, and
+  // a client (matrix-sdk-crypto) then skips the device when it shares a room key.
   if (oneTimeKeys.size > 0) {
     const conflicts = await ctx.stores.keys.addOneTimeKeys(requester.userId, requester.deviceId, oneTimeKeys);
     if (conflicts.length > 0) throw invalidParam(`One-time key ${conflicts[0]} already exists with different content`);
   }
   if (fallbackKeys.size > 0) await ctx.stores.keys.setFallbackKeys(requester.userId, requester.deviceId, fallbackKeys);
+  if (deviceKeys !== undefined && (await ctx.stores.keys.setDeviceKeys(requester.userId, requester.deviceId, deviceKeys))) {
+    await deviceListChanged(ctx, requester.userId);
+  }
   return { one_time_key_counts: await keyCounts(ctx, requester) };
 };
 

@@ -13,6 +13,7 @@ import {
 import { claimKeys, keyChanges, onDeviceDeleted, queryKeys, uploadKeys } from './keys.ts';
 import { getPresence, setPresence } from './presence.ts';
 import type { PushRule, PushRuleset } from './pushRuleDefaults.ts';
+import { deletePushersOfDevice, deletePushersOfUser, getPushers, setPusher } from './pushers.ts';
 import { getRule, getRuleset, removeRule, setRule, setRuleActions, setRuleEnabled } from './pushRules.ts';
 import type { RulePlacement } from './pushRuleset.ts';
 import { sendReceipt, setReadMarkers, setTyping } from './receipts.ts';
@@ -45,6 +46,10 @@ export interface UserData {
   deletePushRule(requester: R, kind: string, ruleId: string): Promise<void>;
   setPushRuleEnabled(requester: R, kind: string, ruleId: string, body: JsonObject): Promise<void>;
   setPushRuleActions(requester: R, kind: string, ruleId: string, body: JsonObject): Promise<void>;
+  getPushers(requester: R): Promise<JsonObject>;
+  setPusher(requester: R, body: JsonObject): Promise<void>;
+  /** The accounts layer calls this after deactivating an account: its pushers go. */
+  onAccountDeactivated(userId: string): Promise<void>;
   setTyping(requester: R, roomId: string, userId: string, body: JsonObject): Promise<void>;
   sendReceipt(requester: R, roomId: string, receiptType: string, eventId: string, body: JsonObject): Promise<void>;
   setReadMarkers(requester: R, roomId: string, body: JsonObject): Promise<void>;
@@ -65,11 +70,12 @@ export interface UserData {
   putRoomKeys(requester: R, version: string | undefined, which: RoomKeySelection, body: JsonObject): Promise<JsonObject>;
   getRoomKeys(requester: R, version: string | undefined, which: RoomKeySelection): Promise<JsonObject>;
   deleteRoomKeys(requester: R, version: string | undefined, which: RoomKeySelection): Promise<JsonObject>;
-  /** The accounts layer calls this after deleting a device. */
+  /** The accounts layer calls this after deleting a device: its keys, to-device queue and pushers go. */
   onDeviceDeleted(userId: string, deviceId: string): Promise<void>;
   getPresence(requester: R, userId: string): Promise<JsonObject>;
   setPresence(requester: R, userId: string, body: JsonObject): Promise<void>;
-  capabilities(): JsonObject;
+  /** `viewer.isAdmin` adds `m.account_moderation`. */
+  capabilities(viewer?: { readonly isAdmin?: boolean }): JsonObject;
   /** Stops the typing timeouts. */
   close(): void;
 }
@@ -92,6 +98,9 @@ export const createUserData = (deps: UserDataDependencies): UserData => {
     deletePushRule: (...a) => removeRule(ctx, ...a),
     setPushRuleEnabled: (...a) => setRuleEnabled(ctx, ...a),
     setPushRuleActions: (...a) => setRuleActions(ctx, ...a),
+    getPushers: (...a) => getPushers(ctx, ...a),
+    setPusher: (...a) => setPusher(ctx, ...a),
+    onAccountDeactivated: (userId) => deletePushersOfUser(ctx, userId),
     setTyping: (...a) => setTyping(ctx, ...a),
     sendReceipt: (...a) => sendReceipt(ctx, ...a),
     setReadMarkers: (...a) => setReadMarkers(ctx, ...a),
@@ -109,10 +118,13 @@ export const createUserData = (deps: UserDataDependencies): UserData => {
     putRoomKeys: (...a) => putRoomKeys(ctx, ...a),
     getRoomKeys: (...a) => getRoomKeys(ctx, ...a),
     deleteRoomKeys: (...a) => deleteRoomKeys(ctx, ...a),
-    onDeviceDeleted: (...a) => onDeviceDeleted(ctx, ...a),
+    onDeviceDeleted: async (userId, deviceId) => {
+      await onDeviceDeleted(ctx, userId, deviceId);
+      await deletePushersOfDevice(ctx, userId, deviceId);
+    },
     getPresence: (...a) => getPresence(ctx, ...a),
     setPresence: (...a) => setPresence(ctx, ...a),
-    capabilities: () => capabilities(deps.capabilities),
+    capabilities: (viewer) => capabilities(deps.capabilities, viewer),
     close: () => ctx.typing.close(),
   };
 };

@@ -1,112 +1,106 @@
-// Typing, receipts, read markers, to-device messages and end-to-end keys over real HTTP on PGlite,
-// read back through the streams /sync will use.
+// Typing, receipts, read markers, to-device messages and end-to-end keys over HTTP against the
+// whole server (infra/strata.ts, embedded), read back through /sync as clients read them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, V3, type Harness, type Session } from './testServer.ts';
-
-const ROOM = '!ephemeral:example.org';
+import {
+  MatrixClient, e, ephemeralOf, startTestServer, type Body, type Session, type TestServer, type UserClient,
+} from '../../../test/harness/index.ts';
 
 describe('ephemeral stream endpoints', () => {
-  let h: Harness;
-  let alice: Session;
-  let alicePhone: Session;
-  let bob: Session;
-  let eve: Session;
+  let server: TestServer;
+  let client: MatrixClient;
+  let alice: UserClient;
+  let alicePhone: UserClient;
+  let bob: UserClient;
+  let eve: UserClient;
+  /** alice's room that bob joins; eve stays out. */
+  let room: string;
   beforeAll(async () => {
-    h = await startHarness();
-    alice = await h.register('alice');
-    alicePhone = await h.login('alice', 'PHONE');
-    bob = await h.register('bob');
-    eve = await h.register('eve');
-    h.membership.join(ROOM, alice.userId);
-    h.membership.join(ROOM, bob.userId);
+    server = await startTestServer({ mode: 'embedded' });
+    client = new MatrixClient(server.url);
+    [alice, bob, eve] = await Promise.all(['alice', 'bob', 'eve'].map(async (name) => client.as(await client.register(name))));
+    alicePhone = client.as(await client.login(alice.userId, { deviceId: 'PHONE' }));
+    room = await alice.createRoom({ preset: 'public_chat' });
+    await bob.post(`/join/${e(room)}`);
   });
-  afterAll(() => h.close());
+  afterAll(() => server?.stop());
 
-  it('sets typing for joined users only, with a timeout, and wakes waiters', async () => {
-    const url = (user: Session) => `${V3}/rooms/${ROOM}/typing/${user.userId}`;
-    const stream = h.userData.streams.typing;
-    const since = stream.currentPosition();
-    const woken = h.notifier.waitFor([ROOM], h.notifier.current(), 5_000);
-    expect((await h.call('PUT', url(alice), { typing: true, timeout: 30_000 }, alice.token)).status).toBe(200);
-    await woken;
-    expect(stream.changesSince([ROOM], since, stream.currentPosition())).toEqual([{ roomId: ROOM, userIds: [alice.userId] }]);
-    expect((await h.call('PUT', url(alice), { typing: false }, alice.token)).status).toBe(200);
-    expect(stream.changesSince([ROOM], since, stream.currentPosition())).toEqual([{ roomId: ROOM, userIds: [] }]);
-    expect((await h.call('PUT', url(eve), { typing: true }, eve.token)).status).toBe(403);
-    expect((await h.call('PUT', url(alice), { typing: true }, bob.token)).status).toBe(403);
-    expect((await h.call('PUT', url(alice), { typing: 'yes' }, alice.token)).body.errcode).toBe('M_INVALID_PARAM');
-    // A short timeout expires on its own.
-    const before = stream.currentPosition();
-    await h.call('PUT', url(bob), { typing: true, timeout: 50 }, bob.token);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(stream.currentPosition()).toBe(before + 2);
-    expect(stream.changesSince([ROOM], before, stream.currentPosition())).toEqual([{ roomId: ROOM, userIds: [] }]);
+  const ephemeralEvent = (sync: Body, type: string): Body | undefined => ephemeralOf(sync, room).find((event) => event.type === type);
+  const typingIn = (sync: Body): string[] | undefined => ephemeralEvent(sync, 'm.typing')?.content.user_ids as string[] | undefined;
+
+  it('sets typing for joined users only, with a timeout', async () => {
+    const path = (user: UserClient) => `/rooms/${e(room)}/typing/${e(user.userId)}`;
+    const since = (await bob.sync()).next_batch as string;
+    await alice.put(path(alice), { typing: true, timeout: 30_000 });
+    const typing = await bob.syncUntil((sync) => typingIn(sync) !== undefined, { since });
+    expect(typingIn(typing)).toEqual([alice.userId]);
+    await alice.put(path(alice), { typing: false });
+    await bob.syncUntil((sync) => typingIn(sync)?.length === 0, { since: typing.next_batch as string });
+    await eve.fails('PUT', path(eve), { status: 403, errcode: 'M_FORBIDDEN' }, { json: { typing: true } });
+    await bob.fails('PUT', path(alice), { status: 403, errcode: 'M_FORBIDDEN' }, { json: { typing: true } });
+    await alice.fails('PUT', path(alice), { status: 400, errcode: 'M_INVALID_PARAM' }, { json: { typing: 'yes' } });
+    // A short timeout expires on its own: alice sees bob typing, then nobody.
+    const before = (await alice.sync()).next_batch as string;
+    await bob.put(path(bob), { typing: true, timeout: 50 });
+    await alice.syncUntil((sync) => typingIn(sync)?.length === 0, { since: before });
   });
 
   it('stores receipts, keeping private ones for their owner, and read markers as account data', async () => {
-    const receipts = h.userData.streams.receipts;
-    const since = await receipts.currentPosition();
-    const post = (user: Session, type: string, eventId: string, body?: unknown) =>
-      h.call('POST', `${V3}/rooms/${ROOM}/receipt/${type}/${encodeURIComponent(eventId)}`, body ?? {}, user.token);
-    expect((await post(alice, 'm.read', '$one')).status).toBe(200);
-    expect((await post(alice, 'm.read', '$thread', { thread_id: '$root' })).status).toBe(200);
-    expect((await post(bob, 'm.read.private', '$two')).status).toBe(200);
-    expect((await post(bob, 'm.fully_read', '$two')).status).toBe(200);
-    const errors: [Session, string, string, unknown, number, string][] = [
-      [alice, 'm.read', '$x', { thread_id: '' }, 400, 'M_INVALID_PARAM'],
-      [alice, 'm.fully_read', '$x', { thread_id: 'main' }, 400, 'M_INVALID_PARAM'],
-      [alice, 'm.unknown', '$x', {}, 400, 'M_INVALID_PARAM'],
+    const [one, two, three] = [await alice.send(room, 'one'), await alice.send(room, 'two'), await alice.send(room, 'three')];
+    const since = (await bob.sync()).next_batch as string;
+    const receipt = (user: UserClient, type: string, eventId: string, json: unknown = {}) =>
+      user.post(`/rooms/${e(room)}/receipt/${type}/${e(eventId)}`, json);
+    await receipt(alice, 'm.read', one);
+    await receipt(alice, 'm.read', two, { thread_id: one });
+    await receipt(bob, 'm.read.private', two);
+    await receipt(bob, 'm.fully_read', two);
+    const errors: [UserClient, string, string, unknown, number, string][] = [
+      [alice, 'm.read', one, { thread_id: '' }, 400, 'M_INVALID_PARAM'],
+      [alice, 'm.fully_read', one, { thread_id: 'main' }, 400, 'M_INVALID_PARAM'],
+      [alice, 'm.unknown', one, {}, 400, 'M_INVALID_PARAM'],
       [alice, 'm.read', 'not-an-event', {}, 400, 'M_INVALID_PARAM'],
-      [eve, 'm.read', '$x', {}, 403, 'M_FORBIDDEN'],
+      [eve, 'm.read', one, {}, 403, 'M_FORBIDDEN'],
     ];
-    for (const [user, type, eventId, body, status, errcode] of errors) {
-      const reply = await post(user, type, eventId, body);
-      expect({ type, status: reply.status, errcode: reply.body.errcode }).toEqual({ type, status, errcode });
+    for (const [user, type, eventId, json, status, errcode] of errors) {
+      await user.fails('POST', `/rooms/${e(room)}/receipt/${type}/${e(eventId)}`, { status, errcode }, { json });
     }
-    const upTo = await receipts.currentPosition();
-    const seenByAlice = (await receipts.changesSince(alice.userId, [ROOM], since, upTo)).get(ROOM);
-    expect(seenByAlice).toEqual({
-      $one: { 'm.read': { [alice.userId]: { ts: expect.any(Number) } } },
-      $thread: { 'm.read': { [alice.userId]: { ts: expect.any(Number), thread_id: '$root' } } },
+    const receipts = (sync: Body): Body => ephemeralEvent(sync, 'm.receipt')?.content ?? {};
+    const seenByBob = receipts(await bob.syncUntil((sync) => receipts(sync)[two]?.['m.read.private'] !== undefined
+      && receipts(sync)[one] !== undefined, { since }));
+    expect(seenByBob[one]).toEqual({ 'm.read': { [alice.userId]: { ts: expect.any(Number) } } });
+    expect(seenByBob[two]).toEqual({
+      'm.read': { [alice.userId]: { ts: expect.any(Number), thread_id: one } },
+      'm.read.private': { [bob.userId]: { ts: expect.any(Number) } },
     });
-    const seenByBob = (await receipts.changesSince(bob.userId, [ROOM], since, upTo)).get(ROOM);
-    expect(seenByBob?.$two).toEqual({ 'm.read.private': { [bob.userId]: { ts: expect.any(Number) } } });
-    const marker = await h.call('GET', `${V3}/user/${bob.userId}/rooms/${ROOM}/account_data/m.fully_read`, undefined, bob.token);
-    expect(marker.body).toEqual({ event_id: '$two' });
+    // Bob's private receipt is his alone.
+    const seenByAlice = receipts(await alice.sync());
+    expect(seenByAlice[two]?.['m.read.private']).toBeUndefined();
+    expect(await bob.get(`/user/${e(bob.userId)}/rooms/${e(room)}/account_data/m.fully_read`)).toEqual({ event_id: two });
 
-    const markers = await h.call('POST', `${V3}/rooms/${ROOM}/read_markers`, { 'm.fully_read': '$three', 'm.read': '$three' }, alice.token);
-    expect(markers.status).toBe(200);
-    expect((await h.call('GET', `${V3}/user/${alice.userId}/rooms/${ROOM}/account_data/m.fully_read`, undefined, alice.token)).body)
-      .toEqual({ event_id: '$three' });
-    const latest = (await receipts.changesSince(bob.userId, [ROOM], upTo, await receipts.currentPosition())).get(ROOM);
-    expect(Object.keys(latest ?? {})).toEqual(['$three']);
-    expect((await h.call('POST', `${V3}/rooms/${ROOM}/read_markers`, { 'm.fully_read': 5 }, alice.token)).body.errcode).toBe('M_INVALID_PARAM');
+    const markersSince = (await bob.sync()).next_batch as string;
+    await alice.post(`/rooms/${e(room)}/read_markers`, { 'm.fully_read': three, 'm.read': three });
+    expect(await alice.get(`/user/${e(alice.userId)}/rooms/${e(room)}/account_data/m.fully_read`)).toEqual({ event_id: three });
+    const latest = await bob.syncUntil((sync) => receipts(sync)[three] !== undefined, { since: markersSince });
+    expect(Object.keys(receipts(latest))).toEqual([three]);
+    await alice.fails('POST', `/rooms/${e(room)}/read_markers`, { status: 400, errcode: 'M_INVALID_PARAM' }, { json: { 'm.fully_read': 5 } });
   });
 
   it('delivers to-device messages to every device once, ignoring a retried transaction', async () => {
-    const stream = h.userData.streams.toDevice;
-    const send = (txnId: string) => h.call('PUT', `${V3}/sendToDevice/m.room_key_request/${txnId}`, {
-      messages: { [alice.userId]: { '*': { action: 'request' } }, [bob.userId]: { [bob.deviceId]: { direct: true }, NOSUCHDEVICE: { lost: true } } },
-    }, bob.token);
-    const woken = h.notifier.waitFor([alice.userId], h.notifier.current(), 5_000);
-    expect((await send('t1')).status).toBe(200);
-    await woken;
-    expect((await send('t1')).status).toBe(200);
-    const upTo = await stream.currentPosition();
-    for (const device of [alice, alicePhone]) {
-      const batch = await stream.changesSince(alice.userId, device.deviceId, 0, upTo);
-      expect(batch.events).toEqual([{ sender: bob.userId, type: 'm.room_key_request', content: { action: 'request' } }]);
-      expect(batch.position).toBe(upTo);
+    const toDevice = (sync: Body): Body[] => (sync.to_device?.events ?? []) as Body[];
+    const starts = await Promise.all([alice, alicePhone, bob].map(async (user) => (await user.sync()).next_batch as string));
+    const send = (txnId: string) => bob.put(`/sendToDevice/m.room_key_request/${txnId}`, {
+      messages: { [alice.userId]: { '*': { action: 'request' } }, [bob.userId]: { [bob.session.deviceId]: { direct: true }, NOSUCHDEVICE: { lost: true } } },
+    });
+    await send('t1');
+    await send('t1');
+    for (const [device, since] of [[alice, starts[0]!], [alicePhone, starts[1]!]] as const) {
+      const got = await device.syncUntil((sync) => toDevice(sync).length > 0, { since });
+      expect(toDevice(got)).toEqual([{ sender: bob.userId, type: 'm.room_key_request', content: { action: 'request' } }]);
       // The next sync, from that position, acknowledges and gets nothing more.
-      expect((await stream.changesSince(alice.userId, device.deviceId, batch.position, upTo)).events).toEqual([]);
-      expect((await stream.changesSince(alice.userId, device.deviceId, 0, upTo)).events).toEqual([]);
+      expect(toDevice(await device.sync({ since: got.next_batch as string, timeout: 0 }))).toEqual([]);
     }
-    expect((await stream.changesSince(bob.userId, bob.deviceId, 0, upTo)).events).toEqual([
-      { sender: bob.userId, type: 'm.room_key_request', content: { direct: true } },
-    ]);
-    expect((await stream.changesSince(bob.userId, 'NOSUCHDEVICE', 0, upTo)).events).toEqual([]);
-    const bad = await h.call('PUT', `${V3}/sendToDevice/m.x/t2`, { messages: { 'not a user': {} } }, bob.token);
-    expect([bad.status, bad.body.errcode]).toEqual([400, 'M_BAD_JSON']);
+    const bobs = await bob.syncUntil((sync) => toDevice(sync).length > 0, { since: starts[2]! });
+    expect(toDevice(bobs)).toEqual([{ sender: bob.userId, type: 'm.room_key_request', content: { direct: true } }]);
+    await bob.fails('PUT', '/sendToDevice/m.x/t2', { status: 400, errcode: 'M_BAD_JSON' }, { json: { messages: { 'not a user': {} } } });
   });
 
   it('uploads, queries and claims keys, and tracks device-list changes', async () => {
@@ -115,42 +109,39 @@ describe('ephemeral stream endpoints', () => {
       keys: { [`curve25519:${s.deviceId}`]: 'curve', [`ed25519:${s.deviceId}`]: 'ed' },
       signatures: { [s.userId]: { [`ed25519:${s.deviceId}`]: 'c2lnbmF0dXJl' } },
     });
-    const lists = h.userData.streams.deviceLists;
-    const from = await lists.currentPosition();
-    const mismatch = await h.call('POST', `${V3}/keys/upload`, { device_keys: deviceKeys(alicePhone) }, alice.token);
-    expect([mismatch.status, mismatch.body.errcode]).toEqual([400, 'M_INVALID_PARAM']);
-    const upload = await h.call('POST', `${V3}/keys/upload`, {
-      device_keys: deviceKeys(alice),
+    const [bobFrom, eveFrom] = await Promise.all([bob, eve].map(async (user) => (await user.sync()).next_batch as string));
+    await alice.fails('POST', '/keys/upload', { status: 400, errcode: 'M_INVALID_PARAM' }, { json: { device_keys: deviceKeys(alicePhone.session) } });
+    expect(await alice.post('/keys/upload', {
+      device_keys: deviceKeys(alice.session),
       one_time_keys: { 'signed_curve25519:AAAA': { key: 'otk1', signatures: {} }, 'signed_curve25519:AAAB': { key: 'otk2', signatures: {} } },
       fallback_keys: { 'signed_curve25519:FFFF': { key: 'fb', fallback: true, signatures: {} } },
-    }, alice.token);
-    expect(upload.body).toEqual({ one_time_key_counts: { signed_curve25519: 2 } });
-    expect((await h.call('POST', `${V3}/keys/upload`, {}, alicePhone.token)).body).toEqual({ one_time_key_counts: { signed_curve25519: 0 } });
-    const conflict = await h.call('POST', `${V3}/keys/upload`, { one_time_keys: { 'signed_curve25519:AAAA': { key: 'other' } } }, alice.token);
-    expect(conflict.body.errcode).toBe('M_INVALID_PARAM');
+    })).toEqual({ one_time_key_counts: { signed_curve25519: 2 } });
+    expect(await alicePhone.post('/keys/upload', {})).toEqual({ one_time_key_counts: { signed_curve25519: 0 } });
+    await alice.fails('POST', '/keys/upload', { status: 400, errcode: 'M_INVALID_PARAM' }, { json: { one_time_keys: { 'signed_curve25519:AAAA': { key: 'other' } } } });
+    expect((await alice.sync()).device_one_time_keys_count).toEqual({ signed_curve25519: 2 });
 
-    const query = await h.call('POST', `${V3}/keys/query`, { device_keys: { [alice.userId]: [], '@x:remote.example': [] } }, bob.token);
-    expect(query.body.device_keys).toEqual({ [alice.userId]: { [alice.deviceId]: { ...deviceKeys(alice), unsigned: {} } } });
-    expect(query.body.failures).toHaveProperty(['remote.example']);
+    const query = await bob.post('/keys/query', { device_keys: { [alice.userId]: [], '@x:remote.example': [] } });
+    expect(query.device_keys).toEqual({ [alice.userId]: { [alice.session.deviceId]: { ...deviceKeys(alice.session), unsigned: {} } } });
+    expect(query.failures).toHaveProperty(['remote.example']);
 
-    const claim = () => h.call('POST', `${V3}/keys/claim`, { one_time_keys: { [alice.userId]: { [alice.deviceId]: 'signed_curve25519' } } }, bob.token);
+    const claim = () => bob.post('/keys/claim', { one_time_keys: { [alice.userId]: { [alice.session.deviceId]: 'signed_curve25519' } } });
     const claimed = await Promise.all([claim(), claim(), claim()]);
-    const keyIds = claimed.map((reply) => Object.keys((reply.body.one_time_keys as Record<string, Record<string, object>>)[alice.userId]![alice.deviceId]!)[0]);
+    const keyIds = claimed.map((reply) => Object.keys(reply.one_time_keys[alice.userId][alice.session.deviceId] as Body)[0]);
     expect(keyIds.sort()).toEqual(['signed_curve25519:AAAA', 'signed_curve25519:AAAB', 'signed_curve25519:FFFF']);
-    const counts = await h.userData.streams.keyCounts(alice.userId, alice.deviceId);
-    expect(counts).toEqual({ oneTimeKeyCounts: {}, unusedFallbackKeyTypes: [] });
+    const drained = await alice.sync();
+    expect(drained.device_one_time_keys_count?.signed_curve25519 ?? 0).toBe(0);
+    expect(drained.device_unused_fallback_key_types).toEqual([]);
 
-    const to = await lists.currentPosition();
-    expect(await lists.changesSince(bob.userId, from, to)).toEqual([alice.userId]);
-    expect(await lists.changesSince(eve.userId, from, to)).toEqual([]);
-    const changes = await h.call('GET', `${V3}/keys/changes?from=${from}&to=${to}`, undefined, bob.token);
-    expect(changes.body).toEqual({ changed: [alice.userId], left: [] });
-    expect((await h.call('GET', `${V3}/keys/changes?from=${from}`, undefined, bob.token)).body.errcode).toBe('M_MISSING_PARAM');
-    expect((await h.call('GET', `${V3}/keys/changes?from=x&to=1`, undefined, bob.token)).body.errcode).toBe('M_INVALID_PARAM');
+    const changedFor = (sync: Body): string[] => (sync.device_lists?.changed ?? []) as string[];
+    const bobSees = await bob.syncUntil((sync) => changedFor(sync).includes(alice.userId), { since: bobFrom });
+    expect(changedFor(await eve.sync({ since: eveFrom, timeout: 0 }))).not.toContain(alice.userId);
+    expect(await bob.get('/keys/changes', { from: bobFrom, to: bobSees.next_batch as string })).toEqual({ changed: [alice.userId], left: [] });
+    await bob.fails('GET', '/keys/changes', { status: 400, errcode: 'M_MISSING_PARAM' }, { query: { from: bobFrom } });
+    await bob.fails('GET', '/keys/changes', { status: 400, errcode: 'M_INVALID_PARAM' }, { query: { from: 'x', to: 'y' } });
 
-    await h.userData.onDeviceDeleted(alice.userId, alice.deviceId);
-    const afterDelete = await h.call('POST', `${V3}/keys/query`, { device_keys: { [alice.userId]: [] } }, bob.token);
-    expect(afterDelete.body.device_keys).toEqual({ [alice.userId]: {} });
-    expect(await lists.changesSince(bob.userId, to, await lists.currentPosition())).toEqual([alice.userId]);
+    // A device that goes (here by logging out) loses its keys, and its owner's device list changes.
+    await alice.post('/logout');
+    expect((await bob.post('/keys/query', { device_keys: { [alice.userId]: [] } })).device_keys).toEqual({ [alice.userId]: {} });
+    await bob.syncUntil((sync) => changedFor(sync).includes(alice.userId), { since: bobSees.next_batch as string });
   });
 });

@@ -17,7 +17,7 @@ export const addPresenceRoutes = (router: StrataRouter, userData: UserData, auth
   }
   for (const path of clientPaths('/capabilities')) {
     router.get(path, auth, (ctx) => {
-      ctx.body = userData.capabilities();
+      ctx.body = userData.capabilities(requesterOf(ctx));
     });
   }
 };

@@ -1,6 +1,6 @@
 /**
  * The per-user data router under `/_matrix/client/v3` (and `r0`): account data, tags, filters,
- * push rules, typing, receipts, read markers, to-device, keys (cross-signing and key backups
+ * push rules, pushers, typing, receipts, read markers, to-device, keys (cross-signing and key backups
  * included), presence and capabilities.
  */
 import { Router } from '@koa/router';
@@ -14,6 +14,7 @@ import { addKeyBackupRoutes } from './keyBackupRoutes.ts';
 import { addKeyRoutes, decimalPosition, type DeviceListPositionOf } from './keyRoutes.ts';
 import { addPresenceRoutes } from './presenceRoutes.ts';
 import { addPushRuleRoutes } from './pushRuleRoutes.ts';
+import { addPusherRoutes } from './pusherRoutes.ts';
 import { addRoomRoutes } from './roomRoutes.ts';
 
 export interface UserDataRouterOptions {
@@ -29,6 +30,7 @@ export const createUserDataRouter = (options: UserDataRouterOptions): StrataRout
   const auth = requireAccessToken(options.accounts);
   addAccountDataRoutes(router, options.userData, auth);
   addPushRuleRoutes(router, options.userData, auth);
+  addPusherRoutes(router, options.userData, auth);
   addRoomRoutes(router, options.userData, auth);
   addKeyRoutes(router, options.userData, auth, options.deviceListPositionOf ?? decimalPosition);
   addCrossSigningRoutes(router, options.userData, options.accounts, auth);
