@@ -7,6 +7,7 @@ import type { JsonObject } from '../json.ts';
 import type { Pdu, SigningKey } from '../events/index.ts';
 import type { LocalOrigin } from '../room/index.ts';
 import type { ProfileFields } from './accounts.ts';
+import type { UserDataPositions } from './userData.ts';
 
 /** An accepted event as the rooms read model holds it. */
 export interface StoredEvent {
@@ -63,6 +64,27 @@ export interface MembershipChange {
   readonly eventId: string;
 }
 
+/** Offsets of a room's partition in [from, to). */
+export interface OffsetRange {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** One change of a state value (a room's history_visibility, a user's membership). */
+export interface StateValueChange {
+  readonly offset: number;
+  /** The new value; null when the state was removed or the field is missing. */
+  readonly value: string | null;
+  /** The event at `offset` is the state event itself (not a change carried by another event). */
+  readonly atEvent: boolean;
+}
+
+/** What history visibility needs about a room and a user, oldest first. */
+export interface VisibilityHistory {
+  readonly historyVisibility: readonly StateValueChange[];
+  readonly membership: readonly StateValueChange[];
+}
+
 /** A /messages filter (client-server-api § Filtering, RoomEventFilter). */
 export interface EventFilter {
   readonly types?: readonly string[];
@@ -84,6 +106,8 @@ export interface MessagesQuery {
   /** Visibility window for the requester: offsets outside are never returned. */
   readonly minOffset?: number;
   readonly maxOffset?: number;
+  /** History visibility: only offsets in these ranges are returned (empty: none). */
+  readonly visible?: readonly OffsetRange[];
 }
 
 export interface RoomReadModel {
@@ -100,11 +124,15 @@ export interface RoomReadModel {
   members(roomId: string, offset?: number): Promise<StoredEvent[]>;
   /** A user's membership changes in a room, oldest first. */
   membershipHistory(roomId: string, userId: string): Promise<MembershipChange[]>;
+  /** The room's m.room.history_visibility changes and the user's membership changes below `upTo`, in one statement. */
+  visibilityHistory(roomId: string, userId: string, upTo?: number): Promise<VisibilityHistory>;
   /** Room ids where the user's current membership is one of `memberships`. */
   roomsWithMembership(userId: string, memberships: readonly string[]): Promise<string[]>;
   messages(roomId: string, query: MessagesQuery): Promise<StoredEvent[]>;
   /** Events on both sides of an offset, nearest first on each side. */
-  around(roomId: string, offset: number, before: number, after: number, filter?: EventFilter): Promise<{ before: StoredEvent[]; after: StoredEvent[] }>;
+  around(
+    roomId: string, offset: number, before: number, after: number, filter?: EventFilter, visible?: readonly OffsetRange[],
+  ): Promise<{ before: StoredEvent[]; after: StoredEvent[] }>;
 }
 
 export type DirectoryVisibility = 'public' | 'private';
@@ -158,6 +186,8 @@ export interface UserMembershipChange {
   /** join, invite, leave, ban or knock ('leave' when the member state was removed). */
   readonly membership: string;
   readonly eventId: string | null;
+  /** The room's newest applied offset when read (lets /sync skip rooms with nothing new). */
+  readonly roomLastOffset?: number;
 }
 
 export interface RoomSummaryCounts {
@@ -167,21 +197,153 @@ export interface RoomSummaryCounts {
   readonly heroes: readonly string[];
 }
 
+/** The room state a push context starts from, as of a log offset (SyncReadModel.unreadWindow). */
+export interface PushStateAt {
+  /** Joined members at that point. */
+  readonly joinedMembers: number;
+  /** The user's own m.room.member event, m.room.power_levels and m.room.create, when present. */
+  readonly ownMember?: StoredEvent;
+  readonly powerLevels?: StoredEvent;
+  readonly create?: StoredEvent;
+}
+
+export interface UnreadWindow {
+  readonly events: readonly StoredEvent[];
+  /** Present when asked for (`withState`). */
+  readonly stateBefore?: PushStateAt;
+}
+
+/** An event /notifications may list: newest first by (ts, eventId) across the user's rooms. */
+export interface NotificationCandidate {
+  readonly roomId: string;
+  readonly eventId: string;
+  readonly offset: number;
+  readonly ts: number;
+}
+
+/** The scan behind /notifications (projections/rooms/unreadQueries.ts). */
+export interface NotificationReadModel {
+  /**
+   * Events from others, not redacted, in rooms the user is joined to and sent after they first
+   * joined, strictly older than `before` by (origin_server_ts, event_id), newest first.
+   */
+  candidates(userId: string, before: { readonly ts: number; readonly eventId: string } | undefined, limit: number): Promise<NotificationCandidate[]>;
+}
+
 /**
  * What /sync needs from the rooms read model beyond RoomReadModel (projections/rooms/syncQueries.ts).
  * Positions are per log partition: `upTo.get(p)` is the rooms projection's next offset to apply.
  */
 export interface SyncReadModel {
-  /** The rooms projection's applied positions: partition → next offset (absent = nothing applied). */
-  roomPositions(): Promise<Map<number, number>>;
+  /**
+   * In one statement (one snapshot): the rooms projection's applied positions (partition → next
+   * offset, absent = nothing applied) and every user-data stream's position.
+   */
+  positions(): Promise<{ rooms: Map<number, number>; streams: UserDataPositions }>;
+  /** The current state events of a room for these (type, state key) pairs, in one read. */
+  stateEvents(roomId: string, keys: readonly (readonly [type: string, stateKey: string])[]): Promise<StoredEvent[]>;
   /** The user's membership changes in every room, oldest first, at offsets below `upTo` of their partition. */
   membershipChanges(userId: string, upTo: ReadonlyMap<number, number>): Promise<UserMembershipChange[]>;
   /**
-   * Notifying events (messages, encrypted, stickers from others) in (after, before) and how many of
-   * them mention the user (m.mentions.user_ids, else the body contains one of `names`); with
-   * `redactions`, the m.room.redaction events (from anyone) in the same range.
+   * What push rules are evaluated over for `userId`'s unread counts: the room's events in
+   * (after, before), oldest first, except the user's own non-state events (m.room.redaction
+   * events are kept from anyone); with `withState`, the state as of `after` too. With `limit`,
+   * only the first `limit` of those events (the caller continues after the last).
    */
-  notificationCounts(roomId: string, userId: string, after: number, before: number, names: readonly string[]): Promise<{ notifications: number; highlights: number; redactions: number }>;
+  unreadWindow(roomId: string, userId: string, after: number, before: number, withState: boolean, limit?: number): Promise<UnreadWindow>;
   /** Joined / invited counts and heroes from the current memberships. */
   roomSummary(roomId: string, viewer: string): Promise<RoomSummaryCounts>;
+}
+
+/**
+ * Event relationships (client-server-api § Relationships): what /relations, /threads, the bundled
+ * aggregations and /timestamp_to_event read (projections/rooms/relationQueries.ts). Every query
+ * takes the requester's visibility window, so no event outside it is returned or counted.
+ */
+export interface VisibleRange {
+  /** History visibility: only offsets in these ranges count (empty: none; absent: all). */
+  readonly visible?: readonly OffsetRange[];
+}
+
+export interface RelationsQuery extends VisibleRange {
+  readonly relType?: string;
+  readonly eventType?: string;
+  /** As MessagesQuery: 'b' offsets below `from` newest first, 'f' offsets at or above `from` oldest first. */
+  readonly dir: 'b' | 'f';
+  readonly from?: number;
+  readonly to?: number;
+  readonly limit: number;
+  /** Levels of relations to follow (1: direct children only). */
+  readonly depth: number;
+}
+
+/** The raw material of `unsigned.m.relations` for one parent event. */
+export interface RelationAggregation {
+  readonly thread?: { readonly latest: StoredEvent; readonly count: number; readonly participated: boolean };
+  /** The most recent valid edit (same sender and type, by origin_server_ts then event_id). */
+  readonly replace?: StoredEvent;
+  readonly references?: readonly string[];
+}
+
+/** A parent event to aggregate: m.replace applies only when `editable`, m.thread only when `threadable`. */
+export interface RelationParent {
+  readonly eventId: string;
+  readonly sender: string;
+  readonly type: string;
+  readonly editable: boolean;
+  readonly threadable: boolean;
+}
+
+export interface ThreadsQuery extends VisibleRange {
+  /** Only threads whose root or a reply was sent by this user. */
+  readonly participant?: string;
+  /** Threads whose latest reply is below this offset. */
+  readonly before?: number;
+  readonly limit: number;
+}
+
+export interface RelationsReadModel {
+  relations(roomId: string, eventId: string, query: RelationsQuery): Promise<StoredEvent[]>;
+  /** Aggregations of the given parents for `viewer`, in one batch; parents without children are absent. */
+  aggregations(roomId: string, parents: readonly RelationParent[], viewer: string, range: VisibleRange): Promise<Map<string, RelationAggregation>>;
+  /**
+   * Which of `eventIds` have any child that may be bundled (m.thread, m.replace, m.reference), by
+   * any sender at any offset: one indexed probe, so a page without children costs nothing more.
+   */
+  parentsWithChildren(roomId: string, eventIds: readonly string[]): Promise<ReadonlySet<string>>;
+  /** Thread roots, most recently active first, with the offset of each one's latest reply. */
+  threads(roomId: string, query: ThreadsQuery): Promise<{ root: StoredEvent; latestOffset: number }[]>;
+  /** The event nearest `ts`: the first at or after it ('f') or the last at or before it ('b'). */
+  eventAtTime(roomId: string, ts: number, dir: 'b' | 'f', range: VisibleRange): Promise<{ eventId: string; originServerTs: number } | undefined>;
+}
+
+/** A user found by the user directory (users.yaml: /user_directory/search). */
+export interface DirectoryUser {
+  readonly userId: string;
+  readonly displayName: string | null;
+  readonly avatarUrl: string | null;
+}
+
+export interface UserDirectoryReadModel {
+  /**
+   * Users (other than `requester`) sharing a room with them, or anyone joined to a public room, whose user id or display name
+   * has a word starting with each of `words` (lower case); up to `limit`.
+   */
+  search(requester: string, words: readonly string[], limit: number): Promise<DirectoryUser[]>;
+  /** Rooms where both users are joined, ordered by room id. */
+  mutualRooms(userId: string, otherUserId: string): Promise<string[]>;
+}
+
+/** A report of content to the server's administrators (client-server-api § Reporting content). */
+export interface ContentReport {
+  readonly reporter: string;
+  readonly roomId: string | null;
+  readonly eventId: string | null;
+  readonly userId: string | null;
+  readonly reason: string | null;
+  readonly receivedTs: number;
+}
+
+export interface ContentReports {
+  add(report: ContentReport): Promise<void>;
 }

@@ -4,3 +4,7 @@ export { ROOMS_SCHEMA, ROOMS_TABLES } from './schema.ts';
 export { createRoomQueries } from './queries.ts';
 export { createSqlRoomDirectory, ensureRoomDirectorySchema, ROOM_DIRECTORY_SCHEMA } from './directory.ts';
 export { createSqlRoomMembership, createSyncQueries, ensureSyncIndexes, SYNC_INDEXES } from './syncQueries.ts';
+export { createNotificationQueries, ensureNotificationIndexes, NOTIFICATION_INDEXES } from './unreadQueries.ts';
+export { createRelationQueries, ensureRelationIndexes, RELATION_INDEXES } from './relationQueries.ts';
+export { createSqlUserDirectory } from './userDirectory.ts';
+export { createSqlContentReports, ensureContentReportsSchema, CONTENT_REPORTS_SCHEMA } from './contentReports.ts';
