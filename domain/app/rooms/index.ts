@@ -4,7 +4,13 @@ export type { RoomsContext, RoomRequester } from './context.ts';
 export { createRoomWriter, type CreateRoomRequest, type RoomWriter, type RoomWriterOptions } from './roomWriter.ts';
 export { clientEvent, strippedStateEvent, type Viewer } from './clientEvent.ts';
 export { parseRoomToken, roomToken } from './tokens.ts';
+export { restrictedToVisible, visibleRangesBelow } from './visibility.ts';
 export type { CreateRoomResult } from './createRoom.ts';
 export type { MembersQuery, MessagesRequest } from './reading.ts';
+export type { HierarchyRequest } from './hierarchy.ts';
+export { createRoomPeeking, type PeekContext, type PeekRequest, type RoomPeeking } from './peekEvents.ts';
 // The ports these use-cases need, so adapters implement them from this one surface.
 export type * from '../../ports/rooms.ts';
+export { createRoomModules, withBundledAggregations, type RoomModules } from './modules.ts';
+export type { RoomModulesContext } from './modulesContext.ts';
+export type { RelationsRequest, ThreadsRequest } from './relations.ts';

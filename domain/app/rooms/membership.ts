@@ -8,6 +8,7 @@ import { isRoomAlias, isUserId, parseRoomId, roomAliasServerName, roomIdServerNa
 import type { JsonObject } from '../../json.ts';
 import { forbidden, invalidParam, memberContent, membershipIn, notFound, originOf, withReason, writerState } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
+import { restrictedJoinContent } from './restrictedJoin.ts';
 
 const FEDERATION_UNSUPPORTED = 'federation not supported yet';
 
@@ -42,8 +43,10 @@ const sendMember = async (ctx: RoomsContext, requester: RoomRequester, roomId: s
 
 export const join = async (ctx: RoomsContext, requester: RoomRequester, roomIdOrAlias: string, reason?: string): Promise<string> => {
   const roomId = await resolveRoom(ctx, roomIdOrAlias);
-  await knownRoom(ctx, roomId);
-  await sendMember(ctx, requester, roomId, requester.userId, await memberContent(ctx, requester.userId, 'join', withReason(reason)));
+  const state = await knownRoom(ctx, roomId);
+  // Since v8: a join to a restricted room names a local member who may invite (restrictedJoin.ts).
+  const authorised = state.rules === null ? {} : await restrictedJoinContent(ctx, roomId, { ...state, rules: state.rules }, requester.userId);
+  await sendMember(ctx, requester, roomId, requester.userId, await memberContent(ctx, requester.userId, 'join', { ...withReason(reason), ...authorised }));
   await ctx.directory.setForgotten(requester.userId, roomId, false);
   return roomId;
 };

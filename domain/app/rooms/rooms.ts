@@ -14,6 +14,9 @@ import {
 } from './reading.ts';
 import { putState, redact, sendMessage } from './sending.ts';
 import { upgradeRoom } from './upgrade.ts';
+import { getHierarchy, type HierarchyRequest } from './hierarchy.ts';
+import { roomInitialSync } from './peeking.ts';
+import { sendRedaction } from './redactionSend.ts';
 
 type R = RoomRequester;
 
@@ -46,6 +49,10 @@ export interface Rooms {
   setDirectoryVisibility(requester: R, roomId: string, visibility: unknown): Promise<void>;
   publicRooms(options: { limit?: number; since?: string; searchTerm?: string; server?: string }): Promise<JsonObject>;
   upgradeRoom(requester: R, roomId: string, body: JsonObject): Promise<string>;
+  /** GET /_matrix/client/v1/rooms/{roomId}/hierarchy (space_hierarchy.yaml). */
+  getHierarchy(requester: R, roomId: string, request: HierarchyRequest): Promise<JsonObject>;
+  /** GET /rooms/{roomId}/initialSync: peeking (room_initial_sync.yaml). */
+  roomInitialSync(requester: R, roomId: string): Promise<JsonObject>;
   /** The accounts' `onProfileChanged` hook. */
   onProfileChanged(userId: string, profile: ProfileFields): Promise<void>;
 }
@@ -60,7 +67,9 @@ export const createRooms = (ctx: RoomsContext): Rooms => ({
   kick: (r, room, user, reason) => kick(ctx, r, room, user, reason),
   ban: (r, room, user, reason) => ban(ctx, r, room, user, reason),
   unban: (r, room, user, reason) => unban(ctx, r, room, user, reason),
-  sendMessage: (r, room, type, txnId, content) => sendMessage(ctx, r, room, type, txnId, content),
+  // Since v1.18 (MSC4169) redactions may also be sent through /send.
+  sendMessage: (r, room, type, txnId, content) => (type === 'm.room.redaction'
+    ? sendRedaction(ctx, r, room, txnId, content) : sendMessage(ctx, r, room, type, txnId, content)),
   putState: (r, room, type, stateKey, content) => putState(ctx, r, room, type, stateKey, content),
   redact: (r, room, eventId, txnId, reason) => redact(ctx, r, room, eventId, txnId, reason),
   getEvent: (r, room, eventId) => getEvent(ctx, r, room, eventId),
@@ -79,5 +88,7 @@ export const createRooms = (ctx: RoomsContext): Rooms => ({
   setDirectoryVisibility: (r, room, visibility) => setDirectoryVisibility(ctx, r, room, visibility),
   publicRooms: (options) => publicRooms(ctx, options),
   upgradeRoom: (r, room, body) => upgradeRoom(ctx, r, room, body),
+  getHierarchy: (r, room, request) => getHierarchy(ctx, r, room, request),
+  roomInitialSync: (r, room) => roomInitialSync(ctx, r, room),
   onProfileChanged: (userId, profile) => syncProfileToRooms(ctx, userId, profile),
 });

@@ -1,26 +1,35 @@
 /** The rooms router: room membership, events, state, timelines, aliases and the room directory. */
 import { Router } from '@koa/router';
 import type { Accounts } from '../../../domain/app/accounts/index.ts';
-import type { Rooms } from '../../../domain/app/rooms/index.ts';
+import { withBundledAggregations, type RoomModules, type RoomPeeking, type Rooms } from '../../../domain/app/rooms/index.ts';
 import type { RequestState, StrataRouter } from '../../http/index.ts';
 import { createTokenBucketLimiter, rateLimit, requireAccessToken, type RateLimitSetting } from '../accounts/index.ts';
 import { addDirectoryRoutes } from './directoryRoutes.ts';
 import { addEventRoutes } from './eventRoutes.ts';
 import { addMembershipRoutes } from './membershipRoutes.ts';
+import { addModuleRoutes } from './moduleRoutes.ts';
+import { addSpaceRoutes } from './spaceRoutes.ts';
 
 export interface RoomsRouterOptions {
   readonly rooms: Rooms;
   readonly accounts: Pick<Accounts, 'authenticate'>;
   /** Per-user limit on sending events (send, state, redact); null or absent = unlimited. */
   readonly messageRateLimit?: RateLimitSetting | null;
+  /** Relations, threads, user directory, summaries, reports…; with them /messages, /context and /event bundle aggregations. */
+  readonly modules?: RoomModules;
+  /** GET /events?room_id= (peeking_events.yaml); absent: the route is not served. */
+  readonly peeking?: RoomPeeking;
 }
 
 export const createRoomsRouter = (options: RoomsRouterOptions): StrataRouter => {
   const router = new Router<RequestState>();
   const auth = requireAccessToken(options.accounts);
-  addMembershipRoutes(router, options.rooms, auth);
+  const rooms = options.modules === undefined ? options.rooms : withBundledAggregations(options.rooms, options.modules);
+  addMembershipRoutes(router, rooms, auth);
   const limit = options.messageRateLimit ? createTokenBucketLimiter(options.messageRateLimit) : null;
-  addEventRoutes(router, options.rooms, auth, rateLimit(limit));
-  addDirectoryRoutes(router, options.rooms, auth);
+  addEventRoutes(router, rooms, auth, rateLimit(limit));
+  addDirectoryRoutes(router, rooms, auth);
+  addSpaceRoutes(router, rooms, auth, options.peeking);
+  if (options.modules !== undefined) addModuleRoutes(router, options.modules, auth, options.accounts);
   return router;
 };

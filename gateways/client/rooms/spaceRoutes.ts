@@ -1,0 +1,40 @@
+/**
+ * Spaces and room previews: GET /v1/rooms/{roomId}/hierarchy (space_hierarchy.yaml),
+ * /rooms/{roomId}/initialSync (room_initial_sync.yaml) and GET /events?room_id= (peeking_events.yaml).
+ */
+import type { RoomPeeking, Rooms } from '../../../domain/app/rooms/index.ts';
+import type { StrataContext, StrataMiddleware, StrataRouter } from '../../http/index.ts';
+import { clientPaths } from '../accounts/index.ts';
+import { param, queryString, roomRequester } from './common.ts';
+
+const definedQuery = <K extends string>(ctx: StrataContext, names: Record<K, string>): { [P in K]?: string } =>
+  Object.fromEntries(Object.entries<string>(names)
+    .map(([key, name]) => [key, queryString(ctx, name)])
+    .filter(([, value]) => value !== undefined)) as { [P in K]?: string };
+
+export const addSpaceRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataMiddleware, peeking?: RoomPeeking): void => {
+  router.get('/_matrix/client/v1/rooms/:roomId/hierarchy', auth, async (ctx) => {
+    ctx.body = await rooms.getHierarchy(roomRequester(ctx), param(ctx, 'roomId'),
+      definedQuery(ctx, { from: 'from', limit: 'limit', maxDepth: 'max_depth', suggestedOnly: 'suggested_only' }));
+  });
+  for (const path of clientPaths('/rooms/:roomId/initialSync')) {
+    router.get(path, auth, async (ctx) => {
+      ctx.body = await rooms.roomInitialSync(roomRequester(ctx), param(ctx, 'roomId'));
+    });
+  }
+  if (peeking === undefined) return;
+  for (const path of clientPaths('/events')) {
+    router.get(path, auth, async (ctx) => {
+      const aborted = new AbortController();
+      // The response closes before it is written only when the client went away.
+      const onClose = (): void => aborted.abort();
+      ctx.res.once('close', onClose);
+      try {
+        ctx.body = await peeking.peekEvents(roomRequester(ctx),
+          definedQuery(ctx, { roomId: 'room_id', from: 'from', timeout: 'timeout' }), aborted.signal);
+      } finally {
+        ctx.res.off('close', onClose);
+      }
+    });
+  }
+};
