@@ -68,7 +68,9 @@ export const NO_LOOKUPS: RoomLookups = {
 
 /** Why a command produced no records. `errcode` is what a client sees for a local command. */
 export interface DecisionError {
-  readonly errcode: 'M_FORBIDDEN' | 'M_BAD_JSON' | 'M_TOO_LARGE' | 'M_NOT_FOUND' | 'M_UNSUPPORTED_ROOM_VERSION' | 'M_INVALID_PARAM';
+  readonly errcode:
+    | 'M_FORBIDDEN' | 'M_BAD_JSON' | 'M_TOO_LARGE' | 'M_NOT_FOUND' | 'M_UNSUPPORTED_ROOM_VERSION' | 'M_INVALID_PARAM'
+    | 'M_INVALID_ROOM_STATE';
   readonly reason: string;
 }
 

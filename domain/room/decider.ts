@@ -35,7 +35,13 @@ const createRoom = (command: Extract<RoomCommand, { type: 'createRoom' }>, state
     now,
   });
   const createRequest: LocalEventRequest = { type: 'm.room.create', stateKey: '', sender: command.creator, content: command.createContent };
-  return decideLocalEvents([createRequest, ...command.events].map(build), state, lookups);
+  const decision = decideLocalEvents([createRequest, ...command.events].map(build), state, lookups);
+  // create_room.yaml: initial state the creator may not send (e.g. a power_level_content_override
+  // that locks them out) is "400 M_INVALID_ROOM_STATE", not a 403: the request itself is inconsistent.
+  if (decision.outcome === 'refused' && decision.error.errcode === 'M_FORBIDDEN') {
+    return { outcome: 'refused', error: { errcode: 'M_INVALID_ROOM_STATE', reason: decision.error.reason } };
+  }
+  return decision;
 };
 
 const sendLocal = (command: Extract<RoomCommand, { type: 'sendLocal' }>, state: RoomState, lookups: RoomLookups): Decision => {

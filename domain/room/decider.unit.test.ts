@@ -121,28 +121,28 @@ const powerLevels = (rules: RoomVersionRules): JsonObject => ({
   invite: 0,
 });
 
-const createRoom = (h: Harness): RoomRecord[] =>
-  h.apply(
-    decide(
-      {
-        type: 'createRoom',
-        roomId: h.rules.eventFormat.roomIdIsCreateEventHash ? undefined : '!room:a.test',
-        createContent: createContent(h.rules),
-        creator: '@alice:a.test',
-        events: [
-          member('@alice:a.test', 'join'),
-          { type: 'm.room.power_levels', stateKey: '', sender: '@alice:a.test', content: powerLevels(h.rules) },
-          { type: 'm.room.join_rules', stateKey: '', sender: '@alice:a.test', content: { join_rule: 'public' } },
-          { type: 'm.room.history_visibility', stateKey: '', sender: '@alice:a.test', content: { history_visibility: 'shared' } },
-        ],
-        signingKey: localKey,
-        local,
-        now: h.now,
-      },
-      h.state,
-      h.lookups,
-    ),
+const createRoomDecision = (h: Harness, events: readonly LocalEventRequest[]): Decision =>
+  decide(
+    {
+      type: 'createRoom',
+      roomId: h.rules.eventFormat.roomIdIsCreateEventHash ? undefined : '!room:a.test',
+      createContent: createContent(h.rules),
+      creator: '@alice:a.test',
+      events: [member('@alice:a.test', 'join'), ...events],
+      signingKey: localKey,
+      local,
+      now: h.now,
+    },
+    h.state,
+    h.lookups,
   );
+
+const createRoom = (h: Harness): RoomRecord[] =>
+  h.apply(createRoomDecision(h, [
+    { type: 'm.room.power_levels', stateKey: '', sender: '@alice:a.test', content: powerLevels(h.rules) },
+    { type: 'm.room.join_rules', stateKey: '', sender: '@alice:a.test', content: { join_rule: 'public' } },
+    { type: 'm.room.history_visibility', stateKey: '', sender: '@alice:a.test', content: { history_visibility: 'shared' } },
+  ]));
 
 describe.each([...ROOM_VERSIONS.values()])('room decider, room version $id', (rules) => {
   it('creates a room whose records chain and fold into its state', () => {
@@ -174,6 +174,18 @@ describe.each([...ROOM_VERSIONS.values()])('room decider, room version $id', (ru
     expect(stranger).toMatchObject({ outcome: 'refused', error: { errcode: 'M_FORBIDDEN' } });
     const again = h.send({ type: 'm.room.create', stateKey: '', sender: '@alice:a.test', content: {} });
     expect(again).toMatchObject({ outcome: 'refused', error: { errcode: 'M_FORBIDDEN' } });
+  });
+
+  it('refuses a room whose initial state its creator may not send with M_INVALID_ROOM_STATE, appending nothing', () => {
+    const h = new Harness(rules);
+    const decision = createRoomDecision(h, [
+      // Since v12 creators cannot lose power, but power levels must not list them.
+      h.rules.auth.privilegedCreators
+        ? { type: 'm.room.power_levels', stateKey: '', sender: '@alice:a.test', content: { users: { '@alice:a.test': 100 } } }
+        : { type: 'm.room.power_levels', stateKey: '', sender: '@alice:a.test', content: { users: {}, users_default: 0, state_default: 50 } },
+      { type: 'm.room.name', stateKey: '', sender: '@alice:a.test', content: { name: 'Locked out' } },
+    ]);
+    expect(decision).toMatchObject({ outcome: 'refused', error: { errcode: 'M_INVALID_ROOM_STATE' } });
   });
 
   it('refuses an event over 65,536 bytes with M_TOO_LARGE', () => {

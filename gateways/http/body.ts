@@ -1,6 +1,7 @@
 /**
- * Reads a request body as JSON for the routes that take one. Malformed JSON (or a non-object where
- * an object is required) → 400 M_NOT_JSON; a body over the limit → 413 M_TOO_LARGE, refused from
+ * Reads a request body as JSON for the routes that take one. Malformed JSON → 400 M_NOT_JSON; valid
+ * JSON that is not the object a route requires → 400 M_BAD_JSON (client-server-api § Common error
+ * codes: "well-formed JSON, but malformed", as Synapse answers); a body over the limit → 413 M_TOO_LARGE, refused from
  * Content-Length alone when it is declared; a body that stalls → 408, and one the client aborts
  * rejects at once, so a handler never waits forever.
  */
@@ -63,7 +64,7 @@ const readBytes = (req: IncomingMessage, maxBytes: number, idleTimeoutMs: number
 
 const parsed = new WeakMap<StrataContext, JsonValue>();
 
-/** Reads the body as a JSON object (M_NOT_JSON for any other JSON value). */
+/** Reads the body as a JSON object (M_BAD_JSON for any other JSON value). */
 export function readJsonBody(ctx: StrataContext, options: ReadJsonBodyOptions): Promise<JsonObject>;
 /** Reads the body as any JSON value. */
 export function readJsonBody(ctx: StrataContext, options: ReadJsonBodyOptions & { readonly anyValue: true }): Promise<JsonValue>;
@@ -88,7 +89,7 @@ export async function readJsonBody(
     value = parseJson(bytes, options.allowEmpty ?? false);
     parsed.set(ctx, value);
   }
-  if (options.anyValue !== true && !isJsonObject(value)) throw notJson('Content must be a JSON object');
+  if (options.anyValue !== true && !isJsonObject(value)) throw new MatrixError('M_BAD_JSON', 400, 'Content must be a JSON object');
   return value;
 }
 

@@ -307,7 +307,7 @@ describe.each<ServerMode>(['embedded', 'distributed'])('the client-server API (%
 
   it('answers malformed requests with the spec’s error codes', async () => {
     await alice.fails('PUT', room(hall, '/send/m.room.message/nj'), { status: 400, errcode: 'M_NOT_JSON' }, { raw: '{"body": "unterminated' });
-    await alice.fails('POST', '/createRoom', { status: 400, errcode: 'M_NOT_JSON' }, { raw: '[1, 2]' });
+    await alice.fails('POST', '/createRoom', { status: 400, errcode: 'M_BAD_JSON' }, { raw: '[1, 2]' });
     for (const [path, json] of [['/createRoom', { name: 42 }], [room(hall, '/invite'), { user_id: 42 }], [`/profile/${e(alice.userId)}/displayname`, { displayname: ['x'] }]] as const) {
       const reply = await alice.request(path.includes('profile') ? 'PUT' : 'POST', path, { json });
       expect({ path, status: reply.status, bad: BAD_VALUE.includes(reply.body.errcode as string) }).toEqual({ path, status: 400, bad: true });

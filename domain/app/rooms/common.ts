@@ -9,6 +9,8 @@ import type { RoomsContext, RoomRequester } from './context.ts';
 export const forbidden = (message: string): MatrixError => new MatrixError('M_FORBIDDEN', 403, message);
 export const notFound = (message: string): MatrixError => new MatrixError('M_NOT_FOUND', 404, message);
 export const invalidParam = (message: string): MatrixError => new MatrixError('M_INVALID_PARAM', 400, message);
+/** A body field of the wrong JSON type: "well-formed JSON, but malformed" (§ Common error codes). */
+export const badJson = (message: string): MatrixError => new MatrixError('M_BAD_JSON', 400, message);
 
 export const originOf = (requester: RoomRequester, txnId: string | null = null): LocalOrigin => ({
   userId: requester.userId, deviceId: requester.deviceId, txnId,

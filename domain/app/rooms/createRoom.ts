@@ -8,7 +8,7 @@ import { isUserId } from '../../ids/index.ts';
 import { isJsonObject, type JsonObject } from '../../json.ts';
 import type { LocalEventRequest } from '../../room/index.ts';
 import { DEFAULT_ROOM_VERSION, roomVersionRules, type RoomVersionRules } from '../../roomVersions/index.ts';
-import { invalidParam, memberContent, originOf } from './common.ts';
+import { badJson, invalidParam, memberContent, originOf } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
 
 const ROOM_ID_LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -30,14 +30,14 @@ const PRESETS: Record<string, Preset> = {
 const stringList = (body: JsonObject, key: string): string[] => {
   const value = body[key];
   if (value === undefined || value === null) return [];
-  if (!Array.isArray(value) || !value.every((item): item is string => typeof item === 'string')) throw invalidParam(`'${key}' must be an array of strings`);
+  if (!Array.isArray(value) || !value.every((item): item is string => typeof item === 'string')) throw badJson(`'${key}' must be an array of strings`);
   return value;
 };
 
 const optionalText = (body: JsonObject, key: string): string | undefined => {
   const value = body[key];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw invalidParam(`'${key}' must be a string`);
+  if (typeof value !== 'string') throw badJson(`'${key}' must be a string`);
   return value;
 };
 
@@ -67,7 +67,7 @@ export interface CreateRoomResult {
 export const createRoom = async (ctx: RoomsContext, requester: RoomRequester, body: JsonObject): Promise<CreateRoomResult> => {
   const creator = requester.userId;
   const creationContent = body.creation_content === undefined ? {} : body.creation_content;
-  if (!isJsonObject(creationContent)) throw invalidParam("'creation_content' must be an object");
+  if (!isJsonObject(creationContent)) throw badJson("'creation_content' must be an object");
   const version = optionalText(body, 'room_version') ?? ctx.defaultRoomVersion ?? DEFAULT_ROOM_VERSION;
   const rules = roomVersionRules(version);
   if (rules === undefined) throw new MatrixError('M_UNSUPPORTED_ROOM_VERSION', 400, `Room version ${version} is not supported`);
@@ -100,7 +100,7 @@ export const createRoom = async (ctx: RoomsContext, requester: RoomRequester, bo
 
   const event = (type: string, content: JsonObject, stateKey = ''): LocalEventRequest => ({ type, stateKey, sender: creator, content });
   const override = body.power_level_content_override;
-  if (override !== undefined && !isJsonObject(override)) throw invalidParam("'power_level_content_override' must be an object");
+  if (override !== undefined && !isJsonObject(override)) throw badJson("'power_level_content_override' must be an object");
   const events: LocalEventRequest[] = [
     event('m.room.member', await memberContent(ctx, creator, 'join'), creator),
     event('m.room.power_levels', { ...defaultPowerLevels(creator, invitees, preset, rules), ...(override ?? {}) }),
@@ -111,13 +111,13 @@ export const createRoom = async (ctx: RoomsContext, requester: RoomRequester, bo
   events.push(event('m.room.guest_access', { guest_access: preset.guestAccess }));
 
   const initialState = body.initial_state ?? [];
-  if (!Array.isArray(initialState)) throw invalidParam("'initial_state' must be an array");
+  if (!Array.isArray(initialState)) throw badJson("'initial_state' must be an array");
   for (const item of initialState) {
     if (!isJsonObject(item) || typeof item.type !== 'string' || !isJsonObject(item.content)) {
-      throw invalidParam("'initial_state' items need a string 'type' and an object 'content'");
+      throw badJson("'initial_state' items need a string 'type' and an object 'content'");
     }
     const stateKey = item.state_key === undefined ? '' : item.state_key;
-    if (typeof stateKey !== 'string') throw invalidParam("'initial_state' state_key must be a string");
+    if (typeof stateKey !== 'string') throw badJson("'initial_state' state_key must be a string");
     events.push(event(item.type, item.content, stateKey));
   }
   const name = optionalText(body, 'name');

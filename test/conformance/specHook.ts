@@ -1,0 +1,70 @@
+/**
+ * The harness hook behind `STRATA_VALIDATE_SPEC=1`: test/harness/client.ts hands every response to
+ * `recordSpecCheck`, which validates it against the spec's OpenAPI and appends each violation (a body
+ * off its schema, a path the spec lacks, an error status the operation does not document) as one
+ * JSON line to `STRATA_SPEC_VIOLATIONS` (default `<tmpdir>/strata-spec-violations.jsonl`). Recording
+ * rather than failing lets the existing suites run to the end and list every violation at once;
+ * `summarise.ts` groups the file by operation.
+ */
+import { appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { ClientServerSpec, type Violation } from './openapi.ts';
+
+export const violationsFile = (): string => process.env.STRATA_SPEC_VIOLATIONS ?? join(tmpdir(), 'strata-spec-violations.jsonl');
+
+export interface RecordedViolation {
+  readonly test: string | undefined;
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  /** `file operationId`, or `unknown operation` for a path the spec does not define. */
+  readonly operation: string;
+  readonly documented: boolean;
+  readonly violations: readonly Violation[];
+}
+
+let spec: ClientServerSpec | undefined;
+
+/**
+ * Errors any endpoint may answer (§ Common error codes, § Using access tokens, § Rate limiting), which
+ * operations do not list one by one; any other undocumented error status is recorded.
+ */
+const COMMON_ERRORS: ReadonlySet<string> = new Set([
+  '401 M_MISSING_TOKEN', '401 M_UNKNOWN_TOKEN', '400 M_NOT_JSON', '400 M_BAD_JSON', '429 M_LIMIT_EXCEEDED',
+]);
+
+const isUnrecognized = (status: number, body: unknown): boolean =>
+  (status === 404 || status === 405) && typeof body === 'object' && body !== null && (body as Record<string, unknown>).errcode === 'M_UNRECOGNIZED';
+
+/** Validates one response; answers (and appends to the file) what was found, or undefined when it conforms. */
+export const recordSpecCheck = (method: string, path: string, status: number, body: unknown): RecordedViolation | undefined => {
+  spec ??= ClientServerSpec.load();
+  const check = spec.checkResponse(method, path, status, body);
+  // Synapse's admin API (shared-secret registration) is not part of the Matrix spec; an unknown
+  // endpoint answered with M_UNRECOGNIZED is the spec's answer (§ Common error codes).
+  if (check.operation === undefined && (path.startsWith('/_synapse/') || isUnrecognized(status, body))) return undefined;
+  const errcode = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).errcode : undefined;
+  // A user-interactive auth challenge (401 with flows) is documented by § User-interactive authentication API.
+  const challenge = status === 401 && typeof body === 'object' && body !== null && 'flows' in body;
+  const undocumented = check.operation !== undefined && !check.documented && check.violations.length === 0 && status >= 400
+    && !challenge && !COMMON_ERRORS.has(`${status} ${String(errcode)}`);
+  if (check.operation !== undefined && check.violations.length === 0 && !undocumented) return undefined;
+  let test: string | undefined;
+  try {
+    test = expect.getState().currentTestName;
+  } catch {
+    test = undefined;
+  }
+  const recorded: RecordedViolation = {
+    test, method, path: path.split('?')[0]!, status,
+    operation: check.operation === undefined ? 'unknown operation' : `${check.operation.file} ${check.operation.operationId}`,
+    documented: check.documented,
+    violations: check.operation === undefined ? [{ at: 'path', message: 'no operation of the spec matches' }]
+      : undocumented ? [{ at: 'status', message: `${status} ${String(errcode)} is not a documented response (${[...check.operation.responses.keys()].join(', ')})` }]
+        : check.violations,
+  };
+  appendFileSync(violationsFile(), `${JSON.stringify(recorded)}\n`);
+  return recorded;
+};
