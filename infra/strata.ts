@@ -3,9 +3,9 @@
  * surfaces to the use-cases, and serve. Each step registers how to undo itself with the lifecycle,
  * which undoes them in reverse order. `infra/main.ts` runs it as a process; tests run it in-process.
  */
-import { createAccounts } from '../domain/app/accounts/index.ts';
+import { createAccounts, withSuspensionGuard } from '../domain/app/accounts/index.ts';
 import { createAnalytics, type AnalyticsReadModel } from '../domain/app/analytics/index.ts';
-import { createRooms, createRoomWriter, type Rooms } from '../domain/app/rooms/index.ts';
+import { createRoomModules, createRoomPeeking, createRooms, createRoomWriter, type Rooms } from '../domain/app/rooms/index.ts';
 import { createSync, deviceListPositionOf, roomWakeKeys } from '../domain/app/sync/index.ts';
 import { createInProcessNotifier, createUserData } from '../domain/app/userData/index.ts';
 import { ROOM_EVENTS_TOPIC } from '../domain/index.ts';
@@ -15,15 +15,17 @@ import { createAccountsRouter } from '../gateways/client/accounts/index.ts';
 import { versionsRouter } from '../gateways/client/index.ts';
 import { createRoomsRouter } from '../gateways/client/rooms/index.ts';
 import { createSyncRouter } from '../gateways/client/sync/index.ts';
+import { createNotificationsRouter } from '../gateways/client/notifications/index.ts';
 import { createUserDataRouter } from '../gateways/client/userData/index.ts';
 import { createHttpApp } from '../gateways/http/index.ts';
 import { healthRouter, metricsRouter } from '../gateways/ops/index.ts';
 import { ANALYTICS_PROJECTION, createClickHouseAnalyticsReadModel, startClickHouseProjection } from '../projections/analytics/index.ts';
 import {
   createRoomQueries, createSqlRoomDirectory, createSqlRoomMembership, createSyncQueries, ensureRoomDirectorySchema, ensureSyncIndexes,
-  roomsProjection,
+  roomsProjection, createNotificationQueries, ensureNotificationIndexes,
+  createRelationQueries, createSqlContentReports, createSqlUserDirectory, ensureContentReportsSchema, ensureRelationIndexes,
 } from '../projections/rooms/index.ts';
-import { startProjection } from '../projections/runtime/index.ts';
+import { applyingAppended, startProjection } from '../projections/runtime/index.ts';
 import type { StrataConfig } from './config/index.ts';
 import { createMetrics } from './observability/index.ts';
 import {
@@ -34,8 +36,14 @@ import type { Logger } from 'pino';
 import { createArgon2PasswordHasher, createSqlAccountStore, cryptoRandom, systemClock, withAccessTokenCache } from './stores/index.ts';
 import { createSqlUserDataStores } from './userData/index.ts';
 
-/** Spec versions whose client-server features work end to end (v1.2 needs /hierarchy, v1.3 relations). */
-const SUPPORTED_SPEC_VERSIONS: readonly string[] = ['r0.0.1', 'r0.1.0', 'r0.2.0', 'r0.3.0', 'r0.4.0', 'r0.5.0', 'r0.6.0', 'r0.6.1', 'v1.1'];
+/**
+ * Spec versions whose client-server behaviour Strata follows (clients pick features by them). The
+ * content repository (media) is not served yet, under any version.
+ */
+const SUPPORTED_SPEC_VERSIONS: readonly string[] = [
+  'r0.0.1', 'r0.1.0', 'r0.2.0', 'r0.3.0', 'r0.4.0', 'r0.5.0', 'r0.6.0', 'r0.6.1',
+  ...Array.from({ length: 12 }, (_, i) => `v1.${i + 1}`),
+];
 /** Partitions of the room events topic when this process creates it (fixed once created). */
 const ROOM_EVENTS_PARTITIONS = 8;
 /** How long in-flight requests may take to finish once shutdown begins. */
@@ -80,10 +88,14 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
   lifecycle.onStop('rooms projection', () => roomsRun.stop());
   await ensureRoomDirectorySchema(db);
   await ensureSyncIndexes(db);
+  await ensureNotificationIndexes(db);
+  await ensureRelationIndexes(db);
+  await ensureContentReportsSchema(db);
   const roomQueries = createRoomQueries(db);
   const membership = createSqlRoomMembership(db);
   const directory = createSqlRoomDirectory(db);
-  const writer = createRoomWriter({ log, readModel: roomQueries, projection: roomsRun, keys: { current: () => signingKey }, now: () => Date.now() });
+  // The writer hands what it appends straight to the rooms projection (projections/runtime/appendedLocally.ts).
+  const writer = createRoomWriter({ log: applyingAppended(log, roomsRun, ROOM_EVENTS_TOPIC), readModel: roomQueries, projection: roomsRun, keys: { current: () => signingKey }, now: () => Date.now() });
 
   // Accounts, user data and rooms call each other through hooks: profile changes update membership
   // events, deleted devices lose their keys and queued to-device messages.
@@ -112,10 +124,25 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
     onDevicesDeleted: async (userId, deviceIds) => {
       for (const deviceId of deviceIds) await userData.onDeviceDeleted(userId, deviceId);
     },
+    // A deactivated account leaves (or rejects) every room it is in, then loses its pushers.
+    onAccountDeactivated: async (userId) => {
+      for (const roomId of await roomQueries.roomsWithMembership(userId, ['join', 'invite', 'knock'])) {
+        // One room refusing the leave (e.g. a broken room) must not keep the account in the others.
+        await late.rooms?.leave({ userId, deviceId: '' }, roomId).catch((error: unknown) => {
+          logger.warn({ err: error, user_id: userId, room_id: roomId }, 'deactivated account could not leave a room');
+        });
+      }
+      await userData.onAccountDeactivated(userId);
+    },
+  });
+  // Room use-cases write through a writer that refuses a suspended account's writes (§ Account suspension).
+  const guardedWriter = withSuspensionGuard(writer, {
+    isSuspended: (userId) => accounts.isSuspended(userId),
+    eventSender: async (eventId) => (await roomQueries.event(eventId))?.sender,
   });
   const rooms = createRooms({
     serverName: config.serverName,
-    writer,
+    writer: guardedWriter,
     rooms: roomQueries,
     directory,
     profiles: accountStore,
@@ -123,7 +150,15 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
     random: cryptoRandom,
   });
   late.rooms = rooms;
-  const sync = createSync({ rooms: roomQueries, sync: createSyncQueries(db), membership, directory, userData, notifier, clock: systemClock });
+  // Relations, threads, user directory, room summaries, reports, mutual rooms (domain/app/rooms/modules.ts).
+  const roomModules = createRoomModules({
+    serverName: config.serverName, writer: guardedWriter, rooms: roomQueries, directory, profiles: accountStore, clock: systemClock, random: cryptoRandom,
+    relations: createRelationQueries(db), userDirectory: createSqlUserDirectory(db), reports: createSqlContentReports(db),
+  });
+  const sync = createSync({
+    rooms: roomQueries, sync: createSyncQueries(db), membership, directory, userData, notifier, clock: systemClock,
+    bundleAggregations: roomModules.bundleAggregations,
+  });
 
   // Analytics: the ClickHouse metadata view and its admin API (501 without ClickHouse).
   let analyticsReadModel: AnalyticsReadModel | null = null;
@@ -136,6 +171,8 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
   }
   const analytics = createAnalytics({ readModel: analyticsReadModel, users: accountStore });
 
+  /** The listener's address once bound (the configured one may say port 0). */
+  let listening = displayListenAddress(config.listen);
   const app = createHttpApp({
     logger,
     metrics,
@@ -151,16 +188,24 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
         },
       }),
       metricsRouter(metrics),
-      createAccountsRouter({ accounts, rateLimits: config.rateLimits }),
+      createAccountsRouter({ accounts, rateLimits: config.rateLimits, publicBaseUrl: () => config.publicBaseUrl ?? `http://${listening}` }),
       createSharedSecretRegistrationRouter(accounts),
-      createRoomsRouter({ rooms, accounts, messageRateLimit: config.rateLimits.messages }),
+      createRoomsRouter({
+        rooms, accounts, messageRateLimit: config.rateLimits.messages, modules: roomModules,
+        peeking: createRoomPeeking({ rooms: roomQueries, clock: systemClock, notifier }),
+      }),
       createUserDataRouter({ userData, accounts, deviceListPositionOf }),
       createSyncRouter({ sync, accounts }),
+      createNotificationsRouter({
+        accounts,
+        notifications: { rooms: roomQueries, sync: createSyncQueries(db), notifications: createNotificationQueries(db), userData, clock: systemClock },
+      }),
       createAnalyticsRouter({ analytics, accounts }),
     ],
   });
   const http = await startHttpServer(app.callback(), config.listen);
   lifecycle.onStop('http server', () => http.close(DRAIN_DEADLINE_MS));
+  listening = displayListenAddress(http.address);
   logger.info(
     { listen: displayListenAddress(http.address), server_name: config.serverName },
     `listening on http://${displayListenAddress(http.address)} as ${config.serverName}`,
