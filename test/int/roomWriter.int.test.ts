@@ -1,5 +1,6 @@
 // The room writer on the embedded log and PGlite with the real rooms projection: transaction-id
-// idempotency, a linear DAG under concurrent sends, and rebuilding a room after a restart.
+// idempotency, a linear DAG under concurrent (pipelined) sends, failed appends, and rebuilding a
+// room after a restart.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -68,6 +69,41 @@ describe('room writer', () => {
     }
     const snapshot = await s.queries.snapshot(roomId);
     expect(snapshot?.forwardExtremities).toEqual([timeline[timeline.length - 1]!.eventId]);
+  });
+
+  it('fails a failed append and every command decided on top of it, then continues from the log', async () => {
+    let failNext = false;
+    // The log with one append that fails after a while, so later commands are decided behind it.
+    const flaky = new Proxy(log, {
+      get(target, property) {
+        if (property === 'append') {
+          return async (...args: Parameters<RoomLog['append']>) => {
+            if (!failNext) return target.append(...args);
+            failNext = false;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            throw new Error('broker unavailable');
+          };
+        }
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const s = await stack({ log: flaky });
+    const { roomId } = await s.rooms.createRoom(alice, { preset: 'public_chat' });
+    const before = await s.rooms.sendMessage(alice, roomId, 'm.room.message', 'ok1', { msgtype: 'm.text', body: 'kept' });
+    failNext = true;
+    const lost = await Promise.allSettled(Array.from({ length: 5 }, (_, i) =>
+      s.rooms.sendMessage(alice, roomId, 'm.room.message', `lost${i}`, { msgtype: 'm.text', body: `lost ${i}` })));
+    expect(lost.map((result) => result.status)).toEqual(Array(5).fill('rejected'));
+
+    const after = await s.rooms.sendMessage(alice, roomId, 'm.room.message', 'ok2', { msgtype: 'm.text', body: 'after' });
+    expect(await prevEventsOf(s, after)).toEqual([before]);
+    const bodies = (await s.queries.messages(roomId, { dir: 'f', from: 0, limit: 100, filter: { types: ['m.room.message'] } }))
+      .map((event) => (event.pdu.content as { body?: string }).body);
+    expect(bodies).toEqual(['kept', 'after']);
+    // A retried transaction of a lost command is sent anew.
+    const retried = await s.rooms.sendMessage(alice, roomId, 'm.room.message', 'lost0', { msgtype: 'm.text', body: 'lost 0' });
+    expect(await prevEventsOf(s, retried)).toEqual([after]);
   });
 
   it('rebuilds a room after a restart from the snapshot plus the log records the projection has not applied', async () => {

@@ -4,9 +4,13 @@
  * and the DAG stays linear for local events. State is loaded on first use from the rooms
  * projection's snapshot plus the room's records after it in the log, and kept in an LRU.
  *
- * A command leaves the room's queue once its records are appended and folded into the state; it
- * then waits for the rooms projection (read-your-writes) while the room's next command already
- * runs, so a room's write rate is bound by the append, not by the projection's latency.
+ * A command leaves the room's queue once its records are decided and folded into the state: the
+ * room's next command is decided on top of them while they are still being appended. Appends of a
+ * room go out in order, one request at a time, carrying every command decided meanwhile (group
+ * commit per room), so a room's write rate is bound neither by the append's round trip nor by the
+ * projection's latency. A command answers once its records are appended and the rooms projection
+ * applied them (read-your-writes). If an append fails, it and every command decided after it fail,
+ * and the room is reloaded from the log.
  *
  * Across processes, a command must reach the process that owns the room's partition: that routing
  * (a commands topic co-partitioned with ROOM_EVENTS_TOPIC, or forwarding to the owner) belongs in
@@ -59,11 +63,25 @@ interface Appended {
   readonly offset: number;
 }
 
+/** A command's records waiting for the room's append pipeline. */
+interface Outgoing {
+  readonly records: readonly RoomRecord[];
+  readonly resolve: (appended: Appended) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 interface Entry {
+  /** The state after every decided command, including those whose append is still in flight. */
   state: RoomState & { roomId: string };
   readonly partition: number;
   /** Recent transaction ids → event ids, for retries that arrive before the projection caught up. */
-  readonly txns: Map<string, { readonly eventId: string; readonly appended: Appended }>;
+  readonly txns: Map<string, { readonly eventId: string; readonly appended: Promise<Appended> }>;
+  /** Decided records not yet handed to the log, in decision order. */
+  readonly outgoing: Outgoing[];
+  /** True while an append of this room is in flight. */
+  appending: boolean;
+  /** Set when an append failed: the state above is no longer the log's, nothing more may be decided on it. */
+  failed?: unknown;
 }
 
 const MAX_TXNS_PER_ROOM = 1000;
@@ -89,6 +107,8 @@ const recordsOf = (decision: Decision): readonly RoomRecord[] => {
 
 const txnKey = (local: LocalOrigin): string | undefined =>
   local.txnId === null ? undefined : `${local.userId}\u0000${local.deviceId ?? ''}\u0000${local.txnId}`;
+
+const newEntry = (state: Entry['state'], partition: number): Entry => ({ state, partition, txns: new Map(), outgoing: [], appending: false });
 
 const lookupsOf = (state: RoomState): RoomLookups => {
   const byId = new Map<string, RoomEvent>([...state.stateEvents.values()].map((event) => [event.eventId, event]));
@@ -117,9 +137,10 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
   const remember = (roomId: string, entry: Entry): void => {
     rooms.delete(roomId);
     rooms.set(roomId, entry);
-    for (const [id] of rooms) {
+    for (const [id, candidate] of rooms) {
       if (rooms.size <= maxRooms) break;
-      if (!queues.has(id)) rooms.delete(id);
+      // A room with appends in flight keeps its entry: reloading it would miss them.
+      if (!queues.has(id) && !candidate.appending) rooms.delete(id);
     }
   };
 
@@ -151,7 +172,7 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     const from = snapshot !== undefined ? snapshot.offset + 1 : caughtUp ? end : 0;
     const state = await readTail(roomId, partition, from, base);
     if (!isCreated(state)) return undefined;
-    const entry: Entry = { state, partition, txns: new Map() };
+    const entry = newEntry(state, partition);
     remember(roomId, entry);
     return entry;
   };
@@ -161,27 +182,45 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     await projection.waitFor(appended.partition, appended.offset, timeoutMs);
   };
 
-  /** Appends records and folds them in; the caller waits for the projection outside the queue. */
-  const commit = async (
-    roomId: string, entry: Entry | undefined, base: RoomState, records: readonly RoomRecord[],
-  ): Promise<{ entry: Entry; appended: Appended }> => {
-    let positions;
-    try {
-      positions = await log.append(ROOM_EVENTS_TOPIC, records.map((record) => ({
-        key: roomId, value: record as unknown as LogValue, headers: { type: record.type },
-      })));
-    } catch (error) {
-      // Whether the append happened is unknown: reload from the log next time.
-      rooms.delete(roomId);
-      throw error;
+  /** Appends the room's outgoing records in order, one request at a time, until none are left. */
+  const drain = async (roomId: string, entry: Entry): Promise<void> => {
+    entry.appending = true;
+    while (entry.outgoing.length > 0) {
+      const batch = entry.outgoing.splice(0);
+      let positions;
+      try {
+        positions = await log.append(ROOM_EVENTS_TOPIC, batch.flatMap(({ records }) => records.map((record) => ({
+          key: roomId, value: record as unknown as LogValue, headers: { type: record.type },
+        }))));
+      } catch (error) {
+        // Whether the append happened is unknown, and later commands were decided on top of it:
+        // fail them all and reload the room from the log next time.
+        entry.failed = error;
+        if (rooms.get(roomId) === entry) rooms.delete(roomId);
+        for (const outgoing of [...batch, ...entry.outgoing.splice(0)]) outgoing.reject(error);
+        break;
+      }
+      let index = 0;
+      for (const outgoing of batch) {
+        index += outgoing.records.length;
+        outgoing.resolve(positions[index - 1]!);
+      }
     }
-    const state = records.reduce((current, record) => applyRedactionToState(evolve(current, record), record), base);
-    if (!isCreated(state)) throw new Error('room writer: records did not create the room');
-    const last = positions[positions.length - 1]!;
-    const next: Entry = entry === undefined ? { state, partition: last.partition, txns: new Map() } : entry;
-    next.state = state;
-    remember(roomId, next);
-    return { entry: next, appended: last };
+    entry.appending = false;
+  };
+
+  /**
+   * Folds decided records into the room's state at once and queues their append; resolves with
+   * where the last one landed. The caller waits for the append and the projection outside the queue.
+   */
+  const commit = (roomId: string, entry: Entry, records: readonly RoomRecord[]): Promise<Appended> => {
+    if (entry.failed !== undefined) return Promise.reject(entry.failed);
+    const state = records.reduce((current, record) => applyRedactionToState(evolve(current, record), record), entry.state as RoomState);
+    if (!isCreated(state)) return Promise.reject(new Error('room writer: records did not create the room'));
+    entry.state = state;
+    const appended = new Promise<Appended>((resolve, reject) => entry.outgoing.push({ records, resolve, reject }));
+    if (!entry.appending) void drain(roomId, entry);
+    return appended;
   };
 
   return {
@@ -198,11 +237,13 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
       }, initialState, lookupsOf(initialState));
       const records = recordsOf(decision);
       const roomId = records[0]!.roomId;
-      const { appended } = await run(roomId, async () => {
+      const appended = await run(roomId, async () => {
         if (rooms.has(roomId)) throw new MatrixError('M_ROOM_IN_USE', 400, 'Room id already in use');
-        return commit(roomId, undefined, initialState, records);
+        const entry = newEntry(initialState as Entry['state'], await log.partitionFor(ROOM_EVENTS_TOPIC, roomId));
+        remember(roomId, entry);
+        return { pending: commit(roomId, entry, records) };
       });
-      await projected(appended);
+      await projected(await appended.pending);
       return { roomId, eventIds: records.map((record) => record.eventId) };
     },
 
@@ -216,7 +257,7 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
       const cached = rooms.get(roomId);
       const early = key === undefined || cached === undefined ? undefined : readModel.eventIdForTransaction(roomId, local);
       early?.catch(() => undefined);
-      const sent = await run(roomId, async (): Promise<{ eventId: string; deduplicated: boolean; appended?: Appended }> => {
+      const sent = await run(roomId, async (): Promise<{ eventId: string; deduplicated: boolean; appended?: Promise<Appended> }> => {
         const entry = await load(roomId);
         if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
         if (key !== undefined) {
@@ -228,7 +269,9 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
         }
         const records = recordsOf(decide({ type: 'sendLocal', event, signingKey: keys.current(), local, now: options.now() },
           entry.state, lookupsOf(entry.state)));
-        const { appended } = await commit(roomId, entry, entry.state, records);
+        const appended = commit(roomId, entry, records);
+        // Its failure reaches the caller below; a retry of the transaction sees it too.
+        appended.catch(() => undefined);
         const eventId = records[records.length - 1]!.eventId;
         if (key !== undefined) {
           entry.txns.set(key, { eventId, appended });
@@ -236,7 +279,7 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
         }
         return { eventId, deduplicated: false, appended };
       });
-      if (sent.appended !== undefined) await projected(sent.appended);
+      if (sent.appended !== undefined) await projected(await sent.appended);
       return { eventId: sent.eventId, deduplicated: sent.deduplicated };
     },
 
