@@ -8,6 +8,7 @@ import type {
   StoredEvent, VisibilityHistory,
 } from '../../domain/app/rooms/index.ts';
 import { EVENT_COLUMNS, hydrate, type EventRow } from './rows.ts';
+import { createTransactionLookup } from './transactionLookups.ts';
 
 /** `*` is a wildcard in filter type lists (client-server-api § Filtering). */
 const likePattern = (glob: string): string => glob.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%');
@@ -53,6 +54,7 @@ interface SnapshotRow {
 }
 
 export const createRoomQueries = (db: SqlExecutor): RoomReadModel => {
+  const transactionLookup = createTransactionLookup(db);
   const eventsWhere = async (where: string, values: readonly SqlParam[], tail = ''): Promise<StoredEvent[]> => {
     const { rows } = await db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM room_events WHERE ${where} ${tail}`, values);
     return hydrate(db, rows);
@@ -139,13 +141,7 @@ export const createRoomQueries = (db: SqlExecutor): RoomReadModel => {
       return (await eventsWhere('event_id = $1', [eventId]))[0];
     },
 
-    async eventIdForTransaction(roomId, origin) {
-      const { rows } = await db.query<{ event_id: string }>(
-        `SELECT event_id FROM room_events WHERE room_id = $1 AND local_user_id = $2
-           AND local_device_id IS NOT DISTINCT FROM $3 AND local_txn_id = $4 ORDER BY log_offset LIMIT 1`,
-        [roomId, origin.userId, origin.deviceId, origin.txnId]);
-      return rows[0]?.event_id;
-    },
+    eventIdForTransaction: transactionLookup,
 
     currentState: (roomId) =>
       eventsWhere('event_id IN (SELECT event_id FROM room_current_state WHERE room_id = $1)', [roomId], 'ORDER BY log_offset'),

@@ -1,0 +1,58 @@
+// Transaction-id lookups batched per tick, on real PostgreSQL: each caller gets its own answer,
+// a device's null id matches only null, and the first event of a reused id wins.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { SqlDatabase } from '../../domain/index.ts';
+import { createPostgresDatabase } from '../../infra/postgres/index.ts';
+import { ROOMS_SCHEMA } from './schema.ts';
+import { createTransactionLookup } from './transactionLookups.ts';
+
+describe('transaction-id lookups on PostgreSQL', () => {
+  let admin: SqlDatabase;
+  let db: SqlDatabase;
+  const schema = `txn_lookup_test_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+  const statements: string[] = [];
+
+  beforeAll(async () => {
+    const url = inject('strataTestServices').postgresUrl;
+    admin = await createPostgresDatabase({ url, max: 1 });
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    db = await createPostgresDatabase({ url: `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`, max: 2 });
+    for (const statement of ROOMS_SCHEMA) await db.query(statement);
+    const insert = (eventId: string, offset: number, roomId: string, userId: string, deviceId: string | null, txnId: string) => db.query(
+      `INSERT INTO room_events (event_id, room_id, room_version, log_partition, log_offset, type, sender, origin_server_ts, depth, pdu,
+         local_user_id, local_device_id, local_txn_id, accepted_at)
+       VALUES ($1, $2, '12', 0, $3, 'm.room.message', $4, 0, $3, '{}'::jsonb, $4, $5, $6, 0)`,
+      [eventId, roomId, offset, userId, deviceId, txnId]);
+    await insert('$a1', 1, '!a', '@alice:hs', 'DEV', 't1');
+    await insert('$a2', 2, '!a', '@alice:hs', 'DEV', 't1'); // the same id again: the first one answers
+    await insert('$a3', 3, '!a', '@alice:hs', null, 't2');
+    await insert('$b1', 4, '!b', '@bob:hs', 'BOB', 't1');
+  });
+  afterAll(async () => {
+    await db?.close();
+    await admin?.query(`DROP SCHEMA ${schema} CASCADE`);
+    await admin?.close();
+  });
+
+  it('answers every lookup of a tick from one statement', async () => {
+    const counting = {
+      query: <Row>(text: string, values?: readonly unknown[]) => {
+        statements.push(text);
+        return db.query<Row extends Record<string, unknown> ? Row : never>(text, values as never);
+      },
+    } as unknown as SqlDatabase;
+    const lookup = createTransactionLookup(counting);
+    const answers = await Promise.all([
+      lookup('!a', { userId: '@alice:hs', deviceId: 'DEV', txnId: 't1' }),
+      lookup('!a', { userId: '@alice:hs', deviceId: 'OTHER', txnId: 't1' }),
+      lookup('!a', { userId: '@alice:hs', deviceId: null, txnId: 't2' }),
+      lookup('!a', { userId: '@alice:hs', deviceId: 'DEV', txnId: 't2' }),
+      lookup('!b', { userId: '@bob:hs', deviceId: 'BOB', txnId: 't1' }),
+      lookup('!a', { userId: '@bob:hs', deviceId: 'BOB', txnId: 't1' }),
+    ]);
+    expect(answers).toEqual(['$a1', undefined, '$a3', undefined, '$b1', undefined]);
+    expect(statements).toHaveLength(1);
+    expect(await lookup('!b', { userId: '@bob:hs', deviceId: 'BOB', txnId: 't1' })).toBe('$b1');
+    expect(statements).toHaveLength(2);
+  });
+});
