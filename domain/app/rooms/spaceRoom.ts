@@ -105,10 +105,10 @@ export const spaceChildren = (room: SpaceRoom, suggestedOnly: boolean): StoredEv
   });
 };
 
-/** A SpaceHierarchyRoomsChunk: the room summary plus its children as stripped state with origin_server_ts. */
-export const hierarchyChunk = (room: SpaceRoom, children: readonly StoredEvent[]): JsonObject => {
+/** The fields room_summary.yaml and SpaceHierarchyRoomsChunk share, from the room's current state. */
+export const roomSummaryFields = (room: SpaceRoom): JsonObject => {
   const { info, state } = room;
-  const chunk: JsonObject = {
+  const summary: JsonObject = {
     room_id: info.roomId,
     num_joined_members: state.filter((event) => event.type === 'm.room.member' && isJsonObject(event.pdu.content)
       && event.pdu.content.membership === 'join').length,
@@ -125,15 +125,20 @@ export const hierarchyChunk = (room: SpaceRoom, children: readonly StoredEvent[]
     ['room_type', info.roomType ?? undefined],
     ['encryption', nonEmptyString(contentOf(state, 'm.room.encryption').algorithm)],
   ];
-  for (const [key, value] of optional) if (value !== undefined) chunk[key] = value;
+  for (const [key, value] of optional) if (value !== undefined) summary[key] = value;
   const allowed = allowedRoomIds(room);
-  if (allowed.length > 0) chunk.allowed_room_ids = allowed;
-  chunk.children_state = children.map((event) => ({
+  if (allowed.length > 0) summary.allowed_room_ids = allowed;
+  return summary;
+};
+
+/** A SpaceHierarchyRoomsChunk: the room summary plus its children as stripped state with origin_server_ts. */
+export const hierarchyChunk = (room: SpaceRoom, children: readonly StoredEvent[]): JsonObject => ({
+  ...roomSummaryFields(room),
+  children_state: children.map((event) => ({
     content: isJsonObject(event.pdu.content) ? event.pdu.content : {},
     origin_server_ts: event.originServerTs,
     sender: event.sender,
     state_key: event.stateKey ?? '',
     type: event.type,
-  }));
-  return chunk;
-};
+  })),
+});
