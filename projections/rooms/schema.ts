@@ -56,6 +56,9 @@ export const ROOMS_SCHEMA: readonly string[] = [
     replaces text,
     PRIMARY KEY (room_id, log_offset, type, state_key)
   )`,
+  // History visibility reads one user's membership changes and the visibility changes of a room;
+  // without this a large room's every membership change is read.
+  'CREATE INDEX IF NOT EXISTS room_state_changes_key ON room_state_changes (room_id, type, state_key, log_offset)',
   `CREATE TABLE IF NOT EXISTS room_redactions (
     redaction_event_id text PRIMARY KEY,
     target_event_id text NOT NULL,
