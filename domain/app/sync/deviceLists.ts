@@ -2,7 +2,10 @@
  * `device_lists` of an incremental sync (client-server-api § Tracking the device list for a user):
  * `changed` = users sharing a room whose devices changed, plus users the user newly shares a room
  * with (they joined one of the user's rooms, or the user joined theirs); `left` = users who no
- * longer share any room with the user after a leave in the window.
+ * longer share any room with the user after a leave in the window. The spec says "encrypted
+ * room"; like Synapse (and Dendrite, sytest) any shared room counts, so clients tracking users
+ * of a room that turns encrypted later already hold their device lists. /keys/changes
+ * (keyChanges.ts) answers the same way.
  */
 import { isJsonObject, type JsonObject } from '../../json.ts';
 import type { StoredEvent } from '../../ports/rooms.ts';
@@ -15,7 +18,7 @@ interface BuiltEntry {
   readonly room: { readonly timeline: RoomTimeline } | undefined;
 }
 
-const membershipOf = (event: StoredEvent): string => {
+export const membershipOf = (event: StoredEvent): string => {
   const content = event.pdu.content;
   return isJsonObject(content) && typeof content.membership === 'string' ? content.membership : 'leave';
 };
@@ -40,15 +43,27 @@ export const deviceListDelta = async (
       else if (membership === 'leave' || membership === 'ban') leftCandidates.add(event.stateKey);
     }
   }
+  return settleDeviceLists(ctx, userId, streamChanged, changed, leftCandidates);
+};
+
+/**
+ * The answer from the device-list stream's changes and the users who joined / left a room shared
+ * with the user: `left` = those no longer sharing any room (they leave `changed`); the user is
+ * listed only for their own device changes (their other devices track them).
+ */
+export const settleDeviceLists = async (
+  ctx: Pick<SyncContext, 'membership'>, userId: string, streamChanged: readonly string[],
+  joined: ReadonlySet<string>, leftCandidates: ReadonlySet<string>,
+): Promise<JsonObject & { changed: string[]; left: string[] }> => {
+  const changed = new Set([...streamChanged, ...joined]);
+  const candidates = [...leftCandidates].filter((user) => user !== userId);
   changed.delete(userId);
-  leftCandidates.delete(userId);
   let left: string[] = [];
-  if (leftCandidates.size > 0) {
+  if (candidates.length > 0) {
     const sharing = await ctx.membership.usersSharingRoomsWith(userId);
-    left = [...leftCandidates].filter((user) => !sharing.has(user));
+    left = candidates.filter((user) => !sharing.has(user));
   }
   for (const user of left) changed.delete(user);
-  // The user's own device changes matter too (their other devices track them).
   if (streamChanged.includes(userId)) changed.add(userId);
   return { changed: [...changed], left };
 };

@@ -3,7 +3,7 @@ import type { LogEntry } from '../../ports/log.ts';
 import type { UserMembershipChange } from '../../ports/rooms.ts';
 import { applyEventFields } from './format.ts';
 import { planRooms, type PlanOptions } from './plan.ts';
-import { decodeSyncToken, deviceListPositionOf, encodeSyncToken, parseSyncToken } from './token.ts';
+import { decodeSyncToken, encodeSyncToken, parseSyncToken } from './token.ts';
 import { roomWakeKeys } from './wakeKeys.ts';
 
 describe('sync tokens', () => {
@@ -22,12 +22,6 @@ describe('sync tokens', () => {
       expect(decodeSyncToken(bad)).toBeUndefined();
       expect(() => parseSyncToken(bad)).toThrow(expect.objectContaining({ errcode: 'M_INVALID_PARAM' }));
     }
-  });
-
-  it('expose the device-list position for /keys/changes', () => {
-    expect(deviceListPositionOf(encodeSyncToken(positions))).toBe(6);
-    expect(deviceListPositionOf('42')).toBe(42);
-    expect(deviceListPositionOf('nope')).toBeUndefined();
   });
 });
 

@@ -46,10 +46,3 @@ export const parseSyncToken = (token: string, name = 'since'): SyncPositions => 
   if (positions === undefined) throw new MatrixError('M_INVALID_PARAM', 400, `Invalid '${name}' token`);
   return positions;
 };
-
-/**
- * The device-list position inside a sync token, for `/keys/changes` `from`/`to` (the userData
- * router's `deviceListPositionOf`). Plain decimal positions are accepted too.
- */
-export const deviceListPositionOf = (token: string): number | undefined =>
-  NUMBER.test(token) ? Number(token) : decodeSyncToken(token)?.deviceLists;

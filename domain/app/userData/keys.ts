@@ -148,17 +148,6 @@ export const claimKeys = async (ctx: UserDataContext, _requester: Requester, bod
   return { one_time_keys: claimed, failures };
 };
 
-/** `GET /keys/changes`: users sharing a room with the requester whose devices changed in (from, to]. */
-export const keyChanges = async (ctx: UserDataContext, requester: Requester, from: number, to: number): Promise<JsonObject> => {
-  const sharing = await ctx.membership.usersSharingRoomsWith(requester.userId);
-  const changed = await ctx.stores.keys.deviceListChangesSince(Math.min(from, to), Math.max(from, to));
-  return {
-    changed: changed.filter((userId) => userId === requester.userId || sharing.has(userId)),
-    // Users who stopped sharing a room come from membership changes, which /sync tracks.
-    left: [],
-  };
-};
-
 /** For the accounts layer: a deleted device loses its keys and pending messages. */
 export const onDeviceDeleted = async (ctx: UserDataContext, userId: string, deviceId: string): Promise<void> => {
   await ctx.stores.keys.deleteDevice(userId, deviceId);

@@ -10,7 +10,7 @@ import { createFilter, getFilter, resolveFilter } from './filters.ts';
 import {
   createBackupVersion, deleteBackupVersion, deleteRoomKeys, getBackupVersion, getRoomKeys, putRoomKeys, updateBackupVersion,
 } from './keyBackup.ts';
-import { claimKeys, keyChanges, onDeviceDeleted, queryKeys, uploadKeys } from './keys.ts';
+import { claimKeys, onDeviceDeleted, queryKeys, uploadKeys } from './keys.ts';
 import { getPresence, setPresence } from './presence.ts';
 import type { PushRule, PushRuleset } from './pushRuleDefaults.ts';
 import { deletePushersOfDevice, deletePushersOfUser, getPushers, setPusher } from './pushers.ts';
@@ -57,7 +57,6 @@ export interface UserData {
   uploadKeys(requester: R, body: JsonObject): Promise<JsonObject>;
   queryKeys(requester: R, body: JsonObject): Promise<JsonObject>;
   claimKeys(requester: R, body: JsonObject): Promise<JsonObject>;
-  keyChanges(requester: R, from: number, to: number): Promise<JsonObject>;
   /** `authorize` runs user-interactive auth, when the upload needs it. */
   uploadCrossSigningKeys(requester: R, body: JsonObject, authorize: Authorize): Promise<JsonObject>;
   uploadSignatures(requester: R, body: JsonObject): Promise<JsonObject>;
@@ -108,7 +107,6 @@ export const createUserData = (deps: UserDataDependencies): UserData => {
     uploadKeys: (...a) => uploadKeys(ctx, ...a),
     queryKeys: (...a) => queryKeys(ctx, ...a),
     claimKeys: (...a) => claimKeys(ctx, ...a),
-    keyChanges: (...a) => keyChanges(ctx, ...a),
     uploadCrossSigningKeys: (...a) => uploadCrossSigningKeys(ctx, ...a),
     uploadSignatures: (...a) => uploadSignatures(ctx, ...a),
     createBackupVersion: (...a) => createBackupVersion(ctx, ...a),

@@ -1,3 +1,2 @@
 /** Client routes for per-user data and the ephemeral streams. */
 export { createUserDataRouter, type UserDataRouterOptions } from './router.ts';
-export { decimalPosition, type DeviceListPositionOf } from './keyRoutes.ts';

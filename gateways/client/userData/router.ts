@@ -11,7 +11,7 @@ import { requireAccessToken } from '../accounts/index.ts';
 import { addAccountDataRoutes } from './accountDataRoutes.ts';
 import { addCrossSigningRoutes } from './crossSigningRoutes.ts';
 import { addKeyBackupRoutes } from './keyBackupRoutes.ts';
-import { addKeyRoutes, decimalPosition, type DeviceListPositionOf } from './keyRoutes.ts';
+import { addKeyRoutes } from './keyRoutes.ts';
 import { addPresenceRoutes } from './presenceRoutes.ts';
 import { addPushRuleRoutes } from './pushRuleRoutes.ts';
 import { addPusherRoutes } from './pusherRoutes.ts';
@@ -21,8 +21,6 @@ export interface UserDataRouterOptions {
   readonly userData: UserData;
   /** `passwordAuth` guards cross-signing key uploads with user-interactive auth. */
   readonly accounts: Pick<Accounts, 'authenticate' | 'passwordAuth'>;
-  /** How /keys/changes reads the device-list position from a sync token; decimal by default. */
-  readonly deviceListPositionOf?: DeviceListPositionOf;
 }
 
 export const createUserDataRouter = (options: UserDataRouterOptions): StrataRouter => {
@@ -32,7 +30,7 @@ export const createUserDataRouter = (options: UserDataRouterOptions): StrataRout
   addPushRuleRoutes(router, options.userData, auth);
   addPusherRoutes(router, options.userData, auth);
   addRoomRoutes(router, options.userData, auth);
-  addKeyRoutes(router, options.userData, auth, options.deviceListPositionOf ?? decimalPosition);
+  addKeyRoutes(router, options.userData, auth);
   addCrossSigningRoutes(router, options.userData, options.accounts, auth);
   addKeyBackupRoutes(router, options.userData, auth);
   addPresenceRoutes(router, options.userData, auth);
