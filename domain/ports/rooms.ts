@@ -31,6 +31,12 @@ export interface StoredEvent {
   readonly replacesState: string | null;
   /** Content of `replacesState`, for `unsigned.prev_content`. */
   readonly prevContent: JsonObject | null;
+  /**
+   * Whether any event relates to this one with a bundled rel type (m.thread, m.replace,
+   * m.reference), by any sender at any offset; set by reads that probe it in the same statement
+   * (RoomReadModel.messages), so the aggregation need not probe again.
+   */
+  readonly hasChildren?: boolean;
 }
 
 /** What the room writer needs to rebuild a room's RoomState without replaying its history. */
@@ -160,7 +166,8 @@ export interface RoomDirectory {
   /** Marks a room forgotten (or not) for a user (rooms.yaml: /forget); joining again clears it. */
   setForgotten(userId: string, roomId: string, forgotten: boolean): Promise<void>;
   forgottenRooms(userId: string): Promise<string[]>;
-  publicRooms(options: { limit: number; offset: number; searchTerm?: string }): Promise<PublicRoomsPage>;
+  /** `roomTypes`: only rooms of these types, `null` matching rooms without one (list_public_rooms.yaml). */
+  publicRooms(options: { limit: number; offset: number; searchTerm?: string; roomTypes?: readonly (string | null)[] }): Promise<PublicRoomsPage>;
 }
 
 /** Waits until the rooms projection has applied a log offset (read-your-writes). */
@@ -240,6 +247,13 @@ export interface SyncReadModel {
    * offset, absent = nothing applied) and every user-data stream's position.
    */
   positions(): Promise<{ rooms: Map<number, number>; streams: UserDataPositions }>;
+  /**
+   * `positions()` and the user's `membershipChanges` below them, in one statement: the first two
+   * steps of every /sync computation in one round trip.
+   */
+  positionsWithMembershipChanges(userId: string): Promise<{
+    rooms: Map<number, number>; streams: UserDataPositions; changes: UserMembershipChange[];
+  }>;
   /** The current state events of a room for these (type, state key) pairs, in one read. */
   stateEvents(roomId: string, keys: readonly (readonly [type: string, stateKey: string])[]): Promise<StoredEvent[]>;
   /** The user's membership changes in every room, oldest first, at offsets below `upTo` of their partition. */

@@ -7,6 +7,7 @@ import type {
   EventFilter, MembershipChange, MessagesQuery, OffsetRange, RoomInfo, RoomReadModel, RoomSnapshot, StateValueChange,
   StoredEvent, VisibilityHistory,
 } from '../../domain/app/rooms/index.ts';
+import { hasChildrenColumn } from './relationQueries.ts';
 import { EVENT_COLUMNS, hydrate, type EventRow } from './rows.ts';
 import { createTransactionLookup } from './transactionLookups.ts';
 
@@ -96,7 +97,14 @@ export const createRoomQueries = (db: SqlExecutor): RoomReadModel => {
     if (query.visible !== undefined) rangeConditions(query.visible, where, values);
     filterConditions(query.filter, where, values);
     values.push(query.limit);
-    return eventsWhere(where.join(' AND '), values, `ORDER BY log_offset ${query.dir === 'b' ? 'DESC' : 'ASC'} LIMIT $${values.length}`);
+    // Each event says whether it has bundled children (StoredEvent.hasChildren), probed in this
+    // statement for the page's rows only, so serving the page costs no second round trip.
+    const order = `ORDER BY log_offset ${query.dir === 'b' ? 'DESC' : 'ASC'}`;
+    const { rows } = await db.query<EventRow>(
+      `SELECT page.*, ${hasChildrenColumn('page.event_id', 'page.room_id')} AS has_children
+       FROM (SELECT ${EVENT_COLUMNS} FROM room_events WHERE ${where.join(' AND ')} ${order} LIMIT $${values.length}) AS page ${order}`,
+      values);
+    return hydrate(db, rows);
   };
 
   return {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { SqlDatabase } from '../../domain/index.ts';
 import { createPostgresDatabase } from '../../infra/postgres/index.ts';
 import { createSqlContentReports, ensureContentReportsSchema } from './contentReports.ts';
+import { createRoomQueries } from './queries.ts';
 import { createRelationQueries, ensureRelationIndexes } from './relationQueries.ts';
 import { ROOMS_SCHEMA } from './schema.ts';
 
@@ -103,6 +104,23 @@ describe('relation indexes and content reports on PostgreSQL', () => {
       },
     }).parentsWithChildren('!p:x', ['$bulk1', '$bulk2', '$threaded']);
     expect(plans[0]).toContain('room_events_relates_to');
+
+    // The timeline read says per event whether it has bundled children, through the same index.
+    const rooms = createRoomQueries(db);
+    const page = await rooms.messages('!p:x', { dir: 'f', from: 100, to: 115, limit: 20 });
+    expect(page.map((event) => [event.eventId, event.hasChildren])).toEqual([
+      ['$threaded', true], ['$edited', true], ['$referenced', true], ['$reacted', false], ['$plain', false],
+      ['$c1', false], ['$c2', false], ['$c3', false], ['$c4', false],
+    ]);
+    expect((await rooms.messages('!p:x', { dir: 'b', from: 103, limit: 2 })).map((event) => event.hasChildren)).toEqual([true, true]);
+    await createRoomQueries({
+      query: async <Row>(text: string, values?: readonly unknown[]) => {
+        const { rows } = await db.query<Record<string, string>>(`EXPLAIN ${text}`, values as never);
+        plans.push(rows.map((row) => Object.values(row)[0]).join('\n'));
+        return { rows: [] as Row[], rowCount: 0 };
+      },
+    }).messages('!p:x', { dir: 'b', from: 6000, limit: 10 });
+    expect(plans[1]).toContain('room_events_relates_to');
   });
 
   it('stores content reports', async () => {

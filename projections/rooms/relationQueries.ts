@@ -40,6 +40,20 @@ const rangeConditions = (range: VisibleRange, values: SqlParam[], alias = ''): s
   return where;
 };
 
+/** The bundled children (m.thread, m.replace, m.reference; reactions never are) of `parent` in `room`, SQL expressions. */
+const childrenOf = (parent: string, room: string): string =>
+  `FROM room_events c WHERE ${target('c.')} = ${parent} AND ${relType('c.')} IS NOT NULL
+    AND ${relType('c.')} IN ('m.thread', 'm.replace', 'm.reference') AND c.room_id = ${room}`;
+
+/**
+ * Whether the event `parent` has a child that may be bundled, as a boolean column of another read
+ * (queries.ts `messages` folds it into the timeline's statement): one relates_to index probe per
+ * row, stopping at the first child (a busy thread root has many). A scalar subquery with LIMIT,
+ * not EXISTS: the planner may turn an EXISTS into one hash of every child in the table.
+ */
+export const hasChildrenColumn = (parent: string, room: string): string =>
+  `COALESCE((SELECT true ${childrenOf(parent, room)} LIMIT 1), false)`;
+
 const and = (conditions: readonly string[]): string => conditions.map((c) => ` AND ${c}`).join('');
 
 export const createRelationQueries = (db: SqlExecutor): RelationsReadModel => {
@@ -156,13 +170,8 @@ export const createRelationQueries = (db: SqlExecutor): RelationsReadModel => {
 
     async parentsWithChildren(roomId, eventIds) {
       if (eventIds.length === 0) return new Set();
-      // One relates_to index probe per id, stopping at the first child (a busy thread root has
-      // many); reactions (m.annotation) are never bundled.
       const { rows } = await db.query<{ parent: string }>(
-        `SELECT p.id AS parent FROM unnest($2::text[]) AS p(id)
-         WHERE EXISTS (SELECT 1 FROM room_events c WHERE ${target('c.')} = p.id AND ${relType('c.')} IS NOT NULL
-           AND ${relType('c.')} IN ('m.thread', 'm.replace', 'm.reference') AND c.room_id = $1)`,
-        [roomId, [...eventIds]]);
+        `SELECT p.id AS parent FROM unnest($2::text[]) AS p(id) WHERE ${hasChildrenColumn('p.id', '$1')}`, [roomId, [...eventIds]]);
       return new Set(rows.map((row) => row.parent));
     },
 

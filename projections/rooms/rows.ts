@@ -21,6 +21,8 @@ export interface EventRow {
   local_user_id: string | null;
   local_device_id: string | null;
   local_txn_id: string | null;
+  /** Present when the read probed for bundled children in the same statement (relationQueries.ts `hasChildrenColumn`). */
+  has_children?: boolean;
 }
 
 const parsePdu = (value: Pdu | string): Pdu => (typeof value === 'string' ? (JSON.parse(value) as Pdu) : value);
@@ -40,6 +42,7 @@ const toStored = (row: EventRow, redactedBecause: StoredEvent | null, prevConten
   local: row.local_user_id === null ? null : { userId: row.local_user_id, deviceId: row.local_device_id, txnId: row.local_txn_id },
   replacesState: row.replaces_state,
   prevContent,
+  ...(row.has_children === undefined ? {} : { hasChildren: row.has_children }),
 });
 
 /** Loads rows by event id (no hydration). */

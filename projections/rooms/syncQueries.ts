@@ -28,21 +28,72 @@ const vector = (upTo: ReadonlyMap<number, number>): [number[], number[]] => {
   return [entries.map(([partition]) => partition), entries.map(([, next]) => next)];
 };
 
+interface PositionRow {
+  stream: string | null;
+  partition: number | null;
+  position: number | string;
+}
+
+interface MembershipRow {
+  room_id: string;
+  log_partition: number;
+  log_offset: number | string;
+  event_id: string | null;
+  membership: string | null;
+  last_offset: number | string;
+}
+
+/** Every stream's position: the rooms projection's per partition, then the user-data streams'. */
+const POSITIONS = `SELECT NULL AS stream, partition, next_offset AS position FROM projection_positions WHERE projection = $1
+  UNION ALL SELECT stream, NULL, position FROM stream_positions`;
+
+/** The membership changes of `user` (a parameter) below the next offsets of `bounds` (part, next), oldest first per room. */
+const membershipSql = (user: string, bounds: string): string =>
+  `SELECT c.room_id, r.log_partition, r.last_offset, c.log_offset, c.event_id, e.pdu->'content'->>'membership' AS membership
+   FROM room_state_changes c
+   JOIN rooms r ON r.room_id = c.room_id
+   JOIN ${bounds} ON p.part = r.log_partition
+   LEFT JOIN room_events e ON e.event_id = c.event_id
+   WHERE c.state_key = ${user} AND c.type = 'm.room.member' AND c.log_offset < p.next
+   ORDER BY c.room_id, c.log_offset`;
+
+const positionsOf = (rows: readonly PositionRow[]) => {
+  const stream = (name: string): number => Number(rows.find((row) => row.stream === name)?.position ?? 0);
+  return {
+    rooms: new Map(rows.filter((row) => row.stream === null).map((row) => [Number(row.partition), Number(row.position)])),
+    streams: {
+      accountData: stream('account_data'), receipts: stream('receipts'), toDevice: stream('to_device'),
+      deviceLists: stream('device_lists'), presence: stream('presence'),
+    },
+  };
+};
+
+const membershipChangeOf = (row: MembershipRow): UserMembershipChange => ({
+  roomId: row.room_id, partition: Number(row.log_partition), offset: Number(row.log_offset),
+  membership: row.membership ?? 'leave', eventId: row.event_id, roomLastOffset: Number(row.last_offset),
+});
+
 export const createSyncQueries = (db: SqlExecutor): SyncReadModel => ({
   async positions() {
     // One statement, so /sync pays one round trip for its starting point. `stream_positions` is
     // the user-data streams' table (infra/userData/streams.ts), in the same database.
-    const { rows } = await db.query<{ stream: string | null; partition: number | null; position: number | string }>(
-      `SELECT NULL AS stream, partition, next_offset AS position FROM projection_positions WHERE projection = $1
-       UNION ALL SELECT stream, NULL, position FROM stream_positions`, [ROOMS_PROJECTION_NAME]);
-    const stream = (name: string): number => Number(rows.find((row) => row.stream === name)?.position ?? 0);
-    return {
-      rooms: new Map(rows.filter((row) => row.stream === null).map((row) => [Number(row.partition), Number(row.position)])),
-      streams: {
-        accountData: stream('account_data'), receipts: stream('receipts'), toDevice: stream('to_device'),
-        deviceLists: stream('device_lists'), presence: stream('presence'),
-      },
-    };
+    const { rows } = await db.query<PositionRow>(POSITIONS, [ROOMS_PROJECTION_NAME]);
+    return positionsOf(rows);
+  },
+
+  async positionsWithMembershipChanges(userId) {
+    // One snapshot for both: the positions as one JSON column beside the membership rows, which
+    // are bounded by those same positions (a user with no membership still gets the positions).
+    const { rows } = await db.query<Partial<MembershipRow> & { positions: PositionRow[] | string | null }>(
+      `WITH positions AS (${POSITIONS}),
+         changes AS (${membershipSql('$2', `(SELECT partition AS part, position AS next FROM positions WHERE stream IS NULL) AS p`)})
+       SELECT (SELECT json_agg(positions) FROM positions) AS positions, changes.* FROM (SELECT 1) AS one
+       LEFT JOIN changes ON true ORDER BY changes.room_id, changes.log_offset`,
+      [ROOMS_PROJECTION_NAME, userId]);
+    const first = rows[0]?.positions ?? [];
+    const positions = typeof first === 'string' ? (JSON.parse(first) as PositionRow[]) : first ?? [];
+    const changes = rows.filter((row): row is typeof row & MembershipRow => typeof row.room_id === 'string').map(membershipChangeOf);
+    return { ...positionsOf(positions), changes };
   },
 
   async stateEvents(roomId, keys) {
@@ -59,22 +110,9 @@ export const createSyncQueries = (db: SqlExecutor): SyncReadModel => ({
   async membershipChanges(userId, upTo) {
     const [partitions, nexts] = vector(upTo);
     if (partitions.length === 0) return [];
-    const { rows } = await db.query<{
-      room_id: string; log_partition: number; log_offset: number | string; event_id: string | null; membership: string | null;
-      last_offset: number | string;
-    }>(
-      `SELECT c.room_id, r.log_partition, r.last_offset, c.log_offset, c.event_id, e.pdu->'content'->>'membership' AS membership
-       FROM room_state_changes c
-       JOIN rooms r ON r.room_id = c.room_id
-       JOIN unnest($2::integer[], $3::bigint[]) AS p(part, next) ON p.part = r.log_partition
-       LEFT JOIN room_events e ON e.event_id = c.event_id
-       WHERE c.state_key = $1 AND c.type = 'm.room.member' AND c.log_offset < p.next
-       ORDER BY c.room_id, c.log_offset`,
-      [userId, partitions, nexts]);
-    return rows.map((row): UserMembershipChange => ({
-      roomId: row.room_id, partition: Number(row.log_partition), offset: Number(row.log_offset),
-      membership: row.membership ?? 'leave', eventId: row.event_id, roomLastOffset: Number(row.last_offset),
-    }));
+    const { rows } = await db.query<MembershipRow>(
+      membershipSql('$1', 'unnest($2::integer[], $3::bigint[]) AS p(part, next)'), [userId, partitions, nexts]);
+    return rows.map(membershipChangeOf);
   },
 
   // Push rules decide what counts; SQL only narrows the events down (unreadQueries.ts).

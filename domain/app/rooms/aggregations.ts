@@ -47,25 +47,35 @@ const attach = (event: JsonObject, relations: JsonObject): void => {
   event.unsigned = { ...unsigned, 'm.relations': relations };
 };
 
-/** The parents among `candidates` with any bundled child (one probe), deduplicated. */
-const withChildren = async (ctx: RoomModulesContext, roomId: string, candidates: readonly RelationParent[]): Promise<RelationParent[]> => {
+/**
+ * Whether an event has any bundled child, per event id, when the read that loaded the events
+ * probed it already (StoredEvent.hasChildren): those events are not probed again.
+ */
+export type KnownChildren = ReadonlyMap<string, boolean>;
+
+/** The parents among `candidates` with any bundled child (one probe for those not `known`), deduplicated. */
+const withChildren = async (
+  ctx: RoomModulesContext, roomId: string, candidates: readonly RelationParent[], known?: KnownChildren,
+): Promise<RelationParent[]> => {
   if (candidates.length === 0) return [];
   const unique = [...new Map(candidates.map((parent) => [parent.eventId, parent])).values()];
-  const found = await ctx.relations.parentsWithChildren(roomId, unique.map((parent) => parent.eventId));
-  return unique.filter((parent) => found.has(parent.eventId));
+  const unknown = unique.filter((parent) => known?.get(parent.eventId) === undefined).map((parent) => parent.eventId);
+  const found = unknown.length === 0 ? new Set<string>() : await ctx.relations.parentsWithChildren(roomId, unknown);
+  return unique.filter((parent) => known?.get(parent.eventId) ?? found.has(parent.eventId));
 };
 
 /**
  * Adds `unsigned.m.relations` to the events (in place) of one room as `viewer` may see them.
  * Events of other rooms or without children are left as they are. The common page, whose events
- * have no children, costs one probe: `range` is asked for only when some event has a child.
+ * have no children, costs one probe, or none when `known` covers it: `range` is asked for only
+ * when some event has a child.
  */
 export const bundleAggregations = async (
   ctx: RoomModulesContext, viewer: Viewer, roomId: string, events: readonly JsonObject[],
-  range: VisibleRange | (() => Promise<VisibleRange>),
+  range: VisibleRange | (() => Promise<VisibleRange>), known?: KnownChildren,
 ): Promise<void> => {
   const parents = await withChildren(ctx, roomId, events.filter((event) => event.room_id === undefined || event.room_id === roomId)
-    .map(parentOf).filter((parent): parent is RelationParent => parent !== undefined));
+    .map(parentOf).filter((parent): parent is RelationParent => parent !== undefined), known);
   if (parents.length === 0) return;
   const visible = typeof range === 'function' ? await range() : range;
   const aggregations = await ctx.relations.aggregations(roomId, parents, viewer.userId, visible);

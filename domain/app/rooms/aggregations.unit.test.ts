@@ -84,6 +84,19 @@ describe('bundleAggregations', () => {
     expect({ probes, batches, lookups }).toEqual({ probes: [['$a', '$b']], batches: [], lookups: 0 });
   });
 
+  it('probes only the events whose children the read that loaded them did not say, and trusts what it said', async () => {
+    const children = { references: ['$child'] };
+    const { ctx, batches, probes } = recording({ $root: children, $unsaid: children });
+    const page = [event('$root'), event('$plain'), event('$unsaid')];
+    await bundleAggregations(ctx, { userId: '@v:x', deviceId: 'D' }, '!r', page, {}, new Map([['$root', true], ['$plain', false]]));
+    expect(probes).toEqual([['$unsaid']]);
+    expect(batches.map((batch) => batch.map((p) => p.eventId))).toEqual([['$root', '$unsaid']]);
+
+    const known = recording({});
+    await bundleAggregations(known.ctx, { userId: '@v:x', deviceId: 'D' }, '!r', [event('$a'), event('$b')], {}, new Map([['$a', false], ['$b', false]]));
+    expect({ probes: known.probes, batches: known.batches }).toEqual({ probes: [], batches: [] });
+  });
+
   it('looks the visible ranges up once, when some event has children, for the page and its thread latest events', async () => {
     const latest = stored('$latest', { 'm.relates_to': { rel_type: 'm.thread', event_id: '$root' } });
     const { ctx, ranges } = recording({ $root: { thread: { latest, count: 1, participated: true } }, $latest: { references: ['$r'] } });

@@ -6,7 +6,7 @@
  */
 import { isJsonObject, type JsonObject } from '../../json.ts';
 import type { OffsetRange } from '../../ports/rooms.ts';
-import { bundleAggregations } from './aggregations.ts';
+import { bundleAggregations, type KnownChildren } from './aggregations.ts';
 import type { RoomRequester } from './context.ts';
 import type { RoomModulesContext } from './modulesContext.ts';
 import { getRelations, getThreads, timestampToEvent, type RelationsRequest, type ThreadsRequest } from './relations.ts';
@@ -32,14 +32,19 @@ export interface RoomModules {
    * Adds bundled aggregations (in place) to client events of one room, as the requester may see
    * them: for /sync timelines, which format events elsewhere. One batch per call. `visible`: the
    * offsets the requester may see, when the caller knows them (else looked up if a child exists).
+   * `known`: which events have children, when the read that loaded them probed it (no probe then).
    */
-  bundleAggregations(requester: R, roomId: string, events: readonly JsonObject[], visible?: readonly OffsetRange[]): Promise<void>;
+  bundleAggregations(
+    requester: R, roomId: string, events: readonly JsonObject[], visible?: readonly OffsetRange[], known?: KnownChildren,
+  ): Promise<void>;
 }
 
 export const createRoomModules = (ctx: RoomModulesContext): RoomModules => {
-  const bundle = async (requester: R, roomId: string, events: readonly JsonObject[], visible?: readonly OffsetRange[]): Promise<void> => {
+  const bundle = async (
+    requester: R, roomId: string, events: readonly JsonObject[], visible?: readonly OffsetRange[], known?: KnownChildren,
+  ): Promise<void> => {
     await bundleAggregations(ctx, requester, roomId, events, visible !== undefined ? { visible }
-      : async () => ({ visible: (await visibilityWindow(ctx, roomId, requester.userId)).visible }));
+      : async () => ({ visible: (await visibilityWindow(ctx, roomId, requester.userId)).visible }), known);
   };
   return {
     getRelations: (r, room, eventId, request) => getRelations(ctx, r, room, eventId, request),

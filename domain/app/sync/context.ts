@@ -3,6 +3,7 @@ import type { JsonObject } from '../../json.ts';
 import type { OffsetRange, RoomDirectory, RoomReadModel, SyncReadModel } from '../../ports/rooms.ts';
 import type { RoomMembership } from '../../ports/userData.ts';
 import type { Notifier } from '../notifier/index.ts';
+import type { UserPreferences } from '../rooms/index.ts';
 import type { UserData } from '../userData/index.ts';
 
 export interface SyncContext {
@@ -13,12 +14,16 @@ export interface SyncContext {
   readonly userData: Pick<UserData, 'streams' | 'resolveFilter' | 'getPresence' | 'setPresence' | 'getPushRules'>;
   readonly notifier: Notifier;
   readonly clock: { now(): number };
+  /** Ignored users and invite blocking (ignored.ts); absent: neither applies. */
+  readonly preferences?: UserPreferences;
   /**
    * Bundled aggregations on timeline events (rooms/modules.ts `bundleAggregations`), given the
-   * offsets the user may see when /sync computed them; absent: timelines are served without.
+   * offsets the user may see when /sync computed them, and which events have children when the
+   * timeline read probed it (StoredEvent.hasChildren); absent: timelines are served without.
    */
   readonly bundleAggregations?: (
     requester: SyncRequester, roomId: string, events: readonly JsonObject[], visible?: readonly OffsetRange[],
+    known?: ReadonlyMap<string, boolean>,
   ) => Promise<void>;
 }
 

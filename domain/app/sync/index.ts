@@ -1,6 +1,7 @@
 /** /sync: initial and incremental sync with long-polling (public surface). */
 export type { SyncContext, SyncRequester } from './context.ts';
 export { createSync, sync, MAX_SYNC_TIMEOUT_MS, type SyncRequest, type SyncService } from './sync.ts';
-export { decodeSyncToken, deviceListPositionOf, encodeSyncToken, parseSyncToken, type SyncPositions } from './token.ts';
+export { decodeSyncToken, encodeSyncToken, parseSyncToken, type SyncPositions } from './token.ts';
+export { keyChanges, type KeyChangesContext } from './keyChanges.ts';
 export { roomWakeKeys } from './wakeKeys.ts';
 export { DEFAULT_TIMELINE_LIMIT } from './timeline.ts';

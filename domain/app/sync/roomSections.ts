@@ -116,12 +116,31 @@ export const buildRoom = async (
   format: EventFormatter, extrasReady: RoomExtras | Promise<RoomExtras>, view: RoomView = { stateAfter: false },
 ): Promise<BuiltRoom> => {
   const window = { ...plan.window };
+  const unreadCounts = async (known: KnownEvents | undefined): Promise<JsonObject> => {
+    const extras = await extrasReady;
+    const unreadCtx = view.receiptTargets === undefined ? ctx : { ...ctx, rooms: view.receiptTargets };
+    return unreadNotifications(unreadCtx, plan.roomId, userId, plan.changes, window.to, {
+      ownReceipts: await extras.ownReceipts(plan.roomId),
+      rules: await userRules(ctx, userId, extras, extras.accountDataWindow === undefined ? undefined
+        : { ...extras.accountDataWindow, entries: extras.accountData }),
+      threaded: filter.room.timeline.unreadThreadNotifications, ...(extras.unread === undefined ? {} : { cache: extras.unread }),
+      ...(known === undefined ? {} : { known }),
+    });
+  };
   let timeline: RoomTimeline;
   let ranges: readonly OffsetRange[] | undefined;
   let known: KnownEvents | undefined;
+  let unreadEarly: Promise<JsonObject> | undefined;
   if (idleSince(plan)) {
     timeline = { events: [], limited: false, prevBatch: roomToken(window.to), state: [] };
   } else {
+    // Initially, or through a narrowing filter, the timeline never holds the unread window: its
+    // read runs beside the timeline's instead of after it (the same counts; unused when the room
+    // turns out unchanged).
+    if (plan.section === 'join' && (window.from === undefined || narrows(filter.room.timeline))) {
+      unreadEarly = unreadCounts(undefined);
+      unreadEarly.catch(() => undefined);
+    }
     const visible = await visibleFrom(ctx, plan.roomId, userId, window, plan.changes);
     ranges = visible.ranges;
     timeline = await roomTimeline(visible.ctx, { ...window, visibleFrom: visible.from }, filter, userId, view);
@@ -134,8 +153,11 @@ export const buildRoom = async (
   const events = timeline.events.map(format);
   if (ctx.bundleAggregations !== undefined && events.length > 0) {
     const joined = plan.changes[plan.changes.length - 1]?.membership === 'join';
+    // The timeline read probed each event for children already: no second round trip for it.
+    const probed = new Map(timeline.events.flatMap((event) => (event.hasChildren === undefined ? [] : [[event.eventId, event.hasChildren] as const])));
     try {
-      await ctx.bundleAggregations({ userId, deviceId: view.deviceId ?? '' }, plan.roomId, events, aggregationRanges(ranges, window.to, joined));
+      await ctx.bundleAggregations(
+        { userId, deviceId: view.deviceId ?? '' }, plan.roomId, events, aggregationRanges(ranges, window.to, joined), probed);
     } catch (error) {
       // A room the user may no longer read is served without aggregations rather than failing /sync.
       if (!(error instanceof MatrixError)) throw error;
@@ -155,14 +177,7 @@ export const buildRoom = async (
     changed ||= ephemeral.length > 0;
     body.ephemeral = { events: ephemeral };
     if (changed) {
-      const unreadCtx = view.receiptTargets === undefined ? ctx : { ...ctx, rooms: view.receiptTargets };
-      Object.assign(body, await unreadNotifications(unreadCtx, plan.roomId, userId, plan.changes, window.to, {
-        ownReceipts: await extras.ownReceipts(plan.roomId),
-        rules: await userRules(ctx, userId, extras, extras.accountDataWindow === undefined ? undefined
-          : { ...extras.accountDataWindow, entries: extras.accountData }),
-        threaded: filter.room.timeline.unreadThreadNotifications, ...(extras.unread === undefined ? {} : { cache: extras.unread }),
-        ...(known === undefined ? {} : { known }),
-      }));
+      Object.assign(body, await (unreadEarly ?? unreadCounts(known)));
       const membersChanged = [...timeline.events, ...timeline.state].some((event) => event.type === 'm.room.member');
       if (plan.newToClient || membersChanged) body.summary = await roomSummary(ctx, plan.roomId, userId);
     }

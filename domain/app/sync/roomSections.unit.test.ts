@@ -22,6 +22,8 @@ const room = () => {
   const events: StoredEvent[] = [];
   const reads = { unreadWindows: 0, visibilityHistories: 0 };
   const bundled: { eventIds: unknown[]; visible: readonly OffsetRange[] | undefined }[] = [];
+  /** What the timeline read said of each bundled event's children, per bundling. */
+  const knownChildren: (ReadonlyMap<string, boolean> | undefined)[] = [];
   let bundleError: Error | undefined;
   const add = (sender: string, type: string, content: JsonObject, stateKey?: string): StoredEvent => {
     const offset = events.length;
@@ -42,7 +44,7 @@ const room = () => {
     rooms: {
       messages: async (_roomId: string, query: MessagesQuery) => events
         .filter((event) => event.offset < query.from && event.offset >= (query.to ?? 0) && inRanges(event.offset, query.visible))
-        .reverse().slice(0, query.limit),
+        .reverse().slice(0, query.limit).map((event) => ({ ...event, hasChildren: event.offset % 2 === 1 })),
       stateAt: async () => [],
       event: async (eventId: string) => events.find((event) => event.eventId === eventId),
       visibilityHistory: async (_roomId: string, _userId: string, upTo?: number): Promise<VisibilityHistory> => {
@@ -65,15 +67,18 @@ const room = () => {
     },
     userData: { getPushRules: async () => effectiveRuleset(BOB, undefined) },
     clock: { now: () => 5000 },
-    bundleAggregations: async (_requester: unknown, _roomId: string, formatted: readonly JsonObject[], visible?: readonly OffsetRange[]) => {
+    bundleAggregations: async (
+      _requester: unknown, _roomId: string, formatted: readonly JsonObject[], visible?: readonly OffsetRange[], known?: ReadonlyMap<string, boolean>,
+    ) => {
       bundled.push({ eventIds: formatted.map((event) => event.event_id), visible });
+      knownChildren.push(known);
       if (bundleError !== undefined) throw bundleError;
     },
   } as unknown as SyncContext;
   add(ALICE, 'm.room.create', {}, '');
   add(ALICE, 'm.room.member', { membership: 'join' }, ALICE);
   add(BOB, 'm.room.member', { membership: 'join' }, BOB);
-  return { ctx, add, reads, bundled, end: () => events.length, memberships, failBundling: (error: Error) => { bundleError = error; } };
+  return { ctx, add, reads, bundled, knownChildren, end: () => events.length, memberships, failBundling: (error: Error) => { bundleError = error; } };
 };
 
 const extras = (unread: UnreadCounts): RoomExtras => ({
@@ -102,6 +107,8 @@ describe('buildRoom', () => {
     const next = await buildRoom(r.ctx, incremental, EMPTY_FILTER, BOB, format, extras(unread), { stateAfter: false, deviceId: 'D' });
     expect(next.body.unread_notifications).toEqual({ notification_count: 2, highlight_count: 0 });
     expect(r.bundled[1]).toEqual({ eventIds: ['$e4', '$e5'], visible: undefined });
+    // What the timeline read probed is handed on, so bundling needs no probe of its own.
+    expect(r.knownChildren[1]).toEqual(new Map([['$e4', false], ['$e5', true]]));
     expect(r.reads).toEqual({ unreadWindows: 0, visibilityHistories: 0 });
   });
 

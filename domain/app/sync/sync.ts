@@ -7,6 +7,7 @@
  */
 import { MatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
+import type { UserMembershipChange } from '../../ports/rooms.ts';
 import { eventMatches, roomAllowed, type Filter } from '../userData/index.ts';
 import type { SyncContext, SyncRequester } from './context.ts';
 import { eventFormatter } from './format.ts';
@@ -17,6 +18,8 @@ import { createSyncMemo, MAX_REMEMBERED_DEVICES, MAX_REMEMBERED_FILTERS, remembe
 import { ownReceipts, receiptTargets } from './ownReceipts.ts';
 import { updatePresence } from './setPresence.ts';
 import { deviceListDelta } from './deviceLists.ts';
+import { keyChanges } from './keyChanges.ts';
+import { ignoringContext, servedStrippedRoom, syncPreferences } from './ignored.ts';
 import { encodeSyncToken, parseSyncToken, type SyncPositions } from './token.ts';
 
 export interface SyncRequest {
@@ -34,10 +37,13 @@ const PRESENCE = new Set(['online', 'offline', 'unavailable']);
 /** Long-polls are capped so a client cannot hold a request for hours. */
 export const MAX_SYNC_TIMEOUT_MS = 300_000;
 
-/** Every stream's position: the rooms projection's and the user-data streams' in one statement. */
-const readPositions = async (ctx: SyncContext): Promise<SyncPositions> => {
-  const { rooms, streams } = await ctx.sync.positions();
-  return { rooms, ...streams, typing: ctx.userData.streams.typing.currentPosition() };
+/**
+ * Every stream's position, the rooms projection's and the user-data streams', and the user's
+ * membership changes below them: one statement, the first round trip of every computation.
+ */
+const readPositions = async (ctx: SyncContext, userId: string): Promise<{ upTo: SyncPositions; changes: UserMembershipChange[] }> => {
+  const { rooms, streams, changes } = await ctx.sync.positionsWithMembershipChanges(userId);
+  return { upTo: { rooms, ...streams, typing: ctx.userData.streams.typing.currentPosition() }, changes };
 };
 
 interface Computed {
@@ -54,6 +60,8 @@ interface Computation {
   readonly filter: Filter;
   readonly since: SyncPositions | undefined;
   readonly upTo: SyncPositions;
+  /** The user's membership changes below `upTo`, read with it. */
+  readonly changes: readonly UserMembershipChange[];
   readonly fullState: boolean;
   readonly view: RoomView;
   /** The device's to-device messages up to `since` are known acknowledged (nothing to delete). */
@@ -62,14 +70,11 @@ interface Computation {
 }
 
 const compute = async (ctx: SyncContext, requester: SyncRequester, computation: Computation): Promise<Computed> => {
-  const { filter, since, upTo, fullState, memo } = computation;
+  const { filter, since, upTo, changes, fullState, memo } = computation;
   const unread = memo?.unread;
   const { userId, deviceId } = requester;
   const streams = ctx.userData.streams;
-  const [changes, forgotten] = await Promise.all([
-    ctx.sync.membershipChanges(userId, upTo.rooms),
-    since === undefined && filter.room.includeLeave ? ctx.directory.forgottenRooms(userId) : Promise.resolve([]),
-  ]);
+  const forgotten = since === undefined && filter.room.includeLeave ? await ctx.directory.forgottenRooms(userId) : [];
   const plans = planRooms(changes, {
     upTo: upTo.rooms, ...(since === undefined ? {} : { since: since.rooms }), fullState, includeLeave: filter.room.includeLeave,
     forgotten: new Set(forgotten), roomAllowed: (roomId) => roomAllowed(filter.room, roomId),
@@ -88,16 +93,20 @@ const compute = async (ctx: SyncContext, requester: SyncRequester, computation: 
   // The streams are read while the rooms' timelines are: rooms wait for them only once their
   // timelines are in. Both promises are awaited below; `catch` only keeps a failure that surfaces
   // while the other side is still running from counting as unhandled.
+  const accountDataRead = moved('accountData') ? streams.accountData.changesSince(userId, since?.accountData ?? 0, upTo.accountData) : Promise.resolve([]);
+  const receiptsRead = moved('receipts')
+    ? streams.receipts.changesSince(userId, joinedRoomIds, since?.receipts ?? 0, upTo.receipts) : Promise.resolve(new Map<string, JsonObject>());
   const streamsRead = Promise.all([
-    moved('accountData') ? streams.accountData.changesSince(userId, since?.accountData ?? 0, upTo.accountData) : [],
-    moved('receipts') ? streams.receipts.changesSince(userId, joinedRoomIds, since?.receipts ?? 0, upTo.receipts) : new Map<string, JsonObject>(),
+    accountDataRead,
+    receiptsRead,
     toDeviceRead ? streams.toDevice.changesSince(userId, deviceId, since?.toDevice ?? 0, upTo.toDevice) : { events: [], position: upTo.toDevice },
     streams.keyCounts(userId, deviceId),
     moved('presence') ? streams.presence.changesSince(userId, since?.presence ?? 0, upTo.presence) : [],
   ]);
   const deviceListsRead = since === undefined || !moved('deviceLists')
     ? Promise.resolve([]) : streams.deviceLists.changesSince(userId, since.deviceLists, upTo.deviceLists);
-  const extrasReady = streamsRead.then(([accountData, receipts]): RoomExtras => ({
+  // Rooms wait for the streams they show (and count unread notifications with), not for the others.
+  const extrasReady = Promise.all([accountDataRead, receiptsRead]).then(([accountData, receipts]): RoomExtras => ({
     // From position 0 the stream adds the default push rules (at position 0) for an initial sync;
     // an incremental sync from 0 must not repeat them.
     accountData: since === undefined ? accountData : accountData.filter((entry) => entry.position > since.accountData),
@@ -109,13 +118,16 @@ const compute = async (ctx: SyncContext, requester: SyncRequester, computation: 
     ...(unread === undefined ? {} : { unread }),
     accountDataWindow: { since: since?.accountData ?? 0, upTo: upTo.accountData },
   }));
-  for (const pending of [streamsRead, deviceListsRead, extrasReady]) pending.catch(() => undefined);
+  const preferences = syncPreferences(ctx, userId, {
+    ...(since === undefined ? {} : { since: since.accountData }), upTo: upTo.accountData, entries: accountDataRead,
+  });
+  for (const pending of [streamsRead, deviceListsRead, extrasReady, preferences]) pending.catch(() => undefined);
 
   const format = eventFormatter(filter, requester, ctx.clock.now());
   const sections: Record<RoomPlan['section'], JsonObject> = { join: {}, invite: {}, knock: {}, leave: {} };
   const built = await Promise.all(plans.map(async (plan) => {
-    if ('change' in plan) return { plan, body: await strippedRoom(ctx, plan, userId), room: undefined };
-    const room = await buildRoom(ctx, plan, filter, userId, format, extrasReady, computation.view);
+    if ('change' in plan) return { plan, body: await servedStrippedRoom(ctx, plan, preferences, () => strippedRoom(ctx, plan, userId)), room: undefined };
+    const room = await buildRoom(ignoringContext(ctx, await preferences), plan, filter, userId, format, extrasReady, computation.view);
     return { plan, body: room.changed ? room.body : undefined, room };
   }));
   for (const { plan, body } of built) if (body !== undefined) sections[plan.section][plan.roomId] = body;
@@ -192,16 +204,16 @@ export const sync = async (
   let presenceChecked = presence === 'offline';
   for (;;) {
     let counter = ctx.notifier.current();
-    let upTo = await readPositions(ctx);
+    let read = await readPositions(ctx, requester.userId);
     if (!presenceChecked) {
       presenceChecked = true;
       // Checked against the positions just read; a change made here belongs in this response.
-      if (await updatePresence(ctx, requester, presence, upTo.presence, memo)) {
+      if (await updatePresence(ctx, requester, presence, read.upTo.presence, memo)) {
         counter = ctx.notifier.current();
-        upTo = await readPositions(ctx);
+        read = await readPositions(ctx, requester.userId);
       }
     }
-    const result = await compute(ctx, requester, { filter, since, upTo, fullState, view, toDeviceAcknowledged, memo });
+    const result = await compute(ctx, requester, { filter, since, ...read, fullState, view, toDeviceAcknowledged, memo });
     toDeviceAcknowledged = true;
     const remaining = deadline - ctx.clock.now();
     const keys = [requester.userId, ...result.joinedRoomIds];
@@ -219,9 +231,14 @@ export const sync = async (
 
 export interface SyncService {
   sync(requester: SyncRequester, request: SyncRequest, signal?: AbortSignal): Promise<JsonObject>;
+  /** `GET /keys/changes` between two /sync tokens (keyChanges.ts). */
+  keyChanges(requester: SyncRequester, from: string | undefined, to: string | undefined): Promise<JsonObject>;
 }
 
 export const createSync = (ctx: SyncContext): SyncService => {
   const memo = createSyncMemo();
-  return { sync: (requester, request, signal) => sync(ctx, requester, request, signal, memo) };
+  return {
+    sync: (requester, request, signal) => sync(ctx, requester, request, signal, memo),
+    keyChanges: (requester, from, to) => keyChanges(ctx, requester, from, to),
+  };
 };

@@ -1,6 +1,7 @@
 /**
  * `GET /_matrix/client/v3/sync` (and r0): parses the query (sync.yaml) and long-polls through the
- * sync use-case; a client that disconnects aborts its wait.
+ * sync use-case; a client that disconnects aborts its wait. `GET /keys/changes` (keys.yaml) too:
+ * its `from` / `to` are sync tokens.
  */
 import { Router } from '@koa/router';
 import { MatrixError } from '../../../domain/index.ts';
@@ -65,6 +66,13 @@ export const createSyncRouter = (options: SyncRouterOptions): StrataRouter => {
       } finally {
         ctx.res.off('close', onClose);
       }
+    });
+  }
+  for (const path of clientPaths('/keys/changes')) {
+    router.get(path, auth, async (ctx) => {
+      const requester = requesterOf(ctx);
+      ctx.body = await options.sync.keyChanges(
+        { userId: requester.userId, deviceId: requester.deviceId }, queryString(ctx, 'from'), queryString(ctx, 'to'));
     });
   }
   return router;
