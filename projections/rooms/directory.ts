@@ -107,7 +107,7 @@ export const createSqlRoomDirectory = (db: SqlDatabase): RoomDirectory => ({
     const { rows } = await db.query<{ room_id: string }>('SELECT room_id FROM room_forgotten WHERE user_id = $1 ORDER BY room_id', [userId]);
     return rows.map((row) => row.room_id);
   },
-  async publicRooms({ limit, offset, searchTerm }): Promise<PublicRoomsPage> {
+  async publicRooms({ limit, offset, searchTerm, roomTypes }): Promise<PublicRoomsPage> {
     const { rows } = await db.query<PublicRoomRow>(
       `SELECT d.room_id, r.room_type,
          (SELECT count(*) FROM room_memberships m WHERE m.room_id = d.room_id AND m.membership = 'join') AS joined,
@@ -117,8 +117,9 @@ export const createSqlRoomDirectory = (db: SqlDatabase): RoomDirectory => ({
          ${stateContent('m.room.guest_access')} AS guest
        FROM room_directory d JOIN rooms r ON r.room_id = d.room_id WHERE d.visibility = 'public'`);
     const term = searchTerm?.toLowerCase();
-    const matching = rows.map(chunkOf).filter((chunk) => term === undefined
-      || ['name', 'topic', 'canonical_alias', 'room_id'].some((key) => String(chunk[key] ?? '').toLowerCase().includes(term)))
+    const matching = rows.filter((row) => roomTypes === undefined || roomTypes.includes(row.room_type)).map(chunkOf)
+      .filter((chunk) => term === undefined
+        || ['name', 'topic', 'canonical_alias', 'room_id'].some((key) => String(chunk[key] ?? '').toLowerCase().includes(term)))
       .sort((a, b) => Number(b.num_joined_members) - Number(a.num_joined_members) || String(a.room_id).localeCompare(String(b.room_id)));
     const page = matching.slice(offset, offset + limit);
     return { chunk: page, total: matching.length, nextOffset: offset + limit < matching.length ? offset + limit : null };

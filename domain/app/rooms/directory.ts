@@ -62,23 +62,45 @@ export const setDirectoryVisibility = async (ctx: RoomsContext, requester: RoomR
   await ctx.directory.setVisibility(roomId, visibility);
 };
 
-const MAX_PUBLIC_ROOMS = 500;
+/** Synapse's MAX_PUBLIC_ROOMS_IN_RESPONSE: the default page and the cap (the spec sets neither). */
+const MAX_PUBLIC_ROOMS = 100;
+
+export interface PublicRoomsRequest {
+  readonly limit?: number;
+  readonly since?: string;
+  readonly server?: string;
+  readonly searchTerm?: string;
+  /** Since v1.4: room types to list; `null` stands for rooms without a type. */
+  readonly roomTypes?: readonly (string | null)[];
+  readonly includeAllNetworks?: boolean;
+  readonly thirdPartyInstanceId?: string;
+}
 
 /** `GET`/`POST /publicRooms`: `since` tokens are `p<offset>` into the ordered list. */
-export const publicRooms = async (
-  ctx: RoomsContext, options: { limit?: number; since?: string; searchTerm?: string; server?: string },
-): Promise<JsonObject> => {
+export const publicRooms = async (ctx: RoomsContext, options: PublicRoomsRequest): Promise<JsonObject> => {
   if (options.server !== undefined && options.server !== ctx.serverName) {
-    throw new MatrixError('M_NOT_FOUND', 404, 'Listing rooms of another server needs federation, not supported yet');
+    // Synapse answers 502 when it cannot fetch another server's list; without federation it never can.
+    throw new MatrixError('M_UNKNOWN', 502, 'Failed to fetch room list: listing rooms of another server needs federation, not supported yet');
   }
-  const limit = Math.min(options.limit ?? 100, MAX_PUBLIC_ROOMS);
+  if (options.includeAllNetworks === true && options.thirdPartyInstanceId !== undefined) {
+    // list_public_rooms.yaml: third_party_instance_id "Can only be used if include_all_networks is false" (Synapse: 400).
+    throw invalidParam("Can't use include_all_networks with an explicit network");
+  }
+  // Synapse: an absent limit or 0 means "no limit", i.e. the cap.
+  const limit = Math.min(options.limit === undefined || options.limit === 0 ? MAX_PUBLIC_ROOMS : options.limit, MAX_PUBLIC_ROOMS);
   let offset = 0;
   if (options.since !== undefined) {
     const match = /^p(\d{1,9})$/.exec(options.since);
     if (match === null) throw invalidParam("Invalid 'since' token");
     offset = Number(match[1]);
   }
-  const page = await ctx.directory.publicRooms({ limit, offset, ...(options.searchTerm === undefined ? {} : { searchTerm: options.searchTerm }) });
+  // No application service bridges third-party networks here, so a named network has no rooms.
+  if (options.thirdPartyInstanceId !== undefined) return { chunk: [], total_room_count_estimate: 0 };
+  const page = await ctx.directory.publicRooms({
+    limit, offset,
+    ...(options.searchTerm === undefined ? {} : { searchTerm: options.searchTerm }),
+    ...(options.roomTypes === undefined ? {} : { roomTypes: options.roomTypes }),
+  });
   const response: JsonObject = { chunk: page.chunk, total_room_count_estimate: page.total };
   if (page.nextOffset !== null) response.next_batch = `p${page.nextOffset}`;
   if (offset > 0) response.prev_batch = `p${Math.max(0, offset - limit)}`;

@@ -4,12 +4,16 @@
  */
 import { MatrixError } from '../../errors.ts';
 import { isJsonObject, type JsonObject } from '../../json.ts';
-import type { EventFilter, StoredEvent } from '../../ports/rooms.ts';
+import type { StoredEvent } from '../../ports/rooms.ts';
 import { clientEvent, type Viewer } from './clientEvent.ts';
 import { forbidden, invalidParam, notFound } from './common.ts';
+import { hiddenByIgnoring, ignoredBy, withoutIgnored } from './ignoring.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
+import { admitsRoom, lazyMembers, matchesEventFilter, parseEventFilter } from './roomEventFilter.ts';
 import { parseRoomToken, roomToken } from './tokens.ts';
 import { canSee, visibilityWindow, type VisibilityWindow } from './visibility.ts';
+
+export { parseEventFilter, type ParsedEventFilter } from './roomEventFilter.ts';
 
 const MAX_LIMIT = 1000;
 
@@ -34,6 +38,7 @@ export const getEvent = async (ctx: RoomsContext, requester: RoomRequester, room
   });
   const event = await ctx.rooms.event(eventId);
   if (event === undefined || event.roomId !== roomId || !canSee(window, event.offset)) throw notFound('Event not found');
+  if (hiddenByIgnoring(event, await ignoredBy(ctx.preferences, requester.userId))) throw notFound('Event not found');
   return clientEvent(event, viewerOf(requester), ctx.clock.now());
 };
 
@@ -57,6 +62,21 @@ export const getStateEvent = async (
   return isJsonObject(event.pdu.content) ? event.pdu.content : {};
 };
 
+/**
+ * A position in a room's timeline from a pagination token: our `t<N>`, or a /sync `next_batch`,
+ * which message_pagination.yaml allows for `from` and `to`. A sync token (domain/app/sync/token.ts)
+ * starts `s<offset of partition 0>.<partition 1>…_`; the room's partition entry is the same
+ * "before offset N" position (a missing partition is 0).
+ */
+const timelinePosition = (token: string, partition: number, name = 'from'): number => {
+  const sync = /^s([\d.]*)_[\d_]+$/.exec(token);
+  if (sync === null) return parseRoomToken(token, name);
+  const offsets = sync[1] === '' ? [] : sync[1]!.split('.');
+  const offset = offsets[partition] ?? '0';
+  if (!/^\d{1,15}$/.test(offset)) throw invalidParam(`Invalid '${name}' token`);
+  return Number(offset);
+};
+
 const membershipOfEvent = (event: StoredEvent): string => {
   const content = event.pdu.content;
   return isJsonObject(content) && typeof content.membership === 'string' ? content.membership : 'leave';
@@ -68,16 +88,34 @@ export interface MembersQuery {
   readonly notMembership?: string;
 }
 
+const MEMBERSHIPS: readonly string[] = ['join', 'invite', 'knock', 'leave', 'ban'];
+
+/**
+ * rooms.yaml getMembersByRoom: "When specified alongside `not_membership`, the two parameters
+ * create an 'or' condition: either the membership *is* the same as `membership` **or** *is not*
+ * the same as `not_membership`."
+ */
+const membershipMatcher = (query: MembersQuery): ((membership: string) => boolean) => {
+  for (const [name, value] of [['membership', query.membership], ['not_membership', query.notMembership]] as const) {
+    if (value !== undefined && !MEMBERSHIPS.includes(value)) throw invalidParam(`'${name}' must be one of ${MEMBERSHIPS.join(', ')}`);
+  }
+  const { membership, notMembership } = query;
+  if (membership !== undefined && notMembership !== undefined) return (m) => m === membership || m !== notMembership;
+  if (membership !== undefined) return (m) => m === membership;
+  if (notMembership !== undefined) return (m) => m !== notMembership;
+  return () => true;
+};
+
 export const getMembers = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, query: MembersQuery): Promise<JsonObject[]> => {
-  await requireRoom(ctx, roomId);
+  const matches = membershipMatcher(query);
+  const info = await requireRoom(ctx, roomId);
   const window = await visibilityWindow(ctx, roomId, requester.userId);
-  let at = query.at === undefined ? undefined : parseRoomToken(query.at, 'at') - 1;
+  let at = query.at === undefined ? undefined : timelinePosition(query.at, info.partition, 'at') - 1;
   if (!window.joined && window.maxOffset !== undefined) at = Math.min(at ?? window.maxOffset, window.maxOffset);
   const members = await ctx.rooms.members(roomId, at);
   const now = ctx.clock.now();
   return members
-    .filter((event) => query.membership === undefined || membershipOfEvent(event) === query.membership)
-    .filter((event) => query.notMembership === undefined || membershipOfEvent(event) !== query.notMembership)
+    .filter((event) => matches(membershipOfEvent(event)))
     .map((event) => clientEvent(event, viewerOf(requester), now));
 };
 
@@ -100,36 +138,6 @@ export const getJoinedMembers = async (ctx: RoomsContext, requester: RoomRequest
 export const getJoinedRooms = (ctx: RoomsContext, requester: RoomRequester): Promise<string[]> =>
   ctx.rooms.roomsWithMembership(requester.userId, ['join']);
 
-const stringArray = (value: unknown, key: string): string[] | undefined => {
-  if (value === undefined) return undefined;
-  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw invalidParam(`filter '${key}' must be an array of strings`);
-  return value as string[];
-};
-
-/** A RoomEventFilter from the `filter` query parameter (JSON). */
-export const parseEventFilter = (text: string | undefined): { filter?: EventFilter; limit?: number } => {
-  if (text === undefined || text === '') return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new MatrixError('M_INVALID_PARAM', 400, "'filter' must be a JSON RoomEventFilter (stored filter ids are not supported)");
-  }
-  if (!isJsonObject(value)) throw invalidParam("'filter' must be a JSON object");
-  const filter: { -readonly [K in keyof EventFilter]: EventFilter[K] } = {};
-  const types = stringArray(value.types, 'types');
-  if (types !== undefined) filter.types = types;
-  const notTypes = stringArray(value.not_types, 'not_types');
-  if (notTypes !== undefined) filter.notTypes = notTypes;
-  const senders = stringArray(value.senders, 'senders');
-  if (senders !== undefined) filter.senders = senders;
-  const notSenders = stringArray(value.not_senders, 'not_senders');
-  if (notSenders !== undefined) filter.notSenders = notSenders;
-  if (typeof value.contains_url === 'boolean') filter.containsUrl = value.contains_url;
-  const limit = typeof value.limit === 'number' && Number.isInteger(value.limit) && value.limit > 0 ? value.limit : undefined;
-  return limit === undefined ? { filter } : { filter, limit };
-};
-
 const limitOf = (text: string | undefined, fallback: number): number => {
   if (text === undefined) return fallback;
   const limit = Number(text);
@@ -140,32 +148,47 @@ const limitOf = (text: string | undefined, fallback: number): number => {
 export interface MessagesRequest {
   readonly from?: string;
   readonly to?: string;
-  readonly dir: string;
+  /** Required by message_pagination.yaml; checked after access so a non-member learns nothing. */
+  readonly dir?: string;
   readonly limit?: string;
   readonly filter?: string;
 }
 
 export const getMessages = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, request: MessagesRequest): Promise<JsonObject> => {
-  if (request.dir !== 'b' && request.dir !== 'f') throw invalidParam("'dir' must be 'b' or 'f'");
   const info = await requireRoom(ctx, roomId);
   const window = await visibilityWindow(ctx, roomId, requester.userId);
+  const dir = request.dir;
+  if (dir === undefined) throw new MatrixError('M_MISSING_PARAM', 400, "Missing 'dir' (b or f)");
+  if (dir !== 'b' && dir !== 'f') throw invalidParam("'dir' must be 'b' or 'f'");
   const parsedFilter = parseEventFilter(request.filter);
   const limit = Math.min(limitOf(request.limit, parsedFilter.limit ?? 10), MAX_LIMIT);
-  const from = request.from === undefined ? (request.dir === 'b' ? info.lastOffset + 1 : 0) : parseRoomToken(request.from);
-  const to = request.to === undefined ? undefined : parseRoomToken(request.to, 'to');
-  const events = limit === 0 ? [] : await ctx.rooms.messages(roomId, {
-    dir: request.dir, from, limit,
+  // Since v1.3 `from` is optional: "from the first or last (per the value of dir) visible event".
+  const from = request.from === undefined ? (dir === 'b' ? info.lastOffset + 1 : 0) : timelinePosition(request.from, info.partition);
+  const to = request.to === undefined ? undefined : timelinePosition(request.to, info.partition, 'to');
+  const events = limit === 0 || !admitsRoom(parsedFilter, roomId) ? [] : await ctx.rooms.messages(roomId, {
+    dir, from, limit,
     ...(to === undefined ? {} : { to }),
     ...(parsedFilter.filter === undefined ? {} : { filter: parsedFilter.filter }),
     visible: window.visible,
   });
   const now = ctx.clock.now();
-  const response: JsonObject = { start: roomToken(from), chunk: events.map((event) => clientEvent(event, viewerOf(requester), now)) };
+  const shown = withoutIgnored(events, await ignoredBy(ctx.preferences, requester.userId));
+  // `start`: "This will be the same as the value given in `from`" (a /sync token stays one).
+  const response: JsonObject = { start: request.from ?? roomToken(from), chunk: shown.map((event) => clientEvent(event, viewerOf(requester), now)) };
+  // message_pagination.yaml `state`: with lazy_load_members, the chunk's senders' member events, as
+  // of the chunk's first event; omitted without it or for an empty chunk (Synapse). Every sender's
+  // is sent: `include_redundant_members` only lets a server leave out ones the client already has
+  // (§ Lazy-loading room members), and Synapse never does here.
+  const first = shown[0];
+  if (parsedFilter.lazyLoadMembers === true && first !== undefined) {
+    const state = lazyMembers(await ctx.rooms.members(roomId, first.offset), parsedFilter, shown);
+    response.state = state.map((event) => clientEvent(event, viewerOf(requester), now));
+  }
   // "If no further events are available … this property is omitted from the response." The read
   // model skips events hidden by history visibility, so a full page means more may follow.
   if (events.length === limit && limit > 0) {
     const last = events[events.length - 1]!;
-    response.end = roomToken(request.dir === 'b' ? last.offset : last.offset + 1);
+    response.end = roomToken(dir === 'b' ? last.offset : last.offset + 1);
   }
   return response;
 };
@@ -181,20 +204,30 @@ export const getContext = async (
   });
   const event = await ctx.rooms.event(eventId);
   if (event === undefined || event.roomId !== roomId || !canSee(window, event.offset)) throw notFound('Event not found');
+  const ignored = await ignoredBy(ctx.preferences, requester.userId);
+  if (hiddenByIgnoring(event, ignored)) throw notFound('Event not found');
   const parsedFilter = parseEventFilter(filterText);
   const limit = limitOf(limitText, 10);
   const beforeCount = Math.floor(limit / 2);
-  const { before, after } = await ctx.rooms.around(roomId, event.offset, beforeCount, limit - beforeCount, parsedFilter.filter, window.visible);
+  const { before, after } = admitsRoom(parsedFilter, roomId)
+    ? await ctx.rooms.around(roomId, event.offset, beforeCount, limit - beforeCount, parsedFilter.filter, window.visible)
+    : { before: [], after: [] };
   const now = ctx.clock.now();
   const viewer = viewerOf(requester);
   const last = after[after.length - 1] ?? event;
   const first = before[before.length - 1] ?? event;
   return {
     event: clientEvent(event, viewer, now),
-    events_before: before.map((e) => clientEvent(e, viewer, now)),
-    events_after: after.map((e) => clientEvent(e, viewer, now)),
+    events_before: withoutIgnored(before, ignored).map((e) => clientEvent(e, viewer, now)),
+    events_after: withoutIgnored(after, ignored).map((e) => clientEvent(e, viewer, now)),
     start: roomToken(first.offset),
     end: roomToken(last.offset + 1),
-    state: (await ctx.rooms.stateAt(roomId, last.offset)).map((e) => clientEvent(e, viewer, now)),
+    // event_context.yaml `state`: "The state of the room at the last event returned"; the filter
+    // "is only applied to events_before, events_after, and state", and with lazy_load_members the
+    // m.room.member events are only the returned events' senders' (§ Lazy-loading room members).
+    state: lazyMembers(
+      (await ctx.rooms.stateAt(roomId, last.offset)).filter((e) => admitsRoom(parsedFilter, roomId) && matchesEventFilter(e, parsedFilter.filter)),
+      parsedFilter, [...withoutIgnored(before, ignored), event, ...withoutIgnored(after, ignored)])
+      .map((e) => clientEvent(e, viewer, now)),
   };
 };

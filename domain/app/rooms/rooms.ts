@@ -4,7 +4,7 @@ import type { ProfileFields } from '../../ports/accounts.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
 import { createRoom, type CreateRoomResult } from './createRoom.ts';
 import {
-  deleteAlias, getAlias, getDirectoryVisibility, publicRooms, putAlias, roomAliases, setDirectoryVisibility,
+  deleteAlias, getAlias, getDirectoryVisibility, publicRooms, putAlias, roomAliases, setDirectoryVisibility, type PublicRoomsRequest,
 } from './directory.ts';
 import { ban, forget, invite, join, kick, knock, leave, unban } from './membership.ts';
 import { syncProfileToRooms } from './profileSync.ts';
@@ -47,7 +47,7 @@ export interface Rooms {
   roomAliases(requester: R, roomId: string): Promise<string[]>;
   getDirectoryVisibility(roomId: string): Promise<JsonObject>;
   setDirectoryVisibility(requester: R, roomId: string, visibility: unknown): Promise<void>;
-  publicRooms(options: { limit?: number; since?: string; searchTerm?: string; server?: string }): Promise<JsonObject>;
+  publicRooms(options: PublicRoomsRequest): Promise<JsonObject>;
   upgradeRoom(requester: R, roomId: string, body: JsonObject): Promise<string>;
   /** GET /_matrix/client/v1/rooms/{roomId}/hierarchy (space_hierarchy.yaml). */
   getHierarchy(requester: R, roomId: string, request: HierarchyRequest): Promise<JsonObject>;

@@ -12,6 +12,16 @@ const optionalLimit = (value: unknown): number | undefined => {
   return limit;
 };
 
+/** Since v1.4 `filter.room_types`: strings, or null for rooms without a type; absent, null or [] = all rooms. */
+const roomTypesOf = (value: unknown): (string | null)[] | undefined => {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || !value.every((item) => item === null || typeof item === 'string')) {
+    throw new MatrixError('M_INVALID_PARAM', 400, "'filter.room_types' must be an array of strings or null");
+  }
+  // Synapse: an empty list filters nothing.
+  return value.length === 0 ? undefined : value as (string | null)[];
+};
+
 export const addDirectoryRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataMiddleware): void => {
   for (const path of clientPaths('/directory/room/:roomAlias')) {
     router.get(path, async (ctx) => {
@@ -59,9 +69,14 @@ export const addDirectoryRoutes = (router: StrataRouter, rooms: Rooms, auth: Str
       const server = queryString(ctx, 'server');
       const filter = isJsonObject(request.filter) ? request.filter : {};
       const searchTerm = typeof filter.generic_search_term === 'string' && filter.generic_search_term !== '' ? filter.generic_search_term : undefined;
+      const roomTypes = roomTypesOf(filter.room_types);
+      const network = typeof request.third_party_instance_id === 'string' ? request.third_party_instance_id : undefined;
       ctx.body = await rooms.publicRooms({
         ...(limit === undefined ? {} : { limit }), ...(since === undefined ? {} : { since }),
         ...(server === undefined ? {} : { server }), ...(searchTerm === undefined ? {} : { searchTerm }),
+        ...(roomTypes === undefined ? {} : { roomTypes }),
+        ...(request.include_all_networks === true ? { includeAllNetworks: true } : {}),
+        ...(network === undefined ? {} : { thirdPartyInstanceId: network }),
       });
     });
   }

@@ -75,8 +75,9 @@ export const addEventRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataM
       const to = queryString(ctx, 'to');
       const limit = queryString(ctx, 'limit');
       const filter = queryString(ctx, 'filter');
+      const dir = queryString(ctx, 'dir');
       ctx.body = await rooms.getMessages(roomRequester(ctx), param(ctx, 'roomId'), {
-        dir: queryString(ctx, 'dir') ?? 'b',
+        ...(dir === undefined ? {} : { dir }),
         ...(from === undefined ? {} : { from }),
         ...(to === undefined ? {} : { to }),
         ...(limit === undefined ? {} : { limit }),
