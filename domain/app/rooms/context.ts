@@ -1,6 +1,7 @@
 /** Everything the room use-cases depend on; built once by the composition root. */
 import type { Clock, Random } from '../../ports/accounts.ts';
 import type { ProfileReader, RoomDirectory, RoomReadModel } from '../../ports/rooms.ts';
+import type { UserPreferences } from './preferences.ts';
 import type { RoomWriter } from './roomWriter.ts';
 
 export interface RoomsContext {
@@ -13,6 +14,8 @@ export interface RoomsContext {
   readonly random: Random;
   /** Room version for new rooms; "12" by default (the spec's recommendation in v1.19). */
   readonly defaultRoomVersion?: string;
+  /** Ignored users (ignoring.ts); absent: nobody is ignored. */
+  readonly preferences?: UserPreferences;
 }
 
 /** Who is asking, as the accounts layer authenticated them. */

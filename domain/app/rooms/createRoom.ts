@@ -10,6 +10,7 @@ import type { LocalEventRequest } from '../../room/index.ts';
 import { DEFAULT_ROOM_VERSION, roomVersionRules, type RoomVersionRules } from '../../roomVersions/index.ts';
 import { badJson, invalidParam, memberContent, originOf } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
+import { inviteBlocked, screenInvitees } from './invitePermission.ts';
 
 const ROOM_ID_LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
@@ -77,8 +78,9 @@ export const createRoom = async (ctx: RoomsContext, requester: RoomRequester, bo
   const presetName = optionalText(body, 'preset') ?? (visibility === 'public' ? 'public_chat' : 'private_chat');
   const preset = PRESETS[presetName];
   if (preset === undefined) throw invalidParam(`Unknown preset ${presetName}`);
-  const invitees = stringList(body, 'invite');
-  for (const user of invitees) if (!isUserId(user)) throw invalidParam(`Invalid user id ${user}`);
+  const requestedInvitees = stringList(body, 'invite');
+  for (const user of requestedInvitees) if (!isUserId(user)) throw invalidParam(`Invalid user id ${user}`);
+  const { invitees, blocked } = await screenInvitees(ctx.preferences, requestedInvitees);
   const isDirect = body.is_direct === true;
 
   const aliasName = optionalText(body, 'room_alias_name');
@@ -143,5 +145,8 @@ export const createRoom = async (ctx: RoomsContext, requester: RoomRequester, bo
     throw new MatrixError('M_ROOM_IN_USE', 400, 'Room alias already taken');
   }
   if (visibility === 'public') await ctx.directory.setVisibility(roomId, 'public');
+  // invite_permission.md: 403 M_INVITE_BLOCKED "due to a user in the `invite` list", while "the
+  // room creation as a whole succeeds" (as in Synapse, which creates the room, then fails the invite).
+  if (blocked[0] !== undefined) throw inviteBlocked(blocked[0]);
   return alias === undefined ? { roomId } : { roomId, alias };
 };

@@ -5,6 +5,11 @@ export { createRoomWriter, type CreateRoomRequest, type RoomWriter, type RoomWri
 export { clientEvent, strippedStateEvent, type Viewer } from './clientEvent.ts';
 export { parseRoomToken, roomToken } from './tokens.ts';
 export { restrictedToVisible, visibleRangesBelow } from './visibility.ts';
+export {
+  accountDataPreferences, blocksInvitesIn, ignoredUsersIn, IGNORED_USER_LIST, INVITE_PERMISSION_CONFIG, type UserPreferences,
+} from './preferences.ts';
+export { hiddenByIgnoring, withoutIgnored } from './ignoring.ts';
+export { withInvitePermission } from './invitePermission.ts';
 export type { CreateRoomResult } from './createRoom.ts';
 export type { MembersQuery, MessagesRequest } from './reading.ts';
 export type { HierarchyRequest } from './hierarchy.ts';

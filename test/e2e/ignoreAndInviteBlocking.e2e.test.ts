@@ -1,0 +1,106 @@
+// Ignoring users (client-server-api/modules/ignore_users.md) and invite permission (since v1.18,
+// modules/invite_permission.md) end to end over HTTP, against the whole server (embedded mode).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  MatrixClient, e, messageBodies, startTestServer, timelineOf, type Body, type TestServer, type UserClient,
+} from '../harness/index.ts';
+
+describe('ignoring users and blocking invites (embedded)', () => {
+  let server: TestServer;
+  let alice: UserClient;
+  let bob: UserClient;
+  let carol: UserClient;
+  let hall: string;
+  let bobsMessage: string;
+  let bobsInviteRoom: string;
+  let aliceSince: string;
+  const room = (roomId: string, rest = ''): string => `/rooms/${e(roomId)}${rest}`;
+  const accountData = (user: UserClient, type: string): string => `/user/${e(user.userId)}/account_data/${type}`;
+  const invitesOf = (sync: Body): string[] => Object.keys(((sync.rooms as Body | undefined)?.invite as Body | undefined) ?? {});
+
+  beforeAll(async () => {
+    server = await startTestServer({ mode: 'embedded' });
+    const client = new MatrixClient(server.url);
+    [alice, bob, carol] = await Promise.all(['alice', 'bob', 'carol'].map(async (name) => client.as(await client.register(name))));
+    hall = await alice.createRoom({ preset: 'public_chat' });
+    await bob.post(room(hall, '/join'));
+    await carol.post(room(hall, '/join'));
+  });
+  afterAll(() => server?.stop());
+
+  it("hides an ignored user's messages from the ignoring user's /sync, /messages, /event and /context only", async () => {
+    const before = (await alice.sync()).next_batch as string;
+    await alice.put(accountData(alice, 'm.ignored_user_list'), { ignored_users: { [bob.userId]: {} } });
+    bobsMessage = await bob.send(hall, 'from bob');
+    const carolsMessage = await carol.send(hall, 'from carol');
+
+    // Incrementally: ignoring applies from the sync that carries the account data change.
+    const incremental = await alice.syncUntil((sync) => messageBodies(timelineOf(sync, hall)).includes('from carol'), { since: before });
+    expect(messageBodies(timelineOf(incremental, hall))).toEqual(['from carol']);
+
+    const aliceSync = await alice.sync();
+    aliceSince = aliceSync.next_batch as string;
+    const timeline = timelineOf(aliceSync, hall);
+    expect(messageBodies(timeline)).toEqual(['from carol']);
+    // "Servers must still send state events sent by ignored users."
+    expect(timeline.some((event) => event.type === 'm.room.member' && event.state_key === bob.userId)).toBe(true);
+    expect(messageBodies(timelineOf(await carol.sync(), hall))).toEqual(['from bob', 'from carol']);
+
+    const aliceMessages = await alice.get(room(hall, '/messages'), { dir: 'b', limit: '5' });
+    expect(messageBodies(aliceMessages.chunk as Body[])).toEqual(['from carol']);
+    const carolMessages = await carol.get(room(hall, '/messages'), { dir: 'b', limit: '5' });
+    expect(messageBodies(carolMessages.chunk as Body[])).toEqual(['from carol', 'from bob']);
+
+    await alice.fails('GET', room(hall, `/event/${e(bobsMessage)}`), { status: 404, errcode: 'M_NOT_FOUND' });
+    expect(await carol.get(room(hall, `/event/${e(bobsMessage)}`))).toMatchObject({ event_id: bobsMessage });
+    const context = await alice.get(room(hall, `/context/${e(carolsMessage)}`), { limit: '4' });
+    expect((context.events_before as Body[]).map((event) => event.event_id)).not.toContain(bobsMessage);
+  });
+
+  it("does not serve an ignored user's invite", async () => {
+    bobsInviteRoom = await bob.createRoom({ preset: 'private_chat' });
+    await bob.post(room(bobsInviteRoom, '/invite'), { user_id: alice.userId });
+    expect(invitesOf(await alice.sync())).not.toContain(bobsInviteRoom);
+  });
+
+  it('sends new messages of a user once un-ignored, not the ones missed meanwhile', async () => {
+    await alice.put(accountData(alice, 'm.ignored_user_list'), { ignored_users: {} });
+    await bob.send(hall, 'after un-ignoring');
+    const later = await alice.syncUntil((sync) => messageBodies(timelineOf(sync, hall)).includes('after un-ignoring'), { since: aliceSince });
+    expect(messageBodies(timelineOf(later, hall))).not.toContain('from bob');
+  });
+
+  it('refuses invites with 403 M_INVITE_BLOCKED while the user blocks them, and hides existing invites', async () => {
+    await alice.put(accountData(alice, 'm.invite_permission_config'), { default_action: 'block' });
+    // bob's earlier invite is no longer hidden by ignoring, but blocking hides it.
+    expect(invitesOf(await alice.sync())).not.toContain(bobsInviteRoom);
+
+    const other = await bob.createRoom({ preset: 'private_chat' });
+    await bob.fails('POST', room(other, '/invite'), { status: 403, errcode: 'M_INVITE_BLOCKED' }, { json: { user_id: alice.userId } });
+    await bob.fails('PUT', room(other, `/state/m.room.member/${e(alice.userId)}`), { status: 403, errcode: 'M_INVITE_BLOCKED' },
+      { json: { membership: 'invite' } });
+
+    // createRoom answers 403 M_INVITE_BLOCKED for alice, yet "the room creation as a whole succeeds":
+    // carol is invited to it, alice is not.
+    const carolSince = (await carol.sync()).next_batch as string;
+    await bob.fails('POST', '/createRoom', { status: 403, errcode: 'M_INVITE_BLOCKED' },
+      { json: { preset: 'private_chat', name: 'blocked', invite: [alice.userId, carol.userId] } });
+    const invited = await carol.syncUntil((sync) => invitesOf(sync).length > 0, { since: carolSince });
+    const [created] = invitesOf(invited);
+    const members = (await bob.get(room(created!, '/members'))).chunk as Body[];
+    const membership = (userId: string) => members.find((event) => event.state_key === userId)?.content;
+    expect(membership(carol.userId)).toMatchObject({ membership: 'invite' });
+    expect(membership(alice.userId)).toBeUndefined();
+    expect(invitesOf(await alice.sync())).not.toContain(created);
+  });
+
+  it('lets invites through again once unblocked', async () => {
+    await alice.put(accountData(alice, 'm.invite_permission_config'), {});
+    const again = await bob.createRoom({ preset: 'private_chat' });
+    await bob.post(room(again, '/invite'), { user_id: alice.userId });
+    const invites = invitesOf(await alice.sync());
+    expect(invites).toContain(again);
+    // "Servers MAY return any suppressed invite events over GET /sync if invite blocking is later disabled."
+    expect(invites).toContain(bobsInviteRoom);
+  });
+});
