@@ -70,6 +70,22 @@ describe('ignoring users and blocking invites (embedded)', () => {
     expect(messageBodies(timelineOf(later, hall))).not.toContain('from bob');
   });
 
+  it("does not count an ignored user's messages in unread_notifications", async () => {
+    const quiet = await alice.createRoom({ preset: 'public_chat' });
+    await bob.post(room(quiet, '/join'));
+    await carol.post(room(quiet, '/join'));
+    await alice.put(accountData(alice, 'm.ignored_user_list'), { ignored_users: { [bob.userId]: {} } });
+    const mention = { msgtype: 'm.text', 'm.mentions': { user_ids: [alice.userId] } };
+    await bob.put(room(quiet, '/send/m.room.message/ignored-mention'), { ...mention, body: 'bob mentions alice' });
+    await carol.put(room(quiet, '/send/m.room.message/carol-mention'), { ...mention, body: 'carol mentions alice' });
+    const sync = await alice.syncUntil((response) => messageBodies(timelineOf(response, quiet)).includes('carol mentions alice'));
+    const joined = ((sync.rooms as Body).join as Body)[quiet] as Body;
+    expect(joined.unread_notifications).toEqual({ notification_count: 1, highlight_count: 1 });
+    await alice.put(accountData(alice, 'm.ignored_user_list'), { ignored_users: {} });
+    const after = await alice.sync();
+    expect((((after.rooms as Body).join as Body)[quiet] as Body).unread_notifications).toEqual({ notification_count: 2, highlight_count: 2 });
+  });
+
   it('refuses invites with 403 M_INVITE_BLOCKED while the user blocks them, and hides existing invites', async () => {
     await alice.put(accountData(alice, 'm.invite_permission_config'), { default_action: 'block' });
     // bob's earlier invite is no longer hidden by ignoring, but blocking hides it.

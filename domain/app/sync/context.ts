@@ -16,6 +16,8 @@ export interface SyncContext {
   readonly clock: { now(): number };
   /** Ignored users and invite blocking (ignored.ts); absent: neither applies. */
   readonly preferences?: UserPreferences;
+  /** Senders the user ignores, for the rooms of this response (ignored.ts `ignoringContext`). */
+  readonly ignoredSenders?: ReadonlySet<string>;
   /**
    * Bundled aggregations on timeline events (rooms/modules.ts `bundleAggregations`), given the
    * offsets the user may see when /sync computed them, and which events have children when the

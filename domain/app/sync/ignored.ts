@@ -122,7 +122,8 @@ export const ignoringReadModel = (rooms: RoomReadModel, ignored: ReadonlySet<str
 
 /** The sync context a room of this response is built with. */
 export const ignoringContext = (ctx: SyncContext, preferences: SyncPreferences): SyncContext =>
-  preferences.ignored.size === 0 ? ctx : { ...ctx, rooms: ignoringReadModel(ctx.rooms, preferences.ignored) };
+  preferences.ignored.size === 0 ? ctx
+    : { ...ctx, rooms: ignoringReadModel(ctx.rooms, preferences.ignored), ignoredSenders: preferences.ignored };
 
 /** Whether an invite is served: not while the user blocks invites, nor one from an ignored user. */
 export const inviteServed = async (

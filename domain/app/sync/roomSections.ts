@@ -14,7 +14,7 @@ import { strippedStateEvent, type EventFormatter } from './format.ts';
 import type { RoomPlan } from './plan.ts';
 import { narrows, roomTimeline, visibleFrom, type RoomTimeline, type TimelineOptions } from './timeline.ts';
 import type { OwnReceipt } from '../notifications/index.ts';
-import { unreadNotifications, userRules, type KnownEvents, type UnreadCounts } from './unread.ts';
+import { unreadNotifications, userRules, withIgnoredSenders, type KnownEvents, type UnreadCounts } from './unread.ts';
 
 /** State shown to invitees and knockers (client-server-api § Stripped state: the recommended types). */
 const STRIPPED_TYPES = new Set([
@@ -121,8 +121,8 @@ export const buildRoom = async (
     const unreadCtx = view.receiptTargets === undefined ? ctx : { ...ctx, rooms: view.receiptTargets };
     return unreadNotifications(unreadCtx, plan.roomId, userId, plan.changes, window.to, {
       ownReceipts: await extras.ownReceipts(plan.roomId),
-      rules: await userRules(ctx, userId, extras, extras.accountDataWindow === undefined ? undefined
-        : { ...extras.accountDataWindow, entries: extras.accountData }),
+      rules: withIgnoredSenders(await userRules(ctx, userId, extras, extras.accountDataWindow === undefined ? undefined
+        : { ...extras.accountDataWindow, entries: extras.accountData }), ctx.ignoredSenders),
       threaded: filter.room.timeline.unreadThreadNotifications, ...(extras.unread === undefined ? {} : { cache: extras.unread }),
       ...(known === undefined ? {} : { known }),
     });

@@ -13,6 +13,7 @@ import {
   type Counts, type OwnReceipt, type PushRoomState, type ReadUpTo,
 } from '../notifications/index.ts';
 import type { SyncContext } from './context.ts';
+import { hiddenByIgnoring } from '../rooms/index.ts';
 
 export type { Counts } from '../notifications/index.ts';
 
@@ -34,7 +35,14 @@ const MAX_UNREAD_COUNTS = 100_000;
 export interface UserRules {
   readonly ruleset: EvaluableRuleset;
   readonly key: string;
+  /** Senders the user ignores (m.ignored_user_list): their events never count. */
+  readonly ignored?: ReadonlySet<string>;
 }
+
+/** The rules with the user's ignored senders folded in (and into the key, so cached counts follow the list). */
+export const withIgnoredSenders = (rules: UserRules, ignored: ReadonlySet<string> | undefined): UserRules =>
+  ignored === undefined || ignored.size === 0 ? rules
+    : { ...rules, ignored, key: `${rules.key}/${fingerprint([...ignored].sort().join('\u0000'))}` };
 
 const rulesPerSync = new WeakMap<object, Promise<UserRules>>();
 
@@ -148,7 +156,9 @@ const evaluateRange = async (
     if (stopAtRedaction && window.events.some((event) => event.type === 'm.room.redaction')) return undefined;
     const evaluated = evaluateEvents(rules.ruleset, userId, state ?? pushRoomState(window.stateBefore ?? { joinedMembers: 0 }), window.events);
     state = evaluated.state;
-    counts = tally(counts, evaluated.evaluated, read);
+    const ignored = rules.ignored;
+    counts = tally(counts, ignored === undefined ? evaluated.evaluated
+      : evaluated.evaluated.filter(({ event }) => !hiddenByIgnoring(event, ignored)), read);
     if (window.events.length < UNREAD_CHUNK) return { state, counts };
     from = window.events[window.events.length - 1]!.offset;
   }
