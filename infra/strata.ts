@@ -5,8 +5,11 @@
  */
 import { createAccounts, withSuspensionGuard } from '../domain/app/accounts/index.ts';
 import { createAnalytics, type AnalyticsReadModel } from '../domain/app/analytics/index.ts';
-import { createRoomModules, createRoomPeeking, createRooms, createRoomWriter, type Rooms } from '../domain/app/rooms/index.ts';
-import { createSync, deviceListPositionOf, roomWakeKeys } from '../domain/app/sync/index.ts';
+import {
+  accountDataPreferences, createRoomModules, createRoomPeeking, createRooms, createRoomWriter, withInvitePermission, type Rooms,
+} from '../domain/app/rooms/index.ts';
+import { MatrixError } from '../domain/index.ts';
+import { createSync, roomWakeKeys } from '../domain/app/sync/index.ts';
 import { createInProcessNotifier, createUserData } from '../domain/app/userData/index.ts';
 import { ROOM_EVENTS_TOPIC } from '../domain/index.ts';
 import { createSharedSecretRegistrationRouter } from '../gateways/admin/index.ts';
@@ -35,6 +38,7 @@ import {
 import type { Logger } from 'pino';
 import { createArgon2PasswordHasher, createSqlAccountStore, cryptoRandom, systemClock, withAccessTokenCache } from './stores/index.ts';
 import { createSqlUserDataStores } from './userData/index.ts';
+import { createPushGatewayClient, createPusherUsers, startPushSender } from './pushGateway/index.ts';
 
 /**
  * Spec versions whose client-server behaviour Strata follows (clients pick features by them). The
@@ -100,8 +104,12 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
   // Accounts, user data and rooms call each other through hooks: profile changes update membership
   // events, deleted devices lose their keys and queued to-device messages.
   const accountStore = withAccessTokenCache(await createSqlAccountStore(db), { now: () => systemClock.now() });
+  const sqlUserDataStores = await createSqlUserDataStores(db);
+  // The push sender remembers who has pushers; changes made here reach it at once.
+  const pusherUsers = createPusherUsers(sqlUserDataStores.pushers);
+  const userDataStores = { ...sqlUserDataStores, pushers: pusherUsers.tracking(sqlUserDataStores.pushers) };
   const userData = createUserData({
-    stores: await createSqlUserDataStores(db),
+    stores: userDataStores,
     notifier,
     membership,
     devices: accountStore,
@@ -140,9 +148,16 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
     isSuspended: (userId) => accounts.isSuspended(userId),
     eventSender: async (eventId) => (await roomQueries.event(eventId))?.sender,
   });
+  // m.ignored_user_list and m.invite_permission_config (domain/app/rooms/preferences.ts), from account data.
+  const preferences = accountDataPreferences((userId, type) => userData.getAccountData({ userId, deviceId: '' }, userId, null, type)
+    .catch((error: unknown) => {
+      if (error instanceof MatrixError && error.errcode === 'M_NOT_FOUND') return undefined;
+      throw error;
+    }));
   const rooms = createRooms({
     serverName: config.serverName,
-    writer: guardedWriter,
+    writer: withInvitePermission(guardedWriter, preferences),
+    preferences,
     rooms: roomQueries,
     directory,
     profiles: accountStore,
@@ -157,8 +172,19 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
   });
   const sync = createSync({
     rooms: roomQueries, sync: createSyncQueries(db), membership, directory, userData, notifier, clock: systemClock,
-    bundleAggregations: roomModules.bundleAggregations,
+    bundleAggregations: roomModules.bundleAggregations, preferences,
   });
+
+  // Push gateway delivery: a room log consumer posting to the HTTP pushers of whoever an event notifies.
+  const pushGateway = createPushGatewayClient({ logger: logger.child({ subsystem: 'push gateway' }) });
+  const pushSender = await startPushSender({
+    topic: ROOM_EVENTS_TOPIC, log, db, roomsProjection: roomsRun, pusherUsers, logger: logger.child({ subsystem: 'push sender' }),
+    context: {
+      serverName: config.serverName, rooms: roomQueries, sync: createSyncQueries(db), pushers: userDataStores.pushers, userData, gateway: pushGateway,
+    },
+  });
+  lifecycle.onStop('push sender', () => pushSender.stop());
+  lifecycle.onStop('push gateway client', async () => pushGateway.close());
 
   // Analytics: the ClickHouse metadata view and its admin API (501 without ClickHouse).
   let analyticsReadModel: AnalyticsReadModel | null = null;
@@ -194,7 +220,7 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
         rooms, accounts, messageRateLimit: config.rateLimits.messages, modules: roomModules,
         peeking: createRoomPeeking({ rooms: roomQueries, clock: systemClock, notifier }),
       }),
-      createUserDataRouter({ userData, accounts, deviceListPositionOf }),
+      createUserDataRouter({ userData, accounts }),
       createSyncRouter({ sync, accounts }),
       createNotificationsRouter({
         accounts,

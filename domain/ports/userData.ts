@@ -270,6 +270,8 @@ export interface PusherStore {
   /** The pushers a device set go with it (as Synapse): a logged-out phone gets no more pushes. */
   deleteOfDevice(userId: string, deviceId: string): Promise<void>;
   deleteAllOfUser(userId: string): Promise<void>;
+  /** Users with at least one `http` pusher: the push sender skips events none of them could get. */
+  usersWithHttpPushers(): Promise<string[]>;
 }
 
 export interface UserDataPositions {

@@ -58,6 +58,10 @@ export const createSqlPusherStore = (db: SqlDatabase): PusherStore => ({
   async deleteOfDevice(userId, deviceId) {
     await db.query('DELETE FROM pushers WHERE user_id = $1 AND device_id = $2', [userId, deviceId]);
   },
+  async usersWithHttpPushers() {
+    const { rows } = await db.query<{ user_id: string }>("SELECT DISTINCT user_id FROM pushers WHERE kind = 'http' ORDER BY user_id");
+    return rows.map((row) => row.user_id);
+  },
   async deleteAllOfUser(userId) {
     await db.query('DELETE FROM pushers WHERE user_id = $1', [userId]);
   },

@@ -53,5 +53,16 @@ export const describePusherStoreContract = (name: string, open: () => Promise<Op
       expect(await stores.pushers.list(bob)).toEqual([]);
       expect(await stores.pushers.list(alice)).toHaveLength(1);
     });
+
+    it('lists the users with http pushers', async () => {
+      const [carol, dave] = [`@${unique('carol')}:example.org`, `@${unique('dave')}:example.org`];
+      await stores.pushers.upsert(pusher(carol, 'org.example.app', unique('key')));
+      await stores.pushers.upsert(pusher(dave, 'org.example.app', unique('key'), { kind: 'email' }));
+      const users = await stores.pushers.usersWithHttpPushers();
+      expect(users).toContain(carol);
+      expect(users).not.toContain(dave);
+      await stores.pushers.deleteAllOfUser(carol);
+      expect(await stores.pushers.usersWithHttpPushers()).not.toContain(carol);
+    });
   });
 };

@@ -7,3 +7,4 @@ export { startProjection } from './startProjection.ts';
 export type { AppliedBatch, RunningProjection, StartProjectionOptions } from './startProjection.ts';
 export { chDateTime, chIdentifier, chNumber, chString, formatDateTimeUtc } from './clickhouseLiterals.ts';
 export { applyingAppended } from './appendedLocally.ts';
+export { consumeWithPositions, type ConsumeOptions, type RunningConsumer } from './consume.ts';

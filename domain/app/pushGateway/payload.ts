@@ -1,0 +1,90 @@
+/**
+ * The push gateway request (push-gateway-api § POST /_matrix/push/v1/notify): one request per
+ * pusher, as Synapse sends them, since each pusher has its own `url` and `format`.
+ */
+import { isJsonObject, type JsonObject } from '../../json.ts';
+import type { StoredEvent } from '../../ports/rooms.ts';
+import type { Pusher } from '../../ports/userData.ts';
+import type { PushEvaluation } from '../../push/index.ts';
+
+/** What the room says about the event, read beside it. */
+export interface NotificationDetails {
+  readonly senderDisplayName?: string;
+  readonly roomName?: string;
+  /** The room's canonical alias. */
+  readonly roomAlias?: string;
+  /** The recipient's unread notification count (see pushSender: this room's count). */
+  readonly unread: number;
+}
+
+export interface NotifyRequest {
+  /** The pusher's `data.url`. */
+  readonly url: string;
+  readonly body: JsonObject;
+}
+
+/**
+ * `prio`: "high" for a highlight, a sound, or an encrypted event (whose content the server cannot
+ * judge), as Synapse; "low" otherwise.
+ */
+export const priorityOf = (event: StoredEvent, evaluation: PushEvaluation): 'high' | 'low' =>
+  event.type === 'm.room.encrypted' || evaluation.highlight || evaluation.sound !== undefined ? 'high' : 'low';
+
+/** A pusher's `data` as the gateway receives it: everything but `url` (push-gateway-api § Devices). */
+export const deviceData = (pusher: Pusher): JsonObject => {
+  const { url: _url, ...rest } = pusher.data;
+  return rest;
+};
+
+const isEventIdOnly = (pusher: Pusher): boolean => pusher.data.format === 'event_id_only';
+
+/**
+ * The body posted to `pusher`'s gateway. With `format: event_id_only` only the event id, room id,
+ * counts, priority and devices are sent (pusher.yaml `data.format`); otherwise the event's type,
+ * sender, content and the room's name and alias as well.
+ */
+export const notifyRequest = (
+  pusher: Pusher, recipient: string, event: StoredEvent, evaluation: PushEvaluation, details: NotificationDetails,
+): NotifyRequest | undefined => {
+  if (typeof pusher.data.url !== 'string') return undefined;
+  const device: JsonObject = {
+    app_id: pusher.appId,
+    pushkey: pusher.pushkey,
+    // Seconds since the epoch when the pushkey was last set.
+    pushkey_ts: Math.floor(pusher.createdTs / 1000),
+    data: deviceData(pusher),
+    tweaks: { ...evaluation.tweaks },
+  };
+  const counts: JsonObject = { unread: details.unread };
+  const common: JsonObject = {
+    event_id: event.eventId, room_id: event.roomId, counts, prio: priorityOf(event, evaluation), devices: [device],
+  };
+  if (isEventIdOnly(pusher)) return { url: pusher.data.url, body: { notification: common } };
+  const content = event.pdu.content;
+  const notification: JsonObject = {
+    ...common,
+    type: event.type,
+    sender: event.sender,
+    ...(details.senderDisplayName === undefined ? {} : { sender_display_name: details.senderDisplayName }),
+    ...(details.roomName === undefined ? {} : { room_name: details.roomName }),
+    ...(details.roomAlias === undefined ? {} : { room_alias: details.roomAlias }),
+    // A membership event about the recipient (an invite, a kick).
+    ...(event.type === 'm.room.member' ? { user_is_target: event.stateKey === recipient } : {}),
+    ...(isJsonObject(content) ? { content } : {}),
+  };
+  return { url: pusher.data.url, body: { notification } };
+};
+
+/** The pushkeys a gateway answered as `rejected`: their pushers must be removed. */
+export const rejectedPushkeys = (response: unknown): string[] => {
+  if (!isJsonObject(response) || !Array.isArray(response.rejected)) return [];
+  return response.rejected.filter((key): key is string => typeof key === 'string');
+};
+
+/** A string field of a state event's content (`m.room.name` `name`, `m.room.canonical_alias` `alias`, a member's `displayname`). */
+export const stateString = (event: StoredEvent | undefined, key: string): string | undefined => {
+  const content = event?.pdu.content;
+  if (!isJsonObject(content)) return undefined;
+  const value = content[key];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+};

@@ -1,0 +1,146 @@
+// Push gateway delivery end to end (client-server-api § Push notifications, push-gateway-api
+// POST /_matrix/push/v1/notify): a real HTTP server in the test plays the push gateway for
+// alice's HTTP pusher while bob talks to her.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MatrixClient, e, startTestServer, type Body, type ServerMode, type TestServer, type UserClient } from '../harness/index.ts';
+
+const NOTIFY_PATH = '/_matrix/push/v1/notify';
+
+/** A push gateway that records what it is sent and rejects the pushkeys it is told to. */
+interface Gateway {
+  readonly url: string;
+  readonly received: Body[];
+  readonly rejecting: Set<string>;
+  close(): Promise<void>;
+}
+
+const startGateway = async (): Promise<Gateway> => {
+  const received: Body[] = [];
+  const rejecting = new Set<string>();
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Body;
+      if (request.method === 'POST' && request.url === NOTIFY_PATH) received.push(body);
+      const devices = ((body.notification as Body | undefined)?.devices ?? []) as Body[];
+      const rejected = devices.map((device) => device.pushkey as string).filter((key) => rejecting.has(key));
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ rejected }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}${NOTIFY_PATH}`,
+    received,
+    rejecting,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+};
+
+const notificationOf = (body: Body): Body => body.notification as Body;
+
+describe.each<ServerMode>(['embedded', 'distributed'])('push gateway delivery (%s)', (mode) => {
+  let server: TestServer;
+  let gateway: Gateway;
+  let alice: UserClient;
+  let bob: UserClient;
+  let roomId: string;
+
+  /** The notification of `eventId` the gateway received, waiting up to 15 s for it. */
+  const notificationFor = async (eventId: string): Promise<Body> => {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const found = gateway.received.map(notificationOf).find((notification) => notification.event_id === eventId);
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) throw new Error(`the push gateway received no notification of ${eventId}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
+  const setPusher = (pushkey: string, data: Body): Promise<Body> => alice.post('/pushers/set', {
+    kind: 'http', app_id: 'org.example.strata', app_display_name: 'Strata test', device_display_name: 'Phone',
+    pushkey, lang: 'en', data: { url: gateway.url, ...data },
+  });
+
+  beforeAll(async () => {
+    gateway = await startGateway();
+    server = await startTestServer({ mode });
+    const client = new MatrixClient(server.url);
+    [alice, bob] = await Promise.all(['alice', 'bob'].map(async (name) => client.as(await client.register(name))));
+    roomId = await alice.createRoom({ name: 'Tea', invite: [bob.userId] });
+    await bob.post(`/join/${e(roomId)}`);
+    await bob.put('/profile/' + e(bob.userId) + '/displayname', { displayname: 'Bob B' });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await gateway?.close();
+  });
+
+  it('posts a notification of bob\'s message to alice\'s pusher, with the event, counts and device', async () => {
+    await setPusher('key-full', { extra: 'kept' });
+    const eventId = await bob.send(roomId, 'hello alice');
+    const notification = await notificationFor(eventId);
+    expect(notification).toEqual({
+      event_id: eventId,
+      room_id: roomId,
+      type: 'm.room.message',
+      sender: bob.userId,
+      sender_display_name: 'Bob B',
+      room_name: 'Tea',
+      content: { msgtype: 'm.text', body: 'hello alice' },
+      // .m.rule.room_one_to_one: notify with the default sound.
+      prio: 'high',
+      counts: { unread: 1 },
+      devices: [{
+        app_id: 'org.example.strata', pushkey: 'key-full', pushkey_ts: expect.any(Number),
+        data: { extra: 'kept' }, tweaks: { sound: 'default' },
+      }],
+    });
+    expect(Math.abs((notification.devices as Body[])[0]!.pushkey_ts as number - Date.now() / 1000)).toBeLessThan(120);
+    // The counts grow with the room's unread notifications.
+    expect(notificationOf(gateway.received.find((body) => notificationOf(body).event_id === eventId)!).counts).toEqual({ unread: 1 });
+    expect((await notificationFor(await bob.send(roomId, 'still there?'))).counts).toEqual({ unread: 2 });
+    // Bob's own pushers would not see his events: only alice's pusher was ever posted to.
+    expect(gateway.received.every((body) => (notificationOf(body).devices as Body[])[0]!.pushkey === 'key-full')).toBe(true);
+  });
+
+  it('sends nothing for a message that a dont_notify rule matches', async () => {
+    await alice.put('/pushrules/global/override/mute-secrets', {
+      actions: ['dont_notify'], conditions: [{ kind: 'event_match', key: 'content.body', pattern: 'secret*' }],
+    });
+    const muted = await bob.send(roomId, 'secret plans');
+    const after = await bob.send(roomId, 'not muted');
+    // Events of a room are pushed in order: once the later one arrived, the muted one was passed over.
+    await notificationFor(after);
+    expect(gateway.received.map(notificationOf).some((notification) => notification.event_id === muted)).toBe(false);
+  });
+
+  it('omits the event details for a pusher with format event_id_only', async () => {
+    await setPusher('key-full', { format: 'event_id_only' });
+    const eventId = await bob.send(roomId, 'short form');
+    const notification = await notificationFor(eventId);
+    expect(notification).toEqual({
+      event_id: eventId, room_id: roomId, prio: 'high', counts: { unread: expect.any(Number) },
+      devices: [{ app_id: 'org.example.strata', pushkey: 'key-full', pushkey_ts: expect.any(Number), data: { format: 'event_id_only' }, tweaks: { sound: 'default' } }],
+    });
+    expect(notification).not.toHaveProperty('content');
+  });
+
+  it('deletes a pusher whose pushkey the gateway rejected', async () => {
+    await setPusher('key-full', {});
+    gateway.rejecting.add('key-full');
+    await notificationFor(await bob.send(roomId, 'are you there?'));
+    const deadline = Date.now() + 10_000;
+    while (((await alice.get('/pushers')).pushers as Body[]).length > 0) {
+      if (Date.now() > deadline) throw new Error('the rejected pusher was not deleted');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect((await alice.get('/pushers')).pushers).toEqual([]);
+  });
+});
