@@ -3,17 +3,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ROOM_EVENTS_TOPIC, ROOM_VERSIONS, redactPdu, roomVersionRules, type JsonObject, type SqlDatabase } from '../../domain/index.ts';
 import type { RoomRequester } from '../../domain/app/rooms/index.ts';
 import { createPgliteDatabase } from '../../infra/pglite/index.ts';
-import { createPostgresDatabase } from '../../infra/postgres/index.ts';
 import { rebuildProjection } from '../runtime/index.ts';
 import { redactedPduSql } from './redactionSql.ts';
 import { roomsProjection } from './projection.ts';
 import { createSyncQueries } from './syncQueries.ts';
 import { ROOMS_TABLES } from './schema.ts';
-import { startRoomsStack, type RoomsStack } from '../../test/harness/index.ts';
+import { openTestSchema, startRoomsStack, type RoomsStack } from '../../test/harness/index.ts';
 
 const alice: RoomRequester = { userId: '@alice:example.org', deviceId: 'A' };
 const bob: RoomRequester = { userId: '@bob:example.org', deviceId: 'B' };
@@ -22,23 +21,7 @@ interface Backend {
   open(): Promise<{ db: SqlDatabase; drop(): Promise<void> }>;
 }
 
-const postgres: Backend = {
-  async open() {
-    const url = inject('strataTestServices').postgresUrl;
-    const schema = `rooms_test_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
-    const admin = await createPostgresDatabase({ url, max: 1 });
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    const db = await createPostgresDatabase({ url: `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`, max: 4 });
-    return {
-      db,
-      drop: async () => {
-        await db.close();
-        await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-        await admin.close();
-      },
-    };
-  },
-};
+const postgres: Backend = { open: () => openTestSchema('rooms_test', 4) };
 
 const pglite: Backend = {
   async open() {

@@ -1,36 +1,29 @@
 // The relation indexes and the content reports table on real PostgreSQL: the queries' relation
 // expressions must match the expression index, or every /relations and bundled aggregation
 // becomes a scan of the room.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqlDatabase } from '../../domain/index.ts';
-import { createPostgresDatabase } from '../../infra/postgres/index.ts';
+import { openTestSchema, type TestSchema } from '../../test/harness/index.ts';
 import { createSqlContentReports, ensureContentReportsSchema } from './contentReports.ts';
 import { createRoomQueries } from './queries.ts';
 import { createRelationQueries, ensureRelationIndexes } from './relationQueries.ts';
 import { ROOMS_SCHEMA } from './schema.ts';
 
 describe('relation indexes and content reports on PostgreSQL', () => {
-  let admin: SqlDatabase;
   let db: SqlDatabase;
-  const schema = `relations_test_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+  let testSchema: TestSchema | undefined;
   const queries: string[] = [];
 
   beforeAll(async () => {
-    const url = inject('strataTestServices').postgresUrl;
-    admin = await createPostgresDatabase({ url, max: 1 });
-    await admin.query(`CREATE SCHEMA ${schema}`);
     // One connection, so the session setting below applies to every query.
-    db = await createPostgresDatabase({ url: `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`, max: 1 });
+    testSchema = await openTestSchema('relations_test');
+    db = testSchema.db;
     for (const statement of ROOMS_SCHEMA) await db.query(statement);
     await ensureRelationIndexes(db);
     await ensureRelationIndexes(db); // idempotent
     await ensureContentReportsSchema(db);
   });
-  afterAll(async () => {
-    await db?.close();
-    await admin?.query(`DROP SCHEMA ${schema} CASCADE`);
-    await admin?.close();
-  });
+  afterAll(() => testSchema?.drop());
 
   it('plans /relations and the aggregations through the expression indexes', async () => {
     // Small tables favour sequential scans; forbidding them shows which index the planner can use.

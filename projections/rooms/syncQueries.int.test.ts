@@ -1,32 +1,25 @@
 // The sync read model's combined first statement on real PostgreSQL: the positions and the user's
 // membership changes below them must be what the two separate reads answer.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqlDatabase } from '../../domain/index.ts';
-import { createPostgresDatabase } from '../../infra/postgres/index.ts';
+import { openTestSchema, type TestSchema } from '../../test/harness/index.ts';
 import { POSITIONS_SCHEMA } from '../runtime/index.ts';
 import { ROOMS_SCHEMA } from './schema.ts';
 import { createSyncQueries } from './syncQueries.ts';
 
 describe('sync positions with membership changes on PostgreSQL', () => {
-  let admin: SqlDatabase;
   let db: SqlDatabase;
-  const schema = `sync_test_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+  let testSchema: TestSchema | undefined;
 
   beforeAll(async () => {
-    const url = inject('strataTestServices').postgresUrl;
-    admin = await createPostgresDatabase({ url, max: 1 });
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    db = await createPostgresDatabase({ url: `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`, max: 1 });
+    testSchema = await openTestSchema('sync_test');
+    db = testSchema.db;
     for (const statement of ROOMS_SCHEMA) await db.query(statement);
     await db.query(POSITIONS_SCHEMA);
     // As infra/userData/schema.ts creates it.
     await db.query('CREATE TABLE stream_positions (stream TEXT PRIMARY KEY, position BIGINT NOT NULL)');
   });
-  afterAll(async () => {
-    await db?.close();
-    await admin?.query(`DROP SCHEMA ${schema} CASCADE`);
-    await admin?.close();
-  });
+  afterAll(() => testSchema?.drop());
 
   const member = async (roomId: string, partition: number, offset: number, userId: string, membership: string) => {
     const eventId = `$${roomId}-${offset}`;

@@ -1,22 +1,19 @@
 // Transaction-id lookups batched per tick, on real PostgreSQL: each caller gets its own answer,
 // a device's null id matches only null, and the first event of a reused id wins.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqlDatabase } from '../../domain/index.ts';
-import { createPostgresDatabase } from '../../infra/postgres/index.ts';
+import { openTestSchema, type TestSchema } from '../../test/harness/index.ts';
 import { ROOMS_SCHEMA } from './schema.ts';
 import { createTransactionLookup } from './transactionLookups.ts';
 
 describe('transaction-id lookups on PostgreSQL', () => {
-  let admin: SqlDatabase;
   let db: SqlDatabase;
-  const schema = `txn_lookup_test_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+  let testSchema: TestSchema | undefined;
   const statements: string[] = [];
 
   beforeAll(async () => {
-    const url = inject('strataTestServices').postgresUrl;
-    admin = await createPostgresDatabase({ url, max: 1 });
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    db = await createPostgresDatabase({ url: `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`, max: 2 });
+    testSchema = await openTestSchema('txn_lookup_test', 2);
+    db = testSchema.db;
     for (const statement of ROOMS_SCHEMA) await db.query(statement);
     const insert = (eventId: string, offset: number, roomId: string, userId: string, deviceId: string | null, txnId: string) => db.query(
       `INSERT INTO room_events (event_id, room_id, room_version, log_partition, log_offset, type, sender, origin_server_ts, depth, pdu,
@@ -28,11 +25,7 @@ describe('transaction-id lookups on PostgreSQL', () => {
     await insert('$a3', 3, '!a', '@alice:hs', null, 't2');
     await insert('$b1', 4, '!b', '@bob:hs', 'BOB', 't1');
   });
-  afterAll(async () => {
-    await db?.close();
-    await admin?.query(`DROP SCHEMA ${schema} CASCADE`);
-    await admin?.close();
-  });
+  afterAll(() => testSchema?.drop());
 
   it('answers every lookup of a tick from one statement', async () => {
     const counting = {

@@ -7,3 +7,4 @@ export {
 export { ephemeralOf, inviteStateOf, messageBodies, timelineOf, type TimelineEvent } from './syncViews.ts';
 export { quietSdkRootLogger, recordingSdkLogger, sdkClientFor, startSyncing, waitForEmit } from './sdk.ts';
 export * from './roomsStack.ts';
+export { openTestSchema, type TestSchema } from './postgresSchema.ts';
