@@ -74,6 +74,9 @@ describe('the server process with Kafka, PostgreSQL and ClickHouse', () => {
     const stopped = result.logs.filter((line) => typeof line.subsystem === 'string' && String(line.msg).startsWith('stopped'))
       .map((line) => line.subsystem);
     // Reverse order of start: nothing is stopped while something started after it still runs.
-    expect(stopped).toEqual(['http server', 'analytics projection', 'typing timeouts', 'rooms projection', 'clickhouse', 'database', 'room log']);
+    expect(stopped).toEqual([
+      'http server', 'analytics projection', 'push gateway client', 'push sender', 'typing timeouts', 'rooms projection',
+      'clickhouse', 'database', 'room log',
+    ]);
   });
 });

@@ -108,7 +108,9 @@ describe('the server process in embedded mode', () => {
     const stopped = result.logs.filter((line) => typeof line.subsystem === 'string' && String(line.msg).startsWith('stopped'))
       .map((line) => line.subsystem);
     // Reverse order of start: nothing is stopped while something started after it still runs.
-    expect(stopped).toEqual(['http server', 'typing timeouts', 'rooms projection', 'database', 'room log']);
+    expect(stopped).toEqual([
+      'http server', 'push gateway client', 'push sender', 'typing timeouts', 'rooms projection', 'database', 'room log',
+    ]);
   });
 });
 
