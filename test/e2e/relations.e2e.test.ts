@@ -86,6 +86,10 @@ describe.each<ServerMode>(['embedded', 'distributed'])('relations and threads (%
     expect((await relations(bob, root, '/m.annotation/m.room.message')).chunk).toEqual([]);
     // `to` stops before the page reaches it.
     expect(ids((await relations(bob, root, '', { to: first.next_batch })).chunk)).toEqual([edit2, reference, reply2]);
+    // A /sync next_batch is a valid `from`/`to` too (relations.yaml).
+    const syncToken = (await bob.sync()).next_batch as string;
+    expect(ids((await relations(bob, root, '', { limit: 20, from: syncToken })).chunk)).toEqual(ids(all.chunk));
+    expect(ids((await relations(bob, root, '', { dir: 'f', limit: 20, to: syncToken })).chunk)).toEqual([...ids(all.chunk)].reverse());
   });
 
   it('follows indirect relations only with recurse, and says how deep', async () => {

@@ -10,7 +10,7 @@ import { forbidden, invalidParam, notFound } from './common.ts';
 import { hiddenByIgnoring, ignoredBy, withoutIgnored } from './ignoring.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
 import { admitsRoom, lazyMembers, matchesEventFilter, parseEventFilter } from './roomEventFilter.ts';
-import { parseRoomToken, roomToken } from './tokens.ts';
+import { parseTimelineToken, roomToken } from './tokens.ts';
 import { canSee, visibilityWindow, type VisibilityWindow } from './visibility.ts';
 
 export { parseEventFilter, type ParsedEventFilter } from './roomEventFilter.ts';
@@ -62,21 +62,6 @@ export const getStateEvent = async (
   return isJsonObject(event.pdu.content) ? event.pdu.content : {};
 };
 
-/**
- * A position in a room's timeline from a pagination token: our `t<N>`, or a /sync `next_batch`,
- * which message_pagination.yaml allows for `from` and `to`. A sync token (domain/app/sync/token.ts)
- * starts `s<offset of partition 0>.<partition 1>…_`; the room's partition entry is the same
- * "before offset N" position (a missing partition is 0).
- */
-const timelinePosition = (token: string, partition: number, name = 'from'): number => {
-  const sync = /^s([\d.]*)_[\d_]+$/.exec(token);
-  if (sync === null) return parseRoomToken(token, name);
-  const offsets = sync[1] === '' ? [] : sync[1]!.split('.');
-  const offset = offsets[partition] ?? '0';
-  if (!/^\d{1,15}$/.test(offset)) throw invalidParam(`Invalid '${name}' token`);
-  return Number(offset);
-};
-
 const membershipOfEvent = (event: StoredEvent): string => {
   const content = event.pdu.content;
   return isJsonObject(content) && typeof content.membership === 'string' ? content.membership : 'leave';
@@ -110,7 +95,7 @@ export const getMembers = async (ctx: RoomsContext, requester: RoomRequester, ro
   const matches = membershipMatcher(query);
   const info = await requireRoom(ctx, roomId);
   const window = await visibilityWindow(ctx, roomId, requester.userId);
-  let at = query.at === undefined ? undefined : timelinePosition(query.at, info.partition, 'at') - 1;
+  let at = query.at === undefined ? undefined : parseTimelineToken(query.at, info.partition, 'at') - 1;
   if (!window.joined && window.maxOffset !== undefined) at = Math.min(at ?? window.maxOffset, window.maxOffset);
   const members = await ctx.rooms.members(roomId, at);
   const now = ctx.clock.now();
@@ -163,8 +148,8 @@ export const getMessages = async (ctx: RoomsContext, requester: RoomRequester, r
   const parsedFilter = parseEventFilter(request.filter);
   const limit = Math.min(limitOf(request.limit, parsedFilter.limit ?? 10), MAX_LIMIT);
   // Since v1.3 `from` is optional: "from the first or last (per the value of dir) visible event".
-  const from = request.from === undefined ? (dir === 'b' ? info.lastOffset + 1 : 0) : timelinePosition(request.from, info.partition);
-  const to = request.to === undefined ? undefined : timelinePosition(request.to, info.partition, 'to');
+  const from = request.from === undefined ? (dir === 'b' ? info.lastOffset + 1 : 0) : parseTimelineToken(request.from, info.partition);
+  const to = request.to === undefined ? undefined : parseTimelineToken(request.to, info.partition, 'to');
   const events = limit === 0 || !admitsRoom(parsedFilter, roomId) ? [] : await ctx.rooms.messages(roomId, {
     dir, from, limit,
     ...(to === undefined ? {} : { to }),

@@ -10,7 +10,7 @@ import { clientEvent, type Viewer } from './clientEvent.ts';
 import { invalidParam, notFound } from './common.ts';
 import type { RoomRequester } from './context.ts';
 import type { RoomModulesContext } from './modulesContext.ts';
-import { parseRoomToken, roomToken } from './tokens.ts';
+import { parseRoomToken, parseTimelineToken, roomToken } from './tokens.ts';
 import { canSee, visibilityWindow, type VisibilityWindow } from './visibility.ts';
 
 /** Synapse's defaults: 5 per page unless asked; recursion follows 3 levels (the spec's minimum). */
@@ -54,12 +54,13 @@ export const getRelations = async (
   if (request.recurse !== undefined && request.recurse !== 'true' && request.recurse !== 'false') {
     throw invalidParam("'recurse' must be true or false");
   }
-  const from = request.from === undefined ? undefined : parseRoomToken(request.from);
-  const to = request.to === undefined ? undefined : parseRoomToken(request.to, 'to');
   const window = await visibilityWindow(ctx, roomId, requester.userId);
   const parent = await ctx.rooms.event(eventId);
   // "The parent event was not found or the user does not have permission to read this event."
   if (parent === undefined || parent.roomId !== roomId || !canSee(window, parent.offset)) throw notFound('Event not found');
+  // Our own tokens, /messages tokens or a /sync next_batch (relations.yaml `from`).
+  const from = request.from === undefined ? undefined : parseTimelineToken(request.from, parent.partition);
+  const to = request.to === undefined ? undefined : parseTimelineToken(request.to, parent.partition, 'to');
   const depth = request.recurse === 'true' ? RECURSION_DEPTH : 1;
   const range = rangeOf(window);
   // One more than asked tells whether a next page exists.
