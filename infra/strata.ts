@@ -168,7 +168,7 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
   // Relations, threads, user directory, room summaries, reports, mutual rooms (domain/app/rooms/modules.ts).
   const roomModules = createRoomModules({
     serverName: config.serverName, writer: guardedWriter, rooms: roomQueries, directory, profiles: accountStore, clock: systemClock, random: cryptoRandom,
-    relations: createRelationQueries(db), userDirectory: createSqlUserDirectory(db), reports: createSqlContentReports(db),
+    relations: createRelationQueries(db), userDirectory: createSqlUserDirectory(db), reports: createSqlContentReports(db), preferences,
   });
   const sync = createSync({
     rooms: roomQueries, sync: createSyncQueries(db), membership, directory, userData, notifier, clock: systemClock,

@@ -86,6 +86,27 @@ describe('ignoring users and blocking invites (embedded)', () => {
     expect((((after.rooms as Body).join as Body)[quiet] as Body).unread_notifications).toEqual({ notification_count: 2, highlight_count: 2 });
   });
 
+  it("leaves an ignored user's relations and thread roots out of /relations and /threads", async () => {
+    const threads = await alice.createRoom({ preset: 'public_chat' });
+    await bob.post(room(threads, '/join'));
+    await carol.post(room(threads, '/join'));
+    const carolsRoot = await carol.send(threads, 'carol starts a thread');
+    const inThread = (body: string) => ({ msgtype: 'm.text', body, 'm.relates_to': { rel_type: 'm.thread', event_id: carolsRoot } });
+    const bobsReply = (await bob.put(room(threads, '/send/m.room.message/bob-reply'), inThread('bob replies'))).event_id as string;
+    const carolsReply = (await carol.put(room(threads, '/send/m.room.message/carol-reply'), inThread('carol replies'))).event_id as string;
+    const bobsRoot = await bob.send(threads, 'bob starts a thread');
+    await carol.put(room(threads, '/send/m.room.message/carol-in-bobs'), { msgtype: 'm.text', body: 'on it', 'm.relates_to': { rel_type: 'm.thread', event_id: bobsRoot } });
+    await alice.put(accountData(alice, 'm.ignored_user_list'), { ignored_users: { [bob.userId]: {} } });
+
+    const V1 = '/_matrix/client/v1';
+    const ids = (body: Body) => (body.chunk as Body[]).map((event) => event.event_id);
+    expect(ids(await alice.get(`${V1}${room(threads, `/relations/${e(carolsRoot)}`)}`))).toEqual([carolsReply]);
+    expect(ids(await carol.get(`${V1}${room(threads, `/relations/${e(carolsRoot)}`)}`))).toEqual([carolsReply, bobsReply]);
+    expect(ids(await alice.get(`${V1}${room(threads, '/threads')}`))).toEqual([carolsRoot]);
+    expect(ids(await carol.get(`${V1}${room(threads, '/threads')}`))).toEqual([bobsRoot, carolsRoot]);
+    await alice.put(accountData(alice, 'm.ignored_user_list'), { ignored_users: {} });
+  });
+
   it('refuses invites with 403 M_INVITE_BLOCKED while the user blocks them, and hides existing invites', async () => {
     await alice.put(accountData(alice, 'm.invite_permission_config'), { default_action: 'block' });
     // bob's earlier invite is no longer hidden by ignoring, but blocking hides it.

@@ -10,6 +10,7 @@ import { clientEvent, type Viewer } from './clientEvent.ts';
 import { invalidParam, notFound } from './common.ts';
 import type { RoomRequester } from './context.ts';
 import type { RoomModulesContext } from './modulesContext.ts';
+import { hiddenByIgnoring, ignoredBy, withoutIgnored } from './ignoring.ts';
 import { parseRoomToken, parseTimelineToken, roomToken } from './tokens.ts';
 import { canSee, visibilityWindow, type VisibilityWindow } from './visibility.ts';
 
@@ -74,7 +75,9 @@ export const getRelations = async (
   const page = events.slice(0, limit);
   const now = ctx.clock.now();
   const viewer = viewerOf(requester);
-  const chunk = page.map((event) => clientEvent(event, viewer, now));
+  // Ignored users' events are left out of the chunk; the tokens still follow the page read.
+  const ignored = await ignoredBy(ctx.preferences, requester.userId);
+  const chunk = withoutIgnored(page, ignored).map((event) => clientEvent(event, viewer, now));
   await bundleAggregations(ctx, viewer, roomId, chunk, range);
   const response: JsonObject = { chunk };
   if (events.length > limit && page.length > 0) {
@@ -107,7 +110,8 @@ export const getThreads = async (ctx: RoomModulesContext, requester: RoomRequest
   const page = threads.slice(0, limit);
   const now = ctx.clock.now();
   const viewer = viewerOf(requester);
-  const chunk = page.map((thread) => clientEvent(thread.root, viewer, now));
+  const ignored = await ignoredBy(ctx.preferences, requester.userId);
+  const chunk = page.filter((thread) => !hiddenByIgnoring(thread.root, ignored)).map((thread) => clientEvent(thread.root, viewer, now));
   await bundleAggregations(ctx, viewer, roomId, chunk, range);
   const response: JsonObject = { chunk };
   // Threads are ordered by their latest reply; the token is the offset of the last one shown.
