@@ -7,3 +7,4 @@ export {
 export {
   getNotifications, SCAN_BUDGET, type NotificationsContext, type NotificationsRequest, type NotificationsRequester,
 } from './notifications.ts';
+export { readPositions, type ReadPositionsContext } from './readPositions.ts';

@@ -9,8 +9,9 @@ import type { NotificationCandidate, NotificationReadModel, RoomReadModel, Store
 import type { EvaluableRuleset, PushEvaluation } from '../../push/index.ts';
 import { clientEvent } from '../rooms/index.ts';
 import type { UserData } from '../userData/index.ts';
-import { isRead, ownReceiptsIn, readUpTo, type ReadUpTo } from './counts.ts';
+import { isRead } from './counts.ts';
 import { evaluateEvents, pushRoomState, type EvaluatedEvent } from './evaluation.ts';
+import { readPositions } from './readPositions.ts';
 
 export interface NotificationsContext {
   readonly rooms: Pick<RoomReadModel, 'event'>;
@@ -51,24 +52,6 @@ const parseCursor = (token: string): Cursor => {
   const match = TOKEN.exec(token);
   if (match === null) throw new MatrixError('M_INVALID_PARAM', 400, "Invalid 'from' token");
   return { ts: Number(match[1]), eventId: match[2]! };
-};
-
-/** The user's read-up-to offsets per room, from their own receipts. */
-const readPositions = async (ctx: NotificationsContext, userId: string, roomIds: readonly string[]): Promise<Map<string, ReadUpTo>> => {
-  const streams = ctx.userData.streams;
-  const contents = await streams.receipts.changesSince(userId, roomIds, 0, await streams.receipts.currentPosition());
-  const result = new Map<string, ReadUpTo>();
-  await Promise.all(roomIds.map(async (roomId) => {
-    const content = contents.get(roomId);
-    const own = content === undefined ? [] : ownReceiptsIn(userId, content);
-    const offsets = new Map<string, number>();
-    for (const receipt of own) {
-      const event = await ctx.rooms.event(receipt.eventId);
-      if (event !== undefined && event.roomId === roomId) offsets.set(receipt.eventId, event.offset);
-    }
-    result.set(roomId, readUpTo(own, offsets, -1));
-  }));
-  return result;
 };
 
 /** Evaluates the candidates of one room, with the push context as it stood at each. */

@@ -10,7 +10,7 @@
 import type { RoomReadModel, StoredEvent, SyncReadModel } from '../../ports/rooms.ts';
 import type { Pusher, PusherStore } from '../../ports/userData.ts';
 import type { EvaluableRuleset, PushEvaluation } from '../../push/index.ts';
-import { evaluateEvents, ownReceiptsIn, pushRoomState, readUpTo, tally, type ReadUpTo } from '../notifications/index.ts';
+import { evaluateEvents, pushRoomState, readPositions, tally } from '../notifications/index.ts';
 import type { UserData } from '../userData/index.ts';
 import { notifyRequest, stateString, type NotificationDetails, type NotifyRequest } from './payload.ts';
 import { httpPushers, isLocalUser, isPushable, pushRecipients } from './targets.ts';
@@ -39,20 +39,6 @@ export const UNREAD_SCAN_RECORDS = 1000;
 const inviteeOf = (event: StoredEvent): string | undefined =>
   event.type === 'm.room.member' && event.stateKey !== null && stateString(event, 'membership') === 'invite' ? event.stateKey : undefined;
 
-/** Where the recipient has read this room up to (their own receipts' events), -1 for nowhere. */
-const readOffset = async (ctx: PushSenderContext, userId: string, roomId: string): Promise<ReadUpTo> => {
-  const receipts = ctx.userData.streams.receipts;
-  const contents = await receipts.changesSince(userId, [roomId], 0, await receipts.currentPosition());
-  const content = contents.get(roomId);
-  const own = content === undefined ? [] : ownReceiptsIn(userId, content);
-  const offsets = new Map<string, number>();
-  for (const receipt of own) {
-    const read = await ctx.rooms.event(receipt.eventId);
-    if (read !== undefined && read.roomId === roomId) offsets.set(receipt.eventId, read.offset);
-  }
-  return readUpTo(own, offsets, -1);
-};
-
 /**
  * Evaluates the recipient's rules up to `event`; undefined when it does not notify them. Unread
  * events are counted from their read receipt, or else from `memberSince` (the offset of their
@@ -61,7 +47,7 @@ const readOffset = async (ctx: PushSenderContext, userId: string, roomId: string
 const evaluateFor = async (
   ctx: PushSenderContext, userId: string, event: StoredEvent, memberSince: number,
 ): Promise<{ evaluation: PushEvaluation; unread: number } | undefined> => {
-  const read = await readOffset(ctx, userId, event.roomId);
+  const read = (await readPositions(ctx, userId, [event.roomId])).get(event.roomId)!;
   const after = Math.max(read.unthreaded, Math.min(memberSince, event.offset - 1), event.offset - UNREAD_SCAN_RECORDS);
   const [ruleset, window] = await Promise.all([
     ctx.userData.getPushRules({ userId, deviceId: '' }),
