@@ -11,9 +11,10 @@
 import { readdirSync } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import formats from 'ajv-formats';
+import { SHARED_DIR } from '../fixtures/sharedDir.ts';
 import { inlineRefs, loadDocument, type Json, type JsonObject } from './refs.ts';
 
-export const CLIENT_SERVER_API = new URL('../../../shared/spec/matrix-spec/data/api/client-server/', import.meta.url);
+export const CLIENT_SERVER_API = new URL('spec/matrix-spec/data/api/client-server/', SHARED_DIR);
 
 export interface Operation {
   readonly method: string;
