@@ -176,6 +176,21 @@ describe.each([...ROOM_VERSIONS.values()])('room decider, room version $id', (ru
     expect(again).toMatchObject({ outcome: 'refused', error: { errcode: 'M_FORBIDDEN' } });
   });
 
+  it('folds a message without copying the state, and a state event into new maps leaving the old ones as they were', () => {
+    const h = new Harness(rules);
+    createRoom(h);
+    const before = h.state;
+    h.apply(h.send({ type: 'm.room.message', sender: '@alice:a.test', content: { msgtype: 'm.text', body: 'hi' } }));
+    expect(h.state.state).toBe(before.state);
+    expect(h.state.stateEvents).toBe(before.stateEvents);
+    const sizeBefore = before.state.size;
+    h.apply(h.send({ type: 'm.room.topic', stateKey: '', sender: '@alice:a.test', content: { topic: 'new' } }));
+    expect(h.state.state).not.toBe(before.state);
+    expect(h.state.state.size).toBe(sizeBefore + 1);
+    expect(before.state.size).toBe(sizeBefore);
+    expect(before.state.has(stateKeyOf('m.room.topic', ''))).toBe(false);
+  });
+
   it('refuses a room whose initial state its creator may not send with M_INVALID_ROOM_STATE, appending nothing', () => {
     const h = new Harness(rules);
     const decision = createRoomDecision(h, [

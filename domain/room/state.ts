@@ -53,14 +53,22 @@ export const evolve = (state: RoomState, record: RoomRecord): RoomState => {
   if (!parsed.ok) return state;
   const event = parsed.value;
 
-  const nextState = new Map(state.state);
-  const nextEvents = new Map(state.stateEvents);
-  for (const change of record.stateDelta) {
-    const key = stateKeyOf(change.type, change.stateKey);
-    if (change.eventId === null) nextState.delete(key);
-    else nextState.set(key, change.eventId);
-    if (change.eventId === event.eventId) nextEvents.set(key, event);
-    else nextEvents.delete(key);
+  // Most events change no state: the maps are shared then, so a message costs the same in a room
+  // of ten members and in one of ten thousand.
+  let nextState = state.state;
+  let nextEvents = state.stateEvents;
+  if (record.stateDelta.length > 0) {
+    const changedState = new Map(state.state);
+    const changedEvents = new Map(state.stateEvents);
+    for (const change of record.stateDelta) {
+      const key = stateKeyOf(change.type, change.stateKey);
+      if (change.eventId === null) changedState.delete(key);
+      else changedState.set(key, change.eventId);
+      if (change.eventId === event.eventId) changedEvents.set(key, event);
+      else changedEvents.delete(key);
+    }
+    nextState = changedState;
+    nextEvents = changedEvents;
   }
 
   let referenceHashes = state.referenceHashes;

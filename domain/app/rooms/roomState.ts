@@ -39,7 +39,8 @@ export const roomStateOfSnapshot = (snapshot: RoomSnapshot): RoomState => {
  * form of a current state event (e.g. a redacted m.room.join_rules keeps only `join_rule`).
  */
 export const applyRedactionToState = (state: RoomState, record: RoomRecord): RoomState => {
-  if (record.type !== 'pdu.accepted' || state.rules === null) return state;
+  // Only redactions matter here: other records are not parsed again.
+  if (record.type !== 'pdu.accepted' || state.rules === null || record.pdu.type !== 'm.room.redaction') return state;
   const rules = state.rules;
   const parsed = toRoomEvent(record.pdu, rules, record.eventId);
   if (!parsed.ok || parsed.value.type !== 'm.room.redaction' || parsed.value.redacts === undefined) return state;

@@ -110,9 +110,18 @@ const txnKey = (local: LocalOrigin): string | undefined =>
 
 const newEntry = (state: Entry['state'], partition: number): Entry => ({ state, partition, txns: new Map(), outgoing: [], appending: false });
 
+/**
+ * Lookups over the room's current state events, kept per state-events map: `evolve` shares the map
+ * while events change no state, so a room's messages reuse one index instead of rebuilding it.
+ */
+const lookupsByStateEvents = new WeakMap<RoomState['stateEvents'], RoomLookups>();
 const lookupsOf = (state: RoomState): RoomLookups => {
+  const known = lookupsByStateEvents.get(state.stateEvents);
+  if (known !== undefined) return known;
   const byId = new Map<string, RoomEvent>([...state.stateEvents.values()].map((event) => [event.eventId, event]));
-  return { getEvent: (id) => byId.get(id), isRejected: () => false, stateAfter: () => undefined, verifyKey: () => undefined };
+  const lookups: RoomLookups = { getEvent: (id) => byId.get(id), isRejected: () => false, stateAfter: () => undefined, verifyKey: () => undefined };
+  lookupsByStateEvents.set(state.stateEvents, lookups);
+  return lookups;
 };
 
 export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
