@@ -3,16 +3,28 @@
  * own namespace under their ordinary names. `ns.strata.room.events` on the brokers is
  * `strata.room.events` to the server whose namespace is `ns`.
  */
-import type { ConsumerHandlers, LogBatch, RoomLog } from '../../domain/index.ts';
+import type { ConsumerHandlers, LogBatch, LogEntry, RoomLog } from '../../domain/index.ts';
 
 export const withNamespace = <L extends RoomLog>(log: L, namespace: string): L => {
   const prefix = `${namespace}.`;
   const physical = (name: string): string => `${prefix}${name}`;
   const logical = (name: string): string => (name.startsWith(prefix) ? name.slice(prefix.length) : name);
+  // Not a spread: that would read (and parse) every value the consumer may skip.
+  const unprefixedEntry = (entry: LogEntry): LogEntry => ({
+    topic: logical(entry.topic),
+    partition: entry.partition,
+    offset: entry.offset,
+    key: entry.key,
+    get value() {
+      return entry.value;
+    },
+    headers: entry.headers,
+    timestamp: entry.timestamp,
+  });
   const unprefixed = (batch: LogBatch): LogBatch => ({
     ...batch,
     topic: logical(batch.topic),
-    entries: batch.entries.map((entry) => ({ ...entry, topic: logical(entry.topic) })),
+    entries: batch.entries.map(unprefixedEntry),
   });
   return {
     ...log,
@@ -21,7 +33,7 @@ export const withNamespace = <L extends RoomLog>(log: L, namespace: string): L =
     partitionFor: (topic, key) => log.partitionFor(physical(topic), key),
     append: (topic, records) => log.append(physical(topic), records),
     read: async (topic, partition, fromOffset, max) =>
-      (await log.read(physical(topic), partition, fromOffset, max)).map((entry) => ({ ...entry, topic: logical(entry.topic) })),
+      (await log.read(physical(topic), partition, fromOffset, max)).map(unprefixedEntry),
     endOffset: (topic, partition) => log.endOffset(physical(topic), partition),
     subscribe: (options, handlers) => {
       const inner: ConsumerHandlers = {

@@ -16,18 +16,32 @@ const headerText = (value: IHeaders[string]): string | undefined => {
   return first === undefined ? undefined : first.toString();
 };
 
+/**
+ * A fetched record whose JSON value is parsed on first read. Every consumer group of a topic fetches
+ * every record, and most skip most of them (records the writer already applied locally, events no
+ * pusher is interested in) without looking at the value. `value` is an own enumerable getter, so a
+ * spread copy still carries it.
+ */
 export const toLogEntry = (topic: string, partition: number, message: KafkaMessage): LogEntry => {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.headers ?? {})) {
     const text = headerText(value);
     if (text !== undefined) headers[name] = text;
   }
+  let raw = message.value;
+  let parsed: LogValue = null;
   return {
     topic,
     partition,
     offset: Number(message.offset),
     key: message.key?.toString('utf8') ?? '',
-    value: message.value === null ? null : (JSON.parse(message.value.toString('utf8')) as LogValue),
+    get value(): LogValue {
+      if (raw !== null) {
+        parsed = JSON.parse(raw.toString('utf8')) as LogValue;
+        raw = null;
+      }
+      return parsed;
+    },
     headers,
     timestamp: Number(message.timestamp),
   };

@@ -43,10 +43,11 @@ export const startPushSender = async (options: StartPushSenderOptions): Promise<
 
   /** Pushes one entry; resolves with the number of requests sent. */
   const pushEntry = async (entry: LogEntry): Promise<number> => {
-    const record = entry.value;
-    if (!isRoomRecord(record) || record.type !== 'pdu.accepted') return 0;
+    // Asked first: while nobody has a pusher the entry's value is never parsed.
     const withPushers = await options.pusherUsers.current();
     if (withPushers.size === 0) return 0;
+    const record = entry.value;
+    if (!isRoomRecord(record) || record.type !== 'pdu.accepted') return 0;
     for (;;) {
       const started = Date.now();
       if (await options.roomsProjection.waitFor(entry.partition, entry.offset, PROJECTION_WAIT_MS)) break;
