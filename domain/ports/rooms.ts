@@ -122,6 +122,12 @@ export interface RoomReadModel {
   event(eventId: string): Promise<StoredEvent | undefined>;
   /** The event a device already sent with this transaction id in this room. */
   eventIdForTransaction(roomId: string, origin: LocalOrigin): Promise<string | undefined>;
+  /**
+   * Every transaction id a device used in a room → the first event sent with it, when there are at
+   * most `limit`; otherwise `complete` is false (and the ids are not all there).
+   */
+  transactionsOfDevice(roomId: string, userId: string, deviceId: string | null, limit: number):
+    Promise<{ readonly byTxnId: ReadonlyMap<string, string>; readonly complete: boolean }>;
   currentState(roomId: string): Promise<StoredEvent[]>;
   stateEvent(roomId: string, type: string, stateKey: string): Promise<StoredEvent | undefined>;
   /** The room state right after the event at `offset` (current state minus later changes). */
@@ -299,6 +305,14 @@ export interface RelationAggregation {
   readonly references?: readonly string[];
 }
 
+/**
+ * What aggregations count: the visibility window, without the non-state children of senders the
+ * viewer ignores (as Synapse: a thread's count and latest event, and references, leave them out).
+ */
+export interface AggregationRange extends VisibleRange {
+  readonly ignoredSenders?: readonly string[];
+}
+
 /** A parent event to aggregate: m.replace applies only when `editable`, m.thread only when `threadable`. */
 export interface RelationParent {
   readonly eventId: string;
@@ -319,7 +333,7 @@ export interface ThreadsQuery extends VisibleRange {
 export interface RelationsReadModel {
   relations(roomId: string, eventId: string, query: RelationsQuery): Promise<StoredEvent[]>;
   /** Aggregations of the given parents for `viewer`, in one batch; parents without children are absent. */
-  aggregations(roomId: string, parents: readonly RelationParent[], viewer: string, range: VisibleRange): Promise<Map<string, RelationAggregation>>;
+  aggregations(roomId: string, parents: readonly RelationParent[], viewer: string, range: AggregationRange): Promise<Map<string, RelationAggregation>>;
   /**
    * Which of `eventIds` have any child that may be bundled (m.thread, m.replace, m.reference), by
    * any sender at any offset: one indexed probe, so a page without children costs nothing more.

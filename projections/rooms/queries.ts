@@ -9,7 +9,7 @@ import type {
 } from '../../domain/app/rooms/index.ts';
 import { hasChildrenColumn } from './relationQueries.ts';
 import { EVENT_COLUMNS, hydrate, type EventRow } from './rows.ts';
-import { createTransactionLookup } from './transactionLookups.ts';
+import { createTransactionLookup, transactionsOfDevice } from './transactionLookups.ts';
 
 /** `*` is a wildcard in filter type lists (client-server-api § Filtering). */
 const likePattern = (glob: string): string => glob.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%');
@@ -150,6 +150,7 @@ export const createRoomQueries = (db: SqlExecutor): RoomReadModel => {
     },
 
     eventIdForTransaction: transactionLookup,
+    transactionsOfDevice: (roomId, userId, deviceId, limit) => transactionsOfDevice(db, roomId, userId, deviceId, limit),
 
     currentState: (roomId) =>
       eventsWhere('event_id IN (SELECT event_id FROM room_current_state WHERE room_id = $1)', [roomId], 'ORDER BY log_offset'),

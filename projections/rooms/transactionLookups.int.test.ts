@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqlDatabase } from '../../domain/index.ts';
 import { openTestSchema, type TestSchema } from '../../test/harness/index.ts';
 import { ROOMS_SCHEMA } from './schema.ts';
-import { createTransactionLookup } from './transactionLookups.ts';
+import { createTransactionLookup, transactionsOfDevice } from './transactionLookups.ts';
 
 describe('transaction-id lookups on PostgreSQL', () => {
   let db: SqlDatabase;
@@ -47,5 +47,13 @@ describe('transaction-id lookups on PostgreSQL', () => {
     expect(statements).toHaveLength(1);
     expect(await lookup('!b', { userId: '@bob:hs', deviceId: 'BOB', txnId: 't1' })).toBe('$b1');
     expect(statements).toHaveLength(2);
+  });
+
+  it('reads all of a device\'s ids in a room at once, the first event of a reused id, or says there are more', async () => {
+    expect(await transactionsOfDevice(db, '!a', '@alice:hs', 'DEV', 5)).toEqual({ byTxnId: new Map([['t1', '$a1']]), complete: true });
+    expect(await transactionsOfDevice(db, '!a', '@alice:hs', null, 5)).toEqual({ byTxnId: new Map([['t2', '$a3']]), complete: true });
+    expect(await transactionsOfDevice(db, '!a', '@bob:hs', 'BOB', 5)).toEqual({ byTxnId: new Map(), complete: true });
+    // Two rows (t1 twice) for one allowed: incomplete.
+    expect((await transactionsOfDevice(db, '!a', '@alice:hs', 'DEV', 1)).complete).toBe(false);
   });
 });

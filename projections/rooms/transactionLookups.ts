@@ -43,3 +43,25 @@ export const createTransactionLookup = (db: SqlExecutor): TransactionLookup => {
     pending.push({ roomId, origin, resolve, reject });
   });
 };
+
+/**
+ * Every transaction id a device used in a room, if there are at most `limit` (one statement, read
+ * when the device first sends after its room was loaded). Without an ORDER BY the statement stops
+ * after `limit + 1` rows: more than `limit` only says the answer is incomplete.
+ */
+export const transactionsOfDevice = async (
+  db: SqlExecutor, roomId: string, userId: string, deviceId: string | null, limit: number,
+): Promise<{ byTxnId: ReadonlyMap<string, string>; complete: boolean }> => {
+  const { rows } = await db.query<{ local_txn_id: string; event_id: string; log_offset: number | string }>(
+    `SELECT local_txn_id, event_id, log_offset FROM room_events
+     WHERE room_id = $1 AND local_user_id = $2 AND local_device_id IS NOT DISTINCT FROM $3 AND local_txn_id IS NOT NULL
+     LIMIT $4`,
+    [roomId, userId, deviceId, limit + 1]);
+  if (rows.length > limit) return { byTxnId: new Map(), complete: false };
+  // An id used twice (sent again after it was forgotten) answers its first event.
+  const byTxnId = new Map<string, string>();
+  for (const row of [...rows].sort((a, b) => Number(a.log_offset) - Number(b.log_offset))) {
+    if (!byTxnId.has(row.local_txn_id)) byTxnId.set(row.local_txn_id, row.event_id);
+  }
+  return { byTxnId, complete: true };
+};

@@ -39,6 +39,7 @@ export interface RoomsStackOptions {
   readonly profiles?: ProfileReader;
   /** Replaces the projection's wait (to simulate a lagging projection). */
   readonly waiter?: ProjectionWaiter;
+  readonly transactionsReadPerDevice?: number;
 }
 
 export const testSigningKey = (serverName: string) => signingKeyFromSeed(serverName, 'ed25519:test', new Uint8Array(32).fill(7));
@@ -58,6 +59,7 @@ export const startRoomsStack = async (options: RoomsStackOptions = {}): Promise<
     // As infra/strata.ts wires it; a simulated lagging projection gets no fast path.
     log: options.waiter === undefined ? applyingAppended(log, projection, ROOM_EVENTS_TOPIC) : log, readModel: queries, projection: options.waiter ?? projection, keys: { current: () => key }, now: () => Date.now(),
     projectionTimeoutMs: options.waiter === undefined ? 10_000 : 50,
+    ...(options.transactionsReadPerDevice === undefined ? {} : { transactionsReadPerDevice: options.transactionsReadPerDevice }),
   });
   const rooms = createRooms({
     serverName, writer, rooms: queries, directory, clock: systemClock, random: cryptoRandom,

@@ -56,6 +56,28 @@ describe('room writer', () => {
     expect(await restarted.rooms.sendMessage(alice, roomId, 'm.room.message', 'txn1', { body: 'hi' })).toBe(first);
   });
 
+  it('reads a device\'s transaction ids once after a restart, and per send when it has more than it reads', async () => {
+    const s = await stack();
+    const { roomId } = await s.rooms.createRoom(alice, {});
+    const sent = [];
+    for (const txn of ['a', 'b', 'c']) sent.push(await s.rooms.sendMessage(alice, roomId, 'm.room.message', txn, { body: txn }));
+
+    // Three ids, two read per device: the restarted writer cannot know them all and asks per send.
+    const few = await stack({ transactionsReadPerDevice: 2 });
+    for (const [i, txn] of ['a', 'b', 'c'].entries()) expect(await few.rooms.sendMessage(alice, roomId, 'm.room.message', txn, { body: txn })).toBe(sent[i]);
+    const d = await few.rooms.sendMessage(alice, roomId, 'm.room.message', 'd', { body: 'd' });
+    expect(sent).not.toContain(d);
+    expect(await few.rooms.sendMessage(alice, roomId, 'm.room.message', 'd', { body: 'd' })).toBe(d);
+
+    // Enough read: every id is known from the one read, old and new alike.
+    const many = await stack({ transactionsReadPerDevice: 10 });
+    for (const [i, txn] of ['a', 'b', 'c', 'd'].entries()) {
+      expect(await many.rooms.sendMessage(alice, roomId, 'm.room.message', txn, { body: txn })).toBe([...sent, d][i]);
+    }
+    const messages = await many.queries.messages(roomId, { dir: 'f', from: 0, limit: 100, filter: { types: ['m.room.message'] } });
+    expect(messages.map((event) => event.eventId)).toEqual([...sent, d]);
+  });
+
   it('keeps the DAG linear under concurrent sends to one room', async () => {
     const s = await stack();
     const { roomId } = await s.rooms.createRoom(alice, { preset: 'public_chat' });

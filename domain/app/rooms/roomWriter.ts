@@ -26,10 +26,13 @@ import {
 } from '../../room/index.ts';
 import type { JsonObject } from '../../json.ts';
 import { applyRedactionToState, roomStateOfSnapshot } from './roomState.ts';
+import {
+  PRELOADED_TRANSACTIONS, RoomTransactions, deviceKeyOf, rememberTransaction, type DeviceTransactions,
+} from './transactionMemory.ts';
 
 export interface RoomWriterOptions {
   readonly log: RoomLog;
-  readonly readModel: Pick<RoomReadModel, 'snapshot' | 'eventIdForTransaction'>;
+  readonly readModel: Pick<RoomReadModel, 'snapshot' | 'eventIdForTransaction' | 'transactionsOfDevice'>;
   readonly projection: ProjectionWaiter;
   readonly keys: ServerKeys;
   readonly now: () => number;
@@ -37,6 +40,8 @@ export interface RoomWriterOptions {
   readonly maxRooms?: number;
   /** How long a write waits for the projection to apply it (read-your-writes). Default 10 s. */
   readonly projectionTimeoutMs?: number;
+  /** Transaction ids read per device when it first sends after its room was loaded (more: looked up per send). */
+  readonly transactionsReadPerDevice?: number;
 }
 
 export interface CreateRoomRequest {
@@ -74,8 +79,8 @@ interface Entry {
   /** The state after every decided command, including those whose append is still in flight. */
   state: RoomState & { roomId: string };
   readonly partition: number;
-  /** Recent transaction ids → event ids, for retries that arrive before the projection caught up. */
-  readonly txns: Map<string, { readonly eventId: string; readonly appended: Promise<Appended> }>;
+  /** Transaction ids per device: retries are answered without asking the read model. */
+  readonly transactions: RoomTransactions<Appended>;
   /** Decided records not yet handed to the log, in decision order. */
   readonly outgoing: Outgoing[];
   /** True while an append of this room is in flight. */
@@ -84,7 +89,6 @@ interface Entry {
   failed?: unknown;
 }
 
-const MAX_TXNS_PER_ROOM = 1000;
 const TAIL_BATCH = 500;
 
 const STATUS: Record<string, number> = {
@@ -105,10 +109,9 @@ const recordsOf = (decision: Decision): readonly RoomRecord[] => {
   }
 };
 
-const txnKey = (local: LocalOrigin): string | undefined =>
-  local.txnId === null ? undefined : `${local.userId}\u0000${local.deviceId ?? ''}\u0000${local.txnId}`;
-
-const newEntry = (state: Entry['state'], partition: number): Entry => ({ state, partition, txns: new Map(), outgoing: [], appending: false });
+const newEntry = (state: Entry['state'], partition: number): Entry => ({
+  state, partition, transactions: new RoomTransactions(), outgoing: [], appending: false,
+});
 
 /**
  * Lookups over the room's current state events, kept per state-events map: `evolve` shares the map
@@ -128,6 +131,7 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
   const { log, readModel, projection, keys } = options;
   const maxRooms = options.maxRooms ?? 10_000;
   const timeoutMs = options.projectionTimeoutMs ?? 10_000;
+  const transactionsReadPerDevice = options.transactionsReadPerDevice ?? PRELOADED_TRANSACTIONS;
   const rooms = new Map<string, Entry>();
   const queues = new Map<string, Promise<unknown>>();
 
@@ -257,23 +261,28 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     },
 
     async send(roomId, event, local) {
-      const key = txnKey(local);
-      // The read model is asked about the transaction id before the room's queue, so the room's
-      // other commands do not wait for that query. It answers for everything appended before the
-      // room's entry was loaded (loading waits for the projection); the entry's memory answers for
-      // what came since. So the early answer stands if the entry it ran beside is still the one in
-      // use; an entry loaded meanwhile asks again.
+      const { txnId } = local;
+      const deviceKey = deviceKeyOf(local);
+      // A device's transaction ids are read before the room's queue, so the room's other commands
+      // do not wait for that query, and only when it first sends after the room was loaded. The read
+      // model answers for everything appended before the entry was loaded (loading waits for the
+      // projection); the entry's memory for what came since. So the early answer stands if the
+      // entry it ran beside is still the one in use; an entry loaded meanwhile reads again.
       const cached = rooms.get(roomId);
-      const early = key === undefined || cached === undefined ? undefined : readModel.eventIdForTransaction(roomId, local);
+      const readStored = () => readModel.transactionsOfDevice(roomId, local.userId, local.deviceId, transactionsReadPerDevice);
+      const early = txnId === null || cached === undefined || cached.transactions.known(deviceKey) !== undefined ? undefined : readStored();
       early?.catch(() => undefined);
       const sent = await run(roomId, async (): Promise<{ eventId: string; deduplicated: boolean; appended?: Promise<Appended> }> => {
         const entry = await load(roomId);
         if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
-        if (key !== undefined) {
+        let device: DeviceTransactions<Appended> | undefined;
+        if (txnId !== null) {
+          device = entry.transactions.known(deviceKey)
+            ?? entry.transactions.add(deviceKey, early !== undefined && entry === cached ? await early : await readStored());
           // A retry answers like the first request: once its event is readable.
-          const recent = entry.txns.get(key);
-          if (recent !== undefined) return { eventId: recent.eventId, deduplicated: true, appended: recent.appended };
-          const known = early !== undefined && entry === cached ? await early : await readModel.eventIdForTransaction(roomId, local);
+          const recent = device.sent.get(txnId);
+          if (recent !== undefined) return { eventId: recent.eventId, deduplicated: true, ...(recent.appended === undefined ? {} : { appended: recent.appended }) };
+          const known = device.complete ? undefined : await readModel.eventIdForTransaction(roomId, local);
           if (known !== undefined) return { eventId: known, deduplicated: true };
         }
         const records = recordsOf(decide({ type: 'sendLocal', event, signingKey: keys.current(), local, now: options.now() },
@@ -282,10 +291,7 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
         // Its failure reaches the caller below; a retry of the transaction sees it too.
         appended.catch(() => undefined);
         const eventId = records[records.length - 1]!.eventId;
-        if (key !== undefined) {
-          entry.txns.set(key, { eventId, appended });
-          if (entry.txns.size > MAX_TXNS_PER_ROOM) entry.txns.delete(entry.txns.keys().next().value!);
-        }
+        if (device !== undefined) rememberTransaction(device, txnId!, { eventId, appended });
         return { eventId, deduplicated: false, appended };
       });
       if (sent.appended !== undefined) await projected(await sent.appended);
