@@ -9,7 +9,7 @@ import {
   accountDataPreferences, createRoomModules, createRoomPeeking, createRooms, createRoomWriter, withInvitePermission, type Rooms,
 } from '../domain/app/rooms/index.ts';
 import { MatrixError } from '../domain/index.ts';
-import { createSync, roomWakeKeys } from '../domain/app/sync/index.ts';
+import { createSync, roomWakeKeys, type SyncContext } from '../domain/app/sync/index.ts';
 import { createInProcessNotifier, createUserData } from '../domain/app/userData/index.ts';
 import { ROOM_EVENTS_TOPIC } from '../domain/index.ts';
 import { createSharedSecretRegistrationRouter } from '../gateways/admin/index.ts';
@@ -170,10 +170,11 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
     serverName: config.serverName, writer: guardedWriter, rooms: roomQueries, directory, profiles: accountStore, clock: systemClock, random: cryptoRandom,
     relations: createRelationQueries(db), userDirectory: createSqlUserDirectory(db), reports: createSqlContentReports(db), preferences,
   });
-  const sync = createSync({
+  const syncContext: SyncContext = {
     rooms: roomQueries, sync: createSyncQueries(db), membership, directory, userData, notifier, clock: systemClock,
     bundleAggregations: roomModules.bundleAggregations, preferences,
-  });
+  };
+  const sync = createSync(syncContext);
 
   // Push gateway delivery: a room log consumer posting to the HTTP pushers of whoever an event notifies.
   const pushGateway = createPushGatewayClient({ logger: logger.child({ subsystem: 'push gateway' }) });
@@ -181,6 +182,7 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
     topic: ROOM_EVENTS_TOPIC, log, db, roomsProjection: roomsRun, pusherUsers, logger: logger.child({ subsystem: 'push sender' }),
     context: {
       serverName: config.serverName, rooms: roomQueries, sync: createSyncQueries(db), pushers: userDataStores.pushers, userData, gateway: pushGateway,
+      counts: syncContext, preferences,
     },
   });
   lifecycle.onStop('push sender', () => pushSender.stop());
@@ -224,7 +226,9 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
       createSyncRouter({ sync, accounts }),
       createNotificationsRouter({
         accounts,
-        notifications: { rooms: roomQueries, sync: createSyncQueries(db), notifications: createNotificationQueries(db), userData, clock: systemClock },
+        notifications: {
+          rooms: roomQueries, sync: createSyncQueries(db), notifications: createNotificationQueries(db), userData, clock: systemClock, preferences,
+        },
       }),
       createAnalyticsRouter({ analytics, accounts }),
     ],

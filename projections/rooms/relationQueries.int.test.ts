@@ -116,6 +116,33 @@ describe('relation indexes and content reports on PostgreSQL', () => {
     expect(plans[1]).toContain('room_events_relates_to');
   });
 
+  it("leaves the non-state children of ignored senders out of a thread's count and latest event and of references", async () => {
+    const insert = async (eventId: string, offset: number, sender: string, relation?: { rel_type: string; event_id: string }, stateKey?: string) => {
+      const content = relation === undefined ? { body: eventId } : { body: eventId, 'm.relates_to': relation };
+      const pdu = { type: 'm.room.message', sender, room_id: '!ig:x', content };
+      await db.query(
+        `INSERT INTO room_events (event_id, room_id, room_version, log_partition, log_offset, type, state_key, sender, origin_server_ts,
+           depth, pdu, accepted_at)
+         VALUES ($1, '!ig:x', '12', 0, $2, 'm.room.message', $5, $3, $2, $2, $4, $2)`, [eventId, offset, sender, JSON.stringify(pdu), stateKey ?? null]);
+    };
+    await insert('$root', 200, '@a:x');
+    await insert('$solo', 201, '@a:x');
+    await insert('$r1', 202, '@a:x', { rel_type: 'm.thread', event_id: '$root' });
+    await insert('$r2', 203, '@eve:x', { rel_type: 'm.thread', event_id: '$root' });
+    await insert('$ref1', 204, '@eve:x', { rel_type: 'm.reference', event_id: '$root' });
+    await insert('$ref2', 205, '@a:x', { rel_type: 'm.reference', event_id: '$root' });
+    await insert('$s1', 206, '@eve:x', { rel_type: 'm.thread', event_id: '$solo' });
+    await insert('$s2', 207, '@eve:x', { rel_type: 'm.thread', event_id: '$solo' }, 'a state key');
+    const relations = createRelationQueries(db);
+    const parents = ['$root', '$solo'].map((eventId) => ({ eventId, sender: '@a:x', type: 'm.room.message', editable: true, threadable: true }));
+    const summary = async (ignoredSenders?: string[]) => [...(await relations.aggregations('!ig:x', parents, '@b:x', ignoredSenders === undefined ? {} : { ignoredSenders }))]
+      .map(([id, a]) => [id, a.thread?.latest.eventId, a.thread?.count, a.references]);
+    expect(await summary()).toEqual([['$root', '$r2', 2, ['$ref1', '$ref2']], ['$solo', '$s2', 2, undefined]]);
+    // A state event of an ignored user still counts ("Servers must still send state events sent by ignored users").
+    expect(await summary(['@eve:x'])).toEqual([['$root', '$r1', 1, ['$ref2']], ['$solo', '$s2', 1, undefined]]);
+    expect(await summary([])).toEqual(await summary());
+  });
+
   it('stores content reports', async () => {
     const reports = createSqlContentReports(db);
     await reports.add({ reporter: '@a:x', roomId: '!r:x', eventId: '$e', userId: null, reason: 'spam', receivedTs: 7 });

@@ -56,6 +56,17 @@ export const hasChildrenColumn = (parent: string, room: string): string =>
 
 const and = (conditions: readonly string[]): string => conditions.map((c) => ` AND ${c}`).join('');
 
+/**
+ * Conditions leaving out `alias`'s rows sent by the senders the viewer ignores, state events
+ * excepted (ignore_users.md: "Servers must still send state events sent by ignored users").
+ */
+const ignoredConditions = (range: { readonly ignoredSenders?: readonly string[] }, values: SqlParam[], alias = ''): string[] => {
+  const ignored = range.ignoredSenders;
+  if (ignored === undefined || ignored.length === 0) return [];
+  values.push([...ignored]);
+  return [`(${alias}sender <> ALL($${values.length}::text[]) OR ${alias}state_key IS NOT NULL)`];
+};
+
 export const createRelationQueries = (db: SqlExecutor): RelationsReadModel => {
   const eventsById = async (ids: readonly string[]): Promise<Map<string, StoredEvent>> => {
     if (ids.length === 0) return new Map();
@@ -119,7 +130,8 @@ export const createRelationQueries = (db: SqlExecutor): RelationsReadModel => {
         branches.push(`SELECT 'thread' AS kind, root AS parent, event_id AS child, n, participated, NULL::text[] AS children FROM (
            SELECT DISTINCT ON (root) root, event_id, count(*) OVER w AS n, bool_or(sender = ${user}) OVER w AS participated
            FROM (SELECT ${target()} AS root, event_id, sender, log_offset FROM room_events
-                 WHERE room_id = $1 AND ${relType()} = 'm.thread' AND ${target()} = ANY(${ids}::text[])${and(rangeConditions(range, values))}) AS t
+                 WHERE room_id = $1 AND ${relType()} = 'm.thread' AND ${target()} = ANY(${ids}::text[])${and(rangeConditions(range, values))}${
+                   and(ignoredConditions(range, values))}) AS t
            WINDOW w AS (PARTITION BY root)
            ORDER BY root, log_offset DESC) AS threads`);
       }
@@ -141,7 +153,8 @@ export const createRelationQueries = (db: SqlExecutor): RelationsReadModel => {
       const referenced = param(parents.map((p) => p.eventId));
       branches.push(`SELECT 'reference' AS kind, ${target()} AS parent, NULL::text AS child, NULL::bigint AS n, NULL::boolean AS participated,
            array_agg(event_id ORDER BY log_offset) AS children FROM room_events
-         WHERE room_id = $1 AND ${relType()} = 'm.reference' AND ${target()} = ANY(${referenced}::text[])${and(rangeConditions(range, values))}
+         WHERE room_id = $1 AND ${relType()} = 'm.reference' AND ${target()} = ANY(${referenced}::text[])${and(rangeConditions(range, values))}${
+           and(ignoredConditions(range, values))}
          GROUP BY 2`);
 
       const { rows } = await db.query<Partial<EventRow> & {

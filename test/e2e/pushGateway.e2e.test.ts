@@ -4,7 +4,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MatrixClient, e, startTestServer, type Body, type ServerMode, type TestServer, type UserClient } from '../harness/index.ts';
+import {
+  MatrixClient, e, startTestServer, timelineOf, type Body, type ServerMode, type TestServer, type UserClient,
+} from '../harness/index.ts';
 
 const NOTIFY_PATH = '/_matrix/push/v1/notify';
 
@@ -103,9 +105,10 @@ describe.each<ServerMode>(['embedded', 'distributed'])('push gateway delivery (%
       }],
     });
     expect(Math.abs((notification.devices as Body[])[0]!.pushkey_ts as number - Date.now() / 1000)).toBeLessThan(120);
-    // The counts grow with the room's unread notifications.
+    // The badge counts rooms with unread notifications (Synapse's default, push.group_unread_count_by_room):
+    // a second unread message in the same room leaves it at one.
     expect(notificationOf(gateway.received.find((body) => notificationOf(body).event_id === eventId)!).counts).toEqual({ unread: 1 });
-    expect((await notificationFor(await bob.send(roomId, 'still there?'))).counts).toEqual({ unread: 2 });
+    expect((await notificationFor(await bob.send(roomId, 'still there?'))).counts).toEqual({ unread: 1 });
     // Bob's own pushers would not see his events: only alice's pusher was ever posted to.
     expect(gateway.received.every((body) => (notificationOf(body).devices as Body[])[0]!.pushkey === 'key-full')).toBe(true);
   });
@@ -142,5 +145,37 @@ describe.each<ServerMode>(['embedded', 'distributed'])('push gateway delivery (%
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect((await alice.get('/pushers')).pushers).toEqual([]);
+  });
+
+  it("sends as counts.unread alice's invites and joined rooms with unread notifications, without ignored users' messages", async () => {
+    await setPusher('key-badge', {});
+    const client = new MatrixClient(server.url);
+    const carol = client.as(await client.register('carol'));
+    await alice.post(`/rooms/${e(roomId)}/invite`, { user_id: carol.userId });
+    await carol.post(`/join/${e(roomId)}`);
+    const teaRead = await bob.send(roomId, 'read this');
+    expect((await notificationFor(teaRead)).counts).toEqual({ unread: 1 });
+    await alice.post(`/rooms/${e(roomId)}/receipt/m.read/${e(teaRead)}`, {});
+    // An invite counts one: Tea is read now.
+    const garden = await bob.createRoom({ name: 'Garden' });
+    await bob.post(`/rooms/${e(garden)}/invite`, { user_id: alice.userId });
+    const [invite] = (await bob.get(`/rooms/${e(garden)}/messages`, { dir: 'b', limit: '1' })).chunk as Body[];
+    expect(await notificationFor(invite!.event_id as string)).toMatchObject({ type: 'm.room.member', user_is_target: true, counts: { unread: 1 } });
+    await alice.post(`/join/${e(garden)}`);
+    const inGarden = await bob.send(garden, 'in the garden');
+    expect((await notificationFor(inGarden)).counts).toEqual({ unread: 1 });
+    expect((await notificationFor(await bob.send(roomId, 'back at tea'))).counts).toEqual({ unread: 2 });
+
+    // Once alice ignores bob, his messages are neither pushed nor counted: Garden, read up to
+    // before his new message, no longer counts.
+    await alice.post(`/rooms/${e(garden)}/receipt/m.read/${e(inGarden)}`, {});
+    await alice.put(`/user/${e(alice.userId)}/account_data/m.ignored_user_list`, { ignored_users: { [bob.userId]: {} } });
+    const ignoredInGarden = await bob.send(garden, 'ignored in the garden');
+    await bob.syncUntil((sync) => timelineOf(sync, garden).some((event) => event.event_id === ignoredInGarden));
+    const ignoredAtTea = await bob.send(roomId, 'ignored at tea');
+    const fromCarol = await carol.send(roomId, 'carol at tea');
+    expect(await notificationFor(fromCarol)).toMatchObject({ sender: carol.userId, counts: { unread: 1 } });
+    const pushed = gateway.received.map((body) => notificationOf(body).event_id);
+    expect([pushed.includes(ignoredInGarden), pushed.includes(ignoredAtTea)]).toEqual([false, false]);
   });
 });

@@ -1,13 +1,14 @@
 /**
  * `GET /notifications` (notifications.yaml): the events the user was, or would have been, notified
  * about, newest first across their rooms. Nothing is stored at send time: each page scans a bounded
- * number of candidate events and evaluates the user's push rules over them as /sync's counts do.
+ * number of candidate events and evaluates the user's push rules over them as /sync's counts do,
+ * leaving out the events of users they ignore as /sync's counts do (modules/ignore_users.md).
  */
 import { MatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
 import type { NotificationCandidate, NotificationReadModel, RoomReadModel, StoredEvent, SyncReadModel } from '../../ports/rooms.ts';
 import type { EvaluableRuleset, PushEvaluation } from '../../push/index.ts';
-import { clientEvent } from '../rooms/index.ts';
+import { clientEvent, hiddenByIgnoring, ignoredBy, type UserPreferences } from '../rooms/index.ts';
 import type { UserData } from '../userData/index.ts';
 import { isRead } from './counts.ts';
 import { evaluateEvents, pushRoomState, type EvaluatedEvent } from './evaluation.ts';
@@ -19,6 +20,8 @@ export interface NotificationsContext {
   readonly notifications: NotificationReadModel;
   readonly userData: Pick<UserData, 'getPushRules' | 'streams'>;
   readonly clock: { now(): number };
+  /** Ignored users (m.ignored_user_list); absent: nobody is ignored. */
+  readonly preferences?: UserPreferences;
 }
 
 export interface NotificationsRequest {
@@ -75,9 +78,10 @@ export const getNotifications = async (
   const limit = Math.min(Math.max(request.limit ?? DEFAULT_LIMIT, 1), MAX_LIMIT);
   const cursor = request.from === undefined ? undefined : parseCursor(request.from);
   const { userId } = requester;
-  const [ruleset, candidates] = await Promise.all([
+  const [ruleset, candidates, ignored] = await Promise.all([
     ctx.userData.getPushRules(requester),
     ctx.notifications.candidates(userId, cursor, SCAN_BUDGET),
+    ignoredBy(ctx.preferences, userId),
   ]);
   const byRoom = new Map<string, NotificationCandidate[]>();
   for (const candidate of candidates) byRoom.set(candidate.roomId, [...(byRoom.get(candidate.roomId) ?? []), candidate]);
@@ -88,6 +92,8 @@ export const getNotifications = async (
   for (const candidate of candidates) {
     const entry = evaluated.get(candidate.eventId);
     if (entry === undefined || !entry.evaluation.notify || (request.only === 'highlight' && !entry.evaluation.highlight)) continue;
+    // As Synapse, which never records a notification of an ignored user's non-state event for the ignoring user.
+    if (hiddenByIgnoring(entry.event, ignored)) continue;
     picked.push({ candidate, entry });
     if (picked.length === limit) break;
   }

@@ -101,6 +101,17 @@ describe('GET /notifications', () => {
     expect(ids(page2)).toEqual([old.eventId]);
   });
 
+  it("leaves out the events of users the requester ignores, but not their state events", async () => {
+    const s = server();
+    s.room('!a:x', 2);
+    const bobs = s.add('!a:x', BOB, 'm.room.message', text('ignored'));
+    const carols = s.add('!a:x', '@carol:x', 'm.room.message', text('kept'));
+    const invite = s.add('!a:x', BOB, 'm.room.member', { membership: 'invite' }, ME);
+    const ctx = { ...s.ctx, preferences: { ignoredUsers: async () => new Set([BOB]), blocksInvites: async () => false } };
+    expect(ids(await getNotifications(ctx, ME_DEVICE, {}))).toEqual([invite.eventId, carols.eventId]);
+    expect(ids(await getNotifications(s.ctx, ME_DEVICE, {}))).toEqual([invite.eventId, carols.eventId, bobs.eventId]);
+  });
+
   it('refuses a token it did not issue', async () => {
     await expect(getNotifications(server().ctx, ME_DEVICE, { from: 'abc' })).rejects.toBeInstanceOf(MatrixError);
   });

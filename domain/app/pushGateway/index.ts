@@ -1,6 +1,7 @@
 /** Push gateway delivery, the pure parts (public surface): who is pushed to and what is posted. */
 export { httpPushers, isLocalUser, isPushable, pushRecipients } from './targets.ts';
-export { pushEvent, UNREAD_SCAN_RECORDS, type PushGateway, type PushSenderContext } from './sender.ts';
+export { pushEvent, type PushGateway, type PushSenderContext } from './sender.ts';
+export { unreadBadge } from './badge.ts';
 export {
   deviceData, notifyRequest, priorityOf, rejectedPushkeys, stateString,
   type NotificationDetails, type NotifyRequest,

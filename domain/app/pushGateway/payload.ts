@@ -13,7 +13,7 @@ export interface NotificationDetails {
   readonly roomName?: string;
   /** The room's canonical alias. */
   readonly roomAlias?: string;
-  /** The recipient's unread notification count (see pushSender: this room's count). */
+  /** The recipient's badge (badge.ts): invited rooms and joined rooms with unread notifications. */
   readonly unread: number;
 }
 

@@ -1,17 +1,18 @@
 /**
  * Pushing one accepted room event (client-server-api/modules/push.md § Receiving notifications):
- * each recipient's push rules are evaluated over the room's events since their read receipt, with
- * the push context as the unread counts use it (../notifications), so the pushed event notifies
- * exactly when it counts as unread, and `counts.unread` is that room's count. Synapse sends the
- * count over every room; this server counts the event's room only (a badge that grows with the
- * room's unread notifications and drops when it is read), from the recipient's read receipt or
- * else their latest membership event, over at most UNREAD_SCAN_RECORDS records.
+ * each recipient's push rules are evaluated over the event with the push context as it stood
+ * when the event arrived, as the unread counts do (../notifications), and `counts.unread` is the
+ * recipient's badge over all their rooms (badge.ts). As Synapse, a user is not pushed the
+ * non-state events of a user they ignore (modules/ignore_users.md).
  */
 import type { RoomReadModel, StoredEvent, SyncReadModel } from '../../ports/rooms.ts';
 import type { Pusher, PusherStore } from '../../ports/userData.ts';
 import type { EvaluableRuleset, PushEvaluation } from '../../push/index.ts';
-import { evaluateEvents, pushRoomState, readPositions, tally } from '../notifications/index.ts';
+import { evaluateEvents, pushRoomState } from '../notifications/index.ts';
+import { hiddenByIgnoring, ignoredBy, type UserPreferences } from '../rooms/index.ts';
+import type { SyncContext } from '../sync/index.ts';
 import type { UserData } from '../userData/index.ts';
+import { unreadBadge } from './badge.ts';
 import { notifyRequest, stateString, type NotificationDetails, type NotifyRequest } from './payload.ts';
 import { httpPushers, isLocalUser, isPushable, pushRecipients } from './targets.ts';
 
@@ -25,40 +26,28 @@ export interface PushSenderContext {
   readonly rooms: Pick<RoomReadModel, 'event' | 'members' | 'stateEvent'>;
   readonly sync: Pick<SyncReadModel, 'unreadWindow'>;
   readonly pushers: Pick<PusherStore, 'list' | 'delete'>;
-  readonly userData: Pick<UserData, 'getPushRules' | 'streams'>;
+  readonly userData: Pick<UserData, 'getPushRules'>;
   readonly gateway: PushGateway;
+  /** The /sync context: the badge sums the unread counts /sync serves. */
+  readonly counts: SyncContext;
+  /** Ignored users (m.ignored_user_list); absent: nobody is ignored. */
+  readonly preferences?: UserPreferences;
 }
-
-/**
- * How far back (in log records of the room's partition) unread events are counted: a user who
- * never sends a read receipt would otherwise have their whole history evaluated on every push.
- */
-export const UNREAD_SCAN_RECORDS = 1000;
 
 /** The invitee of an invite is pushed too (`.m.rule.invite_for_me`), though not joined. */
 const inviteeOf = (event: StoredEvent): string | undefined =>
   event.type === 'm.room.member' && event.stateKey !== null && stateString(event, 'membership') === 'invite' ? event.stateKey : undefined;
 
-/**
- * Evaluates the recipient's rules up to `event`; undefined when it does not notify them. Unread
- * events are counted from their read receipt, or else from `memberSince` (the offset of their
- * membership event: the room's history from before they joined is not theirs to read).
- */
-const evaluateFor = async (
-  ctx: PushSenderContext, userId: string, event: StoredEvent, memberSince: number,
-): Promise<{ evaluation: PushEvaluation; unread: number } | undefined> => {
-  const read = (await readPositions(ctx, userId, [event.roomId])).get(event.roomId)!;
-  const after = Math.max(read.unthreaded, Math.min(memberSince, event.offset - 1), event.offset - UNREAD_SCAN_RECORDS);
+/** The recipient's rules over `event`, with the room's push context just before it; undefined when it does not notify them. */
+const evaluateFor = async (ctx: PushSenderContext, userId: string, event: StoredEvent): Promise<PushEvaluation | undefined> => {
+  if (hiddenByIgnoring(event, await ignoredBy(ctx.preferences, userId))) return undefined;
   const [ruleset, window] = await Promise.all([
     ctx.userData.getPushRules({ userId, deviceId: '' }),
-    ctx.sync.unreadWindow(event.roomId, userId, after, event.offset + 1, true),
+    ctx.sync.unreadWindow(event.roomId, userId, event.offset - 1, event.offset + 1, true),
   ]);
-  const { evaluated } = evaluateEvents(ruleset as EvaluableRuleset, userId, pushRoomState(window.stateBefore ?? { joinedMembers: 0 }), window.events);
-  const own = evaluated.find((entry) => entry.event.eventId === event.eventId);
-  if (own === undefined || !own.evaluation.notify) return undefined;
-  let unread = 0;
-  for (const counts of tally(new Map(), evaluated, read).values()) unread += counts.notifications;
-  return { evaluation: own.evaluation, unread };
+  const own = evaluateEvents(ruleset as EvaluableRuleset, userId, pushRoomState(window.stateBefore ?? { joinedMembers: 0 }), window.events)
+    .evaluated.find((entry) => entry.event.eventId === event.eventId);
+  return own !== undefined && own.evaluation.notify ? own.evaluation : undefined;
 };
 
 const deliver = async (ctx: PushSenderContext, pusher: Pusher, request: NotifyRequest): Promise<void> => {
@@ -74,7 +63,6 @@ const deliver = async (ctx: PushSenderContext, pusher: Pusher, request: NotifyRe
 export const pushEvent = async (ctx: PushSenderContext, event: StoredEvent, withPushers?: ReadonlySet<string>): Promise<number> => {
   if (!isPushable(event)) return 0;
   const members = await ctx.rooms.members(event.roomId, event.offset);
-  const memberSince = new Map(members.map((member) => [member.stateKey, member.offset]));
   const recipients = pushRecipients(members, event.sender, ctx.serverName);
   const invitee = inviteeOf(event);
   if (invitee !== undefined && invitee !== event.sender && !recipients.includes(invitee) && isLocalUser(invitee, ctx.serverName)) {
@@ -93,16 +81,16 @@ export const pushEvent = async (ctx: PushSenderContext, event: StoredEvent, with
     senderDisplayName: stateString(senderMember, 'displayname'), roomName: stateString(name, 'name'), roomAlias: stateString(alias, 'alias'),
   };
   const requests = await Promise.all(targets.map(async ({ userId, pushers }) => {
-    const outcome = await evaluateFor(ctx, userId, event, memberSince.get(userId) ?? event.offset - 1);
-    if (outcome === undefined) return [];
+    const evaluation = await evaluateFor(ctx, userId, event);
+    if (evaluation === undefined) return [];
     const details: NotificationDetails = {
-      unread: outcome.unread,
+      unread: await unreadBadge(ctx.counts, userId),
       ...(room.senderDisplayName === undefined ? {} : { senderDisplayName: room.senderDisplayName }),
       ...(room.roomName === undefined ? {} : { roomName: room.roomName }),
       ...(room.roomAlias === undefined ? {} : { roomAlias: room.roomAlias }),
     };
     return pushers.flatMap((pusher) => {
-      const request = notifyRequest(pusher, userId, event, outcome.evaluation, details);
+      const request = notifyRequest(pusher, userId, event, evaluation, details);
       return request === undefined ? [] : [{ pusher, request }];
     });
   }));

@@ -3,10 +3,14 @@
  * on events served to a client, computed for a whole page in one batch (RelationsReadModel
  * .aggregations) after a probe for the events that have children at all, plus one more batch for
  * the thread `latest_event`s, whose own children are aggregated too (threading.md § Server-side aggregation of m.thread relationships).
+ * Children sent by users the viewer ignores are left out, as Synapse does: a thread's `count` and
+ * `latest_event` skip their replies (a thread of only such replies gets no summary) and
+ * `m.reference` their references; `current_user_participated` is the viewer's own.
  */
 import { isJsonObject, type JsonObject } from '../../json.ts';
-import type { RelationAggregation, RelationParent, VisibleRange } from '../../ports/rooms.ts';
+import type { AggregationRange, RelationAggregation, RelationParent, VisibleRange } from '../../ports/rooms.ts';
 import { clientEvent, type Viewer } from './clientEvent.ts';
+import { ignoredBy } from './ignoring.ts';
 import type { RoomModulesContext } from './modulesContext.ts';
 
 /**
@@ -77,13 +81,15 @@ export const bundleAggregations = async (
   const parents = await withChildren(ctx, roomId, events.filter((event) => event.room_id === undefined || event.room_id === roomId)
     .map(parentOf).filter((parent): parent is RelationParent => parent !== undefined), known);
   if (parents.length === 0) return;
-  const visible = typeof range === 'function' ? await range() : range;
-  const aggregations = await ctx.relations.aggregations(roomId, parents, viewer.userId, visible);
+  // Read only once some event has children: the common page costs no account data read.
+  const [visible, ignored] = await Promise.all([typeof range === 'function' ? range() : range, ignoredBy(ctx.preferences, viewer.userId)]);
+  const counted: AggregationRange = ignored.size === 0 ? visible : { ...visible, ignoredSenders: [...ignored] };
+  const aggregations = await ctx.relations.aggregations(roomId, parents, viewer.userId, counted);
   if (aggregations.size === 0) return;
   const latest = await withChildren(ctx, roomId, [...aggregations.values()]
     .flatMap((a) => (a.thread === undefined ? [] : [clientEvent(a.thread.latest, viewer, 0)]))
     .map(parentOf).filter((parent): parent is RelationParent => parent !== undefined));
-  const nested = latest.length === 0 ? new Map<string, RelationAggregation>() : await ctx.relations.aggregations(roomId, latest, viewer.userId, visible);
+  const nested = latest.length === 0 ? new Map<string, RelationAggregation>() : await ctx.relations.aggregations(roomId, latest, viewer.userId, counted);
   const now = ctx.clock.now();
   for (const event of events) {
     const aggregation = typeof event.event_id === 'string' ? aggregations.get(event.event_id) : undefined;

@@ -108,4 +108,14 @@ describe('bundleAggregations', () => {
     });
     expect({ lookups, ranges }).toEqual({ lookups: 1, ranges: [visible, visible] });
   });
+
+  it("asks for the aggregations without the non-state children of the users the viewer ignores", async () => {
+    const latest = stored('$latest', { 'm.relates_to': { rel_type: 'm.thread', event_id: '$root' } });
+    const { ctx, ranges } = recording({ $root: { thread: { latest, count: 1, participated: false } }, $latest: { references: ['$r'] } });
+    const asked: string[] = [];
+    const preferences = { ignoredUsers: async (userId: string) => { asked.push(userId); return new Set(['@eve:x']); }, blocksInvites: async () => false };
+    await bundleAggregations({ ...ctx, preferences }, { userId: '@v:x', deviceId: 'D' }, '!r', [event('$root')], { visible: [{ from: 0, to: 9 }] });
+    const counted = { visible: [{ from: 0, to: 9 }], ignoredSenders: ['@eve:x'] };
+    expect({ asked, ranges }).toEqual({ asked: ['@v:x'], ranges: [counted, counted] });
+  });
 });

@@ -5,3 +5,4 @@ export { decodeSyncToken, encodeSyncToken, parseSyncToken, type SyncPositions } 
 export { keyChanges, type KeyChangesContext } from './keyChanges.ts';
 export { roomWakeKeys } from './wakeKeys.ts';
 export { DEFAULT_TIMELINE_LIMIT } from './timeline.ts';
+export { unreadNotifications, userRules, withIgnoredSenders, type UnreadCounts } from './unread.ts';

@@ -1,0 +1,75 @@
+/**
+ * `counts.unread` of a push (push-gateway-api § POST /_matrix/push/v1/notify: "The number of
+ * unread messages a user has across all of the rooms they are a member of"). As Synapse with its
+ * default `push.group_unread_count_by_room: true` (push_tools.get_badge_count): one per room the
+ * user is invited to, plus one per joined room with unread notifications. A room's notifications
+ * are counted by /sync's own code (sync/unread.ts unreadNotifications, threads included as in an
+ * unthreaded /sync), so the badge agrees with what the user's clients show.
+ */
+import { isJsonObject } from '../../json.ts';
+import type { StoredEvent, UserMembershipChange } from '../../ports/rooms.ts';
+import { ownReceiptsIn } from '../notifications/index.ts';
+import { ignoredBy } from '../rooms/index.ts';
+import { unreadNotifications, userRules, withIgnoredSenders, type SyncContext, type UnreadCounts } from '../sync/index.ts';
+
+/** Per counting context: remembered counts (extended, not recounted, while receipts stay put) and receipt targets. */
+interface Remembered {
+  readonly counts: UnreadCounts;
+  readonly events: Map<string, StoredEvent>;
+}
+
+const remembered = new WeakMap<object, Remembered>();
+const MAX_REMEMBERED_EVENTS = 10_000;
+
+/**
+ * The context with receipt targets remembered: a room's counts look up where each of the user's
+ * receipts points on every push, and an event's room and offset never change.
+ */
+const rememberingContext = (ctx: SyncContext, events: Map<string, StoredEvent>): SyncContext => {
+  const event = async (eventId: string): Promise<StoredEvent | undefined> => {
+    const known = events.get(eventId);
+    if (known !== undefined) return known;
+    const found = await ctx.rooms.event(eventId);
+    if (found !== undefined) {
+      events.set(eventId, found);
+      if (events.size > MAX_REMEMBERED_EVENTS) events.delete(events.keys().next().value!);
+    }
+    return found;
+  };
+  return { ...ctx, rooms: Object.assign(Object.create(ctx.rooms) as SyncContext['rooms'], { event }) };
+};
+
+/** The rooms a user is in now, from their membership changes (oldest first): the latest change of each. */
+const currentMemberships = (changes: readonly UserMembershipChange[]): UserMembershipChange[] =>
+  [...new Map(changes.map((change) => [change.roomId, change])).values()];
+
+/** The user's badge as of the rooms read model's current position. */
+export const unreadBadge = async (ctx: SyncContext, userId: string): Promise<number> => {
+  let memo = remembered.get(ctx);
+  if (memo === undefined) remembered.set(ctx, (memo = { counts: new Map(), events: new Map() }));
+  const { rooms: positions, streams, changes } = await ctx.sync.positionsWithMembershipChanges(userId);
+  const current = currentMemberships(changes);
+  const invites = current.filter((change) => change.membership === 'invite').length;
+  const joined = current.filter((change) => change.membership === 'join');
+  if (joined.length === 0) return invites;
+  const [receipts, rules, ignored] = await Promise.all([
+    ctx.userData.streams.receipts.changesSince(userId, joined.map((change) => change.roomId), 0, streams.receipts),
+    userRules(ctx, userId, {}),
+    ignoredBy(ctx.preferences, userId),
+  ]);
+  const counting = rememberingContext(ctx, memo.events);
+  const unread = await Promise.all(joined.map(async (change) => {
+    // Offsets of the partition past the room's newest event belong to other rooms: ending the
+    // window there keeps the remembered count of a quiet room valid without a read.
+    const next = positions.get(change.partition) ?? 0;
+    const to = change.roomLastOffset === undefined ? next : Math.min(next, change.roomLastOffset + 1);
+    const content = receipts.get(change.roomId);
+    const fields = await unreadNotifications(counting, change.roomId, userId, changes, to, {
+      ownReceipts: content === undefined ? [] : ownReceiptsIn(userId, content),
+      rules: withIgnoredSenders(rules, ignored), threaded: false, cache: memo.counts,
+    });
+    const counts = fields.unread_notifications;
+    return isJsonObject(counts) && typeof counts.notification_count === 'number' && counts.notification_count > 0;
+  }));
+  return invites + unread.filter((hasUnread) => hasUnread).length;
+};
