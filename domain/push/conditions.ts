@@ -1,11 +1,12 @@
 /**
  * Push rule conditions (client-server-api/modules/push.md § Conditions). Each is a pure check of
  * one event against what the caller knows about the room and the user. Rules are user data, so
- * every field is checked at run time: a malformed condition simply does not match.
+ * every field is checked at run time: a malformed condition simply does not match. Conditions are
+ * compiled once per ruleset (evaluate.ts): keys split, globs and comparisons read ahead of the events.
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.ts';
-import { containsWords, globMatches } from './glob.ts';
-import { propertyAt } from './propertyPath.ts';
+import { compiledGlobMatches, compileGlob, containsWords } from './glob.ts';
+import { parsePropertyPath, propertyAtPath } from './propertyPath.ts';
 
 /** What the evaluator needs to know besides the event, for one user in one room. */
 export interface PushContext {
@@ -30,34 +31,53 @@ const DEFAULT_NOTIFICATION_LEVEL = 50;
 const isScalar = (value: JsonValue | undefined): value is string | number | boolean | null =>
   value === null || typeof value === 'string' || typeof value === 'boolean' || Number.isSafeInteger(value);
 
+/** A condition read once: whether it holds for an event, in a push context. */
+export type CompiledCondition = (event: JsonObject, context: PushContext) => boolean;
+
+const NEVER: CompiledCondition = () => false;
+
 /** `event_match`: a glob over a string property; `content.body` matches at word boundaries. */
-const eventMatch = (condition: JsonObject, event: JsonObject): boolean => {
+const eventMatch = (condition: JsonObject): CompiledCondition => {
   const { key, pattern } = condition;
-  if (typeof key !== 'string' || typeof pattern !== 'string') return false;
-  const value = propertyAt(event, key);
-  // Spec: an absent or non-string property never matches, even the pattern `*`.
-  if (typeof value !== 'string') return false;
-  return globMatches(pattern, value, key === 'content.body' ? 'words' : 'whole');
+  if (typeof key !== 'string' || typeof pattern !== 'string') return NEVER;
+  const path = parsePropertyPath(key);
+  const glob = compileGlob(pattern);
+  const mode = key === 'content.body' ? 'words' : 'whole';
+  return (event) => {
+    const value = propertyAtPath(event, path);
+    // Spec: an absent or non-string property never matches, even the pattern `*`.
+    return typeof value === 'string' && compiledGlobMatches(glob, value, mode);
+  };
 };
 
 /** `event_property_is` (since v1.7): exact equality of scalars, with no casting between types. */
-const eventPropertyIs = (condition: JsonObject, event: JsonObject): boolean => {
-  if (typeof condition.key !== 'string' || !isScalar(condition.value)) return false;
-  const value = propertyAt(event, condition.key);
-  return isScalar(value) && value === condition.value;
+const eventPropertyIs = (condition: JsonObject): CompiledCondition => {
+  const wanted = condition.value;
+  if (typeof condition.key !== 'string' || !isScalar(wanted)) return NEVER;
+  const path = parsePropertyPath(condition.key);
+  return (event) => {
+    const value = propertyAtPath(event, path);
+    return isScalar(value) && value === wanted;
+  };
 };
 
 /** `event_property_contains` (since v1.7): an array property holds the scalar exactly. */
-const eventPropertyContains = (condition: JsonObject, event: JsonObject): boolean => {
-  if (typeof condition.key !== 'string' || !isScalar(condition.value)) return false;
-  const value = propertyAt(event, condition.key);
-  // Compound array items are ignored; `===` never equates them with a scalar anyway.
-  return Array.isArray(value) && value.includes(condition.value);
+const eventPropertyContains = (condition: JsonObject): CompiledCondition => {
+  const wanted = condition.value;
+  if (typeof condition.key !== 'string' || !isScalar(wanted)) return NEVER;
+  const path = parsePropertyPath(condition.key);
+  return (event) => {
+    const value = propertyAtPath(event, path);
+    // Compound array items are ignored; `===` never equates them with a scalar anyway.
+    return Array.isArray(value) && value.includes(wanted);
+  };
 };
 
+const BODY = parsePropertyPath('content.body');
+
 /** `contains_display_name` (deprecated since v1.17): the display name, literally, in the body. */
-const containsDisplayName = (event: JsonObject, context: PushContext): boolean => {
-  const body = propertyAt(event, 'content.body');
+const containsDisplayName: CompiledCondition = (event, context) => {
+  const body = propertyAtPath(event, BODY);
   const name = context.displayName;
   return typeof body === 'string' && typeof name === 'string' && name !== '' && containsWords(name, body);
 };
@@ -65,45 +85,54 @@ const containsDisplayName = (event: JsonObject, context: PushContext): boolean =
 const MEMBER_COUNT = /^(==|<=|>=|<|>)?([0-9]+)$/;
 
 /** `room_member_count`: `is` is a decimal integer, optionally prefixed by a comparison (`==` by default). */
-const roomMemberCount = (condition: JsonObject, context: PushContext): boolean => {
+const roomMemberCount = (condition: JsonObject): CompiledCondition => {
   const match = typeof condition.is === 'string' ? MEMBER_COUNT.exec(condition.is) : null;
-  if (match === null) return false;
+  if (match === null) return NEVER;
   const wanted = Number(match[2]);
-  const count = context.roomMemberCount;
   switch (match[1]) {
-    case '<': return count < wanted;
-    case '>': return count > wanted;
-    case '<=': return count <= wanted;
-    case '>=': return count >= wanted;
-    default: return count === wanted;
+    case '<': return (_event, context) => context.roomMemberCount < wanted;
+    case '>': return (_event, context) => context.roomMemberCount > wanted;
+    case '<=': return (_event, context) => context.roomMemberCount <= wanted;
+    case '>=': return (_event, context) => context.roomMemberCount >= wanted;
+    default: return (_event, context) => context.roomMemberCount === wanted;
   }
 };
 
 /** `sender_notification_permission`: the sender's power reaches `notifications[key]`. */
-const senderNotificationPermission = (condition: JsonObject, context: PushContext): boolean => {
+const senderNotificationPermission = (condition: JsonObject): CompiledCondition => {
   const { key } = condition;
-  if (typeof key !== 'string') return false;
-  const levels = context.notificationPowerLevels;
-  const required = Object.hasOwn(levels, key) ? levels[key]! : DEFAULT_NOTIFICATION_LEVEL;
-  return context.senderPowerLevel >= required;
+  if (typeof key !== 'string') return NEVER;
+  return (_event, context) => {
+    const levels = context.notificationPowerLevels;
+    const required = Object.hasOwn(levels, key) ? levels[key]! : DEFAULT_NOTIFICATION_LEVEL;
+    return context.senderPowerLevel >= required;
+  };
 };
 
-/** Whether one condition holds. Spec: unrecognised conditions MUST NOT match any events. */
-export const conditionHolds = (condition: JsonValue, event: JsonObject, context: PushContext): boolean => {
-  if (!isJsonObject(condition)) return false;
+/** One condition read once. Spec: unrecognised conditions MUST NOT match any events. */
+export const compileCondition = (condition: JsonValue): CompiledCondition => {
+  if (!isJsonObject(condition)) return NEVER;
   switch (condition.kind) {
-    case 'event_match': return eventMatch(condition, event);
-    case 'event_property_is': return eventPropertyIs(condition, event);
-    case 'event_property_contains': return eventPropertyContains(condition, event);
-    case 'contains_display_name': return containsDisplayName(event, context);
-    case 'room_member_count': return roomMemberCount(condition, context);
-    case 'sender_notification_permission': return senderNotificationPermission(condition, context);
-    default: return false;
+    case 'event_match': return eventMatch(condition);
+    case 'event_property_is': return eventPropertyIs(condition);
+    case 'event_property_contains': return eventPropertyContains(condition);
+    case 'contains_display_name': return containsDisplayName;
+    case 'room_member_count': return roomMemberCount(condition);
+    case 'sender_notification_permission': return senderNotificationPermission(condition);
+    default: return NEVER;
   }
 };
 
+/** Whether one condition holds (compiling it for this one call). */
+export const conditionHolds = (condition: JsonValue, event: JsonObject, context: PushContext): boolean =>
+  compileCondition(condition)(event, context);
+
 /** `content` rules: the rule's `pattern` against `content.body`, at word boundaries. */
-export const contentPatternMatches = (pattern: JsonValue | undefined, event: JsonObject): boolean => {
-  const body = propertyAt(event, 'content.body');
-  return typeof pattern === 'string' && typeof body === 'string' && globMatches(pattern, body, 'words');
+export const compileContentPattern = (pattern: JsonValue | undefined): CompiledCondition => {
+  if (typeof pattern !== 'string') return NEVER;
+  const glob = compileGlob(pattern);
+  return (event) => {
+    const body = propertyAtPath(event, BODY);
+    return typeof body === 'string' && compiledGlobMatches(glob, body, 'words');
+  };
 };

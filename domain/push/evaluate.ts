@@ -4,7 +4,7 @@
  * enabled rule that matches decides the actions. Used for unread/highlight counts and by pushers.
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.ts';
-import { conditionHolds, contentPatternMatches, type PushContext } from './conditions.ts';
+import { compileCondition, compileContentPattern, type CompiledCondition, type PushContext } from './conditions.ts';
 
 export type { PushContext } from './conditions.ts';
 
@@ -44,12 +44,12 @@ export interface PushEvaluation {
   readonly actions: readonly (string | JsonObject)[];
 }
 
-const SILENT: PushEvaluation = { notify: false, highlight: false, tweaks: {}, actions: [] };
+const SILENT: PushEvaluation = Object.freeze({ notify: false, highlight: false, tweaks: Object.freeze({}), actions: Object.freeze([]) });
 
 /** The rule's actions read per the spec; `dont_notify`/`coalesce` (historical) and unknown ones are ignored. */
 const applyActions = (actions: unknown, ruleId: string): PushEvaluation => {
   const list: readonly unknown[] = Array.isArray(actions) ? actions : [];
-  if (!list.includes('notify')) return { ...SILENT, ruleId };
+  if (!list.includes('notify')) return Object.freeze({ ...SILENT, ruleId });
   const tweaks: JsonObject = {};
   for (const action of list) {
     if (isJsonObject(action) && typeof action.set_tweak === 'string') {
@@ -60,20 +60,80 @@ const applyActions = (actions: unknown, ruleId: string): PushEvaluation => {
   const highlight = Object.hasOwn(tweaks, 'highlight') && tweaks.highlight === true;
   const sound = Object.hasOwn(tweaks, 'sound') && typeof tweaks.sound === 'string' ? tweaks.sound : undefined;
   const kept = list.filter((action): action is string | JsonObject => typeof action === 'string' || isJsonObject(action));
-  return { notify: true, highlight, tweaks, ruleId, actions: kept, ...(sound === undefined ? {} : { sound }) };
+  // Shared by every event the rule matches (compiled once): frozen so no caller can change another's.
+  return Object.freeze({ notify: true, highlight, tweaks: Object.freeze(tweaks), ruleId, actions: Object.freeze(kept), ...(sound === undefined ? {} : { sound }) });
 };
 
-const ruleMatches = (kind: EvaluatedRuleKind, rule: EvaluableRule, event: JsonObject, context: PushContext): boolean => {
+/** A rule read once: whether it matches, and the answer it gives (its actions applied ahead). */
+interface CompiledRule {
+  readonly matches: CompiledCondition;
+  readonly outcome: PushEvaluation;
+}
+
+interface CompiledRuleset {
+  /** Each kind's list as compiled, to notice a ruleset whose list was swapped since. */
+  readonly lists: readonly unknown[];
+  /** The enabled well-formed rules, in evaluation order. */
+  readonly rules: readonly CompiledRule[];
+}
+
+const NEVER: CompiledCondition = () => false;
+
+const compileRule = (kind: EvaluatedRuleKind, rule: EvaluableRule): CompiledCondition => {
   switch (kind) {
-    case 'content': return contentPatternMatches(rule.pattern, event);
+    case 'content': return compileContentPattern(rule.pattern);
     // Room and sender rules: the rule id is the room or the user the rule applies to.
-    case 'room': return rule.rule_id === event.room_id;
-    case 'sender': return rule.rule_id === event.sender;
+    case 'room': {
+      const roomId = rule.rule_id;
+      return (event) => roomId === event.room_id;
+    }
+    case 'sender': {
+      const userId = rule.rule_id;
+      return (event) => userId === event.sender;
+    }
     default: {
       const conditions: unknown = rule.conditions ?? [];
-      return Array.isArray(conditions) && conditions.every((condition: JsonValue) => conditionHolds(condition, event, context));
+      if (!Array.isArray(conditions)) return NEVER;
+      const compiled = (conditions as JsonValue[]).map(compileCondition);
+      return (event, context) => {
+        for (const condition of compiled) if (!condition(event, context)) return false;
+        return true;
+      };
     }
   }
+};
+
+const listOf = (ruleset: EvaluableRuleset, kind: EvaluatedRuleKind): unknown => (Object.hasOwn(ruleset, kind) ? ruleset[kind] : undefined);
+
+const compileRuleset = (ruleset: EvaluableRuleset): CompiledRuleset => {
+  const lists = PUSH_RULE_ORDER.map((kind) => listOf(ruleset, kind));
+  const rules: CompiledRule[] = [];
+  PUSH_RULE_ORDER.forEach((kind, index) => {
+    const list = lists[index];
+    if (!Array.isArray(list)) return;
+    for (const rule of list as unknown[]) {
+      if (!isJsonObject(rule) || typeof rule.rule_id !== 'string' || rule.enabled === false) continue;
+      const evaluable = rule as unknown as EvaluableRule;
+      rules.push({ matches: compileRule(kind, evaluable), outcome: applyActions(evaluable.actions, evaluable.rule_id) });
+    }
+  });
+  return { lists, rules };
+};
+
+/**
+ * Compiled rules per ruleset object: a user's rules are read once and evaluated against every event
+ * of every /sync, so conditions, globs and actions are read once too. Rulesets are values (edits
+ * make new objects, as pushRuleset.ts does); held weakly, a ruleset's compiled form lives as long as
+ * the ruleset. A ruleset whose kind lists were swapped in place is compiled again.
+ */
+const compiledRulesets = new WeakMap<object, CompiledRuleset>();
+
+const compiledRulesetOf = (ruleset: EvaluableRuleset): CompiledRuleset => {
+  const known = compiledRulesets.get(ruleset);
+  if (known !== undefined && PUSH_RULE_ORDER.every((kind, index) => listOf(ruleset, kind) === known.lists[index])) return known;
+  const compiled = compileRuleset(ruleset);
+  compiledRulesets.set(ruleset, compiled);
+  return compiled;
 };
 
 /**
@@ -82,14 +142,6 @@ const ruleMatches = (kind: EvaluatedRuleKind, rule: EvaluableRule, event: JsonOb
  */
 export const evaluatePushRules = (ruleset: EvaluableRuleset, event: JsonObject, context: PushContext): PushEvaluation => {
   if (!isJsonObject(event) || !isJsonObject(ruleset as unknown) || event.sender === context.userId) return SILENT;
-  for (const kind of PUSH_RULE_ORDER) {
-    const rules: unknown = Object.hasOwn(ruleset, kind) ? ruleset[kind] : undefined;
-    if (!Array.isArray(rules)) continue;
-    for (const rule of rules as unknown[]) {
-      if (!isJsonObject(rule) || typeof rule.rule_id !== 'string' || rule.enabled === false) continue;
-      const evaluable = rule as unknown as EvaluableRule;
-      if (ruleMatches(kind, evaluable, event, context)) return applyActions(evaluable.actions, evaluable.rule_id);
-    }
-  }
+  for (const rule of compiledRulesetOf(ruleset).rules) if (rule.matches(event, context)) return rule.outcome;
   return SILENT;
 };

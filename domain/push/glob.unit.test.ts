@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { containsWords, globMatches } from './glob.ts';
+import { compiledGlobCount, compileGlob, containsWords, globMatches, MAX_COMPILED_GLOBS } from './glob.ts';
 
 describe('glob matching, whole value (event_match on keys other than content.body)', () => {
   // The spec's example for `content.topic` with the pattern `lunc?*`.
@@ -124,5 +124,23 @@ describe('glob matching agrees with a regex oracle', () => {
   const pattern = fc.string({ unit: fc.constantFrom('a', 'A', 'b', '_', '-', ' ', '*', '?'), maxLength: 6 });
   it.each(['whole', 'words'] as const)('in %s mode', (mode) => {
     fc.assert(fc.property(pattern, value, (p, v) => globMatches(p, v, mode) === oracle(p, v, mode)), { numRuns: 2_000 });
+  });
+});
+
+describe('compiled pattern cache', () => {
+  it('stays within its bound, least recently used first out, and answers the same after eviction', () => {
+    const hot = compileGlob('hot*pattern');
+    const cold = compileGlob('cold*pattern');
+    for (let i = 0; i < MAX_COMPILED_GLOBS + 100; i += 1) {
+      expect(globMatches(`p${i}*`, `p${i}x`, 'whole')).toBe(true);
+      // Used throughout, the hot pattern is never the least recently used one.
+      if (i % 1_000 === 0) expect(globMatches('hot*pattern', 'hot new pattern', 'whole')).toBe(true);
+    }
+    expect(compiledGlobCount()).toBe(MAX_COMPILED_GLOBS);
+    expect(compileGlob('hot*pattern')).toBe(hot);
+    expect(compileGlob('cold*pattern')).not.toBe(cold);
+    expect(compileGlob('cold*pattern')).toEqual(cold);
+    expect(globMatches('p0*', 'p0', 'whole')).toBe(true);
+    expect(containsWords('p0*', 'a p0* b')).toBe(true);
   });
 });

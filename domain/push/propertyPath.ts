@@ -32,9 +32,12 @@ export const parsePropertyPath = (key: string): string[] => {
  * absent name, or a step into a non-object). Only own properties count, so `constructor` or
  * `__proto__` never reach into JavaScript's prototypes.
  */
-export const propertyAt = (event: JsonValue, key: string): JsonValue | undefined => {
+export const propertyAt = (event: JsonValue, key: string): JsonValue | undefined => propertyAtPath(event, parsePropertyPath(key));
+
+/** As propertyAt, with the key split already (parsePropertyPath), for rules compiled once. */
+export const propertyAtPath = (event: JsonValue, names: readonly string[]): JsonValue | undefined => {
   let value: JsonValue | undefined = event;
-  for (const name of parsePropertyPath(key)) {
+  for (const name of names) {
     if (!isJsonObject(value) || !Object.hasOwn(value, name)) return undefined;
     value = value[name];
   }

@@ -5,7 +5,7 @@
  * the room's `notifications` levels — and the context then moves on with the event's own state
  * change. Pure: the callers load the events and the starting state.
  */
-import { powerLevelOf, stateLookupOf } from '../../auth/index.ts';
+import { powerLevelOf, stateLookupOf, type StateLookup } from '../../auth/index.ts';
 import type { RoomEvent } from '../../events/index.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../json.ts';
 import type { PushStateAt, StoredEvent } from '../../ports/rooms.ts';
@@ -33,11 +33,35 @@ const MAX_THREAD_HOPS = 3;
 const contentOf = (event: StoredEvent | undefined): JsonObject =>
   event !== undefined && isJsonObject(event.pdu.content) ? event.pdu.content : {};
 
+/**
+ * Power levels and create events by room, id, content hash and redaction, least recently used
+ * dropped first. A remembered push state (sync/unread.ts keeps one per user and room) holds these
+ * events: shared, a room's power levels (its `users` map may be large) are held once, not once per
+ * member. An event without a content hash (not a stored PDU) is never shared.
+ */
+const sharedStateEvents = new Map<string, RoomEvent>();
+export const MAX_SHARED_STATE_EVENTS = 4_096;
+
 /** The stored event as the power level helpers read it (they look at type, sender and content only). */
-const roomEventOf = (event: StoredEvent | undefined): RoomEvent | undefined => event === undefined ? undefined : {
-  eventId: event.eventId, roomId: event.roomId, type: event.type, stateKey: event.stateKey ?? undefined, sender: event.sender,
-  content: contentOf(event), originServerTs: event.originServerTs, depth: 0, prevEventIds: [], authEventIds: [], redacts: undefined,
-  pdu: event.pdu,
+const roomEventOf = (event: StoredEvent | undefined): RoomEvent | undefined => {
+  if (event === undefined) return undefined;
+  const hashes = event.pdu.hashes;
+  const hash = isJsonObject(hashes) && typeof hashes.sha256 === 'string' ? hashes.sha256 : undefined;
+  // A redaction changes the stored content under the same id.
+  const key = `${event.roomId}\u0000${event.eventId}\u0000${hash}\u0000${event.redactedBecause?.eventId ?? ''}`;
+  let shared = hash === undefined ? undefined : sharedStateEvents.get(key);
+  if (shared === undefined) {
+    shared = {
+      eventId: event.eventId, roomId: event.roomId, type: event.type, stateKey: event.stateKey ?? undefined, sender: event.sender,
+      content: contentOf(event), originServerTs: event.originServerTs, depth: 0, prevEventIds: [], authEventIds: [], redacts: undefined,
+      pdu: event.pdu,
+    };
+    if (hash === undefined) return shared;
+  }
+  sharedStateEvents.delete(key);
+  sharedStateEvents.set(key, shared);
+  if (sharedStateEvents.size > MAX_SHARED_STATE_EVENTS) sharedStateEvents.delete(sharedStateEvents.keys().next().value!);
+  return shared;
 };
 
 const displayNameOf = (member: StoredEvent | undefined): string | undefined => {
@@ -124,6 +148,27 @@ export const threadOf = (event: StoredEvent, known: ReadonlyMap<string, StoredEv
   return 'main';
 };
 
+/** What the evaluator reads of a push state, worked out once per state (most events change none). */
+interface StateContext {
+  readonly lookup: StateLookup;
+  readonly notificationPowerLevels: Record<string, number>;
+}
+
+/** Per PushRoomState (values: a change makes a new one); held weakly, as long as the state itself. */
+const stateContexts = new WeakMap<PushRoomState, StateContext>();
+
+const stateContextOf = (state: PushRoomState): StateContext => {
+  let known = stateContexts.get(state);
+  if (known === undefined) {
+    known = {
+      lookup: stateLookupOf([state.powerLevels, state.create].filter((e): e is RoomEvent => e !== undefined)),
+      notificationPowerLevels: notificationLevels(state.powerLevels),
+    };
+    stateContexts.set(state, known);
+  }
+  return known;
+};
+
 /**
  * Evaluates `userId`'s rules over `events` (oldest first) from `state`. Redacted events are passed
  * over (their notification is withdrawn) but still move the state on. The user's own events
@@ -135,16 +180,28 @@ export const evaluateEvents = (
   let state = start;
   const known = new Map(events.map((event) => [event.eventId, event]));
   const evaluated: EvaluatedEvent[] = [];
+  // Sender power levels while the state stays (`room version\0sender`): a run of messages asks the same few.
+  let levelsOf: PushRoomState | undefined;
+  const senderLevels = new Map<string, number>();
   for (const event of events) {
     if (event.redactedBecause === null && event.sender !== userId) {
-      const rules = roomVersionRules(event.roomVersion) ?? FALLBACK_RULES;
-      const lookup = stateLookupOf([state.powerLevels, state.create].filter((e): e is RoomEvent => e !== undefined));
+      const context = stateContextOf(state);
+      if (levelsOf !== state) {
+        levelsOf = state;
+        senderLevels.clear();
+      }
+      const levelKey = `${event.roomVersion}\u0000${event.sender}`;
+      let senderPowerLevel = senderLevels.get(levelKey);
+      if (senderPowerLevel === undefined) {
+        senderPowerLevel = powerLevelOf(event.sender, context.lookup, roomVersionRules(event.roomVersion) ?? FALLBACK_RULES);
+        senderLevels.set(levelKey, senderPowerLevel);
+      }
       const evaluation = evaluatePushRules(ruleset, pushableEvent(event), {
         userId,
         ...(state.displayName === undefined ? {} : { displayName: state.displayName }),
         roomMemberCount: state.joinedMembers,
-        senderPowerLevel: powerLevelOf(event.sender, lookup, rules),
-        notificationPowerLevels: notificationLevels(state.powerLevels),
+        senderPowerLevel,
+        notificationPowerLevels: context.notificationPowerLevels,
       });
       evaluated.push({ event, thread: threadOf(event, known), evaluation });
     }

@@ -4,7 +4,7 @@
  * notifications). Counts are remembered between syncs (see countUnread): a client that never
  * sends a read receipt would otherwise have its whole history since joining evaluated on every sync.
  */
-import type { JsonObject } from '../../json.ts';
+import { isJsonObject, type JsonObject } from '../../json.ts';
 import type { StoredEvent, UnreadWindow, UserMembershipChange } from '../../ports/rooms.ts';
 import type { AccountDataEntry } from '../../ports/userData.ts';
 import type { EvaluableRuleset } from '../../push/index.ts';
@@ -140,20 +140,47 @@ const knownWindow = (known: KnownEvents | undefined, userId: string, after: numb
   };
 };
 
+/** The ids a redaction may name: top-level `redacts` before v11, `content.redacts` since (either is looked at). */
+const redactedIds = (redaction: StoredEvent): string[] => {
+  const content = redaction.pdu.content;
+  return [redaction.pdu.redacts, isJsonObject(content) ? content.redacts : undefined].filter((id): id is string => typeof id === 'string');
+};
+
+/**
+ * Whether redactions met while extending a count made up to `countedTo` change what was counted,
+ * so the count must be made afresh: a redacted event counted before (after `after`) may have
+ * notified, and a redacted state event may be part of the push context carried over. A target
+ * read with the new events is already redacted there; an unknown one was never counted. A
+ * redaction that names no target (itself redacted: before v11 that strips `redacts`) may have
+ * struck anything.
+ */
+const strikesCounted = async (
+  ctx: SyncContext, roomId: string, redactions: readonly StoredEvent[], after: number, countedTo: number,
+): Promise<boolean> => {
+  const ids = redactions.map(redactedIds);
+  if (ids.some((named) => named.length === 0)) return true;
+  const targets = await Promise.all(ids.flat().map((id) => ctx.rooms.event(id)));
+  return targets.some((target) => target !== undefined && target.roomId === roomId && target.offset < countedTo
+    && (target.offset > after || target.stateKey !== null));
+};
+
 /**
  * Evaluates (from, to) chunk by chunk, adding to `counts`. Starting from `state`, or from the
- * read model's state at `from` when none is known. Undefined when `stopAtRedaction` and one is met.
+ * read model's state at `from` when none is known. Undefined when `stopAt` says a redaction met
+ * changes what was counted before.
  */
 const evaluateRange = async (
   ctx: SyncContext, roomId: string, userId: string, range: { from: number; to: number }, start: PushRoomState | undefined,
-  rules: UserRules, read: ReadUpTo, counts: ReadonlyMap<string, Counts>, stopAtRedaction: boolean, known?: KnownEvents,
+  rules: UserRules, read: ReadUpTo, counts: ReadonlyMap<string, Counts>,
+  stopAt: ((redactions: readonly StoredEvent[]) => Promise<boolean>) | undefined, known?: KnownEvents,
 ): Promise<{ state: PushRoomState; counts: ReadonlyMap<string, Counts> } | undefined> => {
   let state = start;
   let from = range.from;
   for (;;) {
     const window = (state === undefined ? undefined : knownWindow(known, userId, from, range.to))
       ?? await ctx.sync.unreadWindow(roomId, userId, from, range.to, state === undefined, UNREAD_CHUNK);
-    if (stopAtRedaction && window.events.some((event) => event.type === 'm.room.redaction')) return undefined;
+    const redactions = stopAt === undefined ? [] : window.events.filter((event) => event.type === 'm.room.redaction');
+    if (redactions.length > 0 && await stopAt!(redactions)) return undefined;
     const evaluated = evaluateEvents(rules.ruleset, userId, state ?? pushRoomState(window.stateBefore ?? { joinedMembers: 0 }), window.events);
     state = evaluated.state;
     const ignored = rules.ignored;
@@ -167,8 +194,9 @@ const evaluateRange = async (
 /**
  * Per-thread counts of (countFrom(read), to). Evaluating the whole window on every sync costs as
  * much as the history since the receipt; an earlier count of the same window start, receipts and
- * rules is extended by the events from its end instead. A redaction among those (it may strike an
- * event counted before), a moved receipt or changed rules mean counting afresh.
+ * rules is extended by the events from its end instead, so a response costs as much as its new
+ * events. A redaction among those striking an event counted before (strikesCounted), a moved
+ * receipt or changed rules mean counting afresh.
  */
 export const countUnread = async (
   ctx: SyncContext, roomId: string, userId: string, read: ReadUpTo, to: number, rules: UserRules, cache: UnreadCounts | undefined,
@@ -181,11 +209,12 @@ export const countUnread = async (
   let entry: CachedCounts | undefined;
   if (cached !== undefined && cached.after === after && cached.key === key && cached.to <= to) {
     const more = cached.to === to ? cached
-      : await evaluateRange(ctx, roomId, userId, { from: Math.max(after, cached.to - 1), to }, cached.state, rules, read, cached.counts, true, known);
+      : await evaluateRange(ctx, roomId, userId, { from: Math.max(after, cached.to - 1), to }, cached.state, rules, read, cached.counts,
+        (redactions) => strikesCounted(ctx, roomId, redactions, after, cached.to), known);
     if (more !== undefined) entry = { after, key, to, state: more.state, counts: more.counts };
   }
   if (entry === undefined) {
-    const fresh = (await evaluateRange(ctx, roomId, userId, { from: after, to }, undefined, rules, read, new Map(), false))!;
+    const fresh = (await evaluateRange(ctx, roomId, userId, { from: after, to }, undefined, rules, read, new Map(), undefined))!;
     entry = { after, key, to, state: fresh.state, counts: fresh.counts };
   }
   if (cache !== undefined) {
