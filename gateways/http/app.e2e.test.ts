@@ -79,6 +79,16 @@ describe('createHttpApp request ids and logs', () => {
     expect(lines[1]).toMatchObject({ method: 'GET', path: '/rooms/r1/state', route: '/rooms/:roomId/state', status: 200 });
   });
 
+  it('writes the same access line whether or not the request logged anything else', async () => {
+    await fetch(`${app.url}/rooms/r1/state`, { headers: { 'X-Request-Id': 'logs-1' } });
+    await fetch(`${app.url}/rooms/r1/state`, { method: 'OPTIONS', headers: { 'X-Request-Id': 'quiet-1' } });
+    const accessLine = (id: string) => app.logs.find((line) => line.request_id === id && line.msg === 'request');
+    const keys = ['level', 'time', 'pid', 'hostname', 'request_id', 'method', 'path', 'route', 'status', 'duration_ms', 'msg'];
+    expect(Object.keys(accessLine('logs-1') ?? {})).toEqual(keys);
+    expect(Object.keys(accessLine('quiet-1') ?? {})).toEqual(keys);
+    expect(accessLine('quiet-1')).toMatchObject({ method: 'OPTIONS', route: '(preflight)', status: 204 });
+  });
+
   it('generates a request id when none (or an unsafe one) is sent', async () => {
     const plain = await fetch(`${app.url}/rooms/r2/state`);
     const unsafe = await fetch(`${app.url}/rooms/r3/state`, { headers: { 'X-Request-Id': 'a b"c' } });
@@ -121,5 +131,46 @@ describe('createHttpApp CORS', () => {
     expectCors((await fetch(`${app.url}/forbidden`)).headers);
     expectCors((await fetch(`${app.url}/boom`)).headers);
     expectCors((await fetch(`${app.url}/nope`)).headers);
+  });
+});
+
+describe('createHttpApp with several routers', () => {
+  const first = new Router<RequestState>();
+  const second = new Router<RequestState>();
+  const seenBySecond: string[] = [];
+  first.get('/first/:id', (ctx) => { ctx.body = { router: 'first', id: ctx.params.id }; });
+  first.get('/shared', (ctx) => { ctx.body = { router: 'first' }; });
+  second.use((ctx, next) => { seenBySecond.push(ctx.path); return next(); });
+  second.post('/shared', (ctx) => { ctx.body = { router: 'second' }; });
+  second.get('/second', (ctx) => { ctx.body = { router: 'second' }; });
+  let server: TestServer;
+  beforeAll(async () => { server = await serveTestApp({ routers: [first, second] }); });
+  afterAll(() => server.close());
+
+  const json = async (method: string, path: string) => {
+    const response = await fetch(`${server.url}${path}`, { method });
+    return { status: response.status, allow: response.headers.get('allow'), body: await response.json() as unknown };
+  };
+
+  it('answers from whichever router has the route, in mounting order', async () => {
+    expect(await json('GET', '/first/x%20y')).toMatchObject({ status: 200, body: { router: 'first', id: 'x y' } });
+    expect(await json('GET', '/second')).toMatchObject({ status: 200, body: { router: 'second' } });
+    expect(await json('GET', '/shared')).toMatchObject({ status: 200, body: { router: 'first' } });
+    expect(await json('POST', '/shared')).toMatchObject({ status: 200, body: { router: 'second' } });
+    // A router's own middleware runs only for requests that reach one of its routes.
+    expect(seenBySecond).toEqual(['/second', '/shared']);
+  });
+
+  it('lists the methods of every router in a 405', async () => {
+    expect(await json('DELETE', '/shared')).toEqual({
+      status: 405, allow: 'HEAD, GET, POST, OPTIONS', body: { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' },
+    });
+    expect(await json('GET', '/FIRST/1')).toMatchObject({ status: 200, body: { router: 'first' } });
+  });
+
+  it('reaches a route added after the app started serving', async () => {
+    expect((await json('GET', '/late')).status).toBe(404);
+    first.get('/late', (ctx) => { ctx.body = { router: 'first', late: true }; });
+    expect(await json('GET', '/late')).toMatchObject({ status: 200, body: { late: true } });
   });
 });

@@ -4,9 +4,8 @@
  */
 import Koa from 'koa';
 import type { Logger } from 'pino';
-import type { HttpMetrics, RequestState, StrataRouter } from './context.ts';
-import { cors } from './cors.ts';
-import { renderErrors, unrecognized } from './errors.ts';
+import type { HttpMetrics, RequestState, StrataMiddleware, StrataRouter } from './context.ts';
+import { unrecognized } from './errors.ts';
 import { requestContext } from './requestContext.ts';
 
 export interface HttpAppOptions {
@@ -20,13 +19,56 @@ export interface HttpAppOptions {
 
 export const createHttpApp = (options: HttpAppOptions): Koa<RequestState> => {
   const app = new Koa<RequestState>({ proxy: options.behindProxy ?? false });
-  // Errors are rendered and logged by renderErrors; this catches what escapes Koa's own response
+  // Errors are rendered and logged by requestContext; this catches what escapes Koa's own response
   // writing (e.g. a client gone mid-stream) so Koa never prints to stderr.
   app.on('error', (error: unknown) => options.logger.warn({ err: error }, 'http response error'));
   app.use(requestContext(options.logger, options.metrics));
-  app.use(cors);
-  app.use(renderErrors);
-  for (const router of options.routers) app.use(router.routes());
+  for (const router of options.routers) app.use(skippingUnmatched(router));
   app.use(unrecognized(options.routers));
   return app;
+};
+
+interface Layer {
+  readonly regexp: RegExp;
+}
+
+/**
+ * The router's middleware behind one test of all its path patterns at once: a router none of
+ * whose routes matches the path passes the request on, as its own dispatch would after testing
+ * each route in turn (a request crosses every router mounted before its own). The patterns are
+ * read when the first request arrives, so routes added after mounting count too.
+ */
+const skippingUnmatched = (router: StrataRouter): StrataMiddleware => {
+  const dispatch = router.routes();
+  let anyRoute: RegExp | null | undefined;
+  let layers = -1;
+  const combined = (): RegExp | null => {
+    const stack = router.stack as unknown as readonly Layer[];
+    if (anyRoute !== undefined && layers === stack.length) return anyRoute;
+    layers = stack.length;
+    anyRoute = combine(router, stack);
+    return anyRoute;
+  };
+  return (ctx, next) => {
+    const pattern = combined();
+    // The path the router itself matches against (its `_getRequestPath`).
+    const path = (ctx as { newRouterPath?: string }).newRouterPath || ctx.path;
+    if (pattern !== null && !pattern.test(path)) return next();
+    return dispatch(ctx as Parameters<typeof dispatch>[0], next);
+  };
+};
+
+/** One pattern matching what any layer matches, or null when they cannot be combined faithfully. */
+const combine = (router: StrataRouter, stack: readonly Layer[]): RegExp | null => {
+  const flags = new Set(stack.map((layer) => layer.regexp.flags));
+  const [only] = flags;
+  // Stateful (g, y) or differing flags, a host-bound router or its own routerPath: dispatch as is.
+  if (only === undefined || flags.size !== 1 || /[gy]/.test(only) || router.host !== undefined || router.opts.routerPath !== undefined) {
+    return null;
+  }
+  try {
+    return new RegExp(stack.map((layer) => `(?:${layer.regexp.source})`).join('|'), only);
+  } catch {
+    return null;
+  }
 };

@@ -4,7 +4,7 @@
  * M_UNKNOWN with a body that reveals nothing, the error and its stack going to the log instead.
  */
 import { MatrixError, isMatrixError } from '../../domain/index.ts';
-import type { StrataMiddleware, StrataRouter } from './context.ts';
+import type { StrataContext, StrataMiddleware, StrataRouter } from './context.ts';
 
 interface HttpishError {
   status?: unknown;
@@ -19,28 +19,25 @@ const isExposedClientError = (error: unknown): error is HttpishError & { status:
   return typeof status === 'number' && status >= 400 && status < 500 && expose === true;
 };
 
-export const renderErrors: StrataMiddleware = async (ctx, next) => {
-  try {
-    await next();
-  } catch (error) {
-    if (ctx.headerSent) {
-      ctx.state.log.error({ err: error }, 'error after the response started');
-      return;
-    }
-    let matrixError: MatrixError;
-    if (isMatrixError(error)) {
-      matrixError = error;
-      const level = error.status >= 500 ? 'error' : 'debug';
-      ctx.state.log[level]({ errcode: error.errcode, status: error.status, error: error.message }, 'matrix error');
-    } else if (isExposedClientError(error)) {
-      matrixError = new MatrixError('M_UNKNOWN', error.status, error.message);
-    } else {
-      ctx.state.log.error({ err: error }, 'unhandled error');
-      matrixError = new MatrixError('M_UNKNOWN', 500, 'Internal server error');
-    }
-    ctx.status = matrixError.status;
-    ctx.body = { ...matrixError.extra, errcode: matrixError.errcode, error: matrixError.message };
+/** Renders what the rest of the chain threw (the outermost middleware calls it for every error). */
+export const renderError = (ctx: StrataContext, error: unknown): void => {
+  if (ctx.headerSent) {
+    ctx.state.log.error({ err: error }, 'error after the response started');
+    return;
   }
+  let matrixError: MatrixError;
+  if (isMatrixError(error)) {
+    matrixError = error;
+    const level = error.status >= 500 ? 'error' : 'debug';
+    ctx.state.log[level]({ errcode: error.errcode, status: error.status, error: error.message }, 'matrix error');
+  } else if (isExposedClientError(error)) {
+    matrixError = new MatrixError('M_UNKNOWN', error.status, error.message);
+  } else {
+    ctx.state.log.error({ err: error }, 'unhandled error');
+    matrixError = new MatrixError('M_UNKNOWN', 500, 'Internal server error');
+  }
+  ctx.status = matrixError.status;
+  ctx.body = { ...matrixError.extra, errcode: matrixError.errcode, error: matrixError.message };
 };
 
 /**

@@ -1,10 +1,15 @@
 /**
- * Outermost middleware: gives the request an id and a child logger, times it, feeds the latency
+ * Outermost middleware: gives the request an id and a logger carrying it, puts the CORS headers on
+ * every response (answering preflights), renders errors, times the request, feeds the latency
  * histogram (labelled by route template so label values stay few) and writes one access log line.
+ * One middleware rather than three: each Koa middleware costs a promise and a bound function per
+ * request, on every request of the server.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { HttpMetrics, StrataContext, StrataMiddleware } from './context.ts';
+import type { HttpMetrics, RequestState, StrataContext, StrataMiddleware } from './context.ts';
+import { answersPreflight } from './cors.ts';
+import { renderError } from './errors.ts';
 
 /** Accept a caller's id only if it cannot smuggle anything odd into logs or headers. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -18,24 +23,58 @@ const routeTemplateOf = (ctx: StrataContext): string => {
   return matched === undefined ? UNMATCHED_ROUTE : String(matched);
 };
 
+/**
+ * The request's state. Its child logger is made on first use: most requests log nothing but the
+ * access line, which the root logger writes with the same `request_id` field first, as the child would.
+ */
+class RequestStateWithLog implements RequestState {
+  requestId: string;
+  readonly #root: Logger;
+  #log: Logger | undefined;
+
+  constructor(root: Logger, requestId: string) {
+    this.#root = root;
+    this.requestId = requestId;
+  }
+
+  get log(): Logger {
+    return (this.#log ??= this.#root.child({ request_id: this.requestId }));
+  }
+
+  set log(log: Logger) {
+    this.#log = log;
+  }
+
+  /** Writes the access log line through the child logger if one was made, else through the root. */
+  logRequest(method: string, path: string, route: string, status: number, durationMs: number): void {
+    if (this.#log !== undefined) this.#log.info({ method, path, route, status, duration_ms: durationMs }, 'request');
+    else this.#root.info({ request_id: this.requestId, method, path, route, status, duration_ms: durationMs }, 'request');
+  }
+}
+
 export const requestContext = (logger: Logger, metrics: HttpMetrics | undefined): StrataMiddleware =>
   async (ctx, next) => {
     const started = process.hrtime.bigint();
     const incoming = ctx.get('X-Request-Id');
     const requestId = SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    ctx.state.requestId = requestId;
-    ctx.state.log = logger.child({ request_id: requestId });
-    ctx.set('X-Request-Id', requestId);
+    const state = new RequestStateWithLog(logger, requestId);
+    ctx.state = state;
+    // Straight on the response: the id is a UUID or passed SANE_REQUEST_ID, valid as it is.
+    ctx.res.setHeader('X-Request-Id', requestId);
     try {
-      await next();
+      if (answersPreflight(ctx)) return;
+      try {
+        await next();
+      } catch (error) {
+        renderError(ctx, error);
+      }
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = routeTemplateOf(ctx);
       metrics?.observeHttpRequest(ctx.method, route, ctx.status, seconds);
       // ctx.path, not ctx.url: query strings may carry access tokens from older clients.
-      ctx.state.log.info(
-        { method: ctx.method, path: ctx.path, route, status: ctx.status, duration_ms: Math.round(seconds * 1e4) / 10 },
-        'request',
-      );
+      if (logger.isLevelEnabled('info')) {
+        state.logRequest(ctx.method, ctx.path, route, ctx.status, Math.round(seconds * 1e4) / 10);
+      }
     }
   };

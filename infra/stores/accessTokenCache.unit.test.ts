@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryAccountStore, type AccountStore } from '../../domain/app/accounts/index.ts';
+import { MatrixError } from '../../domain/index.ts';
+import { createAccounts, createMemoryAccountStore, type AccountStore } from '../../domain/app/accounts/index.ts';
 import { withAccessTokenCache } from './accessTokenCache.ts';
+import { cryptoRandom } from './cryptoRandom.ts';
 
 const alice = '@alice:example.org';
 
@@ -84,5 +86,61 @@ describe('access-token cache', () => {
     await inner.deleteDevices(alice, ['D1']);
     advance(3_000);
     expect(await cached.findAccessToken('hash-D1')).toBeUndefined();
+  });
+});
+
+describe('authentication through the cache', () => {
+  /** The composition's pairing: the account use-cases over the cached store. */
+  const setUpAccounts = async () => {
+    let now = 1_000;
+    const inner = createMemoryAccountStore();
+    const store = withAccessTokenCache(inner, { now: () => now, ttlMs: 3_000 });
+    const accounts = createAccounts({
+      store, clock: { now: () => now }, random: cryptoRandom, serverName: 'example.org', registration: 'open',
+      hasher: { hash: async (password) => password, verify: async (password, hash) => password === hash },
+    });
+    const { accessToken } = await accounts.register({ kind: 'user', username: 'alice', password: 'pw', inhibitLogin: false, auth: { type: 'm.login.dummy' } });
+    return { inner, store, accounts, token: accessToken!, advance: (ms: number) => { now += ms; } };
+  };
+  const errcodeOf = (promise: Promise<unknown>) => promise.then(
+    () => 'resolved',
+    (error: unknown) => (error instanceof MatrixError ? error.errcode : String(error)),
+  );
+
+  it('answers repeated requests with one frozen requester carrying the token', async () => {
+    const { accounts, token } = await setUpAccounts();
+    const first = await accounts.authenticate(token);
+    expect(first).toEqual({ userId: alice, deviceId: expect.any(String), isGuest: false, accessToken: token });
+    expect(await accounts.authenticate(token)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+  });
+
+  it('refuses a logged-out token on the very next request', async () => {
+    const { accounts, token } = await setUpAccounts();
+    const requester = await accounts.authenticate(token);
+    await accounts.logout(requester);
+    expect(await errcodeOf(accounts.authenticate(token))).toBe('M_UNKNOWN_TOKEN');
+  });
+
+  it('sees a lock or a suspension on the very next request, and their release', async () => {
+    const { store, accounts, token } = await setUpAccounts();
+    await accounts.authenticate(token);
+    await store.setUserLocked(alice, true);
+    expect(await errcodeOf(accounts.authenticate(token))).toBe('M_USER_LOCKED');
+    await store.setUserLocked(alice, false);
+    await store.setUserSuspended(alice, true);
+    expect(await accounts.authenticate(token)).toMatchObject({ suspended: true });
+    await store.setUserSuspended(alice, false);
+    expect(await accounts.authenticate(token)).not.toHaveProperty('suspended');
+  });
+
+  it('refuses a token another process deleted once the cache entry expires', async () => {
+    const { inner, accounts, token, advance } = await setUpAccounts();
+    const requester = await accounts.authenticate(token);
+    await inner.deleteAccessTokensOfDevice(alice, requester.deviceId);
+    // As before the hash was remembered: unseen until the entry's TTL, refused from then on.
+    expect(await accounts.authenticate(token)).toBe(requester);
+    advance(3_000);
+    expect(await errcodeOf(accounts.authenticate(token))).toBe('M_UNKNOWN_TOKEN');
   });
 });

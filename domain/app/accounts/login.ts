@@ -56,30 +56,68 @@ export interface AuthenticateOptions {
   readonly allowLocked?: boolean;
 }
 
+/** Tokens whose SHA-256 is remembered: past this, the oldest is forgotten (and hashed again when next seen). */
+const REMEMBERED_TOKEN_HASHES = 10_000;
+
+/** What authenticating a found owner always yields the same way: built once per owner record. */
+interface Resolved {
+  readonly requester: Requester;
+  /** The `lastRecorded` key of the owner's device. */
+  readonly deviceKey: string;
+}
+
 export const createAuthenticator = (ctx: AccountsContext): Authenticator => {
   const lastRecorded = new Map<string, number>();
+  // Every authenticated request presents its token: the hash (what the store is keyed by) is
+  // remembered per token instead of computed each time. Revocation is unaffected: the owner is
+  // still looked up (through the store's own cache, which forgets deleted tokens at once).
+  const hashes = new Map<string, string>();
+  const hashOf = (accessToken: string): string => {
+    let hash = hashes.get(accessToken);
+    if (hash === undefined) {
+      hash = hashAccessToken(accessToken);
+      if (hashes.size >= REMEMBERED_TOKEN_HASHES) hashes.delete(hashes.keys().next().value!);
+      hashes.set(accessToken, hash);
+    }
+    return hash;
+  };
+  // A caching store answers with the same (immutable) owner object while it keeps the token; the
+  // requester built from it is then reused rather than rebuilt per request.
+  const resolved = new WeakMap<AccessTokenOwner, Resolved>();
+  const resolve = (owner: AccessTokenOwner, accessToken: string): Resolved => {
+    let entry = resolved.get(owner);
+    if (entry === undefined || entry.requester.accessToken !== accessToken) {
+      entry = {
+        // Frozen: it is shared by every request presenting the token.
+        requester: Object.freeze({ userId: owner.userId, deviceId: owner.deviceId, isGuest: owner.isGuest, accessToken,
+          ...(owner.suspended === true ? { suspended: true } : {}),
+          ...(owner.isAdmin === true ? { isAdmin: true } : {}),
+        }),
+        deviceKey: `${owner.userId}\u0000${owner.deviceId}`,
+      };
+      resolved.set(owner, entry);
+    }
+    return entry;
+  };
   return {
-    async authenticate(accessToken, ip, options = {}) {
-      const owner: AccessTokenOwner | undefined = await ctx.store.findAccessToken(hashAccessToken(accessToken));
+    async authenticate(accessToken, ip, options) {
+      const owner: AccessTokenOwner | undefined = await ctx.store.findAccessToken(hashOf(accessToken));
       if (owner === undefined) throw unknownToken();
       const now = ctx.clock.now();
       // An expired refreshable token: the client refreshes it, keeping its session (soft logout).
       if (owner.expiresTs !== undefined && owner.expiresTs <= now) {
         throw new MatrixError('M_UNKNOWN_TOKEN', 401, 'Access token has expired', { soft_logout: true });
       }
-      if (owner.locked === true && options.allowLocked !== true) throw userLockedError();
+      if (owner.locked === true && options?.allowLocked !== true) throw userLockedError();
       if (owner.replacesRefreshToken === true && owner.refreshTokenHash !== undefined) {
         await ctx.store.retireReplacedRefreshToken(owner.refreshTokenHash);
       }
-      const key = `${owner.userId}\u0000${owner.deviceId}`;
-      if ((lastRecorded.get(key) ?? -Infinity) + SEEN_RECORD_INTERVAL_MS <= now) {
-        lastRecorded.set(key, now);
+      const { requester, deviceKey } = resolve(owner, accessToken);
+      if ((lastRecorded.get(deviceKey) ?? -Infinity) + SEEN_RECORD_INTERVAL_MS <= now) {
+        lastRecorded.set(deviceKey, now);
         await ctx.store.recordDeviceSeen(owner.userId, owner.deviceId, ip, now);
       }
-      return { userId: owner.userId, deviceId: owner.deviceId, isGuest: owner.isGuest, accessToken,
-        ...(owner.suspended === true ? { suspended: true } : {}),
-        ...(owner.isAdmin === true ? { isAdmin: true } : {}),
-      };
+      return requester;
     },
   };
 };
