@@ -238,7 +238,8 @@ export interface NotificationCandidate {
 export interface NotificationReadModel {
   /**
    * Events from others, not redacted, in rooms the user is joined to and sent after they first
-   * joined, strictly older than `before` by (origin_server_ts, event_id), newest first.
+   * joined, and the user's pending invite events (rooms they are invited to: that event only),
+   * strictly older than `before` by (origin_server_ts, event_id), newest first.
    */
   candidates(userId: string, before: { readonly ts: number; readonly eventId: string } | undefined, limit: number): Promise<NotificationCandidate[]>;
 }

@@ -67,18 +67,26 @@ export const createNotificationQueries = (db: SqlExecutor): NotificationReadMode
   async candidates(userId, before, limit) {
     // Each joined room gives at most `limit` events (an index range scan), so a page costs rooms ×
     // limit rows at most. Only events after the user first joined: older ones never notified them.
+    // A room the user is invited to gives its invite only (`.m.rule.invite_for_me`): the invitee
+    // sees nothing else of it, and Synapse records push actions for the invitee of that event alone.
     const { rows } = await db.query<{ room_id: string; event_id: string; log_offset: number | string; origin_server_ts: number | string }>(
       `WITH joined AS (
          SELECT m.room_id, (SELECT min(c.log_offset) FROM room_state_changes c JOIN room_events j ON j.event_id = c.event_id
                             WHERE c.room_id = m.room_id AND c.type = 'm.room.member' AND c.state_key = $1
                               AND j.pdu->'content'->>'membership' = 'join') AS since
-         FROM room_memberships m WHERE m.user_id = $1 AND m.membership = 'join')
-       SELECT page.* FROM joined CROSS JOIN LATERAL (
-         SELECT e.room_id, e.event_id, e.log_offset, e.origin_server_ts FROM room_events e
-         WHERE e.room_id = joined.room_id AND e.log_offset > joined.since AND e.sender <> $1 AND e.redacted_because IS NULL
-           AND ($2::bigint IS NULL OR (e.origin_server_ts, e.event_id) < ($2::bigint, $3::text))
-         ORDER BY e.origin_server_ts DESC, e.event_id DESC LIMIT $4) AS page
-       ORDER BY page.origin_server_ts DESC, page.event_id DESC LIMIT $4`,
+         FROM room_memberships m WHERE m.user_id = $1 AND m.membership = 'join'),
+       candidates AS (
+         SELECT page.* FROM joined CROSS JOIN LATERAL (
+           SELECT e.room_id, e.event_id, e.log_offset, e.origin_server_ts FROM room_events e
+           WHERE e.room_id = joined.room_id AND e.log_offset > joined.since AND e.sender <> $1 AND e.redacted_because IS NULL
+             AND ($2::bigint IS NULL OR (e.origin_server_ts, e.event_id) < ($2::bigint, $3::text))
+           ORDER BY e.origin_server_ts DESC, e.event_id DESC LIMIT $4) AS page
+         UNION ALL
+         SELECT e.room_id, e.event_id, e.log_offset, e.origin_server_ts
+         FROM room_memberships m JOIN room_events e ON e.event_id = m.event_id
+         WHERE m.user_id = $1 AND m.membership = 'invite' AND e.sender <> $1 AND e.redacted_because IS NULL
+           AND ($2::bigint IS NULL OR (e.origin_server_ts, e.event_id) < ($2::bigint, $3::text)))
+       SELECT * FROM candidates ORDER BY origin_server_ts DESC, event_id DESC LIMIT $4`,
       [userId, before?.ts ?? null, before?.eventId ?? '', limit]);
     return rows.map((row) => ({ roomId: row.room_id, eventId: row.event_id, offset: Number(row.log_offset), ts: Number(row.origin_server_ts) }));
   },

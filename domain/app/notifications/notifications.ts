@@ -3,9 +3,11 @@
  * about, newest first across their rooms. Nothing is stored at send time: each page scans a bounded
  * number of candidate events and evaluates the user's push rules over them as /sync's counts do,
  * leaving out the events of users they ignore as /sync's counts do (modules/ignore_users.md).
+ * Pending invites are listed too (`.m.rule.invite_for_me`; Synapse stores push actions for the
+ * invitee), unless /sync would not serve them: from an ignored user, or while invites are blocked.
  */
 import { MatrixError } from '../../errors.ts';
-import type { JsonObject } from '../../json.ts';
+import { isJsonObject, type JsonObject } from '../../json.ts';
 import type { NotificationCandidate, NotificationReadModel, RoomReadModel, StoredEvent, SyncReadModel } from '../../ports/rooms.ts';
 import type { EvaluableRuleset, PushEvaluation } from '../../push/index.ts';
 import { clientEvent, hiddenByIgnoring, ignoredBy, type UserPreferences } from '../rooms/index.ts';
@@ -67,6 +69,16 @@ const evaluateRoom = async (
   return evaluateEvents(ruleset, userId, pushRoomState(window.stateBefore ?? { joinedMembers: 0 }), window.events).evaluated;
 };
 
+/**
+ * Whether this is an invite of the user that /sync does not serve: one from a user they ignore (as
+ * Synapse's /sync, which skips invites whose sender the user ignores), or any while they block
+ * invites (modules/invite_permission.md: such invites "MUST NOT be served over client
+ * synchronisation endpoints"). An ignored user's other state events still notify.
+ */
+const hiddenInvite = (event: StoredEvent, userId: string, ignored: ReadonlySet<string>, blocksInvites: boolean): boolean =>
+  event.type === 'm.room.member' && event.stateKey === userId && isJsonObject(event.pdu.content)
+  && event.pdu.content.membership === 'invite' && (blocksInvites || ignored.has(event.sender));
+
 const notificationOf = (event: StoredEvent, evaluation: PushEvaluation, read: boolean, requester: NotificationsRequester, now: number): JsonObject => {
   const { room_id: _roomId, ...formatted } = clientEvent(event, requester, now);
   return { actions: [...evaluation.actions], event: formatted, read, room_id: event.roomId, ts: event.originServerTs };
@@ -78,10 +90,11 @@ export const getNotifications = async (
   const limit = Math.min(Math.max(request.limit ?? DEFAULT_LIMIT, 1), MAX_LIMIT);
   const cursor = request.from === undefined ? undefined : parseCursor(request.from);
   const { userId } = requester;
-  const [ruleset, candidates, ignored] = await Promise.all([
+  const [ruleset, candidates, ignored, blocksInvites] = await Promise.all([
     ctx.userData.getPushRules(requester),
     ctx.notifications.candidates(userId, cursor, SCAN_BUDGET),
     ignoredBy(ctx.preferences, userId),
+    ctx.preferences?.blocksInvites(userId) ?? false,
   ]);
   const byRoom = new Map<string, NotificationCandidate[]>();
   for (const candidate of candidates) byRoom.set(candidate.roomId, [...(byRoom.get(candidate.roomId) ?? []), candidate]);
@@ -94,6 +107,7 @@ export const getNotifications = async (
     if (entry === undefined || !entry.evaluation.notify || (request.only === 'highlight' && !entry.evaluation.highlight)) continue;
     // As Synapse, which never records a notification of an ignored user's non-state event for the ignoring user.
     if (hiddenByIgnoring(entry.event, ignored)) continue;
+    if (hiddenInvite(entry.event, userId, ignored, blocksInvites)) continue;
     picked.push({ candidate, entry });
     if (picked.length === limit) break;
   }

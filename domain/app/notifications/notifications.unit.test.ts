@@ -42,7 +42,13 @@ const server = () => {
       },
     },
     notifications: {
+      // As the read model: events of rooms the user is in, and in a room they are invited to its invite only.
       candidates: async (userId, before, limit): Promise<NotificationCandidate[]> => events
+        .filter((event) => {
+          const membership = events.filter((m) => m.roomId === event.roomId && m.type === 'm.room.member' && m.stateKey === userId).at(-1);
+          const invited = (membership?.pdu.content as JsonObject | undefined)?.membership === 'invite';
+          return invited ? event === membership : membership !== undefined;
+        })
         .filter((event) => event.sender !== userId && (before === undefined || event.originServerTs < before.ts))
         .sort((a, b) => b.originServerTs - a.originServerTs)
         .slice(0, limit)
@@ -106,10 +112,57 @@ describe('GET /notifications', () => {
     s.room('!a:x', 2);
     const bobs = s.add('!a:x', BOB, 'm.room.message', text('ignored'));
     const carols = s.add('!a:x', '@carol:x', 'm.room.message', text('kept'));
-    const invite = s.add('!a:x', BOB, 'm.room.member', { membership: 'invite' }, ME);
+    const tombstone = s.add('!a:x', BOB, 'm.room.tombstone', { body: 'moved', replacement_room: '!b:x' }, '');
     const ctx = { ...s.ctx, preferences: { ignoredUsers: async () => new Set([BOB]), blocksInvites: async () => false } };
-    expect(ids(await getNotifications(ctx, ME_DEVICE, {}))).toEqual([invite.eventId, carols.eventId]);
-    expect(ids(await getNotifications(s.ctx, ME_DEVICE, {}))).toEqual([invite.eventId, carols.eventId, bobs.eventId]);
+    expect(ids(await getNotifications(ctx, ME_DEVICE, {}))).toEqual([tombstone.eventId, carols.eventId]);
+    expect(ids(await getNotifications(s.ctx, ME_DEVICE, {}))).toEqual([tombstone.eventId, carols.eventId, bobs.eventId]);
+  });
+
+  /** A room bob created and invited the requester to (they have not joined). */
+  const invitedRoom = (s: ReturnType<typeof server>, roomId: string, inviter = BOB): StoredEvent => {
+    s.add(roomId, inviter, 'm.room.create', { creator: inviter }, '');
+    s.add(roomId, inviter, 'm.room.member', { membership: 'join' }, inviter);
+    s.add(roomId, inviter, 'm.room.power_levels', { users: { [inviter]: 100 } }, '');
+    s.add(roomId, inviter, 'm.room.message', text('before the invite'));
+    return s.add(roomId, inviter, 'm.room.member', { membership: 'invite', displayname: 'Alice' }, ME);
+  };
+
+  it('lists a pending invite, alone of its room, among the joined rooms newest first', async () => {
+    const s = server();
+    s.room('!a:x', 3);
+    const a1 = s.add('!a:x', BOB, 'm.room.message', text('first'));
+    const invite = invitedRoom(s, '!i:x');
+    const a2 = s.add('!a:x', BOB, 'm.room.message', text('hey', { 'm.mentions': { user_ids: [ME] } }));
+
+    const all = await getNotifications(s.ctx, ME_DEVICE, {});
+    expect(ids(all)).toEqual([a2.eventId, invite.eventId, a1.eventId]);
+    expect((all.notifications as JsonObject[])[1]).toEqual({
+      actions: ['notify', { set_tweak: 'sound', value: 'default' }],
+      event: {
+        content: { membership: 'invite', displayname: 'Alice' }, event_id: invite.eventId, origin_server_ts: invite.originServerTs,
+        sender: BOB, state_key: ME, type: 'm.room.member', unsigned: { age: 5000 - invite.originServerTs },
+      },
+      read: false,
+      room_id: '!i:x',
+      ts: invite.originServerTs,
+    });
+
+    const page1 = await getNotifications(s.ctx, ME_DEVICE, { limit: 2 });
+    expect(ids(page1)).toEqual([a2.eventId, invite.eventId]);
+    expect(ids(await getNotifications(s.ctx, ME_DEVICE, { limit: 2, from: page1.next_token as string }))).toEqual([a1.eventId]);
+    // `.m.rule.invite_for_me` sets no highlight.
+    expect(ids(await getNotifications(s.ctx, ME_DEVICE, { only: 'highlight' }))).toEqual([a2.eventId]);
+  });
+
+  it('leaves out invites from ignored users, and every invite while invites are blocked, as /sync does', async () => {
+    const s = server();
+    const fromBob = invitedRoom(s, '!i:x');
+    const fromCarol = invitedRoom(s, '!j:x', '@carol:x');
+    const withPreferences = (ignored: string[], blocksInvites: boolean) =>
+      ({ ...s.ctx, preferences: { ignoredUsers: async () => new Set(ignored), blocksInvites: async () => blocksInvites } });
+    expect(ids(await getNotifications(withPreferences([], false), ME_DEVICE, {}))).toEqual([fromCarol.eventId, fromBob.eventId]);
+    expect(ids(await getNotifications(withPreferences([BOB], false), ME_DEVICE, {}))).toEqual([fromCarol.eventId]);
+    expect(ids(await getNotifications(withPreferences([], true), ME_DEVICE, {}))).toEqual([]);
   });
 
   it('refuses a token it did not issue', async () => {
