@@ -50,7 +50,10 @@ const isPlainObject = (value: object): value is Record<string, unknown> => {
   return proto === Object.prototype || proto === null;
 };
 
-const encodeNumber = (value: number, strict: boolean, path: string): string => {
+// The error path: the value is walked again with its JSON path, only once the fast encoder below
+// has found that it has no canonical form, so the happy path builds no path strings.
+
+const encodeNumberAt = (value: number, strict: boolean, path: string): string => {
   if (!Number.isFinite(value)) throw new CanonicalJsonError('non-finite number', path);
   if (Number.isInteger(value)) {
     if (Math.abs(value) <= MAX_SAFE_INTEGER) return String(value === 0 ? 0 : value); // -0 MUST NOT appear
@@ -62,7 +65,7 @@ const encodeNumber = (value: number, strict: boolean, path: string): string => {
   return String(value);
 };
 
-const encodeString = (value: string, path: string): string => {
+const encodeStringAt = (value: string, path: string): string => {
   // A lone surrogate has no UTF-8 encoding, so it cannot appear in canonical JSON.
   if (!value.isWellFormed()) throw new CanonicalJsonError('string with a lone surrogate', path);
   // JSON.stringify escapes exactly what the grammar escapes: ", \, \b \t \n \f \r and the other
@@ -70,45 +73,108 @@ const encodeString = (value: string, path: string): string => {
   return JSON.stringify(value);
 };
 
-const encode = (value: unknown, strict: boolean, path: string, out: string[]): void => {
-  if (value === null) {
-    out.push('null');
-    return;
-  }
+/** Walks a value that has no canonical form with its JSON path and throws the first problem. */
+const locateProblem = (value: unknown, strict: boolean, path: string): void => {
+  if (value === null) return;
   switch (typeof value) {
     case 'boolean':
-      out.push(value ? 'true' : 'false');
       return;
     case 'number':
-      out.push(encodeNumber(value, strict, path));
+      encodeNumberAt(value, strict, path);
       return;
     case 'string':
-      out.push(encodeString(value, path));
+      encodeStringAt(value, path);
       return;
     case 'object':
       if (Array.isArray(value)) {
-        out.push('[');
-        for (let i = 0; i < value.length; i++) {
-          if (i > 0) out.push(',');
-          encode(value[i], strict, `${path}[${i}]`, out);
-        }
-        out.push(']');
+        for (let i = 0; i < value.length; i++) locateProblem(value[i], strict, `${path}[${i}]`);
         return;
       }
       if (!isPlainObject(value)) throw new CanonicalJsonError('not a plain JSON object', path);
-      {
-        const keys = Object.keys(value).filter((key) => value[key] !== undefined).sort(compareCodePoints);
-        out.push('{');
-        keys.forEach((key, i) => {
-          if (i > 0) out.push(',');
-          out.push(encodeString(key, path), ':');
-          encode(value[key], strict, `${path}.${key}`, out);
-        });
-        out.push('}');
+      for (const key of Object.keys(value).filter((k) => value[k] !== undefined).sort(compareCodePoints)) {
+        encodeStringAt(key, path);
+        locateProblem(value[key], strict, `${path}.${key}`);
       }
       return;
     default:
       throw new CanonicalJsonError(`${typeof value} is not JSON`, path);
+  }
+};
+
+/** Thrown (one shared instance, no stack capture) by the fast encoder; `canonicalJson` then locates the problem. */
+const NOT_CANONICAL = new Error('no canonical form');
+
+const encodeNumber = (value: number, strict: boolean): string => {
+  if (Number.isInteger(value)) {
+    if (value === 0) return '0'; // -0 MUST NOT appear
+    if (value <= MAX_SAFE_INTEGER && value >= -MAX_SAFE_INTEGER) return String(value);
+    if (strict) throw NOT_CANONICAL;
+    return BigInt(value).toString();
+  }
+  if (strict || !Number.isFinite(value)) throw NOT_CANONICAL;
+  return String(value);
+};
+
+/** What JSON.stringify escapes (", \\, C0 controls) and surrogates, which may be lone. */
+const NEEDS_CARE = /[\u0000-\u001f"\\\ud800-\udfff]/;
+
+const encodeString = (value: string): string => {
+  // Most strings need neither escapes nor a surrogate check: JSON.stringify would only quote them.
+  if (!NEEDS_CARE.test(value)) return `"${value}"`;
+  if (!value.isWellFormed()) throw NOT_CANONICAL;
+  return JSON.stringify(value);
+};
+
+/** A code unit from U+D800 up: a surrogate or U+E000–U+FFFF, where code-unit order can differ. */
+const HIGH_CODE_UNIT = /[\ud800-\uffff]/;
+
+/**
+ * Object keys in code-point order. Array#sort without a comparator orders strings by UTF-16 code
+ * unit; that agrees with `compareCodePoints` whenever no key has a code unit ≥ U+D800: both
+ * compare the first differing position (or, with none, the lengths, shorter first), and below
+ * U+D800 each code unit is a whole code point and `codePointRank` is the identity, so the two
+ * comparisons have the same sign for every pair. Only keys with such a unit need the comparator.
+ */
+const sortedKeys = (value: Record<string, unknown>): string[] => {
+  const keys = Object.keys(value);
+  let high = false;
+  let skipped = false;
+  for (const key of keys) {
+    if (value[key] === undefined) skipped = true;
+    else if (!high && HIGH_CODE_UNIT.test(key)) high = true;
+  }
+  const present = skipped ? keys.filter((key) => value[key] !== undefined) : keys;
+  return high ? present.sort(compareCodePoints) : present.sort();
+};
+
+const encode = (value: unknown, strict: boolean): string => {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      return encodeNumber(value, strict);
+    case 'string':
+      return encodeString(value);
+    case 'object': {
+      if (Array.isArray(value)) {
+        if (value.length === 0) return '[]';
+        let text = '[' + encode(value[0], strict);
+        for (let i = 1; i < value.length; i++) text += ',' + encode(value[i], strict);
+        return text + ']';
+      }
+      if (!isPlainObject(value)) throw NOT_CANONICAL;
+      const keys = sortedKeys(value);
+      if (keys.length === 0) return '{}';
+      let text = '{';
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
+        text += (i === 0 ? '' : ',') + encodeString(key) + ':' + encode(value[key], strict);
+      }
+      return text + '}';
+    }
+    default:
+      throw NOT_CANONICAL;
   }
 };
 
@@ -118,9 +184,13 @@ const encode = (value: unknown, strict: boolean, path: string, out: string[]): v
  * Object properties whose value is `undefined` are skipped, as JSON.stringify does.
  */
 export const canonicalJson = (value: JsonValue, options: CanonicalJsonOptions): string => {
-  const out: string[] = [];
-  encode(value, options.strict, '$', out);
-  return out.join('');
+  try {
+    return encode(value, options.strict);
+  } catch (error) {
+    if (error !== NOT_CANONICAL) throw error;
+    locateProblem(value, options.strict, '$');
+    throw new CanonicalJsonError('no canonical form', '$'); // unreachable: both walks check the same
+  }
 };
 
 const utf8 = new TextEncoder();

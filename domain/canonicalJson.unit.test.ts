@@ -83,6 +83,64 @@ describe('canonicalJson', () => {
   });
 });
 
+describe('canonicalJson fast paths', () => {
+  /** Strings of code units below U+D800 only: no surrogates, nothing from U+E000 up. */
+  const lowString = fc.string({ unit: fc.integer({ min: 0, max: 0xd7ff }).map((unit) => String.fromCharCode(unit)), maxLength: 6 });
+
+  it('plain sort agrees with code-point order when no key has a code unit from U+D800 up', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(lowString, fc.string({ maxLength: 4 })), { maxLength: 12 }), (keys) => {
+        expect([...keys].sort()).toEqual([...keys].sort(compareCodePoints));
+      }),
+    );
+  });
+
+  it('orders keys of any plane by code point', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.oneof(lowString, fc.string({ unit: 'binary', maxLength: 4 })), fc.maxSafeInteger(), { maxKeys: 8 }), (object) => {
+        const keys = Object.keys(object).sort(compareCodePoints);
+        const expected = `{${keys.map((key) => `${JSON.stringify(key)}:${object[key]}`).join(',')}}`;
+        expect(canonicalJson(object, strict)).toBe(expected);
+      }),
+    );
+  });
+
+  it('writes every BMP code unit as JSON.stringify does, and refuses lone surrogates', () => {
+    for (let unit = 0; unit <= 0xffff; unit++) {
+      const text = `a${String.fromCharCode(unit)}b`;
+      if (text.isWellFormed()) expect(canonicalJson([text], strict)).toBe(`[${JSON.stringify(text)}]`);
+      else expect(() => canonicalJson([text], tolerant)).toThrow('string with a lone surrogate at $[0]');
+    }
+    expect(canonicalJson(['\u{1f408}"'], strict)).toBe('["\u{1f408}\\""]');
+  });
+
+  it('reports the first problem in key order with its path', () => {
+    const cases: [JsonValue, boolean, string][] = [
+      [{ b: { c: [0, 'ok', Number.NaN] } }, false, 'non-finite number at $.b.c[2]'],
+      [{ z: 1.5, a: 2 ** 53 }, true, 'integer outside ±(2^53−1) at $.a'],
+      [{ z: 1.5, a: 2 ** 53 }, false, ''],
+      [{ x: { '\ud800': 1, a: [new Map() as unknown as JsonValue] } }, true, 'not a plain JSON object at $.x.a[0]'],
+      [{ x: { '\ud800': 1 } }, true, 'string with a lone surrogate at $.x'],
+      [[{ '\u{10000}': 1.5, '\uffff': 2 }], true, 'float at $[0].\u{10000}'],
+      [[[undefined as unknown as JsonValue]], false, 'undefined is not JSON at $[0][0]'],
+    ];
+    for (const [value, isStrict, message] of cases) {
+      if (message === '') {
+        expect(canonicalJson(value, { strict: isStrict })).toBe('{"a":9007199254740992,"z":1.5}');
+        continue;
+      }
+      expect(() => canonicalJson(value, { strict: isStrict })).toThrow(new CanonicalJsonError(message.slice(0, message.lastIndexOf(' at ')), message.slice(message.lastIndexOf(' at ') + 4)));
+      try {
+        canonicalJson(value, { strict: isStrict });
+      } catch (error) {
+        expect(error).toBeInstanceOf(CanonicalJsonError);
+        expect((error as CanonicalJsonError).message).toBe(message);
+        expect((error as CanonicalJsonError).path).toBe(message.slice(message.lastIndexOf(' at ') + 4));
+      }
+    }
+  });
+});
+
 describe('parseJson', () => {
   it('refuses fraction and exponent forms in strict mode by their source text', () => {
     expect(parseJson('{"a":1.0}', strict)).toEqual({ ok: false, error: 'number 1.0 is not an integer' });

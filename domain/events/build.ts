@@ -2,20 +2,19 @@
  * Building a new event of this server: fills the room version's event format, the content hash
  * and this server's signature (server-server-api.md § Signing Events), and computes its event id.
  */
-import { createHash } from 'node:crypto';
-import { encodeBase64Url } from '../base64.ts';
+import { encodeBase64, encodeBase64Url } from '../base64.ts';
 import { canonicalJsonBytes, CanonicalJsonError } from '../canonicalJson.ts';
 import { MatrixError } from '../errors.ts';
 import type { JsonObject, JsonValue } from '../json.ts';
 import type { EventId } from '../ids/index.ts';
 import type { RoomVersionRules } from '../roomVersions/index.ts';
-import { referenceHashEventId } from './eventIds.ts';
-import { hashAndSignEvent } from './eventSigning.ts';
-import { toRoomEvent } from './format.ts';
-import { strictnessOf } from './hashes.ts';
-import { pduSizeProblem } from './limits.ts';
+import { eventIdOfReferenceHash } from './eventIds.ts';
+import { toRoomEventOfBuiltPdu } from './format.ts';
+import { sha256Digest, strictnessOf } from './hashes.ts';
+import { builtPduSizeProblem, canonicalSizeWith } from './limits.ts';
 import type { Pdu, RoomEvent } from './pdu.ts';
-import type { SigningKey } from './signing.ts';
+import { redactPdu } from './redaction.ts';
+import { signatureOfBytes, type SigningKey } from './signing.ts';
 
 /** The parts of a new event its author decides; everything else is derived. */
 export interface ProtoEvent {
@@ -57,7 +56,8 @@ const references = (ids: readonly string[], proto: ProtoEvent, rules: RoomVersio
   });
 };
 
-const unsignedPdu = (proto: ProtoEvent, rules: RoomVersionRules): Pdu => {
+/** The event a proto describes, before its hashes and signatures (and, in v1–v2, its event id). */
+export const pduOfProto = (proto: ProtoEvent, rules: RoomVersionRules): Pdu => {
   const pdu: Pdu = {};
   const roomIdOmitted = rules.eventFormat.roomIdIsCreateEventHash && isCreateEvent(proto);
   if (!roomIdOmitted) {
@@ -81,32 +81,48 @@ const unsignedPdu = (proto: ProtoEvent, rules: RoomVersionRules): Pdu => {
  * content so building stays deterministic; two distinct events never share it.
  */
 const originChosenEventId = (pdu: Pdu, rules: RoomVersionRules, serverName: string): EventId => {
-  const digest = createHash('sha256').update(canonicalJsonBytes(pdu, strictnessOf(rules))).digest();
-  return `$${encodeBase64Url(new Uint8Array(digest)).slice(0, 24)}:${serverName}` as EventId;
+  const digest = sha256Digest(canonicalJsonBytes(pdu, strictnessOf(rules)));
+  return `$${encodeBase64Url(digest).slice(0, 24)}:${serverName}` as EventId;
 };
 
 /**
  * Builds, hashes and signs a new event. Throws MatrixError M_TOO_LARGE (413) when the event breaks
  * the size limits, M_BAD_JSON (400) when it is otherwise not a valid event of its room version
  * (e.g. a float in a v6+ room), and Error for a proto that misses what its version needs.
+ *
+ * Two canonical encodings (three in v1–v2, whose ids are derived from the event too): the content
+ * hash input, and the redacted event with its hash. A new event has no signatures, `unsigned` or
+ * `age_ts`, so those redacted bytes are both what is signed and what the reference hash (the
+ * event id since v3) is computed over; the size follows from the first by arithmetic.
  */
 export const buildPdu = (proto: ProtoEvent, rules: RoomVersionRules, signingKey: SigningKey): BuiltEvent => {
-  let pdu = unsignedPdu(proto, rules);
+  const options = strictnessOf(rules);
+  let unsigned = pduOfProto(proto, rules);
   let eventId: EventId | undefined;
+  let pdu: Pdu;
+  let size: number;
   try {
     if (rules.eventFormat.eventIdFormat === 'originChosen') {
-      eventId = originChosenEventId(pdu, rules, signingKey.serverName);
-      pdu = { event_id: eventId, ...pdu };
+      eventId = originChosenEventId(unsigned, rules, signingKey.serverName);
+      unsigned = { event_id: eventId, ...unsigned };
     }
-    pdu = hashAndSignEvent(pdu, rules, signingKey);
-    eventId ??= referenceHashEventId(pdu, rules);
+    // § Calculating the content hash: the event without unsigned, signatures and hashes, which
+    // a new event does not have yet.
+    const contentInput = canonicalJsonBytes(unsigned, options);
+    const hashes = { sha256: encodeBase64(sha256Digest(contentInput)) };
+    const hashed: Pdu = { ...unsigned, hashes };
+    const redacted = canonicalJsonBytes(redactPdu(hashed, rules.redaction), options);
+    const signatures = { [signingKey.serverName]: { [signingKey.keyId]: signatureOfBytes(redacted, signingKey) } };
+    pdu = { ...hashed, signatures };
+    eventId ??= eventIdOfReferenceHash(sha256Digest(redacted), rules);
+    size = canonicalSizeWith(contentInput.length, { hashes, signatures }, options);
   } catch (error) {
     if (error instanceof CanonicalJsonError) throw new MatrixError('M_BAD_JSON', 400, error.message);
     throw error;
   }
-  const size = pduSizeProblem(pdu, strictnessOf(rules));
-  if (size !== undefined) throw new MatrixError(size.tooLarge ? 'M_TOO_LARGE' : 'M_BAD_JSON', size.tooLarge ? 413 : 400, size.reason);
-  const event = toRoomEvent(pdu, rules, eventId);
+  const sizeProblem = builtPduSizeProblem(pdu, size);
+  if (sizeProblem !== undefined) throw new MatrixError('M_TOO_LARGE', 413, sizeProblem.reason);
+  const event = toRoomEventOfBuiltPdu(pdu, rules, eventId);
   if (!event.ok) throw new MatrixError('M_BAD_JSON', 400, event.error);
   return { pdu, eventId, event: event.value };
 };

@@ -15,11 +15,19 @@ import type { Pdu } from './pdu.ts';
  * no canonical form, and Error for v1–v2 rooms, whose ids are not hashes.
  */
 export const referenceHashEventId = (pdu: Pdu, rules: RoomVersionRules): EventId => {
+  if (rules.eventFormat.eventIdFormat === 'originChosen') {
+    throw new Error(`room version ${rules.id}: event ids are chosen by the origin, not hashed`);
+  }
+  return eventIdOfReferenceHash(referenceHash(pdu, rules), rules);
+};
+
+/** The v3+ event id written from a reference hash already computed. Throws Error for v1–v2 rooms. */
+export const eventIdOfReferenceHash = (hash: Uint8Array, rules: RoomVersionRules): EventId => {
   switch (rules.eventFormat.eventIdFormat) {
     case 'referenceHashBase64':
-      return `$${encodeBase64(referenceHash(pdu, rules))}` as EventId;
+      return `$${encodeBase64(hash)}` as EventId;
     case 'referenceHashUrlSafeBase64':
-      return `$${encodeBase64Url(referenceHash(pdu, rules))}` as EventId;
+      return `$${encodeBase64Url(hash)}` as EventId;
     case 'originChosen':
       throw new Error(`room version ${rules.id}: event ids are chosen by the origin, not hashed`);
   }

@@ -78,9 +78,11 @@ const readRedacts = (pdu: JsonObject, type: string, content: JsonObject, rules: 
   return parsed.ok ? ok(redacts) : err(`redacts: ${parsed.error}`);
 };
 
-const readPdu = (pdu: JsonObject, rules: RoomVersionRules, knownEventId: string | undefined): Result<RoomEvent> => {
-  const sizeProblem = pduSizeProblem(pdu, strictnessOf(rules));
-  if (sizeProblem !== undefined) return err(sizeProblem.reason);
+const readPdu = (pdu: JsonObject, rules: RoomVersionRules, knownEventId: string | undefined, sizeMeasured: boolean): Result<RoomEvent> => {
+  if (!sizeMeasured) {
+    const sizeProblem = pduSizeProblem(pdu, strictnessOf(rules));
+    if (sizeProblem !== undefined) return err(sizeProblem.reason);
+  }
 
   const { type, sender, content, state_key: stateKey } = pdu;
   if (typeof type !== 'string') return err('type is missing or not a string');
@@ -130,19 +132,30 @@ const readPdu = (pdu: JsonObject, rules: RoomVersionRules, knownEventId: string 
   });
 };
 
+const readPduSafely = (pdu: unknown, rules: RoomVersionRules, eventId: string | undefined, sizeMeasured: boolean): Result<RoomEvent> => {
+  if (!isJsonObject(pdu as JsonValue)) return err('a PDU must be a JSON object');
+  try {
+    const knownEventId = rules.eventFormat.eventIdFormat === 'originChosen' ? undefined : eventId;
+    return readPdu(pdu as Pdu, rules, knownEventId, sizeMeasured);
+  } catch (error) {
+    // Defensive: the checks above are meant to cover every input; never let a malformed PDU throw.
+    return err(`malformed PDU: ${error instanceof Error ? error.message : String(error)}`);
+  }
+};
+
 /**
  * Validates a PDU's format for its room version and returns its `RoomEvent` view, or the reason
  * it is malformed. Never throws, whatever JSON it is given. `eventId`, when the caller already
  * knows it (e.g. from the log), saves recomputing the reference hash; in v1–v2 rooms the id is
  * always read from the PDU's `event_id`.
  */
-export const toRoomEvent = (pdu: unknown, rules: RoomVersionRules, eventId?: string): Result<RoomEvent> => {
-  if (!isJsonObject(pdu as JsonValue)) return err('a PDU must be a JSON object');
-  try {
-    const knownEventId = rules.eventFormat.eventIdFormat === 'originChosen' ? undefined : eventId;
-    return readPdu(pdu as Pdu, rules, knownEventId);
-  } catch (error) {
-    // Defensive: the checks above are meant to cover every input; never let a malformed PDU throw.
-    return err(`malformed PDU: ${error instanceof Error ? error.message : String(error)}`);
-  }
-};
+export const toRoomEvent = (pdu: unknown, rules: RoomVersionRules, eventId?: string): Result<RoomEvent> =>
+  readPduSafely(pdu, rules, eventId, false);
+
+/**
+ * `toRoomEvent` for a PDU `buildPdu` has just built and measured (size limits and canonical form
+ * checked on the bytes it hashed): every other format check still runs, the size is not measured
+ * again. Untrusted PDUs go through `toRoomEvent`.
+ */
+export const toRoomEventOfBuiltPdu = (pdu: Pdu, rules: RoomVersionRules, eventId: string): Result<RoomEvent> =>
+  readPduSafely(pdu, rules, eventId, true);

@@ -3,7 +3,7 @@
  * canonical JSON; room v6+ events must be strictly canonical, older ones are hashed as tolerantly
  * as canonical JSON allows.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { decodeBase64, encodeBase64 } from '../base64.ts';
 import { canonicalJsonBytes } from '../canonicalJson.ts';
 import type { JsonObject } from '../json.ts';
@@ -11,7 +11,12 @@ import type { RoomVersionRules } from '../roomVersions/index.ts';
 import type { Pdu } from './pdu.ts';
 import { redactPdu } from './redaction.ts';
 
-const sha256 = (bytes: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(bytes).digest());
+/** The sha256 digest of bytes (content and reference hashes are sha256 of canonical JSON). */
+export const sha256Digest = (bytes: Uint8Array): Uint8Array => {
+  // One-shot hashing: no Hash object per digest.
+  const digest = hash('sha256', bytes, 'buffer');
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.length);
+};
 
 const without = (object: JsonObject, keys: readonly string[]): JsonObject => {
   const copy = { ...object };
@@ -27,7 +32,7 @@ export const strictnessOf = (rules: RoomVersionRules): { strict: boolean } => ({
  * Throws CanonicalJsonError when the event has no canonical form.
  */
 export const contentHash = (pdu: Pdu, rules: RoomVersionRules): Uint8Array =>
-  sha256(canonicalJsonBytes(without(pdu, ['unsigned', 'signatures', 'hashes']), strictnessOf(rules)));
+  sha256Digest(canonicalJsonBytes(without(pdu, ['unsigned', 'signatures', 'hashes']), strictnessOf(rules)));
 
 /** The content hash as it is stored in `hashes.sha256`: unpadded Base64. */
 export const contentHashBase64 = (pdu: Pdu, rules: RoomVersionRules): string => encodeBase64(contentHash(pdu, rules));
@@ -57,7 +62,7 @@ export const hasValidContentHash = (pdu: Pdu, rules: RoomVersionRules): boolean 
  * (§ Calculating the reference hash for an event). Event ids since v3 and v12 room ids are it.
  */
 export const referenceHash = (pdu: Pdu, rules: RoomVersionRules): Uint8Array =>
-  sha256(canonicalJsonBytes(without(redactPdu(pdu, rules.redaction), ['signatures', 'unsigned', 'age_ts']), strictnessOf(rules)));
+  sha256Digest(canonicalJsonBytes(without(redactPdu(pdu, rules.redaction), ['signatures', 'unsigned', 'age_ts']), strictnessOf(rules)));
 
 /** The reference hash as unpadded standard Base64: the `sha256` of v1–v2 `prev_events`/`auth_events` pairs. */
 export const referenceHashBase64 = (pdu: Pdu, rules: RoomVersionRules): string => encodeBase64(referenceHash(pdu, rules));

@@ -6,4 +6,5 @@ export * from './signing.ts';
 export * from './eventSigning.ts';
 export * from './limits.ts';
 export * from './format.ts';
+export * from './accepted.ts';
 export * from './build.ts';

@@ -5,6 +5,7 @@
  */
 import { canonicalJson, CanonicalJsonError, type CanonicalJsonOptions } from '../canonicalJson.ts';
 import { MAX_IDENTIFIER_BYTES, utf8Length } from '../ids/index.ts';
+import type { JsonObject } from '../json.ts';
 import type { Pdu } from './pdu.ts';
 
 export const MAX_PDU_BYTES = 65_536;
@@ -20,17 +21,27 @@ export interface PduSizeProblem {
 
 const tooLarge = (reason: string): PduSizeProblem => ({ tooLarge: true, reason });
 
-/**
- * Why a PDU breaks the size limits (or has no canonical form to measure), or undefined when it
- * is within them.
- */
-export const pduSizeProblem = (pdu: Pdu, options: CanonicalJsonOptions): PduSizeProblem | undefined => {
+/** Why one of the identifier fields (`sender`, `room_id`, `event_id`, `type`, `state_key`) is too long. */
+export const identifierFieldProblem = (pdu: Pdu): PduSizeProblem | undefined => {
   for (const field of LIMITED_FIELDS) {
     const value = pdu[field];
     if (typeof value === 'string' && utf8Length(value) > Math.min(MAX_EVENT_FIELD_BYTES, MAX_IDENTIFIER_BYTES)) {
       return tooLarge(`${field} is longer than ${MAX_EVENT_FIELD_BYTES} bytes`);
     }
   }
+  return undefined;
+};
+
+const totalSizeProblem = (bytes: number): PduSizeProblem | undefined =>
+  bytes > MAX_PDU_BYTES ? tooLarge(`event is larger than ${MAX_PDU_BYTES} bytes`) : undefined;
+
+/**
+ * Why a PDU breaks the size limits (or has no canonical form to measure), or undefined when it
+ * is within them.
+ */
+export const pduSizeProblem = (pdu: Pdu, options: CanonicalJsonOptions): PduSizeProblem | undefined => {
+  const field = identifierFieldProblem(pdu);
+  if (field !== undefined) return field;
   let text: string;
   try {
     text = canonicalJson(pdu, options);
@@ -39,6 +50,30 @@ export const pduSizeProblem = (pdu: Pdu, options: CanonicalJsonOptions): PduSize
     throw error;
   }
   // Measured in UTF-8 bytes; a string is never shorter in bytes than in code units.
-  if (text.length > MAX_PDU_BYTES || utf8Length(text) > MAX_PDU_BYTES) return tooLarge(`event is larger than ${MAX_PDU_BYTES} bytes`);
-  return undefined;
+  return text.length > MAX_PDU_BYTES ? totalSizeProblem(text.length) : totalSizeProblem(utf8Length(text));
 };
+
+/**
+ * The canonical size of a PDU in bytes, from the canonical bytes of the PDU without some members
+ * (`baseBytes`, a non-empty object) and those members, without encoding the PDU again. Adding a
+ * member to a non-empty canonical object inserts exactly `,` + canonical(key) + `:` +
+ * canonical(value) wherever its key sorts (before the first member, the comma follows it
+ * instead: same length). Throws CanonicalJsonError when a member has no canonical form.
+ */
+export const canonicalSizeWith = (baseBytes: number, members: JsonObject, options: CanonicalJsonOptions): number => {
+  let size = baseBytes;
+  for (const key of Object.keys(members)) {
+    const value = members[key];
+    if (value === undefined) continue;
+    // `{"k":v}` minus the braces is `"k":v`; plus the separating comma.
+    size += 1 + utf8Length(canonicalJson({ [key]: value }, options)) - 2;
+  }
+  return size;
+};
+
+/**
+ * The size limits of a freshly built PDU, whose total size the caller measured arithmetically
+ * (`canonicalSizeWith`) rather than by encoding it again.
+ */
+export const builtPduSizeProblem = (pdu: Pdu, canonicalBytes: number): PduSizeProblem | undefined =>
+  identifierFieldProblem(pdu) ?? totalSizeProblem(canonicalBytes);

@@ -69,9 +69,16 @@ const signedBytes = (object: JsonObject, options: CanonicalJsonOptions): Uint8Ar
   return canonicalJsonBytes(rest, options);
 };
 
+/**
+ * The unpadded Base64 ed25519 signature of bytes the caller already encoded: the canonical JSON
+ * of an object without `signatures` and `unsigned` (appendices.md § Signing JSON, steps 1–3).
+ */
+export const signatureOfBytes = (canonicalBytes: Uint8Array, key: SigningKey): string =>
+  encodeBase64(new Uint8Array(sign(null, canonicalBytes, privateKeyOf(key))));
+
 /** The unpadded Base64 ed25519 signature of an object's canonical form without `signatures`/`unsigned`. */
 export const signatureOf = (object: JsonObject, key: SigningKey, options: CanonicalJsonOptions = { strict: true }): string =>
-  encodeBase64(new Uint8Array(sign(null, signedBytes(object, options), privateKeyOf(key))));
+  signatureOfBytes(signedBytes(object, options), key);
 
 /**
  * Signs a JSON object: returns a copy with the signature added under

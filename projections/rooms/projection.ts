@@ -4,7 +4,7 @@
  * so the read model can be rebuilt from offset 0.
  */
 import {
-  ROOM_EVENTS_TOPIC, isRoomRecord, roomVersionRules, toRoomEvent,
+  ROOM_EVENTS_TOPIC, isRoomRecord, roomEventOfAcceptedPdu, roomVersionRules,
   type LogEntry, type PduAccepted, type SqlStatement,
 } from '../../domain/index.ts';
 import type { Projection } from '../runtime/index.ts';
@@ -86,9 +86,8 @@ const applyRedactions = (eventId: string, redactedPdu: string): SqlStatement => 
 const acceptedStatements = (record: PduAccepted, entry: LogEntry): SqlStatement[] => {
   const rules = roomVersionRules(record.roomVersion);
   if (rules === undefined) throw new Error(`rooms projection: unknown room version ${record.roomVersion} at offset ${entry.offset}`);
-  const parsed = toRoomEvent(record.pdu, rules, record.eventId);
-  if (!parsed.ok) throw new Error(`rooms projection: unreadable PDU ${record.eventId}: ${parsed.error}`);
-  const event = parsed.value;
+  // Validated when it was accepted: read, not checked again.
+  const event = roomEventOfAcceptedPdu(record.pdu, rules, record.eventId);
   const own = record.stateDelta.find((change) => change.eventId === record.eventId);
   const inserted = insertEvent(record, entry, event.depth, own?.replaces ?? null);
   const statements: SqlStatement[] = [];

@@ -1,5 +1,5 @@
 /** Building the writer's RoomState from a read-model snapshot, and keeping it right after redactions. */
-import { redactPdu, referenceHashBase64, stateKeyOf, toRoomEvent, type RoomEvent } from '../../events/index.ts';
+import { redactPdu, referenceHashBase64, roomEventOfAcceptedPdu, stateKeyOf, type RoomEvent } from '../../events/index.ts';
 import { roomVersionRules } from '../../roomVersions/index.ts';
 import type { RoomRecord, RoomState } from '../../room/index.ts';
 import type { RoomSnapshot } from '../../ports/rooms.ts';
@@ -14,8 +14,8 @@ export const roomStateOfSnapshot = (snapshot: RoomSnapshot): RoomState => {
     const key = stateKeyOf(entry.type, entry.stateKey);
     state.set(key, entry.eventId);
     const pdu = pdus.get(entry.eventId);
-    const parsed = pdu === undefined ? undefined : toRoomEvent(pdu, rules, entry.eventId);
-    if (parsed?.ok) stateEvents.set(key, parsed.value);
+    // The read model holds accepted events (validated then): read, not checked again.
+    if (pdu !== undefined) stateEvents.set(key, roomEventOfAcceptedPdu(pdu, rules, entry.eventId));
   }
   // v1–v2 events cite the reference hashes of their prev and auth events.
   const referenceHashes = new Map<string, string>();
@@ -42,15 +42,12 @@ export const applyRedactionToState = (state: RoomState, record: RoomRecord): Roo
   // Only redactions matter here: other records are not parsed again.
   if (record.type !== 'pdu.accepted' || state.rules === null || record.pdu.type !== 'm.room.redaction') return state;
   const rules = state.rules;
-  const parsed = toRoomEvent(record.pdu, rules, record.eventId);
-  if (!parsed.ok || parsed.value.type !== 'm.room.redaction' || parsed.value.redacts === undefined) return state;
-  const target = parsed.value.redacts;
+  const target = roomEventOfAcceptedPdu(record.pdu, rules, record.eventId).redacts;
+  if (target === undefined) return state;
   for (const [key, event] of state.stateEvents) {
     if (event.eventId !== target) continue;
-    const redacted = toRoomEvent(redactPdu(event.pdu, rules.redaction), rules, event.eventId);
-    if (!redacted.ok) return state;
     const stateEvents = new Map(state.stateEvents);
-    stateEvents.set(key, redacted.value);
+    stateEvents.set(key, roomEventOfAcceptedPdu(redactPdu(event.pdu, rules.redaction), rules, event.eventId));
     return { ...state, stateEvents };
   }
   return state;
