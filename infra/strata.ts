@@ -216,14 +216,17 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
         },
       }),
       metricsRouter(metrics),
-      createAccountsRouter({ accounts, rateLimits: config.rateLimits, publicBaseUrl: () => config.publicBaseUrl ?? `http://${listening}` }),
+      createAccountsRouter({
+        accounts, rateLimits: config.rateLimits, publicBaseUrl: () => config.publicBaseUrl ?? `http://${listening}`,
+        ...(config.support === undefined ? {} : { support: config.support }),
+      }),
       createSharedSecretRegistrationRouter(accounts),
       createRoomsRouter({
         rooms, accounts, messageRateLimit: config.rateLimits.messages, modules: roomModules,
         peeking: createRoomPeeking({ rooms: roomQueries, clock: systemClock, notifier }),
       }),
       createUserDataRouter({ userData, accounts }),
-      createSyncRouter({ sync, accounts }),
+      createSyncRouter({ sync, accounts, rooms }),
       createNotificationsRouter({
         accounts,
         notifications: {

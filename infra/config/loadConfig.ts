@@ -22,6 +22,11 @@ export interface StrataConfig {
   readonly dataDir: string;
   /** Clients' URL of this server (`/.well-known/matrix/client`); unset ⇒ `http://<listen address>`. */
   readonly publicBaseUrl?: string;
+  /** `/.well-known/matrix/support` (support.yaml); unset ⇒ 404. */
+  readonly support?: {
+    readonly contacts: readonly { readonly role: string; readonly matrixId?: string; readonly emailAddress?: string }[];
+    readonly supportPage?: string;
+  };
   readonly registration: 'disabled' | 'open';
   readonly registrationSharedSecret?: string;
   /** Set ⇒ the room log is Kafka; unset ⇒ the embedded log in `<dataDir>/log`. */
@@ -139,6 +144,16 @@ const toStrataConfig = (file: ConfigFile): StrataConfig => {
     listen,
     dataDir: file.data_dir ?? './data',
     ...(file.public_base_url === undefined ? {} : { publicBaseUrl: file.public_base_url }),
+    ...(file.support === undefined ? {} : {
+      support: {
+        contacts: (file.support.contacts ?? []).map((contact) => ({
+          role: contact.role,
+          ...(contact.matrix_id === undefined ? {} : { matrixId: contact.matrix_id }),
+          ...(contact.email_address === undefined ? {} : { emailAddress: contact.email_address }),
+        })),
+        ...(file.support.support_page === undefined ? {} : { supportPage: file.support.support_page }),
+      },
+    }),
     registration: file.registration ?? 'disabled',
     ...(file.registration_shared_secret === undefined ? {} : { registrationSharedSecret: file.registration_shared_secret }),
     ...(kafkaBrokers === undefined ? {} : { kafkaBrokers }),

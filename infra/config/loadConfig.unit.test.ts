@@ -188,3 +188,37 @@ describe('loadConfig from a YAML file', () => {
     expect(errorOf(FILE, withFile('- 1\n'))).toBe('config file /etc/strata.yaml must be a mapping of keys to values');
   });
 });
+
+describe('support (/.well-known/matrix/support, support.yaml)', () => {
+  it('is unset by default and read from the file in camelCase', () => {
+    expect(loadConfig({}, noFile).support).toBeUndefined();
+    const config = loadConfig(FILE, withFile([
+      'support:',
+      '  contacts:',
+      '    - { matrix_id: "@admin:example.org", email_address: admin@example.org, role: m.role.admin }',
+      '    - { email_address: security@example.org, role: m.role.security }',
+      '  support_page: https://example.org/support.html',
+    ].join('\n')));
+    expect(config.support).toEqual({
+      contacts: [
+        { matrixId: '@admin:example.org', emailAddress: 'admin@example.org', role: 'm.role.admin' },
+        { emailAddress: 'security@example.org', role: 'm.role.security' },
+      ],
+      supportPage: 'https://example.org/support.html',
+    });
+    expect(loadConfig(FILE, withFile('support: { support_page: "https://example.org/help" }\n')).support)
+      .toEqual({ contacts: [], supportPage: 'https://example.org/help' });
+  });
+
+  it('names the key of what support.yaml forbids', () => {
+    expect(errorOf(FILE, withFile('support: { contacts: [] }\n'))).toContain('support (from /etc/strata.yaml): needs at least one contact or a support_page');
+    expect(errorOf(FILE, withFile('support: { contacts: [{ role: m.role.admin }] }\n')))
+      .toContain('support.contacts[0] (from /etc/strata.yaml): needs matrix_id or email_address');
+    expect(errorOf(FILE, withFile('support: { contacts: [{ matrix_id: admin, role: m.role.admin }] }\n')))
+      .toContain('support.contacts[0].matrix_id (from /etc/strata.yaml)');
+    expect(errorOf(FILE, withFile('support: { contacts: [{ email_address: a@example.org }] }\n')))
+      .toContain('support.contacts[0].role (from /etc/strata.yaml)');
+    expect(errorOf(FILE, withFile('support: { support_page: "ftp://example.org" }\n')))
+      .toContain('support.support_page (from /etc/strata.yaml)');
+  });
+});

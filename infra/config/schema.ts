@@ -29,6 +29,21 @@ export const RateLimitFile = Schema.Struct({
 /** A rate limit, or null / false to turn it off. */
 const RateLimitSetting = Schema.Union([RateLimitFile, Schema.Null, Schema.Literal(false)]);
 
+/** support.yaml `Contact`: a role and at least one of `matrix_id` / `email_address`. */
+const SupportContactFile = Schema.Struct({
+  matrix_id: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^@[^:]+:.+$/))),
+  email_address: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[^@\s]+@[^@\s]+$/))),
+  role: NonEmpty,
+}).check(Schema.makeFilter((contact: { matrix_id?: string; email_address?: string }) =>
+  (contact.matrix_id === undefined && contact.email_address === undefined ? 'needs matrix_id or email_address' : undefined)));
+
+/** `/.well-known/matrix/support` (support.yaml): at least one contact or a support page. */
+const SupportFile = Schema.Struct({
+  contacts: Schema.optionalKey(Schema.Array(SupportContactFile)),
+  support_page: Schema.optionalKey(Schema.String.check(problemFilter(urlWithScheme(['http', 'https'])))),
+}).check(Schema.makeFilter((support: { contacts?: readonly unknown[]; support_page?: string }) =>
+  ((support.contacts?.length ?? 0) === 0 && support.support_page === undefined ? 'needs at least one contact or a support_page' : undefined)));
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const ConfigFile = Schema.Struct({
@@ -39,6 +54,7 @@ export const ConfigFile = Schema.Struct({
   }))),
   data_dir: Schema.optionalKey(NonEmpty),
   public_base_url: Schema.optionalKey(Schema.String.check(problemFilter(urlWithScheme(['http', 'https'])))),
+  support: Schema.optionalKey(SupportFile),
   registration: Schema.optionalKey(Schema.Literals(['disabled', 'open'])),
   registration_shared_secret: Schema.optionalKey(NonEmpty),
   kafka_brokers: Schema.optionalKey(Schema.Array(Schema.String.check(problemFilter((v) => {

@@ -33,7 +33,7 @@ describe('errors common to every endpoint (embedded)', () => {
       roomId, roomIdOrAlias: roomId, eventId, userId: alice.userId, txnId: 'conformance-txn', eventType: 'm.room.message',
       stateKey: '', deviceId: alice.session.deviceId, roomAlias: `#common:${server.serverName}`, keyName: 'displayname',
       kind: 'override', ruleId: 'org.example.rule', tag: 'u.work', type: 'org.example.data', receiptType: 'm.read',
-      filterId: '0',
+      filterId: '0', protocol: 'irc',
     };
     expect(bob.userId).not.toBe(alice.userId);
   });

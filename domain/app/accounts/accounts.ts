@@ -13,12 +13,15 @@ import { openIdUserInfo, requestOpenIdToken, type OpenIdCredentials } from './op
 import { refresh, type RefreshResult } from './refresh.ts';
 import { changePassword, type ChangePasswordCommand } from './password.ts';
 import { deleteProfileField, getProfile, getProfileField, setProfileField } from './profile.ts';
-import { checkUsernameAvailable, register, type RegisterCommand, type RegisterResult } from './register.ts';
+import { checkUsernameAvailable, register, registrationTokenValidity, type RegisterCommand, type RegisterResult } from './register.ts';
 import type { IssuedSession } from './sessions.ts';
 import { newRegistrationNonce, registerWithSharedSecret, type SharedSecretRegistration } from './sharedSecret.ts';
 import { finishUserInteractiveAuth, PASSWORD_FLOWS, userInteractiveAuth } from './uia.ts';
 import { whois } from './whois.ts';
-import { addThreePid, addThreePidDeprecated, bindThreePid, listThreePids, removeThreePid, requestThreePidToken } from './threePids.ts';
+import {
+  addThreePid, addThreePidDeprecated, bindThreePid, listThreePids, removeThreePid, requestThreePidToken,
+  type ThreePidMedium, type ThreePidPurpose,
+} from './threePids.ts';
 
 export interface Accounts {
   readonly serverName: string;
@@ -31,6 +34,8 @@ export interface Accounts {
   whoami(requester: Requester): { user_id: string; device_id: string; is_guest: boolean };
   register(command: RegisterCommand): Promise<RegisterResult>;
   checkUsernameAvailable(username: string): Promise<true>;
+  /** `token` undefined when the query has none. */
+  registrationTokenValidity(token: string | undefined): { valid: boolean };
   changePassword(requester: Requester, command: ChangePasswordCommand): Promise<void>;
   listDevices(requester: Requester): Promise<JsonObject[]>;
   getDevice(requester: Requester, deviceId: string): Promise<JsonObject>;
@@ -53,7 +58,8 @@ export interface Accounts {
   /** Third-party ids: none can be added here (no email, SMS or identity server). */
   readonly threePids: {
     list(): { threepids: JsonObject[] };
-    requestToken(medium: 'email' | 'msisdn'): never;
+    /** Every `…/{email,msisdn}/requestToken`; `readBody` is called only when the body matters. */
+    requestToken(purpose: ThreePidPurpose, medium: ThreePidMedium, readBody: () => Promise<JsonObject>): Promise<never>;
     addDeprecated(body: JsonObject): never;
     add(requester: Requester, body: JsonObject, auth: AuthDict): Promise<never>;
     bind(body: JsonObject): never;
@@ -87,6 +93,7 @@ export const createAccounts = (ctx: AccountsContext): Accounts => {
     whoami,
     register: (command) => register(ctx, command),
     checkUsernameAvailable: (username) => checkUsernameAvailable(ctx, username),
+    registrationTokenValidity: (token) => registrationTokenValidity(ctx, token),
     changePassword: (requester, command) => changePassword(ctx, requester, command),
     listDevices: (requester) => listDevices(ctx, requester),
     getDevice: (requester, deviceId) => getDevice(ctx, requester, deviceId),

@@ -75,6 +75,18 @@ export const checkUsernameAvailable = async (ctx: AccountsContext, username: str
   return true;
 };
 
+/**
+ * `GET /v1/register/m.login.registration_token/validity` (registration_tokens.yaml, since v1.2): 403
+ * while registration is disabled ("all tokens are considered invalid"), then the `token` parameter.
+ * This server issues no registration tokens (its registration offers no `m.login.registration_token`
+ * stage), so no token is "a recognised token": always false.
+ */
+export const registrationTokenValidity = (ctx: AccountsContext, token: string | undefined): { valid: boolean } => {
+  ensureRegistrationOpen(ctx);
+  if (token === undefined) throw new MatrixError('M_MISSING_PARAM', 400, "Missing string query parameter 'token'");
+  return { valid: false };
+};
+
 /** Creates the account (profile displayname = localpart, as Synapse does). False if the id is taken. */
 export const createAccount = async (
   ctx: AccountsContext,

@@ -13,6 +13,7 @@ export { withInvitePermission } from './invitePermission.ts';
 export type { CreateRoomResult } from './createRoom.ts';
 export type { MembersQuery, MessagesRequest } from './reading.ts';
 export type { HierarchyRequest } from './hierarchy.ts';
+export type { InitialSyncRequest } from './legacySync.ts';
 export { createRoomPeeking, type PeekContext, type PeekRequest, type RoomPeeking } from './peekEvents.ts';
 // The ports these use-cases need, so adapters implement them from this one surface.
 export type * from '../../ports/rooms.ts';

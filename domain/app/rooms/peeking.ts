@@ -16,14 +16,16 @@ import { visibilityWindow } from './visibility.ts';
 /** How many of the latest messages; the endpoint has no `limit` parameter (Synapse uses 10). */
 const MESSAGES_LIMIT = 10;
 
-export const roomInitialSync = async (ctx: RoomsContext, requester: RoomRequester, roomId: string): Promise<JsonObject> => {
+export const roomInitialSync = async (
+  ctx: RoomsContext, requester: RoomRequester, roomId: string, limit = MESSAGES_LIMIT,
+): Promise<JsonObject> => {
   const info = await ctx.rooms.roomInfo(roomId);
   if (info === undefined) throw forbidden(`You are not in room ${roomId}`);
   const window = await visibilityWindow(ctx, roomId, requester.userId);
   const until = window.joined || window.maxOffset === undefined ? info.lastOffset : window.maxOffset;
   const [state, events, visibility] = await Promise.all([
     until === info.lastOffset ? ctx.rooms.currentState(roomId) : ctx.rooms.stateAt(roomId, until),
-    ctx.rooms.messages(roomId, { dir: 'b', from: until + 1, limit: MESSAGES_LIMIT, visible: window.visible }),
+    limit === 0 ? [] : ctx.rooms.messages(roomId, { dir: 'b', from: until + 1, limit, visible: window.visible }),
     ctx.directory.visibility(roomId),
   ]);
   const viewer: Viewer = { userId: requester.userId, deviceId: requester.deviceId };

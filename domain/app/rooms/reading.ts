@@ -123,7 +123,7 @@ export const getJoinedMembers = async (ctx: RoomsContext, requester: RoomRequest
 export const getJoinedRooms = (ctx: RoomsContext, requester: RoomRequester): Promise<string[]> =>
   ctx.rooms.roomsWithMembership(requester.userId, ['join']);
 
-const limitOf = (text: string | undefined, fallback: number): number => {
+export const limitOf = (text: string | undefined, fallback: number): number => {
   if (text === undefined) return fallback;
   const limit = Number(text);
   if (!Number.isInteger(limit) || limit < 0) throw invalidParam("'limit' must be a non-negative integer");

@@ -16,6 +16,7 @@ import { putState, redact, sendMessage } from './sending.ts';
 import { upgradeRoom } from './upgrade.ts';
 import { getHierarchy, type HierarchyRequest } from './hierarchy.ts';
 import { roomInitialSync } from './peeking.ts';
+import { initialSyncRooms, roomOfEvent, type InitialSyncRequest } from './legacySync.ts';
 import { sendRedaction } from './redactionSend.ts';
 
 type R = RoomRequester;
@@ -53,6 +54,10 @@ export interface Rooms {
   getHierarchy(requester: R, roomId: string, request: HierarchyRequest): Promise<JsonObject>;
   /** GET /rooms/{roomId}/initialSync: peeking (room_initial_sync.yaml). */
   roomInitialSync(requester: R, roomId: string): Promise<JsonObject>;
+  /** The `rooms` of the deprecated GET /initialSync (old_sync.yaml). */
+  initialSyncRooms(requester: R, request: InitialSyncRequest): Promise<JsonObject[]>;
+  /** The room of a known event, for the deprecated GET /events/{eventId} (then getEvent). */
+  roomOfEvent(eventId: string): Promise<string | undefined>;
   /** The accounts' `onProfileChanged` hook. */
   onProfileChanged(userId: string, profile: ProfileFields): Promise<void>;
 }
@@ -90,5 +95,7 @@ export const createRooms = (ctx: RoomsContext): Rooms => ({
   upgradeRoom: (r, room, body) => upgradeRoom(ctx, r, room, body),
   getHierarchy: (r, room, request) => getHierarchy(ctx, r, room, request),
   roomInitialSync: (r, room) => roomInitialSync(ctx, r, room),
+  initialSyncRooms: (r, request) => initialSyncRooms(ctx, r, request),
+  roomOfEvent: (eventId) => roomOfEvent(ctx, eventId),
   onProfileChanged: (userId, profile) => syncProfileToRooms(ctx, userId, profile),
 });

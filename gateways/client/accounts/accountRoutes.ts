@@ -1,5 +1,5 @@
 /**
- * `POST /account/deactivate`, the `/account/3pid*` family, `POST /user/{userId}/openid/request_token`
+ * `POST /account/deactivate`, the `/account/3pid*` family, every `…/{email,msisdn}/requestToken`, `POST /user/{userId}/openid/request_token`
  * and `GET /admin/whois/{userId}`.
  */
 import { optionalBoolean, optionalObject, type Accounts } from '../../../domain/app/accounts/index.ts';
@@ -45,9 +45,14 @@ export const addAccountRoutes = (router: StrataRouter, accounts: Accounts, auth:
       });
     }
   }
-  for (const medium of ['email', 'msisdn'] as const) {
-    for (const path of clientPaths(`/account/3pid/${medium}/requestToken`)) {
-      router.post(path, () => accounts.threePids.requestToken(medium));
+  // Every 3PID validation request, for an account's contacts, registration or a password reset
+  // (administrative_contact.yaml, registration.yaml, password_management.yaml): none can be sent.
+  const prefixes = { account: '/account/3pid', registration: '/register', passwordReset: '/account/password' } as const;
+  for (const [purpose, prefix] of Object.entries(prefixes) as [keyof typeof prefixes, string][]) {
+    for (const medium of ['email', 'msisdn'] as const) {
+      for (const path of clientPaths(`${prefix}/${medium}/requestToken`)) {
+        router.post(path, (ctx) => accounts.threePids.requestToken(purpose, medium, () => readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES })));
+      }
     }
   }
   for (const path of clientPaths('/user/:userId/openid/request_token')) {

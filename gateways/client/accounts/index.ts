@@ -1,5 +1,6 @@
 /** Client-server account routes and the middleware other client routes reuse. */
 export { createAccountsRouter, type AccountsRouterOptions } from './router.ts';
+export type { SupportContact, SupportInfo } from './discoveryRoutes.ts';
 export { accessTokenOf, optionalAccessToken, optionalRequesterOf, requesterOf, requireAccessToken, type AuthenticatedState } from './auth.ts';
 export { createTokenBucketLimiter, rateLimit, type RateLimiter, type RateLimitSetting } from './rateLimit.ts';
 export { renderUiaChallenge } from './uia.ts';

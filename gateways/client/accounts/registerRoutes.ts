@@ -1,4 +1,7 @@
-/** `POST /register`, `GET /register/available` and `POST /account/password`. */
+/**
+ * `POST /register`, `GET /register/available`, `GET /v1/register/m.login.registration_token/validity`
+ * and `POST /account/password`.
+ */
 import { MatrixError } from '../../../domain/index.ts';
 import {
   optionalBoolean,
@@ -57,6 +60,12 @@ export const addRegisterRoutes = (
       ctx.body = { available: await accounts.checkUsernameAvailable(username) };
     });
   }
+  // registration_tokens.yaml: v1 only; "servers should be sure to rate limit this endpoint".
+  router.get('/_matrix/client/v1/register/m.login.registration_token/validity', registrationLimit, (ctx) => {
+    const token = ctx.query.token;
+    // A repeated parameter: the first, as Synapse reads it.
+    ctx.body = accounts.registrationTokenValidity(Array.isArray(token) ? token[0] : token);
+  });
   for (const path of clientPaths('/account/password')) {
     router.post(path, auth, renderUiaChallenge, async (ctx) => {
       const body = await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES });

@@ -8,12 +8,13 @@ import type { RequestState, StrataRouter } from '../../http/index.ts';
 import { addAccountRoutes } from './accountRoutes.ts';
 import { requireAccessToken } from './auth.ts';
 import { addDeviceRoutes } from './deviceRoutes.ts';
-import { addDiscoveryRoutes } from './discoveryRoutes.ts';
+import { addDiscoveryRoutes, type SupportInfo } from './discoveryRoutes.ts';
 import { addModerationRoutes } from './moderationRoutes.ts';
 import { addProfileRoutes } from './profileRoutes.ts';
 import { createTokenBucketLimiter, rateLimit, type RateLimitSetting } from './rateLimit.ts';
 import { addRegisterRoutes } from './registerRoutes.ts';
 import { addSessionRoutes } from './sessionRoutes.ts';
+import { addThirdPartyRoutes } from './thirdPartyRoutes.ts';
 
 export interface AccountsRouterOptions {
   readonly accounts: Accounts;
@@ -21,6 +22,8 @@ export interface AccountsRouterOptions {
   readonly rateLimits: { readonly login: RateLimitSetting | null; readonly registration: RateLimitSetting | null };
   /** `m.homeserver.base_url` of `/.well-known/matrix/client`, read per request. */
   readonly publicBaseUrl?: () => string;
+  /** `/.well-known/matrix/support` (the config's `support`); absent: 404. */
+  readonly support?: SupportInfo;
   /** Clock for the rate limiter (tests); Date.now by default. */
   readonly now?: () => number;
 }
@@ -35,6 +38,7 @@ export const createAccountsRouter = (options: AccountsRouterOptions): StrataRout
   addProfileRoutes(router, options.accounts, auth);
   addAccountRoutes(router, options.accounts, auth);
   addModerationRoutes(router, options.accounts, auth);
-  addDiscoveryRoutes(router, options.publicBaseUrl, auth);
+  addDiscoveryRoutes(router, options.publicBaseUrl, options.support, auth);
+  addThirdPartyRoutes(router, auth);
   return router;
 };

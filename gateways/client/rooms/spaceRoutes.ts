@@ -1,10 +1,12 @@
 /**
  * Spaces and room previews: GET /v1/rooms/{roomId}/hierarchy (space_hierarchy.yaml),
- * /rooms/{roomId}/initialSync (room_initial_sync.yaml) and GET /events?room_id= (peeking_events.yaml).
+ * /rooms/{roomId}/initialSync (room_initial_sync.yaml), GET /events?room_id= (peeking_events.yaml)
+ * and the deprecated GET /events/{eventId} (old_sync.yaml).
  */
 import type { RoomPeeking, Rooms } from '../../../domain/app/rooms/index.ts';
 import type { StrataContext, StrataMiddleware, StrataRouter } from '../../http/index.ts';
 import { clientPaths } from '../accounts/index.ts';
+import { MatrixError } from '../../../domain/index.ts';
 import { param, queryString, roomRequester } from './common.ts';
 
 const definedQuery = <K extends string>(ctx: StrataContext, names: Record<K, string>): { [P in K]?: string } =>
@@ -20,6 +22,16 @@ export const addSpaceRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataM
   for (const path of clientPaths('/rooms/:roomId/initialSync')) {
     router.get(path, auth, async (ctx) => {
       ctx.body = await rooms.roomInitialSync(roomRequester(ctx), param(ctx, 'roomId'));
+    });
+  }
+  for (const path of clientPaths('/events/:eventId')) {
+    // Deprecated since r0 for /rooms/{roomId}/event/{eventId}, which answers once the room is known:
+    // 404 for an unknown event as for one the user may not see.
+    router.get(path, auth, async (ctx) => {
+      const eventId = param(ctx, 'eventId');
+      const roomId = await rooms.roomOfEvent(eventId);
+      if (roomId === undefined) throw new MatrixError('M_NOT_FOUND', 404, 'Event not found');
+      ctx.body = await rooms.getEvent(roomRequester(ctx), roomId, eventId);
     });
   }
   if (peeking === undefined) return;

@@ -1,18 +1,22 @@
 /**
  * `GET /_matrix/client/v3/sync` (and r0): parses the query (sync.yaml) and long-polls through the
  * sync use-case; a client that disconnects aborts its wait. `GET /keys/changes` (keys.yaml) too:
- * its `from` / `to` are sync tokens.
+ * its `from` / `to` are sync tokens; and the deprecated `GET /initialSync` (initialSync.ts).
  */
 import { Router } from '@koa/router';
 import { MatrixError } from '../../../domain/index.ts';
 import type { Accounts } from '../../../domain/app/accounts/index.ts';
+import type { Rooms } from '../../../domain/app/rooms/index.ts';
 import type { SyncRequest, SyncService } from '../../../domain/app/sync/index.ts';
 import type { RequestState, StrataContext, StrataRouter } from '../../http/index.ts';
 import { clientPaths, requesterOf, requireAccessToken } from '../accounts/index.ts';
+import { addInitialSyncRoute } from './initialSync.ts';
 
 export interface SyncRouterOptions {
   readonly sync: SyncService;
   readonly accounts: Pick<Accounts, 'authenticate'>;
+  /** The rooms of the deprecated GET /initialSync; absent: the route is not served. */
+  readonly rooms?: Pick<Rooms, 'initialSyncRooms'>;
 }
 
 const queryString = (ctx: StrataContext, name: string): string | undefined => {
@@ -75,5 +79,6 @@ export const createSyncRouter = (options: SyncRouterOptions): StrataRouter => {
         { userId: requester.userId, deviceId: requester.deviceId }, queryString(ctx, 'from'), queryString(ctx, 'to'));
     });
   }
+  if (options.rooms !== undefined) addInitialSyncRoute(router, options.sync, options.rooms, auth);
   return router;
 };
