@@ -8,8 +8,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { HttpMetrics, RequestState, StrataContext, StrataMiddleware } from './context.ts';
+import { MatrixError } from '../../domain/index.ts';
 import { answersPreflight } from './cors.ts';
 import { renderError } from './errors.ts';
+
+/**
+ * No identifier, event type, state key or token may hold U+0000, and the read models cannot store
+ * one: a percent-encoded NUL anywhere in the path or query is refused before routing.
+ */
+const NUL_ESCAPE = /%00/;
 
 /** Accept a caller's id only if it cannot smuggle anything odd into logs or headers. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -64,6 +71,7 @@ export const requestContext = (logger: Logger, metrics: HttpMetrics | undefined)
     try {
       if (answersPreflight(ctx)) return;
       try {
+        if (NUL_ESCAPE.test(ctx.url)) throw new MatrixError('M_INVALID_PARAM', 400, 'U+0000 is not allowed in a request path or query');
         await next();
       } catch (error) {
         renderError(ctx, error);

@@ -10,7 +10,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir } from 'node:fs/promises';
 import { PGlite, types } from '@electric-sql/pglite';
 import type { SqlDatabase, SqlExecutor, SqlParam, SqlResult } from '../../domain/ports/index.ts';
-import { parseInt8, rowCountOf } from '../postgres/sqlTypes.ts';
+import { parseInt8, rowCountOf, unstorableTextError } from '../postgres/sqlTypes.ts';
 
 export interface PgliteOptions {
   /** Data directory; created if missing. One process at a time may open it. */
@@ -22,7 +22,12 @@ interface PgliteTarget {
 }
 
 const run = async <Row>(target: PgliteTarget, text: string, values?: readonly SqlParam[]): Promise<SqlResult<Row>> => {
-  const result = await target.query<Row>(text, values === undefined ? undefined : [...values]);
+  let result;
+  try {
+    result = await target.query<Row>(text, values === undefined ? undefined : [...values]);
+  } catch (error) {
+    throw unstorableTextError(error);
+  }
   return { rows: result.rows, rowCount: rowCountOf(result.rowCount ?? result.affectedRows, result.rows) };
 };
 

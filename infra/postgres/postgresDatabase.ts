@@ -6,7 +6,7 @@
 import pg from 'pg';
 import type { SqlDatabase, SqlExecutor, SqlParam, SqlResult, SqlStatement } from '../../domain/ports/index.ts';
 import { coalescingSocket } from './coalescingSocket.ts';
-import { INT8_ARRAY_OID, INT8_OID, describeUrl, parseInt8, rowCountOf } from './sqlTypes.ts';
+import { INT8_ARRAY_OID, INT8_OID, describeUrl, parseInt8, rowCountOf, unstorableTextError } from './sqlTypes.ts';
 
 export interface PostgresOptions {
   /** postgres://user:password@host:port/database */
@@ -58,9 +58,14 @@ const run = async <Row>(
   target: pg.Pool | pg.PoolClient, names: StatementNames, text: string, values?: readonly SqlParam[],
 ): Promise<SqlResult<Row>> => {
   const name = values === undefined ? undefined : statementName(names, text);
-  const result = name === undefined
-    ? await target.query(text, values === undefined ? undefined : [...values])
-    : await target.query({ name, text, values: [...values!] });
+  let result;
+  try {
+    result = name === undefined
+      ? await target.query(text, values === undefined ? undefined : [...values])
+      : await target.query({ name, text, values: [...values!] });
+  } catch (error) {
+    throw unstorableTextError(error);
+  }
   const rows = result.rows as Row[];
   return { rows, rowCount: rowCountOf(result.rowCount, rows) };
 };

@@ -4,6 +4,8 @@
  * Matrix carries fits, because canonical JSON bounds integers to ±(2^53 - 1). A value past that range
  * comes back as a bigint rather than silently losing precision.
  */
+import { MatrixError } from '../../domain/index.ts';
+
 export const INT8_OID = 20;
 export const INT8_ARRAY_OID = 1016;
 
@@ -25,4 +27,19 @@ export const describeUrl = (url: string): string => {
   } catch {
     return '(unparseable PostgreSQL URL)';
   }
+};
+
+/**
+ * PostgreSQL cannot store U+0000: not in `text`, nor inside a `jsonb` string ("unsupported Unicode
+ * escape sequence", SQLSTATE 22P05; raw bytes: 22021). Such a value is the client's doing — a NUL in
+ * account data, a filter, a profile — so it is answered as bad input instead of a server error.
+ * (Room events keep theirs: the rooms projection stores those exactly, see projections/rooms.)
+ */
+const UNSTORABLE_TEXT = new Set(['22P05', '22021']);
+
+export const unstorableTextError = (error: unknown): unknown => {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && UNSTORABLE_TEXT.has(code)
+    ? new MatrixError('M_BAD_JSON', 400, 'Strings containing U+0000 cannot be stored')
+    : error;
 };

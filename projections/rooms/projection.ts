@@ -13,54 +13,77 @@ import { ROOMS_SCHEMA, ROOMS_TABLES } from './schema.ts';
 
 const json = (value: unknown): string => JSON.stringify(value);
 
+/**
+ * PostgreSQL stores no U+0000, neither in text nor in a jsonb string, yet event content may carry
+ * one (canonical JSON allows it). Text columns and the queryable jsonb get U+FFFD instead; the
+ * event's exact JSON goes to `pdu_exact`, which readers prefer (rows.ts). A record the database
+ * cannot take would stop the projection, and every room of its partition with it.
+ */
+const NUL = /\u0000/g;
+const textSafe = <T extends string | null>(value: T): T => (value === null || !value.includes('\u0000') ? value : value.replace(NUL, '\ufffd') as T);
+const withoutNul = (value: unknown): unknown => {
+  if (typeof value === 'string') return textSafe(value);
+  if (Array.isArray(value)) return value.map(withoutNul);
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [textSafe(k), withoutNul(v)]));
+  return value;
+};
+/** The jsonb text and, when it had to differ, the exact JSON. JSON.stringify writes U+0000 as `\u0000`. */
+const storedPdu = (pdu: unknown): { queryable: string; exact: string | null } => {
+  const exact = json(pdu);
+  return exact.includes('\\u0000') ? { queryable: json(withoutNul(pdu)), exact } : { queryable: exact, exact: null };
+};
+
 /** Rows of the event itself ($1 event id, $2 room id, $5 offset, $10 depth: reused below). */
 const insertEvent = (record: PduAccepted, entry: LogEntry, depth: number, replaces: string | null): SqlStatement => {
   const pdu = record.pdu;
+  const stored = storedPdu(pdu);
   return {
     text: `INSERT INTO room_events (event_id, room_id, room_version, log_partition, log_offset, type, state_key,
-             sender, origin_server_ts, depth, pdu, replaces_state, local_user_id, local_device_id, local_txn_id, accepted_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16)
+             sender, origin_server_ts, depth, pdu, replaces_state, local_user_id, local_device_id, local_txn_id, accepted_at, pdu_exact)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17)
            ON CONFLICT (event_id) DO NOTHING`,
     values: [
-      record.eventId, record.roomId, record.roomVersion, entry.partition, entry.offset, String(pdu.type),
-      typeof pdu.state_key === 'string' ? pdu.state_key : null, String(pdu.sender),
-      typeof pdu.origin_server_ts === 'number' ? pdu.origin_server_ts : 0, depth, json(pdu), replaces,
-      record.local?.userId ?? null, record.local?.deviceId ?? null, record.local?.txnId ?? null, record.acceptedAt,
+      record.eventId, record.roomId, record.roomVersion, entry.partition, entry.offset, textSafe(String(pdu.type)),
+      typeof pdu.state_key === 'string' ? textSafe(pdu.state_key) : null, textSafe(String(pdu.sender)),
+      typeof pdu.origin_server_ts === 'number' ? pdu.origin_server_ts : 0, depth, stored.queryable, replaces,
+      record.local?.userId ?? null, record.local?.deviceId ?? null, textSafe(record.local?.txnId ?? null), record.acceptedAt, stored.exact,
     ],
   };
 };
 
 const stateChangeStatements = (record: PduAccepted, entry: LogEntry): SqlStatement[] => {
   const statements: SqlStatement[] = [];
-  for (const change of record.stateDelta) {
+  for (const { type: rawType, stateKey: rawStateKey, ...change } of record.stateDelta) {
+    const type = textSafe(rawType);
+    const stateKey = textSafe(rawStateKey);
     statements.push({
       text: `INSERT INTO room_state_changes (room_id, log_offset, type, state_key, event_id, replaces)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-      values: [record.roomId, entry.offset, change.type, change.stateKey, change.eventId, change.replaces],
+      values: [record.roomId, entry.offset, type, stateKey, change.eventId, change.replaces],
     });
     if (change.eventId === null) {
       statements.push({
         text: 'DELETE FROM room_current_state WHERE room_id = $1 AND type = $2 AND state_key = $3',
-        values: [record.roomId, change.type, change.stateKey],
+        values: [record.roomId, type, stateKey],
       });
-      if (change.type === 'm.room.member') {
-        statements.push({ text: 'DELETE FROM room_memberships WHERE room_id = $1 AND user_id = $2', values: [record.roomId, change.stateKey] });
+      if (type === 'm.room.member') {
+        statements.push({ text: 'DELETE FROM room_memberships WHERE room_id = $1 AND user_id = $2', values: [record.roomId, stateKey] });
       }
       continue;
     }
     statements.push({
       text: `INSERT INTO room_current_state (room_id, type, state_key, event_id, log_offset) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (room_id, type, state_key) DO UPDATE SET event_id = EXCLUDED.event_id, log_offset = EXCLUDED.log_offset`,
-      values: [record.roomId, change.type, change.stateKey, change.eventId, entry.offset],
+      values: [record.roomId, type, stateKey, change.eventId, entry.offset],
     });
-    if (change.type === 'm.room.member') {
+    if (type === 'm.room.member') {
       // The member event may be an earlier one (a state resolution outcome): read its membership.
       statements.push({
         text: `INSERT INTO room_memberships (room_id, user_id, membership, event_id, log_offset)
                SELECT $1, $2, COALESCE(pdu->'content'->>'membership', 'leave'), event_id, $4 FROM room_events WHERE event_id = $3
                ON CONFLICT (room_id, user_id) DO UPDATE SET membership = EXCLUDED.membership,
                  event_id = EXCLUDED.event_id, log_offset = EXCLUDED.log_offset`,
-        values: [record.roomId, change.stateKey, change.eventId, entry.offset],
+        values: [record.roomId, stateKey, change.eventId, entry.offset],
       });
     }
   }
@@ -74,7 +97,7 @@ const stateChangeStatements = (record: PduAccepted, entry: LogEntry): SqlStateme
  * here, as the projection cannot evaluate power levels.
  */
 const applyRedactions = (eventId: string, redactedPdu: string): SqlStatement => ({
-  text: `UPDATE room_events SET pdu = ${redactedPdu}, redacted_because = r.redaction_event_id
+  text: `UPDATE room_events SET pdu = ${redactedPdu}, pdu_exact = NULL, redacted_because = r.redaction_event_id
          FROM room_redactions r
          WHERE room_events.event_id = $1 AND r.target_event_id = room_events.event_id
            AND r.room_id = room_events.room_id AND room_events.redacted_because IS NULL
@@ -109,7 +132,7 @@ const acceptedStatements = (record: PduAccepted, entry: LogEntry): SqlStatement[
     // always runs to completion), one statement per message instead of two.
     statements.push({
       text: `WITH inserted AS (${inserted.text} RETURNING 1)
-             UPDATE rooms SET last_offset = $5, forward_extremities = $17::jsonb, max_depth = GREATEST(max_depth, $10),
+             UPDATE rooms SET last_offset = $5, forward_extremities = $18::jsonb, max_depth = GREATEST(max_depth, $10),
                last_event_id = $1 WHERE room_id = $2`,
       values: [...inserted.values!, json(record.forwardExtremities)],
     });

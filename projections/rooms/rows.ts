@@ -3,7 +3,7 @@ import { isJsonObject, type JsonObject, type Pdu, type SqlExecutor } from '../..
 import type { StoredEvent } from '../../domain/app/rooms/index.ts';
 
 export const EVENT_COLUMNS = `event_id, room_id, room_version, log_partition, log_offset, type, state_key, sender,
-  origin_server_ts, pdu, redacted_because, replaces_state, local_user_id, local_device_id, local_txn_id`;
+  origin_server_ts, pdu, pdu_exact, redacted_because, replaces_state, local_user_id, local_device_id, local_txn_id`;
 
 export interface EventRow {
   event_id: string;
@@ -16,6 +16,8 @@ export interface EventRow {
   sender: string;
   origin_server_ts: number | string;
   pdu: Pdu | string;
+  /** The exact JSON when `pdu` could not hold it (U+0000 in a string; projection.ts). */
+  pdu_exact?: string | null;
   redacted_because: string | null;
   replaces_state: string | null;
   local_user_id: string | null;
@@ -26,6 +28,8 @@ export interface EventRow {
 }
 
 const parsePdu = (value: Pdu | string): Pdu => (typeof value === 'string' ? (JSON.parse(value) as Pdu) : value);
+const pduOf = (row: Pick<EventRow, 'pdu' | 'pdu_exact'>): Pdu =>
+  typeof row.pdu_exact === 'string' ? (JSON.parse(row.pdu_exact) as Pdu) : parsePdu(row.pdu);
 
 const toStored = (row: EventRow, redactedBecause: StoredEvent | null, prevContent: JsonObject | null): StoredEvent => ({
   eventId: row.event_id,
@@ -37,7 +41,7 @@ const toStored = (row: EventRow, redactedBecause: StoredEvent | null, prevConten
   stateKey: row.state_key,
   sender: row.sender,
   originServerTs: Number(row.origin_server_ts),
-  pdu: parsePdu(row.pdu),
+  pdu: pduOf(row),
   redactedBecause,
   local: row.local_user_id === null ? null : { userId: row.local_user_id, deviceId: row.local_device_id, txnId: row.local_txn_id },
   replacesState: row.replaces_state,
@@ -63,7 +67,7 @@ export const hydrate = async (db: SqlExecutor, rows: readonly EventRow[]): Promi
   return rows.map((row) => {
     const because = row.redacted_because === null ? undefined : related.get(row.redacted_because);
     const replaced = row.replaces_state === null ? undefined : related.get(row.replaces_state);
-    const prevContent = replaced === undefined ? null : parsePdu(replaced.pdu).content;
+    const prevContent = replaced === undefined ? null : pduOf(replaced).content;
     return toStored(row, because === undefined ? null : toStored(because, null, null), isJsonObject(prevContent) ? prevContent : null);
   });
 };

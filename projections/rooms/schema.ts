@@ -26,6 +26,8 @@ export const ROOMS_SCHEMA: readonly string[] = [
     local_txn_id text,
     accepted_at bigint NOT NULL
   )`,
+  // The event's exact JSON when \`pdu\` cannot hold it: jsonb has no U+0000, so there each is U+FFFD.
+  'ALTER TABLE room_events ADD COLUMN IF NOT EXISTS pdu_exact text',
   'CREATE UNIQUE INDEX IF NOT EXISTS room_events_position ON room_events (log_partition, log_offset)',
   'CREATE INDEX IF NOT EXISTS room_events_room_offset ON room_events (room_id, log_offset)',
   `CREATE INDEX IF NOT EXISTS room_events_txn ON room_events (room_id, local_user_id, local_device_id, local_txn_id)
