@@ -1,57 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../json.ts';
-import type { PushStateAt, StoredEvent } from '../../ports/rooms.ts';
-import type { Pdu } from '../../events/index.ts';
+import type { StoredEvent } from '../../ports/rooms.ts';
 import { readUpTo, type OwnReceipt } from '../notifications/index.ts';
 import { effectiveRuleset, type PushRuleset } from '../userData/index.ts';
 import type { SyncContext } from './context.ts';
+import { roomHistory, TEST_ROOM } from './unreadTestRoom.ts';
 import { countUnread, UNREAD_CHUNK, unreadNotifications, userRules, type UnreadCounts, type UserRules } from './unread.ts';
 
-const ROOM = '!room:x';
+const ROOM = TEST_ROOM;
 const ME = '@alice:x';
 const BOB = '@bob:x';
 
 /** A room's history as the read model holds it, with the windows unread counts ask for. */
 const room = () => {
-  const events: StoredEvent[] = [];
-  const calls = { windows: 0, evaluated: 0 };
-  const add = (sender: string, type: string, content: JsonObject, stateKey?: string): StoredEvent => {
-    const offset = events.length;
-    const previous = stateKey === undefined ? undefined : events.findLast((e) => e.type === type && e.stateKey === stateKey);
-    const event: StoredEvent = {
-      eventId: `$e${offset}`, roomId: ROOM, roomVersion: '10', partition: 0, offset, type, stateKey: stateKey ?? null, sender,
-      originServerTs: 1000 + offset, pdu: { type, sender, content, room_id: ROOM } as unknown as Pdu, redactedBecause: null, local: null,
-      replacesState: previous?.eventId ?? null, prevContent: (previous?.pdu.content as JsonObject | undefined) ?? null,
-    };
-    events.push(event);
-    return event;
-  };
-  const stateAt = (after: number): PushStateAt => {
-    const latest = new Map<string, StoredEvent>();
-    for (const event of events) if (event.offset <= after && event.stateKey !== null) latest.set(`${event.type}|${event.stateKey}`, event);
-    const joinedMembers = [...latest.values()].filter((e) => e.type === 'm.room.member' && (e.pdu.content as JsonObject).membership === 'join').length;
-    const ownMember = latest.get(`m.room.member|${ME}`);
-    const powerLevels = latest.get('m.room.power_levels|');
-    const create = latest.get('m.room.create|');
-    return { joinedMembers, ...(ownMember ? { ownMember } : {}), ...(powerLevels ? { powerLevels } : {}), ...(create ? { create } : {}) };
-  };
-  const ctx = {
-    sync: {
-      unreadWindow: async (_roomId: string, userId: string, after: number, before: number, withState: boolean, limit?: number) => {
-        calls.windows++;
-        const window = events
-          .filter((e) => e.offset > after && e.offset < before && (e.sender !== userId || e.stateKey !== null || e.type === 'm.room.redaction'))
-          .slice(0, limit);
-        calls.evaluated += window.length;
-        return withState ? { events: window, stateBefore: stateAt(after) } : { events: window };
-      },
-    },
-    rooms: { event: async (id: string) => events.find((e) => e.eventId === id) },
-  } as unknown as SyncContext;
-  const redact = (target: StoredEvent): void => {
-    const redaction = add(BOB, 'm.room.redaction', { redacts: target.eventId });
-    events[target.offset] = { ...target, redactedBecause: redaction };
-  };
+  const { events, calls, add, ctx, redact: redactAs } = roomHistory(ME);
+  const redact = (target: StoredEvent): StoredEvent => redactAs(target, BOB);
   // A created room: creator bob (100), alice joined as "Alice Liddell".
   add(BOB, 'm.room.create', { creator: BOB }, '');
   add(BOB, 'm.room.member', { membership: 'join' }, BOB);
