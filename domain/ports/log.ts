@@ -69,6 +69,12 @@ export interface SubscribeOptions {
   readonly topic: string;
   /** Upper bound on entries per batch. */
   readonly maxBatchSize?: number;
+  /**
+   * `background`: the consumer can take records in larger, later batches (up to about half a
+   * second late), so the log serves it fewer fetches — for work nobody waits on at once, such as
+   * push delivery. Default `prompt`: records as soon as they are appended.
+   */
+  readonly latency?: 'prompt' | 'background';
 }
 
 export interface RoomLog {

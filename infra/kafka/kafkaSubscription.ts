@@ -33,6 +33,8 @@ export interface KafkaConsumerTuning {
  */
 const DEFAULT_PARTITIONS_CONCURRENTLY = 8;
 
+const BACKGROUND_MIN_BYTES = 256 * 1024;
+
 export const subscribeKafka = async (
   kafka: Kafka,
   options: SubscribeOptions,
@@ -42,9 +44,13 @@ export const subscribeKafka = async (
   const { topic } = options;
   const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH;
   if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) throw new RangeError(`invalid maxBatchSize ${maxBatchSize}`);
+  const background = options.latency === 'background';
   const consumer = kafka.consumer({
     groupId: options.group,
     allowAutoTopicCreation: false,
+    // A background consumer's fetch waits on the broker until enough has piled up (or the wait
+    // ends): a few fetches a second instead of one per produce request.
+    ...(background ? { minBytes: BACKGROUND_MIN_BYTES } : {}),
     maxWaitTimeInMs: tuning.maxWaitTimeInMs ?? 500,
     sessionTimeout: tuning.sessionTimeout ?? 30_000,
     heartbeatInterval: tuning.heartbeatInterval ?? 3_000,

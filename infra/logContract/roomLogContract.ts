@@ -122,6 +122,24 @@ export const describeRoomLogContract = (
       }
     });
 
+    it('delivers every record, in order, to a background subscription too', async () => {
+      const log = await open();
+      const topic = topicName();
+      await log.ensureTopic(topic, 2);
+      const keys = roomKeys(4);
+      const member = collectingMember({ starts: () => new Map() });
+      subscriptions.push(await log.subscribe({ group: `g-${topic}`, topic, latency: 'background' }, member.handlers));
+      // Appended one at a time, as a busy room's messages are.
+      for (const n of [0, 1, 2]) for (const key of keys) await log.append(topic, [{ key, value: { key, n } }]);
+      const expected = new Map<number, number>();
+      for (const partition of [0, 1]) expected.set(partition, await log.endOffset(topic, partition));
+      await waitFor(() => [0, 1].every((p) => member.nextOffset(p) === expected.get(p)), 'every record delivered');
+      for (const partition of [0, 1]) {
+        const offsets = member.batches.filter((b) => b.partition === partition).flatMap((b) => b.entries.map((e) => e.offset));
+        expect(offsets).toEqual(Array.from({ length: expected.get(partition) ?? 0 }, (_, i) => i));
+      }
+    });
+
     it("starts where onAssigned says even when the group got further before (rebuild from 0)", async () => {
       const log = await open();
       const topic = topicName();

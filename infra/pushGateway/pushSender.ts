@@ -72,6 +72,9 @@ export const startPushSender = async (options: StartPushSenderOptions): Promise<
     name: PUSH_SENDER_NAME,
     topic,
     log,
+    // Pushes may leave a fraction of a second later; the log then serves this group a few fetches
+    // a second instead of one per append.
+    latency: 'background',
     logger: { info: (fields, message) => logger.info(fields, message), warn: (fields, message) => logger.warn(fields, message) },
     loadPositions: (partitions) => loadPushPositions(db, log, topic, partitions),
     apply: async (batch, stored) => {

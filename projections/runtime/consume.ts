@@ -14,6 +14,8 @@ export interface ConsumeOptions {
   /** Consumer group; default `projection.<name>`. */
   readonly group?: string | undefined;
   readonly maxBatchSize?: number | undefined;
+  /** Passed to the log's subscription (SubscribeOptions.latency). */
+  readonly latency?: 'prompt' | 'background' | undefined;
   readonly logger: ProjectionLogger;
   /** The next offset stored for each of `partitions` (absent: start at 0). */
   loadPositions(partitions: readonly number[]): Promise<ReadonlyMap<number, number>>;
@@ -104,7 +106,11 @@ export const consumeWithPositions = async (options: ConsumeOptions): Promise<Run
   };
 
   const subscription = await options.log.subscribe(
-    { group: options.group ?? `projection.${name}`, topic, ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }) },
+    {
+      group: options.group ?? `projection.${name}`, topic,
+      ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
+      ...(options.latency === undefined ? {} : { latency: options.latency }),
+    },
     {
       onAssigned: async (_topic, partitions) => {
         const stored = await options.loadPositions(partitions);
