@@ -10,7 +10,9 @@ import { isJsonObject } from '../../json.ts';
 import type { StoredEvent, UserMembershipChange } from '../../ports/rooms.ts';
 import { ownReceiptsIn } from '../notifications/index.ts';
 import { ignoredBy } from '../rooms/index.ts';
-import { unreadNotifications, userRules, withIgnoredSenders, type SyncContext, type UnreadCounts } from '../sync/index.ts';
+import {
+  rememberingReceiptTargets, unreadNotifications, userRules, withIgnoredSenders, type SyncContext, type UnreadCounts,
+} from '../sync/index.ts';
 
 /** Per counting context: remembered counts (extended, not recounted, while receipts stay put) and receipt targets. */
 interface Remembered {
@@ -19,25 +21,6 @@ interface Remembered {
 }
 
 const remembered = new WeakMap<object, Remembered>();
-const MAX_REMEMBERED_EVENTS = 10_000;
-
-/**
- * The context with receipt targets remembered: a room's counts look up where each of the user's
- * receipts points on every push, and an event's room and offset never change.
- */
-const rememberingContext = (ctx: SyncContext, events: Map<string, StoredEvent>): SyncContext => {
-  const event = async (eventId: string): Promise<StoredEvent | undefined> => {
-    const known = events.get(eventId);
-    if (known !== undefined) return known;
-    const found = await ctx.rooms.event(eventId);
-    if (found !== undefined) {
-      events.set(eventId, found);
-      if (events.size > MAX_REMEMBERED_EVENTS) events.delete(events.keys().next().value!);
-    }
-    return found;
-  };
-  return { ...ctx, rooms: Object.assign(Object.create(ctx.rooms) as SyncContext['rooms'], { event }) };
-};
 
 /** The rooms a user is in now, from their membership changes (oldest first): the latest change of each. */
 const currentMemberships = (changes: readonly UserMembershipChange[]): UserMembershipChange[] =>
@@ -57,7 +40,8 @@ export const unreadBadge = async (ctx: SyncContext, userId: string): Promise<num
     userRules(ctx, userId, {}),
     ignoredBy(ctx.preferences, userId),
   ]);
-  const counting = rememberingContext(ctx, memo.events);
+  // Where each receipt points is looked up on every push; an event's room and offset never change.
+  const counting: SyncContext = { ...ctx, rooms: rememberingReceiptTargets(ctx.rooms, memo.events) };
   const unread = await Promise.all(joined.map(async (change) => {
     // Offsets of the partition past the room's newest event belong to other rooms: ending the
     // window there keeps the remembered count of a quiet room valid without a read.

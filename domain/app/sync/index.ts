@@ -6,3 +6,4 @@ export { keyChanges, type KeyChangesContext } from './keyChanges.ts';
 export { roomWakeKeys } from './wakeKeys.ts';
 export { DEFAULT_TIMELINE_LIMIT } from './timeline.ts';
 export { unreadNotifications, userRules, withIgnoredSenders, type UnreadCounts } from './unread.ts';
+export { rememberingReceiptTargets } from './ownReceipts.ts';

@@ -6,7 +6,7 @@
  * remembered. Receipt targets' offsets are remembered too: an event's room and offset never change.
  */
 import { isJsonObject, type JsonObject } from '../../json.ts';
-import type { RoomReadModel } from '../../ports/rooms.ts';
+import type { RoomReadModel, StoredEvent } from '../../ports/rooms.ts';
 import type { OwnReceipt } from '../notifications/index.ts';
 import type { SyncContext } from './context.ts';
 import { MAX_REMEMBERED_EVENTS, MAX_REMEMBERED_ROOMS, rememberEntry, type SyncMemo } from './memo.ts';
@@ -56,19 +56,20 @@ export const ownReceipts = async (
 };
 
 /**
- * `rooms` whose `event` answers from the memo for events it saw before. Only for reading where a
+ * `rooms` whose `event` answers from `remembered` for events it saw before. Only for reading where a
  * receipt points (room and offset): the remembered copy does not follow later redactions.
  */
-export const receiptTargets = (rooms: RoomReadModel, memo: SyncMemo | undefined): RoomReadModel => {
-  if (memo === undefined) return rooms;
-  return {
-    ...rooms,
-    async event(eventId) {
-      const known = memo.receiptTargets.get(eventId);
-      if (known !== undefined) return known;
-      const event = await rooms.event(eventId);
-      if (event !== undefined) rememberEntry(memo.receiptTargets, eventId, event, MAX_REMEMBERED_EVENTS);
-      return event;
-    },
-  };
-};
+export const rememberingReceiptTargets = (rooms: RoomReadModel, remembered: Map<string, StoredEvent>): RoomReadModel => ({
+  ...rooms,
+  async event(eventId) {
+    const known = remembered.get(eventId);
+    if (known !== undefined) return known;
+    const event = await rooms.event(eventId);
+    if (event !== undefined) rememberEntry(remembered, eventId, event, MAX_REMEMBERED_EVENTS);
+    return event;
+  },
+});
+
+/** /sync's receipt targets, remembered in its memo. */
+export const receiptTargets = (rooms: RoomReadModel, memo: SyncMemo | undefined): RoomReadModel =>
+  memo === undefined ? rooms : rememberingReceiptTargets(rooms, memo.receiptTargets);
