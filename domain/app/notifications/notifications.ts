@@ -10,7 +10,7 @@ import { MatrixError } from '../../errors.ts';
 import { isJsonObject, type JsonObject } from '../../json.ts';
 import type { NotificationCandidate, NotificationReadModel, RoomReadModel, StoredEvent, SyncReadModel } from '../../ports/rooms.ts';
 import type { EvaluableRuleset, PushEvaluation } from '../../push/index.ts';
-import { clientEvent, hiddenByIgnoring, ignoredBy, type UserPreferences } from '../rooms/index.ts';
+import { clientEvent, hiddenByIgnoring, ignoredBy, inviteHidden, type UserPreferences } from '../rooms/index.ts';
 import type { UserData } from '../userData/index.ts';
 import { isRead } from './counts.ts';
 import { evaluateEvents, pushRoomState, type EvaluatedEvent } from './evaluation.ts';
@@ -77,7 +77,7 @@ const evaluateRoom = async (
  */
 const hiddenInvite = (event: StoredEvent, userId: string, ignored: ReadonlySet<string>, blocksInvites: boolean): boolean =>
   event.type === 'm.room.member' && event.stateKey === userId && isJsonObject(event.pdu.content)
-  && event.pdu.content.membership === 'invite' && (blocksInvites || ignored.has(event.sender));
+  && event.pdu.content.membership === 'invite' && inviteHidden(event.sender, { ignored, blocksInvites });
 
 const notificationOf = (event: StoredEvent, evaluation: PushEvaluation, read: boolean, requester: NotificationsRequester, now: number): JsonObject => {
   const { room_id: _roomId, ...formatted } = clientEvent(event, requester, now);

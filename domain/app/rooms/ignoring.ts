@@ -20,3 +20,10 @@ export const withoutIgnored = <E extends Pick<StoredEvent, 'sender' | 'stateKey'
 /** The users `userId` ignores; none when the server was composed without preferences. */
 export const ignoredBy = (preferences: UserPreferences | undefined, userId: string): Promise<ReadonlySet<string>> =>
   preferences === undefined ? Promise.resolve(NONE) : preferences.ignoredUsers(userId);
+
+/**
+ * Whether an invite from `inviter` is kept from the invitee: never served while they block invites
+ * (modules/invite_permission.md), nor from a user they ignore (as Synapse's /sync does).
+ */
+export const inviteHidden = (inviter: string, preferences: { readonly ignored: ReadonlySet<string>; readonly blocksInvites: boolean }): boolean =>
+  preferences.blocksInvites || preferences.ignored.has(inviter);

@@ -8,7 +8,7 @@ export { restrictedToVisible, visibleRangesBelow } from './visibility.ts';
 export {
   accountDataPreferences, blocksInvitesIn, ignoredUsersIn, IGNORED_USER_LIST, INVITE_PERMISSION_CONFIG, type UserPreferences,
 } from './preferences.ts';
-export { hiddenByIgnoring, ignoredBy, withoutIgnored } from './ignoring.ts';
+export { hiddenByIgnoring, ignoredBy, inviteHidden, withoutIgnored } from './ignoring.ts';
 export { withInvitePermission } from './invitePermission.ts';
 export type { CreateRoomResult } from './createRoom.ts';
 export type { MembersQuery, MessagesRequest } from './reading.ts';

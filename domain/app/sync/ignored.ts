@@ -11,7 +11,7 @@ import type { JsonObject } from '../../json.ts';
 import type { MessagesQuery, RoomReadModel, StoredEvent } from '../../ports/rooms.ts';
 import type { AccountDataEntry } from '../../ports/userData.ts';
 import {
-  blocksInvitesIn, hiddenByIgnoring, ignoredUsersIn, IGNORED_USER_LIST, INVITE_PERMISSION_CONFIG, type UserPreferences,
+  blocksInvitesIn, hiddenByIgnoring, ignoredUsersIn, IGNORED_USER_LIST, INVITE_PERMISSION_CONFIG, inviteHidden, type UserPreferences,
 } from '../rooms/index.ts';
 import type { SyncContext } from './context.ts';
 import type { RoomPlan } from './plan.ts';
@@ -133,7 +133,7 @@ export const inviteServed = async (
   if (preferences.blocksInvites) return false;
   if (preferences.ignored.size === 0 || plan.change.eventId === null) return true;
   const invite = await ctx.rooms.event(plan.change.eventId);
-  return invite === undefined || !preferences.ignored.has(invite.sender);
+  return invite === undefined || !inviteHidden(invite.sender, preferences);
 };
 
 /** A stripped invite (or knock) room, or undefined when it is not served. */
