@@ -14,6 +14,7 @@ import {
   blocksInvitesIn, hiddenByIgnoring, ignoredUsersIn, IGNORED_USER_LIST, INVITE_PERMISSION_CONFIG, inviteHidden, type UserPreferences,
 } from '../rooms/index.ts';
 import type { SyncContext } from './context.ts';
+import { rememberAnswer } from './memo.ts';
 import type { RoomPlan } from './plan.ts';
 
 export interface SyncPreferences {
@@ -26,7 +27,7 @@ export const NO_PREFERENCES: SyncPreferences = { ignored: new Set(), blocksInvit
 /** Preferences valid as of an account-data stream position (they are at least that new). */
 interface Remembered {
   readonly position: number;
-  readonly preferences: Promise<SyncPreferences>;
+  readonly answer: Promise<SyncPreferences>;
 }
 
 /** Per server (keyed by its preferences port), per user; least recently used dropped first. */
@@ -71,12 +72,12 @@ export const syncPreferences = (ctx: SyncContext, userId: string, window: Prefer
   const known = byUser.get(userId);
   let preferences: Promise<SyncPreferences>;
   if (known !== undefined && known.position === window.upTo) {
-    preferences = known.preferences;
+    preferences = known.answer;
   } else if (window.since === undefined) {
     // An initial sync reads all of the user's account data.
     preferences = window.entries.then((entries) => applyEntries(NO_PREFERENCES, entries));
   } else if (known !== undefined && known.position >= window.since && known.position <= window.upTo) {
-    const base = known.preferences;
+    const base = known.answer;
     preferences = window.entries.then(async (entries) => {
       const newer = entries.filter((entry) => entry.position > known.position && TYPES.has(entry.type));
       return newer.length === 0 ? base : applyEntries(await base, newer);
@@ -84,13 +85,7 @@ export const syncPreferences = (ctx: SyncContext, userId: string, window: Prefer
   } else {
     preferences = read(port, userId);
   }
-  const entry = { position: window.upTo, preferences };
-  byUser.delete(userId);
-  byUser.set(userId, entry);
-  if (byUser.size > MAX_REMEMBERED) byUser.delete(byUser.keys().next().value!);
-  preferences.catch(() => {
-    if (byUser.get(userId) === entry) byUser.delete(userId);
-  });
+  rememberAnswer(byUser, userId, { position: window.upTo, answer: preferences }, MAX_REMEMBERED);
   return preferences;
 };
 

@@ -64,3 +64,14 @@ export const rememberEntry = <K, V>(map: Map<K, V>, key: K, value: V, max: numbe
   map.set(key, value);
   if (map.size > max) map.delete(map.keys().next().value!);
 };
+
+/**
+ * Remembers `entry` (whose `answer` is still being read) like rememberEntry, and forgets it again
+ * if that read fails, so a failure is not served from memory.
+ */
+export const rememberAnswer = <K, E extends { readonly answer: Promise<unknown> }>(map: Map<K, E>, key: K, entry: E, max: number): void => {
+  rememberEntry(map, key, entry, max);
+  entry.answer.catch(() => {
+    if (map.get(key) === entry) map.delete(key);
+  });
+};

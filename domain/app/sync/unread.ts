@@ -13,6 +13,7 @@ import {
   type Counts, type OwnReceipt, type PushRoomState, type ReadUpTo,
 } from '../notifications/index.ts';
 import type { SyncContext } from './context.ts';
+import { rememberAnswer } from './memo.ts';
 import { hiddenByIgnoring } from '../rooms/index.ts';
 
 export type { Counts } from '../notifications/index.ts';
@@ -56,7 +57,7 @@ export interface AccountDataWindow {
 /** Rules read once, valid as of an account-data stream position (they are at least that new). */
 interface RememberedRules {
   readonly position: number;
-  readonly rules: Promise<UserRules>;
+  readonly answer: Promise<UserRules>;
 }
 
 /** Per server (keyed by its user-data use-cases), per user; least recently used dropped first. */
@@ -90,14 +91,8 @@ const rulesAsOf = (ctx: SyncContext, userId: string, window: AccountDataWindow):
   const known = byUser.get(userId);
   const unchanged = known !== undefined && known.position >= window.since && known.position <= window.upTo
     && !window.entries.some((entry) => entry.roomId === null && entry.type === 'm.push_rules' && entry.position > known.position);
-  const rules = unchanged ? known.rules : readRules(ctx, userId);
-  const remembered = { position: window.upTo, rules };
-  byUser.delete(userId);
-  byUser.set(userId, remembered);
-  if (byUser.size > MAX_REMEMBERED_RULES) byUser.delete(byUser.keys().next().value!);
-  rules.catch(() => {
-    if (byUser.get(userId) === remembered) byUser.delete(userId);
-  });
+  const rules = unchanged ? known.answer : readRules(ctx, userId);
+  rememberAnswer(byUser, userId, { position: window.upTo, answer: rules }, MAX_REMEMBERED_RULES);
   return rules;
 };
 
