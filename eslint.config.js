@@ -1,5 +1,5 @@
-// Lint rules that keep the architecture honest: domain/ stays free of I/O, and code outside a
-// top-level folder reaches into it only through an index.ts.
+// Lint rules that keep the architecture honest: domain/ stays free of I/O, code outside a
+// top-level folder reaches into it only through an index.ts, and production code never imports test code.
 import path from 'node:path';
 import tseslint from 'typescript-eslint';
 
@@ -35,13 +35,36 @@ const noDeepImports = {
   },
 };
 
+/** Production code never imports test code: harnesses, builders and contract suites live in test/. */
+const noTestImports = {
+  meta: { type: 'problem', messages: { test: "Production code imports test code '{{source}}'" } },
+  create(context) {
+    const from = topLevelOf(context.filename);
+    // Root-level config files (vitest.config.ts) are tooling, not production code.
+    if (from === undefined || from === 'test' || /\.test\.ts$/.test(context.filename)) return {};
+    const check = (node) => {
+      const source = node.source && node.source.value;
+      if (typeof source !== 'string') return;
+      if (source === 'vitest' || source.startsWith('vitest/')) {
+        context.report({ node, messageId: 'test', data: { source } });
+        return;
+      }
+      if (!source.startsWith('.')) return;
+      const target = path.resolve(path.dirname(context.filename), source);
+      if (topLevelOf(target) === 'test') context.report({ node, messageId: 'test', data: { source } });
+    };
+    return { ImportDeclaration: check, ExportAllDeclaration: check, ExportNamedDeclaration: check };
+  },
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/**', '.tools/**', 'data/**', '.services/**', 'coverage/**'] },
   ...tseslint.configs.recommended,
   {
-    plugins: { strata: { rules: { 'no-deep-imports': noDeepImports } } },
+    plugins: { strata: { rules: { 'no-deep-imports': noDeepImports, 'no-test-imports': noTestImports } } },
     rules: {
       'strata/no-deep-imports': 'error',
+      'strata/no-test-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },

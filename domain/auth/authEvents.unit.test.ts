@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ROOM_VERSIONS } from '../roomVersions/index.ts';
 import type { RoomEvent } from '../events/index.ts';
-import { buildEvent, createTestRoom } from './testRoom.ts';
-import { expectAllowed as ok, expectDenied as no } from './testRoom.ts';
+import { buildEvent, createTestRoom } from '../../test/builders/index.ts';
+import { expectAllowed as ok, expectDenied as no } from '../../test/builders/index.ts';
 import { authEventTuples, checkAuthEventsList } from './index.ts';
 
 const alice = '@alice:a.example';

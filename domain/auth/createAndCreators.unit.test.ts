@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ROOM_VERSIONS } from '../roomVersions/index.ts';
 import type { RoomVersionRules } from '../roomVersions/index.ts';
-import { buildEvent, createTestRoom } from './testRoom.ts';
-import { expectAllowed as ok, expectDenied as no } from './testRoom.ts';
-import type { EventSpec } from './testRoom.ts';
+import { buildEvent, createTestRoom } from '../../test/builders/index.ts';
+import { expectAllowed as ok, expectDenied as no } from '../../test/builders/index.ts';
+import type { EventSpec } from '../../test/builders/index.ts';
 import { checkAuthRules, powerLevelOf, roomCreators } from './index.ts';
 
 const alice = '@alice:a.example';

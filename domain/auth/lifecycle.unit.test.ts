@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../json.ts';
 import { ROOM_VERSIONS } from '../roomVersions/index.ts';
-import { createTestRoom } from './testRoom.ts';
-import { expectAllowed as ok, expectDenied as no } from './testRoom.ts';
-import type { EventSpec, TestRoom } from './testRoom.ts';
+import { createTestRoom } from '../../test/builders/index.ts';
+import { expectAllowed as ok, expectDenied as no } from '../../test/builders/index.ts';
+import type { EventSpec, TestRoom } from '../../test/builders/index.ts';
 import { powerLevelOf, redactionTakesEffect } from './index.ts';
 
 const alice = '@alice:a.example';

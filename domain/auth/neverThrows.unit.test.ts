@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { JsonObject, JsonValue } from '../json.ts';
 import type { RoomEvent } from '../events/index.ts';
 import { ROOM_VERSIONS } from '../roomVersions/index.ts';
-import { createTestRoom } from './testRoom.ts';
+import { createTestRoom } from '../../test/builders/index.ts';
 import type { StateLookup } from './decision.ts';
 import { authEventTuples, checkAuthEventsList, checkAuthRules, isPowerEvent, powerLevelOf, stateLookupOf } from './index.ts';
 

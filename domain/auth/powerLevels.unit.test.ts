@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../json.ts';
 import { ROOM_VERSIONS } from '../roomVersions/index.ts';
 import type { RoomVersionRules } from '../roomVersions/index.ts';
-import { buildEvent, createTestRoom } from './testRoom.ts';
+import { buildEvent, createTestRoom } from '../../test/builders/index.ts';
 import {
   isPowerEvent,
   namedPowerLevel,

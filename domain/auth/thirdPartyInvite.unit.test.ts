@@ -2,9 +2,9 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, it } from 'vitest';
 import type { JsonObject } from '../json.ts';
 import { ROOM_VERSIONS } from '../roomVersions/index.ts';
-import { createTestRoom } from './testRoom.ts';
-import { expectAllowed as ok, expectDenied as no } from './testRoom.ts';
-import type { EventSpec } from './testRoom.ts';
+import { createTestRoom } from '../../test/builders/index.ts';
+import { expectAllowed as ok, expectDenied as no } from '../../test/builders/index.ts';
+import type { EventSpec } from '../../test/builders/index.ts';
 
 const alice = '@alice:a.example';
 const bob = '@bob:b.example';

@@ -16,7 +16,7 @@ import {
   reverseTopologicalPowerOrdering,
   sortPowerEvents,
 } from './index.ts';
-import { eventStore, graphEvent, roomEventFromJson } from './testEvents.ts';
+import { eventStore, graphEvent, roomEventFromJson } from '../../test/builders/index.ts';
 
 const vectors = readSpecVector<Record<string, unknown>>('state-res/gomatrixserverlib-scenarios.json');
 

@@ -11,7 +11,7 @@ import type { RoomEvent, StateMap } from '../events/index.ts';
 import { roomVersionRules } from '../roomVersions/index.ts';
 import type { RoomVersionRules } from '../roomVersions/index.ts';
 import { AuthChains, authDifference, conflictedStateSubgraph, fullAuthChain, resolveState } from './index.ts';
-import { eventStore, graphEvent, roomEventFromJson, stateMapOf, stateMapToRecord } from './testEvents.ts';
+import { eventStore, graphEvent, roomEventFromJson, stateMapOf, stateMapToRecord } from '../../test/builders/index.ts';
 
 const readJson = <T>(path: string): T => readSpecVector<T>(`state-res/ruma/${path}`);
 const manifest = readJson<{ tests: { name: string; room_version: string; pdu_files: string[] }[] }>('tests.json');

@@ -12,7 +12,7 @@ import { stateKeyOf } from '../events/index.ts';
 import { roomVersionRules } from '../roomVersions/index.ts';
 import type { RoomVersionRules } from '../roomVersions/index.ts';
 import { resolveState } from './index.ts';
-import { eventStore, roomEventFromJson, stateMapOf, stateMapToRecord } from './testEvents.ts';
+import { eventStore, roomEventFromJson, stateMapOf, stateMapToRecord } from '../../test/builders/index.ts';
 
 const readJson = <T>(path: string): T => readSpecVector<T>(`state-res/ruma/${path}`);
 

@@ -8,7 +8,7 @@ import { stateKeyOf } from '../events/index.ts';
 import { roomVersionRules } from '../roomVersions/index.ts';
 import type { RoomVersionRules } from '../roomVersions/index.ts';
 import { MinHeap, iterativeAuthChecks, mainlineOf, mainlineOrdering, splitConflictedState } from './index.ts';
-import { eventStore, graphEvent } from './testEvents.ts';
+import { eventStore, graphEvent } from '../../test/builders/index.ts';
 
 const ALICE = '@alice:example.com';
 const rules = roomVersionRules('10') as RoomVersionRules;

@@ -10,7 +10,7 @@ import type { RoomEvent } from '../events/index.ts';
 import { roomVersionRules } from '../roomVersions/index.ts';
 import type { RoomVersionRules } from '../roomVersions/index.ts';
 import { orderByDepthThenSha1, resolveState, splitConflictedStateV1 } from './index.ts';
-import { graphEvent, stateMapOf, stateMapToRecord } from './testEvents.ts';
+import { graphEvent, stateMapOf, stateMapToRecord } from '../../test/builders/index.ts';
 
 const rules = roomVersionRules('1') as RoomVersionRules;
 const ALICE = '@alice:example.com';

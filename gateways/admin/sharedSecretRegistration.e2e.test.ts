@@ -1,16 +1,17 @@
 // Shared-secret registration over HTTP, with the MAC built as Synapse's docs describe it.
+import { createMemoryAccountStore } from '../../test/builders/index.ts';
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAccounts, createMemoryAccountStore, type AccountsContext } from '../../domain/app/accounts/index.ts';
+import { createAccounts, type AccountsContext } from '../../domain/app/accounts/index.ts';
 import { createArgon2PasswordHasher, cryptoRandom, systemClock } from '../../infra/stores/index.ts';
 import { createAccountsRouter } from '../client/accounts/index.ts';
-import { serveTestApp, type TestServer } from '../http/testing.ts';
+import { serveTestApp, type TestApp } from '../../test/harness/index.ts';
 import { createSharedSecretRegistrationRouter } from './sharedSecretRegistration.ts';
 
 const SECRET = 'bootstrap secret';
 const PATH = '/_synapse/admin/v1/register';
 
-const serve = (secret: string | undefined): Promise<TestServer> => {
+const serve = (secret: string | undefined): Promise<TestApp> => {
   const ctx: AccountsContext = {
     store: createMemoryAccountStore(),
     hasher: createArgon2PasswordHasher({ memory: 1024, passes: 2, parallelism: 1 }),
@@ -35,16 +36,16 @@ const mac = (nonce: string, username: string, password: string, admin: boolean, 
     .digest('hex');
 
 const json = async (response: Response) => ({ status: response.status, body: (await response.json()) as Record<string, unknown> });
-const getNonce = async (server: TestServer): Promise<string> => {
+const getNonce = async (server: TestApp): Promise<string> => {
   const { status, body } = await json(await fetch(`${server.url}${PATH}`));
   expect(status).toBe(200);
   return body.nonce as string;
 };
-const post = async (server: TestServer, body: unknown) =>
+const post = async (server: TestApp, body: unknown) =>
   json(await fetch(`${server.url}${PATH}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }));
 
 describe('shared-secret registration', () => {
-  let server: TestServer;
+  let server: TestApp;
   beforeAll(async () => {
     server = await serve(SECRET);
   });

@@ -15,9 +15,9 @@ import { createArgon2PasswordHasher, createSqlAccountStore, cryptoRandom, system
 import { ANALYTICS_PROJECTION, createClickHouseAnalyticsReadModel, startClickHouseProjection } from '../../projections/analytics/index.ts';
 import {
   PLAIN_ROOM_ID, TRICKY_ROOM_ID, TRICKY_TYPE, appendRoomRecords, buildScenario, byKey, expectedActivity, expectedCounts,
-} from '../../projections/analytics/testing/index.ts';
+} from '../../test/builders/analytics/index.ts';
 import { createAccountsRouter } from '../client/accounts/index.ts';
-import { serveTestApp, type TestServer } from '../http/testing.ts';
+import { serveTestApp, type TestApp } from '../../test/harness/index.ts';
 import { createAnalyticsRouter } from './router.ts';
 
 const scenario = buildScenario();
@@ -31,8 +31,8 @@ let log: RoomLog;
 let ch: ClickHouse;
 let store: AccountStore;
 let accounts: Accounts;
-let server: TestServer;
-let unconfigured: TestServer;
+let server: TestApp;
+let unconfigured: TestApp;
 let adminToken: string;
 let userToken: string;
 
@@ -53,7 +53,7 @@ const login = async (user: string): Promise<string> => {
   return ((await response.json()) as { access_token: string }).access_token;
 };
 
-const get = async (target: TestServer, pathAndQuery: string, token?: string) => {
+const get = async (target: TestApp, pathAndQuery: string, token?: string) => {
   const response = await fetch(`${target.url}/_strata/analytics/v1${pathAndQuery}`, {
     headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
   });

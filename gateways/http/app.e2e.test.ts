@@ -2,7 +2,7 @@ import { Router } from '@koa/router';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MatrixError } from '../../domain/index.ts';
 import { CORS_HEADERS, type RequestState } from './index.ts';
-import { serveTestApp, type TestServer } from './testing.ts';
+import { serveTestApp, type TestApp } from '../../test/harness/index.ts';
 
 const observed: { method: string; route: string; status: number }[] = [];
 let handlerRuns = 0;
@@ -23,7 +23,7 @@ router.get('/boom', () => {
   throw new Error('database password is hunter2');
 });
 
-let app: TestServer;
+let app: TestApp;
 beforeAll(async () => {
   app = await serveTestApp({
     routers: [router],
@@ -143,7 +143,7 @@ describe('createHttpApp with several routers', () => {
   second.use((ctx, next) => { seenBySecond.push(ctx.path); return next(); });
   second.post('/shared', (ctx) => { ctx.body = { router: 'second' }; });
   second.get('/second', (ctx) => { ctx.body = { router: 'second' }; });
-  let server: TestServer;
+  let server: TestApp;
   beforeAll(async () => { server = await serveTestApp({ routers: [first, second] }); });
   afterAll(() => server.close());
 

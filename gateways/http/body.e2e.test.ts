@@ -4,7 +4,7 @@ import { Router } from '@koa/router';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMatrixError } from '../../domain/index.ts';
 import { readJsonBody, type RequestState } from './index.ts';
-import { serveTestApp, type TestServer } from './testing.ts';
+import { serveTestApp, type TestApp } from '../../test/harness/index.ts';
 
 const MAX = 1024;
 let abortOutcome: (outcome: string) => void = () => undefined;
@@ -36,7 +36,7 @@ router.post('/watched', async (ctx) => {
   }
 });
 
-let app: TestServer;
+let app: TestApp;
 beforeAll(async () => {
   app = await serveTestApp({ routers: [router] });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { versionsRouter } from '../client/index.ts';
-import { serveTestApp, type TestServer } from '../http/testing.ts';
+import { serveTestApp, type TestApp } from '../../test/harness/index.ts';
 import { healthRouter, metricsRouter, type HealthCheck } from './index.ts';
 
 const up: HealthCheck = async () => undefined;
@@ -9,7 +9,7 @@ const down: HealthCheck = async () => {
 };
 const hangs: HealthCheck = () => new Promise(() => undefined);
 
-let app: TestServer | undefined;
+let app: TestApp | undefined;
 afterEach(async () => {
   await app?.close();
   app = undefined;

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, truncate, writeFile, appendFile } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeRoomLogContract } from '../logContract/roomLogContract.ts';
+import { describeRoomLogContract } from '../../test/contracts/index.ts';
 import { createEmbeddedLog } from './index.ts';
 
 const contractDir = await mkdtemp(path.join(os.tmpdir(), 'strata-embedded-contract-'));

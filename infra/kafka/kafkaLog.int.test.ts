@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { describeRoomLogContract } from '../logContract/roomLogContract.ts';
+import { describeRoomLogContract } from '../../test/contracts/index.ts';
 import { createKafkaLog, withNamespace } from './index.ts';
 
 const { kafkaBrokers } = inject('strataTestServices');

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeSqlDatabaseContract } from '../postgres/sqlDatabaseContract.ts';
+import { describeSqlDatabaseContract } from '../../test/contracts/index.ts';
 import { createPgliteDatabase } from './pgliteDatabase.ts';
 
 const dirs: string[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from 'vitest';
 import { createPostgresDatabase } from './postgresDatabase.ts';
-import { describeSqlDatabaseContract } from './sqlDatabaseContract.ts';
+import { describeSqlDatabaseContract } from '../../test/contracts/index.ts';
 
 describeSqlDatabaseContract('PostgreSQL (pg)', () => createPostgresDatabase({ url: inject('strataTestServices').postgresUrl, max: 5 }));
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { createMemoryAccountStore } from '../../test/builders/index.ts';
 import { MatrixError } from '../../domain/index.ts';
-import { createAccounts, createMemoryAccountStore, type AccountStore } from '../../domain/app/accounts/index.ts';
+import { createAccounts, type AccountStore } from '../../domain/app/accounts/index.ts';
 import { withAccessTokenCache } from './accessTokenCache.ts';
 import { cryptoRandom } from './cryptoRandom.ts';
 

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { SqlDatabase } from '../../domain/index.ts';
 import { createPgliteDatabase } from '../pglite/index.ts';
 import { createPostgresDatabase } from '../postgres/index.ts';
-import { describeAccountStoreContract } from './accountStoreContract.ts';
+import { describeAccountStoreContract } from '../../test/contracts/index.ts';
 import { ensureAccountSchema } from './accountSchema.ts';
 import { createSqlAccountStore } from './sqlAccountStore.ts';
 

@@ -6,9 +6,9 @@ import type { SqlDatabase } from '../../domain/index.ts';
 import { createPgliteDatabase } from '../pglite/index.ts';
 import { createPostgresDatabase } from '../postgres/index.ts';
 import { createSqlUserDataStores, ensureUserDataSchema } from './index.ts';
-import { describeE2eeStoresContract } from './e2eeStoresContract.ts';
-import { describePusherStoreContract } from './pusherStoreContract.ts';
-import { describeUserDataStoresContract, type OpenedStores } from './userDataStoresContract.ts';
+import { describeE2eeStoresContract } from '../../test/contracts/index.ts';
+import { describePusherStoreContract } from '../../test/contracts/index.ts';
+import { describeUserDataStoresContract, type OpenedStores } from '../../test/contracts/index.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {

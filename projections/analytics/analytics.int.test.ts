@@ -19,7 +19,7 @@ import { ANALYTICS_EVENTS_TABLE, ANALYTICS_REDACTIONS_TABLE } from './schema.ts'
 import {
   PLAIN_ROOM_ID, SECRET_MARKER, TRICKY_ROOM_ID, TRICKY_TYPE, appendRoomRecords, buildScenario, byKey,
   expectedActivity, expectedCounts, TestRoom,
-} from './testing/index.ts';
+} from '../../test/builders/analytics/index.ts';
 
 const PARTITIONS = 4;
 const ALL_TIME = { from: 0, to: MAX_TIME_MS + 1 };

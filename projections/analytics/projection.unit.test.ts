@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ROOM_EVENTS_TOPIC, type LogEntry, type LogValue, type RoomRecord } from '../../domain/index.ts';
 import { freshEntries } from '../runtime/clickhousePositions.ts';
 import { ANALYTICS_PROJECTION, analyticsRows, serverOfUserId } from './projection.ts';
-import { SECRET_MARKER, buildScenario } from './testing/index.ts';
+import { SECRET_MARKER, buildScenario } from '../../test/builders/analytics/index.ts';
 
 const entryOf = (record: RoomRecord | LogValue, offset = 0): LogEntry => ({
   topic: ROOM_EVENTS_TOPIC, partition: 1, offset, key: 'k', value: record as LogValue, headers: {}, timestamp: 0,

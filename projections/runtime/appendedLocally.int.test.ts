@@ -9,7 +9,7 @@ import { createPostgresDatabase } from '../../infra/postgres/index.ts';
 import { applyingAppended } from './appendedLocally.ts';
 import { applyBatch, ensureSchema } from './positions.ts';
 import { startProjection, type AppliedBatch } from './startProjection.ts';
-import { countingProjection } from './testProjection.ts';
+import { countingProjection } from '../../test/builders/index.ts';
 
 const TOPIC = 'room.events';
 const PARTITIONS = 4;

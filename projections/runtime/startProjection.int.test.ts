@@ -9,7 +9,7 @@ import { applyBatch, ensureSchema } from './positions.ts';
 import { rebuildProjection } from './rebuild.ts';
 import type { RebuildProgress } from './rebuild.ts';
 import { startProjection } from './startProjection.ts';
-import { appendRecords, countingProjection } from './testProjection.ts';
+import { appendRecords, countingProjection } from '../../test/builders/index.ts';
 
 const TOPIC = 'room.events';
 const PARTITIONS = 4;

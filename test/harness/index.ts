@@ -8,3 +8,5 @@ export { ephemeralOf, inviteStateOf, messageBodies, timelineOf, type TimelineEve
 export { quietSdkRootLogger, recordingSdkLogger, sdkClientFor, startSyncing, waitForEmit } from './sdk.ts';
 export * from './roomsStack.ts';
 export { openTestSchema, type TestSchema } from './postgresSchema.ts';
+export { serveTestApp, type TestApp } from './httpTestApp.ts';
+export { syncTestClient, V3, type SyncSession, type SyncTestClient } from './syncTestClient.ts';

@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { ProfileFields } from '../../ports/accounts.ts';
 import { createAccounts, type Accounts } from './accounts.ts';
 import type { AccountsContext, Requester } from './context.ts';
-import { createTestContext, type TestAccountsContext } from './testContext.ts';
+import { createTestContext, type TestAccountsContext } from '../../../test/builders/index.ts';
 import { UiaChallenge } from './uia.ts';
 
 const setup = async (overrides: Partial<AccountsContext> = {}) => {

@@ -1,7 +1,7 @@
 // Deactivation and OpenID tokens, the parts HTTP cannot observe: hook order, token expiry.
 import { describe, expect, it } from 'vitest';
 import { createAccounts } from './accounts.ts';
-import { createTestContext } from './testContext.ts';
+import { createTestContext } from '../../../test/builders/index.ts';
 import { UiaChallenge } from './uia.ts';
 
 const setup = async () => {

@@ -13,6 +13,5 @@ export { sharedSecretMac, type SharedSecretRegistration } from './sharedSecret.t
 export { hashAccessToken } from './secrets.ts';
 export { isUiaChallenge, PASSWORD_FLOWS, UiaChallenge } from './uia.ts';
 export { optionalBoolean, optionalObject, optionalString, requireString, requireStringArray } from './params.ts';
-export { createMemoryAccountStore, type MemoryAccountStore } from './memoryAccountStore.ts';
 // The ports these use-cases need, so adapters can implement them from this one surface.
 export type * from '../../ports/accounts.ts';

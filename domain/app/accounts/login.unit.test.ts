@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAccounts, type Accounts } from './accounts.ts';
 import { hashAccessToken } from './secrets.ts';
-import { createTestContext, type TestAccountsContext } from './testContext.ts';
+import { createTestContext, type TestAccountsContext } from '../../../test/builders/index.ts';
 
 const setup = async (): Promise<{ ctx: TestAccountsContext; accounts: Accounts }> => {
   const ctx = createTestContext();

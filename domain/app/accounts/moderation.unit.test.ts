@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../json.ts';
 import { createAccounts } from './accounts.ts';
 import { withSuspensionGuard, type SuspensionGuardedWriter } from './suspension.ts';
-import { createTestContext } from './testContext.ts';
+import { createTestContext } from '../../../test/builders/index.ts';
 
 const ALICE = '@alice:example.org';
 const BOB = '@bob:example.org';

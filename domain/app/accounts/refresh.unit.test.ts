@@ -1,7 +1,7 @@
 // Refresh tokens (refresh.yaml, client-server-api § Refreshing access tokens) with a settable clock.
 import { describe, expect, it } from 'vitest';
 import { createAccounts } from './accounts.ts';
-import { createTestContext } from './testContext.ts';
+import { createTestContext } from '../../../test/builders/index.ts';
 
 const setup = async () => {
   const ctx = createTestContext({ refreshableAccessTokenLifetimeMs: 60_000 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createAccounts } from './accounts.ts';
 import type { RegisterCommand } from './register.ts';
 import { hashAccessToken } from './secrets.ts';
-import { createTestContext } from './testContext.ts';
+import { createTestContext } from '../../../test/builders/index.ts';
 import { UiaChallenge } from './uia.ts';
 
 const challengeOf = async (promise: Promise<unknown>): Promise<UiaChallenge> => {

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createAccounts } from './accounts.ts';
 import { sharedSecretMac } from './sharedSecret.ts';
-import { createTestContext } from './testContext.ts';
+import { createTestContext } from '../../../test/builders/index.ts';
 
 const SECRET = 'shhh';
 

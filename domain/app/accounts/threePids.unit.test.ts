@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { MatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
 import { registrationTokenValidity } from './register.ts';
-import { createTestContext } from './testContext.ts';
+import { createTestContext } from '../../../test/builders/index.ts';
 import { requestThreePidToken, type ThreePidMedium, type ThreePidPurpose } from './threePids.ts';
 
 const errorOf = async (promise: Promise<unknown>): Promise<{ errcode: string; status: number; message: string }> => {

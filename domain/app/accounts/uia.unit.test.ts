@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createAccounts } from './accounts.ts';
-import { createTestContext } from './testContext.ts';
+import { createTestContext } from '../../../test/builders/index.ts';
 import { PASSWORD_FLOWS, UiaChallenge, userInteractiveAuth } from './uia.ts';
 
 const setup = async () => {

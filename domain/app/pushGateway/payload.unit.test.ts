@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PushEvaluation } from '../../push/index.ts';
 import { deviceData, notifyRequest, priorityOf, rejectedPushkeys, stateString } from './index.ts';
-import { member, pusher, ROOM, storedEvent } from './testEvents.ts';
+import { member, pusher, ROOM, storedEvent } from '../../../test/builders/index.ts';
 
 const URL_ = 'https://push.example/_matrix/push/v1/notify';
 const ALICE = '@alice:strata.test';

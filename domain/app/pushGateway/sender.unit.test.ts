@@ -5,7 +5,7 @@ import type { Pusher } from '../../ports/userData.ts';
 import type { SyncContext } from '../sync/index.ts';
 import { defaultRules, type PushRuleset } from '../userData/index.ts';
 import { pushEvent, type NotifyRequest, type PushSenderContext } from './index.ts';
-import { member, pusher, ROOM, storedEvent } from './testEvents.ts';
+import { member, pusher, ROOM, storedEvent } from '../../../test/builders/index.ts';
 
 const ALICE = '@alice:strata.test';
 const BOB = '@bob:strata.test';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { httpPushers, isLocalUser, isPushable, pushRecipients } from './index.ts';
-import { member, pusher, storedEvent } from './testEvents.ts';
+import { member, pusher, storedEvent } from '../../../test/builders/index.ts';
 
 describe('pushRecipients (push.md § Receiving notifications: the room\'s local members)', () => {
   it('keeps local joined members other than the sender, once each, sorted', () => {

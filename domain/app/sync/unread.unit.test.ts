@@ -4,7 +4,7 @@ import type { StoredEvent } from '../../ports/rooms.ts';
 import { readUpTo, type OwnReceipt } from '../notifications/index.ts';
 import { effectiveRuleset, type PushRuleset } from '../userData/index.ts';
 import type { SyncContext } from './context.ts';
-import { roomHistory, TEST_ROOM } from './unreadTestRoom.ts';
+import { roomHistory, TEST_ROOM } from '../../../test/builders/index.ts';
 import { countUnread, UNREAD_CHUNK, unreadNotifications, userRules, type UnreadCounts, type UserRules } from './unread.ts';
 
 const ROOM = TEST_ROOM;

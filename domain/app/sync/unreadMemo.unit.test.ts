@@ -6,7 +6,7 @@ import type { JsonObject } from '../../json.ts';
 import type { StoredEvent } from '../../ports/rooms.ts';
 import type { OwnReceipt } from '../notifications/index.ts';
 import { effectiveRuleset, type PushRuleset } from '../userData/index.ts';
-import { roomHistory, TEST_ROOM } from './unreadTestRoom.ts';
+import { roomHistory, TEST_ROOM } from '../../../test/builders/index.ts';
 import { unreadNotifications, type UnreadCounts, type UserRules } from './unread.ts';
 
 const ROOM = TEST_ROOM;

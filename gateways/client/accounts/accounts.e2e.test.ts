@@ -1,9 +1,10 @@
 // The account endpoints over real HTTP, on an app built by createHttpApp with the real argon2
+import { createMemoryAccountStore } from '../../../test/builders/index.ts';
 // hasher and an in-memory store.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAccounts, createMemoryAccountStore, type AccountsContext } from '../../../domain/app/accounts/index.ts';
+import { createAccounts, type AccountsContext } from '../../../domain/app/accounts/index.ts';
 import { createArgon2PasswordHasher, cryptoRandom, systemClock } from '../../../infra/stores/index.ts';
-import { serveTestApp, type TestServer } from '../../http/testing.ts';
+import { serveTestApp, type TestApp } from '../../../test/harness/index.ts';
 import { createAccountsRouter } from './router.ts';
 
 const context = (overrides: Partial<AccountsContext> = {}): AccountsContext => ({
@@ -28,7 +29,7 @@ interface Reply {
   headers: Headers;
 }
 
-const call = async (server: TestServer, method: string, path: string, body?: unknown, token?: string): Promise<Reply> => {
+const call = async (server: TestApp, method: string, path: string, body?: unknown, token?: string): Promise<Reply> => {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
@@ -42,7 +43,7 @@ const call = async (server: TestServer, method: string, path: string, body?: unk
 
 const V3 = '/_matrix/client/v3';
 
-const registerUser = async (server: TestServer, username: string, password = 'secret pw'): Promise<Record<string, unknown>> => {
+const registerUser = async (server: TestApp, username: string, password = 'secret pw'): Promise<Record<string, unknown>> => {
   const reply = await call(server, 'POST', `${V3}/register`, { username, password, auth: { type: 'm.login.dummy' } });
   expect(reply.status).toBe(200);
   return reply.body;
@@ -56,7 +57,7 @@ const passwordAuth = (session: unknown, user: string, password = 'secret pw') =>
 });
 
 describe('client account endpoints', () => {
-  let server: TestServer;
+  let server: TestApp;
   beforeAll(async () => {
     server = await serve(context());
   });

@@ -1,17 +1,18 @@
 // The room endpoints over real HTTP: accounts + rooms routers in one Koa app on the embedded log,
+import { createMemoryAccountStore } from '../../../test/builders/index.ts';
 // PGlite and the running rooms projection.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAccounts, createMemoryAccountStore, type Accounts } from '../../../domain/app/accounts/index.ts';
+import { createAccounts, type Accounts } from '../../../domain/app/accounts/index.ts';
 import { createArgon2PasswordHasher, cryptoRandom, systemClock } from '../../../infra/stores/index.ts';
 import { startRoomsStack, type RoomsStack } from '../../../test/harness/index.ts';
-import { serveTestApp, type TestServer } from '../../http/testing.ts';
+import { serveTestApp, type TestApp } from '../../../test/harness/index.ts';
 import { createAccountsRouter } from '../accounts/index.ts';
 import { createRoomsRouter } from './router.ts';
 
 const V3 = '/_matrix/client/v3';
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-let server: TestServer;
+let server: TestApp;
 let stack: RoomsStack;
 let accounts: Accounts;
 let alice: string;

@@ -2,24 +2,24 @@
 // and PGlite, and Kafka and PostgreSQL (client-server-api § Syncing, sync.yaml).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MatrixClient, e, startTestServer, type Body, type ServerMode, type TestServer } from '../../../test/harness/index.ts';
-import { syncTestClient, V3, type Session, type SyncTestClient } from './syncTestClient.ts';
+import { syncTestClient, V3, type SyncSession, type SyncTestClient } from '../../../test/harness/index.ts';
 
 describe.each<ServerMode>(['embedded', 'distributed'])('/sync (%s)', (mode) => {
   let server: TestServer;
   let client: MatrixClient;
-  let alice: Session;
-  let bob: Session;
-  let carol: Session;
+  let alice: SyncSession;
+  let bob: SyncSession;
+  let carol: SyncSession;
   let hall: string;
   let ok: SyncTestClient['ok'];
   let call: SyncTestClient['call'];
   let register: SyncTestClient['register'];
 
-  const sync = async (who: Session, params: Record<string, string | number | boolean> = {}): Promise<Body> => {
+  const sync = async (who: SyncSession, params: Record<string, string | number | boolean> = {}): Promise<Body> => {
     const query = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();
     return ok('GET', `${V3}/sync${query === '' ? '' : `?${query}`}`, who.token);
   };
-  const send = async (who: Session, roomId: string, body: string, txnId = `${Math.random()}`): Promise<string> =>
+  const send = async (who: SyncSession, roomId: string, body: string, txnId = `${Math.random()}`): Promise<string> =>
     (await ok('PUT', `${V3}/rooms/${e(roomId)}/send/m.room.message/${txnId}`, who.token, { msgtype: 'm.text', body })).event_id as string;
   const bodies = (events: Body[]): string[] => events.filter((ev) => ev.type === 'm.room.message').map((ev) => ev.content.body as string);
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../../domain/index.ts';
 import { MatrixClient, PASSWORD, e, startTestServer, type Body, type TestServer, type UserClient } from '../../../test/harness/index.ts';
-import { crossSigningKey, deviceKeys, generateTestKeyPair, signAs, type TestKeyPair } from './ed25519TestKeys.ts';
+import { crossSigningKey, deviceKeys, generateTestKeyPair, signAs, type TestKeyPair } from '../../../test/fixtures/index.ts';
 
 interface CrossSigningUser {
   readonly client: UserClient;

@@ -2,8 +2,8 @@
  * An AccountStore held in memory, with the same observable behaviour as the SQL store. Used by
  * unit tests and by gateway tests that do not need a database.
  */
-import type { JsonValue } from '../../json.ts';
-import type { AccessTokenOwner, AccountStore, Device, ProfileFields, UiaSession, UserAccount } from '../../ports/accounts.ts';
+import type { JsonValue } from '../../domain/index.ts';
+import type { AccessTokenOwner, AccountStore, Device, ProfileFields, UiaSession, UserAccount } from '../../domain/ports/index.ts';
 
 interface TokenRow extends AccessTokenOwner {
   readonly createdTs: number;

@@ -2,10 +2,10 @@
  * For unread-count tests: a room's history as the read model holds it, serving the unread windows
  * `countUnread` asks for and counting what it hands out. Not used outside tests.
  */
-import type { Pdu } from '../../events/index.ts';
-import type { JsonObject } from '../../json.ts';
-import type { PushStateAt, StoredEvent } from '../../ports/rooms.ts';
-import type { SyncContext } from './context.ts';
+import type { Pdu } from '../../domain/events/index.ts';
+import type { JsonObject } from '../../domain/index.ts';
+import type { PushStateAt, StoredEvent } from '../../domain/ports/index.ts';
+import type { SyncContext } from '../../domain/app/sync/index.ts';
 
 export const TEST_ROOM = '!room:x';
 

@@ -2,8 +2,8 @@
  * Deterministic dependencies for the account use-case tests: an in-memory store, a fast reversible
  * "hasher", a settable clock and a counter-based random source.
  */
-import type { Clock, PasswordHasher, Random } from '../../ports/accounts.ts';
-import type { AccountsContext } from './context.ts';
+import type { Clock, PasswordHasher, Random } from '../../domain/ports/index.ts';
+import type { AccountsContext } from '../../domain/app/accounts/index.ts';
 import { createMemoryAccountStore, type MemoryAccountStore } from './memoryAccountStore.ts';
 
 export interface TestClock extends Clock {

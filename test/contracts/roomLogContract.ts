@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { LogBatch, LogEntry, RoomLog, Subscription } from '../../domain/ports/index.ts';
-import { partitionForKey } from '../embedded/index.ts';
+import { partitionForKey } from '../../infra/embedded/index.ts';
 import { collectingMember, roomKeys, waitFor } from './contractHelpers.ts';
 
 export const describeRoomLogContract = (

@@ -3,13 +3,13 @@
  * through its life, applying allowed state events. Used by the *.unit.test.ts files beside it.
  */
 import { expect } from 'vitest';
-import type { JsonObject } from '../json.ts';
-import type { RoomEvent } from '../events/index.ts';
-import type { RoomVersionRules } from '../roomVersions/index.ts';
-import type { AuthDecision, StateLookup } from './decision.ts';
-import { stateLookupOf } from './decision.ts';
-import { checkAuthRules } from './checkAuthRules.ts';
-import { authEventTuples, checkAuthEventsList } from './authEvents.ts';
+import type { JsonObject } from '../../domain/index.ts';
+import type { RoomEvent } from '../../domain/events/index.ts';
+import type { RoomVersionRules } from '../../domain/roomVersions/index.ts';
+import type { AuthDecision, StateLookup } from '../../domain/auth/index.ts';
+import { stateLookupOf } from '../../domain/auth/index.ts';
+import { checkAuthRules } from '../../domain/auth/index.ts';
+import { authEventTuples, checkAuthEventsList } from '../../domain/auth/index.ts';
 
 export interface EventSpec {
   readonly type: string;

@@ -7,9 +7,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { createHttpApp, type HttpAppOptions } from './app.ts';
+import { createHttpApp, type HttpAppOptions } from '../../gateways/http/index.ts';
 
-export interface TestServer {
+export interface TestApp {
   readonly url: string;
   readonly server: Server;
   /** Every JSON log line written so far. */
@@ -17,7 +17,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export const serveTestApp = async (options: Omit<HttpAppOptions, 'logger'>): Promise<TestServer> => {
+export const serveTestApp = async (options: Omit<HttpAppOptions, 'logger'>): Promise<TestApp> => {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {

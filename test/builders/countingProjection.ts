@@ -4,7 +4,7 @@
  * keeps a per-partition counter.
  */
 import type { LogEntry, LogRecordToAppend, RoomLog } from '../../domain/ports/index.ts';
-import type { Projection } from './projection.ts';
+import type { Projection } from '../../projections/runtime/index.ts';
 
 export const countingProjection = (options: {
   name?: string; topic: string; version?: number; transform?: (body: string) => string;

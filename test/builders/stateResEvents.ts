@@ -2,10 +2,10 @@
  * Builders shared by the state resolution tests: fixture JSON → RoomEvent, and an in-memory event
  * store. Not exported from index.ts.
  */
-import type { JsonObject, JsonValue } from '../json.ts';
-import { isJsonObject } from '../json.ts';
-import type { RoomEvent, StateMap } from '../events/index.ts';
-import { stateKeyOf, stateTupleOf } from '../events/index.ts';
+import type { JsonObject, JsonValue } from '../../domain/index.ts';
+import { isJsonObject } from '../../domain/index.ts';
+import type { RoomEvent, StateMap } from '../../domain/events/index.ts';
+import { stateKeyOf, stateTupleOf } from '../../domain/events/index.ts';
 
 const strings = (value: JsonValue | undefined): string[] =>
   Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
@@ -56,4 +56,4 @@ export const eventStore = (events: Iterable<RoomEvent>): Map<string, RoomEvent> 
 };
 
 /** A bare event for graph-only tests: just an id, auth events and optional overrides. */
-export { graphEvent } from '../../test/fixtures/index.ts';
+export { graphEvent } from '../fixtures/index.ts';

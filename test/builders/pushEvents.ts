@@ -1,8 +1,8 @@
 /** Stored events and pushers for the push gateway unit tests. */
-import type { Pdu } from '../../events/index.ts';
-import type { JsonObject } from '../../json.ts';
-import type { StoredEvent } from '../../ports/rooms.ts';
-import type { Pusher } from '../../ports/userData.ts';
+import type { Pdu } from '../../domain/index.ts';
+import type { JsonObject } from '../../domain/index.ts';
+import type { StoredEvent } from '../../domain/ports/index.ts';
+import type { Pusher } from '../../domain/ports/index.ts';
 
 export const ROOM = '!room:strata.test';
 
