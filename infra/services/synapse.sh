@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Synapse (PyPI `matrix-synapse`) in a virtualenv under $STRATA_SERVICES_DIR/synapse, server name
-# synapse.localhost, SQLite, client + federation API on 127.0.0.1:18008 only, open registration
+# Synapse (PyPI `matrix-synapse[postgres]`) in a virtualenv under $STRATA_SERVICES_DIR/synapse, server
+# name synapse.localhost, on PostgreSQL as production Synapse runs (SQLite is its test-only backend):
+# database `synapse` (collation C) in the project's PostgreSQL on 127.0.0.1:15432, which must be
+# running (postgres.sh start). Client + federation API on 127.0.0.1:18008 only, open registration
 # and a registration shared secret (STRATA_SYNAPSE_SHARED_SECRET), rate limits raised for
 # benchmarks. Used by benchmarks and federation interop tests; not started by all.sh.
 #   usage: infra/services/synapse.sh start|stop|status|restart
@@ -12,7 +14,12 @@ SERVICE=synapse
 PORT=18008
 SERVER_NAME=synapse.localhost
 SHARED_SECRET=${STRATA_SYNAPSE_SHARED_SECRET:-synapse-bench-secret}
-SYNAPSE_SPEC=matrix-synapse${STRATA_SYNAPSE_VERSION:+==$STRATA_SYNAPSE_VERSION}
+SYNAPSE_SPEC="matrix-synapse[postgres]${STRATA_SYNAPSE_VERSION:+==$STRATA_SYNAPSE_VERSION}"
+PG_HOST=127.0.0.1
+PG_PORT=15432
+PG_USER=strata
+PG_PASSWORD=strata
+PG_DATABASE=${STRATA_SYNAPSE_DATABASE:-synapse}
 VENV=$SVC_DIR/venv
 CONF=$SVC_DIR/conf
 DATA=$SVC_DIR/data
@@ -23,7 +30,8 @@ PIDFILE=$SVC_DIR/synapse.pid
 URL=http://127.0.0.1:$PORT
 
 install_synapse() {
-  [ -f "$VENV/.complete" ] && return 0
+  # The marker names the spec installed, so a venv from before a spec change is rebuilt.
+  [ "$(cat "$VENV/.complete" 2>/dev/null)" = "$SYNAPSE_SPEC" ] && return 0
   need_cmd python3 python3
   python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
   mkdir -p "$SVC_DIR/logs"
@@ -33,7 +41,28 @@ install_synapse() {
   { python3 -m venv "$VENV" \
     && PIP_CACHE_DIR=$SVC_DIR/pip-cache "$VENV/bin/pip" install -q --disable-pip-version-check "$SYNAPSE_SPEC"; } \
     >"$SVC_DIR/logs/pip.log" 2>&1 || fail "pip install $SYNAPSE_SPEC failed" "$SVC_DIR/logs/pip.log"
-  touch "$VENV/.complete"
+  printf '%s' "$SYNAPSE_SPEC" >"$VENV/.complete"
+}
+
+# Creates Synapse's database once, as the strata role (CREATEDB). Synapse refuses a database whose
+# collation and ctype are not C, so it is made from template0 with both set to C.
+create_database() {
+  port_open "$PG_PORT" \
+    || fail "PostgreSQL is not listening on $PG_HOST:$PG_PORT (run: bash infra/services/all.sh start postgres)"
+  PGHOST=$PG_HOST PGPORT=$PG_PORT PGUSER=$PG_USER PGPASSWORD=$PG_PASSWORD PGDB=$PG_DATABASE \
+    "$VENV/bin/python" - >>"$OUT" 2>&1 <<'PY' || fail "creating PostgreSQL database $PG_DATABASE failed" "$OUT"
+import os, psycopg2
+from psycopg2 import sql
+conn = psycopg2.connect(host=os.environ["PGHOST"], port=os.environ["PGPORT"], user=os.environ["PGUSER"],
+                        password=os.environ["PGPASSWORD"], dbname="postgres")
+conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
+cur = conn.cursor()
+cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (os.environ["PGDB"],))
+if cur.fetchone() is None:
+    cur.execute(sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+                .format(sql.Identifier(os.environ["PGDB"])))
+    print("created database", os.environ["PGDB"])
+PY
 }
 
 # Secrets made once per services folder, so restarts keep sessions and keys valid.
@@ -62,9 +91,15 @@ listeners:
       - names: [client, federation]
         compress: false
 database:
-  name: sqlite3
+  name: psycopg2
   args:
-    database: "$DATA/homeserver.db"
+    host: "$PG_HOST"
+    port: $PG_PORT
+    user: "$PG_USER"
+    password: "$PG_PASSWORD"
+    dbname: "$PG_DATABASE"
+    cp_min: 5
+    cp_max: 10
 log_config: "$CONF/log.config"
 media_store_path: "$DATA/media_store"
 signing_key_path: "$CONF/$SERVER_NAME.signing.key"
@@ -145,6 +180,7 @@ do_start() {
   stop_pid "$PIDFILE" 30
   need_free_port "$PORT" "$LOG"
   install_synapse
+  create_database
   write_config
   say "starting Synapse $("$VENV/bin/python" -c 'import synapse; print(synapse.__version__)') on $URL"
   # Foreground process in its own session (setsid), so the pid recorded is the server's.
@@ -160,7 +196,7 @@ do_start() {
     fi
     sleep 0.5
   done
-  say "ready on $URL (pid $(cat "$PIDFILE"), server name $SERVER_NAME)"
+  say "ready on $URL (pid $(cat "$PIDFILE"), server name $SERVER_NAME, PostgreSQL database $PG_DATABASE on $PG_HOST:$PG_PORT)"
 }
 
 do_stop() { stop_background_service; }

@@ -5,11 +5,11 @@
  * With a baseline (--baseline-url or --start-synapse) the same scenario runs against it, one
  * server after the other, and both are printed side by side. See docs/benchmarks.md.
  */
-import { parseCsBenchArgs, usage, type CsBenchOptions } from './options.ts';
+import { parseCsBenchArgs, SYNAPSE_URL, usage, type CsBenchOptions, type Target } from './options.ts';
 import { newRunId } from './population.ts';
 import { errorLines, printComparison, summaryLines } from './report.ts';
 import { runServer, type ServerResult } from './scenario.ts';
-import { ensureSynapse, stopSynapse } from './synapse.ts';
+import { ensureSynapse, stopSynapse, synapseDatabase } from './synapse.ts';
 
 const say = (line: string) => void process.stderr.write(`${line}\n`);
 
@@ -39,6 +39,7 @@ export const run = async (args: string[]): Promise<void> => {
 
   let startedSynapse = false;
   const results: ServerResult[] = [];
+  let targets: readonly Target[] = options.targets;
   try {
     if (options.startSynapse) {
       try {
@@ -48,11 +49,14 @@ export const run = async (args: string[]): Promise<void> => {
         process.exitCode = 1;
         return;
       }
+      const database = synapseDatabase();
+      say(`bench cs: Synapse baseline on ${database}`);
+      targets = targets.map((t) => (t.url === SYNAPSE_URL && t.database === undefined ? { ...t, database } : t));
     }
     const runId = newRunId();
     say(`bench cs: run ${runId}; ${options.clients} senders, ${options.rooms} rooms × ${options.listenersPerRoom} listeners, ` +
       `${options.durationSeconds} s per rate, ${options.findMax ? `find-max from ${options.rates[0]}/s` : `rates ${options.rates.join(', ')}/s`}`);
-    for (const target of options.targets) {
+    for (const target of targets) {
       if (controller.signal.aborted) break;
       results.push(await runServer(target, options, runId, controller.signal, say));
     }

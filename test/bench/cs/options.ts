@@ -5,6 +5,8 @@ export interface Target {
   readonly label: string;
   readonly url: string;
   readonly sharedSecret: string;
+  /** What the server stores its data in, as stated on the command line (or read from Synapse's config). */
+  readonly database?: string;
 }
 
 export interface CsBenchOptions {
@@ -35,9 +37,11 @@ export const usage = `usage: npm run bench cs -- --url URL --shared-secret S [op
   --url URL                    homeserver under test (client-server API base URL)
   --shared-secret S            its registration shared secret (Synapse-compatible admin register)
   --label NAME                 column name for it (default: the server's federation version name)
+  --database TEXT              what it stores its data in, printed beside its figures
   --baseline-url URL           a second server run with the same scenario, printed side by side
   --baseline-shared-secret S   (default $STRATA_SYNAPSE_SHARED_SECRET or synapse-bench-secret)
   --baseline-label NAME
+  --baseline-database TEXT     (with --start-synapse: read from the config synapse.sh wrote)
   --start-synapse              run infra/services/synapse.sh start and use Synapse as the baseline
                                (or as the only server when --url is not given); stopped afterwards
                                if this command started it, unless --keep-synapse
@@ -98,8 +102,9 @@ export const parseCsBenchArgs = (args: readonly string[], env: Readonly<Record<s
     strict: true,
     allowPositionals: false,
     options: {
-      url: { type: 'string' }, 'shared-secret': { type: 'string' }, label: { type: 'string' },
+      url: { type: 'string' }, 'shared-secret': { type: 'string' }, label: { type: 'string' }, database: { type: 'string' },
       'baseline-url': { type: 'string' }, 'baseline-shared-secret': { type: 'string' }, 'baseline-label': { type: 'string' },
+      'baseline-database': { type: 'string' },
       'start-synapse': { type: 'boolean' }, 'keep-synapse': { type: 'boolean' },
       rate: { type: 'string' }, rates: { type: 'string' }, 'find-max': { type: 'boolean' },
       'step-factor': { type: 'string' }, 'max-rate': { type: 'string' },
@@ -117,7 +122,10 @@ export const parseCsBenchArgs = (args: readonly string[], env: Readonly<Record<s
   const targets: Target[] = [];
   if (values.url !== undefined) {
     if (values['shared-secret'] === undefined) throw new Error('--shared-secret is required with --url');
-    targets.push({ label: values.label ?? '', url: checkUrl('url', values.url, allowRemote), sharedSecret: values['shared-secret'] });
+    targets.push({
+      label: values.label ?? '', url: checkUrl('url', values.url, allowRemote), sharedSecret: values['shared-secret'],
+      ...(values.database === undefined ? {} : { database: values.database }),
+    });
   } else if (!startSynapse) {
     throw new Error('--url is required (or --start-synapse to measure Synapse alone)');
   }
@@ -127,6 +135,7 @@ export const parseCsBenchArgs = (args: readonly string[], env: Readonly<Record<s
       label: values['baseline-label'] ?? '',
       url: startSynapse ? SYNAPSE_URL : checkUrl('baseline-url', values['baseline-url'] as string, allowRemote),
       sharedSecret: values['baseline-shared-secret'] ?? synapseSecret,
+      ...(values['baseline-database'] === undefined ? {} : { database: values['baseline-database'] }),
     });
   }
 

@@ -28,6 +28,12 @@ describe('parseCsBenchArgs', () => {
     expect(o).toMatchObject({ startSynapse: true, findMax: true, rates: [50], stepFactor: 2, maxRate: 5000 });
   });
 
+  it('keeps the database each server is said to run on', () => {
+    const o = parse(['--url', 'http://127.0.0.1:8118', '--shared-secret', 's', '--database', 'PostgreSQL (strata)',
+      '--baseline-url', 'http://127.0.0.1:18008', '--baseline-database', 'PostgreSQL (synapse)']);
+    expect(o.targets.map((t) => t.database)).toEqual(['PostgreSQL (strata)', 'PostgreSQL (synapse)']);
+  });
+
   it('refuses remote servers unless --allow-remote', () => {
     expect(() => parse(['--url', 'http://matrix.org', '--shared-secret', 's'])).toThrow(/--allow-remote/);
     expect(parse(['--url', 'https://matrix.org', '--shared-secret', 's', '--allow-remote']).targets).toHaveLength(1);

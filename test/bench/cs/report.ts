@@ -26,13 +26,19 @@ const ROWS: readonly [string, (s: StepResult, bound: number) => string][] = [
   }],
 ];
 
+/** A server's storage as the reader sees it; figures mean little without it. */
+export const databaseOf = (r: Pick<ServerResult, 'database'>): string => r.database ?? 'not stated (--database)';
+
 export const printComparison = (title: string, results: readonly ServerResult[], p99BoundMs: number): void => {
-  const columns = results.flatMap((r) => r.steps.map((step) => ({ server: r.label, step })));
+  const columns = results.flatMap((r) => r.steps.map((step) => ({ server: r.label, result: r, step })));
   if (columns.length === 0) return;
   printTable(
     title,
     ['', ...columns.map((c) => `${c.server} @ ${formatRate(c.step.rate)}`)],
-    ROWS.map(([name, cell]) => [name, ...columns.map((c) => cell(c.step, p99BoundMs))]),
+    [
+      ['database', ...columns.map((c) => databaseOf(c.result))],
+      ...ROWS.map(([name, cell]) => [name, ...columns.map((c) => cell(c.step, p99BoundMs))]),
+    ],
   );
 };
 
@@ -45,7 +51,7 @@ export const summaryLines = (results: readonly ServerResult[], p99BoundMs: numbe
     const health = l === undefined ? '' :
       `; ${l.listeners} listeners (${l.filtered} with the message filter), ${count(l.syncs)} syncs, ` +
       `${l.limitedGaps} limited timelines backfilled, ${l.syncErrors} sync errors`;
-    return [`${r.label} (${r.url}): sustained ${best === undefined ? 'none of the rates tried' : formatRate(best)}${health}`];
+    return [`${r.label} (${r.url}, database ${databaseOf(r)}): sustained ${best === undefined ? 'none of the rates tried' : formatRate(best)}${health}`];
   });
 
 /**

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MatrixHttpError } from './matrixClient.ts';
-import { errorLines, summaryLines } from './report.ts';
+import { errorLines, printComparison, summaryLines } from './report.ts';
 import { sendErrorKind, type ServerResult } from './scenario.ts';
 import { summarize } from './stats.ts';
 import type { StepResult } from './verdict.ts';
@@ -40,8 +40,30 @@ describe('errorLines', () => {
 describe('summaryLines', () => {
   it('names the highest sustained rate and the listeners health', () => {
     expect(summaryLines([server([step(100, 0), step(200, 50)])], 1000)).toEqual([
-      'Synapse (http://127.0.0.1:18008): sustained 100/s; 10 listeners (10 with the message filter), 123 syncs, 1 limited timelines backfilled, 0 sync errors',
+      'Synapse (http://127.0.0.1:18008, database not stated (--database)): sustained 100/s; 10 listeners (10 with the message filter), 123 syncs, 1 limited timelines backfilled, 0 sync errors',
     ]);
+  });
+});
+
+describe('the database beside the figures', () => {
+  it('names each server\'s database in its summary line', () => {
+    const results = [server([step(100, 0)], { database: 'PostgreSQL (database synapse on 127.0.0.1:15432)' })];
+    expect(summaryLines(results, 1000)[0]).toMatch(/^Synapse \(http:\/\/127\.0\.0\.1:18008, database PostgreSQL \(database synapse on 127\.0\.0\.1:15432\)\): sustained 100\/s/);
+  });
+
+  it('puts a database row first in the table', () => {
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      printComparison('t', [server([step(100, 0)], { database: 'SQLite (/tmp/x.db)' })], 1000);
+    } finally {
+      spy.mockRestore();
+    }
+    const rows = written.join('').split('\n');
+    expect(rows[4]).toMatch(/^database +SQLite \(\/tmp\/x\.db\)/);
   });
 });
 

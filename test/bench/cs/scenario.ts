@@ -23,6 +23,8 @@ export interface ListenerSummary {
 export interface ServerResult {
   readonly label: string;
   readonly url: string;
+  /** What the server stores its data in; undefined when nobody said. */
+  readonly database?: string;
   readonly steps: readonly StepResult[];
   readonly listeners?: ListenerSummary;
   /** Set when the run could not complete (set-up failed, or the run was aborted). */
@@ -53,6 +55,7 @@ export const runServer = async (
   const trackers = new Map<string, DeliveryTracker>();
   let listeners: Listener[] = [];
   const prefix = (line: string) => say(`${label}: ${line}`);
+  const database = target.database === undefined ? {} : { database: target.database };
   try {
     const population = await populate(http, target.sharedSecret, runId, options, prefix);
     const onEvent = (event: Json, listener: number, receivedAt: number) => {
@@ -125,9 +128,12 @@ export const runServer = async (
       }
     }
     if (signal.aborted) throw new Error('aborted (--max-runtime reached)');
-    return { label, url: target.url, steps, listeners: summarizeListeners(listeners) };
+    return { label, url: target.url, ...database, steps, listeners: summarizeListeners(listeners) };
   } catch (error) {
-    return { label, url: target.url, steps, listeners: summarizeListeners(listeners), error: error instanceof Error ? error.message : String(error) };
+    return {
+      label, url: target.url, ...database, steps, listeners: summarizeListeners(listeners),
+      error: error instanceof Error ? error.message : String(error),
+    };
   } finally {
     await Promise.all(listeners.map((l) => l.stop()));
   }
