@@ -56,6 +56,8 @@ const DRAIN_DEADLINE_MS = 10_000;
 export interface StartedStrata {
   /** Where the HTTP listener ended up (port 0 in the config picks a free port). */
   readonly address: string;
+  /** Where the metrics listener ended up; undefined when none is configured. */
+  readonly metricsAddress?: string;
 }
 
 export const startStrata = async (config: StrataConfig, logger: Logger, lifecycle: Pick<ServerLifecycle, 'onStop'>): Promise<StartedStrata> => {
@@ -215,7 +217,6 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
           },
         },
       }),
-      metricsRouter(metrics),
       createAccountsRouter({
         accounts, rateLimits: config.rateLimits, publicBaseUrl: () => config.publicBaseUrl ?? `http://${listening}`,
         ...(config.support === undefined ? {} : { support: config.support }),
@@ -243,5 +244,16 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
     { listen: displayListenAddress(http.address), server_name: config.serverName },
     `listening on http://${displayListenAddress(http.address)} as ${config.serverName}`,
   );
-  return { address: displayListenAddress(http.address) };
+  // /metrics tells anyone who reads it about traffic and internals: only on a listener of its own.
+  if (config.metrics === undefined) return { address: displayListenAddress(http.address) };
+  const metricsApp = createHttpApp({
+    logger: logger.child({ listener: 'metrics' }),
+    routers: [metricsRouter(metrics, config.metrics.token === undefined ? {} : { token: config.metrics.token })],
+  });
+  const metricsHttp = await startHttpServer(metricsApp.callback(), config.metrics.listen);
+  lifecycle.onStop('metrics server', () => metricsHttp.close(DRAIN_DEADLINE_MS));
+  const metricsAddress = displayListenAddress(metricsHttp.address);
+  logger.info({ metrics_listen: metricsAddress, metrics_token: config.metrics.token !== undefined },
+    `serving /metrics on http://${metricsAddress}`);
+  return { address: displayListenAddress(http.address), metricsAddress };
 };

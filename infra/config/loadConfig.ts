@@ -19,6 +19,11 @@ export interface RateLimit {
 export interface StrataConfig {
   readonly serverName: string;
   readonly listen: ListenAddress;
+  /**
+   * The Prometheus `/metrics` listener, apart from the client listener so that metrics are not
+   * served to anyone who can reach the API; unset ⇒ no metrics are served.
+   */
+  readonly metrics?: { readonly listen: ListenAddress; readonly token?: string };
   readonly dataDir: string;
   /** Clients' URL of this server (`/.well-known/matrix/client`); unset ⇒ `http://<listen address>`. */
   readonly publicBaseUrl?: string;
@@ -60,6 +65,8 @@ export type ReadConfigFile = (path: string) => string;
 const ENV_KEYS = {
   STRATA_SERVER_NAME: 'server_name',
   STRATA_LISTEN: 'listen',
+  STRATA_METRICS_LISTEN: 'metrics_listen',
+  STRATA_METRICS_TOKEN: 'metrics_token',
   STRATA_DATA_DIR: 'data_dir',
   STRATA_PUBLIC_BASE_URL: 'public_base_url',
   STRATA_REGISTRATION: 'registration',
@@ -135,13 +142,38 @@ const rateLimit = (
   return { perSecond: value.per_second, burst: value.burst };
 };
 
+/** Checks between keys, once each value is valid on its own. */
+const crossKeyProblem = (file: ConfigFile, sources: ReadonlyMap<string, string>, filePath?: string): string | undefined => {
+  const where = (key: string) => {
+    const origin = sources.get(key) ?? filePath;
+    return `${key}${origin === undefined ? '' : ` (from ${origin})`}`;
+  };
+  if (file.metrics_token !== undefined && file.metrics_listen === undefined) {
+    return `${where('metrics_token')}: needs metrics_listen (metrics are served only on their own listener)`;
+  }
+  if (file.metrics_listen !== undefined) {
+    const metrics = parseListenAddress(file.metrics_listen);
+    const listen = parseListenAddress(file.listen ?? '127.0.0.1:8008');
+    if (typeof metrics !== 'string' && typeof listen !== 'string' && metrics.port !== 0 && metrics.port === listen.port
+      && (metrics.host === listen.host || ['0.0.0.0', '::'].includes(metrics.host) || ['0.0.0.0', '::'].includes(listen.host))) {
+      return `${where('metrics_listen')}: must differ from listen (metrics are not served on the client listener)`;
+    }
+  }
+  return undefined;
+};
+
 const toStrataConfig = (file: ConfigFile): StrataConfig => {
   const listen = parseListenAddress(file.listen ?? '127.0.0.1:8008');
   if (typeof listen === 'string') throw new ConfigError(`invalid config: listen: ${listen}`);
+  const metricsListen = file.metrics_listen === undefined ? undefined : parseListenAddress(file.metrics_listen);
+  if (typeof metricsListen === 'string') throw new ConfigError(`invalid config: metrics_listen: ${metricsListen}`);
   const kafkaBrokers = file.kafka_brokers !== undefined && file.kafka_brokers.length > 0 ? file.kafka_brokers : undefined;
   return {
     serverName: file.server_name ?? 'localhost',
     listen,
+    ...(metricsListen === undefined ? {} : {
+      metrics: { listen: metricsListen, ...(file.metrics_token === undefined ? {} : { token: file.metrics_token }) },
+    }),
     dataDir: file.data_dir ?? './data',
     ...(file.public_base_url === undefined ? {} : { publicBaseUrl: file.public_base_url }),
     ...(file.support === undefined ? {} : {
@@ -182,5 +214,7 @@ export const loadConfig = (env: Env, readFile: ReadConfigFile = (path) => readFi
   const merged = { ...fileValues, ...envValues };
   const decoded = Schema.decodeUnknownResult(ConfigFile)(merged, { errors: 'all', onExcessProperty: 'error' });
   if (Result.isFailure(decoded)) throw new ConfigError(describeIssues(decoded.failure, sources, filePath));
+  const problem = crossKeyProblem(decoded.success, sources, filePath);
+  if (problem !== undefined) throw new ConfigError(`invalid config: ${problem}`);
   return toStrataConfig(decoded.success);
 };

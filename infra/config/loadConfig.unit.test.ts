@@ -222,3 +222,30 @@ describe('support (/.well-known/matrix/support, support.yaml)', () => {
       .toContain('support.support_page (from /etc/strata.yaml)');
   });
 });
+
+describe('metrics (its own listener, optionally a bearer token)', () => {
+  it('serves no metrics by default', () => {
+    expect(loadConfig({}, noFile).metrics).toBeUndefined();
+  });
+
+  it('reads STRATA_METRICS_LISTEN and STRATA_METRICS_TOKEN', () => {
+    expect(loadConfig({ STRATA_METRICS_LISTEN: '127.0.0.1:9000', STRATA_METRICS_TOKEN: 'scrape-me_1' }, noFile).metrics)
+      .toEqual({ listen: { host: '127.0.0.1', port: 9000 }, token: 'scrape-me_1' });
+    expect(loadConfig(FILE, withFile('metrics_listen: "[::1]:9000"\n')).metrics).toEqual({ listen: { host: '::1', port: 9000 } });
+  });
+
+  it('names the key of a bad address or token', () => {
+    expect(errorOf({ STRATA_METRICS_LISTEN: '9000' })).toContain('metrics_listen (from STRATA_METRICS_LISTEN): expected host:port');
+    expect(errorOf({ STRATA_METRICS_LISTEN: '127.0.0.1:9000', STRATA_METRICS_TOKEN: 'has space' }))
+      .toContain('metrics_token (from STRATA_METRICS_TOKEN): must be a bearer token');
+  });
+
+  it('refuses a token without a metrics listener and a metrics listener on the client port', () => {
+    expect(errorOf({ STRATA_METRICS_TOKEN: 'abc' }))
+      .toBe('invalid config: metrics_token (from STRATA_METRICS_TOKEN): needs metrics_listen (metrics are served only on their own listener)');
+    expect(errorOf({ STRATA_LISTEN: '0.0.0.0:8008', STRATA_METRICS_LISTEN: '127.0.0.1:8008' }))
+      .toContain('metrics_listen (from STRATA_METRICS_LISTEN): must differ from listen');
+    expect(errorOf(FILE, withFile('metrics_listen: 127.0.0.1:8008\n'))).toContain('metrics_listen (from /etc/strata.yaml): must differ from listen');
+    expect(loadConfig({ STRATA_LISTEN: '127.0.0.1:0', STRATA_METRICS_LISTEN: '127.0.0.1:0' }, noFile).metrics?.listen.port).toBe(0);
+  });
+});

@@ -46,12 +46,18 @@ const SupportFile = Schema.Struct({
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+const ListenAddressSetting = Schema.String.check(problemFilter((v) => {
+  const parsed = parseListenAddress(v);
+  return typeof parsed === 'string' ? parsed : undefined;
+}));
+
 export const ConfigFile = Schema.Struct({
   server_name: Schema.optionalKey(Schema.String.check(problemFilter(serverNameProblem))),
-  listen: Schema.optionalKey(Schema.String.check(problemFilter((v) => {
-    const parsed = parseListenAddress(v);
-    return typeof parsed === 'string' ? parsed : undefined;
-  }))),
+  listen: Schema.optionalKey(ListenAddressSetting),
+  metrics_listen: Schema.optionalKey(ListenAddressSetting),
+  // RFC 6750 b64token: what an Authorization: Bearer header can carry.
+  metrics_token: Schema.optionalKey(Schema.String.check(Schema.makeFilter((s: string) =>
+    (/^[A-Za-z0-9._~+/-]+=*$/.test(s) ? undefined : 'must be a bearer token: letters, digits and -._~+/ (then any =)')))),
   data_dir: Schema.optionalKey(NonEmpty),
   public_base_url: Schema.optionalKey(Schema.String.check(problemFilter(urlWithScheme(['http', 'https'])))),
   support: Schema.optionalKey(SupportFile),

@@ -18,6 +18,7 @@ afterAll(async () => {
 });
 
 const embeddedEnv = () => ({ STRATA_DATA_DIR: dataDir, STRATA_LISTEN: '127.0.0.1:0' });
+const METRICS_TOKEN = 'e2e-metrics-token';
 
 const expectOneStderrLine = (result: ExitResult): string => {
   expect(result.code).not.toBe(0);
@@ -32,11 +33,16 @@ const expectOneStderrLine = (result: ExitResult): string => {
 describe('the server process in embedded mode', () => {
   let server: RunningServer;
   beforeAll(async () => {
-    server = await startServer(embeddedEnv());
+    server = await startServer({ ...embeddedEnv(), STRATA_METRICS_LISTEN: '127.0.0.1:0', STRATA_METRICS_TOKEN: METRICS_TOKEN });
   });
   afterAll(async () => {
     if (server.child.exitCode === null) await server.stop('SIGKILL');
   });
+  const metricsUrl = async (): Promise<string> => {
+    // Logged just after the client listener's line, which is what startServer waits for.
+    await expect.poll(() => server.logs.some((l) => typeof l.metrics_listen === 'string')).toBe(true);
+    return `http://${String(server.logs.find((l) => typeof l.metrics_listen === 'string')?.metrics_listen)}/metrics`;
+  };
 
   it('logs which mode runs', () => {
     const mode = server.logs.find((line) => line.mode !== undefined);
@@ -91,9 +97,17 @@ describe('the server process in embedded mode', () => {
     });
   });
 
-  it('exposes the request histogram and process metrics on /metrics', async () => {
+  it('exposes the request histogram and process metrics on the metrics listener only, to the token', async () => {
     await fetch(`${server.url}/_matrix/client/versions`);
-    const response = await fetch(`${server.url}/metrics`);
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(404);
+    const url = await metricsUrl();
+    expect(url).not.toBe(`${server.url}/metrics`);
+    const anonymous = await fetch(url);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer realm="metrics"');
+    expect((await fetch(url, { headers: { Authorization: 'Bearer wrong' } })).status).toBe(401);
+    const response = await fetch(url, { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/plain');
     const text = await response.text();
     expect(text).toMatch(/strata_http_request_duration_seconds_count\{method="GET",route="\/_matrix\/client\/versions",status="200"\} \d+/);
@@ -109,7 +123,7 @@ describe('the server process in embedded mode', () => {
       .map((line) => line.subsystem);
     // Reverse order of start: nothing is stopped while something started after it still runs.
     expect(stopped).toEqual([
-      'http server', 'push gateway client', 'push sender', 'typing timeouts', 'rooms projection', 'database', 'room log',
+      'metrics server', 'http server', 'push gateway client', 'push sender', 'typing timeouts', 'rooms projection', 'database', 'room log',
     ]);
   });
 });
