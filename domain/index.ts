@@ -1,5 +1,6 @@
 // The domain's public surface, for code outside domain/ (gateways, projections, infra, tests).
 export * from './json.ts';
+export * from './boundedMap.ts';
 export * from './errors.ts';
 export * from './canonicalJson.ts';
 export * from './base64.ts';

@@ -3,6 +3,7 @@
  * with ed25519 through node:crypto. KeyObjects are cached: building one per signature would cost
  * more than the signature itself.
  */
+import { BoundedMap } from '../boundedMap.ts';
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { decodeBase64, encodeBase64 } from '../base64.ts';
 import { canonicalJsonBytes, CanonicalJsonError, type CanonicalJsonOptions } from '../canonicalJson.ts';
@@ -50,8 +51,8 @@ const privateKeyOf = (key: SigningKey): KeyObject => {
 };
 
 /** Public keys seen recently, by their Base64; bounded so remote keys cannot grow it forever. */
-const publicKeys = new Map<string, KeyObject>();
 const MAX_CACHED_PUBLIC_KEYS = 4096;
+const publicKeys = new BoundedMap<string, KeyObject>(MAX_CACHED_PUBLIC_KEYS);
 
 const publicKeyOf = (publicKeyBase64: string): KeyObject | undefined => {
   const cached = publicKeys.get(publicKeyBase64);
@@ -59,7 +60,6 @@ const publicKeyOf = (publicKeyBase64: string): KeyObject | undefined => {
   const raw = decodeBase64(publicKeyBase64);
   if (raw === undefined || raw.length !== 32) return undefined;
   const keyObject = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: 'der', type: 'spki' });
-  if (publicKeys.size >= MAX_CACHED_PUBLIC_KEYS) publicKeys.delete(publicKeys.keys().next().value!);
   publicKeys.set(publicKeyBase64, keyObject);
   return keyObject;
 };

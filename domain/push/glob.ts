@@ -10,6 +10,7 @@
  * Patterns are compiled once (a bounded cache: rules evaluate the same few patterns against every
  * event), and values are folded code point by code point as the automaton reads them.
  */
+import { BoundedMap } from '../boundedMap.ts';
 
 /** `*` (any run), `?` (one code point), or one folded literal code point. */
 type Token = { readonly kind: 'star' } | { readonly kind: 'one' } | { readonly kind: 'literal'; readonly folded: string };
@@ -56,21 +57,14 @@ const tokenize = (pattern: string, glob: boolean): CompiledGlob => {
 };
 
 /** Compiled patterns by `g|pattern` (glob) or `l|literal`, least recently used dropped first. */
-const compiled = new Map<string, CompiledGlob>();
 export const MAX_COMPILED_GLOBS = 4_096;
+const compiled = new BoundedMap<string, CompiledGlob>(MAX_COMPILED_GLOBS);
 
 /** The compiled form of a pattern (or, with `glob` false, of a literal), cached. */
 export const compileGlob = (pattern: string, glob = true): CompiledGlob => {
   const key = `${glob ? 'g' : 'l'}|${pattern}`;
-  let found = compiled.get(key);
-  if (found !== undefined) {
-    compiled.delete(key);
-    compiled.set(key, found);
-    return found;
-  }
-  found = tokenize(pattern, glob);
-  compiled.set(key, found);
-  if (compiled.size > MAX_COMPILED_GLOBS) compiled.delete(compiled.keys().next().value!);
+  let found = compiled.touch(key);
+  if (found === undefined) compiled.set(key, (found = tokenize(pattern, glob)));
   return found;
 };
 

@@ -9,6 +9,7 @@
  * most `ttlMs` (a few seconds). Only found tokens are kept: a token issued by another
  * process is never answered "unknown" from the cache.
  */
+import { BoundedMap } from '../../domain/index.ts';
 import type { AccessTokenOwner, AccountStore } from '../../domain/app/accounts/index.ts';
 
 export interface AccessTokenCacheOptions {
@@ -26,7 +27,7 @@ interface Entry {
 export const withAccessTokenCache = (store: AccountStore, options: AccessTokenCacheOptions): AccountStore => {
   const ttlMs = options.ttlMs ?? 3_000;
   const maxEntries = options.maxEntries ?? 10_000;
-  const entries = new Map<string, Entry>();
+  const entries = new BoundedMap<string, Entry>(maxEntries);
   /** Bumped by every invalidation: a lookup that overlapped one is not cached, as it may predate it. */
   let invalidations = 0;
 
@@ -53,7 +54,6 @@ export const withAccessTokenCache = (store: AccountStore, options: AccessTokenCa
       const seen = invalidations;
       const owner = await store.findAccessToken(tokenHash);
       if (owner !== undefined && seen === invalidations) {
-        if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
         entries.set(tokenHash, { owner, expires: options.now() + ttlMs });
       }
       return owner;

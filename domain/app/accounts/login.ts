@@ -2,6 +2,7 @@
  * Login, logout and access-token authentication (client-server-api § Login, login.yaml,
  * logout.yaml, whoami.yaml, § Using access tokens).
  */
+import { BoundedMap } from '../../boundedMap.ts';
 import { MatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
 import type { AccessTokenOwner } from '../../ports/accounts.ts';
@@ -42,6 +43,8 @@ const unknownToken = (): MatrixError =>
 
 /** How often one process records a device's `last_seen_*` (they "may be a few minutes out of date"). */
 const SEEN_RECORD_INTERVAL_MS = 60_000;
+/** Devices whose last recording is remembered; a forgotten one is simply recorded again. */
+const REMEMBERED_DEVICES = 100_000;
 
 export interface Authenticator {
   /**
@@ -67,16 +70,15 @@ interface Resolved {
 }
 
 export const createAuthenticator = (ctx: AccountsContext): Authenticator => {
-  const lastRecorded = new Map<string, number>();
+  const lastRecorded = new BoundedMap<string, number>(REMEMBERED_DEVICES);
   // Every authenticated request presents its token: the hash (what the store is keyed by) is
   // remembered per token instead of computed each time. Revocation is unaffected: the owner is
   // still looked up (through the store's own cache, which forgets deleted tokens at once).
-  const hashes = new Map<string, string>();
+  const hashes = new BoundedMap<string, string>(REMEMBERED_TOKEN_HASHES);
   const hashOf = (accessToken: string): string => {
     let hash = hashes.get(accessToken);
     if (hash === undefined) {
       hash = hashAccessToken(accessToken);
-      if (hashes.size >= REMEMBERED_TOKEN_HASHES) hashes.delete(hashes.keys().next().value!);
       hashes.set(accessToken, hash);
     }
     return hash;

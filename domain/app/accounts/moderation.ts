@@ -7,6 +7,7 @@
  * (400 M_INVALID_PARAM), then the account (404 M_NOT_FOUND, deactivated included), then the target:
  * another administrator (403), or, for a change, the requester themself (403).
  */
+import { BoundedMap } from '../../boundedMap.ts';
 import { MatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
 import type { UserAccount } from '../../ports/accounts.ts';
@@ -42,7 +43,7 @@ export interface SuspensionCache {
  * once (`forget`); one made by another process sharing the database within `SUSPENSION_TTL_MS`.
  */
 export const createSuspensionCache = (ctx: Pick<AccountsContext, 'store' | 'clock'>): SuspensionCache => {
-  const entries = new Map<string, { readonly suspended: boolean; readonly expires: number }>();
+  const entries = new BoundedMap<string, { readonly suspended: boolean; readonly expires: number }>(SUSPENSION_CACHE_ENTRIES);
   /** Bumped by `forget`: a lookup that overlapped one may predate the change, so it is not kept. */
   let forgets = 0;
   return {
@@ -52,8 +53,6 @@ export const createSuspensionCache = (ctx: Pick<AccountsContext, 'store' | 'cloc
       const seen = forgets;
       const suspended = await isSuspended(ctx, userId);
       if (seen !== forgets) return suspended;
-      entries.delete(userId);
-      if (entries.size >= SUSPENSION_CACHE_ENTRIES) entries.delete(entries.keys().next().value!);
       entries.set(userId, { suspended, expires: ctx.clock.now() + SUSPENSION_TTL_MS });
       return suspended;
     },

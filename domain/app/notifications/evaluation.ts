@@ -5,6 +5,7 @@
  * the room's `notifications` levels — and the context then moves on with the event's own state
  * change. Pure: the callers load the events and the starting state.
  */
+import { BoundedMap } from '../../boundedMap.ts';
 import { powerLevelOf, stateLookupOf, type StateLookup } from '../../auth/index.ts';
 import type { RoomEvent } from '../../events/index.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../json.ts';
@@ -39,8 +40,8 @@ const contentOf = (event: StoredEvent | undefined): JsonObject =>
  * events: shared, a room's power levels (its `users` map may be large) are held once, not once per
  * member. An event without a content hash (not a stored PDU) is never shared.
  */
-const sharedStateEvents = new Map<string, RoomEvent>();
 export const MAX_SHARED_STATE_EVENTS = 4_096;
+const sharedStateEvents = new BoundedMap<string, RoomEvent>(MAX_SHARED_STATE_EVENTS);
 
 /** The stored event as the power level helpers read it (they look at type, sender and content only). */
 const roomEventOf = (event: StoredEvent | undefined): RoomEvent | undefined => {
@@ -58,9 +59,7 @@ const roomEventOf = (event: StoredEvent | undefined): RoomEvent | undefined => {
     };
     if (hash === undefined) return shared;
   }
-  sharedStateEvents.delete(key);
   sharedStateEvents.set(key, shared);
-  if (sharedStateEvents.size > MAX_SHARED_STATE_EVENTS) sharedStateEvents.delete(sharedStateEvents.keys().next().value!);
   return shared;
 };
 

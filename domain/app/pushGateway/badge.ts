@@ -7,20 +7,18 @@
  * unthreaded /sync), so the badge agrees with what the user's clients show.
  */
 import { isJsonObject } from '../../json.ts';
-import type { StoredEvent, UserMembershipChange } from '../../ports/rooms.ts';
+import type { UserMembershipChange } from '../../ports/rooms.ts';
 import { ownReceiptsIn } from '../notifications/index.ts';
 import { ignoredBy } from '../rooms/index.ts';
 import {
-  rememberingReceiptTargets, unreadNotifications, userRules, withIgnoredSenders, type SyncContext, type UnreadCounts,
+  createSyncMemo, rememberingReceiptTargets, unreadNotifications, userRules, withIgnoredSenders, type SyncContext, type SyncMemo,
 } from '../sync/index.ts';
 
-/** Per counting context: remembered counts (extended, not recounted, while receipts stay put) and receipt targets. */
-interface Remembered {
-  readonly counts: UnreadCounts;
-  readonly events: Map<string, StoredEvent>;
-}
-
-const remembered = new WeakMap<object, Remembered>();
+/**
+ * Per counting context, the part of a /sync memo the badge uses: remembered counts (extended, not
+ * recounted, while receipts stay put) and receipt targets.
+ */
+const remembered = new WeakMap<object, Pick<SyncMemo, 'unread' | 'receiptTargets'>>();
 
 /** The rooms a user is in now, from their membership changes (oldest first): the latest change of each. */
 const currentMemberships = (changes: readonly UserMembershipChange[]): UserMembershipChange[] =>
@@ -29,7 +27,7 @@ const currentMemberships = (changes: readonly UserMembershipChange[]): UserMembe
 /** The user's badge as of the rooms read model's current position. */
 export const unreadBadge = async (ctx: SyncContext, userId: string): Promise<number> => {
   let memo = remembered.get(ctx);
-  if (memo === undefined) remembered.set(ctx, (memo = { counts: new Map(), events: new Map() }));
+  if (memo === undefined) remembered.set(ctx, (memo = createSyncMemo()));
   const { rooms: positions, streams, changes } = await ctx.sync.positionsWithMembershipChanges(userId);
   const current = currentMemberships(changes);
   const invites = current.filter((change) => change.membership === 'invite').length;
@@ -41,7 +39,7 @@ export const unreadBadge = async (ctx: SyncContext, userId: string): Promise<num
     ignoredBy(ctx.preferences, userId),
   ]);
   // Where each receipt points is looked up on every push; an event's room and offset never change.
-  const counting: SyncContext = { ...ctx, rooms: rememberingReceiptTargets(ctx.rooms, memo.events) };
+  const counting: SyncContext = { ...ctx, rooms: rememberingReceiptTargets(ctx.rooms, memo.receiptTargets) };
   const unread = await Promise.all(joined.map(async (change) => {
     // Offsets of the partition past the room's newest event belong to other rooms: ending the
     // window there keeps the remembered count of a quiet room valid without a read.
@@ -50,7 +48,7 @@ export const unreadBadge = async (ctx: SyncContext, userId: string): Promise<num
     const content = receipts.get(change.roomId);
     const fields = await unreadNotifications(counting, change.roomId, userId, changes, to, {
       ownReceipts: content === undefined ? [] : ownReceiptsIn(userId, content),
-      rules: withIgnoredSenders(rules, ignored), threaded: false, cache: memo.counts,
+      rules: withIgnoredSenders(rules, ignored), threaded: false, cache: memo.unread,
     });
     const counts = fields.unread_notifications;
     return isJsonObject(counts) && typeof counts.notification_count === 'number' && counts.notification_count > 0;

@@ -5,6 +5,7 @@
  * from then on, so a send does not ask the database whether its id is new. A device with more ids
  * than memory holds is "incomplete": an id not found in memory is then looked up in the read model.
  */
+import { BoundedMap } from '../../boundedMap.ts';
 import type { LocalOrigin } from '../../room/index.ts';
 
 /** Ids read from the database per device; more and the device is looked up per send. */
@@ -35,16 +36,11 @@ export interface StoredTransactions {
 export const deviceKeyOf = (local: LocalOrigin): string => `${local.userId}\u0000${local.deviceId ?? ''}`;
 
 export class RoomTransactions<A> {
-  readonly #devices = new Map<string, DeviceTransactions<A>>();
+  readonly #devices = new BoundedMap<string, DeviceTransactions<A>>(MAX_DEVICES_PER_ROOM);
 
   /** The device's memory (marked recently used), if it has one. */
   known(key: string): DeviceTransactions<A> | undefined {
-    const device = this.#devices.get(key);
-    if (device !== undefined) {
-      this.#devices.delete(key);
-      this.#devices.set(key, device);
-    }
-    return device;
+    return this.#devices.touch(key);
   }
 
   /** Starts the device's memory from what the read model holds for it. */
@@ -54,7 +50,6 @@ export class RoomTransactions<A> {
       complete: stored.complete,
     };
     this.#devices.set(key, device);
-    if (this.#devices.size > MAX_DEVICES_PER_ROOM) this.#devices.delete(this.#devices.keys().next().value!);
     return device;
   }
 }

@@ -7,6 +7,7 @@
  * account-data position holds while the user's changes since then (which /sync reads anyway) hold
  * no new entry of those types: no extra statement per /sync in the common case.
  */
+import { BoundedMap } from '../../boundedMap.ts';
 import type { JsonObject } from '../../json.ts';
 import type { MessagesQuery, RoomReadModel, StoredEvent } from '../../ports/rooms.ts';
 import type { AccountDataEntry } from '../../ports/userData.ts';
@@ -31,7 +32,7 @@ interface Remembered {
 }
 
 /** Per server (keyed by its preferences port), per user; least recently used dropped first. */
-const remembered = new WeakMap<object, Map<string, Remembered>>();
+const remembered = new WeakMap<object, BoundedMap<string, Remembered>>();
 const MAX_REMEMBERED = 10_000;
 
 const TYPES = new Set([IGNORED_USER_LIST, INVITE_PERMISSION_CONFIG]);
@@ -68,7 +69,7 @@ export const syncPreferences = (ctx: SyncContext, userId: string, window: Prefer
   const port = ctx.preferences;
   if (port === undefined) return Promise.resolve(NO_PREFERENCES);
   let byUser = remembered.get(port);
-  if (byUser === undefined) remembered.set(port, (byUser = new Map()));
+  if (byUser === undefined) remembered.set(port, (byUser = new BoundedMap(MAX_REMEMBERED)));
   const known = byUser.get(userId);
   let preferences: Promise<SyncPreferences>;
   if (known !== undefined && known.position === window.upTo) {
@@ -85,7 +86,7 @@ export const syncPreferences = (ctx: SyncContext, userId: string, window: Prefer
   } else {
     preferences = read(port, userId);
   }
-  rememberAnswer(byUser, userId, { position: window.upTo, answer: preferences }, MAX_REMEMBERED);
+  rememberAnswer(byUser, userId, { position: window.upTo, answer: preferences });
   return preferences;
 };
 

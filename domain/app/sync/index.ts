@@ -7,3 +7,4 @@ export { roomWakeKeys } from './wakeKeys.ts';
 export { DEFAULT_TIMELINE_LIMIT } from './timeline.ts';
 export { unreadNotifications, userRules, withIgnoredSenders, type UnreadCounts } from './unread.ts';
 export { rememberingReceiptTargets } from './ownReceipts.ts';
+export { createSyncMemo, type SyncMemo } from './memo.ts';

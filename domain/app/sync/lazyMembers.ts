@@ -6,7 +6,8 @@
  * everything); so does `full_state`, which asks for all state.
  */
 import type { StoredEvent } from '../../ports/rooms.ts';
-import { MAX_LAZY_MEMBERS_PER_DEVICE, MAX_REMEMBERED_DEVICES, rememberEntry } from './memo.ts';
+import { BoundedMap } from '../../boundedMap.ts';
+import { MAX_LAZY_MEMBERS_PER_DEVICE } from './memo.ts';
 
 export interface SentMembers {
   /** Whether this exact member event was sent to the device before. */
@@ -21,16 +22,16 @@ const keyOf = (event: StoredEvent): string => `${event.roomId}\u0000${event.stat
  * The device's record in `devices` (`user\0device` → `room\0user` → event id), emptied first when
  * `startOver`.
  */
-export const sentMembersOf = (devices: Map<string, Map<string, string>>, device: string, startOver: boolean): SentMembers => {
+export const sentMembersOf = (devices: BoundedMap<string, BoundedMap<string, string>>, device: string, startOver: boolean): SentMembers => {
   let sent = startOver ? undefined : devices.get(device);
-  if (sent === undefined) sent = new Map();
-  rememberEntry(devices, device, sent, MAX_REMEMBERED_DEVICES);
+  if (sent === undefined) sent = new BoundedMap(MAX_LAZY_MEMBERS_PER_DEVICE);
+  devices.set(device, sent);
   const members = sent;
   return {
     wasSent: (event) => event.type === 'm.room.member' && members.get(keyOf(event)) === event.eventId,
     record(events) {
       for (const event of events) {
-        if (event.type === 'm.room.member' && event.stateKey !== null) rememberEntry(members, keyOf(event), event.eventId, MAX_LAZY_MEMBERS_PER_DEVICE);
+        if (event.type === 'm.room.member' && event.stateKey !== null) members.set(keyOf(event), event.eventId);
       }
     },
   };

@@ -4,10 +4,11 @@
  * entry) the read runs and the response is the same — lazy-loaded members excepted, where the spec
  * allows the redundancy (client-server-api § Lazy-loading room members).
  */
+import { BoundedMap } from '../../boundedMap.ts';
 import type { StoredEvent } from '../../ports/rooms.ts';
 import type { OwnReceipt } from '../notifications/index.ts';
 import type { Filter } from '../userData/index.ts';
-import type { UnreadCounts } from './unread.ts';
+import { MAX_UNREAD_COUNTS, type UnreadCounts } from './unread.ts';
 
 /**
  * What the last response to a device was computed from: its token, the notifier counter read before
@@ -29,21 +30,21 @@ export interface QuietSince {
 
 export interface SyncMemo {
   /** Per device (`user\0device`), least recently answered dropped first. */
-  readonly quiet: Map<string, QuietSince>;
+  readonly quiet: BoundedMap<string, QuietSince>;
   readonly unread: UnreadCounts;
   /** Stored filters by `user\0filter id`: a filter id names one filter for good (POST /filter). */
-  readonly filters: Map<string, Filter>;
+  readonly filters: BoundedMap<string, Filter>;
   /** Per user: the presence last seen stored, and the presence stream position it was seen at. */
-  readonly presence: Map<string, { readonly presence: string; readonly position: number }>;
+  readonly presence: BoundedMap<string, { readonly presence: string; readonly position: number }>;
   /** Per `user\0room`: the user's own read receipts by `type\0thread`, as of a receipts stream position. */
-  readonly ownReceipts: Map<string, { readonly position: number; readonly receipts: ReadonlyMap<string, OwnReceipt> }>;
+  readonly ownReceipts: BoundedMap<string, { readonly position: number; readonly receipts: ReadonlyMap<string, OwnReceipt> }>;
   /** Events read receipts point at, by event id (ownReceipts.ts `receiptTargets`). */
-  readonly receiptTargets: Map<string, StoredEvent>;
+  readonly receiptTargets: BoundedMap<string, StoredEvent>;
   /**
    * Per device (`user\0device`): the member events it was sent while lazy-loading, `room\0user` →
    * event id, so they are not sent again (`include_redundant_members: false`).
    */
-  readonly lazyMembers: Map<string, Map<string, string>>;
+  readonly lazyMembers: BoundedMap<string, BoundedMap<string, string>>;
 }
 
 export const MAX_REMEMBERED_DEVICES = 50_000;
@@ -54,23 +55,18 @@ export const MAX_REMEMBERED_EVENTS = 10_000;
 export const MAX_LAZY_MEMBERS_PER_DEVICE = 20_000;
 
 export const createSyncMemo = (): SyncMemo => ({
-  quiet: new Map(), unread: new Map(), filters: new Map(), presence: new Map(), ownReceipts: new Map(),
-  receiptTargets: new Map(), lazyMembers: new Map(),
+  quiet: new BoundedMap(MAX_REMEMBERED_DEVICES), unread: new BoundedMap(MAX_UNREAD_COUNTS),
+  filters: new BoundedMap(MAX_REMEMBERED_FILTERS), presence: new BoundedMap(MAX_REMEMBERED_DEVICES),
+  ownReceipts: new BoundedMap(MAX_REMEMBERED_ROOMS), receiptTargets: new BoundedMap(MAX_REMEMBERED_EVENTS),
+  lazyMembers: new BoundedMap(MAX_REMEMBERED_DEVICES),
 });
 
-/** Sets `key` as the most recently used entry, dropping the least recently used beyond `max`. */
-export const rememberEntry = <K, V>(map: Map<K, V>, key: K, value: V, max: number): void => {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > max) map.delete(map.keys().next().value!);
-};
-
 /**
- * Remembers `entry` (whose `answer` is still being read) like rememberEntry, and forgets it again
+ * Remembers `entry` (whose `answer` is still being read) as the most recently used entry, and forgets it again
  * if that read fails, so a failure is not served from memory.
  */
-export const rememberAnswer = <K, E extends { readonly answer: Promise<unknown> }>(map: Map<K, E>, key: K, entry: E, max: number): void => {
-  rememberEntry(map, key, entry, max);
+export const rememberAnswer = <K, E extends { readonly answer: Promise<unknown> }>(map: BoundedMap<K, E>, key: K, entry: E): void => {
+  map.set(key, entry);
   entry.answer.catch(() => {
     if (map.get(key) === entry) map.delete(key);
   });

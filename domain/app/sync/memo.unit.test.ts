@@ -3,7 +3,8 @@ import type { JsonObject } from '../../json.ts';
 import type { RoomReadModel, StoredEvent } from '../../ports/rooms.ts';
 import type { SyncContext } from './context.ts';
 import { sentMembersOf } from './lazyMembers.ts';
-import { createSyncMemo, rememberEntry } from './memo.ts';
+import { BoundedMap } from '../../boundedMap.ts';
+import { createSyncMemo } from './memo.ts';
 import { ownReceipts, ownReceiptsByKey, receiptTargets } from './ownReceipts.ts';
 import { idleSince } from './roomSections.ts';
 import type { RoomPlan } from './plan.ts';
@@ -14,17 +15,9 @@ const event = (eventId: string, type: string, stateKey: string | null, roomId = 
   pdu: {} as StoredEvent['pdu'], redactedBecause: null, local: null, replacesState: null, prevContent: null,
 });
 
-describe('rememberEntry', () => {
-  it('keeps the most recently set entries up to the bound', () => {
-    const map = new Map<string, number>();
-    for (const [key, value] of [['a', 1], ['b', 2], ['a', 3], ['c', 4]] as const) rememberEntry(map, key, value, 2);
-    expect([...map]).toEqual([['a', 3], ['c', 4]]);
-  });
-});
-
 describe('sentMembersOf (include_redundant_members: false)', () => {
   it('knows the exact member events sent to a device, per room, until the device starts over', () => {
-    const devices = new Map<string, Map<string, string>>();
+    const devices = new BoundedMap<string, BoundedMap<string, string>>(10);
     const first = sentMembersOf(devices, '@u:x\u0000D', false);
     const carol = event('$c1', 'm.room.member', '@c:x');
     first.record([carol, event('$m', 'm.room.message', null)]);

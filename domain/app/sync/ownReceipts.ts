@@ -9,7 +9,8 @@ import { isJsonObject, type JsonObject } from '../../json.ts';
 import type { RoomReadModel, StoredEvent } from '../../ports/rooms.ts';
 import type { OwnReceipt } from '../notifications/index.ts';
 import type { SyncContext } from './context.ts';
-import { MAX_REMEMBERED_EVENTS, MAX_REMEMBERED_ROOMS, rememberEntry, type SyncMemo } from './memo.ts';
+import type { BoundedMap } from '../../boundedMap.ts';
+import type { SyncMemo } from './memo.ts';
 
 const READ_RECEIPT_TYPES = ['m.read', 'm.read.private'];
 
@@ -51,7 +52,7 @@ export const ownReceipts = async (
     const all = await ctx.userData.streams.receipts.changesSince(userId, [roomId], 0, window.upTo);
     receipts = ownReceiptsByKey(userId, all.get(roomId));
   }
-  if (memo !== undefined) rememberEntry(memo.ownReceipts, key, { position: window.upTo, receipts }, MAX_REMEMBERED_ROOMS);
+  memo?.ownReceipts.set(key, { position: window.upTo, receipts });
   return [...receipts.values()];
 };
 
@@ -59,13 +60,13 @@ export const ownReceipts = async (
  * `rooms` whose `event` answers from `remembered` for events it saw before. Only for reading where a
  * receipt points (room and offset): the remembered copy does not follow later redactions.
  */
-export const rememberingReceiptTargets = (rooms: RoomReadModel, remembered: Map<string, StoredEvent>): RoomReadModel => ({
+export const rememberingReceiptTargets = (rooms: RoomReadModel, remembered: BoundedMap<string, StoredEvent>): RoomReadModel => ({
   ...rooms,
   async event(eventId) {
     const known = remembered.get(eventId);
     if (known !== undefined) return known;
     const event = await rooms.event(eventId);
-    if (event !== undefined) rememberEntry(remembered, eventId, event, MAX_REMEMBERED_EVENTS);
+    if (event !== undefined) remembered.set(eventId, event);
     return event;
   },
 });

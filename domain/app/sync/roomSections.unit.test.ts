@@ -1,3 +1,4 @@
+import { BoundedMap } from '../../boundedMap.ts';
 import { describe, expect, it } from 'vitest';
 import { MatrixError } from '../../errors.ts';
 import type { Pdu } from '../../events/index.ts';
@@ -89,7 +90,7 @@ const text = (body: string): JsonObject => ({ msgtype: 'm.text', body });
 describe('buildRoom', () => {
   it('incrementally, for a user joined through the window: bundles without looking visibility up and counts unread from the timeline', async () => {
     const r = room();
-    const unread: UnreadCounts = new Map();
+    const unread: UnreadCounts = new BoundedMap(100);
     const format = eventFormatter(EMPTY_FILTER, { userId: BOB, deviceId: 'D' }, 5000);
     r.add(ALICE, 'm.room.message', text('one'));
     const initial: TimelinePlan = { section: 'join', roomId: ROOM, partition: 0, changes: r.memberships(), window: { roomId: ROOM, to: r.end(), fullState: true }, newToClient: true };
@@ -114,7 +115,7 @@ describe('buildRoom', () => {
 
   it('reads the unread window when the timeline is limited or filtered', async () => {
     const r = room();
-    const unread: UnreadCounts = new Map();
+    const unread: UnreadCounts = new BoundedMap(100);
     const format = eventFormatter(EMPTY_FILTER, { userId: BOB, deviceId: 'D' }, 5000);
     const plan = (from: number | undefined): TimelinePlan => ({
       section: 'join', roomId: ROOM, partition: 0, changes: r.memberships(), newToClient: from === undefined,
@@ -144,13 +145,13 @@ describe('buildRoom', () => {
       section: 'leave', roomId: ROOM, partition: 0, changes: r.memberships(), newToClient: false,
       window: { roomId: ROOM, from: since, to: 5, fullState: false },
     };
-    const left = await buildRoom(r.ctx, plan, EMPTY_FILTER, BOB, format, extras(new Map()));
+    const left = await buildRoom(r.ctx, plan, EMPTY_FILTER, BOB, format, extras(new BoundedMap(100)));
     expect(r.bundled).toEqual([{ eventIds: ['$e3', '$e4'], visible: [{ from: 0, to: 5 }] }]);
     expect(left.changed).toBe(true);
 
     r.failBundling(new MatrixError('M_FORBIDDEN', 403, 'not in the room'));
-    expect((await buildRoom(r.ctx, plan, EMPTY_FILTER, BOB, format, extras(new Map()))).timeline.events).toHaveLength(2);
+    expect((await buildRoom(r.ctx, plan, EMPTY_FILTER, BOB, format, extras(new BoundedMap(100)))).timeline.events).toHaveLength(2);
     r.failBundling(new Error('database down'));
-    await expect(buildRoom(r.ctx, plan, EMPTY_FILTER, BOB, format, extras(new Map()))).rejects.toThrow('database down');
+    await expect(buildRoom(r.ctx, plan, EMPTY_FILTER, BOB, format, extras(new BoundedMap(100)))).rejects.toThrow('database down');
   });
 });

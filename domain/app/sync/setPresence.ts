@@ -3,7 +3,7 @@
  * are; `offline` leaves their presence alone.
  */
 import type { SyncContext, SyncRequester } from './context.ts';
-import { MAX_REMEMBERED_DEVICES, rememberEntry, type SyncMemo } from './memo.ts';
+import type { SyncMemo } from './memo.ts';
 
 /**
  * Marks the user `presence` unless they are already in that state (no stream churn per poll). The
@@ -19,7 +19,7 @@ export const updatePresence = async (
   if (known !== undefined && known.presence === presence && known.position === position) return false;
   const current = await ctx.userData.getPresence(requester, userId).catch(() => undefined);
   if (current?.presence === presence) {
-    if (memo !== undefined && position !== undefined) rememberEntry(memo.presence, userId, { presence, position }, MAX_REMEMBERED_DEVICES);
+    if (position !== undefined) memo?.presence.set(userId, { presence, position });
     return false;
   }
   memo?.presence.delete(userId);

@@ -14,7 +14,7 @@ import { eventFormatter } from './format.ts';
 import { planRooms, type RoomPlan } from './plan.ts';
 import { buildRoom, strippedRoom, type RoomExtras, type RoomView } from './roomSections.ts';
 import { sentMembersOf } from './lazyMembers.ts';
-import { createSyncMemo, MAX_REMEMBERED_DEVICES, MAX_REMEMBERED_FILTERS, rememberEntry, type SyncMemo } from './memo.ts';
+import { createSyncMemo, type SyncMemo } from './memo.ts';
 import { ownReceipts, receiptTargets } from './ownReceipts.ts';
 import { updatePresence } from './setPresence.ts';
 import { deviceListDelta } from './deviceLists.ts';
@@ -168,7 +168,7 @@ const resolveFilter = async (ctx: SyncContext, userId: string, param: string | u
   if (known !== undefined) return known;
   const filter = await ctx.userData.resolveFilter(userId, param);
   if (stored) {
-    rememberEntry(memo.filters, key, filter, MAX_REMEMBERED_FILTERS);
+    memo.filters.set(key, filter);
   }
   return filter;
 };
@@ -221,7 +221,7 @@ export const sync = async (
     if (done || remaining <= 0 || signal?.aborted === true) {
       const body = done ? result.body : { ...result.body, next_batch: request.since! };
       const remembered = { token: String(body.next_batch), filter: request.filter, counter, keys, toDeviceEmpty: result.toDeviceEmpty };
-      if (result.complete && memo !== undefined) rememberEntry(memo.quiet, device, remembered, MAX_REMEMBERED_DEVICES);
+      if (result.complete) memo?.quiet.set(device, remembered);
       else memo?.quiet.delete(device);
       return body;
     }

@@ -4,6 +4,7 @@
  * notifications). Counts are remembered between syncs (see countUnread): a client that never
  * sends a read receipt would otherwise have its whole history since joining evaluated on every sync.
  */
+import { BoundedMap } from '../../boundedMap.ts';
 import { isJsonObject, type JsonObject } from '../../json.ts';
 import type { StoredEvent, UnreadWindow, UserMembershipChange } from '../../ports/rooms.ts';
 import type { AccountDataEntry } from '../../ports/userData.ts';
@@ -29,8 +30,8 @@ interface CachedCounts {
 }
 
 /** Per `user\0room`, least recently used dropped first. */
-export type UnreadCounts = Map<string, CachedCounts>;
-const MAX_UNREAD_COUNTS = 100_000;
+export type UnreadCounts = BoundedMap<string, CachedCounts>;
+export const MAX_UNREAD_COUNTS = 100_000;
 
 /** The user's push rules and a key that changes when they do. */
 export interface UserRules {
@@ -61,7 +62,7 @@ interface RememberedRules {
 }
 
 /** Per server (keyed by its user-data use-cases), per user; least recently used dropped first. */
-const rememberedRules = new WeakMap<object, Map<string, RememberedRules>>();
+const rememberedRules = new WeakMap<object, BoundedMap<string, RememberedRules>>();
 const MAX_REMEMBERED_RULES = 10_000;
 
 /** A short fingerprint of the rules (two FNV-style hashes and the length): cached counts keep it, not a copy of the rules. */
@@ -87,12 +88,12 @@ const readRules = (ctx: SyncContext, userId: string): Promise<UserRules> =>
  */
 const rulesAsOf = (ctx: SyncContext, userId: string, window: AccountDataWindow): Promise<UserRules> => {
   let byUser = rememberedRules.get(ctx.userData);
-  if (byUser === undefined) rememberedRules.set(ctx.userData, (byUser = new Map()));
+  if (byUser === undefined) rememberedRules.set(ctx.userData, (byUser = new BoundedMap(MAX_REMEMBERED_RULES)));
   const known = byUser.get(userId);
   const unchanged = known !== undefined && known.position >= window.since && known.position <= window.upTo
     && !window.entries.some((entry) => entry.roomId === null && entry.type === 'm.push_rules' && entry.position > known.position);
   const rules = unchanged ? known.answer : readRules(ctx, userId);
-  rememberAnswer(byUser, userId, { position: window.upTo, answer: rules }, MAX_REMEMBERED_RULES);
+  rememberAnswer(byUser, userId, { position: window.upTo, answer: rules });
   return rules;
 };
 
@@ -212,11 +213,7 @@ export const countUnread = async (
     const fresh = (await evaluateRange(ctx, roomId, userId, { from: after, to }, undefined, rules, read, new Map(), undefined))!;
     entry = { after, key, to, state: fresh.state, counts: fresh.counts };
   }
-  if (cache !== undefined) {
-    cache.delete(cacheKey);
-    cache.set(cacheKey, entry);
-    if (cache.size > MAX_UNREAD_COUNTS) cache.delete(cache.keys().next().value!);
-  }
+  cache?.set(cacheKey, entry);
   return entry.counts;
 };
 

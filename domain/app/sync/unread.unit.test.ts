@@ -1,3 +1,4 @@
+import { BoundedMap } from '../../boundedMap.ts';
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../json.ts';
 import type { StoredEvent } from '../../ports/rooms.ts';
@@ -92,7 +93,7 @@ describe('unread counts by push rules', () => {
 
   it('extends a cached count with new events only; a redaction or a rule change counts afresh', async () => {
     const r = room();
-    const cache: UnreadCounts = new Map();
+    const cache: UnreadCounts = new BoundedMap(1000);
     const first = r.add(BOB, 'm.room.message', text('one'));
     r.add(BOB, 'm.room.message', text('two'));
     expect(await count(r, rules(), cache)).toEqual({ notifications: 2, highlights: 0 });
@@ -151,7 +152,7 @@ describe('unread counts by push rules', () => {
 describe('unread counts from events read already', () => {
   it('extends a cached count from the timeline when it holds every event of the window, reading nothing', async () => {
     const r = room();
-    const cache: UnreadCounts = new Map();
+    const cache: UnreadCounts = new BoundedMap(1000);
     r.add(BOB, 'm.room.message', text('one'));
     expect(await count(r, rules(), cache)).toEqual({ notifications: 1, highlights: 0 });
     const since = r.end();
@@ -166,7 +167,7 @@ describe('unread counts from events read already', () => {
 
   it('reads the window when the events do not cover it, or counts afresh after a redaction among them', async () => {
     const r = room();
-    const cache: UnreadCounts = new Map();
+    const cache: UnreadCounts = new BoundedMap(1000);
     const first = r.add(BOB, 'm.room.message', text('one'));
     expect(await count(r, rules(), cache)).toEqual({ notifications: 1, highlights: 0 });
     r.add(BOB, 'm.room.message', text('two'));

@@ -1,5 +1,6 @@
 // Remembered unread counts: each /sync evaluates only the events after the previous one, and the
 // answers are those of a count made afresh (new events, moved receipts, changed rules, threads).
+import { BoundedMap } from '../../boundedMap.ts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../json.ts';
@@ -48,7 +49,7 @@ const counts = (notifications: number, highlights: number) => ({ notification_co
 describe('remembered unread counts', () => {
   it('evaluate only the new events on each sync, highlighting mentions and the display name', async () => {
     const r = room();
-    const cache: UnreadCounts = new Map();
+    const cache: UnreadCounts = new BoundedMap(1000);
     r.add(BOB, 'm.room.message', text('hello'));
     expect(await r.sync([], BY_NAME, false, cache)).toEqual({ unread_notifications: counts(1, 0) });
     r.calls.evaluated = 0;
@@ -71,7 +72,7 @@ describe('remembered unread counts', () => {
 
   it('count from a moved receipt, and again only the new events after it', async () => {
     const r = room();
-    const cache: UnreadCounts = new Map();
+    const cache: UnreadCounts = new BoundedMap(1000);
     r.add(BOB, 'm.room.message', text('one'));
     const two = r.add(BOB, 'm.room.message', text('two'));
     r.add(BOB, 'm.room.message', text('three', { 'm.mentions': { user_ids: [ME] } }));
@@ -87,7 +88,7 @@ describe('remembered unread counts', () => {
 
   it('count afresh when the push rules change, and follow the new ones', async () => {
     const r = room();
-    const cache: UnreadCounts = new Map();
+    const cache: UnreadCounts = new BoundedMap(1000);
     r.add(BOB, 'm.room.message', text('the cake is ready'));
     r.add(BOB, 'm.room.message', text('nothing to see'));
     expect(await r.sync([], DEFAULTS, false, cache)).toEqual({ unread_notifications: counts(2, 0) });
@@ -100,7 +101,7 @@ describe('remembered unread counts', () => {
 
   it('keep threads apart, with threaded receipts', async () => {
     const r = room();
-    const cache: UnreadCounts = new Map();
+    const cache: UnreadCounts = new BoundedMap(1000);
     const root = r.add(BOB, 'm.room.message', text('root'));
     const reply = (body: string, extra: JsonObject = {}) =>
       r.add(CAROL, 'm.room.message', text(body, { 'm.relates_to': { rel_type: 'm.thread', event_id: root.eventId }, ...extra }));
@@ -125,7 +126,7 @@ describe('remembered unread counts', () => {
 
   it('go on from the last count past a redaction of an event read before the receipt, or read with the new events', async () => {
     const r = room();
-    const cache: UnreadCounts = new Map();
+    const cache: UnreadCounts = new BoundedMap(1000);
     const old = r.add(BOB, 'm.room.message', text('read already'));
     const receipt = [{ eventId: old.eventId }];
     r.add(BOB, 'm.room.message', text('one'));
@@ -141,7 +142,7 @@ describe('remembered unread counts', () => {
 
   it('count afresh when a redaction strikes an event counted before, or a state event of the push context', async () => {
     const r = room();
-    const cache: UnreadCounts = new Map();
+    const cache: UnreadCounts = new BoundedMap(1000);
     const levels = r.add(BOB, 'm.room.power_levels', { users: { [BOB]: 100 }, notifications: { room: 0 } }, '');
     const receipt = [{ eventId: levels.eventId }];
     const counted = r.add(BOB, 'm.room.message', text('one'));
@@ -180,7 +181,7 @@ describe('remembered unread counts', () => {
     let compared = 0;
     await fc.assert(fc.asyncProperty(fc.array(op, { maxLength: 30 }), async (ops) => {
       const r = room();
-      const cache: UnreadCounts = new Map();
+      const cache: UnreadCounts = new BoundedMap(1000);
       const root = r.add(BOB, 'm.room.message', text('root'));
       let rules = DEFAULTS;
       const receipts = new Map<string, OwnReceipt>();
