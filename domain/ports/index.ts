@@ -4,3 +4,4 @@ export type * from './sql.ts';
 export type * from './accounts.ts';
 export type * from './rooms.ts';
 export type * from './userData.ts';
+export type * from './contentKeys.ts';

@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { Result, Schema, SchemaIssue } from 'effect';
 import { parse as parseYaml } from 'yaml';
 import { parseListenAddress, type ListenAddress } from './address.ts';
+import { redactionRetentionMs, retentionSettings } from './retention.ts';
 import { ConfigFile, LOG_LEVELS } from './schema.ts';
+import type { RetentionSettings } from '../../domain/app/retention/index.ts';
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -49,6 +51,10 @@ export interface StrataConfig {
     readonly registration: RateLimit | null;
     readonly messages: RateLimit | null;
   };
+  /** How long redacted content stays in the log (sealed) before its key is destroyed; null = forever. */
+  readonly redactionRetentionMs: number | null;
+  /** Room message retention policies (`retention.enabled`); null = off. */
+  readonly retention: RetentionSettings | null;
 }
 
 export class ConfigError extends Error {
@@ -77,6 +83,7 @@ const ENV_KEYS = {
   STRATA_CLICKHOUSE_URL: 'clickhouse_url',
   STRATA_CLICKHOUSE_DATABASE: 'clickhouse_database',
   STRATA_LOG_LEVEL: 'log_level',
+  STRATA_REDACTION_RETENTION_PERIOD: 'redaction_retention_period',
 } as const;
 
 const DEFAULT_RATE_LIMITS = {
@@ -112,7 +119,8 @@ const fromEnv = (env: Env): { values: Record<string, unknown>; sources: Map<stri
   for (const [name, key] of Object.entries(ENV_KEYS)) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
-    values[key] = key === 'kafka_brokers' ? raw.split(',').map((b) => b.trim()).filter((b) => b !== '') : raw;
+    values[key] = key === 'kafka_brokers' ? raw.split(',').map((b) => b.trim()).filter((b) => b !== '')
+      : key === 'redaction_retention_period' && raw === 'null' ? null : raw;
     sources.set(key, name);
   }
   return { values, sources };
@@ -200,6 +208,8 @@ const toStrataConfig = (file: ConfigFile): StrataConfig => {
       registration: rateLimit(file.rate_limits?.registration, DEFAULT_RATE_LIMITS.registration),
       messages: rateLimit(file.rate_limits?.messages, DEFAULT_RATE_LIMITS.messages),
     },
+    redactionRetentionMs: redactionRetentionMs(file.redaction_retention_period),
+    retention: retentionSettings(file.retention),
   };
 };
 

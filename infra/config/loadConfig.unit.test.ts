@@ -32,6 +32,8 @@ describe('loadConfig defaults', () => {
         registration: { perSecond: 0.17, burst: 3 },
         messages: null,
       },
+      redactionRetentionMs: 7 * 86_400_000,
+      retention: null,
     });
   });
 

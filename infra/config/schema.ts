@@ -4,6 +4,7 @@
  */
 import { Schema } from 'effect';
 import { parseListenAddress, serverNameProblem } from './address.ts';
+import { RedactionRetentionSetting, RetentionFile } from './retention.ts';
 
 const problemFilter = (problemOf: (value: string) => string | undefined) =>
   Schema.makeFilter((value: string) => problemOf(value));
@@ -77,6 +78,8 @@ export const ConfigFile = Schema.Struct({
     registration: Schema.optionalKey(RateLimitSetting),
     messages: Schema.optionalKey(RateLimitSetting),
   })),
+  redaction_retention_period: Schema.optionalKey(RedactionRetentionSetting),
+  retention: Schema.optionalKey(RetentionFile),
 });
 
 export type ConfigFile = typeof ConfigFile.Type;
