@@ -1,6 +1,7 @@
 // The domain's public surface, for code outside domain/ (gateways, projections, infra, tests).
 export * from './json.ts';
 export * from './boundedMap.ts';
+export * from './concurrency/index.ts';
 export * from './errors.ts';
 export * from './canonicalJson.ts';
 export * from './base64.ts';

@@ -1,47 +1,28 @@
 /**
  * Transaction-id lookups (client-server-api § Transaction identifiers), batched: every send with a
  * new transaction id asks whether the device already used it. Under load hundreds of those arrive
- * at once; one statement per tick answers all of them instead of each taking a connection from the
+ * at once; one statement answers all that arrived in a tick (or while the previous one ran) instead of each taking a connection from the
  * pool that /sync reads also need.
  */
-import type { LocalOrigin, SqlExecutor } from '../../domain/index.ts';
-
-interface Lookup {
-  readonly roomId: string;
-  readonly origin: LocalOrigin;
-  readonly resolve: (eventId: string | undefined) => void;
-  readonly reject: (error: unknown) => void;
-}
+import { createGroupCommit, type LocalOrigin, type SqlExecutor } from '../../domain/index.ts';
 
 /** Answers the first event a device sent in a room under a transaction id, if any. */
 export type TransactionLookup = (roomId: string, origin: LocalOrigin) => Promise<string | undefined>;
 
 export const createTransactionLookup = (db: SqlExecutor): TransactionLookup => {
-  let pending: Lookup[] = [];
-
-  const flush = async (): Promise<void> => {
-    const batch = pending;
-    pending = [];
-    try {
-      const { rows } = await db.query<{ i: number | string; event_id: string }>(
-        `SELECT q.i, (SELECT e.event_id FROM room_events e
-                      WHERE e.room_id = q.room_id AND e.local_user_id = q.user_id
-                        AND e.local_device_id IS NOT DISTINCT FROM q.device_id AND e.local_txn_id = q.txn_id
-                      ORDER BY e.log_offset LIMIT 1) AS event_id
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS q(room_id, user_id, device_id, txn_id, i)`,
-        [batch.map((l) => l.roomId), batch.map((l) => l.origin.userId), batch.map((l) => l.origin.deviceId),
-          batch.map((l) => l.origin.txnId)]);
-      const found = new Map(rows.map((row) => [Number(row.i), row.event_id ?? undefined]));
-      batch.forEach((lookup, index) => lookup.resolve(found.get(index + 1)));
-    } catch (error) {
-      for (const lookup of batch) lookup.reject(error);
-    }
-  };
-
-  return (roomId, origin) => new Promise((resolve, reject) => {
-    if (pending.length === 0) setImmediate(() => void flush());
-    pending.push({ roomId, origin, resolve, reject });
-  });
+  const lookups = createGroupCommit(async (batch: readonly { roomId: string; origin: LocalOrigin }[]) => {
+    const { rows } = await db.query<{ i: number | string; event_id: string }>(
+      `SELECT q.i, (SELECT e.event_id FROM room_events e
+                    WHERE e.room_id = q.room_id AND e.local_user_id = q.user_id
+                      AND e.local_device_id IS NOT DISTINCT FROM q.device_id AND e.local_txn_id = q.txn_id
+                    ORDER BY e.log_offset LIMIT 1) AS event_id
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS q(room_id, user_id, device_id, txn_id, i)`,
+      [batch.map((l) => l.roomId), batch.map((l) => l.origin.userId), batch.map((l) => l.origin.deviceId),
+        batch.map((l) => l.origin.txnId)]);
+    const found = new Map(rows.map((row) => [Number(row.i), row.event_id ?? undefined]));
+    return batch.map((_lookup, index) => found.get(index + 1));
+  }, { schedule: (start) => setImmediate(start) });
+  return (roomId, origin) => lookups.add({ roomId, origin });
 };
 
 /**

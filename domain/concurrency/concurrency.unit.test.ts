@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { createGroupCommit } from './groupCommit.ts';
+import { createKeyedQueue } from './keyedQueue.ts';
+
+/** A flush that records its batches and is held until released. */
+const heldFlush = () => {
+  const calls: { items: readonly string[]; release: (fail?: Error) => void }[] = [];
+  const flush = (items: readonly string[]) => new Promise<string[]>((resolve, reject) => {
+    calls.push({ items, release: (fail) => (fail === undefined ? resolve(items.map((item) => item.toUpperCase())) : reject(fail)) });
+  });
+  return { calls, flush };
+};
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('group commit', () => {
+  it('flushes the first item at once and everything added meanwhile together, each caller getting its own result', async () => {
+    const { calls, flush } = heldFlush();
+    const commit = createGroupCommit(flush);
+    const a = commit.add('a');
+    expect(calls.map((call) => call.items)).toEqual([['a']]);
+    const b = commit.add('b');
+    const c = commit.add('c');
+    expect(commit.busy).toBe(true);
+    calls[0]!.release();
+    expect(await a).toBe('A');
+    await tick();
+    expect(calls.map((call) => call.items)).toEqual([['a'], ['b', 'c']]);
+    calls[1]!.release();
+    expect([await b, await c]).toEqual(['B', 'C']);
+    await tick();
+    expect(commit.busy).toBe(false);
+  });
+
+  it('fails only the failed flush by default, and the queued items too when they were built on it', async () => {
+    for (const failQueuedOnError of [false, true]) {
+      const { calls, flush } = heldFlush();
+      const commit = createGroupCommit(flush, { failQueuedOnError });
+      const a = commit.add('a');
+      const b = commit.add('b');
+      const outcomes = Promise.allSettled([a, b]);
+      calls[0]!.release(new Error('broker down'));
+      await tick();
+      if (!failQueuedOnError) calls[1]!.release();
+      const [first, second] = await outcomes;
+      expect(first.status).toBe('rejected');
+      expect(second).toEqual(failQueuedOnError ? { status: 'rejected', reason: new Error('broker down') } : { status: 'fulfilled', value: 'B' });
+    }
+  });
+
+  it('gathers a tick’s items into one flush when scheduled later', async () => {
+    const { calls, flush } = heldFlush();
+    const commit = createGroupCommit(flush, { schedule: (start) => setImmediate(start) });
+    const all = Promise.all(['a', 'b', 'c'].map((item) => commit.add(item)));
+    expect(calls).toHaveLength(0);
+    await tick();
+    expect(calls.map((call) => call.items)).toEqual([['a', 'b', 'c']]);
+    calls[0]!.release();
+    expect(await all).toEqual(['A', 'B', 'C']);
+  });
+
+  it('rejects every item when the flush answers the wrong number of results', async () => {
+    const commit = createGroupCommit(async () => ['only one']);
+    const first = commit.add('a');
+    const second = commit.add('b');
+    await expect(first).resolves.toBe('only one');
+    await expect(second).resolves.toBe('only one');
+    const broken = createGroupCommit(async () => []);
+    await expect(broken.add('a')).rejects.toThrow('0 results for 1 items');
+  });
+});
+
+describe('keyed queue', () => {
+  it('runs a key’s tasks in order, other keys alongside, and goes on after a failure', async () => {
+    const queue = createKeyedQueue<string>();
+    const order: string[] = [];
+    let releaseFirst!: () => void;
+    const first = queue.run('room', () => new Promise<void>((resolve) => { releaseFirst = () => { order.push('room 1'); resolve(); }; }));
+    const failing = queue.run('room', async () => { order.push('room 2'); throw new Error('refused'); });
+    const third = queue.run('room', async () => { order.push('room 3'); return 3; });
+    const other = queue.run('other', async () => { order.push('other'); });
+    await other;
+    expect(order).toEqual(['other']);
+    expect(queue.has('room')).toBe(true);
+    releaseFirst();
+    await first;
+    await expect(failing).rejects.toThrow('refused');
+    expect(await third).toBe(3);
+    expect(order).toEqual(['other', 'room 1', 'room 2', 'room 3']);
+    await tick();
+    expect(queue.has('room')).toBe(false);
+  });
+});
