@@ -84,4 +84,32 @@ describe('createPostgresDatabase', () => {
       await db.close();
     }
   });
+
+  it('survives its connections being terminated (57P01) while checked out, and reconnects', async () => {
+    const db = await createPostgresDatabase({ url: inject('strataTestServices').postgresUrl, max: 2, transactionMax: 1 });
+    const crashes: unknown[] = [];
+    const onUncaught = (error: unknown): void => { crashes.push(error); };
+    process.on('uncaughtException', onUncaught);
+    try {
+      // The server ends this transaction's connection between two statements, as a restart does.
+      const failure = await db.transaction(async (tx) => {
+        const { rows } = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        await db.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return tx.query('SELECT 1');
+      }).then(() => undefined, (error: unknown) => error as Error);
+      expect(failure).toBeInstanceOf(Error);
+      // Plain queries' connections too, while idle in the pool.
+      const { rows } = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      await db.transaction((tx) => tx.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(crashes).toEqual([]);
+      // Both pools open fresh connections.
+      expect((await db.transaction((tx) => tx.query('SELECT 1 AS one'))).rows).toEqual([{ one: 1 }]);
+      for (let i = 0; i < 3; i++) expect((await db.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await db.close();
+    }
+  });
 });

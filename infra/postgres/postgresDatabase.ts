@@ -82,9 +82,17 @@ export const createPostgresDatabase = async (options: PostgresOptions): Promise<
   const end = async (): Promise<void> => {
     await Promise.all([pool.end(), transactionPool.end()]);
   };
-  // An idle client losing its connection must not crash the process; the next query reconnects.
-  pool.on('error', () => undefined);
-  transactionPool.on('error', () => undefined);
+  // A client losing its connection (PostgreSQL restarting: 57P01 "terminating connection due to
+  // administrator command", a network cut) must not crash the process. pg emits 'error' on the
+  // client, and the pool listens only while the client is idle: a client checked out for a
+  // transaction has no listener and the error would be uncaught. Every client gets one for its
+  // whole life; the statement in flight rejects by itself, the broken client is dropped on
+  // release (onClient below), and the next query opens a fresh connection.
+  const ignoreConnectionError = (): void => undefined;
+  for (const target of [pool, transactionPool]) {
+    target.on('error', ignoreConnectionError);
+    target.on('connect', (client) => client.on('error', ignoreConnectionError));
+  }
   try {
     await Promise.all([pool.query('SELECT 1'), transactionPool.query('SELECT 1')]);
   } catch (error) {
