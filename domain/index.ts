@@ -6,6 +6,7 @@ export * from './errors.ts';
 export * from './canonicalJson.ts';
 export * from './base64.ts';
 export * from './ids/index.ts';
+export * from './limits.ts';
 export * from './roomVersions/index.ts';
 export * from './events/index.ts';
 export * from './auth/index.ts';

@@ -1,11 +1,13 @@
 /**
  * Event size limits (client-server-api § Size limits): the whole PDU, signatures included, at most
  * 65,536 bytes of canonical JSON; `sender`, `room_id`, `event_id` within the 255-byte identifier
- * limit; `type` and `state_key` at most 255 bytes each.
+ * limit; `type` and `state_key` at most 255 bytes each. Beyond the spec, for the read models' sake:
+ * nesting is bounded and a relation's target is an identifier (MAX_PDU_DEPTH, identifierFieldProblem).
  */
 import { canonicalJson, CanonicalJsonError, type CanonicalJsonOptions } from '../canonicalJson.ts';
 import { MAX_IDENTIFIER_BYTES, utf8Length } from '../ids/index.ts';
-import type { JsonObject } from '../json.ts';
+import { isJsonObject, type JsonObject } from '../json.ts';
+import { fitsBytes, jsonShapeProblem, LIMITS } from '../limits.ts';
 import type { Pdu } from './pdu.ts';
 
 export const MAX_PDU_BYTES = 65_536;
@@ -21,7 +23,17 @@ export interface PduSizeProblem {
 
 const tooLarge = (reason: string): PduSizeProblem => ({ tooLarge: true, reason });
 
-/** Why one of the identifier fields (`sender`, `room_id`, `event_id`, `type`, `state_key`) is too long. */
+/**
+ * An event nests at most one level more than its content, which is bounded like any JSON a client
+ * sends (domain/limits.ts): read models index and recurse into events, remote ones included.
+ */
+export const MAX_PDU_DEPTH = LIMITS.jsonDepth + 1;
+
+/**
+ * Why one of the identifier fields (`sender`, `room_id`, `event_id`, `type`, `state_key`) is too
+ * long, or the event nests too deep, or its relation (`content.m.relates_to.event_id`, an event id
+ * the rooms read model indexes) is longer than an identifier may be.
+ */
 export const identifierFieldProblem = (pdu: Pdu): PduSizeProblem | undefined => {
   for (const field of LIMITED_FIELDS) {
     const value = pdu[field];
@@ -29,6 +41,12 @@ export const identifierFieldProblem = (pdu: Pdu): PduSizeProblem | undefined => 
       return tooLarge(`${field} is longer than ${MAX_EVENT_FIELD_BYTES} bytes`);
     }
   }
+  const relatesTo = isJsonObject(pdu.content) ? pdu.content['m.relates_to'] : undefined;
+  if (isJsonObject(relatesTo) && typeof relatesTo.event_id === 'string' && !fitsBytes(relatesTo.event_id, MAX_IDENTIFIER_BYTES)) {
+    return tooLarge(`content.m.relates_to.event_id is longer than ${MAX_IDENTIFIER_BYTES} bytes`);
+  }
+  const shape = jsonShapeProblem(pdu, { maxDepth: MAX_PDU_DEPTH });
+  if (shape !== undefined) return { tooLarge: false, reason: shape.reason };
   return undefined;
 };
 

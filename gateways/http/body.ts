@@ -4,8 +4,13 @@
  * codes: "well-formed JSON, but malformed", as Synapse answers); a body over the limit → 413 M_TOO_LARGE, refused from
  * Content-Length alone when it is declared; a body that stalls → 408, and one the client aborts
  * rejects at once, so a handler never waits forever.
+ *
+ * Every body also passes REQUEST_JSON_CHECKS (domain/limits.ts) before any handler sees it: no
+ * nesting past the depth limit (deep JSON overflows recursive consumers), no lone surrogates
+ * (neither UTF-8 nor PostgreSQL can hold one), no non-finite numbers (`1e400` parses to Infinity,
+ * which JSON writes back as null), no object member name past the identifier bound. → M_BAD_JSON.
  */
-import { MatrixError, isJsonObject, type JsonObject, type JsonValue } from '../../domain/index.ts';
+import { MatrixError, REQUEST_JSON_CHECKS, isJsonObject, jsonShapeProblem, type JsonObject, type JsonValue } from '../../domain/index.ts';
 import type { IncomingMessage } from 'node:http';
 import type { StrataContext } from './context.ts';
 
@@ -106,9 +111,13 @@ const parseJson = (bytes: Buffer, allowEmpty: boolean): JsonValue => {
   } catch {
     throw notJson('Content not JSON: not valid UTF-8');
   }
+  let value: JsonValue;
   try {
-    return JSON.parse(text) as JsonValue;
+    value = JSON.parse(text) as JsonValue;
   } catch {
     throw notJson('Content not JSON');
   }
+  const problem = jsonShapeProblem(value, REQUEST_JSON_CHECKS);
+  if (problem !== undefined) throw new MatrixError('M_BAD_JSON', 400, `Unacceptable JSON: ${problem.reason}`);
+  return value;
 };

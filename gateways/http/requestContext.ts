@@ -1,7 +1,8 @@
 /**
  * Outermost middleware: gives the request an id and a logger carrying it, puts the CORS headers on
  * every response (answering preflights), renders errors, times the request, feeds the latency
- * histogram (labelled by route template so label values stay few) and writes one access log line.
+ * histogram (labelled by route template so label values stay few) and writes one access log line;
+ * it also holds every request to the bounds of requestBounds.ts (path segments, unread bodies).
  * One middleware rather than three: each Koa middleware costs a promise and a bound function per
  * request, on every request of the server.
  */
@@ -11,6 +12,7 @@ import type { HttpMetrics, RequestState, StrataContext, StrataMiddleware } from 
 import { MatrixError } from '../../domain/index.ts';
 import { answersPreflight } from './cors.ts';
 import { renderError } from './errors.ts';
+import { checkPathSegments, settleUnreadBody } from './requestBounds.ts';
 
 /**
  * No identifier, event type, state key or token may hold U+0000, and the read models cannot store
@@ -69,13 +71,16 @@ export const requestContext = (logger: Logger, metrics: HttpMetrics | undefined)
     // Straight on the response: the id is a UUID or passed SANE_REQUEST_ID, valid as it is.
     ctx.res.setHeader('X-Request-Id', requestId);
     try {
-      if (answersPreflight(ctx)) return;
-      try {
-        if (NUL_ESCAPE.test(ctx.url)) throw new MatrixError('M_INVALID_PARAM', 400, 'U+0000 is not allowed in a request path or query');
-        await next();
-      } catch (error) {
-        renderError(ctx, error);
+      if (!answersPreflight(ctx)) {
+        try {
+          if (NUL_ESCAPE.test(ctx.url)) throw new MatrixError('M_INVALID_PARAM', 400, 'U+0000 is not allowed in a request path or query');
+          checkPathSegments(ctx.path);
+          await next();
+        } catch (error) {
+          renderError(ctx, error);
+        }
       }
+      await settleUnreadBody(ctx);
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = routeTemplateOf(ctx);

@@ -4,6 +4,7 @@
  * earlier tokens; otherwise a device is created.
  */
 import { utf8Length } from '../../ids/limits.ts';
+import { LIMITS } from '../../limits.ts';
 import type { AccountsContext } from './context.ts';
 import { invalidParam } from './params.ts';
 import { hashAccessToken, newAccessToken, newDeviceId, newRefreshToken } from './secrets.ts';
@@ -26,7 +27,7 @@ export const DEFAULT_REFRESHABLE_TOKEN_LIFETIME_MS = 5 * 60_000;
 export const refreshableTokenLifetime = (ctx: AccountsContext): number =>
   ctx.refreshableAccessTokenLifetimeMs ?? DEFAULT_REFRESHABLE_TOKEN_LIFETIME_MS;
 
-const MAX_DEVICE_ID_BYTES = 255;
+const MAX_DEVICE_ID_BYTES = LIMITS.deviceIdBytes;
 
 export const checkDeviceId = (deviceId: string | undefined): void => {
   if (deviceId === undefined) return;

@@ -4,7 +4,7 @@
  * guest access, initial_state, name, topic, then the invites, all decided and appended at once.
  */
 import { MatrixError } from '../../errors.ts';
-import { isUserId } from '../../ids/index.ts';
+import { isUserId, parseRoomAlias } from '../../ids/index.ts';
 import { isJsonObject, type JsonObject } from '../../json.ts';
 import type { LocalEventRequest } from '../../room/index.ts';
 import { DEFAULT_ROOM_VERSION, roomVersionRules, type RoomVersionRules } from '../../roomVersions/index.ts';
@@ -88,6 +88,9 @@ export const createRoom = async (ctx: RoomsContext, requester: RoomRequester, bo
   if (aliasName !== undefined) {
     if (aliasName === '' || /[:\s]/.test(aliasName)) throw new MatrixError('M_INVALID_PARAM', 400, "Invalid characters in 'room_alias_name'");
     alias = `#${aliasName}:${ctx.serverName}`;
+    // Only an alias the directory can parse can ever be resolved (length, NUL, lone surrogates).
+    const parsed = parseRoomAlias(alias);
+    if (!parsed.ok) throw new MatrixError('M_INVALID_PARAM', 400, `Invalid 'room_alias_name': ${parsed.error}`);
     if ((await ctx.directory.resolveAlias(alias)) !== undefined) throw new MatrixError('M_ROOM_IN_USE', 400, 'Room alias already taken');
   }
 

@@ -1,6 +1,7 @@
 /** `POST /user/{userId}/filter` and `GET /user/{userId}/filter/{filterId}` (filter.yaml). */
 import { MatrixError } from '../../errors.ts';
 import type { JsonObject, JsonValue } from '../../json.ts';
+import { jsonShapeProblem, REQUEST_JSON_CHECKS } from '../../limits.ts';
 import type { Requester, UserDataContext } from './context.ts';
 import { notFound, requireSelf } from './errors.ts';
 import { parseFilter, type Filter } from './filter.ts';
@@ -31,6 +32,9 @@ export const resolveFilter = async (ctx: UserDataContext, userId: string, param:
     } catch {
       throw new MatrixError('M_NOT_JSON', 400, 'The filter is not valid JSON');
     }
+    // The same bounds as a filter uploaded in a body (domain/limits.ts).
+    const problem = jsonShapeProblem(json, REQUEST_JSON_CHECKS);
+    if (problem !== undefined) throw new MatrixError('M_BAD_JSON', 400, `Unacceptable filter: ${problem.reason}`);
     return parseFilter(json);
   }
   const stored = await ctx.stores.filters.get(userId, param);

@@ -8,15 +8,14 @@
 import { MatrixError } from '../../errors.ts';
 import { utf8Length } from '../../ids/limits.ts';
 import { isJsonObject, type JsonObject } from '../../json.ts';
+import { LIMITS } from '../../limits.ts';
 import type { Pusher } from '../../ports/userData.ts';
 import type { Requester, UserDataContext } from './context.ts';
 import { invalidParam } from './errors.ts';
 
 const REQUIRED = ['kind', 'app_id', 'app_display_name', 'device_display_name', 'pushkey', 'lang', 'data'] as const;
-/** "Max length, 512 bytes." */
-const MAX_PUSHKEY_BYTES = 512;
-/** "Max length, 64 chars." */
-const MAX_APP_ID_LENGTH = 64;
+const MAX_PUSHKEY_BYTES = LIMITS.pushkeyBytes;
+const MAX_APP_ID_LENGTH = LIMITS.pusherAppIdChars;
 const PUSH_GATEWAY_PATH = '/_matrix/push/v1/notify';
 
 const pusherJson = (p: Pusher): JsonObject => ({

@@ -48,6 +48,8 @@ export const sendReceipt = async (
     // Since v1.4: threaded receipts; `main` is the main timeline.
     if (typeof body.thread_id !== 'string' || body.thread_id === '') throw invalidParam('thread_id field must be a non-empty string');
     if (receiptType === FULLY_READ) throw invalidParam('thread_id is not allowed for m.fully_read');
+    // `main` or a thread root's event id: an identifier, and a key of the receipts table.
+    if (body.thread_id !== 'main' && !isEventId(body.thread_id)) throw invalidParam('thread_id must be "main" or an event id');
     threadId = body.thread_id;
   }
   await requireJoined(ctx, roomId, requester.userId);

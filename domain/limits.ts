@@ -1,0 +1,129 @@
+/**
+ * The bounds on every value a client (or, later, a remote server) chooses, in one table, and the one
+ * check of JSON shape both request bodies and events use. A value past these bounds is refused
+ * before anything is appended to the log or written to a store: an over-long key cannot enter a
+ * PostgreSQL btree index (its row limit is about 2.7 KB), and one record a projection cannot apply
+ * stops every later record of its partition.
+ *
+ * Sources: the spec's identifier grammar (appendices.md: user ids, room ids, aliases and event ids
+ * at most 255 bytes), its event size limits (client-server-api § Size limits: `type`, `state_key`
+ * 255 bytes, a PDU 65,536 bytes), the push module (`app_id` 64 characters, `pushkey` 512 bytes),
+ * custom profile fields (keys 255 bytes, a profile 64 KiB); where the spec is silent, the identifier
+ * bound (what Synapse's own tables and checks come to for device ids, key ids and tags).
+ */
+import { MAX_IDENTIFIER_BYTES, utf8Length } from './ids/index.ts';
+import type { JsonValue } from './json.ts';
+
+export const LIMITS = {
+  /** User ids, room ids, aliases, event ids (appendices.md § Identifier Grammar). */
+  identifierBytes: MAX_IDENTIFIER_BYTES,
+  /**
+   * Any one segment of a request path, percent-decoded: every identifier a path carries (room and
+   * user ids, event types, state keys, transaction ids, account-data types, tags, device ids, key
+   * ids, filter ids, push rule ids, profile keys, alias names) is bounded by 255 bytes.
+   */
+  pathSegmentBytes: 255,
+  /** Transaction ids (sends, to-device, redactions): the client's key for idempotence. */
+  txnIdBytes: 255,
+  /** Device ids, chosen by the client at login/registration or as map keys in key and to-device bodies. */
+  deviceIdBytes: 255,
+  /** Key ids (`ed25519:DEVICE`, `signed_curve25519:AAAAAQ`, backup session ids, versions). */
+  keyIdBytes: 255,
+  /**
+   * Any member name of a JSON object a client sends. Matrix maps are keyed by identifiers (user
+   * ids, device ids, key ids, room ids, session ids, event types), all at most 255 bytes.
+   */
+  jsonKeyBytes: 255,
+  /**
+   * Nesting of any JSON a client sends, and of an event's content. Matrix's own schemas nest a
+   * handful of levels; 128 leaves room for clients' custom data while keeping every recursive
+   * consumer (canonical JSON, jsonb, the clients themselves) far from its stack limit.
+   */
+  jsonDepth: 128,
+  /** Push gateway app ids (push.yaml: "Max length, 64 chars"). */
+  pusherAppIdChars: 64,
+  /** Push keys (push.yaml: "Max length, 512 bytes"). */
+  pushkeyBytes: 512,
+  /** Custom profile field names (client-server-api § Profiles: "MUST NOT exceed 255 bytes"). */
+  profileKeyBytes: 255,
+} as const;
+
+/** What makes a JSON value unacceptable, with the JSON path of the first offending value. */
+export interface JsonShapeProblem {
+  readonly reason: string;
+}
+
+export interface JsonShapeChecks {
+  /** Deepest nesting allowed; the value itself is level 1 when it is an object or array. */
+  readonly maxDepth: number;
+  /** Longest object member name in UTF-8 bytes (unbounded when absent). */
+  readonly maxKeyBytes?: number;
+  /** Refuse strings (and member names) holding a lone surrogate: UTF-8 cannot encode one. */
+  readonly wellFormedStrings?: boolean;
+  /** Refuse NaN and ±Infinity (what `1e400` parses to): JSON cannot write them back. */
+  readonly finiteNumbers?: boolean;
+}
+
+/**
+ * Walks a JSON value once, without recursion (so no nesting can overflow the stack), and answers
+ * the first problem found, or undefined. Containers are visited with their depth on an explicit
+ * stack.
+ */
+export const jsonShapeProblem = (root: JsonValue, checks: JsonShapeChecks): JsonShapeProblem | undefined => {
+  const values: JsonValue[] = [root];
+  const depths: number[] = [1];
+  const { maxDepth, maxKeyBytes, wellFormedStrings = false, finiteNumbers = false } = checks;
+  while (values.length > 0) {
+    const value = values.pop()!;
+    const depth = depths.pop()!;
+    if (typeof value === 'string') {
+      if (wellFormedStrings && !value.isWellFormed()) return { reason: 'a string holds a lone surrogate (not valid Unicode)' };
+      continue;
+    }
+    if (typeof value === 'number') {
+      if (finiteNumbers && !Number.isFinite(value)) return { reason: 'a number is out of range' };
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > maxDepth) return { reason: `JSON nests deeper than ${maxDepth} levels` };
+    if (Array.isArray(value)) {
+      for (const item of value) {
+        if (item !== null && typeof item === 'object') {
+          values.push(item);
+          depths.push(depth + 1);
+        } else if (typeof item === 'string' || typeof item === 'number') {
+          values.push(item);
+          depths.push(depth);
+        }
+      }
+      continue;
+    }
+    for (const key of Object.keys(value)) {
+      if (maxKeyBytes !== undefined && key.length > maxKeyBytes / 3 && utf8Length(key) > maxKeyBytes) {
+        return { reason: `an object member name is longer than ${maxKeyBytes} bytes` };
+      }
+      if (wellFormedStrings && !key.isWellFormed()) return { reason: 'an object member name holds a lone surrogate (not valid Unicode)' };
+      const item = value[key]!;
+      if (item !== null && typeof item === 'object') {
+        values.push(item);
+        depths.push(depth + 1);
+      } else if (typeof item === 'string' || typeof item === 'number') {
+        values.push(item);
+        depths.push(depth);
+      }
+    }
+  }
+  return undefined;
+};
+
+/** The checks every JSON request body passes (gateways/http's body parser). */
+export const REQUEST_JSON_CHECKS: JsonShapeChecks = {
+  maxDepth: LIMITS.jsonDepth,
+  maxKeyBytes: LIMITS.jsonKeyBytes,
+  wellFormedStrings: true,
+  finiteNumbers: true,
+};
+
+/** Whether a string fits a byte bound (UTF-8), measuring only when its length leaves doubt. */
+export const fitsBytes = (text: string, maxBytes: number): boolean =>
+  text.length <= maxBytes / 3 || (text.length <= maxBytes && utf8Length(text) <= maxBytes);

@@ -1,0 +1,215 @@
+// Hostile values wherever a client chooses one: over-long identifiers, lone surrogates, deep nesting,
+// numbers JSON or canonical JSON cannot carry, over-long member names. Each is refused with a 4xx
+// Matrix error before anything reaches the log or a store, and afterwards every room still takes
+// writes and /sync still shows them (one unstorable record would stop its whole partition).
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MatrixClient, e, startTestServer, timelineOf, type ServerMode, type TestServer, type UserClient } from '../harness/index.ts';
+
+/** Random (incompressible, so a btree cannot squeeze it under its row limit) URL-safe text. */
+const random = (length: number): string => randomBytes(Math.ceil((length * 3) / 4)).toString('base64url').slice(0, length);
+const LONG = random(3_000);
+/** Just past the 255-byte bound, in multi-byte characters (256 bytes, 128 characters). */
+const LONG_UTF8 = 'é'.repeat(128);
+const deep = (levels: number, inner = '1'): string => `${'{"a":'.repeat(levels)}${inner}${'}'.repeat(levels)}`;
+const deepArray = (levels: number): string => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+
+/** Hostile JSON bodies, as raw text (JSON.stringify cannot write a lone surrogate escape or 1e400). */
+const HOSTILE_BODIES: Readonly<Record<string, string>> = {
+  'lone surrogate value': '{"body":"\\ud800","msgtype":"m.text"}',
+  'lone surrogate key': '{"\\udc00":"x","body":"x","msgtype":"m.text"}',
+  'nesting 200 deep': `{"body":"x","msgtype":"m.text","n":${deep(200)}}`,
+  'nesting 6,000 deep': `{"body":"x","msgtype":"m.text","n":${deepArray(6_000)}}`,
+  'nesting 30,000 deep': `{"body":"x","msgtype":"m.text","n":${deepArray(30_000)}}`,
+  '1e400': '{"body":"x","msgtype":"m.text","n":1e400}',
+  'member name 3,000 long': `{"body":"x","msgtype":"m.text","${LONG}":1}`,
+};
+
+interface Case {
+  readonly name: string;
+  readonly method: string;
+  readonly path: string;
+  readonly raw?: string;
+  readonly json?: unknown;
+}
+
+describe.each<ServerMode>(['embedded', 'distributed'])('hostile input (%s)', (mode) => {
+  let server: TestServer;
+  let client: MatrixClient;
+  let alice: UserClient;
+  let bob: UserClient;
+  let roomId: string;
+  let eventId: string;
+  let version: string;
+
+  beforeAll(async () => {
+    server = await startTestServer({ mode });
+    client = new MatrixClient(server.url);
+    [alice, bob] = await Promise.all(['alice', 'bob'].map(async (name) => client.as(await client.register(name))));
+    roomId = await alice.createRoom({ preset: 'public_chat' });
+    await bob.post(`/join/${e(roomId)}`);
+    eventId = await alice.send(roomId, 'target');
+    version = (await alice.post('/room_keys/version', { algorithm: 'm.megolm_backup.v1.curve25519-aes-sha2', auth_data: { public_key: 'abc' } })).version as string;
+  });
+  afterAll(() => server?.stop());
+
+  /** Sends every case; answers those not refused with a 4xx carrying a Matrix errcode (this one, if given). */
+  const unrefused = async (cases: readonly Case[], only?: string): Promise<string[]> => {
+    const wrong: string[] = [];
+    for (const c of cases) {
+      const body = c.raw !== undefined ? { raw: c.raw } : c.method === 'GET' ? {} : { json: c.json ?? {} };
+      const reply = await alice.request(c.method, c.path, body);
+      const errcode = reply.body.errcode;
+      if (reply.status < 400 || reply.status >= 500 || typeof errcode !== 'string' || !errcode.startsWith('M_') || (only !== undefined && errcode !== only)) {
+        wrong.push(`${c.name}: ${c.method} ${c.path.slice(0, 120)} → ${reply.status} ${JSON.stringify(reply.body).slice(0, 200)}`);
+      }
+    }
+    return wrong;
+  };
+
+  /** Endpoints taking a client-chosen JSON body. */
+  const bodyEndpoints = (): readonly Omit<Case, 'name'>[] => {
+    const me = e(alice.userId);
+    const room = e(roomId);
+    return [
+      { method: 'PUT', path: `/rooms/${room}/send/m.room.message/${random(10)}` },
+      { method: 'PUT', path: `/rooms/${room}/state/org.example.hostile/${random(5)}` },
+      { method: 'PUT', path: `/rooms/${room}/redact/${e(eventId)}/${random(10)}` },
+      { method: 'PUT', path: `/user/${me}/account_data/org.example.hostile` },
+      { method: 'PUT', path: `/user/${me}/rooms/${room}/account_data/org.example.hostile` },
+      { method: 'PUT', path: `/user/${me}/rooms/${room}/tags/u.hostile` },
+      { method: 'POST', path: `/user/${me}/filter` },
+      { method: 'PUT', path: `/profile/${me}/displayname` },
+      { method: 'PUT', path: `/profile/${me}/org.example.field` },
+      { method: 'PUT', path: `/sendToDevice/org.example.hostile/${random(10)}` },
+      { method: 'POST', path: '/keys/upload' },
+      { method: 'POST', path: '/keys/signatures/upload' },
+      { method: 'POST', path: '/keys/device_signing/upload' },
+      { method: 'PUT', path: `/room_keys/keys/${room}/${random(10)}?version=${version}` },
+      { method: 'PUT', path: `/room_keys/version/${version}` },
+      { method: 'PUT', path: '/pushrules/global/override/org.example.hostile' },
+      { method: 'PUT', path: '/pushrules/global/override/.m.rule.master/actions' },
+      { method: 'POST', path: '/pushers/set' },
+      { method: 'PUT', path: `/devices/${e(alice.session.deviceId)}` },
+      { method: 'POST', path: '/createRoom' },
+      { method: 'PUT', path: `/directory/room/${e(`#hostile${random(6)}:${server.serverName}`)}` },
+      { method: 'PUT', path: `/directory/list/room/${room}` },
+      { method: 'POST', path: `/rooms/${room}/receipt/m.read/${e(eventId)}` },
+      { method: 'PUT', path: `/rooms/${room}/typing/${me}` },
+      { method: 'POST', path: `/rooms/${room}/read_markers` },
+      { method: 'POST', path: `/rooms/${room}/report/${e(eventId)}` },
+      { method: 'POST', path: `/rooms/${room}/report` },
+      { method: 'POST', path: `/users/${me}/report` },
+      { method: 'POST', path: `/rooms/${room}/invite` },
+      { method: 'POST', path: '/user_directory/search' },
+    ];
+  };
+
+  it.each(Object.keys(HOSTILE_BODIES))('refuses a body with %s at every endpoint taking JSON', async (kind) => {
+    const cases = bodyEndpoints().map((endpoint) => ({ ...endpoint, name: kind, raw: HOSTILE_BODIES[kind] }));
+    // One body parser refuses them all, whatever the endpoint would make of the body.
+    expect(await unrefused(cases, 'M_BAD_JSON')).toEqual([]);
+  });
+
+  it('refuses numbers canonical JSON forbids in events, whatever the JSON body parser admits', async () => {
+    const room = e(roomId);
+    const cases: Case[] = [];
+    for (const value of ['1.5', '9007199254740992', '-9007199254740992', '1e300']) {
+      cases.push({ name: `content ${value}`, method: 'PUT', path: `/rooms/${room}/send/m.room.message/${random(10)}`, raw: `{"body":"x","n":${value}}` });
+      cases.push({ name: `state ${value}`, method: 'PUT', path: `/rooms/${room}/state/org.example.n/`, raw: `{"n":${value}}` });
+    }
+    expect(await unrefused(cases)).toEqual([]);
+  });
+
+  it('refuses over-long identifiers in paths (transaction ids, types, state keys, keys, ids)', async () => {
+    const me = e(alice.userId);
+    const room = e(roomId);
+    const cases: Case[] = [];
+    for (const [label, long] of [['random 3,000', LONG], ['256 bytes of é', LONG_UTF8]] as const) {
+      const x = e(long);
+      cases.push(
+        { name: `${label} txn id`, method: 'PUT', path: `/rooms/${room}/send/m.room.message/${x}`, json: { body: 'x', msgtype: 'm.text' } },
+        { name: `${label} event type`, method: 'PUT', path: `/rooms/${room}/send/${x}/${random(10)}`, json: { body: 'x' } },
+        { name: `${label} state type`, method: 'PUT', path: `/rooms/${room}/state/${x}/`, json: {} },
+        { name: `${label} state key`, method: 'PUT', path: `/rooms/${room}/state/org.example.s/${x}`, json: {} },
+        { name: `${label} redact txn`, method: 'PUT', path: `/rooms/${room}/redact/${e(eventId)}/${x}`, json: {} },
+        { name: `${label} redact target`, method: 'PUT', path: `/rooms/${room}/redact/$${x}/${random(10)}`, json: {} },
+        { name: `${label} room id`, method: 'PUT', path: `/rooms/!${x}:${server.serverName}/send/m.room.message/${random(10)}`, json: { body: 'x' } },
+        { name: `${label} account data type`, method: 'PUT', path: `/user/${me}/account_data/${x}`, json: {} },
+        { name: `${label} room account data type`, method: 'PUT', path: `/user/${me}/rooms/${room}/account_data/${x}`, json: {} },
+        { name: `${label} tag`, method: 'PUT', path: `/user/${me}/rooms/${room}/tags/${x}`, json: {} },
+        { name: `${label} user id`, method: 'PUT', path: `/user/@${x}:${server.serverName}/account_data/t`, json: {} },
+        { name: `${label} filter id`, method: 'GET', path: `/user/${me}/filter/${x}` },
+        { name: `${label} profile key`, method: 'PUT', path: `/profile/${me}/${x}`, json: { [long]: 'v' } },
+        { name: `${label} to-device type`, method: 'PUT', path: `/sendToDevice/${x}/${random(10)}`, json: { messages: {} } },
+        { name: `${label} to-device txn`, method: 'PUT', path: `/sendToDevice/m.x/${x}`, json: { messages: {} } },
+        { name: `${label} device id`, method: 'PUT', path: `/devices/${x}`, json: { display_name: 'x' } },
+        { name: `${label} backup room`, method: 'PUT', path: `/room_keys/keys/${x}/s?version=${version}`, json: {} },
+        { name: `${label} backup session`, method: 'PUT', path: `/room_keys/keys/${room}/${x}?version=${version}`, json: {} },
+        { name: `${label} backup version`, method: 'PUT', path: `/room_keys/version/${x}`, json: {} },
+        { name: `${label} push rule id`, method: 'PUT', path: `/pushrules/global/override/${x}`, json: { actions: [] } },
+        { name: `${label} alias`, method: 'PUT', path: `/directory/room/${e('#')}${x}${e(`:${server.serverName}`)}`, json: { room_id: roomId } },
+        { name: `${label} directory room`, method: 'PUT', path: `/directory/list/room/!${x}:${server.serverName}`, json: { visibility: 'public' } },
+        { name: `${label} receipt type`, method: 'POST', path: `/rooms/${room}/receipt/${x}/${e(eventId)}`, json: {} },
+        { name: `${label} receipt event`, method: 'POST', path: `/rooms/${room}/receipt/m.read/$${x}`, json: {} },
+        { name: `${label} typing user`, method: 'PUT', path: `/rooms/${room}/typing/@${x}:${server.serverName}`, json: { typing: true, timeout: 1 } },
+        { name: `${label} report event`, method: 'POST', path: `/rooms/${room}/report/$${x}`, json: { reason: 'x' } },
+        { name: `${label} path segment`, method: 'GET', path: `/rooms/${room}/event/$${x}` },
+      );
+    }
+    cases.push({ name: 'invalid UTF-8 in a path segment', method: 'PUT', path: `/user/${me}/account_data/x%ED%A0%80`, json: {} });
+    // Refused before routing, whatever the route would make of the value.
+    expect(await unrefused(cases, 'M_INVALID_PARAM')).toEqual([]);
+  });
+
+  it('refuses over-long identifiers in bodies (device and key ids, pusher keys, thread ids, alias names)', async () => {
+    const me = alice.userId;
+    const device = alice.session.deviceId;
+    const room = e(roomId);
+    const cases: Case[] = [
+      { name: 'one-time key id', method: 'POST', path: '/keys/upload', json: { one_time_keys: { [`signed_curve25519:${LONG}`]: { key: 'k', signatures: {} } } } },
+      { name: 'fallback key id', method: 'POST', path: '/keys/upload', json: { fallback_keys: { [`signed_curve25519:${LONG}`]: { key: 'k', fallback: true, signatures: {} } } } },
+      { name: 'device key id', method: 'POST', path: '/keys/upload', json: { device_keys: { user_id: me, device_id: device, algorithms: [], keys: { [`ed25519:${LONG}`]: 'k' }, signatures: {} } } },
+      { name: 'signature key id', method: 'POST', path: '/keys/signatures/upload', json: { [me]: { [LONG]: { user_id: me, device_id: device, keys: {}, signatures: {} } } } },
+      { name: 'cross-signing key id', method: 'POST', path: '/keys/device_signing/upload', json: { master_key: { user_id: me, usage: ['master'], keys: { [`ed25519:${LONG}`]: LONG } } } },
+      { name: 'backup room', method: 'PUT', path: `/room_keys/keys?version=${version}`, json: { rooms: { [`!${LONG}:x`]: { sessions: {} } } } },
+      { name: 'backup session', method: 'PUT', path: `/room_keys/keys?version=${version}`, json: { rooms: { [roomId]: { sessions: { [LONG]: { first_message_index: 0, forwarded_count: 0, is_verified: false, session_data: {} } } } } } },
+      { name: 'to-device device id', method: 'PUT', path: `/sendToDevice/m.x/${random(10)}`, json: { messages: { [me]: { [LONG]: { a: 1 } } } } },
+      { name: 'to-device user id', method: 'PUT', path: `/sendToDevice/m.x/${random(10)}`, json: { messages: { [`@${LONG}:x`]: { '*': { a: 1 } } } } },
+      { name: 'pushkey', method: 'POST', path: '/pushers/set', json: { kind: 'http', app_id: 'a', pushkey: LONG, app_display_name: 'a', device_display_name: 'd', lang: 'en', data: { url: 'https://push.example/_matrix/push/v1/notify' } } },
+      { name: 'pusher app id', method: 'POST', path: '/pushers/set', json: { kind: 'http', app_id: random(65), pushkey: 'k', app_display_name: 'a', device_display_name: 'd', lang: 'en', data: { url: 'https://push.example/_matrix/push/v1/notify' } } },
+      { name: 'receipt thread id', method: 'POST', path: `/rooms/${room}/receipt/m.read/${e(eventId)}`, json: { thread_id: `$${LONG}` } },
+      { name: 'read marker', method: 'POST', path: `/rooms/${room}/read_markers`, json: { 'm.fully_read': `$${LONG}` } },
+      { name: 'login device id', method: 'POST', path: '/login', json: { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'alice' }, password: 'correct horse battery staple', device_id: LONG } },
+      { name: 'alias name', method: 'POST', path: '/createRoom', json: { room_alias_name: random(260) } },
+      { name: 'alias name with NUL', method: 'POST', path: '/createRoom', json: { room_alias_name: 'a\u0000b' } },
+      { name: 'initial state type', method: 'POST', path: '/createRoom', json: { initial_state: [{ type: LONG, state_key: '', content: {} }] } },
+      { name: 'initial state key', method: 'POST', path: '/createRoom', json: { initial_state: [{ type: 'org.x', state_key: LONG, content: {} }] } },
+      { name: 'relation target', method: 'PUT', path: `/rooms/${room}/send/m.reaction/${random(10)}`, json: { 'm.relates_to': { rel_type: 'm.annotation', event_id: `$${random(60_000)}`, key: 'x' } } },
+      { name: 'registration device id', method: 'POST', path: '/register', json: { username: random(8).toLowerCase(), password: 'p', device_id: LONG, auth: { type: 'm.login.dummy' } } },
+    ];
+    expect(await unrefused(cases)).toEqual([]);
+  });
+
+  it('has every room still take writes, and /sync show them', async () => {
+    const since = (await bob.sync()).next_batch as string;
+    const after = await alice.send(roomId, 'still writable');
+    await bob.syncUntil((sync) => timelineOf(sync, roomId).some((event) => event.event_id === after), { since });
+    // A new room (perhaps on another partition) too.
+    const other = await alice.createRoom({ preset: 'public_chat', room_alias_name: `ok${random(6)}` });
+    await bob.post(`/join/${e(other)}`);
+    const next = await alice.send(other, 'also writable');
+    await bob.syncUntil((sync) => timelineOf(sync, other).some((event) => event.event_id === next), { since });
+    // Per-user stores too.
+    await alice.put(`/user/${e(alice.userId)}/account_data/org.example.fine`, { ok: true });
+    expect(await alice.get(`/user/${e(alice.userId)}/account_data/org.example.fine`)).toEqual({ ok: true });
+  });
+
+  it('resolves an alias createRoom accepted, at the longest name it accepts', async () => {
+    const suffix = `:${server.serverName}`;
+    const name = random(255 - 1 - suffix.length);
+    const created = await alice.createRoom({ room_alias_name: name });
+    expect((await alice.get(`/directory/room/${e(`#${name}${suffix}`)}`)).room_id).toBe(created);
+    await alice.fails('POST', '/createRoom', { status: 400, errcode: 'M_INVALID_PARAM' }, { json: { room_alias_name: `${name}x` } });
+  });
+});
