@@ -31,6 +31,7 @@ import {
 import { applyingAppended, startProjection } from '../projections/runtime/index.ts';
 import type { StrataConfig } from './config/index.ts';
 import { createMetrics } from './observability/index.ts';
+import { createErasure } from './erasure/index.ts';
 import {
   displayListenAddress, loadOrCreateSigningKey, openClickHouse, openReadModels, openRoomLog, pinServerName, probeDatabase,
   probeLog, recordStart, startHttpServer, type ServerLifecycle,
@@ -65,10 +66,17 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
   const metrics = createMetrics();
 
   // Storage: the embedded log and PGlite unless Kafka / PostgreSQL are configured.
-  const { log, kind: logKind, where: logWhere } = await openRoomLog(config, logger);
-  lifecycle.onStop('room log', () => log.close());
+  const { log: plainLog, kind: logKind, where: logWhere } = await openRoomLog(config, logger);
+  lifecycle.onStop('room log', () => plainLog.close());
   const { db, kind: dbKind, where: dbWhere } = await openReadModels(config);
   lifecycle.onStop('database', () => db.close());
+  // Event content is sealed in the log under keys that erasure destroys; the keys live in the
+  // database beside the read models (docs/erasure.md).
+  const erasure = await createErasure({
+    db, topic: ROOM_EVENTS_TOPIC, redactionRetentionMs: config.redactionRetentionMs, retention: config.retention,
+    now: () => systemClock.now(), logger: logger.child({ subsystem: 'erasure' }),
+  });
+  const log = erasure.seal(plainLog);
   const clickhouse = await openClickHouse(config);
   if (clickhouse !== null) lifecycle.onStop('clickhouse', () => clickhouse.close());
   const mode = logKind === 'embedded' && dbKind === 'pglite' ? 'embedded'
@@ -97,6 +105,7 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
   await ensureNotificationIndexes(db);
   await ensureRelationIndexes(db);
   await ensureContentReportsSchema(db);
+  lifecycle.onStop('erasure sweepers', await erasure.startSweepers());
   const roomQueries = createRoomQueries(db);
   const membership = createSqlRoomMembership(db);
   const directory = createSqlRoomDirectory(db);
@@ -143,6 +152,10 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
         });
       }
       await userData.onAccountDeactivated(userId);
+    },
+    onAccountErased: async (userId) => {
+      const erased = await erasure.eraseUser(userId);
+      logger.info({ user_id: userId, keys_destroyed: erased.keysDestroyed, events_stripped: erased.eventsStripped }, 'erased a deactivated account\'s content');
     },
   });
   // Room use-cases write through a writer that refuses a suspended account's writes (§ Account suspension).

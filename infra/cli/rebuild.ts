@@ -5,7 +5,9 @@
  */
 import { roomsProjection } from '../../projections/rooms/index.ts';
 import { rebuildProjection, type Projection } from '../../projections/runtime/index.ts';
+import { ROOM_EVENTS_TOPIC } from '../../domain/index.ts';
 import { loadConfig } from '../config/index.ts';
+import { createErasure } from '../erasure/index.ts';
 import { createLogger } from '../observability/index.ts';
 import { openReadModels, openRoomLog, reasonOf } from '../server/index.ts';
 import { createProgressBar } from './progress.ts';
@@ -22,8 +24,15 @@ if (projection === undefined) {
 try {
   const config = loadConfig(process.env);
   const logger = createLogger({ level: 'warn' });
-  const { log } = await openRoomLog(config, logger);
+  const { log: plainLog } = await openRoomLog(config, logger);
   const { db } = await openReadModels(config);
+  // Sealed content is opened with the keys beside the read models (docs/erasure.md); the key store
+  // is no projection's table, so the rebuild leaves it as it is.
+  const erasure = await createErasure({
+    db, topic: ROOM_EVENTS_TOPIC, redactionRetentionMs: config.redactionRetentionMs, retention: config.retention,
+    now: () => Date.now(), logger,
+  });
+  const log = erasure.seal(plainLog);
   const bar = createProgressBar({ label: `rebuild ${projection.name}` });
   const { done } = await rebuildProjection({ projection, log, db, onProgress: ({ done, total }) => bar.update(done, total) });
   bar.finish();

@@ -8,3 +8,4 @@ export { createNotificationQueries, ensureNotificationIndexes, NOTIFICATION_INDE
 export { createRelationQueries, ensureRelationIndexes, RELATION_INDEXES } from './relationQueries.ts';
 export { createSqlUserDirectory } from './userDirectory.ts';
 export { createSqlContentReports, ensureContentReportsSchema, CONTENT_REPORTS_SCHEMA } from './contentReports.ts';
+export { redactedPduSql } from './redactionSql.ts';

@@ -27,6 +27,11 @@ export interface AccountsContext {
    * makes it leave its rooms and drops its pushers, layers this one may not import.
    */
   readonly onAccountDeactivated?: (userId: string) => Promise<void> | void;
+  /**
+   * Called after `onAccountDeactivated` when the user asked for erasure (`erase: true`): their
+   * events' content goes from the read models and the log (docs/erasure.md).
+   */
+  readonly onAccountErased?: (userId: string) => Promise<void> | void;
   /** How long an access token issued with a refresh token lives; five minutes by default (as Synapse). */
   readonly refreshableAccessTokenLifetimeMs?: number;
   /** How long an OpenID token lives; one hour by default (as Synapse). */

@@ -3,7 +3,8 @@
  * device deletion. Afterwards the account cannot log in (its password hash is forgotten and login
  * answers M_USER_DEACTIVATED, as Synapse does), its devices and tokens are gone, its displayname
  * and avatar are cleared (as Synapse clears them) and the `onAccountDeactivated` hook makes it
- * leave its rooms. The user id stays taken, so it can never be registered again.
+ * leave its rooms; with `erase`, `onAccountErased` then erases its events' content. The user id
+ * stays taken, so it can never be registered again.
  */
 import { MatrixError } from '../../errors.ts';
 import type { AccountsContext, AuthDict, Requester } from './context.ts';
@@ -12,7 +13,10 @@ import { finishUserInteractiveAuth, PASSWORD_FLOWS, userInteractiveAuth } from '
 
 export interface DeactivateCommand {
   readonly auth: AuthDict;
-  /** Accepted (since v1.10); nothing here serves redacted copies yet, so it changes nothing more. */
+  /**
+   * Erase the user's content too (since v1.10): after leaving the rooms, their events' content is
+   * stripped from the read models and its keys destroyed (docs/erasure.md).
+   */
   readonly erase: boolean;
 }
 
@@ -42,6 +46,8 @@ export const deactivateAccount = async (
   await removeDevices(ctx, userId, { allBut: undefined });
   for (const field of CLEARED_PROFILE_FIELDS) await ctx.store.deleteProfileField(userId, field);
   await ctx.onAccountDeactivated?.(userId);
+  // After the leaves, so the member events that carried the profile are no longer current state.
+  if (command.erase) await ctx.onAccountErased?.(userId);
   await finishUserInteractiveAuth(ctx, session);
   // No third-party ids are ever bound here, and the spec says: "This must be `success` if the
   // homeserver has no identifiers to unbind for the user."

@@ -1,0 +1,81 @@
+/**
+ * The sealed form of a room record (docs/erasure.md). A record that carries a PDU keeps its redacted
+ * form in clear, so any reader can fold the room (state, auth, DAG) without the key, and carries the
+ * PDU exactly as appended in `sealed`, encrypted with AES-256-GCM under the event's own data key:
+ *
+ *   { ...record, pdu: redactPdu(pdu), sealed: { v: 1, alg: 'A256GCM', kid, iv, ct } }
+ *
+ * `iv` (12 bytes) and `ct` (ciphertext then the 16-byte tag) are base64url; the additional
+ * authenticated data binds the ciphertext to its key id and event id, so a ciphertext moved to
+ * another record does not open. The log entry also carries the key id in the `strata-sealed`
+ * header, so a reader can fetch a batch's keys without parsing any value.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { redactPdu, roomVersionRules, type JsonObject, type LogValue, type Pdu } from '../../domain/index.ts';
+
+export const SEALED_HEADER = 'strata-sealed';
+const ALGORITHM = 'A256GCM';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+export interface SealedContent {
+  readonly v: 1;
+  readonly alg: typeof ALGORITHM;
+  readonly kid: string;
+  readonly iv: string;
+  readonly ct: string;
+}
+
+/** What sealing needs of a record: a PDU, its event id and room version. */
+export interface SealableRecord {
+  readonly eventId: string;
+  readonly roomId: string;
+  readonly roomVersion: string;
+  readonly pdu: Pdu;
+}
+
+const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Room records that carry a PDU of a known room version; anything else stays in clear. */
+export const sealableRecord = (value: LogValue): SealableRecord | undefined => {
+  // Any version of these records: sealing touches `pdu` only, and every version carries it there.
+  if (!isObject(value) || typeof value.v !== 'number' || (value.type !== 'pdu.accepted' && value.type !== 'pdu.softFailed')) return undefined;
+  if (typeof value.eventId !== 'string' || typeof value.roomId !== 'string' || typeof value.roomVersion !== 'string') return undefined;
+  if (!isObject(value.pdu) || value.sealed !== undefined || roomVersionRules(value.roomVersion) === undefined) return undefined;
+  return value as unknown as SealableRecord;
+};
+
+const aad = (kid: string, eventId: string): Buffer => Buffer.from(`strata.sealed.v1\n${kid}\n${eventId}`, 'utf8');
+
+export const newDataKey = (): Uint8Array => randomBytes(32);
+export const newKeyId = (): string => randomBytes(16).toString('base64url');
+
+/** The record with its PDU redacted in clear and sealed whole under `key`. */
+export const sealRecord = (value: LogValue, record: SealableRecord, kid: string, key: Uint8Array): LogValue => {
+  const rules = roomVersionRules(record.roomVersion)!;
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(aad(kid, record.eventId));
+  const ct = Buffer.concat([cipher.update(JSON.stringify(record.pdu), 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  const sealed: SealedContent = { v: 1, alg: ALGORITHM, kid, iv: iv.toString('base64url'), ct: ct.toString('base64url') };
+  return { ...(value as JsonObject), pdu: redactPdu(record.pdu, rules.redaction), sealed } as unknown as LogValue;
+};
+
+/**
+ * The record as a consumer reads it: with its PDU opened when `key` is given, or in its redacted
+ * form when the key was destroyed. A ciphertext that does not authenticate throws: that is
+ * corruption or tampering, never erasure.
+ */
+export const openRecord = (value: LogValue, key: Uint8Array | undefined): LogValue => {
+  if (!isObject(value) || !isObject(value.sealed)) return value;
+  const { sealed, ...rest } = value;
+  if (key === undefined) return rest as LogValue;
+  const { kid, iv, ct } = sealed as unknown as SealedContent;
+  const bytes = Buffer.from(ct, 'base64url');
+  if (bytes.length < TAG_BYTES) throw new Error(`sealed record ${String(value.eventId)}: ciphertext too short`);
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+  decipher.setAAD(aad(kid, String(value.eventId)));
+  decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+  const plain = Buffer.concat([decipher.update(bytes.subarray(0, bytes.length - TAG_BYTES)), decipher.final()]);
+  return { ...rest, pdu: JSON.parse(plain.toString('utf8')) as JsonObject } as LogValue;
+};
