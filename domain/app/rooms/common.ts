@@ -8,6 +8,11 @@ import type { RoomsContext, RoomRequester } from './context.ts';
 
 export const forbidden = (message: string): MatrixError => new MatrixError('M_FORBIDDEN', 403, message);
 export const notFound = (message: string): MatrixError => new MatrixError('M_NOT_FOUND', 404, message);
+/**
+ * The one answer for a room the user may not act in or read, whether or not the room exists, so
+ * that nobody learns which room ids are in use (Synapse's wording for a non-member).
+ */
+export const notInRoom = (userId: string, roomId: string): MatrixError => forbidden(`User ${userId} not in room ${roomId}`);
 export const invalidParam = (message: string): MatrixError => new MatrixError('M_INVALID_PARAM', 400, message);
 /** A body field of the wrong JSON type: "well-formed JSON, but malformed" (§ Common error codes). */
 export const badJson = (message: string): MatrixError => new MatrixError('M_BAD_JSON', 400, message);

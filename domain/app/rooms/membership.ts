@@ -6,7 +6,7 @@
 import { MatrixError } from '../../errors.ts';
 import { isRoomAlias, isUserId, parseRoomId, roomAliasServerName, roomIdServerName, type RoomAlias } from '../../ids/index.ts';
 import type { JsonObject } from '../../json.ts';
-import { forbidden, invalidParam, memberContent, membershipIn, notFound, originOf, withReason, writerState } from './common.ts';
+import { forbidden, invalidParam, memberContent, membershipIn, notFound, notInRoom, originOf, withReason } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
 import { restrictedJoinContent } from './restrictedJoin.ts';
 
@@ -38,6 +38,17 @@ const knownRoom = async (ctx: RoomsContext, roomId: string) => {
   return state;
 };
 
+/**
+ * The room's state for a change only a joined member may make (invite, kick, ban, unban: the auth
+ * rules reject any other sender). Unknown rooms and rooms the requester is not joined to get the
+ * same answer, before anything about the room or its members is looked at.
+ */
+const stateAsMember = async (ctx: RoomsContext, requester: RoomRequester, roomId: string) => {
+  const state = await ctx.writer.state(roomId);
+  if (state === undefined || state.rules === null || membershipIn(state, requester.userId) !== 'join') throw notInRoom(requester.userId, roomId);
+  return state;
+};
+
 const sendMember = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, target: string, content: JsonObject): Promise<string> =>
   (await ctx.writer.send(roomId, { type: 'm.room.member', stateKey: target, sender: requester.userId, content }, originOf(requester))).eventId;
 
@@ -59,16 +70,20 @@ export const knock = async (ctx: RoomsContext, requester: RoomRequester, roomIdO
 };
 
 export const leave = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, reason?: string): Promise<void> => {
-  const state = await knownRoom(ctx, roomId);
-  const membership = membershipIn(state, requester.userId);
-  // Leaving a room one already left (or was never in) changes nothing.
-  if (membership === undefined || membership === 'leave') return;
+  const state = await ctx.writer.state(roomId);
+  const membership = state === undefined ? undefined : membershipIn(state, requester.userId);
+  // Never in the room, or no such room: one answer, so leave does not tell whether a room exists.
+  if (membership === undefined) throw notInRoom(requester.userId, roomId);
+  // Leaving a room one already left changes nothing.
+  if (membership === 'leave') return;
   await sendMember(ctx, requester, roomId, requester.userId, { membership: 'leave', ...withReason(reason) });
 };
 
 export const forget = async (ctx: RoomsContext, requester: RoomRequester, roomId: string): Promise<void> => {
-  const state = await writerState(ctx, roomId);
-  const membership = membershipIn(state, requester.userId);
+  const state = await ctx.writer.state(roomId);
+  const membership = state === undefined ? undefined : membershipIn(state, requester.userId);
+  // Synapse: "has no membership in room"; an unknown room answers the same.
+  if (membership === undefined) throw notInRoom(requester.userId, roomId);
   if (membership === 'join' || membership === 'invite' || membership === 'knock') {
     throw new MatrixError('M_UNKNOWN', 400, 'The user has not left the room');
   }
@@ -82,14 +97,14 @@ const targetOf = (userId: string): string => {
 
 export const invite = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, userId: string, reason?: string): Promise<void> => {
   const target = targetOf(userId);
-  const state = await writerState(ctx, roomId);
+  const state = await stateAsMember(ctx, requester, roomId);
   if (membershipIn(state, target) === 'ban') throw forbidden(`${target} is banned from the room`);
   await sendMember(ctx, requester, roomId, target, await memberContent(ctx, target, 'invite', withReason(reason)));
 };
 
 export const kick = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, userId: string, reason?: string): Promise<void> => {
   const target = targetOf(userId);
-  const state = await writerState(ctx, roomId);
+  const state = await stateAsMember(ctx, requester, roomId);
   const membership = membershipIn(state, target);
   if (membership === undefined || membership === 'leave' || membership === 'ban') throw forbidden(`${target} is not in the room`);
   await sendMember(ctx, requester, roomId, target, { membership: 'leave', ...withReason(reason) });
@@ -97,13 +112,13 @@ export const kick = async (ctx: RoomsContext, requester: RoomRequester, roomId: 
 
 export const ban = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, userId: string, reason?: string): Promise<void> => {
   const target = targetOf(userId);
-  await writerState(ctx, roomId);
+  await stateAsMember(ctx, requester, roomId);
   await sendMember(ctx, requester, roomId, target, { membership: 'ban', ...withReason(reason) });
 };
 
 export const unban = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, userId: string, reason?: string): Promise<void> => {
   const target = targetOf(userId);
-  const state = await writerState(ctx, roomId);
+  const state = await stateAsMember(ctx, requester, roomId);
   if (membershipIn(state, target) !== 'ban') throw forbidden(`${target} is not banned`);
   await sendMember(ctx, requester, roomId, target, { membership: 'leave', ...withReason(reason) });
 };

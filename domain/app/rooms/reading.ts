@@ -6,7 +6,7 @@ import { MatrixError } from '../../errors.ts';
 import { isJsonObject, type JsonObject } from '../../json.ts';
 import type { StoredEvent } from '../../ports/rooms.ts';
 import { clientEvent, type Viewer } from './clientEvent.ts';
-import { forbidden, invalidParam, notFound } from './common.ts';
+import { invalidParam, notFound, notInRoom } from './common.ts';
 import { hiddenByIgnoring, ignoredBy, withoutIgnored } from './ignoring.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
 import { admitsRoom, lazyMembers, matchesEventFilter, parseEventFilter } from './roomEventFilter.ts';
@@ -19,10 +19,16 @@ const MAX_LIMIT = 1000;
 
 const viewerOf = (requester: RoomRequester): Viewer => ({ userId: requester.userId, deviceId: requester.deviceId });
 
-const requireRoom = async (ctx: RoomsContext, roomId: string) => {
+/** An unknown room answers as a room the user is not in (visibility.ts), so reads do not reveal which rooms exist. */
+const requireRoom = async (ctx: RoomsContext, requester: RoomRequester, roomId: string) => {
   const info = await ctx.rooms.roomInfo(roomId);
-  if (info === undefined) throw forbidden(`You are not in room ${roomId}`);
+  if (info === undefined) throw notInRoom(requester.userId, roomId);
   return info;
+};
+
+/** /event and /context answer 404 for an event one may not see; an unknown room is one such. */
+const requireRoomForEvent = async (ctx: RoomsContext, roomId: string): Promise<void> => {
+  if ((await ctx.rooms.roomInfo(roomId)) === undefined) throw notFound('Event not found');
 };
 
 /** The state the user may see: current while joined, else as of the end of their window. */
@@ -30,7 +36,7 @@ const visibleState = async (ctx: RoomsContext, roomId: string, window: Visibilit
   window.joined || window.maxOffset === undefined ? ctx.rooms.currentState(roomId) : ctx.rooms.stateAt(roomId, window.maxOffset);
 
 export const getEvent = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, eventId: string): Promise<JsonObject> => {
-  await requireRoom(ctx, roomId);
+  await requireRoomForEvent(ctx, roomId);
   // rooms.yaml getOneRoomEvent: 404 also when "you do not have permission to see it" (Synapse too),
   // so a non-member cannot tell which event ids exist.
   const window = await visibilityWindow(ctx, roomId, requester.userId).catch((error: unknown) => {
@@ -43,7 +49,7 @@ export const getEvent = async (ctx: RoomsContext, requester: RoomRequester, room
 };
 
 export const getState = async (ctx: RoomsContext, requester: RoomRequester, roomId: string): Promise<JsonObject[]> => {
-  await requireRoom(ctx, roomId);
+  await requireRoom(ctx, requester, roomId);
   const window = await visibilityWindow(ctx, roomId, requester.userId);
   const now = ctx.clock.now();
   return (await visibleState(ctx, roomId, window)).map((event) => clientEvent(event, viewerOf(requester), now));
@@ -52,7 +58,7 @@ export const getState = async (ctx: RoomsContext, requester: RoomRequester, room
 export const getStateEvent = async (
   ctx: RoomsContext, requester: RoomRequester, roomId: string, type: string, stateKey: string, format: 'content' | 'event',
 ): Promise<JsonObject> => {
-  await requireRoom(ctx, roomId);
+  await requireRoom(ctx, requester, roomId);
   const window = await visibilityWindow(ctx, roomId, requester.userId);
   const event = window.joined || window.maxOffset === undefined
     ? await ctx.rooms.stateEvent(roomId, type, stateKey)
@@ -93,7 +99,7 @@ const membershipMatcher = (query: MembersQuery): ((membership: string) => boolea
 
 export const getMembers = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, query: MembersQuery): Promise<JsonObject[]> => {
   const matches = membershipMatcher(query);
-  const info = await requireRoom(ctx, roomId);
+  const info = await requireRoom(ctx, requester, roomId);
   const window = await visibilityWindow(ctx, roomId, requester.userId);
   let at = query.at === undefined ? undefined : parseTimelineToken(query.at, info.partition, 'at') - 1;
   if (!window.joined && window.maxOffset !== undefined) at = Math.min(at ?? window.maxOffset, window.maxOffset);
@@ -105,9 +111,9 @@ export const getMembers = async (ctx: RoomsContext, requester: RoomRequester, ro
 };
 
 export const getJoinedMembers = async (ctx: RoomsContext, requester: RoomRequester, roomId: string): Promise<JsonObject> => {
-  await requireRoom(ctx, roomId);
+  await requireRoom(ctx, requester, roomId);
   const window = await visibilityWindow(ctx, roomId, requester.userId);
-  if (!window.joined) throw forbidden(`You are not in room ${roomId}`);
+  if (!window.joined) throw notInRoom(requester.userId, roomId);
   const joined: JsonObject = {};
   for (const event of await ctx.rooms.members(roomId)) {
     if (membershipOfEvent(event) !== 'join' || event.stateKey === null) continue;
@@ -140,7 +146,7 @@ export interface MessagesRequest {
 }
 
 export const getMessages = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, request: MessagesRequest): Promise<JsonObject> => {
-  const info = await requireRoom(ctx, roomId);
+  const info = await requireRoom(ctx, requester, roomId);
   const window = await visibilityWindow(ctx, roomId, requester.userId);
   const dir = request.dir;
   if (dir === undefined) throw new MatrixError('M_MISSING_PARAM', 400, "Missing 'dir' (b or f)");
@@ -181,7 +187,7 @@ export const getMessages = async (ctx: RoomsContext, requester: RoomRequester, r
 export const getContext = async (
   ctx: RoomsContext, requester: RoomRequester, roomId: string, eventId: string, limitText: string | undefined, filterText: string | undefined,
 ): Promise<JsonObject> => {
-  await requireRoom(ctx, roomId);
+  await requireRoomForEvent(ctx, roomId);
   // rooms.yaml getOneRoomEvent: 404 also when "you do not have permission to see it" (Synapse too),
   // so a non-member cannot tell which event ids exist.
   const window = await visibilityWindow(ctx, roomId, requester.userId).catch((error: unknown) => {

@@ -6,7 +6,7 @@
  * while the room is world_readable (peeking).
  */
 import type { EventFilter, MessagesQuery, OffsetRange, RoomReadModel, VisibilityHistory } from '../../ports/rooms.ts';
-import { forbidden } from './common.ts';
+import { notInRoom } from './common.ts';
 import type { RoomsContext } from './context.ts';
 import { historyVisibilityOf, inRanges, visibleRanges, type HistoryVisibility } from './historyVisibility.ts';
 
@@ -33,7 +33,7 @@ export const windowOf = (history: VisibilityHistory, roomId: string, userId: str
   const memberships = history.membership;
   const joined = memberships[memberships.length - 1]?.value === 'join';
   const lastJoin = memberships.findLastIndex((change) => change.value === 'join');
-  if (lastJoin < 0 && currentHistoryVisibility(history) !== 'world_readable') throw forbidden(`${userId} is not in room ${roomId}`);
+  if (lastJoin < 0 && currentHistoryVisibility(history) !== 'world_readable') throw notInRoom(userId, roomId);
   const maxOffset = joined || lastJoin < 0 ? undefined : memberships[lastJoin + 1]!.offset;
   const visible = visibleRanges(history, maxOffset === undefined ? OPEN_END : maxOffset + 1);
   const minOffset = visible[0]?.from;

@@ -168,7 +168,9 @@ describe('room endpoints', () => {
   it('answers unknown rooms and versions with the spec errors', async () => {
     expect((await call('POST', '/createRoom', alice, { room_version: '999' })).body).toMatchObject({ errcode: 'M_UNSUPPORTED_ROOM_VERSION' });
     expect((await call('POST', `/join/${e('!unknown:other.org')}`, alice, {})).body.errcode).toBe('M_NOT_FOUND');
-    expect((await call('POST', `/rooms/${e('!unknown:example.org')}/invite`, alice, { user_id: '@bob:example.org' })).status).toBe(404);
+    // An unknown room answers as one alice is not in: nobody learns which room ids exist.
+    expect((await call('POST', `/rooms/${e('!unknown:example.org')}/invite`, alice, { user_id: '@bob:example.org' })).body)
+      .toEqual({ errcode: 'M_FORBIDDEN', error: 'User @alice:example.org not in room !unknown:example.org' });
     expect((await call('GET', '/joined_rooms')).body.errcode).toBe('M_MISSING_TOKEN');
   });
 });
