@@ -28,7 +28,9 @@ import {
   roomsProjection, createNotificationQueries, ensureNotificationIndexes,
   createRelationQueries, createSqlContentReports, createSqlUserDirectory, ensureContentReportsSchema, ensureRelationIndexes,
 } from '../projections/rooms/index.ts';
-import { applyingAppended, startProjection } from '../projections/runtime/index.ts';
+import {
+  applyingAppended, createSupervisor, refusingAppendsWhileStopped, startProjection, waitWhileRunning,
+} from '../projections/runtime/index.ts';
 import type { StrataConfig } from './config/index.ts';
 import { createMetrics } from './observability/index.ts';
 import { createErasure } from './erasure/index.ts';
@@ -64,6 +66,9 @@ export interface StartedStrata {
 export const startStrata = async (config: StrataConfig, logger: Logger, lifecycle: Pick<ServerLifecycle, 'onStop'>): Promise<StartedStrata> => {
   const startedAt = Date.now();
   const metrics = createMetrics();
+  // Every log consumer runs under this one supervisor: transient failures are retried, a poison
+  // record stops its consumer alone, reported in /health and /metrics (projections/runtime/supervisor.ts).
+  const supervisor = createSupervisor({ logger: logger.child({ subsystem: 'supervisor' }), metrics });
 
   // Storage: the embedded log and PGlite unless Kafka / PostgreSQL are configured.
   const { log: plainLog, kind: logKind, where: logWhere } = await openRoomLog(config, logger);
@@ -96,7 +101,7 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
   // batches) and the single room writer (write side).
   const notifier = createInProcessNotifier();
   const roomsRun = await startProjection({
-    projection: roomsProjection, log, db, metrics, logger: logger.child({ subsystem: 'rooms projection' }),
+    projection: roomsProjection, log, db, metrics, supervisor, logger: logger.child({ subsystem: 'rooms projection' }),
     onApplied: (batch) => notifier.notify(roomWakeKeys(batch.entries)),
   });
   lifecycle.onStop('rooms projection', () => roomsRun.stop());
@@ -110,7 +115,10 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
   const membership = createSqlRoomMembership(db);
   const directory = createSqlRoomDirectory(db);
   // The writer hands what it appends straight to the rooms projection (projections/runtime/appendedLocally.ts).
-  const writer = createRoomWriter({ log: applyingAppended(log, roomsRun, ROOM_EVENTS_TOPIC), readModel: roomQueries, projection: roomsRun, keys: { current: () => signingKey }, now: () => Date.now() });
+  // While the rooms projection is stopped, sends are refused before they reach the log: their
+  // read-your-writes wait could never end.
+  const writerLog = refusingAppendsWhileStopped(applyingAppended(log, roomsRun, ROOM_EVENTS_TOPIC), supervisor, roomsRun.name, ROOM_EVENTS_TOPIC);
+  const writer = createRoomWriter({ log: writerLog, readModel: roomQueries, projection: roomsRun, keys: { current: () => signingKey }, now: () => Date.now() });
 
   // Accounts, user data and rooms call each other through hooks: profile changes update membership
   // events, deleted devices lose their keys and queued to-device messages.
@@ -185,8 +193,14 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
     serverName: config.serverName, writer: guardedWriter, rooms: roomQueries, directory, profiles: accountStore, clock: systemClock, random: cryptoRandom,
     relations: createRelationQueries(db), userDirectory: createSqlUserDirectory(db), reports: createSqlContentReports(db), preferences,
   });
+  // Long-polls wait for the rooms projection's wake-ups: once it has stopped they end at once with its 503.
+  const roomWakeups = {
+    ...notifier,
+    waitFor: (keys: readonly string[], since: number, timeoutMs: number, signal?: AbortSignal) =>
+      waitWhileRunning(supervisor, roomsRun.name, signal, (stopped) => notifier.waitFor(keys, since, timeoutMs, stopped)),
+  };
   const syncContext: SyncContext = {
-    rooms: roomQueries, sync: createSyncQueries(db), membership, directory, userData, notifier, clock: systemClock,
+    rooms: roomQueries, sync: createSyncQueries(db), membership, directory, userData, notifier: roomWakeups, clock: systemClock,
     bundleAggregations: roomModules.bundleAggregations, preferences,
   };
   const sync = createSync(syncContext);
@@ -194,7 +208,7 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
   // Push gateway delivery: a room log consumer posting to the HTTP pushers of whoever an event notifies.
   const pushGateway = createPushGatewayClient({ logger: logger.child({ subsystem: 'push gateway' }) });
   const pushSender = await startPushSender({
-    topic: ROOM_EVENTS_TOPIC, log, db, roomsProjection: roomsRun, pusherUsers, logger: logger.child({ subsystem: 'push sender' }),
+    topic: ROOM_EVENTS_TOPIC, log, db, roomsProjection: roomsRun, pusherUsers, supervisor, logger: logger.child({ subsystem: 'push sender' }),
     context: {
       serverName: config.serverName, rooms: roomQueries, sync: createSyncQueries(db), pushers: userDataStores.pushers, userData, gateway: pushGateway,
       counts: syncContext, preferences,
@@ -207,7 +221,7 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
   let analyticsReadModel: AnalyticsReadModel | null = null;
   if (clickhouse !== null) {
     const analyticsRun = await startClickHouseProjection({
-      projection: ANALYTICS_PROJECTION, log, clickhouse, metrics, logger: logger.child({ subsystem: 'analytics' }),
+      projection: ANALYTICS_PROJECTION, log, clickhouse, metrics, supervisor, logger: logger.child({ subsystem: 'analytics' }),
     });
     lifecycle.onStop('analytics projection', () => analyticsRun.stop());
     analyticsReadModel = createClickHouseAnalyticsReadModel(clickhouse);
@@ -229,6 +243,7 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
             if (!(await clickhouse.ping())) throw new Error('ClickHouse did not answer /ping');
           },
         },
+        consumers: () => supervisor.statuses(),
       }),
       createAccountsRouter({
         accounts, rateLimits: config.rateLimits, publicBaseUrl: () => config.publicBaseUrl ?? `http://${listening}`,
@@ -237,7 +252,7 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
       createSharedSecretRegistrationRouter(accounts),
       createRoomsRouter({
         rooms, accounts, messageRateLimit: config.rateLimits.messages, modules: roomModules,
-        peeking: createRoomPeeking({ rooms: roomQueries, clock: systemClock, notifier }),
+        peeking: createRoomPeeking({ rooms: roomQueries, clock: systemClock, notifier: roomWakeups }),
       }),
       createUserDataRouter({ userData, accounts }),
       createSyncRouter({ sync, accounts, rooms }),

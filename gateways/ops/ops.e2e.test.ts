@@ -38,6 +38,28 @@ describe('GET /health', () => {
     expect(failed).toMatchObject({ dependency: 'database' });
   });
 
+  it('is 503 while a consumer is stopped, naming it with the record and the error', async () => {
+    const since = Date.UTC(2026, 0, 1);
+    const consumers = () => [
+      { name: 'rooms', state: 'stopped', retries: 5, since, error: 'gap in room !r:x', at: { topic: 'strata.room.events', partition: 2, offset: 17 } },
+      { name: 'push_gateway', state: 'running', retries: 0, since },
+    ];
+    app = await serveTestApp({ routers: [healthRouter({ checks: { log: up }, consumers, timeoutMs: 200 })] });
+    const response = await fetch(`${app.url}/health`);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({
+      status: 'unavailable',
+      dependencies: { log: 'up' },
+      consumers: {
+        rooms: {
+          state: 'stopped', since: '2026-01-01T00:00:00.000Z', retries: 5, topic: 'strata.room.events', partition: 2, offset: 17,
+          error: 'gap in room !r:x',
+        },
+        push_gateway: { state: 'running', since: '2026-01-01T00:00:00.000Z', retries: 0 },
+      },
+    });
+  });
+
   it('answers within its deadline when a dependency hangs', async () => {
     const started = Date.now();
     const { status, body } = await health({ log: hangs, database: up, clickhouse: null });

@@ -2,7 +2,11 @@
  * Prometheus metrics, one Registry per process (no global default registry, so tests and several
  * servers in one process do not collide).
  */
-import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** A consumer's state as the supervisor reports it (projections/runtime/supervisor.ts). */
+export type ConsumerStateName = 'running' | 'retrying' | 'stopped' | 'closed';
+const CONSUMER_STATES: readonly ConsumerStateName[] = ['running', 'retrying', 'stopped', 'closed'];
 
 export interface Metrics {
   readonly registry: Registry;
@@ -13,6 +17,13 @@ export interface Metrics {
    * applied (`highWatermark - nextOffset`).
    */
   onBatch(projection: string, partition: number, nextOffset: number, highWatermark: number): void;
+  /**
+   * Called by the consumer supervisor on each state change: `strata_consumer_state` is 1 for the
+   * current state; a stop on a poison record sets `strata_consumer_stopped` with its position.
+   */
+  onConsumerState(consumer: string, state: ConsumerStateName, at: { topic: string; partition: number; offset: number } | undefined): void;
+  /** Called by the consumer supervisor for each failure it retries. */
+  onConsumerRetry(consumer: string, kind: string): void;
   /** Prometheus text exposition of every metric. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -36,8 +47,35 @@ export const createMetrics = (options: { defaultMetrics?: boolean } = {}): Metri
     labelNames: ['projection', 'partition'] as const,
     registers: [registry],
   });
+  const consumerState = new Gauge({
+    name: 'strata_consumer_state',
+    help: 'Log consumer state (1 for the current one): running, retrying after a failure, stopped on a poison record, closed',
+    labelNames: ['consumer', 'state'] as const,
+    registers: [registry],
+  });
+  const consumerStopped = new Gauge({
+    name: 'strata_consumer_stopped',
+    help: 'A log consumer stopped on a poison record (1), with the record it stopped at; alert on it',
+    labelNames: ['consumer', 'topic', 'partition', 'offset'] as const,
+    registers: [registry],
+  });
+  const consumerRetries = new Counter({
+    name: 'strata_consumer_retries_total',
+    help: 'Failures of a log consumer retried by its supervisor, by kind (transient, unknown)',
+    labelNames: ['consumer', 'kind'] as const,
+    registers: [registry],
+  });
   return {
     registry,
+    onConsumerState: (consumer, state, at) => {
+      for (const candidate of CONSUMER_STATES) consumerState.set({ consumer, state: candidate }, candidate === state ? 1 : 0);
+      if (state === 'stopped') {
+        consumerStopped.set({
+          consumer, topic: at?.topic ?? '', partition: at === undefined ? '' : String(at.partition), offset: at === undefined ? '' : String(at.offset),
+        }, 1);
+      }
+    },
+    onConsumerRetry: (consumer, kind) => consumerRetries.inc({ consumer, kind }),
     observeHttpRequest: (method, route, status, seconds) =>
       httpDuration.observe({ method, route, status: String(status) }, seconds),
     onBatch: (projection, partition, nextOffset, highWatermark) =>

@@ -47,6 +47,19 @@ describe('createMetrics', () => {
     expect(body).toContain('strata_projection_lag{projection="timeline",partition="4"} 0');
   });
 
+  it('reports consumer states, retries and the record a consumer stopped at', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.onConsumerState('rooms', 'running', undefined);
+    metrics.onConsumerRetry('rooms', 'transient');
+    metrics.onConsumerState('rooms', 'retrying', undefined);
+    metrics.onConsumerState('rooms', 'stopped', { topic: 'strata.room.events', partition: 3, offset: 42 });
+    const { body } = await metrics.render();
+    expect(body).toContain('strata_consumer_state{consumer="rooms",state="stopped"} 1');
+    expect(body).toContain('strata_consumer_state{consumer="rooms",state="running"} 0');
+    expect(body).toContain('strata_consumer_retries_total{consumer="rooms",kind="transient"} 1');
+    expect(body).toContain('strata_consumer_stopped{consumer="rooms",topic="strata.room.events",partition="3",offset="42"} 1');
+  });
+
   it('keeps registries of two instances apart', async () => {
     const a = createMetrics({ defaultMetrics: false });
     const b = createMetrics({ defaultMetrics: false });

@@ -9,13 +9,14 @@
  */
 import { pushEvent, type PushSenderContext } from '../../domain/app/pushGateway/index.ts';
 import { isRoomRecord, type LogEntry, type ProjectionWaiter, type RoomLog, type SqlDatabase } from '../../domain/index.ts';
-import { consumeWithPositions, type RunningConsumer } from '../../projections/runtime/index.ts';
+import { consumeWithPositions, type RunningConsumer, type Supervisor } from '../../projections/runtime/index.ts';
 import type { PusherUsers } from './pusherUsers.ts';
 import { ensurePushPositions, loadPushPositions, PUSH_SENDER_NAME, savePushPosition } from './positions.ts';
 
 export interface PushSenderLogger {
   info(fields: Record<string, unknown>, message: string): void;
   warn(fields: Record<string, unknown>, message: string): void;
+  error?(fields: Record<string, unknown>, message: string): void;
 }
 
 export interface StartPushSenderOptions {
@@ -28,6 +29,8 @@ export interface StartPushSenderOptions {
   /** Who has pushers; its `tracking` store must be the one pushers are changed through. */
   readonly pusherUsers: PusherUsers;
   readonly logger: PushSenderLogger;
+  /** Retries transient failures and reports a stop; default: one of its own. */
+  readonly supervisor?: Supervisor;
 }
 
 /** How often a partition's position is stored while its events push nothing. */
@@ -75,7 +78,12 @@ export const startPushSender = async (options: StartPushSenderOptions): Promise<
     // Pushes may leave a fraction of a second later; the log then serves this group a few fetches
     // a second instead of one per append.
     latency: 'background',
-    logger: { info: (fields, message) => logger.info(fields, message), warn: (fields, message) => logger.warn(fields, message) },
+    supervisor: options.supervisor,
+    logger: {
+      info: (fields, message) => logger.info(fields, message),
+      warn: (fields, message) => logger.warn(fields, message),
+      error: (fields, message) => (logger.error ?? logger.warn).call(logger, fields, message),
+    },
     loadPositions: (partitions) => loadPushPositions(db, log, topic, partitions),
     apply: async (batch, stored) => {
       const fresh = batch.entries.filter((entry) => stored === undefined || entry.offset >= stored);

@@ -13,6 +13,7 @@ import {
   type ClickHouseExecutor, type ClickHouseProjection,
 } from './clickhousePositions.ts';
 import { silentLogger, type ProjectionLogger, type ProjectionMetrics } from './projection.ts';
+import type { Supervisor } from './supervisor.ts';
 
 export interface StartClickHouseProjectionOptions {
   readonly projection: ClickHouseProjection;
@@ -23,6 +24,8 @@ export interface StartClickHouseProjectionOptions {
   readonly maxBatchSize?: number;
   readonly metrics?: ProjectionMetrics;
   readonly logger?: ProjectionLogger;
+  /** Retries transient failures and reports a stop (consume.ts); default: one of its own. */
+  readonly supervisor?: Supervisor;
 }
 
 export type RunningClickHouseProjection = RunningConsumer;
@@ -47,6 +50,7 @@ export const startClickHouseProjection = async (
     group: options.group,
     maxBatchSize: options.maxBatchSize,
     logger,
+    supervisor: options.supervisor,
     loadPositions: (partitions) => loadClickHousePositions(ch, projection, partitions),
     apply: async (batch, stored) => {
       if (stored === undefined) throw new Error(`projection ${projection.name}: batch for unassigned partition ${batch.partition}`);

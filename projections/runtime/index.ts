@@ -8,3 +8,11 @@ export type { AppliedBatch, RunningProjection, StartProjectionOptions } from './
 export { chDateTime, chIdentifier, chNumber, chString, formatDateTimeUtc } from './clickhouseLiterals.ts';
 export { applyingAppended } from './appendedLocally.ts';
 export { consumeWithPositions, type ConsumeOptions, type RunningConsumer } from './consume.ts';
+export { createSupervisor, ConsumerStoppedError } from './supervisor.ts';
+export type { ConsumerState, ConsumerStatus, ConsumerSupervision, RetryVerdict, Supervisor, SupervisorMetrics, SupervisorOptions } from './supervisor.ts';
+export {
+  DEFAULT_RETRY_POLICY, LogContractError, RecordFailure, backoffDelay, classifyFailure, retryDecision,
+  type FailureKind, type RecordPosition, type RetryDecision, type RetryPolicy,
+} from './failures.ts';
+export { createRoomLogContract, type LogContract, type Violation } from './roomLogContract.ts';
+export { refusingAppendsWhileStopped, waitWhileRunning } from './failFast.ts';

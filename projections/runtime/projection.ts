@@ -31,6 +31,8 @@ export interface ProjectionMetrics {
 export interface ProjectionLogger {
   info(fields: Record<string, unknown>, message: string): void;
   warn(fields: Record<string, unknown>, message: string): void;
+  /** For a consumer stopping on a poison record; warn when absent. */
+  error?(fields: Record<string, unknown>, message: string): void;
 }
 
 export const silentLogger: ProjectionLogger = { info: () => undefined, warn: () => undefined };

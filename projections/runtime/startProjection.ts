@@ -10,6 +10,7 @@ import { applyBatch, ensureSchema, loadPositions, storedVersions } from './posit
 import { silentLogger } from './projection.ts';
 import type { Projection, ProjectionLogger, ProjectionMetrics } from './projection.ts';
 import { rebuildProjection } from './rebuild.ts';
+import type { Supervisor } from './supervisor.ts';
 
 export interface StartProjectionOptions {
   readonly projection: Projection;
@@ -20,6 +21,8 @@ export interface StartProjectionOptions {
   readonly maxBatchSize?: number;
   readonly metrics?: ProjectionMetrics;
   readonly logger?: ProjectionLogger;
+  /** Retries transient failures and reports a stop (consume.ts); default: one of its own. */
+  readonly supervisor?: Supervisor;
   /**
    * Called after each batch has committed (its rows are readable), e.g. to wake /sync long-polls.
    * Entries the log delivered again may be included. Must not throw.
@@ -61,6 +64,7 @@ export const startProjection = async (options: StartProjectionOptions): Promise<
     group: options.group,
     maxBatchSize: options.maxBatchSize,
     logger,
+    supervisor: options.supervisor,
     loadPositions: (partitions) => loadPositions(db, projection, partitions),
     apply: async (batch, stored) => {
       const next = await applyBatch(db, projection, batch.partition, batch.entries, stored);

@@ -127,6 +127,23 @@ const lookupsOf = (state: RoomState): RoomLookups => {
   return lookups;
 };
 
+/**
+ * A record of the room's log tail, as the log contract (domain/room/records.ts) lets a consumer
+ * use it: a record of unknown (type, v) or an acceptance that does not follow the room's last
+ * accepted event (a gap) refuses to load the room, loudly, instead of deciding on a wrong state.
+ */
+const checkedTailRecord = (value: LogValue, state: RoomState, where: string): RoomRecord => {
+  if (!isRoomRecord(value)) {
+    const { type, v } = (typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {}) as { type?: unknown; v?: unknown };
+    throw new Error(`room log: unknown record (type ${JSON.stringify(type)}, v ${JSON.stringify(v)}) at ${where}; refusing to load the room`);
+  }
+  if (value.type === 'pdu.accepted' && value.prevAcceptedEventId !== state.lastAcceptedEventId) {
+    throw new Error(`room log: gap in room ${value.roomId} at ${where}: ${value.eventId} follows ${value.prevAcceptedEventId ?? 'nothing'} `
+      + `but the last accepted event is ${state.lastAcceptedEventId ?? 'none'}; refusing to load the room`);
+  }
+  return value;
+};
+
 export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
   const { log, readModel, projection, keys } = options;
   const maxRooms = options.maxRooms ?? 10_000;
@@ -162,7 +179,9 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     for (let offset = from; ;) {
       const entries = await log.read(ROOM_EVENTS_TOPIC, partition, offset, TAIL_BATCH);
       for (const entry of entries) {
-        if (entry.key === roomId && isRoomRecord(entry.value)) current = applyRedactionToState(evolve(current, entry.value), entry.value);
+        if (entry.key !== roomId) continue;
+        const record = checkedTailRecord(entry.value, current, `${ROOM_EVENTS_TOPIC}/${partition}@${entry.offset}`);
+        current = applyRedactionToState(evolve(current, record), record);
       }
       if (entries.length < TAIL_BATCH) return current;
       offset = entries[entries.length - 1]!.offset + 1;

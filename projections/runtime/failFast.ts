@@ -1,0 +1,53 @@
+/**
+ * Requests that depend on a consumer answer at once once it has stopped on a poison record,
+ * instead of hanging until their timeouts: writes whose read-your-writes wait could never end are
+ * refused before they reach the log, and long-polls waiting for the consumer's wake-ups end with
+ * the stop's 503 (ConsumerStoppedError).
+ */
+import type { RoomLog } from '../../domain/ports/index.ts';
+import type { Supervisor } from './supervisor.ts';
+
+/** `log`, whose appends to `topic` are refused while `consumer` is stopped (nothing is appended). */
+export const refusingAppendsWhileStopped = (log: RoomLog, supervisor: Supervisor, consumer: string, topic: string): RoomLog => ({
+  ensureTopic: (name, partitions) => log.ensureTopic(name, partitions),
+  partitionCount: (name) => log.partitionCount(name),
+  partitionFor: (name, key) => log.partitionFor(name, key),
+  read: (name, partition, fromOffset, max) => log.read(name, partition, fromOffset, max),
+  endOffset: (name, partition) => log.endOffset(name, partition),
+  subscribe: (options, handlers) => log.subscribe(options, handlers),
+  close: () => log.close(),
+  append: async (appendTo, records) => {
+    const stopped = appendTo === topic ? supervisor.stopped(consumer) : undefined;
+    if (stopped !== undefined) throw stopped;
+    return log.append(appendTo, records);
+  },
+});
+
+/**
+ * Runs `wait` (given an abort signal that also fires when `consumer` stops) and rejects with the
+ * stop's error as soon as the consumer stops, or at once when it already has.
+ */
+export const waitWhileRunning = async <T>(
+  supervisor: Supervisor, consumer: string, signal: AbortSignal | undefined, wait: (signal: AbortSignal) => Promise<T>,
+): Promise<T> => {
+  const already = supervisor.stopped(consumer);
+  if (already !== undefined) throw already;
+  const abort = new AbortController();
+  const forward = (): void => abort.abort();
+  signal?.addEventListener('abort', forward, { once: true });
+  if (signal?.aborted === true) abort.abort();
+  let unsubscribe: () => void = () => undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    unsubscribe = supervisor.onStopped(consumer, (error) => {
+      abort.abort();
+      reject(error);
+    });
+  });
+  stopped.catch(() => undefined);
+  try {
+    return await Promise.race([wait(abort.signal), stopped]);
+  } finally {
+    unsubscribe();
+    signal?.removeEventListener('abort', forward);
+  }
+};
