@@ -11,7 +11,7 @@ import type { RoomVersionRules } from '../roomVersions/index.ts';
 import { eventIdOfReferenceHash } from './eventIds.ts';
 import { toRoomEventOfBuiltPdu } from './format.ts';
 import { sha256Digest, strictnessOf } from './hashes.ts';
-import { builtPduSizeProblem, canonicalSizeWith } from './limits.ts';
+import { builtPduSizeProblem, canonicalSizeWith, identifierFieldProblem, type PduSizeProblem } from './limits.ts';
 import type { Pdu, RoomEvent } from './pdu.ts';
 import { redactPdu } from './redaction.ts';
 import { signatureOfBytes, type SigningKey } from './signing.ts';
@@ -85,6 +85,9 @@ const originChosenEventId = (pdu: Pdu, rules: RoomVersionRules, serverName: stri
   return `$${encodeBase64Url(digest).slice(0, 24)}:${serverName}` as EventId;
 };
 
+const sizeError = (problem: PduSizeProblem): MatrixError =>
+  problem.tooLarge ? new MatrixError('M_TOO_LARGE', 413, problem.reason) : new MatrixError('M_BAD_JSON', 400, problem.reason);
+
 /**
  * Builds, hashes and signs a new event. Throws MatrixError M_TOO_LARGE (413) when the event breaks
  * the size limits, M_BAD_JSON (400) when it is otherwise not a valid event of its room version
@@ -98,6 +101,9 @@ const originChosenEventId = (pdu: Pdu, rules: RoomVersionRules, serverName: stri
 export const buildPdu = (proto: ProtoEvent, rules: RoomVersionRules, signingKey: SigningKey): BuiltEvent => {
   const options = strictnessOf(rules);
   let unsigned = pduOfProto(proto, rules);
+  // The bounds that need no encoding first: encoding recurses, so nesting is bounded before it.
+  const fieldProblem = identifierFieldProblem(unsigned);
+  if (fieldProblem !== undefined) throw sizeError(fieldProblem);
   let eventId: EventId | undefined;
   let pdu: Pdu;
   let size: number;
@@ -120,8 +126,8 @@ export const buildPdu = (proto: ProtoEvent, rules: RoomVersionRules, signingKey:
     if (error instanceof CanonicalJsonError) throw new MatrixError('M_BAD_JSON', 400, error.message);
     throw error;
   }
-  const sizeProblem = builtPduSizeProblem(pdu, size);
-  if (sizeProblem !== undefined) throw new MatrixError('M_TOO_LARGE', 413, sizeProblem.reason);
+  const sizeProblem = builtPduSizeProblem(size);
+  if (sizeProblem !== undefined) throw sizeError(sizeProblem);
   const event = toRoomEventOfBuiltPdu(pdu, rules, eventId);
   if (!event.ok) throw new MatrixError('M_BAD_JSON', 400, event.error);
   return { pdu, eventId, event: event.value };

@@ -90,8 +90,8 @@ export const canonicalSizeWith = (baseBytes: number, members: JsonObject, option
 };
 
 /**
- * The size limits of a freshly built PDU, whose total size the caller measured arithmetically
- * (`canonicalSizeWith`) rather than by encoding it again.
+ * The total size limit of a freshly built PDU, whose size the caller measured arithmetically
+ * (`canonicalSizeWith`) rather than by encoding it again; its fields the caller checked with
+ * identifierFieldProblem before encoding it.
  */
-export const builtPduSizeProblem = (pdu: Pdu, canonicalBytes: number): PduSizeProblem | undefined =>
-  identifierFieldProblem(pdu) ?? totalSizeProblem(canonicalBytes);
+export const builtPduSizeProblem = (canonicalBytes: number): PduSizeProblem | undefined => totalSizeProblem(canonicalBytes);

@@ -106,3 +106,32 @@ describe('canonicalSizeWith', () => {
     );
   });
 });
+
+describe('bounds beyond size', () => {
+  const rules = rulesOf('12');
+  const deepContent = (levels: number): JsonObject => {
+    let value: JsonObject = { leaf: 1 };
+    for (let i = 1; i < levels; i++) value = { a: value };
+    return value;
+  };
+  const build = (content: JsonObject) => () => buildPdu({ ...protoWithBody(rules, 'x'), content }, rules, key);
+
+  it('admits content nested as deep as a request body may be, and refuses one level more as M_BAD_JSON', () => {
+    expect(build(deepContent(128))).not.toThrow();
+    expect(build(deepContent(129))).toThrow(expect.objectContaining({ errcode: 'M_BAD_JSON', status: 400 }));
+    // Before encoding: nesting that would overflow the encoder is refused, not a stack overflow.
+    expect(build(deepContent(100_000))).toThrow(expect.objectContaining({ errcode: 'M_BAD_JSON' }));
+  });
+
+  it('refuses a remote event nested too deep without encoding it', () => {
+    const pdu = pduOfProto({ ...protoWithBody(rules, 'x'), content: deepContent(100_000) }, rules);
+    expect(pduSizeProblem(pdu, strict)).toMatchObject({ tooLarge: false });
+  });
+
+  it('bounds a relation target to the identifier limit', () => {
+    const relation = (eventId: string) => build({ 'm.relates_to': { rel_type: 'm.annotation', event_id: eventId, key: 'k' } });
+    expect(relation(`$${'a'.repeat(254)}`)).not.toThrow();
+    expect(relation(`$${'a'.repeat(255)}`)).toThrow(expect.objectContaining({ errcode: 'M_TOO_LARGE' }));
+  });
+});
+
