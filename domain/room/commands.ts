@@ -46,6 +46,14 @@ export interface VerifyKey {
   readonly validUntilTs: number;
 }
 
+/** A redaction accepted before its target arrived (records.ts `awaitsTarget`). */
+export interface AwaitingRedaction {
+  readonly eventId: string;
+  readonly roomId: string;
+  readonly sender: string;
+  readonly senderMayRedact: boolean;
+}
+
 /**
  * Synchronous lookups the use-case preloads before calling `decide` ("plan, fetch, decide").
  * Anything missing makes `decide` answer `missing` so the caller can fetch and try again.
@@ -57,6 +65,12 @@ export interface RoomLookups {
   /** The room state after an accepted event. */
   stateAfter(eventId: string): StateMap | undefined;
   verifyKey(serverName: string, keyId: string): VerifyKey | undefined;
+  /**
+   * Redactions of `eventId` that were accepted before it and wait for it (read model:
+   * `room_redactions` rows with status 'awaiting'). Only remote events can have any (a local event's
+   * id did not exist before); a caller ingesting remote events must preload them, absent means none.
+   */
+  awaitingRedactions?(eventId: string): readonly AwaitingRedaction[];
 }
 
 export const NO_LOOKUPS: RoomLookups = {

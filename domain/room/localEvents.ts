@@ -8,7 +8,9 @@ import { MatrixError } from '../errors.ts';
 import { buildPdu, stateKeyOf, type RoomEvent, type SigningKey } from '../events/index.ts';
 import type { RoomVersionRules } from '../roomVersions/index.ts';
 import type { Decision, DecisionError, LocalEventRequest, RoomLookups } from './commands.ts';
-import type { LocalOrigin, PduAccepted, StateChange } from './records.ts';
+import { localPolicyProblem } from './localPolicy.ts';
+import type { LocalOrigin, PduAccepted, RedactionEffect, StateChange } from './records.ts';
+import { judgeLocalRedaction } from './redactions.ts';
 import { evolve, type RoomState } from './state.ts';
 
 /** Synapse cites at most 10 prev events; the format allows 20. */
@@ -81,6 +83,14 @@ export const decideLocalEvent = (
 
   const decision = checkAuthRules(event, lookup, rules);
   if (!decision.allowed) return { error: { errcode: 'M_FORBIDDEN', reason: decision.reason } };
+  const policy = localPolicyProblem(event, lookup);
+  if (policy !== undefined) return { error: policy };
+  let redaction: RedactionEffect | null = null;
+  if (event.type === 'm.room.redaction') {
+    const judged = judgeLocalRedaction(event, lookup, rules, lookups);
+    if ('error' in judged) return { error: judged.error };
+    redaction = judged.effect;
+  }
 
   const stateDelta: StateChange[] =
     event.stateKey === undefined
@@ -95,7 +105,7 @@ export const decideLocalEvent = (
         ];
   const record: PduAccepted = {
     type: 'pdu.accepted',
-    v: 1,
+    v: 2,
     roomId: event.roomId,
     roomVersion: rules.id,
     eventId: event.eventId,
@@ -105,6 +115,9 @@ export const decideLocalEvent = (
     forwardExtremities: [event.eventId],
     local: build.local,
     acceptedAt: build.now,
+    redaction,
+    // A local event's id did not exist before it was built: nothing can have awaited it.
+    redactedBy: [],
   };
   return { record, state: evolve(state, record) };
 };

@@ -5,9 +5,18 @@
  *
  * Versioning: each record carries `v`. A change that a consumer could misread adds a new `v` (or a
  * new type); consumers must fail loudly on a (type, v) they do not know rather than skip it.
+ *
+ * History of `pdu.accepted`:
+ * - v1: no redaction field; consumers judged redactions themselves (local ones applied, remote ones
+ *   only from the target sender's server), which let a redaction the auth rules never judged
+ *   (a *state* event of type m.room.redaction) strip another user's event.
+ * - v2: the decider's judgement travels in the record (`redaction`, `redactedBy`); consumers apply
+ *   exactly that and never judge. Writers only write v2. v1 records stay readable through
+ *   `redactionEffectsOf`, which states precisely what a v1 record meant (see there).
  */
 import type { JsonObject } from '../json.ts';
-import type { Pdu } from '../events/index.ts';
+import { roomEventOfAcceptedPdu, type Pdu } from '../events/index.ts';
+import { roomVersionRules } from '../roomVersions/index.ts';
 
 /** The topic that holds room records, partitioned by room id. */
 export const ROOM_EVENTS_TOPIC = 'strata.room.events';
@@ -29,12 +38,24 @@ export interface LocalOrigin {
 }
 
 /**
- * An event joined the room DAG and its timeline. Consumers: append it to the timeline at this
- * position, apply `stateDelta` to the current state, and (for `m.room.redaction`) redact the target.
+ * What the decider decided an accepted `m.room.redaction` does (rooms v3+ § Handling redactions;
+ * v1–v2 auth rule 11). Consumers never re-judge: they apply `redacts`, remember `awaitsTarget`.
  */
-export interface PduAccepted {
+export type RedactionEffect =
+  /** The target is known, in this room, and is redacted now. */
+  | { readonly effect: 'redacts'; readonly target: string }
+  /**
+   * The target is not known yet (federation). When it arrives the decider (given this redaction
+   * through `RoomLookups.awaitingRedactions`) marks the target's own record `redactedBy` this
+   * event if `senderMayRedact` (redact power, or auth rule 11 before v3) or the redaction's sender
+   * is on the target sender's server. Consumers keep it only so it can be looked up then.
+   */
+  | { readonly effect: 'awaitsTarget'; readonly target: string; readonly senderMayRedact: boolean }
+  /** In the timeline, redacting nothing: a state event, no valid `redacts`, a target in another room, no right. */
+  | { readonly effect: 'none'; readonly reason: string };
+
+interface AcceptedFields {
   readonly type: 'pdu.accepted';
-  readonly v: 1;
   readonly roomId: string;
   readonly roomVersion: string;
   readonly eventId: string;
@@ -50,6 +71,26 @@ export interface PduAccepted {
   readonly local: LocalOrigin | null;
   /** Milliseconds since the epoch when this server accepted the event. */
   readonly acceptedAt: number;
+}
+
+/**
+ * An event joined the room DAG and its timeline. Consumers: append it to the timeline at this
+ * position, apply `stateDelta` to the current state, redact `redaction.target` when
+ * `redaction.effect` is 'redacts', and store this event already redacted (by the first of
+ * `redactedBy`) when `redactedBy` is not empty. Nothing else about redactions: an event's type or
+ * `redacts` field alone never gives it an effect.
+ */
+export interface PduAccepted extends AcceptedFields {
+  readonly v: 2;
+  /** For an event of type m.room.redaction (a state one included, whose effect is 'none'): its decided effect. Null for every other type. */
+  readonly redaction: RedactionEffect | null;
+  /** Earlier redactions that awaited this event and, as the decider judged on its arrival, redact it. */
+  readonly redactedBy: readonly string[];
+}
+
+/** `pdu.accepted` as logs written before v2 hold it: read it through `redactionEffectsOf` only. */
+export interface LegacyPduAccepted extends AcceptedFields {
+  readonly v: 1;
 }
 
 /**
@@ -77,15 +118,64 @@ export interface PduRejected {
   readonly rejectedAt: number;
 }
 
-export type RoomRecord = PduAccepted | PduSoftFailed | PduRejected;
+export type RoomRecord = PduAccepted | LegacyPduAccepted | PduSoftFailed | PduRejected;
 export type RoomRecordType = RoomRecord['type'];
+/** Either version of `pdu.accepted`. */
+export type AnyPduAccepted = PduAccepted | LegacyPduAccepted;
+
+const KNOWN_VERSIONS: Readonly<Record<RoomRecordType, readonly number[]>> = {
+  'pdu.accepted': [1, 2],
+  'pdu.softFailed': [1],
+  'pdu.rejected': [1],
+};
 
 export const isRoomRecord = (value: unknown): value is RoomRecord => {
   if (typeof value !== 'object' || value === null) return false;
   const record = value as JsonObject;
-  return (
-    record.v === 1 &&
-    (record.type === 'pdu.accepted' || record.type === 'pdu.softFailed' || record.type === 'pdu.rejected') &&
-    typeof record.roomId === 'string'
-  );
+  const versions = typeof record.type === 'string' && Object.hasOwn(KNOWN_VERSIONS, record.type)
+    ? KNOWN_VERSIONS[record.type as RoomRecordType] : undefined;
+  if (versions === undefined || typeof record.v !== 'number' || !versions.includes(record.v) || typeof record.roomId !== 'string') return false;
+  // A v2 acceptance without its redaction judgement cannot be applied as the decider meant it.
+  if (record.type === 'pdu.accepted' && record.v === 2) return Array.isArray(record.redactedBy) && record.redaction !== undefined;
+  return true;
+};
+
+/** What an accepted record does to other events, as every consumer must apply it. */
+export interface RedactionEffects {
+  /** The event this record's event redacts now, if any. */
+  readonly redacts: string | undefined;
+  /** The redaction that strips this record's own event as it is stored, if any. */
+  readonly redactedBy: string | undefined;
+  /** A redaction waiting for its target: to be kept where the writer can look it up. */
+  readonly awaiting: { readonly target: string; readonly senderMayRedact: boolean } | undefined;
+}
+
+const NO_EFFECTS: RedactionEffects = { redacts: undefined, redactedBy: undefined, awaiting: undefined };
+
+/**
+ * The redaction effects of an accepted record. For v2 exactly what the decider wrote. For v1 what
+ * the writers of that time meant, minus the hole v2 closes: a v1 writer only created non-state
+ * redactions through /redact and /send after checking "own event or redact power", so a local,
+ * non-state m.room.redaction with a `redacts` redacts it; a state event never does. No v1 writer
+ * ingested remote events (there was no federation), so a remote v1 redaction is refused loudly
+ * rather than guessed at.
+ */
+export const redactionEffectsOf = (record: AnyPduAccepted): RedactionEffects => {
+  if (record.v === 2) {
+    const { redaction } = record;
+    return {
+      redacts: redaction?.effect === 'redacts' ? redaction.target : undefined,
+      redactedBy: record.redactedBy[0],
+      awaiting: redaction?.effect === 'awaitsTarget' ? { target: redaction.target, senderMayRedact: redaction.senderMayRedact } : undefined,
+    };
+  }
+  const { pdu } = record;
+  if (pdu.type !== 'm.room.redaction' || typeof pdu.state_key === 'string') return NO_EFFECTS;
+  if (record.local === null) {
+    throw new Error(`pdu.accepted v1 ${record.eventId}: a remote redaction without the decider's judgement cannot be applied`);
+  }
+  const rules = roomVersionRules(record.roomVersion);
+  if (rules === undefined) throw new Error(`pdu.accepted v1 ${record.eventId}: unknown room version ${record.roomVersion}`);
+  // Before v11 `redacts` is top-level, since in content.
+  return { ...NO_EFFECTS, redacts: roomEventOfAcceptedPdu(pdu, rules, record.eventId).redacts };
 };

@@ -22,6 +22,7 @@ import type { RoomVersionRules } from '../roomVersions/index.ts';
 import { resolveState } from '../stateRes/index.ts';
 import type { Decision, RoomLookups } from './commands.ts';
 import type { StateChange } from './records.ts';
+import { judgeRemoteRedaction, redactionsTakingEffectOn } from './redactions.ts';
 import type { RoomState } from './state.ts';
 
 const lookupOfMap = (state: StateMap, lookups: RoomLookups): StateLookup => (type, stateKey) => {
@@ -145,12 +146,13 @@ export const decideRemotePdu = (
     input([...otherExtremities.map((id) => lookups.stateAfter(id) as StateMap), stateAfterEvent]),
     rules,
   );
+  const redaction = event.type === 'm.room.redaction' ? judgeRemoteRedaction(event, lookupOfMap(stateBefore, lookups), rules, lookups) : null;
   return {
     outcome: 'records',
     records: [
       {
         type: 'pdu.accepted',
-        v: 1,
+        v: 2,
         roomId,
         roomVersion: rules.id,
         eventId: event.eventId,
@@ -160,6 +162,8 @@ export const decideRemotePdu = (
         forwardExtremities: [...otherExtremities, event.eventId],
         local: null,
         acceptedAt: receivedAt,
+        redaction,
+        redactedBy: redactionsTakingEffectOn(event, lookups),
       },
     ],
   };

@@ -3,10 +3,10 @@
  * fold of the room's log records (`evolve`), so a writer rebuilds it by replaying the partition.
  */
 import type { RoomEvent, StateMap } from '../events/index.ts';
-import { referenceHashBase64, roomEventOfAcceptedPdu, stateKeyOf } from '../events/index.ts';
+import { redactPdu, referenceHashBase64, roomEventOfAcceptedPdu, stateKeyOf } from '../events/index.ts';
 import type { RoomVersionRules } from '../roomVersions/index.ts';
 import { roomVersionRules } from '../roomVersions/index.ts';
-import type { RoomRecord } from './records.ts';
+import { redactionEffectsOf, type RoomRecord } from './records.ts';
 
 export interface RoomState {
   readonly roomId: string | null;
@@ -44,13 +44,33 @@ export const rulesOfCreateContent = (content: unknown): RoomVersionRules | undef
   return typeof version === 'string' ? roomVersionRules(version) : undefined;
 };
 
+const redacted = (event: RoomEvent, rules: RoomVersionRules): RoomEvent =>
+  roomEventOfAcceptedPdu(redactPdu(event.pdu, rules.redaction), rules, event.eventId);
+
+/**
+ * Auth must see a redacted current state event in its redacted form (e.g. a redacted
+ * m.room.join_rules keeps only `join_rule`): applies the redaction the record says happened.
+ */
+const withRedactedStateEvent = (state: RoomState, target: string, rules: RoomVersionRules): RoomState => {
+  for (const [key, event] of state.stateEvents) {
+    if (event.eventId !== target) continue;
+    const stateEvents = new Map(state.stateEvents);
+    stateEvents.set(key, redacted(event, rules));
+    return { ...state, stateEvents };
+  }
+  return state;
+};
+
 /** Folds one record into the room state. Unknown or foreign records leave it unchanged. */
 export const evolve = (state: RoomState, record: RoomRecord): RoomState => {
   if (record.type !== 'pdu.accepted') return state;
   const rules = state.rules ?? roomVersionRules(record.roomVersion);
   if (rules === undefined) return state;
   // An accepted record was validated when it was accepted: read, not checked again.
-  const event = roomEventOfAcceptedPdu(record.pdu, rules, record.eventId);
+  const accepted = roomEventOfAcceptedPdu(record.pdu, rules, record.eventId);
+  // Redactions act only as the decider wrote them into the record (records.ts).
+  const effects = redactionEffectsOf(record);
+  const event = effects.redactedBy === undefined ? accepted : redacted(accepted, rules);
 
   // Most events change no state: the maps are shared then, so a message costs the same in a room
   // of ten members and in one of ten thousand.
@@ -78,7 +98,7 @@ export const evolve = (state: RoomState, record: RoomRecord): RoomState => {
     referenceHashes = next;
   }
 
-  return {
+  const next: RoomState = {
     roomId: record.roomId,
     rules,
     state: nextState,
@@ -88,4 +108,5 @@ export const evolve = (state: RoomState, record: RoomRecord): RoomState => {
     lastAcceptedEventId: event.eventId,
     referenceHashes,
   };
+  return effects.redacts === undefined ? next : withRedactedStateEvent(next, effects.redacts, rules);
 };

@@ -196,7 +196,7 @@ describe('analytics projection on ClickHouse', () => {
   });
 
   it('rebuilds from offset 0 when the projection version changes', async () => {
-    const v2 = { ...ANALYTICS_PROJECTION, version: 2 };
+    const v2 = { ...ANALYTICS_PROJECTION, version: ANALYTICS_PROJECTION.version + 1 };
     const running = await startClickHouseProjection({ projection: v2, log, clickhouse: ch });
     await waitUntilCaughtUp(running);
     await running.stop();

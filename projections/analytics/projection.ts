@@ -4,8 +4,8 @@
  * redaction, naming its target). Only metadata is copied out of a record; see schema.ts.
  */
 import {
-  ROOM_EVENTS_TOPIC, isRoomRecord, roomVersionRules, toRoomEvent,
-  type LogEntry, type PduAccepted, type PduSoftFailed,
+  ROOM_EVENTS_TOPIC, isRoomRecord, redactionEffectsOf, roomVersionRules, toRoomEvent,
+  type AnyPduAccepted, type LogEntry, type PduSoftFailed,
 } from '../../domain/index.ts';
 import { formatDateTimeUtc } from '../runtime/index.ts';
 import type { ClickHouseProjection, ClickHouseRow } from '../runtime/clickhousePositions.ts';
@@ -32,10 +32,9 @@ interface EventMetadata {
   readonly membership: string;
   readonly sender: string;
   readonly originServerTs: number;
-  readonly redacts: string | undefined;
 }
 
-const metadataOf = (record: PduAccepted | PduSoftFailed): EventMetadata => {
+const metadataOf = (record: AnyPduAccepted | PduSoftFailed): EventMetadata => {
   const rules = roomVersionRules(record.roomVersion);
   const parsed = rules === undefined ? undefined : toRoomEvent(record.pdu, rules, record.eventId);
   if (parsed === undefined || !parsed.ok) {
@@ -47,7 +46,6 @@ const metadataOf = (record: PduAccepted | PduSoftFailed): EventMetadata => {
       membership: '',
       sender: typeof pdu.sender === 'string' ? pdu.sender : '',
       originServerTs: typeof pdu.origin_server_ts === 'number' ? pdu.origin_server_ts : 0,
-      redacts: undefined,
     };
   }
   const event = parsed.value;
@@ -59,7 +57,6 @@ const metadataOf = (record: PduAccepted | PduSoftFailed): EventMetadata => {
     membership,
     sender: event.sender,
     originServerTs: event.originServerTs,
-    redacts: event.type === 'm.room.redaction' ? event.redacts : undefined,
   };
 };
 
@@ -103,15 +100,21 @@ export const analyticsRows = (entry: LogEntry): ClickHouseRow[] => {
         roomId: record.roomId, eventId: record.eventId, meta, acceptedAt: record.acceptedAt,
         local: record.local !== null, status: 'accepted',
       })];
-      if (meta.redacts !== undefined) {
+      // Only what the decider decided redacts something (records.ts), never a bare `redacts` field.
+      const effects = redactionEffectsOf(record);
+      const redactions = [
+        ...(effects.redacts === undefined ? [] : [{ redaction: record.eventId, target: effects.redacts }]),
+        ...(effects.redactedBy === undefined ? [] : [{ redaction: effects.redactedBy, target: record.eventId }]),
+      ];
+      for (const { redaction, target } of redactions) {
         rows.push({
           table: ANALYTICS_REDACTIONS_TABLE,
           row: {
             log_partition: entry.partition,
             log_offset: entry.offset,
             room_id: record.roomId,
-            redaction_event_id: record.eventId,
-            redacts_event_id: meta.redacts,
+            redaction_event_id: redaction,
+            redacts_event_id: target,
             redacted_at: dateTime(record.acceptedAt),
           },
         });
@@ -133,7 +136,8 @@ export const analyticsRows = (entry: LogEntry): ClickHouseRow[] => {
 
 export const ANALYTICS_PROJECTION: ClickHouseProjection = {
   name: 'analytics',
-  version: 1,
+  // 2: redactions counted only as the decider decided them (pdu.accepted v2).
+  version: 2,
   topic: ROOM_EVENTS_TOPIC,
   schema: ANALYTICS_SCHEMA,
   tables: ANALYTICS_TABLES,

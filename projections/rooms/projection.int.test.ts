@@ -132,31 +132,47 @@ const describeBackend = (name: string, backend: Backend) => describe(`rooms proj
     }
   });
 
-  it('applies a remote redaction that arrived before its target once the target lands', async () => {
+  it('applies exactly the redactions the records carry: an awaiting one when its target lands redacted by it, never a bare redacts', async () => {
     const roomId = '!early:remote.org';
     // Room v10 event ids are reference hashes (43 unpadded URL-safe base64 characters).
-    const redactionId = `$${'r'.repeat(43)}`;
-    const targetId = `$${'t'.repeat(43)}`;
+    const id = (c: string) => `$${c.repeat(43)}`;
+    const [redactionId, targetId, inertId, otherId, legacyId] = [id('r'), id('t'), id('i'), id('o'), id('l')];
     const pdu = (type: string, extra: JsonObject): JsonObject => ({
       type, room_id: roomId, sender: '@mallory:remote.org', origin_server_ts: 1, depth: 5, prev_events: [], auth_events: [],
       hashes: { sha256: 'x' }, signatures: {}, ...extra,
     });
-    const accepted = (eventId: string, event: JsonObject) => ({
-      key: roomId,
-      value: {
-        type: 'pdu.accepted', v: 1, roomId, roomVersion: '10', eventId, pdu: event, stateDelta: [], prevAcceptedEventId: null,
-        forwardExtremities: [eventId], local: null, acceptedAt: 1,
-      },
-    });
+    let previous: string | null = null;
+    const accepted = (eventId: string, event: JsonObject, judged: JsonObject) => {
+      const prevAcceptedEventId = previous;
+      previous = eventId;
+      return {
+        key: roomId,
+        value: {
+          type: 'pdu.accepted', v: 2, roomId, roomVersion: '10', eventId, pdu: event, stateDelta: [], prevAcceptedEventId,
+          forwardExtremities: [eventId], local: null, acceptedAt: 1, redaction: null, redactedBy: [], ...judged,
+        },
+      };
+    };
+    const message = (body: string) => pdu('m.room.message', { content: { msgtype: 'm.text', body } });
     const positions = await stack.log.append(ROOM_EVENTS_TOPIC, [
-      accepted(redactionId, pdu('m.room.redaction', { redacts: targetId, content: { redacts: targetId } })),
-      accepted(targetId, pdu('m.room.message', { content: { msgtype: 'm.text', body: 'secret' } })),
+      accepted(redactionId, pdu('m.room.redaction', { redacts: targetId, content: {} }),
+        { redaction: { effect: 'awaitsTarget', target: targetId, senderMayRedact: false } }),
+      accepted(targetId, message('secret'), { redactedBy: [redactionId] }),
+      accepted(otherId, message('kept'), {}),
+      // A state m.room.redaction naming a target: the decider gave it no effect, so none happens.
+      accepted(inertId, pdu('m.room.redaction', { state_key: '', content: { redacts: otherId } }), { redaction: { effect: 'none', reason: 'a state event redacts nothing' } }),
+      // Written before v2 by this server: a state event never redacts, whatever its content says.
+      { key: roomId, value: { ...accepted(legacyId, pdu('m.room.redaction', { state_key: '', redacts: otherId, content: {} }), {}).value,
+        v: 1, redaction: undefined, redactedBy: undefined, local: { userId: '@mallory:remote.org', deviceId: null, txnId: null } } },
     ]);
     const last = positions[positions.length - 1]!;
     expect(await stack.projection.waitFor(last.partition, last.offset, 10_000)).toBe(true);
     const stored = (await stack.queries.event(targetId))!;
     expect(stored.redactedBecause?.eventId).toBe(redactionId);
     expect(stored.pdu.content).toEqual({});
+    const other = (await stack.queries.event(otherId))!;
+    expect(other.redactedBecause).toBeNull();
+    expect(other.pdu.content).toEqual({ msgtype: 'm.text', body: 'kept' });
   });
 
   it('redacts in SQL exactly as redactPdu does, for every room version', async () => {

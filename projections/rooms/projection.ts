@@ -4,8 +4,8 @@
  * so the read model can be rebuilt from offset 0.
  */
 import {
-  ROOM_EVENTS_TOPIC, isRoomRecord, roomEventOfAcceptedPdu, roomVersionRules,
-  type LogEntry, type PduAccepted, type SqlStatement,
+  ROOM_EVENTS_TOPIC, isRoomRecord, redactionEffectsOf, roomEventOfAcceptedPdu, roomVersionRules,
+  type AnyPduAccepted, type LogEntry, type SqlStatement,
 } from '../../domain/index.ts';
 import type { Projection } from '../runtime/index.ts';
 import { redactedPduSql } from './redactionSql.ts';
@@ -34,7 +34,7 @@ const storedPdu = (pdu: unknown): { queryable: string; exact: string | null } =>
 };
 
 /** Rows of the event itself ($1 event id, $2 room id, $5 offset, $10 depth: reused below). */
-const insertEvent = (record: PduAccepted, entry: LogEntry, depth: number, replaces: string | null): SqlStatement => {
+const insertEvent = (record: AnyPduAccepted, entry: LogEntry, depth: number, replaces: string | null): SqlStatement => {
   const pdu = record.pdu;
   const stored = storedPdu(pdu);
   return {
@@ -51,7 +51,7 @@ const insertEvent = (record: PduAccepted, entry: LogEntry, depth: number, replac
   };
 };
 
-const stateChangeStatements = (record: PduAccepted, entry: LogEntry): SqlStatement[] => {
+const stateChangeStatements = (record: AnyPduAccepted, entry: LogEntry): SqlStatement[] => {
   const statements: SqlStatement[] = [];
   for (const { type: rawType, stateKey: rawStateKey, ...change } of record.stateDelta) {
     const type = textSafe(rawType);
@@ -91,22 +91,41 @@ const stateChangeStatements = (record: PduAccepted, entry: LogEntry): SqlStateme
 };
 
 /**
- * Applies pending redactions of `eventId`. Since v3 a redaction that passed auth takes effect when
- * its sender may redact (rooms/fragments/v3-handling-redactions.md): local redactions were checked
- * by the writer (own event or redact power); for remote ones only the same-domain case is applied
- * here, as the projection cannot evaluate power levels.
+ * Redacts `target` because of `redaction`, exactly as the record says the decider decided
+ * (records.ts `redactionEffectsOf`): the projection never judges a redaction. The target must be
+ * in the redaction's room (the decider checked; this keeps a v1 record from reaching across rooms).
  */
-const applyRedactions = (eventId: string, redactedPdu: string): SqlStatement => ({
-  text: `UPDATE room_events SET pdu = ${redactedPdu}, pdu_exact = NULL, redacted_because = r.redaction_event_id
-         FROM room_redactions r
-         WHERE room_events.event_id = $1 AND r.target_event_id = room_events.event_id
-           AND r.room_id = room_events.room_id AND room_events.redacted_because IS NULL
-           AND (r.is_local OR substring(r.sender from position(':' in r.sender) + 1)
-                = substring(room_events.sender from position(':' in room_events.sender) + 1))`,
-  values: [eventId],
+const redactStatement = (target: string, redaction: string, roomId: string, redactedPdu: string): SqlStatement => ({
+  text: `UPDATE room_events SET pdu = ${redactedPdu}, pdu_exact = NULL, redacted_because = $2
+         WHERE event_id = $1 AND room_id = $3 AND redacted_because IS NULL`,
+  values: [target, redaction, roomId],
 });
 
-const acceptedStatements = (record: PduAccepted, entry: LogEntry): SqlStatement[] => {
+/** What the record's redaction judgement asks of this read model. */
+const redactionStatements = (record: AnyPduAccepted, sender: string, redactedPdu: string): SqlStatement[] => {
+  const effects = redactionEffectsOf(record);
+  const statements: SqlStatement[] = [];
+  if (effects.redacts !== undefined) statements.push(redactStatement(effects.redacts, record.eventId, record.roomId, redactedPdu));
+  // Kept so whoever ingests the target can hand it to the decider (RoomLookups.awaitingRedactions).
+  if (effects.awaiting !== undefined) {
+    statements.push({
+      text: `INSERT INTO room_redactions (redaction_event_id, target_event_id, room_id, sender, is_local, sender_may_redact)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+      values: [record.eventId, effects.awaiting.target, record.roomId, sender, record.local !== null, effects.awaiting.senderMayRedact],
+    });
+  }
+  // The decider found an awaiting redaction takes effect on this event: store it redacted, and the
+  // redactions no longer await.
+  if (effects.redactedBy !== undefined) {
+    statements.push(redactStatement(record.eventId, effects.redactedBy, record.roomId, redactedPdu), {
+      text: 'DELETE FROM room_redactions WHERE target_event_id = $1 AND room_id = $2',
+      values: [record.eventId, record.roomId],
+    });
+  }
+  return statements;
+};
+
+const acceptedStatements = (record: AnyPduAccepted, entry: LogEntry): SqlStatement[] => {
   const rules = roomVersionRules(record.roomVersion);
   if (rules === undefined) throw new Error(`rooms projection: unknown room version ${record.roomVersion} at offset ${entry.offset}`);
   // Validated when it was accepted: read, not checked again.
@@ -139,18 +158,7 @@ const acceptedStatements = (record: PduAccepted, entry: LogEntry): SqlStatement[
   }
   statements.push(...stateChangeStatements(record, entry));
 
-  const redactedPdu = redactedPduSql(rules.redaction);
-  if (event.type === 'm.room.redaction' && event.redacts !== undefined) {
-    statements.push({
-      text: `INSERT INTO room_redactions (redaction_event_id, target_event_id, room_id, sender, is_local)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-      values: [record.eventId, event.redacts, record.roomId, event.sender, record.local !== null],
-    });
-    statements.push(applyRedactions(event.redacts, redactedPdu));
-  }
-  // A redaction may arrive before its target (federation): apply it when the target lands. An
-  // event this server just created cannot have been redacted before: its id did not exist.
-  if (record.local === null) statements.push(applyRedactions(record.eventId, redactedPdu));
+  statements.push(...redactionStatements(record, event.sender, redactedPduSql(rules.redaction)));
   return statements;
 };
 
@@ -158,7 +166,9 @@ export const ROOMS_PROJECTION_NAME = 'rooms';
 
 export const roomsProjection: Projection = {
   name: ROOMS_PROJECTION_NAME,
-  version: 1,
+  // 2: redactions apply only as records say the decider decided (pdu.accepted v2); the rebuild
+  // also restores events that version 1 redacted on a state m.room.redaction.
+  version: 2,
   topic: ROOM_EVENTS_TOPIC,
   schema: ROOMS_SCHEMA,
   tables: ROOMS_TABLES,

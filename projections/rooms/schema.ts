@@ -69,6 +69,9 @@ export const ROOMS_SCHEMA: readonly string[] = [
     is_local boolean NOT NULL
   )`,
   'CREATE INDEX IF NOT EXISTS room_redactions_target ON room_redactions (target_event_id)',
+  // Since projection version 2 a row is a redaction awaiting its target (records.ts 'awaitsTarget'),
+  // with the decider's `senderMayRedact`; a table created before gets the column here.
+  'ALTER TABLE room_redactions ADD COLUMN IF NOT EXISTS sender_may_redact boolean NOT NULL DEFAULT false',
   `CREATE TABLE IF NOT EXISTS rooms (
     room_id text PRIMARY KEY,
     room_version text NOT NULL,

@@ -1,7 +1,7 @@
-/** Building the writer's RoomState from a read-model snapshot, and keeping it right after redactions. */
-import { redactPdu, referenceHashBase64, roomEventOfAcceptedPdu, stateKeyOf, type RoomEvent } from '../../events/index.ts';
+/** Building the writer's RoomState from a read-model snapshot (redacted events are stored redacted there). */
+import { referenceHashBase64, roomEventOfAcceptedPdu, stateKeyOf, type RoomEvent } from '../../events/index.ts';
 import { roomVersionRules } from '../../roomVersions/index.ts';
-import type { RoomRecord, RoomState } from '../../room/index.ts';
+import type { RoomState } from '../../room/index.ts';
 import type { RoomSnapshot } from '../../ports/rooms.ts';
 
 export const roomStateOfSnapshot = (snapshot: RoomSnapshot): RoomState => {
@@ -32,23 +32,4 @@ export const roomStateOfSnapshot = (snapshot: RoomSnapshot): RoomState => {
     lastAcceptedEventId: snapshot.lastEventId,
     referenceHashes,
   };
-};
-
-/**
- * The decider's `evolve` does not know what a redaction removes; auth must then see the redacted
- * form of a current state event (e.g. a redacted m.room.join_rules keeps only `join_rule`).
- */
-export const applyRedactionToState = (state: RoomState, record: RoomRecord): RoomState => {
-  // Only redactions matter here: other records are not parsed again.
-  if (record.type !== 'pdu.accepted' || state.rules === null || record.pdu.type !== 'm.room.redaction') return state;
-  const rules = state.rules;
-  const target = roomEventOfAcceptedPdu(record.pdu, rules, record.eventId).redacts;
-  if (target === undefined) return state;
-  for (const [key, event] of state.stateEvents) {
-    if (event.eventId !== target) continue;
-    const stateEvents = new Map(state.stateEvents);
-    stateEvents.set(key, roomEventOfAcceptedPdu(redactPdu(event.pdu, rules.redaction), rules, event.eventId));
-    return { ...state, stateEvents };
-  }
-  return state;
 };

@@ -17,7 +17,8 @@
  * front of `run` below. For now one process is the whole deployment.
  */
 import { MatrixError } from '../../errors.ts';
-import type { RoomEvent } from '../../events/index.ts';
+import { roomEventOfAcceptedPdu, type RoomEvent } from '../../events/index.ts';
+import { roomVersionRules } from '../../roomVersions/index.ts';
 import type { LogValue, RoomLog } from '../../ports/log.ts';
 import type { ProjectionWaiter, RoomReadModel, ServerKeys } from '../../ports/rooms.ts';
 import {
@@ -25,14 +26,14 @@ import {
   type Decision, type LocalEventRequest, type LocalOrigin, type RoomLookups, type RoomRecord, type RoomState,
 } from '../../room/index.ts';
 import type { JsonObject } from '../../json.ts';
-import { applyRedactionToState, roomStateOfSnapshot } from './roomState.ts';
+import { roomStateOfSnapshot } from './roomState.ts';
 import {
   PRELOADED_TRANSACTIONS, RoomTransactions, deviceKeyOf, rememberTransaction, type DeviceTransactions,
 } from './transactionMemory.ts';
 
 export interface RoomWriterOptions {
   readonly log: RoomLog;
-  readonly readModel: Pick<RoomReadModel, 'snapshot' | 'eventIdForTransaction' | 'transactionsOfDevice'>;
+  readonly readModel: Pick<RoomReadModel, 'snapshot' | 'eventIdForTransaction' | 'transactionsOfDevice' | 'event'>;
   readonly projection: ProjectionWaiter;
   readonly keys: ServerKeys;
   readonly now: () => number;
@@ -127,6 +128,20 @@ const lookupsOf = (state: RoomState): RoomLookups => {
   return lookups;
 };
 
+/** The lookups with events the use-case preloaded for this one decision (e.g. a redaction's target). */
+const withPreloaded = (lookups: RoomLookups, events: readonly RoomEvent[]): RoomLookups => {
+  if (events.length === 0) return lookups;
+  const byId = new Map(events.map((event) => [event.eventId, event]));
+  return { ...lookups, getEvent: (id) => lookups.getEvent(id) ?? byId.get(id) };
+};
+
+/** The event ids a redaction request may name: `redacts` on the request, or in its content since v11. */
+const redactionTargetsOf = (event: LocalEventRequest): string[] => {
+  if (event.type !== 'm.room.redaction') return [];
+  const inContent = event.content.redacts;
+  return [...new Set([event.redacts, typeof inContent === 'string' ? inContent : undefined])].filter((id): id is string => id !== undefined);
+};
+
 /**
  * A record of the room's log tail, as the log contract (domain/room/records.ts) lets a consumer
  * use it: a record of unknown (type, v) or an acceptance that does not follow the room's last
@@ -180,8 +195,7 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
       const entries = await log.read(ROOM_EVENTS_TOPIC, partition, offset, TAIL_BATCH);
       for (const entry of entries) {
         if (entry.key !== roomId) continue;
-        const record = checkedTailRecord(entry.value, current, `${ROOM_EVENTS_TOPIC}/${partition}@${entry.offset}`);
-        current = applyRedactionToState(evolve(current, record), record);
+        current = evolve(current, checkedTailRecord(entry.value, current, `${ROOM_EVENTS_TOPIC}/${partition}@${entry.offset}`));
       }
       if (entries.length < TAIL_BATCH) return current;
       offset = entries[entries.length - 1]!.offset + 1;
@@ -247,7 +261,7 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
    */
   const commit = (roomId: string, entry: Entry, records: readonly RoomRecord[]): Promise<Appended> => {
     if (entry.failed !== undefined) return Promise.reject(entry.failed);
-    const state = records.reduce((current, record) => applyRedactionToState(evolve(current, record), record), entry.state as RoomState);
+    const state = records.reduce(evolve, entry.state as RoomState);
     if (!isCreated(state)) return Promise.reject(new Error('room writer: records did not create the room'));
     entry.state = state;
     const appended = new Promise<Appended>((resolve, reject) => entry.outgoing.push({ records, resolve, reject }));
@@ -291,6 +305,14 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
       const readStored = () => readModel.transactionsOfDevice(roomId, local.userId, local.deviceId, transactionsReadPerDevice);
       const early = txnId === null || cached === undefined || cached.transactions.known(deviceKey) !== undefined ? undefined : readStored();
       early?.catch(() => undefined);
+      // Plan and fetch for the decider, which judges a redaction against its target
+      // (domain/room/redactions.ts): the room's state in memory holds current state events only.
+      const preloaded = await Promise.all(redactionTargetsOf(event).map(async (id) => {
+        const stored = await readModel.event(id);
+        const rules = stored === undefined ? undefined : roomVersionRules(stored.roomVersion);
+        return stored === undefined || rules === undefined ? undefined : roomEventOfAcceptedPdu(stored.pdu, rules, stored.eventId);
+      }));
+      const preloadedEvents = preloaded.filter((found): found is RoomEvent => found !== undefined);
       const sent = await run(roomId, async (): Promise<{ eventId: string; deduplicated: boolean; appended?: Promise<Appended> }> => {
         const entry = await load(roomId);
         if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
@@ -305,7 +327,7 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
           if (known !== undefined) return { eventId: known, deduplicated: true };
         }
         const records = recordsOf(decide({ type: 'sendLocal', event, signingKey: keys.current(), local, now: options.now() },
-          entry.state, lookupsOf(entry.state)));
+          entry.state, withPreloaded(lookupsOf(entry.state), preloadedEvents)));
         const appended = commit(roomId, entry, records);
         // Its failure reaches the caller below; a retry of the transaction sees it too.
         appended.catch(() => undefined);

@@ -1,0 +1,77 @@
+/**
+ * What this server refuses to create even where the room version's auth rules would allow it:
+ * events whose effect reaches beyond the auth rules. Only local events are refused here (a remote
+ * event is judged by the auth rules alone, or the room would fork between servers). The choices
+ * follow Synapse's EventValidator and message handler, which the spec leaves to servers.
+ */
+import type { StateLookup } from '../auth/index.ts';
+import type { RoomEvent } from '../events/index.ts';
+import { isJsonObject, type JsonValue } from '../json.ts';
+import type { DecisionError } from './commands.ts';
+
+/** client-server-api § m.room.member: the memberships there are. */
+const MEMBERSHIPS = new Set(['invite', 'join', 'knock', 'leave', 'ban']);
+
+const hostOf = (serverName: string): string => serverName.replace(/:\d+$/, '');
+
+const IP_LITERAL = /^(\d{1,3}\.){3}\d{1,3}$|^\[[0-9A-Fa-f:.]+\]$/;
+
+/** server_acls.md: "lists of globs supporting ? and * as wildcards", ports not considered. */
+const globMatches = (glob: string, host: string): boolean => {
+  const pattern = glob.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
+  return new RegExp(`^${pattern}$`, 'i').test(host);
+};
+
+const globsOf = (value: JsonValue | undefined): string[] =>
+  Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === 'string') : [];
+
+/**
+ * m.room.server_acl (client-server-api § m.room.server_acl): IP literals are denied unless
+ * `allow_ip_literals` (default true); then a `deny` match denies, an `allow` match allows, and
+ * anything else is denied (`allow` defaults to empty).
+ */
+export const serverAllowedByAcl = (content: JsonValue, serverName: string): boolean => {
+  const acl = isJsonObject(content) ? content : {};
+  const host = hostOf(serverName);
+  if (acl.allow_ip_literals === false && IP_LITERAL.test(host)) return false;
+  if (globsOf(acl.deny).some((glob) => globMatches(glob, host))) return false;
+  return globsOf(acl.allow).some((glob) => globMatches(glob, host));
+};
+
+const serverOf = (userId: string): string => userId.slice(userId.indexOf(':') + 1);
+
+/** Why this server will not create `event` (which already passed the auth rules), if it will not. */
+export const localPolicyProblem = (event: RoomEvent, state: StateLookup): DecisionError | undefined => {
+  const isState = event.stateKey !== undefined;
+  switch (event.type) {
+    case 'm.room.create':
+      // A room has exactly one create event: the one its id names (v12) or the first (before).
+      if (state('m.room.create', '') !== undefined) return { errcode: 'M_FORBIDDEN', reason: 'a room has exactly one m.room.create event' };
+      return undefined;
+    case 'm.room.member': {
+      const membership = event.content.membership;
+      if (!isState || typeof membership !== 'string' || !MEMBERSHIPS.has(membership)) {
+        return { errcode: 'M_BAD_JSON', reason: 'an m.room.member event needs a state key and a known membership' };
+      }
+      return undefined;
+    }
+    case 'm.room.server_acl':
+      // Synapse: "Can't create an ACL event that denies the local server" — the room would stop
+      // federating with this server, and its own users could not be heard.
+      if (isState && event.stateKey === '' && !serverAllowedByAcl(event.content, serverOf(event.sender))) {
+        return { errcode: 'M_INVALID_PARAM', reason: 'this server cannot send an m.room.server_acl that denies itself' };
+      }
+      return undefined;
+    case 'm.room.tombstone': {
+      // room_upgrades.md: a tombstone points at the room that replaces this one, never itself.
+      if (!isState) return undefined;
+      const replacement = event.content.replacement_room;
+      if (typeof replacement !== 'string' || replacement === event.roomId) {
+        return { errcode: 'M_BAD_JSON', reason: 'an m.room.tombstone needs a replacement_room other than this room' };
+      }
+      return undefined;
+    }
+    default:
+      return undefined;
+  }
+};
