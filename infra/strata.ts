@@ -249,7 +249,7 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
       versionsRouter({ versions: SUPPORTED_SPEC_VERSIONS }),
       healthRouter({
         checks: {
-          log: () => probeLog(log),
+          log: () => probeLog(log, writerLease),
           database: () => probeDatabase(db),
           clickhouse: clickhouse === null ? null : async () => {
             if (!(await clickhouse.ping())) throw new Error('ClickHouse did not answer /ping');

@@ -1,3 +1,3 @@
-export { createKafkaLog, type KafkaLogLogger, type KafkaLogOptions } from './kafkaLog.ts';
+export { createKafkaLog, type KafkaLog, type KafkaLogLogger, type KafkaLogOptions } from './kafkaLog.ts';
 export type { KafkaConsumerTuning } from './kafkaSubscription.ts';
 export { withNamespace } from './namespace.ts';

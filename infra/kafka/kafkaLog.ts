@@ -10,7 +10,8 @@ import { Kafka, logLevel, Partitioners, type Admin, type Producer, type logCreat
 import type { AppendedPosition, LogEntry, RoomLog, Subscription } from '../../domain/ports/index.ts';
 import { createAppendBatcher } from './appendBatcher.ts';
 import { createPartitionReader } from './partitionReader.ts';
-import { subscribeKafka, type KafkaConsumerTuning } from './kafkaSubscription.ts';
+import { createGroupEvictor } from './groupEviction.ts';
+import { subscribeKafka, type GroupMembership, type KafkaConsumerTuning } from './kafkaSubscription.ts';
 import { toKafkaMessage, toLogEntry } from './records.ts';
 
 /** The slice of a pino logger kafkajs's messages are sent to. */
@@ -47,7 +48,18 @@ const toLogCreator = (logger: KafkaLogLogger): logCreator => () => ({ namespace,
   else logger.debug(details, text);
 };
 
-export const createKafkaLog = async (options: KafkaLogOptions): Promise<RoomLog & { readonly kafka: Kafka }> => {
+export interface KafkaLog extends RoomLog {
+  readonly kafka: Kafka;
+  /**
+   * Declares this process the only live member of the consumer groups it joins from now on (it
+   * holds its namespace's writer lease): before joining a group it removes the members that
+   * earlier processes left behind (groupEviction.ts), so a restart after `kill -9` does not wait
+   * for their sessions to expire.
+   */
+  takeOverGroups(): void;
+}
+
+export const createKafkaLog = async (options: KafkaLogOptions): Promise<KafkaLog> => {
   const kafka = new Kafka({
     brokers: options.brokers,
     clientId: options.clientId,
@@ -78,6 +90,18 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<RoomLog 
   });
   const partitioner = Partitioners.DefaultPartitioner();
   const subscriptions = new Set<Subscription>();
+  const evictor = createGroupEvictor(kafka, admin);
+  /** Member ids of this process's own consumers: never evicted. */
+  const ownMembers = new Set<string>();
+  let sole = false;
+  const membership: GroupMembership = {
+    beforeJoin: async (group) => {
+      if (!sole) return;
+      const evicted = await evictor.evict(group, ownMembers);
+      if (evicted.length > 0) options.logger?.info({ group, members: evicted }, `removed ${evicted.length} member(s) an earlier process left in group ${group}`);
+    },
+    onJoined: (memberId) => { ownMembers.add(memberId); },
+  };
   /** A topic's partition count is fixed at creation (the port's contract), so it is cached. */
   const partitionCounts = new Map<string, number>();
 
@@ -109,6 +133,9 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<RoomLog 
 
   return {
     kafka,
+    takeOverGroups() {
+      sole = true;
+    },
     async ensureTopic(topic, partitions) {
       if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`invalid partition count ${partitions}`);
       // An existing topic keeps its partition count. Asking first spares the broker an error
@@ -140,14 +167,14 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<RoomLog 
     },
     endOffset,
     async subscribe(subscribeOptions, handlers) {
-      const subscription = await subscribeKafka(kafka, subscribeOptions, handlers, options.consumer);
+      const subscription = await subscribeKafka(kafka, subscribeOptions, handlers, options.consumer, membership);
       subscriptions.add(subscription);
       subscription.done.then(() => subscriptions.delete(subscription), () => subscriptions.delete(subscription));
       return subscription;
     },
     async close() {
       await Promise.allSettled([...subscriptions].map((subscription) => subscription.stop()));
-      await Promise.allSettled([reader.close(), producer.disconnect(), admin.disconnect()]);
+      await Promise.allSettled([reader.close(), evictor.close(), producer.disconnect(), admin.disconnect()]);
     },
   };
 };

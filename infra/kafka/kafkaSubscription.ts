@@ -35,11 +35,20 @@ const DEFAULT_PARTITIONS_CONCURRENTLY = 8;
 
 const BACKGROUND_MIN_BYTES = 256 * 1024;
 
+/** Hooks of the log around group membership (kafkaLog.ts: a lease holder evicts dead members). */
+export interface GroupMembership {
+  /** Runs before this member first joins `group`. */
+  beforeJoin(group: string): Promise<void>;
+  /** Learns this member's id on each join. */
+  onJoined(memberId: string): void;
+}
+
 export const subscribeKafka = async (
   kafka: Kafka,
   options: SubscribeOptions,
   handlers: ConsumerHandlers,
   tuning: KafkaConsumerTuning = {},
+  membership?: GroupMembership,
 ): Promise<Subscription & { readonly consumer: Consumer }> => {
   const { topic } = options;
   const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH;
@@ -147,6 +156,7 @@ export const subscribeKafka = async (
   };
 
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    membership?.onJoined(event.payload.memberId);
     const current = [...(event.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
     ready = ready.then(() => applyAssignment(current));
     ready.catch((error: unknown) => void shutdown(error));
@@ -167,6 +177,7 @@ export const subscribeKafka = async (
     ready.catch((error: unknown) => void shutdown(error));
   });
 
+  await membership?.beforeJoin(options.group);
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   await consumer.run({

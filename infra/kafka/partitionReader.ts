@@ -1,39 +1,11 @@
 /**
  * Reads one partition from an offset with no consumer group. kafkajs has no assign(): its only
  * consumer joins a group, which would leave a throwaway group on the broker per read and wait for
- * a join. Instead this uses the Fetch API directly, through the cluster object kafkajs builds for
- * its own producers and consumers (the client's private `createCluster`, so TLS, SASL and the
- * socket factory configured on the client apply). That is kafkajs internals: kafkajs 2.2.x is the
- * last release line and this file is the only place that touches them; the int test covers it.
+ * a join. Instead this uses the Fetch API directly, through kafkajs's internal cluster object
+ * (internals.ts); the int test covers it.
  */
 import type { Kafka, KafkaMessage } from 'kafkajs';
-
-interface FetchPartitionResponse {
-  partition: number;
-  highWatermark: string;
-  messages: Array<KafkaMessage & { isControlRecord?: boolean }>;
-}
-
-interface InternalBroker {
-  fetch(request: {
-    maxWaitTime: number;
-    minBytes: number;
-    maxBytes: number;
-    isolationLevel: number;
-    topics: Array<{ topic: string; partitions: Array<{ partition: number; fetchOffset: string; maxBytes: number }> }>;
-  }): Promise<{ responses: Array<{ topicName: string; partitions: FetchPartitionResponse[] }> }>;
-}
-
-interface InternalCluster {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  addTargetTopic(topic: string): Promise<void>;
-  refreshMetadata(): Promise<void>;
-  findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
-  findBroker(options: { nodeId: string }): Promise<InternalBroker>;
-}
-
-type CreateCluster = (options: { metadataMaxAge?: number; allowAutoTopicCreation?: boolean }) => InternalCluster;
+import { internalCluster, type FetchPartitionResponse } from './internals.ts';
 
 /** Kafka's READ_COMMITTED: never return records of open or aborted transactions' batches. */
 const READ_COMMITTED = 1;
@@ -52,13 +24,6 @@ export interface PartitionReader {
   read(topic: string, partition: number, fromOffset: number, max: number): Promise<FetchedMessage[]>;
   close(): Promise<void>;
 }
-
-const internalCluster = (kafka: Kafka): InternalCluster => {
-  const symbol = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
-  const create = symbol === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[symbol];
-  if (typeof create !== 'function') throw new Error('kafkajs internals changed: Kafka#createCluster not found (kafkajs 2.2.x expected)');
-  return (create as CreateCluster)({ allowAutoTopicCreation: false });
-};
 
 export const createPartitionReader = (kafka: Kafka): PartitionReader => {
   const cluster = internalCluster(kafka);

@@ -6,6 +6,7 @@
 import type { RoomLog, SqlDatabase } from '../../domain/index.ts';
 import { SERVER_TOPIC } from './backends.ts';
 import { StartupError } from './startupError.ts';
+import type { WriterLease } from './writerLease.ts';
 
 export const pinServerName = async (db: SqlDatabase, serverName: string, where: string): Promise<void> => {
   await db.query('CREATE TABLE IF NOT EXISTS server_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
@@ -32,8 +33,13 @@ export const recordStart = async (log: RoomLog, serverName: string, startedAt: n
   }]);
 };
 
-/** Health probe for the log: a cheap metadata read that needs the log to answer. */
-export const probeLog = async (log: RoomLog): Promise<void> => {
+/**
+ * Health probe for the log: a cheap metadata read that needs the log to answer, and, on Kafka, the
+ * writer lease (a process that lost it refuses writes, so it must leave the rotation).
+ */
+export const probeLog = async (log: RoomLog, lease?: Pick<WriterLease, 'problem'>): Promise<void> => {
+  const problem = lease?.problem();
+  if (problem !== undefined) throw new Error(problem);
   await log.endOffset(SERVER_TOPIC, 0);
 };
 

@@ -4,11 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteKafkaNamespace } from '../harness/services.ts';
 import { testServices } from '../setup/env.ts';
 import { startServer, type RunningServer } from './serverProcess.ts';
 
-// A database of its own, so the server name pinned in it never meets another test's.
+// A database and a Kafka namespace of its own: the server name pinned in the database and the
+// namespace's writer lease never meet another test's.
 const database = `strata_e2e_${randomBytes(4).toString('hex')}`;
+const namespace = `e2e-dist-${randomBytes(4).toString('hex')}`;
 const adminUrl = testServices.postgresUrl;
 const serverUrl = (() => {
   const url = new URL(adminUrl);
@@ -35,6 +38,7 @@ beforeAll(async () => {
     STRATA_DATA_DIR: dataDir,
     STRATA_LISTEN: '127.0.0.1:0',
     STRATA_KAFKA_BROKERS: testServices.kafkaBrokers.join(','),
+    STRATA_KAFKA_NAMESPACE: namespace,
     STRATA_POSTGRES_URL: serverUrl,
     STRATA_CLICKHOUSE_URL: testServices.clickhouseUrl,
     STRATA_CLICKHOUSE_DATABASE: 'strata_e2e',
@@ -43,6 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (server !== undefined && server.child.exitCode === null) await server.stop('SIGKILL');
   await admin(`DROP DATABASE IF EXISTS ${database}`);
+  await deleteKafkaNamespace(testServices.kafkaBrokers, namespace);
   if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
 });
 

@@ -58,7 +58,9 @@ export const ownReceipts = async (
 
 /**
  * `rooms` whose `event` answers from `remembered` for events it saw before. Only for reading where a
- * receipt points (room and offset): the remembered copy does not follow later redactions.
+ * receipt points (room and offset): the remembered copy does not follow later redactions, so it
+ * keeps no content — an erased or redacted event's content must not outlive it in memory
+ * (docs/erasure.md).
  */
 export const rememberingReceiptTargets = (rooms: RoomReadModel, remembered: BoundedMap<string, StoredEvent>): RoomReadModel => ({
   ...rooms,
@@ -66,7 +68,7 @@ export const rememberingReceiptTargets = (rooms: RoomReadModel, remembered: Boun
     const known = remembered.get(eventId);
     if (known !== undefined) return known;
     const event = await rooms.event(eventId);
-    if (event !== undefined) remembered.set(eventId, event);
+    if (event !== undefined) remembered.set(eventId, { ...event, pdu: { ...event.pdu, content: {} }, prevContent: null, redactedBecause: null });
     return event;
   },
 });
