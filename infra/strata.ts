@@ -83,7 +83,7 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
   const supervisor = createSupervisor({ logger: logger.child({ subsystem: 'supervisor' }), metrics });
 
   // Storage: the embedded log and PGlite unless Kafka / PostgreSQL are configured.
-  const { log: plainLog, kind: logKind, where: logWhere } = await openRoomLog(config, logger);
+  const { log: plainLog, kind: logKind, where: logWhere, lease: writerLease } = await openRoomLog(config, logger);
   lifecycle.onStop('room log', () => plainLog.close());
   const { db, kind: dbKind, where: dbWhere } = await openReadModels(config);
   lifecycle.onStop('database', () => db.close());
