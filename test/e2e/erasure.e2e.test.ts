@@ -1,8 +1,12 @@
-// Erasure end to end with Kafka, PostgreSQL and ClickHouse (docs/erasure.md): a user deactivated
+// Erasure end to end (docs/erasure.md). With Kafka, PostgreSQL and ClickHouse: a user deactivated
 // with `erase: true` and a redacted message past `redaction_retention_period` leave no content in
 // PostgreSQL, in ClickHouse, in the log read through the port, in the log's raw values, nor in a
-// rooms read model rebuilt from offset 0. Time is injected into the redaction sweeper.
+// rooms read model rebuilt from offset 0. Time is injected into the redaction sweeper. With the
+// embedded log: its files never hold content in clear.
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOM_EVENTS_TOPIC, type RoomLog, type SqlDatabase } from '../../domain/index.ts';
 import { createClickHouse, type ClickHouse } from '../../infra/clickhouse/index.ts';
@@ -179,5 +183,53 @@ describe('erasure (Kafka + PostgreSQL + ClickHouse)', () => {
     expect(text).not.toContain(REDACTED_SECRET);
     expect(text).toContain(KEPT_TEXT);
     expect(text).toContain(ROOM_NAME);
+  });
+});
+
+describe('erasure (embedded log and PGlite)', () => {
+  let dataDir: string;
+  let server: TestServer;
+  let client: MatrixClient;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'strata-erasure-'));
+    server = await startTestServer({ mode: 'embedded', config: { STRATA_DATA_DIR: dataDir } });
+    client = new MatrixClient(server.url);
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  /** Every byte of the embedded log's files. */
+  const logBytes = async (): Promise<string> => {
+    const files = (await readdir(path.join(dataDir, 'log'), { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
+    const contents = await Promise.all(files.map((file) => readFile(path.join(file.parentPath, file.name))));
+    return Buffer.concat(contents).toString('latin1');
+  };
+
+  it("never writes content to the log's files, and erases a user's messages for the others", async () => {
+    const [carol, dave] = await Promise.all(['carol', 'dave'].map(async (name) => client.as(await client.register(name))));
+    const room = await carol.createRoom({ preset: 'public_chat' });
+    await dave.post(`/join/${e(room)}`);
+    const secret = `carol-secret-${suffix}`;
+    await carol.send(room, secret);
+    await dave.send(room, KEPT_TEXT);
+
+    const bytes = await logBytes();
+    expect(bytes.length).toBeGreaterThan(0);
+    expect(bytes).not.toContain(secret);
+    expect(bytes).not.toContain(KEPT_TEXT);
+    expect(bytes).toContain(SEALED_HEADER);
+
+    const challenge = await carol.request('POST', '/account/deactivate', { json: {} });
+    await carol.post('/account/deactivate', {
+      erase: true,
+      auth: { type: 'm.login.password', session: challenge.body.session, identifier: { type: 'm.id.user', user: carol.userId }, password: PASSWORD },
+    });
+    const messages = await dave.get(`/rooms/${e(room)}/messages`, { dir: 'b', limit: 50 });
+    const texts = (messages.chunk as { sender: string; type: string; content: { body?: string } }[])
+      .filter((event) => event.type === 'm.room.message').map((event) => ({ sender: event.sender, body: event.content.body }));
+    expect(texts).toEqual([{ sender: dave.userId, body: KEPT_TEXT }, { sender: carol.userId, body: undefined }]);
   });
 });
