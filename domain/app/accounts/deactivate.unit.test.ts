@@ -9,6 +9,7 @@ const setup = async () => {
   const ctx = createTestContext({
     onDevicesDeleted: (userId, ids) => void events.push(`devices ${userId} ${[...ids].sort().join(',')}`),
     onAccountDeactivated: (userId) => void events.push(`deactivated ${userId}`),
+    onAccountErased: (userId) => void events.push(`erased ${userId}`),
   });
   const accounts = createAccounts(ctx);
   await accounts.register({ kind: 'user', username: 'alice', password: 'pw', inhibitLogin: true, auth: { type: 'm.login.dummy' } });
@@ -32,6 +33,17 @@ describe('deactivate', () => {
     });
     // The session authorised one deactivation only.
     await expect(accounts.deactivate(alice, { auth: { session }, erase: false })).rejects.toMatchObject({ errcode: 'M_UNKNOWN' });
+  });
+});
+
+describe('deactivate with erase', () => {
+  it('erases after the account left its rooms, and only when asked', async () => {
+    const { accounts, events, alice } = await setup();
+    const challenge = await accounts.deactivate(alice, { auth: undefined, erase: true }).catch((e: unknown) => e);
+    const session = (challenge as UiaChallenge).body.session as string;
+    const auth = { type: 'm.login.password', session, identifier: { type: 'm.id.user', user: 'alice' }, password: 'pw' };
+    await accounts.deactivate(alice, { auth, erase: true });
+    expect(events).toEqual(['devices @alice:example.org PHONE', 'deactivated @alice:example.org', 'erased @alice:example.org']);
   });
 });
 
