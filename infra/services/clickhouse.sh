@@ -2,15 +2,17 @@
 # ClickHouse from Debian's `clickhouse-server` package (18.16 in bookworm) with its own config:
 # HTTP on 127.0.0.1:18123, native TCP on 127.0.0.1:19000, interserver on 127.0.0.1:19009, user
 # `default` without password, database `strata`. Data, tmp and logs under $STRATA_SERVICES_DIR/clickhouse.
+# STRATA_CLICKHOUSE_HTTP_PORT, STRATA_CLICKHOUSE_TCP_PORT and STRATA_CLICKHOUSE_INTERSERVER_PORT move
+# it (with STRATA_SERVICES_DIR, a private instance).
 #   usage: infra/services/clickhouse.sh start|stop|status|restart
 set -euo pipefail
 SERVICE=clickhouse
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-HTTP_PORT=18123
-TCP_PORT=19000
-INTERSERVER_PORT=19009
+HTTP_PORT=${STRATA_CLICKHOUSE_HTTP_PORT:-18123}
+TCP_PORT=${STRATA_CLICKHOUSE_TCP_PORT:-19000}
+INTERSERVER_PORT=${STRATA_CLICKHOUSE_INTERSERVER_PORT:-19009}
 CONF=$SVC_DIR/conf
 LOG=$SVC_DIR/logs/clickhouse-server.log
 ERRLOG=$SVC_DIR/logs/clickhouse-server.err.log

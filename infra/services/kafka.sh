@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Apache Kafka 4.x, one KRaft node acting as broker and controller, on 127.0.0.1:19092 (clients)
 # and 127.0.0.1:19093 (controller). Jars come from Maven Central through a tiny pom and are cached
-# under $STRATA_SERVICES_DIR/kafka/libs; data and logs live beside them.
+# under $STRATA_SERVICES_DIR/kafka/libs; data and logs live beside them. STRATA_KAFKA_PORT (and
+# STRATA_KAFKA_CONTROLLER_PORT, default the next port) move it; with STRATA_SERVICES_DIR, a private
+# instance, which may reuse another folder's jars through STRATA_KAFKA_LIBS.
 #   usage: infra/services/kafka.sh start|stop|status|restart
 set -euo pipefail
 SERVICE=kafka
@@ -9,9 +11,9 @@ SERVICE=kafka
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 KAFKA_VERSION=${STRATA_KAFKA_VERSION:-4.4.0}
-PORT=19092
-CONTROLLER_PORT=19093
-LIBS=$SVC_DIR/libs-$KAFKA_VERSION
+PORT=${STRATA_KAFKA_PORT:-19092}
+CONTROLLER_PORT=${STRATA_KAFKA_CONTROLLER_PORT:-$((PORT + 1))}
+LIBS=${STRATA_KAFKA_LIBS:-$SVC_DIR/libs-$KAFKA_VERSION}
 DATA=$SVC_DIR/data
 CONF=$SVC_DIR/conf
 LOG=$SVC_DIR/logs/kafka.log

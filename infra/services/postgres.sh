@@ -2,6 +2,7 @@
 # PostgreSQL from Debian's `postgresql` package, in its own cluster under
 # $STRATA_SERVICES_DIR/postgres, on 127.0.0.1:15432, with role strata/strata and database strata.
 # The cluster belongs to the `postgres` OS user: the server refuses to run as root.
+# STRATA_POSTGRES_PORT moves it to another port (with STRATA_SERVICES_DIR, a private instance).
 #   usage: infra/services/postgres.sh start|stop|status|restart
 set -euo pipefail
 SERVICE=postgres
@@ -9,7 +10,7 @@ OS_USER=postgres
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-PORT=15432
+PORT=${STRATA_POSTGRES_PORT:-15432}
 # The server runs as the `postgres` OS user, which cannot enter a folder such as /root. When the
 # services folder is closed to it, the cluster lives in the postgres user's home instead, in a
 # folder named after the services folder so that several clones keep separate clusters.

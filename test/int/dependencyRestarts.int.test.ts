@@ -1,0 +1,215 @@
+/**
+ * Strata keeps running while its dependencies restart under a steady send load: PostgreSQL, then
+ * the Kafka broker, then ClickHouse are stopped and started again beneath a real server process
+ * (infra/main.ts). While each is down /health answers 503 naming it; afterwards Strata has
+ * recovered by itself (no restart), /health is 200 again, and every send that was acknowledged is
+ * in the room's history exactly once.
+ *
+ * The services are private instances (their own folder and ports, infra/services/*.sh with port
+ * overrides), started and stopped here: the shared ones other test runs use are never touched.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MatrixClient, type UserClient } from '../harness/client.ts';
+import { startServer, type RunningServer } from '../e2e/serverProcess.ts';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const sharedKafkaLibs = path.join(repoRoot, '.services/kafka/libs-4.4.0');
+type Service = 'postgres' | 'kafka' | 'clickhouse';
+/** The /health dependency each service is reported as. */
+const DEPENDENCY: Record<Service, string> = { postgres: 'database', kafka: 'log', clickhouse: 'clickhouse' };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let servicesDir = '';
+let server: RunningServer | undefined;
+
+const servicesEnv = (): Record<string, string> => ({
+  STRATA_SERVICES_DIR: servicesDir,
+  STRATA_KAFKA_PORT: '29092',
+  STRATA_KAFKA_CONTROLLER_PORT: '29093',
+  // The jars the shared instance fetched: a private instance needs no download.
+  STRATA_KAFKA_LIBS: sharedKafkaLibs,
+  STRATA_POSTGRES_PORT: '25432',
+  STRATA_CLICKHOUSE_HTTP_PORT: '28123',
+  STRATA_CLICKHOUSE_TCP_PORT: '29000',
+  STRATA_CLICKHOUSE_INTERSERVER_PORT: '29009',
+});
+
+/** Runs infra/services/<script> on the private instances; resolves with its output, rejects on failure. */
+const services = (script: string, ...args: string[]): Promise<string> => new Promise((resolve, reject) => {
+  const child = spawn('bash', [`infra/services/${script}`, ...args], {
+    cwd: repoRoot, env: { ...process.env, ...servicesEnv() }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
+  child.on('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`${script} ${args.join(' ')} exited ${code}: ${output}`))));
+});
+
+interface HealthSample {
+  readonly at: number;
+  readonly status: number;
+  readonly body: { dependencies?: Record<string, string>; consumers?: Record<string, { state: string }> };
+}
+
+const health = async (url: string): Promise<HealthSample> => {
+  const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5_000) });
+  return { at: Date.now(), status: response.status, body: await response.json() as HealthSample['body'] };
+};
+
+/** Polls /health until `accept` holds; answers that sample (fails after `timeoutMs`). */
+const healthUntil = async (url: string, accept: (sample: HealthSample) => boolean, what: string, timeoutMs: number): Promise<HealthSample> => {
+  const deadline = Date.now() + timeoutMs;
+  let last: HealthSample | undefined;
+  while (Date.now() < deadline) {
+    last = await health(url).catch(() => undefined) ?? last;
+    if (last !== undefined && accept(last)) return last;
+    await sleep(200);
+  }
+  throw new Error(`/health never showed ${what} within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+};
+
+/** Sends one message after another until stopped; remembers each acknowledged one. */
+const sendLoad = (alice: UserClient, roomId: string) => {
+  const acknowledged = new Map<string, string>();
+  let failures = 0;
+  let sent = 0;
+  let running = true;
+  const loop = (async () => {
+    for (let n = 0; running; n++) {
+      const body = `load ${n}`;
+      // Each send gives up after a while: one stuck in an outage must not hold the load up.
+      const reply = await fetch(`${alice.client.url}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/load-${n}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${alice.session.accessToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ msgtype: 'm.text', body }),
+        signal: AbortSignal.timeout(15_000),
+      }).then(async (response) => ({ status: response.status, body: await response.json() as { event_id?: string } }), () => undefined);
+      sent++;
+      if (reply?.status === 200) acknowledged.set(reply.body.event_id!, body);
+      else {
+        failures++;
+        await sleep(100);
+      }
+      await sleep(20);
+    }
+  })();
+  return {
+    acknowledged,
+    counts: () => ({ sent, failures, acknowledged: acknowledged.size }),
+    /** Resolves once a send made after this call was acknowledged. */
+    async nextAcknowledged(timeoutMs: number): Promise<void> {
+      const before = acknowledged.size;
+      const deadline = Date.now() + timeoutMs;
+      // Two more: the one in flight may have been sent before the dependency came back.
+      while (acknowledged.size < before + 2) {
+        if (Date.now() > deadline) throw new Error(`no send acknowledged within ${timeoutMs} ms`);
+        await sleep(100);
+      }
+    },
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+};
+
+/** Every event of the room, oldest first, through /messages. */
+const history = async (alice: UserClient, roomId: string): Promise<{ eventId: string; body: unknown }[]> => {
+  const events: { eventId: string; body: unknown }[] = [];
+  let from: string | undefined;
+  for (;;) {
+    const page = await alice.get(`/rooms/${encodeURIComponent(roomId)}/messages`, { dir: 'b', limit: 1000, ...(from === undefined ? {} : { from }) });
+    for (const event of page.chunk as { event_id: string; content: { body?: unknown } }[]) events.push({ eventId: event.event_id, body: event.content.body });
+    if (page.end === undefined || (page.chunk as unknown[]).length === 0) return events.reverse();
+    from = page.end as string;
+  }
+};
+
+describe('dependency restarts under load', () => {
+  beforeAll(async () => {
+    servicesDir = await mkdtemp(path.join(tmpdir(), 'strata-restarts-'));
+    // PostgreSQL runs as the postgres OS user, which must be able to enter the folder.
+    await chmod(servicesDir, 0o755);
+    await services('all.sh', 'start');
+    const dataDir = path.join(servicesDir, 'strata');
+    const configPath = path.join(servicesDir, 'strata.yaml');
+    await writeFile(configPath, 'rate_limits:\n  login: false\n  registration: false\n  messages: false\n');
+    server = await startServer({
+      STRATA_SERVER_NAME: 'restarts.test',
+      STRATA_LISTEN: '127.0.0.1:0',
+      STRATA_DATA_DIR: dataDir,
+      STRATA_CONFIG: configPath,
+      STRATA_REGISTRATION: 'open',
+      // startServer waits for the info line that says where it listens.
+      STRATA_LOG_LEVEL: 'info',
+      STRATA_KAFKA_BROKERS: '127.0.0.1:29092',
+      STRATA_POSTGRES_URL: 'postgres://strata:strata@127.0.0.1:25432/strata',
+      STRATA_CLICKHOUSE_URL: 'http://127.0.0.1:28123',
+      STRATA_CLICKHOUSE_DATABASE: 'strata',
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await server?.stop('SIGTERM');
+    if (servicesDir !== '') {
+      // Synchronously, so the private instances go even when the run is being torn down.
+      spawnSync('bash', ['infra/services/all.sh', 'stop'], { cwd: repoRoot, env: { ...process.env, ...servicesEnv() }, stdio: 'ignore' });
+      await rm(servicesDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('reports each outage in /health, recovers by itself and keeps every acknowledged send exactly once', async () => {
+    const url = server!.url;
+    const client = new MatrixClient(url);
+    const alice = client.as(await client.register('alice'));
+    const roomId = await alice.createRoom({ name: 'under load' });
+    expect((await health(url)).status).toBe(200);
+
+    const load = sendLoad(alice, roomId);
+    const outages: Record<string, { down: HealthSample; recoveredMs: number }> = {};
+    try {
+      await load.nextAcknowledged(10_000);
+      for (const service of ['postgres', 'kafka', 'clickhouse'] as const) {
+        const dependency = DEPENDENCY[service];
+        await services(`${service}.sh`, 'stop');
+        const stoppedAt = Date.now();
+        const down = await healthUntil(url, (sample) => sample.status === 503 && sample.body.dependencies?.[dependency] === 'down',
+          `${dependency} down`, 20_000);
+        // Down for a while under load: sends meanwhile fail or wait, consumers retry.
+        await sleep(3_000);
+        await services(`${service}.sh`, 'start');
+        await healthUntil(url, (sample) => sample.status === 200, 'recovery (200)', 90_000);
+        await load.nextAcknowledged(30_000);
+        outages[service] = { down, recoveredMs: Date.now() - stoppedAt };
+      }
+    } finally {
+      await load.stop();
+    }
+    expect(server!.child.exitCode).toBeNull();
+    expect(server!.logs.filter((line) => line.level === 'fatal')).toEqual([]);
+
+    // Every consumer is running again, and the history holds each acknowledged send once.
+    const after = await health(url);
+    expect(after.status).toBe(200);
+    expect(Object.values(after.body.consumers ?? {}).map((consumer) => consumer.state)).toEqual(['running', 'running', 'running']);
+    const events = await history(alice, roomId);
+    const byId = new Map<string, number>();
+    for (const event of events) byId.set(event.eventId, (byId.get(event.eventId) ?? 0) + 1);
+    const bodies = events.map((event) => event.body).filter((body): body is string => typeof body === 'string' && body.startsWith('load '));
+    expect(new Set(bodies).size).toBe(bodies.length);
+    const missing = [...load.acknowledged].filter(([eventId]) => byId.get(eventId) !== 1);
+    expect(missing).toEqual([]);
+    const counts = load.counts();
+    expect(counts.acknowledged).toBeGreaterThan(20);
+    // For the log of a failing run: how long each outage took to heal, and what the load saw.
+    console.info(JSON.stringify({ counts, outages: Object.fromEntries(Object.entries(outages).map(([service, outage]) => [service, {
+      recoveredMs: outage.recoveredMs, health: outage.down.body,
+    }])) }));
+  }, 240_000);
+});
