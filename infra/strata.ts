@@ -9,7 +9,7 @@ import {
   accountDataPreferences, createRoomModules, createRoomPeeking, createRooms, createRoomWriter, withInvitePermission, type Rooms,
 } from '../domain/app/rooms/index.ts';
 import { MatrixError } from '../domain/index.ts';
-import { createSync, roomWakeKeys, type SyncContext } from '../domain/app/sync/index.ts';
+import { createSync, roomWakeKeys, type SyncContext, type SyncService } from '../domain/app/sync/index.ts';
 import { createInProcessNotifier, createUserData } from '../domain/app/userData/index.ts';
 import { ROOM_EVENTS_TOPIC } from '../domain/index.ts';
 import { createSharedSecretRegistrationRouter } from '../gateways/admin/index.ts';
@@ -148,7 +148,7 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
     serverName: config.serverName,
   });
   lifecycle.onStop('typing timeouts', async () => userData.close());
-  const late: { rooms?: Rooms } = {};
+  const late: { rooms?: Rooms; sync?: SyncService } = {};
   const accounts = createAccounts({
     store: accountStore,
     hasher: createArgon2PasswordHasher(),
@@ -175,6 +175,7 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
     },
     onAccountErased: async (userId) => {
       const erased = await erasure.eraseUser(userId);
+      late.sync?.forgetUser(userId);
       logger.info({ user_id: userId, keys_destroyed: erased.keysDestroyed, events_stripped: erased.eventsStripped }, 'erased a deactivated account\'s content');
     },
   });
@@ -216,6 +217,7 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
     bundleAggregations: roomModules.bundleAggregations, preferences,
   };
   const sync = createSync(syncContext);
+  late.sync = sync;
 
   // Push gateway delivery: a room log consumer posting to the HTTP pushers of whoever an event notifies.
   const pushGateway = createPushGatewayClient({ logger: logger.child({ subsystem: 'push gateway' }) });

@@ -71,3 +71,15 @@ export const rememberAnswer = <K, E extends { readonly answer: Promise<unknown> 
     if (map.get(key) === entry) map.delete(key);
   });
 };
+
+/**
+ * Forgets everything remembered about `userId` (their counts and push context, which holds their
+ * display name, their receipts, presence and devices' entries): after erasure nothing of theirs may
+ * stay in memory (docs/erasure.md).
+ */
+export const forgetUserInMemo = (memo: SyncMemo, userId: string): void => {
+  const prefix = `${userId}\u0000`;
+  for (const map of [memo.quiet, memo.unread, memo.filters, memo.presence, memo.ownReceipts, memo.lazyMembers] as BoundedMap<string, unknown>[]) {
+    for (const key of [...map.keys()]) if (key === userId || key.startsWith(prefix)) map.delete(key);
+  }
+};

@@ -14,7 +14,7 @@ import { eventFormatter } from './format.ts';
 import { planRooms, type RoomPlan } from './plan.ts';
 import { buildRoom, strippedRoom, type RoomExtras, type RoomView } from './roomSections.ts';
 import { sentMembersOf } from './lazyMembers.ts';
-import { createSyncMemo, type SyncMemo } from './memo.ts';
+import { createSyncMemo, forgetUserInMemo, type SyncMemo } from './memo.ts';
 import { ownReceipts, receiptTargets } from './ownReceipts.ts';
 import { updatePresence } from './setPresence.ts';
 import { deviceListDelta } from './deviceLists.ts';
@@ -233,6 +233,8 @@ export interface SyncService {
   sync(requester: SyncRequester, request: SyncRequest, signal?: AbortSignal): Promise<JsonObject>;
   /** `GET /keys/changes` between two /sync tokens (keyChanges.ts). */
   keyChanges(requester: SyncRequester, from: string | undefined, to: string | undefined): Promise<JsonObject>;
+  /** Forgets what this service remembers about the user (erasure). */
+  forgetUser(userId: string): void;
 }
 
 export const createSync = (ctx: SyncContext): SyncService => {
@@ -240,5 +242,6 @@ export const createSync = (ctx: SyncContext): SyncService => {
   return {
     sync: (requester, request, signal) => sync(ctx, requester, request, signal, memo),
     keyChanges: (requester, from, to) => keyChanges(ctx, requester, from, to),
+    forgetUser: (userId) => forgetUserInMemo(memo, userId),
   };
 };
