@@ -14,8 +14,9 @@
  * log is down) once a term has passed since the start of its last successful renewal. That is no
  * later than the expiry a successor waits for, so two processes never both believe they hold it
  * (with clocks that agree within the skew margin). A lease that another process took is lost for
- * good; one that lapsed because the log did not answer comes back when a renewal succeeds, which
- * the compare-and-set allows only if nobody took it meanwhile.
+ * good (even if its taker released it since: the rooms may have changed under this process); one
+ * that lapsed because the log did not answer comes back when a renewal succeeds, which the
+ * compare-and-set allows only if nobody took it meanwhile.
  */
 import { randomBytes } from 'node:crypto';
 import type { LogEntry, LogValue, RoomLog } from '../../domain/index.ts';
@@ -142,21 +143,26 @@ export const acquireWriterLease = async (options: WriterLeaseOptions): Promise<W
   if (acquiredUntil === undefined) throw new StartupError(`cannot take the writer lease of ${where}: other processes keep writing it`);
   let until = acquiredUntil;
 
-  let takenBy: HolderProcess | undefined;
+  /** Why the lease is lost for good, once it is. */
+  let lost: string | undefined;
   let lapsed = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let renewing: Promise<void> = Promise.resolve();
 
-  const held = (): boolean => takenBy === undefined && !stopped && now() < until;
+  const held = (): boolean => lost === undefined && !stopped && now() < until;
 
   const renew = async (): Promise<void> => {
     const started = now();
     try {
       const { lease, end } = await readCurrent(log);
-      if (lease !== undefined && lease.holding !== holding && !lease.released) {
-        takenBy = lease.holder;
-        logger.error({ holder: lease.holder }, `writer lease of ${where} taken over by ${describeHolder(lease.holder)}: this process stops writing`);
+      // Anyone else's record since ours (even a release) means another process may have written:
+      // this process's view of the rooms is stale, so the lease is not taken back.
+      if (lease?.holding !== holding) {
+        lost = lease === undefined
+          ? 'the writer lease records are gone'
+          : `the writer lease was taken over by ${describeHolder(lease.holder)}`;
+        logger.error({ holder: lease?.holder }, `${lost} (${where}): this process stops writing`);
         return;
       }
       if (stopped) return;
@@ -168,14 +174,14 @@ export const acquireWriterLease = async (options: WriterLeaseOptions): Promise<W
     } catch (error) {
       logger.warn({ err: error }, `renewing the writer lease of ${where} failed`);
     }
-    if (!held() && !lapsed && takenBy === undefined && !stopped) {
+    if (!held() && !lapsed && lost === undefined && !stopped) {
       lapsed = true;
       logger.error({ term_ms: termMs }, `writer lease of ${where} lapsed (no renewal for ${ago(termMs)}): this process stops writing`);
     }
   };
 
   const schedule = (): void => {
-    if (stopped || takenBy !== undefined) return;
+    if (stopped || lost !== undefined) return;
     timer = setTimeout(() => {
       renewing = renew().finally(schedule);
     }, renewEveryMs);
@@ -187,7 +193,7 @@ export const acquireWriterLease = async (options: WriterLeaseOptions): Promise<W
   return {
     held,
     problem: () => {
-      if (takenBy !== undefined) return `the writer lease was taken over by ${describeHolder(takenBy)}`;
+      if (lost !== undefined) return lost;
       if (stopped) return 'the writer lease was released';
       if (!held()) return `the writer lease lapsed: no renewal for ${ago(termMs)}`;
       return undefined;
