@@ -13,6 +13,7 @@
 import { MatrixError, REQUEST_JSON_CHECKS, isJsonObject, jsonShapeProblem, type JsonObject, type JsonValue } from '../../domain/index.ts';
 import type { IncomingMessage } from 'node:http';
 import type { StrataContext } from './context.ts';
+import { closeAfterResponse } from './requestBounds.ts';
 
 export interface ReadJsonBodyOptions {
   /** Largest accepted body in bytes. */
@@ -88,7 +89,7 @@ export async function readJsonBody(
     } catch (error) {
       // The rest of the body is unread: close the connection after the error response rather than
       // have Node read (or wait for) what is left of it.
-      ctx.set('Connection', 'close');
+      closeAfterResponse(ctx);
       throw error;
     }
     value = parseJson(bytes, options.allowEmpty ?? false);

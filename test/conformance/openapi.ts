@@ -29,9 +29,20 @@ export interface Operation {
   readonly requiresToken: boolean;
   /** Whether the operation takes a JSON request body. */
   readonly takesBody: boolean;
+  /** The `application/json` request body schema, `$ref`s inlined (null when there is none). */
+  readonly requestSchema: JsonObject | null;
+  /** Path and query parameters (path item's and operation's), `$ref`s inlined. */
+  readonly parameters: readonly Parameter[];
   readonly matcher: RegExp;
   /** Literal characters in the template: the more, the more specific. */
   readonly specificity: number;
+}
+
+export interface Parameter {
+  readonly in: 'path' | 'query';
+  readonly name: string;
+  readonly required: boolean;
+  readonly schema: JsonObject;
 }
 
 export interface Violation {
@@ -81,6 +92,15 @@ const schemaOf = (response: Json | undefined, base: URL): JsonObject | null => {
   const content = isObject(inlined) && isObject(inlined.content) ? inlined.content['application/json'] : undefined;
   return isObject(content) && isObject(content.schema) ? content.schema : null;
 };
+
+const parametersOf = (lists: readonly (Json | undefined)[], base: URL): Parameter[] =>
+  lists.flatMap((list) => (Array.isArray(list) ? list : []))
+    .map((parameter) => inlineRefs(parameter, base))
+    .filter((parameter): parameter is JsonObject => isObject(parameter) && (parameter.in === 'path' || parameter.in === 'query') && typeof parameter.name === 'string')
+    .map((parameter) => ({
+      in: parameter.in as 'path' | 'query', name: parameter.name as string, required: parameter.required === true,
+      schema: isObject(parameter.schema) ? parameter.schema : {},
+    }));
 
 const hasFlows = (body: unknown): boolean => typeof body === 'object' && body !== null && 'flows' in body;
 
@@ -137,6 +157,8 @@ export class ClientServerSpec {
             requiresToken: Array.isArray(operation.security) && operation.security.length > 0
               && operation.security.every((alternative) => isObject(alternative) && 'accessTokenBearer' in alternative),
             takesBody: isObject(operation.requestBody),
+            requestSchema: schemaOf(operation.requestBody, url),
+            parameters: parametersOf([item.parameters, operation.parameters], url),
             matcher: matcherOf(template),
             specificity: template.replace(/\{[^}]+\}/g, '').length,
           });

@@ -5,7 +5,7 @@
  */
 import { requiredPowerForEvent } from '../../auth/index.ts';
 import { MatrixError } from '../../errors.ts';
-import { isRoomAlias, roomAliasServerName, type RoomAlias } from '../../ids/index.ts';
+import { isRoomAlias, parseServerName, roomAliasServerName, type RoomAlias } from '../../ids/index.ts';
 import type { JsonObject } from '../../json.ts';
 import { forbidden, invalidParam, lookupOf, membershipIn, notFound, powerOf, writerState } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
@@ -79,6 +79,7 @@ export interface PublicRoomsRequest {
 /** `GET`/`POST /publicRooms`: `since` tokens are `p<offset>` into the ordered list. */
 export const publicRooms = async (ctx: RoomsContext, options: PublicRoomsRequest): Promise<JsonObject> => {
   if (options.server !== undefined && options.server !== ctx.serverName) {
+    if (!parseServerName(options.server).ok) throw invalidParam("'server' is not a server name");
     // Synapse answers 502 when it cannot fetch another server's list; without federation it never can.
     throw new MatrixError('M_UNKNOWN', 502, 'Failed to fetch room list: listing rooms of another server needs federation, not supported yet');
   }
