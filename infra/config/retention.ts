@@ -37,7 +37,7 @@ export const RetentionFile = Schema.Struct({
   purge_jobs: Schema.optionalKey(Schema.Array(Schema.Struct({
     shortest_max_lifetime: Schema.optionalKey(Schema.NullOr(Duration)),
     longest_max_lifetime: Schema.optionalKey(Schema.NullOr(Duration)),
-    interval: Duration,
+    interval: Duration.check(Schema.makeFilter((value: string | number) => (parseDuration(value) === 0 ? 'must be longer than 0' : undefined))),
   }))),
 });
 export type RetentionFile = typeof RetentionFile.Type;

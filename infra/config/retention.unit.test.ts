@@ -70,5 +70,6 @@ describe('retention', () => {
       { shortestMaxLifetimeMs: null, longestMaxLifetimeMs: 3 * DAY, intervalMs: 12 * 3_600_000 },
       { shortestMaxLifetimeMs: 3 * DAY, longestMaxLifetimeMs: null, intervalMs: DAY },
     ]);
+    expect(() => withFile({ retention: { enabled: true, purge_jobs: [{ interval: 0 }] } })).toThrow(/retention\.purge_jobs\[0\]\.interval.*longer than 0/);
   });
 });
