@@ -130,7 +130,7 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
   // While the rooms projection is stopped, sends are refused before they reach the log: their
   // read-your-writes wait could never end.
   const writerLog = refusingAppendsWhileStopped(applyingAppended(log, roomsRun, ROOM_EVENTS_TOPIC), supervisor, roomsRun.name, ROOM_EVENTS_TOPIC);
-  const writer = createRoomWriter({ log: writerLog, readModel: roomQueries, projection: roomsRun, keys: { current: () => signingKey }, now: () => Date.now() });
+  const writer = createRoomWriter({ log: writerLog, readModel: roomQueries, directory, projection: roomsRun, keys: { current: () => signingKey }, now: () => Date.now() });
 
   // Accounts, user data and rooms call each other through hooks: profile changes update membership
   // events, deleted devices lose their keys and queued to-device messages.

@@ -24,6 +24,8 @@ export type RoomCommand =
       readonly createContent: JsonObject;
       readonly creator: string;
       readonly events: readonly LocalEventRequest[];
+      /** This server's aliases the new room claims once created: its m.room.canonical_alias may name them. */
+      readonly claimedAliases?: readonly string[];
       readonly signingKey: SigningKey;
       readonly local: LocalOrigin;
       readonly now: number;
@@ -71,6 +73,12 @@ export interface RoomLookups {
    * id did not exist before); a caller ingesting remote events must preload them, absent means none.
    */
   awaitingRedactions?(eventId: string): readonly AwaitingRedaction[];
+  /**
+   * The room this server's alias points to, as the directory said when the command was planned
+   * (aliases are server-wide, not room events). Undefined when unknown or not preloaded: a local
+   * m.room.canonical_alias naming it is then refused.
+   */
+  aliasRoom?(alias: string): string | undefined;
 }
 
 export const NO_LOOKUPS: RoomLookups = {
@@ -84,7 +92,7 @@ export const NO_LOOKUPS: RoomLookups = {
 export interface DecisionError {
   readonly errcode:
     | 'M_FORBIDDEN' | 'M_BAD_JSON' | 'M_TOO_LARGE' | 'M_NOT_FOUND' | 'M_UNSUPPORTED_ROOM_VERSION' | 'M_INVALID_PARAM'
-    | 'M_INVALID_ROOM_STATE';
+    | 'M_INVALID_ROOM_STATE' | 'M_BAD_ALIAS';
   readonly reason: string;
 }
 

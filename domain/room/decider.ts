@@ -33,6 +33,7 @@ const createRoom = (command: Extract<RoomCommand, { type: 'createRoom' }>, state
     signingKey,
     local,
     now,
+    ...(command.claimedAliases === undefined ? {} : { claimedAliases: command.claimedAliases }),
   });
   const createRequest: LocalEventRequest = { type: 'm.room.create', stateKey: '', sender: command.creator, content: command.createContent };
   const decision = decideLocalEvents([createRequest, ...command.events].map(build), state, lookups);
@@ -46,7 +47,6 @@ const createRoom = (command: Extract<RoomCommand, { type: 'createRoom' }>, state
 
 const sendLocal = (command: Extract<RoomCommand, { type: 'sendLocal' }>, state: RoomState, lookups: RoomLookups): Decision => {
   if (!isCreated(state)) return refused('M_NOT_FOUND', 'unknown room');
-  if (command.event.type === 'm.room.create') return refused('M_FORBIDDEN', 'a room has exactly one m.room.create event');
   const build = (current: RoomState): LocalBuild => ({
     roomId: current.roomId ?? undefined,
     rules: current.rules as RoomVersionRules,

@@ -40,6 +40,8 @@ export interface LocalBuild {
   readonly signingKey: SigningKey;
   readonly local: LocalOrigin;
   readonly now: number;
+  /** Aliases the room being created will claim (createRoom only). */
+  readonly claimedAliases?: readonly string[];
 }
 
 /**
@@ -83,7 +85,9 @@ export const decideLocalEvent = (
 
   const decision = checkAuthRules(event, lookup, rules);
   if (!decision.allowed) return { error: { errcode: 'M_FORBIDDEN', reason: decision.reason } };
-  const policy = localPolicyProblem(event, lookup);
+  const aliasPointsHere = (alias: string): boolean =>
+    (build.claimedAliases?.includes(alias) ?? false) || lookups.aliasRoom?.(alias) === event.roomId;
+  const policy = localPolicyProblem(event, lookup, aliasPointsHere);
   if (policy !== undefined) return { error: policy };
   let redaction: RedactionEffect | null = null;
   if (event.type === 'm.room.redaction') {

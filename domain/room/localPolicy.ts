@@ -6,6 +6,7 @@
  */
 import type { StateLookup } from '../auth/index.ts';
 import type { RoomEvent } from '../events/index.ts';
+import { isRoomAlias, roomAliasServerName, type RoomAlias } from '../ids/index.ts';
 import { isJsonObject, type JsonValue } from '../json.ts';
 import type { DecisionError } from './commands.ts';
 
@@ -40,8 +41,33 @@ export const serverAllowedByAcl = (content: JsonValue, serverName: string): bool
 
 const serverOf = (userId: string): string => userId.slice(userId.indexOf(':') + 1);
 
+/** The aliases an m.room.canonical_alias names: `alias` and `alt_aliases` (undefined when malformed). */
+const canonicalAliases = (content: JsonValue | undefined): string[] | undefined => {
+  const fields = isJsonObject(content) ? content : {};
+  const { alias, alt_aliases: alt } = fields;
+  if (alias !== undefined && (typeof alias !== 'string' || !isRoomAlias(alias))) return undefined;
+  if (alt !== undefined && (!Array.isArray(alt) || !alt.every((entry) => typeof entry === 'string' && isRoomAlias(entry)))) return undefined;
+  return [...(alias === undefined ? [] : [alias]), ...((alt ?? []) as string[])];
+};
+
+/**
+ * room_state.yaml (PUT m.room.canonical_alias): invalid aliases are 400 M_INVALID_PARAM; an alias
+ * "that does not point to the room" is 400 M_BAD_ALIAS. Only this server's aliases can be
+ * checked; as in Synapse only those the event adds are, so a room keeps aliases it already lists.
+ */
+const canonicalAliasProblem = (event: RoomEvent, state: StateLookup, aliasPointsHere: (alias: string) => boolean): DecisionError | undefined => {
+  const named = canonicalAliases(event.content);
+  if (named === undefined) return { errcode: 'M_INVALID_PARAM', reason: "'alias' and 'alt_aliases' must be room aliases" };
+  const listed = new Set(canonicalAliases(state('m.room.canonical_alias', '')?.content) ?? []);
+  const server = serverOf(event.sender);
+  const stray = named.find((alias) => !listed.has(alias) && roomAliasServerName(alias as RoomAlias) === server && !aliasPointsHere(alias));
+  return stray === undefined ? undefined : { errcode: 'M_BAD_ALIAS', reason: `${stray} does not point to this room` };
+};
+
 /** Why this server will not create `event` (which already passed the auth rules), if it will not. */
-export const localPolicyProblem = (event: RoomEvent, state: StateLookup): DecisionError | undefined => {
+export const localPolicyProblem = (
+  event: RoomEvent, state: StateLookup, aliasPointsHere: (alias: string) => boolean,
+): DecisionError | undefined => {
   const isState = event.stateKey !== undefined;
   switch (event.type) {
     case 'm.room.create':
@@ -71,6 +97,8 @@ export const localPolicyProblem = (event: RoomEvent, state: StateLookup): Decisi
       }
       return undefined;
     }
+    case 'm.room.canonical_alias':
+      return isState && event.stateKey === '' ? canonicalAliasProblem(event, state, aliasPointsHere) : undefined;
     default:
       return undefined;
   }

@@ -36,8 +36,10 @@ class Room {
   readonly refHashes = new Map<string, string>();
   readonly awaiting: AwaitingRedaction[] = [];
   now = 1_700_000_000_000;
+  readonly rules: RoomVersionRules;
 
-  constructor(readonly rules: RoomVersionRules) {
+  constructor(rules: RoomVersionRules) {
+    this.rules = rules;
     this.apply(decide({
       type: 'createRoom',
       ...(rules.eventFormat.roomIdIsCreateEventHash ? {} : { roomId: '!room:a.test' }),
@@ -144,7 +146,7 @@ describe.each([...ROOM_VERSIONS.values()])('redaction judgement, room version $i
     const room = new Room(rules);
     const target = room.records(room.send(message(ALICE))).eventId;
     const before = room.state;
-    for (const content of [{ redacts: target }, {}]) {
+    for (const content of [{ redacts: target }, {}] as JsonObject[]) {
       const decision = room.send({ type: 'm.room.redaction', stateKey: '', sender: BOB, content });
       // v1–v2: auth rule 11 refuses it first (403); since v3 the decider's judgement does (400).
       expect(decision).toMatchObject({ outcome: 'refused', error: { errcode: rules.auth.redactionDomainCheckInAuth ? 'M_FORBIDDEN' : 'M_BAD_JSON' } });

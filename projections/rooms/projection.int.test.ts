@@ -162,8 +162,10 @@ const describeBackend = (name: string, backend: Backend) => describe(`rooms proj
       // A state m.room.redaction naming a target: the decider gave it no effect, so none happens.
       accepted(inertId, pdu('m.room.redaction', { state_key: '', content: { redacts: otherId } }), { redaction: { effect: 'none', reason: 'a state event redacts nothing' } }),
       // Written before v2 by this server: a state event never redacts, whatever its content says.
-      { key: roomId, value: { ...accepted(legacyId, pdu('m.room.redaction', { state_key: '', redacts: otherId, content: {} }), {}).value,
-        v: 1, redaction: undefined, redactedBy: undefined, local: { userId: '@mallory:remote.org', deviceId: null, txnId: null } } },
+      (() => {
+        const { redaction: _redaction, redactedBy: _redactedBy, ...v1 } = accepted(legacyId, pdu('m.room.redaction', { state_key: '', redacts: otherId, content: {} }), {}).value;
+        return { key: roomId, value: { ...v1, v: 1, local: { userId: '@mallory:remote.org', deviceId: null, txnId: null } } };
+      })(),
     ]);
     const last = positions[positions.length - 1]!;
     expect(await stack.projection.waitFor(last.partition, last.offset, 10_000)).toBe(true);

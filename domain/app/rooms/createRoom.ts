@@ -142,6 +142,7 @@ export const createRoom = async (ctx: RoomsContext, requester: RoomRequester, bo
     createContent,
     creator,
     events,
+    ...(alias === undefined ? {} : { claimedAliases: [alias] }),
     local: originOf(requester),
   });
   if (alias !== undefined && !(await ctx.directory.createAlias(alias, roomId, creator))) {

@@ -20,7 +20,7 @@ import { MatrixError } from '../../errors.ts';
 import { roomEventOfAcceptedPdu, type RoomEvent } from '../../events/index.ts';
 import { roomVersionRules } from '../../roomVersions/index.ts';
 import type { LogValue, RoomLog } from '../../ports/log.ts';
-import type { ProjectionWaiter, RoomReadModel, ServerKeys } from '../../ports/rooms.ts';
+import type { ProjectionWaiter, RoomDirectory, RoomReadModel, ServerKeys } from '../../ports/rooms.ts';
 import {
   ROOM_EVENTS_TOPIC, decide, evolve, initialState, isCreated, isRoomRecord,
   type Decision, type LocalEventRequest, type LocalOrigin, type RoomLookups, type RoomRecord, type RoomState,
@@ -34,6 +34,11 @@ import {
 export interface RoomWriterOptions {
   readonly log: RoomLog;
   readonly readModel: Pick<RoomReadModel, 'snapshot' | 'eventIdForTransaction' | 'transactionsOfDevice' | 'event'>;
+  /**
+   * Where this server's aliases point, preloaded for the decider's m.room.canonical_alias check.
+   * Without it no local alias can be named in a canonical alias (the decider refuses).
+   */
+  readonly directory?: Pick<RoomDirectory, 'resolveAlias'>;
   readonly projection: ProjectionWaiter;
   readonly keys: ServerKeys;
   readonly now: () => number;
@@ -51,6 +56,8 @@ export interface CreateRoomRequest {
   readonly createContent: JsonObject;
   readonly creator: string;
   readonly events: readonly LocalEventRequest[];
+  /** This server's aliases the new room claims once created (its canonical alias may name them). */
+  readonly claimedAliases?: readonly string[];
   readonly local: LocalOrigin;
 }
 
@@ -128,11 +135,26 @@ const lookupsOf = (state: RoomState): RoomLookups => {
   return lookups;
 };
 
-/** The lookups with events the use-case preloaded for this one decision (e.g. a redaction's target). */
-const withPreloaded = (lookups: RoomLookups, events: readonly RoomEvent[]): RoomLookups => {
-  if (events.length === 0) return lookups;
-  const byId = new Map(events.map((event) => [event.eventId, event]));
-  return { ...lookups, getEvent: (id) => lookups.getEvent(id) ?? byId.get(id) };
+/** What the writer fetched for one decision: a redaction's target, the rooms of aliases named. */
+interface Preloaded {
+  readonly events: readonly RoomEvent[];
+  readonly aliases: ReadonlyMap<string, string>;
+}
+
+const NOTHING_PRELOADED: Preloaded = { events: [], aliases: new Map() };
+
+/** The lookups with what was preloaded for this one decision. */
+const withPreloaded = (lookups: RoomLookups, preloaded: Preloaded): RoomLookups => {
+  if (preloaded.events.length === 0 && preloaded.aliases.size === 0) return lookups;
+  const byId = new Map(preloaded.events.map((event) => [event.eventId, event]));
+  return { ...lookups, getEvent: (id) => lookups.getEvent(id) ?? byId.get(id), aliasRoom: (alias) => preloaded.aliases.get(alias) };
+};
+
+/** The aliases an m.room.canonical_alias request names (the decider checks their format). */
+const aliasesNamedBy = (event: LocalEventRequest): string[] => {
+  if (event.type !== 'm.room.canonical_alias') return [];
+  const { alias, alt_aliases: alt } = event.content;
+  return [alias, ...(Array.isArray(alt) ? alt : [])].filter((entry): entry is string => typeof entry === 'string');
 };
 
 /** The event ids a redaction request may name: `redacts` on the request, or in its content since v11. */
@@ -160,7 +182,28 @@ const checkedTailRecord = (value: LogValue, state: RoomState, where: string): Ro
 };
 
 export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
-  const { log, readModel, projection, keys } = options;
+  const { log, readModel, projection, keys, directory } = options;
+
+  /**
+   * Plan and fetch for the decider (domain/room/redactions.ts, localPolicy.ts): a redaction is
+   * judged against its target and a canonical alias against the directory, neither of which the
+   * room's state in memory holds.
+   */
+  const preload = async (events: readonly LocalEventRequest[]): Promise<Preloaded> => {
+    const targets = [...new Set(events.flatMap(redactionTargetsOf))];
+    const aliases = [...new Set(events.flatMap(aliasesNamedBy))];
+    if (targets.length === 0 && aliases.length === 0) return NOTHING_PRELOADED;
+    const found = await Promise.all(targets.map(async (id) => {
+      const stored = await readModel.event(id);
+      const rules = stored === undefined ? undefined : roomVersionRules(stored.roomVersion);
+      return stored === undefined || rules === undefined ? undefined : roomEventOfAcceptedPdu(stored.pdu, rules, stored.eventId);
+    }));
+    const resolved = directory === undefined ? [] : await Promise.all(aliases.map(async (alias) => [alias, (await directory.resolveAlias(alias))?.roomId] as const));
+    return {
+      events: found.filter((event): event is RoomEvent => event !== undefined),
+      aliases: new Map(resolved.filter((entry): entry is readonly [string, string] => entry[1] !== undefined)),
+    };
+  };
   const maxRooms = options.maxRooms ?? 10_000;
   const timeoutMs = options.projectionTimeoutMs ?? 10_000;
   const transactionsReadPerDevice = options.transactionsReadPerDevice ?? PRELOADED_TRANSACTIONS;
@@ -271,16 +314,18 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
 
   return {
     async createRoom(request) {
+      const preloaded = await preload(request.events);
       const decision = decide({
         type: 'createRoom',
         ...(request.roomId === undefined ? {} : { roomId: request.roomId }),
         createContent: request.createContent,
         creator: request.creator,
         events: request.events,
+        ...(request.claimedAliases === undefined ? {} : { claimedAliases: request.claimedAliases }),
         signingKey: keys.current(),
         local: request.local,
         now: options.now(),
-      }, initialState, lookupsOf(initialState));
+      }, initialState, withPreloaded(lookupsOf(initialState), preloaded));
       const records = recordsOf(decision);
       const roomId = records[0]!.roomId;
       const appended = await run(roomId, async () => {
@@ -305,14 +350,7 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
       const readStored = () => readModel.transactionsOfDevice(roomId, local.userId, local.deviceId, transactionsReadPerDevice);
       const early = txnId === null || cached === undefined || cached.transactions.known(deviceKey) !== undefined ? undefined : readStored();
       early?.catch(() => undefined);
-      // Plan and fetch for the decider, which judges a redaction against its target
-      // (domain/room/redactions.ts): the room's state in memory holds current state events only.
-      const preloaded = await Promise.all(redactionTargetsOf(event).map(async (id) => {
-        const stored = await readModel.event(id);
-        const rules = stored === undefined ? undefined : roomVersionRules(stored.roomVersion);
-        return stored === undefined || rules === undefined ? undefined : roomEventOfAcceptedPdu(stored.pdu, rules, stored.eventId);
-      }));
-      const preloadedEvents = preloaded.filter((found): found is RoomEvent => found !== undefined);
+      const preloaded = await preload([event]);
       const sent = await run(roomId, async (): Promise<{ eventId: string; deduplicated: boolean; appended?: Promise<Appended> }> => {
         const entry = await load(roomId);
         if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
@@ -327,7 +365,7 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
           if (known !== undefined) return { eventId: known, deduplicated: true };
         }
         const records = recordsOf(decide({ type: 'sendLocal', event, signingKey: keys.current(), local, now: options.now() },
-          entry.state, withPreloaded(lookupsOf(entry.state), preloadedEvents)));
+          entry.state, withPreloaded(lookupsOf(entry.state), preloaded)));
         const appended = commit(roomId, entry, records);
         // Its failure reaches the caller below; a retry of the transaction sees it too.
         appended.catch(() => undefined);

@@ -60,9 +60,22 @@ export const upgradeRoom = async (ctx: RoomsContext, requester: RoomRequester, r
     event('m.room.member', await memberContent(ctx, requester.userId, 'join'), requester.userId),
     event('m.room.power_levels', bootstrapPower),
   ];
+  // This server's aliases of the old room move to the new one below: the new room claims them, so
+  // its canonical alias may name them; a local alias that no longer points to the old room is not
+  // carried (the decider would refuse it: room_state.yaml M_BAD_ALIAS).
+  const moving = await ctx.directory.aliasesOf(roomId);
+  const keptAlias = (alias: unknown): boolean =>
+    typeof alias === 'string' && (!alias.endsWith(`:${ctx.serverName}`) || moving.includes(alias));
   for (const type of CARRIED_STATE) {
     const carried = lookup(type, '');
-    if (carried !== undefined) events.push(event(type, carried.content));
+    if (carried === undefined) continue;
+    if (type !== 'm.room.canonical_alias') {
+      events.push(event(type, carried.content));
+      continue;
+    }
+    const { alias, alt_aliases: alt, ...rest } = carried.content;
+    const altKept = Array.isArray(alt) ? alt.filter(keptAlias) : [];
+    events.push(event(type, { ...rest, ...(keptAlias(alias) ? { alias } : {}), ...(altKept.length > 0 ? { alt_aliases: altKept } : {}) }));
   }
   for (const [key] of old.state) {
     const member = key.startsWith('m.room.member\u0000') ? lookup('m.room.member', key.slice('m.room.member\u0000'.length)) : undefined;
@@ -72,7 +85,7 @@ export const upgradeRoom = async (ctx: RoomsContext, requester: RoomRequester, r
 
   const { roomId: newRoomId } = await ctx.writer.createRoom({
     ...(rules.eventFormat.roomIdIsCreateEventHash ? {} : { roomId: `!${ctx.random.string(18, ROOM_ID_LETTERS)}:${ctx.serverName}` }),
-    createContent, creator: requester.userId, events, local: originOf(requester),
+    createContent, creator: requester.userId, events, claimedAliases: moving, local: originOf(requester),
   });
 
   const origin = originOf(requester);
@@ -85,7 +98,7 @@ export const upgradeRoom = async (ctx: RoomsContext, requester: RoomRequester, r
   // gets the new room; the tombstone already points everyone at it.
   await ctx.writer.send(roomId, event('m.room.power_levels', restrictedPower), origin).catch(() => undefined);
 
-  for (const alias of await ctx.directory.aliasesOf(roomId)) {
+  for (const alias of moving) {
     await ctx.directory.deleteAlias(alias);
     await ctx.directory.createAlias(alias, newRoomId, requester.userId);
   }
