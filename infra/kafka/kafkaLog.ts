@@ -91,7 +91,7 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<KafkaLog
   const partitioner = Partitioners.DefaultPartitioner();
   const subscriptions = new Set<Subscription>();
   const evictor = createGroupEvictor(kafka, admin);
-  /** Member ids of this process's own consumers: never evicted. */
+  /** Member ids of this process's running consumers: never evicted. */
   const ownMembers = new Set<string>();
   let sole = false;
   const membership: GroupMembership = {
@@ -101,6 +101,7 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<KafkaLog
       if (evicted.length > 0) options.logger?.info({ group, members: evicted }, `removed ${evicted.length} member(s) an earlier process left in group ${group}`);
     },
     onJoined: (memberId) => { ownMembers.add(memberId); },
+    onLeft: (memberId) => { ownMembers.delete(memberId); },
   };
   /** A topic's partition count is fixed at creation (the port's contract), so it is cached. */
   const partitionCounts = new Map<string, number>();

@@ -41,6 +41,8 @@ export interface GroupMembership {
   beforeJoin(group: string): Promise<void>;
   /** Learns this member's id on each join. */
   onJoined(memberId: string): void;
+  /** This member has stopped: if its LeaveGroup did not reach the broker, it is a dead member now. */
+  onLeft(memberId: string): void;
 }
 
 export const subscribeKafka = async (
@@ -68,6 +70,8 @@ export const subscribeKafka = async (
   /** Next offset to hand to onBatch, per assigned partition. */
   const positions = new Map<number, number>();
   let assigned: number[] = [];
+  /** This member's id in the group, once joined (kept across rejoins unless the broker forgot it). */
+  let memberId: string | undefined;
   let ready: Promise<void> = Promise.resolve();
   let failure: { error: unknown } | undefined;
   let stopping: Promise<void> | undefined;
@@ -107,6 +111,7 @@ export const subscribeKafka = async (
       }
       assigned = [];
       await consumer.disconnect().catch(() => undefined);
+      if (memberId !== undefined) membership?.onLeft(memberId);
       settle(failure?.error);
     })();
     return stopping;
@@ -156,7 +161,9 @@ export const subscribeKafka = async (
   };
 
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
-    membership?.onJoined(event.payload.memberId);
+    if (memberId !== undefined && memberId !== event.payload.memberId) membership?.onLeft(memberId);
+    memberId = event.payload.memberId;
+    membership?.onJoined(memberId);
     const current = [...(event.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
     ready = ready.then(() => applyAssignment(current));
     ready.catch((error: unknown) => void shutdown(error));
