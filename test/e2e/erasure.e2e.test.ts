@@ -50,6 +50,8 @@ describe('erasure (Kafka + PostgreSQL + ClickHouse)', () => {
 
   beforeAll(async () => {
     database = await createRunDatabase(services.postgresUrl, `strata_erase_${suffix}`);
+    // The harness's distributed mode would make a database and namespace the test cannot name:
+    // these variables turn its embedded mode into Kafka + PostgreSQL on ones the test owns.
     server = await startTestServer({
       mode: 'embedded',
       config: {

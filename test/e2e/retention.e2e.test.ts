@@ -29,6 +29,8 @@ describe('room retention policies (Kafka + PostgreSQL)', () => {
 
   beforeAll(async () => {
     database = await createRunDatabase(services.postgresUrl, `strata_retention_${suffix}`);
+    // The harness's distributed mode would make a database and namespace the test cannot name:
+    // these variables turn its embedded mode into Kafka + PostgreSQL on ones the test owns.
     server = await startTestServer({
       mode: 'embedded',
       config: { STRATA_KAFKA_BROKERS: services.kafkaBrokers.join(','), STRATA_KAFKA_NAMESPACE: namespace, STRATA_POSTGRES_URL: database.url },
