@@ -1,6 +1,7 @@
 // Request bounds at the socket: a body nobody read never becomes the next request on a keep-alive
 // connection (it is drained, or the connection closes after the answer), and a path segment that
 // is not UTF-8 or longer than 255 bytes is refused before any route runs.
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { Router } from '@koa/router';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,6 +117,22 @@ describe('unread request bodies', () => {
     expect(large.statuses).toEqual([200]);
     expect(large.closed).toBe(true);
     expect(smuggled).toBe(0);
+  });
+
+  it('lets an HTTP client read the refusal of a large body it is still sending', async () => {
+    const body = Buffer.alloc(4 * 1024 * 1024, 'x');
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const outcome = await new Promise<string>((resolve) => {
+        const req = httpRequest(`${app.url}/reads`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => { text += chunk; }).on('end', () => resolve(`${res.statusCode} ${text}`));
+          res.on('error', (error) => resolve(`response error ${error.message}`));
+        });
+        req.on('error', (error) => resolve(`request error ${error.message}`));
+        req.end(body);
+      });
+      expect(outcome).toMatch(/^413 .*M_TOO_LARGE/);
+    }
   });
 
   it('closes the connection after refusing a body over a route limit', async () => {

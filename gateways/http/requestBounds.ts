@@ -57,36 +57,12 @@ export const settleUnreadBody = async (ctx: StrataContext): Promise<void> => {
   if (!(await drain(req, DRAIN_MAX_BYTES, DRAIN_IDLE_MS))) closeAfterResponse(ctx);
 };
 
-/** How long a closing connection keeps discarding what the client still sends. */
-const LINGER_MS = 2_000;
-const lingering = new WeakSet<object>();
-
 /**
- * Answers with `Connection: close` and closes the connection after the response the way a server
- * must when the client may still be sending (a lingering close, as nginx does): our side is shut
- * first and what arrives meanwhile is read and discarded until the client closes or LINGER_MS
- * pass. Closing at once with unread bytes pending makes the kernel send a reset, which can destroy
- * the response before the client reads it, and the client sees a reset instead of our 413.
+ * Answers with `Connection: close`: Node then ends the connection once the response is written, so
+ * whatever the client still sends of the body is never parsed as a request.
  */
 export const closeAfterResponse = (ctx: StrataContext): void => {
   ctx.set('Connection', 'close');
-  const { req } = ctx;
-  const socket = req.socket;
-  if (lingering.has(socket)) return;
-  lingering.add(socket);
-  // Node ends a `Connection: close` response's socket with destroySoon (end, then destroy once our
-  // side is flushed); this socket's own version waits for the client instead of destroying.
-  socket.destroySoon = function lingeringClose(this: typeof socket) {
-    this.end();
-    const timer = setTimeout(() => this.destroy(), LINGER_MS);
-    timer.unref();
-    this.once('end', () => this.destroy());
-    this.once('close', () => clearTimeout(timer));
-    // The rest of the body flows into the request stream, which discards it once nothing listens.
-    req.removeAllListeners('data');
-    req.resume();
-    this.resume();
-  };
 };
 
 /** Reads and discards the rest of a body; true once it ended within the bounds. */

@@ -3,6 +3,7 @@
 // Matrix error before anything reaches the log or a store, and afterwards every room still takes
 // writes and /sync still shows them (one unstorable record would stop its whole partition).
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MatrixClient, e, startTestServer, timelineOf, type ServerMode, type TestServer, type UserClient } from '../harness/index.ts';
 
@@ -203,6 +204,39 @@ describe.each<ServerMode>(['embedded', 'distributed'])('hostile input (%s)', (mo
     // Per-user stores too.
     await alice.put(`/user/${e(alice.userId)}/account_data/org.example.fine`, { ok: true });
     expect(await alice.get(`/user/${e(alice.userId)}/account_data/org.example.fine`)).toEqual({ ok: true });
+  });
+
+  it('never reads the body of DELETE /devices/{deviceId} as the next request on a keep-alive connection', async () => {
+    const { port } = new URL(server.url);
+    const exchange = (bytes: string): Promise<{ statuses: number[]; closed: boolean }> => new Promise((resolve) => {
+      const socket = connect(Number(port), '127.0.0.1');
+      let text = '';
+      let timer: NodeJS.Timeout | undefined;
+      const done = (closed: boolean) => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve({ statuses: [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((match) => Number(match[1])), closed });
+      };
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+        clearTimeout(timer);
+        timer = setTimeout(() => done(false), 700);
+      });
+      socket.on('end', () => done(true));
+      socket.on('error', () => done(true));
+      socket.write(bytes);
+    });
+    // The body is itself a request (a GET that would answer 200): read as one, it would be served.
+    const smuggled = 'GET /_matrix/client/versions HTTP/1.1\r\nHost: x\r\n\r\n';
+    const next = 'GET /_matrix/client/versions HTTP/1.1\r\nHost: x\r\n\r\n';
+    const deleteWith = (body: string) => `DELETE /_matrix/client/v3/devices/${e(alice.session.deviceId)} HTTP/1.1\r\nHost: x\r\n`
+      + `Authorization: Bearer ${alice.session.accessToken}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const small = await exchange(deleteWith(smuggled.repeat(100)) + next);
+    expect(small.statuses).toEqual([400, 200]);
+    const large = await exchange(deleteWith(smuggled.repeat(3_000)) + next);
+    expect(large.statuses).toEqual([413]);
+    expect(large.closed).toBe(true);
+    expect((await alice.get('/account/whoami')).user_id).toBe(alice.userId);
   });
 
   it('resolves an alias createRoom accepted, at the longest name it accepts', async () => {
