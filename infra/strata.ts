@@ -10,7 +10,7 @@ import {
 } from '../domain/app/rooms/index.ts';
 import { MatrixError } from '../domain/index.ts';
 import { createSync, roomWakeKeys, type SyncContext, type SyncService } from '../domain/app/sync/index.ts';
-import { createInProcessNotifier, createUserData } from '../domain/app/userData/index.ts';
+import { createInProcessNotifier, createUserData, withPresenceActivity, type PresenceTimers } from '../domain/app/userData/index.ts';
 import { ROOM_EVENTS_TOPIC } from '../domain/index.ts';
 import { createSharedSecretRegistrationRouter } from '../gateways/admin/index.ts';
 import { createAnalyticsRouter } from '../gateways/analytics/index.ts';
@@ -75,7 +75,15 @@ export interface StartedStrata {
   readonly metricsAddress?: string;
 }
 
-export const startStrata = async (config: StrataConfig, logger: Logger, lifecycle: Pick<ServerLifecycle, 'onStop'>): Promise<StartedStrata> => {
+/** What the configuration does not say: settings tests change (the same composition otherwise). */
+export interface StrataOptions {
+  /** Presence idle/offline timers; Synapse's by default (tests shorten them). */
+  readonly presenceTimers?: PresenceTimers;
+}
+
+export const startStrata = async (
+  config: StrataConfig, logger: Logger, lifecycle: Pick<ServerLifecycle, 'onStop'>, options: StrataOptions = {},
+): Promise<StartedStrata> => {
   const startedAt = Date.now();
   const metrics = createMetrics();
   // Every log consumer runs under this one supervisor: transient failures are retried, a poison
@@ -140,6 +148,7 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
   const pusherUsers = createPusherUsers(sqlUserDataStores.pushers);
   const userDataStores = { ...sqlUserDataStores, pushers: pusherUsers.tracking(sqlUserDataStores.pushers) };
   const userData = createUserData({
+    ...(options.presenceTimers === undefined ? {} : { presenceTimers: options.presenceTimers }),
     stores: userDataStores,
     notifier,
     membership,
@@ -180,10 +189,11 @@ export const startStrata = async (config: StrataConfig, logger: Logger, lifecycl
     },
   });
   // Room use-cases write through a writer that refuses a suspended account's writes (§ Account suspension).
-  const guardedWriter = withSuspensionGuard(writer, {
+  // Every event a user sends is presence activity (Synapse bumps it for each).
+  const guardedWriter = withPresenceActivity(withSuspensionGuard(writer, {
     isSuspended: (userId) => accounts.isSuspended(userId),
     eventSender: async (eventId) => (await roomQueries.event(eventId))?.sender,
-  });
+  }), userData.presence);
   // m.ignored_user_list and m.invite_permission_config (domain/app/rooms/preferences.ts), from account data.
   const preferences = accountDataPreferences((userId, type) => userData.getAccountData({ userId, deviceId: '' }, userId, null, type)
     .catch((error: unknown) => {

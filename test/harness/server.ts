@@ -14,6 +14,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { stringify as toYaml } from 'yaml';
 import { loadConfig, type Env } from '../../infra/config/index.ts';
+import type { PresenceTimers } from '../../domain/app/userData/index.ts';
 import { startStrata } from '../../infra/index.ts';
 import { createRunDatabase, deleteKafkaNamespace, runServices, type RunDatabase } from './services.ts';
 
@@ -28,6 +29,8 @@ export interface TestServerOptions {
    * variable, e.g. `{ rate_limits: { messages: { per_second: 1, burst: 3 } } }`.
    */
   readonly file?: Readonly<Record<string, unknown>>;
+  /** Presence idle/offline timers (shortened to watch them fire); Synapse's by default. */
+  readonly presenceTimers?: PresenceTimers;
 }
 
 export interface TestServer {
@@ -98,7 +101,7 @@ export const startTestServer = async (options: TestServerOptions): Promise<TestS
     const logger = pino({ level: config.logLevel, base: { service: 'strata', mode: options.mode } }, pino.destination({ dest: 2, sync: true }));
     const started = await startStrata(config, logger, {
       onStop: (name, stop) => cleanup.add(name, stop),
-    });
+    }, options.presenceTimers === undefined ? {} : { presenceTimers: options.presenceTimers });
     return {
       mode: options.mode,
       url: `http://${started.address}`,

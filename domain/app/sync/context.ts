@@ -11,7 +11,7 @@ export interface SyncContext {
   readonly sync: SyncReadModel;
   readonly membership: RoomMembership;
   readonly directory: Pick<RoomDirectory, 'forgottenRooms'>;
-  readonly userData: Pick<UserData, 'streams' | 'resolveFilter' | 'getPresence' | 'setPresence' | 'getPushRules'>;
+  readonly userData: Pick<UserData, 'streams' | 'resolveFilter' | 'presence' | 'getPushRules'>;
   readonly notifier: Notifier;
   readonly clock: { now(): number };
   /** Ignored users and invite blocking (ignored.ts); absent: neither applies. */

@@ -8,7 +8,6 @@ import { createSyncMemo } from './memo.ts';
 import { ownReceipts, ownReceiptsByKey, receiptTargets } from './ownReceipts.ts';
 import { idleSince } from './roomSections.ts';
 import type { RoomPlan } from './plan.ts';
-import { updatePresence } from './setPresence.ts';
 
 const event = (eventId: string, type: string, stateKey: string | null, roomId = '!r:x', offset = 1): StoredEvent => ({
   eventId, roomId, roomVersion: '11', partition: 0, offset, type, stateKey, sender: '@a:x', originServerTs: 0,
@@ -69,33 +68,6 @@ describe('own receipts', () => {
     await cached.event('$1');
     expect((await cached.event('$1'))?.eventId).toBe('$1');
     expect(reads).toBe(1);
-  });
-});
-
-describe('updatePresence (set_presence)', () => {
-  it('reads the stored presence only when the presence stream moved, and sets it when it differs', async () => {
-    const calls: string[] = [];
-    let stored = 'online';
-    const ctx = {
-      userData: {
-        getPresence: async () => { calls.push('get'); return { presence: stored }; },
-        setPresence: async (_r: unknown, _u: string, body: { presence: string }) => { calls.push(`set ${body.presence}`); stored = body.presence; },
-      },
-    } as unknown as SyncContext;
-    const memo = createSyncMemo();
-    const requester = { userId: '@u:x', deviceId: 'D' };
-    expect(await updatePresence(ctx, requester, 'online', 4, memo)).toBe(false);
-    expect(await updatePresence(ctx, requester, 'online', 4, memo)).toBe(false);
-    expect(calls).toEqual(['get']);
-    stored = 'unavailable';
-    expect(await updatePresence(ctx, requester, 'online', 5, memo)).toBe(true);
-    expect(calls).toEqual(['get', 'get', 'set online']);
-    expect(await updatePresence(ctx, requester, 'unavailable', 6, memo)).toBe(true);
-    // Without a position (before a long-poll waits) it reads, and remembers nothing.
-    calls.length = 0;
-    expect(await updatePresence(ctx, requester, 'unavailable', undefined, memo)).toBe(false);
-    expect(await updatePresence(ctx, requester, 'unavailable', undefined, memo)).toBe(false);
-    expect(calls).toEqual(['get', 'get']);
   });
 });
 

@@ -183,10 +183,9 @@ export const sync = async (
   const fullState = request.fullState === true;
   const deadline = ctx.clock.now() + Math.min(Math.max(request.timeoutMs ?? 0, 0), MAX_SYNC_TIMEOUT_MS);
   const device = `${requester.userId}\u0000${requester.deviceId}`;
-  // A presence the user is not known to have is set before any wait (the loop below confirms it).
-  if (presence !== 'offline' && memo?.presence.get(requester.userId)?.presence !== presence) {
-    await updatePresence(ctx, requester, presence, undefined, memo);
-  }
+  // `set_presence` applies, and the user counts as connected until this long-poll ends
+  // (userData's presence tracker); done before the positions are read, so a change shows here.
+  await updatePresence(ctx, requester, presence, deadline);
   const quiet = memo?.quiet.get(device);
   const continues = quiet !== undefined && since !== undefined && quiet.token === request.since;
   if (continues && !fullState && quiet.filter === request.filter && deadline > ctx.clock.now()) {
@@ -201,18 +200,9 @@ export const sync = async (
   };
   // The previous response from `since` held no to-device message: nothing awaits acknowledgement.
   let toDeviceAcknowledged = continues && quiet.toDeviceEmpty;
-  let presenceChecked = presence === 'offline';
   for (;;) {
-    let counter = ctx.notifier.current();
-    let read = await readPositions(ctx, requester.userId);
-    if (!presenceChecked) {
-      presenceChecked = true;
-      // Checked against the positions just read; a change made here belongs in this response.
-      if (await updatePresence(ctx, requester, presence, read.upTo.presence, memo)) {
-        counter = ctx.notifier.current();
-        read = await readPositions(ctx, requester.userId);
-      }
-    }
+    const counter = ctx.notifier.current();
+    const read = await readPositions(ctx, requester.userId);
     const result = await compute(ctx, requester, { filter, since, ...read, fullState, view, toDeviceAcknowledged, memo });
     toDeviceAcknowledged = true;
     const remaining = deadline - ctx.clock.now();

@@ -1,5 +1,6 @@
 import type { DeviceDirectory, RoomMembership, UserDataStores } from '../../ports/userData.ts';
 import type { Notifier } from '../notifier/index.ts';
+import type { PresenceTracker } from './presenceTracker.ts';
 import type { TypingStream } from './typing.ts';
 
 /** Everything the per-user data use-cases depend on; built once by the composition root. */
@@ -13,6 +14,8 @@ export interface UserDataContext {
   /** This homeserver's server name: only local users get to-device messages and keys for now. */
   readonly serverName: string;
   readonly typing: TypingStream;
+  /** Presence that follows syncs and activity, with its idle/offline timers (presenceTracker.ts). */
+  readonly presence: PresenceTracker;
 }
 
 /** The authenticated requester (the accounts layer's `Requester` fits). */

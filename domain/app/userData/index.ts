@@ -10,6 +10,9 @@ export type { Authorize } from './crossSigning.ts';
 export { keepStoredRoomKey } from './keyBackup.ts';
 export { createTypingStream, MAX_TYPING_TIMEOUT_MS, type Schedule, type TypingStream } from './typing.ts';
 export {
+  createPresenceTracker, SYNAPSE_PRESENCE_TIMERS, withPresenceActivity, type PresenceTimers, type PresenceTracker,
+} from './presenceTracker.ts';
+export {
   EMPTY_FILTER, eventMatches, parseFilter, roomAllowed,
   type EventFilter, type Filter, type FilterableEvent, type RoomEventFilter, type RoomFilter,
 } from './filter.ts';

@@ -4,16 +4,20 @@ import type { JsonObject } from '../../json.ts';
 import type { PresenceState } from '../../ports/userData.ts';
 import type { Requester, UserDataContext } from './context.ts';
 import { forbidden, invalidParam, notFound } from './errors.ts';
+import { currentlyActive, SYNAPSE_PRESENCE_TIMERS } from './presenceTracker.ts';
 
 const PRESENCE_STATES = new Set(['online', 'offline', 'unavailable']);
-/** A user active this recently counts as `currently_active` (Synapse uses the same window). */
-const CURRENTLY_ACTIVE_MS = 5 * 60_000;
 
-/** The `m.presence` content / GET response for a stored state. */
-export const presenceContent = (state: PresenceState, now: number): JsonObject => ({
+/**
+ * The `m.presence` content / GET response for a stored state. `currently_active` holds for the
+ * granularity after the last activity (the tracker writes again when it ends).
+ */
+export const presenceContent = (
+  state: PresenceState, now: number, granularityMs = SYNAPSE_PRESENCE_TIMERS.lastActiveGranularityMs,
+): JsonObject => ({
   presence: state.presence,
   last_active_ago: Math.max(0, now - state.lastActiveTs),
-  currently_active: state.presence === 'online' && now - state.lastActiveTs < CURRENTLY_ACTIVE_MS,
+  currently_active: currentlyActive(state, now, granularityMs),
   ...(state.statusMsg === undefined ? {} : { status_msg: state.statusMsg }),
 });
 
@@ -24,7 +28,7 @@ export const getPresence = async (ctx: UserDataContext, requester: Requester, us
   }
   const state = await ctx.stores.presence.get(userId);
   if (state === undefined) throw notFound('No presence known for this user');
-  return presenceContent(state, ctx.clock.now());
+  return presenceContent(state, ctx.clock.now(), ctx.presence.timers.lastActiveGranularityMs);
 };
 
 /** `PUT /presence/{userId}/status`. */
@@ -34,11 +38,5 @@ export const setPresence = async (ctx: UserDataContext, requester: Requester, us
   if (presence === undefined) throw new MatrixError('M_MISSING_PARAM', 400, "Missing 'presence'");
   if (typeof presence !== 'string' || !PRESENCE_STATES.has(presence)) throw invalidParam("'presence' must be online, offline or unavailable");
   if (statusMsg !== undefined && statusMsg !== null && typeof statusMsg !== 'string') throw invalidParam("'status_msg' must be a string");
-  await ctx.stores.presence.set({
-    userId,
-    presence: presence as PresenceState['presence'],
-    ...(typeof statusMsg === 'string' ? { statusMsg } : {}),
-    lastActiveTs: ctx.clock.now(),
-  });
-  ctx.notifier.notify([...(await ctx.membership.usersSharingRoomsWith(userId)), userId]);
+  await ctx.presence.set(userId, presence as PresenceState['presence'], typeof statusMsg === 'string' ? statusMsg : undefined);
 };

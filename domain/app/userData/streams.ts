@@ -92,7 +92,7 @@ export const createUserDataStreams = (ctx: UserDataContext): UserDataStreams => 
       const users = new Set(await ctx.membership.usersSharingRoomsWith(userId)).add(userId);
       const now = ctx.clock.now();
       return (await ctx.stores.presence.changesSince([...users], since, upTo))
-        .map((state) => ({ type: 'm.presence', sender: state.userId, content: presenceContent(state, now) }));
+        .map((state) => ({ type: 'm.presence', sender: state.userId, content: presenceContent(state, now, ctx.presence.timers.lastActiveGranularityMs) }));
     },
   },
   keyCounts: (userId, deviceId) => ctx.stores.keys.keyCounts(userId, deviceId),

@@ -12,6 +12,7 @@ import {
 } from './keyBackup.ts';
 import { claimKeys, onDeviceDeleted, queryKeys, uploadKeys } from './keys.ts';
 import { getPresence, setPresence } from './presence.ts';
+import { createPresenceTracker, type PresenceTimers, type PresenceTracker } from './presenceTracker.ts';
 import type { PushRule, PushRuleset } from './pushRuleDefaults.ts';
 import { deletePushersOfDevice, deletePushersOfUser, getPushers, setPusher } from './pushers.ts';
 import { getRule, getRuleset, removeRule, setRule, setRuleActions, setRuleEnabled } from './pushRules.ts';
@@ -21,16 +22,20 @@ import { createUserDataStreams, type UserDataStreams } from './streams.ts';
 import { sendToDevice } from './toDevice.ts';
 import { createTypingStream, type Schedule } from './typing.ts';
 
-export interface UserDataDependencies extends Omit<UserDataContext, 'typing'> {
+export interface UserDataDependencies extends Omit<UserDataContext, 'typing' | 'presence'> {
   readonly capabilities?: CapabilitiesOptions;
-  /** Timer for typing timeouts (tests); setTimeout by default. */
+  /** Timer for typing and presence timeouts (tests); setTimeout by default. */
   readonly schedule?: Schedule;
+  /** Presence idle/offline timers; Synapse's by default. */
+  readonly presenceTimers?: PresenceTimers;
 }
 
 type R = Requester;
 
 export interface UserData {
   readonly streams: UserDataStreams;
+  /** /sync reports its `set_presence` here; room sends report activity (presenceTracker.ts). */
+  readonly presence: PresenceTracker;
   getAccountData(requester: R, userId: string, roomId: string | null, type: string): Promise<JsonObject>;
   setAccountData(requester: R, userId: string, roomId: string | null, type: string, content: JsonObject): Promise<void>;
   getTags(requester: R, userId: string, roomId: string): Promise<JsonObject>;
@@ -75,14 +80,25 @@ export interface UserData {
   setPresence(requester: R, userId: string, body: JsonObject): Promise<void>;
   /** `viewer.isAdmin` adds `m.account_moderation`. */
   capabilities(viewer?: { readonly isAdmin?: boolean }): JsonObject;
-  /** Stops the typing timeouts. */
+  /** Stops the typing and presence timeouts. */
   close(): void;
 }
 
 export const createUserData = (deps: UserDataDependencies): UserData => {
-  const ctx: UserDataContext = { ...deps, typing: createTypingStream(deps.notifier, deps.schedule) };
+  const presence = createPresenceTracker({
+    store: deps.stores.presence, membership: deps.membership, notifier: deps.notifier, clock: deps.clock,
+    ...(deps.schedule === undefined ? {} : { schedule: deps.schedule }),
+    ...(deps.presenceTimers === undefined ? {} : { timers: deps.presenceTimers }),
+  });
+  const ctx: UserDataContext = { ...deps, typing: createTypingStream(deps.notifier, deps.schedule), presence };
+  // Typing, receipts and read markers are activity (Synapse bumps presence for each).
+  const activeAfter = async (requester: R, done: Promise<void>): Promise<void> => {
+    await done;
+    await presence.active(requester.userId);
+  };
   return {
     streams: createUserDataStreams(ctx),
+    presence,
     getAccountData: (...a) => getAccountData(ctx, ...a),
     setAccountData: (...a) => setAccountData(ctx, ...a),
     getTags: (...a) => getTags(ctx, ...a),
@@ -100,9 +116,9 @@ export const createUserData = (deps: UserDataDependencies): UserData => {
     getPushers: (...a) => getPushers(ctx, ...a),
     setPusher: (...a) => setPusher(ctx, ...a),
     onAccountDeactivated: (userId) => deletePushersOfUser(ctx, userId),
-    setTyping: (...a) => setTyping(ctx, ...a),
-    sendReceipt: (...a) => sendReceipt(ctx, ...a),
-    setReadMarkers: (...a) => setReadMarkers(ctx, ...a),
+    setTyping: (...a) => activeAfter(a[0], setTyping(ctx, ...a)),
+    sendReceipt: (...a) => activeAfter(a[0], sendReceipt(ctx, ...a)),
+    setReadMarkers: (...a) => activeAfter(a[0], setReadMarkers(ctx, ...a)),
     sendToDevice: (...a) => sendToDevice(ctx, ...a),
     uploadKeys: (...a) => uploadKeys(ctx, ...a),
     queryKeys: (...a) => queryKeys(ctx, ...a),
@@ -123,6 +139,9 @@ export const createUserData = (deps: UserDataDependencies): UserData => {
     getPresence: (...a) => getPresence(ctx, ...a),
     setPresence: (...a) => setPresence(ctx, ...a),
     capabilities: (viewer) => capabilities(deps.capabilities, viewer),
-    close: () => ctx.typing.close(),
+    close: () => {
+      ctx.typing.close();
+      presence.close();
+    },
   };
 };

@@ -1,0 +1,269 @@
+/**
+ * Presence that follows what users do (client-server-api § Presence), after Synapse's presence
+ * handler: a /sync request applies its `set_presence` and keeps the user connected until the
+ * long-poll ends; sending events, typing, receipts and read markers are activity. Timers then move
+ * a user who stays online without activity to `unavailable` (idle) and a user who stopped syncing
+ * to `offline`. Time comes from the clock and timers from `schedule`, so tests control both.
+ *
+ * Per user, not per device (Synapse combines devices, most present first): one syncing device
+ * keeps the user online. State lives in the presence store, written only when an observer would
+ * see a difference (state, status message, `currently_active`, or `last_active_ago` drifting by
+ * half the granularity), so a polling client does not write on every poll. Timers live in this
+ * process: after a restart, users stored online stay so until they are seen again.
+ */
+import type { PresenceState, PresenceStore, RoomMembership } from '../../ports/userData.ts';
+import type { Notifier } from '../notifier/index.ts';
+import type { Schedule } from './typing.ts';
+
+export type Presence = PresenceState['presence'];
+
+export interface PresenceTimers {
+  /** Online without activity this long ⇒ `unavailable` (Synapse's IDLE_TIMER). */
+  readonly idleMs: number;
+  /** No /sync in flight nor activity for this long ⇒ `offline` (Synapse's SYNC_ONLINE_TIMEOUT). */
+  readonly syncOnlineTimeoutMs: number;
+  /** `currently_active` holds this long after the last activity (Synapse's LAST_ACTIVE_GRANULARITY). */
+  readonly lastActiveGranularityMs: number;
+}
+
+/** Synapse's defaults (synapse/config/server.py). */
+export const SYNAPSE_PRESENCE_TIMERS: PresenceTimers = {
+  idleMs: 5 * 60_000,
+  syncOnlineTimeoutMs: 30_000,
+  lastActiveGranularityMs: 60_000,
+};
+
+/** Whether an observer sees the user as currently active (only ever while online). */
+export const currentlyActive = (state: Pick<PresenceState, 'presence' | 'lastActiveTs'>, now: number, granularityMs: number): boolean =>
+  state.presence === 'online' && now - state.lastActiveTs < granularityMs;
+
+export interface PresenceTrackerDependencies {
+  readonly store: PresenceStore;
+  readonly membership: Pick<RoomMembership, 'usersSharingRoomsWith'>;
+  readonly notifier: Pick<Notifier, 'notify'>;
+  readonly clock: { now(): number };
+  /** setTimeout (unref'd) by default. */
+  readonly schedule?: Schedule;
+  readonly timers?: PresenceTimers;
+}
+
+export interface PresenceTracker {
+  readonly timers: PresenceTimers;
+  /**
+   * A /sync request with `set_presence` (`offline` changes nothing, as in Synapse) that long-polls
+   * until `until`. Answers whether the stored presence changed.
+   */
+  synced(userId: string, presence: Presence, until: number): Promise<boolean>;
+  /** The user did something: sent an event, typed, sent a receipt or moved a read marker. */
+  active(userId: string): Promise<void>;
+  /** `PUT /presence/{userId}/status`: the state and status message the user asked for. */
+  set(userId: string, presence: Presence, statusMsg: string | undefined): Promise<void>;
+  /** Cancels every pending timer. */
+  close(): void;
+}
+
+interface Tracked {
+  /** The latest sync, activity or explicit set (Synapse's per-device last_active_ts / last_sync_ts). */
+  lastSeen: number;
+  /** When the latest /sync long-poll ends: connected until then. */
+  connectedUntil: number;
+  /** `currently_active` as last written: a timer writes again when it turns false. */
+  shownActive: boolean;
+  dueAt?: number;
+  cancel?: () => void;
+}
+
+type Next = Omit<PresenceState, 'position'>;
+
+const timeoutSchedule: Schedule = (run, ms) => {
+  const timer = setTimeout(run, ms);
+  timer.unref?.();
+  return () => clearTimeout(timer);
+};
+
+export const createPresenceTracker = (deps: PresenceTrackerDependencies): PresenceTracker => {
+  const timers = deps.timers ?? SYNAPSE_PRESENCE_TIMERS;
+  const schedule = deps.schedule ?? timeoutSchedule;
+  const tracked = new Map<string, Tracked>();
+  /** Stored states of tracked users: this tracker is their only writer, so no read per poll. */
+  const stored = new Map<string, PresenceState | undefined>();
+  const queues = new Map<string, Promise<unknown>>();
+  let closed = false;
+
+  /** One change at a time per user: a timer firing during a sync must not interleave with it. */
+  const serially = <T>(userId: string, run: () => Promise<T>): Promise<T> => {
+    const previous = queues.get(userId) ?? Promise.resolve();
+    const result = previous.then(run, run);
+    const tail = result.catch(() => undefined);
+    queues.set(userId, tail);
+    void tail.then(() => {
+      if (queues.get(userId) === tail) queues.delete(userId);
+    });
+    return result;
+  };
+
+  const storedState = async (userId: string): Promise<PresenceState | undefined> => {
+    if (stored.has(userId)) return stored.get(userId);
+    const state = await deps.store.get(userId);
+    if (tracked.has(userId)) stored.set(userId, state);
+    return state;
+  };
+
+  const trackedOf = (userId: string, now: number): Tracked => {
+    let entry = tracked.get(userId);
+    if (entry === undefined) {
+      entry = { lastSeen: now, connectedUntil: now, shownActive: false };
+      tracked.set(userId, entry);
+    }
+    return entry;
+  };
+
+  /** What an observer would notice (Synapse's should_notify, with the drift bound for last_active_ago). */
+  const worthWriting = (previous: PresenceState | undefined, next: Next, now: number): boolean => {
+    if (previous === undefined) return true;
+    if (previous.presence !== next.presence || previous.statusMsg !== next.statusMsg) return true;
+    const granularity = timers.lastActiveGranularityMs;
+    if (currentlyActive(previous, now, granularity) !== currentlyActive(next, now, granularity)) return true;
+    return next.lastActiveTs - previous.lastActiveTs >= granularity / 2;
+  };
+
+  const write = async (userId: string, next: Next, now: number): Promise<void> => {
+    const position = await deps.store.set(next);
+    stored.set(userId, { ...next, position });
+    const entry = tracked.get(userId);
+    if (entry !== undefined) entry.shownActive = currentlyActive(next, now, timers.lastActiveGranularityMs);
+    deps.notifier.notify([...(await deps.membership.usersSharingRoomsWith(userId)), userId]);
+  };
+
+  const forget = (userId: string): void => {
+    tracked.get(userId)?.cancel?.();
+    tracked.delete(userId);
+    stored.delete(userId);
+  };
+
+  /** The next moment a timer could change what observers see; none once offline. */
+  const dueAt = (state: PresenceState | undefined, entry: Tracked): number | undefined => {
+    if (state === undefined || state.presence === 'offline') return undefined;
+    // Synapse goes offline when "now - max(last sync, last active) > timeout": strictly after.
+    const candidates = [Math.max(entry.lastSeen, entry.connectedUntil) + timers.syncOnlineTimeoutMs + 1];
+    if (state.presence === 'online') candidates.push(state.lastActiveTs + timers.idleMs + 1);
+    if (entry.shownActive) candidates.push(state.lastActiveTs + timers.lastActiveGranularityMs);
+    return Math.min(...candidates);
+  };
+
+  const reschedule = (userId: string, state: PresenceState | undefined): void => {
+    const entry = tracked.get(userId);
+    if (entry === undefined || closed) return;
+    const due = dueAt(state, entry);
+    if (due === undefined) {
+      forget(userId);
+      return;
+    }
+    if (entry.dueAt === due && entry.cancel !== undefined) return;
+    entry.cancel?.();
+    entry.dueAt = due;
+    entry.cancel = schedule(() => {
+      entry.cancel = undefined;
+      entry.dueAt = undefined;
+      void serially(userId, () => expire(userId)).catch(() => undefined);
+    }, Math.max(0, due - deps.clock.now()));
+  };
+
+  /** Synapse's handle_timeout: offline when no longer connected, else idle, else the end of currently_active. */
+  const expire = async (userId: string): Promise<void> => {
+    const entry = tracked.get(userId);
+    if (entry === undefined) return;
+    const now = deps.clock.now();
+    const state = await storedState(userId);
+    if (state === undefined || state.presence === 'offline') {
+      forget(userId);
+      return;
+    }
+    const base = { userId, lastActiveTs: state.lastActiveTs, ...(state.statusMsg === undefined ? {} : { statusMsg: state.statusMsg }) };
+    if (now - Math.max(entry.lastSeen, entry.connectedUntil) > timers.syncOnlineTimeoutMs) {
+      await write(userId, { ...base, presence: 'offline' }, now);
+    } else if (state.presence === 'online' && now - state.lastActiveTs > timers.idleMs) {
+      await write(userId, { ...base, presence: 'unavailable' }, now);
+    } else if (entry.shownActive && !currentlyActive(state, now, timers.lastActiveGranularityMs)) {
+      // Written again unchanged, so observers get an event saying the user is no longer active.
+      await write(userId, { ...base, presence: state.presence }, now);
+    }
+    reschedule(userId, stored.get(userId) ?? state);
+  };
+
+  const keepStatus = (state: PresenceState | undefined) => (state?.statusMsg === undefined ? {} : { statusMsg: state.statusMsg });
+
+  return {
+    timers,
+    synced: (userId, presence, until) => {
+      if (presence === 'offline') return Promise.resolve(false);
+      return serially(userId, async () => {
+        const now = deps.clock.now();
+        const entry = trackedOf(userId, now);
+        entry.lastSeen = now;
+        entry.connectedUntil = Math.max(entry.connectedUntil, until);
+        const previous = await storedState(userId);
+        // As Synapse: a sync with `online` counts as activity; `unavailable` leaves last activity alone.
+        const next: Next = {
+          userId, presence, ...keepStatus(previous),
+          lastActiveTs: presence === 'online' ? now : previous?.lastActiveTs ?? now,
+        };
+        const changed = worthWriting(previous, next, now);
+        if (changed) await write(userId, next, now);
+        reschedule(userId, stored.get(userId));
+        return changed;
+      });
+    },
+    active: (userId) => serially(userId, async () => {
+      const now = deps.clock.now();
+      const wasTracked = tracked.has(userId);
+      const entry = trackedOf(userId, now);
+      const previous = await storedState(userId);
+      // Nothing known yet: activity alone does not invent a presence (GET answers 404 until set).
+      if (previous === undefined) {
+        if (!wasTracked) forget(userId);
+        return;
+      }
+      entry.lastSeen = now;
+      // An idle user is back; an offline one stays offline (no client is connected) but was active.
+      const next: Next = { userId, ...keepStatus(previous), presence: previous.presence === 'unavailable' ? 'online' : previous.presence, lastActiveTs: now };
+      if (worthWriting(previous, next, now)) await write(userId, next, now);
+      reschedule(userId, stored.get(userId));
+    }),
+    set: (userId, presence, statusMsg) => serially(userId, async () => {
+      const now = deps.clock.now();
+      const entry = trackedOf(userId, now);
+      entry.lastSeen = now;
+      const previous = await storedState(userId);
+      await write(userId, {
+        userId, presence, ...(statusMsg === undefined ? {} : { statusMsg }),
+        lastActiveTs: presence === 'online' ? now : previous?.lastActiveTs ?? now,
+      }, now);
+      reschedule(userId, stored.get(userId));
+    }),
+    close: () => {
+      closed = true;
+      for (const entry of tracked.values()) entry.cancel?.();
+      tracked.clear();
+      stored.clear();
+    },
+  };
+};
+
+/** What withPresenceActivity needs of a room writer: its send, with the sending user's origin. */
+export interface SendingWriter {
+  send(roomId: string, event: never, local: { readonly userId: string }): Promise<unknown>;
+}
+
+/**
+ * The room writer with every event a user sends counted as their activity, as Synapse bumps
+ * presence for each event a client sends. A failed send is no activity.
+ */
+export const withPresenceActivity = <W extends SendingWriter>(writer: W, presence: Pick<PresenceTracker, 'active'>): W => {
+  const send = async (roomId: string, event: never, local: { readonly userId: string }): Promise<unknown> => {
+    const sent = await writer.send(roomId, event, local);
+    await presence.active(local.userId);
+    return sent;
+  };
+  return { ...writer, send } as W;
+};
