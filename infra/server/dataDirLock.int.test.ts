@@ -1,4 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,6 +35,27 @@ describe('provablyGone', () => {
   // Needs /proc (Linux): elsewhere a pid is all there is to compare.
   it.runIf(currentProcess().startTicks !== undefined)('counts an earlier process with the same pid as gone (a restarted container)', () => {
     expect(provablyGone({ ...currentProcess(), startTicks: '1' })).toBe(true);
+  });
+
+  it.runIf(currentProcess().startTicks !== undefined)('counts a killed process its parent has not reaped yet (a zombie) as gone', async () => {
+    // The shell starts `sleep 0` in the background and becomes `sleep 30`, which never reaps it.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const [chunk] = (await once(parent.stdout, 'data')) as [Buffer];
+      const pid = Number(chunk.toString().trim());
+      const stat = (): string[] => {
+        const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return text.slice(text.lastIndexOf(')') + 2).split(' ');
+      };
+      const deadline = Date.now() + 5_000;
+      while (stat()[0] !== 'Z') {
+        if (Date.now() > deadline) throw new Error('the child did not become a zombie');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(provablyGone({ ...currentProcess(), pid, startTicks: stat()[19] })).toBe(true);
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 
   it('cannot judge a process on another host or in another pid namespace', () => {

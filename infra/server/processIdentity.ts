@@ -27,12 +27,17 @@ const readOrUndefined = (read: () => string): string | undefined => {
   }
 };
 
-/** Field 22 (starttime) of /proc/<pid>/stat; the command name before it may hold spaces and parentheses. */
+/**
+ * Field 22 (starttime) of /proc/<pid>/stat, or undefined when no such process runs. A zombie (a
+ * killed process its parent has not reaped yet) runs no more. The command name before the fields
+ * may hold spaces and parentheses.
+ */
 const startTicksOf = (pid: number | 'self'): string | undefined => {
   const stat = readOrUndefined(() => readFileSync(`/proc/${pid}/stat`, 'utf8'));
   if (stat === undefined) return undefined;
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields after the name start at field 3 (state), so starttime (22) is index 19.
+  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
   return fields[19];
 };
 
