@@ -64,9 +64,11 @@ describe('the server process in embedded mode', () => {
   it('reports every dependency on /health', async () => {
     const response = await fetch(`${server.url}/health`);
     expect(response.status).toBe(200);
+    const running = { state: 'running', retries: 0, since: expect.any(String) as unknown };
     expect(await response.json()).toEqual({
       status: 'ok',
       dependencies: { log: 'up', database: 'up', clickhouse: 'not configured' },
+      consumers: { rooms: running, push_gateway: running },
     });
   });
 
