@@ -116,6 +116,27 @@ const describeWriterLease = (name: string, open: () => Promise<RoomLog>, cleanup
       }
     });
 
+    it('waits out a holder that stopped renewing (crashed on another machine) instead of refusing', async () => {
+      const log = await open();
+      const { log: flaky, fail } = interruptible(log);
+      try {
+        const crashed = await acquireWriterLease(options(flaky, elsewhere));
+        fail(true);
+        await new Promise((resolve) => setTimeout(resolve, 3 * TIMING.renewEveryMs + TIMING.skewMs));
+        const warnings: string[] = [];
+        const successor = await acquireWriterLease(options(log, currentProcess(), {
+          logger: { ...quiet, warn: (_: object, message: string) => { warnings.push(message); } },
+        }));
+        expect(successor.held()).toBe(true);
+        expect(warnings).toHaveLength(1);
+        expect(warnings[0]).toMatch(/^waiting [\d.]+ s for the writer lease of pid 4242 on elsewhere\.example to expire: not renewed for [\d.]+ s$/);
+        await until(() => !crashed.held());
+        await Promise.all([crashed.release(), successor.release()]);
+      } finally {
+        await log.close();
+      }
+    });
+
     it('ignores records that lost a race: the current lease is the newest record that landed where it expected', async () => {
       const log = await open();
       try {

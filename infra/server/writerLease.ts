@@ -8,7 +8,9 @@
  * so the current lease is the newest record whose offset is the one it expected. A record is
  * written only by the holder (renewal, release) or by a starter that found the lease free:
  * released, expired (plus a margin for clock skew), or held by a process that is provably gone
- * (processIdentity.ts: after `kill -9` on the same machine the restart takes over at once).
+ * (processIdentity.ts: after `kill -9` on the same machine the restart takes over at once). A
+ * starter facing a holder that renews is refused at once; one facing a holder that has stopped
+ * renewing (crashed on another machine) waits for the lease to expire.
  *
  * The holder renews every few seconds and stops writing (`held()` turns false, /health says the
  * log is down) once a term has passed since the start of its last successful renewal. That is no
@@ -130,6 +132,15 @@ export const acquireWriterLease = async (options: WriterLeaseOptions): Promise<W
     if (lease !== undefined && !lease.released && lease.holding !== holding) {
       const expired = started >= lease.expires_at + skewMs;
       const gone = provablyGone(lease.holder, self);
+      // A holder that stopped renewing (crashed on another machine) is waited out; one that renews is refused.
+      const silentFor = started - lease.renewed_at;
+      if (!expired && !gone && silentFor > 2 * renewEveryMs + skewMs) {
+        const wait = lease.expires_at + skewMs - started;
+        logger.warn({ holder: lease.holder, wait_ms: wait },
+          `waiting ${ago(wait)} for the writer lease of ${describeHolder(lease.holder)} to expire: not renewed for ${ago(silentFor)}`);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        continue;
+      }
       if (!expired && !gone) {
         throw new StartupError(
           `another Strata process (${describeHolder(lease.holder)}) holds the writer lease of ${where}, renewed ${ago(started - lease.renewed_at)} ago; `
