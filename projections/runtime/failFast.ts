@@ -39,8 +39,9 @@ export const waitWhileRunning = async <T>(
   let unsubscribe: () => void = () => undefined;
   const stopped = new Promise<never>((_, reject) => {
     unsubscribe = supervisor.onStopped(consumer, (error) => {
-      abort.abort();
+      // Rejected before the wait is aborted: an aborted wait resolves, and the stop must win the race.
       reject(error);
+      abort.abort();
     });
   });
   stopped.catch(() => undefined);

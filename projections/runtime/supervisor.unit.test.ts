@@ -4,7 +4,8 @@ import {
 } from './failures.ts';
 import { ConsumerStoppedError, createSupervisor, type ConsumerState } from './supervisor.ts';
 import { createRoomLogContract } from './roomLogContract.ts';
-import type { LogEntry } from '../../domain/ports/index.ts';
+import { refusingAppendsWhileStopped, waitWhileRunning } from './failFast.ts';
+import type { LogEntry, RoomLog } from '../../domain/ports/index.ts';
 
 const withCode = (message: string, code: string | number, name = 'Error'): Error =>
   Object.assign(new Error(message), { code, name });
@@ -192,5 +193,51 @@ describe('createRoomLogContract', () => {
       .toMatch(/unknown room record \(type "pdu.accepted", v 99\) at strata.room.events\/0@0/);
     expect(createRoomLogContract().check(0, [entry(0, { type: 'room.tombstoned', v: 1, roomId: '!a:t' })])?.index).toBe(0);
     expect(createRoomLogContract().check(0, [entry(0, accepted('!a:t', '$a1', null), '!b:t')])?.error.message).toMatch(/keyed !b:t/);
+  });
+});
+
+describe('failing fast on a stopped consumer', () => {
+  const stoppable = () => {
+    const supervisor = createSupervisor({ policy: { maxUnknownAttempts: 1 } });
+    const rooms = supervisor.register('rooms');
+    const stop = () => rooms.failed(new RecordFailure({ topic: 'strata.room.events', partition: 0, offset: 7 }, new LogContractError('gap')));
+    return { supervisor, stop };
+  };
+
+  it('ends a wait as soon as the consumer stops, and refuses new ones at once', async () => {
+    const { supervisor, stop } = stoppable();
+    let aborted = false;
+    const waiting = waitWhileRunning(supervisor, 'rooms', undefined, (signal) => new Promise<string>((resolve) => {
+      signal.addEventListener('abort', () => { aborted = true; resolve('woken'); });
+    }));
+    stop();
+    await expect(waiting).rejects.toBeInstanceOf(ConsumerStoppedError);
+    expect(aborted).toBe(true);
+    await expect(waitWhileRunning(supervisor, 'rooms', undefined, async () => 'never asked')).rejects.toMatchObject({ status: 503 });
+  });
+
+  it('answers what the wait answers while the consumer runs, and passes the caller\'s abort on', async () => {
+    const { supervisor } = stoppable();
+    expect(await waitWhileRunning(supervisor, 'rooms', undefined, async () => 42)).toBe(42);
+    const caller = new AbortController();
+    const waiting = waitWhileRunning(supervisor, 'rooms', caller.signal, (signal) => new Promise<string>((resolve) => {
+      signal.addEventListener('abort', () => resolve('caller gave up'));
+    }));
+    caller.abort();
+    expect(await waiting).toBe('caller gave up');
+  });
+
+  it('refuses appends to the consumer\'s topic while it is stopped, and only those', async () => {
+    const { supervisor, stop } = stoppable();
+    const appended: string[] = [];
+    const log = {
+      append: async (topic: string) => { appended.push(topic); return [{ partition: 0, offset: appended.length - 1 }]; },
+    } as unknown as RoomLog;
+    const guarded = refusingAppendsWhileStopped(log, supervisor, 'rooms', 'strata.room.events');
+    await guarded.append('strata.room.events', [{ key: '!a:t', value: 1 }]);
+    stop();
+    await expect(guarded.append('strata.room.events', [{ key: '!a:t', value: 2 }])).rejects.toBeInstanceOf(ConsumerStoppedError);
+    await guarded.append('strata.server', [{ key: 's', value: 3 }]);
+    expect(appended).toEqual(['strata.room.events', 'strata.server']);
   });
 });
