@@ -6,29 +6,24 @@
  * stops every later record of its partition.
  *
  * Sources: the spec's identifier grammar (appendices.md: user ids, room ids, aliases and event ids
- * at most 255 bytes), its event size limits (client-server-api § Size limits: `type`, `state_key`
- * 255 bytes, a PDU 65,536 bytes), the push module (`app_id` 64 characters, `pushkey` 512 bytes),
- * custom profile fields (keys 255 bytes, a profile 64 KiB); where the spec is silent, the identifier
- * bound (what Synapse's own tables and checks come to for device ids, key ids and tags).
+ * at most 255 bytes, MAX_IDENTIFIER_BYTES), its event size limits (client-server-api § Size limits:
+ * `type`, `state_key` 255 bytes, a PDU 65,536 bytes: domain/events/limits.ts), the push module
+ * (`app_id` 64 characters, `pushkey` 512 bytes); where the spec is silent (transaction ids, device
+ * ids, key ids, tags), the identifier bound.
  */
-import { MAX_IDENTIFIER_BYTES, utf8Length } from './ids/index.ts';
+import { utf8Length } from './ids/index.ts';
 import type { JsonValue } from './json.ts';
 
 export const LIMITS = {
-  /** User ids, room ids, aliases, event ids (appendices.md § Identifier Grammar). */
-  identifierBytes: MAX_IDENTIFIER_BYTES,
   /**
    * Any one segment of a request path, percent-decoded: every identifier a path carries (room and
    * user ids, event types, state keys, transaction ids, account-data types, tags, device ids, key
-   * ids, filter ids, push rule ids, profile keys, alias names) is bounded by 255 bytes.
+   * ids, backup versions and session ids, filter ids, push rule ids, profile keys, aliases) is
+   * bounded by 255 bytes.
    */
   pathSegmentBytes: 255,
-  /** Transaction ids (sends, to-device, redactions): the client's key for idempotence. */
-  txnIdBytes: 255,
-  /** Device ids, chosen by the client at login/registration or as map keys in key and to-device bodies. */
+  /** Device ids, chosen by the client at login or registration (as map keys, jsonKeyBytes bounds them). */
   deviceIdBytes: 255,
-  /** Key ids (`ed25519:DEVICE`, `signed_curve25519:AAAAAQ`, backup session ids, versions). */
-  keyIdBytes: 255,
   /**
    * Any member name of a JSON object a client sends. Matrix maps are keyed by identifiers (user
    * ids, device ids, key ids, room ids, session ids, event types), all at most 255 bytes.
@@ -44,8 +39,6 @@ export const LIMITS = {
   pusherAppIdChars: 64,
   /** Push keys (push.yaml: "Max length, 512 bytes"). */
   pushkeyBytes: 512,
-  /** Custom profile field names (client-server-api § Profiles: "MUST NOT exceed 255 bytes"). */
-  profileKeyBytes: 255,
 } as const;
 
 /** What makes a JSON value unacceptable, with the JSON path of the first offending value. */

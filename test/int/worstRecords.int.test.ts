@@ -82,7 +82,7 @@ const refusal = async (attempt: Promise<unknown>): Promise<string> => {
 describe('the worst records the decider admits', () => {
   it('stores an event type, transaction id and device id at 255 bytes, and finds the transaction again', async () => {
     const type = randomText(MAX);
-    const txnId = randomText(LIMITS.txnIdBytes);
+    const txnId = randomText(LIMITS.pathSegmentBytes);
     const eventId = await send(type, txnId, { body: randomText(100) });
     expect((await stack.queries.event(eventId))?.pdu.type).toBe(type);
     expect(await stack.queries.eventIdForTransaction(roomId, { userId: alice.userId, deviceId: alice.deviceId, txnId })).toBe(eventId);
