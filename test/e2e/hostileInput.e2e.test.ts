@@ -187,6 +187,10 @@ describe.each<ServerMode>(['embedded', 'distributed'])('hostile input (%s)', (mo
       { name: 'initial state type', method: 'POST', path: '/createRoom', json: { initial_state: [{ type: LONG, state_key: '', content: {} }] } },
       { name: 'initial state key', method: 'POST', path: '/createRoom', json: { initial_state: [{ type: 'org.x', state_key: LONG, content: {} }] } },
       { name: 'relation target', method: 'PUT', path: `/rooms/${room}/send/m.reaction/${random(10)}`, json: { 'm.relates_to': { rel_type: 'm.annotation', event_id: `$${random(60_000)}`, key: 'x' } } },
+      { name: 'registration username', method: 'POST', path: '/register', json: { username: random(300).toLowerCase(), password: 'p', auth: { type: 'm.login.dummy' } } },
+      { name: 'login user', method: 'POST', path: '/login', json: { type: 'm.login.password', identifier: { type: 'm.id.user', user: LONG }, password: 'p' } },
+      { name: 'display name', method: 'PUT', path: `/profile/${e(me)}/displayname`, json: { displayname: random(70_000) } },
+      { name: 'custom profile field', method: 'PUT', path: `/profile/${e(me)}/org.example.big`, json: { 'org.example.big': random(70_000) } },
       { name: 'registration device id', method: 'POST', path: '/register', json: { username: random(8).toLowerCase(), password: 'p', device_id: LONG, auth: { type: 'm.login.dummy' } } },
     ];
     expect(await unrefused(cases)).toEqual([]);
