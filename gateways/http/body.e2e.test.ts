@@ -74,6 +74,23 @@ describe('readJsonBody', () => {
     expect(await response.json()).toMatchObject({ errcode });
   });
 
+  it.each([
+    ['nesting past 128 levels', `${'['.repeat(129)}${']'.repeat(129)}`],
+    ['a lone surrogate in a value', '{"a":["\\ud800"]}'],
+    ['a lone surrogate in a member name', '{"\\udfff":1}'],
+    ['a number JSON cannot write back', '{"a":1e400}'],
+    ['a member name over 255 bytes', `{"${'é'.repeat(128)}":1}`],
+  ])('answers 400 M_BAD_JSON for %s, whatever value the route takes', async (_what, body) => {
+    const response = await post('/any', body);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ errcode: 'M_BAD_JSON' });
+  });
+
+  it('takes nesting of 128 levels, surrogate pairs, floats and large integers', async () => {
+    const body = `{"a":${'['.repeat(127)}${']'.repeat(127)},"b":"\\ud83d\\ude00","c":1.5,"d":9007199254740993}`;
+    expect((await post('/any', body)).status).toBe(200);
+  });
+
   it('answers 400 M_NOT_JSON for bytes that are not UTF-8', async () => {
     const response = await post('/object', new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]));
     expect(response.status).toBe(400);
