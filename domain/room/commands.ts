@@ -10,6 +10,13 @@ export interface LocalEventRequest {
   readonly sender: string;
   readonly content: JsonObject;
   readonly redacts?: string;
+  /**
+   * For m.room.member: the memberships the state key's user must hold when the event is decided
+   * (no member event counts as 'leave'), so the event means what was asked — /unban only unbans,
+   * /kick only removes a member, a profile update never (re)joins. Judged on the writer's state,
+   * not on an earlier read that a concurrent change may have outdated.
+   */
+  readonly ifMembershipIn?: readonly string[];
 }
 
 export type RoomCommand =

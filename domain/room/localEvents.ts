@@ -55,6 +55,13 @@ export const decideLocalEvent = (
 ): { record: PduAccepted; state: RoomState } | { error: DecisionError } => {
   const { rules, request } = build;
   const lookup = currentStateLookup(state, lookups);
+  if (request.ifMembershipIn !== undefined && request.type === 'm.room.member' && request.stateKey !== undefined) {
+    const held = lookup('m.room.member', request.stateKey)?.content.membership;
+    const current = typeof held === 'string' ? held : 'leave';
+    if (!request.ifMembershipIn.includes(current)) {
+      return { error: { errcode: 'M_FORBIDDEN', reason: `${request.stateKey}'s membership is ${current}, not ${request.ifMembershipIn.join(' or ')}` } };
+    }
+  }
   const authEventIds = authEventTuples(request, rules)
     .map(({ type, stateKey }) => state.state.get(stateKeyOf(type, stateKey)))
     .filter((id): id is string => id !== undefined);

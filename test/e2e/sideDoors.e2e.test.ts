@@ -127,6 +127,10 @@ describe.each<ServerMode>(['embedded', 'distributed'])('side doors into a room (
       await refusedAndUnchanged(room(), () => dave.fails('POST', path('/join'), FORBIDDEN));
       await refusedAndUnchanged(room(), () => dave.fails('POST', `/knock/${e(room())}`, FORBIDDEN));
       await alice.post(path('/unban'), { user_id: dave.userId });
+      // The decider holds each endpoint to its meaning: /unban of a member would kick them, /kick
+      // of someone not in the room would only write a leave.
+      await refusedAndUnchanged(room(), () => alice.fails('POST', path('/unban'), FORBIDDEN, { json: { user_id: carol.userId } }));
+      await refusedAndUnchanged(room(), () => alice.fails('POST', path('/kick'), FORBIDDEN, { json: { user_id: dave.userId } }));
     });
 
     it('there is one m.room.create, and tombstones, power levels, ACLs, encryption, visibility and join rules obey power', async () => {

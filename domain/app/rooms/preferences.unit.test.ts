@@ -42,6 +42,7 @@ describe('withInvitePermission', () => {
       return { eventId: '$e', deduplicated: false };
     },
     state: async () => undefined,
+    authorize: async () => undefined,
   };
   const guarded = withInvitePermission(writer, { blocksInvites: async (userId) => userId === '@alice:hs' });
   const invite = (target: string): LocalEventRequest => ({ type: 'm.room.member', stateKey: target, sender: '@bob:hs', content: { membership: 'invite' } });

@@ -19,7 +19,9 @@ export const syncProfileToRooms = async (ctx: RoomsContext, userId: string, prof
     if (typeof profile.avatar_url === 'string') content.avatar_url = profile.avatar_url;
     if (previous.displayname === content.displayname && previous.avatar_url === content.avatar_url) continue;
     try {
-      await ctx.writer.send(roomId, { type: 'm.room.member', stateKey: userId, sender: userId, content },
+      // Only while still joined when the writer decides: a profile update must not rejoin a user
+      // who left (or was kicked) since the rooms were listed.
+      await ctx.writer.send(roomId, { type: 'm.room.member', stateKey: userId, sender: userId, content, ifMembershipIn: ['join'] },
         { userId, deviceId: null, txnId: null });
     } catch {
       // A room whose rules refuse the change (e.g. the user was just kicked) must not stop the rest.

@@ -68,6 +68,11 @@ export interface RoomWriter {
   send(roomId: string, event: LocalEventRequest, local: LocalOrigin): Promise<{ eventId: string; deduplicated: boolean }>;
   /** The room's current state as the writer holds it (undefined for an unknown room). */
   state(roomId: string): Promise<RoomState | undefined>;
+  /**
+   * Throws the decider's refusal if `event` may not be sent now; appends nothing. For a use-case
+   * that must know before doing other work (e.g. /upgrade, before it creates the new room).
+   */
+  authorize(roomId: string, event: LocalEventRequest): Promise<void>;
 }
 
 /** Where an appended record landed in the log. */
@@ -378,5 +383,15 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     },
 
     state: (roomId) => run(roomId, async () => (await load(roomId))?.state),
+
+    async authorize(roomId, event) {
+      const preloaded = await preload([event]);
+      await run(roomId, async () => {
+        const entry = await load(roomId);
+        if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
+        recordsOf(decide({ type: 'sendLocal', event, signingKey: keys.current(), local: { userId: event.sender, deviceId: null, txnId: null }, now: options.now() },
+          entry.state, withPreloaded(lookupsOf(entry.state), preloaded)));
+      });
+    },
   };
 };

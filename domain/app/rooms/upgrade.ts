@@ -3,13 +3,12 @@
  * behaviour): a new room whose create event names its predecessor, the old room's state carried
  * over, a tombstone in the old room, the old room's power levels restricted, aliases moved.
  */
-import { requiredPowerForEvent } from '../../auth/index.ts';
 import { MatrixError } from '../../errors.ts';
 import { isUserId } from '../../ids/index.ts';
 import { isJsonObject, type JsonObject } from '../../json.ts';
 import type { LocalEventRequest } from '../../room/index.ts';
 import { roomVersionRules } from '../../roomVersions/index.ts';
-import { forbidden, invalidParam, lookupOf, memberContent, originOf, powerOf, writerState } from './common.ts';
+import { invalidParam, lookupOf, memberContent, originOf, writerState } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
 
 /** State carried into the new room (Synapse's list; m.room.member bans follow separately). */
@@ -31,9 +30,12 @@ export const upgradeRoom = async (ctx: RoomsContext, requester: RoomRequester, r
 
   const old = await writerState(ctx, roomId);
   const lookup = lookupOf(old);
-  if (powerOf(old, requester.userId) < requiredPowerForEvent('m.room.tombstone', true, lookup, old.rules)) {
-    throw forbidden('You may not upgrade this room');
-  }
+  // room_upgrades.yaml: 403 when the user may not send the tombstone. The decider judges, before
+  // the new room exists; the replacement it will name is not known yet, any other room id will do.
+  await ctx.writer.authorize(roomId, {
+    type: 'm.room.tombstone', stateKey: '', sender: requester.userId,
+    content: { body: 'This room has been replaced', replacement_room: `!upgrade:${ctx.serverName}` },
+  });
   const oldCreate = lookup('m.room.create', '');
   const createContent: JsonObject = { room_version: newVersion, predecessor: { room_id: roomId } };
   if (!rules.eventFormat.roomIdIsCreateEventHash && oldCreate !== undefined) {

@@ -1,0 +1,115 @@
+/**
+ * What the decider refuses to create beyond the auth rules (localPolicy.ts) and the membership
+ * preconditions of LocalEventRequest, for every room version.
+ */
+import { describe, expect, it } from 'vitest';
+import { signingKeyFromSeed, stateKeyOf } from '../events/index.ts';
+import type { JsonObject } from '../json.ts';
+import { ROOM_VERSIONS, type RoomVersionRules } from '../roomVersions/index.ts';
+import { NO_LOOKUPS, type Decision, type LocalEventRequest, type RoomCommand, type RoomLookups } from './commands.ts';
+import { decide, evolve, initialState } from './decider.ts';
+import { serverAllowedByAcl } from './localPolicy.ts';
+import type { RoomState } from './state.ts';
+
+const key = signingKeyFromSeed('a.test', 'ed25519:1', new Uint8Array(32).fill(1));
+const ALICE = '@alice:a.test';
+const BOB = '@bob:a.test';
+const local = { userId: ALICE, deviceId: 'DEV', txnId: null };
+
+const createCommand = (rules: RoomVersionRules, events: LocalEventRequest[], claimedAliases?: string[]): RoomCommand => ({
+  type: 'createRoom',
+  ...(rules.eventFormat.roomIdIsCreateEventHash ? {} : { roomId: '!room:a.test' }),
+  createContent: (rules.auth.creatorIsCreateSender ? { room_version: rules.id } : { room_version: rules.id, creator: ALICE }) as JsonObject,
+  creator: ALICE,
+  events: [
+    { type: 'm.room.member', stateKey: ALICE, sender: ALICE, content: { membership: 'join' } },
+    { type: 'm.room.power_levels', stateKey: '', sender: ALICE, content: {
+      users: rules.auth.privilegedCreators ? {} : { [ALICE]: 100 }, state_default: 0, events_default: 0, kick: 50, ban: 50, redact: 50, invite: 0,
+    } },
+    { type: 'm.room.join_rules', stateKey: '', sender: ALICE, content: { join_rule: 'public' } },
+    ...events,
+  ],
+  ...(claimedAliases === undefined ? {} : { claimedAliases }),
+  signingKey: key,
+  local,
+  now: 1_700_000_000_000,
+});
+
+const fold = (state: RoomState, decision: Decision): RoomState => {
+  if (decision.outcome !== 'records') throw new Error(`expected records, got ${JSON.stringify(decision)}`);
+  return decision.records.reduce(evolve, state);
+};
+
+const send = (state: RoomState, event: LocalEventRequest, lookups: RoomLookups = NO_LOOKUPS): Decision =>
+  decide({ type: 'sendLocal', event, signingKey: key, local, now: 1_700_000_100_000 }, state, lookups);
+
+const state = (type: string, content: JsonObject, sender = ALICE, stateKey = ''): LocalEventRequest => ({ type, stateKey, sender, content });
+
+describe.each([...ROOM_VERSIONS.values()])('local policy, room version $id', (rules) => {
+  const room = (): RoomState => {
+    let current = fold(initialState, decide(createCommand(rules, []), initialState, NO_LOOKUPS));
+    current = fold(current, send(current, state('m.room.member', { membership: 'join' }, BOB, BOB)));
+    return current;
+  };
+
+  it('keeps one m.room.create, through sendLocal and through createRoom', () => {
+    const current = room();
+    expect(send(current, state('m.room.create', { room_version: rules.id }))).toMatchObject({ outcome: 'refused', error: { errcode: 'M_FORBIDDEN' } });
+    const twice = decide(createCommand(rules, [state('m.room.create', { room_version: rules.id })]), initialState, NO_LOOKUPS);
+    expect(twice).toMatchObject({ outcome: 'refused', error: { errcode: 'M_INVALID_ROOM_STATE' } });
+  });
+
+  it('refuses a server ACL that denies this server, and a tombstone pointing at its own room', () => {
+    const current = room();
+    for (const acl of [{}, { allow: [] }, { allow: ['*'], deny: ['a.test'] }, { allow: ['b.test'] }, { allow: ['*'], deny: ['*.test'] }] as JsonObject[]) {
+      expect(send(current, state('m.room.server_acl', acl, BOB))).toMatchObject({ outcome: 'refused', error: { errcode: 'M_INVALID_PARAM' } });
+    }
+    expect(send(current, state('m.room.server_acl', { allow: ['*'], deny: ['evil.test'] }, BOB)).outcome).toBe('records');
+    expect(send(current, state('m.room.tombstone', { replacement_room: current.roomId! }))).toMatchObject({ outcome: 'refused', error: { errcode: 'M_BAD_JSON' } });
+    expect(send(current, state('m.room.tombstone', { body: 'no replacement' }))).toMatchObject({ outcome: 'refused', error: { errcode: 'M_BAD_JSON' } });
+    expect(send(current, state('m.room.tombstone', { replacement_room: '!next:a.test' })).outcome).toBe('records');
+  });
+
+  it('lets a canonical alias name only this server’s aliases that point here (or are claimed), any remote one, and what it already listed', () => {
+    let current = room();
+    const pointsHere: RoomLookups = { ...NO_LOOKUPS, aliasRoom: (alias) => (alias === '#here:a.test' ? current.roomId! : '!other:a.test') };
+    expect(send(current, state('m.room.canonical_alias', { alias: '#nowhere:a.test' }, BOB))).toMatchObject({ outcome: 'refused', error: { errcode: 'M_BAD_ALIAS' } });
+    expect(send(current, state('m.room.canonical_alias', { alias: '#there:a.test' }, BOB), pointsHere)).toMatchObject({ outcome: 'refused', error: { errcode: 'M_BAD_ALIAS' } });
+    expect(send(current, state('m.room.canonical_alias', { alt_aliases: ['not an alias'] }, BOB))).toMatchObject({ outcome: 'refused', error: { errcode: 'M_INVALID_PARAM' } });
+    const accepted = send(current, state('m.room.canonical_alias', { alias: '#here:a.test', alt_aliases: ['#far:b.test'] }, BOB), pointsHere);
+    expect(accepted.outcome).toBe('records');
+    current = fold(current, accepted);
+    // Already listed: kept even once the directory no longer says so.
+    expect(send(current, state('m.room.canonical_alias', { alias: '#here:a.test' }, BOB)).outcome).toBe('records');
+    const claimed = decide(createCommand(rules, [state('m.room.canonical_alias', { alias: '#new:a.test' })], ['#new:a.test']), initialState, NO_LOOKUPS);
+    expect(claimed.outcome).toBe('records');
+    const unclaimed = decide(createCommand(rules, [state('m.room.canonical_alias', { alias: '#new:a.test' })]), initialState, NO_LOOKUPS);
+    expect(unclaimed).toMatchObject({ outcome: 'refused', error: { errcode: 'M_BAD_ALIAS' } });
+  });
+
+  it('holds a membership change to the membership it was asked for (/unban, /kick, profile updates)', () => {
+    const current = room();
+    const leaveBob = { ...state('m.room.member', { membership: 'leave' }, ALICE, BOB) };
+    // /unban of a joined member would be a kick.
+    expect(send(current, { ...leaveBob, ifMembershipIn: ['ban'] })).toMatchObject({ outcome: 'refused', error: { errcode: 'M_FORBIDDEN' } });
+    expect(send(current, { ...leaveBob, ifMembershipIn: ['join', 'invite', 'knock'] }).outcome).toBe('records');
+    const left = fold(current, send(current, state('m.room.member', { membership: 'leave' }, BOB, BOB)));
+    expect(left.state.has(stateKeyOf('m.room.member', BOB))).toBe(true);
+    // A profile update decided after Bob left must not rejoin him.
+    const rename = { ...state('m.room.member', { membership: 'join', displayname: 'Bob' }, BOB, BOB), ifMembershipIn: ['join'] };
+    expect(send(left, rename)).toMatchObject({ outcome: 'refused', error: { errcode: 'M_FORBIDDEN' } });
+    expect(send(current, rename).outcome).toBe('records');
+  });
+});
+
+describe('serverAllowedByAcl (client-server-api § m.room.server_acl)', () => {
+  it('matches globs without ports, denies IP literals on request, and denies what allow does not name', () => {
+    expect(serverAllowedByAcl({ allow: ['*.example.org'] }, 'chat.example.org:8448')).toBe(true);
+    expect(serverAllowedByAcl({ allow: ['ex?mple.org'] }, 'example.org')).toBe(true);
+    expect(serverAllowedByAcl({ allow: ['*'], allow_ip_literals: false }, '10.0.0.1:8448')).toBe(false);
+    expect(serverAllowedByAcl({ allow: ['*'] }, '[::1]:8448')).toBe(true);
+    expect(serverAllowedByAcl({ allow: ['*'], deny: ['example.org'] }, 'example.org')).toBe(false);
+    expect(serverAllowedByAcl({ deny: [] }, 'example.org')).toBe(false);
+    expect(serverAllowedByAcl('not an object', 'example.org')).toBe(false);
+  });
+});
