@@ -112,6 +112,12 @@ describe.each<ServerMode>(['embedded', 'distributed'])('hostile input (%s)', (mo
     expect(await unrefused(cases, 'M_BAD_JSON')).toEqual([]);
   });
 
+  it('refuses a filter given inline in a query that a body could not carry', async () => {
+    for (const filter of [`{"room":{"timeline":{"types":["\\ud800"]}}}`, `{"x":${deepArray(200)}}`, '{"room":{"timeline":{"limit":1e400}}}']) {
+      await alice.fails('GET', '/sync', { status: 400, errcode: 'M_BAD_JSON' }, { query: { filter } });
+    }
+  });
+
   it('refuses numbers canonical JSON forbids in events, whatever the JSON body parser admits', async () => {
     const room = e(roomId);
     const cases: Case[] = [];
