@@ -157,6 +157,8 @@ export const startStrata = async (
     serverName: config.serverName,
   });
   lifecycle.onStop('typing timeouts', async () => userData.close());
+  // Users stored as present when the last process stopped get their idle/offline timers back.
+  await userData.presence.resume();
   const late: { rooms?: Rooms; sync?: SyncService } = {};
   const accounts = createAccounts({
     store: accountStore,

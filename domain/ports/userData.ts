@@ -237,6 +237,8 @@ export interface PresenceState {
 export interface PresenceStore {
   get(userId: string): Promise<PresenceState | undefined>;
   set(state: Omit<PresenceState, 'position'>): Promise<StreamPosition>;
+  /** Every user whose stored presence is not offline: their timers resume after a restart. */
+  present(): Promise<PresenceState[]>;
   currentPosition(): Promise<StreamPosition>;
   /** Latest presence of `userIds` changed in (since, upTo]. */
   changesSince(userIds: readonly string[], since: StreamPosition, upTo: StreamPosition): Promise<PresenceState[]>;

@@ -41,6 +41,11 @@ export const createSqlPresenceStore = (db: SqlDatabase): PresenceStore => ({
 
   currentPosition: () => currentPosition(db, 'presence'),
 
+  async present() {
+    const { rows } = await db.query<Row>("SELECT * FROM presence WHERE presence <> 'offline'");
+    return rows.map(fromRow);
+  },
+
   async changesSince(userIds, since, upTo) {
     if (userIds.length === 0) return [];
     const { rows } = await db.query<Row>(

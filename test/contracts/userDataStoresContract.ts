@@ -182,6 +182,17 @@ export const describeUserDataStoresContract = (name: string, open: () => Promise
       expect(changes.map((c) => c.presence)).toEqual(['unavailable']);
     });
 
+    it('lists the users whose presence is not offline', async () => {
+      const [pia, quinn, rex] = [user('pia'), user('quinn'), user('rex')];
+      await stores.presence.set({ userId: pia, presence: 'online', lastActiveTs: 1 });
+      await stores.presence.set({ userId: quinn, presence: 'unavailable', statusMsg: 'away', lastActiveTs: 2 });
+      await stores.presence.set({ userId: rex, presence: 'offline', lastActiveTs: 3 });
+      const present = (await stores.presence.present()).filter((state) => [pia, quinn, rex].includes(state.userId));
+      expect(present.map((state) => [state.userId, state.presence, state.statusMsg]).sort()).toEqual([
+        [pia, 'online', undefined], [quinn, 'unavailable', 'away'],
+      ]);
+    });
+
     it('reads every stream position at once, equal to each stream\'s own', async () => {
       await stores.receipts.put({ roomId: '!r:example.org', receiptType: 'm.read', userId: user('olivia'), eventId: '$e', ts: 1 });
       await stores.presence.set({ userId: user('olivia'), presence: 'online', lastActiveTs: 7 });

@@ -9,7 +9,7 @@
  * keeps the user online. State lives in the presence store, written only when an observer would
  * see a difference (state, status message, `currently_active`, or `last_active_ago` drifting by
  * half the granularity), so a polling client does not write on every poll. Timers live in this
- * process: after a restart, users stored online stay so until they are seen again.
+ * process; `resume` restarts them for everyone stored as present after a restart.
  */
 import type { PresenceState, PresenceStore, RoomMembership } from '../../ports/userData.ts';
 import type { Notifier } from '../notifier/index.ts';
@@ -58,6 +58,11 @@ export interface PresenceTracker {
   active(userId: string): Promise<void>;
   /** `PUT /presence/{userId}/status`: the state and status message the user asked for. */
   set(userId: string, presence: Presence, statusMsg: string | undefined): Promise<void>;
+  /**
+   * After a restart: every user stored as present gets the sync timeout from now to come back
+   * (Synapse restarts its timers the same way), so nobody stays online for good.
+   */
+  resume(): Promise<void>;
   /** Cancels every pending timer. */
   close(): void;
 }
@@ -241,6 +246,18 @@ export const createPresenceTracker = (deps: PresenceTrackerDependencies): Presen
       }, now);
       reschedule(userId, stored.get(userId));
     }),
+    resume: async () => {
+      const now = deps.clock.now();
+      for (const state of await deps.store.present()) {
+        await serially(state.userId, async () => {
+          if (tracked.has(state.userId)) return;
+          const entry = trackedOf(state.userId, now);
+          entry.shownActive = currentlyActive(state, now, timers.lastActiveGranularityMs);
+          stored.set(state.userId, state);
+          reschedule(state.userId, state);
+        });
+      }
+    },
     close: () => {
       closed = true;
       for (const entry of tracked.values()) entry.cancel?.();

@@ -19,6 +19,7 @@ const world = (timers: PresenceTimers = SYNAPSE_PRESENCE_TIMERS) => {
     },
     currentPosition: async () => position,
     changesSince: async () => [],
+    present: async () => [...rows.values()].filter((state) => state.presence !== 'offline'),
   };
   let pending: { at: number; run: () => void; cancelled: boolean }[] = [];
   const notified: string[][] = [];
@@ -51,8 +52,9 @@ const world = (timers: PresenceTimers = SYNAPSE_PRESENCE_TIMERS) => {
     now = end;
   };
   const presence = (userId = '@u:x') => rows.get(userId)?.presence;
+  const restore = (state: PresenceState) => void rows.set(state.userId, state);
   const content = (userId = '@u:x') => presenceContent(rows.get(userId)!, now, timers.lastActiveGranularityMs);
-  return { tracker, advance, presence, content, writes, notified, now: () => now, pendingTimers: () => pending.filter((t) => !t.cancelled).length };
+  return { tracker, advance, restore, presence, content, writes, notified, now: () => now, pendingTimers: () => pending.filter((t) => !t.cancelled).length };
 };
 
 describe('presence tracker (Synapse timers: idle 5 min, offline 30 s after the last sync, active for 60 s)', () => {
@@ -151,6 +153,18 @@ describe('presence tracker (Synapse timers: idle 5 min, offline 30 s after the l
     expect(w.presence()).toBe('unavailable');
     expect(await writer.send('!r:x', { type: 'm.room.message' }, { userId: '@u:x' })).toEqual({ eventId: '$e' });
     expect(w.presence()).toBe('online');
+  });
+
+  it('resumes the timers of users stored as present after a restart', async () => {
+    const w = world();
+    w.restore({ userId: '@u:x', presence: 'online', lastActiveTs: w.now() - 10_000, position: 1 });
+    w.restore({ userId: '@gone:x', presence: 'offline', lastActiveTs: 0, position: 2 });
+    await w.tracker.resume();
+    expect(w.pendingTimers()).toBe(1);
+    await w.advance(29_000);
+    expect(w.presence()).toBe('online');
+    await w.advance(2_000);
+    expect(w.presence()).toBe('offline');
   });
 
   it('close cancels the timers', async () => {
