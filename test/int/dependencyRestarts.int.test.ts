@@ -74,17 +74,20 @@ const healthUntil = async (url: string, accept: (sample: HealthSample) => boolea
   throw new Error(`/health never showed ${what} within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
 };
 
-/** Sends one message after another until stopped; remembers each acknowledged one. */
+/**
+ * Three senders, each sending one message after another until stopped (one stuck in an outage
+ * does not stop the others); remembers each acknowledged message.
+ */
 const sendLoad = (alice: UserClient, roomId: string) => {
   const acknowledged = new Map<string, string>();
   let failures = 0;
   let sent = 0;
   let running = true;
-  const loop = (async () => {
+  const loop = (sender: number) => (async () => {
     for (let n = 0; running; n++) {
-      const body = `load ${n}`;
+      const body = `load ${sender}.${n}`;
       // Each send gives up after a while: one stuck in an outage must not hold the load up.
-      const reply = await fetch(`${alice.client.url}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/load-${n}`, {
+      const reply = await fetch(`${alice.client.url}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/load-${sender}-${n}`, {
         method: 'PUT',
         headers: { authorization: `Bearer ${alice.session.accessToken}`, 'content-type': 'application/json' },
         body: JSON.stringify({ msgtype: 'm.text', body }),
@@ -99,6 +102,7 @@ const sendLoad = (alice: UserClient, roomId: string) => {
       await sleep(20);
     }
   })();
+  const loops = [0, 1, 2].map(loop);
   return {
     acknowledged,
     counts: () => ({ sent, failures, acknowledged: acknowledged.size }),
@@ -114,7 +118,7 @@ const sendLoad = (alice: UserClient, roomId: string) => {
     },
     stop: async () => {
       running = false;
-      await loop;
+      await Promise.all(loops);
     },
   };
 };
