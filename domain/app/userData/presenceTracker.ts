@@ -219,22 +219,20 @@ export const createPresenceTracker = (deps: PresenceTrackerDependencies): Presen
         return changed;
       });
     },
-    active: (userId) => serially(userId, async () => {
+    // Only users this tracker follows (present: syncing, set, or resumed) change: an offline user's
+    // activity leaves them offline (Synapse too; it refreshes last_active_ts, which observers of an
+    // offline user are not told), and a send costs no presence read for users who never sync.
+    active: (userId) => (!tracked.has(userId) ? Promise.resolve() : serially(userId, async () => {
       const now = deps.clock.now();
-      const wasTracked = tracked.has(userId);
-      const entry = trackedOf(userId, now);
+      const entry = tracked.get(userId);
       const previous = await storedState(userId);
-      // Nothing known yet: activity alone does not invent a presence (GET answers 404 until set).
-      if (previous === undefined) {
-        if (!wasTracked) forget(userId);
-        return;
-      }
+      if (entry === undefined || previous === undefined) return;
       entry.lastSeen = now;
-      // An idle user is back; an offline one stays offline (no client is connected) but was active.
+      // An idle user is back.
       const next: Next = { userId, ...keepStatus(previous), presence: previous.presence === 'unavailable' ? 'online' : previous.presence, lastActiveTs: now };
       if (worthWriting(previous, next, now)) await write(userId, next, now);
       reschedule(userId, stored.get(userId));
-    }),
+    })),
     set: (userId, presence, statusMsg) => serially(userId, async () => {
       const now = deps.clock.now();
       const entry = trackedOf(userId, now);

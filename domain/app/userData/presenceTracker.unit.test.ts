@@ -118,7 +118,7 @@ describe('presence tracker (Synapse timers: idle 5 min, offline 30 s after the l
     expect(w.content()).toEqual({ presence: 'online', last_active_ago: 0, currently_active: true });
   });
 
-  it('activity alone neither invents a presence nor revives an offline user, and set_presence=offline changes nothing', async () => {
+  it('activity alone neither invents a presence nor touches an offline user, and set_presence=offline changes nothing', async () => {
     const w = world();
     await w.tracker.active('@new:x');
     expect(w.presence('@new:x')).toBeUndefined();
@@ -127,7 +127,8 @@ describe('presence tracker (Synapse timers: idle 5 min, offline 30 s after the l
     await w.tracker.set('@u:x', 'offline', 'away');
     await w.advance(60_000);
     await w.tracker.active('@u:x');
-    expect(w.content()).toEqual({ presence: 'offline', last_active_ago: 0, currently_active: false, status_msg: 'away' });
+    expect(w.content()).toEqual({ presence: 'offline', last_active_ago: 60_000, currently_active: false, status_msg: 'away' });
+    expect(w.writes).toHaveLength(1);
   });
 
   it('PUT /presence keeps its status message through syncs, and times out like a sync when no client polls', async () => {
