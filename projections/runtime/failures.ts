@@ -68,6 +68,7 @@ const PERMANENT_CLICKHOUSE_CODES = new Set([6, 16, 26, 27, 36, 43, 44, 46, 47, 5
 const TRANSIENT_MESSAGES = [
   /connection terminated/i, /terminating connection/i, /connection (?:is )?closed/i, /socket hang up/i,
   /client has encountered a connection error/i, /timeout exceeded when trying to connect/i, /connect(?:ion)? timeout/i,
+  /^timeout error\.?$/i,
   /the database system is (?:starting up|shutting down|in recovery mode)/i, /other side closed/i,
 ];
 
