@@ -86,6 +86,12 @@ export interface RoomLookups {
    * m.room.canonical_alias naming it is then refused.
    */
   aliasRoom?(alias: string): string | undefined;
+  /**
+   * The rooms a local user is joined to, preloaded for a join to a restricted room (since v8): the
+   * resident server may only authorise it for a user who meets an `allow` condition. Undefined
+   * when not preloaded: such a join is then refused.
+   */
+  joinedRooms?(userId: string): ReadonlySet<string> | undefined;
 }
 
 export const NO_LOOKUPS: RoomLookups = {

@@ -8,6 +8,7 @@ import type { StateLookup } from '../auth/index.ts';
 import type { RoomEvent } from '../events/index.ts';
 import { isRoomAlias, roomAliasServerName, type RoomAlias } from '../ids/index.ts';
 import { isJsonObject, type JsonValue } from '../json.ts';
+import type { RoomVersionRules } from '../roomVersions/index.ts';
 import type { DecisionError } from './commands.ts';
 
 /** client-server-api § m.room.member: the memberships there are. */
@@ -65,8 +66,46 @@ const canonicalAliasProblem = (event: RoomEvent, state: StateLookup, aliasPoints
 };
 
 /** Why this server will not create `event` (which already passed the auth rules), if it will not. */
+/** What the local policy needs beyond the room's state, preloaded by the use-case (commands.ts RoomLookups). */
+export interface PolicyLookups {
+  readonly aliasPointsHere: (alias: string) => boolean;
+  readonly joinedRooms: (userId: string) => ReadonlySet<string> | undefined;
+}
+
+/**
+ * A local user's own join through `join_authorised_via_users_server` (since v8, restricted and
+ * since v10 knock_restricted rooms). The auth rules only check the authoriser's power; that the
+ * joining user meets an `allow` condition is the resident server's word (client-server-api
+ * § Restricted rooms: "the user must be joined to one of the rooms listed"), given by signing
+ * as the authoriser's server — so this server only authorises through its own users and only
+ * users in an allowed room, whichever endpoint asked (/join or PUT state/m.room.member).
+ */
+const restrictedJoinProblem = (event: RoomEvent, state: StateLookup, rules: RoomVersionRules, joinedRooms: PolicyLookups['joinedRooms']): DecisionError | undefined => {
+  const authoriser = event.content.join_authorised_via_users_server;
+  if (authoriser === undefined || event.content.membership !== 'join' || event.stateKey !== event.sender) return undefined;
+  const forbidden = (reason: string): DecisionError => ({ errcode: 'M_FORBIDDEN', reason });
+  if (typeof authoriser !== 'string' || serverOf(authoriser) !== serverOf(event.sender)) {
+    return forbidden("join_authorised_via_users_server must name a user of this server");
+  }
+  const current = state('m.room.member', event.sender)?.content.membership;
+  // "If the user has an invite to the room then the restrictions will not affect them."
+  if (current === 'join' || current === 'invite') return undefined;
+  const joinRules = state('m.room.join_rules', '')?.content;
+  const rule = isJsonObject(joinRules) ? joinRules.join_rule : undefined;
+  const restricted = (rule === 'restricted' && rules.auth.restrictedJoins) || (rule === 'knock_restricted' && rules.auth.knockRestrictedJoinRule);
+  if (!restricted) return undefined;
+  const allowed = (isJsonObject(joinRules) && Array.isArray(joinRules.allow) ? joinRules.allow : [])
+    .filter((entry) => isJsonObject(entry) && entry.type === 'm.room_membership' && typeof entry.room_id === 'string')
+    .map((entry) => (entry as { room_id: string }).room_id);
+  const joined = joinedRooms(event.sender);
+  if (joined === undefined || !allowed.some((roomId) => joined.has(roomId))) {
+    return forbidden('You do not belong to any of the rooms required to join this room');
+  }
+  return undefined;
+};
+
 export const localPolicyProblem = (
-  event: RoomEvent, state: StateLookup, aliasPointsHere: (alias: string) => boolean,
+  event: RoomEvent, state: StateLookup, rules: RoomVersionRules, lookups: PolicyLookups,
 ): DecisionError | undefined => {
   const isState = event.stateKey !== undefined;
   switch (event.type) {
@@ -79,7 +118,7 @@ export const localPolicyProblem = (
       if (!isState || typeof membership !== 'string' || !MEMBERSHIPS.has(membership)) {
         return { errcode: 'M_BAD_JSON', reason: 'an m.room.member event needs a state key and a known membership' };
       }
-      return undefined;
+      return restrictedJoinProblem(event, state, rules, lookups.joinedRooms);
     }
     case 'm.room.server_acl':
       // Synapse: "Can't create an ACL event that denies the local server" — the room would stop
@@ -98,7 +137,7 @@ export const localPolicyProblem = (
       return undefined;
     }
     case 'm.room.canonical_alias':
-      return isState && event.stateKey === '' ? canonicalAliasProblem(event, state, aliasPointsHere) : undefined;
+      return isState && event.stateKey === '' ? canonicalAliasProblem(event, state, lookups.aliasPointsHere) : undefined;
     default:
       return undefined;
   }

@@ -102,6 +102,25 @@ describe.each([...ROOM_VERSIONS.values()])('local policy, room version $id', (ru
   });
 });
 
+describe.each([...ROOM_VERSIONS.values()].filter((rules) => rules.auth.restrictedJoins))('restricted joins, room version $id', (rules) => {
+  const SPACE = '!space:a.test';
+  const restrictedRoom = (): RoomState => fold(initialState, decide(createCommand(rules, [
+    state('m.room.join_rules', { join_rule: 'restricted', allow: [{ type: 'm.room_membership', room_id: SPACE }] }),
+  ]), initialState, NO_LOOKUPS));
+  const join = (authoriser: string): LocalEventRequest =>
+    state('m.room.member', { membership: 'join', join_authorised_via_users_server: authoriser }, BOB, BOB);
+  const joinedTo = (rooms: string[]): RoomLookups => ({ ...NO_LOOKUPS, joinedRooms: (userId) => (userId === BOB ? new Set(rooms) : undefined) });
+
+  it('authorises a join only for a user in an allowed room, through a user of this server', () => {
+    const current = restrictedRoom();
+    expect(send(current, join(ALICE), joinedTo([SPACE])).outcome).toBe('records');
+    expect(send(current, join(ALICE), joinedTo(['!elsewhere:a.test']))).toMatchObject({ outcome: 'refused', error: { errcode: 'M_FORBIDDEN' } });
+    // Not preloaded: refused rather than guessed.
+    expect(send(current, join(ALICE))).toMatchObject({ outcome: 'refused', error: { errcode: 'M_FORBIDDEN' } });
+    expect(send(current, join('@admin:b.test'), joinedTo([SPACE]))).toMatchObject({ outcome: 'refused', error: { errcode: 'M_FORBIDDEN' } });
+  });
+});
+
 describe('serverAllowedByAcl (client-server-api § m.room.server_acl)', () => {
   it('matches globs without ports, denies IP literals on request, and denies what allow does not name', () => {
     expect(serverAllowedByAcl({ allow: ['*.example.org'] }, 'chat.example.org:8448')).toBe(true);

@@ -191,6 +191,25 @@ describe.each<ServerMode>(['embedded', 'distributed'])('side doors into a room (
     expect(event.content).toEqual({ msgtype: 'm.text', body: 'alice wrote this' });
   });
 
+  it('a restricted room admits, through /join and through the state API alike, only members of an allowed room', async () => {
+    const space = await alice.createRoom({ preset: 'private_chat', invite: [bob.userId] });
+    await bob.post(`/join/${e(space)}`);
+    const restricted = await alice.createRoom({
+      preset: 'private_chat',
+      initial_state: [{ type: 'm.room.join_rules', state_key: '', content: { join_rule: 'restricted', allow: [{ type: 'm.room_membership', room_id: space }] } }],
+    });
+    const joinAs = (user: UserClient, content: Body) => user.request('PUT', `/rooms/${e(restricted)}/state/m.room.member/${e(user.userId)}`, { json: content });
+    const before = await snapshot(restricted);
+    await carol.fails('POST', `/join/${e(restricted)}`, FORBIDDEN);
+    // Carol is in no allowed room: naming an authoriser herself must not get her in.
+    expect((await joinAs(carol, { membership: 'join', join_authorised_via_users_server: alice.userId })).body).toMatchObject({ errcode: 'M_FORBIDDEN' });
+    expect(await snapshot(restricted)).toEqual(before);
+    // Bob is in the space; still, only a user of this server can be named as the authoriser.
+    expect((await joinAs(bob, { membership: 'join', join_authorised_via_users_server: '@admin:elsewhere.example' })).body).toMatchObject({ errcode: 'M_FORBIDDEN' });
+    expect(await snapshot(restricted)).toEqual(before);
+    expect(await bob.post(`/join/${e(restricted)}`)).toEqual({ room_id: restricted });
+  });
+
   it('the redactions the decider allows still apply: own events, and others’ with the redact power', async () => {
     const roomId = rooms.get('12')!;
     const bobs = await bob.send(roomId, 'bob wrote this');

@@ -33,7 +33,7 @@ import {
 
 export interface RoomWriterOptions {
   readonly log: RoomLog;
-  readonly readModel: Pick<RoomReadModel, 'snapshot' | 'eventIdForTransaction' | 'transactionsOfDevice' | 'event'>;
+  readonly readModel: Pick<RoomReadModel, 'snapshot' | 'eventIdForTransaction' | 'transactionsOfDevice' | 'event' | 'roomsWithMembership'>;
   /**
    * Where this server's aliases point, preloaded for the decider's m.room.canonical_alias check.
    * Without it no local alias can be named in a canonical alias (the decider refuses).
@@ -140,20 +140,31 @@ const lookupsOf = (state: RoomState): RoomLookups => {
   return lookups;
 };
 
-/** What the writer fetched for one decision: a redaction's target, the rooms of aliases named. */
+/** What the writer fetched for one decision: a redaction's target, the rooms of aliases named, a joiner's rooms. */
 interface Preloaded {
   readonly events: readonly RoomEvent[];
   readonly aliases: ReadonlyMap<string, string>;
+  readonly joinedRooms: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
-const NOTHING_PRELOADED: Preloaded = { events: [], aliases: new Map() };
+const NOTHING_PRELOADED: Preloaded = { events: [], aliases: new Map(), joinedRooms: new Map() };
 
 /** The lookups with what was preloaded for this one decision. */
 const withPreloaded = (lookups: RoomLookups, preloaded: Preloaded): RoomLookups => {
-  if (preloaded.events.length === 0 && preloaded.aliases.size === 0) return lookups;
+  if (preloaded === NOTHING_PRELOADED) return lookups;
   const byId = new Map(preloaded.events.map((event) => [event.eventId, event]));
-  return { ...lookups, getEvent: (id) => lookups.getEvent(id) ?? byId.get(id), aliasRoom: (alias) => preloaded.aliases.get(alias) };
+  return {
+    ...lookups,
+    getEvent: (id) => lookups.getEvent(id) ?? byId.get(id),
+    aliasRoom: (alias) => preloaded.aliases.get(alias),
+    joinedRooms: (userId) => preloaded.joinedRooms.get(userId),
+  };
 };
+
+/** A local user's own join naming an authoriser (restricted rooms, since v8): the decider needs their rooms. */
+const restrictedJoinerOf = (event: LocalEventRequest): string | undefined =>
+  event.type === 'm.room.member' && event.stateKey === event.sender && event.content.join_authorised_via_users_server !== undefined
+    ? event.sender : undefined;
 
 /** The aliases an m.room.canonical_alias request names (the decider checks their format). */
 const aliasesNamedBy = (event: LocalEventRequest): string[] => {
@@ -197,16 +208,19 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
   const preload = async (events: readonly LocalEventRequest[]): Promise<Preloaded> => {
     const targets = [...new Set(events.flatMap(redactionTargetsOf))];
     const aliases = [...new Set(events.flatMap(aliasesNamedBy))];
-    if (targets.length === 0 && aliases.length === 0) return NOTHING_PRELOADED;
+    const joiners = [...new Set(events.map(restrictedJoinerOf).filter((userId): userId is string => userId !== undefined))];
+    if (targets.length === 0 && aliases.length === 0 && joiners.length === 0) return NOTHING_PRELOADED;
     const found = await Promise.all(targets.map(async (id) => {
       const stored = await readModel.event(id);
       const rules = stored === undefined ? undefined : roomVersionRules(stored.roomVersion);
       return stored === undefined || rules === undefined ? undefined : roomEventOfAcceptedPdu(stored.pdu, rules, stored.eventId);
     }));
     const resolved = directory === undefined ? [] : await Promise.all(aliases.map(async (alias) => [alias, (await directory.resolveAlias(alias))?.roomId] as const));
+    const joined = await Promise.all(joiners.map(async (userId) => [userId, new Set(await readModel.roomsWithMembership(userId, ['join']))] as const));
     return {
       events: found.filter((event): event is RoomEvent => event !== undefined),
       aliases: new Map(resolved.filter((entry): entry is readonly [string, string] => entry[1] !== undefined)),
+      joinedRooms: new Map(joined),
     };
   };
   const maxRooms = options.maxRooms ?? 10_000;
