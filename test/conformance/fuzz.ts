@@ -199,6 +199,12 @@ export class RequestFuzzer {
           if (required.has(key) || this.#chance(0.6)) result[key] = this.valueOf(propertySchema, key, hostility, planted, depth + 1);
         }
         const additional = schema.additionalProperties ?? (isObject(schema.patternProperties) ? Object.values(schema.patternProperties)[0] : undefined);
+        // An open object (event content, account data): any member, so a hostile one too.
+        if (Object.keys(properties).length === 0 && additional === undefined && this.#chance(0.5)) {
+          const hostile = this.hostileValue();
+          planted.push(`${name} member: ${hostile.label}`);
+          result[this.#text(6)] = hostile.value;
+        }
         if (isObject(additional) && this.#chance(0.7)) {
           const key = this.#chance(hostility) ? this.hostileString() : { value: this.#plausibleNamed(name) ?? this.#pick([this.#world.userId, this.#world.roomId, this.#world.deviceId, this.#text(6)]), label: '' };
           if (key.label !== '') planted.push(`${name} member name: ${key.label}`);

@@ -66,9 +66,14 @@ describe('schema-driven fuzz of the client-server API', () => {
       req.end(body);
     });
 
-  /** Why an answer is wrong, or undefined: no 5xx, and a 4xx is a JSON Matrix error. */
-  const wrongAnswer = (answer: Answer): string | undefined => {
-    if (answer.status >= 500) return `server error ${answer.status}: ${answer.text.slice(0, 200)}`;
+  /**
+   * Why an answer is wrong, or undefined: no 5xx, and a 4xx is a JSON Matrix error. The one 5xx
+   * that is no fault is /publicRooms of another server, whose list it cannot fetch (502, as Synapse
+   * answers an unreachable server; without federation every other server is).
+   */
+  const wrongAnswer = (path: string, answer: Answer): string | undefined => {
+    const remoteList = answer.status === 502 && /\/publicRooms\?(?:.*&)?server=/.test(path) && !path.includes(`server=${e(world.serverName)}`);
+    if (answer.status >= 500 && !remoteList) return `server error ${answer.status}: ${answer.text.slice(0, 200)}`;
     if (answer.status < 400) return undefined;
     let body: unknown;
     try {
@@ -101,7 +106,7 @@ describe('schema-driven fuzz of the client-server API', () => {
       // One request in five is plausible throughout, to reach the code behind the first checks.
       const fuzzed = fuzzer.request(operation, sent % 5 === 0 ? 0 : 0.3);
       const answer = await send(fuzzed.method, fuzzed.path, fuzzed.body).catch((error: Error) => error);
-      const wrong = answer instanceof Error ? `connection failed: ${answer.message}` : wrongAnswer(answer);
+      const wrong = answer instanceof Error ? `connection failed: ${answer.message}` : wrongAnswer(fuzzed.path, answer);
       if (!(answer instanceof Error)) statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
       if (wrong !== undefined) failures.push(`${fuzzed.method} ${fuzzed.path.slice(0, 160)} [${fuzzed.planted.slice(0, 200)}] → ${wrong}`);
       sent++;
