@@ -66,6 +66,23 @@ const canonicalAliasProblem = (event: RoomEvent, state: StateLookup, aliasPoints
 };
 
 /** Why this server will not create `event` (which already passed the auth rules), if it will not. */
+const POWER_LEVEL_NUMBERS = ['ban', 'events_default', 'invite', 'kick', 'redact', 'state_default', 'users_default'];
+const POWER_LEVEL_MAPS = ['events', 'notifications', 'users'];
+const MAX_SAFE = 2 ** 53 - 1;
+const isLevel = (value: JsonValue | undefined): boolean => typeof value === 'number' && Number.isInteger(value) && Math.abs(value) <= MAX_SAFE;
+
+/**
+ * As Synapse's EventValidator (POWER_LEVELS_SCHEMA): this server writes power levels as integers
+ * in every room version, though rooms before v10 accept strings from others ("stringy" levels).
+ */
+const powerLevelsProblem = (content: JsonValue): DecisionError | undefined => {
+  const levels = isJsonObject(content) ? content : {};
+  const bad = POWER_LEVEL_NUMBERS.find((key) => levels[key] !== undefined && !isLevel(levels[key]))
+    ?? POWER_LEVEL_MAPS.find((key) => levels[key] !== undefined
+      && (!isJsonObject(levels[key]) || !Object.values(levels[key] as object).every((value) => isLevel(value as JsonValue))));
+  return bad === undefined ? undefined : { errcode: 'M_BAD_JSON', reason: `m.room.power_levels: '${bad}' must hold integers` };
+};
+
 /** What the local policy needs beyond the room's state, preloaded by the use-case (commands.ts RoomLookups). */
 export interface PolicyLookups {
   readonly aliasPointsHere: (alias: string) => boolean;
@@ -136,6 +153,8 @@ export const localPolicyProblem = (
       }
       return undefined;
     }
+    case 'm.room.power_levels':
+      return isState && event.stateKey === '' ? powerLevelsProblem(event.content) : undefined;
     case 'm.room.canonical_alias':
       return isState && event.stateKey === '' ? canonicalAliasProblem(event, state, lookups.aliasPointsHere) : undefined;
     default:

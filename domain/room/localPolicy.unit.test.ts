@@ -87,6 +87,19 @@ describe.each([...ROOM_VERSIONS.values()])('local policy, room version $id', (ru
     expect(unclaimed).toMatchObject({ outcome: 'refused', error: { errcode: 'M_BAD_ALIAS' } });
   });
 
+  it('writes power levels as integers only, in every room version', () => {
+    const current = room();
+    const levels = (extra: JsonObject) => state('m.room.power_levels', {
+      users: rules.auth.privilegedCreators ? {} : { [ALICE]: 100 }, state_default: 0, events_default: 0, kick: 50, ban: 50, redact: 50, invite: 0, ...extra,
+    });
+    for (const bad of [{ ban: '50' }, { users_default: 1.5 }, { events: { 'm.room.name': '50' } }, { notifications: [] }]) {
+      // Refused by the auth rules where they require integers (since v10), by canonical JSON
+      // (floats, since v6) or by this server's policy (the rest).
+      expect(send(current, levels(bad as JsonObject)).outcome).toBe('refused');
+    }
+    expect(send(current, levels({ events: { 'm.room.name': 50 }, notifications: { room: 50 } })).outcome).toBe('records');
+  });
+
   it('holds a membership change to the membership it was asked for (/unban, /kick, profile updates)', () => {
     const current = room();
     const leaveBob = { ...state('m.room.member', { membership: 'leave' }, ALICE, BOB) };
