@@ -56,6 +56,18 @@ describe('rooms one is not in, existing or not', () => {
     expect(known).toEqual({ status: 403, body: { errcode: 'M_FORBIDDEN', error: `User ${carol.session.userId} not in room <room>` } });
   });
 
+  it.each([
+    ['send', 'PUT', '/send/m.room.message/t9', { msgtype: 'm.text', body: 'hi' }],
+    ['state', 'PUT', '/state/m.room.topic/', { topic: 'mine' }],
+    ['own member state', 'PUT', '/state/m.room.member/@carol:localhost', { membership: 'join' }],
+    ['redact', 'PUT', '/redact/$x/t9', {}],
+  ] as const)('%s answers 403 M_FORBIDDEN "not in room" for both', async (_name, method, rest, json) => {
+    const path = rest.replace('@carol:localhost', encodeURIComponent(carol.session.userId)).replace('$x', encodeURIComponent(message));
+    const known = await answer(hall, method, path, json);
+    expect(known).toEqual(await answer(unknown, method, path, json));
+    expect(known).toEqual({ status: 403, body: { errcode: 'M_FORBIDDEN', error: `User ${carol.session.userId} not in room <room>` } });
+  });
+
   it('/event and /context answer 404 for both', async () => {
     for (const rest of [`/event/${e(message)}`, `/context/${e(message)}`]) {
       const known = await answer(hall, 'GET', rest);

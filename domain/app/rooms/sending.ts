@@ -3,15 +3,29 @@
  * to the device (client-server-api § Transaction identifiers): a retry with the same one answers
  * the first event id and appends nothing.
  */
+import { isMatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
-import { forbidden, invalidParam, originOf } from './common.ts';
+import { forbidden, invalidParam, membershipIn, notInRoom, originOf } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
+
+/**
+ * A refused send from someone not joined, or to a room this server does not know, gets the one
+ * answer membership.ts and reading.ts give, so sending does not tell whether a room exists. Looked
+ * at only once the writer refused (a retried transaction id still answers its first event).
+ */
+const asOutsider = (ctx: RoomsContext, requester: RoomRequester, roomId: string) => async (error: unknown): Promise<never> => {
+  if (!isMatrixError(error) || error.status >= 500) throw error;
+  const state = await ctx.writer.state(roomId);
+  if (state === undefined || state.rules === null || membershipIn(state, requester.userId) !== 'join') throw notInRoom(requester.userId, roomId);
+  throw error;
+};
 
 export const sendMessage = async (
   ctx: RoomsContext, requester: RoomRequester, roomId: string, type: string, txnId: string, content: JsonObject,
 ): Promise<string> => {
   if (type === 'm.room.create') throw forbidden('Cannot send m.room.create');
-  const result = await ctx.writer.send(roomId, { type, sender: requester.userId, content }, originOf(requester, txnId));
+  const result = await ctx.writer.send(roomId, { type, sender: requester.userId, content }, originOf(requester, txnId))
+    .catch(asOutsider(ctx, requester, roomId));
   return result.eventId;
 };
 
@@ -24,7 +38,8 @@ export const putState = async (
   }
   // Whether a canonical alias's aliases point here is the decider's judgement (localPolicy.ts);
   // the writer preloads them from the directory.
-  const result = await ctx.writer.send(roomId, { type, stateKey, sender: requester.userId, content }, originOf(requester));
+  const result = await ctx.writer.send(roomId, { type, stateKey, sender: requester.userId, content }, originOf(requester))
+    .catch(asOutsider(ctx, requester, roomId));
   return result.eventId;
 };
 
@@ -39,6 +54,7 @@ export const redact = async (
   const content: JsonObject = reason === undefined ? {} : { reason };
   // Since v11 `redacts` moves into content; the decider places it for the room's version.
   const result = await ctx.writer.send(
-    roomId, { type: 'm.room.redaction', sender: requester.userId, content, redacts: eventId }, originOf(requester, txnId));
+    roomId, { type: 'm.room.redaction', sender: requester.userId, content, redacts: eventId }, originOf(requester, txnId))
+    .catch(asOutsider(ctx, requester, roomId));
   return result.eventId;
 };
