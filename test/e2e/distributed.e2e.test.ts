@@ -65,9 +65,11 @@ describe('the server process with Kafka, PostgreSQL and ClickHouse', () => {
 
   it('reports all three dependencies up on /health', async () => {
     const response = await fetch(`${running().url}/health`);
+    const consumer = { state: 'running', retries: 0, since: expect.any(String) as unknown };
     expect(await response.json()).toEqual({
       status: 'ok',
       dependencies: { log: 'up', database: 'up', clickhouse: 'up' },
+      consumers: { rooms: consumer, push_gateway: consumer, analytics: consumer },
     });
     expect(response.status).toBe(200);
   });
