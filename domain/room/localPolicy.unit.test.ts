@@ -92,10 +92,10 @@ describe.each([...ROOM_VERSIONS.values()])('local policy, room version $id', (ru
     const levels = (extra: JsonObject) => state('m.room.power_levels', {
       users: rules.auth.privilegedCreators ? {} : { [ALICE]: 100 }, state_default: 0, events_default: 0, kick: 50, ban: 50, redact: 50, invite: 0, ...extra,
     });
-    for (const bad of [{ ban: '50' }, { users_default: 1.5 }, { events: { 'm.room.name': '50' } }, { notifications: [] }]) {
+    for (const bad of [{ ban: '50' }, { users_default: 1.5 }, { events: { 'm.room.name': '50' } }, { notifications: [] }] as JsonObject[]) {
       // Refused by the auth rules where they require integers (since v10), by canonical JSON
       // (floats, since v6) or by this server's policy (the rest).
-      expect(send(current, levels(bad as JsonObject)).outcome).toBe('refused');
+      expect(send(current, levels(bad)).outcome).toBe('refused');
     }
     expect(send(current, levels({ events: { 'm.room.name': 50 }, notifications: { room: 50 } })).outcome).toBe('records');
   });

@@ -12,7 +12,7 @@ import type { JsonObject } from '../json.ts';
 import { ROOM_VERSIONS, type RoomVersionRules } from '../roomVersions/index.ts';
 import type { AwaitingRedaction, Decision, LocalEventRequest, RoomLookups } from './commands.ts';
 import { decide, evolve, initialState } from './decider.ts';
-import { redactionEffectsOf, type AnyPduAccepted, type PduAccepted, type RoomRecord } from './records.ts';
+import { isRoomRecord, redactionEffectsOf, type AnyPduAccepted, type PduAccepted, type RoomRecord } from './records.ts';
 import type { RoomState } from './state.ts';
 
 const keys = new Map<string, SigningKey>([
@@ -245,5 +245,14 @@ describe('pdu.accepted v1 records (written before redaction judgements travelled
     expect(redactionEffectsOf(legacy(base, true) as AnyPduAccepted).redacts).toBe('$target');
     expect(redactionEffectsOf(legacy({ ...base, state_key: '' }, true) as AnyPduAccepted).redacts).toBeUndefined();
     expect(() => redactionEffectsOf(legacy(base, false) as AnyPduAccepted)).toThrow(/remote redaction/);
+  });
+
+  it('takes v1 and v2 acceptances as room records, but not a v2 one without its judgement, nor an unknown version', () => {
+    const v1 = legacy({ type: 'm.room.message', sender: BOB, content: {} }, true);
+    expect(isRoomRecord(v1)).toBe(true);
+    expect(isRoomRecord({ ...v1, v: 2, redaction: null, redactedBy: [] })).toBe(true);
+    expect(isRoomRecord({ ...v1, v: 2 })).toBe(false);
+    expect(isRoomRecord({ ...v1, v: 3, redaction: null, redactedBy: [] })).toBe(false);
+    expect(isRoomRecord({ type: 'pdu.rejected', v: 2, roomId: '!room:a.test' })).toBe(false);
   });
 });
