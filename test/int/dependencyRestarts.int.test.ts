@@ -123,6 +123,19 @@ const sendLoad = (alice: UserClient, roomId: string) => {
   };
 };
 
+/** How often each event of the room is in the analytics read model (ClickHouse), deduplicated as its queries read it. */
+const analyticsCounts = async (roomId: string): Promise<Map<string, number>> => {
+  const sql = `SELECT event_id, count() AS n FROM analytics_events FINAL WHERE room_id = '${roomId.replace(/[\\']/g, '\\$&')}' `
+    + 'GROUP BY event_id FORMAT JSONEachRow';
+  const response = await fetch('http://127.0.0.1:28123/?database=strata', { method: 'POST', body: sql });
+  if (!response.ok) throw new Error(`ClickHouse answered ${response.status}: ${await response.text()}`);
+  const text = await response.text();
+  return new Map(text.split('\n').filter((line) => line !== '').map((line) => {
+    const row = JSON.parse(line) as { event_id: string; n: number | string };
+    return [row.event_id, Number(row.n)];
+  }));
+};
+
 /** Every event of the room, oldest first, through /messages. */
 const history = async (alice: UserClient, roomId: string): Promise<{ eventId: string; body: unknown }[]> => {
   const events: { eventId: string; body: unknown }[] = [];
@@ -209,6 +222,14 @@ describe('dependency restarts under load', () => {
     expect(new Set(bodies).size).toBe(bodies.length);
     const missing = [...load.acknowledged].filter(([eventId]) => byId.get(eventId) !== 1);
     expect(missing).toEqual([]);
+    // The analytics projection, which lived through all three outages too, holds each once.
+    let analytics = new Map<string, number>();
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(500)) {
+      analytics = await analyticsCounts(roomId);
+      if ([...load.acknowledged.keys()].every((eventId) => analytics.has(eventId))) break;
+    }
+    expect([...load.acknowledged.keys()].filter((eventId) => analytics.get(eventId) !== 1)).toEqual([]);
+    expect([...analytics.values()].filter((n) => n !== 1)).toEqual([]);
     const counts = load.counts();
     expect(counts.acknowledged).toBeGreaterThan(20);
     // For the log of a failing run: how long each outage took to heal, and what the load saw.
