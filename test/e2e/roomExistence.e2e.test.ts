@@ -50,6 +50,8 @@ describe('rooms one is not in, existing or not', () => {
     ['/messages', 'GET', '/messages', { dir: 'b' }],
     ['/members', 'GET', '/members', undefined],
     ['/joined_members', 'GET', '/joined_members', undefined],
+    ['/initialSync', 'GET', '/initialSync', undefined],
+    ['/aliases', 'GET', '/aliases', undefined],
   ] as const)('%s answers the same for both', async (_name, method, rest, query) => {
     const known = await answer(hall, method, rest, undefined, query);
     expect(known).toEqual(await answer(unknown, method, rest, undefined, query));
@@ -65,6 +67,16 @@ describe('rooms one is not in, existing or not', () => {
     const path = rest.replace('@carol:localhost', encodeURIComponent(carol.session.userId)).replace('$x', encodeURIComponent(message));
     const known = await answer(hall, method, path, json);
     expect(known).toEqual(await answer(unknown, method, path, json));
+    expect(known).toEqual({ status: 403, body: { errcode: 'M_FORBIDDEN', error: `User ${carol.session.userId} not in room <room>` } });
+  });
+
+  it('GET /events?room_id= (peeking) answers the same for both', async () => {
+    const peek = async (roomId: string) => {
+      const reply = await carol.client.request('GET', '/events', { token: carol.session.accessToken, query: { room_id: roomId, timeout: 0 } });
+      return { status: reply.status, body: JSON.parse(JSON.stringify(reply.body).replaceAll(roomId, '<room>')) as Body };
+    };
+    const known = await peek(hall);
+    expect(known).toEqual(await peek(unknown));
     expect(known).toEqual({ status: 403, body: { errcode: 'M_FORBIDDEN', error: `User ${carol.session.userId} not in room <room>` } });
   });
 

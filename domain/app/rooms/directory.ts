@@ -7,7 +7,7 @@ import { requiredPowerForEvent } from '../../auth/index.ts';
 import { MatrixError } from '../../errors.ts';
 import { isRoomAlias, parseServerName, roomAliasServerName, type RoomAlias } from '../../ids/index.ts';
 import type { JsonObject } from '../../json.ts';
-import { forbidden, invalidParam, lookupOf, membershipIn, notFound, powerOf, writerState } from './common.ts';
+import { forbidden, invalidParam, lookupOf, membershipIn, notFound, notInRoom, powerOf, writerState } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
 
 const localAlias = (ctx: RoomsContext, alias: string): string => {
@@ -43,9 +43,11 @@ export const deleteAlias = async (ctx: RoomsContext, requester: RoomRequester, a
 };
 
 export const roomAliases = async (ctx: RoomsContext, requester: RoomRequester, roomId: string): Promise<string[]> => {
-  const state = await writerState(ctx, roomId);
+  const state = await ctx.writer.state(roomId);
+  // An unknown room answers as a room the user is not in: nobody learns which room ids exist.
+  if (state === undefined || state.rules === null) throw notInRoom(requester.userId, roomId);
   const visibility = lookupOf(state)('m.room.history_visibility', '')?.content.history_visibility;
-  if (visibility !== 'world_readable' && membershipIn(state, requester.userId) !== 'join') throw forbidden('You are not in the room');
+  if (visibility !== 'world_readable' && membershipIn(state, requester.userId) !== 'join') throw notInRoom(requester.userId, roomId);
   return ctx.directory.aliasesOf(roomId);
 };
 

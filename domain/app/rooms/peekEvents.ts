@@ -8,7 +8,7 @@ import { MatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
 import type { Notifier } from '../notifier/index.ts';
 import { clientEvent } from './clientEvent.ts';
-import { forbidden } from './common.ts';
+import { notInRoom } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
 import { parseRoomToken, roomToken } from './tokens.ts';
 import { windowOf } from './visibility.ts';
@@ -48,7 +48,8 @@ const peekEvents = async (ctx: PeekContext, requester: RoomRequester, request: P
   for (;;) {
     const since = ctx.notifier.current();
     const info = await ctx.rooms.roomInfo(roomId);
-    if (info === undefined) throw forbidden(`You are not in room ${roomId}`);
+    // An unknown room answers as one the user may not read (visibility.ts), telling nothing of which rooms exist.
+    if (info === undefined) throw notInRoom(requester.userId, roomId);
     // Judged again on each wake-up: leaving the room or a change of history visibility counts at once.
     const window = windowOf(await ctx.rooms.visibilityHistory(roomId, requester.userId), roomId, requester.userId);
     const upTo = info.lastOffset + 1;

@@ -8,7 +8,7 @@
  */
 import { isJsonObject, type JsonObject } from '../../json.ts';
 import { clientEvent, type Viewer } from './clientEvent.ts';
-import { forbidden } from './common.ts';
+import { notInRoom } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
 import { roomToken } from './tokens.ts';
 import { visibilityWindow } from './visibility.ts';
@@ -20,7 +20,8 @@ export const roomInitialSync = async (
   ctx: RoomsContext, requester: RoomRequester, roomId: string, limit = MESSAGES_LIMIT,
 ): Promise<JsonObject> => {
   const info = await ctx.rooms.roomInfo(roomId);
-  if (info === undefined) throw forbidden(`You are not in room ${roomId}`);
+  // An unknown room answers as one the user may not read (visibility.ts), telling nothing of which rooms exist.
+  if (info === undefined) throw notInRoom(requester.userId, roomId);
   const window = await visibilityWindow(ctx, roomId, requester.userId);
   const until = window.joined || window.maxOffset === undefined ? info.lastOffset : window.maxOffset;
   const [state, events, visibility] = await Promise.all([
