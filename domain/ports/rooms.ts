@@ -5,7 +5,7 @@
  */
 import type { JsonObject } from '../json.ts';
 import type { Pdu, SigningKey } from '../events/index.ts';
-import type { LocalOrigin } from '../room/index.ts';
+import type { AwaitingRedaction, LocalOrigin } from '../room/index.ts';
 import type { ProfileFields } from './accounts.ts';
 import type { UserDataPositions } from './userData.ts';
 
@@ -140,6 +140,12 @@ export interface RoomReadModel {
   visibilityHistory(roomId: string, userId: string, upTo?: number): Promise<VisibilityHistory>;
   /** Room ids where the user's current membership is one of `memberships`. */
   roomsWithMembership(userId: string, memberships: readonly string[]): Promise<string[]>;
+  /**
+   * Redactions of the room accepted before their targets and still waiting for them (records.ts
+   * 'awaitsTarget'): whoever ingests one of `eventIds` preloads these for the decider
+   * (RoomLookups.awaitingRedactions), which judges whether they take effect.
+   */
+  awaitingRedactions(roomId: string, eventIds: readonly string[]): Promise<ReadonlyMap<string, readonly AwaitingRedaction[]>>;
   messages(roomId: string, query: MessagesQuery): Promise<StoredEvent[]>;
   /** Events on both sides of an offset, nearest first on each side. */
   around(

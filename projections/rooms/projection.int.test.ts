@@ -154,9 +154,16 @@ const describeBackend = (name: string, backend: Backend) => describe(`rooms proj
       };
     };
     const message = (body: string) => pdu('m.room.message', { content: { msgtype: 'm.text', body } });
-    const positions = await stack.log.append(ROOM_EVENTS_TOPIC, [
+    const awaiting = await stack.log.append(ROOM_EVENTS_TOPIC, [
       accepted(redactionId, pdu('m.room.redaction', { redacts: targetId, content: {} }),
         { redaction: { effect: 'awaitsTarget', target: targetId, senderMayRedact: false } }),
+    ]);
+    expect(await stack.projection.waitFor(awaiting[0]!.partition, awaiting[0]!.offset, 10_000)).toBe(true);
+    // What an ingesting writer preloads for the decider when the target arrives.
+    expect(await stack.queries.awaitingRedactions(roomId, [targetId, otherId])).toEqual(new Map([
+      [targetId, [{ eventId: redactionId, roomId, sender: '@mallory:remote.org', senderMayRedact: false }]],
+    ]));
+    const positions = await stack.log.append(ROOM_EVENTS_TOPIC, [
       accepted(targetId, message('secret'), { redactedBy: [redactionId] }),
       accepted(otherId, message('kept'), {}),
       // A state m.room.redaction naming a target: the decider gave it no effect, so none happens.
@@ -175,6 +182,8 @@ const describeBackend = (name: string, backend: Backend) => describe(`rooms proj
     const other = (await stack.queries.event(otherId))!;
     expect(other.redactedBecause).toBeNull();
     expect(other.pdu.content).toEqual({ msgtype: 'm.text', body: 'kept' });
+    // Applied: no longer awaiting.
+    expect(await stack.queries.awaitingRedactions(roomId, [targetId])).toEqual(new Map());
   });
 
   it('redacts in SQL exactly as redactPdu does, for every room version', async () => {

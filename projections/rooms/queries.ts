@@ -2,7 +2,7 @@
  * The rooms read port (domain/ports/rooms.ts RoomReadModel) over the tables the rooms projection
  * writes. Works on PostgreSQL and PGlite alike.
  */
-import type { SqlExecutor, SqlParam } from '../../domain/index.ts';
+import type { AwaitingRedaction, SqlExecutor, SqlParam } from '../../domain/index.ts';
 import type {
   EventFilter, MembershipChange, MessagesQuery, OffsetRange, RoomInfo, RoomReadModel, RoomSnapshot, StateValueChange,
   StoredEvent, VisibilityHistory,
@@ -200,6 +200,20 @@ export const createRoomQueries = (db: SqlExecutor): RoomReadModel => {
         'SELECT room_id FROM room_memberships WHERE user_id = $1 AND membership = ANY($2::text[]) ORDER BY room_id',
         [userId, [...memberships]]);
       return rows.map((row) => row.room_id);
+    },
+
+    async awaitingRedactions(roomId, eventIds) {
+      const { rows } = await db.query<{ redaction_event_id: string; target_event_id: string; sender: string; sender_may_redact: boolean }>(
+        `SELECT redaction_event_id, target_event_id, sender, sender_may_redact FROM room_redactions
+          WHERE room_id = $1 AND target_event_id = ANY($2::text[]) ORDER BY redaction_event_id`,
+        [roomId, [...eventIds]]);
+      const byTarget = new Map<string, AwaitingRedaction[]>();
+      for (const row of rows) {
+        const waiting = byTarget.get(row.target_event_id) ?? [];
+        waiting.push({ eventId: row.redaction_event_id, roomId, sender: row.sender, senderMayRedact: row.sender_may_redact });
+        byTarget.set(row.target_event_id, waiting);
+      }
+      return byTarget;
     },
 
     messages,
