@@ -82,7 +82,7 @@ export const consumeWithPositions = async (options: ConsumeOptions): Promise<Run
     return result;
   };
 
-  /** Applies entries of one partition from the stored position and moves it on; the entries' end when nothing was new. */
+  /** Applies entries of one partition from the stored position and moves the position on. */
   const applyAndAdvance = async (batch: LogBatch): Promise<void> => {
     const next = await options.apply(batch, waiters.position(batch.partition));
     // Revoked meanwhile: the position belongs to the partition's next owner (who reads it from
@@ -103,7 +103,7 @@ export const consumeWithPositions = async (options: ConsumeOptions): Promise<Run
       try {
         await applyAndAdvance({ ...batch, entries });
       } catch (error) {
-        if (entries.length === 1) throw new RecordFailure(batch.entries[0]!, error);
+        if (entries.length === 1) throw new RecordFailure(entries[0]!, error);
         for (const entry of entries) {
           try {
             await applyAndAdvance({ ...batch, entries: [entry] });
