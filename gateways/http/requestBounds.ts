@@ -9,15 +9,17 @@
 import { LIMITS, MatrixError, utf8Length } from '../../domain/index.ts';
 import type { StrataContext } from './context.ts';
 
+const NEEDS_DECODING = /[%\u0080-\uffff]/;
+
 /** Refuses a path with a segment that is not UTF-8 once decoded, or is longer than the bound. */
 export const checkPathSegments = (path: string): void => {
   let start = 1;
   while (start <= path.length) {
     let end = path.indexOf('/', start);
     if (end < 0) end = path.length;
-    // A raw segment no longer than the bound decodes to no more bytes than it has characters.
-    if (end - start > LIMITS.pathSegmentBytes) checkSegment(path.slice(start, end));
-    else if (path.charCodeAt(start) > 0x7f || path.slice(start, end).includes('%')) checkSegment(path.slice(start, end));
+    const segment = path.slice(start, end);
+    // A plain ASCII segment no longer than the bound is as many bytes as characters: nothing to decode.
+    if (segment.length > LIMITS.pathSegmentBytes || NEEDS_DECODING.test(segment)) checkSegment(segment);
     start = end + 1;
   }
 };
