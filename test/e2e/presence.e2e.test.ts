@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MatrixClient, e, startTestServer, type Body, type TestServer, type UserClient } from '../harness/index.ts';
 
-const TIMERS = { idleMs: 1_500, syncOnlineTimeoutMs: 3_000, lastActiveGranularityMs: 1_000 };
+// Seconds apart, so a loaded machine still lets the watcher see each state before the next.
+const TIMERS = { idleMs: 1_500, syncOnlineTimeoutMs: 4_500, lastActiveGranularityMs: 1_000 };
 
 describe('presence over /sync with its timers', () => {
   let server: TestServer;
