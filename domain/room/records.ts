@@ -12,7 +12,10 @@
  *   (a *state* event of type m.room.redaction) strip another user's event.
  * - v2: the decider's judgement travels in the record (`redaction`, `redactedBy`); consumers apply
  *   exactly that and never judge. Writers only write v2. v1 records stay readable through
- *   `redactionEffectsOf`, which states precisely what a v1 record meant (see there).
+ *   `redactionEffectsOf`, which states precisely what a v1 record meant (see there); consumers
+ *   that give redactions an effect bumped their projection version, so an existing read model is
+ *   rebuilt from offset 0 under these rules (undoing what a v1 state redaction stripped).
+ *   The judgement sits outside `pdu`, so it survives anything done to the PDU (sealing, redaction).
  */
 import type { JsonObject } from '../json.ts';
 import { roomEventOfAcceptedPdu, type Pdu } from '../events/index.ts';
