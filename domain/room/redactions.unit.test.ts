@@ -233,6 +233,21 @@ describe.each([...ROOM_VERSIONS.values()])('redaction judgement, room version $i
   });
 });
 
+describe.each([...ROOM_VERSIONS.values()].filter((rules) => !rules.eventFormat.roomIdIsCreateEventHash))('a second m.room.create from another server, room version $id', (rules) => {
+  it('is rejected: it would pass auth rule 1 on its own', () => {
+    const room = new Room(rules);
+    const create = room.state.state.get(stateKeyOf('m.room.create', ''));
+    const pdu = buildPdu({
+      roomId: room.state.roomId!, sender: '@mallory:a.test', type: 'm.room.create', stateKey: '',
+      content: rules.auth.creatorIsCreateSender ? { room_version: rules.id } : { room_version: rules.id, creator: '@mallory:a.test' },
+      originServerTs: room.now, depth: 1, prevEventIds: [], authEventIds: [],
+    }, rules, keys.get('a.test')!).pdu;
+    const [record] = room.apply(room.ingest(pdu));
+    expect(record).toMatchObject({ type: 'pdu.rejected' });
+    expect(room.state.state.get(stateKeyOf('m.room.create', ''))).toBe(create);
+  });
+});
+
 describe('pdu.accepted v1 records (written before redaction judgements travelled in the log)', () => {
   const rules = ROOM_VERSIONS.get('10')!;
   const legacy = (pdu: JsonObject, localOrigin: boolean): RoomRecord => ({

@@ -98,6 +98,14 @@ export const decideRemotePdu = (
     records: [{ type: 'pdu.rejected', v: 1, roomId, eventId: event.eventId, reason, rejectedAt: receivedAt }],
   });
 
+  // A room has one m.room.create: the one every other event's auth chain cites (since v12 the one
+  // its id names, so another is dropped above as being for another room). Auth rule 1 judges a
+  // create event on its own, so without this a second one (no prev_events) would pass every check
+  // and could enter the room's state.
+  if (event.type === 'm.room.create' && state.state.has(stateKeyOf('m.room.create', '')) && state.state.get(stateKeyOf('m.room.create', '')) !== event.eventId) {
+    return reject('the room already has an m.room.create event');
+  }
+
   // 4. "Passes authorization rules based on the event's auth events, otherwise it is rejected."
   const missingAuth = event.authEventIds.filter((id) => lookups.getEvent(id) === undefined);
   if (missingAuth.length > 0) return { outcome: 'missing', eventIds: missingAuth };
