@@ -63,6 +63,7 @@ describe('rooms one is not in, existing or not', () => {
     ['state', 'PUT', '/state/m.room.topic/', { topic: 'mine' }],
     ['own member state', 'PUT', '/state/m.room.member/@carol:localhost', { membership: 'join' }],
     ['redact', 'PUT', '/redact/$x/t9', {}],
+    ['upgrade', 'POST', '/upgrade', { new_version: '11' }],
   ] as const)('%s answers 403 M_FORBIDDEN "not in room" for both', async (_name, method, rest, json) => {
     const path = rest.replace('@carol:localhost', encodeURIComponent(carol.session.userId)).replace('$x', encodeURIComponent(message));
     const known = await answer(hall, method, path, json);

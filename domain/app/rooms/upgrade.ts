@@ -8,7 +8,7 @@ import { isUserId } from '../../ids/index.ts';
 import { isJsonObject, type JsonObject } from '../../json.ts';
 import type { LocalEventRequest } from '../../room/index.ts';
 import { roomVersionRules } from '../../roomVersions/index.ts';
-import { invalidParam, lookupOf, memberContent, originOf, writerState } from './common.ts';
+import { invalidParam, lookupOf, memberContent, membershipIn, notInRoom, originOf, writerState } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
 
 /** State carried into the new room (Synapse's list; m.room.member bans follow separately). */
@@ -28,6 +28,9 @@ export const upgradeRoom = async (ctx: RoomsContext, requester: RoomRequester, r
     throw invalidParam("'additional_creators' must be an array of user ids");
   }
 
+  // Only a member may send the tombstone; an unknown room answers alike, so nobody learns which rooms exist.
+  const current = await ctx.writer.state(roomId);
+  if (current === undefined || membershipIn(current, requester.userId) !== 'join') throw notInRoom(requester.userId, roomId);
   const old = await writerState(ctx, roomId);
   const lookup = lookupOf(old);
   // room_upgrades.yaml: 403 when the user may not send the tombstone. The decider judges, before
