@@ -11,6 +11,14 @@ import type { StrataContext } from './context.ts';
 
 const NEEDS_DECODING = /[%\u0080-\uffff]/;
 
+/**
+ * Where the spec names its own error for an over-long last path segment: profile.yaml, a custom
+ * profile key over 255 bytes is M_KEY_TOO_LARGE.
+ */
+const LAST_SEGMENT_ERRCODES: readonly { readonly path: RegExp; readonly errcode: string }[] = [
+  { path: /^\/_matrix\/client\/[^/]+\/profile\/[^/]+\/[^/]+$/, errcode: 'M_KEY_TOO_LARGE' },
+];
+
 /** Refuses a path with a segment that is not UTF-8 once decoded, or is longer than the bound. */
 export const checkPathSegments = (path: string): void => {
   let start = 1;
@@ -19,21 +27,23 @@ export const checkPathSegments = (path: string): void => {
     if (end < 0) end = path.length;
     const segment = path.slice(start, end);
     // A plain ASCII segment no longer than the bound is as many bytes as characters: nothing to decode.
-    if (segment.length > LIMITS.pathSegmentBytes || NEEDS_DECODING.test(segment)) checkSegment(segment);
+    if ((segment.length > LIMITS.pathSegmentBytes || NEEDS_DECODING.test(segment)) && !segmentFits(segment)) {
+      const specific = end === path.length ? LAST_SEGMENT_ERRCODES.find((entry) => entry.path.test(path)) : undefined;
+      throw new MatrixError(specific?.errcode ?? 'M_INVALID_PARAM', 400, `A request path segment is longer than ${LIMITS.pathSegmentBytes} bytes`);
+    }
     start = end + 1;
   }
 };
 
-const checkSegment = (raw: string): void => {
+/** Whether a raw segment decodes (as UTF-8) to at most the bound; M_INVALID_PARAM when it does not decode. */
+const segmentFits = (raw: string): boolean => {
   let decoded: string;
   try {
     decoded = decodeURIComponent(raw);
   } catch {
     throw new MatrixError('M_INVALID_PARAM', 400, 'A request path segment is not valid percent-encoded UTF-8');
   }
-  if (utf8Length(decoded) > LIMITS.pathSegmentBytes) {
-    throw new MatrixError('M_INVALID_PARAM', 400, `A request path segment is longer than ${LIMITS.pathSegmentBytes} bytes`);
-  }
+  return utf8Length(decoded) <= LIMITS.pathSegmentBytes;
 };
 
 /** An unread body up to this size is read and discarded, keeping the connection; a larger one closes it. */
