@@ -6,7 +6,7 @@
 import { createAccounts, withSuspensionGuard } from '../domain/app/accounts/index.ts';
 import { createAnalytics, type AnalyticsReadModel } from '../domain/app/analytics/index.ts';
 import {
-  accountDataPreferences, createRoomModules, createRoomPeeking, createRooms, createRoomWriter, withInvitePermission, type Rooms,
+  accountDataPreferences, createRoomModules, createRoomPeeking, createRooms, createRoomWriter, type Rooms,
 } from '../domain/app/rooms/index.ts';
 import { MatrixError } from '../domain/index.ts';
 import { createSync, roomWakeKeys, type SyncContext, type SyncService } from '../domain/app/sync/index.ts';
@@ -138,7 +138,12 @@ export const startStrata = async (
   // While the rooms projection is stopped, sends are refused before they reach the log: their
   // read-your-writes wait could never end.
   const writerLog = refusingAppendsWhileStopped(applyingAppended(log, roomsRun, ROOM_EVENTS_TOPIC), supervisor, roomsRun.name, ROOM_EVENTS_TOPIC);
-  const writer = createRoomWriter({ log: writerLog, readModel: roomQueries, directory, projection: roomsRun, keys: { current: () => signingKey }, now: () => Date.now() });
+  // Invite permission comes from account data (`preferences`, built below once user data exists); the
+  // decider judges it on every invite the writer appends.
+  const writer = createRoomWriter({
+    log: writerLog, readModel: roomQueries, directory, invitePermission: { blocksInvites: (userId) => preferences.blocksInvites(userId) },
+    projection: roomsRun, keys: { current: () => signingKey }, now: () => Date.now(),
+  });
 
   // Accounts, user data and rooms call each other through hooks: profile changes update membership
   // events, deleted devices lose their keys and queued to-device messages.
@@ -204,7 +209,7 @@ export const startStrata = async (
     }));
   const rooms = createRooms({
     serverName: config.serverName,
-    writer: withInvitePermission(guardedWriter, preferences),
+    writer: guardedWriter,
     preferences,
     rooms: roomQueries,
     directory,

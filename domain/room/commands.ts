@@ -92,6 +92,11 @@ export interface RoomLookups {
    * when not preloaded: such a join is then refused.
    */
   joinedRooms?(userId: string): ReadonlySet<string> | undefined;
+  /**
+   * Whether a local user's m.invite_permission_config blocks invites (client-server-api
+   * § Invite permission, since v1.18), preloaded for an invite of them. Undefined: no block known.
+   */
+  blocksInvites?(userId: string): boolean | undefined;
 }
 
 export const NO_LOOKUPS: RoomLookups = {
@@ -105,7 +110,7 @@ export const NO_LOOKUPS: RoomLookups = {
 export interface DecisionError {
   readonly errcode:
     | 'M_FORBIDDEN' | 'M_BAD_JSON' | 'M_TOO_LARGE' | 'M_NOT_FOUND' | 'M_UNSUPPORTED_ROOM_VERSION' | 'M_INVALID_PARAM'
-    | 'M_INVALID_ROOM_STATE' | 'M_BAD_ALIAS';
+    | 'M_INVALID_ROOM_STATE' | 'M_BAD_ALIAS' | 'M_INVITE_BLOCKED';
   readonly reason: string;
 }
 

@@ -94,7 +94,11 @@ export const decideLocalEvent = (
   if (!decision.allowed) return { error: { errcode: 'M_FORBIDDEN', reason: decision.reason } };
   const aliasPointsHere = (alias: string): boolean =>
     (build.claimedAliases?.includes(alias) ?? false) || lookups.aliasRoom?.(alias) === event.roomId;
-  const policy = localPolicyProblem(event, lookup, rules, { aliasPointsHere, joinedRooms: (userId) => lookups.joinedRooms?.(userId) });
+  const policy = localPolicyProblem(event, lookup, rules, {
+    aliasPointsHere,
+    joinedRooms: (userId) => lookups.joinedRooms?.(userId),
+    blocksInvites: (userId) => lookups.blocksInvites?.(userId) === true,
+  });
   if (policy !== undefined) return { error: policy };
   let redaction: RedactionEffect | null = null;
   if (event.type === 'm.room.redaction') {

@@ -87,6 +87,7 @@ const powerLevelsProblem = (content: JsonValue): DecisionError | undefined => {
 export interface PolicyLookups {
   readonly aliasPointsHere: (alias: string) => boolean;
   readonly joinedRooms: (userId: string) => ReadonlySet<string> | undefined;
+  readonly blocksInvites: (userId: string) => boolean;
 }
 
 /**
@@ -134,6 +135,10 @@ export const localPolicyProblem = (
       const membership = event.content.membership;
       if (!isState || typeof membership !== 'string' || !MEMBERSHIPS.has(membership)) {
         return { errcode: 'M_BAD_JSON', reason: 'an m.room.member event needs a state key and a known membership' };
+      }
+      // invite_permission.md: an invite to a user who blocks invites is 403 M_INVITE_BLOCKED.
+      if (membership === 'invite' && event.stateKey !== event.sender && lookups.blocksInvites(event.stateKey!)) {
+        return { errcode: 'M_INVITE_BLOCKED', reason: `${event.stateKey} does not accept invites` };
       }
       return restrictedJoinProblem(event, state, rules, lookups.joinedRooms);
     }

@@ -87,6 +87,14 @@ describe.each([...ROOM_VERSIONS.values()])('local policy, room version $id', (ru
     expect(unclaimed).toMatchObject({ outcome: 'refused', error: { errcode: 'M_BAD_ALIAS' } });
   });
 
+  it('refuses an invite to a user whose invite permission blocks invites (M_INVITE_BLOCKED)', () => {
+    const current = room();
+    const invite = (target: string) => state('m.room.member', { membership: 'invite' }, ALICE, target);
+    const blocking: RoomLookups = { ...NO_LOOKUPS, blocksInvites: (userId) => userId === '@carol:a.test' };
+    expect(send(current, invite('@carol:a.test'), blocking)).toMatchObject({ outcome: 'refused', error: { errcode: 'M_INVITE_BLOCKED' } });
+    expect(send(current, invite('@dave:a.test'), blocking).outcome).toBe('records');
+  });
+
   it('writes power levels as integers only, in every room version', () => {
     const current = room();
     const levels = (extra: JsonObject) => state('m.room.power_levels', {

@@ -9,7 +9,6 @@ export {
   accountDataPreferences, blocksInvitesIn, ignoredUsersIn, IGNORED_USER_LIST, INVITE_PERMISSION_CONFIG, type UserPreferences,
 } from './preferences.ts';
 export { hiddenByIgnoring, ignoredBy, inviteHidden, withoutIgnored } from './ignoring.ts';
-export { withInvitePermission } from './invitePermission.ts';
 export type { CreateRoomResult } from './createRoom.ts';
 export type { MembersQuery, MessagesRequest } from './reading.ts';
 export type { HierarchyRequest } from './hierarchy.ts';

@@ -1,14 +1,13 @@
 /**
  * Invite permission (client-server-api/modules/invite_permission.md, since v1.18): invites to a user
- * whose `m.invite_permission_config` blocks them are refused with 403 M_INVITE_BLOCKED on /invite
- * and on PUT /state/m.room.member/{userId} with `membership: invite` (on the room writer, where
- * every local invite passes), and on createRoom for a user in its `invite` list (createRoom.ts,
+ * whose `m.invite_permission_config` blocks them are refused with 403 M_INVITE_BLOCKED by the
+ * decider (domain/room/localPolicy.ts) on every path that writes an invite — the room writer
+ * preloads the invitee's setting — and on createRoom for a user in its `invite` list (createRoom.ts,
  * which still creates the room for the others).
  */
 import { MatrixError } from '../../errors.ts';
 import type { LocalEventRequest } from '../../room/index.ts';
 import type { UserPreferences } from './preferences.ts';
-import type { RoomWriter } from './roomWriter.ts';
 
 export const inviteBlocked = (userId: string): MatrixError =>
   new MatrixError('M_INVITE_BLOCKED', 403, `${userId} does not accept invites`);
@@ -25,16 +24,4 @@ export const screenInvitees = async (
   if (preferences === undefined || invite.length === 0) return { invitees: [...invite], blocked: [] };
   const blocks = await Promise.all(invite.map((userId) => preferences.blocksInvites(userId)));
   return { invitees: invite.filter((_, i) => !blocks[i]), blocked: invite.filter((_, i) => blocks[i]) };
-};
-
-/** The writer, refusing invites to users who block them. */
-export const withInvitePermission = <W extends Pick<RoomWriter, 'send'>>(writer: W, preferences: Pick<UserPreferences, 'blocksInvites'>): W => {
-  const guarded: Pick<RoomWriter, 'send'> = {
-    async send(roomId, event, local) {
-      const invitee = inviteeOf(event);
-      if (invitee !== undefined && await preferences.blocksInvites(invitee)) throw inviteBlocked(invitee);
-      return writer.send(roomId, event, local);
-    },
-  };
-  return { ...writer, ...guarded } as W;
 };

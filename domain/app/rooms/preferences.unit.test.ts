@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MatrixError } from '../../errors.ts';
-import type { LocalEventRequest } from '../../room/index.ts';
 import { hiddenByIgnoring, withoutIgnored } from './ignoring.ts';
-import { screenInvitees, withInvitePermission } from './invitePermission.ts';
+import { screenInvitees } from './invitePermission.ts';
 import { accountDataPreferences, blocksInvitesIn, ignoredUsersIn } from './preferences.ts';
-import type { RoomWriter } from './roomWriter.ts';
 
 describe('user preferences from account data', () => {
   it('reads m.ignored_user_list keys and only default_action "block"', async () => {
@@ -33,30 +30,7 @@ describe('ignoring', () => {
   });
 });
 
-describe('withInvitePermission', () => {
-  const sent: LocalEventRequest[] = [];
-  const writer: RoomWriter = {
-    createRoom: async () => ({ roomId: '!r:hs', eventIds: [] }),
-    send: async (_roomId, event) => {
-      sent.push(event);
-      return { eventId: '$e', deduplicated: false };
-    },
-    state: async () => undefined,
-    authorize: async () => undefined,
-  };
-  const guarded = withInvitePermission(writer, { blocksInvites: async (userId) => userId === '@alice:hs' });
-  const invite = (target: string): LocalEventRequest => ({ type: 'm.room.member', stateKey: target, sender: '@bob:hs', content: { membership: 'invite' } });
-  const local = { userId: '@bob:hs', deviceId: 'D', txnId: null };
-
-  it('refuses an invite to a user who blocks invites with 403 M_INVITE_BLOCKED', async () => {
-    const refusal = await guarded.send('!r:hs', invite('@alice:hs'), local).catch((error: unknown) => error);
-    expect(refusal).toBeInstanceOf(MatrixError);
-    expect(refusal).toMatchObject({ errcode: 'M_INVITE_BLOCKED', status: 403 });
-    await guarded.send('!r:hs', invite('@carol:hs'), local);
-    await guarded.send('!r:hs', { type: 'm.room.member', stateKey: '@alice:hs', sender: '@alice:hs', content: { membership: 'join' } }, local);
-    expect(sent.map((event) => event.stateKey)).toEqual(['@carol:hs', '@alice:hs']);
-  });
-
+describe('invite permission', () => {
   it('splits a createRoom invite list into invitees and users who block invites', async () => {
     const preferences = { blocksInvites: async (userId: string) => userId === '@alice:hs' };
     expect(await screenInvitees(preferences, ['@carol:hs', '@alice:hs', '@dave:hs']))

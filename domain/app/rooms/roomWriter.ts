@@ -26,6 +26,8 @@ import {
   type Decision, type LocalEventRequest, type LocalOrigin, type RoomLookups, type RoomRecord, type RoomState,
 } from '../../room/index.ts';
 import type { JsonObject } from '../../json.ts';
+import { inviteeOf } from './invitePermission.ts';
+import type { UserPreferences } from './preferences.ts';
 import { roomStateOfSnapshot } from './roomState.ts';
 import {
   PRELOADED_TRANSACTIONS, RoomTransactions, deviceKeyOf, rememberTransaction, type DeviceTransactions,
@@ -39,6 +41,8 @@ export interface RoomWriterOptions {
    * Without it no local alias can be named in a canonical alias (the decider refuses).
    */
   readonly directory?: Pick<RoomDirectory, 'resolveAlias'>;
+  /** Users' invite permission (m.invite_permission_config), preloaded for the decider's invite check. */
+  readonly invitePermission?: Pick<UserPreferences, 'blocksInvites'>;
   readonly projection: ProjectionWaiter;
   readonly keys: ServerKeys;
   readonly now: () => number;
@@ -105,7 +109,7 @@ interface Entry {
 const TAIL_BATCH = 500;
 
 const STATUS: Record<string, number> = {
-  M_FORBIDDEN: 403, M_TOO_LARGE: 413, M_BAD_JSON: 400, M_NOT_FOUND: 404, M_UNSUPPORTED_ROOM_VERSION: 400, M_INVALID_PARAM: 400,
+  M_FORBIDDEN: 403, M_INVITE_BLOCKED: 403, M_TOO_LARGE: 413, M_BAD_JSON: 400, M_NOT_FOUND: 404, M_UNSUPPORTED_ROOM_VERSION: 400, M_INVALID_PARAM: 400,
 };
 
 /** Refusals become the client-visible error; anything else a local command cannot produce. */
@@ -145,9 +149,10 @@ interface Preloaded {
   readonly events: readonly RoomEvent[];
   readonly aliases: ReadonlyMap<string, string>;
   readonly joinedRooms: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly blockingInvites: ReadonlySet<string>;
 }
 
-const NOTHING_PRELOADED: Preloaded = { events: [], aliases: new Map(), joinedRooms: new Map() };
+const NOTHING_PRELOADED: Preloaded = { events: [], aliases: new Map(), joinedRooms: new Map(), blockingInvites: new Set() };
 
 /** The lookups with what was preloaded for this one decision. */
 const withPreloaded = (lookups: RoomLookups, preloaded: Preloaded): RoomLookups => {
@@ -158,6 +163,7 @@ const withPreloaded = (lookups: RoomLookups, preloaded: Preloaded): RoomLookups 
     getEvent: (id) => lookups.getEvent(id) ?? byId.get(id),
     aliasRoom: (alias) => preloaded.aliases.get(alias),
     joinedRooms: (userId) => preloaded.joinedRooms.get(userId),
+    blocksInvites: (userId) => preloaded.blockingInvites.has(userId),
   };
 };
 
@@ -198,7 +204,7 @@ const checkedTailRecord = (value: LogValue, state: RoomState, where: string): Ro
 };
 
 export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
-  const { log, readModel, projection, keys, directory } = options;
+  const { log, readModel, projection, keys, directory, invitePermission } = options;
 
   /**
    * Plan and fetch for the decider (domain/room/redactions.ts, localPolicy.ts): a redaction is
@@ -209,7 +215,9 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     const targets = [...new Set(events.flatMap(redactionTargetsOf))];
     const aliases = [...new Set(events.flatMap(aliasesNamedBy))];
     const joiners = [...new Set(events.map(restrictedJoinerOf).filter((userId): userId is string => userId !== undefined))];
-    if (targets.length === 0 && aliases.length === 0 && joiners.length === 0) return NOTHING_PRELOADED;
+    const invitees = invitePermission === undefined ? []
+      : [...new Set(events.map(inviteeOf).filter((userId): userId is string => userId !== undefined))];
+    if (targets.length === 0 && aliases.length === 0 && joiners.length === 0 && invitees.length === 0) return NOTHING_PRELOADED;
     const found = await Promise.all(targets.map(async (id) => {
       const stored = await readModel.event(id);
       const rules = stored === undefined ? undefined : roomVersionRules(stored.roomVersion);
@@ -217,10 +225,12 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     }));
     const resolved = directory === undefined ? [] : await Promise.all(aliases.map(async (alias) => [alias, (await directory.resolveAlias(alias))?.roomId] as const));
     const joined = await Promise.all(joiners.map(async (userId) => [userId, new Set(await readModel.roomsWithMembership(userId, ['join']))] as const));
+    const blocking = await Promise.all(invitees.map(async (userId) => ((await invitePermission!.blocksInvites(userId)) ? [userId] : [])));
     return {
       events: found.filter((event): event is RoomEvent => event !== undefined),
       aliases: new Map(resolved.filter((entry): entry is readonly [string, string] => entry[1] !== undefined)),
       joinedRooms: new Map(joined),
+      blockingInvites: new Set(blocking.flat()),
     };
   };
   const maxRooms = options.maxRooms ?? 10_000;
