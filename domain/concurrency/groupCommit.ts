@@ -8,9 +8,10 @@
 export interface GroupCommitOptions {
   /**
    * How the first flush after an idle period starts: at once (default), or later so that items
-   * added in the same tick join it (e.g. `(start) => setImmediate(start)`).
+   * added in the same tick join it (e.g. `(start) => setImmediate(start)`), or in a queue shared
+   * with other work (`start` resolves once every item queued meanwhile is flushed).
    */
-  readonly schedule?: (start: () => void) => void;
+  readonly schedule?: (start: () => Promise<void>) => void;
   /**
    * After a failed flush, fail the items queued meanwhile too instead of flushing them: for items
    * decided on top of the failed ones (a room's later events were built on the lost ones).
@@ -60,15 +61,14 @@ export const createGroupCommit = <I, R>(
     running = false;
   };
 
-  const start = (): void => void drain();
 
   return {
     add: (item) => new Promise<R>((resolve, reject) => {
       queue.push({ item, resolve, reject });
       if (running) return;
       running = true;
-      if (options.schedule === undefined) start();
-      else options.schedule(start);
+      if (options.schedule === undefined) void drain();
+      else options.schedule(drain);
     }),
     get busy() {
       return running;

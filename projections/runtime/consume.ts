@@ -10,7 +10,7 @@
  * record stops the consumer right before it, and every wait then fails with ConsumerStoppedError.
  * Entries of the room events topic pass the log contract's checks first (roomLogContract.ts).
  */
-import { ROOM_EVENTS_TOPIC } from '../../domain/index.ts';
+import { createGroupCommit, createKeyedQueue, ROOM_EVENTS_TOPIC, type GroupCommit } from '../../domain/index.ts';
 import type { LogBatch, LogEntry, RoomLog, Subscription } from '../../domain/ports/index.ts';
 import { RecordFailure } from './failures.ts';
 import { PositionWaiters } from './positionWaiters.ts';
@@ -70,17 +70,8 @@ export const consumeWithPositions = async (options: ConsumeOptions): Promise<Run
   const supervision = (options.supervisor ?? createSupervisor({ logger })).register(name);
   const contract = options.contract === undefined ? (topic === ROOM_EVENTS_TOPIC ? createRoomLogContract() : undefined) : options.contract ?? undefined;
   const waiters = new PositionWaiters(async (partition) => (await options.loadPositions([partition])).get(partition));
-  /** The tail of each partition's queue: its batches and local entries apply one at a time. */
-  const tails = new Map<number, Promise<unknown>>();
-  const serially = <T>(partition: number, work: () => Promise<T>): Promise<T> => {
-    const result = (tails.get(partition) ?? Promise.resolve()).then(work);
-    const tail = result.then(() => undefined, () => undefined);
-    tails.set(partition, tail);
-    void tail.then(() => {
-      if (tails.get(partition) === tail) tails.delete(partition);
-    });
-    return result;
-  };
+  /** Each partition's batches and local entries apply one at a time. */
+  const partitions = createKeyedQueue<number>();
 
   /** Applies entries of one partition from the stored position and moves the position on. */
   const applyAndAdvance = async (batch: LogBatch): Promise<void> => {
@@ -117,16 +108,13 @@ export const consumeWithPositions = async (options: ConsumeOptions): Promise<Run
   };
 
   /**
-   * Group commit for locally appended entries: whatever arrives while the partition is busy is
-   * applied in the next transaction together, so the fast path keeps up as batches would.
+   * Applies locally appended entries (one item per applyAppended call) in one transaction; answers
+   * per item whether it is applied now.
    */
-  const appended = new Map<number, { entries: readonly LogEntry[]; settle: (applied: boolean) => void }[]>();
-  const applyQueued = async (partition: number): Promise<void> => {
-    const queued = appended.get(partition) ?? [];
-    appended.delete(partition);
+  const applyQueued = async (partition: number, queued: readonly (readonly LogEntry[])[]): Promise<boolean[]> => {
     const stored = waiters.position(partition);
     // Contiguous from the stored position, in offset order; the rest is left to the consumer.
-    const entries = queued.flatMap((item) => item.entries).sort((a, b) => a.offset - b.offset);
+    const entries = queued.flat().sort((a, b) => a.offset - b.offset);
     let run: LogEntry[] = [];
     let expected = stored;
     for (const entry of entries) {
@@ -151,10 +139,21 @@ export const consumeWithPositions = async (options: ConsumeOptions): Promise<Run
         next = stored;
       }
     }
-    for (const item of queued) {
-      const last = item.entries[item.entries.length - 1]!.offset;
-      item.settle(next !== undefined && last < next);
+    return queued.map((item) => next !== undefined && item[item.length - 1]!.offset < next);
+  };
+  /**
+   * Group commit for locally appended entries, in the partition's queue: whatever arrives while the
+   * partition is busy is applied in the next transaction together, so the fast path keeps up as
+   * batches would.
+   */
+  const appended = new Map<number, GroupCommit<readonly LogEntry[], boolean>>();
+  const appendedTo = (partition: number): GroupCommit<readonly LogEntry[], boolean> => {
+    let commit = appended.get(partition);
+    if (commit === undefined) {
+      commit = createGroupCommit((queued) => applyQueued(partition, queued), { schedule: (start) => void partitions.run(partition, start) });
+      appended.set(partition, commit);
     }
+    return commit;
   };
 
   const forgetOwned = (): void => {
@@ -188,7 +187,7 @@ export const consumeWithPositions = async (options: ConsumeOptions): Promise<Run
       onBatch: async (batch) => {
         if (batch.topic !== topic) throw new Error(`projection ${name} subscribed to ${topic} got a batch of ${batch.topic}`);
         if (batch.entries.length === 0) return;
-        await serially(batch.partition, () => applyDelivered(batch));
+        await partitions.run(batch.partition, () => applyDelivered(batch));
         supervision.progressed();
       },
     },
@@ -259,14 +258,7 @@ export const consumeWithPositions = async (options: ConsumeOptions): Promise<Run
       const first = entries[0];
       if (first === undefined) return Promise.resolve(true);
       if (first.topic !== topic) return Promise.resolve(false);
-      return new Promise<boolean>((settle) => {
-        let queued = appended.get(first.partition);
-        if (queued === undefined) {
-          appended.set(first.partition, (queued = []));
-          void serially(first.partition, () => applyQueued(first.partition));
-        }
-        queued.push({ entries, settle });
-      });
+      return appendedTo(first.partition).add(entries);
     },
   };
 };
