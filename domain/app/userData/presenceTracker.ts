@@ -11,6 +11,7 @@
  * half the granularity), so a polling client does not write on every poll. Timers live in this
  * process; `resume` restarts them for everyone stored as present after a restart.
  */
+import { createKeyedQueue } from '../../concurrency/index.ts';
 import type { PresenceState, PresenceStore, RoomMembership } from '../../ports/userData.ts';
 import type { Notifier } from '../notifier/index.ts';
 import type { Schedule } from './typing.ts';
@@ -92,20 +93,10 @@ export const createPresenceTracker = (deps: PresenceTrackerDependencies): Presen
   const tracked = new Map<string, Tracked>();
   /** Stored states of tracked users: this tracker is their only writer, so no read per poll. */
   const stored = new Map<string, PresenceState | undefined>();
-  const queues = new Map<string, Promise<unknown>>();
-  let closed = false;
-
   /** One change at a time per user: a timer firing during a sync must not interleave with it. */
-  const serially = <T>(userId: string, run: () => Promise<T>): Promise<T> => {
-    const previous = queues.get(userId) ?? Promise.resolve();
-    const result = previous.then(run, run);
-    const tail = result.catch(() => undefined);
-    queues.set(userId, tail);
-    void tail.then(() => {
-      if (queues.get(userId) === tail) queues.delete(userId);
-    });
-    return result;
-  };
+  const users = createKeyedQueue<string>();
+  const serially = <T>(userId: string, run: () => Promise<T>): Promise<T> => users.run(userId, run);
+  let closed = false;
 
   const storedState = async (userId: string): Promise<PresenceState | undefined> => {
     if (stored.has(userId)) return stored.get(userId);
