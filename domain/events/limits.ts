@@ -42,8 +42,11 @@ export const identifierFieldProblem = (pdu: Pdu): PduSizeProblem | undefined => 
     }
   }
   const relatesTo = isJsonObject(pdu.content) ? pdu.content['m.relates_to'] : undefined;
-  if (isJsonObject(relatesTo) && typeof relatesTo.event_id === 'string' && !fitsBytes(relatesTo.event_id, MAX_IDENTIFIER_BYTES)) {
-    return tooLarge(`content.m.relates_to.event_id is longer than ${MAX_IDENTIFIER_BYTES} bytes`);
+  const target = isJsonObject(relatesTo) ? relatesTo.event_id : undefined;
+  if (target !== undefined) {
+    // Indexed as text: any other JSON value would be indexed as its (unbounded) text.
+    if (typeof target !== 'string') return { tooLarge: false, reason: 'content.m.relates_to.event_id is not a string' };
+    if (!fitsBytes(target, MAX_IDENTIFIER_BYTES)) return tooLarge(`content.m.relates_to.event_id is longer than ${MAX_IDENTIFIER_BYTES} bytes`);
   }
   const shape = jsonShapeProblem(pdu, { maxDepth: MAX_PDU_DEPTH });
   if (shape !== undefined) return { tooLarge: false, reason: shape.reason };

@@ -132,6 +132,8 @@ describe('bounds beyond size', () => {
     const relation = (eventId: string) => build({ 'm.relates_to': { rel_type: 'm.annotation', event_id: eventId, key: 'k' } });
     expect(relation(`$${'a'.repeat(254)}`)).not.toThrow();
     expect(relation(`$${'a'.repeat(255)}`)).toThrow(expect.objectContaining({ errcode: 'M_TOO_LARGE' }));
+    const objectTarget = build({ 'm.relates_to': { rel_type: 'm.annotation', event_id: { big: 'x'.repeat(10_000) } } });
+    expect(objectTarget).toThrow(expect.objectContaining({ errcode: 'M_BAD_JSON' }));
   });
 });
 

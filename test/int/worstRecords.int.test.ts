@@ -146,6 +146,9 @@ describe('the worst records the decider admits', () => {
     expect((await stack.queries.event(eventId))?.pdu.content).toEqual(content);
     const tooLong = { 'm.relates_to': { rel_type: 'm.annotation', event_id: randomText(MAX + 1, '$'), key: 'x' } };
     expect(await refusal(stack.rooms.sendMessage(alice, roomId, 'm.reaction', 't-rel', tooLong))).toBe('M_TOO_LARGE');
+    // The index holds the target as text, so a target that is not a string (here 60 KB of it) is refused too.
+    const notString = { 'm.relates_to': { rel_type: 'm.annotation', event_id: { pad: randomBytes(45_000).toString('base64') } } };
+    expect(await refusal(stack.rooms.sendMessage(alice, roomId, 'm.reaction', 't-rel-object', notString))).toBe('M_BAD_JSON');
   });
 
   it('goes on taking ordinary writes afterwards', async () => {
