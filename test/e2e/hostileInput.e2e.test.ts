@@ -120,6 +120,36 @@ describe.each<ServerMode>(['embedded', 'distributed'])('hostile input (%s)', (mo
     }
   });
 
+  it('answers huge and odd numbers in limits, timeouts and stored filters without a server error', async () => {
+    const room = e(roomId);
+    const huge = ['1e300', '9007199254740993', '-1', '1.5', '99999999999999999999'];
+    const outcomes: string[] = [];
+    const check = async (method: string, path: string, options: { json?: unknown; raw?: string; query?: Record<string, string> } = {}) => {
+      const reply = await alice.request(method, path, options);
+      if (reply.status >= 500) outcomes.push(`${method} ${path} ${JSON.stringify(options).slice(0, 80)} → ${reply.status}`);
+    };
+    for (const n of huge) {
+      const filterId = (await alice.request('POST', `/user/${e(alice.userId)}/filter`, { raw: `{"room":{"timeline":{"limit":${n}},"state":{"limit":${n}}},"presence":{"limit":${n}}}` })).body.filter_id as string | undefined;
+      if (filterId !== undefined) await check('GET', '/sync', { query: { filter: filterId } });
+      await check('GET', '/sync', { query: { filter: `{"room":{"timeline":{"limit":${n}}}}`, timeout: n } });
+      await check('GET', `/rooms/${room}/messages`, { query: { dir: 'b', limit: n, filter: `{"limit":${n}}` } });
+      await check('GET', `/rooms/${room}/context/${e(eventId)}`, { query: { limit: n } });
+      await check('GET', '/notifications', { query: { limit: n } });
+      await check('GET', `/_matrix/client/v1/rooms/${room}/relations/${e(eventId)}`, { query: { limit: n } });
+      await check('GET', `/_matrix/client/v1/rooms/${room}/hierarchy`, { query: { limit: n, max_depth: n } });
+      await check('POST', '/publicRooms', { raw: `{"limit":${n}}` });
+      await check('GET', '/publicRooms', { query: { limit: n } });
+      await check('POST', '/user_directory/search', { raw: `{"search_term":"a","limit":${n}}` });
+      await check('PUT', `/rooms/${room}/typing/${e(alice.userId)}`, { raw: `{"typing":true,"timeout":${n}}` });
+      await check('POST', '/keys/claim', { raw: `{"one_time_keys":{},"timeout":${n}}` });
+      await check('POST', '/keys/query', { raw: `{"device_keys":{},"timeout":${n}}` });
+      await check('POST', `/rooms/${room}/report/${e(eventId)}`, { raw: `{"reason":"x","score":${n}}` });
+      await check('PUT', `/user/${e(alice.userId)}/rooms/${room}/tags/u.n`, { raw: `{"order":${n}}` });
+      await check('GET', `/user/${e(alice.userId)}/rooms/${room}/tags`);
+    }
+    expect(outcomes).toEqual([]);
+  });
+
   it('refuses numbers canonical JSON forbids in events, whatever the JSON body parser admits', async () => {
     const room = e(roomId);
     const cases: Case[] = [];
