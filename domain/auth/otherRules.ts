@@ -44,6 +44,7 @@ export const checkRedactionEventV1 = (event: RoomEvent, state: StateLookup, rule
  * `redacted` when "the power level of the redaction event's sender is greater than or equal to the
  * redact level" or "the domain of the redaction event's sender matches that of the original
  * event's sender". `state` is the state before the redaction. Before v3 auth already decided.
+ * The room decider applies it (domain/room/redactions.ts) and writes the outcome into the log.
  */
 export const redactionTakesEffect = (
   redaction: RoomEvent,
