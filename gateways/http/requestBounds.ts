@@ -56,17 +56,20 @@ const DRAIN_IDLE_MS = 5_000;
  * the response is written, so the answer goes out on a connection whose next bytes are the next
  * request, or with `Connection: close`.
  */
-export const settleUnreadBody = async (ctx: StrataContext): Promise<void> => {
+export const settleUnreadBody = (ctx: StrataContext): Promise<void> | undefined => {
   const req = ctx.req;
-  if (req.complete || req.destroyed) return;
+  // Nearly every request: no body, or one the handler read. Nothing to wait for, no promise made.
+  if (req.complete || req.destroyed) return undefined;
   // The body was refused part-way (readJsonBody's size limit): the connection is closing anyway.
-  if (/close/i.test(String(ctx.response.get('Connection')))) return;
+  if (/close/i.test(String(ctx.response.get('Connection')))) return undefined;
   const declared = ctx.request.length;
   if (declared !== undefined && declared > DRAIN_MAX_BYTES) {
     closeAfterResponse(ctx);
-    return;
+    return undefined;
   }
-  if (!(await drain(req, DRAIN_MAX_BYTES, DRAIN_IDLE_MS))) closeAfterResponse(ctx);
+  return drain(req, DRAIN_MAX_BYTES, DRAIN_IDLE_MS).then((ended) => {
+    if (!ended) closeAfterResponse(ctx);
+  });
 };
 
 /**

@@ -80,7 +80,8 @@ export const requestContext = (logger: Logger, metrics: HttpMetrics | undefined)
           renderError(ctx, error);
         }
       }
-      await settleUnreadBody(ctx);
+      const settling = settleUnreadBody(ctx);
+      if (settling !== undefined) await settling;
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = routeTemplateOf(ctx);
