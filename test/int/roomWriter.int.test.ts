@@ -166,7 +166,7 @@ describe('room writer', () => {
     const mallory: RoomRequester = { userId: '@mallory:example.org', deviceId: 'M' };
     await expect(s.rooms.sendMessage(mallory, roomId, 'm.room.message', 't', { body: 'x' })).rejects.toMatchObject({ errcode: 'M_FORBIDDEN', status: 403 });
     await expect(s.rooms.sendMessage(alice, roomId, 'm.room.message', 'big', { body: 'x'.repeat(70_000) })).rejects.toMatchObject({ errcode: 'M_TOO_LARGE', status: 413 });
-    await expect(s.rooms.sendMessage(alice, '!nope:example.org', 'm.room.message', 't', {})).rejects.toMatchObject({ errcode: 'M_NOT_FOUND', status: 404 });
+    await expect(s.rooms.sendMessage(alice, '!nope:example.org', 'm.room.message', 't', {})).rejects.toMatchObject({ errcode: 'M_FORBIDDEN', status: 403 });
     await expect(s.rooms.createRoom(alice, { room_version: '999' })).rejects.toMatchObject({ errcode: 'M_UNSUPPORTED_ROOM_VERSION', status: 400 });
   });
 });

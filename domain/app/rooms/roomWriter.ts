@@ -16,6 +16,7 @@
  * (a commands topic co-partitioned with ROOM_EVENTS_TOPIC, or forwarding to the owner) belongs in
  * front of `run` below. For now one process is the whole deployment.
  */
+import { createGroupCommit, createKeyedQueue, type GroupCommit } from '../../concurrency/index.ts';
 import { MatrixError } from '../../errors.ts';
 import { roomEventOfAcceptedPdu, type RoomEvent } from '../../events/index.ts';
 import { roomVersionRules } from '../../roomVersions/index.ts';
@@ -85,23 +86,14 @@ interface Appended {
   readonly offset: number;
 }
 
-/** A command's records waiting for the room's append pipeline. */
-interface Outgoing {
-  readonly records: readonly RoomRecord[];
-  readonly resolve: (appended: Appended) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 interface Entry {
   /** The state after every decided command, including those whose append is still in flight. */
   state: RoomState & { roomId: string };
   readonly partition: number;
   /** Transaction ids per device: retries are answered without asking the read model. */
   readonly transactions: RoomTransactions<Appended>;
-  /** Decided records not yet handed to the log, in decision order. */
-  readonly outgoing: Outgoing[];
-  /** True while an append of this room is in flight. */
-  appending: boolean;
+  /** The room's decided records go to the log in decision order, one request at a time (group commit). */
+  readonly appends: GroupCommit<readonly RoomRecord[], Appended>;
   /** Set when an append failed: the state above is no longer the log's, nothing more may be decided on it. */
   failed?: unknown;
 }
@@ -125,10 +117,6 @@ const recordsOf = (decision: Decision): readonly RoomRecord[] => {
       throw new MatrixError('M_UNKNOWN', 500, `room state is missing events ${decision.eventIds.join(', ')}`);
   }
 };
-
-const newEntry = (state: Entry['state'], partition: number): Entry => ({
-  state, partition, transactions: new RoomTransactions(), outgoing: [], appending: false,
-});
 
 /**
  * Lookups over the room's current state events, kept per state-events map: `evolve` shares the map
@@ -237,19 +225,9 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
   const timeoutMs = options.projectionTimeoutMs ?? 10_000;
   const transactionsReadPerDevice = options.transactionsReadPerDevice ?? PRELOADED_TRANSACTIONS;
   const rooms = new Map<string, Entry>();
-  const queues = new Map<string, Promise<unknown>>();
-
-  /** Runs `task` after every earlier task of the room. */
-  const run = <T>(roomId: string, task: () => Promise<T>): Promise<T> => {
-    const previous = queues.get(roomId) ?? Promise.resolve();
-    const result = previous.then(task, task);
-    const settled = result.then(() => undefined, () => undefined);
-    queues.set(roomId, settled);
-    void settled.then(() => {
-      if (queues.get(roomId) === settled) queues.delete(roomId);
-    });
-    return result;
-  };
+  /** Each room's commands run one at a time, in arrival order. */
+  const queues = createKeyedQueue<string>();
+  const run = <T>(roomId: string, task: () => Promise<T>): Promise<T> => queues.run(roomId, task);
 
   const remember = (roomId: string, entry: Entry): void => {
     rooms.delete(roomId);
@@ -257,7 +235,7 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     for (const [id, candidate] of rooms) {
       if (rooms.size <= maxRooms) break;
       // A room with appends in flight keeps its entry: reloading it would miss them.
-      if (!queues.has(id) && !candidate.appending) rooms.delete(id);
+      if (!queues.has(id) && !candidate.appends.busy) rooms.delete(id);
     }
   };
 
@@ -290,7 +268,7 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     const from = snapshot !== undefined ? snapshot.offset + 1 : caughtUp ? end : 0;
     const state = await readTail(roomId, partition, from, base);
     if (!isCreated(state)) return undefined;
-    const entry = newEntry(state, partition);
+    const entry = newEntry(roomId, state, partition);
     remember(roomId, entry);
     return entry;
   };
@@ -300,45 +278,41 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     await projection.waitFor(appended.partition, appended.offset, timeoutMs);
   };
 
-  /** Appends the room's outgoing records in order, one request at a time, until none are left. */
-  const drain = async (roomId: string, entry: Entry): Promise<void> => {
-    entry.appending = true;
-    while (entry.outgoing.length > 0) {
-      const batch = entry.outgoing.splice(0);
-      let positions;
-      try {
-        positions = await log.append(ROOM_EVENTS_TOPIC, batch.flatMap(({ records }) => records.map((record) => ({
-          key: roomId, value: record as unknown as LogValue, headers: { type: record.type },
-        }))));
-      } catch (error) {
-        // Whether the append happened is unknown, and later commands were decided on top of it:
-        // fail them all and reload the room from the log next time.
-        entry.failed = error;
-        if (rooms.get(roomId) === entry) rooms.delete(roomId);
-        for (const outgoing of [...batch, ...entry.outgoing.splice(0)]) outgoing.reject(error);
-        break;
-      }
-      let index = 0;
-      for (const outgoing of batch) {
-        index += outgoing.records.length;
-        outgoing.resolve(positions[index - 1]!);
-      }
-    }
-    entry.appending = false;
+  /** Appends commands' records in one request; answers where each command's last record landed. */
+  const append = async (roomId: string, batch: readonly (readonly RoomRecord[])[]): Promise<Appended[]> => {
+    const positions = await log.append(ROOM_EVENTS_TOPIC, batch.flat().map((record) => ({
+      key: roomId, value: record as unknown as LogValue, headers: { type: record.type },
+    })));
+    let index = 0;
+    return batch.map((records) => positions[(index += records.length) - 1]!);
+  };
+
+  const newEntry = (roomId: string, state: Entry['state'], partition: number): Entry => {
+    const entry: Entry = {
+      state, partition, transactions: new RoomTransactions(),
+      appends: createGroupCommit((batch) => append(roomId, batch), {
+        // Whether a failed append happened is unknown, and later commands were decided on top of
+        // it: fail them all and reload the room from the log next time.
+        failQueuedOnError: true,
+        onError: (error) => {
+          entry.failed = error;
+          if (rooms.get(roomId) === entry) rooms.delete(roomId);
+        },
+      }),
+    };
+    return entry;
   };
 
   /**
    * Folds decided records into the room's state at once and queues their append; resolves with
    * where the last one landed. The caller waits for the append and the projection outside the queue.
    */
-  const commit = (roomId: string, entry: Entry, records: readonly RoomRecord[]): Promise<Appended> => {
+  const commit = (entry: Entry, records: readonly RoomRecord[]): Promise<Appended> => {
     if (entry.failed !== undefined) return Promise.reject(entry.failed);
     const state = records.reduce(evolve, entry.state as RoomState);
     if (!isCreated(state)) return Promise.reject(new Error('room writer: records did not create the room'));
     entry.state = state;
-    const appended = new Promise<Appended>((resolve, reject) => entry.outgoing.push({ records, resolve, reject }));
-    if (!entry.appending) void drain(roomId, entry);
-    return appended;
+    return entry.appends.add(records);
   };
 
   return {
@@ -359,9 +333,9 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
       const roomId = records[0]!.roomId;
       const appended = await run(roomId, async () => {
         if (rooms.has(roomId)) throw new MatrixError('M_ROOM_IN_USE', 400, 'Room id already in use');
-        const entry = newEntry(initialState as Entry['state'], await log.partitionFor(ROOM_EVENTS_TOPIC, roomId));
+        const entry = newEntry(roomId, initialState as Entry['state'], await log.partitionFor(ROOM_EVENTS_TOPIC, roomId));
         remember(roomId, entry);
-        return { pending: commit(roomId, entry, records) };
+        return { pending: commit(entry, records) };
       });
       await projected(await appended.pending);
       return { roomId, eventIds: records.map((record) => record.eventId) };
@@ -395,7 +369,7 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
         }
         const records = recordsOf(decide({ type: 'sendLocal', event, signingKey: keys.current(), local, now: options.now() },
           entry.state, withPreloaded(lookupsOf(entry.state), preloaded)));
-        const appended = commit(roomId, entry, records);
+        const appended = commit(entry, records);
         // Its failure reaches the caller below; a retry of the transaction sees it too.
         appended.catch(() => undefined);
         const eventId = records[records.length - 1]!.eventId;
