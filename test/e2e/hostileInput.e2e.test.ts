@@ -150,6 +150,33 @@ describe.each<ServerMode>(['embedded', 'distributed'])('hostile input (%s)', (mo
     expect(outcomes).toEqual([]);
   });
 
+  // Sizes: each batch is far past what one statement's parameters could carry (PostgreSQL takes 65,535),
+  // yet small enough to run in seconds (large key queries and backups cost about 2 ms an entry).
+  it('answers large batches without a server error', async () => {
+    const room = e(roomId);
+    const many = (count: number, entry: (i: number) => [string, unknown]) => Object.fromEntries(Array.from({ length: count }, (_, i) => entry(i)));
+    const outcomes: string[] = [];
+    const check = async (name: string, method: string, path: string, json: unknown) => {
+      const reply = await alice.request(method, path, { json });
+      if (reply.status >= 500) outcomes.push(`${name} → ${reply.status} ${JSON.stringify(reply.body).slice(0, 120)}`);
+    };
+    await check('one-time keys', 'POST', '/keys/upload', { one_time_keys: many(15_000, (i) => [`signed_curve25519:K${i}`, { key: `k${i}`, signatures: {} }]) });
+    await check('key claims', 'POST', '/keys/claim', { one_time_keys: { [alice.userId]: many(4_000, (i) => [`D${i}`, 'signed_curve25519']) } });
+    await check('key queries', 'POST', '/keys/query', { device_keys: many(4_000, (i) => [`@u${i}:${server.serverName}`, []]) });
+    await check('to-device fan-out', 'PUT', `/sendToDevice/m.x/${random(10)}`, { messages: { [alice.userId]: many(20_000, (i) => [`D${i}`, {}]) } });
+    await check('to-device users', 'PUT', `/sendToDevice/m.x/${random(10)}`, { messages: many(10_000, (i) => [`@u${i}:${server.serverName}`, { '*': {} }]) });
+    await check('signatures', 'POST', '/keys/signatures/upload', { [alice.userId]: many(10_000, (i) => [`K${i}`, { user_id: alice.userId, device_id: `K${i}`, keys: {}, signatures: {} }]) });
+    const session = { first_message_index: 0, forwarded_count: 0, is_verified: false, session_data: {} };
+    await check('backup sessions', 'PUT', `/room_keys/keys?version=${version}`, { rooms: { [roomId]: { sessions: many(15_000, (i) => [`S${i}`, session]) } } });
+    await check('backup rooms', 'PUT', `/room_keys/keys?version=${version}`, { rooms: many(5_000, (i) => [`!r${i}:${server.serverName}`, { sessions: { s: session } }]) });
+    await check('read receipts of many threads', 'POST', `/rooms/${room}/read_markers`, { 'm.fully_read': eventId, 'm.read': eventId, 'm.read.private': eventId });
+    await check('tags', 'PUT', `/user/${e(alice.userId)}/rooms/${room}/tags/u.many`, { order: 0.5, pad: many(2_000, (i) => [`p${i}`, i]) });
+    await check('filter', 'POST', `/user/${e(alice.userId)}/filter`, { room: { rooms: Array.from({ length: 2_000 }, (_, i) => `!r${i}:${server.serverName}`) } });
+    await check('invite list', 'POST', '/createRoom', { invite: Array.from({ length: 300 }, (_, i) => `@u${i}:${server.serverName}`) });
+    await check('delete devices', 'POST', '/delete_devices', { devices: Array.from({ length: 6_000 }, (_, i) => `D${i}`) });
+    expect(outcomes).toEqual([]);
+  });
+
   it('refuses numbers canonical JSON forbids in events, whatever the JSON body parser admits', async () => {
     const room = e(roomId);
     const cases: Case[] = [];
