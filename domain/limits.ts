@@ -39,6 +39,11 @@ export const LIMITS = {
   pusherAppIdChars: 64,
   /** Push keys (push.yaml: "Max length, 512 bytes"). */
   pushkeyBytes: 512,
+  /**
+   * A push rule's glob pattern. Matching costs value length × pattern length for every event the
+   * rule is evaluated on; keyword and name patterns are a few words.
+   */
+  pushRulePatternBytes: 255,
 } as const;
 
 /** What makes a JSON value unacceptable, with the JSON path of the first offending value. */

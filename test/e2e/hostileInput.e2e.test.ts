@@ -252,6 +252,8 @@ describe.each<ServerMode>(['embedded', 'distributed'])('hostile input (%s)', (mo
       { name: 'initial state type', method: 'POST', path: '/createRoom', json: { initial_state: [{ type: LONG, state_key: '', content: {} }] } },
       { name: 'initial state key', method: 'POST', path: '/createRoom', json: { initial_state: [{ type: 'org.x', state_key: LONG, content: {} }] } },
       { name: 'relation target', method: 'PUT', path: `/rooms/${room}/send/m.reaction/${random(10)}`, json: { 'm.relates_to': { rel_type: 'm.annotation', event_id: `$${random(60_000)}`, key: 'x' } } },
+      { name: 'content rule pattern', method: 'PUT', path: '/pushrules/global/content/long', json: { pattern: '*a'.repeat(2_000), actions: ['notify'] } },
+      { name: 'override condition pattern', method: 'PUT', path: '/pushrules/global/override/long', json: { conditions: [{ kind: 'event_match', key: 'content.body', pattern: '*a'.repeat(2_000) }], actions: ['notify'] } },
       { name: 'registration username', method: 'POST', path: '/register', json: { username: random(300).toLowerCase(), password: 'p', auth: { type: 'm.login.dummy' } } },
       { name: 'login user', method: 'POST', path: '/login', json: { type: 'm.login.password', identifier: { type: 'm.id.user', user: LONG }, password: 'p' } },
       { name: 'display name', method: 'PUT', path: `/profile/${e(me)}/displayname`, json: { displayname: random(70_000) } },

@@ -4,6 +4,7 @@
  * server defaults, keeping the user's rules and the user's `enabled`/`actions` of default rules.
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../../json.ts';
+import { fitsBytes, LIMITS } from '../../limits.ts';
 import { badJson, invalidParam, notFound } from './errors.ts';
 import { defaultRules, PUSH_RULE_KINDS, type PushRule, type PushRuleKind, type PushRuleset } from './pushRuleDefaults.ts';
 import { MatrixError } from '../../errors.ts';
@@ -83,6 +84,10 @@ export interface RulePlacement {
   readonly after?: string;
 }
 
+const checkPattern = (pattern: string): void => {
+  if (!fitsBytes(pattern, LIMITS.pushRulePatternBytes)) throw invalidParam(`A push rule pattern may be at most ${LIMITS.pushRulePatternBytes} bytes`);
+};
+
 /** Builds a user rule from a PUT body, with the shape its kind requires. */
 export const ruleFromBody = (kind: PushRuleKind, ruleId: string, body: JsonObject): PushRule => {
   if (ruleId.startsWith('.')) throw invalidParam('Rule ids starting with "." are reserved for server-default rules');
@@ -91,6 +96,7 @@ export const ruleFromBody = (kind: PushRuleKind, ruleId: string, body: JsonObjec
   const base = { rule_id: ruleId, default: false, enabled: true, actions };
   if (kind === 'content') {
     if (typeof body.pattern !== 'string') throw new MatrixError('M_MISSING_PARAM', 400, "Content rules need a string 'pattern'");
+    checkPattern(body.pattern);
     return { ...base, pattern: body.pattern };
   }
   if (kind === 'override' || kind === 'underride') {
@@ -98,6 +104,7 @@ export const ruleFromBody = (kind: PushRuleKind, ruleId: string, body: JsonObjec
     if (!Array.isArray(conditions) || !conditions.every((c) => isJsonObject(c) && typeof c.kind === 'string')) {
       throw badJson("'conditions' must be an array of objects with a 'kind'");
     }
+    for (const condition of conditions as JsonObject[]) if (typeof condition.pattern === 'string') checkPattern(condition.pattern);
     return { ...base, conditions: conditions as JsonObject[] };
   }
   // Room and sender rules: the rule id is the room or user the rule applies to.
