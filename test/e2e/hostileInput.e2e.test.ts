@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MatrixClient, e, startTestServer, timelineOf, type ServerMode, type TestServer, type UserClient } from '../harness/index.ts';
+import { roomOnEveryPartition } from './partitionCanaries.ts';
 
 /** Random (incompressible, so a btree cannot squeeze it under its row limit) URL-safe text. */
 const random = (length: number): string => randomBytes(Math.ceil((length * 3) / 4)).toString('base64url').slice(0, length);
@@ -44,7 +45,7 @@ describe.each<ServerMode>(['embedded', 'distributed'])('hostile input (%s)', (mo
   let roomId: string;
   let eventId: string;
   let version: string;
-  /** Bob's rooms, enough to land on every partition of the room log. */
+  /** Bob's rooms, one on each partition of the room log. */
   const canaries: string[] = [];
 
   beforeAll(async () => {
@@ -54,7 +55,7 @@ describe.each<ServerMode>(['embedded', 'distributed'])('hostile input (%s)', (mo
     roomId = await alice.createRoom({ preset: 'public_chat' });
     await bob.post(`/join/${e(roomId)}`);
     eventId = await alice.send(roomId, 'target');
-    for (let i = 0; i < 8; i++) canaries.push(await bob.createRoom({ preset: 'private_chat' }));
+    canaries.push(...await roomOnEveryPartition(bob));
     version = (await alice.post('/room_keys/version', { algorithm: 'm.megolm_backup.v1.curve25519-aes-sha2', auth_data: { public_key: 'abc' } })).version as string;
   });
   afterAll(() => server?.stop());
