@@ -82,7 +82,7 @@ describe('the server process with Kafka, PostgreSQL and ClickHouse', () => {
       .map((line) => line.subsystem);
     // Reverse order of start: nothing is stopped while something started after it still runs.
     expect(stopped).toEqual([
-      'http server', 'analytics projection', 'push gateway client', 'push sender', 'typing timeouts', 'rooms projection',
+      'http server', 'analytics projection', 'push gateway client', 'push sender', 'typing timeouts', 'erasure sweepers', 'rooms projection',
       'clickhouse', 'database', 'room log',
     ]);
   });
