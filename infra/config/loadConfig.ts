@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import { Result, Schema, SchemaIssue } from 'effect';
 import { parse as parseYaml } from 'yaml';
 import { parseListenAddress, type ListenAddress } from './address.ts';
+import {
+  FEDERATION_ENV_KEYS, federationCrossKeyProblem, federationEnvValue, federationSettings, type FederationSettings,
+} from './federation.ts';
 import { redactionRetentionMs, retentionSettings } from './retention.ts';
 import { ConfigFile, LOG_LEVELS } from './schema.ts';
 import type { RetentionSettings } from '../../domain/app/retention/index.ts';
@@ -55,6 +58,8 @@ export interface StrataConfig {
   readonly redactionRetentionMs: number | null;
   /** Room message retention policies (`retention.enabled`); null = off. */
   readonly retention: RetentionSettings | null;
+  /** The `federation:` section (infra/config/federation.ts). */
+  readonly federation: FederationSettings;
 }
 
 export class ConfigError extends Error {
@@ -113,6 +118,7 @@ const readYaml = (path: string, readFile: ReadConfigFile): Record<string, unknow
   return doc as Record<string, unknown>;
 };
 
+/** Values from the variables, and which variable set each key (dotted for nested keys: `federation.listen`). */
 const fromEnv = (env: Env): { values: Record<string, unknown>; sources: Map<string, string> } => {
   const values: Record<string, unknown> = {};
   const sources = new Map<string, string>();
@@ -123,7 +129,28 @@ const fromEnv = (env: Env): { values: Record<string, unknown>; sources: Map<stri
       : key === 'redaction_retention_period' && raw === 'null' ? null : raw;
     sources.set(key, name);
   }
+  const federation: Record<string, unknown> = {};
+  for (const [name, key] of Object.entries(FEDERATION_ENV_KEYS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    federation[key] = federationEnvValue(key, raw);
+    sources.set(`federation.${key}`, name);
+  }
+  if (Object.keys(federation).length > 0) values.federation = federation;
   return { values, sources };
+};
+
+const isMapping = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The file's values overlaid by the variables'; a section set in both keeps the file's other keys. */
+const overlay = (file: Record<string, unknown>, env: Record<string, unknown>): Record<string, unknown> => {
+  const merged = { ...file };
+  for (const [key, value] of Object.entries(env)) {
+    const below = merged[key];
+    merged[key] = isMapping(below) && isMapping(value) ? { ...below, ...value } : value;
+  }
+  return merged;
 };
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1();
@@ -132,8 +159,9 @@ const describeIssues = (error: Schema.SchemaError, sources: ReadonlyMap<string, 
   const lines = formatter(error.issue).issues.map(({ message, path }) => {
     const keys = (path ?? []).map((p) => (typeof p === 'object' ? p.key : p));
     const top = String(keys[0] ?? '');
-    const origin = sources.get(top) ?? (file === undefined ? undefined : file);
     const key = keys.map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i === 0 ? '' : '.'}${String(k)}`)).join('');
+    // A nested key set by a variable is named by its dotted path (`federation.listen`).
+    const origin = sources.get(keys.slice(0, 2).map(String).join('.')) ?? sources.get(top) ?? (file === undefined ? undefined : file);
     const where = `${key || '(top level)'}${origin === undefined ? '' : ` (from ${origin})`}`;
     const problem = message === 'Expected no excess property' ? 'unknown key' : message;
     return `${where}: ${problem}`;
@@ -167,6 +195,8 @@ const crossKeyProblem = (file: ConfigFile, sources: ReadonlyMap<string, string>,
       return `${where('metrics_listen')}: must differ from listen (metrics are not served on the client listener)`;
     }
   }
+  const federation = federationCrossKeyProblem(file.federation);
+  if (federation !== undefined) return `${where(federation.key)}: ${federation.problem}`;
   return undefined;
 };
 
@@ -210,6 +240,7 @@ const toStrataConfig = (file: ConfigFile): StrataConfig => {
     },
     redactionRetentionMs: redactionRetentionMs(file.redaction_retention_period),
     retention: retentionSettings(file.retention),
+    federation: federationSettings(file.federation),
   };
 };
 
@@ -221,7 +252,7 @@ export const loadConfig = (env: Env, readFile: ReadConfigFile = (path) => readFi
   const filePath = env.STRATA_CONFIG === '' ? undefined : env.STRATA_CONFIG;
   const fileValues = filePath === undefined ? {} : readYaml(filePath, readFile);
   const { values: envValues, sources } = fromEnv(env);
-  const merged = { ...fileValues, ...envValues };
+  const merged = overlay(fileValues, envValues);
   const decoded = Schema.decodeUnknownResult(ConfigFile)(merged, { errors: 'all', onExcessProperty: 'error' });
   if (Result.isFailure(decoded)) throw new ConfigError(describeIssues(decoded.failure, sources, filePath));
   const problem = crossKeyProblem(decoded.success, sources, filePath);

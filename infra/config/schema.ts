@@ -4,6 +4,7 @@
  */
 import { Schema } from 'effect';
 import { parseListenAddress, serverNameProblem } from './address.ts';
+import { FederationFile } from './federation.ts';
 import { RedactionRetentionSetting, RetentionFile } from './retention.ts';
 
 const problemFilter = (problemOf: (value: string) => string | undefined) =>
@@ -80,6 +81,7 @@ export const ConfigFile = Schema.Struct({
   })),
   redaction_retention_period: Schema.optionalKey(RedactionRetentionSetting),
   retention: Schema.optionalKey(RetentionFile),
+  federation: Schema.optionalKey(FederationFile),
 });
 
 export type ConfigFile = typeof ConfigFile.Type;
