@@ -6,6 +6,7 @@
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from '../config/index.ts';
+import { answerClientErrors } from './clientError.ts';
 import { StartupError } from './startupError.ts';
 
 export interface RunningHttpServer {
@@ -31,6 +32,8 @@ const display = ({ host, port }: ListenAddress): string => (host.includes(':') ?
 export const startHttpServer = (handler: RequestListener, listen: ListenAddress): Promise<RunningHttpServer> =>
   new Promise((resolve, reject) => {
     const server = createServer(handler);
+    // Requests the parser refuses (over-long URL or headers, malformed) get a Matrix error body.
+    answerClientErrors(server);
     // Responses not yet started when draining begins (or requests arriving on an open keep-alive
     // connection meanwhile) say `Connection: close`, so their sockets end with the response.
     let draining = false;
