@@ -129,23 +129,43 @@ export const createSqlKeyBackupStore = (db: SqlDatabase): KeyBackupStore => ({
       await lockBackups(tx, userId);
       const latest = await latestVersion(tx, userId);
       if (latest === undefined || latest !== versionNumber(version)) return { latestVersion: latest };
-      let changed = false;
+      // Two statements for the whole upload, not two per session: a backup upload carries up to
+      // LIMITS.roomKeysPerUpload sessions, and a round trip per session ties the connection up.
+      const candidates = new Map<string, BackedUpRoomKey>();
       for (const key of keys) {
-        const { rows } = await tx.query<KeyRow>(
-          `SELECT room_id, session_id, first_message_index, forwarded_count, is_verified, session_data FROM e2e_room_keys
-           WHERE user_id = $1 AND version = $2 AND room_id = $3 AND session_id = $4`,
-          [userId, latest, key.roomId, key.sessionId],
-        );
-        if (rows[0] !== undefined && keepStored(keyOf(rows[0]), key)) continue;
+        const id = JSON.stringify([key.roomId, key.sessionId]);
+        const earlier = candidates.get(id);
+        if (earlier === undefined || !keepStored(earlier, key)) candidates.set(id, key);
+      }
+      const { rows } = await tx.query<KeyRow>(
+        `SELECT k.room_id, k.session_id, k.first_message_index, k.forwarded_count, k.is_verified, k.session_data
+         FROM e2e_room_keys k JOIN unnest($3::text[], $4::text[]) AS u(room_id, session_id)
+           ON k.room_id = u.room_id AND k.session_id = u.session_id
+         WHERE k.user_id = $1 AND k.version = $2`,
+        [userId, latest, [...candidates.values()].map((key) => key.roomId), [...candidates.values()].map((key) => key.sessionId)],
+      );
+      for (const row of rows) {
+        const id = JSON.stringify([row.room_id, row.session_id]);
+        if (keepStored(keyOf(row), candidates.get(id)!)) candidates.delete(id);
+      }
+      const winners = [...candidates.values()];
+      const changed = winners.length > 0;
+      if (changed) {
         await tx.query(
           `INSERT INTO e2e_room_keys (user_id, version, room_id, session_id, first_message_index, forwarded_count, is_verified, session_data)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           SELECT $1::text, $2::bigint, u.room_id, u.session_id, u.first_message_index, u.forwarded_count, u.is_verified, u.session_data
+           FROM unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::boolean[], $8::text[])
+             AS u(room_id, session_id, first_message_index, forwarded_count, is_verified, session_data)
            ON CONFLICT (user_id, version, room_id, session_id) DO UPDATE SET
              first_message_index = EXCLUDED.first_message_index, forwarded_count = EXCLUDED.forwarded_count,
              is_verified = EXCLUDED.is_verified, session_data = EXCLUDED.session_data`,
-          [userId, latest, key.roomId, key.sessionId, key.firstMessageIndex, key.forwardedCount, key.isVerified, JSON.stringify(key.sessionData)],
+          [
+            userId, latest,
+            winners.map((key) => key.roomId), winners.map((key) => key.sessionId),
+            winners.map((key) => key.firstMessageIndex), winners.map((key) => key.forwardedCount),
+            winners.map((key) => key.isVerified), winners.map((key) => JSON.stringify(key.sessionData)),
+          ],
         );
-        changed = true;
       }
       if (changed) await bumpEtag(tx, userId, latest);
       return { stored: await summary(tx, userId, latest) };
