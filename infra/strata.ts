@@ -36,7 +36,7 @@ import { createMetrics } from './observability/index.ts';
 import { createErasure } from './erasure/index.ts';
 import {
   displayListenAddress, loadOrCreateSigningKey, openClickHouse, openReadModels, openRoomLog, pinServerName, probeDatabase,
-  probeLog, recordStart, startHttpServer, type ServerLifecycle,
+  probeLog, recordStart, startFederationListener, startHttpServer, type ServerLifecycle,
 } from './server/index.ts';
 import type { Logger } from 'pino';
 import { createArgon2PasswordHasher, createSqlAccountStore, cryptoRandom, systemClock, withAccessTokenCache } from './stores/index.ts';
@@ -73,6 +73,8 @@ export interface StartedStrata {
   readonly address: string;
   /** Where the metrics listener ended up; undefined when none is configured. */
   readonly metricsAddress?: string;
+  /** Where the TLS (federation) listener ended up; undefined when none is configured. */
+  readonly federationAddress?: string;
 }
 
 /** What the configuration does not say: settings tests change (the same composition otherwise). */
@@ -303,8 +305,12 @@ export const startStrata = async (
     { listen: displayListenAddress(http.address), server_name: config.serverName },
     `listening on http://${displayListenAddress(http.address)} as ${config.serverName}`,
   );
+  // Other homeservers reach the same application over TLS, on a listener of its own.
+  const federationHttp = await startFederationListener(app.callback(), config, logger);
+  if (federationHttp !== undefined) lifecycle.onStop('federation listener', () => federationHttp.close(DRAIN_DEADLINE_MS));
+  const federationAddress = federationHttp === undefined ? {} : { federationAddress: displayListenAddress(federationHttp.address) };
   // /metrics tells anyone who reads it about traffic and internals: only on a listener of its own.
-  if (config.metrics === undefined) return { address: displayListenAddress(http.address) };
+  if (config.metrics === undefined) return { address: displayListenAddress(http.address), ...federationAddress };
   const metricsApp = createHttpApp({
     logger: logger.child({ listener: 'metrics' }),
     routers: [metricsRouter(metrics, config.metrics.token === undefined ? {} : { token: config.metrics.token })],
@@ -314,5 +320,5 @@ export const startStrata = async (
   const metricsAddress = displayListenAddress(metricsHttp.address);
   logger.info({ metrics_listen: metricsAddress, metrics_token: config.metrics.token !== undefined },
     `serving /metrics on http://${metricsAddress}`);
-  return { address: displayListenAddress(http.address), metricsAddress };
+  return { address: displayListenAddress(http.address), metricsAddress, ...federationAddress };
 };

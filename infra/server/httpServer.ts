@@ -1,12 +1,12 @@
 /**
- * The HTTP listener: starts on the configured address (turning bind errors into one-line
- * StartupErrors) and closes gracefully: stop accepting, let in-flight requests finish until a
- * deadline, then cut what is left.
+ * The HTTP listener (plain, or HTTPS given a certificate and key): starts on the configured address
+ * (turning bind errors into one-line StartupErrors) and closes gracefully: stop accepting, let
+ * in-flight requests finish until a deadline, then cut what is left.
  */
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from '../config/index.ts';
-import { answerClientErrors } from './clientError.ts';
 import { StartupError } from './startupError.ts';
 
 export interface RunningHttpServer {
@@ -29,11 +29,12 @@ const bindProblem = (code: string | undefined): string => {
 
 const display = ({ host, port }: ListenAddress): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
 
-export const startHttpServer = (handler: RequestListener, listen: ListenAddress): Promise<RunningHttpServer> =>
+export const startHttpServer = (
+  handler: RequestListener, listen: ListenAddress, tls?: { readonly cert: string; readonly key: string },
+): Promise<RunningHttpServer> =>
   new Promise((resolve, reject) => {
-    const server = createServer(handler);
-    // Requests the parser refuses (over-long URL or headers, malformed) get a Matrix error body.
-    answerClientErrors(server);
+    // An HTTPS server is an HTTP server on TLS sockets: the draining below works the same on both.
+    const server: Server = tls === undefined ? createServer(handler) : createHttpsServer({ cert: tls.cert, key: tls.key }, handler);
     // Responses not yet started when draining begins (or requests arriving on an open keep-alive
     // connection meanwhile) say `Connection: close`, so their sockets end with the response.
     let draining = false;

@@ -10,3 +10,5 @@ export { loadOrCreateSigningKey } from './signingKey.ts';
 export { lockDataDir, DATA_DIR_LOCK_FILE, type DataDirLock } from './dataDirLock.ts';
 export { acquireWriterLease, withWriterLease, WRITER_LEASE_TOPIC, type WriterLease, type WriterLeaseOptions } from './writerLease.ts';
 export { currentProcess, provablyGone, type HolderProcess } from './processIdentity.ts';
+export { loadTlsCredentials, SELF_SIGNED_CERTIFICATE_FILE, SELF_SIGNED_KEY_FILE, type TlsCredentials } from './tlsCredentials.ts';
+export { startFederationListener } from './federationListener.ts';
