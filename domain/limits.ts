@@ -44,6 +44,38 @@ export const LIMITS = {
    * rule is evaluated on; keyword and name patterns are a few words.
    */
   pushRulePatternBytes: 255,
+  /**
+   * Entries one request may name, where each entry costs the server store work (a lookup, a claim
+   * transaction, a delivery): without a bound one request of a few megabytes ties the server up
+   * for seconds (a 20,000-entry key query or claim took about 8 s). Synapse has no such bounds;
+   * these sit well above what clients send (they share room keys in to-device batches and back
+   * up keys in batches of hundreds), and a client past them splits its request. Refused with
+   * 413 M_TOO_LARGE, as an over-large body is.
+   *
+   * `/keys/query`: users named plus device ids named (a user with an empty list, all their
+   * devices, counts once). Large enough for every member of a very large room at once.
+   */
+  keysQueryEntries: 10_000,
+  /** `/keys/claim`: devices named, across all users (each claim is a transaction). */
+  keysClaimEntries: 5_000,
+  /** `/sendToDevice`: messages named (user × device id; `*` counts once per user). */
+  toDeviceMessages: 10_000,
+  /** `PUT /room_keys/keys`: sessions in one backup upload. */
+  roomKeysPerUpload: 10_000,
+  /**
+   * A user's own push rules (all kinds together; the server defaults are not counted). The rule
+   * set is read and evaluated for every event the user may be notified of.
+   */
+  pushRulesPerUser: 1_000,
+  /**
+   * Entries of any one list in a filter (`rooms`, `not_rooms`, `types`, `senders`, `event_fields`…):
+   * each list is searched, and each type pattern matched, for every room and event a /sync or
+   * /messages considers under the filter. Clients' filters name a handful of types; 1,000 rooms
+   * is past what a client would list rather than leave the list out.
+   */
+  filterListEntries: 1_000,
+  /** Conditions of one push rule: each is evaluated for every event the rule meets. */
+  pushRuleConditions: 64,
 } as const;
 
 /** What makes a JSON value unacceptable, with the JSON path of the first offending value. */

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LIMITS } from '../../domain/index.ts';
 import { MatrixClient, e, startTestServer, timelineOf, type ServerMode, type TestServer, type UserClient } from '../harness/index.ts';
 import { roomOnEveryPartition } from './partitionCanaries.ts';
 
@@ -167,18 +168,56 @@ describe.each<ServerMode>(['embedded', 'distributed'])('hostile input (%s)', (mo
     await check('one-time keys', 'POST', '/keys/upload', { one_time_keys: many(15_000, (i) => [`signed_curve25519:K${i}`, { key: `k${i}`, signatures: {} }]) });
     await check('key claims', 'POST', '/keys/claim', { one_time_keys: { [alice.userId]: many(4_000, (i) => [`D${i}`, 'signed_curve25519']) } });
     await check('key queries', 'POST', '/keys/query', { device_keys: many(4_000, (i) => [`@u${i}:${server.serverName}`, []]) });
-    await check('to-device fan-out', 'PUT', `/sendToDevice/m.x/${random(10)}`, { messages: { [alice.userId]: many(20_000, (i) => [`D${i}`, {}]) } });
+    await check('to-device fan-out', 'PUT', `/sendToDevice/m.x/${random(10)}`, { messages: { [alice.userId]: many(LIMITS.toDeviceMessages, (i) => [`D${i}`, {}]) } });
     await check('to-device users', 'PUT', `/sendToDevice/m.x/${random(10)}`, { messages: many(10_000, (i) => [`@u${i}:${server.serverName}`, { '*': {} }]) });
     await check('signatures', 'POST', '/keys/signatures/upload', { [alice.userId]: many(10_000, (i) => [`K${i}`, { user_id: alice.userId, device_id: `K${i}`, keys: {}, signatures: {} }]) });
     const session = { first_message_index: 0, forwarded_count: 0, is_verified: false, session_data: {} };
-    await check('backup sessions', 'PUT', `/room_keys/keys?version=${version}`, { rooms: { [roomId]: { sessions: many(15_000, (i) => [`S${i}`, session]) } } });
+    await check('backup sessions', 'PUT', `/room_keys/keys?version=${version}`, { rooms: { [roomId]: { sessions: many(LIMITS.roomKeysPerUpload, (i) => [`S${i}`, session]) } } });
     await check('backup rooms', 'PUT', `/room_keys/keys?version=${version}`, { rooms: many(5_000, (i) => [`!r${i}:${server.serverName}`, { sessions: { s: session } }]) });
     await check('read receipts of many threads', 'POST', `/rooms/${room}/read_markers`, { 'm.fully_read': eventId, 'm.read': eventId, 'm.read.private': eventId });
     await check('tags', 'PUT', `/user/${e(alice.userId)}/rooms/${room}/tags/u.many`, { order: 0.5, pad: many(2_000, (i) => [`p${i}`, i]) });
-    await check('filter', 'POST', `/user/${e(alice.userId)}/filter`, { room: { rooms: Array.from({ length: 2_000 }, (_, i) => `!r${i}:${server.serverName}`) } });
+    await check('filter', 'POST', `/user/${e(alice.userId)}/filter`, { room: { rooms: Array.from({ length: LIMITS.filterListEntries }, (_, i) => `!r${i}:${server.serverName}`) } });
     await check('invite list', 'POST', '/createRoom', { invite: Array.from({ length: 300 }, (_, i) => `@u${i}:${server.serverName}`) });
     await check('delete devices', 'POST', '/delete_devices', { devices: Array.from({ length: 6_000 }, (_, i) => `D${i}`) });
     expect(outcomes).toEqual([]);
+  });
+
+  // One request naming more entries than its bound (domain/limits.ts) is refused before any store
+  // work, so it answers at once rather than tying the server up for seconds.
+  it('refuses requests naming more entries than their bound, in bounded time', async () => {
+    const room = e(roomId);
+    const many = (count: number, entry: (i: number) => [string, unknown]) => Object.fromEntries(Array.from({ length: count }, (_, i) => entry(i)));
+    const session = { first_message_index: 0, forwarded_count: 0, is_verified: false, session_data: {} };
+    const local = (i: number) => `@u${i}:${server.serverName}`;
+    const cases: (Case & { status: number })[] = [
+      { name: 'key queries (users)', method: 'POST', path: '/keys/query', json: { device_keys: many(LIMITS.keysQueryEntries + 1, (i) => [local(i), []]) }, errcode: 'M_TOO_LARGE', status: 413 },
+      { name: 'key queries (devices)', method: 'POST', path: '/keys/query', json: { device_keys: { [alice.userId]: Array.from({ length: LIMITS.keysQueryEntries }, (_, i) => `D${i}`) } }, errcode: 'M_TOO_LARGE', status: 413 },
+      { name: 'key claims', method: 'POST', path: '/keys/claim', json: { one_time_keys: many(LIMITS.keysClaimEntries + 1, (i) => [local(i), { D: 'signed_curve25519' }]) }, errcode: 'M_TOO_LARGE', status: 413 },
+      { name: 'to-device messages', method: 'PUT', path: `/sendToDevice/m.x/${random(10)}`, json: { messages: many(LIMITS.toDeviceMessages + 1, (i) => [local(i), { '*': {} }]) }, errcode: 'M_TOO_LARGE', status: 413 },
+      { name: 'backup sessions', method: 'PUT', path: `/room_keys/keys?version=${version}`, json: { rooms: many(LIMITS.roomKeysPerUpload + 1, (i) => [`!r${i}:${server.serverName}`, { sessions: { s: session } }]) }, errcode: 'M_TOO_LARGE', status: 413 },
+      { name: 'backup sessions of one room', method: 'PUT', path: `/room_keys/keys/${room}?version=${version}`, json: { sessions: many(LIMITS.roomKeysPerUpload + 1, (i) => [`S${i}`, session]) }, errcode: 'M_TOO_LARGE', status: 413 },
+      { name: 'push rule conditions', method: 'PUT', path: '/pushrules/global/override/many', json: { conditions: Array.from({ length: LIMITS.pushRuleConditions + 1 }, () => ({ kind: 'event_match', key: 'content.body', pattern: 'x' })), actions: ['notify'] }, errcode: 'M_TOO_LARGE', status: 413 },
+      { name: 'filter rooms', method: 'POST', path: `/user/${e(alice.userId)}/filter`, json: { room: { rooms: Array.from({ length: LIMITS.filterListEntries + 1 }, (_, i) => `!r${i}:x`) } }, errcode: 'M_BAD_JSON', status: 400 },
+      { name: 'filter not_rooms', method: 'POST', path: `/user/${e(alice.userId)}/filter`, json: { room: { timeline: { not_rooms: Array.from({ length: LIMITS.filterListEntries + 1 }, (_, i) => `!r${i}:x`) } } }, errcode: 'M_BAD_JSON', status: 400 },
+      { name: 'filter types', method: 'POST', path: `/user/${e(alice.userId)}/filter`, json: { room: { timeline: { types: Array.from({ length: LIMITS.filterListEntries + 1 }, () => '*a*') } } }, errcode: 'M_BAD_JSON', status: 400 },
+    ];
+    const backedUp = (await alice.get('/room_keys/version')).count;
+    const wrong: string[] = [];
+    for (const c of cases) {
+      const started = Date.now();
+      const reply = await alice.request(c.method, c.path, { json: c.json });
+      const took = Date.now() - started;
+      if (reply.status !== c.status || reply.body.errcode !== c.errcode || took > 1_500) {
+        wrong.push(`${c.name} → ${reply.status} ${JSON.stringify(reply.body).slice(0, 160)} in ${took} ms`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    // An inline filter (in the query string) is bounded the same way.
+    const notRooms = Array.from({ length: LIMITS.filterListEntries + 1 }, () => '');
+    await alice.fails('GET', '/sync', { status: 400, errcode: 'M_BAD_JSON' }, { query: { filter: JSON.stringify({ room: { not_rooms: notRooms } }), timeout: '0' } });
+    // Nothing of the refused requests was stored, and the server still answers.
+    expect((await alice.get('/room_keys/version')).count).toBe(backedUp);
+    expect((await alice.get('/account/whoami')).user_id).toBe(alice.userId);
   });
 
   it('refuses numbers canonical JSON forbids in events, whatever the JSON body parser admits', async () => {
@@ -297,6 +336,21 @@ describe.each<ServerMode>(['embedded', 'distributed'])('hostile input (%s)', (mo
     const large = await exchange(deleteWith(smuggled.repeat(3_000)) + next);
     expect(large.statuses).toEqual([413]);
     expect(large.closed).toBe(true);
+    expect((await alice.get('/account/whoami')).user_id).toBe(alice.userId);
+  });
+
+  it('answers an over-long URL (past what Node parses) with a Matrix error, and keeps serving', async () => {
+    const { port } = new URL(server.url);
+    const reply = await new Promise<string>((resolve) => {
+      const socket = connect(Number(port), '127.0.0.1');
+      let text = '';
+      socket.on('data', (chunk: Buffer) => { text += chunk.toString('latin1'); });
+      socket.on('end', () => resolve(text));
+      socket.on('error', () => resolve(text));
+      socket.write(`GET /_matrix/client/v3/rooms/${random(20_000)}/state HTTP/1.1\r\nHost: x\r\n\r\n`);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 431 /);
+    expect(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4))).toMatchObject({ errcode: 'M_TOO_LARGE' });
     expect((await alice.get('/account/whoami')).user_id).toBe(alice.userId);
   });
 

@@ -15,3 +15,11 @@ export const requireSelf = (requesterId: string, userId: string, what: string): 
 export const requireRoomId = (roomId: string): void => {
   if (!isRoomId(roomId)) throw invalidParam(`Invalid room id ${JSON.stringify(roomId)}`);
 };
+
+/**
+ * Refuses a request naming more entries than its bound (domain/limits.ts): 413 like an over-large
+ * body, since the client's remedy is the same (split the request).
+ */
+export const requireAtMost = (count: number, bound: number, what: string): void => {
+  if (count > bound) throw new MatrixError('M_TOO_LARGE', 413, `At most ${bound} ${what} (got ${count})`);
+};

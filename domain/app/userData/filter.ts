@@ -4,6 +4,7 @@
  * Unknown keys are ignored; a known key of the wrong shape is M_BAD_JSON.
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../../json.ts';
+import { LIMITS } from '../../limits.ts';
 import { badJson } from './errors.ts';
 
 export interface EventFilter {
@@ -47,6 +48,7 @@ const stringList = (object: JsonObject, key: string, path: string): string[] | u
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
     throw badJson(`'${path}${key}' must be an array of strings`);
   }
+  if (value.length > LIMITS.filterListEntries) throw badJson(`'${path}${key}' may have at most ${LIMITS.filterListEntries} entries`);
   return value as string[];
 };
 

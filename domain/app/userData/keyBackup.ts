@@ -5,9 +5,10 @@
  */
 import { MatrixError } from '../../errors.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../json.ts';
+import { LIMITS } from '../../limits.ts';
 import type { BackedUpRoomKey, KeyBackupSummary, KeyBackupVersion, RoomKeySelection } from '../../ports/userData.ts';
 import type { Requester, UserDataContext } from './context.ts';
-import { badJson, invalidParam, notFound, requireRoomId } from './errors.ts';
+import { badJson, invalidParam, notFound, requireAtMost, requireRoomId } from './errors.ts';
 
 const unknownVersion = (): MatrixError => notFound('Unknown backup version');
 
@@ -116,6 +117,7 @@ export const putRoomKeys = async (
 ): Promise<JsonObject> => {
   const wanted = requireVersion(version);
   const keys = keysOfUpload(which, body);
+  requireAtMost(keys.length, LIMITS.roomKeysPerUpload, 'sessions per backup upload');
   const outcome = await ctx.stores.keyBackups.putKeys(requester.userId, wanted, keys, keepStoredRoomKey);
   if ('stored' in outcome) return summaryBody(outcome.stored);
   if (outcome.latestVersion === undefined) throw unknownVersion();

@@ -6,10 +6,11 @@
  */
 import { isUserId, userServerName, type UserId } from '../../ids/index.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../json.ts';
+import { LIMITS } from '../../limits.ts';
 import type { Requester, UserDataContext } from './context.ts';
 import { visibleSignatures } from './crossSigning.ts';
 import { publicKeyOf, withSignatures } from './crossSigningKeys.ts';
-import { badJson, invalidParam } from './errors.ts';
+import { badJson, invalidParam, requireAtMost } from './errors.ts';
 
 type Key = JsonObject | string;
 
@@ -82,6 +83,9 @@ const remoteFailure = (failures: JsonObject, userId: UserId): void => {
 export const queryKeys = async (ctx: UserDataContext, requester: Requester, body: JsonObject): Promise<JsonObject> => {
   const wanted = body.device_keys;
   if (!isJsonObject(wanted)) throw badJson("'device_keys' must be an object");
+  let named = 0;
+  for (const deviceIds of Object.values(wanted)) named += 1 + (Array.isArray(deviceIds) ? deviceIds.length : 0);
+  requireAtMost(named, LIMITS.keysQueryEntries, 'users and devices per /keys/query request');
   const deviceKeys: JsonObject = {};
   const failures: JsonObject = {};
   const masterKeys: JsonObject = {};
@@ -96,9 +100,15 @@ export const queryKeys = async (ctx: UserDataContext, requester: Requester, body
       remoteFailure(failures, userId);
       continue;
     }
-    const devices = new Map((await ctx.devices.listDevices(userId)).map((device) => [device.deviceId, device]));
-    const keys = await ctx.stores.keys.getDeviceKeys(userId, deviceIds as string[]);
-    const signatures = await visibleSignatures(ctx, requester, userId);
+    // The four reads of a user are independent: one round trip's wait instead of four, since a
+    // query may name thousands of users (LIMITS.keysQueryEntries).
+    const [deviceList, keys, signatures, crossSigning] = await Promise.all([
+      ctx.devices.listDevices(userId),
+      ctx.stores.keys.getDeviceKeys(userId, deviceIds as string[]),
+      visibleSignatures(ctx, requester, userId),
+      ctx.stores.crossSigning.getKeys(userId),
+    ]);
+    const devices = new Map(deviceList.map((device) => [device.deviceId, device]));
     const ofUser: JsonObject = {};
     for (const [deviceId, stored] of keys) {
       const device = devices.get(deviceId);
@@ -110,7 +120,6 @@ export const queryKeys = async (ctx: UserDataContext, requester: Requester, body
       }, deviceId, signatures);
     }
     deviceKeys[userId] = ofUser;
-    const crossSigning = await ctx.stores.crossSigning.getKeys(userId);
     const masterKey = crossSigning.master === undefined ? undefined : publicKeyOf(crossSigning.master);
     if (masterKey !== undefined) masterKeys[userId] = withSignatures(crossSigning.master!, masterKey.key, signatures);
     if (crossSigning.self_signing !== undefined) selfSigningKeys[userId] = crossSigning.self_signing;
@@ -127,6 +136,9 @@ export const queryKeys = async (ctx: UserDataContext, requester: Requester, body
 export const claimKeys = async (ctx: UserDataContext, _requester: Requester, body: JsonObject): Promise<JsonObject> => {
   const wanted = body.one_time_keys;
   if (!isJsonObject(wanted)) throw badJson("'one_time_keys' must be an object");
+  let named = 0;
+  for (const byDevice of Object.values(wanted)) named += isJsonObject(byDevice) ? Object.keys(byDevice).length : 0;
+  requireAtMost(named, LIMITS.keysClaimEntries, 'devices per /keys/claim request');
   const claimed: JsonObject = {};
   const failures: JsonObject = {};
   for (const [userId, byDevice] of Object.entries(wanted)) {

@@ -5,7 +5,7 @@
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../../json.ts';
 import { fitsBytes, LIMITS } from '../../limits.ts';
-import { badJson, invalidParam, notFound } from './errors.ts';
+import { badJson, invalidParam, notFound, requireAtMost } from './errors.ts';
 import { defaultRules, PUSH_RULE_KINDS, type PushRule, type PushRuleKind, type PushRuleset } from './pushRuleDefaults.ts';
 import { MatrixError } from '../../errors.ts';
 
@@ -104,6 +104,7 @@ export const ruleFromBody = (kind: PushRuleKind, ruleId: string, body: JsonObjec
     if (!Array.isArray(conditions) || !conditions.every((c) => isJsonObject(c) && typeof c.kind === 'string')) {
       throw badJson("'conditions' must be an array of objects with a 'kind'");
     }
+    requireAtMost(conditions.length, LIMITS.pushRuleConditions, 'conditions in a push rule');
     for (const condition of conditions as JsonObject[]) if (typeof condition.pattern === 'string') checkPattern(condition.pattern);
     return { ...base, conditions: conditions as JsonObject[] };
   }
@@ -123,6 +124,12 @@ export const putRule = (ruleset: PushRuleset, kind: PushRuleKind, rule: PushRule
     return { ...ruleset, [kind]: rules.map((candidate, i) => (i === existing ? rule : candidate)) };
   }
   const others = rules.filter((candidate) => candidate.rule_id !== rule.rule_id);
+  if (existing < 0) {
+    const own = PUSH_RULE_KINDS.reduce((sum, each) => sum + ruleset[each].filter((candidate) => !candidate.default).length, 0);
+    if (own >= LIMITS.pushRulesPerUser) {
+      throw new MatrixError('M_TOO_LARGE', 413, `A user may have at most ${LIMITS.pushRulesPerUser} push rules`);
+    }
+  }
   let index: number;
   if (anchorId !== undefined) {
     const anchor = others.findIndex((candidate) => candidate.rule_id === anchorId);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LIMITS } from '../../limits.ts';
 import { deleteRule, effectiveRuleset, pushRulesContent, putRule, ruleFromBody, setActions, setEnabled } from './pushRuleset.ts';
 
 const ids = (rules: readonly { rule_id: string }[]) => rules.map((rule) => rule.rule_id);
@@ -50,5 +51,28 @@ describe('push rulesets', () => {
     expect(() => ruleFromBody('override', '.x', { actions: [] })).toThrow();
     expect(() => ruleFromBody('override', 'a/b', { actions: [] })).toThrow();
     expect(() => ruleFromBody('override', 'a', { actions: ['explode'] })).toThrow();
+  });
+
+  it('bounds the number of a user\'s own rules and of one rule\'s conditions', () => {
+    const base = effectiveRuleset('@me:x', undefined);
+    // The bound counts the user's rules of every kind together, not the server defaults.
+    const full = {
+      ...base,
+      room: Array.from({ length: LIMITS.pushRulesPerUser / 2 }, (_, i) => ruleFromBody('room', `!r${i}:x`, { actions: [] })),
+      sender: Array.from({ length: LIMITS.pushRulesPerUser / 2 }, (_, i) => ruleFromBody('sender', `@s${i}:x`, { actions: [] })),
+    };
+    expect(() => putRule(full, 'override', ruleFromBody('override', 'one more', { actions: [] }), {}))
+      .toThrow(expect.objectContaining({ errcode: 'M_TOO_LARGE', status: 413 }));
+    // Changing or moving an existing rule adds none.
+    const changed = putRule(full, 'room', ruleFromBody('room', '!r1:x', { actions: ['notify'] }), {});
+    expect(changed.room.find((rule) => rule.rule_id === '!r1:x')?.actions).toEqual(['notify']);
+    expect(ids(putRule(full, 'room', ruleFromBody('room', '!r1:x', { actions: [] }), { before: '!r0:x' }).room).slice(0, 2)).toEqual(['!r1:x', '!r0:x']);
+    // One fewer leaves room for one more.
+    const roomy = { ...full, sender: full.sender.slice(1) };
+    expect(ids(putRule(roomy, 'override', ruleFromBody('override', 'one more', { actions: [] }), {}).override)).toContain('one more');
+    const conditions = (count: number) => Array.from({ length: count }, () => ({ kind: 'event_match', key: 'content.body', pattern: 'x' }));
+    expect(ruleFromBody('override', 'c', { conditions: conditions(LIMITS.pushRuleConditions), actions: [] }).conditions).toHaveLength(LIMITS.pushRuleConditions);
+    expect(() => ruleFromBody('underride', 'c', { conditions: conditions(LIMITS.pushRuleConditions + 1), actions: [] }))
+      .toThrow(expect.objectContaining({ errcode: 'M_TOO_LARGE' }));
   });
 });

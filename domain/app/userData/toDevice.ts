@@ -5,9 +5,10 @@
  */
 import { isUserId, userServerName } from '../../ids/index.ts';
 import { isJsonObject, type JsonObject } from '../../json.ts';
+import { LIMITS } from '../../limits.ts';
 import type { ToDeviceDelivery } from '../../ports/userData.ts';
 import type { Requester, UserDataContext } from './context.ts';
-import { badJson } from './errors.ts';
+import { badJson, requireAtMost } from './errors.ts';
 
 /** How many to-device messages one sync response carries at most (as Synapse). */
 export const TO_DEVICE_SYNC_LIMIT = 100;
@@ -18,6 +19,9 @@ export const sendToDevice = async (
 ): Promise<void> => {
   const messages = body.messages;
   if (!isJsonObject(messages)) throw badJson("'messages' must be an object");
+  let named = 0;
+  for (const byDevice of Object.values(messages)) named += isJsonObject(byDevice) ? Object.keys(byDevice).length : 0;
+  requireAtMost(named, LIMITS.toDeviceMessages, 'to-device messages per request');
   const deliveries: ToDeviceDelivery[] = [];
   for (const [userId, byDevice] of Object.entries(messages)) {
     if (!isUserId(userId)) throw badJson(`Invalid user id ${JSON.stringify(userId)}`);
