@@ -7,6 +7,7 @@ import { createServer, type RequestListener, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from '../config/index.ts';
+import { answerClientErrors } from './clientError.ts';
 import { StartupError } from './startupError.ts';
 
 export interface RunningHttpServer {
@@ -35,6 +36,8 @@ export const startHttpServer = (
   new Promise((resolve, reject) => {
     // An HTTPS server is an HTTP server on TLS sockets: the draining below works the same on both.
     const server: Server = tls === undefined ? createServer(handler) : createHttpsServer({ cert: tls.cert, key: tls.key }, handler);
+    // Requests the parser refuses (over-long URL or headers, malformed) get a Matrix error body.
+    answerClientErrors(server);
     // Responses not yet started when draining begins (or requests arriving on an open keep-alive
     // connection meanwhile) say `Connection: close`, so their sockets end with the response.
     let draining = false;
