@@ -5,22 +5,40 @@
 # running (postgres.sh start). Client + federation API on 127.0.0.1:18008 only, open registration
 # and a registration shared secret (STRATA_SYNAPSE_SHARED_SECRET), rate limits raised for
 # benchmarks. Used by benchmarks and federation interop tests; not started by all.sh.
-#   usage: infra/services/synapse.sh start|stop|status|restart
+#
+# With STRATA_SYNAPSE_FEDERATION=1, a second, separate instance to federate with (it can run beside
+# the benchmark one): its own folder $STRATA_SERVICES_DIR/synapse-federation, database
+# `synapse_fed`, a TLS listener (client + federation API, self-signed certificate) on
+# 127.0.0.1:18448 and server name `127.0.0.1:18448` (an IP literal, so other servers reach it with
+# no DNS, .well-known or SRV), plus the client API over plain HTTP on 127.0.0.1:18009. It does not
+# verify other servers' certificates and may reach loopback addresses. Ports:
+# STRATA_SYNAPSE_FEDERATION_PORT, STRATA_SYNAPSE_FEDERATION_CLIENT_PORT. The virtualenv is shared.
+#   usage: [STRATA_SYNAPSE_FEDERATION=1] infra/services/synapse.sh start|stop|status|restart
 set -euo pipefail
-SERVICE=synapse
+FEDERATION=${STRATA_SYNAPSE_FEDERATION:-}
+case "$FEDERATION" in '' | 0) FEDERATION= ;; *) FEDERATION=1 ;; esac
+SERVICE=synapse${FEDERATION:+-federation}
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-PORT=18008
-SERVER_NAME=synapse.localhost
 SHARED_SECRET=${STRATA_SYNAPSE_SHARED_SECRET:-synapse-bench-secret}
 SYNAPSE_SPEC="matrix-synapse[postgres]${STRATA_SYNAPSE_VERSION:+==$STRATA_SYNAPSE_VERSION}"
 PG_HOST=127.0.0.1
 PG_PORT=15432
 PG_USER=strata
 PG_PASSWORD=strata
-PG_DATABASE=${STRATA_SYNAPSE_DATABASE:-synapse}
-VENV=$SVC_DIR/venv
+if [ -n "$FEDERATION" ]; then
+  PORT=${STRATA_SYNAPSE_FEDERATION_CLIENT_PORT:-18009}
+  TLS_PORT=${STRATA_SYNAPSE_FEDERATION_PORT:-18448}
+  SERVER_NAME=127.0.0.1:$TLS_PORT
+  PG_DATABASE=${STRATA_SYNAPSE_DATABASE:-synapse_fed}
+else
+  PORT=18008
+  SERVER_NAME=synapse.localhost
+  PG_DATABASE=${STRATA_SYNAPSE_DATABASE:-synapse}
+fi
+# One virtualenv for both instances: installing Synapse is the slow part.
+VENV=$STRATA_SERVICES_DIR/synapse/venv
 CONF=$SVC_DIR/conf
 DATA=$SVC_DIR/data
 LOG=$SVC_DIR/logs/homeserver.log
@@ -28,20 +46,28 @@ OUT=$SVC_DIR/logs/stdout.log
 PID_MARKER=synapse.app.homeserver
 PIDFILE=$SVC_DIR/synapse.pid
 URL=http://127.0.0.1:$PORT
+# A server name with a port is not a file name everywhere (":"), so files use the port alone.
+KEY_FILE=$CONF/${SERVER_NAME//:/_}.signing.key
 
 install_synapse() {
   # The marker names the spec installed, so a venv from before a spec change is rebuilt.
   [ "$(cat "$VENV/.complete" 2>/dev/null)" = "$SYNAPSE_SPEC" ] && return 0
   need_cmd python3 python3
   python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
-  mkdir -p "$SVC_DIR/logs"
-  say "installing $SYNAPSE_SPEC into $VENV"
-  rm -rf "$VENV"
-  # pip's cache stays under the services folder as well.
-  { python3 -m venv "$VENV" \
-    && PIP_CACHE_DIR=$SVC_DIR/pip-cache "$VENV/bin/pip" install -q --disable-pip-version-check "$SYNAPSE_SPEC"; } \
-    >"$SVC_DIR/logs/pip.log" 2>&1 || fail "pip install $SYNAPSE_SPEC failed" "$SVC_DIR/logs/pip.log"
-  printf '%s' "$SYNAPSE_SPEC" >"$VENV/.complete"
+  mkdir -p "$SVC_DIR/logs" "$(dirname -- "$VENV")"
+  # Both instances share the venv: an install waits for one another instance has under way.
+  exec 8>"$VENV.install.lock"
+  flock -w 600 8 || fail "another install of $VENV is still running"
+  if [ "$(cat "$VENV/.complete" 2>/dev/null)" != "$SYNAPSE_SPEC" ]; then
+    say "installing $SYNAPSE_SPEC into $VENV"
+    rm -rf "$VENV"
+    # pip's cache stays under the services folder as well.
+    { python3 -m venv "$VENV" \
+      && PIP_CACHE_DIR=$STRATA_SERVICES_DIR/synapse/pip-cache "$VENV/bin/pip" install -q --disable-pip-version-check "$SYNAPSE_SPEC"; } \
+      >"$SVC_DIR/logs/pip.log" 2>&1 || fail "pip install $SYNAPSE_SPEC failed" "$SVC_DIR/logs/pip.log"
+    printf '%s' "$SYNAPSE_SPEC" >"$VENV/.complete"
+  fi
+  exec 8>&-
 }
 
 # Creates Synapse's database once, as the strata role (CREATEDB). Synapse refuses a database whose
@@ -72,9 +98,51 @@ secret() {
   cat "$file"
 }
 
+# The federation instance's self-signed certificate for 127.0.0.1 (IP subjectAltName), made once with
+# the `cryptography` package Synapse itself depends on (no openssl binary needed). Peers do not
+# verify it (federation_verify_certificates: false on both sides of the interop tests).
+write_certificate() {
+  [ -s "$CONF/tls.crt" ] && [ -s "$CONF/tls.key" ] && return 0
+  CERT=$CONF/tls.crt KEY=$CONF/tls.key "$VENV/bin/python" - >>"$OUT" 2>&1 <<'PY' || fail "creating the TLS certificate failed" "$OUT"
+import datetime, ipaddress, os
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+key = ec.generate_private_key(ec.SECP256R1())
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+now = datetime.datetime.now(datetime.timezone.utc)
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1)).not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256()))
+old = os.umask(0o077)
+with open(os.environ["KEY"], "wb") as f:
+    f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+os.umask(old)
+with open(os.environ["CERT"], "wb") as f:
+    f.write(cert.public_bytes(serialization.Encoding.PEM))
+PY
+}
+
 write_config() {
   mkdir -p "$CONF" "$DATA/media_store" "$SVC_DIR/logs"
   local limit='{per_second: 10000, burst_count: 100000}'
+  local tls_listener='' tls_files=''
+  if [ -n "$FEDERATION" ]; then
+    write_certificate
+    tls_listener="  - port: $TLS_PORT
+    bind_addresses: [\"127.0.0.1\"]
+    type: http
+    tls: true
+    x_forwarded: false
+    resources:
+      - names: [client, federation]
+        compress: false"
+    tls_files="tls_certificate_path: \"$CONF/tls.crt\"
+tls_private_key_path: \"$CONF/tls.key\""
+  fi
   # Rewritten on every start; edits here are lost.
   cat >"$CONF/homeserver.yaml" <<EOF
 server_name: "$SERVER_NAME"
@@ -90,6 +158,8 @@ listeners:
     resources:
       - names: [client, federation]
         compress: false
+$tls_listener
+$tls_files
 database:
   name: psycopg2
   args:
@@ -102,7 +172,7 @@ database:
     cp_max: 10
 log_config: "$CONF/log.config"
 media_store_path: "$DATA/media_store"
-signing_key_path: "$CONF/$SERVER_NAME.signing.key"
+signing_key_path: "$KEY_FILE"
 macaroon_secret_key: "$(secret macaroon_secret_key)"
 form_secret: "$(secret form_secret)"
 registration_shared_secret: "$SHARED_SECRET"
@@ -163,13 +233,17 @@ root:
   handlers: [file]
 disable_existing_loggers: false
 EOF
-  if [ ! -s "$CONF/$SERVER_NAME.signing.key" ]; then
+  if [ ! -s "$KEY_FILE" ]; then
     "$VENV/bin/python" -m synapse.app.homeserver -c "$CONF/homeserver.yaml" --generate-keys >>"$OUT" 2>&1 \
       || fail "generating the signing key failed" "$OUT"
   fi
 }
 
-ready() { curl -fsS --max-time 3 "$URL/_matrix/client/versions" 2>/dev/null | grep -q '"versions"'; }
+ready() {
+  curl -fsS --max-time 3 "$URL/_matrix/client/versions" 2>/dev/null | grep -q '"versions"' || return 1
+  # The federation instance is ready once its TLS listener serves its keys as well.
+  [ -z "$FEDERATION" ] || curl -kfsS --max-time 3 "https://127.0.0.1:$TLS_PORT/_matrix/key/v2/server" 2>/dev/null | grep -q '"verify_keys"'
+}
 
 do_start() {
   need_cmd curl curl
@@ -179,6 +253,9 @@ do_start() {
   fi
   stop_pid "$PIDFILE" 30
   need_free_port "$PORT" "$LOG"
+  [ -z "$FEDERATION" ] || need_free_port "$TLS_PORT" "$LOG"
+  # The venv may exist already (shared by both instances), so its install does not make this folder.
+  mkdir -p "$SVC_DIR/logs"
   install_synapse
   create_database
   write_config
@@ -196,7 +273,7 @@ do_start() {
     fi
     sleep 0.5
   done
-  say "ready on $URL (pid $(cat "$PIDFILE"), server name $SERVER_NAME, PostgreSQL database $PG_DATABASE on $PG_HOST:$PG_PORT)"
+  say "ready on $URL${FEDERATION:+ and https://$SERVER_NAME} (pid $(cat "$PIDFILE"), server name $SERVER_NAME, PostgreSQL database $PG_DATABASE on $PG_HOST:$PG_PORT)"
 }
 
 do_stop() { stop_background_service; }
