@@ -14,3 +14,4 @@ export * from './stateRes/index.ts';
 export * from './room/index.ts';
 export type * from './ports/index.ts';
 export * from './push/index.ts';
+export * from './federation/index.ts';

@@ -20,6 +20,7 @@ import { createRoomsRouter } from '../gateways/client/rooms/index.ts';
 import { createSyncRouter } from '../gateways/client/sync/index.ts';
 import { createNotificationsRouter } from '../gateways/client/notifications/index.ts';
 import { createUserDataRouter } from '../gateways/client/userData/index.ts';
+import { federationVersionRouter } from '../gateways/federation/index.ts';
 import { createHttpApp } from '../gateways/http/index.ts';
 import { healthRouter, metricsRouter } from '../gateways/ops/index.ts';
 import { ANALYTICS_PROJECTION, createClickHouseAnalyticsReadModel, startClickHouseProjection } from '../projections/analytics/index.ts';
@@ -39,6 +40,7 @@ import {
   probeLog, recordStart, startFederationListener, startHttpServer, type ServerLifecycle,
 } from './server/index.ts';
 import type { Logger } from 'pino';
+import packageJson from '../package.json' with { type: 'json' };
 import { createArgon2PasswordHasher, createSqlAccountStore, cryptoRandom, systemClock, withAccessTokenCache } from './stores/index.ts';
 import { createSqlUserDataStores } from './userData/index.ts';
 import { createPushGatewayClient, createPusherUsers, startPushSender } from './pushGateway/index.ts';
@@ -268,6 +270,7 @@ export const startStrata = async (
     metrics,
     routers: [
       versionsRouter({ versions: SUPPORTED_SPEC_VERSIONS }),
+      federationVersionRouter({ version: packageJson.version }),
       healthRouter({
         checks: {
           log: () => probeLog(log, writerLease),

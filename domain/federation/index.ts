@@ -1,0 +1,4 @@
+// Federation's pure pieces (server-server API).
+export * from './xMatrix.ts';
+export * from './discovery.ts';
+export * from './addresses.ts';

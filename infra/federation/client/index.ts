@@ -1,0 +1,4 @@
+export { createFederationClient, FederationHttpError } from './client.ts';
+export type { FederationClient, FederationClientOptions, FederationRequestOptions } from './client.ts';
+export { FederationClientError } from './https.ts';
+export type { AddressLookup, FederationFailureKind } from './https.ts';
