@@ -11,7 +11,7 @@
 # `synapse_fed`, a TLS listener (client + federation API, self-signed certificate) on
 # 127.0.0.1:18448 and server name `127.0.0.1:18448` (an IP literal, so other servers reach it with
 # no DNS, .well-known or SRV), plus the client API over plain HTTP on 127.0.0.1:18009. It does not
-# verify other servers' certificates and may reach loopback addresses. Ports:
+# verify other servers' certificates and may reach loopback addresses, IP-literal names included. Ports:
 # STRATA_SYNAPSE_FEDERATION_PORT, STRATA_SYNAPSE_FEDERATION_CLIENT_PORT. The virtualenv is shared.
 #   usage: [STRATA_SYNAPSE_FEDERATION=1] infra/services/synapse.sh start|stop|status|restart
 set -euo pipefail
@@ -129,7 +129,7 @@ PY
 write_config() {
   mkdir -p "$CONF" "$DATA/media_store" "$SVC_DIR/logs"
   local limit='{per_second: 10000, burst_count: 100000}'
-  local tls_listener='' tls_files=''
+  local tls_listener='' federation_settings=''
   if [ -n "$FEDERATION" ]; then
     write_certificate
     tls_listener="  - port: $TLS_PORT
@@ -140,8 +140,11 @@ write_config() {
     resources:
       - names: [client, federation]
         compress: false"
-    tls_files="tls_certificate_path: \"$CONF/tls.crt\"
-tls_private_key_path: \"$CONF/tls.key\""
+    # ip_range_whitelist (below) is not enough for peers named by an IP literal: Synapse checks
+    # those against the federation blocklist alone, so it is emptied (0.0.0.0 and :: stay blocked).
+    federation_settings="tls_certificate_path: \"$CONF/tls.crt\"
+tls_private_key_path: \"$CONF/tls.key\"
+federation_ip_range_blacklist: []"
   fi
   # Rewritten on every start; edits here are lost.
   cat >"$CONF/homeserver.yaml" <<EOF
@@ -159,7 +162,7 @@ listeners:
       - names: [client, federation]
         compress: false
 $tls_listener
-$tls_files
+$federation_settings
 database:
   name: psycopg2
   args:

@@ -66,20 +66,26 @@ export interface TlsJsonReply {
   readonly certificate: X509Certificate | undefined;
 }
 
-/** GET over HTTPS on a fresh connection, trusting exactly `ca` (the peer's self-signed certificate). */
-export const getTlsJson = (url: string, ca: string): Promise<TlsJsonReply> =>
+/**
+ * A GET (or, given a body, a POST of JSON) over HTTPS on a fresh connection, trusting exactly `ca`
+ * (the peer's self-signed certificate).
+ */
+export const tlsJson = (url: string, ca: string, json?: unknown): Promise<TlsJsonReply> =>
   new Promise((resolve, reject) => {
-    const req = request(url, { ca, agent: false }, (res) => {
+    const body = json === undefined ? undefined : JSON.stringify(json);
+    const method = body === undefined ? 'GET' : 'POST';
+    const headers = body === undefined ? {} : { 'content-type': 'application/json' };
+    const req = request(url, { ca, agent: false, method, headers }, (res) => {
       const certificate = (res.socket as TLSSocket).getPeerX509Certificate();
       let text = '';
       res.setEncoding('utf8').on('data', (chunk: string) => { text += chunk; }).on('end', () => {
         try {
           resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown>, certificate });
         } catch {
-          reject(new Error(`GET ${url} → ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`));
+          reject(new Error(`${method} ${url} → ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`));
         }
       });
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
