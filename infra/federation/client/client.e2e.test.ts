@@ -68,6 +68,10 @@ beforeAll(async () => {
     const body = ctx.method === 'PUT' || ctx.method === 'POST' ? await readJsonBody(ctx, { maxBytes: 1024 }) : null;
     ctx.body = { origin: originOf(ctx), thing: ctx.params.thing, url: ctx.originalUrl, host: ctx.get('Host'), body };
   });
+  // Unauthenticated: what the client sent for Host and SNI, whatever name it resolved.
+  echo.get('/_matrix/federation/v1/connection', (ctx) => {
+    ctx.body = { host: ctx.get('Host'), sni: (ctx.req.socket as tls.TLSSocket).servername };
+  });
   echo.get('/_matrix/federation/v1/big', (ctx) => {
     ctx.body = { pad: 'x'.repeat(64 * 1024) };
   });
@@ -114,6 +118,8 @@ describe('federation client and X-Matrix middleware', () => {
       // PUT without a body sends (and signs) the empty object the spec requires.
       expect(await client.request(bName, 'PUT', '/_matrix/federation/v1/echo/three')).toMatchObject({ body: {} });
       expect(await client.request(bName, 'GET', '/_matrix/federation/v1/version')).toEqual({ server: { name: 'Strata', version: '9.9.9' } });
+      // An IP-literal server name: Host is the server name with its port, and no SNI is sent (§ TLS).
+      expect(await client.request(bName, 'GET', '/_matrix/federation/v1/connection')).toEqual({ host: bName, sni: false });
     } finally {
       client.close();
     }
@@ -155,6 +161,28 @@ describe('federation client and X-Matrix middleware', () => {
     }
     expect(bRequests).toBe(before);
     expect(DEFAULT_BLOCKED_RANGES.length).toBeGreaterThan(0);
+  });
+
+  it('resolves through SRV when .well-known is unreachable: Host and SNI are the server name, not the SRV target', async () => {
+    const port = Number(bName.split(':')[1]);
+    const asked: string[] = [];
+    const client = createFederationClient(clientOptions({
+      ipRangeWhitelist: ['127.0.0.0/8'],
+      dns: {
+        // srv.test itself has an address where nothing listens on 443, so its .well-known fetch fails.
+        lookup: async (name) => [name === 'target.test' ? '127.0.0.1' : '127.0.0.2'],
+        srv: async (name) => {
+          asked.push(name);
+          return name === '_matrix-fed._tcp.srv.test' ? [{ name: 'target.test', port, priority: 0, weight: 0 }] : [];
+        },
+      },
+    }));
+    try {
+      expect(await client.request('srv.test', 'GET', '/_matrix/federation/v1/connection')).toEqual({ host: 'srv.test', sni: 'srv.test' });
+      expect(asked).toEqual(['_matrix-fed._tcp.srv.test']);
+    } finally {
+      client.close();
+    }
   });
 
   it('refuses destinations outside the domain whitelist', async () => {
