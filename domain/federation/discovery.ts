@@ -246,13 +246,15 @@ export interface WellKnownCacheOptions {
  * `.well-known` lookups with Synapse's caching: a cached answer is served until the last fifth of
  * its period, then refetched; a temporary failure then keeps serving the previous answer while it
  * lasts; failures are cached too (as "no delegation"), shortly when the name recently had a valid
- * answer.
+ * answer. Concurrent lookups of one name share one fetch.
  */
 export const cachedWellKnown = (options: WellKnownCacheOptions): ((hostname: string) => Promise<string | undefined>) => {
   const cache = new BoundedMap<string, CachedWellKnown>(options.maxEntries ?? MAX_CACHED_NAMES);
   const hadValidUntil = new BoundedMap<string, number>(options.maxEntries ?? MAX_CACHED_NAMES);
   const jittered = (ms: number) => ms * (1 - WELL_KNOWN_CACHE.jitter + 2 * WELL_KNOWN_CACHE.jitter * options.random());
-  return async (hostname) => {
+  // Requests to one destination often start together (a transaction and a key fetch): one fetch serves them all.
+  const inFlight = new Map<string, Promise<string | undefined>>();
+  const lookup = async (hostname: string): Promise<string | undefined> => {
     const now = options.now();
     const previous = cache.get(hostname);
     const current = previous !== undefined && now < previous.expiresAt ? previous : undefined;
@@ -274,5 +276,12 @@ export const cachedWellKnown = (options: WellKnownCacheOptions): ((hostname: str
     if (fetched.kind === 'unreachable' && current?.server !== undefined) return current.server;
     const hadValid = (hadValidUntil.get(hostname) ?? 0) > later;
     return store(undefined, jittered(hadValid ? WELL_KNOWN_CACHE.downMs : WELL_KNOWN_CACHE.invalidMs));
+  };
+  return (hostname) => {
+    const pending = inFlight.get(hostname);
+    if (pending !== undefined) return pending;
+    const started = lookup(hostname).finally(() => inFlight.delete(hostname));
+    inFlight.set(hostname, started);
+    return started;
   };
 };

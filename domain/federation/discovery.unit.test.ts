@@ -211,6 +211,14 @@ describe('.well-known/matrix/server', () => {
     expect(await h.lookup('x.org')).toBe('b.org');
   });
 
+  it('shares one fetch between concurrent lookups of a name', async () => {
+    const h = harness([ok('a.org'), ok('b.org')]);
+    expect(await Promise.all([h.lookup('x.org'), h.lookup('x.org'), h.lookup('x.org')])).toEqual(['a.org', 'a.org', 'a.org']);
+    expect(h.fetches()).toBe(1);
+    expect(await h.lookup('y.org')).toBe('b.org');
+    expect(h.fetches()).toBe(2);
+  });
+
   it('does not cache no-store below the 5 minute floor', async () => {
     const h = harness([ok('a.org', ['no-store']), ok('b.org')]);
     expect(await h.lookup('x.org')).toBe('a.org');

@@ -268,6 +268,11 @@ describe('federation client and X-Matrix middleware', () => {
     expect(await fetchWellKnown('wk.test', allowed, 'test', wkPort)).toEqual({
       kind: 'response', status: 200, body: { 'm.server': 'matrix.wk.test:443' }, headers: { cacheControl: ['max-age=600'], expires: undefined },
     });
+    // A redirect loop ends as an invalid answer, not an endless chase.
+    const loopPort = await listen(createHttpsServer({ cert, key }, (_req, res) => {
+      res.writeHead(301, { Location: `https://wk.test:${loopPort}/.well-known/matrix/server` }).end();
+    }));
+    expect(await fetchWellKnown('wk.test', allowed, 'test', loopPort)).toMatchObject({ kind: 'response', status: 301, body: undefined });
     guards.agent.destroy();
   });
 });
