@@ -112,6 +112,10 @@ describe('the federation TLS listener', () => {
     expect(versions.status).toBe(200);
     expect(versions.body.versions).toEqual(expect.arrayContaining(['v1.1']));
     expect(versions.certificate.checkIP('127.0.0.1')).toBe('127.0.0.1');
+    // Federation endpoints are on the same application.
+    const federationVersion = await https(`${first.httpsUrl}/_matrix/federation/v1/version`, cert);
+    expect(federationVersion.status).toBe(200);
+    expect(federationVersion.body).toMatchObject({ server: { name: 'Strata' } });
     // The plain listener still serves HTTP.
     expect((await fetch(`${first.url}/_matrix/client/versions`)).status).toBe(200);
 
