@@ -1,4 +1,5 @@
 // Federation's pure pieces (server-server API).
+export * from './keys.ts';
 export * from './xMatrix.ts';
 export * from './discovery.ts';
 export * from './addresses.ts';
