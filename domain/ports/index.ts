@@ -5,3 +5,4 @@ export type * from './accounts.ts';
 export type * from './rooms.ts';
 export type * from './userData.ts';
 export type * from './contentKeys.ts';
+export type * from './keyRing.ts';

@@ -21,6 +21,8 @@ export interface FederationSettings {
   readonly domainWhitelist?: readonly string[];
   /** Servers asked for other servers' keys (notary); empty ⇒ keys are fetched from each server itself. */
   readonly trustedKeyServers: readonly string[];
+  /** A Synapse-format signing key file (`ed25519 <version> <base64 seed>`); unset ⇒ the key kept in the database. */
+  readonly signingKeyPath?: string;
 }
 
 /** Problem with a CIDR range (`10.0.0.0/8`, `::1/128`; a bare address means the one address), or undefined. */
@@ -55,6 +57,7 @@ export const FederationFile = Schema.Struct({
   ip_range_whitelist: Schema.optionalKey(Schema.Array(Schema.String.check(problemFilter(cidrProblem)))),
   domain_whitelist: Schema.optionalKey(Schema.Array(ServerNameSetting)),
   trusted_key_servers: Schema.optionalKey(Schema.Array(ServerNameSetting)),
+  signing_key_path: Schema.optionalKey(PathSetting),
 });
 
 export type FederationFile = typeof FederationFile.Type;
@@ -67,6 +70,7 @@ export const FEDERATION_ENV_KEYS = {
   STRATA_FEDERATION_VERIFY_CERTIFICATES: 'verify_certificates',
   STRATA_FEDERATION_IP_RANGE_WHITELIST: 'ip_range_whitelist',
   STRATA_FEDERATION_DOMAIN_WHITELIST: 'domain_whitelist',
+  STRATA_SIGNING_KEY_PATH: 'signing_key_path',
 } as const;
 
 /**
@@ -104,5 +108,6 @@ export const federationSettings = (file: FederationFile | undefined): Federation
     ipRangeWhitelist: file?.ip_range_whitelist ?? [],
     ...(file?.domain_whitelist === undefined ? {} : { domainWhitelist: file.domain_whitelist }),
     trustedKeyServers: file?.trusted_key_servers ?? [],
+    ...(file?.signing_key_path === undefined ? {} : { signingKeyPath: file.signing_key_path }),
   };
 };

@@ -6,7 +6,7 @@ export type { ServerLifecycle, RunServerOptions } from './runServer.ts';
 export { SERVER_TOPIC, openClickHouse, openReadModels, openRoomLog } from './backends.ts';
 export type { OpenedDatabase, OpenedLog } from './backends.ts';
 export { pinServerName, probeDatabase, probeLog, recordStart } from './instance.ts';
-export { loadOrCreateSigningKey } from './signingKey.ts';
+export { loadOrCreateSigningKey, loadServerSigningKeys, parseSigningKeyFile, type ServerSigningKeys, type SigningKeySeed } from './signingKey.ts';
 export { lockDataDir, DATA_DIR_LOCK_FILE, type DataDirLock } from './dataDirLock.ts';
 export { acquireWriterLease, withWriterLease, WRITER_LEASE_TOPIC, type WriterLease, type WriterLeaseOptions } from './writerLease.ts';
 export { currentProcess, provablyGone, type HolderProcess } from './processIdentity.ts';
