@@ -20,7 +20,7 @@ import { createRoomsRouter } from '../gateways/client/rooms/index.ts';
 import { createSyncRouter } from '../gateways/client/sync/index.ts';
 import { createNotificationsRouter } from '../gateways/client/notifications/index.ts';
 import { createUserDataRouter } from '../gateways/client/userData/index.ts';
-import { federationVersionRouter } from '../gateways/federation/index.ts';
+import { createKeyRouter, federationVersionRouter } from '../gateways/federation/index.ts';
 import { createHttpApp } from '../gateways/http/index.ts';
 import { healthRouter, metricsRouter } from '../gateways/ops/index.ts';
 import { ANALYTICS_PROJECTION, createClickHouseAnalyticsReadModel, startClickHouseProjection } from '../projections/analytics/index.ts';
@@ -33,10 +33,12 @@ import {
   applyingAppended, createSupervisor, refusingAppendsWhileStopped, startProjection, waitWhileRunning,
 } from '../projections/runtime/index.ts';
 import type { StrataConfig } from './config/index.ts';
+import { createFederationClient } from './federation/client/index.ts';
+import { createRemoteKeyRing, ensureRemoteServerKeysSchema, fetchThroughClient, type FetchFederationJson } from './federation/keys/index.ts';
 import { createMetrics } from './observability/index.ts';
 import { createErasure } from './erasure/index.ts';
 import {
-  displayListenAddress, loadOrCreateSigningKey, openClickHouse, openReadModels, openRoomLog, pinServerName, probeDatabase,
+  displayListenAddress, loadServerSigningKeys, openClickHouse, openReadModels, openRoomLog, pinServerName, probeDatabase,
   probeLog, recordStart, startFederationListener, startHttpServer, type ServerLifecycle,
 } from './server/index.ts';
 import type { Logger } from 'pino';
@@ -83,6 +85,11 @@ export interface StartedStrata {
 export interface StrataOptions {
   /** Presence idle/offline timers; Synapse's by default (tests shorten them). */
   readonly presenceTimers?: PresenceTimers;
+  /**
+   * How the key ring GETs a path on another server; the outbound federation client by default.
+   * Tests map server names to loopback HTTP servers.
+   */
+  readonly federationFetch?: FetchFederationJson;
 }
 
 export const startStrata = async (
@@ -118,7 +125,23 @@ export const startStrata = async (
 
   await pinServerName(db, config.serverName, dbWhere);
   await recordStart(log, config.serverName, startedAt);
-  const signingKey = await loadOrCreateSigningKey(db, config.serverName);
+  const serverKeys = await loadServerSigningKeys(db, config.serverName,
+    config.federation.signingKeyPath === undefined ? {} : { signingKeyPath: config.federation.signingKeyPath });
+  const signingKey = serverKeys.current;
+  await ensureRemoteServerKeysSchema(db);
+  const keyRing = createRemoteKeyRing({
+    db, ownKeys: () => serverKeys, logger: logger.child({ subsystem: 'key ring' }),
+    trustedKeyServers: config.federation.trustedKeyServers.map((serverName) => ({ serverName })),
+    fetchJson: options.federationFetch ?? (() => {
+      const client = createFederationClient({
+        serverName: config.serverName, signingKey, verifyCertificates: config.federation.verifyCertificates,
+        ipRangeWhitelist: config.federation.ipRangeWhitelist,
+        ...(config.federation.domainWhitelist === undefined ? {} : { domainWhitelist: config.federation.domainWhitelist }),
+      });
+      lifecycle.onStop('key ring federation client', async () => client.close());
+      return fetchThroughClient(client);
+    })(),
+  });
   await log.ensureTopic(ROOM_EVENTS_TOPIC, ROOM_EVENTS_PARTITIONS);
 
   // Rooms: the rooms projection (read side, waking long-polling /sync requests as it applies
@@ -299,6 +322,7 @@ export const startStrata = async (
         },
       }),
       createAnalyticsRouter({ analytics, accounts }),
+      createKeyRouter({ keys: () => serverKeys, keyRing, now: () => systemClock.now() }),
     ],
   });
   const http = await startHttpServer(app.callback(), config.listen);

@@ -1,3 +1,4 @@
 // Federation HTTP surfaces (server-server API).
+export { createKeyRouter, MAX_QUERIED_KEY_IDS, MAX_QUERIED_SERVERS, type KeyRoutesOptions } from './keyRoutes.ts';
 export { federationAuth, originOf, DEFAULT_FEDERATION_MAX_BODY_BYTES, type FederationAuthOptions, type FederationRequestState } from './auth.ts';
 export { federationVersionRouter, type FederationVersionOptions } from './versionRoutes.ts';

@@ -16,6 +16,7 @@ import { stringify as toYaml } from 'yaml';
 import { loadConfig, type Env } from '../../infra/config/index.ts';
 import type { PresenceTimers } from '../../domain/app/userData/index.ts';
 import { startStrata } from '../../infra/index.ts';
+import type { FetchFederationJson } from '../../infra/federation/keys/index.ts';
 import { createRunDatabase, deleteKafkaNamespace, runServices, type RunDatabase } from './services.ts';
 
 export type ServerMode = 'embedded' | 'distributed';
@@ -31,6 +32,8 @@ export interface TestServerOptions {
   readonly file?: Readonly<Record<string, unknown>>;
   /** Presence idle/offline timers (shortened to watch them fire); Synapse's by default. */
   readonly presenceTimers?: PresenceTimers;
+  /** How the server GETs a path on another server (infra/strata.ts `federationFetch`). */
+  readonly federationFetch?: FetchFederationJson;
 }
 
 export interface TestServer {
@@ -101,7 +104,10 @@ export const startTestServer = async (options: TestServerOptions): Promise<TestS
     const logger = pino({ level: config.logLevel, base: { service: 'strata', mode: options.mode } }, pino.destination({ dest: 2, sync: true }));
     const started = await startStrata(config, logger, {
       onStop: (name, stop) => cleanup.add(name, stop),
-    }, options.presenceTimers === undefined ? {} : { presenceTimers: options.presenceTimers });
+    }, {
+      ...(options.presenceTimers === undefined ? {} : { presenceTimers: options.presenceTimers }),
+      ...(options.federationFetch === undefined ? {} : { federationFetch: options.federationFetch }),
+    });
     return {
       mode: options.mode,
       url: `http://${started.address}`,
