@@ -74,6 +74,8 @@ describe('federationAuth', () => {
 
   it('answers as Synapse does: 401 missing or wrong destination, 400 malformed, 403 outside the whitelist', async () => {
     expect(await send('GET', path, [])).toMatchObject({ status: 401, body: { errcode: 'M_UNAUTHORIZED' } });
+    // Headers are judged before the body is read: no header, no 413 for a body past the bound.
+    expect(await send('POST', path, [], JSON.stringify({ pad: 'x'.repeat(4096) }))).toMatchObject({ status: 401, body: { errcode: 'M_UNAUTHORIZED' } });
     expect(await send('GET', path, [sign(key1, 'GET', path, undefined, 'other.example')])).toMatchObject({ status: 401, body: { errcode: 'M_UNAUTHORIZED', error: 'Destination mismatch in auth header' } });
     expect(await send('GET', path, ['X-Matrix origin=them.example,key=ed25519:one'])).toMatchObject({ status: 400, body: { errcode: 'M_UNAUTHORIZED' } });
     const friendsOnly = '/_matrix/federation/v1/only-friends';

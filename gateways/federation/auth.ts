@@ -10,7 +10,7 @@
  * is not us; 400 M_UNAUTHORIZED for a malformed header; 403 M_FORBIDDEN for an origin the
  * federation whitelist leaves out.
  */
-import { MatrixError, verifyXMatrixRequest, type FederationKeyLookup, type JsonValue, type XMatrixFailure } from '../../domain/index.ts';
+import { MatrixError, readXMatrixClaim, verifyXMatrixRequest, type FederationKeyLookup, type JsonValue, type XMatrixFailure } from '../../domain/index.ts';
 import { readJsonBody, type RequestState, type StrataContext, type StrataMiddleware } from '../http/index.ts';
 
 /** The state a federation route finds once the request is authenticated. */
@@ -46,6 +46,8 @@ const STATUS: Record<XMatrixFailure['kind'], number> = {
   badSignature: 401,
 };
 
+const refusal = (failure: XMatrixFailure): MatrixError => new MatrixError('M_UNAUTHORIZED', STATUS[failure.kind], failure.message);
+
 /** PUT and POST always carry a JSON object (§ API standards); other methods only when they send a body. */
 const readContent = async (ctx: StrataContext, maxBytes: number): Promise<JsonValue | undefined> => {
   if (ctx.method === 'PUT' || ctx.method === 'POST') return readJsonBody(ctx, { maxBytes });
@@ -56,12 +58,21 @@ const readContent = async (ctx: StrataContext, maxBytes: number): Promise<JsonVa
 
 export const federationAuth = (options: FederationAuthOptions): StrataMiddleware => {
   const maxBytes = options.maxBodyBytes ?? DEFAULT_FEDERATION_MAX_BODY_BYTES;
+  const isUs = (name: string) => name === options.serverName;
   return async (ctx, next) => {
+    // Node keeps only the first of repeated Authorization headers in `headers`; each is a signature.
+    const authorization = ctx.req.headersDistinct.authorization ?? [];
+    // Headers first: a request that cannot be authenticated is refused before its body is read.
+    const claim = readXMatrixClaim(authorization, isUs);
+    if (!claim.ok) throw refusal(claim.error);
+    // Like Synapse, an origin we do not federate with is refused before its signature is checked.
+    if (options.originAllowed !== undefined && !options.originAllowed(claim.value.origin)) {
+      throw new MatrixError('M_FORBIDDEN', 403, `Federation denied with ${claim.value.origin}.`);
+    }
     const content = await readContent(ctx, maxBytes);
     const result = await verifyXMatrixRequest(
       {
-        // Node keeps only the first of repeated Authorization headers in `headers`; each is a signature.
-        authorization: ctx.req.headersDistinct.authorization ?? [],
+        authorization,
         method: ctx.method,
         // The request target exactly as sent (path and query, undecoded), which is what was signed.
         uri: ctx.originalUrl,
@@ -69,11 +80,9 @@ export const federationAuth = (options: FederationAuthOptions): StrataMiddleware
       },
       options.serverName,
       options.lookupKey,
+      isUs,
     );
-    if (!result.ok) throw new MatrixError('M_UNAUTHORIZED', STATUS[result.error.kind], result.error.message);
-    if (options.originAllowed !== undefined && !options.originAllowed(result.value)) {
-      throw new MatrixError('M_FORBIDDEN', 403, `Federation denied with ${result.value}.`);
-    }
+    if (!result.ok) throw refusal(result.error);
     (ctx.state as FederationRequestState).origin = result.value;
     await next();
   };
