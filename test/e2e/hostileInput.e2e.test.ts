@@ -220,6 +220,26 @@ describe.each<ServerMode>(['embedded', 'distributed'])('hostile input (%s)', (mo
     expect((await alice.get('/account/whoami')).user_id).toBe(alice.userId);
   });
 
+  // A request at its bound takes seconds (in the embedded mode the store answers in this very
+  // thread, as does this test's server); requests sent meanwhile are served, not queued behind it.
+  it('serves other requests while one names as many entries as its bound allows', async () => {
+    const users = Object.fromEntries(Array.from({ length: LIMITS.keysQueryEntries - 1 }, (_, i) => [`@q${i}:${server.serverName}`, []]));
+    const big = alice.request('POST', '/keys/query', { json: { device_keys: { ...users, [bob.userId]: [] } } });
+    let bigDone = false;
+    void big.then(() => { bigDone = true; });
+    // Were the server's thread held, this timer too would fire only once the big request is done.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const servedMeanwhile: boolean[] = [];
+    for (let i = 0; i < 3; i++) {
+      expect((await bob.get('/account/whoami')).user_id).toBe(bob.userId);
+      servedMeanwhile.push(!bigDone);
+    }
+    expect(servedMeanwhile).toEqual([true, true, true]);
+    const reply = await big;
+    expect(reply.status).toBe(200);
+    expect(Object.keys(reply.body.device_keys as object)).toHaveLength(LIMITS.keysQueryEntries);
+  });
+
   it('refuses numbers canonical JSON forbids in events, whatever the JSON body parser admits', async () => {
     const room = e(roomId);
     const cases: Case[] = [];

@@ -11,6 +11,7 @@ import type { Requester, UserDataContext } from './context.ts';
 import { visibleSignatures } from './crossSigning.ts';
 import { publicKeyOf, withSignatures } from './crossSigningKeys.ts';
 import { badJson, invalidParam, requireAtMost } from './errors.ts';
+import { turnTaker } from './turns.ts';
 
 type Key = JsonObject | string;
 
@@ -91,7 +92,9 @@ export const queryKeys = async (ctx: UserDataContext, requester: Requester, body
   const masterKeys: JsonObject = {};
   const selfSigningKeys: JsonObject = {};
   const userSigningKeys: JsonObject = {};
+  const turn = turnTaker();
   for (const [userId, deviceIds] of Object.entries(wanted)) {
+    await turn();
     if (!isUserId(userId)) throw badJson(`Invalid user id ${JSON.stringify(userId)}`);
     if (!Array.isArray(deviceIds) || !deviceIds.every((id) => typeof id === 'string')) {
       throw badJson(`'device_keys.${userId}' must be an array of device ids`);
@@ -141,6 +144,7 @@ export const claimKeys = async (ctx: UserDataContext, _requester: Requester, bod
   requireAtMost(named, LIMITS.keysClaimEntries, 'devices per /keys/claim request');
   const claimed: JsonObject = {};
   const failures: JsonObject = {};
+  const turn = turnTaker();
   for (const [userId, byDevice] of Object.entries(wanted)) {
     if (!isUserId(userId)) throw badJson(`Invalid user id ${JSON.stringify(userId)}`);
     if (!isJsonObject(byDevice) || !Object.values(byDevice).every((a) => typeof a === 'string')) {
@@ -152,6 +156,7 @@ export const claimKeys = async (ctx: UserDataContext, _requester: Requester, bod
     }
     const ofUser: JsonObject = {};
     for (const [deviceId, algorithm] of Object.entries(byDevice)) {
+      await turn();
       const key = await ctx.stores.keys.claim(userId, deviceId, algorithm as string);
       if (key !== undefined) ofUser[deviceId] = { [key.keyId]: key.key };
     }

@@ -9,6 +9,7 @@ import { LIMITS } from '../../limits.ts';
 import type { ToDeviceDelivery } from '../../ports/userData.ts';
 import type { Requester, UserDataContext } from './context.ts';
 import { badJson, requireAtMost } from './errors.ts';
+import { turnTaker } from './turns.ts';
 
 /** How many to-device messages one sync response carries at most (as Synapse). */
 export const TO_DEVICE_SYNC_LIMIT = 100;
@@ -23,7 +24,9 @@ export const sendToDevice = async (
   for (const byDevice of Object.values(messages)) named += isJsonObject(byDevice) ? Object.keys(byDevice).length : 0;
   requireAtMost(named, LIMITS.toDeviceMessages, 'to-device messages per request');
   const deliveries: ToDeviceDelivery[] = [];
+  const turn = turnTaker();
   for (const [userId, byDevice] of Object.entries(messages)) {
+    await turn();
     if (!isUserId(userId)) throw badJson(`Invalid user id ${JSON.stringify(userId)}`);
     if (!isJsonObject(byDevice)) throw badJson(`'messages.${userId}' must be an object`);
     if (userServerName(userId) !== ctx.serverName) continue;
