@@ -2,8 +2,14 @@
 // each publishes a self-signed /_matrix/key/v2/server; A, as a notary, fetches B's keys over
 // loopback HTTP, keeps them in its PostgreSQL database, and answers /_matrix/key/v2/query with
 // B's document signed by both B and A — still after B went away.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isJsonObject, verifyJsonSignature, verifyServerKeys, type JsonObject } from '../../domain/index.ts';
+import {
+  encodeBase64, isJsonObject, signingKeyFromSeed, verifyJsonSignature, verifyServerKeys, type JsonObject,
+} from '../../domain/index.ts';
 import { startTestServer, type TestServer } from '../harness/index.ts';
 
 const A = 'a.strata.test';
@@ -118,5 +124,25 @@ describe('server keys between two Strata servers', () => {
     const after = await getJson(`${a.url}/_matrix/key/v2/query/${B}?minimum_valid_until_ts=${Date.now() + 2 * DAY}`);
     expect(after.status).toBe(200);
     expect(after.body).toEqual(before);
+  });
+});
+
+describe('a signing key file (federation.signing_key_path)', () => {
+  it('is the key the server publishes and signs with', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'strata-key-file-'));
+    const seed = randomBytes(32);
+    const keyFile = path.join(dir, 'signing.key');
+    await writeFile(keyFile, `ed25519 a_synapse ${encodeBase64(seed)}\n`);
+    const server = await startTestServer({ mode: 'embedded', config: { STRATA_SERVER_NAME: 'keyfile.test', STRATA_SIGNING_KEY_PATH: keyFile } });
+    try {
+      const { body } = await getJson(`${server.url}/_matrix/key/v2/server`);
+      expect(body.verify_keys).toEqual({ 'ed25519:a_synapse': { key: signingKeyFromSeed('keyfile.test', 'ed25519:a_synapse', seed).publicKeyBase64 } });
+      // The key created at the first start of the database would be listed here; this one had none.
+      expect(body.old_verify_keys).toEqual({});
+      expect(verifyServerKeys(body, 'keyfile.test', Date.now())).toMatchObject({ ok: true });
+    } finally {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
