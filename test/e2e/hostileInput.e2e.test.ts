@@ -240,6 +240,30 @@ describe.each<ServerMode>(['embedded', 'distributed'])('hostile input (%s)', (mo
     expect(Object.keys(reply.body.device_keys as object)).toHaveLength(LIMITS.keysQueryEntries);
   });
 
+  it('clamps huge page sizes and refuses garbage tokens in paginated reads', async () => {
+    const room = e(roomId);
+    const messages = await alice.get(`/rooms/${room}/messages`, { dir: 'b', limit: '1000000000' });
+    expect((messages.chunk as unknown[]).length).toBeLessThanOrEqual(1_000);
+    const directory = await alice.post('/user_directory/search', { search_term: 'a', limit: 1_000_000_000 });
+    expect((directory.results as unknown[]).length).toBeLessThanOrEqual(50);
+    expect((await alice.get('/notifications', { limit: '999999999' })).notifications).toBeDefined();
+    expect((await alice.get('/publicRooms', { limit: '1000000000' })).chunk).toBeDefined();
+    const wrong: string[] = [];
+    const refused = async (method: string, path: string, options: { json?: unknown; query?: Record<string, string> }) => {
+      const reply = await alice.request(method, path, options);
+      if (reply.status < 400 || reply.status >= 500 || typeof reply.body.errcode !== 'string') wrong.push(`${method} ${path} ${JSON.stringify(options).slice(0, 80)} → ${reply.status}`);
+    };
+    for (const token of ['garbage', `p${'9'.repeat(40)}`, 'p-1', LONG]) {
+      await refused('GET', '/publicRooms', { query: { since: token } });
+      await refused('POST', '/publicRooms', { json: { since: token } });
+      await refused('GET', `/rooms/${room}/members`, { query: { at: token } });
+      await refused('GET', `/rooms/${room}/messages`, { query: { dir: 'b', from: token } });
+      await refused('GET', '/notifications', { query: { from: token } });
+      await refused('GET', '/sync', { query: { since: token, timeout: '0' } });
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it('refuses numbers canonical JSON forbids in events, whatever the JSON body parser admits', async () => {
     const room = e(roomId);
     const cases: Case[] = [];
