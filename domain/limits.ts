@@ -60,6 +60,12 @@ export const LIMITS = {
   keysClaimEntries: 5_000,
   /** `/sendToDevice`: messages named (user × device id; `*` counts once per user). */
   toDeviceMessages: 10_000,
+  /**
+   * `/keys/signatures/upload`: signed objects (each is checked against stored keys and its
+   * signatures verified, which costs CPU). A client signs its own new device or master key, or
+   * the master key of a user it verifies: a few at a time.
+   */
+  signedObjectsPerUpload: 1_000,
   /** `PUT /room_keys/keys`: sessions in one backup upload. */
   roomKeysPerUpload: 10_000,
   /**

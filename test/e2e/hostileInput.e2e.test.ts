@@ -170,7 +170,7 @@ describe.each<ServerMode>(['embedded', 'distributed'])('hostile input (%s)', (mo
     await check('key queries', 'POST', '/keys/query', { device_keys: many(4_000, (i) => [`@u${i}:${server.serverName}`, []]) });
     await check('to-device fan-out', 'PUT', `/sendToDevice/m.x/${random(10)}`, { messages: { [alice.userId]: many(LIMITS.toDeviceMessages, (i) => [`D${i}`, {}]) } });
     await check('to-device users', 'PUT', `/sendToDevice/m.x/${random(10)}`, { messages: many(10_000, (i) => [`@u${i}:${server.serverName}`, { '*': {} }]) });
-    await check('signatures', 'POST', '/keys/signatures/upload', { [alice.userId]: many(10_000, (i) => [`K${i}`, { user_id: alice.userId, device_id: `K${i}`, keys: {}, signatures: {} }]) });
+    await check('signatures', 'POST', '/keys/signatures/upload', { [alice.userId]: many(LIMITS.signedObjectsPerUpload, (i) => [`K${i}`, { user_id: alice.userId, device_id: `K${i}`, keys: {}, signatures: {} }]) });
     const session = { first_message_index: 0, forwarded_count: 0, is_verified: false, session_data: {} };
     await check('backup sessions', 'PUT', `/room_keys/keys?version=${version}`, { rooms: { [roomId]: { sessions: many(LIMITS.roomKeysPerUpload, (i) => [`S${i}`, session]) } } });
     await check('backup rooms', 'PUT', `/room_keys/keys?version=${version}`, { rooms: many(5_000, (i) => [`!r${i}:${server.serverName}`, { sessions: { s: session } }]) });
@@ -196,6 +196,7 @@ describe.each<ServerMode>(['embedded', 'distributed'])('hostile input (%s)', (mo
       { name: 'to-device messages', method: 'PUT', path: `/sendToDevice/m.x/${random(10)}`, json: { messages: many(LIMITS.toDeviceMessages + 1, (i) => [local(i), { '*': {} }]) }, errcode: 'M_TOO_LARGE', status: 413 },
       { name: 'backup sessions', method: 'PUT', path: `/room_keys/keys?version=${version}`, json: { rooms: many(LIMITS.roomKeysPerUpload + 1, (i) => [`!r${i}:${server.serverName}`, { sessions: { s: session } }]) }, errcode: 'M_TOO_LARGE', status: 413 },
       { name: 'backup sessions of one room', method: 'PUT', path: `/room_keys/keys/${room}?version=${version}`, json: { sessions: many(LIMITS.roomKeysPerUpload + 1, (i) => [`S${i}`, session]) }, errcode: 'M_TOO_LARGE', status: 413 },
+      { name: 'signed objects', method: 'POST', path: '/keys/signatures/upload', json: many(LIMITS.signedObjectsPerUpload + 1, (i) => [local(i), { K: { user_id: local(i), keys: {}, signatures: {} } }]), errcode: 'M_TOO_LARGE', status: 413 },
       { name: 'push rule conditions', method: 'PUT', path: '/pushrules/global/override/many', json: { conditions: Array.from({ length: LIMITS.pushRuleConditions + 1 }, () => ({ kind: 'event_match', key: 'content.body', pattern: 'x' })), actions: ['notify'] }, errcode: 'M_TOO_LARGE', status: 413 },
       { name: 'filter rooms', method: 'POST', path: `/user/${e(alice.userId)}/filter`, json: { room: { rooms: Array.from({ length: LIMITS.filterListEntries + 1 }, (_, i) => `!r${i}:x`) } }, errcode: 'M_BAD_JSON', status: 400 },
       { name: 'filter not_rooms', method: 'POST', path: `/user/${e(alice.userId)}/filter`, json: { room: { timeline: { not_rooms: Array.from({ length: LIMITS.filterListEntries + 1 }, (_, i) => `!r${i}:x`) } } }, errcode: 'M_BAD_JSON', status: 400 },

@@ -7,12 +7,14 @@
 import { isUserId } from '../../ids/index.ts';
 import { MatrixError } from '../../errors.ts';
 import { isJsonObject, type JsonObject } from '../../json.ts';
+import { LIMITS } from '../../limits.ts';
 import type { CrossSigningKeyType, CrossSigningSignature } from '../../ports/userData.ts';
 import type { Requester, UserDataContext } from './context.ts';
 import {
   checkCrossSigningKey, invalidSignature, publicKeyOf, sameKeyObject, sameSignedPart, signaturesIn, signedBy, type PublicKey,
 } from './crossSigningKeys.ts';
-import { badJson, forbidden } from './errors.ts';
+import { badJson, forbidden, requireAtMost } from './errors.ts';
+import { turnTaker } from './turns.ts';
 
 /**
  * Runs user-interactive auth for the operation (the accounts layer); resolves with a function
@@ -146,15 +148,20 @@ const otherUserCheck = async (
 
 /** `POST /keys/signatures/upload`: stores the valid signatures; `failures` names the others. */
 export const uploadSignatures = async (ctx: UserDataContext, requester: Requester, body: JsonObject): Promise<JsonObject> => {
+  let named = 0;
+  for (const byKey of Object.values(body)) named += isJsonObject(byKey) ? Object.keys(byKey).length : 0;
+  requireAtMost(named, LIMITS.signedObjectsPerUpload, 'signed objects per signature upload');
   const ownKeys = await ctx.stores.crossSigning.getKeys(requester.userId);
   const userSigning = ownKeys.user_signing === undefined ? undefined : publicKeyOf(ownKeys.user_signing);
   const failures: JsonObject = {};
   const accepted: CrossSigningSignature[] = [];
+  const turn = turnTaker();
   for (const [userId, byKey] of Object.entries(body)) {
     if (!isUserId(userId)) throw badJson(`Invalid user id ${JSON.stringify(userId)}`);
     if (!isJsonObject(byKey)) throw badJson(`'${userId}' must map key ids to signed objects`);
     const failed: JsonObject = {};
     for (const [keyId, signed] of Object.entries(byKey)) {
+      await turn();
       let outcome: CrossSigningSignature[] | Failure;
       if (!isJsonObject(signed)) outcome = failure('M_BAD_JSON', 'The signed object must be an object');
       else {
