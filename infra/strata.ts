@@ -34,6 +34,7 @@ import {
 } from '../projections/runtime/index.ts';
 import type { StrataConfig } from './config/index.ts';
 import { createFederationClient } from './federation/client/index.ts';
+import { createRemoteServers } from './federation/remoteServers.ts';
 import { createRemoteKeyRing, ensureRemoteServerKeysSchema, fetchThroughClient, type FetchFederationJson } from './federation/keys/index.ts';
 import { createMetrics } from './observability/index.ts';
 import { createErasure } from './erasure/index.ts';
@@ -129,19 +130,19 @@ export const startStrata = async (
     config.federation.signingKeyPath === undefined ? {} : { signingKeyPath: config.federation.signingKeyPath });
   const signingKey = serverKeys.current;
   await ensureRemoteServerKeysSchema(db);
+  const federationClient = createFederationClient({
+    serverName: config.serverName, signingKey, verifyCertificates: config.federation.verifyCertificates,
+    ipRangeWhitelist: config.federation.ipRangeWhitelist,
+    ...(config.federation.domainWhitelist === undefined ? {} : { domainWhitelist: config.federation.domainWhitelist }),
+  });
+  lifecycle.onStop('federation client', async () => federationClient.close());
   const keyRing = createRemoteKeyRing({
     db, ownKeys: () => serverKeys, logger: logger.child({ subsystem: 'key ring' }),
     trustedKeyServers: config.federation.trustedKeyServers.map((serverName) => ({ serverName })),
-    fetchJson: options.federationFetch ?? (() => {
-      const client = createFederationClient({
-        serverName: config.serverName, signingKey, verifyCertificates: config.federation.verifyCertificates,
-        ipRangeWhitelist: config.federation.ipRangeWhitelist,
-        ...(config.federation.domainWhitelist === undefined ? {} : { domainWhitelist: config.federation.domainWhitelist }),
-      });
-      lifecycle.onStop('key ring federation client', async () => client.close());
-      return fetchThroughClient(client);
-    })(),
+    fetchJson: options.federationFetch ?? fetchThroughClient(federationClient),
   });
+  // Profiles, aliases, E2EE keys and room lists of other servers, for our clients (infra/federation/remoteServers.ts).
+  const remoteServers = createRemoteServers({ client: federationClient });
   await log.ensureTopic(ROOM_EVENTS_TOPIC, ROOM_EVENTS_PARTITIONS);
 
   // Rooms: the rooms projection (read side, waking long-polling /sync requests as it applies
@@ -187,6 +188,7 @@ export const startStrata = async (
     devices: accountStore,
     clock: systemClock,
     serverName: config.serverName,
+    remoteServers,
   });
   lifecycle.onStop('typing timeouts', async () => userData.close());
   // Users stored as present when the last process stopped get their idle/offline timers back.
@@ -198,6 +200,7 @@ export const startStrata = async (
     clock: systemClock,
     random: cryptoRandom,
     serverName: config.serverName,
+    remoteServers,
     registration: config.registration,
     ...(config.registrationSharedSecret === undefined ? {} : { registrationSharedSecret: config.registrationSharedSecret }),
     onProfileChanged: async (userId, profile) => {
@@ -236,6 +239,7 @@ export const startStrata = async (
     }));
   const rooms = createRooms({
     serverName: config.serverName,
+    remoteServers,
     writer: guardedWriter,
     preferences,
     rooms: roomQueries,

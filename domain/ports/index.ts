@@ -6,3 +6,4 @@ export type * from './rooms.ts';
 export type * from './userData.ts';
 export type * from './contentKeys.ts';
 export type * from './keyRing.ts';
+export type * from './remoteServers.ts';

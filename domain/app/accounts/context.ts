@@ -1,5 +1,6 @@
 import type { JsonObject } from '../../json.ts';
 import type { AccountStore, Clock, PasswordHasher, ProfileFields, Random } from '../../ports/accounts.ts';
+import type { RemoteServers } from '../../ports/remoteServers.ts';
 
 /** Everything the account use-cases depend on; built once by the composition root. */
 export interface AccountsContext {
@@ -10,6 +11,8 @@ export interface AccountsContext {
   /** This homeserver's server name, the domain of local user ids. */
   readonly serverName: string;
   readonly registration: 'disabled' | 'open';
+  /** Other homeservers, asked for their users' profiles; without it those are not found. */
+  readonly remoteServers?: Pick<RemoteServers, 'queryProfile'>;
   /** Enables `/_synapse/admin/v1/register` when set. */
   readonly registrationSharedSecret?: string;
   /**

@@ -5,6 +5,7 @@
  */
 import { MatrixError } from '../../errors.ts';
 import { utf8Length } from '../../ids/limits.ts';
+import { isUserId, userServerName } from '../../ids/userId.ts';
 import type { JsonObject, JsonValue } from '../../json.ts';
 import type { ProfileFields } from '../../ports/accounts.ts';
 import type { AccountsContext, Requester } from './context.ts';
@@ -21,14 +22,27 @@ const MAX_STRING_LENGTH: Readonly<Record<string, number>> = { displayname: 256, 
 
 const profileNotFound = (): MatrixError => new MatrixError('M_NOT_FOUND', 404, 'Profile not found');
 
+/**
+ * Another server's user: its server is asked (server-server-api § Querying for information,
+ * `GET /query/profile`), as Synapse does for `GET /profile/{userId}`; its errors reach the client
+ * (404 when the user is unknown there, 502/504 when it cannot answer).
+ */
+const remoteServerOf = (ctx: AccountsContext, userId: string): string | undefined =>
+  isUserId(userId) && userServerName(userId) !== ctx.serverName ? userServerName(userId) : undefined;
+
 export const getProfile = async (ctx: AccountsContext, userId: string): Promise<ProfileFields> => {
+  const remote = remoteServerOf(ctx, userId);
+  if (remote !== undefined && ctx.remoteServers !== undefined) return ctx.remoteServers.queryProfile(remote, userId);
   const profile = await ctx.store.getProfile(userId);
   if (profile === undefined) throw profileNotFound();
   return profile;
 };
 
 export const getProfileField = async (ctx: AccountsContext, userId: string, key: string): Promise<JsonObject> => {
-  const profile = await getProfile(ctx, userId);
+  const remote = remoteServerOf(ctx, userId);
+  const profile = remote !== undefined && ctx.remoteServers !== undefined
+    ? await ctx.remoteServers.queryProfile(remote, userId, key)
+    : await getProfile(ctx, userId);
   if (!Object.hasOwn(profile, key)) throw new MatrixError('M_NOT_FOUND', 404, `Profile has no field ${key}`);
   return { [key]: profile[key] };
 };

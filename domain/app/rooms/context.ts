@@ -1,5 +1,6 @@
 /** Everything the room use-cases depend on; built once by the composition root. */
 import type { Clock, Random } from '../../ports/accounts.ts';
+import type { RemoteServers } from '../../ports/remoteServers.ts';
 import type { ProfileReader, RoomDirectory, RoomReadModel } from '../../ports/rooms.ts';
 import type { UserPreferences } from './preferences.ts';
 import type { RoomWriter } from './roomWriter.ts';
@@ -14,6 +15,8 @@ export interface RoomsContext {
   readonly random: Random;
   /** Room version for new rooms; "12" by default (the spec's recommendation in v1.19). */
   readonly defaultRoomVersion?: string;
+  /** Other homeservers, asked for their aliases and room lists; absent: those are not found. */
+  readonly remoteServers?: Pick<RemoteServers, 'queryDirectory' | 'publicRooms'>;
   /** Ignored users (ignoring.ts); absent: nobody is ignored. */
   readonly preferences?: UserPreferences;
 }

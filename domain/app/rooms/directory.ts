@@ -25,6 +25,13 @@ export const putAlias = async (ctx: RoomsContext, requester: RoomRequester, alia
 
 export const getAlias = async (ctx: RoomsContext, alias: string): Promise<JsonObject> => {
   if (!isRoomAlias(alias)) throw invalidParam(`Invalid room alias ${alias}`);
+  const aliasServer = roomAliasServerName(alias);
+  if (aliasServer !== ctx.serverName && ctx.remoteServers !== undefined) {
+    // Another server's alias: that server is asked (server-server-api § Querying for information,
+    // `GET /query/directory`); its 404 M_NOT_FOUND reaches the client as is, as with Synapse.
+    const found = await ctx.remoteServers.queryDirectory(aliasServer, alias);
+    return { room_id: found.roomId, servers: [...found.servers] };
+  }
   const found = await ctx.directory.resolveAlias(alias);
   if (found === undefined) throw notFound(`Room alias ${alias} not found`);
   return { room_id: found.roomId, servers: [ctx.serverName] };
@@ -82,6 +89,19 @@ export interface PublicRoomsRequest {
 export const publicRooms = async (ctx: RoomsContext, options: PublicRoomsRequest): Promise<JsonObject> => {
   if (options.server !== undefined && options.server !== ctx.serverName) {
     if (!parseServerName(options.server).ok) throw invalidParam("'server' is not a server name");
+    if (ctx.remoteServers !== undefined) {
+      // list_public_rooms.yaml `server`: "The server to fetch the public room lists from"; that
+      // server's own list (server-server-api § Public Room Directory), its tokens passed through.
+      return ctx.remoteServers.publicRooms(options.server, {
+        // As for our own list, an absent or 0 limit is the cap, which bounds the remote's page too.
+        limit: Math.min(options.limit === undefined || options.limit === 0 ? MAX_PUBLIC_ROOMS : options.limit, MAX_PUBLIC_ROOMS),
+        ...(options.since === undefined ? {} : { since: options.since }),
+        ...(options.searchTerm === undefined ? {} : { searchTerm: options.searchTerm }),
+        ...(options.roomTypes === undefined ? {} : { roomTypes: options.roomTypes }),
+        ...(options.includeAllNetworks === undefined ? {} : { includeAllNetworks: options.includeAllNetworks }),
+        ...(options.thirdPartyInstanceId === undefined ? {} : { thirdPartyInstanceId: options.thirdPartyInstanceId }),
+      });
+    }
     // Synapse answers 502 when it cannot fetch another server's list; without federation it never can.
     throw new MatrixError('M_UNKNOWN', 502, 'Failed to fetch room list: listing rooms of another server needs federation, not supported yet');
   }

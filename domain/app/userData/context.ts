@@ -1,3 +1,4 @@
+import type { RemoteServers } from '../../ports/remoteServers.ts';
 import type { DeviceDirectory, RoomMembership, UserDataStores } from '../../ports/userData.ts';
 import type { Notifier } from '../notifier/index.ts';
 import type { PresenceTracker } from './presenceTracker.ts';
@@ -13,6 +14,8 @@ export interface UserDataContext {
   readonly clock: { now(): number };
   /** This homeserver's server name: only local users get to-device messages and keys for now. */
   readonly serverName: string;
+  /** Other homeservers, asked for their users' keys; absent: those users are reported as failures. */
+  readonly remoteServers?: Pick<RemoteServers, 'queryKeys' | 'claimKeys'>;
   readonly typing: TypingStream;
   /** Presence that follows syncs and activity, with its idle/offline timers (presenceTracker.ts). */
   readonly presence: PresenceTracker;

@@ -2,9 +2,11 @@
  * End-to-end encryption keys (client-server-api § Key management API, keys.yaml): upload, query,
  * claim and changes. Device keys are stored and served verbatim: the server never checks or alters
  * their own signatures; cross-signing signatures are checked and merged in (crossSigning.ts).
- * Remote users' keys need federation (not yet): they are reported under `failures`.
+ * Remote users' keys are asked of their servers (server-server-api § End-to-End Encryption), all
+ * servers at once; a server that fails is reported under `failures` (keys.yaml), as Synapse does.
  */
-import { isUserId, userServerName, type UserId } from '../../ids/index.ts';
+import { isMatrixError } from '../../errors.ts';
+import { isUserId, userServerName } from '../../ids/index.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../json.ts';
 import { LIMITS } from '../../limits.ts';
 import type { Requester, UserDataContext } from './context.ts';
@@ -73,8 +75,46 @@ export const uploadKeys = async (ctx: UserDataContext, requester: Requester, bod
   return { one_time_key_counts: await keyCounts(ctx, requester) };
 };
 
-const remoteFailure = (failures: JsonObject, userId: UserId): void => {
-  failures[userServerName(userId)] = { status: 503, message: 'Federation is not available' };
+/** keys.yaml: "10 seconds is the recommended default"; a client may not hold a request longer than a minute. */
+const DEFAULT_REMOTE_TIMEOUT_MS = 10_000;
+const MAX_REMOTE_TIMEOUT_MS = 60_000;
+
+const remoteTimeout = (value: JsonValue | undefined): number => {
+  if (value === undefined || value === null) return DEFAULT_REMOTE_TIMEOUT_MS;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw badJson("'timeout' must be a non-negative integer");
+  return Math.max(1, Math.min(value, MAX_REMOTE_TIMEOUT_MS));
+};
+
+/** Synapse's `failures` entry: the status it would have answered, and why. */
+const failureOf = (error: unknown): JsonObject => isMatrixError(error)
+  ? { status: error.status, message: error.message }
+  : { status: 503, message: 'Failed to reach the server' };
+
+/** The request to `serverName`, begun when its first user is met. */
+const byServer = <V>(remote: Map<string, Record<string, V>>, serverName: string): Record<string, V> => {
+  let users = remote.get(serverName);
+  if (users === undefined) remote.set(serverName, (users = {}));
+  return users;
+};
+
+/**
+ * Asks every server in `byServer` at once, within `timeoutMs` each; what each answers is handed to
+ * `use`, and a server that fails (or that we cannot ask at all) lands in `failures`.
+ */
+const askServers = async <Q, A>(
+  byServer: ReadonlyMap<string, Q>, failures: JsonObject, ask: ((serverName: string, query: Q) => Promise<A>) | undefined, use: (answer: A) => void,
+): Promise<void> => {
+  await Promise.all([...byServer].map(async ([serverName, query]) => {
+    if (ask === undefined) {
+      failures[serverName] = { status: 503, message: 'Federation is not available' };
+      return;
+    }
+    try {
+      use(await ask(serverName, query));
+    } catch (error) {
+      failures[serverName] = failureOf(error);
+    }
+  }));
 };
 
 /**
@@ -92,6 +132,8 @@ export const queryKeys = async (ctx: UserDataContext, requester: Requester, body
   const masterKeys: JsonObject = {};
   const selfSigningKeys: JsonObject = {};
   const userSigningKeys: JsonObject = {};
+  const timeoutMs = remoteTimeout(body.timeout);
+  const remote = new Map<string, Record<string, readonly string[]>>();
   const turn = turnTaker();
   for (const [userId, deviceIds] of Object.entries(wanted)) {
     await turn();
@@ -100,7 +142,7 @@ export const queryKeys = async (ctx: UserDataContext, requester: Requester, body
       throw badJson(`'device_keys.${userId}' must be an array of device ids`);
     }
     if (userServerName(userId) !== ctx.serverName) {
-      remoteFailure(failures, userId);
+      byServer(remote, userServerName(userId))[userId] = deviceIds as string[];
       continue;
     }
     // The four reads of a user are independent: one round trip's wait instead of four, since a
@@ -129,6 +171,15 @@ export const queryKeys = async (ctx: UserDataContext, requester: Requester, body
     // The user-signing key is only ever shown to its owner (§ Cross-signing).
     if (crossSigning.user_signing !== undefined && userId === requester.userId) userSigningKeys[userId] = crossSigning.user_signing;
   }
+  // Remote servers answer for their users' devices and cross-signing keys; a user-signing key is
+  // never shared over federation (server-server-api § End-to-End Encryption).
+  const queryRemote = ctx.remoteServers === undefined ? undefined
+    : (serverName: string, users: Readonly<Record<string, readonly string[]>>) => ctx.remoteServers!.queryKeys(serverName, users, timeoutMs);
+  await askServers(remote, failures, queryRemote, (answer) => {
+    Object.assign(deviceKeys, answer.deviceKeys);
+    Object.assign(masterKeys, answer.masterKeys);
+    Object.assign(selfSigningKeys, answer.selfSigningKeys);
+  });
   return {
     device_keys: deviceKeys, failures,
     master_keys: masterKeys, self_signing_keys: selfSigningKeys, user_signing_keys: userSigningKeys,
@@ -144,6 +195,8 @@ export const claimKeys = async (ctx: UserDataContext, _requester: Requester, bod
   requireAtMost(named, LIMITS.keysClaimEntries, 'devices per /keys/claim request');
   const claimed: JsonObject = {};
   const failures: JsonObject = {};
+  const timeoutMs = remoteTimeout(body.timeout);
+  const remote = new Map<string, Record<string, Readonly<Record<string, string>>>>();
   const turn = turnTaker();
   for (const [userId, byDevice] of Object.entries(wanted)) {
     if (!isUserId(userId)) throw badJson(`Invalid user id ${JSON.stringify(userId)}`);
@@ -151,7 +204,7 @@ export const claimKeys = async (ctx: UserDataContext, _requester: Requester, bod
       throw badJson(`'one_time_keys.${userId}' must map device ids to algorithms`);
     }
     if (userServerName(userId) !== ctx.serverName) {
-      remoteFailure(failures, userId);
+      byServer(remote, userServerName(userId))[userId] = byDevice as Record<string, string>;
       continue;
     }
     const ofUser: JsonObject = {};
@@ -162,6 +215,9 @@ export const claimKeys = async (ctx: UserDataContext, _requester: Requester, bod
     }
     if (Object.keys(ofUser).length > 0) claimed[userId] = ofUser;
   }
+  const claimRemote = ctx.remoteServers === undefined ? undefined
+    : (serverName: string, users: Readonly<Record<string, Readonly<Record<string, string>>>>) => ctx.remoteServers!.claimKeys(serverName, users, timeoutMs);
+  await askServers(remote, failures, claimRemote, (answer) => Object.assign(claimed, answer));
   return { one_time_keys: claimed, failures };
 };
 
