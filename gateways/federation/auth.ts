@@ -10,13 +10,20 @@
  * is not us; 400 M_UNAUTHORIZED for a malformed header; 403 M_FORBIDDEN for an origin the
  * federation whitelist leaves out.
  */
-import { MatrixError, readXMatrixClaim, verifyXMatrixRequest, type FederationKeyLookup, type JsonValue, type XMatrixFailure } from '../../domain/index.ts';
+import {
+  isJsonObject, MatrixError, readXMatrixClaim, verifyXMatrixRequest, type FederationKeyLookup, type JsonObject, type JsonValue, type XMatrixFailure,
+} from '../../domain/index.ts';
 import { readJsonBody, type RequestState, type StrataContext, type StrataMiddleware } from '../http/index.ts';
 
 /** The state a federation route finds once the request is authenticated. */
 export interface FederationRequestState extends RequestState {
   /** The server the request comes from, proven by its signature. */
   origin: string;
+  /**
+   * The body the signature covered, read once here (the request stream cannot be read twice);
+   * routes take it through `signedContent`.
+   */
+  content?: JsonValue;
 }
 
 /**
@@ -83,7 +90,9 @@ export const federationAuth = (options: FederationAuthOptions): StrataMiddleware
       isUs,
     );
     if (!result.ok) throw refusal(result.error);
-    (ctx.state as FederationRequestState).origin = result.value;
+    const state = ctx.state as FederationRequestState;
+    state.origin = result.value;
+    if (content !== undefined) state.content = content;
     await next();
   };
 };
@@ -93,4 +102,14 @@ export const originOf = (ctx: StrataContext): string => {
   const origin = (ctx.state as Partial<FederationRequestState>).origin;
   if (origin === undefined) throw new MatrixError('M_UNAUTHORIZED', 401, 'Request is not authenticated');
   return origin;
+};
+
+/**
+ * The JSON object body of an authenticated PUT or POST (federationAuth read it and refused any
+ * other shape for these methods); `{}` for a bodyless request of another method.
+ */
+export const signedContent = (ctx: StrataContext): JsonObject => {
+  originOf(ctx);
+  const content = (ctx.state as Partial<FederationRequestState>).content;
+  return isJsonObject(content) ? content : {};
 };

@@ -2,3 +2,8 @@
 export { createKeyRouter, MAX_QUERIED_KEY_IDS, MAX_QUERIED_SERVERS, type KeyRoutesOptions } from './keyRoutes.ts';
 export { federationAuth, originOf, DEFAULT_FEDERATION_MAX_BODY_BYTES, type FederationAuthOptions, type FederationRequestState } from './auth.ts';
 export { federationVersionRouter, type FederationVersionOptions } from './versionRoutes.ts';
+export { signedContent } from './auth.ts';
+export { createFederationQueryRouter, type FederationQueryRoutesOptions } from './queryRoutes.ts';
+export { createFederationUserKeysRouter, type FederationUserKeysRoutesOptions } from './userKeysRoutes.ts';
+export { createFederationOpenIdRouter, type FederationOpenIdRoutesOptions } from './openIdRoutes.ts';
+export { createFederationPublicRoomsRouter, type FederationPublicRoomsRoutesOptions } from './publicRoomsRoutes.ts';
