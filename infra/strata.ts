@@ -5,6 +5,7 @@
  */
 import { createAccounts, withSuspensionGuard } from '../domain/app/accounts/index.ts';
 import { createAnalytics, type AnalyticsReadModel } from '../domain/app/analytics/index.ts';
+import { createFederationQueries } from '../domain/app/federation/index.ts';
 import {
   accountDataPreferences, createRoomModules, createRoomPeeking, createRooms, createRoomWriter, type Rooms,
 } from '../domain/app/rooms/index.ts';
@@ -20,7 +21,10 @@ import { createRoomsRouter } from '../gateways/client/rooms/index.ts';
 import { createSyncRouter } from '../gateways/client/sync/index.ts';
 import { createNotificationsRouter } from '../gateways/client/notifications/index.ts';
 import { createUserDataRouter } from '../gateways/client/userData/index.ts';
-import { createKeyRouter, federationVersionRouter } from '../gateways/federation/index.ts';
+import {
+  createFederationOpenIdRouter, createFederationPublicRoomsRouter, createFederationQueryRouter, createFederationUserKeysRouter, createKeyRouter,
+  federationAuth, federationVersionRouter,
+} from '../gateways/federation/index.ts';
 import { createHttpApp } from '../gateways/http/index.ts';
 import { healthRouter, metricsRouter } from '../gateways/ops/index.ts';
 import { ANALYTICS_PROJECTION, createClickHouseAnalyticsReadModel, startClickHouseProjection } from '../projections/analytics/index.ts';
@@ -290,6 +294,24 @@ export const startStrata = async (
   }
   const analytics = createAnalytics({ readModel: analyticsReadModel, users: accountStore });
 
+  // Inbound federation: every /_matrix/federation/* route but /version and /openid/userinfo (which
+  // the spec leaves unsigned) takes a request signed with a key of its origin that is valid now.
+  const signedByOrigin = federationAuth({
+    serverName: config.serverName,
+    lookupKey: async (serverName, keyId) => {
+      const answer = await keyRing.verifyKey({ serverName, keyId, validAt: systemClock.now() });
+      return answer.found ? answer.publicKeyBase64 : undefined;
+    },
+    ...(config.federation.domainWhitelist === undefined ? {} : {
+      originAllowed: (origin: string) => config.federation.domainWhitelist?.includes(origin) === true,
+    }),
+  });
+  const federationQueries = createFederationQueries({
+    serverName: config.serverName, profiles: accountStore, directory, rooms: roomQueries, devices: accountStore,
+    keys: userDataStores.keys, crossSigning: userDataStores.crossSigning,
+    openIdUserInfo: (token) => accounts.openIdUserInfo(token), publicRooms: (request) => rooms.publicRooms(request),
+  });
+
   /** The listener's address once bound (the configured one may say port 0). */
   let listening = displayListenAddress(config.listen);
   const app = createHttpApp({
@@ -327,6 +349,10 @@ export const startStrata = async (
       }),
       createAnalyticsRouter({ analytics, accounts }),
       createKeyRouter({ keys: () => serverKeys, keyRing, now: () => systemClock.now() }),
+      createFederationQueryRouter({ queries: federationQueries, auth: signedByOrigin }),
+      createFederationUserKeysRouter({ queries: federationQueries, auth: signedByOrigin }),
+      createFederationOpenIdRouter({ queries: federationQueries }),
+      createFederationPublicRoomsRouter({ queries: federationQueries, auth: signedByOrigin }),
     ],
   });
   const http = await startHttpServer(app.callback(), config.listen);
