@@ -23,7 +23,7 @@ import {
   type RemotePublicRoomsRequest,
   type RemoteServers,
 } from '../../domain/index.ts';
-import { FederationClientError, FederationHttpError, type FederationClient } from './client/index.ts';
+import { FederationClientError, FederationHttpError, type FederationClient, type FederationFailureKind } from './client/index.ts';
 
 export interface RemoteServersOptions {
   readonly client: Pick<FederationClient, 'request'>;
@@ -44,6 +44,12 @@ const MAX_PUBLIC_ROOMS = 500;
 const badAnswer = (serverName: string, what: string): MatrixError =>
   new MatrixError('M_UNKNOWN', 502, `${serverName} answered ${what} with an unexpected shape`);
 
+const CLIENT_FAILURE: Readonly<Record<FederationFailureKind, string>> = {
+  denied: 'federation with it is not allowed', resolve: 'its name could not be resolved', blocked: 'its address is not allowed',
+  connect: 'it could not be reached', tls: 'TLS with it failed', timeout: 'it did not answer in time',
+  tooLarge: 'its answer was too large', badResponse: 'its answer was unusable',
+};
+
 /** The client-facing error for a failed federation request (Synapse: proxied 4xx, else 502/504). */
 export const remoteFailure = (serverName: string, what: string, error: unknown): MatrixError => {
   if (error instanceof MatrixError) return error;
@@ -58,7 +64,9 @@ export const remoteFailure = (serverName: string, what: string, error: unknown):
   if (error instanceof FederationClientError) {
     if (error.kind === 'timeout') return new MatrixError('M_UNKNOWN', 504, `Timed out fetching ${what} from ${serverName}`);
     if (error.kind === 'denied') return new MatrixError('M_FORBIDDEN', 403, `Federation with ${serverName} is not allowed`);
-    return new MatrixError('M_UNKNOWN', 502, `Failed to fetch ${what} from ${serverName}: ${error.message.slice(0, 300)}`);
+    // Only the kind of failure: which address refused or what TLS said is not for clients, who
+    // choose the names asked and could map the network behind us with the details.
+    return new MatrixError('M_UNKNOWN', 502, `Failed to fetch ${what} from ${serverName}: ${CLIENT_FAILURE[error.kind]}`);
   }
   return new MatrixError('M_UNKNOWN', 502, `Failed to fetch ${what} from ${serverName}`);
 };
