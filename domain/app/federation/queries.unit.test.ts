@@ -69,7 +69,7 @@ describe('federation key claims', () => {
     const queries = createFederationQueries(context({
       keys: {
         getDeviceKeys: async () => new Map(), currentDeviceListPosition: async () => 1,
-        claim: async (userId, deviceId) => { claimed.push(`${userId}/${deviceId}`); return { keyId: 'signed_curve25519:A', key: 'k' }; },
+        claim: async (userId, deviceId) => { claimed.push(`${userId}/${deviceId}`); return { userId, deviceId, keyId: 'signed_curve25519:A', key: 'k' }; },
       },
     }));
     const body = { one_time_keys: { [`@alice:${US}`]: { DEV: 'signed_curve25519' }, '@bob:elsewhere.test': { DEV: 'signed_curve25519' } } };
