@@ -22,8 +22,9 @@ const freePort = async (): Promise<number> => {
   return port;
 };
 
-const start = (port: number, extra: Record<string, string> = {}): Promise<TestServer> => startTestServer({
+const start = (port: number, extra: Record<string, string> = {}, federation: Record<string, unknown> = {}): Promise<TestServer> => startTestServer({
   mode: 'embedded',
+  file: { federation },
   config: {
     STRATA_SERVER_NAME: `127.0.0.1:${port}`,
     STRATA_FEDERATION_LISTEN: `127.0.0.1:${port}`,
@@ -116,6 +117,17 @@ describe('inbound federation queries', () => {
       .toEqual({ status: 401, errcode: 'M_UNAUTHORIZED' });
     // The version stays unauthenticated.
     expect((await fetch(`${a.url}/_matrix/federation/v1/version`)).status).toBe(200);
+  });
+
+  it('refuses a signed request from an origin outside federation.domain_whitelist with 403', async () => {
+    const port = await freePort();
+    const closed = await start(port, {}, { domain_whitelist: ['friend.test'] });
+    try {
+      expect(await refusal(asB.request(`127.0.0.1:${port}`, 'GET', `/_matrix/federation/v1/query/profile?user_id=${e(`@x:127.0.0.1:${port}`)}`)))
+        .toEqual({ status: 403, errcode: 'M_FORBIDDEN' });
+    } finally {
+      await closed.stop();
+    }
   });
 
   it('answers profile queries: the whole profile, one field, 404 for what is not there', async () => {
