@@ -142,9 +142,13 @@ write_config() {
         compress: false"
     # ip_range_whitelist (below) is not enough for peers named by an IP literal: Synapse checks
     # those against the federation blocklist alone, so it is emptied (0.0.0.0 and :: stay blocked).
+    # Synapse lets nobody publish rooms in its directory, and keeps that directory from other
+    # servers, unless told otherwise; interop tests list it from Strata (GET /publicRooms?server=).
     federation_settings="tls_certificate_path: \"$CONF/tls.crt\"
 tls_private_key_path: \"$CONF/tls.key\"
-federation_ip_range_blacklist: []"
+federation_ip_range_blacklist: []
+allow_public_rooms_over_federation: true
+room_list_publication_rules: [{action: allow}]"
   fi
   # Rewritten on every start; edits here are lost.
   cat >"$CONF/homeserver.yaml" <<EOF

@@ -3,6 +3,8 @@
  * with STRATA_SYNAPSE_FEDERATION=1): a Strata named `127.0.0.1:<port>`, with its TLS listener on that
  * port so Synapse can fetch its keys, asks Synapse for a user's profile, a room alias, device and
  * one-time keys, and its public room list, through infra/federation/remoteServers.ts.
+ * (Synapse lists its rooms over federation only with allow_public_rooms_over_federation, which
+ * synapse.sh sets for this peer.)
  */
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -70,6 +72,18 @@ describe('client lookups of another server through federation', () => {
     const found = await strataClient.ok('GET', `/directory/room/${encodeURIComponent(alias)}`, { token: strataToken });
     expect(found).toEqual({ room_id: created.room_id, servers: expect.arrayContaining([peer.serverName]) });
     await strataClient.fails('GET', `/directory/room/${encodeURIComponent(`#missing${suffix}:${peer.serverName}`)}`, { status: 404, errcode: 'M_NOT_FOUND' }, { token: strataToken });
+  });
+
+  it('lists Synapse\'s public rooms with ?server=, with a search term too', async () => {
+    const created = await synapseClient.ok('POST', '/createRoom', {
+      token: synapseToken, json: { name: `Listed ${suffix}`, preset: 'public_chat', visibility: 'public' },
+    });
+    const listed = await strataClient.ok('GET', '/publicRooms', { token: strataToken, query: { server: peer.serverName, limit: '100' } });
+    expect(listed.chunk).toEqual(expect.arrayContaining([expect.objectContaining({ room_id: created.room_id, name: `Listed ${suffix}` })]));
+    const searched = await strataClient.ok('POST', '/publicRooms', {
+      token: strataToken, query: { server: peer.serverName }, json: { filter: { generic_search_term: `Listed ${suffix}` } },
+    });
+    expect((searched.chunk as { room_id: string }[]).map((room) => room.room_id)).toEqual([created.room_id]);
   });
 
   it('queries and claims the keys a Synapse user uploaded', async () => {
