@@ -71,6 +71,19 @@ export const remoteFailure = (serverName: string, what: string, error: unknown):
   return new MatrixError('M_UNKNOWN', 502, `Failed to fetch ${what} from ${serverName}`);
 };
 
+/**
+ * The client bounds each exchange by `timeoutMs`, but finding the server (well-known, SRV) and
+ * trying several SRV targets comes on top; the caller's deadline (keys.yaml `timeout`) covers it
+ * all. A request left behind still ends by the client's own bounds.
+ */
+const withDeadline = <T>(promise: Promise<T>, timeoutMs: number, serverName: string): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new FederationClientError('timeout', `${serverName} did not answer in ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+};
+
 const query = (params: Record<string, string | undefined>): string => {
   const search = new URLSearchParams();
   for (const [name, value] of Object.entries(params)) if (value !== undefined) search.set(name, value);
@@ -93,7 +106,7 @@ export const createRemoteServers = (options: RemoteServersOptions): RemoteServer
     if (!parseServerName(serverName).ok) throw new MatrixError('M_INVALID_PARAM', 400, `${JSON.stringify(serverName.slice(0, 300))} is not a server name`);
     let answer: JsonValue;
     try {
-      answer = await options.client.request(serverName, method, path, body, { timeoutMs, maxResponseBytes });
+      answer = await withDeadline(options.client.request(serverName, method, path, body, { timeoutMs, maxResponseBytes }), timeoutMs, serverName);
     } catch (error) {
       throw remoteFailure(serverName, what, error);
     }

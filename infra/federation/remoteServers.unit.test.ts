@@ -89,6 +89,14 @@ describe('remote servers adapter', () => {
     expect(sent[1]).toMatchObject({ method: 'POST', body: { limit: 3, filter: { generic_search_term: 'cats', room_types: [null] } } });
   });
 
+  it('answers 504 once the deadline passes, however long finding the server takes', async () => {
+    const { remote } = fake(() => new Promise<JsonValue>(() => undefined));
+    const started = Date.now();
+    const error = await failure(remote.queryKeys('b.example', { '@bo:b.example': [] }, 50));
+    expect(error).toMatchObject({ status: 504 });
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
   it('turns failures into the errors a client is given', async () => {
     const answering = (error: Error) => fake(() => { throw error; }).remote;
     const notFound = new FederationHttpError('b.example', 404, { errcode: 'M_NOT_FOUND', error: 'Profile was not found' } as JsonObject);
