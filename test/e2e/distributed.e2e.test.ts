@@ -83,7 +83,7 @@ describe('the server process with Kafka, PostgreSQL and ClickHouse', () => {
     // Reverse order of start: nothing is stopped while something started after it still runs.
     expect(stopped).toEqual([
       'http server', 'analytics projection', 'push gateway client', 'push sender', 'typing timeouts', 'erasure sweepers', 'rooms projection',
-      'clickhouse', 'database', 'room log',
+      'federation client', 'clickhouse', 'database', 'room log',
     ]);
   });
 });

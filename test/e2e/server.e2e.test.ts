@@ -125,8 +125,8 @@ describe('the server process in embedded mode', () => {
       .map((line) => line.subsystem);
     // Reverse order of start: nothing is stopped while something started after it still runs.
     expect(stopped).toEqual([
-      'metrics server', 'http server', 'push gateway client', 'push sender', 'typing timeouts', 'erasure sweepers', 'rooms projection', 'database',
-      'room log',
+      'metrics server', 'http server', 'push gateway client', 'push sender', 'typing timeouts', 'erasure sweepers', 'rooms projection',
+      'federation client', 'database', 'room log',
     ]);
   });
 });
