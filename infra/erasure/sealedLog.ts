@@ -4,6 +4,7 @@
  * key exists and the redacted PDU once the key was destroyed. Only `topic` is sealed; records
  * appended before sealing was turned on carry no header and are read as they are.
  */
+import { delegatingLog } from '../../domain/ports/index.ts';
 import type { ConsumerHandlers, ContentKeyStore, LogBatch, LogEntry, LogRecordToAppend, LogValue, NewContentKey, RoomLog } from '../../domain/index.ts';
 import { newDataKey, newKeyId, openRecord, SEALED_HEADER, sealableRecord, sealRecord } from './sealing.ts';
 
@@ -60,26 +61,24 @@ export const withSealedContent = <L extends RoomLog>(log: L, options: SealedLogO
 
   const openBatch = async (batch: LogBatch): Promise<LogBatch> => ({ ...batch, entries: await open(batch.entries) });
 
+  // The log's own extra members (e.g. a lease) stay; the port's methods go through the decorator.
   return {
     ...log,
-    ensureTopic: (topic, partitions) => log.ensureTopic(topic, partitions),
-    partitionCount: (topic) => log.partitionCount(topic),
-    partitionFor: (topic, key) => log.partitionFor(topic, key),
-    endOffset: (topic, partition) => log.endOffset(topic, partition),
-    close: () => log.close(),
-    append: async (topic, records) => log.append(topic, topic === sealedTopic ? await seal(records) : records),
-    read: async (topic, partition, fromOffset, max) => {
-      const entries = await log.read(topic, partition, fromOffset, max);
-      return topic === sealedTopic ? open(entries) : entries;
-    },
-    subscribe: (subscribeOptions, handlers) => {
-      if (subscribeOptions.topic !== sealedTopic) return log.subscribe(subscribeOptions, handlers);
-      const inner: ConsumerHandlers = {
-        onAssigned: (topic, partitions) => handlers.onAssigned(topic, partitions),
-        onRevoked: (topic, partitions) => handlers.onRevoked(topic, partitions),
-        onBatch: async (batch) => handlers.onBatch(await openBatch(batch)),
-      };
-      return log.subscribe(subscribeOptions, inner);
-    },
+    ...delegatingLog(log, {
+      append: async (topic, records) => log.append(topic, topic === sealedTopic ? await seal(records) : records),
+      read: async (topic, partition, fromOffset, max) => {
+        const entries = await log.read(topic, partition, fromOffset, max);
+        return topic === sealedTopic ? open(entries) : entries;
+      },
+      subscribe: (subscribeOptions, handlers) => {
+        if (subscribeOptions.topic !== sealedTopic) return log.subscribe(subscribeOptions, handlers);
+        const inner: ConsumerHandlers = {
+          onAssigned: (topic, partitions) => handlers.onAssigned(topic, partitions),
+          onRevoked: (topic, partitions) => handlers.onRevoked(topic, partitions),
+          onBatch: async (batch) => handlers.onBatch(await openBatch(batch)),
+        };
+        return log.subscribe(subscribeOptions, inner);
+      },
+    }),
   };
 };

@@ -8,7 +8,7 @@
  * (another process owns the partition, earlier records are not applied yet) the consumer applies
  * them as before, and it skips whatever was applied here.
  */
-import type { LogEntry, LogRecordToAppend, LogValue, RoomLog } from '../../domain/ports/index.ts';
+import { delegatingLog, type LogEntry, type LogRecordToAppend, type LogValue, type RoomLog } from '../../domain/ports/index.ts';
 import type { RunningConsumer } from './consume.ts';
 
 /**
@@ -18,14 +18,7 @@ import type { RunningConsumer } from './consume.ts';
  */
 export const applyingAppended = (
   log: RoomLog, projection: Pick<RunningConsumer, 'applyAppended'>, topic: string,
-): RoomLog => ({
-  ensureTopic: (name, partitions) => log.ensureTopic(name, partitions),
-  partitionCount: (name) => log.partitionCount(name),
-  partitionFor: (name, key) => log.partitionFor(name, key),
-  read: (name, partition, fromOffset, max) => log.read(name, partition, fromOffset, max),
-  endOffset: (name, partition) => log.endOffset(name, partition),
-  subscribe: (options, handlers) => log.subscribe(options, handlers),
-  close: () => log.close(),
+): RoomLog => delegatingLog(log, {
   async append(appendTo, records) {
     const positions = await log.append(appendTo, records);
     if (appendTo !== topic || positions.length !== records.length) return positions;

@@ -4,24 +4,18 @@
  * refused before they reach the log, and long-polls waiting for the consumer's wake-ups end with
  * the stop's 503 (ConsumerStoppedError).
  */
-import type { RoomLog } from '../../domain/ports/index.ts';
+import { delegatingLog, type RoomLog } from '../../domain/ports/index.ts';
 import type { Supervisor } from './supervisor.ts';
 
 /** `log`, whose appends to `topic` are refused while `consumer` is stopped (nothing is appended). */
-export const refusingAppendsWhileStopped = (log: RoomLog, supervisor: Supervisor, consumer: string, topic: string): RoomLog => ({
-  ensureTopic: (name, partitions) => log.ensureTopic(name, partitions),
-  partitionCount: (name) => log.partitionCount(name),
-  partitionFor: (name, key) => log.partitionFor(name, key),
-  read: (name, partition, fromOffset, max) => log.read(name, partition, fromOffset, max),
-  endOffset: (name, partition) => log.endOffset(name, partition),
-  subscribe: (options, handlers) => log.subscribe(options, handlers),
-  close: () => log.close(),
-  append: async (appendTo, records) => {
-    const stopped = appendTo === topic ? supervisor.stopped(consumer) : undefined;
-    if (stopped !== undefined) throw stopped;
-    return log.append(appendTo, records);
-  },
-});
+export const refusingAppendsWhileStopped = (log: RoomLog, supervisor: Supervisor, consumer: string, topic: string): RoomLog =>
+  delegatingLog(log, {
+    append: async (appendTo, records) => {
+      const stopped = appendTo === topic ? supervisor.stopped(consumer) : undefined;
+      if (stopped !== undefined) throw stopped;
+      return log.append(appendTo, records);
+    },
+  });
 
 /**
  * Runs `wait` (given an abort signal that also fires when `consumer` stops) and rejects with the
