@@ -2,18 +2,9 @@
 // of an IP-literal server name, TLS to the federation listener, the address policy), not through
 // a test's fetch. Three servers named 127.0.0.1:<federation port>: A reaches B directly, and
 // reaches C — outside its federation_domain_whitelist — only through B as its trusted notary.
-import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyJsonSignature, verifyServerKeys, type JsonObject } from '../../domain/index.ts';
-import { startTestServer, type TestServer } from '../harness/index.ts';
-
-const freePort = async (): Promise<number> => {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-};
+import { freePort, startTestServer, type TestServer } from '../harness/index.ts';
 
 const getJson = async (url: string): Promise<{ status: number; body: JsonObject }> => {
   const response = await fetch(url);

@@ -5,22 +5,13 @@
 // listener and answers each endpoint. Unsigned and wrongly signed requests get 401.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBase64, signingKeyFromSeed, type JsonObject, type JsonValue, type SigningKey } from '../../domain/index.ts';
 import { createFederationClient, FederationHttpError, type FederationClient } from '../../infra/federation/client/index.ts';
 import { crossSigningKey, deviceKeys, generateTestKeyPair, signAs } from '../fixtures/index.ts';
-import { e, MatrixClient, startTestServer, type Body, type TestServer, type UserClient } from '../harness/index.ts';
-
-const freePort = async (): Promise<number> => {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-};
+import { e, MatrixClient, freePort, startTestServer, type Body, type TestServer, type UserClient } from '../harness/index.ts';
 
 const start = (port: number, extra: Record<string, string> = {}, federation: Record<string, unknown> = {}): Promise<TestServer> => startTestServer({
   mode: 'embedded',

@@ -10,3 +10,4 @@ export * from './roomsStack.ts';
 export { openTestSchema, type TestSchema } from './postgresSchema.ts';
 export { serveTestApp, type TestApp } from './httpTestApp.ts';
 export { syncTestClient, V3, type SyncSession, type SyncTestClient } from './syncTestClient.ts';
+export { freePort } from './ports.ts';

@@ -6,11 +6,9 @@
  * (Synapse lists its rooms over federation only with allow_public_rooms_over_federation, which
  * synapse.sh sets for this peer.)
  */
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MatrixClient, startTestServer, type TestServer } from '../harness/index.ts';
-import { startSynapsePeer, type SynapsePeer } from './synapsePeer.ts';
+import { MatrixClient, type TestServer } from '../harness/index.ts';
+import { startStrataBesideSynapse, startSynapsePeer, type SynapsePeer } from './synapsePeer.ts';
 
 let peer: SynapsePeer;
 let strata: TestServer;
@@ -22,25 +20,9 @@ let synapseUser: string;
 const deviceId = 'REMOTEDEV';
 const suffix = Date.now().toString(36);
 
-/** A port free right now, for a server name that must contain it before the listener starts. */
-const freePort = (): Promise<number> => new Promise((resolve, reject) => {
-  const probe = createServer();
-  probe.once('error', reject);
-  probe.listen(0, '127.0.0.1', () => {
-    const { port } = probe.address() as AddressInfo;
-    probe.close(() => resolve(port));
-  });
-});
-
 beforeAll(async () => {
   peer = await startSynapsePeer();
-  const port = await freePort();
-  strata = await startTestServer({
-    mode: 'embedded',
-    config: { STRATA_SERVER_NAME: `127.0.0.1:${port}` },
-    // Synapse's certificate is self-signed and it lives on loopback, which the default policy refuses.
-    file: { federation: { listen: `127.0.0.1:${port}`, verify_certificates: false, ip_range_whitelist: ['127.0.0.1/32'] } },
-  });
+  strata = await startStrataBesideSynapse();
   strataClient = new MatrixClient(strata.url);
   strataToken = (await strataClient.register(`local${suffix}`)).accessToken;
 

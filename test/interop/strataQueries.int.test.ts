@@ -4,12 +4,10 @@
  * Synapse's client API is asked about them, so Synapse fetches Strata's key and sends signed
  * queries to Strata's inbound federation API (profile and directory queries, user keys, public rooms).
  */
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MatrixClient, startTestServer, type Body, type TestServer, type UserClient } from '../harness/index.ts';
+import { MatrixClient, type Body, type TestServer, type UserClient } from '../harness/index.ts';
 import { deviceKeys, generateTestKeyPair, signAs } from '../fixtures/index.ts';
-import { startSynapsePeer, type SynapsePeer } from './synapsePeer.ts';
+import { startStrataBesideSynapse, startSynapsePeer, type SynapsePeer } from './synapsePeer.ts';
 
 let peer: SynapsePeer;
 let strata: TestServer;
@@ -18,25 +16,9 @@ let synapse: UserClient;
 const suffix = Date.now().toString(36);
 const e = encodeURIComponent;
 
-/** A port free right now, for a server name that must contain it before the listener starts. */
-const freePort = (): Promise<number> => new Promise((resolve, reject) => {
-  const probe = createServer();
-  probe.once('error', reject);
-  probe.listen(0, '127.0.0.1', () => {
-    const { port } = probe.address() as AddressInfo;
-    probe.close(() => resolve(port));
-  });
-});
-
 beforeAll(async () => {
   peer = await startSynapsePeer();
-  const port = await freePort();
-  strata = await startTestServer({
-    mode: 'embedded',
-    config: { STRATA_SERVER_NAME: `127.0.0.1:${port}` },
-    // Synapse's certificate is self-signed and it lives on loopback, which the default policy refuses.
-    file: { federation: { listen: `127.0.0.1:${port}`, verify_certificates: false, ip_range_whitelist: ['127.0.0.1/32'] } },
-  });
+  strata = await startStrataBesideSynapse();
   const strataClient = new MatrixClient(strata.url);
   alice = strataClient.as(await strataClient.register(`alice${suffix}`));
   const synapseClient = new MatrixClient(peer.clientUrl);

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TLSSocket } from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
+import { freePort, startTestServer, type TestServer } from '../harness/index.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const script = 'infra/services/synapse.sh';
@@ -89,3 +90,17 @@ export const tlsJson = (url: string, ca: string, json?: unknown): Promise<TlsJso
     req.on('error', reject);
     req.end(body);
   });
+
+/**
+ * An embedded Strata the Synapse peer can federate with: named by its TLS listener's IP literal,
+ * and reaching Synapse, whose certificate is self-signed and which lives on loopback (refused by the
+ * default address policy).
+ */
+export const startStrataBesideSynapse = async (): Promise<TestServer> => {
+  const port = await freePort();
+  return startTestServer({
+    mode: 'embedded',
+    config: { STRATA_SERVER_NAME: `127.0.0.1:${port}` },
+    file: { federation: { listen: `127.0.0.1:${port}`, verify_certificates: false, ip_range_whitelist: ['127.0.0.1/32'] } },
+  });
+};
