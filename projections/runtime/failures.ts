@@ -59,10 +59,15 @@ const transientSqlState = (code: string): boolean =>
 /** 22 data exception, 23 integrity constraint violation, 42 syntax error or access rule violation. */
 const permanentSqlState = (code: string): boolean => /^(22|23|42)[0-9A-Z]{3}$/.test(code);
 
-/** ClickHouse error codes: timeouts, network errors, too many queries, memory limits, readonly replicas. */
-const TRANSIENT_CLICKHOUSE_CODES = new Set([159, 160, 164, 202, 203, 209, 210, 241, 242, 252, 394, 425]);
-/** ClickHouse: cannot parse input, unknown table or column, syntax error, type mismatch, bad arguments. */
-const PERMANENT_CLICKHOUSE_CODES = new Set([6, 16, 26, 27, 36, 43, 44, 46, 47, 53, 60, 62, 70, 117]);
+/**
+ * ClickHouse error codes: timeouts, network errors, too many queries, memory limits, readonly
+ * replicas — and an unknown table or database (60, 81): a restarting ClickHouse answers queries
+ * before it has loaded every table, and the projection created its tables at start, so a missing one
+ * is the server's state, never the record's fault.
+ */
+const TRANSIENT_CLICKHOUSE_CODES = new Set([60, 81, 159, 160, 164, 202, 203, 209, 210, 241, 242, 252, 394, 425]);
+/** ClickHouse: cannot parse input, unknown column, syntax error, type mismatch, bad arguments. */
+const PERMANENT_CLICKHOUSE_CODES = new Set([6, 16, 26, 27, 36, 43, 44, 46, 47, 53, 62, 70, 117]);
 
 /** Messages of clients that report a lost connection without a code (pg, undici, kafkajs). */
 const TRANSIENT_MESSAGES = [

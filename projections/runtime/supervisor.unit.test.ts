@@ -34,7 +34,8 @@ describe('classifyFailure', () => {
     expect(classifyFailure(withCode('duplicate key value', '23505'))).toBe('permanent');
     expect(classifyFailure(withCode('invalid input syntax for type json', '22P02'))).toBe('permanent');
     expect(classifyFailure(withCode('relation "x" does not exist', '42P01'))).toBe('permanent');
-    expect(classifyFailure(withCode('Code: 60. DB::Exception: Table strata.x does not exist', 60, 'ClickHouseQueryError'))).toBe('permanent');
+    // A restarting ClickHouse answers before it has loaded its tables: a missing table is retried.
+    expect(classifyFailure(withCode('Code: 60. DB::Exception: Table strata.x does not exist', 60, 'ClickHouseQueryError'))).toBe('transient');
     expect(classifyFailure(new TypeError("Cannot read properties of undefined (reading 'eventId')"))).toBe('permanent');
   });
 
