@@ -8,3 +8,4 @@ export type * from './userData.ts';
 export type * from './contentKeys.ts';
 export type * from './keyRing.ts';
 export type * from './remoteServers.ts';
+export type * from './federationOutbox.ts';
