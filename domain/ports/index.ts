@@ -9,3 +9,4 @@ export type * from './contentKeys.ts';
 export type * from './keyRing.ts';
 export type * from './remoteServers.ts';
 export type * from './federationOutbox.ts';
+export type * from './roomEvents.ts';

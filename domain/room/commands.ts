@@ -1,7 +1,7 @@
 /** Commands a room's single writer decides on, and what deciding needs from outside. */
 import type { JsonObject } from '../json.ts';
 import type { Pdu, RoomEvent, SigningKey, StateMap } from '../events/index.ts';
-import type { LocalOrigin, RoomRecord } from './records.ts';
+import type { EventRecord, LocalOrigin } from './records.ts';
 
 /** What a client asks for; the decider fills in the DAG fields, hashes and signature. */
 export interface LocalEventRequest {
@@ -115,7 +115,7 @@ export interface DecisionError {
 }
 
 export type Decision =
-  | { readonly outcome: 'records'; readonly records: readonly RoomRecord[] }
+  | { readonly outcome: 'records'; readonly records: readonly EventRecord[] }
   /** A local command that may not happen (auth or format); nothing is appended. */
   | { readonly outcome: 'refused'; readonly error: DecisionError }
   /** A remote PDU dropped before it could be judged (bad format or signature); nothing is appended. */

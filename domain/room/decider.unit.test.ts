@@ -15,7 +15,7 @@ import type { JsonObject } from '../json.ts';
 import { ROOM_VERSIONS, type RoomVersionRules } from '../roomVersions/index.ts';
 import type { Decision, LocalEventRequest, RoomLookups } from './commands.ts';
 import { decide, evolve, initialState } from './decider.ts';
-import type { RoomRecord } from './records.ts';
+import type { EventRecord } from './records.ts';
 import type { RoomState } from './state.ts';
 
 const localKey = signingKeyFromSeed('a.test', 'ed25519:1', new Uint8Array(32).fill(1));
@@ -45,7 +45,7 @@ class Harness {
     },
   };
 
-  apply(decision: Decision): RoomRecord[] {
+  apply(decision: Decision): EventRecord[] {
     if (decision.outcome !== 'records') throw new Error(`expected records, got ${JSON.stringify(decision)}`);
     for (const record of decision.records) {
       if (record.type === 'pdu.rejected') {
@@ -137,7 +137,7 @@ const createRoomDecision = (h: Harness, events: readonly LocalEventRequest[]): D
     h.lookups,
   );
 
-const createRoom = (h: Harness): RoomRecord[] =>
+const createRoom = (h: Harness): EventRecord[] =>
   h.apply(createRoomDecision(h, [
     { type: 'm.room.power_levels', stateKey: '', sender: '@alice:a.test', content: powerLevels(h.rules) },
     { type: 'm.room.join_rules', stateKey: '', sender: '@alice:a.test', content: { join_rule: 'public' } },

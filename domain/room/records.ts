@@ -89,6 +89,13 @@ export interface PduAccepted extends AcceptedFields {
   readonly redaction: RedactionEffect | null;
   /** Earlier redactions that awaited this event and, as the decider judged on its arrival, redact it. */
   readonly redactedBy: readonly string[];
+  /**
+   * The state after this event, as changes to apply to the room's current state after this record
+   * (`stateDelta` applied). Absent (or empty) when they are the same: every local event, and a
+   * remote one that extends the room's only forward extremity. Set when the event sits on a fork:
+   * the decider needs the state after each event that later events cite as `prev_events`.
+   */
+  readonly stateAfterDelta?: readonly StateChange[];
 }
 
 /** `pdu.accepted` as logs written before v2 hold it: read it through `redactionEffectsOf` only. */
@@ -121,8 +128,45 @@ export interface PduRejected {
   readonly rejectedAt: number;
 }
 
-export type RoomRecord = PduAccepted | LegacyPduAccepted | PduSoftFailed | PduRejected;
+/**
+ * An event this server holds but that is not in the room's timeline: the auth chain and state of a
+ * room joined through another server, an invite received for a room we are not in. Consumers keep
+ * it so it can be found by id, and as state once a `stateDelta` or `state.imported` names it; it
+ * never appears in a timeline and changes no state by itself.
+ */
+export interface PduOutlier {
+  readonly type: 'pdu.outlier';
+  readonly v: 1;
+  readonly roomId: string;
+  readonly roomVersion: string;
+  readonly eventId: string;
+  readonly pdu: Pdu;
+  readonly receivedAt: number;
+}
+
+/**
+ * The room's state as another server gave it when we joined through it (`send_join`'s `state`,
+ * the state before our join), every event of it checked and already in the log as `pdu.outlier`.
+ * Consumers: replace the room's current state with `state` (changes against what they held, as
+ * `stateDelta` of an accepted event), and take `forwardExtremities` as the room's. No timeline event.
+ */
+export interface StateImported {
+  readonly type: 'state.imported';
+  readonly v: 1;
+  readonly roomId: string;
+  readonly roomVersion: string;
+  /** Changes from the room's state as this server held it (nothing, for a first join) to the imported state. */
+  readonly stateDelta: readonly StateChange[];
+  /** The events the imported state is the state after (our join's `prev_events`). */
+  readonly forwardExtremities: readonly string[];
+  readonly importedAt: number;
+}
+
+export type RoomRecord = PduAccepted | LegacyPduAccepted | PduSoftFailed | PduRejected | PduOutlier | StateImported;
 export type RoomRecordType = RoomRecord['type'];
+/** The records about one event (all but `state.imported`). */
+export type EventRecord = Exclude<RoomRecord, StateImported>;
+export const isEventRecord = (record: RoomRecord): record is EventRecord => record.type !== 'state.imported';
 /** Either version of `pdu.accepted`. */
 export type AnyPduAccepted = PduAccepted | LegacyPduAccepted;
 
@@ -130,6 +174,8 @@ const KNOWN_VERSIONS: Readonly<Record<RoomRecordType, readonly number[]>> = {
   'pdu.accepted': [1, 2],
   'pdu.softFailed': [1],
   'pdu.rejected': [1],
+  'pdu.outlier': [1],
+  'state.imported': [1],
 };
 
 export const isRoomRecord = (value: unknown): value is RoomRecord => {

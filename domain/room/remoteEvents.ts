@@ -79,6 +79,7 @@ export const decideRemotePdu = (
   lookups: RoomLookups,
 ): Decision => {
   const { rules, roomId } = state;
+  const stateAfterOf = (id: string): StateMap | undefined => state.extremityStates.get(id) ?? lookups.stateAfter(id);
   // 1. "Is a valid event, otherwise it is dropped."
   const parsed = toRoomEvent(received, rules);
   if (!parsed.ok) return { outcome: 'dropped', reason: parsed.error };
@@ -121,10 +122,10 @@ export const decideRemotePdu = (
   if (!byAuthEvents.allowed) return reject(byAuthEvents.reason);
 
   // 5. "Passes authorization rules based on the state before the event, otherwise it is rejected."
-  const missingState = event.prevEventIds.filter((id) => lookups.stateAfter(id) === undefined);
+  const missingState = event.prevEventIds.filter((id) => stateAfterOf(id) === undefined);
   if (missingState.length > 0) return { outcome: 'missing', eventIds: missingState };
   const input = (stateSets: StateMap[]) => ({ stateSets, getEvent: lookups.getEvent, isRejected: lookups.isRejected });
-  const stateBefore = resolveState(input(event.prevEventIds.map((id) => lookups.stateAfter(id) as StateMap)), rules);
+  const stateBefore = resolveState(input(event.prevEventIds.map((id) => stateAfterOf(id) as StateMap)), rules);
   const byStateBefore = checkAuthRules(event, lookupOfMap(stateBefore, lookups), rules);
   if (!byStateBefore.allowed) return reject(byStateBefore.reason);
 
@@ -148,12 +149,13 @@ export const decideRemotePdu = (
   if (event.stateKey !== undefined) stateAfterEvent.set(stateKeyOf(event.type, event.stateKey), event.eventId);
   const cited = new Set(event.prevEventIds);
   const otherExtremities = state.forwardExtremities.filter((id) => !cited.has(id) && id !== event.eventId);
-  const missingExtremityState = otherExtremities.filter((id) => lookups.stateAfter(id) === undefined);
+  const missingExtremityState = otherExtremities.filter((id) => stateAfterOf(id) === undefined);
   if (missingExtremityState.length > 0) return { outcome: 'missing', eventIds: missingExtremityState };
-  const newCurrent = resolveState(
-    input([...otherExtremities.map((id) => lookups.stateAfter(id) as StateMap), stateAfterEvent]),
+  const newCurrent = otherExtremities.length === 0 ? stateAfterEvent : resolveState(
+    input([...otherExtremities.map((id) => stateAfterOf(id) as StateMap), stateAfterEvent]),
     rules,
   );
+  const stateAfterDelta = diffStates(newCurrent, stateAfterEvent);
   const redaction = event.type === 'm.room.redaction' ? judgeRemoteRedaction(event, lookupOfMap(stateBefore, lookups), rules, lookups) : null;
   return {
     outcome: 'records',
@@ -172,6 +174,7 @@ export const decideRemotePdu = (
         acceptedAt: receivedAt,
         redaction,
         redactedBy: redactionsTakingEffectOn(event, lookups),
+        ...(stateAfterDelta.length === 0 ? {} : { stateAfterDelta }),
       },
     ],
   };

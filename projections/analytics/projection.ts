@@ -131,6 +131,11 @@ export const analyticsRows = (entry: LogEntry): ClickHouseRow[] => {
         roomId: record.roomId, eventId: record.eventId, meta: undefined, acceptedAt: record.rejectedAt,
         local: false, status: 'rejected',
       })];
+    // Outliers (a remote room's auth chain and state, an invite to a room we are not in) are not
+    // events of the room's timeline as this server saw it; the imported state is no event at all.
+    case 'pdu.outlier':
+    case 'state.imported':
+      return [];
   }
 };
 

@@ -5,7 +5,7 @@
  */
 import {
   ROOM_EVENTS_TOPIC, isRoomRecord, redactionEffectsOf, roomEventOfAcceptedPdu, roomVersionRules,
-  type AnyPduAccepted, type LogEntry, type SqlStatement,
+  type AnyPduAccepted, type LogEntry, type PduOutlier, type SqlStatement, type StateChange, type StateImported,
 } from '../../domain/index.ts';
 import type { Projection } from '../runtime/index.ts';
 import { redactedPduSql } from './redactionSql.ts';
@@ -34,24 +34,29 @@ const storedPdu = (pdu: unknown): { queryable: string; exact: string | null } =>
 };
 
 /** Rows of the event itself ($1 event id, $2 room id, $5 offset, $10 depth: reused below). */
-const insertEvent = (record: AnyPduAccepted, entry: LogEntry, depth: number, replaces: string | null): SqlStatement => {
+const insertEvent = (record: AnyPduAccepted | PduOutlier, entry: LogEntry, depth: number, replaces: string | null): SqlStatement => {
   const pdu = record.pdu;
   const stored = storedPdu(pdu);
+  const accepted = record.type === 'pdu.accepted' ? record : undefined;
+  const stateAfterDelta = accepted?.v === 2 && accepted.stateAfterDelta !== undefined && accepted.stateAfterDelta.length > 0
+    ? json(accepted.stateAfterDelta.map((change) => ({ ...change, type: textSafe(change.type), stateKey: textSafe(change.stateKey) }))) : null;
   return {
     text: `INSERT INTO room_events (event_id, room_id, room_version, log_partition, log_offset, type, state_key,
-             sender, origin_server_ts, depth, pdu, replaces_state, local_user_id, local_device_id, local_txn_id, accepted_at, pdu_exact)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17)
+             sender, origin_server_ts, depth, pdu, replaces_state, local_user_id, local_device_id, local_txn_id, accepted_at, pdu_exact,
+             outlier, state_after_delta)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17, $18, $19::jsonb)
            ON CONFLICT (event_id) DO NOTHING`,
     values: [
       record.eventId, record.roomId, record.roomVersion, entry.partition, entry.offset, textSafe(String(pdu.type)),
       typeof pdu.state_key === 'string' ? textSafe(pdu.state_key) : null, textSafe(String(pdu.sender)),
       typeof pdu.origin_server_ts === 'number' ? pdu.origin_server_ts : 0, depth, stored.queryable, replaces,
-      record.local?.userId ?? null, record.local?.deviceId ?? null, textSafe(record.local?.txnId ?? null), record.acceptedAt, stored.exact,
+      accepted?.local?.userId ?? null, accepted?.local?.deviceId ?? null, textSafe(accepted?.local?.txnId ?? null),
+      accepted?.acceptedAt ?? (record as PduOutlier).receivedAt, stored.exact, accepted === undefined, stateAfterDelta,
     ],
   };
 };
 
-const stateChangeStatements = (record: AnyPduAccepted, entry: LogEntry): SqlStatement[] => {
+const stateChangeStatements = (record: { readonly roomId: string; readonly stateDelta: readonly StateChange[] }, entry: LogEntry): SqlStatement[] => {
   const statements: SqlStatement[] = [];
   for (const { type: rawType, stateKey: rawStateKey, ...change } of record.stateDelta) {
     const type = textSafe(rawType);
@@ -135,13 +140,7 @@ const acceptedStatements = (record: AnyPduAccepted, entry: LogEntry): SqlStateme
   const statements: SqlStatement[] = [];
 
   if (event.type === 'm.room.create' && event.stateKey === '') {
-    const creator = rules.auth.creatorIsCreateSender ? event.sender : String(event.content.creator ?? event.sender);
-    const roomType = typeof event.content.type === 'string' ? event.content.type : null;
-    statements.push(inserted, {
-      text: `INSERT INTO rooms (room_id, room_version, creator, room_type, log_partition, last_offset, forward_extremities, max_depth, last_event_id)
-             VALUES ($1, $2, $3, $4, $5, $6, '[]'::jsonb, 0, NULL) ON CONFLICT (room_id) DO NOTHING`,
-      values: [record.roomId, record.roomVersion, creator, roomType, entry.partition, entry.offset],
-    }, {
+    statements.push(inserted, insertRoom(record, entry, event.sender, event.content), {
       text: `UPDATE rooms SET last_offset = $2, forward_extremities = $3::jsonb, max_depth = GREATEST(max_depth, $4),
                last_event_id = $5 WHERE room_id = $1`,
       values: [record.roomId, entry.offset, json(record.forwardExtremities), event.depth, record.eventId],
@@ -151,7 +150,7 @@ const acceptedStatements = (record: AnyPduAccepted, entry: LogEntry): SqlStateme
     // always runs to completion), one statement per message instead of two.
     statements.push({
       text: `WITH inserted AS (${inserted.text} RETURNING 1)
-             UPDATE rooms SET last_offset = $5, forward_extremities = $18::jsonb, max_depth = GREATEST(max_depth, $10),
+             UPDATE rooms SET last_offset = $5, forward_extremities = $${inserted.values!.length + 1}::jsonb, max_depth = GREATEST(max_depth, $10),
                last_event_id = $1 WHERE room_id = $2`,
       values: [...inserted.values!, json(record.forwardExtremities)],
     });
@@ -161,6 +160,36 @@ const acceptedStatements = (record: AnyPduAccepted, entry: LogEntry): SqlStateme
   statements.push(...redactionStatements(record, event.sender, redactedPduSql(rules.redaction)));
   return statements;
 };
+
+/** The room's row, from its create event (accepted, or an outlier of a room joined through another server). */
+const insertRoom = (record: AnyPduAccepted | PduOutlier, entry: LogEntry, sender: string, content: Record<string, unknown>): SqlStatement => {
+  const rules = roomVersionRules(record.roomVersion)!;
+  const creator = rules.auth.creatorIsCreateSender ? sender : String(content.creator ?? sender);
+  const roomType = typeof content.type === 'string' ? textSafe(content.type) : null;
+  return {
+    text: `INSERT INTO rooms (room_id, room_version, creator, room_type, log_partition, last_offset, forward_extremities, max_depth, last_event_id)
+           VALUES ($1, $2, $3, $4, $5, $6, '[]'::jsonb, 0, NULL) ON CONFLICT (room_id) DO NOTHING`,
+    values: [record.roomId, record.roomVersion, textSafe(creator), roomType, entry.partition, entry.offset],
+  };
+};
+
+const outlierStatements = (record: PduOutlier, entry: LogEntry): SqlStatement[] => {
+  const rules = roomVersionRules(record.roomVersion);
+  if (rules === undefined) throw new Error(`rooms projection: unknown room version ${record.roomVersion} at offset ${entry.offset}`);
+  const event = roomEventOfAcceptedPdu(record.pdu, rules, record.eventId);
+  const inserted = insertEvent(record, entry, event.depth, null);
+  return event.type === 'm.room.create' && event.stateKey === '' ? [inserted, insertRoom(record, entry, event.sender, event.content)] : [inserted];
+};
+
+/** The room's state replaced by the one imported on a join through another server; its head moves there. */
+const importedStatements = (record: StateImported, entry: LogEntry): SqlStatement[] => [
+  ...stateChangeStatements(record, entry),
+  {
+    text: `UPDATE rooms SET last_offset = $2, forward_extremities = $3::jsonb,
+             max_depth = GREATEST(max_depth, COALESCE((SELECT max(depth) FROM room_events WHERE room_id = $1), 0)) WHERE room_id = $1`,
+    values: [record.roomId, entry.offset, json(record.forwardExtremities)],
+  },
+];
 
 export const ROOMS_PROJECTION_NAME = 'rooms';
 
@@ -183,6 +212,10 @@ export const roomsProjection: Projection = {
       case 'pdu.softFailed':
       case 'pdu.rejected':
         return [];
+      case 'pdu.outlier':
+        return outlierStatements(record, entry);
+      case 'state.imported':
+        return importedStatements(record, entry);
     }
   },
 };

@@ -81,7 +81,7 @@ export const createRoomQueries = (db: SqlExecutor): RoomReadModel => {
   const messages = async (roomId: string, query: MessagesQuery): Promise<StoredEvent[]> => {
     if (query.visible !== undefined && query.visible.length === 0) return [];
     const values: SqlParam[] = [roomId, query.from];
-    const where = ['room_id = $1', query.dir === 'b' ? 'log_offset < $2' : 'log_offset >= $2'];
+    const where = ['room_id = $1', 'NOT outlier', query.dir === 'b' ? 'log_offset < $2' : 'log_offset >= $2'];
     if (query.to !== undefined) {
       values.push(query.to);
       where.push(query.dir === 'b' ? `log_offset >= $${values.length}` : `log_offset < $${values.length}`);

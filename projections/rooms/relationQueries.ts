@@ -224,7 +224,7 @@ export const createRelationQueries = (db: SqlExecutor): RelationsReadModel => {
       const order = dir === 'f' ? 'ASC' : 'DESC';
       const { rows } = await db.query<{ event_id: string; origin_server_ts: number | string }>(
         `SELECT event_id, origin_server_ts FROM room_events
-         WHERE room_id = $1 AND origin_server_ts ${dir === 'f' ? '>=' : '<='} $2${and(where)}
+         WHERE room_id = $1 AND NOT outlier AND origin_server_ts ${dir === 'f' ? '>=' : '<='} $2${and(where)}
          ORDER BY origin_server_ts ${order}, log_offset ${order} LIMIT 1`,
         values);
       const row = rows[0];

@@ -28,6 +28,10 @@ export const ROOMS_SCHEMA: readonly string[] = [
   )`,
   // The event's exact JSON when \`pdu\` cannot hold it: jsonb has no U+0000, so there each is U+FFFD.
   'ALTER TABLE room_events ADD COLUMN IF NOT EXISTS pdu_exact text',
+  // An outlier (records.ts 'pdu.outlier') is held, never shown in a timeline; its row sits at its own record's offset.
+  'ALTER TABLE room_events ADD COLUMN IF NOT EXISTS outlier boolean NOT NULL DEFAULT false',
+  // records.ts `stateAfterDelta`: the state after a forked event, as changes to the room's state at its offset.
+  'ALTER TABLE room_events ADD COLUMN IF NOT EXISTS state_after_delta jsonb',
   'CREATE UNIQUE INDEX IF NOT EXISTS room_events_position ON room_events (log_partition, log_offset)',
   'CREATE INDEX IF NOT EXISTS room_events_room_offset ON room_events (room_id, log_offset)',
   `CREATE INDEX IF NOT EXISTS room_events_txn ON room_events (room_id, local_user_id, local_device_id, local_txn_id)

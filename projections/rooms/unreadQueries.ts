@@ -46,7 +46,7 @@ export const unreadWindow = async (
   // The user's own state events stay: they change the display name and member count mid-window.
   const { rows } = await db.query<EventRow>(
     `SELECT ${EVENT_COLUMNS} FROM room_events
-     WHERE room_id = $1 AND log_offset > $2 AND log_offset < $3
+     WHERE room_id = $1 AND log_offset > $2 AND log_offset < $3 AND NOT outlier
        AND (sender <> $4 OR state_key IS NOT NULL OR type = 'm.room.redaction')
      ORDER BY log_offset LIMIT $5::bigint`,
     [roomId, after, before, userId, limit ?? null]);
@@ -78,7 +78,7 @@ export const createNotificationQueries = (db: SqlExecutor): NotificationReadMode
        candidates AS (
          SELECT page.* FROM joined CROSS JOIN LATERAL (
            SELECT e.room_id, e.event_id, e.log_offset, e.origin_server_ts FROM room_events e
-           WHERE e.room_id = joined.room_id AND e.log_offset > joined.since AND e.sender <> $1 AND e.redacted_because IS NULL
+           WHERE e.room_id = joined.room_id AND e.log_offset > joined.since AND e.sender <> $1 AND e.redacted_because IS NULL AND NOT e.outlier
              AND ($2::bigint IS NULL OR (e.origin_server_ts, e.event_id) < ($2::bigint, $3::text))
            ORDER BY e.origin_server_ts DESC, e.event_id DESC LIMIT $4) AS page
          UNION ALL

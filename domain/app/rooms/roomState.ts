@@ -31,5 +31,8 @@ export const roomStateOfSnapshot = (snapshot: RoomSnapshot): RoomState => {
     maxDepth: snapshot.maxDepth,
     lastAcceptedEventId: snapshot.lastEventId,
     referenceHashes,
+    // With one extremity the current state is the state after it; with more, each is read when needed.
+    extremityStates: snapshot.forwardExtremities.length === 1 ? new Map([[snapshot.forwardExtremities[0]!, state]]) : new Map(),
+    outliers: new Map(),
   };
 };

@@ -24,7 +24,7 @@ import type { LogValue, RoomLog } from '../../ports/log.ts';
 import type { ProjectionWaiter, RoomDirectory, RoomReadModel, ServerKeys } from '../../ports/rooms.ts';
 import {
   ROOM_EVENTS_TOPIC, decide, evolve, initialState, isCreated, isRoomRecord,
-  type Decision, type LocalEventRequest, type LocalOrigin, type RoomLookups, type RoomRecord, type RoomState,
+  type Decision, type EventRecord, type LocalEventRequest, type LocalOrigin, type RoomLookups, type RoomRecord, type RoomState,
 } from '../../room/index.ts';
 import type { JsonObject } from '../../json.ts';
 import { inviteeOf } from './invitePermission.ts';
@@ -105,7 +105,7 @@ const STATUS: Record<string, number> = {
 };
 
 /** Refusals become the client-visible error; anything else a local command cannot produce. */
-const recordsOf = (decision: Decision): readonly RoomRecord[] => {
+const recordsOf = (decision: Decision): readonly EventRecord[] => {
   switch (decision.outcome) {
     case 'records':
       return decision.records;

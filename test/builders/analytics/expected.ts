@@ -3,7 +3,7 @@
  * records in memory, so int tests compare ClickHouse against an independent fold.
  */
 import type { EventCountsQuery, RoomActivityQuery } from '../../../domain/app/analytics/index.ts';
-import type { RoomRecord } from '../../../domain/index.ts';
+import type { EventRecord } from '../../../domain/index.ts';
 
 interface Meta {
   readonly status: 'accepted' | 'soft_failed' | 'rejected';
@@ -15,7 +15,7 @@ interface Meta {
   readonly isState: boolean;
 }
 
-const metaOf = (record: RoomRecord): Meta => {
+const metaOf = (record: EventRecord): Meta => {
   if (record.type === 'pdu.rejected') {
     return { status: 'rejected', roomId: record.roomId, eventId: record.eventId, type: '', sender: '', ts: record.rejectedAt, isState: false };
   }
@@ -28,14 +28,14 @@ const metaOf = (record: RoomRecord): Meta => {
 };
 
 /** Targets of accepted redactions (rooms before v11 carry `redacts` at the top level). */
-const redactedIds = (records: readonly RoomRecord[]): Set<string> => new Set(records.flatMap((record) =>
+const redactedIds = (records: readonly EventRecord[]): Set<string> => new Set(records.flatMap((record) =>
   record.type === 'pdu.accepted' && record.pdu.type === 'm.room.redaction'
     ? [String(record.pdu.redacts ?? (record.pdu.content as { redacts?: string }).redacts)] : []));
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-export const expectedCounts = (records: readonly RoomRecord[], query: EventCountsQuery) => {
+export const expectedCounts = (records: readonly EventRecord[], query: EventCountsQuery) => {
   const redacted = redactedIds(records);
   const keyOf = (meta: Meta): string | number => {
     switch (query.groupBy) {
@@ -61,7 +61,7 @@ export const expectedCounts = (records: readonly RoomRecord[], query: EventCount
   return [...groups.values()];
 };
 
-export const expectedActivity = (records: readonly RoomRecord[], query: RoomActivityQuery) => {
+export const expectedActivity = (records: readonly EventRecord[], query: RoomActivityQuery) => {
   const redacted = redactedIds(records);
   const size = query.bucket === 'hour' ? HOUR : DAY;
   const buckets = new Map<number, { ts: number; events: number; stateEvents: number; senders: Set<string>; softFailed: number; rejected: number; redacted: number }>();

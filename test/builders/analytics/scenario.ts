@@ -3,7 +3,7 @@
  * real decider. Room ids and an event type carry quotes and backslashes; every message body holds
  * SECRET_MARKER so tests can prove no body reaches ClickHouse.
  */
-import type { RoomRecord } from '../../../domain/index.ts';
+import type { EventRecord } from '../../../domain/index.ts';
 import { TestRoom } from './testRooms.ts';
 
 export const SECRET_MARKER = 'SECRET-BODY';
@@ -17,7 +17,7 @@ export interface Scenario {
   readonly tricky: TestRoom;
   readonly plain: TestRoom;
   /** Every record, each room's in order (the rooms interleaved). */
-  readonly records: RoomRecord[];
+  readonly records: EventRecord[];
 }
 
 const text = (n: string) => ({ msgtype: 'm.text', body: `${SECRET_MARKER} ${n} it's "quoted" \\ back` });
@@ -49,7 +49,7 @@ export const buildScenario = (): Scenario => {
   // Fine by the DAG before the ban, not by the current state: soft-failed.
   plain.ingest(plain.remote({ type: 'm.room.message', sender: carol, content: text('carol late') }, beforeBan));
 
-  const records: RoomRecord[] = [];
+  const records: EventRecord[] = [];
   const longest = Math.max(tricky.records.length, plain.records.length);
   for (let i = 0; i < longest; i++) {
     if (i < tricky.records.length) records.push(tricky.records[i]!);

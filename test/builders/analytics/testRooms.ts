@@ -7,7 +7,7 @@ import {
   ROOM_EVENTS_TOPIC, authEventTuples, buildPdu, decide, evolve, initialState, roomVersionRules, signingKeyFromSeed,
   stateKeyOf, toRoomEvent,
   type Decision, type JsonObject, type LocalEventRequest, type LogValue, type Pdu, type RoomEvent, type RoomLog,
-  type RoomLookups, type RoomRecord, type RoomState, type RoomVersionRules, type StateMap,
+  type RoomLookups, type EventRecord, type RoomState, type RoomVersionRules, type StateMap,
 } from '../../../domain/index.ts';
 
 export const LOCAL_SERVER = 'a.test';
@@ -18,7 +18,7 @@ const remoteKey = signingKeyFromSeed(REMOTE_SERVER, 'ed25519:1', new Uint8Array(
 export class TestRoom {
   state: RoomState = initialState;
   /** Every record this room produced, in order. */
-  readonly records: RoomRecord[] = [];
+  readonly records: EventRecord[] = [];
   readonly rules: RoomVersionRules;
   /** The next event's origin_server_ts; each event advances it by `step`. */
   now: number;
@@ -46,7 +46,7 @@ export class TestRoom {
     },
   };
 
-  #apply(decision: Decision): RoomRecord[] {
+  #apply(decision: Decision): EventRecord[] {
     if (decision.outcome !== 'records') throw new Error(`expected records, got ${JSON.stringify(decision)}`);
     for (const record of decision.records) {
       this.records.push(record);
@@ -71,7 +71,7 @@ export class TestRoom {
     return at;
   }
 
-  create(roomId: string, creator: string, extraMembers: readonly string[] = []): RoomRecord[] {
+  create(roomId: string, creator: string, extraMembers: readonly string[] = []): EventRecord[] {
     const member = (userId: string): LocalEventRequest => ({ type: 'm.room.member', stateKey: userId, sender: userId, content: { membership: 'join' } });
     return this.#apply(decide({
       type: 'createRoom',
@@ -90,7 +90,7 @@ export class TestRoom {
     }, this.state, this.lookups));
   }
 
-  send(sender: string, type: string, content: JsonObject, extra: { stateKey?: string; redacts?: string } = {}): RoomRecord {
+  send(sender: string, type: string, content: JsonObject, extra: { stateKey?: string; redacts?: string } = {}): EventRecord {
     const [record] = this.#apply(decide({
       type: 'sendLocal',
       event: { type, sender, content, ...extra },
@@ -115,14 +115,14 @@ export class TestRoom {
     }, this.rules, remoteKey).pdu;
   }
 
-  ingest(pdu: Pdu): RoomRecord {
+  ingest(pdu: Pdu): EventRecord {
     const [record] = this.#apply(decide({ type: 'ingestPdu', pdu, origin: REMOTE_SERVER, receivedAt: this.now }, this.state, this.lookups));
     return record!;
   }
 }
 
 /** Appends records to the room events topic, keyed by room id as the writer does. */
-export const appendRoomRecords = async (log: RoomLog, records: readonly RoomRecord[]): Promise<void> => {
+export const appendRoomRecords = async (log: RoomLog, records: readonly EventRecord[]): Promise<void> => {
   await log.append(ROOM_EVENTS_TOPIC, records.map((record) => ({
     key: record.roomId,
     value: record as unknown as LogValue,
