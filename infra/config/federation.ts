@@ -23,6 +23,10 @@ export interface FederationSettings {
   readonly trustedKeyServers: readonly string[];
   /** A Synapse-format signing key file (`ed25519 <version> <base64 seed>`); unset ⇒ the key kept in the database. */
   readonly signingKeyPath?: string;
+  /** The federation sender's rest after a destination's first failed transaction, doubled per failure; unset ⇒ 2 s. */
+  readonly senderBackoffStartMs?: number;
+  /** The longest rest; unset ⇒ 10 minutes. */
+  readonly senderBackoffMaxMs?: number;
 }
 
 /** Problem with a CIDR range (`10.0.0.0/8`, `::1/128`; a bare address means the one address), or undefined. */
@@ -46,6 +50,8 @@ const PathSetting = Schema.String.check(Schema.makeFilter((s: string) => (s.trim
 
 const ServerNameSetting = Schema.String.check(problemFilter(serverNameProblem));
 
+const MillisecondsSetting = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1));
+
 export const FederationFile = Schema.Struct({
   listen: Schema.optionalKey(Schema.String.check(problemFilter((v) => {
     const parsed = parseListenAddress(v);
@@ -58,6 +64,8 @@ export const FederationFile = Schema.Struct({
   domain_whitelist: Schema.optionalKey(Schema.Array(ServerNameSetting)),
   trusted_key_servers: Schema.optionalKey(Schema.Array(ServerNameSetting)),
   signing_key_path: Schema.optionalKey(PathSetting),
+  sender_backoff_start_ms: Schema.optionalKey(MillisecondsSetting),
+  sender_backoff_max_ms: Schema.optionalKey(MillisecondsSetting),
 });
 
 export type FederationFile = typeof FederationFile.Type;
@@ -71,6 +79,8 @@ export const FEDERATION_ENV_KEYS = {
   STRATA_FEDERATION_IP_RANGE_WHITELIST: 'ip_range_whitelist',
   STRATA_FEDERATION_DOMAIN_WHITELIST: 'domain_whitelist',
   STRATA_SIGNING_KEY_PATH: 'signing_key_path',
+  STRATA_FEDERATION_SENDER_BACKOFF_START_MS: 'sender_backoff_start_ms',
+  STRATA_FEDERATION_SENDER_BACKOFF_MAX_MS: 'sender_backoff_max_ms',
 } as const;
 
 /**
@@ -80,6 +90,7 @@ export const FEDERATION_ENV_KEYS = {
 export const federationEnvValue = (key: string, raw: string): unknown => {
   if (key === 'ip_range_whitelist' || key === 'domain_whitelist') return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (key === 'verify_certificates') return raw === 'true' ? true : raw === 'false' ? false : raw;
+  if (key === 'sender_backoff_start_ms' || key === 'sender_backoff_max_ms') return /^\d+$/.test(raw) ? Number(raw) : raw;
   return raw;
 };
 
@@ -92,6 +103,11 @@ export const federationCrossKeyProblem = (file: FederationFile | undefined): { k
   if (key && !cert) return { key: 'federation.tls_private_key_path', problem: 'needs federation.tls_certificate_path' };
   if (cert && file.listen === undefined) {
     return { key: 'federation.tls_certificate_path', problem: 'needs federation.listen (the certificate is for that listener)' };
+  }
+  const start = file.sender_backoff_start_ms;
+  const max = file.sender_backoff_max_ms;
+  if (start !== undefined && max !== undefined && max < start) {
+    return { key: 'federation.sender_backoff_max_ms', problem: `must not be below federation.sender_backoff_start_ms (${start})` };
   }
   return undefined;
 };
@@ -109,5 +125,7 @@ export const federationSettings = (file: FederationFile | undefined): Federation
     ...(file?.domain_whitelist === undefined ? {} : { domainWhitelist: file.domain_whitelist }),
     trustedKeyServers: file?.trusted_key_servers ?? [],
     ...(file?.signing_key_path === undefined ? {} : { signingKeyPath: file.signing_key_path }),
+    ...(file?.sender_backoff_start_ms === undefined ? {} : { senderBackoffStartMs: file.sender_backoff_start_ms }),
+    ...(file?.sender_backoff_max_ms === undefined ? {} : { senderBackoffMaxMs: file.sender_backoff_max_ms }),
   };
 };

@@ -98,6 +98,18 @@ describe('federation config', () => {
       .toContain('federation.tls_certificate_path (from STRATA_TLS_CERTIFICATE_PATH): needs federation.listen');
   });
 
+  it('reads the federation sender\'s backoff from the file and the variables, whole milliseconds, the cap not below the start', () => {
+    expect(loadConfig(FILE, withFile('federation:\n  sender_backoff_start_ms: 500\n  sender_backoff_max_ms: 60000\n')).federation)
+      .toMatchObject({ senderBackoffStartMs: 500, senderBackoffMaxMs: 60_000 });
+    expect(loadConfig({ STRATA_FEDERATION_SENDER_BACKOFF_START_MS: '100', STRATA_FEDERATION_SENDER_BACKOFF_MAX_MS: '200' }, noFile).federation)
+      .toMatchObject({ senderBackoffStartMs: 100, senderBackoffMaxMs: 200 });
+    expect(errorOf({ STRATA_FEDERATION_SENDER_BACKOFF_START_MS: '2s' }))
+      .toContain('federation.sender_backoff_start_ms (from STRATA_FEDERATION_SENDER_BACKOFF_START_MS)');
+    expect(errorOf({ STRATA_FEDERATION_SENDER_BACKOFF_MAX_MS: '0' })).toContain('federation.sender_backoff_max_ms');
+    expect(errorOf({ STRATA_FEDERATION_SENDER_BACKOFF_START_MS: '5000', STRATA_FEDERATION_SENDER_BACKOFF_MAX_MS: '1000' }))
+      .toContain('federation.sender_backoff_max_ms (from STRATA_FEDERATION_SENDER_BACKOFF_MAX_MS): must not be below federation.sender_backoff_start_ms (5000)');
+  });
+
   it.each(['127.0.0.1:8448', '[::1]:8448', '127.0.0.1', '[::1]'])('accepts the IP-literal server name %s', (name) => {
     expect(loadConfig({ STRATA_SERVER_NAME: name }, noFile).serverName).toBe(name);
   });
