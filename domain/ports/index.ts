@@ -10,3 +10,4 @@ export type * from './keyRing.ts';
 export type * from './remoteServers.ts';
 export type * from './federationOutbox.ts';
 export type * from './roomEvents.ts';
+export type * from './remoteRooms.ts';

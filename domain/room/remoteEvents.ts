@@ -31,7 +31,7 @@ const lookupOfMap = (state: StateMap, lookups: RoomLookups): StateLookup => (typ
 };
 
 /** 2. "Passes signature checks, otherwise it is dropped." */
-const signatureProblem = (event: RoomEvent, rules: RoomVersionRules, lookups: RoomLookups): string | undefined => {
+export const signatureProblem = (event: RoomEvent, rules: RoomVersionRules, lookups: RoomLookups): string | undefined => {
   // Since v8, a restricted join must also be signed by the server of the authorising user.
   const authorising = authorisingServerOf(event, rules);
   const servers = new Set(serversRequiredToSign(event.sender, event.eventId, rules));
@@ -54,7 +54,7 @@ const signatureProblem = (event: RoomEvent, rules: RoomVersionRules, lookups: Ro
   return undefined;
 };
 
-const diffStates = (before: StateMap, after: StateMap): StateChange[] => {
+export const diffStates = (before: StateMap, after: StateMap): StateChange[] => {
   const changes: StateChange[] = [];
   for (const [key, eventId] of after) {
     const previous = before.get(key) ?? null;

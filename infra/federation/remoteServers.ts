@@ -41,7 +41,7 @@ const MAX_ALIAS_SERVERS = 100;
 /** Rooms kept of a page when no limit was asked for (the remote's own page size otherwise). */
 const MAX_PUBLIC_ROOMS = 500;
 
-const badAnswer = (serverName: string, what: string): MatrixError =>
+export const badAnswer = (serverName: string, what: string): MatrixError =>
   new MatrixError('M_UNKNOWN', 502, `${serverName} answered ${what} with an unexpected shape`);
 
 const CLIENT_FAILURE: Readonly<Record<FederationFailureKind, string>> = {
@@ -84,7 +84,7 @@ const withDeadline = <T>(promise: Promise<T>, timeoutMs: number, serverName: str
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 };
 
-const query = (params: Record<string, string | undefined>): string => {
+export const query = (params: Record<string, string | undefined>): string => {
   const search = new URLSearchParams();
   for (const [name, value] of Object.entries(params)) if (value !== undefined) search.set(name, value);
   const text = search.toString();
@@ -99,20 +99,27 @@ const objectsUnder = (value: JsonValue | undefined, keep: (key: string) => boole
   return out;
 };
 
+/** One request to another server, its failure turned into the client-facing error, its answer an object. */
+export const askRemote = async (
+  client: Pick<FederationClient, 'request'>, serverName: string, what: string, method: 'GET' | 'POST' | 'PUT', path: string,
+  body: JsonObject | undefined, timeoutMs: number, maxResponseBytes: number,
+): Promise<JsonObject> => {
+  // A name that is not a server name never reaches discovery (nor the log lines about it).
+  if (!parseServerName(serverName).ok) throw new MatrixError('M_INVALID_PARAM', 400, `${JSON.stringify(serverName.slice(0, 300))} is not a server name`);
+  let answer: JsonValue;
+  try {
+    answer = await withDeadline(client.request(serverName, method, path, body, { timeoutMs, maxResponseBytes }), timeoutMs, serverName);
+  } catch (error) {
+    throw remoteFailure(serverName, what, error);
+  }
+  if (!isJsonObject(answer)) throw badAnswer(serverName, what);
+  return answer;
+};
+
 export const createRemoteServers = (options: RemoteServersOptions): RemoteServers => {
   const queryTimeoutMs = options.queryTimeoutMs ?? 30_000;
-  const ask = async (serverName: string, what: string, method: 'GET' | 'POST', path: string, body: JsonObject | undefined, timeoutMs: number, maxResponseBytes: number): Promise<JsonObject> => {
-    // A name that is not a server name never reaches discovery (nor the log lines about it).
-    if (!parseServerName(serverName).ok) throw new MatrixError('M_INVALID_PARAM', 400, `${JSON.stringify(serverName.slice(0, 300))} is not a server name`);
-    let answer: JsonValue;
-    try {
-      answer = await withDeadline(options.client.request(serverName, method, path, body, { timeoutMs, maxResponseBytes }), timeoutMs, serverName);
-    } catch (error) {
-      throw remoteFailure(serverName, what, error);
-    }
-    if (!isJsonObject(answer)) throw badAnswer(serverName, what);
-    return answer;
-  };
+  const ask = (serverName: string, what: string, method: 'GET' | 'POST', path: string, body: JsonObject | undefined, timeoutMs: number, maxResponseBytes: number) =>
+    askRemote(options.client, serverName, what, method, path, body, timeoutMs, maxResponseBytes);
   // A remote speaks only for its own users; anything it says about others is dropped.
   const ownUser = (serverName: string, asked: ReadonlySet<string>) => (userId: string): boolean =>
     asked.has(userId) && isUserId(userId) && userServerName(userId) === serverName;

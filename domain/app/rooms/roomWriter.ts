@@ -18,16 +18,17 @@
  */
 import { createGroupCommit, createKeyedQueue, type GroupCommit } from '../../concurrency/index.ts';
 import { MatrixError } from '../../errors.ts';
-import { roomEventOfAcceptedPdu, type RoomEvent } from '../../events/index.ts';
-import { roomVersionRules } from '../../roomVersions/index.ts';
+import { roomEventOfAcceptedPdu, toRoomEvent, type Pdu, type RoomEvent } from '../../events/index.ts';
+import { roomVersionRules, type RoomVersionRules } from '../../roomVersions/index.ts';
 import type { LogValue, RoomLog } from '../../ports/log.ts';
 import type { ProjectionWaiter, RoomDirectory, RoomReadModel, ServerKeys } from '../../ports/rooms.ts';
 import {
-  ROOM_EVENTS_TOPIC, decide, evolve, initialState, isCreated, isRoomRecord,
+  ROOM_EVENTS_TOPIC, decide, decideImportedState, decideOutliers, evolve, initialState, isCreated, isRoomRecord, membershipTemplate,
   type Decision, type EventRecord, type LocalEventRequest, type LocalOrigin, type RoomLookups, type RoomRecord, type RoomState,
 } from '../../room/index.ts';
-import type { JsonObject } from '../../json.ts';
+import { isJsonObject, type JsonObject } from '../../json.ts';
 import { inviteeOf } from './invitePermission.ts';
+import { remoteLookups, type RemoteLookupSources } from './remoteLookups.ts';
 import type { UserPreferences } from './preferences.ts';
 import { roomStateOfSnapshot } from './roomState.ts';
 import {
@@ -53,6 +54,8 @@ export interface RoomWriterOptions {
   readonly projectionTimeoutMs?: number;
   /** Transaction ids read per device when it first sends after its room was loaded (more: looked up per send). */
   readonly transactionsReadPerDevice?: number;
+  /** Where remote events' keys, auth events and states come from; without it no remote event is taken in. */
+  readonly remote?: RemoteLookupSources;
 }
 
 export interface CreateRoomRequest {
@@ -67,6 +70,24 @@ export interface CreateRoomRequest {
 }
 
 
+/** What became of a PDU from another server (server-server-api § Checks performed on receipt of a PDU). */
+export type IngestResult =
+  | { readonly outcome: 'accepted' | 'softFailed' | 'known' }
+  | { readonly outcome: 'rejected' | 'dropped'; readonly reason: string }
+  /** Events the decider needs that this server lacks: fetch them and try again. */
+  | { readonly outcome: 'missing'; readonly eventIds: readonly string[] }
+  | { readonly outcome: 'unknownRoom' };
+
+/** `send_join`'s answer, for a room this server joins through another. */
+export interface RemoteJoin {
+  readonly roomId: string;
+  readonly roomVersion: string;
+  readonly state: readonly unknown[];
+  readonly authChain: readonly unknown[];
+  /** Our join, signed by us (and by the resident server for restricted rooms). */
+  readonly join: Pdu;
+}
+
 export interface RoomWriter {
   createRoom(request: CreateRoomRequest): Promise<{ roomId: string; eventIds: string[] }>;
   /** Sends one event; with `local.txnId` set, a repeated transaction answers the first event id. */
@@ -78,6 +99,19 @@ export interface RoomWriter {
    * that must know before doing other work (e.g. /upgrade, before it creates the new room).
    */
   authorize(roomId: string, event: LocalEventRequest): Promise<void>;
+  /**
+   * Builds and checks a local event as `send` would, without appending it: for an event another
+   * server must sign first (an invite of its user) or that joins through another server.
+   */
+  prepare(roomId: string, event: LocalEventRequest): Promise<Pdu>;
+  /** Judges a PDU received from another server and appends what the decider decided. */
+  ingest(roomId: string, pdu: Pdu, origin: string): Promise<IngestResult>;
+  /** Checks events another server gave us outside the timeline and keeps those that pass as outliers. */
+  storeOutliers(roomId: string, pdus: readonly unknown[]): Promise<{ stored: number; skipped: readonly string[] }>;
+  /** Joins a room through another server: imports its state, then ingests our join on top. */
+  importJoin(join: RemoteJoin): Promise<IngestResult>;
+  /** `make_join`/`make_leave`/`make_knock`: the unsigned template for another server's user. */
+  membershipTemplate(roomId: string, userId: string, membership: 'join' | 'leave' | 'knock'): Promise<{ roomVersion: string; template: Pdu }>;
 }
 
 /** Where an appended record landed in the log. */
@@ -220,6 +254,10 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
       joinedRooms: new Map(joined),
       blockingInvites: new Set(blocking.flat()),
     };
+  };
+  const requireRemote = (): RemoteLookupSources => {
+    if (options.remote === undefined) throw new MatrixError('M_UNRECOGNIZED', 404, 'this server does not federate');
+    return options.remote;
   };
   const maxRooms = options.maxRooms ?? 10_000;
   const timeoutMs = options.projectionTimeoutMs ?? 10_000;
@@ -381,6 +419,106 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     },
 
     state: (roomId) => run(roomId, async () => (await load(roomId))?.state),
+
+    async prepare(roomId, event) {
+      const preloaded = await preload([event]);
+      return run(roomId, async () => {
+        const entry = await load(roomId);
+        if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
+        const records = recordsOf(decide({ type: 'sendLocal', event, signingKey: keys.current(), local: { userId: event.sender, deviceId: null, txnId: null }, now: options.now() },
+          entry.state, withPreloaded(lookupsOf(entry.state), preloaded)));
+        return (records[records.length - 1] as { pdu: Pdu }).pdu;
+      });
+    },
+
+    async ingest(roomId, pdu) {
+      const remote = requireRemote();
+      const sent = await run(roomId, async (): Promise<{ result: IngestResult; appended?: Promise<Appended> }> => {
+        const entry = await load(roomId);
+        if (entry === undefined) return { result: { outcome: 'unknownRoom' } };
+        const state = entry.state as RoomState & { roomId: string; rules: RoomVersionRules };
+        const parsed = toRoomEvent(pdu, state.rules);
+        if (parsed.ok && (await remote.graph.eventsByIds([parsed.value.eventId])).length > 0) return { result: { outcome: 'known' } };
+        const lookups = await remoteLookups(remote, state, [pdu]);
+        const decision = decide({ type: 'ingestPdu', pdu, origin: '', receivedAt: options.now() }, state, lookups);
+        switch (decision.outcome) {
+          case 'dropped':
+            return { result: { outcome: 'dropped', reason: decision.reason } };
+          case 'missing':
+            return { result: { outcome: 'missing', eventIds: decision.eventIds } };
+          case 'refused':
+            return { result: { outcome: 'dropped', reason: decision.error.reason } };
+          case 'records': {
+            const record = decision.records[0]!;
+            const appended = commit(entry, decision.records);
+            appended.catch(() => undefined);
+            const result: IngestResult = record.type === 'pdu.rejected' ? { outcome: 'rejected', reason: record.reason }
+              : record.type === 'pdu.softFailed' ? { outcome: 'softFailed' } : { outcome: 'accepted' };
+            return { result, appended };
+          }
+        }
+      });
+      if (sent.appended !== undefined) await projected(await sent.appended);
+      return sent.result;
+    },
+
+    async storeOutliers(roomId, pdus) {
+      const remote = requireRemote();
+      const stored = await run(roomId, async () => {
+        const entry = await load(roomId);
+        if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
+        const state = entry.state as RoomState & { roomId: string; rules: RoomVersionRules };
+        const lookups = await remoteLookups(remote, state, pdus.filter(isJsonObject));
+        const decided = decideOutliers({ roomId, rules: state.rules, receivedAt: options.now() }, pdus, lookups);
+        return { decided, appended: decided.records.length === 0 ? undefined : commit(entry, decided.records) };
+      });
+      if (stored.appended !== undefined) await projected(await stored.appended);
+      return { stored: stored.decided.records.length, skipped: stored.decided.skipped };
+    },
+
+    async importJoin(join) {
+      const remote = requireRemote();
+      const rules = roomVersionRules(join.roomVersion);
+      if (rules === undefined) throw new MatrixError('M_UNSUPPORTED_ROOM_VERSION', 400, `unsupported room version ${join.roomVersion}`);
+      const parsedJoin = toRoomEvent(join.join, rules);
+      if (!parsedJoin.ok) throw new MatrixError('M_BAD_JSON', 400, `our join is not a valid event: ${parsedJoin.error}`);
+      const joined = await run(join.roomId, async (): Promise<{ result: IngestResult; appended?: Promise<Appended> }> => {
+        const entry = (await load(join.roomId)) ?? newEntry(join.roomId, initialState as Entry['state'], await log.partitionFor(ROOM_EVENTS_TOPIC, join.roomId));
+        remember(join.roomId, entry);
+        // The answer's events are judged on a state that knows the room's id and version.
+        const base = { ...entry.state, roomId: join.roomId, rules } as RoomState & { roomId: string; rules: RoomVersionRules };
+        const pdus = [...join.authChain, ...join.state].filter(isJsonObject);
+        const lookups = await remoteLookups(remote, base, [...pdus, join.join]);
+        const imported = decideImportedState({
+          roomId: join.roomId, rules, state: join.state, authChain: join.authChain, joinPrevEvents: parsedJoin.value.prevEventIds, receivedAt: options.now(),
+        }, base, lookups);
+        if (imported.outcome === 'dropped') return { result: { outcome: 'dropped', reason: imported.reason } };
+        const afterImport = imported.records.reduce(evolve, base as RoomState) as RoomState & { roomId: string; rules: RoomVersionRules };
+        const outliers = new Map(imported.records.flatMap((record) =>
+          record.type === 'pdu.outlier' ? [[record.eventId, roomEventOfAcceptedPdu(record.pdu, rules, record.eventId)] as const] : []));
+        const decision = decide({ type: 'ingestPdu', pdu: join.join, origin: '', receivedAt: options.now() }, afterImport,
+          { ...lookups, getEvent: (id) => outliers.get(id) ?? lookups.getEvent(id) });
+        if (decision.outcome !== 'records') {
+          return { result: decision.outcome === 'missing' ? { outcome: 'missing', eventIds: decision.eventIds }
+            : { outcome: 'dropped', reason: decision.outcome === 'dropped' ? decision.reason : decision.outcome === 'refused' ? decision.error.reason : 'not decided' } };
+        }
+        const record = decision.records[0]!;
+        if (record.type !== 'pdu.accepted') return { result: { outcome: 'rejected', reason: 'reason' in record ? record.reason : 'not accepted' } };
+        const appended = commit(entry, [...imported.records, ...decision.records]);
+        appended.catch(() => undefined);
+        return { result: { outcome: 'accepted' }, appended };
+      });
+      if (joined.appended !== undefined) await projected(await joined.appended);
+      return joined.result;
+    },
+
+    membershipTemplate: (roomId, userId, membership) => run(roomId, async () => {
+      const entry = await load(roomId);
+      if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
+      const made = membershipTemplate(entry.state, lookupsOf(entry.state), { userId, membership, now: options.now(), signingKey: keys.current() });
+      if (!made.ok) throw new MatrixError(made.error.errcode, STATUS[made.error.errcode] ?? 400, made.error.reason);
+      return { roomVersion: (entry.state.rules as RoomVersionRules).id, template: made.template };
+    }),
 
     async authorize(roomId, event) {
       const preloaded = await preload([event]);

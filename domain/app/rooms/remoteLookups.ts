@@ -1,0 +1,128 @@
+/**
+ * "Plan, fetch, decide" for events from other servers: before the decider judges remote PDUs it
+ * needs, synchronously, the verify keys of every server that signed them, their auth and prev
+ * events, the state after each prev event and forward extremity, and — when those states differ —
+ * the events state resolution reads (the conflicted events and their auth chains). This fetches
+ * all that through ports; whatever is still absent makes the decider answer `missing`.
+ */
+import { keyRequiredValidAt } from '../../federation/index.ts';
+import { roomEventOfAcceptedPdu, toRoomEvent, type Pdu, type RoomEvent, type StateMap } from '../../events/index.ts';
+import { isJsonObject } from '../../json.ts';
+import type { KeyRing } from '../../ports/keyRing.ts';
+import type { RoomEventGraph } from '../../ports/roomEvents.ts';
+import type { RoomReadModel, StoredEvent } from '../../ports/rooms.ts';
+import type { RoomLookups, RoomState, VerifyKey } from '../../room/index.ts';
+import type { RoomVersionRules } from '../../roomVersions/index.ts';
+
+export interface RemoteLookupSources {
+  readonly graph: RoomEventGraph;
+  readonly keyRing: KeyRing;
+  readonly awaitingRedactions: RoomReadModel['awaitingRedactions'];
+  /** This server's own verify keys by key id (events we created come back through other servers). */
+  readonly ownServerName: string;
+  readonly ownVerifyKeys: () => ReadonlyMap<string, VerifyKey>;
+}
+
+/** Bounds on what one decision may fetch: a hostile event cannot make us read a whole database. */
+const MAX_SIGNING_KEYS = 20;
+const MAX_AUTH_CLOSURE = 20_000;
+
+/** The verify keys of every signature on `pdus`, fetched in parallel. */
+const verifyKeysOf = async (sources: RemoteLookupSources, pdus: readonly Pdu[], rules: RoomVersionRules): Promise<Map<string, VerifyKey>> => {
+  const wanted = new Map<string, { serverName: string; keyId: string; validAt: number }>();
+  for (const pdu of pdus) {
+    if (!isJsonObject(pdu.signatures)) continue;
+    const validAt = keyRequiredValidAt(rules, typeof pdu.origin_server_ts === 'number' ? pdu.origin_server_ts : 0);
+    for (const [serverName, keys] of Object.entries(pdu.signatures)) {
+      if (!isJsonObject(keys)) continue;
+      for (const keyId of Object.keys(keys)) {
+        const id = `${serverName}\u0000${keyId}`;
+        const known = wanted.get(id);
+        if (known === undefined && wanted.size < MAX_SIGNING_KEYS) wanted.set(id, { serverName, keyId, validAt });
+        else if (known !== undefined && validAt > known.validAt) wanted.set(id, { ...known, validAt });
+      }
+    }
+  }
+  const found = new Map<string, VerifyKey>();
+  await Promise.all([...wanted].map(async ([id, query]) => {
+    if (query.serverName === sources.ownServerName) {
+      const own = sources.ownVerifyKeys().get(query.keyId);
+      if (own !== undefined) found.set(id, own);
+      return;
+    }
+    const answer = await sources.keyRing.verifyKey(query);
+    if (answer.found) found.set(id, { publicKeyBase64: answer.publicKeyBase64, validUntilTs: answer.validUntilTs });
+  }));
+  return found;
+};
+
+/** Lookups for judging `pdus` (one room's, in order) on top of the writer's `state`. */
+export const remoteLookups = async (
+  sources: RemoteLookupSources, state: RoomState & { roomId: string; rules: RoomVersionRules }, pdus: readonly Pdu[],
+): Promise<RoomLookups> => {
+  const { rules, roomId } = state;
+  const events = new Map<string, RoomEvent>();
+  for (const event of state.stateEvents.values()) events.set(event.eventId, event);
+  for (const event of state.outliers.values()) events.set(event.eventId, event);
+  // The events being judged are not among what they may cite: an event cannot be its own auth.
+  const parsed = pdus.map((pdu) => toRoomEvent(pdu, rules)).flatMap((result) => (result.ok ? [result.value] : []));
+
+  const adopt = (stored: readonly StoredEvent[]): void => {
+    for (const event of stored) {
+      if (event.roomId !== roomId) continue;
+      events.set(event.eventId, roomEventOfAcceptedPdu(event.pdu, rules, event.eventId));
+    }
+  };
+  const fetchMissing = async (ids: Iterable<string>): Promise<string[]> => {
+    const wanted = [...new Set(ids)].filter((id) => !events.has(id));
+    if (wanted.length > 0) adopt(await sources.graph.eventsByIds(wanted));
+    return wanted.filter((id) => events.has(id));
+  };
+
+  const [keys] = await Promise.all([
+    verifyKeysOf(sources, pdus, rules),
+    fetchMissing(parsed.flatMap((event) => [...event.authEventIds, ...event.prevEventIds])),
+  ]);
+
+  // The state after each prev event and forward extremity.
+  const states = new Map<string, StateMap>(state.extremityStates);
+  const stateIds = [...new Set([...parsed.flatMap((event) => event.prevEventIds), ...state.forwardExtremities])].filter((id) => !states.has(id));
+  await Promise.all(stateIds.map(async (id) => {
+    const after = await sources.graph.stateAfterEvent(id);
+    if (after !== undefined) states.set(id, after);
+  }));
+
+  // Differing states: state resolution reads the conflicted events and their auth chains, and the
+  // checks read the resolved state's events.
+  const sets = [...new Set(states.values())];
+  if (sets.length > 1) {
+    const all = new Set(sets.flatMap((set) => [...set.values()]));
+    await fetchMissing(all);
+    const members = sets.map((set) => new Set(set.values()));
+    const conflicted = [...all].filter((id) => !members.every((set) => set.has(id)));
+    let frontier = conflicted;
+    const seen = new Set(frontier);
+    while (frontier.length > 0 && seen.size < MAX_AUTH_CLOSURE) {
+      await fetchMissing(frontier);
+      const next: string[] = [];
+      for (const id of frontier) {
+        for (const authId of events.get(id)?.authEventIds ?? []) {
+          if (!seen.has(authId)) {
+            seen.add(authId);
+            next.push(authId);
+          }
+        }
+      }
+      frontier = next;
+    }
+  }
+
+  const awaiting = await sources.awaitingRedactions(roomId, parsed.map((event) => event.eventId));
+  return {
+    getEvent: (id) => events.get(id),
+    isRejected: () => false,
+    stateAfter: (id) => states.get(id),
+    verifyKey: (serverName, keyId) => keys.get(`${serverName}\u0000${keyId}`),
+    awaitingRedactions: (id) => awaiting.get(id) ?? [],
+  };
+};
