@@ -18,6 +18,18 @@ export interface RoomMembership {
   usersSharingRoomsWith(userId: string): Promise<ReadonlySet<string>>;
 }
 
+/**
+ * Which servers take part in rooms, as the rooms read model holds it (projections/rooms
+ * implements it): where EDUs go (server-server-api § EDUs). A server takes part while at least
+ * one of its users is joined; the server name is everything after a user id's first ':'.
+ */
+export interface RoomServers {
+  /** Servers with a joined member in the room, sorted. */
+  serversInRoom(roomId: string): Promise<string[]>;
+  /** Servers with a joined member in any room `userId` is joined to (the user's own included), sorted. */
+  serversSharingRoomsWith(userId: string): Promise<string[]>;
+}
+
 /** The devices of local users (the account store fits). */
 export interface DeviceDirectory {
   listDevices(userId: string): Promise<ReadonlyArray<{ readonly deviceId: string; readonly displayName?: string }>>;
@@ -141,6 +153,16 @@ export interface KeyStore {
   currentDeviceListPosition(): Promise<StreamPosition>;
   /** Users whose devices or keys changed in (since, upTo]. */
   deviceListChangesSince(since: StreamPosition, upTo: StreamPosition): Promise<string[]>;
+  /**
+   * Records that `userId`'s devices or keys changed without storing any key: a remote user's
+   * server told us (m.device_list_update, m.signing_key_update). Answers the change's position.
+   */
+  recordDeviceListChange(userId: string): Promise<StreamPosition>;
+  /**
+   * The positions of `userId`'s latest `limit` device-list changes, newest first: the `stream_id`
+   * and `prev_id` of the m.device_list_update EDU announcing the latest one.
+   */
+  latestDeviceListChanges(userId: string, limit: number): Promise<StreamPosition[]>;
 }
 
 /** The three cross-signing keys of a user (client-server-api § Cross-signing). */

@@ -179,4 +179,13 @@ export const createSqlKeyStore = (db: SqlDatabase): KeyStore => ({
     );
     return rows.map((row) => row.user_id);
   },
+
+  recordDeviceListChange: (userId) => db.transaction((tx) => recordDeviceListChange(tx, userId)),
+
+  async latestDeviceListChanges(userId, limit) {
+    const { rows } = await db.query<{ stream_pos: number }>(
+      'SELECT stream_pos FROM device_list_changes WHERE user_id = $1 ORDER BY stream_pos DESC LIMIT $2', [userId, limit],
+    );
+    return rows.map((row) => Number(row.stream_pos));
+  },
 });

@@ -85,6 +85,8 @@ export const USER_DATA_SCHEMA: readonly string[] = [
     stream_pos BIGINT PRIMARY KEY,
     user_id    TEXT NOT NULL
   )`,
+  // A user's latest changes: the stream_id and prev_id of the m.device_list_update EDUs we send.
+  'CREATE INDEX IF NOT EXISTS device_list_changes_by_user ON device_list_changes (user_id, stream_pos)',
   `CREATE TABLE IF NOT EXISTS presence (
     user_id        TEXT PRIMARY KEY,
     presence       TEXT NOT NULL,

@@ -49,9 +49,10 @@ export const currentPositions = async (db: SqlExecutor): Promise<UserDataPositio
 };
 
 /** One entry of the device-list stream: `userId`'s devices or keys changed. */
-export const recordDeviceListChange = async (tx: SqlExecutor, userId: string): Promise<void> => {
+export const recordDeviceListChange = async (tx: SqlExecutor, userId: string): Promise<number> => {
   await lockStream(tx, 'device_lists');
   const position = await nextPosition(tx, 'device_lists');
   await tx.query('INSERT INTO device_list_changes (stream_pos, user_id) VALUES ($1, $2)', [position, userId]);
   await recordPosition(tx, 'device_lists', position);
+  return position;
 };

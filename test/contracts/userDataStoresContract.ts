@@ -148,6 +148,22 @@ export const describeUserDataStoresContract = (name: string, open: () => Promise
       expect(await stores.keys.deviceListChangesSince(mid, after)).toContain(judy);
     });
 
+    it('records a remote user\'s device-list change without keys, and lists a user\'s latest changes newest first', async () => {
+      const remote = `@remote-${randomUUID().slice(0, 8)}:remote.example:8448`;
+      const local = user('kim');
+      expect(await stores.keys.latestDeviceListChanges(remote, 2)).toEqual([]);
+      const before = await stores.keys.currentDeviceListPosition();
+      const first = await stores.keys.recordDeviceListChange(remote);
+      expect(first).toBeGreaterThan(before);
+      await stores.keys.setDeviceKeys(local, 'K', { user_id: local, device_id: 'K', algorithms: [], keys: {}, signatures: {} });
+      const second = await stores.keys.recordDeviceListChange(remote);
+      expect(await stores.keys.currentDeviceListPosition()).toBe(second);
+      expect(await stores.keys.deviceListChangesSince(before, second)).toEqual(expect.arrayContaining([remote, local]));
+      expect(await stores.keys.latestDeviceListChanges(remote, 2)).toEqual([second, first]);
+      expect(await stores.keys.latestDeviceListChanges(remote, 1)).toEqual([second]);
+      expect((await stores.keys.getDeviceKeys(remote, [])).size).toBe(0);
+    });
+
     it('hands each one-time key to exactly one of 20 parallel claims, then the fallback key', async () => {
       const mallory = user('mallory');
       const otks = new Map(Array.from({ length: 5 }, (_, i) => [`signed_curve25519:K${i}`, { key: `k${i}` }] as const));

@@ -1,5 +1,6 @@
+import type { FederationOutbox } from '../../ports/federationOutbox.ts';
 import type { RemoteServers } from '../../ports/remoteServers.ts';
-import type { DeviceDirectory, RoomMembership, UserDataStores } from '../../ports/userData.ts';
+import type { DeviceDirectory, RoomMembership, RoomServers, UserDataStores } from '../../ports/userData.ts';
 import type { Notifier } from '../notifier/index.ts';
 import type { PresenceTracker } from './presenceTracker.ts';
 import type { TypingStream } from './typing.ts';
@@ -19,6 +20,14 @@ export interface UserDataContext {
   readonly typing: TypingStream;
   /** Presence that follows syncs and activity, with its idle/offline timers (presenceTracker.ts). */
   readonly presence: PresenceTracker;
+  /** Where our users' typing, receipts, presence, keys and to-device messages leave for other servers; absent: no federation. */
+  readonly federation?: UserDataFederation;
+}
+
+/** What the use-cases need to tell other servers (federationEdus.ts). */
+export interface UserDataFederation {
+  readonly outbox: FederationOutbox;
+  readonly rooms: RoomServers;
 }
 
 /** The authenticated requester (the accounts layer's `Requester` fits). */

@@ -14,6 +14,7 @@ import {
   checkCrossSigningKey, invalidSignature, publicKeyOf, sameKeyObject, sameSignedPart, signaturesIn, signedBy, type PublicKey,
 } from './crossSigningKeys.ts';
 import { badJson, forbidden, requireAtMost } from './errors.ts';
+import { sendDeviceListUpdates, sendSigningKeyUpdate } from './federationEdus.ts';
 import { turnTaker } from './turns.ts';
 
 /**
@@ -64,7 +65,10 @@ export const uploadCrossSigningKeys = async (
     return old !== undefined && sameKeyObject(old, key);
   });
   const finish = stored.master === undefined || replay ? undefined : await authorize();
-  if (await ctx.stores.crossSigning.setKeys(requester.userId, uploaded)) await keysChanged(ctx, requester.userId);
+  if (await ctx.stores.crossSigning.setKeys(requester.userId, uploaded)) {
+    await keysChanged(ctx, requester.userId);
+    await sendSigningKeyUpdate(ctx, requester.userId);
+  }
   await finish?.();
   return {};
 };
@@ -146,6 +150,21 @@ const otherUserCheck = async (
   };
 };
 
+/**
+ * Other servers see the owner's own signatures: on a device (by the self-signing key) in its
+ * m.device_list_update, on the master key (by a device) in m.signing_key_update. Signatures by the
+ * user-signing key are the signer's alone and stay here.
+ */
+const announceOwnSignatures = async (
+  ctx: UserDataContext, userId: string, ownKeys: Partial<Record<CrossSigningKeyType, JsonObject>>, accepted: readonly CrossSigningSignature[],
+): Promise<void> => {
+  const masterKey = ownKeys.master === undefined ? undefined : publicKeyOf(ownKeys.master)?.key;
+  const own = accepted.filter((signature) => signature.targetUserId === userId);
+  const devices = [...new Set(own.filter((signature) => signature.targetKeyId !== masterKey).map((signature) => signature.targetKeyId))];
+  await sendDeviceListUpdates(ctx, userId, devices);
+  if (own.some((signature) => signature.targetKeyId === masterKey)) await sendSigningKeyUpdate(ctx, userId);
+};
+
 /** `POST /keys/signatures/upload`: stores the valid signatures; `failures` names the others. */
 export const uploadSignatures = async (ctx: UserDataContext, requester: Requester, body: JsonObject): Promise<JsonObject> => {
   let named = 0;
@@ -180,6 +199,7 @@ export const uploadSignatures = async (ctx: UserDataContext, requester: Requeste
     // the requester's device list that changed.
     await ctx.stores.crossSigning.addSignatures(accepted, [requester.userId]);
     await keysChanged(ctx, requester.userId);
+    await announceOwnSignatures(ctx, requester.userId, ownKeys, accepted);
   }
   return { failures };
 };

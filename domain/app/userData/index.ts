@@ -3,7 +3,14 @@
  * typing, receipts, to-device messages, end-to-end keys, presence, capabilities (public surface).
  */
 export { createUserData, type UserData, type UserDataDependencies } from './userData.ts';
-export type { Requester, UserDataContext } from './context.ts';
+export type { Requester, UserDataContext, UserDataFederation } from './context.ts';
+export {
+  REMOTE_PRESENCE_TIMEOUT_MS, REMOTE_SENDER_DEVICE, REMOTE_TYPING_TIMEOUT_MS, type RemoteToDeviceMessage, type RemoteUserData,
+} from './remoteEdus.ts';
+export {
+  deviceListUpdateEdu, presenceEdu, receiptEdu, signingKeyUpdateEdu, toDeviceEdu, toDeviceMessageId, typingEdu,
+  type DeviceListUpdate, type ReceiptToSend, type ToDeviceMessages,
+} from './federationEdus.ts';
 export type { UserDataStreams, AccountDataStream } from './streams.ts';
 export type { ToDeviceBatch } from './toDevice.ts';
 export type { Authorize } from './crossSigning.ts';

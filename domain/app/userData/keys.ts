@@ -13,6 +13,7 @@ import type { Requester, UserDataContext } from './context.ts';
 import { visibleSignatures } from './crossSigning.ts';
 import { publicKeyOf, withSignatures } from './crossSigningKeys.ts';
 import { badJson, invalidParam, requireAtMost } from './errors.ts';
+import { sendDeviceListUpdates } from './federationEdus.ts';
 import { turnTaker } from './turns.ts';
 
 type Key = JsonObject | string;
@@ -71,6 +72,7 @@ export const uploadKeys = async (ctx: UserDataContext, requester: Requester, bod
   if (fallbackKeys.size > 0) await ctx.stores.keys.setFallbackKeys(requester.userId, requester.deviceId, fallbackKeys);
   if (deviceKeys !== undefined && (await ctx.stores.keys.setDeviceKeys(requester.userId, requester.deviceId, deviceKeys))) {
     await deviceListChanged(ctx, requester.userId);
+    await sendDeviceListUpdates(ctx, requester.userId, [requester.deviceId]);
   }
   return { one_time_key_counts: await keyCounts(ctx, requester) };
 };
@@ -226,4 +228,5 @@ export const onDeviceDeleted = async (ctx: UserDataContext, userId: string, devi
   await ctx.stores.keys.deleteDevice(userId, deviceId);
   await ctx.stores.toDevice.deleteDevice(userId, deviceId);
   await deviceListChanged(ctx, userId);
+  await sendDeviceListUpdates(ctx, userId, [deviceId], true);
 };

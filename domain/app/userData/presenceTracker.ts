@@ -46,6 +46,13 @@ export interface PresenceTrackerDependencies {
   /** setTimeout (unref'd) by default. */
   readonly schedule?: Schedule;
   readonly timers?: PresenceTimers;
+  /**
+   * Whether the user is ours: `resume` restarts timers for our users only (other servers' users
+   * are never syncing here; remoteEdus.ts times them out). All users by default.
+   */
+  readonly isLocal?: (userId: string) => boolean;
+  /** Hears of every state written (to tell other servers); resolves before the write's caller goes on. */
+  readonly onWritten?: (state: Omit<PresenceState, 'position'>) => Promise<void>;
 }
 
 export interface PresenceTracker {
@@ -129,6 +136,7 @@ export const createPresenceTracker = (deps: PresenceTrackerDependencies): Presen
     const entry = tracked.get(userId);
     if (entry !== undefined) entry.shownActive = currentlyActive(next, now, timers.lastActiveGranularityMs);
     deps.notifier.notify([...(await deps.membership.usersSharingRoomsWith(userId)), userId]);
+    await deps.onWritten?.(next);
   };
 
   const forget = (userId: string): void => {
@@ -238,6 +246,7 @@ export const createPresenceTracker = (deps: PresenceTrackerDependencies): Presen
     resume: async () => {
       const now = deps.clock.now();
       for (const state of await deps.store.present()) {
+        if (deps.isLocal?.(state.userId) === false) continue;
         await serially(state.userId, async () => {
           if (tracked.has(state.userId)) return;
           const entry = trackedOf(state.userId, now);

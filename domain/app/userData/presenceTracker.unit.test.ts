@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { PresenceState, PresenceStore } from '../../ports/userData.ts';
 import { presenceContent } from './presence.ts';
-import { createPresenceTracker, SYNAPSE_PRESENCE_TIMERS, withPresenceActivity, type PresenceTimers } from './presenceTracker.ts';
+import {
+  createPresenceTracker, SYNAPSE_PRESENCE_TIMERS, withPresenceActivity, type PresenceTimers, type PresenceTrackerDependencies,
+} from './presenceTracker.ts';
 
 /** A presence store in memory, a clock the test moves, and timers that fire when the clock passes them. */
-const world = (timers: PresenceTimers = SYNAPSE_PRESENCE_TIMERS) => {
+const world = (timers: PresenceTimers = SYNAPSE_PRESENCE_TIMERS, extra: Pick<PresenceTrackerDependencies, 'isLocal' | 'onWritten'> = {}) => {
   let now = 1_000_000;
   let position = 0;
   const rows = new Map<string, PresenceState>();
@@ -34,6 +36,7 @@ const world = (timers: PresenceTimers = SYNAPSE_PRESENCE_TIMERS) => {
       return () => { timer.cancelled = true; };
     },
     timers,
+    ...extra,
   });
   const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
   /** Moves the clock, firing each timer due on the way at its own time. */
@@ -166,6 +169,21 @@ describe('presence tracker (Synapse timers: idle 5 min, offline 30 s after the l
     expect(w.presence()).toBe('online');
     await w.advance(2_000);
     expect(w.presence()).toBe('offline');
+  });
+
+  it('resumes only our users (other servers\' users never sync here) and reports every write', async () => {
+    const written: string[] = [];
+    const w = world(SYNAPSE_PRESENCE_TIMERS, {
+      isLocal: (userId) => userId.endsWith(':x'),
+      onWritten: async (state) => { written.push(`${state.userId} ${state.presence}`); },
+    });
+    w.restore({ userId: '@u:x', presence: 'online', lastActiveTs: w.now(), position: 1 });
+    w.restore({ userId: '@far:remote.example', presence: 'online', lastActiveTs: w.now(), position: 2 });
+    await w.tracker.resume();
+    expect(w.pendingTimers()).toBe(1);
+    await w.advance(31_000);
+    expect([w.presence(), w.presence('@far:remote.example')]).toEqual(['offline', 'online']);
+    expect(written).toEqual(['@u:x offline']);
   });
 
   it('close cancels the timers', async () => {

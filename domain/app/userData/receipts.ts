@@ -8,6 +8,7 @@ import type { Receipt } from '../../ports/userData.ts';
 import { accountDataChanged } from './accountData.ts';
 import type { Requester, UserDataContext } from './context.ts';
 import { forbidden, invalidParam, requireRoomId } from './errors.ts';
+import { sendReceipt as sendReceiptEdu, sendTyping } from './federationEdus.ts';
 
 const RECEIPT_TYPES = new Set(['m.read', 'm.read.private']);
 const FULLY_READ = 'm.fully_read';
@@ -30,11 +31,11 @@ const setFullyRead = async (ctx: UserDataContext, userId: string, roomId: string
 const putReceipt = async (
   ctx: UserDataContext, userId: string, roomId: string, receiptType: string, eventId: string, threadId: string | undefined,
 ): Promise<void> => {
-  await ctx.stores.receipts.put({
-    roomId, receiptType, userId, eventId, ...(threadId === undefined ? {} : { threadId }), ts: ctx.clock.now(),
-  });
-  // A private receipt concerns its owner only; a public one everyone in the room.
+  const ts = ctx.clock.now();
+  await ctx.stores.receipts.put({ roomId, receiptType, userId, eventId, ...(threadId === undefined ? {} : { threadId }), ts });
+  // A private receipt concerns its owner only; a public one everyone in the room, on every server.
   ctx.notifier.notify(receiptType === 'm.read.private' ? [userId] : [roomId]);
+  if (receiptType === 'm.read') await sendReceiptEdu(ctx, { roomId, userId, eventId, ...(threadId === undefined ? {} : { threadId }), ts });
 };
 
 /** `POST /rooms/{roomId}/receipt/{receiptType}/{eventId}`. */
@@ -78,6 +79,9 @@ export const setTyping = async (
   }
   await requireJoined(ctx, roomId, userId);
   ctx.typing.setTyping(roomId, userId, body.typing, timeout as number);
+  // Every request is sent on, a refresh included: it keeps the user typing on servers that time
+  // remote typing out on their own (Synapse after 60 s).
+  await sendTyping(ctx, roomId, userId, body.typing);
 };
 
 /**

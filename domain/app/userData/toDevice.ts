@@ -1,7 +1,8 @@
 /**
  * Send-to-device messaging (client-server-api § Send-to-Device messaging, to_device.yaml). `*` as
- * device id means every device of the user. Messages for remote users need federation (EDUs),
- * which this server does not send yet; they are dropped.
+ * device id means every device of the user. Messages for remote users leave as one
+ * m.direct_to_device EDU per server (federationEdus.ts; dropped without federation), where `*`
+ * keeps its meaning; messages from remote users arrive through remoteEdus.ts.
  */
 import { isUserId, userServerName } from '../../ids/index.ts';
 import { isJsonObject, type JsonObject } from '../../json.ts';
@@ -9,6 +10,7 @@ import { LIMITS } from '../../limits.ts';
 import type { ToDeviceDelivery } from '../../ports/userData.ts';
 import type { Requester, UserDataContext } from './context.ts';
 import { badJson, requireAtMost } from './errors.ts';
+import { sendRemoteToDevice, type ToDeviceMessages } from './federationEdus.ts';
 import { turnTaker } from './turns.ts';
 
 /** How many to-device messages one sync response carries at most (as Synapse). */
@@ -24,12 +26,24 @@ export const sendToDevice = async (
   for (const byDevice of Object.values(messages)) named += isJsonObject(byDevice) ? Object.keys(byDevice).length : 0;
   requireAtMost(named, LIMITS.toDeviceMessages, 'to-device messages per request');
   const deliveries: ToDeviceDelivery[] = [];
+  const remote = new Map<string, ToDeviceMessages>();
   const turn = turnTaker();
   for (const [userId, byDevice] of Object.entries(messages)) {
     await turn();
     if (!isUserId(userId)) throw badJson(`Invalid user id ${JSON.stringify(userId)}`);
     if (!isJsonObject(byDevice)) throw badJson(`'messages.${userId}' must be an object`);
-    if (userServerName(userId) !== ctx.serverName) continue;
+    const server = userServerName(userId);
+    if (server !== ctx.serverName) {
+      const ofUser: Record<string, JsonObject> = {};
+      for (const [deviceId, content] of Object.entries(byDevice)) {
+        if (!isJsonObject(content)) throw badJson(`Message content for ${userId} ${deviceId} must be an object`);
+        ofUser[deviceId] = content;
+      }
+      let ofServer = remote.get(server);
+      if (ofServer === undefined) remote.set(server, (ofServer = {}));
+      ofServer[userId] = ofUser;
+      continue;
+    }
     // Messages for devices that do not exist would wait forever: they are dropped, as Synapse does.
     const existing = (await ctx.devices.listDevices(userId)).map((device) => device.deviceId);
     for (const [deviceId, content] of Object.entries(byDevice)) {
@@ -38,6 +52,10 @@ export const sendToDevice = async (
       for (const target of targets) deliveries.push({ userId, deviceId: target, content });
     }
   }
+  // Queued for other servers before the local inbox takes the transaction id: a failure here
+  // leaves the id unused, so the client's retry sends again, and a retry after success repeats
+  // each EDU's derived message_id, which its destination drops.
+  await sendRemoteToDevice(ctx, requester, eventType, txnId, remote);
   const result = await ctx.stores.toDevice.send(requester, txnId, eventType, deliveries);
   if (!result.duplicate) ctx.notifier.notify([...new Set(deliveries.map((delivery) => delivery.userId))]);
 };

@@ -27,7 +27,13 @@ const defaultSchedule: Schedule = (run, ms) => {
 /** Synapse caps the timeout too: a client cannot pin itself as typing for hours. */
 export const MAX_TYPING_TIMEOUT_MS = 120_000;
 
-export const createTypingStream = (notifier: Notifier, schedule: Schedule = defaultSchedule): TypingStream => {
+/**
+ * `onExpired` hears of each user whose timeout passed (no stop arrived): other servers must be
+ * told our user stopped typing.
+ */
+export const createTypingStream = (
+  notifier: Notifier, schedule: Schedule = defaultSchedule, onExpired?: (roomId: string, userId: string) => void,
+): TypingStream => {
   let position = 0;
   const typers = new Map<string, Map<string, () => void>>(); // room → user → cancel timeout
   const changedAt = new Map<string, number>();
@@ -58,7 +64,9 @@ export const createTypingStream = (notifier: Notifier, schedule: Schedule = defa
       let room = typers.get(roomId);
       if (room === undefined) typers.set(roomId, (room = new Map()));
       room.set(userId, schedule(() => {
-        if (stop(roomId, userId)) bump(roomId);
+        if (!stop(roomId, userId)) return;
+        bump(roomId);
+        onExpired?.(roomId, userId);
       }, Math.min(Math.max(timeoutMs, 0), MAX_TYPING_TIMEOUT_MS)));
       // Refreshing the timeout of a user already typing changes nothing others can see.
       if (!wasTyping) bump(roomId);

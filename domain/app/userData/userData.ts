@@ -11,8 +11,10 @@ import {
   createBackupVersion, deleteBackupVersion, deleteRoomKeys, getBackupVersion, getRoomKeys, putRoomKeys, updateBackupVersion,
 } from './keyBackup.ts';
 import { claimKeys, onDeviceDeleted, queryKeys, uploadKeys } from './keys.ts';
+import { sendPresence, sendTyping } from './federationEdus.ts';
+import { createRemoteUserData, type RemoteUserData } from './remoteEdus.ts';
 import { getPresence, setPresence } from './presence.ts';
-import { createPresenceTracker, type PresenceTimers, type PresenceTracker } from './presenceTracker.ts';
+import { createPresenceTracker, SYNAPSE_PRESENCE_TIMERS, type PresenceTimers, type PresenceTracker } from './presenceTracker.ts';
 import type { PushRule, PushRuleset } from './pushRuleDefaults.ts';
 import { deletePushersOfDevice, deletePushersOfUser, getPushers, setPusher } from './pushers.ts';
 import { getRule, getRuleset, removeRule, setRule, setRuleActions, setRuleEnabled } from './pushRules.ts';
@@ -36,6 +38,8 @@ export interface UserData {
   readonly streams: UserDataStreams;
   /** /sync reports its `set_presence` here; room sends report activity (presenceTracker.ts). */
   readonly presence: PresenceTracker;
+  /** What other servers' EDUs change (domain/app/federation/edus/ applies them here). */
+  readonly remote: RemoteUserData;
   getAccountData(requester: R, userId: string, roomId: string | null, type: string): Promise<JsonObject>;
   setAccountData(requester: R, userId: string, roomId: string | null, type: string, content: JsonObject): Promise<void>;
   getTags(requester: R, userId: string, roomId: string): Promise<JsonObject>;
@@ -84,13 +88,36 @@ export interface UserData {
   close(): void;
 }
 
+const timeoutSchedule: Schedule = (run, ms) => {
+  const timer = setTimeout(run, ms);
+  timer.unref?.();
+  return () => clearTimeout(timer);
+};
+
 export const createUserData = (deps: UserDataDependencies): UserData => {
-  const presence = createPresenceTracker({
-    store: deps.stores.presence, membership: deps.membership, notifier: deps.notifier, clock: deps.clock,
+  const isLocal = (userId: string): boolean => userId.slice(userId.indexOf(':') + 1) === deps.serverName;
+  const granularityMs = (deps.presenceTimers ?? SYNAPSE_PRESENCE_TIMERS).lastActiveGranularityMs;
+  const tracker = createPresenceTracker({
+    store: deps.stores.presence, membership: deps.membership, notifier: deps.notifier, clock: deps.clock, isLocal,
     ...(deps.schedule === undefined ? {} : { schedule: deps.schedule }),
     ...(deps.presenceTimers === undefined ? {} : { timers: deps.presenceTimers }),
+    // Best effort, as presence EDUs are: failing to queue one must not fail the /sync that moved it.
+    onWritten: (state) => sendPresence(deps, state, granularityMs).catch(() => undefined),
   });
-  const ctx: UserDataContext = { ...deps, typing: createTypingStream(deps.notifier, deps.schedule), presence };
+  // A local user's typing that timed out is a stop other servers must hear of; a remote user's is theirs to send.
+  const typing = createTypingStream(deps.notifier, deps.schedule, (roomId, userId) => {
+    if (isLocal(userId)) void sendTyping(ctx, roomId, userId, false).catch(() => undefined);
+  });
+  const ctx: UserDataContext = { ...deps, typing, presence: tracker };
+  const remote = createRemoteUserData(ctx, deps.schedule ?? timeoutSchedule);
+  // Remote users stored as present get their timeout back with ours.
+  const presence: PresenceTracker = {
+    ...tracker,
+    resume: async () => {
+      await tracker.resume();
+      await remote.resume();
+    },
+  };
   // Typing, receipts and read markers are activity (Synapse bumps presence for each).
   const activeAfter = async (requester: R, done: Promise<void>): Promise<void> => {
     await done;
@@ -99,6 +126,7 @@ export const createUserData = (deps: UserDataDependencies): UserData => {
   return {
     streams: createUserDataStreams(ctx),
     presence,
+    remote,
     getAccountData: (...a) => getAccountData(ctx, ...a),
     setAccountData: (...a) => setAccountData(ctx, ...a),
     getTags: (...a) => getTags(ctx, ...a),
@@ -141,7 +169,8 @@ export const createUserData = (deps: UserDataDependencies): UserData => {
     capabilities: (viewer) => capabilities(deps.capabilities, viewer),
     close: () => {
       ctx.typing.close();
-      presence.close();
+      tracker.close();
+      remote.close();
     },
   };
 };
