@@ -3,3 +3,4 @@ export * from './keys.ts';
 export * from './xMatrix.ts';
 export * from './discovery.ts';
 export * from './addresses.ts';
+export * from './serverAcl.ts';

@@ -6,6 +6,18 @@
 import type { StateMap } from '../events/index.ts';
 import type { StoredEvent } from './rooms.ts';
 
+/** Where an event sits in the DAG: what the backfill and missing-events walks need, without its PDU. */
+export interface GraphNode {
+  readonly eventId: string;
+  readonly roomId: string;
+  readonly depth: number;
+  /** The record's offset in the room's partition (its stream position; an outlier's own record). */
+  readonly offset: number;
+  readonly outlier: boolean;
+  /** The PDU's `prev_events` as ids, whatever the room version's format. */
+  readonly prevEventIds: readonly string[];
+}
+
 export interface RoomEventGraph {
   /** The events this server holds of these ids (accepted or outliers; never rejected ones), in no particular order. */
   eventsByIds(eventIds: readonly string[]): Promise<StoredEvent[]>;
@@ -14,4 +26,12 @@ export interface RoomEventGraph {
    * event's `stateAfterDelta` applied (records.ts). Undefined for an unknown event or an outlier.
    */
   stateAfterEvent(eventId: string): Promise<StateMap | undefined>;
+  /** The DAG positions of the events this server holds of these ids, in no particular order. */
+  nodes(eventIds: readonly string[]): Promise<GraphNode[]>;
+  /**
+   * The union of the auth chains of these events of the room: their `auth_events`, those events'
+   * `auth_events`, and so on, as far as this server holds them (the events themselves only when
+   * one is in another's chain). Events of other rooms are neither started from nor followed.
+   */
+  authChainIds(roomId: string, eventIds: readonly string[]): Promise<string[]>;
 }

@@ -1,8 +1,9 @@
 /**
  * The room DAG for federation (domain/ports/roomEvents.ts) over the rooms read model: events by id
- * including outliers, and the state after an event, rebuilt from the room's state changes.
+ * including outliers, the state after an event, rebuilt from the room's state changes, and the
+ * edges (prev_events, auth_events) the federation walks follow, read from the stored PDUs.
  */
-import { stateKeyOf, type RoomEventGraph, type SqlExecutor, type StateChange, type StateMap } from '../../domain/index.ts';
+import { createEventIdOfRoom, stateKeyOf, type GraphNode, type RoomId, type RoomEventGraph, type SqlExecutor, type StateChange, type StateMap } from '../../domain/index.ts';
 import { EVENT_COLUMNS, hydrate, type EventRow } from './rows.ts';
 
 /** The room's state at a log offset as (type, state key, event id): current state rolled back past `offset`. */
@@ -17,6 +18,22 @@ export const stateKeysAt = async (db: SqlExecutor, roomId: string, offset: numbe
     [roomId, offset],
   );
   return rows;
+};
+
+/**
+ * A PDU's references as ids: since room v3 `["$id"]`, before `[["$id", {"sha256": …}]]`. Stored
+ * PDUs passed the format checks, but redaction keeps these keys whatever they held, so anything
+ * else is skipped rather than trusted.
+ */
+const AUTH_EVENT_IDS = `LATERAL (SELECT CASE WHEN jsonb_typeof(ref) = 'array' THEN ref->>0 ELSE ref#>>'{}' END AS id
+  FROM jsonb_array_elements(CASE WHEN jsonb_typeof(e.pdu->'auth_events') = 'array' THEN e.pdu->'auth_events' ELSE '[]'::jsonb END) AS ref) a`;
+
+const referencedIds = (value: unknown): string[] => {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((entry: unknown) => {
+    const id: unknown = Array.isArray(entry) ? entry[0] : entry;
+    return typeof id === 'string' ? [id] : [];
+  });
 };
 
 export const createRoomEventGraph = (db: SqlExecutor): RoomEventGraph => ({
@@ -39,5 +56,38 @@ export const createRoomEventGraph = (db: SqlExecutor): RoomEventGraph => ({
       else state.set(key, change.eventId);
     }
     return state as StateMap;
+  },
+
+  async nodes(eventIds) {
+    if (eventIds.length === 0) return [];
+    const { rows } = await db.query<{
+      event_id: string; room_id: string; depth: string | number; log_offset: string | number; outlier: boolean; prev_events: unknown;
+    }>(
+      `SELECT event_id, room_id, depth, log_offset, outlier, pdu->'prev_events' AS prev_events FROM room_events WHERE event_id = ANY($1::text[])`,
+      [[...new Set(eventIds)]]);
+    return rows.map((row): GraphNode => ({
+      eventId: row.event_id, roomId: row.room_id, depth: Number(row.depth), offset: Number(row.log_offset), outlier: row.outlier,
+      prevEventIds: referencedIds(row.prev_events),
+    }));
+  },
+
+  async authChainIds(roomId, eventIds) {
+    if (eventIds.length === 0) return [];
+    // Since v12 the create event is in no event's auth_events: the room id names it. It is in
+    // every other event's auth chain all the same (as Synapse's auth_event_ids() adds it), or
+    // the asker could not check the chain.
+    const implicitCreate = createEventIdOfRoom(roomId as RoomId) ?? null;
+    // One recursive statement however deep the chain; UNION (not UNION ALL) drops ids already
+    // found, so the walk ends even on a cyclic graph.
+    const { rows } = await db.query<{ event_id: string }>(
+      `WITH RECURSIVE chain(event_id) AS (
+         SELECT a.id FROM room_events e, ${AUTH_EVENT_IDS} WHERE e.room_id = $1 AND e.event_id = ANY($2::text[])
+         UNION
+         SELECT a.id FROM chain c JOIN room_events e ON e.event_id = c.event_id AND e.room_id = $1, ${AUTH_EVENT_IDS}
+       )
+       SELECT e.event_id FROM room_events e WHERE e.room_id = $1 AND (e.event_id IN (SELECT event_id FROM chain)
+         OR (e.event_id = $3 AND EXISTS (SELECT 1 FROM room_events s WHERE s.room_id = $1 AND s.event_id = ANY($2::text[]) AND s.event_id <> $3)))`,
+      [roomId, [...new Set(eventIds)], implicitCreate]);
+    return rows.map((row) => row.event_id);
   },
 });

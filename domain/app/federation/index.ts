@@ -32,3 +32,7 @@ export const createFederationQueries = (ctx: FederationQueriesContext): Federati
   openIdUserInfo: (token) => openIdUserInfo(ctx, token),
   publicRooms: (request) => ctx.publicRooms(request),
 });
+export { createServerAclGuard, type ServerAclGuard } from './serverAcl.ts';
+export {
+  createFederationRoomReads, MAX_BACKFILL_LIMIT, MAX_MISSING_EVENTS_LIMIT, type FederationRoomReads, type FederationRoomReadsContext,
+} from './roomReads.ts';

@@ -1,0 +1,85 @@
+// The DAG reads the federation endpoints walk (eventGraph.ts) on real PostgreSQL, over rows as the
+// rooms projection stores them: prev_events and auth_events in both reference formats (v1–v2
+// pairs, v3+ ids), outliers, a cyclic (malformed) auth graph, references into another room, and
+// the v12 create event that no auth_events names.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RoomEventGraph, SqlDatabase } from '../../domain/index.ts';
+import { openTestSchema, type TestSchema } from '../../test/harness/index.ts';
+import { createRoomEventGraph } from './eventGraph.ts';
+import { ROOMS_SCHEMA } from './schema.ts';
+
+const OLD = '!old:x';
+const OTHER = '!other:x';
+/** A v12 room: its id is its create event's id with the `!` sigil. */
+const NEW = '!Zm9vYmFy';
+const NEW_CREATE = '$Zm9vYmFy';
+
+let offset = 0;
+const row = (roomId: string, eventId: string, depth: number, prev: unknown[], auth: unknown[], outlier = false) => ({
+  roomId, eventId, depth, outlier, offset: offset++,
+  pdu: { type: 'm.room.message', sender: '@a:x', content: {}, prev_events: prev, auth_events: auth, depth },
+});
+const pair = (id: string) => [id, { sha256: 'aGFzaA' }];
+
+const ROWS = [
+  // v1 format: references are [id, hashes] pairs. $c3 and $c4 cite each other (never valid, must not hang).
+  row(OLD, '$c1', 1, [], []),
+  row(OLD, '$c2', 2, [pair('$c1')], [pair('$c1')]),
+  row(OLD, '$c3', 3, [pair('$c2')], [pair('$c2'), pair('$c4')]),
+  row(OLD, '$c4', 4, [pair('$c3'), pair('$gone')], [pair('$c3'), pair('$x1'), pair('$gone')]),
+  row(OLD, '$o', 2, [], [pair('$c1')], true),
+  row(OTHER, '$x1', 1, [], []),
+  row(OTHER, '$x2', 2, [], [pair('$c1')]),
+  // v12 format: plain ids, and no create event in auth_events.
+  row(NEW, NEW_CREATE, 1, [], []),
+  row(NEW, '$n2', 2, [NEW_CREATE], []),
+  row(NEW, '$n3', 3, ['$n2'], ['$n2']),
+];
+
+describe('the room event graph on PostgreSQL', () => {
+  let db: SqlDatabase;
+  let testSchema: TestSchema | undefined;
+  let graph: RoomEventGraph;
+
+  beforeAll(async () => {
+    testSchema = await openTestSchema('event_graph_test');
+    db = testSchema.db;
+    for (const statement of ROOMS_SCHEMA) await db.query(statement);
+    for (const r of ROWS) {
+      await db.query(
+        `INSERT INTO room_events (event_id, room_id, room_version, log_partition, log_offset, type, state_key, sender, origin_server_ts,
+           depth, pdu, accepted_at, outlier) VALUES ($1, $2, $3, 0, $4, 'm.room.message', NULL, '@a:x', 0, $5, $6::jsonb, 0, $7)`,
+        [r.eventId, r.roomId, r.roomId === NEW ? '12' : '1', r.offset, r.depth, JSON.stringify(r.pdu), r.outlier]);
+    }
+    graph = createRoomEventGraph(db);
+  });
+  afterAll(() => testSchema?.drop());
+
+  it('reads DAG positions with prev_events as ids in either format, outliers flagged, unknown ids left out', async () => {
+    const nodes = await graph.nodes(['$c4', '$o', '$n3', '$gone', '$c4']);
+    const byId = new Map(nodes.map((node) => [node.eventId, node]));
+    expect(nodes).toHaveLength(3);
+    expect(byId.get('$c4')).toEqual({ eventId: '$c4', roomId: OLD, depth: 4, offset: 3, outlier: false, prevEventIds: ['$c3', '$gone'] });
+    expect(byId.get('$o')).toMatchObject({ outlier: true, prevEventIds: [] });
+    expect(byId.get('$n3')).toMatchObject({ roomId: NEW, prevEventIds: ['$n2'] });
+    expect(await graph.nodes([])).toEqual([]);
+  });
+
+  it('walks auth chains to the end in one statement, through cycles, never into another room', async () => {
+    expect((await graph.authChainIds(OLD, ['$c2'])).sort()).toEqual(['$c1']);
+    // The cycle $c3 ⇄ $c4 ends; each starting event is in the answer only as another's auth event.
+    expect((await graph.authChainIds(OLD, ['$c3'])).sort()).toEqual(['$c1', '$c2', '$c3', '$c4']);
+    expect((await graph.authChainIds(OLD, ['$o', '$c2'])).sort()).toEqual(['$c1']);
+    // $x1 belongs to another room: not followed, not answered; nor are other rooms' starting events.
+    expect(await graph.authChainIds(OLD, ['$c4'])).not.toContain('$x1');
+    expect(await graph.authChainIds(OLD, ['$x2'])).toEqual([]);
+    expect(await graph.authChainIds(OLD, [])).toEqual([]);
+  });
+
+  it('puts the v12 create event in every other event\'s auth chain', async () => {
+    expect((await graph.authChainIds(NEW, ['$n3'])).sort()).toEqual([NEW_CREATE, '$n2'].sort());
+    expect(await graph.authChainIds(NEW, ['$n2'])).toEqual([NEW_CREATE]);
+    expect(await graph.authChainIds(NEW, [NEW_CREATE])).toEqual([]);
+    expect(await graph.authChainIds(NEW, ['$gone'])).toEqual([]);
+  });
+});
