@@ -9,6 +9,7 @@ import type { UserDataContext } from './context.ts';
 import {
   createRemoteUserData, REMOTE_PRESENCE_TIMEOUT_MS, REMOTE_SENDER_DEVICE, REMOTE_TYPING_TIMEOUT_MS, type RemoteToDeviceMessage,
 } from './remoteEdus.ts';
+import { PRESENCE_PING_INTERVAL_MS, startPresencePings } from './presencePing.ts';
 import type { Schedule } from './typing.ts';
 import { createUserData } from './userData.ts';
 
@@ -127,5 +128,39 @@ describe('our user\'s typing timing out', () => {
       { room_id: '!r:strata.test', user_id: me.userId, typing: false },
     ]);
     userData.close();
+  });
+});
+
+describe('presence pings', () => {
+  it('send every present local user\'s presence to each server sharing a room, every 20 minutes', async () => {
+    const timers = manualTimers();
+    const sent: { destinations: readonly string[]; edu: Edu }[] = [];
+    const present: PresenceState[] = [
+      { userId: '@me:strata.test', presence: 'unavailable', lastActiveTs: 0, position: 1 },
+      { userId: '@you:strata.test', presence: 'online', lastActiveTs: 0, position: 2 },
+      { userId: '@far:other.example', presence: 'online', lastActiveTs: 0, position: 3 },
+    ];
+    const pinger = startPresencePings({
+      serverName: 'strata.test', clock: { now: () => 60_000 },
+      stores: { presence: { present: async () => present } } as unknown as UserDataStores,
+      federation: {
+        outbox: { sendEdu: async (destinations, edu) => { sent.push({ destinations, edu }); } },
+        rooms: {
+          serversInRoom: async () => [],
+          serversSharingRoomsWith: async (userId) => (userId === '@me:strata.test' ? ['a.example', 'strata.test', 'b.example'] : ['a.example']),
+        },
+      },
+    }, timers.schedule, 60_000);
+    expect(timers.live().map((timer) => timer.ms)).toEqual([PRESENCE_PING_INTERVAL_MS]);
+    const first = timers.live()[0]!;
+    first.cancelled = true; // fired
+    first.run();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent.map(({ destinations, edu }) => [destinations, (edu.content.push as { user_id: string; last_active_ago: number }[]).map((p) => p.user_id)]))
+      .toEqual([[['a.example'], ['@me:strata.test', '@you:strata.test']], [['b.example'], ['@me:strata.test']]]);
+    // The next ping is scheduled; closing cancels it.
+    expect(timers.live()).toHaveLength(1);
+    pinger.close();
+    expect(timers.live()).toHaveLength(0);
   });
 });

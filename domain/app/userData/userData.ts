@@ -12,6 +12,7 @@ import {
 } from './keyBackup.ts';
 import { claimKeys, onDeviceDeleted, queryKeys, uploadKeys } from './keys.ts';
 import { sendPresence, sendTyping } from './federationEdus.ts';
+import { startPresencePings } from './presencePing.ts';
 import { createRemoteUserData, type RemoteUserData } from './remoteEdus.ts';
 import { getPresence, setPresence } from './presence.ts';
 import { createPresenceTracker, SYNAPSE_PRESENCE_TIMERS, type PresenceTimers, type PresenceTracker } from './presenceTracker.ts';
@@ -110,6 +111,7 @@ export const createUserData = (deps: UserDataDependencies): UserData => {
   });
   const ctx: UserDataContext = { ...deps, typing, presence: tracker };
   const remote = createRemoteUserData(ctx, deps.schedule ?? timeoutSchedule);
+  const pings = startPresencePings(ctx, deps.schedule ?? timeoutSchedule, granularityMs);
   // Remote users stored as present get their timeout back with ours.
   const presence: PresenceTracker = {
     ...tracker,
@@ -171,6 +173,7 @@ export const createUserData = (deps: UserDataDependencies): UserData => {
       ctx.typing.close();
       tracker.close();
       remote.close();
+      pings.close();
     },
   };
 };
