@@ -49,3 +49,15 @@ export const serversRequiredToSign = (sender: string, eventId: string, rules: Ro
   const eventServer = colon < 0 ? undefined : eventId.slice(colon + 1);
   return eventServer === undefined || eventServer === senderServer ? [senderServer] : [senderServer, eventServer];
 };
+
+/**
+ * Adds this server's signature to an event another server built and hashed (an invite we are
+ * asked to co-sign, a join the resident server countersigns), keeping its hashes as they are.
+ */
+export const addEventSignature = (pdu: Pdu, rules: RoomVersionRules, key: SigningKey): Pdu => {
+  const signature = signatureOf(redactPdu(pdu, rules.redaction), key, strictnessOf(rules));
+  const signatures = isJsonObject(pdu.signatures) ? pdu.signatures : {};
+  const previous = signatures[key.serverName];
+  const ours = isJsonObject(previous) ? previous : {};
+  return { ...pdu, signatures: { ...signatures, [key.serverName]: { ...ours, [key.keyId]: signature } } };
+};

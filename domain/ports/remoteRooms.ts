@@ -38,6 +38,8 @@ export interface RemoteRooms {
   getMissingEvents(serverName: string, roomId: string, query: MissingEventsQuery): Promise<readonly unknown[]>;
   /** `GET /event/{eventId}`: the event, or undefined when the server does not have it. */
   event(serverName: string, eventId: string): Promise<unknown>;
+  /** `GET /event_auth/{roomId}/{eventId}`: the event's full auth chain. */
+  eventAuth(serverName: string, roomId: string, eventId: string): Promise<readonly unknown[]>;
   stateIds(serverName: string, roomId: string, eventId: string): Promise<{ readonly pduIds: readonly string[]; readonly authChainIds: readonly string[] }>;
   backfill(serverName: string, roomId: string, fromEventIds: readonly string[], limit: number): Promise<readonly unknown[]>;
 }

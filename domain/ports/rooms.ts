@@ -146,6 +146,8 @@ export interface RoomReadModel {
    * (RoomLookups.awaitingRedactions), which judges whether they take effect.
    */
   awaitingRedactions(roomId: string, eventIds: readonly string[]): Promise<ReadonlyMap<string, readonly AwaitingRedaction[]>>;
+  /** What another server's invite showed of a room we are not in (records.ts `membership.outOfBand`), by the invite's id. */
+  strippedState(eventId: string): Promise<readonly JsonObject[] | undefined>;
   messages(roomId: string, query: MessagesQuery): Promise<StoredEvent[]>;
   /** Events on both sides of an offset, nearest first on each side. */
   around(

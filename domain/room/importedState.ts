@@ -7,7 +7,7 @@
  * other remote event, against that state.
  */
 import { checkAuthEventsList, checkAuthRules, stateLookupOf } from '../auth/index.ts';
-import { hasValidContentHash, redactPdu, stateKeyOf, toRoomEvent, type Pdu, type RoomEvent } from '../events/index.ts';
+import { hasValidContentHash, redactPdu, stateKeyOf, toRoomEvent, type RoomEvent } from '../events/index.ts';
 import { createEventIdOfRoom, type RoomId } from '../ids/index.ts';
 import type { RoomVersionRules } from '../roomVersions/index.ts';
 import type { RoomLookups } from './commands.ts';

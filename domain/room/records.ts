@@ -162,11 +162,30 @@ export interface StateImported {
   readonly importedAt: number;
 }
 
-export type RoomRecord = PduAccepted | LegacyPduAccepted | PduSoftFailed | PduRejected | PduOutlier | StateImported;
+/**
+ * A local user's membership in a room this server does not participate in: an invite another
+ * server sent through `/invite` (signed by us too), or the rejection of one, sent through
+ * `send_leave`. Consumers: keep the event as an outlier, and record it as the user's membership
+ * (an invite shows in their /sync with `strippedState`); the room's DAG and state are not ours to
+ * change — joining the room imports them (`state.imported`).
+ */
+export interface MembershipOutOfBand {
+  readonly type: 'membership.outOfBand';
+  readonly v: 1;
+  readonly roomId: string;
+  readonly roomVersion: string;
+  readonly eventId: string;
+  readonly pdu: Pdu;
+  /** `invite_room_state` as the inviting server gave it (stripped state events), for an invite. */
+  readonly strippedState: readonly JsonObject[];
+  readonly receivedAt: number;
+}
+
+export type RoomRecord = PduAccepted | LegacyPduAccepted | PduSoftFailed | PduRejected | PduOutlier | StateImported | MembershipOutOfBand;
 export type RoomRecordType = RoomRecord['type'];
 /** The records about one event (all but `state.imported`). */
-export type EventRecord = Exclude<RoomRecord, StateImported>;
-export const isEventRecord = (record: RoomRecord): record is EventRecord => record.type !== 'state.imported';
+export type EventRecord = Exclude<RoomRecord, StateImported | MembershipOutOfBand>;
+export const isEventRecord = (record: RoomRecord): record is EventRecord => record.type !== 'state.imported' && record.type !== 'membership.outOfBand';
 /** Either version of `pdu.accepted`. */
 export type AnyPduAccepted = PduAccepted | LegacyPduAccepted;
 
@@ -176,6 +195,7 @@ const KNOWN_VERSIONS: Readonly<Record<RoomRecordType, readonly number[]>> = {
   'pdu.rejected': [1],
   'pdu.outlier': [1],
   'state.imported': [1],
+  'membership.outOfBand': [1],
 };
 
 export const isRoomRecord = (value: unknown): value is RoomRecord => {

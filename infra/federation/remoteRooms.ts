@@ -87,6 +87,11 @@ export const createRemoteRooms = (options: RemoteRoomsOptions): RemoteRooms => {
       return list(answer, 'pdus', serverName, 'an event')[0];
     },
 
+    async eventAuth(serverName, roomId, eventId) {
+      const answer = await ask(serverName, 'an auth chain', 'GET', `/_matrix/federation/v1/event_auth/${e(roomId)}/${e(eventId)}`, undefined, timeoutMs, EVENTS_ANSWER_BYTES);
+      return list(answer, 'auth_chain', serverName, 'an auth chain');
+    },
+
     async stateIds(serverName, roomId, eventId) {
       const what = 'the state ids';
       const answer = await ask(serverName, what, 'GET', `/_matrix/federation/v1/state_ids/${e(roomId)}${query({ event_id: eventId })}`,

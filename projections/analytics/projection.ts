@@ -135,6 +135,7 @@ export const analyticsRows = (entry: LogEntry): ClickHouseRow[] => {
     // events of the room's timeline as this server saw it; the imported state is no event at all.
     case 'pdu.outlier':
     case 'state.imported':
+    case 'membership.outOfBand':
       return [];
   }
 };

@@ -5,7 +5,7 @@
  */
 import {
   ROOM_EVENTS_TOPIC, isRoomRecord, redactionEffectsOf, roomEventOfAcceptedPdu, roomVersionRules,
-  type AnyPduAccepted, type LogEntry, type PduOutlier, type SqlStatement, type StateChange, type StateImported,
+  type AnyPduAccepted, type LogEntry, type MembershipOutOfBand, type PduOutlier, type SqlStatement, type StateChange, type StateImported,
 } from '../../domain/index.ts';
 import type { Projection } from '../runtime/index.ts';
 import { redactedPduSql } from './redactionSql.ts';
@@ -34,7 +34,7 @@ const storedPdu = (pdu: unknown): { queryable: string; exact: string | null } =>
 };
 
 /** Rows of the event itself ($1 event id, $2 room id, $5 offset, $10 depth: reused below). */
-const insertEvent = (record: AnyPduAccepted | PduOutlier, entry: LogEntry, depth: number, replaces: string | null): SqlStatement => {
+const insertEvent = (record: AnyPduAccepted | PduOutlier | MembershipOutOfBand, entry: LogEntry, depth: number, replaces: string | null): SqlStatement => {
   const pdu = record.pdu;
   const stored = storedPdu(pdu);
   const accepted = record.type === 'pdu.accepted' ? record : undefined;
@@ -51,7 +51,7 @@ const insertEvent = (record: AnyPduAccepted | PduOutlier, entry: LogEntry, depth
       typeof pdu.state_key === 'string' ? textSafe(pdu.state_key) : null, textSafe(String(pdu.sender)),
       typeof pdu.origin_server_ts === 'number' ? pdu.origin_server_ts : 0, depth, stored.queryable, replaces,
       accepted?.local?.userId ?? null, accepted?.local?.deviceId ?? null, textSafe(accepted?.local?.txnId ?? null),
-      accepted?.acceptedAt ?? (record as PduOutlier).receivedAt, stored.exact, accepted === undefined, stateAfterDelta,
+      accepted?.acceptedAt ?? (record as PduOutlier | MembershipOutOfBand).receivedAt, stored.exact, accepted === undefined, stateAfterDelta,
     ],
   };
 };
@@ -191,6 +191,29 @@ const importedStatements = (record: StateImported, entry: LogEntry): SqlStatemen
   },
 ];
 
+/**
+ * A local user's membership in a room we do not participate in: the event held as an outlier and
+ * made the user's membership (a room row without state, so /sync lists it), with the invite's
+ * stripped state. A room we later join replaces its state wholesale (`state.imported`).
+ */
+const outOfBandStatements = (record: MembershipOutOfBand, entry: LogEntry): SqlStatement[] => {
+  const stateKey = typeof record.pdu.state_key === 'string' ? record.pdu.state_key : '';
+  const depth = typeof record.pdu.depth === 'number' ? record.pdu.depth : 0;
+  return [
+    insertEvent(record, entry, depth, null),
+    {
+      text: `INSERT INTO rooms (room_id, room_version, creator, room_type, log_partition, last_offset, forward_extremities, max_depth, last_event_id)
+             VALUES ($1, $2, '', NULL, $3, $4, '[]'::jsonb, 0, NULL) ON CONFLICT (room_id) DO NOTHING`,
+      values: [record.roomId, record.roomVersion, entry.partition, entry.offset],
+    },
+    {
+      text: 'INSERT INTO room_stripped_state (event_id, room_id, events) VALUES ($1, $2, $3::jsonb) ON CONFLICT (event_id) DO NOTHING',
+      values: [record.eventId, record.roomId, json(withoutNul(record.strippedState))],
+    },
+    ...stateChangeStatements({ roomId: record.roomId, stateDelta: [{ type: 'm.room.member', stateKey, eventId: record.eventId, replaces: null }] }, entry),
+  ];
+};
+
 export const ROOMS_PROJECTION_NAME = 'rooms';
 
 export const roomsProjection: Projection = {
@@ -216,6 +239,8 @@ export const roomsProjection: Projection = {
         return outlierStatements(record, entry);
       case 'state.imported':
         return importedStatements(record, entry);
+      case 'membership.outOfBand':
+        return outOfBandStatements(record, entry);
     }
   },
 };

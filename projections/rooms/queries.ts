@@ -2,7 +2,7 @@
  * The rooms read port (domain/ports/rooms.ts RoomReadModel) over the tables the rooms projection
  * writes. Works on PostgreSQL and PGlite alike.
  */
-import type { AwaitingRedaction, SqlExecutor, SqlParam } from '../../domain/index.ts';
+import type { AwaitingRedaction, JsonObject, SqlExecutor, SqlParam } from '../../domain/index.ts';
 import type {
   EventFilter, MembershipChange, MessagesQuery, OffsetRange, RoomInfo, RoomReadModel, RoomSnapshot, StateValueChange,
   StoredEvent, VisibilityHistory,
@@ -217,6 +217,11 @@ export const createRoomQueries = (db: SqlExecutor): RoomReadModel => {
     },
 
     messages,
+
+    async strippedState(eventId) {
+      const { rows } = await db.query<{ events: JsonObject[] }>('SELECT events FROM room_stripped_state WHERE event_id = $1', [eventId]);
+      return rows[0]?.events;
+    },
 
     async around(roomId, offset, before, after, filter, visible) {
       const narrowed = { ...(filter === undefined ? {} : { filter }), ...(visible === undefined ? {} : { visible }) };

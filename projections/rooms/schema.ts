@@ -76,6 +76,12 @@ export const ROOMS_SCHEMA: readonly string[] = [
   // Since projection version 2 a row is a redaction awaiting its target (records.ts 'awaitsTarget'),
   // with the decider's `senderMayRedact`; a table created before gets the column here.
   'ALTER TABLE room_redactions ADD COLUMN IF NOT EXISTS sender_may_redact boolean NOT NULL DEFAULT false',
+  // records.ts 'membership.outOfBand': what an invite to a room we are not in showed of the room.
+  `CREATE TABLE IF NOT EXISTS room_stripped_state (
+    event_id text PRIMARY KEY,
+    room_id text NOT NULL,
+    events jsonb NOT NULL
+  )`,
   `CREATE TABLE IF NOT EXISTS rooms (
     room_id text PRIMARY KEY,
     room_version text NOT NULL,

@@ -1,4 +1,5 @@
 /** Everything the room use-cases depend on; built once by the composition root. */
+import type { JsonObject } from '../../json.ts';
 import type { Clock, Random } from '../../ports/accounts.ts';
 import type { RemoteServers } from '../../ports/remoteServers.ts';
 import type { ProfileReader, RoomDirectory, RoomReadModel } from '../../ports/rooms.ts';
@@ -19,6 +20,18 @@ export interface RoomsContext {
   readonly remoteServers?: Pick<RemoteServers, 'queryDirectory' | 'publicRooms'>;
   /** Ignored users (ignoring.ts); absent: nobody is ignored. */
   readonly preferences?: UserPreferences;
+  /** Rooms on other servers (domain/app/federation/rooms); absent: only this server's rooms. */
+  readonly federation?: RoomFederation;
+}
+
+/** What the membership use-cases ask of federation for rooms this server does not participate in. */
+export interface RoomFederation {
+  /** Joins `roomId` through the first of `servers` that lets us; answers once the room is in our log. */
+  join(userId: string, roomId: string, servers: readonly string[], content: JsonObject): Promise<void>;
+  /** Invites another server's user: their server co-signs the invite, then it enters the room. */
+  invite(userId: string, roomId: string, invitee: string, content: JsonObject): Promise<string>;
+  /** Leaves (rejects an invite to) a room we do not participate in, through `server`. */
+  leaveThrough(userId: string, roomId: string, server: string, content: JsonObject): Promise<void>;
 }
 
 /** Who is asking, as the accounts layer authenticated them. */

@@ -4,28 +4,35 @@
  * use-cases build the m.room.member event and resolve aliases.
  */
 import { MatrixError } from '../../errors.ts';
-import { isRoomAlias, isUserId, parseRoomId, roomAliasServerName, roomIdServerName, type RoomAlias } from '../../ids/index.ts';
-import type { JsonObject } from '../../json.ts';
+import { isRoomAlias, isUserId, parseRoomId, roomAliasServerName, roomIdServerName, userServerName, type RoomAlias, type UserId } from '../../ids/index.ts';
+import type { RoomState } from '../../room/index.ts';
+import { isJsonObject, type JsonObject } from '../../json.ts';
 import { invalidParam, memberContent, membershipIn, notFound, notInRoom, originOf, withReason } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
 import { restrictedJoinContent } from './restrictedJoin.ts';
 
-const FEDERATION_UNSUPPORTED = 'federation not supported yet';
+const FEDERATION_UNSUPPORTED = 'this server does not federate';
 
-/** A room id, or a local alias resolved to one. Remote aliases and rooms need federation. */
-export const resolveRoom = async (ctx: RoomsContext, roomIdOrAlias: string): Promise<string> => {
+/** A room id, or an alias resolved to one (another server's through federation), with servers to join through. */
+const resolveRoomAndServers = async (ctx: RoomsContext, roomIdOrAlias: string): Promise<{ roomId: string; servers: readonly string[] }> => {
   if (isRoomAlias(roomIdOrAlias)) {
     const found = await ctx.directory.resolveAlias(roomIdOrAlias);
-    if (found !== undefined) return found.roomId;
-    if (roomAliasServerName(roomIdOrAlias as RoomAlias) !== ctx.serverName) throw notFound(`Room alias ${roomIdOrAlias} is on another server: ${FEDERATION_UNSUPPORTED}`);
-    throw notFound(`Room alias ${roomIdOrAlias} not found`);
+    if (found !== undefined) return { roomId: found.roomId, servers: [] };
+    const server = roomAliasServerName(roomIdOrAlias as RoomAlias);
+    if (server === ctx.serverName) throw notFound(`Room alias ${roomIdOrAlias} not found`);
+    if (ctx.remoteServers === undefined) throw notFound(`Room alias ${roomIdOrAlias} is on another server: ${FEDERATION_UNSUPPORTED}`);
+    const remote = await ctx.remoteServers.queryDirectory(server, roomIdOrAlias);
+    return { roomId: remote.roomId, servers: [...remote.servers, server] };
   }
   const parsed = parseRoomId(roomIdOrAlias);
   if (!parsed.ok) throw invalidParam(`${roomIdOrAlias} is neither a room id nor a room alias`);
-  return parsed.value;
+  return { roomId: parsed.value, servers: [] };
 };
 
-/** 404 for rooms this server has never seen (no federation to join through yet). */
+/** A room id, or an alias resolved to one. */
+export const resolveRoom = async (ctx: RoomsContext, roomIdOrAlias: string): Promise<string> => (await resolveRoomAndServers(ctx, roomIdOrAlias)).roomId;
+
+/** 404 for rooms this server has never seen (and cannot join through another server). */
 const knownRoom = async (ctx: RoomsContext, roomId: string) => {
   const state = await ctx.writer.state(roomId);
   if (state === undefined) {
@@ -33,9 +40,27 @@ const knownRoom = async (ctx: RoomsContext, roomId: string) => {
     const server = parsed.ok ? roomIdServerName(parsed.value) : undefined;
     throw notFound(server !== undefined && server !== ctx.serverName
       ? `Room ${roomId} is on another server: ${FEDERATION_UNSUPPORTED}`
-      : `Unknown room ${roomId} (joining over federation is not supported yet)`);
+      : `Unknown room ${roomId}`);
   }
   return state;
+};
+
+/** Whether one of our users is joined: only then is our copy of the room live (its events reach us). */
+const participating = (state: RoomState | undefined, serverName: string): boolean => {
+  if (state === undefined) return false;
+  for (const event of state.stateEvents.values()) {
+    if (event.type === 'm.room.member' && event.content.membership === 'join' && event.stateKey?.endsWith(`:${serverName}`)) return true;
+  }
+  return false;
+};
+
+const serverOfUser = (userId: string | undefined): string | undefined => (userId !== undefined && isUserId(userId) ? userServerName(userId as UserId) : undefined);
+
+/** The server of whoever invited `userId` to a room we hold only their invite of (records.ts `membership.outOfBand`). */
+const inviterServer = async (ctx: RoomsContext, roomId: string, userId: string): Promise<string | undefined> => {
+  const member = await ctx.rooms.stateEvent(roomId, 'm.room.member', userId);
+  const content = member?.pdu.content;
+  return isJsonObject(content) && content.membership === 'invite' ? serverOfUser(member?.sender) : undefined;
 };
 
 /**
@@ -57,8 +82,20 @@ const sendMember = async (
     type: 'm.room.member', stateKey: target, sender: requester.userId, content, ...(ifMembershipIn === undefined ? {} : { ifMembershipIn }),
   }, originOf(requester))).eventId;
 
-export const join = async (ctx: RoomsContext, requester: RoomRequester, roomIdOrAlias: string, reason?: string): Promise<string> => {
-  const roomId = await resolveRoom(ctx, roomIdOrAlias);
+export const join = async (ctx: RoomsContext, requester: RoomRequester, roomIdOrAlias: string, reason?: string, via: readonly string[] = []): Promise<string> => {
+  const { roomId, servers } = await resolveRoomAndServers(ctx, roomIdOrAlias);
+  const current = await ctx.writer.state(roomId);
+  // A room none of our users is in lives on other servers: join through one of them.
+  if (!participating(current, ctx.serverName) && ctx.federation !== undefined) {
+    const parsed = parseRoomId(roomId);
+    const candidates = [...via, ...servers, await inviterServer(ctx, roomId, requester.userId), parsed.ok ? roomIdServerName(parsed.value) : undefined]
+      .filter((server): server is string => server !== undefined && server !== ctx.serverName);
+    if (candidates.length > 0) {
+      await ctx.federation.join(requester.userId, roomId, candidates, await memberContent(ctx, requester.userId, 'join', withReason(reason)));
+      await ctx.directory.setForgotten(requester.userId, roomId, false);
+      return roomId;
+    }
+  }
   const state = await knownRoom(ctx, roomId);
   // Since v8: a join to a restricted room names a local member who may invite (restrictedJoin.ts).
   const authorised = state.rules === null ? {} : await restrictedJoinContent(ctx, roomId, { ...state, rules: state.rules }, requester.userId);
@@ -76,6 +113,11 @@ export const knock = async (ctx: RoomsContext, requester: RoomRequester, roomIdO
 
 export const leave = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, reason?: string): Promise<void> => {
   const state = await ctx.writer.state(roomId);
+  if (state === undefined && ctx.federation !== undefined) {
+    // Rejecting an invite to a room we are not in goes through the inviting server.
+    const server = await inviterServer(ctx, roomId, requester.userId);
+    if (server !== undefined) return ctx.federation.leaveThrough(requester.userId, roomId, server, withReason(reason));
+  }
   const membership = state === undefined ? undefined : membershipIn(state, requester.userId);
   // Never in the room, or no such room: one answer, so leave does not tell whether a room exists.
   if (membership === undefined) throw notInRoom(requester.userId, roomId);
@@ -105,7 +147,13 @@ const targetOf = (userId: string): string => {
 export const invite = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, userId: string, reason?: string): Promise<void> => {
   const target = targetOf(userId);
   await stateAsMember(ctx, requester, roomId);
-  await sendMember(ctx, requester, roomId, target, await memberContent(ctx, target, 'invite', withReason(reason)));
+  const content = await memberContent(ctx, target, 'invite', withReason(reason));
+  // Another server's user: their server co-signs the invite before it enters the room.
+  if (serverOfUser(target) !== ctx.serverName && ctx.federation !== undefined) {
+    await ctx.federation.invite(requester.userId, roomId, target, content);
+    return;
+  }
+  await sendMember(ctx, requester, roomId, target, content);
 };
 
 export const kick = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, userId: string, reason?: string): Promise<void> => {

@@ -16,11 +16,9 @@ import type { RoomVersionRules } from '../../roomVersions/index.ts';
 
 export interface RemoteLookupSources {
   readonly graph: RoomEventGraph;
+  /** Remote servers' keys, and ours (events we created come back through other servers). */
   readonly keyRing: KeyRing;
   readonly awaitingRedactions: RoomReadModel['awaitingRedactions'];
-  /** This server's own verify keys by key id (events we created come back through other servers). */
-  readonly ownServerName: string;
-  readonly ownVerifyKeys: () => ReadonlyMap<string, VerifyKey>;
 }
 
 /** Bounds on what one decision may fetch: a hostile event cannot make us read a whole database. */
@@ -45,11 +43,6 @@ const verifyKeysOf = async (sources: RemoteLookupSources, pdus: readonly Pdu[], 
   }
   const found = new Map<string, VerifyKey>();
   await Promise.all([...wanted].map(async ([id, query]) => {
-    if (query.serverName === sources.ownServerName) {
-      const own = sources.ownVerifyKeys().get(query.keyId);
-      if (own !== undefined) found.set(id, own);
-      return;
-    }
     const answer = await sources.keyRing.verifyKey(query);
     if (answer.found) found.set(id, { publicKeyBase64: answer.publicKeyBase64, validUntilTs: answer.validUntilTs });
   }));

@@ -18,13 +18,13 @@
  */
 import { createGroupCommit, createKeyedQueue, type GroupCommit } from '../../concurrency/index.ts';
 import { MatrixError } from '../../errors.ts';
-import { roomEventOfAcceptedPdu, toRoomEvent, type Pdu, type RoomEvent } from '../../events/index.ts';
+import { roomEventOfAcceptedPdu, stateKeyOf, toRoomEvent, type Pdu, type RoomEvent } from '../../events/index.ts';
 import { roomVersionRules, type RoomVersionRules } from '../../roomVersions/index.ts';
 import type { LogValue, RoomLog } from '../../ports/log.ts';
 import type { ProjectionWaiter, RoomDirectory, RoomReadModel, ServerKeys } from '../../ports/rooms.ts';
 import {
   ROOM_EVENTS_TOPIC, decide, decideImportedState, decideOutliers, evolve, initialState, isCreated, isRoomRecord, membershipTemplate,
-  type Decision, type EventRecord, type LocalEventRequest, type LocalOrigin, type RoomLookups, type RoomRecord, type RoomState,
+  type Decision, type EventRecord, type LocalEventRequest, type MembershipOutOfBand, type LocalOrigin, type RoomLookups, type RoomRecord, type RoomState,
 } from '../../room/index.ts';
 import { isJsonObject, type JsonObject } from '../../json.ts';
 import { inviteeOf } from './invitePermission.ts';
@@ -110,6 +110,11 @@ export interface RoomWriter {
   storeOutliers(roomId: string, pdus: readonly unknown[]): Promise<{ stored: number; skipped: readonly string[] }>;
   /** Joins a room through another server: imports its state, then ingests our join on top. */
   importJoin(join: RemoteJoin): Promise<IngestResult>;
+  /**
+   * Records a local user's membership in a room this server does not participate in (records.ts
+   * `membership.outOfBand`); refused for a room we are in, whose events come through /send.
+   */
+  recordOutOfBand(membership: Omit<MembershipOutOfBand, 'type' | 'v' | 'receivedAt'>): Promise<void>;
   /** `make_join`/`make_leave`/`make_knock`: the unsigned template for another server's user. */
   membershipTemplate(roomId: string, userId: string, membership: 'join' | 'leave' | 'knock'): Promise<{ roomVersion: string; template: Pdu }>;
 }
@@ -133,6 +138,7 @@ interface Entry {
 }
 
 const TAIL_BATCH = 500;
+const CREATE_KEY = stateKeyOf('m.room.create', '');
 
 const STATUS: Record<string, number> = {
   M_FORBIDDEN: 403, M_INVITE_BLOCKED: 403, M_TOO_LARGE: 413, M_BAD_JSON: 400, M_NOT_FOUND: 404, M_UNSUPPORTED_ROOM_VERSION: 400, M_INVALID_PARAM: 400,
@@ -305,7 +311,9 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     // Without a snapshot the room is unknown up to the projection's position: `end` if it caught up.
     const from = snapshot !== undefined ? snapshot.offset + 1 : caughtUp ? end : 0;
     const state = await readTail(roomId, partition, from, base);
-    if (!isCreated(state)) return undefined;
+    // A room whose state has no create event is one we do not participate in (an invite received
+    // through /invite): nothing can be decided on it until we join it.
+    if (!isCreated(state) || !state.state.has(CREATE_KEY)) return undefined;
     const entry = newEntry(roomId, state, partition);
     remember(roomId, entry);
     return entry;
@@ -510,6 +518,16 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
       });
       if (joined.appended !== undefined) await projected(await joined.appended);
       return joined.result;
+    },
+
+    async recordOutOfBand(membership) {
+      const appended = await run(membership.roomId, async () => {
+        if ((await load(membership.roomId)) !== undefined) throw new MatrixError('M_FORBIDDEN', 403, 'this server is in the room: its events come through /send');
+        const record: MembershipOutOfBand = { type: 'membership.outOfBand', v: 1, ...membership, receivedAt: options.now() };
+        const [position] = await append(membership.roomId, [[record]]);
+        return position!;
+      });
+      await projected(appended);
     },
 
     membershipTemplate: (roomId, userId, membership) => run(roomId, async () => {

@@ -23,7 +23,7 @@ type R = RoomRequester;
 
 export interface Rooms {
   createRoom(requester: R, body: JsonObject): Promise<CreateRoomResult>;
-  join(requester: R, roomIdOrAlias: string, reason?: string): Promise<string>;
+  join(requester: R, roomIdOrAlias: string, reason?: string, via?: readonly string[]): Promise<string>;
   knock(requester: R, roomIdOrAlias: string, reason?: string): Promise<string>;
   leave(requester: R, roomId: string, reason?: string): Promise<void>;
   forget(requester: R, roomId: string): Promise<void>;
@@ -64,7 +64,7 @@ export interface Rooms {
 
 export const createRooms = (ctx: RoomsContext): Rooms => ({
   createRoom: (r, body) => createRoom(ctx, r, body),
-  join: (r, room, reason) => join(ctx, r, room, reason),
+  join: (r, room, reason, via) => join(ctx, r, room, reason, via),
   knock: (r, room, reason) => knock(ctx, r, room, reason),
   leave: (r, room, reason) => leave(ctx, r, room, reason),
   forget: (r, room) => forget(ctx, r, room),

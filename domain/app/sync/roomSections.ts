@@ -187,6 +187,13 @@ export const buildRoom = async (
 
 /** `invite_state` / `knock_state`: stripped state as of the membership event, with that event. */
 export const strippedRoom = async (ctx: SyncContext, plan: Extract<RoomPlan, { section: 'invite' | 'knock' }>, userId: string): Promise<JsonObject> => {
+  // An invite to a room we are not in shows what the inviting server said of the room, and the invite.
+  const received = plan.change.eventId === null ? undefined : await ctx.rooms.strippedState(plan.change.eventId);
+  if (received !== undefined) {
+    const [invite] = await ctx.rooms.stateAt(plan.roomId, plan.change.offset).then((state) => state.filter((event) => event.eventId === plan.change.eventId));
+    const events = [...received, ...(invite === undefined ? [] : [strippedStateEvent(invite)])];
+    return plan.section === 'invite' ? { invite_state: { events } } : { knock_state: { events } };
+  }
   const state = await ctx.rooms.stateAt(plan.roomId, plan.change.offset);
   const member = state.find((event) => event.type === 'm.room.member' && event.stateKey === userId);
   const events = state

@@ -1,8 +1,14 @@
 /** Membership routes: createRoom, join, knock, leave, forget, invite, kick, ban, unban, upgrade. */
 import type { Rooms } from '../../../domain/app/rooms/index.ts';
+import { parseServerName } from '../../../domain/index.ts';
 import type { StrataMiddleware, StrataRouter } from '../../http/index.ts';
 import { clientPaths } from '../accounts/index.ts';
 import { body, optionalReason, param, requireUserId, roomRequester } from './common.ts';
+
+/** `via` (since v1.12) and its predecessor `server_name`: servers to join through, bounded and valid only. */
+const viaServers = (query: Record<string, string | string[] | undefined>): string[] =>
+  [query.via, query.server_name].flatMap((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]))
+    .filter((server) => parseServerName(server).ok).slice(0, 20);
 
 export const addMembershipRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataMiddleware): void => {
   for (const path of clientPaths('/createRoom')) {
@@ -14,7 +20,7 @@ export const addMembershipRoutes = (router: StrataRouter, rooms: Rooms, auth: St
   for (const path of clientPaths('/join/:roomIdOrAlias')) {
     router.post(path, auth, async (ctx) => {
       const request = await body(ctx, undefined, true);
-      ctx.body = { room_id: await rooms.join(roomRequester(ctx), param(ctx, 'roomIdOrAlias'), optionalReason(request)) };
+      ctx.body = { room_id: await rooms.join(roomRequester(ctx), param(ctx, 'roomIdOrAlias'), optionalReason(request), viaServers(ctx.query)) };
     });
   }
   for (const path of clientPaths('/knock/:roomIdOrAlias')) {
