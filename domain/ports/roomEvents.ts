@@ -4,7 +4,7 @@
  * it; the federation read endpoints (/event, /state, /backfill, …) answer from it.
  */
 import type { StateMap } from '../events/index.ts';
-import type { StoredEvent } from './rooms.ts';
+import type { StateValueChange, StoredEvent } from './rooms.ts';
 
 /** Where an event sits in the DAG: what the backfill and missing-events walks need, without its PDU. */
 export interface GraphNode {
@@ -16,6 +16,14 @@ export interface GraphNode {
   readonly outlier: boolean;
   /** The PDU's `prev_events` as ids, whatever the room version's format. */
   readonly prevEventIds: readonly string[];
+}
+
+/** What decides which events of a room a server may see (history visibility over federation), oldest first. */
+export interface ServerVisibilityHistory {
+  /** Changes of the room's m.room.history_visibility (`value`: the new history_visibility). */
+  readonly historyVisibility: readonly StateValueChange[];
+  /** Changes of the memberships of the server's users (`value`: the new membership; null when removed). */
+  readonly memberships: readonly (StateValueChange & { readonly userId: string })[];
 }
 
 export interface RoomEventGraph {
@@ -34,4 +42,9 @@ export interface RoomEventGraph {
    * one is in another's chain). Events of other rooms are neither started from nor followed.
    */
   authChainIds(roomId: string, eventIds: readonly string[]): Promise<string[]>;
+  /**
+   * The room's history visibility changes and the membership changes of `serverName`'s users, in
+   * the room's log order (the linear state the client API's history visibility reads too).
+   */
+  serverVisibilityHistory(roomId: string, serverName: string): Promise<ServerVisibilityHistory>;
 }

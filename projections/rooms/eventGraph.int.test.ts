@@ -82,4 +82,35 @@ describe('the room event graph on PostgreSQL', () => {
     expect(await graph.authChainIds(NEW, [NEW_CREATE])).toEqual([]);
     expect(await graph.authChainIds(NEW, ['$gone'])).toEqual([]);
   });
+
+  it('reads the history visibility and one server\'s memberships in log order', async () => {
+    const change = async (at: number, type: string, stateKey: string, eventId: string | null, content: object) => {
+      if (eventId !== null) {
+        await db.query(
+          `INSERT INTO room_events (event_id, room_id, room_version, log_partition, log_offset, type, state_key, sender, origin_server_ts,
+             depth, pdu, accepted_at) VALUES ($1, $2, '1', 1, $3, $4, $5, '@a:x', 0, 1, $6::jsonb, 0)`,
+          [eventId, OLD, at, type, stateKey, JSON.stringify({ type, state_key: stateKey, content })]);
+      }
+      await db.query('INSERT INTO room_state_changes (room_id, log_offset, type, state_key, event_id) VALUES ($1, $2, $3, $4, $5)',
+        [OLD, at, type, stateKey, eventId]);
+    };
+    await change(100, 'm.room.history_visibility', '', '$hv1', { history_visibility: 'joined' });
+    await change(101, 'm.room.member', '@u:remote.test:8448', '$j1', { membership: 'join' });
+    await change(102, 'm.room.member', '@v:remote.test', '$j2', { membership: 'invite' });
+    await change(103, 'm.room.member', '@w:x:remote.test', '$j3', { membership: 'join' });
+    await change(104, 'm.room.member', '@u:remote.test:8448', null, {});
+    await change(105, 'm.room.history_visibility', '', '$hv2', { history_visibility: 'shared' });
+    expect(await graph.serverVisibilityHistory(OLD, 'remote.test:8448')).toEqual({
+      historyVisibility: [{ offset: 100, value: 'joined', atEvent: true }, { offset: 105, value: 'shared', atEvent: true }],
+      memberships: [
+        { offset: 101, value: 'join', atEvent: true, userId: '@u:remote.test:8448' },
+        // Removed from the state (no event): no membership.
+        { offset: 104, value: null, atEvent: false, userId: '@u:remote.test:8448' },
+      ],
+    });
+    // The server name is what follows the user id's first colon: '@w:x:remote.test' is x:remote.test's.
+    expect((await graph.serverVisibilityHistory(OLD, 'remote.test')).memberships).toEqual([
+      { offset: 102, value: 'invite', atEvent: true, userId: '@v:remote.test' },
+    ]);
+  });
 });

@@ -90,4 +90,21 @@ export const createRoomEventGraph = (db: SqlExecutor): RoomEventGraph => ({
       [roomId, [...new Set(eventIds)], implicitCreate]);
     return rows.map((row) => row.event_id);
   },
+
+  async serverVisibilityHistory(roomId, serverName) {
+    // A user id's server name is everything after its first colon (it may carry a port).
+    const { rows } = await db.query<{ log_offset: number | string; type: string; state_key: string; value: string | null; at_event: boolean }>(
+      `SELECT c.log_offset, c.type, c.state_key, CASE WHEN c.type = 'm.room.member' THEN e.pdu->'content'->>'membership'
+         ELSE e.pdu->'content'->>'history_visibility' END AS value, COALESCE(e.log_offset = c.log_offset, false) AS at_event
+       FROM room_state_changes c LEFT JOIN room_events e ON e.event_id = c.event_id
+       WHERE c.room_id = $1 AND ((c.type = 'm.room.history_visibility' AND c.state_key = '')
+         OR (c.type = 'm.room.member' AND substr(c.state_key, strpos(c.state_key, ':') + 1) = $2))
+       ORDER BY c.log_offset`,
+      [roomId, serverName]);
+    const change = (row: (typeof rows)[number]) => ({ offset: Number(row.log_offset), value: row.value, atEvent: row.at_event });
+    return {
+      historyVisibility: rows.filter((row) => row.type !== 'm.room.member').map(change),
+      memberships: rows.filter((row) => row.type === 'm.room.member').map((row) => ({ ...change(row), userId: row.state_key })),
+    };
+  },
 });

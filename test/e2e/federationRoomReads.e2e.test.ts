@@ -1,13 +1,14 @@
-// The room reads of the server-server API against a whole Strata (PostgreSQL read models): a fake
-// remote server, whose key Strata fetches through `federationFetch`, signs requests for /event,
-// /state, /state_ids, /event_auth, /backfill, /get_missing_events, /timestamp_to_event and
-// /hierarchy. It may read world_readable rooms; a room whose server ACL denies it, or a room it has
-// no member in and whose history is not world_readable, answers 403; bad input answers 400.
+// The room reads of the server-server API against a whole Strata (PostgreSQL, and PGlite in the
+// embedded deployment): a fake remote server, whose key Strata fetches through `federationFetch`,
+// signs requests for /event, /state, /state_ids, /event_auth, /backfill, /get_missing_events,
+// /timestamp_to_event and /hierarchy. It may read world_readable rooms (events from before they
+// were come redacted); a room whose server ACL denies it, or a room it has no member in and whose
+// history is not world_readable, answers 403; bad input answers 400.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   eventIdOf, ownServerKeys, roomVersionRules, signingKeyFromSeed, signXMatrixRequest, type JsonObject, type Pdu,
 } from '../../domain/index.ts';
-import { e, MatrixClient, startTestServer, type Body, type TestServer, type UserClient } from '../harness/index.ts';
+import { e, MatrixClient, startTestServer, type Body, type ServerMode, type TestServer, type UserClient } from '../harness/index.ts';
 
 const REMOTE = 'remote.test';
 const remoteKey = signingKeyFromSeed(REMOTE, 'ed25519:fake', new Uint8Array(32).fill(7));
@@ -16,7 +17,7 @@ const federationFetch = async (serverName: string, path: string): Promise<JsonOb
   return ownServerKeys(remoteKey, [], Date.now() + 24 * 60 * 60 * 1000);
 };
 
-describe('federation room reads', () => {
+describe.each<ServerMode>(['embedded', 'distributed'])('federation room reads (%s)', (mode) => {
   let server: TestServer;
   let alice: UserClient;
   /** Joins the readable room and sends m0: his join's auth events hold the join rules. */
@@ -52,7 +53,7 @@ describe('federation room reads', () => {
   const stateKey = (type: string, key = ''): string => stateIds.get(`${type}|${key}`)!;
 
   beforeAll(async () => {
-    server = await startTestServer({ mode: 'distributed', federationFetch });
+    server = await startTestServer({ mode, federationFetch });
     const client = new MatrixClient(server.url);
     alice = client.as(await client.register('alice'));
     bob = client.as(await client.register('bob'));
@@ -183,6 +184,25 @@ describe('federation room reads', () => {
     // An event of another room than the path's is not found there.
     expect(await get(`/state_ids/${e(room)}?event_id=${e(message)}`)).toMatchObject({ status: 404, body: { errcode: 'M_NOT_FOUND' } });
     expect(await get(`/event_auth/${e(room)}/${e(message)}`)).toMatchObject({ status: 404, body: { errcode: 'M_NOT_FOUND' } });
+  });
+
+  it('serves events the room\'s history visibility hid from the origin redacted, the others whole', async () => {
+    const later = await alice.createRoom({
+      preset: 'private_chat',
+      initial_state: [{ type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'joined' } }],
+    });
+    const early = await alice.send(later, 'before anyone could read');
+    await alice.put(`/rooms/${e(later)}/state/m.room.history_visibility/`, { history_visibility: 'world_readable' });
+    const late = await alice.send(later, 'for everyone');
+    const backfilled = await ok(`/backfill/${e(later)}?v=${e(late)}&limit=3`);
+    expect(backfilled.pdus.map((pdu: Pdu) => pdu.content)).toEqual([
+      { msgtype: 'm.text', body: 'for everyone' }, { history_visibility: 'world_readable' }, {},
+    ]);
+    // Redacted, the event keeps its id (its hashes), so the asker can still place it in the DAG.
+    expect(idOf(backfilled.pdus[2])).toBe(early);
+    expect((await ok(`/event/${e(early)}`)).pdus[0].content).toEqual({});
+    const missing = await ok(`/get_missing_events/${e(later)}`, { earliest_events: [], latest_events: [late], limit: 2 });
+    expect(missing.events.map((pdu: Pdu) => pdu.content)).toEqual([{}, { history_visibility: 'world_readable' }]);
   });
 
   it('answers bad input with 400s and unsigned requests with 401', async () => {

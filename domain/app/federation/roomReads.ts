@@ -4,7 +4,8 @@
  * and auth chain at an event, backward walks of the DAG, the event nearest a time.
  *
  * Events are served as stored: signed PDUs in their room version's format, redacted when they were
- * redacted or their content erased; rejected events are never held, so never served. A server
+ * redacted or their content erased, or when the room's history visibility hides them from the
+ * asker (roomReadsVisibility.ts); rejected events are never held, so never served. A server
  * reads a room when the room's server ACL allows it and it has a joined member there, or the
  * room's history is world_readable (Synapse's "host in room" check, with peeking over federation
  * for world-readable rooms); otherwise 403. An event of another room than the path's is a 404.
@@ -17,6 +18,7 @@ import type { RoomEventGraph } from '../../ports/roomEvents.ts';
 import type { RelationsReadModel, RoomReadModel, StoredEvent } from '../../ports/rooms.ts';
 import { getFederationHierarchy } from './roomReadsHierarchy.ts';
 import { stateBeforeEvent } from './roomReadsState.ts';
+import { pdusForServer } from './roomReadsVisibility.ts';
 import { backfillWalk, missingEventsWalk } from './roomReadsWalks.ts';
 import type { ServerAclGuard } from './serverAcl.ts';
 
@@ -73,14 +75,22 @@ const eventInRoom = async (ctx: FederationRoomReadsContext, roomId: string, even
   return event;
 };
 
-/** Held events of the room among `ids`, as PDUs, in the order of `ids`. */
-const pdusOf = async (ctx: FederationRoomReadsContext, roomId: string, ids: readonly string[]): Promise<JsonObject[]> => {
-  const events = new Map((await ctx.graph.eventsByIds(ids)).filter((event) => event.roomId === roomId).map((event) => [event.eventId, event.pdu]));
+/** Held events of the room among `ids`, in the order of `ids`. */
+const eventsOf = async (ctx: FederationRoomReadsContext, roomId: string, ids: readonly string[]): Promise<StoredEvent[]> => {
+  const events = new Map((await ctx.graph.eventsByIds(ids)).filter((event) => event.roomId === roomId).map((event) => [event.eventId, event]));
   return ids.flatMap((id) => {
-    const pdu = events.get(id);
-    return pdu === undefined ? [] : [pdu];
+    const event = events.get(id);
+    return event === undefined ? [] : [event];
   });
 };
+
+/** Their PDUs as stored: state and auth chains are served whole (Synapse filters neither), the asker needs them to check events. */
+const pdusOf = async (ctx: FederationRoomReadsContext, roomId: string, ids: readonly string[]): Promise<JsonObject[]> =>
+  (await eventsOf(ctx, roomId, ids)).map((event) => event.pdu);
+
+/** Their PDUs as `origin` may see them: redacted where the room's history visibility hides them from it. */
+const visiblePdus = async (ctx: FederationRoomReadsContext, roomId: string, origin: string, events: readonly StoredEvent[]): Promise<JsonObject[]> =>
+  events.length === 0 ? [] : pdusForServer(await ctx.graph.serverVisibilityHistory(roomId, origin), events);
 
 /** The Transaction shape /event and /backfill answer in (backfill.yaml, events.yaml). */
 const transaction = (ctx: FederationRoomReadsContext, pdus: JsonObject[]): JsonObject => ({
@@ -112,7 +122,7 @@ export const getEvent = async (ctx: FederationRoomReadsContext, origin: string, 
   const [event] = await ctx.graph.eventsByIds([eventId]);
   if (event === undefined) throw notFound(`Event ${eventId} not found`);
   await assertServerMayRead(ctx, event.roomId, origin);
-  return transaction(ctx, [event.pdu]);
+  return transaction(ctx, await visiblePdus(ctx, event.roomId, origin, [event]));
 };
 
 /** The state before the event and the auth chain of that state, as ids. */
@@ -154,7 +164,7 @@ export const backfill = async (
   const limit = Math.min(integerParam(limitText, 'limit'), MAX_BACKFILL_LIMIT);
   await assertServerMayRead(ctx, roomId, origin);
   const nodes = await backfillWalk(roomId, [...new Set(seeds)], limit, (ids) => ctx.graph.nodes(ids));
-  return transaction(ctx, await pdusOf(ctx, roomId, nodes.map((node) => node.eventId)));
+  return transaction(ctx, await visiblePdus(ctx, roomId, origin, await eventsOf(ctx, roomId, nodes.map((node) => node.eventId))));
 };
 
 export const getMissingEvents = async (ctx: FederationRoomReadsContext, origin: string, roomId: string, body: JsonObject): Promise<JsonObject> => {
@@ -164,7 +174,7 @@ export const getMissingEvents = async (ctx: FederationRoomReadsContext, origin: 
   const minDepth = optionalInteger(body.min_depth, 'min_depth', 0);
   await assertServerMayRead(ctx, roomId, origin);
   const nodes = await missingEventsWalk(roomId, earliest, latest, limit, minDepth, (ids) => ctx.graph.nodes(ids));
-  return { events: await pdusOf(ctx, roomId, nodes.map((node) => node.eventId)) };
+  return { events: await visiblePdus(ctx, roomId, origin, await eventsOf(ctx, roomId, nodes.map((node) => node.eventId))) };
 };
 
 export const timestampToEvent = async (
