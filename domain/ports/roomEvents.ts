@@ -47,4 +47,9 @@ export interface RoomEventGraph {
    * the room's log order (the linear state the client API's history visibility reads too).
    */
   serverVisibilityHistory(roomId: string, serverName: string): Promise<ServerVisibilityHistory>;
+  /**
+   * Whether one of `serverName`'s users is joined to the room now (Synapse's "host in room"): the
+   * server name is all of a user id after its first colon, port included.
+   */
+  serverHasJoinedMember(roomId: string, serverName: string): Promise<boolean>;
 }

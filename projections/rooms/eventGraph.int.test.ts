@@ -113,4 +113,17 @@ describe('the room event graph on PostgreSQL', () => {
       { offset: 102, value: 'invite', atEvent: true, userId: '@v:remote.test' },
     ]);
   });
+
+  it('knows whether a server has a user joined to the room now, its port and all', async () => {
+    for (const [userId, membership] of [['@u:remote.test:8448', 'join'], ['@v:remote.test', 'invite'], ['@w:x:remote.test', 'join'], ['@l:left.test', 'leave']]) {
+      await db.query(`INSERT INTO room_memberships (room_id, user_id, membership, event_id, log_offset) VALUES ($1, $2, $3, '$m', 0)`,
+        [OLD, userId, membership]);
+    }
+    expect(await graph.serverHasJoinedMember(OLD, 'remote.test:8448')).toBe(true);
+    expect(await graph.serverHasJoinedMember(OLD, 'x:remote.test')).toBe(true);
+    // Invited or left users do not count; another port is another server.
+    expect(await graph.serverHasJoinedMember(OLD, 'remote.test')).toBe(false);
+    expect(await graph.serverHasJoinedMember(OLD, 'left.test')).toBe(false);
+    expect(await graph.serverHasJoinedMember(NEW, 'remote.test:8448')).toBe(false);
+  });
 });

@@ -107,4 +107,12 @@ export const createRoomEventGraph = (db: SqlExecutor): RoomEventGraph => ({
       memberships: rows.filter((row) => row.type === 'm.room.member').map((row) => ({ ...change(row), userId: row.state_key })),
     };
   },
+
+  async serverHasJoinedMember(roomId, serverName) {
+    const { rows } = await db.query<{ joined: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM room_memberships WHERE room_id = $1 AND membership = 'join'
+         AND substr(user_id, strpos(user_id, ':') + 1) = $2) AS joined`,
+      [roomId, serverName]);
+    return rows[0]?.joined === true;
+  },
 });

@@ -25,7 +25,7 @@ import type { ServerAclGuard } from './serverAcl.ts';
 export interface FederationRoomReadsContext {
   readonly serverName: string;
   readonly clock: Clock;
-  readonly rooms: Pick<RoomReadModel, 'stateEvent' | 'members' | 'roomInfo' | 'currentState'>;
+  readonly rooms: Pick<RoomReadModel, 'stateEvent' | 'roomInfo' | 'currentState'>;
   readonly graph: RoomEventGraph;
   readonly relations: Pick<RelationsReadModel, 'eventAtTime'>;
   readonly acl: ServerAclGuard;
@@ -53,8 +53,6 @@ const boundedId = (id: string, name: string): string => {
   return id;
 };
 
-const serverOfUser = (userId: string): string => userId.slice(userId.indexOf(':') + 1);
-
 const contentOf = (event: StoredEvent | undefined): JsonObject => (isJsonObject(event?.pdu.content) ? event.pdu.content : {});
 
 /** The ACL, then "host in room" or world_readable history; 403 otherwise (an unknown room too: no existence leak). */
@@ -62,10 +60,7 @@ export const assertServerMayRead = async (ctx: FederationRoomReadsContext, roomI
   await ctx.acl.assertServerAllowed(roomId, origin);
   const visibility = await ctx.rooms.stateEvent(roomId, 'm.room.history_visibility', '');
   if (contentOf(visibility).history_visibility === 'world_readable') return;
-  const members = await ctx.rooms.members(roomId);
-  const joined = members.some((member) => member.stateKey !== null && serverOfUser(member.stateKey) === origin
-    && contentOf(member).membership === 'join');
-  if (!joined) throw new MatrixError('M_FORBIDDEN', 403, `Server ${origin} is not in room ${roomId}`);
+  if (!(await ctx.graph.serverHasJoinedMember(roomId, origin))) throw new MatrixError('M_FORBIDDEN', 403, `Server ${origin} is not in room ${roomId}`);
 };
 
 /** The held event of this room with this id, or 404. */

@@ -12,7 +12,7 @@ const state = (type: string, stateKey: string, content: JsonObject): StoredEvent
   originServerTs: 0, pdu: { type, state_key: stateKey, content }, redactedBecause: null, local: null, replacesState: null, prevContent: null,
 });
 
-/** A room whose current state is `events`, read through the two calls the access check makes. */
+/** A room whose current state is `events`, read through the calls the access check makes. */
 const contextWith = (events: StoredEvent[]): FederationRoomReadsContext => {
   const rooms = {
     stateEvent: async (roomId: string, type: string, stateKey: string) =>
@@ -21,9 +21,12 @@ const contextWith = (events: StoredEvent[]): FederationRoomReadsContext => {
     roomInfo: async () => undefined,
     currentState: async () => events,
   };
+  // The read model's "host in room" (its SQL is eventGraph.int.test.ts's): a joined member of the server.
+  const serverHasJoinedMember = async (roomId: string, server: string) => roomId === ROOM && events.some((event) => event.type === 'm.room.member'
+    && event.stateKey?.slice(event.stateKey.indexOf(':') + 1) === server && (event.pdu.content as JsonObject).membership === 'join');
   return {
     serverName: 'x', clock: { now: () => 0 }, rooms,
-    graph: undefined as never, relations: undefined as never, acl: createServerAclGuard(rooms),
+    graph: { serverHasJoinedMember } as unknown as FederationRoomReadsContext['graph'], relations: undefined as never, acl: createServerAclGuard(rooms),
   };
 };
 

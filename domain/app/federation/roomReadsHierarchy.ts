@@ -22,11 +22,11 @@ import type { FederationRoomReadsContext } from './roomReads.ts';
 export const MAX_HIERARCHY_CHILDREN = 50;
 /**
  * Allowed rooms of a restricted join rule looked at per room: the room's admins choose the list
- * (up to an event's 64 KiB), and each costs a read of that room's state.
+ * (up to an event's 64 KiB), and each costs a query.
  */
 const MAX_ALLOWED_ROOMS_CHECKED = 20;
 
-type HierarchyContext = Pick<FederationRoomReadsContext, 'rooms' | 'acl'>;
+type HierarchyContext = Pick<FederationRoomReadsContext, 'rooms' | 'acl'> & { readonly graph: Pick<FederationRoomReadsContext['graph'], 'serverHasJoinedMember'> };
 
 const serverOfUser = (userId: string): string => userId.slice(userId.indexOf(':') + 1);
 
@@ -53,8 +53,7 @@ const serverMayPeekOrJoin = async (ctx: HierarchyContext, room: SpaceRoom, origi
   const visibility = room.state.find((event) => event.type === 'm.room.history_visibility' && event.stateKey === '');
   if (isJsonObject(visibility?.pdu.content) && visibility.pdu.content.history_visibility === 'world_readable') return true;
   for (const allowed of allowedRoomIds(room).slice(0, MAX_ALLOWED_ROOMS_CHECKED)) {
-    const members = await ctx.rooms.currentState(allowed);
-    if (serverHasMember(members, origin, ['join'])) return true;
+    if (await ctx.graph.serverHasJoinedMember(allowed, origin)) return true;
   }
   return false;
 };

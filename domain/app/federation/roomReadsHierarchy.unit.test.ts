@@ -23,7 +23,12 @@ const contextOf = (rooms: Record<string, { type?: string; version?: string; stat
     stateEvent: async (roomId: string, type: string, key: string) => stateOf(roomId).find((event) => event.type === type && event.stateKey === key),
     members: async (roomId: string) => stateOf(roomId).filter((event) => event.type === 'm.room.member'),
   };
-  return { rooms: read, acl: createServerAclGuard(read) };
+  // The read model's "host in room": a joined member of the server in the room's current state.
+  const graph = {
+    serverHasJoinedMember: async (roomId: string, server: string) => stateOf(roomId).some((event) => event.type === 'm.room.member'
+      && event.stateKey?.endsWith(`:${server}`) === true && (event.pdu.content as JsonObject).membership === 'join'),
+  };
+  return { rooms: read, acl: createServerAclGuard(read), graph };
 };
 
 const child = (roomId: string, suggested = false): [string, string, JsonObject] => ['m.space.child', roomId, { via: ['x'], suggested }];
