@@ -181,11 +181,27 @@ export interface MembershipOutOfBand {
   readonly receivedAt: number;
 }
 
-export type RoomRecord = PduAccepted | LegacyPduAccepted | PduSoftFailed | PduRejected | PduOutlier | StateImported | MembershipOutOfBand;
+/**
+ * History from before this server joined the room, fetched from another server (§ Backfilling),
+ * checked like an outlier. Consumers: put it in the room's timeline *before* everything they hold
+ * (the rooms projection places it at position -(offset + 1), so later backfills go further back);
+ * it changes no current state and is never news for /sync.
+ */
+export interface PduBackfilled {
+  readonly type: 'pdu.backfilled';
+  readonly v: 1;
+  readonly roomId: string;
+  readonly roomVersion: string;
+  readonly eventId: string;
+  readonly pdu: Pdu;
+  readonly receivedAt: number;
+}
+
+export type RoomRecord = PduAccepted | LegacyPduAccepted | PduSoftFailed | PduRejected | PduOutlier | StateImported | MembershipOutOfBand | PduBackfilled;
 export type RoomRecordType = RoomRecord['type'];
 /** The records about one event (all but `state.imported`). */
-export type EventRecord = Exclude<RoomRecord, StateImported | MembershipOutOfBand>;
-export const isEventRecord = (record: RoomRecord): record is EventRecord => record.type !== 'state.imported' && record.type !== 'membership.outOfBand';
+export type EventRecord = Exclude<RoomRecord, StateImported | MembershipOutOfBand | PduBackfilled>;
+export const isEventRecord = (record: RoomRecord): record is EventRecord => record.type !== 'state.imported' && record.type !== 'membership.outOfBand' && record.type !== 'pdu.backfilled';
 /** Either version of `pdu.accepted`. */
 export type AnyPduAccepted = PduAccepted | LegacyPduAccepted;
 
@@ -196,6 +212,7 @@ const KNOWN_VERSIONS: Readonly<Record<RoomRecordType, readonly number[]>> = {
   'pdu.outlier': [1],
   'state.imported': [1],
   'membership.outOfBand': [1],
+  'pdu.backfilled': [1],
 };
 
 export const isRoomRecord = (value: unknown): value is RoomRecord => {

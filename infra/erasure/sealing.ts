@@ -39,7 +39,7 @@ const isObject = (value: unknown): value is JsonObject => typeof value === 'obje
 /** Room records that carry a PDU of a known room version; anything else stays in clear. */
 export const sealableRecord = (value: LogValue): SealableRecord | undefined => {
   // Any version of these records: sealing touches `pdu` only, and every version carries it there.
-  if (!isObject(value) || typeof value.v !== 'number' || (value.type !== 'pdu.accepted' && value.type !== 'pdu.softFailed' && value.type !== 'pdu.outlier' && value.type !== 'membership.outOfBand')) return undefined;
+  if (!isObject(value) || typeof value.v !== 'number' || (value.type !== 'pdu.accepted' && value.type !== 'pdu.softFailed' && value.type !== 'pdu.outlier' && value.type !== 'membership.outOfBand' && value.type !== 'pdu.backfilled')) return undefined;
   if (typeof value.eventId !== 'string' || typeof value.roomId !== 'string' || typeof value.roomVersion !== 'string') return undefined;
   if (!isObject(value.pdu) || value.sealed !== undefined || roomVersionRules(value.roomVersion) === undefined) return undefined;
   return value as unknown as SealableRecord;

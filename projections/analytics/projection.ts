@@ -136,6 +136,7 @@ export const analyticsRows = (entry: LogEntry): ClickHouseRow[] => {
     case 'pdu.outlier':
     case 'state.imported':
     case 'membership.outOfBand':
+    case 'pdu.backfilled':
       return [];
   }
 };

@@ -5,7 +5,7 @@
  */
 import {
   ROOM_EVENTS_TOPIC, isRoomRecord, redactionEffectsOf, roomEventOfAcceptedPdu, roomVersionRules,
-  type AnyPduAccepted, type LogEntry, type MembershipOutOfBand, type PduOutlier, type SqlStatement, type StateChange, type StateImported,
+  type AnyPduAccepted, type LogEntry, type MembershipOutOfBand, type PduBackfilled, type PduOutlier, type SqlStatement, type StateChange, type StateImported,
 } from '../../domain/index.ts';
 import type { Projection } from '../runtime/index.ts';
 import { redactedPduSql } from './redactionSql.ts';
@@ -34,7 +34,7 @@ const storedPdu = (pdu: unknown): { queryable: string; exact: string | null } =>
 };
 
 /** Rows of the event itself ($1 event id, $2 room id, $5 offset, $10 depth: reused below). */
-const insertEvent = (record: AnyPduAccepted | PduOutlier | MembershipOutOfBand, entry: LogEntry, depth: number, replaces: string | null): SqlStatement => {
+const insertEvent = (record: AnyPduAccepted | PduOutlier | MembershipOutOfBand | PduBackfilled, entry: LogEntry, depth: number, replaces: string | null): SqlStatement => {
   const pdu = record.pdu;
   const stored = storedPdu(pdu);
   const accepted = record.type === 'pdu.accepted' ? record : undefined;
@@ -51,7 +51,8 @@ const insertEvent = (record: AnyPduAccepted | PduOutlier | MembershipOutOfBand, 
       typeof pdu.state_key === 'string' ? textSafe(pdu.state_key) : null, textSafe(String(pdu.sender)),
       typeof pdu.origin_server_ts === 'number' ? pdu.origin_server_ts : 0, depth, stored.queryable, replaces,
       accepted?.local?.userId ?? null, accepted?.local?.deviceId ?? null, textSafe(accepted?.local?.txnId ?? null),
-      accepted?.acceptedAt ?? (record as PduOutlier | MembershipOutOfBand).receivedAt, stored.exact, accepted === undefined, stateAfterDelta,
+      accepted?.acceptedAt ?? (record as PduOutlier | MembershipOutOfBand | PduBackfilled).receivedAt, stored.exact,
+      accepted === undefined && record.type !== 'pdu.backfilled', stateAfterDelta,
     ],
   };
 };
@@ -214,6 +215,21 @@ const outOfBandStatements = (record: MembershipOutOfBand, entry: LogEntry): SqlS
   ];
 };
 
+/**
+ * History from before we joined: a timeline row before everything held, at -(offset + 1), so each
+ * later backfill (older history) lands further back. An outlier of the same event (a state event
+ * the join's answer carried) becomes this timeline row.
+ */
+const backfilledStatements = (record: PduBackfilled, entry: LogEntry): SqlStatement[] => {
+  const depth = typeof record.pdu.depth === 'number' ? record.pdu.depth : 0;
+  const inserted = insertEvent(record, { ...entry, offset: -(entry.offset + 1) }, depth, null);
+  return [{
+    text: inserted.text.replace('ON CONFLICT (event_id) DO NOTHING',
+      'ON CONFLICT (event_id) DO UPDATE SET outlier = false, log_offset = EXCLUDED.log_offset WHERE room_events.outlier'),
+    values: inserted.values!,
+  }];
+};
+
 export const ROOMS_PROJECTION_NAME = 'rooms';
 
 export const roomsProjection: Projection = {
@@ -241,6 +257,8 @@ export const roomsProjection: Projection = {
         return importedStatements(record, entry);
       case 'membership.outOfBand':
         return outOfBandStatements(record, entry);
+      case 'pdu.backfilled':
+        return backfilledStatements(record, entry);
     }
   },
 };

@@ -48,9 +48,21 @@ afterAll(async () => {
   await peer?.stop();
 }, 120_000);
 
+/** The current state as (type, state_key) → event id, as one server's client API shows it. */
+const stateIds = async (user: UserClient, roomId: string): Promise<Record<string, string>> =>
+  Object.fromEntries(((await user.get(`/rooms/${e(roomId)}/state`)) as unknown as Body[]).map((event) => [`${event.type}|${event.state_key}`, event.event_id]));
+
+const sameState = async (roomId: string, what: string) => {
+  const ours = await eventually(() => Promise.all([stateIds(alice, roomId), stateIds(bob, roomId)]),
+    ([a, b]) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort()), what);
+  return ours[0];
+};
+
 describe('a Strata room joined by a Synapse user', () => {
+  let roomId: string;
+
   it('invites, joins, and carries messages both ways', async () => {
-    const roomId = await alice.createRoom({ preset: 'private_chat', name: 'strata-hosted' });
+    roomId = await alice.createRoom({ preset: 'private_chat', name: 'strata-hosted' });
     await alice.post(`/rooms/${e(roomId)}/invite`, { user_id: bob.userId });
     await eventually(() => bob.sync(), (sync) => sync.rooms?.invite?.[roomId] !== undefined, 'the invite on Synapse');
     await bob.post(`/join/${e(roomId)}`, {});
@@ -63,6 +75,65 @@ describe('a Strata room joined by a Synapse user', () => {
 
     expect(await joinedMembers(bob, roomId)).toEqual(await joinedMembers(alice, roomId));
   }, 120_000);
+
+  it('carries state changes, power levels and redactions, and both servers agree on the state', async () => {
+    await alice.put(`/rooms/${e(roomId)}/state/m.room.topic/`, { topic: 'set on strata' });
+    await eventually(() => bob.get(`/rooms/${e(roomId)}/state/m.room.topic/`), (topic) => topic.topic === 'set on strata', 'the topic on Synapse');
+    const levels = await alice.get(`/rooms/${e(roomId)}/state/m.room.power_levels/`);
+    await alice.put(`/rooms/${e(roomId)}/state/m.room.power_levels/`, { ...levels, users: { ...levels.users, [bob.userId]: 100 } });
+    await eventually(() => bob.get(`/rooms/${e(roomId)}/state/m.room.power_levels/`), (pl) => pl.users?.[bob.userId] === 100, 'the power levels on Synapse');
+    // Bob's new power is used on Synapse and judged on Strata.
+    await bob.put(`/rooms/${e(roomId)}/state/m.room.name/`, { name: 'renamed on synapse' });
+    await eventually(() => alice.get(`/rooms/${e(roomId)}/state/m.room.name/`), (name) => name.name === 'renamed on synapse', 'the name on Strata');
+
+    const doomed = await alice.send(roomId, 'to be redacted');
+    await eventually(() => history(bob, roomId), (messages) => bodies(messages).includes('to be redacted'), 'the doomed message on Synapse');
+    await alice.put(`/rooms/${e(roomId)}/redact/${e(doomed)}/r1`, { reason: 'oops' });
+    await eventually(() => bob.get(`/rooms/${e(roomId)}/event/${e(doomed)}`), (event) => event.content?.body === undefined, 'the redaction on Synapse');
+    const theirs = await bob.send(roomId, 'synapse regrets this');
+    await eventually(() => history(alice, roomId), (messages) => bodies(messages).includes('synapse regrets this'), 'bob\'s message on Strata');
+    await bob.put(`/rooms/${e(roomId)}/redact/${e(theirs)}/r2`, {});
+    await eventually(() => alice.get(`/rooms/${e(roomId)}/event/${e(theirs)}`), (event) => event.content?.body === undefined, 'bob\'s redaction on Strata');
+
+    const state = await sameState(roomId, 'the same current state on both servers');
+    expect(state[`m.room.member|${bob.userId}`]).toBeDefined();
+  }, 120_000);
+
+  it('carries typing notifications and read receipts both ways', async () => {
+    const latest = await alice.send(roomId, 'read me');
+    await eventually(() => history(bob, roomId), (messages) => bodies(messages).includes('read me'), 'the message on Synapse');
+    await alice.put(`/rooms/${e(roomId)}/typing/${e(alice.userId)}`, { typing: true, timeout: 30_000 });
+    await eventually(() => bob.sync({ timeout: 1000 }), (sync) => (sync.rooms?.join?.[roomId]?.ephemeral?.events as Body[] | undefined ?? [])
+      .some((event) => event.type === 'm.typing' && (event.content.user_ids as string[]).includes(alice.userId)), 'alice typing, on Synapse');
+    await bob.put(`/rooms/${e(roomId)}/typing/${e(bob.userId)}`, { typing: true, timeout: 30_000 });
+    await eventually(() => alice.sync({ timeout: 1000 }), (sync) => (sync.rooms?.join?.[roomId]?.ephemeral?.events as Body[] | undefined ?? [])
+      .some((event) => event.type === 'm.typing' && (event.content.user_ids as string[]).includes(bob.userId)), 'bob typing, on Strata');
+    await bob.post(`/rooms/${e(roomId)}/receipt/m.read/${e(latest)}`, {});
+    await eventually(() => alice.sync({ timeout: 1000 }), (sync) => (sync.rooms?.join?.[roomId]?.ephemeral?.events as Body[] | undefined ?? [])
+      .some((event) => event.type === 'm.receipt' && event.content[latest]?.['m.read']?.[bob.userId] !== undefined), 'bob\'s receipt on Strata');
+    const answer = await bob.send(roomId, 'answer');
+    await eventually(() => history(alice, roomId), (messages) => bodies(messages).includes('answer'), 'bob\'s answer on Strata');
+    await alice.post(`/rooms/${e(roomId)}/receipt/m.read/${e(answer)}`, {});
+    await eventually(() => bob.sync({ timeout: 1000 }), (sync) => (sync.rooms?.join?.[roomId]?.ephemeral?.events as Body[] | undefined ?? [])
+      .some((event) => event.type === 'm.receipt' && event.content[answer]?.['m.read']?.[alice.userId] !== undefined), 'alice\'s receipt on Synapse');
+  }, 120_000);
+
+  it('resolves profiles and E2EE device keys across servers', async () => {
+    await bob.put(`/profile/${e(bob.userId)}/displayname`, { displayname: 'Bob on Synapse' });
+    expect((await alice.get(`/profile/${e(bob.userId)}`)).displayname).toBe('Bob on Synapse');
+    await alice.put(`/profile/${e(alice.userId)}/displayname`, { displayname: 'Alice on Strata' });
+    await eventually(() => bob.get(`/profile/${e(alice.userId)}`), (profile) => profile.displayname === 'Alice on Strata', 'alice\'s profile from Synapse');
+
+    const deviceId = bob.session.deviceId;
+    await bob.post('/keys/upload', {
+      device_keys: { user_id: bob.userId, device_id: deviceId, algorithms: ['m.olm.v1.curve25519-aes-sha2'], keys: { [`curve25519:${deviceId}`]: 'Y3VydmU', [`ed25519:${deviceId}`]: 'ZWQyNTUxOQ' }, signatures: {} },
+      one_time_keys: { 'curve25519:AAAAAQ': 'b3Rr' },
+    });
+    const queried = await alice.post('/keys/query', { device_keys: { [bob.userId]: [] } });
+    expect(Object.keys(queried.device_keys[bob.userId] ?? {})).toContain(deviceId);
+    const claimed = await alice.post('/keys/claim', { one_time_keys: { [bob.userId]: { [deviceId]: 'curve25519' } } });
+    expect(claimed.one_time_keys[bob.userId]?.[deviceId]).toEqual({ 'curve25519:AAAAAQ': 'b3Rr' });
+  }, 120_000);
 });
 
 describe('a Synapse room joined by a Strata user', () => {
@@ -74,6 +145,8 @@ describe('a Synapse room joined by a Strata user', () => {
     expect(joined.room_id).toBe(roomId);
     expect((await alice.get(`/rooms/${e(roomId)}/state/m.room.name/`)).name).toBe('synapse-hosted');
     await eventually(() => joinedMembers(bob, roomId), (members) => members.includes(alice.userId), 'alice joined, as Synapse sees it');
+    // History from before Strata was in the room is backfilled from Synapse when paging back.
+    expect(bodies(await history(alice, roomId))).toContain('before strata came');
 
     await bob.send(roomId, 'welcome');
     await eventually(() => history(alice, roomId), (messages) => bodies(messages).includes('welcome'), 'bob\'s message on Strata');

@@ -22,6 +22,11 @@ export interface RoomsContext {
   readonly preferences?: UserPreferences;
   /** Rooms on other servers (domain/app/federation/rooms); absent: only this server's rooms. */
   readonly federation?: RoomFederation;
+  /**
+   * Fetches history from before we joined when paging reaches the earliest event held (answers
+   * whether anything was added); absent: what we hold is all there is.
+   */
+  readonly backfill?: (roomId: string, limit: number) => Promise<boolean>;
 }
 
 /** What the membership use-cases ask of federation for rooms this server does not participate in. */

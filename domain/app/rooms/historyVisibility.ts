@@ -57,6 +57,9 @@ export const maySeeEvent = (event: EventSituation): boolean => {
   return false;
 };
 
+/** Below every position backfilled history can take (records.ts `pdu.backfilled`). */
+export const BACKFILLED_FLOOR = -(2 ** 52);
+
 /** The newest change at or below `offset` (changes are oldest first). */
 const valueAt = (changes: readonly StateValueChange[], offset: number): StateValueChange | undefined =>
   changes.findLast((change) => change.offset <= offset);
@@ -94,6 +97,11 @@ export const visibleRanges = (history: VisibilityHistory, end: number): OffsetRa
     if (last !== undefined && last.to === from) ranges[ranges.length - 1] = { from: last.from, to };
     else ranges.push({ from, to });
   };
+  // History backfilled from other servers (offsets below 0) predates everything we hold: judged by
+  // the room's earliest visibility we know, the user not in the room then.
+  if (maySeeEvent({ visibility: historyVisibilityOf(visibilities[0]?.value), membership: 'leave', joinedLater: lastJoin >= 0 })) {
+    add(BACKFILLED_FLOOR, 0);
+  }
   const boundaries = [...new Set([...visibilities, ...memberships].map((change) => change.offset))].sort((a, b) => a - b);
   let cursor = 0;
   for (const boundary of boundaries) {

@@ -156,12 +156,17 @@ export const getMessages = async (ctx: RoomsContext, requester: RoomRequester, r
   // Since v1.3 `from` is optional: "from the first or last (per the value of dir) visible event".
   const from = request.from === undefined ? (dir === 'b' ? info.lastOffset + 1 : 0) : parseTimelineToken(request.from, info.partition);
   const to = request.to === undefined ? undefined : parseTimelineToken(request.to, info.partition, 'to');
-  const events = limit === 0 || !admitsRoom(parsedFilter, roomId) ? [] : await ctx.rooms.messages(roomId, {
+  const page = () => ctx.rooms.messages(roomId, {
     dir, from, limit,
     ...(to === undefined ? {} : { to }),
     ...(parsedFilter.filter === undefined ? {} : { filter: parsedFilter.filter }),
     visible: window.visible,
   });
+  let events = limit === 0 || !admitsRoom(parsedFilter, roomId) ? [] : await page();
+  // Paging back past the earliest event held: other servers may have the history before it.
+  if (dir === 'b' && limit > 0 && events.length < limit && to === undefined && ctx.backfill !== undefined && (await ctx.backfill(roomId, limit))) {
+    events = await page();
+  }
   const now = ctx.clock.now();
   const shown = withoutIgnored(events, await ignoredBy(ctx.preferences, requester.userId));
   // `start`: "This will be the same as the value given in `from`" (a /sync token stays one).

@@ -24,7 +24,7 @@ import type { LogValue, RoomLog } from '../../ports/log.ts';
 import type { ProjectionWaiter, RoomDirectory, RoomReadModel, ServerKeys } from '../../ports/rooms.ts';
 import {
   ROOM_EVENTS_TOPIC, decide, decideImportedState, decideOutliers, evolve, initialState, isCreated, isRoomRecord, membershipTemplate,
-  type Decision, type EventRecord, type LocalEventRequest, type MembershipOutOfBand, type LocalOrigin, type RoomLookups, type RoomRecord, type RoomState,
+  type Decision, type EventRecord, type LocalEventRequest, type MembershipOutOfBand, type PduBackfilled, type LocalOrigin, type RoomLookups, type RoomRecord, type RoomState,
 } from '../../room/index.ts';
 import { isJsonObject, type JsonObject } from '../../json.ts';
 import { inviteeOf } from './invitePermission.ts';
@@ -108,6 +108,11 @@ export interface RoomWriter {
   ingest(roomId: string, pdu: Pdu, origin: string): Promise<IngestResult>;
   /** Checks events another server gave us outside the timeline and keeps those that pass as outliers. */
   storeOutliers(roomId: string, pdus: readonly unknown[]): Promise<{ stored: number; skipped: readonly string[] }>;
+  /**
+   * Checks history another server gave us from before we joined (as outliers are checked) and puts
+   * what passes into the room's timeline before everything held (records.ts `pdu.backfilled`).
+   */
+  storeBackfilled(roomId: string, pdus: readonly unknown[]): Promise<{ stored: number; skipped: readonly string[] }>;
   /** Joins a room through another server: imports its state, then ingests our join on top. */
   importJoin(join: RemoteJoin): Promise<IngestResult>;
   /**
@@ -482,6 +487,24 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
       });
       if (stored.appended !== undefined) await projected(await stored.appended);
       return { stored: stored.decided.records.length, skipped: stored.decided.skipped };
+    },
+
+    async storeBackfilled(roomId, pdus) {
+      const remote = requireRemote();
+      const stored = await run(roomId, async () => {
+        const entry = await load(roomId);
+        if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
+        const state = entry.state as RoomState & { roomId: string; rules: RoomVersionRules };
+        const receivedAt = options.now();
+        const decided = decideOutliers({ roomId, rules: state.rules, receivedAt }, pdus, await remoteLookups(remote, state, pdus.filter(isJsonObject)));
+        // Newest first: each lands before the previous one (records.ts `pdu.backfilled`).
+        const records: PduBackfilled[] = [...decided.passed.values()]
+          .sort((a, b) => b.depth - a.depth || (a.eventId < b.eventId ? 1 : -1))
+          .map((event) => ({ type: 'pdu.backfilled', v: 1, roomId, roomVersion: state.rules.id, eventId: event.eventId, pdu: event.pdu, receivedAt }));
+        return { records, skipped: decided.skipped, appended: records.length === 0 ? undefined : commit(entry, records) };
+      });
+      if (stored.appended !== undefined) await projected(await stored.appended);
+      return { stored: stored.records.length, skipped: stored.skipped };
     },
 
     async importJoin(join) {

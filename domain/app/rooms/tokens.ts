@@ -8,7 +8,8 @@ import { decodeSyncToken } from '../sync/token.ts';
 export const roomToken = (offset: number): string => `t${offset}`;
 
 export const parseRoomToken = (token: string, name = 'from'): number => {
-  const match = /^t(\d{1,15})$/.exec(token);
+  // Negative: history backfilled from other servers sits before offset 0 (records.ts `pdu.backfilled`).
+  const match = /^t(-?\d{1,16})$/.exec(token);
   if (match === null) throw new MatrixError('M_INVALID_PARAM', 400, `Invalid '${name}' token`);
   return Number(match[1]);
 };

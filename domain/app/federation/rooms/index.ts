@@ -10,6 +10,7 @@ import { createRoomFederation } from './outbound.ts';
 import { createTransactionReceiver, type EduSink } from './transactions.ts';
 
 export type { FederationRoomsContext } from './context.ts';
+export { createBackfill, type Backfill } from './backfill.ts';
 export { MAX_TRANSACTION_EDUS, MAX_TRANSACTION_PDUS, type EduSink } from './transactions.ts';
 
 export interface FederationRooms {
