@@ -5,7 +5,12 @@
  */
 import { createAccounts, withSuspensionGuard } from '../domain/app/accounts/index.ts';
 import { createAnalytics, type AnalyticsReadModel } from '../domain/app/analytics/index.ts';
-import { createFederationQueries } from '../domain/app/federation/index.ts';
+import {
+  createBackfill, createFederationQueries, createFederationRoomReads, createFederationRooms, createServerAclGuard,
+} from '../domain/app/federation/index.ts';
+import { DEFAULT_BACKOFF } from '../domain/app/federation/sender/index.ts';
+import { createEduReceiver, type EduReceiver } from '../domain/app/federation/edus/index.ts';
+import type { FederationOutbox } from '../domain/ports/index.ts';
 import {
   accountDataPreferences, createRoomModules, createRoomPeeking, createRooms, createRoomWriter, type Rooms,
 } from '../domain/app/rooms/index.ts';
@@ -23,22 +28,26 @@ import { createNotificationsRouter } from '../gateways/client/notifications/inde
 import { createUserDataRouter } from '../gateways/client/userData/index.ts';
 import {
   createFederationOpenIdRouter, createFederationPublicRoomsRouter, createFederationQueryRouter, createFederationUserKeysRouter, createKeyRouter,
+  createFederationHierarchyRouter, createFederationRoomMembershipRouter, createFederationRoomReadRouter, createFederationTransactionRouter,
   federationAuth, federationVersionRouter,
 } from '../gateways/federation/index.ts';
 import { createHttpApp } from '../gateways/http/index.ts';
 import { healthRouter, metricsRouter } from '../gateways/ops/index.ts';
 import { ANALYTICS_PROJECTION, createClickHouseAnalyticsReadModel, startClickHouseProjection } from '../projections/analytics/index.ts';
 import {
-  createRoomQueries, createSqlRoomDirectory, createSqlRoomMembership, createSyncQueries, ensureRoomDirectorySchema, ensureSyncIndexes,
+  createRoomQueries, createSqlRoomDirectory, createSqlRoomMembership, createSqlRoomServers, createSyncQueries, ensureRoomDirectorySchema, ensureSyncIndexes,
   roomsProjection, createNotificationQueries, ensureNotificationIndexes,
   createRelationQueries, createSqlContentReports, createSqlUserDirectory, ensureContentReportsSchema, ensureRelationIndexes,
+  createBackfillQueries, createRoomEventGraph,
 } from '../projections/rooms/index.ts';
 import {
   applyingAppended, createSupervisor, refusingAppendsWhileStopped, startProjection, waitWhileRunning,
 } from '../projections/runtime/index.ts';
 import type { StrataConfig } from './config/index.ts';
 import { createFederationClient } from './federation/client/index.ts';
+import { startFederationSender } from './federation/sender/index.ts';
 import { createRemoteServers } from './federation/remoteServers.ts';
+import { createRemoteRooms } from './federation/remoteRooms.ts';
 import { createRemoteKeyRing, ensureRemoteServerKeysSchema, fetchThroughClient, type FetchFederationJson } from './federation/keys/index.ts';
 import { createMetrics } from './observability/index.ts';
 import { createErasure } from './erasure/index.ts';
@@ -84,6 +93,8 @@ export interface StartedStrata {
   readonly metricsAddress?: string;
   /** Where the TLS (federation) listener ended up; undefined when none is configured. */
   readonly federationAddress?: string;
+  /** Applies the EDUs of inbound federation transactions (what the `/send` route hands on; tests call it directly). */
+  readonly edus: EduReceiver;
 }
 
 /** What the configuration does not say: settings tests change (the same composition otherwise). */
@@ -95,6 +106,8 @@ export interface StrataOptions {
    * Tests map server names to loopback HTTP servers.
    */
   readonly federationFetch?: FetchFederationJson;
+  /** Where EDUs for other servers go; absent: the federation sender's (tests record them). */
+  readonly federationOutbox?: FederationOutbox;
 }
 
 export const startStrata = async (
@@ -165,6 +178,9 @@ export const startStrata = async (
   lifecycle.onStop('erasure sweepers', await erasure.startSweepers());
   const roomQueries = createRoomQueries(db);
   const membership = createSqlRoomMembership(db);
+  const roomServers = createSqlRoomServers(db);
+  const roomEvents = createRoomEventGraph(db);
+  const serverAcl = createServerAclGuard(roomQueries);
   const directory = createSqlRoomDirectory(db);
   // The writer hands what it appends straight to the rooms projection (projections/runtime/appendedLocally.ts).
   // While the rooms projection is stopped, sends are refused before they reach the log: their
@@ -175,7 +191,20 @@ export const startStrata = async (
   const writer = createRoomWriter({
     log: writerLog, readModel: roomQueries, directory, invitePermission: { blocksInvites: (userId) => preferences.blocksInvites(userId) },
     projection: roomsRun, keys: { current: () => signingKey }, now: () => Date.now(),
+    // Remote events are checked against the DAG the read model holds and keys the key ring vouches for.
+    remote: { graph: roomEvents, keyRing, awaitingRedactions: (roomId, eventIds) => roomQueries.awaitingRedactions(roomId, eventIds) },
   });
+  // The federation sender: a room log consumer delivering our events and queued EDUs to other
+  // servers (infra/federation/sender/). `wake` is for whoever hears from a server that was down.
+  const federationSender = await startFederationSender({
+    serverName: config.serverName, topic: ROOM_EVENTS_TOPIC, log, db, rooms: roomQueries, roomsProjection: roomsRun,
+    client: federationClient, supervisor, registry: metrics.registry, logger: logger.child({ subsystem: 'federation sender' }),
+    backoff: {
+      startMs: config.federation.senderBackoffStartMs ?? DEFAULT_BACKOFF.startMs,
+      maxMs: config.federation.senderBackoffMaxMs ?? DEFAULT_BACKOFF.maxMs,
+    },
+  });
+  lifecycle.onStop('federation sender', () => federationSender.stop());
 
   // Accounts, user data and rooms call each other through hooks: profile changes update membership
   // events, deleted devices lose their keys and queued to-device messages.
@@ -184,8 +213,12 @@ export const startStrata = async (
   // The push sender remembers who has pushers; changes made here reach it at once.
   const pusherUsers = createPusherUsers(sqlUserDataStores.pushers);
   const userDataStores = { ...sqlUserDataStores, pushers: pusherUsers.tracking(sqlUserDataStores.pushers) };
+  // EDUs for other servers (typing, receipts, presence, device lists, to-device): the federation
+  // sender, unless a test records them.
+  const federationOutbox: FederationOutbox = options.federationOutbox ?? federationSender;
   const userData = createUserData({
     ...(options.presenceTimers === undefined ? {} : { presenceTimers: options.presenceTimers }),
+    federation: { outbox: federationOutbox, rooms: roomServers },
     stores: userDataStores,
     notifier,
     membership,
@@ -195,6 +228,11 @@ export const startStrata = async (
     remoteServers,
   });
   lifecycle.onStop('typing timeouts', async () => userData.close());
+  // Inbound EDUs (domain/app/federation/edus/), for the transaction route.
+  const eduReceiver = createEduReceiver({
+    serverName: config.serverName, membership, rooms: roomServers, userData: userData.remote, clock: systemClock,
+    log: logger.child({ subsystem: 'federation edus' }),
+  });
   // Users stored as present when the last process stopped get their idle/offline timers back.
   await userData.presence.resume();
   const late: { rooms?: Rooms; sync?: SyncService } = {};
@@ -241,8 +279,20 @@ export const startStrata = async (
       if (error instanceof MatrixError && error.errcode === 'M_NOT_FOUND') return undefined;
       throw error;
     }));
+  // Rooms across servers: joins, leaves, invites and transactions through the room writer.
+  const federationRoomsContext = {
+    serverName: config.serverName, writer, graph: roomEvents, keyRing, remoteRooms: createRemoteRooms({ client: federationClient }), acl: serverAcl,
+    signingKey: () => signingKey, blocksInvites: (userId: string) => preferences.blocksInvites(userId), now: () => Date.now(),
+  };
+  const federationRooms = createFederationRooms(federationRoomsContext, {
+    edus: eduReceiver,
+    onError: (error) => logger.error({ err: error, subsystem: 'federation' }, 'a PDU of an inbound transaction failed'),
+  });
   const rooms = createRooms({
     serverName: config.serverName,
+    federation: federationRooms.outbound,
+    backfill: createBackfill(federationRoomsContext, createBackfillQueries(db),
+      (error) => logger.warn({ err: error, subsystem: 'backfill' }, 'backfilling from another server failed')),
     remoteServers,
     writer: guardedWriter,
     preferences,
@@ -311,6 +361,11 @@ export const startStrata = async (
     keys: userDataStores.keys, crossSigning: userDataStores.crossSigning,
     openIdUserInfo: (token) => accounts.openIdUserInfo(token), publicRooms: (request) => rooms.publicRooms(request),
   });
+  // What other servers read of our rooms (/event, /state, /backfill, …), each behind the room's server ACL.
+  const federationRoomReads = createFederationRoomReads({
+    serverName: config.serverName, clock: systemClock, rooms: roomQueries, graph: roomEvents,
+    relations: createRelationQueries(db), acl: serverAcl,
+  });
 
   /** The listener's address once bound (the configured one may say port 0). */
   let listening = displayListenAddress(config.listen);
@@ -353,6 +408,14 @@ export const startStrata = async (
       createFederationUserKeysRouter({ queries: federationQueries, auth: signedByOrigin }),
       createFederationOpenIdRouter({ queries: federationQueries }),
       createFederationPublicRoomsRouter({ queries: federationQueries, auth: signedByOrigin }),
+      createFederationRoomReadRouter({ reads: federationRoomReads, auth: signedByOrigin }),
+      createFederationHierarchyRouter({ reads: federationRoomReads, auth: signedByOrigin }),
+      createFederationRoomMembershipRouter({ rooms: federationRooms, auth: signedByOrigin }),
+      // A server that sends us a transaction is up: whatever waits for it goes now.
+      createFederationTransactionRouter({
+        rooms: { receiveTransaction: (origin, txnId, body) => { federationSender.wake(origin); return federationRooms.receiveTransaction(origin, txnId, body); } },
+        auth: signedByOrigin,
+      }),
     ],
   });
   const http = await startHttpServer(app.callback(), config.listen);
@@ -367,7 +430,7 @@ export const startStrata = async (
   if (federationHttp !== undefined) lifecycle.onStop('federation listener', () => federationHttp.close(DRAIN_DEADLINE_MS));
   const federationAddress = federationHttp === undefined ? {} : { federationAddress: displayListenAddress(federationHttp.address) };
   // /metrics tells anyone who reads it about traffic and internals: only on a listener of its own.
-  if (config.metrics === undefined) return { address: displayListenAddress(http.address), ...federationAddress };
+  if (config.metrics === undefined) return { address: displayListenAddress(http.address), ...federationAddress, edus: eduReceiver };
   const metricsApp = createHttpApp({
     logger: logger.child({ listener: 'metrics' }),
     routers: [metricsRouter(metrics, config.metrics.token === undefined ? {} : { token: config.metrics.token })],
@@ -377,5 +440,5 @@ export const startStrata = async (
   const metricsAddress = displayListenAddress(metricsHttp.address);
   logger.info({ metrics_listen: metricsAddress, metrics_token: config.metrics.token !== undefined },
     `serving /metrics on http://${metricsAddress}`);
-  return { address: displayListenAddress(http.address), metricsAddress, ...federationAddress };
+  return { address: displayListenAddress(http.address), metricsAddress, ...federationAddress, edus: eduReceiver };
 };

@@ -11,3 +11,4 @@ export type * from './remoteServers.ts';
 export type * from './federationOutbox.ts';
 export type * from './roomEvents.ts';
 export type * from './remoteRooms.ts';
+export type * from './backfill.ts';

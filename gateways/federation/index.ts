@@ -7,3 +7,7 @@ export { createFederationQueryRouter, type FederationQueryRoutesOptions } from '
 export { createFederationUserKeysRouter, type FederationUserKeysRoutesOptions } from './userKeysRoutes.ts';
 export { createFederationOpenIdRouter, type FederationOpenIdRoutesOptions } from './openIdRoutes.ts';
 export { createFederationPublicRoomsRouter, type FederationPublicRoomsRoutesOptions } from './publicRoomsRoutes.ts';
+export { createFederationRoomReadRouter, type FederationRoomReadRoutesOptions } from './roomReadRoutes.ts';
+export { createFederationHierarchyRouter, type FederationHierarchyRoutesOptions } from './hierarchyRoutes.ts';
+export { createFederationRoomMembershipRouter, type FederationRoomMembershipRoutesOptions } from './roomMembershipRoutes.ts';
+export { createFederationTransactionRouter, type FederationTransactionRoutesOptions } from './transactionRoutes.ts';

@@ -9,3 +9,6 @@ export { createRelationQueries, ensureRelationIndexes, RELATION_INDEXES } from '
 export { createSqlUserDirectory } from './userDirectory.ts';
 export { createSqlContentReports, ensureContentReportsSchema, CONTENT_REPORTS_SCHEMA } from './contentReports.ts';
 export { redactedPduSql } from './redactionSql.ts';
+export { createSqlRoomServers } from './federationMembership.ts';
+export { createRoomEventGraph, stateKeysAt } from './eventGraph.ts';
+export { createBackfillQueries } from './backfillQueries.ts';

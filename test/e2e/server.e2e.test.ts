@@ -68,7 +68,7 @@ describe('the server process in embedded mode', () => {
     expect(await response.json()).toEqual({
       status: 'ok',
       dependencies: { log: 'up', database: 'up', clickhouse: 'not configured' },
-      consumers: { rooms: running, push_gateway: running },
+      consumers: { rooms: running, push_gateway: running, federation_sender: running },
     });
   });
 
@@ -125,7 +125,7 @@ describe('the server process in embedded mode', () => {
       .map((line) => line.subsystem);
     // Reverse order of start: nothing is stopped while something started after it still runs.
     expect(stopped).toEqual([
-      'metrics server', 'http server', 'push gateway client', 'push sender', 'typing timeouts', 'erasure sweepers', 'rooms projection',
+      'metrics server', 'http server', 'push gateway client', 'push sender', 'typing timeouts', 'federation sender', 'erasure sweepers', 'rooms projection',
       'federation client', 'database', 'room log',
     ]);
   });

@@ -15,6 +15,8 @@ import { pino } from 'pino';
 import { stringify as toYaml } from 'yaml';
 import { loadConfig, type Env } from '../../infra/config/index.ts';
 import type { PresenceTimers } from '../../domain/app/userData/index.ts';
+import type { EduReceiver } from '../../domain/app/federation/edus/index.ts';
+import type { FederationOutbox } from '../../domain/ports/index.ts';
 import { startStrata } from '../../infra/index.ts';
 import type { FetchFederationJson } from '../../infra/federation/keys/index.ts';
 import { createRunDatabase, deleteKafkaNamespace, runServices, type RunDatabase } from './services.ts';
@@ -34,6 +36,8 @@ export interface TestServerOptions {
   readonly presenceTimers?: PresenceTimers;
   /** How the server GETs a path on another server (infra/strata.ts `federationFetch`). */
   readonly federationFetch?: FetchFederationJson;
+  /** Where EDUs for other servers go (infra/strata.ts `federationOutbox`), e.g. a recording one. */
+  readonly federationOutbox?: FederationOutbox;
 }
 
 export interface TestServer {
@@ -43,6 +47,8 @@ export interface TestServer {
   readonly serverName: string;
   /** The shared secret of `/_synapse/admin/v1/register`. */
   readonly registrationSharedSecret: string;
+  /** The server's inbound EDU receiver, as the federation `/send` route calls it. */
+  readonly edus: EduReceiver;
   /** Stops the server and deletes its data (temporary directory, database, Kafka topics). */
   stop(): Promise<void>;
 }
@@ -107,12 +113,14 @@ export const startTestServer = async (options: TestServerOptions): Promise<TestS
     }, {
       ...(options.presenceTimers === undefined ? {} : { presenceTimers: options.presenceTimers }),
       ...(options.federationFetch === undefined ? {} : { federationFetch: options.federationFetch }),
+      ...(options.federationOutbox === undefined ? {} : { federationOutbox: options.federationOutbox }),
     });
     return {
       mode: options.mode,
       url: `http://${started.address}`,
       serverName: config.serverName,
       registrationSharedSecret: config.registrationSharedSecret ?? registrationSharedSecret,
+      edus: started.edus,
       stop: () => cleanup.run(),
     };
   } catch (error) {

@@ -36,3 +36,4 @@ export { createServerAclGuard, type ServerAclGuard } from './serverAcl.ts';
 export {
   createFederationRoomReads, MAX_BACKFILL_LIMIT, MAX_MISSING_EVENTS_LIMIT, type FederationRoomReads, type FederationRoomReadsContext,
 } from './roomReads.ts';
+export { createBackfill, createFederationRooms, MAX_TRANSACTION_EDUS, MAX_TRANSACTION_PDUS, type EduSink, type FederationRooms, type FederationRoomsContext } from './rooms/index.ts';
