@@ -6,6 +6,7 @@
  */
 import type { StateLookup } from '../auth/index.ts';
 import type { RoomEvent } from '../events/index.ts';
+import { parseServerAcl, serverAclAllows } from '../federation/serverAcl.ts';
 import { isRoomAlias, roomAliasServerName, type RoomAlias } from '../ids/index.ts';
 import { isJsonObject, type JsonValue } from '../json.ts';
 import type { RoomVersionRules } from '../roomVersions/index.ts';
@@ -13,32 +14,6 @@ import type { DecisionError } from './commands.ts';
 
 /** client-server-api § m.room.member: the memberships there are. */
 const MEMBERSHIPS = new Set(['invite', 'join', 'knock', 'leave', 'ban']);
-
-const hostOf = (serverName: string): string => serverName.replace(/:\d+$/, '');
-
-const IP_LITERAL = /^(\d{1,3}\.){3}\d{1,3}$|^\[[0-9A-Fa-f:.]+\]$/;
-
-/** server_acls.md: "lists of globs supporting ? and * as wildcards", ports not considered. */
-const globMatches = (glob: string, host: string): boolean => {
-  const pattern = glob.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
-  return new RegExp(`^${pattern}$`, 'i').test(host);
-};
-
-const globsOf = (value: JsonValue | undefined): string[] =>
-  Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === 'string') : [];
-
-/**
- * m.room.server_acl (client-server-api § m.room.server_acl): IP literals are denied unless
- * `allow_ip_literals` (default true); then a `deny` match denies, an `allow` match allows, and
- * anything else is denied (`allow` defaults to empty).
- */
-export const serverAllowedByAcl = (content: JsonValue, serverName: string): boolean => {
-  const acl = isJsonObject(content) ? content : {};
-  const host = hostOf(serverName);
-  if (acl.allow_ip_literals === false && IP_LITERAL.test(host)) return false;
-  if (globsOf(acl.deny).some((glob) => globMatches(glob, host))) return false;
-  return globsOf(acl.allow).some((glob) => globMatches(glob, host));
-};
 
 const serverOf = (userId: string): string => userId.slice(userId.indexOf(':') + 1);
 
@@ -145,7 +120,7 @@ export const localPolicyProblem = (
     case 'm.room.server_acl':
       // Synapse: "Can't create an ACL event that denies the local server" — the room would stop
       // federating with this server, and its own users could not be heard.
-      if (isState && event.stateKey === '' && !serverAllowedByAcl(event.content, serverOf(event.sender))) {
+      if (isState && event.stateKey === '' && !serverAclAllows(parseServerAcl(event.content), serverOf(event.sender))) {
         return { errcode: 'M_INVALID_PARAM', reason: 'this server cannot send an m.room.server_acl that denies itself' };
       }
       return undefined;

@@ -8,7 +8,6 @@ import type { JsonObject } from '../json.ts';
 import { ROOM_VERSIONS, type RoomVersionRules } from '../roomVersions/index.ts';
 import { NO_LOOKUPS, type Decision, type LocalEventRequest, type RoomCommand, type RoomLookups } from './commands.ts';
 import { decide, evolve, initialState } from './decider.ts';
-import { serverAllowedByAcl } from './localPolicy.ts';
 import type { RoomState } from './state.ts';
 
 const key = signingKeyFromSeed('a.test', 'ed25519:1', new Uint8Array(32).fill(1));
@@ -142,14 +141,3 @@ describe.each([...ROOM_VERSIONS.values()].filter((rules) => rules.auth.restricte
   });
 });
 
-describe('serverAllowedByAcl (client-server-api § m.room.server_acl)', () => {
-  it('matches globs without ports, denies IP literals on request, and denies what allow does not name', () => {
-    expect(serverAllowedByAcl({ allow: ['*.example.org'] }, 'chat.example.org:8448')).toBe(true);
-    expect(serverAllowedByAcl({ allow: ['ex?mple.org'] }, 'example.org')).toBe(true);
-    expect(serverAllowedByAcl({ allow: ['*'], allow_ip_literals: false }, '10.0.0.1:8448')).toBe(false);
-    expect(serverAllowedByAcl({ allow: ['*'] }, '[::1]:8448')).toBe(true);
-    expect(serverAllowedByAcl({ allow: ['*'], deny: ['example.org'] }, 'example.org')).toBe(false);
-    expect(serverAllowedByAcl({ deny: [] }, 'example.org')).toBe(false);
-    expect(serverAllowedByAcl('not an object', 'example.org')).toBe(false);
-  });
-});
