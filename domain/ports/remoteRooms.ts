@@ -40,6 +40,8 @@ export interface RemoteRooms {
   event(serverName: string, eventId: string): Promise<unknown>;
   /** `GET /event_auth/{roomId}/{eventId}`: the event's full auth chain. */
   eventAuth(serverName: string, roomId: string, eventId: string): Promise<readonly unknown[]>;
+  /** `GET /state/{roomId}?event_id=`: the room's state before the event, and its auth chain. */
+  state(serverName: string, roomId: string, eventId: string): Promise<{ readonly pdus: readonly unknown[]; readonly authChain: readonly unknown[] }>;
   stateIds(serverName: string, roomId: string, eventId: string): Promise<{ readonly pduIds: readonly string[]; readonly authChainIds: readonly string[] }>;
   backfill(serverName: string, roomId: string, fromEventIds: readonly string[], limit: number): Promise<readonly unknown[]>;
 }

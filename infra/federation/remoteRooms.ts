@@ -92,6 +92,13 @@ export const createRemoteRooms = (options: RemoteRoomsOptions): RemoteRooms => {
       return list(answer, 'auth_chain', serverName, 'an auth chain');
     },
 
+    async state(serverName, roomId, eventId) {
+      const what = 'the state';
+      const answer = await ask(serverName, what, 'GET', `/_matrix/federation/v1/state/${e(roomId)}${query({ event_id: eventId })}`,
+        undefined, joinTimeoutMs, JOIN_ANSWER_BYTES);
+      return { pdus: list(answer, 'pdus', serverName, what), authChain: list(answer, 'auth_chain', serverName, what) };
+    },
+
     async stateIds(serverName, roomId, eventId) {
       const what = 'the state ids';
       const answer = await ask(serverName, what, 'GET', `/_matrix/federation/v1/state_ids/${e(roomId)}${query({ event_id: eventId })}`,

@@ -18,7 +18,7 @@
  */
 import { createGroupCommit, createKeyedQueue, type GroupCommit } from '../../concurrency/index.ts';
 import { MatrixError } from '../../errors.ts';
-import { roomEventOfAcceptedPdu, stateKeyOf, toRoomEvent, type Pdu, type RoomEvent } from '../../events/index.ts';
+import { roomEventOfAcceptedPdu, stateKeyOf, toRoomEvent, type Pdu, type RoomEvent, type StateMap } from '../../events/index.ts';
 import { roomVersionRules, type RoomVersionRules } from '../../roomVersions/index.ts';
 import type { LogValue, RoomLog } from '../../ports/log.ts';
 import type { ProjectionWaiter, RoomDirectory, RoomReadModel, ServerKeys } from '../../ports/rooms.ts';
@@ -104,8 +104,12 @@ export interface RoomWriter {
    * server must sign first (an invite of its user) or that joins through another server.
    */
   prepare(roomId: string, event: LocalEventRequest): Promise<Pdu>;
-  /** Judges a PDU received from another server and appends what the decider decided. */
-  ingest(roomId: string, pdu: Pdu, origin: string): Promise<IngestResult>;
+  /**
+   * Judges a PDU received from another server and appends what the decider decided. `stateBefore`:
+   * the state before it as another server gave it, for prev events this server never got (the
+   * event then joins the DAG on that state; § Checks performed on receipt, missing prev events).
+   */
+  ingest(roomId: string, pdu: Pdu, origin: string, stateBefore?: StateMap): Promise<IngestResult>;
   /** Checks events another server gave us outside the timeline and keeps those that pass as outliers. */
   storeOutliers(roomId: string, pdus: readonly unknown[]): Promise<{ stored: number; skipped: readonly string[] }>;
   /**
@@ -444,7 +448,7 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
       });
     },
 
-    async ingest(roomId, pdu) {
+    async ingest(roomId, pdu, _origin, stateBefore) {
       const remote = requireRemote();
       const sent = await run(roomId, async (): Promise<{ result: IngestResult; appended?: Promise<Appended> }> => {
         const entry = await load(roomId);
@@ -452,7 +456,8 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
         const state = entry.state as RoomState & { roomId: string; rules: RoomVersionRules };
         const parsed = toRoomEvent(pdu, state.rules);
         if (parsed.ok && (await remote.graph.eventsByIds([parsed.value.eventId])).length > 0) return { result: { outcome: 'known' } };
-        const lookups = await remoteLookups(remote, state, [pdu]);
+        const fetched = await remoteLookups(remote, state, [pdu]);
+        const lookups = stateBefore === undefined ? fetched : { ...fetched, stateAfter: (id: string) => fetched.stateAfter(id) ?? stateBefore };
         const decision = decide({ type: 'ingestPdu', pdu, origin: '', receivedAt: options.now() }, state, lookups);
         switch (decision.outcome) {
           case 'dropped':

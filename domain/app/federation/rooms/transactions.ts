@@ -6,7 +6,7 @@
  * gap before it through `/get_missing_events`. A retried transaction gets the first answer.
  */
 import { MatrixError } from '../../../errors.ts';
-import { toRoomEvent, type Pdu, type RoomEvent } from '../../../events/index.ts';
+import { stateKeyOf, toRoomEvent, type Pdu, type RoomEvent, type StateMap } from '../../../events/index.ts';
 import { isJsonObject, type JsonObject } from '../../../json.ts';
 import { BoundedMap } from '../../../boundedMap.ts';
 import type { FederationRoomsContext } from './context.ts';
@@ -67,6 +67,23 @@ export const createTransactionReceiver = (ctx: FederationRoomsContext, edus: Edu
     return [...fetched.values()].sort((a, b) => a.depth - b.depth).map((entry) => entry.pdu);
   };
 
+  /**
+   * The state before `event` as its sender has it (`/state`), its events checked and kept as
+   * outliers; undefined when it cannot be had.
+   */
+  const remoteStateBefore = async (origin: string, roomId: string, event: RoomEvent): Promise<StateMap | undefined> => {
+    const answer = await ctx.remoteRooms.state(origin, roomId, event.eventId);
+    await ctx.writer.storeOutliers(roomId, [...answer.authChain, ...answer.pdus]);
+    const rules = (await ctx.writer.state(roomId))?.rules;
+    if (rules === undefined || rules === null) return undefined;
+    const ids = answer.pdus.filter(isJsonObject).map((statePdu) => toRoomEvent(statePdu, rules)).flatMap((read) => (read.ok ? [read.value.eventId] : []));
+    const held = await ctx.graph.eventsByIds(ids);
+    if (held.length === 0) return undefined;
+    const state = new Map<string, string>();
+    for (const stored of held) if (stored.stateKey !== null && stored.roomId === roomId) state.set(stateKeyOf(stored.type, stored.stateKey), stored.eventId);
+    return state as StateMap;
+  };
+
   /** One PDU: ingested, its missing events fetched once when it needs them, then ingested again. */
   const ingest = async (origin: string, roomId: string, pdu: Pdu, fetchMissing: boolean): Promise<PduResult> => {
     let result = await ctx.writer.ingest(roomId, pdu, origin);
@@ -81,6 +98,11 @@ export const createTransactionReceiver = (ctx: FederationRoomsContext, edus: Edu
           for (const earlier of await fetchGap(origin, roomId, event)) await ingest(origin, roomId, earlier, false);
         }
         result = await ctx.writer.ingest(roomId, pdu, origin);
+        // A gap /get_missing_events did not close: take the state before the event from its sender.
+        if (result.outcome === 'missing' && event.prevEventIds.some((id) => result.outcome === 'missing' && result.eventIds.includes(id))) {
+          const stateBefore = await remoteStateBefore(origin, roomId, event);
+          if (stateBefore !== undefined) result = await ctx.writer.ingest(roomId, pdu, origin, stateBefore);
+        }
       }
     }
     switch (result.outcome) {
