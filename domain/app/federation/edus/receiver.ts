@@ -74,9 +74,13 @@ export const createEduReceiver = (ctx: EduReceiverContext): EduReceiver => {
           if (!(await ctx.membership.isJoined(edu.roomId, edu.userId))) return skip(raw, 'the user is not joined to the room');
           ctx.userData.typing(edu.roomId, edu.userId, edu.typing);
           return;
-        case 'receipts':
+        case 'receipts': {
+          // Logged once per room: one EDU may carry a thousand receipts of a room.
+          const refusedRooms = new Set<string>();
           for (const receipt of edu.receipts) {
+            if (refusedRooms.has(receipt.roomId)) continue;
             if (!(await originInRoom(receipt.roomId))) {
+              refusedRooms.add(receipt.roomId);
               skip(raw, 'the origin is not in the room', { room_id: receipt.roomId });
               continue;
             }
@@ -84,6 +88,7 @@ export const createEduReceiver = (ctx: EduReceiverContext): EduReceiver => {
           }
           if (edu.dropped > 0) skip(raw, 'receipts of other servers\' users or malformed', { dropped: edu.dropped });
           return;
+        }
         case 'presence': {
           const now = ctx.clock.now();
           for (const update of edu.updates) {

@@ -64,7 +64,7 @@ describe('the EDU receiver', () => {
     const receipt = { event_ids: ['$e'], data: { ts: 42 } };
     await receiver.receive(ORIGIN, [{
       edu_type: 'm.receipt',
-      content: { [ROOM]: { 'm.read': { [alice]: receipt } }, [OTHER_ROOM]: { 'm.read': { [alice]: receipt } } },
+      content: { [ROOM]: { 'm.read': { [alice]: receipt } }, [OTHER_ROOM]: { 'm.read': { [alice]: receipt, [`@carol:${ORIGIN}`]: receipt } } },
     }]);
     expect(calls).toEqual([['receipt', { roomId: ROOM, userId: alice, eventId: '$e', ts: 42, receiptType: 'm.read' }]]);
     expect(skipped).toEqual([expect.objectContaining({ reason: 'the origin is not in the room', room_id: OTHER_ROOM })]);
