@@ -6,3 +6,4 @@ export { createCountingRandom, createTestClock, createTestContext, fakePasswordH
 export { appendRecords, countingProjection } from './countingProjection.ts';
 export { eventStore, graphEvent, roomEventFromJson, stateMapOf, stateMapToRecord } from './stateResEvents.ts';
 export { ROOM, member, pusher, storedEvent } from './pushEvents.ts';
+export * as deciderHarness from './roomHarness.ts';
