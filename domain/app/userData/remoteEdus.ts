@@ -28,6 +28,16 @@ export const REMOTE_PRESENCE_TIMEOUT_MS = 30 * 60_000;
  */
 export const REMOTE_SENDER_DEVICE = '';
 
+/**
+ * Last activity moving by less than this is no news: a server repeating an idle user's presence
+ * (Synapse every 20 minutes) would otherwise wake every client sharing a room with them.
+ */
+const LAST_ACTIVE_DRIFT_MS = 30_000;
+
+const isNews = (previous: PresenceState | undefined, next: Omit<PresenceState, 'position'>): boolean =>
+  previous === undefined || previous.presence !== next.presence || previous.statusMsg !== next.statusMsg
+  || Math.abs(previous.lastActiveTs - next.lastActiveTs) >= LAST_ACTIVE_DRIFT_MS;
+
 /** One to-device message for one of our users; `deviceId` may be `*` (every device). */
 export interface RemoteToDeviceMessage {
   readonly userId: string;
@@ -85,7 +95,7 @@ export const createRemoteUserData = (ctx: UserDataContext, schedule: Schedule): 
       ctx.notifier.notify([receipt.roomId]);
     },
     async presence(state) {
-      await setPresence(state);
+      if (isNews(await ctx.stores.presence.get(state.userId), state)) await setPresence(state);
       expireLater(state, REMOTE_PRESENCE_TIMEOUT_MS);
     },
     async deviceListChanged(userId) {

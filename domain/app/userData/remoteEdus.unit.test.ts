@@ -32,6 +32,10 @@ const remoteContext = () => {
   const notified: string[][] = [];
   const stores = {
     presence: {
+      get: async (userId: string) => {
+        const last = presence.findLast((state) => state.userId === userId);
+        return last === undefined ? undefined : { ...last, position: 1 };
+      },
       set: async (state: Omit<PresenceState, 'position'>) => { presence.push(state); return presence.length; },
       present: async () => [
         { userId: '@far:remote.example', presence: 'online', lastActiveTs: 0, position: 1 },
@@ -72,10 +76,14 @@ describe('remote user data', () => {
     const remote = createRemoteUserData(ctx, timers.schedule);
     await remote.presence({ userId: '@a:remote.example', presence: 'online', lastActiveTs: 5 });
     await remote.presence({ userId: '@a:remote.example', presence: 'unavailable', lastActiveTs: 5 });
+    // Repeated with nothing new (a ping, last activity drifting a little): no write, the timeout restarts.
+    await remote.presence({ userId: '@a:remote.example', presence: 'unavailable', lastActiveTs: 20 });
+    expect(presence.map((state) => state.presence)).toEqual(['online', 'unavailable']);
     expect(timers.live().map((timer) => timer.ms)).toEqual([REMOTE_PRESENCE_TIMEOUT_MS]);
     timers.live()[0]!.run();
     await new Promise((resolve) => setImmediate(resolve));
-    expect(presence.at(-1)).toEqual({ userId: '@a:remote.example', presence: 'offline', lastActiveTs: 5 });
+    // Offline from the latest news: its last activity, even when it was not worth a write.
+    expect(presence.at(-1)).toEqual({ userId: '@a:remote.example', presence: 'offline', lastActiveTs: 20 });
     // An offline user needs no timer; a restart gives remote users (only) theirs back.
     await remote.presence({ userId: '@b:remote.example', presence: 'offline', lastActiveTs: 1 });
     expect(timers.live().filter((timer) => timer.ms === REMOTE_PRESENCE_TIMEOUT_MS)).toHaveLength(1);
