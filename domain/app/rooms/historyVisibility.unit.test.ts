@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MatrixError } from '../../errors.ts';
 import type { RoomReadModel, StateValueChange, VisibilityHistory } from '../../ports/rooms.ts';
-import { clipRanges, historyVisibilityOf, inRanges, maySeeEvent, visibleRanges, type EventSituation } from './historyVisibility.ts';
+import { BACKFILLED_FLOOR, clipRanges, historyVisibilityOf, inRanges, maySeeEvent, visibleRanges, type EventSituation } from './historyVisibility.ts';
 import { canSee, restrictedToVisible, windowOf } from './visibility.ts';
 
 const changes = (entries: Record<number, string | null>): StateValueChange[] =>
@@ -58,17 +58,25 @@ describe('visibleRanges', () => {
     // 11–24 hidden (joined, not a member; the own invite at 20 too); [25, 56): invited while
     // invited, joined, the own leave at 40, shared before the rejoin, joined, the own leave at 55;
     // 56–59 hidden (shared after the last join); world_readable from 60.
-    expect(visibleRanges(history, 100)).toEqual([{ from: 0, to: 11 }, { from: 25, to: 56 }, { from: 60, to: 100 }]);
+    expect(visibleRanges(history, 100)).toEqual([{ from: BACKFILLED_FLOOR, to: 11 }, { from: 25, to: 56 }, { from: 60, to: 100 }]);
   });
 
   it('stops at `end`, and the history beyond it does not count', () => {
-    expect(visibleRanges(history, 41)).toEqual([{ from: 0, to: 11 }, { from: 25, to: 41 }]);
+    expect(visibleRanges(history, 41)).toEqual([{ from: BACKFILLED_FLOOR, to: 11 }, { from: 25, to: 41 }]);
   });
 
   it('shows a room without history_visibility (shared) only to users who joined', () => {
     const none: VisibilityHistory = { historyVisibility: [], membership: [] };
     expect(visibleRanges(none, 50)).toEqual([]);
-    expect(visibleRanges({ historyVisibility: [], membership: changes({ 30: 'join' }) }, 50)).toEqual([{ from: 0, to: 50 }]);
+    expect(visibleRanges({ historyVisibility: [], membership: changes({ 30: 'join' }) }, 50)).toEqual([{ from: BACKFILLED_FLOOR, to: 50 }]);
+  });
+
+  it('judges history backfilled from other servers (below offset 0) by the earliest visibility known', () => {
+    // A room joined through another server: its state (visibility included) arrived at offset 5.
+    const joinedLater = changes({ 6: 'join' });
+    expect(visibleRanges({ historyVisibility: changes({ 5: 'shared' }), membership: joinedLater }, 10)[0]).toEqual({ from: BACKFILLED_FLOOR, to: 10 });
+    expect(visibleRanges({ historyVisibility: changes({ 5: 'joined' }), membership: joinedLater }, 10)[0]!.from).toBeGreaterThanOrEqual(0);
+    expect(visibleRanges({ historyVisibility: changes({ 5: 'world_readable' }), membership: [] }, 10)[0]!.from).toBe(BACKFILLED_FLOOR);
   });
 
   it('does not treat a change carried by another event as that state event', () => {

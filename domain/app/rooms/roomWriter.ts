@@ -18,17 +18,18 @@
  */
 import { createGroupCommit, createKeyedQueue, type GroupCommit } from '../../concurrency/index.ts';
 import { MatrixError } from '../../errors.ts';
-import { roomEventOfAcceptedPdu, stateKeyOf, toRoomEvent, type Pdu, type RoomEvent, type StateMap } from '../../events/index.ts';
-import { roomVersionRules, type RoomVersionRules } from '../../roomVersions/index.ts';
+import { roomEventOfAcceptedPdu, stateKeyOf, type Pdu, type RoomEvent, type StateMap } from '../../events/index.ts';
+import { roomVersionRules } from '../../roomVersions/index.ts';
 import type { LogValue, RoomLog } from '../../ports/log.ts';
 import type { ProjectionWaiter, RoomDirectory, RoomReadModel, ServerKeys } from '../../ports/rooms.ts';
 import {
-  ROOM_EVENTS_TOPIC, decide, decideImportedState, decideOutliers, evolve, initialState, isCreated, isRoomRecord, membershipTemplate,
-  type Decision, type EventRecord, type LocalEventRequest, type MembershipOutOfBand, type PduBackfilled, type LocalOrigin, type RoomLookups, type RoomRecord, type RoomState,
+  ROOM_EVENTS_TOPIC, decide, evolve, initialState, isCreated, isRoomRecord,
+  type Decision, type EventRecord, type LocalEventRequest, type MembershipOutOfBand, type LocalOrigin, type RoomLookups, type RoomRecord, type RoomState,
 } from '../../room/index.ts';
-import { isJsonObject, type JsonObject } from '../../json.ts';
+import type { JsonObject } from '../../json.ts';
 import { inviteeOf } from './invitePermission.ts';
-import { remoteLookups, type RemoteLookupSources } from './remoteLookups.ts';
+import { remoteWriting } from './remoteWriting.ts';
+import type { RemoteLookupSources } from './remoteLookups.ts';
 import type { UserPreferences } from './preferences.ts';
 import { roomStateOfSnapshot } from './roomState.ts';
 import {
@@ -270,10 +271,6 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
       blockingInvites: new Set(blocking.flat()),
     };
   };
-  const requireRemote = (): RemoteLookupSources => {
-    if (options.remote === undefined) throw new MatrixError('M_UNRECOGNIZED', 404, 'this server does not federate');
-    return options.remote;
-  };
   const maxRooms = options.maxRooms ?? 10_000;
   const timeoutMs = options.projectionTimeoutMs ?? 10_000;
   const transactionsReadPerDevice = options.transactionsReadPerDevice ?? PRELOADED_TRANSACTIONS;
@@ -437,6 +434,16 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
 
     state: (roomId) => run(roomId, async () => (await load(roomId))?.state),
 
+    async authorize(roomId, event) {
+      const preloaded = await preload([event]);
+      await run(roomId, async () => {
+        const entry = await load(roomId);
+        if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
+        recordsOf(decide({ type: 'sendLocal', event, signingKey: keys.current(), local: { userId: event.sender, deviceId: null, txnId: null }, now: options.now() },
+          entry.state, withPreloaded(lookupsOf(entry.state), preloaded)));
+      });
+    },
+
     async prepare(roomId, event) {
       const preloaded = await preload([event]);
       return run(roomId, async () => {
@@ -448,132 +455,14 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
       });
     },
 
-    async ingest(roomId, pdu, _origin, stateBefore) {
-      const remote = requireRemote();
-      const sent = await run(roomId, async (): Promise<{ result: IngestResult; appended?: Promise<Appended> }> => {
-        const entry = await load(roomId);
-        if (entry === undefined) return { result: { outcome: 'unknownRoom' } };
-        const state = entry.state as RoomState & { roomId: string; rules: RoomVersionRules };
-        const parsed = toRoomEvent(pdu, state.rules);
-        if (parsed.ok && (await remote.graph.eventsByIds([parsed.value.eventId])).length > 0) return { result: { outcome: 'known' } };
-        const fetched = await remoteLookups(remote, state, [pdu]);
-        const lookups = stateBefore === undefined ? fetched : { ...fetched, stateAfter: (id: string) => fetched.stateAfter(id) ?? stateBefore };
-        const decision = decide({ type: 'ingestPdu', pdu, origin: '', receivedAt: options.now() }, state, lookups);
-        switch (decision.outcome) {
-          case 'dropped':
-            return { result: { outcome: 'dropped', reason: decision.reason } };
-          case 'missing':
-            return { result: { outcome: 'missing', eventIds: decision.eventIds } };
-          case 'refused':
-            return { result: { outcome: 'dropped', reason: decision.error.reason } };
-          case 'records': {
-            const record = decision.records[0]!;
-            const appended = commit(entry, decision.records);
-            appended.catch(() => undefined);
-            const result: IngestResult = record.type === 'pdu.rejected' ? { outcome: 'rejected', reason: record.reason }
-              : record.type === 'pdu.softFailed' ? { outcome: 'softFailed' } : { outcome: 'accepted' };
-            return { result, appended };
-          }
-        }
-      });
-      if (sent.appended !== undefined) await projected(await sent.appended);
-      return sent.result;
-    },
-
-    async storeOutliers(roomId, pdus) {
-      const remote = requireRemote();
-      const stored = await run(roomId, async () => {
-        const entry = await load(roomId);
-        if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
-        const state = entry.state as RoomState & { roomId: string; rules: RoomVersionRules };
-        const lookups = await remoteLookups(remote, state, pdus.filter(isJsonObject));
-        const decided = decideOutliers({ roomId, rules: state.rules, receivedAt: options.now() }, pdus, lookups);
-        return { decided, appended: decided.records.length === 0 ? undefined : commit(entry, decided.records) };
-      });
-      if (stored.appended !== undefined) await projected(await stored.appended);
-      return { stored: stored.decided.records.length, skipped: stored.decided.skipped };
-    },
-
-    async storeBackfilled(roomId, pdus) {
-      const remote = requireRemote();
-      const stored = await run(roomId, async () => {
-        const entry = await load(roomId);
-        if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
-        const state = entry.state as RoomState & { roomId: string; rules: RoomVersionRules };
-        const receivedAt = options.now();
-        const decided = decideOutliers({ roomId, rules: state.rules, receivedAt }, pdus, await remoteLookups(remote, state, pdus.filter(isJsonObject)));
-        // Newest first: each lands before the previous one (records.ts `pdu.backfilled`).
-        const records: PduBackfilled[] = [...decided.passed.values()]
-          .sort((a, b) => b.depth - a.depth || (a.eventId < b.eventId ? 1 : -1))
-          .map((event) => ({ type: 'pdu.backfilled', v: 1, roomId, roomVersion: state.rules.id, eventId: event.eventId, pdu: event.pdu, receivedAt }));
-        return { records, skipped: decided.skipped, appended: records.length === 0 ? undefined : commit(entry, records) };
-      });
-      if (stored.appended !== undefined) await projected(await stored.appended);
-      return { stored: stored.records.length, skipped: stored.skipped };
-    },
-
-    async importJoin(join) {
-      const remote = requireRemote();
-      const rules = roomVersionRules(join.roomVersion);
-      if (rules === undefined) throw new MatrixError('M_UNSUPPORTED_ROOM_VERSION', 400, `unsupported room version ${join.roomVersion}`);
-      const parsedJoin = toRoomEvent(join.join, rules);
-      if (!parsedJoin.ok) throw new MatrixError('M_BAD_JSON', 400, `our join is not a valid event: ${parsedJoin.error}`);
-      const joined = await run(join.roomId, async (): Promise<{ result: IngestResult; appended?: Promise<Appended> }> => {
-        const entry = (await load(join.roomId)) ?? newEntry(join.roomId, initialState as Entry['state'], await log.partitionFor(ROOM_EVENTS_TOPIC, join.roomId));
-        remember(join.roomId, entry);
-        // The answer's events are judged on a state that knows the room's id and version.
-        const base = { ...entry.state, roomId: join.roomId, rules } as RoomState & { roomId: string; rules: RoomVersionRules };
-        const pdus = [...join.authChain, ...join.state].filter(isJsonObject);
-        const lookups = await remoteLookups(remote, base, [...pdus, join.join]);
-        const imported = decideImportedState({
-          roomId: join.roomId, rules, state: join.state, authChain: join.authChain, joinPrevEvents: parsedJoin.value.prevEventIds, receivedAt: options.now(),
-        }, base, lookups);
-        if (imported.outcome === 'dropped') return { result: { outcome: 'dropped', reason: imported.reason } };
-        const afterImport = imported.records.reduce(evolve, base as RoomState) as RoomState & { roomId: string; rules: RoomVersionRules };
-        const outliers = new Map(imported.records.flatMap((record) =>
-          record.type === 'pdu.outlier' ? [[record.eventId, roomEventOfAcceptedPdu(record.pdu, rules, record.eventId)] as const] : []));
-        const decision = decide({ type: 'ingestPdu', pdu: join.join, origin: '', receivedAt: options.now() }, afterImport,
-          { ...lookups, getEvent: (id) => outliers.get(id) ?? lookups.getEvent(id) });
-        if (decision.outcome !== 'records') {
-          return { result: decision.outcome === 'missing' ? { outcome: 'missing', eventIds: decision.eventIds }
-            : { outcome: 'dropped', reason: decision.outcome === 'dropped' ? decision.reason : decision.outcome === 'refused' ? decision.error.reason : 'not decided' } };
-        }
-        const record = decision.records[0]!;
-        if (record.type !== 'pdu.accepted') return { result: { outcome: 'rejected', reason: 'reason' in record ? record.reason : 'not accepted' } };
-        const appended = commit(entry, [...imported.records, ...decision.records]);
-        appended.catch(() => undefined);
-        return { result: { outcome: 'accepted' }, appended };
-      });
-      if (joined.appended !== undefined) await projected(await joined.appended);
-      return joined.result;
-    },
-
-    async recordOutOfBand(membership) {
-      const appended = await run(membership.roomId, async () => {
-        if ((await load(membership.roomId)) !== undefined) throw new MatrixError('M_FORBIDDEN', 403, 'this server is in the room: its events come through /send');
-        const record: MembershipOutOfBand = { type: 'membership.outOfBand', v: 1, ...membership, receivedAt: options.now() };
-        const [position] = await append(membership.roomId, [[record]]);
-        return position!;
-      });
-      await projected(appended);
-    },
-
-    membershipTemplate: (roomId, userId, membership) => run(roomId, async () => {
-      const entry = await load(roomId);
-      if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
-      const made = membershipTemplate(entry.state, lookupsOf(entry.state), { userId, membership, now: options.now(), signingKey: keys.current() });
-      if (!made.ok) throw new MatrixError(made.error.errcode, STATUS[made.error.errcode] ?? 400, made.error.reason);
-      return { roomVersion: (entry.state.rules as RoomVersionRules).id, template: made.template };
+    ...remoteWriting({
+      run, load, commit, projected, now: options.now, keys, remote: options.remote,
+      loadOrCreate: async (roomId) => {
+        const entry = (await load(roomId)) ?? newEntry(roomId, initialState as Entry['state'], await log.partitionFor(ROOM_EVENTS_TOPIC, roomId));
+        remember(roomId, entry);
+        return entry;
+      },
+      appendAlone: async (roomId, record) => (await append(roomId, [[record]]))[0]!,
     }),
-
-    async authorize(roomId, event) {
-      const preloaded = await preload([event]);
-      await run(roomId, async () => {
-        const entry = await load(roomId);
-        if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
-        recordsOf(decide({ type: 'sendLocal', event, signingKey: keys.current(), local: { userId: event.sender, deviceId: null, txnId: null }, now: options.now() },
-          entry.state, withPreloaded(lookupsOf(entry.state), preloaded)));
-      });
-    },
   };
 };
