@@ -33,6 +33,19 @@ describe.each([...ROOM_VERSIONS.values()])('federation in the room decider, room
     expect(h.state.extremityStates.size).toBe(1);
   });
 
+  it('takes a remote state event on a fork into the current state', () => {
+    const h = new Harness(rules);
+    createRoom(h);
+    h.apply(h.ingest(h.remote(member('@carol:b.test', 'join'), [...h.state.forwardExtremities])));
+    const forkPoint = [...h.state.forwardExtremities];
+    h.apply(h.send({ type: 'm.room.message', sender: '@alice:a.test', content: { body: 'meanwhile' } }));
+    const [renamed] = h.apply(h.ingest(h.remote(
+      { type: 'm.room.member', stateKey: '@carol:b.test', sender: '@carol:b.test', content: { membership: 'join', displayname: 'Carol' } }, forkPoint)));
+    expect(renamed).toMatchObject({ type: 'pdu.accepted' });
+    expect(h.state.state.get(stateKeyOf('m.room.member', '@carol:b.test'))).toBe(renamed!.eventId);
+    expect(h.state.forwardExtremities).toHaveLength(2);
+  });
+
   it('imports the state a resident server gave, checking every event, and then takes our join on top', () => {
     const h = new Harness(rules);
     createRoom(h);

@@ -151,8 +151,11 @@ export const decideRemotePdu = (
   const otherExtremities = state.forwardExtremities.filter((id) => !cited.has(id) && id !== event.eventId);
   const missingExtremityState = otherExtremities.filter((id) => stateAfterOf(id) === undefined);
   if (missingExtremityState.length > 0) return { outcome: 'missing', eventIds: missingExtremityState };
+  // The event itself is in the state after it: resolution must be able to read it (an event it
+  // cannot load it leaves out of the conflicted set, and the new state event would be lost).
+  const withEvent = (id: string) => (id === event.eventId ? event : lookups.getEvent(id));
   const newCurrent = otherExtremities.length === 0 ? stateAfterEvent : resolveState(
-    input([...otherExtremities.map((id) => stateAfterOf(id) as StateMap), stateAfterEvent]),
+    { stateSets: [...otherExtremities.map((id) => stateAfterOf(id) as StateMap), stateAfterEvent], getEvent: withEvent, isRejected: lookups.isRejected },
     rules,
   );
   const stateAfterDelta = diffStates(newCurrent, stateAfterEvent);
