@@ -22,7 +22,9 @@ export interface RemoteLookupSources {
 }
 
 /** Bounds on what one decision may fetch: a hostile event cannot make us read a whole database. */
-const MAX_SIGNING_KEYS = 20;
+const MAX_SIGNING_KEYS = 5_000;
+/** Per event: a real event carries one or two servers' signatures, with a key or two each. */
+const MAX_SIGNATURES_PER_EVENT = 10;
 const MAX_AUTH_CLOSURE = 20_000;
 
 /** The verify keys of every signature on `pdus`, fetched in parallel. */
@@ -31,9 +33,9 @@ const verifyKeysOf = async (sources: RemoteLookupSources, pdus: readonly Pdu[], 
   for (const pdu of pdus) {
     if (!isJsonObject(pdu.signatures)) continue;
     const validAt = keyRequiredValidAt(rules, typeof pdu.origin_server_ts === 'number' ? pdu.origin_server_ts : 0);
-    for (const [serverName, keys] of Object.entries(pdu.signatures)) {
+    for (const [serverName, keys] of Object.entries(pdu.signatures).slice(0, MAX_SIGNATURES_PER_EVENT)) {
       if (!isJsonObject(keys)) continue;
-      for (const keyId of Object.keys(keys)) {
+      for (const keyId of Object.keys(keys).slice(0, MAX_SIGNATURES_PER_EVENT)) {
         const id = `${serverName}\u0000${keyId}`;
         const known = wanted.get(id);
         if (known === undefined && wanted.size < MAX_SIGNING_KEYS) wanted.set(id, { serverName, keyId, validAt });
@@ -47,6 +49,16 @@ const verifyKeysOf = async (sources: RemoteLookupSources, pdus: readonly Pdu[], 
     if (answer.found) found.set(id, { publicKeyBase64: answer.publicKeyBase64, validUntilTs: answer.validUntilTs });
   }));
   return found;
+};
+
+/**
+ * Fetches the verify keys `pdus` need before the room's queue is entered: a signing server that
+ * hangs then holds up this request alone, not every command of the room (inside the queue the key
+ * ring answers from its cache, and refuses to ask a server that just failed again).
+ */
+export const warmVerifyKeys = async (sources: RemoteLookupSources, pdus: readonly unknown[]): Promise<void> => {
+  // The strictest validity any room version asks (the event's own time), so the cache serves the queue.
+  await verifyKeysOf(sources, pdus.filter(isJsonObject), { enforceKeyValidity: true } as RoomVersionRules).catch(() => undefined);
 };
 
 /** Lookups for judging `pdus` (one room's, in order) on top of the writer's `state`. */

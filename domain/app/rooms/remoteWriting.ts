@@ -13,7 +13,7 @@ import {
   type MembershipOutOfBand, type PduBackfilled, type RoomLookups, type RoomRecord, type RoomState,
 } from '../../room/index.ts';
 import { roomVersionRules, type RoomVersionRules } from '../../roomVersions/index.ts';
-import { remoteLookups, type RemoteLookupSources } from './remoteLookups.ts';
+import { remoteLookups, warmVerifyKeys, type RemoteLookupSources } from './remoteLookups.ts';
 import type { IngestResult, RoomWriter } from './roomWriter.ts';
 
 /** Where an appended record landed in the log. */
@@ -56,6 +56,7 @@ export const remoteWriting = <E extends { state: RoomState }>(core: WriterCore<E
   'ingest' | 'storeOutliers' | 'storeBackfilled' | 'importJoin' | 'recordOutOfBand' | 'membershipTemplate'> => ({
     async ingest(roomId, pdu, _origin, stateBefore) {
       const remote = requireRemote(core);
+      await warmVerifyKeys(remote, [pdu]);
       const sent = await core.run(roomId, async (): Promise<{ result: IngestResult; appended?: Promise<Appended> }> => {
         const entry = await core.load(roomId);
         if (entry === undefined) return { result: { outcome: 'unknownRoom' } };
@@ -88,6 +89,7 @@ export const remoteWriting = <E extends { state: RoomState }>(core: WriterCore<E
 
     async storeOutliers(roomId, pdus) {
       const remote = requireRemote(core);
+      await warmVerifyKeys(remote, pdus);
       const stored = await core.run(roomId, async () => {
         const entry = await core.load(roomId);
         if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
@@ -102,6 +104,7 @@ export const remoteWriting = <E extends { state: RoomState }>(core: WriterCore<E
 
     async storeBackfilled(roomId, pdus) {
       const remote = requireRemote(core);
+      await warmVerifyKeys(remote, pdus);
       const stored = await core.run(roomId, async () => {
         const entry = await core.load(roomId);
         if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
@@ -120,6 +123,7 @@ export const remoteWriting = <E extends { state: RoomState }>(core: WriterCore<E
 
     async importJoin(join) {
       const remote = requireRemote(core);
+      await warmVerifyKeys(remote, [...join.authChain, ...join.state, join.join]);
       const rules = roomVersionRules(join.roomVersion);
       if (rules === undefined) throw new MatrixError('M_UNSUPPORTED_ROOM_VERSION', 400, `unsupported room version ${join.roomVersion}`);
       const parsedJoin = toRoomEvent(join.join, rules);
