@@ -39,6 +39,11 @@ export interface FakeRemoteServer {
   readonly received: ReceivedRequest[];
   /** From now on: accept connections, never answer (open connections are dropped first). */
   hang(): void;
+  /**
+   * Answers requests whose path starts with `prefix` with `reply` from now on (over the defaults;
+   * the newest route first). `reply` sees the request and its parsed body.
+   */
+  serve(method: string, prefix: string, reply: (request: ReceivedRequest) => { status: number; body: JsonObject }): void;
   /** Connections accepted while hanging. */
   readonly hungConnections: () => number;
   /** A request to Strata signed as this server; answers status and parsed JSON body. */
@@ -88,17 +93,23 @@ export const startFakeRemoteServer = async (strata: StrataTarget, seed: Uint8Arr
   const certificateDir = await mkdtemp(path.join(tmpdir(), 'strata-fake-remote-'));
   const credentials = await loadTlsCredentials({}, { dataDir: certificateDir, serverName, logger: pino({ level: 'silent' }) });
   const received: ReceivedRequest[] = [];
+  const routes: { method: string; prefix: string; reply: (request: ReceivedRequest) => { status: number; body: JsonObject } }[] = [];
 
   const tls: HttpsServer = createHttpsServer({ cert: credentials.cert, key: credentials.key }, (request, response) => {
     void (async () => {
       const body = parseJson(await readBody(request));
       const target = request.url ?? '';
-      received.push({ method: request.method ?? '', path: target, body, at: Date.now() });
+      const record = { method: request.method ?? '', path: target, body, at: Date.now() };
+      received.push(record);
       const answer = (status: number, json: JsonObject): void => {
         response.writeHead(status, { 'Content-Type': 'application/json' });
         response.end(JSON.stringify(json));
       };
-      if (request.method === 'GET' && target.startsWith('/_matrix/key/v2/server')) answer(200, ownServerKeys(key, [], Date.now() + 24 * 60 * 60 * 1000));
+      const route = routes.find((candidate) => candidate.method === record.method && target.startsWith(candidate.prefix));
+      if (route !== undefined) {
+        const reply = route.reply(record);
+        answer(reply.status, reply.body);
+      } else if (request.method === 'GET' && target.startsWith('/_matrix/key/v2/server')) answer(200, ownServerKeys(key, [], Date.now() + 24 * 60 * 60 * 1000));
       else if (request.method === 'PUT' && target.startsWith('/_matrix/federation/v1/send/')) answer(200, { pdus: {} });
       else answer(404, { errcode: 'M_NOT_FOUND', error: 'this fake server does not serve that' });
     })();
@@ -109,6 +120,9 @@ export const startFakeRemoteServer = async (strata: StrataTarget, seed: Uint8Arr
     key,
     received,
     hungConnections: () => hung,
+    serve(method, prefix, reply) {
+      routes.unshift({ method, prefix, reply });
+    },
     hang() {
       hanging = true;
       for (const socket of sockets) socket.destroy();
