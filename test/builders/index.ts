@@ -7,3 +7,4 @@ export { appendRecords, countingProjection } from './countingProjection.ts';
 export { eventStore, graphEvent, roomEventFromJson, stateMapOf, stateMapToRecord } from './stateResEvents.ts';
 export { ROOM, member, pusher, storedEvent } from './pushEvents.ts';
 export * as deciderHarness from './roomHarness.ts';
+export { RoomRecords } from './acceptedRecords.ts';

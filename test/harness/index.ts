@@ -11,3 +11,4 @@ export { openTestSchema, type TestSchema } from './postgresSchema.ts';
 export { serveTestApp, type TestApp } from './httpTestApp.ts';
 export { syncTestClient, V3, type SyncSession, type SyncTestClient } from './syncTestClient.ts';
 export { freePort } from './ports.ts';
+export { TransactionRecorder, type ReceivedTransaction, type RemoteBehaviour } from './transactionRecorder.ts';

@@ -1,24 +1,24 @@
 /**
  * The federation sender against real Kafka and PostgreSQL (the rooms projection running beside
  * it) and fake remote homeservers: plain HTTPS servers named `127.0.0.1:<port>` that record the
- * transactions PUT to them and can be told to fail, hang, refuse or go down. Room records are
- * appended to the log directly, built here, since rooms do not federate yet.
+ * transactions PUT to them and can be told to fail, hang, refuse or go down (TransactionRecorder).
+ * Room records are built by hand (RoomRecords) and appended to the log directly: the remote
+ * members join through no federation flow, so the tests need no remote keys or signatures.
  */
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ROOM_EVENTS_TOPIC, type JsonObject, type PduAccepted, type RoomLog, type StateChange } from '../../../domain/index.ts';
-import { openTestSchema, startRoomsStack, testSigningKey, type RoomsStack, type TestSchema } from '../../../test/harness/index.ts';
+import { ROOM_EVENTS_TOPIC, type JsonObject, type PduAccepted, type RoomLog } from '../../../domain/index.ts';
+import { RoomRecords } from '../../../test/builders/index.ts';
+import {
+  openTestSchema, startRoomsStack, testSigningKey, TransactionRecorder, type RoomsStack, type TestSchema,
+} from '../../../test/harness/index.ts';
 import { createKafkaLog, withNamespace } from '../../kafka/index.ts';
-import { createSelfSignedCertificate } from '../../server/selfSignedCertificate.ts';
 import { createFederationClient, type FederationClient } from '../client/index.ts';
 import { startFederationSender, type FederationSender, type StartFederationSenderOptions } from './index.ts';
 
 const US = 'us.test';
 const ALICE = `@alice:${US}`;
 const namespace = `fedsender${process.pid}x${Date.now() % 1_000_000}`;
-const credentials = createSelfSignedCertificate({ host: '127.0.0.1', notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000) });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const waitUntil = async (what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> => {
@@ -29,154 +29,16 @@ const waitUntil = async (what: string, condition: () => boolean | Promise<boolea
   }
 };
 
-type Behaviour = 'ok' | 'error' | 'hang' | 'refuse';
-interface ReceivedTransaction {
-  readonly txnId: string;
-  readonly body: JsonObject;
-  readonly authorization: string;
-  readonly status: number | 'hung';
-}
-
-/** A remote homeserver that records `PUT /_matrix/federation/v1/send/{txnId}`. */
-class FakeRemote {
-  behaviour: Behaviour = 'ok';
-  /** How long an answer takes (a slow server: what arrives meanwhile waits for the next transaction). */
-  delayMs = 0;
-  readonly transactions: ReceivedTransaction[] = [];
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
-  #port = 0;
-
-  constructor() {
-    this.#server = createServer(credentials, (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        const match = /^\/_matrix\/federation\/v1\/send\/([^/]+)$/.exec(req.url ?? '');
-        if (req.method !== 'PUT' || match === null) {
-          res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"errcode":"M_UNRECOGNIZED"}');
-          return;
-        }
-        const behaviour = this.behaviour;
-        const status = behaviour === 'ok' ? 200 : behaviour === 'error' ? 500 : behaviour === 'refuse' ? 400 : 'hung';
-        this.transactions.push({
-          txnId: decodeURIComponent(match[1]!), body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonObject,
-          authorization: req.headers.authorization ?? '', status,
-        });
-        if (status === 'hung') return;
-        setTimeout(() => {
-          res.writeHead(status, { 'Content-Type': 'application/json' }).end(status === 200 ? '{"pdus":{}}' : '{"errcode":"M_UNKNOWN","error":"told to fail"}');
-        }, this.delayMs);
-      });
-    });
-    this.#server.on('connection', (socket: Socket) => {
-      this.#sockets.add(socket);
-      socket.on('close', () => this.#sockets.delete(socket));
-    });
-  }
-
-  get name(): string {
-    return `127.0.0.1:${this.#port}`;
-  }
-
-  user(localpart: string): string {
-    return `@${localpart}:${this.name}`;
-  }
-
-  async up(): Promise<this> {
-    await new Promise<void>((resolve) => this.#server.listen(this.#port, '127.0.0.1', resolve));
-    this.#port = (this.#server.address() as AddressInfo).port;
-    return this;
-  }
-
-  /** Stops listening and cuts every connection: requests are refused until up() again. */
-  async down(): Promise<void> {
-    const closed = new Promise((resolve) => this.#server.close(resolve));
-    for (const socket of this.#sockets) socket.destroy();
-    await closed;
-  }
-
-  delivered(): ReceivedTransaction[] {
-    return this.transactions.filter((txn) => txn.status === 200);
-  }
-
-  /** Event ids of the PDUs in acknowledged transactions, in order. */
-  deliveredEventIds(): string[] {
-    return this.delivered().flatMap((txn) => (txn.body.pdus as JsonObject[]).map((pdu) => String((pdu.content as JsonObject).id)));
-  }
-
-  deliveredEdus(): JsonObject[] {
-    return this.delivered().flatMap((txn) => txn.body.edus as JsonObject[]);
-  }
-}
-
-/** Builds a room's pdu.accepted records (the rooms projection reads them as the writer's). */
-class RoomRecords {
-  readonly #state = new Map<string, string>();
-  #last: string | null = null;
-  #depth = 0;
-  readonly pdus = new Map<string, JsonObject>();
-
-  readonly roomId: string;
-
-  constructor(roomId: string) {
-    this.roomId = roomId;
-  }
-
-  /** An event; its content carries `id` (the event id) so receivers can be checked by it. */
-  event(sender: string, type: string, content: JsonObject, stateKey?: string): PduAccepted {
-    const eventId = `$${this.roomId.slice(1, 9)}${this.#depth}x${Math.random().toString(36).slice(2)}`;
-    this.#depth += 1;
-    const pdu: JsonObject = {
-      room_id: this.roomId, sender, type, content: { ...content, id: eventId }, origin_server_ts: Date.now(), depth: this.#depth,
-      prev_events: this.#last === null ? [] : [this.#last], auth_events: [], hashes: { sha256: 'aGFzaA' }, signatures: {},
-      ...(stateKey === undefined ? {} : { state_key: stateKey }),
-    };
-    const stateDelta: StateChange[] = [];
-    if (stateKey !== undefined) {
-      const key = `${type}\u0000${stateKey}`;
-      stateDelta.push({ type, stateKey, eventId, replaces: this.#state.get(key) ?? null });
-      this.#state.set(key, eventId);
-    }
-    const record: PduAccepted = {
-      type: 'pdu.accepted', v: 2, roomId: this.roomId, roomVersion: '10', eventId, pdu, stateDelta,
-      prevAcceptedEventId: this.#last, forwardExtremities: [eventId], local: null, acceptedAt: Date.now(), redaction: null, redactedBy: [],
-    };
-    this.#last = eventId;
-    this.pdus.set(eventId, pdu);
-    return record;
-  }
-
-  member(userId: string, membership: string, sender = userId): PduAccepted {
-    return this.event(sender, 'm.room.member', { membership }, userId);
-  }
-
-  message(sender: string, body: string): PduAccepted {
-    return this.event(sender, 'm.room.message', { msgtype: 'm.text', body });
-  }
-
-  /** A room created by alice, with these users joined. */
-  static created(name: string, joined: readonly string[]): { room: RoomRecords; records: PduAccepted[] } {
-    const room = new RoomRecords(`!${name}${Math.random().toString(36).slice(2, 8)}:${US}`);
-    const records = [
-      room.event(ALICE, 'm.room.create', { room_version: '10' }, ''),
-      room.member(ALICE, 'join'),
-      ...joined.map((userId) => room.member(userId, 'join')),
-    ];
-    return { room, records };
-  }
-}
-
 let log: RoomLog;
 let schema: TestSchema;
 let stack: RoomsStack;
 let client: FederationClient;
-const remotes: FakeRemote[] = [];
+const remotes: TransactionRecorder[] = [];
 const warnings: string[] = [];
 const logger = { info: () => undefined, warn: (_fields: Record<string, unknown>, message: string) => { warnings.push(message); } };
 
-const remote = async (): Promise<FakeRemote> => {
-  const started = await new FakeRemote().up();
+const remote = async (): Promise<TransactionRecorder> => {
+  const started = await TransactionRecorder.start();
   remotes.push(started);
   return started;
 };
@@ -233,7 +95,7 @@ describe('federation sender', () => {
   it('sends our events to every server with a joined member, and a membership event to its subject\'s server', async () => {
     const [r1, r2] = [await remote(), await remote()];
     const bob = r1.user('bob');
-    const { room, records } = RoomRecords.created('deliver', [bob]);
+    const { room, records } = RoomRecords.created('deliver', ALICE, [bob]);
     await append(...records);
     const sender = await startSender();
     try {
@@ -267,7 +129,7 @@ describe('federation sender', () => {
   it('does not let a hanging destination delay another, and catches it up with the room\'s latest event', async () => {
     const [slow, fast] = [await remote(), await remote()];
     slow.behaviour = 'hang';
-    const { room, records } = RoomRecords.created('catchup', [slow.user('bob'), fast.user('dan')]);
+    const { room, records } = RoomRecords.created('catchup', ALICE, [slow.user('bob'), fast.user('dan')]);
     await append(...records);
     const sender = await startSender();
     try {
@@ -305,8 +167,8 @@ describe('federation sender', () => {
 
   it('after a restart, sends the latest undelivered event of each room and the durable EDUs', async () => {
     const r = await remote();
-    const { room, records } = RoomRecords.created('restart', [r.user('bob')]);
-    const other = RoomRecords.created('restart2', [r.user('bea')]);
+    const { room, records } = RoomRecords.created('restart', ALICE, [r.user('bob')]);
+    const other = RoomRecords.created('restart2', ALICE, [r.user('bea')]);
     await append(...records, ...other.records);
     await r.down();
     const first = await startSender();
@@ -344,7 +206,7 @@ describe('federation sender', () => {
   it('wakes a destination resting in backoff when asked', async () => {
     const r = await remote();
     r.behaviour = 'error';
-    const { room, records } = RoomRecords.created('wake', [r.user('bob')]);
+    const { room, records } = RoomRecords.created('wake', ALICE, [r.user('bob')]);
     await append(...records);
     const sender = await startSender({ backoff: { startMs: 60_000, maxMs: 60_000 } });
     try {
@@ -364,7 +226,7 @@ describe('federation sender', () => {
   it('gives up a refused transaction, and batches at most 50 PDUs and 100 EDUs', async () => {
     const r = await remote();
     r.behaviour = 'refuse';
-    const { room, records } = RoomRecords.created('limits', [r.user('bob')]);
+    const { room, records } = RoomRecords.created('limits', ALICE, [r.user('bob')]);
     await append(...records);
     const sender = await startSender();
     try {

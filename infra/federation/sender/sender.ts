@@ -10,16 +10,16 @@
  * later one. What was queued in memory at a stop, or failed, is therefore sent again after a
  * restart or a backoff as catch-up. Delivery is at least once; receivers drop events they have.
  *
- * Only `pdu.accepted` records matter here; every other record type (outliers, imported state, and
- * types yet to come) is skipped, so this consumer checks no log contract of its own.
+ * Only `pdu.accepted` records are sent; every other record type (outliers, imported state, and
+ * types yet to come) is skipped, so this consumer checks no log contract of its own — one that may
+ * change a room's state only makes its joined servers be read again (RoomServersCache).
  */
 import {
-  DEFAULT_BACKOFF, DEFAULT_QUEUE_BOUNDS, JoinedServers, catchUpMarks, destinationsOf, isCreatedBy, membershipEffectOf, transactionIds,
+  DEFAULT_BACKOFF, DEFAULT_QUEUE_BOUNDS, JoinedServers, RoomServersCache, catchUpMarks, destinationsOf, isCreatedBy, transactionIds,
   type BackoffSettings, type CatchUpMark, type OutgoingQueueBounds, type PlannedSend,
 } from '../../../domain/app/federation/sender/index.ts';
 import {
-  BoundedMap, isJsonObject,
-  type AnyPduAccepted, type FederationOutbox, type LogEntry, type Pdu, type ProjectionWaiter, type RoomLog, type RoomReadModel, type SqlDatabase,
+  type FederationOutbox, type LogEntry, type Pdu, type ProjectionWaiter, type RoomLog, type RoomReadModel, type SqlDatabase,
 } from '../../../domain/index.ts';
 import { consumeWithPositions, type RunningConsumer, type Supervisor } from '../../../projections/runtime/index.ts';
 import type { Registry } from 'prom-client';
@@ -68,12 +68,6 @@ const POSITION_SAVE_MS = 1000;
 const PROJECTION_WAIT_MS = 30_000;
 /** Rooms whose joined servers are kept in memory. */
 const ROOMS_KEPT = 10_000;
-
-const acceptedRecordOf = (value: unknown): AnyPduAccepted | undefined => {
-  if (!isJsonObject(value) || value.type !== 'pdu.accepted' || (value.v !== 1 && value.v !== 2)) return undefined;
-  if (typeof value.roomId !== 'string' || typeof value.eventId !== 'string' || !isJsonObject(value.pdu) || !Array.isArray(value.stateDelta)) return undefined;
-  return value as unknown as AnyPduAccepted;
-};
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
@@ -132,24 +126,17 @@ export const startFederationSender = async (options: StartFederationSenderOption
   }
 
   /** Joined servers per room, followed record by record; dropped with the partition. */
-  const roomServers = new BoundedMap<string, { partition: number; servers: JoinedServers }>(ROOMS_KEPT);
+  const roomServers = new RoomServersCache(ROOMS_KEPT);
 
   /** Whom an entry's event goes to, when it is ours; keeps the room's joined servers current. */
   const plan = async (entry: LogEntry): Promise<PlannedSend | undefined> => {
-    const record = acceptedRecordOf(entry.value);
-    if (record === undefined) return undefined;
-    const known = roomServers.touch(record.roomId);
-    if (known !== undefined) {
-      const effect = membershipEffectOf(record);
-      if (effect.kind === 'own') known.servers.set(effect.userId, effect.membership);
-      else if (effect.kind === 'reload') roomServers.delete(record.roomId);
-    }
-    if (!isCreatedBy(record.pdu, serverName)) return undefined;
-    let servers = roomServers.get(record.roomId)?.servers;
+    const record = roomServers.follow(entry.value);
+    if (record === undefined || !isCreatedBy(record.pdu, serverName)) return undefined;
+    let servers = roomServers.get(record.roomId);
     if (servers === undefined) {
       if (!(await roomsApplied(entry.partition, entry.offset))) return undefined;
       servers = JoinedServers.of(await rooms.members(record.roomId, entry.offset));
-      roomServers.set(record.roomId, { partition: entry.partition, servers });
+      roomServers.set(record.roomId, entry.partition, servers);
     }
     const targets = destinationsOf(record.pdu, servers.servers(), serverName);
     if (targets.length === 0) return undefined;
@@ -160,10 +147,6 @@ export const startFederationSender = async (options: StartFederationSenderOption
   };
 
   const savedAt = new Map<number, number>();
-  const forgetPartitions = (partitions: readonly number[]): void => {
-    const revoked = new Set(partitions);
-    for (const [roomId, known] of roomServers) if (revoked.has(known.partition)) roomServers.delete(roomId);
-  };
 
   const consumer: RunningConsumer = await consumeWithPositions({
     name: FEDERATION_SENDER_NAME,
@@ -177,7 +160,7 @@ export const startFederationSender = async (options: StartFederationSenderOption
       error: (fields, message) => (logger.error ?? logger.warn).call(logger, fields, message),
     },
     loadPositions: (partitions) => store.loadPositions(log, topic, partitions),
-    onRevoked: forgetPartitions,
+    onRevoked: (partitions) => roomServers.forgetPartitions(partitions),
     apply: async (batch, stored) => {
       const fresh = batch.entries.filter((entry) => stored === undefined || entry.offset >= stored);
       if (fresh.length === 0) return undefined;

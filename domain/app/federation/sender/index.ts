@@ -8,3 +8,4 @@ export {
 } from './transaction.ts';
 export { backoffDelayMs, DEFAULT_BACKOFF, type BackoffSettings } from './backoff.ts';
 export { catchUpMarks, type CatchUpMark, type PlannedSend } from './catchUp.ts';
+export { acceptedRecordOf, RoomServersCache } from './roomServers.ts';

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AnyPduAccepted, StateChange } from '../../../room/index.ts';
 import {
-  DEFAULT_BACKOFF, JoinedServers, MAX_EDUS_PER_TRANSACTION, MAX_PDUS_PER_TRANSACTION, OutgoingQueue, backoffDelayMs, catchUpMarks,
+  DEFAULT_BACKOFF, JoinedServers, MAX_EDUS_PER_TRANSACTION, RoomServersCache, acceptedRecordOf, MAX_PDUS_PER_TRANSACTION, OutgoingQueue, backoffDelayMs, catchUpMarks,
   destinationsOf, isCreatedBy, latestPerRoom, membershipEffectOf, outcomeOfStatus, serverOfUserId, transactionBody, transactionIds,
   type OutgoingPdu,
 } from './index.ts';
@@ -71,6 +71,58 @@ describe('destinations', () => {
     expect(membershipEffectOf(record([change('$e')], {}))).toEqual({ kind: 'own', userId: '@bob:b.test', membership: 'leave' });
     expect(membershipEffectOf(record([change('$other')]))).toEqual({ kind: 'reload' });
     expect(membershipEffectOf(record([change('$e'), change(null, 'm.room.member', '@x:x.test')]))).toEqual({ kind: 'reload' });
+  });
+});
+
+describe('following rooms record by record', () => {
+  const accepted = (roomId: string, eventId: string, pdu: object, stateDelta: StateChange[] = []) =>
+    ({ type: 'pdu.accepted', v: 2, roomId, eventId, pdu, stateDelta, redaction: null, redactedBy: [] });
+  const join = (roomId: string, userId: string, eventId: string) => accepted(roomId, eventId,
+    { type: 'm.room.member', state_key: userId, content: { membership: 'join' } },
+    [{ type: 'm.room.member', stateKey: userId, eventId, replaces: null }]);
+
+  it('reads pdu.accepted of either version and nothing else', () => {
+    expect(acceptedRecordOf(accepted('!r', '$e', {}))).toBeDefined();
+    expect(acceptedRecordOf({ ...accepted('!r', '$e', {}), v: 1 })).toBeDefined();
+    expect(acceptedRecordOf({ ...accepted('!r', '$e', {}), v: 3 })).toBeUndefined();
+    for (const type of ['pdu.outlier', 'state.imported', 'pdu.softFailed', 'something.new']) {
+      expect(acceptedRecordOf({ type, v: 1, roomId: '!r' })).toBeUndefined();
+    }
+    expect(acceptedRecordOf(null)).toBeUndefined();
+  });
+
+  it('moves a followed room\'s servers on with each membership event', () => {
+    const cache = new RoomServersCache(10);
+    expect(cache.follow(join('!r', '@bob:b.test', '$1'))).toBeDefined();
+    // Not followed yet: nothing known until it is loaded.
+    expect(cache.get('!r')).toBeUndefined();
+    cache.set('!r', 0, JoinedServers.of([member('@bob:b.test', 'join')]));
+    cache.follow(join('!r', '@carl:c.test', '$2'));
+    expect([...cache.get('!r')!.servers()].sort()).toEqual(['b.test', 'c.test']);
+    // State-neutral records leave it alone.
+    for (const type of ['pdu.outlier', 'pdu.softFailed', 'pdu.rejected', 'pdu.backfilled', 'membership.outOfBand']) {
+      expect(cache.follow({ type, v: 1, roomId: '!r', eventId: '$x' })).toBeUndefined();
+      expect(cache.get('!r')).toBeDefined();
+    }
+  });
+
+  it('forgets a room whose memberships change in ways a record alone does not tell', () => {
+    const cache = new RoomServersCache(10);
+    const load = () => cache.set('!r', 3, JoinedServers.of([member('@bob:b.test', 'join')]));
+    load();
+    cache.follow({ type: 'state.imported', v: 1, roomId: '!r', stateDelta: [], forwardExtremities: [], importedAt: 1 });
+    expect(cache.get('!r')).toBeUndefined();
+    load();
+    cache.follow({ type: 'something.new', v: 1, roomId: '!r' });
+    expect(cache.get('!r')).toBeUndefined();
+    load();
+    cache.follow(accepted('!r', '$m', { type: 'm.room.message' }, [{ type: 'm.room.member', stateKey: '@x:x.test', eventId: '$old', replaces: null }]));
+    expect(cache.get('!r')).toBeUndefined();
+    load();
+    cache.forgetPartitions([1, 2]);
+    expect(cache.get('!r')).toBeDefined();
+    cache.forgetPartitions([3]);
+    expect(cache.get('!r')).toBeUndefined();
   });
 });
 
