@@ -1,9 +1,9 @@
 // Transactions from a hostile federation peer (server-server-api § Transactions, `PUT /send`): too
 // many PDUs or EDUs (400), a signature for another destination (401), a replayed transaction id
 // (the first answer, nothing twice), a server the room's m.room.server_acl bans, EDUs about
-// another server's users, and a per-PDU `error` for every PDU that is not taken in. The stage is
-// test/harness/hostileRoom.ts: Alice's public room, the fake server's Mallory joined to it. Both
-// deployments.
+// another server's users, joins for another server's users, and a per-PDU `error` for every PDU
+// that is not taken in. The stage is test/harness/hostileRoom.ts: Alice's public room, the fake
+// server's Mallory joined to it. Both deployments.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { e, ephemeralOf, timelineOf, type Body, type ServerMode } from '../harness/index.ts';
 import { startHostileRoom, WIDE_TIMELINE, type HostileRoom } from '../harness/hostileRoom.ts';
@@ -90,6 +90,19 @@ describe.each<ServerMode>(['embedded', 'distributed'])('transactions of a hostil
     const missing = malformed.map((event) => event.eventId).filter((eventId) => answer.body.pdus?.[eventId]?.error === undefined);
     expect(missing, `no result for ${missing.length} of ${malformed.length} dropped PDUs: ${JSON.stringify(answer.body)}`).toEqual([]);
     for (const event of malformed) h.expectRefused(answer, event.eventId);
+    await h.expectUnharmed(before);
+  });
+
+  it('refuses make_join and send_join for a user of another server than the origin (Alice, a third server)', async () => {
+    const before = await h.stateOf();
+    for (const userId of [h.alice.userId, '@eve:127.0.0.1:9']) {
+      const made = await h.remote.request('GET', `/_matrix/federation/v1/make_join/${e(h.room)}/${e(userId)}?ver=12`);
+      expect(made.status, JSON.stringify(made.body)).toBe(403);
+    }
+    const impostor = await h.mallory.build({ type: 'm.room.member', stateKey: '@eve:127.0.0.1:9', sender: '@eve:127.0.0.1:9', content: { membership: 'join' } });
+    const joined = await h.remote.request('PUT', `/_matrix/federation/v2/send_join/${e(h.room)}/${e(impostor.eventId)}`, impostor.pdu);
+    expect(joined.status, JSON.stringify(joined.body)).toBe(403);
+    await h.expectUnknownToAlice(impostor.eventId);
     await h.expectUnharmed(before);
   });
 });
