@@ -7,6 +7,8 @@
 //   also after Alice's next events merge the fork.
 // - No power levels: a state change of Mallory's on a claimed state without m.room.power_levels
 //   (where state_default is 0) is soft-failed, and a message built on it changes nothing.
+// - A forged state for the gap: Mallory's own power levels (passing their auth events, which hold
+//   none) and a name on top, given as the state before her message: the room is not taken over.
 // - Forged history: `/get_missing_events` answers power level changes of Mallory's (one signed
 //   with another key, one the auth rules refuse) and the PDU builds on them: nothing is taken in.
 // The stage is test/harness/hostileRoom.ts. Both deployments.
@@ -99,6 +101,46 @@ describe.each<ServerMode>(['embedded', 'distributed'])('gaps a hostile federatio
     expect(await h.stateOf()).toEqual(before);
     await h.alice.send(h.room, 'merging');
     expect(await stateContent('m.room.name')).toEqual({ name: 'Fortress II' });
+    await h.expectUnharmed(await h.stateOf());
+  });
+
+  it('is not taken over by a forged state for the gap (Mallory\'s power levels authorised by nothing, her name on top)', async () => {
+    const before = await h.stateOf();
+    const current = await h.alice.get(`/rooms/${e(h.room)}/state`) as unknown as Body[];
+    const levels = current.find((event) => event.type === 'm.room.power_levels')!;
+    const ownAuth = (await h.mallory.build(message('never sent'))).pdu.auth_events as string[];
+    const withoutLevels = ownAuth.filter((id) => id !== levels.event_id);
+    // With no power levels among its auth events, a first power levels event of anyone's passes them.
+    const takeover = await h.mallory.build({
+      type: 'm.room.power_levels', stateKey: '', authEventIds: withoutLevels,
+      content: { ...(levels.content as Body), users: { ...(levels.content.users as Body), [h.mallory.userId]: 100 } },
+    });
+    const renamed = await h.mallory.build({
+      type: 'm.room.name', stateKey: '', content: { name: 'Mallory\'s castle' }, prevEventIds: [takeover.eventId], authEventIds: [...withoutLevels, takeover.eventId],
+    });
+    const point = await h.alice.send(h.room, 'now');
+    const genuine = await h.remote.request('GET', `/_matrix/federation/v1/state/${e(h.room)}?event_id=${e(point)}`);
+    const forged = (genuine.body.pdus as Body[]).filter((pdu) => pdu.type !== 'm.room.power_levels' && pdu.type !== 'm.room.name');
+    h.remote.serve('POST', '/_matrix/federation/v1/get_missing_events/', () => ({ status: 200, body: { events: [] } }));
+    h.remote.serve('GET', '/_matrix/federation/v1/event_auth/', () => ({ status: 200, body: { auth_chain: [...(genuine.body.auth_chain as Body[]), takeover.pdu] } }));
+    h.remote.serve('GET', '/_matrix/federation/v1/state/', () => ({
+      status: 200, body: { pdus: [...forged, takeover.pdu, renamed.pdu], auth_chain: [...(genuine.body.auth_chain as Body[]), takeover.pdu] },
+    }));
+    // Citing the gap alone (a fork beside the room's extremities), then the gap and the latest event.
+    const alone = await h.mallory.build({ ...message('under new management'), prevEventIds: [`$${'E'.repeat(43)}`] });
+    expect((await h.mallory.send([alone.pdu])).status).toBe(200);
+    expect(await h.stateOf()).toEqual(before);
+    const latest = await h.alice.send(h.room, 'merging the fork');
+    const both = await h.mallory.build({ ...message('under new management, merged'), prevEventIds: [`$${'F'.repeat(43)}`, latest] });
+    expect((await h.mallory.send([both.pdu])).status).toBe(200);
+    expect(await h.stateOf()).toEqual(before);
+    await h.alice.send(h.room, 'and again');
+    expect(await stateContent('m.room.name')).toEqual({ name: 'Fortress II' });
+    expect((await stateContent('m.room.power_levels')).users).toEqual(levels.content.users);
+    // Mallory still holds no power: a topic change of hers is refused.
+    const topic = await h.mallory.build({ type: 'm.room.topic', stateKey: '', content: { topic: 'mine' } });
+    h.expectRefused(await h.mallory.send([topic.pdu]), topic.eventId);
+    for (const event of [takeover, renamed]) h.refusedIds.add(event.eventId);
     await h.expectUnharmed(await h.stateOf());
   });
 });
