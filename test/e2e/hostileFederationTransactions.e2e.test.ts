@@ -1,9 +1,10 @@
 // Transactions from a hostile federation peer (server-server-api § Transactions, `PUT /send`): too
 // many PDUs or EDUs (400), a signature for another destination (401), a replayed transaction id
 // (the first answer, nothing twice), a server the room's m.room.server_acl bans, EDUs about
-// another server's users, joins for another server's users, and a per-PDU `error` for every PDU
-// that is not taken in. The stage is test/harness/hostileRoom.ts: Alice's public room, the fake
-// server's Mallory joined to it. Both deployments.
+// another server's users, joins for another server's users, bodies over the size and nesting
+// bounds, and a per-PDU `error` for every PDU that is not taken in. The stage is
+// test/harness/hostileRoom.ts: Alice's public room, the fake server's Mallory joined to it. Both
+// deployments.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { e, ephemeralOf, timelineOf, type Body, type ServerMode } from '../harness/index.ts';
 import { startHostileRoom, WIDE_TIMELINE, type HostileRoom } from '../harness/hostileRoom.ts';
@@ -103,6 +104,20 @@ describe.each<ServerMode>(['embedded', 'distributed'])('transactions of a hostil
     const joined = await h.remote.request('PUT', `/_matrix/federation/v2/send_join/${e(h.room)}/${e(impostor.eventId)}`, impostor.pdu);
     expect(joined.status, JSON.stringify(joined.body)).toBe(403);
     await h.expectUnknownToAlice(impostor.eventId);
+    await h.expectUnharmed(before);
+  });
+
+  it('refuses a transaction body over 12 MB (413) or nested beyond 128 levels (400), and stays up', async () => {
+    const before = await h.stateOf();
+    const padding = 'p'.repeat(13 * 1024 * 1024);
+    const huge = await h.remote.request('PUT', '/_matrix/federation/v1/send/huge', { origin: h.remote.serverName, pdus: [], edus: [], padding });
+    expect(huge).toMatchObject({ status: 413, body: { errcode: 'M_TOO_LARGE' } });
+    let nested: Body = { leaf: true };
+    for (let level = 0; level < 200; level++) nested = { nested };
+    const deep = await h.mallory.build(message('deep'));
+    const answer = await h.mallory.send([{ ...deep.pdu, content: { ...(deep.pdu.content as Body), nested } }]);
+    expect(answer).toMatchObject({ status: 400, body: { errcode: 'M_BAD_JSON' } });
+    await h.expectUnknownToAlice(deep.eventId);
     await h.expectUnharmed(before);
   });
 });
