@@ -29,7 +29,7 @@ import { createUserDataRouter } from '../gateways/client/userData/index.ts';
 import {
   createFederationOpenIdRouter, createFederationPublicRoomsRouter, createFederationQueryRouter, createFederationUserKeysRouter, createKeyRouter,
   createFederationHierarchyRouter, createFederationRoomMembershipRouter, createFederationRoomReadRouter, createFederationTransactionRouter,
-  federationAuth, federationVersionRouter,
+  federationAuth, federationVersionRouter, originOf,
 } from '../gateways/federation/index.ts';
 import { createHttpApp } from '../gateways/http/index.ts';
 import { healthRouter, metricsRouter } from '../gateways/ops/index.ts';
@@ -286,7 +286,10 @@ export const startStrata = async (
   };
   const federationRooms = createFederationRooms(federationRoomsContext, {
     edus: eduReceiver,
-    onError: (error) => logger.error({ err: error, subsystem: 'federation' }, 'a PDU of an inbound transaction failed'),
+    // A remote that will not fill the gaps it made is its own problem (a warning); anything else is ours.
+    onError: (error) => (error instanceof MatrixError
+      ? logger.warn({ errcode: error.errcode, reason: error.message, subsystem: 'federation' }, 'a PDU of an inbound transaction could not be taken in')
+      : logger.error({ err: error, subsystem: 'federation' }, 'a PDU of an inbound transaction failed')),
   });
   const rooms = createRooms({
     serverName: config.serverName,
@@ -346,7 +349,7 @@ export const startStrata = async (
 
   // Inbound federation: every /_matrix/federation/* route but /version and /openid/userinfo (which
   // the spec leaves unsigned) takes a request signed with a key of its origin that is valid now.
-  const signedByOrigin = federationAuth({
+  const verifiedOrigin = federationAuth({
     serverName: config.serverName,
     lookupKey: async (serverName, keyId) => {
       const answer = await keyRing.verifyKey({ serverName, keyId, validAt: systemClock.now() });
@@ -355,6 +358,11 @@ export const startStrata = async (
     ...(config.federation.domainWhitelist === undefined ? {} : {
       originAllowed: (origin: string) => config.federation.domainWhitelist?.includes(origin) === true,
     }),
+  });
+  // A server that signs a request to us is up: whatever our sender holds for it goes now (Synapse too).
+  const signedByOrigin: typeof verifiedOrigin = (ctx, next) => verifiedOrigin(ctx, async () => {
+    federationSender.wake(originOf(ctx));
+    await next();
   });
   const federationQueries = createFederationQueries({
     serverName: config.serverName, profiles: accountStore, directory, rooms: roomQueries, devices: accountStore,
@@ -411,11 +419,7 @@ export const startStrata = async (
       createFederationRoomReadRouter({ reads: federationRoomReads, auth: signedByOrigin }),
       createFederationHierarchyRouter({ reads: federationRoomReads, auth: signedByOrigin }),
       createFederationRoomMembershipRouter({ rooms: federationRooms, auth: signedByOrigin }),
-      // A server that sends us a transaction is up: whatever waits for it goes now.
-      createFederationTransactionRouter({
-        rooms: { receiveTransaction: (origin, txnId, body) => { federationSender.wake(origin); return federationRooms.receiveTransaction(origin, txnId, body); } },
-        auth: signedByOrigin,
-      }),
+      createFederationTransactionRouter({ rooms: federationRooms, auth: signedByOrigin }),
     ],
   });
   const http = await startHttpServer(app.callback(), config.listen);

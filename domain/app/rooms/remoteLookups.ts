@@ -27,14 +27,29 @@ const MAX_SIGNING_KEYS = 5_000;
 const MAX_SIGNATURES_PER_EVENT = 10;
 const MAX_AUTH_CLOSURE = 20_000;
 
-/** The verify keys of every signature on `pdus`, fetched in parallel. */
+const serverOf = (id: unknown): string | undefined => (typeof id === 'string' && id.includes(':') ? id.slice(id.indexOf(':') + 1) : undefined);
+
+/**
+ * The servers whose signatures the checks on receipt look at (domain/room/remoteEvents.ts): the
+ * sender's, the event id's before v3, a restricted join's authorising server. Signatures of any
+ * other server are never checked, so their keys are never fetched: a junk signature block naming
+ * a server that hangs costs nothing.
+ */
+const requiredSigners = (pdu: Pdu): Set<string> => {
+  const content = isJsonObject(pdu.content) ? pdu.content : {};
+  return new Set([serverOf(pdu.sender), serverOf(pdu.event_id), serverOf(content.join_authorised_via_users_server)]
+    .filter((server): server is string => server !== undefined));
+};
+
+/** The verify keys of the signatures on `pdus` the checks need, fetched in parallel. */
 const verifyKeysOf = async (sources: RemoteLookupSources, pdus: readonly Pdu[], rules: RoomVersionRules): Promise<Map<string, VerifyKey>> => {
   const wanted = new Map<string, { serverName: string; keyId: string; validAt: number }>();
   for (const pdu of pdus) {
     if (!isJsonObject(pdu.signatures)) continue;
     const validAt = keyRequiredValidAt(rules, typeof pdu.origin_server_ts === 'number' ? pdu.origin_server_ts : 0);
+    const signers = requiredSigners(pdu);
     for (const [serverName, keys] of Object.entries(pdu.signatures).slice(0, MAX_SIGNATURES_PER_EVENT)) {
-      if (!isJsonObject(keys)) continue;
+      if (!isJsonObject(keys) || !signers.has(serverName)) continue;
       for (const keyId of Object.keys(keys).slice(0, MAX_SIGNATURES_PER_EVENT)) {
         const id = `${serverName}\u0000${keyId}`;
         const known = wanted.get(id);

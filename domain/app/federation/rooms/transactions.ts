@@ -6,7 +6,7 @@
  * gap before it through `/get_missing_events`. A retried transaction gets the first answer.
  */
 import { MatrixError } from '../../../errors.ts';
-import { stateKeyOf, toRoomEvent, type Pdu, type RoomEvent, type StateMap } from '../../../events/index.ts';
+import { eventIdOf, stateKeyOf, toRoomEvent, type Pdu, type RoomEvent, type StateMap } from '../../../events/index.ts';
 import { isJsonObject, type JsonObject } from '../../../json.ts';
 import { BoundedMap } from '../../../boundedMap.ts';
 import type { FederationRoomsContext } from './context.ts';
@@ -124,10 +124,18 @@ export const createTransactionReceiver = (ctx: FederationRoomsContext, edus: Edu
   const roomPdus = async (origin: string, roomId: string, pdus: readonly Pdu[]): Promise<[string, PduResult][]> => {
     const results: [string, PduResult][] = [];
     const allowed = await ctx.acl.isServerAllowed(roomId, origin);
+    const rules = (await ctx.writer.state(roomId))?.rules ?? undefined;
     for (const pdu of pdus) {
-      const event = await parse(roomId, pdu);
-      // A PDU of a room we are not in, or that cannot be read, has no id to answer for.
-      if (event === undefined) continue;
+      // A PDU of a room we are not in has no id we can compute (its room version is unknown).
+      if (rules === undefined || rules === null) continue;
+      const parsed = toRoomEvent(pdu, rules);
+      if (!parsed.ok) {
+        // Dropped for its format, and answered: the sender learns it was (transactions.yaml: a result per PDU).
+        const id = eventIdOf(pdu, rules);
+        if (id.ok) results.push([id.value, errorResult(parsed.error)]);
+        continue;
+      }
+      const event = parsed.value;
       if (!allowed) {
         results.push([event.eventId, errorResult('Server is banned from room')]);
         continue;
