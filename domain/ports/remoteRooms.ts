@@ -32,6 +32,9 @@ export interface RemoteRooms {
   makeJoin(serverName: string, roomId: string, userId: string, supportedVersions: readonly string[]): Promise<MembershipTemplate>;
   sendJoin(serverName: string, roomId: string, eventId: string, event: Pdu): Promise<SendJoinAnswer>;
   makeLeave(serverName: string, roomId: string, userId: string): Promise<MembershipTemplate>;
+  makeKnock(serverName: string, roomId: string, userId: string, supportedVersions: readonly string[]): Promise<MembershipTemplate>;
+  /** `send_knock`: the stripped state the knocking user is shown. */
+  sendKnock(serverName: string, roomId: string, eventId: string, event: Pdu): Promise<readonly JsonObject[]>;
   sendLeave(serverName: string, roomId: string, eventId: string, event: Pdu): Promise<void>;
   /** `invite` v2: the invite as the invitee's server signed it too. */
   invite(serverName: string, roomId: string, eventId: string, body: { roomVersion: string; event: Pdu; inviteRoomState: readonly JsonObject[] }): Promise<JsonObject>;

@@ -62,6 +62,15 @@ export const createRemoteRooms = (options: RemoteRoomsOptions): RemoteRooms => {
     makeLeave: (serverName, roomId, userId) => template(serverName, 'the leave template',
       `/_matrix/federation/v1/make_leave/${e(roomId)}/${e(userId)}`),
 
+    makeKnock: (serverName, roomId, userId, versions) => template(serverName, 'the knock template',
+      `/_matrix/federation/v1/make_knock/${e(roomId)}/${e(userId)}?${versions.map((v) => `ver=${e(v)}`).join('&')}`),
+
+    async sendKnock(serverName, roomId, eventId, event) {
+      const answer = await ask(serverName, 'the knock', 'PUT', `/_matrix/federation/v1/send_knock/${e(roomId)}/${e(eventId)}`,
+        event as JsonObject, timeoutMs, TEMPLATE_BYTES);
+      return Array.isArray(answer.knock_room_state) ? answer.knock_room_state.filter(isJsonObject).slice(0, 50) : [];
+    },
+
     async sendLeave(serverName, roomId, eventId, event) {
       await ask(serverName, 'the leave', 'PUT', `/_matrix/federation/v2/send_leave/${e(roomId)}/${e(eventId)}`, event as JsonObject, timeoutMs, TEMPLATE_BYTES);
     },

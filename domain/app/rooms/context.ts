@@ -35,8 +35,10 @@ export interface RoomFederation {
   join(userId: string, roomId: string, servers: readonly string[], content: JsonObject): Promise<void>;
   /** Invites another server's user: their server co-signs the invite, then it enters the room. */
   invite(userId: string, roomId: string, invitee: string, content: JsonObject): Promise<string>;
-  /** Leaves (rejects an invite to) a room we do not participate in, through `server`. */
+  /** Leaves (rejects an invite to, withdraws a knock on) a room we do not participate in, through `server`. */
   leaveThrough(userId: string, roomId: string, server: string, content: JsonObject): Promise<void>;
+  /** Knocks on a room we do not participate in, through the first of `servers` that lets us. */
+  knock(userId: string, roomId: string, servers: readonly string[], content: JsonObject): Promise<void>;
 }
 
 /** Who is asking, as the accounts layer authenticated them. */

@@ -63,6 +63,17 @@ const inviterServer = async (ctx: RoomsContext, roomId: string, userId: string):
   return isJsonObject(content) && content.membership === 'invite' ? serverOfUser(member?.sender) : undefined;
 };
 
+/** A server to leave through a room we hold only our user's invite or knock of: the inviter's, or the room id's. */
+const outOfBandServer = async (ctx: RoomsContext, roomId: string, userId: string): Promise<string | undefined> => {
+  const invited = await inviterServer(ctx, roomId, userId);
+  if (invited !== undefined) return invited;
+  const member = await ctx.rooms.stateEvent(roomId, 'm.room.member', userId);
+  const content = member?.pdu.content;
+  if (!isJsonObject(content) || content.membership !== 'knock') return undefined;
+  const parsed = parseRoomId(roomId);
+  return parsed.ok ? roomIdServerName(parsed.value) : undefined;
+};
+
 /**
  * The room's state for a change only a joined member may make (invite, kick, ban, unban: the auth
  * rules reject any other sender). Unknown rooms and rooms the requester is not joined to get the
@@ -104,8 +115,19 @@ export const join = async (ctx: RoomsContext, requester: RoomRequester, roomIdOr
   return roomId;
 };
 
-export const knock = async (ctx: RoomsContext, requester: RoomRequester, roomIdOrAlias: string, reason?: string): Promise<string> => {
-  const roomId = await resolveRoom(ctx, roomIdOrAlias);
+export const knock = async (ctx: RoomsContext, requester: RoomRequester, roomIdOrAlias: string, reason?: string, via: readonly string[] = []): Promise<string> => {
+  const { roomId, servers } = await resolveRoomAndServers(ctx, roomIdOrAlias);
+  const current = await ctx.writer.state(roomId);
+  // A room none of our users is in: knock through one of its servers.
+  if (!participating(current, ctx.serverName) && ctx.federation !== undefined) {
+    const parsed = parseRoomId(roomId);
+    const candidates = [...via, ...servers, parsed.ok ? roomIdServerName(parsed.value) : undefined]
+      .filter((server): server is string => server !== undefined && server !== ctx.serverName);
+    if (candidates.length > 0) {
+      await ctx.federation.knock(requester.userId, roomId, candidates, await memberContent(ctx, requester.userId, 'knock', withReason(reason)));
+      return roomId;
+    }
+  }
   await knownRoom(ctx, roomId);
   await sendMember(ctx, requester, roomId, requester.userId, await memberContent(ctx, requester.userId, 'knock', withReason(reason)));
   return roomId;
@@ -114,8 +136,8 @@ export const knock = async (ctx: RoomsContext, requester: RoomRequester, roomIdO
 export const leave = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, reason?: string): Promise<void> => {
   const state = await ctx.writer.state(roomId);
   if (state === undefined && ctx.federation !== undefined) {
-    // Rejecting an invite to a room we are not in goes through the inviting server.
-    const server = await inviterServer(ctx, roomId, requester.userId);
+    // Rejecting an invite to (or withdrawing a knock on) a room we are not in goes through another server.
+    const server = await outOfBandServer(ctx, roomId, requester.userId);
     if (server !== undefined) return ctx.federation.leaveThrough(requester.userId, roomId, server, withReason(reason));
   }
   const membership = state === undefined ? undefined : membershipIn(state, requester.userId);

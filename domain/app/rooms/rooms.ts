@@ -24,7 +24,7 @@ type R = RoomRequester;
 export interface Rooms {
   createRoom(requester: R, body: JsonObject): Promise<CreateRoomResult>;
   join(requester: R, roomIdOrAlias: string, reason?: string, via?: readonly string[]): Promise<string>;
-  knock(requester: R, roomIdOrAlias: string, reason?: string): Promise<string>;
+  knock(requester: R, roomIdOrAlias: string, reason?: string, via?: readonly string[]): Promise<string>;
   leave(requester: R, roomId: string, reason?: string): Promise<void>;
   forget(requester: R, roomId: string): Promise<void>;
   invite(requester: R, roomId: string, userId: string, reason?: string): Promise<void>;
@@ -65,7 +65,7 @@ export interface Rooms {
 export const createRooms = (ctx: RoomsContext): Rooms => ({
   createRoom: (r, body) => createRoom(ctx, r, body),
   join: (r, room, reason, via) => join(ctx, r, room, reason, via),
-  knock: (r, room, reason) => knock(ctx, r, room, reason),
+  knock: (r, room, reason, via) => knock(ctx, r, room, reason, via),
   leave: (r, room, reason) => leave(ctx, r, room, reason),
   forget: (r, room) => forget(ctx, r, room),
   invite: (r, room, user, reason) => invite(ctx, r, room, user, reason),

@@ -26,7 +26,7 @@ export const addMembershipRoutes = (router: StrataRouter, rooms: Rooms, auth: St
   for (const path of clientPaths('/knock/:roomIdOrAlias')) {
     router.post(path, auth, async (ctx) => {
       const request = await body(ctx, undefined, true);
-      ctx.body = { room_id: await rooms.knock(roomRequester(ctx), param(ctx, 'roomIdOrAlias'), optionalReason(request)) };
+      ctx.body = { room_id: await rooms.knock(roomRequester(ctx), param(ctx, 'roomIdOrAlias'), optionalReason(request), viaServers(ctx.query)) };
     });
   }
   for (const path of clientPaths('/rooms/:roomId/join')) {

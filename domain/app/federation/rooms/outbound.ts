@@ -79,6 +79,28 @@ export const createRoomFederation = (ctx: FederationRoomsContext): RoomFederatio
     throw new MatrixError('M_FORBIDDEN', 403, `the invite could not enter the room: ${'reason' in result ? result.reason : result.outcome}`);
   },
 
+  async knock(userId, roomId, servers, content) {
+    const candidates = [...new Set(servers)].filter((server) => server !== ctx.serverName).slice(0, MAX_JOIN_SERVERS);
+    if (candidates.length === 0) throw new MatrixError('M_NOT_FOUND', 404, `No known servers to knock on ${roomId} through`);
+    let failure: unknown;
+    for (const server of candidates) {
+      try {
+        const made = await ctx.remoteRooms.makeKnock(server, roomId, userId, [...ROOM_VERSIONS.keys()]);
+        const rules = roomVersionRules(made.roomVersion);
+        if (rules === undefined) throw new MatrixError('M_UNSUPPORTED_ROOM_VERSION', 400, `room version ${made.roomVersion} is not supported`);
+        if (!templateMatches(made.event, roomId, userId, 'knock')) throw new MatrixError('M_UNKNOWN', 502, `${server} proposed an unexpected knock event`);
+        const { pdu, eventId } = signTemplate(ctx, made.event, rules, { ...content, membership: 'knock' });
+        const strippedState = await ctx.remoteRooms.sendKnock(server, roomId, eventId, pdu);
+        await ctx.writer.recordOutOfBand({ roomId, roomVersion: rules.id, eventId, pdu, strippedState });
+        return;
+      } catch (error) {
+        failure = error;
+      }
+    }
+    if (failure instanceof MatrixError) throw failure;
+    throw new MatrixError('M_UNKNOWN', 502, `Failed to knock on ${roomId} through ${candidates.join(', ')}`);
+  },
+
   async leaveThrough(userId, roomId, server, content) {
     const made = await ctx.remoteRooms.makeLeave(server, roomId, userId);
     const rules = roomVersionRules(made.roomVersion);

@@ -1,0 +1,99 @@
+/**
+ * Memberships across Strata and Synapse: invites from Synapse to Strata users (shown with the
+ * room's stripped state, accepted or rejected), knocks on a Synapse room from Strata, and a
+ * Synapse user leaving a Strata room.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MatrixClient, UserClient, e, type Body, type TestServer } from '../harness/index.ts';
+import { startStrataBesideSynapse, startSynapsePeer, type SynapsePeer } from './synapsePeer.ts';
+
+let peer: SynapsePeer;
+let strata: TestServer;
+let alice: UserClient;
+let bob: UserClient;
+
+const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+const eventually = async <T>(read: () => Promise<T>, until: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let failure: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await read();
+      if (until(last)) return last;
+    } catch (error) {
+      failure = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  throw new Error(`${what}: not seen in ${timeoutMs} ms (last: ${JSON.stringify(last)?.slice(0, 800)}; error: ${String(failure)})`);
+};
+
+const joinedMembers = async (user: UserClient, roomId: string) => Object.keys((await user.get(`/rooms/${e(roomId)}/joined_members`)).joined as Body).sort();
+const membershipOf = async (user: UserClient, roomId: string, userId: string) =>
+  (await user.get(`/rooms/${e(roomId)}/state/m.room.member/${e(userId)}`)).membership as string;
+
+beforeAll(async () => {
+  peer = await startSynapsePeer();
+  strata = await startStrataBesideSynapse();
+  const strataClient = new MatrixClient(strata.url);
+  alice = new UserClient(strataClient, await strataClient.register(`alice${unique()}`));
+  const synapseClient = new MatrixClient(peer.clientUrl);
+  bob = new UserClient(synapseClient, await synapseClient.registerWithSharedSecret(peer.sharedSecret, `bob${unique()}`));
+}, 240_000);
+
+afterAll(async () => {
+  await strata?.stop();
+  await peer?.stop();
+}, 120_000);
+
+describe('invites from Synapse to a Strata user', () => {
+  it('shows the invite with the room\'s stripped state, and the invitee joins through the inviting server', async () => {
+    const roomId = await bob.createRoom({ preset: 'private_chat', name: 'invite-only on synapse' });
+    await bob.post(`/rooms/${e(roomId)}/invite`, { user_id: alice.userId });
+    const sync = await alice.syncUntil((response) => response.rooms?.invite?.[roomId] !== undefined, { timeoutMs: 30_000 });
+    const stripped = sync.rooms.invite[roomId].invite_state.events as Body[];
+    expect(stripped.find((event) => event.type === 'm.room.name')?.content.name).toBe('invite-only on synapse');
+    expect(stripped.find((event) => event.type === 'm.room.member' && event.state_key === alice.userId)?.content.membership).toBe('invite');
+
+    await alice.post(`/rooms/${e(roomId)}/join`, {});
+    await eventually(() => joinedMembers(bob, roomId), (members) => members.includes(alice.userId), 'alice joined, as Synapse sees it');
+    await alice.send(roomId, 'thanks for the invite');
+    await eventually(() => bob.get(`/rooms/${e(roomId)}/messages`, { dir: 'b', limit: 20 }),
+      (page) => (page.chunk as Body[]).some((event) => event.content?.body === 'thanks for the invite'), 'alice\'s message on Synapse');
+  }, 120_000);
+
+  it('rejects an invite through the inviting server', async () => {
+    const roomId = await bob.createRoom({ preset: 'private_chat' });
+    await bob.post(`/rooms/${e(roomId)}/invite`, { user_id: alice.userId });
+    await alice.syncUntil((response) => response.rooms?.invite?.[roomId] !== undefined, { timeoutMs: 30_000 });
+    await alice.post(`/rooms/${e(roomId)}/leave`, {});
+    await eventually(() => membershipOf(bob, roomId, alice.userId), (membership) => membership === 'leave', 'the rejection on Synapse');
+    const after = await alice.sync();
+    expect(after.rooms?.invite?.[roomId]).toBeUndefined();
+  }, 120_000);
+});
+
+describe('knocking and leaving across servers', () => {
+  it('knocks on a Synapse room from Strata, and is let in', async () => {
+    const roomId = await bob.createRoom({ room_version: '10', initial_state: [{ type: 'm.room.join_rules', state_key: '', content: { join_rule: 'knock' } }] });
+    await alice.post(`/knock/${e(roomId)}?via=${e(peer.serverName)}`, { reason: 'let me in' });
+    await eventually(() => membershipOf(bob, roomId, alice.userId), (membership) => membership === 'knock', 'the knock on Synapse');
+    const knocked = await alice.sync();
+    expect(knocked.rooms?.knock?.[roomId]).toBeDefined();
+    await bob.post(`/rooms/${e(roomId)}/invite`, { user_id: alice.userId });
+    await alice.syncUntil((response) => response.rooms?.invite?.[roomId] !== undefined, { timeoutMs: 30_000 });
+    await alice.post(`/join/${e(roomId)}?via=${e(peer.serverName)}`, {});
+    await eventually(() => joinedMembers(bob, roomId), (members) => members.includes(alice.userId), 'alice joined after knocking');
+  }, 120_000);
+
+  it('lets a Synapse user leave a Strata room, and Strata sees it', async () => {
+    const roomId = await alice.createRoom({ preset: 'public_chat' });
+    await bob.post(`/join/${e(roomId)}?server_name=${e(strata.serverName)}`, {});
+    await eventually(() => joinedMembers(alice, roomId), (members) => members.includes(bob.userId), 'bob joined');
+    await bob.post(`/rooms/${e(roomId)}/leave`, {});
+    await eventually(() => membershipOf(alice, roomId, bob.userId), (membership) => membership === 'leave', 'bob left, as Strata sees it');
+    expect(await joinedMembers(alice, roomId)).toEqual([alice.userId]);
+  }, 120_000);
+});
