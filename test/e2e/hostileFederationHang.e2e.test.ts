@@ -3,7 +3,8 @@
 // send_join while the server still answers), then it hangs: Alice keeps sending and Bob keeps
 // syncing at full speed while Strata's federation sender tries to reach it, and the other remote
 // member's server (the fake server of test/harness/hostileRoom.ts) still gets Alice's messages. A
-// PDU or a request naming a hanging server's key holds up nothing but itself. Both deployments.
+// PDU or a request naming a hanging server's key holds up nothing but itself, and so do a client's
+// lookups of the hanging server's user (a profile, /keys/query with its timeout). Both deployments.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MatrixClient, e, messageBodies, timelineOf, type Body, type ServerMode, type UserClient } from '../harness/index.ts';
 import { startFakeRemoteServer, type FakeRemoteServer } from '../harness/fakeRemoteServer.ts';
@@ -107,5 +108,19 @@ describe.each<ServerMode>(['embedded', 'distributed'])('a hanging federation pee
     const other = await timed(() => h.expectUnharmed(before));
     expect(other.ms).toBeLessThan(QUICK_MS * 2);
     expect((await claimed).value.status).toBe(401);
+  }, 60_000);
+
+  it('answers a client\'s lookups of the hanging server\'s user within their own bounds, holding up no one else', async () => {
+    const slothUser = `@sloth:${sloth.serverName}`;
+    const profile = timed(() => bob.request('GET', `/profile/${e(slothUser)}`));
+    const keys = timed(() => bob.request('POST', '/keys/query', { json: { device_keys: { [slothUser]: [] }, timeout: 1_000 } }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const alices = await timed(() => h.alice.send(h.room, 'while Bob waits'));
+    expect(alices.ms).toBeLessThan(QUICK_MS);
+    const answered = await keys;
+    expect(answered.value.status).toBe(200);
+    expect(Object.keys(answered.value.body.failures as Body)).toEqual([sloth.serverName]);
+    expect(answered.ms).toBeLessThan(QUICK_MS * 2);
+    expect((await profile).value.status).toBeGreaterThanOrEqual(400);
   }, 60_000);
 });
