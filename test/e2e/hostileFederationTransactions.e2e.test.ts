@@ -1,10 +1,10 @@
 // Transactions from a hostile federation peer (server-server-api § Transactions, `PUT /send`): too
 // many PDUs or EDUs (400), a signature for another destination (401), a replayed transaction id
-// (the first answer, nothing twice), a server the room's m.room.server_acl bans, EDUs about
-// another server's users, joins for another server's users, bodies over the size and nesting
-// bounds, and a per-PDU `error` for every PDU that is not taken in. The stage is
-// test/harness/hostileRoom.ts: Alice's public room, the fake server's Mallory joined to it. Both
-// deployments.
+// (the first answer, nothing twice), a server the room's m.room.server_acl bans (its PDUs, typing,
+// receipts and make_join), EDUs about another server's users, joins for another server's users,
+// bodies over the size and nesting bounds, and a per-PDU `error` for every PDU that is not taken
+// in. The stage is test/harness/hostileRoom.ts: Alice's public room, the fake server's Mallory
+// joined to it. Both deployments.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { e, ephemeralOf, timelineOf, type Body, type ServerMode } from '../harness/index.ts';
 import { startHostileRoom, WIDE_TIMELINE, type HostileRoom } from '../harness/hostileRoom.ts';
@@ -70,7 +70,33 @@ describe.each<ServerMode>(['embedded', 'distributed'])('transactions of a hostil
     await h.expectUnharmed(await h.stateOf());
   });
 
+  it('ignores the typing and receipts of a server the room\'s m.room.server_acl bans, and answers its make_join 403', async () => {
+    const read = await h.alice.send(h.room, 'read me');
+    const receipt = { edu_type: 'm.receipt', content: { [h.room]: { 'm.read': { [h.mallory.userId]: { event_ids: [read], data: { ts: Date.now() } } } } } };
+    const fromMallory = (sync: Body): Body[] => ephemeralOf(sync, h.room).filter((edu) => JSON.stringify(edu.content).includes(h.mallory.userId));
+    await h.alice.put(`/rooms/${e(h.room)}/state/m.room.server_acl/`, { allow: ['*'], deny: ['127.0.0.1'], allow_ip_literals: true });
+    let duringBan: Body[];
+    try {
+      const start = (await h.alice.sync({ timeout: 0 })).next_batch as string;
+      expect(await h.mallory.send([], [typing(h.mallory.userId), receipt])).toMatchObject({ status: 200 });
+      const made = await h.remote.request('GET', `/_matrix/federation/v1/make_join/${e(h.room)}/${e(`@other:${h.remote.serverName}`)}?ver=12`);
+      expect(made).toMatchObject({ status: 403, body: { errcode: 'M_FORBIDDEN' } });
+      duringBan = fromMallory(await h.alice.sync({ since: start, timeout: 1_000 }));
+    } finally {
+      // Lifted whatever happened, so the later tests find the room as before.
+      await h.alice.put(`/rooms/${e(h.room)}/state/m.room.server_acl/`, { allow: ['*'], deny: [], allow_ip_literals: true });
+    }
+    expect(duringBan, 'EDUs of a banned server reached Alice').toEqual([]);
+    // Once the ban is lifted, the same EDUs are taken.
+    const lifted = (await h.alice.sync({ timeout: 0 })).next_batch as string;
+    expect(await h.mallory.send([], [typing(h.mallory.userId), receipt])).toMatchObject({ status: 200 });
+    const shown = await h.alice.syncUntil((sync) => fromMallory(sync).length >= 2, { since: lifted });
+    expect(fromMallory(shown).map((edu) => edu.type).sort()).toEqual(['m.receipt', 'm.typing']);
+  });
+
   it('takes no EDU about another server\'s user (Alice typing), but Mallory\'s own', async () => {
+    // Mallory stops typing first (an earlier test may have left her typing), so her start is news.
+    expect(await h.mallory.send([], [{ ...typing(h.mallory.userId), content: { ...typing(h.mallory.userId).content, typing: false } }])).toMatchObject({ status: 200 });
     const start = (await h.alice.sync({ timeout: 0 })).next_batch as string;
     expect(await h.mallory.send([], [typing(h.alice.userId)])).toMatchObject({ status: 200 });
     expect(await h.mallory.send([], [typing(h.mallory.userId)])).toMatchObject({ status: 200 });
