@@ -8,10 +8,10 @@
 // Transaction-level attacks: hostileFederationTransactions.e2e.test.ts; a hanging server:
 // hostileFederationHang.e2e.test.ts. Both deployments.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signingKeyFromSeed, type Pdu } from '../../domain/index.ts';
+import { addEventSignature, signingKeyFromSeed, type Pdu } from '../../domain/index.ts';
 import { e, timelineOf, type Body, type ServerMode } from '../harness/index.ts';
 import { startHostileRoom, WIDE_TIMELINE, type HostileRoom } from '../harness/hostileRoom.ts';
-import { joinAsRemote } from '../harness/remoteMember.ts';
+import { joinAsRemote, remoteAuthor } from '../harness/remoteMember.ts';
 
 describe.each<ServerMode>(['embedded', 'distributed'])('PDUs of a hostile federation peer (%s)', (mode) => {
   let h: HostileRoom;
@@ -153,6 +153,38 @@ describe.each<ServerMode>(['embedded', 'distributed'])('PDUs of a hostile federa
     await h.expectUnharmed(before);
   });
 
+  it('drops a restricted room\'s join that claims Alice authorised it, unsigned or forged for Strata', async () => {
+    const allowed = await h.alice.createRoom({ preset: 'private_chat' });
+    const restricted = await h.alice.createRoom({
+      preset: 'private_chat', initial_state: [
+        { type: 'm.room.join_rules', state_key: '', content: { join_rule: 'restricted', allow: [{ type: 'm.room_membership', room_id: allowed }] } },
+        { type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'world_readable' } },
+      ],
+    });
+    const made = await h.remote.request('GET', `/_matrix/federation/v1/make_join/${e(restricted)}/${e(h.mallory.userId)}?ver=${h.mallory.rules.id}`);
+    expect(made.status, JSON.stringify(made.body)).toBeGreaterThanOrEqual(400);
+    const state = await h.alice.get(`/rooms/${e(restricted)}/state`) as unknown as Body[];
+    const idOf = (type: string, stateKey = ''): string => state.find((event) => event.type === type && event.state_key === stateKey)!.event_id as string;
+    const author = remoteAuthor(h.remote, h.alice, restricted, h.mallory.userId, h.mallory.rules);
+    const fields = {
+      type: 'm.room.member', stateKey: h.mallory.userId, content: { membership: 'join', join_authorised_via_users_server: h.alice.userId },
+      authEventIds: [
+        ...(h.mallory.rules.eventFormat.roomIdIsCreateEventHash ? [] : [idOf('m.room.create')]),
+        idOf('m.room.power_levels'), idOf('m.room.join_rules'), idOf('m.room.member', h.alice.userId),
+      ],
+    };
+    const unsigned = await author.build(fields);
+    const strataKeyId = Object.keys((await (await fetch(`${h.server.url}/_matrix/key/v2/server`)).json() as Body).verify_keys as Body)[0]!;
+    const forger = signingKeyFromSeed(h.server.serverName, strataKeyId, new Uint8Array(32).fill(77));
+    const built = await author.build(fields);
+    const forged = { ...built, pdu: addEventSignature(built.pdu, h.mallory.rules, forger) };
+    for (const join of [unsigned, forged]) {
+      h.expectRefused(await author.send([join.pdu]), join.eventId);
+      await h.expectUnknownToAlice(join.eventId);
+    }
+    expect(Object.keys((await h.alice.get(`/rooms/${e(restricted)}/joined_members`)).joined as Body)).toEqual([h.alice.userId]);
+  });
+
   it('soft-fails what its prev events allow but the current state forbids (a banned user\'s message): never shown, no state change', async () => {
     // Built on the room before the ban (her membership a join), sent after it.
     const late = await h.mallory.build(message('from beyond the ban'));
@@ -166,7 +198,7 @@ describe.each<ServerMode>(['embedded', 'distributed'])('PDUs of a hostile federa
   });
 
   it('never shows Alice a refused event, in /sync or /messages', async () => {
-    expect(h.refusedIds.size).toBe(18);
+    expect(h.refusedIds.size).toBe(20);
     const sync = await h.alice.sync({ since, timeout: 0, filter: WIDE_TIMELINE });
     const shown = new Set([
       ...timelineOf(sync, h.room).map((event) => event.event_id as string),

@@ -39,15 +39,19 @@ export interface BuiltRemoteEvent {
   readonly eventId: string;
 }
 
-export interface RemoteMember {
+/** A user of the fake server writing events of a room, joined or not. */
+export interface RemoteAuthor {
   readonly userId: string;
   readonly roomId: string;
   readonly rules: RoomVersionRules;
-  readonly joinEventId: string;
-  /** A new event of this member on top of the room's latest event, hashed and signed. */
+  /** A new event of this user on top of the room's latest event, hashed and signed. */
   build(fields: RemoteEventFields, options?: BuildOptions): Promise<BuiltRemoteEvent>;
   /** `PUT /send/{txnId}` with these PDUs and EDUs (a fresh transaction id by default). */
   send(pdus: readonly unknown[], edus?: readonly unknown[], txnId?: string): Promise<{ status: number; body: Body }>;
+}
+
+export interface RemoteMember extends RemoteAuthor {
+  readonly joinEventId: string;
 }
 
 const LOOSE = { strict: false };
@@ -77,7 +81,15 @@ export const joinAsRemote = async (remote: FakeRemoteServer, viewer: UserClient,
   const joinEventId = referenceHashEventId(join, rules);
   const joined = await remote.request('PUT', `/_matrix/federation/v2/send_join/${e(roomId)}/${e(joinEventId)}`, join);
   if (joined.status !== 200) throw new Error(`send_join answered ${joined.status}: ${JSON.stringify(joined.body)}`);
+  return { ...remoteAuthor(remote, viewer, roomId, userId, rules), joinEventId };
+};
 
+/**
+ * `userId` of `remote` writing events of `roomId` (of version `rules`) without joining it first.
+ * The room's latest event is read through `viewer` and its depth through federation /event (the
+ * room must be world_readable or have a member of `remote` for that).
+ */
+export const remoteAuthor = (remote: FakeRemoteServer, viewer: UserClient, roomId: string, userId: string, rules: RoomVersionRules): RemoteAuthor => {
   const latest = async (): Promise<{ eventId: string; depth: number }> => {
     const page = await viewer.get(`/rooms/${e(roomId)}/messages`, { dir: 'b', limit: 1 });
     const eventId = (page.chunk as Body[])[0]!.event_id as string;
@@ -93,7 +105,7 @@ export const joinAsRemote = async (remote: FakeRemoteServer, viewer: UserClient,
   };
 
   return {
-    userId, roomId, rules, joinEventId,
+    userId, roomId, rules,
     async build(fields, options = {}) {
       const sender = fields.sender ?? userId;
       const top = await latest();
