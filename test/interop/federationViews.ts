@@ -42,6 +42,18 @@ export const allEvents = async (user: UserClient, roomId: string): Promise<Body[
 export const messageBodiesOf = async (user: UserClient, roomId: string): Promise<string[]> =>
   (await allEvents(user, roomId)).filter((event) => event.type === 'm.room.message').map((event) => String(event.content.body));
 
+/** The ids of every event of the room's timeline on `user`'s server, sorted (to compare servers' histories). */
+export const timelineEventIds = async (user: UserClient, roomId: string): Promise<string[]> =>
+  (await allEvents(user, roomId)).map((event) => String(event.event_id)).sort();
+
+/** Every server's timeline holds the same events: fails with what each holds after the deadline. */
+export const sameTimelineEverywhere = (users: readonly UserClient[], roomId: string, what: string, timeoutMs = 30_000): Promise<string[][]> =>
+  eventually(
+    () => Promise.all(users.map((user) => timelineEventIds(user, roomId))),
+    (all) => all.every((ids) => JSON.stringify(ids) === JSON.stringify(all[0])),
+    what, timeoutMs,
+  );
+
 /** True when `bodies` holds every one of `expected`. */
 export const holdsAll = (bodies: readonly string[], expected: readonly string[]): boolean => {
   const seen = new Set(bodies);

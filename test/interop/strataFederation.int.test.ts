@@ -143,5 +143,25 @@ describe('lookups about the other server', () => {
     const claimed = await alice.post('/keys/claim', { one_time_keys: { [bob.userId]: { [deviceId]: 'signed_curve25519' } } });
     expect(claimed.one_time_keys?.[bob.userId]?.[deviceId]?.['signed_curve25519:AAAAAQ']?.key).toBe('one-time-key-of-bob');
     expect(claimed.failures ?? {}).toEqual({});
+
+    // A device B's user adds later reaches A's answers (a device list update, or a fresh query).
+    const second = serverB.client.as(await serverB.client.login(bob.userId));
+    const secondId = second.session.deviceId;
+    await second.post('/keys/upload', {
+      device_keys: {
+        user_id: bob.userId, device_id: secondId, algorithms: ['m.olm.v1.curve25519-aes-sha2'],
+        keys: { [`curve25519:${secondId}`]: 'second-curve-key', [`ed25519:${secondId}`]: 'second-ed-key' }, signatures: {},
+      },
+    });
+    await eventually(
+      () => alice.post('/keys/query', { device_keys: { [bob.userId]: [] } }),
+      (answer) => answer.device_keys?.[bob.userId]?.[secondId]?.keys?.[`ed25519:${secondId}`] === 'second-ed-key',
+      'bob\'s second device, as A answers',
+    );
+  }, 60_000);
+
+  it('shows a displayname change of B in the member event on A', async () => {
+    await bob.put(`/profile/${e(bob.userId)}/displayname`, { displayname: 'Bob renamed' });
+    await eventually(() => stateContent(alice, room(), 'm.room.member', bob.userId), (content) => content.displayname === 'Bob renamed', 'bob\'s new name on A');
   }, 60_000);
 });

@@ -7,7 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { e, type Body, type UserClient } from '../harness/index.ts';
-import { eventually, holdsAll, joinedMembers, messageBodiesOf, sameStateEverywhere, stateContent } from './federationViews.ts';
+import {
+  eventually, holdsAll, joinedMembers, messageBodiesOf, sameStateEverywhere, sameTimelineEverywhere, stateContent,
+} from './federationViews.ts';
 import { startStrataPeer, type StrataPeer } from './strataPeers.ts';
 
 const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -74,6 +76,7 @@ describe('three servers sending at once', () => {
     }
     const state = await sameStateEverywhere(users, roomId, 'the same current state on the three servers');
     expect(Object.keys(state).filter((key) => key.startsWith('m.room.member|'))).toHaveLength(3);
+    await sameTimelineEverywhere(users, roomId, 'the same events in every server\'s timeline');
   }, 150_000);
 });
 
@@ -109,6 +112,21 @@ describe('a server that stops while the others send', () => {
       await eventually(() => messageBodiesOf(user, roomId), (bodies) => bodies.includes('B is back'), `B's message after the restart on ${user.userId}'s server`);
     }
     await sameStateEverywhere(users, roomId, 'the same current state on the three servers after the restart');
+    await sameTimelineEverywhere(users, roomId, 'the same events in every server\'s timeline after the restart');
+  }, 150_000);
+
+  it('misses nothing of a gap longer than one /get_missing_events answer', async () => {
+    const { users, roomId } = mesh!;
+    const [ay, bee] = users as [UserClient, UserClient, UserClient];
+    const serverB = servers[1]!;
+    await serverB.stop();
+    // Past 50 events (a transaction) and 20 (one /get_missing_events answer): B, back, is sent
+    // the latest event and must fetch the rest in several rounds.
+    const whileDown = Array.from({ length: 70 }, (_, i) => `A during a long absence ${i}`);
+    await sendAll(ay, roomId, whileDown);
+    await serverB.start();
+    await eventually(() => messageBodiesOf(bee, roomId), (bodies) => holdsAll(bodies, whileDown), 'the 70 messages on B', 60_000);
+    await sameTimelineEverywhere(users, roomId, 'the same events in every server\'s timeline after the long absence');
   }, 150_000);
 });
 

@@ -22,6 +22,8 @@ export interface StrataPeer {
   readonly serverName: string;
   /** `http://127.0.0.1:<client port>`: the client API without TLS (the same port after a restart). */
   readonly url: string;
+  /** A client of `url`, for logins and requests without a user. */
+  readonly client: MatrixClient;
   readonly dataDir: string;
   readonly running: boolean;
   /** Registers a user through the open registration and answers a client acting as them. */
@@ -105,6 +107,7 @@ export const startStrataPeer = async (options: StrataPeerOptions = {}): Promise<
   return {
     serverName,
     url,
+    client,
     dataDir,
     get running() { return steps !== undefined; },
     register: async (localpart) => new UserClient(client, await client.register(localpart)),
