@@ -4,6 +4,7 @@ import { MatrixError } from '../../errors.ts';
 import type { Pdu } from '../../events/index.ts';
 import type { JsonObject } from '../../json.ts';
 import type { MessagesQuery, OffsetRange, StoredEvent, UserMembershipChange, VisibilityHistory } from '../../ports/rooms.ts';
+import { BACKFILLED_FLOOR } from '../rooms/index.ts';
 import { effectiveRuleset, EMPTY_FILTER, parseFilter } from '../userData/index.ts';
 import type { SyncContext } from './context.ts';
 import { eventFormatter } from './format.ts';
@@ -97,7 +98,7 @@ describe('buildRoom', () => {
     const first = await buildRoom(r.ctx, initial, EMPTY_FILTER, BOB, format, extras(unread), { stateAfter: false, deviceId: 'D' });
     expect(first.body.unread_notifications).toEqual({ notification_count: 1, highlight_count: 0 });
     // Initially the ranges were computed: a joined user's last one stays open for children past the window.
-    expect(r.bundled).toEqual([{ eventIds: ['$e0', '$e1', '$e2', '$e3'], visible: [{ from: 0, to: Number.MAX_SAFE_INTEGER }] }]);
+    expect(r.bundled).toEqual([{ eventIds: ['$e0', '$e1', '$e2', '$e3'], visible: [{ from: BACKFILLED_FLOOR, to: Number.MAX_SAFE_INTEGER }] }]);
 
     const since = r.end();
     r.add(ALICE, 'm.room.message', text('two'));
@@ -146,7 +147,7 @@ describe('buildRoom', () => {
       window: { roomId: ROOM, from: since, to: 5, fullState: false },
     };
     const left = await buildRoom(r.ctx, plan, EMPTY_FILTER, BOB, format, extras(new BoundedMap(100)));
-    expect(r.bundled).toEqual([{ eventIds: ['$e3', '$e4'], visible: [{ from: 0, to: 5 }] }]);
+    expect(r.bundled).toEqual([{ eventIds: ['$e3', '$e4'], visible: [{ from: BACKFILLED_FLOOR, to: 5 }] }]);
     expect(left.changed).toBe(true);
 
     r.failBundling(new MatrixError('M_FORBIDDEN', 403, 'not in the room'));
