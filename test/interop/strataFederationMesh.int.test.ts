@@ -128,6 +128,22 @@ describe('a server that stops while the others send', () => {
     await eventually(() => messageBodiesOf(bee, roomId), (bodies) => holdsAll(bodies, whileDown), 'the 70 messages on B', 60_000);
     await sameTimelineEverywhere(users, roomId, 'the same events in every server\'s timeline after the long absence');
   }, 150_000);
+
+  it('delivers, once restarted itself, what it could not deliver before it stopped', async () => {
+    const { users, roomId } = mesh!;
+    const [ay, bee] = users as [UserClient, UserClient, UserClient];
+    const [serverA, serverB] = servers as [StrataPeer, StrataPeer, StrataPeer];
+    await serverB.stop();
+    const undelivered = Array.from({ length: 5 }, (_, i) => `A to an absent B ${i}`);
+    await sendAll(ay, roomId, undelivered);
+    // A stops with these still owed to B (its catch-up), B comes back, then A: A sends nothing
+    // new, so B gets them only from A's catch-up (and what it fetches around it).
+    await serverA.stop();
+    await serverB.start();
+    await serverA.start();
+    await eventually(() => messageBodiesOf(bee, roomId), (bodies) => holdsAll(bodies, undelivered), 'A\'s undelivered messages on B', 30_000);
+    await sameTimelineEverywhere(users, roomId, 'the same events in every server\'s timeline after both restarts');
+  }, 150_000);
 });
 
 describe('a state change from a server that missed the latest event (a fork, made on purpose)', () => {
