@@ -1,13 +1,15 @@
 // Transactions from a hostile federation peer (server-server-api § Transactions, `PUT /send`): too
 // many PDUs or EDUs (400), a signature for another destination (401), a replayed transaction id
 // (the first answer, nothing twice), a server the room's m.room.server_acl bans (its PDUs, typing,
-// receipts and make_join), EDUs about another server's users, joins for another server's users,
-// bodies over the size and nesting bounds, and a per-PDU `error` for every PDU that is not taken
-// in. The stage is test/harness/hostileRoom.ts: Alice's public room, the fake server's Mallory
-// joined to it. Both deployments.
+// receipts and make_join), EDUs about another server's users, joins for another server's users or
+// by a server whose key expired, bodies over the size and nesting bounds, and a per-PDU `error` for
+// every PDU that is not taken in. The stage is test/harness/hostileRoom.ts: Alice's public room,
+// the fake server's Mallory joined to it. Both deployments.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { e, ephemeralOf, timelineOf, type Body, type ServerMode } from '../harness/index.ts';
+import { startFakeRemoteServer } from '../harness/fakeRemoteServer.ts';
 import { startHostileRoom, WIDE_TIMELINE, type HostileRoom } from '../harness/hostileRoom.ts';
+import { joinAsRemote } from '../harness/remoteMember.ts';
 
 describe.each<ServerMode>(['embedded', 'distributed'])('transactions of a hostile federation peer (%s)', (mode) => {
   let h: HostileRoom;
@@ -144,6 +146,17 @@ describe.each<ServerMode>(['embedded', 'distributed'])('transactions of a hostil
     const answer = await h.mallory.send([{ ...deep.pdu, content: { ...(deep.pdu.content as Body), nested } }]);
     expect(answer).toMatchObject({ status: 400, body: { errcode: 'M_BAD_JSON' } });
     await h.expectUnknownToAlice(deep.eventId);
+    await h.expectUnharmed(before);
+  });
+
+  it('does not let a server whose published key has expired join its user', async () => {
+    const before = await h.stateOf();
+    const stale = await startFakeRemoteServer(h.server, { keyValidForMs: -60 * 60 * 1000 });
+    try {
+      await expect(joinAsRemote(stale, h.alice, h.room, 'stale')).rejects.toThrow(/answered (400|401|403)/);
+    } finally {
+      await stale.stop();
+    }
     await h.expectUnharmed(before);
   });
 });

@@ -72,7 +72,13 @@ const parseJson = (text: string): unknown => {
   }
 };
 
-export const startFakeRemoteServer = async (strata: StrataTarget, seed: Uint8Array = randomBytes(32)): Promise<FakeRemoteServer> => {
+export interface FakeRemoteOptions {
+  readonly seed?: Uint8Array;
+  /** How long its published key document says its key stays valid (negative: expired); a day by default. */
+  readonly keyValidForMs?: number;
+}
+
+export const startFakeRemoteServer = async (strata: StrataTarget, options: FakeRemoteOptions = {}): Promise<FakeRemoteServer> => {
   const sockets = new Set<Socket>();
   let hanging = false;
   let hung = 0;
@@ -89,7 +95,7 @@ export const startFakeRemoteServer = async (strata: StrataTarget, seed: Uint8Arr
     front.listen(0, '127.0.0.1', resolve);
   });
   const serverName = `127.0.0.1:${(front.address() as AddressInfo).port}`;
-  const key = signingKeyFromSeed(serverName, 'ed25519:fake', seed);
+  const key = signingKeyFromSeed(serverName, 'ed25519:fake', options.seed ?? randomBytes(32));
   const certificateDir = await mkdtemp(path.join(tmpdir(), 'strata-fake-remote-'));
   const credentials = await loadTlsCredentials({}, { dataDir: certificateDir, serverName, logger: pino({ level: 'silent' }) });
   const received: ReceivedRequest[] = [];
@@ -109,7 +115,7 @@ export const startFakeRemoteServer = async (strata: StrataTarget, seed: Uint8Arr
       if (route !== undefined) {
         const reply = route.reply(record);
         answer(reply.status, reply.body);
-      } else if (request.method === 'GET' && target.startsWith('/_matrix/key/v2/server')) answer(200, ownServerKeys(key, [], Date.now() + 24 * 60 * 60 * 1000));
+      } else if (request.method === 'GET' && target.startsWith('/_matrix/key/v2/server')) answer(200, ownServerKeys(key, [], Date.now() + (options.keyValidForMs ?? 24 * 60 * 60 * 1000)));
       else if (request.method === 'PUT' && target.startsWith('/_matrix/federation/v1/send/')) answer(200, { pdus: {} });
       else answer(404, { errcode: 'M_NOT_FOUND', error: 'this fake server does not serve that' });
     })();
