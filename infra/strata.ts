@@ -230,7 +230,7 @@ export const startStrata = async (
   lifecycle.onStop('typing timeouts', async () => userData.close());
   // Inbound EDUs (domain/app/federation/edus/), for the transaction route.
   const eduReceiver = createEduReceiver({
-    serverName: config.serverName, membership, rooms: roomServers, userData: userData.remote, clock: systemClock,
+    serverName: config.serverName, membership, rooms: roomServers, userData: userData.remote, clock: systemClock, acl: serverAcl,
     log: logger.child({ subsystem: 'federation edus' }),
   });
   // Users stored as present when the last process stopped get their idle/offline timers back.

@@ -34,6 +34,8 @@ export interface EduReceiverContext {
   readonly userData: Pick<RemoteUserData, 'typing' | 'receipt' | 'presence' | 'deviceListChanged' | 'toDevice'>;
   readonly clock: { now(): number };
   readonly log?: EduLog;
+  /** The rooms' server ACLs: typing and receipts from a server a room bans are ignored (§ Server ACLs). */
+  readonly acl?: { isServerAllowed(roomId: string, origin: string): Promise<boolean> };
 }
 
 export interface EduReceiver {
@@ -61,7 +63,10 @@ export const createEduReceiver = (ctx: EduReceiverContext): EduReceiver => {
     const skip = (raw: unknown, reason: string, extra: Record<string, unknown> = {}): void => {
       ctx.log?.warn({ origin, edu_type: typeOf(raw), reason, ...extra }, 'skipped an EDU');
     };
-    const originInRoom = memo(async (roomId) => (await ctx.rooms.serversInRoom(roomId)).includes(origin));
+    // A server the room's ACL bans is not in the room as far as its EDUs go.
+    const originInRoom = memo(async (roomId) => (await ctx.rooms.serversInRoom(roomId)).includes(origin)
+      && (ctx.acl === undefined || (await ctx.acl.isServerAllowed(roomId, origin))));
+    const allowedIn = memo(async (roomId) => ctx.acl === undefined || ctx.acl.isServerAllowed(roomId, origin));
     // Servers rather than users: a handful of names, where a large room has thousands of members.
     const sharesRoomWithUs = memo(async (userId) => (await ctx.rooms.serversSharingRoomsWith(userId)).includes(ctx.serverName));
     // A user whose keys changed several times in one transaction is announced once.
@@ -72,6 +77,7 @@ export const createEduReceiver = (ctx: EduReceiverContext): EduReceiver => {
       switch (edu.kind) {
         case 'typing':
           if (!(await ctx.membership.isJoined(edu.roomId, edu.userId))) return skip(raw, 'the user is not joined to the room');
+          if (!(await allowedIn(edu.roomId))) return skip(raw, 'the room\'s server ACL denies the origin');
           ctx.userData.typing(edu.roomId, edu.userId, edu.typing);
           return;
         case 'receipts': {

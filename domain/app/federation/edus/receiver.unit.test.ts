@@ -15,7 +15,7 @@ const OTHER_ROOM = '!other:strata.test';
 
 const serverOf = (userId: string): string => userId.slice(userId.indexOf(':') + 1);
 
-const setup = (overrides: { failToDevice?: boolean; failReceipts?: boolean } = {}) => {
+const setup = (overrides: { failToDevice?: boolean; failReceipts?: boolean; bannedIn?: string } = {}) => {
   const calls: unknown[][] = [];
   const skipped: Record<string, unknown>[] = [];
   // Alice is joined to ROOM with Bob; OTHER_ROOM has nobody from her server.
@@ -43,6 +43,7 @@ const setup = (overrides: { failToDevice?: boolean; failReceipts?: boolean } = {
     },
     clock: { now: () => 1_000_000 },
     log: { warn: (fields) => { skipped.push(fields); } },
+    acl: { isServerAllowed: async (roomId, origin) => !(roomId === overrides.bannedIn && origin === ORIGIN) },
   };
   return { receiver: createEduReceiver(ctx), calls, skipped };
 };
@@ -57,6 +58,16 @@ describe('the EDU receiver', () => {
     expect(skipped.map((s) => s.reason)).toEqual([
       'the user is not joined to the room', 'the user is not joined to the room', `user_id ${bob} is not a user of ${ORIGIN}`,
     ]);
+  });
+
+  it('ignores typing and receipts from a server the room\'s ACL bans', async () => {
+    const { receiver, calls, skipped } = setup({ bannedIn: ROOM });
+    await receiver.receive(ORIGIN, [
+      typing(alice),
+      { edu_type: 'm.receipt', content: { [ROOM]: { 'm.read': { [alice]: { event_ids: ['$e'], data: { ts: 1 } } } } } },
+    ]);
+    expect(calls).toEqual([]);
+    expect(skipped.map((s) => s.reason)).toEqual(['the room\'s server ACL denies the origin', 'the origin is not in the room']);
   });
 
   it('stores receipts for rooms the origin is in only, as m.read', async () => {

@@ -160,7 +160,9 @@ export const createTransactionReceiver = (ctx: FederationRoomsContext, edus: Edu
     }
     const [rooms] = await Promise.all([
       Promise.all([...byRoom].map(([roomId, roomPdusList]) => roomPdus(origin, roomId, roomPdusList))),
-      edus === undefined ? undefined : edus.receive(origin, edusList as unknown[]).catch(onError),
+      // An EDU that must not be lost (to-device, device lists) and could not be stored fails the
+      // transaction, so the origin sends it again; the receiver's dedup makes that safe.
+      edus === undefined ? undefined : edus.receive(origin, edusList as unknown[]),
     ]);
     return { pdus: Object.fromEntries(rooms.flat()) };
   };
