@@ -5,7 +5,7 @@
  * judges them like any remote event; the invitee side co-signs invites to rooms we are not in.
  */
 import { MatrixError } from '../../../errors.ts';
-import { addEventSignature, toRoomEvent, verifyEventSignature, type Pdu, type RoomEvent } from '../../../events/index.ts';
+import { addEventSignature, serversRequiredToSign, toRoomEvent, verifyEventSignature, type Pdu, type RoomEvent } from '../../../events/index.ts';
 import { keyRequiredValidAt } from '../../../federation/index.ts';
 import { isUserId, userServerName, type UserId } from '../../../ids/index.ts';
 import { isJsonObject, type JsonObject } from '../../../json.ts';
@@ -23,6 +23,16 @@ const forbidden = (message: string) => new MatrixError('M_FORBIDDEN', 403, messa
 const requireOwnUser = (origin: string, userId: string): void => {
   if (!isUserId(userId)) throw new MatrixError('M_INVALID_PARAM', 400, 'not a user id');
   if (userServerName(userId as UserId) !== origin) throw forbidden(`${origin} cannot ask for ${userId}`);
+};
+
+/** Whether `pdu` carries a valid signature of `server` with a key valid at `ts` (as its room version asks). */
+const signedBy = async (ctx: FederationRoomsContext, pdu: Pdu, rules: RoomVersionRules, server: string, ts: number): Promise<boolean> => {
+  const signatures = isJsonObject(pdu.signatures) && isJsonObject(pdu.signatures[server]) ? pdu.signatures[server] : {};
+  for (const keyId of Object.keys(signatures).slice(0, 10)) {
+    const key = await ctx.keyRing.verifyKey({ serverName: server, keyId, validAt: keyRequiredValidAt(rules, ts) });
+    if (key.found && verifyEventSignature(pdu, rules, server, keyId, key.publicKeyBase64)) return true;
+  }
+  return false;
 };
 
 /** `make_join` / `make_leave` / `make_knock`. */
@@ -146,17 +156,11 @@ export const receiveInvite = async (ctx: FederationRoomsContext, origin: string,
   await ctx.acl.assertServerAllowed(roomId, origin);
   if (await ctx.blocksInvites?.(event.stateKey)) throw new MatrixError('M_FORBIDDEN', 403, 'The user does not accept invites');
 
-  // Signed by the inviting server with a key valid when it was sent.
-  let signed = false;
-  const signatures = isJsonObject(body.event.signatures) && isJsonObject(body.event.signatures[origin]) ? body.event.signatures[origin] : {};
-  for (const keyId of Object.keys(signatures).slice(0, 10)) {
-    const key = await ctx.keyRing.verifyKey({ serverName: origin, keyId, validAt: keyRequiredValidAt(rules, event.originServerTs) });
-    if (key.found && verifyEventSignature(body.event, rules, origin, keyId, key.publicKeyBase64)) {
-      signed = true;
-      break;
-    }
+  // Signed by every server that must sign it (the sender's; before v3 also the event id's domain),
+  // with keys valid when it was sent: we add our signature to nothing another server could not vouch for.
+  for (const server of serversRequiredToSign(event.sender, event.eventId, rules)) {
+    if (!(await signedBy(ctx, body.event, rules, server, event.originServerTs))) throw forbidden(`the invite carries no valid signature of ${server}`);
   }
-  if (!signed) throw forbidden(`the invite carries no valid signature of ${origin}`);
 
   const ours = addEventSignature(body.event, rules, ctx.signingKey());
   const known = await ctx.writer.state(roomId);
