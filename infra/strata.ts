@@ -199,6 +199,8 @@ export const startStrata = async (
   const federationSender = await startFederationSender({
     serverName: config.serverName, topic: ROOM_EVENTS_TOPIC, log, db, rooms: roomQueries, roomsProjection: roomsRun,
     client: federationClient, supervisor, registry: metrics.registry, logger: logger.child({ subsystem: 'federation sender' }),
+    // Nothing leaves before our listeners can answer what the remotes ask back (opened below).
+    held: true,
     backoff: {
       startMs: config.federation.senderBackoffStartMs ?? DEFAULT_BACKOFF.startMs,
       maxMs: config.federation.senderBackoffMaxMs ?? DEFAULT_BACKOFF.maxMs,
@@ -433,6 +435,7 @@ export const startStrata = async (
   const federationHttp = await startFederationListener(app.callback(), config, logger);
   if (federationHttp !== undefined) lifecycle.onStop('federation listener', () => federationHttp.close(DRAIN_DEADLINE_MS));
   const federationAddress = federationHttp === undefined ? {} : { federationAddress: displayListenAddress(federationHttp.address) };
+  federationSender.open();
   // /metrics tells anyone who reads it about traffic and internals: only on a listener of its own.
   if (config.metrics === undefined) return { address: displayListenAddress(http.address), ...federationAddress, edus: eduReceiver };
   const metricsApp = createHttpApp({

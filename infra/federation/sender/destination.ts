@@ -38,6 +38,11 @@ export interface DestinationContext {
   onBackoffChanged(): void;
   /** Nothing waits and no failure is remembered: the destination may be forgotten. */
   onIdle(destination: Destination): void;
+  /**
+   * Resolves once this server can answer what a destination asks back (its listeners are bound):
+   * a transaction sent before that makes the remote's /get_missing_events to us fail.
+   */
+  readonly ready: Promise<void>;
 }
 
 type Step = 'sent' | 'idle' | 'failed';
@@ -135,6 +140,7 @@ export class Destination {
   }
 
   async #run(): Promise<void> {
+    await this.#ctx.ready;
     while (this.#wanted && !this.#stopped && this.#retryTimer === undefined) {
       this.#wanted = false;
       for (;;) {

@@ -51,12 +51,16 @@ export interface StartFederationSenderOptions {
   readonly queueBounds?: OutgoingQueueBounds;
   /** How long stop() waits for transactions in flight (default 5 s; what they carry stays queued in the database). */
   readonly stopGraceMs?: number;
+  /** Send nothing until `open()` (the composition opens it once the listeners are bound). */
+  readonly held?: boolean;
 }
 
 export interface FederationSender extends FederationOutbox {
   readonly name: string;
   /** Clears a destination's backoff and sends what waits for it now (it contacted us, so it is up). */
   wake(destination: string): void;
+  /** With `held`: nothing is sent until this is called, once the listeners that answer remotes are bound. */
+  open(): void;
   stop(): Promise<void>;
   /** Settles after stop(); rejects if the consumer stopped on a poison record. */
   readonly done: Promise<void>;
@@ -78,6 +82,8 @@ export const startFederationSender = async (options: StartFederationSenderOption
   const send = options.send ?? sendTransactionThrough(options.client,
     options.transactionTimeoutMs === undefined ? {} : { timeoutMs: options.transactionTimeoutMs });
   let stopping = false;
+  let open: () => void = () => undefined;
+  const ready = options.held === true ? new Promise<void>((resolve) => { open = resolve; }) : Promise.resolve();
 
   /** Waits until the rooms projection has applied `partition`/`offset`; false when stopping meanwhile. */
   const roomsApplied = async (partition: number, offset: number): Promise<boolean> => {
@@ -104,6 +110,7 @@ export const startFederationSender = async (options: StartFederationSenderOption
       return (await rooms.event(mark.eventId))?.pdu;
     },
     onBackoffChanged: () => metrics.backoff([...destinations.values()].filter((d) => d.inBackoff).length),
+    ready,
     onIdle: (destination) => {
       if (destinations.get(destination.name) === destination) destinations.delete(destination.name);
     },
@@ -185,6 +192,7 @@ export const startFederationSender = async (options: StartFederationSenderOption
   const stopGraceMs = options.stopGraceMs ?? 5_000;
   let stopped = false;
   return {
+    open: () => open(),
     name: consumer.name,
     done: consumer.done,
     async sendEdu(targets, edu, sendOptions) {
