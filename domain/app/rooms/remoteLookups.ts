@@ -112,15 +112,16 @@ export const remoteLookups = async (
     if (after !== undefined) states.set(id, after);
   }));
 
-  // Differing states: state resolution reads the conflicted events and their auth chains, and the
+  // Differing states: state resolution reads every state event and the full auth chains, and the
   // checks read the resolved state's events.
   const sets = [...new Set(states.values())];
   if (sets.length > 1) {
     const all = new Set(sets.flatMap((set) => [...set.values()]));
     await fetchMissing(all);
-    const members = sets.map((set) => new Set(set.values()));
-    const conflicted = [...all].filter((id) => !members.every((set) => set.has(id)));
-    let frontier = conflicted;
+    // The auth difference compares the full auth chains of every state set: the chains of the
+    // events all sets share must be loaded too, or events reachable only through them would look
+    // missing from some sets and wrongly enter the conflicted set.
+    let frontier = [...all];
     const seen = new Set(frontier);
     while (frontier.length > 0 && seen.size < MAX_AUTH_CLOSURE) {
       await fetchMissing(frontier);
