@@ -283,7 +283,7 @@ export const startStrata = async (
     }));
   // Rooms across servers: joins, leaves, invites and transactions through the room writer.
   const federationRoomsContext = {
-    serverName: config.serverName, writer, graph: roomEvents, keyRing, remoteRooms: createRemoteRooms({ client: federationClient }), acl: serverAcl,
+    serverName: config.serverName, writer, graph: roomEvents, rooms: roomQueries, keyRing, remoteRooms: createRemoteRooms({ client: federationClient }), acl: serverAcl,
     signingKey: () => signingKey, blocksInvites: (userId: string) => preferences.blocksInvites(userId), now: () => Date.now(),
   };
   const federationRooms = createFederationRooms(federationRoomsContext, {

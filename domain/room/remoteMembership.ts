@@ -29,16 +29,18 @@ export const membershipTemplate = (
 ): { readonly ok: true; readonly template: Pdu } | { readonly ok: false; readonly error: DecisionError } => {
   if (!isCreated(state)) return { ok: false, error: { errcode: 'M_NOT_FOUND', reason: 'unknown room' } };
   const { rules } = state;
+  const content = { ...request.content, membership: request.membership };
   const proto = {
     roomId: state.roomId,
     sender: request.userId,
     type: 'm.room.member',
     stateKey: request.userId,
-    content: { ...request.content, membership: request.membership },
+    content,
     originServerTs: request.now,
     depth: state.maxDepth + 1,
     prevEventIds: state.forwardExtremities.slice(-MAX_PREV_EVENTS),
-    authEventIds: authEventTuples({ type: 'm.room.member', stateKey: request.userId, sender: request.userId, content: { membership: request.membership } }, rules)
+    // The content counts: a restricted join cites its authoriser's member event.
+    authEventIds: authEventTuples({ type: 'm.room.member', stateKey: request.userId, sender: request.userId, content }, rules)
       .map(({ type, stateKey }) => state.state.get(stateKeyOf(type, stateKey)))
       .filter((id): id is string => id !== undefined),
     ...(rules.eventFormat.referencesCarryHashes ? { referenceHashes: Object.fromEntries(state.referenceHashes) } : {}),

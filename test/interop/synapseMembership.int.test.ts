@@ -88,6 +88,23 @@ describe('knocking and leaving across servers', () => {
     await eventually(() => joinedMembers(bob, roomId), (members) => members.includes(alice.userId), 'alice joined after knocking');
   }, 120_000);
 
+  it('lets a Synapse user join a restricted Strata room through its membership of an allowed room', async () => {
+    const space = await alice.createRoom({ preset: 'public_chat', name: 'the allowed room' });
+    const restricted = await alice.createRoom({
+      room_version: '10',
+      initial_state: [{ type: 'm.room.join_rules', state_key: '', content: { join_rule: 'restricted', allow: [{ type: 'm.room_membership', room_id: space }] } }],
+    });
+    // Not yet in the allowed room: Strata refuses to vouch for the join.
+    const refused = await bob.request('POST', `/join/${e(restricted)}?server_name=${e(strata.serverName)}`, { json: {} });
+    expect(refused.status).toBe(403);
+    await bob.post(`/join/${e(space)}?server_name=${e(strata.serverName)}`, {});
+    await eventually(() => joinedMembers(alice, space), (members) => members.includes(bob.userId), 'bob in the allowed room');
+    await bob.post(`/join/${e(restricted)}?server_name=${e(strata.serverName)}`, {});
+    await eventually(() => joinedMembers(alice, restricted), (members) => members.includes(bob.userId), 'bob in the restricted room');
+    const join = await alice.get(`/rooms/${e(restricted)}/state/m.room.member/${e(bob.userId)}`);
+    expect(join.join_authorised_via_users_server).toBe(alice.userId);
+  }, 120_000);
+
   it('lets a Synapse user leave a Strata room, and Strata sees it', async () => {
     const roomId = await alice.createRoom({ preset: 'public_chat' });
     await bob.post(`/join/${e(roomId)}?server_name=${e(strata.serverName)}`, {});

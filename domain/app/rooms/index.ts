@@ -20,3 +20,4 @@ export type * from '../../ports/rooms.ts';
 export { createRoomModules, withBundledAggregations, type RoomModules } from './modules.ts';
 export type { RoomModulesContext } from './modulesContext.ts';
 export type { RelationsRequest, ThreadsRequest } from './relations.ts';
+export { restrictedJoinContent, restrictingRooms, type RestrictedJoinContext } from './restrictedJoin.ts';

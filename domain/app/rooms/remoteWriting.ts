@@ -166,10 +166,12 @@ export const remoteWriting = <E extends { state: RoomState }>(core: WriterCore<E
       await core.projected(appended);
     },
 
-    membershipTemplate: (roomId, userId, membership) => core.run(roomId, async () => {
+    membershipTemplate: (roomId, userId, membership, content) => core.run(roomId, async () => {
       const entry = await core.load(roomId);
       if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
-      const made = membershipTemplate(entry.state, stateLookups(entry.state), { userId, membership, now: core.now(), signingKey: core.keys.current() });
+      const made = membershipTemplate(entry.state, stateLookups(entry.state), {
+        userId, membership, now: core.now(), signingKey: core.keys.current(), ...(content === undefined ? {} : { content }),
+      });
       if (!made.ok) throw new MatrixError(made.error.errcode, STATUS[made.error.errcode] ?? 400, made.error.reason);
       return { roomVersion: (entry.state.rules as RoomVersionRules).id, template: made.template };
     }),

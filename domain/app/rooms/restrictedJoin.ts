@@ -14,8 +14,11 @@ import type { RoomsContext } from './context.ts';
 
 type WriterState = RoomState & { rules: RoomVersionRules };
 
+/** What picking an authoriser reads: this server's name and the room's members. */
+export type RestrictedJoinContext = Pick<RoomsContext, 'serverName'> & { readonly rooms: Pick<RoomsContext['rooms'], 'members'> };
+
 /** Room ids of the allow conditions, or undefined when the join rule does not restrict joins in this room version. */
-const restrictingRooms = (state: WriterState): string[] | undefined => {
+export const restrictingRooms = (state: WriterState): string[] | undefined => {
   const lookup = lookupOf(state);
   const joinRule = joinRuleOf(lookup);
   const restricted = (joinRule === 'restricted' && state.rules.auth.restrictedJoins)
@@ -31,7 +34,7 @@ const restrictingRooms = (state: WriterState): string[] | undefined => {
  * As Synapse: of this server's joined members, the one with the highest power level (ties: the
  * smallest user id), provided that reaches the `invite` level.
  */
-const authoriserIn = async (ctx: RoomsContext, roomId: string, state: WriterState): Promise<string | undefined> => {
+const authoriserIn = async (ctx: RestrictedJoinContext, roomId: string, state: WriterState): Promise<string | undefined> => {
   const local = (await ctx.rooms.members(roomId))
     .map((event) => event.stateKey)
     .filter((userId): userId is string => userId !== null && userId.endsWith(`:${ctx.serverName}`) && membershipIn(state, userId) === 'join')
@@ -52,7 +55,7 @@ const authoriserIn = async (ctx: RoomsContext, roomId: string, state: WriterStat
  * permission to join the room") when no condition is met or no local member may invite; over
  * federation the latter would be M_UNABLE_TO_GRANT_JOIN, but joining.yaml documents only 403 here.
  */
-export const restrictedJoinContent = async (ctx: RoomsContext, roomId: string, state: WriterState, userId: string): Promise<JsonObject> => {
+export const restrictedJoinContent = async (ctx: RestrictedJoinContext, roomId: string, state: WriterState, userId: string): Promise<JsonObject> => {
   const allowed = restrictingRooms(state);
   if (allowed === undefined) return {};
   const membership = membershipIn(state, userId);

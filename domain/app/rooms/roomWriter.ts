@@ -126,7 +126,7 @@ export interface RoomWriter {
    */
   recordOutOfBand(membership: Omit<MembershipOutOfBand, 'type' | 'v' | 'receivedAt'>): Promise<void>;
   /** `make_join`/`make_leave`/`make_knock`: the unsigned template for another server's user. */
-  membershipTemplate(roomId: string, userId: string, membership: 'join' | 'leave' | 'knock'): Promise<{ roomVersion: string; template: Pdu }>;
+  membershipTemplate(roomId: string, userId: string, membership: 'join' | 'leave' | 'knock', content?: JsonObject): Promise<{ roomVersion: string; template: Pdu }>;
 }
 
 /** Where an appended record landed in the log. */

@@ -10,6 +10,7 @@ import { keyRequiredValidAt } from '../../../federation/index.ts';
 import { isUserId, userServerName, type UserId } from '../../../ids/index.ts';
 import { isJsonObject, type JsonObject } from '../../../json.ts';
 import { roomVersionRules, type RoomVersionRules } from '../../../roomVersions/index.ts';
+import { restrictedJoinContent, restrictingRooms } from '../../rooms/index.ts';
 import type { FederationRoomsContext } from './context.ts';
 import { authChainOf, pdusOf, stateBeforeMembership } from './stateAnswers.ts';
 
@@ -35,13 +36,40 @@ const signedBy = async (ctx: FederationRoomsContext, pdu: Pdu, rules: RoomVersio
   return false;
 };
 
+/**
+ * A restricted room (since v8): as the resident server we vouch for the join — one of our members
+ * who may invite is named in `join_authorised_via_users_server` — when the user is joined to an
+ * allowed room as we see it (§ Restricted rooms). Nothing for a room that does not restrict joins.
+ */
+const restrictedJoinAuthorisation = async (ctx: FederationRoomsContext, roomId: string, userId: string): Promise<JsonObject | undefined> => {
+  const state = await ctx.writer.state(roomId);
+  if (state === undefined || state.rules === null) return undefined;
+  const created = { ...state, rules: state.rules };
+  const allowed = restrictingRooms(created);
+  if (allowed === undefined) return undefined;
+  const content = await restrictedJoinContent(ctx, roomId, created, userId).catch((error: unknown) => {
+    // No member of ours may invite: another resident server may (make_join.yaml).
+    if (error instanceof MatrixError && error.errcode === 'M_FORBIDDEN') throw new MatrixError('M_UNABLE_TO_GRANT_JOIN', 400, error.message);
+    throw error;
+  });
+  if (content.join_authorised_via_users_server === undefined) return undefined;
+  const joined = new Set(await ctx.rooms.roomsWithMembership(userId, ['join']));
+  if (!allowed.some((allowedRoom) => joined.has(allowedRoom))) {
+    const weAreIn = await Promise.all(allowed.map(async (allowedRoom) => (await ctx.writer.state(allowedRoom)) !== undefined));
+    if (!weAreIn.some(Boolean)) throw new MatrixError('M_UNABLE_TO_AUTHORISE_JOIN', 400, 'This server is in none of the rooms that grant access');
+    throw forbidden('You are not joined to any of the rooms that grant access to this one');
+  }
+  return content;
+};
+
 /** `make_join` / `make_leave` / `make_knock`. */
 export const makeMembership = async (
   ctx: FederationRoomsContext, origin: string, roomId: string, userId: string, membership: Membership, supportedVersions?: readonly string[],
 ): Promise<JsonObject> => {
   requireOwnUser(origin, userId);
   await ctx.acl.assertServerAllowed(roomId, origin);
-  const { roomVersion, template } = await ctx.writer.membershipTemplate(roomId, userId, membership);
+  const content = membership === 'join' ? await restrictedJoinAuthorisation(ctx, roomId, userId) : undefined;
+  const { roomVersion, template } = await ctx.writer.membershipTemplate(roomId, userId, membership, content);
   // make_join.yaml: versions the joining server supports ("1" when it names none).
   if (supportedVersions !== undefined && !(supportedVersions.length === 0 ? ['1'] : supportedVersions).includes(roomVersion)) {
     throw new MatrixError('M_INCOMPATIBLE_ROOM_VERSION', 400,
@@ -91,7 +119,11 @@ const ingestMembership = async (ctx: FederationRoomsContext, origin: string, roo
 
 /** `send_join` v2: the state before the join and its auth chain, as the joining server needs them. */
 export const sendJoin = async (ctx: FederationRoomsContext, origin: string, roomId: string, eventId: string, body: unknown): Promise<JsonObject> => {
-  const { pdu } = await signedMembership(ctx, origin, roomId, eventId, body, 'join');
+  const { pdu: signed, event, rules } = await signedMembership(ctx, origin, roomId, eventId, body, 'join');
+  // A restricted join one of our users authorises carries our signature too (auth rules, since v8).
+  const authoriser = event.content.join_authorised_via_users_server;
+  const ours = typeof authoriser === 'string' && isUserId(authoriser) && userServerName(authoriser as UserId) === ctx.serverName;
+  const pdu = ours ? addEventSignature(signed, rules, ctx.signingKey()) : signed;
   await ingestMembership(ctx, origin, roomId, pdu);
   const [join] = await ctx.graph.eventsByIds([eventId]);
   if (join === undefined) throw new MatrixError('M_UNKNOWN', 500, 'the join was accepted but cannot be read back');
