@@ -75,12 +75,23 @@ export const stateContent = (user: UserClient, roomId: string, type: string, sta
 export const joinedMembers = async (user: UserClient, roomId: string): Promise<string[]> =>
   Object.keys((await user.get(`/rooms/${e(roomId)}/joined_members`)).joined as Body).sort();
 
+/** The (type|state_key) entries on which `states` differ, each with every server's event id. */
+export const stateDifferences = (states: readonly Record<string, string>[]): Record<string, (string | null)[]> => {
+  const keys = [...new Set(states.flatMap((state) => Object.keys(state)))].sort();
+  const differing = keys.filter((key) => new Set(states.map((state) => state[key] ?? null)).size > 1);
+  return Object.fromEntries(differing.map((key) => [key, states.map((state) => state[key] ?? null)]));
+};
+
 /** Equal current states on every server: fails with the differences after the deadline. */
 export const sameStateEverywhere = async (users: readonly UserClient[], roomId: string, what: string, timeoutMs = 30_000): Promise<Record<string, string>> => {
-  const states = await eventually(
-    () => Promise.all(users.map((user) => currentState(user, roomId))),
-    (all) => all.every((state) => JSON.stringify(state) === JSON.stringify(all[0])),
-    what, timeoutMs,
-  );
-  return states[0]!;
+  const deadline = Date.now() + timeoutMs;
+  let differences: Record<string, (string | null)[]> = {};
+  while (Date.now() < deadline) {
+    const states = await Promise.all(users.map((user) => currentState(user, roomId)));
+    differences = stateDifferences(states);
+    if (Object.keys(differences).length === 0) return states[0]!;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  throw new Error(`${what}: not seen in ${timeoutMs} ms; differing (type|state_key → event id per server, in the order `
+    + `${users.map((user) => user.userId).join(', ')}): ${JSON.stringify(differences)}`);
 };

@@ -160,6 +160,18 @@ describe('lookups about the other server', () => {
     );
   }, 60_000);
 
+  it('sends a to-device message from A to a device on B', async () => {
+    const content = { algorithm: 'm.olm.v1.curve25519-aes-sha2', sender_key: 'alice-curve', ciphertext: { 'bob-curve': { type: 0, body: 'olm-body' } } };
+    await alice.put(`/sendToDevice/m.room.encrypted/to-device-${unique()}`, { messages: { [bob.userId]: { [bob.session.deviceId]: content } } });
+    const sync = await eventually(
+      () => bob.sync(),
+      (answer) => ((answer.to_device?.events ?? []) as Body[]).some((event) => event.sender === alice.userId),
+      'alice\'s to-device message on B',
+    );
+    const received = (sync.to_device.events as Body[]).find((event) => event.sender === alice.userId)!;
+    expect({ type: received.type, content: received.content }).toEqual({ type: 'm.room.encrypted', content });
+  }, 60_000);
+
   it('shows a displayname change of B in the member event on A', async () => {
     await bob.put(`/profile/${e(bob.userId)}/displayname`, { displayname: 'Bob renamed' });
     await eventually(() => stateContent(alice, room(), 'm.room.member', bob.userId), (content) => content.displayname === 'Bob renamed', 'bob\'s new name on A');

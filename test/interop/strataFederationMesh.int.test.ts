@@ -78,6 +78,46 @@ describe('three servers sending at once', () => {
     expect(Object.keys(state).filter((key) => key.startsWith('m.room.member|'))).toHaveLength(3);
     await sameTimelineEverywhere(users, roomId, 'the same events in every server\'s timeline');
   }, 150_000);
+
+  it('resolves concurrent changes of one state key alike everywhere', async () => {
+    const { users, roomId } = mesh!;
+    const [, bee, cee] = users as [UserClient, UserClient, UserClient];
+    for (let round = 0; round < 3; round++) {
+      await Promise.all([
+        bee.put(`/rooms/${e(roomId)}/state/m.room.topic/`, { topic: `B's topic ${round}` }),
+        cee.put(`/rooms/${e(roomId)}/state/m.room.topic/`, { topic: `C's topic ${round}` }),
+      ]);
+    }
+    await bee.send(roomId, 'after the topic race');
+    for (const user of users) {
+      await eventually(() => messageBodiesOf(user, roomId), (bodies) => bodies.includes('after the topic race'), `the last message on ${user.userId}'s server`);
+    }
+    const state = await sameStateEverywhere(users, roomId, 'the same current state on the three servers after the topic race');
+    // B and C both may set the topic: whichever wins, one of the last round's topics is the room's.
+    const topic = (await stateContent(bee, roomId, 'm.room.topic')).topic as string;
+    expect(topic).toMatch(/^(B|C)'s topic 2$/);
+    expect(state['m.room.topic|']).toBeDefined();
+  }, 150_000);
+
+  it('resolves a demotion racing the demoted user\'s state changes alike everywhere', async () => {
+    const { users, roomId } = mesh!;
+    const [ay, bee, cee] = users as [UserClient, UserClient, UserClient];
+    const levels = await stateContent(ay, roomId, 'm.room.power_levels');
+    // C's topics and name in flight while A demotes C. Whether they survive depends on the order
+    // servers see them in (state resolution may even leave no topic): every server must agree.
+    await Promise.all([
+      ay.put(`/rooms/${e(roomId)}/state/m.room.power_levels/`, { ...levels, users: { ...(levels.users as Body), [cee.userId]: 0 } }),
+      cee.put(`/rooms/${e(roomId)}/state/m.room.topic/`, { topic: 'C races its demotion' })
+        .then(() => cee.put(`/rooms/${e(roomId)}/state/m.room.name/`, { name: 'renamed by C as it is demoted' })),
+      bee.put(`/rooms/${e(roomId)}/state/m.room.topic/`, { topic: 'B during the demotion' }),
+    ]);
+    await bee.send(roomId, 'after the demotion race');
+    for (const user of users) {
+      await eventually(() => messageBodiesOf(user, roomId), (bodies) => bodies.includes('after the demotion race'), `the last message on ${user.userId}'s server`);
+      await eventually(() => stateContent(user, roomId, 'm.room.power_levels'), (content) => content.users?.[cee.userId] === 0, `C demoted on ${user.userId}'s server`);
+    }
+    await sameStateEverywhere(users, roomId, 'the same current state on the three servers after the demotion race');
+  }, 150_000);
 });
 
 describe('a server that stops while the others send', () => {
