@@ -7,12 +7,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crossSigningKey, deviceKeys, generateTestKeyPair } from '../fixtures/index.ts';
-import { MatrixClient, UserClient, e, ephemeralOf, type Body, type TestServer } from '../harness/index.ts';
+import { e, ephemeralOf, type Body, type UserClient } from '../harness/index.ts';
 import { eventually, joinedMembers } from './federationViews.ts';
-import { startStrataBesideSynapse, startSynapsePeer, type SynapsePeer } from './synapsePeer.ts';
+import { startSynapseAndStrata, type SynapseAndStrata } from './synapsePeer.ts';
 
-let peer: SynapsePeer;
-let strata: TestServer;
+let both: SynapseAndStrata;
 /** On Strata. */
 let alice: UserClient;
 /** On Synapse. */
@@ -35,12 +34,8 @@ const afterAct = async (user: UserClient, act: () => Promise<unknown>, until: (s
 };
 
 beforeAll(async () => {
-  peer = await startSynapsePeer();
-  strata = await startStrataBesideSynapse();
-  const strataClient = new MatrixClient(strata.url);
-  alice = new UserClient(strataClient, await strataClient.register(`alice${unique()}`));
-  const synapseClient = new MatrixClient(peer.clientUrl);
-  bob = new UserClient(synapseClient, await synapseClient.registerWithSharedSecret(peer.sharedSecret, `bob${unique()}`));
+  both = await startSynapseAndStrata();
+  ({ alice, bob } = both);
   roomId = await alice.createRoom({ preset: 'private_chat', name: 'edus' });
   await alice.post(`/rooms/${e(roomId)}/invite`, { user_id: bob.userId });
   await eventually(() => bob.sync(), (sync) => sync.rooms?.invite?.[roomId] !== undefined, 'the invite on Synapse');
@@ -49,8 +44,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await strata?.stop();
-  await peer?.stop();
+  await both?.stop();
 }, 120_000);
 
 describe('EDUs between Strata and Synapse', () => {

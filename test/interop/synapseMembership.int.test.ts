@@ -4,48 +4,26 @@
  * Synapse user leaving a Strata room.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MatrixClient, UserClient, e, type Body, type TestServer } from '../harness/index.ts';
-import { startStrataBesideSynapse, startSynapsePeer, type SynapsePeer } from './synapsePeer.ts';
+import { e, type Body, type TestServer, type UserClient } from '../harness/index.ts';
+import { eventually, joinedMembers } from './federationViews.ts';
+import { startSynapseAndStrata, type SynapseAndStrata, type SynapsePeer } from './synapsePeer.ts';
 
+let both: SynapseAndStrata;
 let peer: SynapsePeer;
 let strata: TestServer;
 let alice: UserClient;
 let bob: UserClient;
 
-const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-
-const eventually = async <T>(read: () => Promise<T>, until: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let failure: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await read();
-      if (until(last)) return last;
-    } catch (error) {
-      failure = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-  throw new Error(`${what}: not seen in ${timeoutMs} ms (last: ${JSON.stringify(last)?.slice(0, 800)}; error: ${String(failure)})`);
-};
-
-const joinedMembers = async (user: UserClient, roomId: string) => Object.keys((await user.get(`/rooms/${e(roomId)}/joined_members`)).joined as Body).sort();
 const membershipOf = async (user: UserClient, roomId: string, userId: string) =>
   (await user.get(`/rooms/${e(roomId)}/state/m.room.member/${e(userId)}`)).membership as string;
 
 beforeAll(async () => {
-  peer = await startSynapsePeer();
-  strata = await startStrataBesideSynapse();
-  const strataClient = new MatrixClient(strata.url);
-  alice = new UserClient(strataClient, await strataClient.register(`alice${unique()}`));
-  const synapseClient = new MatrixClient(peer.clientUrl);
-  bob = new UserClient(synapseClient, await synapseClient.registerWithSharedSecret(peer.sharedSecret, `bob${unique()}`));
+  both = await startSynapseAndStrata();
+  ({ peer, strata, alice, bob } = both);
 }, 240_000);
 
 afterAll(async () => {
-  await strata?.stop();
-  await peer?.stop();
+  await both?.stop();
 }, 120_000);
 
 describe('invites from Synapse to a Strata user', () => {

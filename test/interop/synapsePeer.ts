@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TLSSocket } from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
-import { freePort, startTestServer, type TestServer } from '../harness/index.ts';
+import { MatrixClient, UserClient, freePort, startTestServer, type TestServer } from '../harness/index.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const script = 'infra/services/synapse.sh';
@@ -103,4 +103,31 @@ export const startStrataBesideSynapse = async (): Promise<TestServer> => {
     config: { STRATA_SERVER_NAME: `127.0.0.1:${port}` },
     file: { federation: { listen: `127.0.0.1:${port}`, verify_certificates: false, ip_range_whitelist: ['127.0.0.1/32'] } },
   });
+};
+
+/** Synapse and a Strata beside it, with one fresh user on each: Alice on Strata, Bob on Synapse. */
+export interface SynapseAndStrata {
+  readonly peer: SynapsePeer;
+  readonly strata: TestServer;
+  readonly alice: UserClient;
+  readonly bob: UserClient;
+  stop(): Promise<void>;
+}
+
+const uniqueName = (): string => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+export const startSynapseAndStrata = async (): Promise<SynapseAndStrata> => {
+  const peer = await startSynapsePeer();
+  const strata = await startStrataBesideSynapse();
+  const strataClient = new MatrixClient(strata.url);
+  const synapseClient = new MatrixClient(peer.clientUrl);
+  return {
+    peer, strata,
+    alice: new UserClient(strataClient, await strataClient.register(`alice${uniqueName()}`)),
+    bob: new UserClient(synapseClient, await synapseClient.registerWithSharedSecret(peer.sharedSecret, `bob${uniqueName()}`)),
+    async stop() {
+      await strata.stop();
+      await peer.stop();
+    },
+  };
 };

@@ -4,60 +4,26 @@
  * receipts and to-device: synapseEdus.int.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MatrixClient, UserClient, e, type Body, type TestServer } from '../harness/index.ts';
-import { startStrataBesideSynapse, startSynapsePeer, type SynapsePeer } from './synapsePeer.ts';
+import { e, type Body, type UserClient } from '../harness/index.ts';
+import { eventually, joinedMembers, sameStateEverywhere } from './federationViews.ts';
+import { startSynapseAndStrata, type SynapseAndStrata, type SynapsePeer } from './synapsePeer.ts';
 
+let both: SynapseAndStrata;
 let peer: SynapsePeer;
-let strata: TestServer;
 let alice: UserClient;
 let bob: UserClient;
 
-const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-
-/** Polls `read` until `until` holds (federation is asynchronous); fails after `timeoutMs`. */
-const eventually = async <T>(read: () => Promise<T>, until: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let failure: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await read();
-      if (until(last)) return last;
-    } catch (error) {
-      failure = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-  throw new Error(`${what}: not seen in ${timeoutMs} ms (last: ${JSON.stringify(last)?.slice(0, 800)}; error: ${String(failure)})`);
-};
-
 const bodies = (messages: Body): string[] => (messages.chunk as Body[]).filter((event) => event.type === 'm.room.message').map((event) => event.content.body as string);
 const history = (user: UserClient, roomId: string) => user.get(`/rooms/${e(roomId)}/messages`, { dir: 'b', limit: 50 });
-const joinedMembers = async (user: UserClient, roomId: string) => Object.keys((await user.get(`/rooms/${e(roomId)}/joined_members`)).joined as Body).sort();
 
 beforeAll(async () => {
-  peer = await startSynapsePeer();
-  strata = await startStrataBesideSynapse();
-  const strataClient = new MatrixClient(strata.url);
-  alice = new UserClient(strataClient, await strataClient.register(`alice${unique()}`));
-  const synapseClient = new MatrixClient(peer.clientUrl);
-  bob = new UserClient(synapseClient, await synapseClient.registerWithSharedSecret(peer.sharedSecret, `bob${unique()}`));
+  both = await startSynapseAndStrata();
+  ({ peer, alice, bob } = both);
 }, 240_000);
 
 afterAll(async () => {
-  await strata?.stop();
-  await peer?.stop();
+  await both?.stop();
 }, 120_000);
-
-/** The current state as (type, state_key) → event id, as one server's client API shows it. */
-const stateIds = async (user: UserClient, roomId: string): Promise<Record<string, string>> =>
-  Object.fromEntries(((await user.get(`/rooms/${e(roomId)}/state`)) as unknown as Body[]).map((event) => [`${event.type}|${event.state_key}`, event.event_id]));
-
-const sameState = async (roomId: string, what: string) => {
-  const ours = await eventually(() => Promise.all([stateIds(alice, roomId), stateIds(bob, roomId)]),
-    ([a, b]) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort()), what);
-  return ours[0];
-};
 
 describe('a Strata room joined by a Synapse user', () => {
   let roomId: string;
@@ -96,7 +62,7 @@ describe('a Strata room joined by a Synapse user', () => {
     await bob.put(`/rooms/${e(roomId)}/redact/${e(theirs)}/r2`, {});
     await eventually(() => alice.get(`/rooms/${e(roomId)}/event/${e(theirs)}`), (event) => event.content?.body === undefined, 'bob\'s redaction on Strata');
 
-    const state = await sameState(roomId, 'the same current state on both servers');
+    const state = await sameStateEverywhere([alice, bob], roomId, 'the same current state on both servers');
     expect(state[`m.room.member|${bob.userId}`]).toBeDefined();
   }, 120_000);
 
@@ -120,7 +86,7 @@ describe('a Strata room joined by a Synapse user', () => {
 
 describe('a Synapse room joined by a Strata user', () => {
   it('joins by alias, reads state, and carries messages both ways', async () => {
-    const alias = `synapse${unique()}`;
+    const alias = `synapse${Date.now().toString(36)}`;
     const roomId = await bob.createRoom({ preset: 'public_chat', room_alias_name: alias, name: 'synapse-hosted' });
     await bob.send(roomId, 'before strata came');
     const joined = await alice.post(`/join/${e(`#${alias}:${peer.serverName}`)}`, {});

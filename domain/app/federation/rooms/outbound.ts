@@ -33,32 +33,44 @@ const templateMatches = (template: JsonObject, roomId: string, userId: string, m
   template.type === 'm.room.member' && template.room_id === roomId && template.sender === userId && template.state_key === userId
   && isJsonObject(template.content) && template.content.membership === membership;
 
-export const createRoomFederation = (ctx: FederationRoomsContext): RoomFederation => ({
-  async join(userId, roomId, servers, content) {
-    const candidates = [...new Set(servers)].filter((server) => server !== ctx.serverName).slice(0, MAX_JOIN_SERVERS);
-    if (candidates.length === 0) throw new MatrixError('M_NOT_FOUND', 404, `No known servers to join ${roomId} through`);
-    let failure: unknown;
-    for (const server of candidates) {
-      try {
-        const made = await ctx.remoteRooms.makeJoin(server, roomId, userId, [...ROOM_VERSIONS.keys()]);
-        const rules = roomVersionRules(made.roomVersion);
-        if (rules === undefined) throw new MatrixError('M_UNSUPPORTED_ROOM_VERSION', 400, `room version ${made.roomVersion} is not supported`);
-        if (!templateMatches(made.event, roomId, userId, 'join')) throw new MatrixError('M_UNKNOWN', 502, `${server} proposed an unexpected join event`);
-        const { pdu, eventId } = signTemplate(ctx, made.event, rules, { ...content, membership: 'join' });
-        const answer = await ctx.remoteRooms.sendJoin(server, roomId, eventId, pdu);
-        // Restricted rooms: the resident server signs our join too; anything else stays ours.
-        const theirs = answer.event === undefined ? undefined : toRoomEvent(answer.event, rules);
-        const join = theirs?.ok === true && theirs.value.eventId === eventId ? answer.event as Pdu : pdu;
-        const result = await ctx.writer.importJoin({ roomId, roomVersion: rules.id, state: answer.state, authChain: answer.authChain, join });
-        if (result.outcome === 'accepted' || result.outcome === 'known') return;
-        throw new MatrixError('M_UNKNOWN', 502, `the room ${server} gave could not be joined: ${'reason' in result ? result.reason : result.outcome}`);
-      } catch (error) {
-        failure = error;
-      }
+/** Tries `attempt` with each candidate server in turn; the last failure when none succeeds. */
+const throughFirst = async (ctx: FederationRoomsContext, servers: readonly string[], what: string, attempt: (server: string) => Promise<void>): Promise<void> => {
+  const candidates = [...new Set(servers)].filter((server) => server !== ctx.serverName).slice(0, MAX_JOIN_SERVERS);
+  if (candidates.length === 0) throw new MatrixError('M_NOT_FOUND', 404, `No known servers to ${what} through`);
+  let failure: unknown;
+  for (const server of candidates) {
+    try {
+      return await attempt(server);
+    } catch (error) {
+      failure = error;
     }
-    if (failure instanceof MatrixError) throw failure;
-    throw new MatrixError('M_UNKNOWN', 502, `Failed to join ${roomId} through ${candidates.join(', ')}`);
-  },
+  }
+  if (failure instanceof MatrixError) throw failure;
+  throw new MatrixError('M_UNKNOWN', 502, `Failed to ${what} through ${candidates.join(', ')}`);
+};
+
+/** A `make_*` template checked (a room version we know, our user's membership) and signed as ours. */
+const ourEventFrom = (
+  ctx: FederationRoomsContext, server: string, made: { roomVersion: string; event: JsonObject }, roomId: string, userId: string, membership: string, content: JsonObject,
+): { rules: RoomVersionRules; pdu: Pdu; eventId: string } => {
+  const rules = roomVersionRules(made.roomVersion);
+  if (rules === undefined) throw new MatrixError('M_UNSUPPORTED_ROOM_VERSION', 400, `room version ${made.roomVersion} is not supported`);
+  if (!templateMatches(made.event, roomId, userId, membership)) throw new MatrixError('M_UNKNOWN', 502, `${server} proposed an unexpected ${membership} event`);
+  return { rules, ...signTemplate(ctx, made.event, rules, { ...content, membership }) };
+};
+
+export const createRoomFederation = (ctx: FederationRoomsContext): RoomFederation => ({
+  join: (userId, roomId, servers, content) => throughFirst(ctx, servers, `join ${roomId}`, async (server) => {
+    const made = await ctx.remoteRooms.makeJoin(server, roomId, userId, [...ROOM_VERSIONS.keys()]);
+    const { rules, pdu, eventId } = ourEventFrom(ctx, server, made, roomId, userId, 'join', content);
+    const answer = await ctx.remoteRooms.sendJoin(server, roomId, eventId, pdu);
+    // Restricted rooms: the resident server signs our join too; anything else stays ours.
+    const theirs = answer.event === undefined ? undefined : toRoomEvent(answer.event, rules);
+    const join = theirs?.ok === true && theirs.value.eventId === eventId ? answer.event as Pdu : pdu;
+    const result = await ctx.writer.importJoin({ roomId, roomVersion: rules.id, state: answer.state, authChain: answer.authChain, join });
+    if (result.outcome === 'accepted' || result.outcome === 'known') return;
+    throw new MatrixError('M_UNKNOWN', 502, `the room ${server} gave could not be joined: ${'reason' in result ? result.reason : result.outcome}`);
+  }),
 
   async invite(userId, roomId, invitee, content) {
     if (!isUserId(invitee)) throw new MatrixError('M_INVALID_PARAM', 400, `Invalid user id ${invitee}`);
@@ -79,34 +91,16 @@ export const createRoomFederation = (ctx: FederationRoomsContext): RoomFederatio
     throw new MatrixError('M_FORBIDDEN', 403, `the invite could not enter the room: ${'reason' in result ? result.reason : result.outcome}`);
   },
 
-  async knock(userId, roomId, servers, content) {
-    const candidates = [...new Set(servers)].filter((server) => server !== ctx.serverName).slice(0, MAX_JOIN_SERVERS);
-    if (candidates.length === 0) throw new MatrixError('M_NOT_FOUND', 404, `No known servers to knock on ${roomId} through`);
-    let failure: unknown;
-    for (const server of candidates) {
-      try {
-        const made = await ctx.remoteRooms.makeKnock(server, roomId, userId, [...ROOM_VERSIONS.keys()]);
-        const rules = roomVersionRules(made.roomVersion);
-        if (rules === undefined) throw new MatrixError('M_UNSUPPORTED_ROOM_VERSION', 400, `room version ${made.roomVersion} is not supported`);
-        if (!templateMatches(made.event, roomId, userId, 'knock')) throw new MatrixError('M_UNKNOWN', 502, `${server} proposed an unexpected knock event`);
-        const { pdu, eventId } = signTemplate(ctx, made.event, rules, { ...content, membership: 'knock' });
-        const strippedState = await ctx.remoteRooms.sendKnock(server, roomId, eventId, pdu);
-        await ctx.writer.recordOutOfBand({ roomId, roomVersion: rules.id, eventId, pdu, strippedState });
-        return;
-      } catch (error) {
-        failure = error;
-      }
-    }
-    if (failure instanceof MatrixError) throw failure;
-    throw new MatrixError('M_UNKNOWN', 502, `Failed to knock on ${roomId} through ${candidates.join(', ')}`);
-  },
+  knock: (userId, roomId, servers, content) => throughFirst(ctx, servers, `knock on ${roomId}`, async (server) => {
+    const made = await ctx.remoteRooms.makeKnock(server, roomId, userId, [...ROOM_VERSIONS.keys()]);
+    const { rules, pdu, eventId } = ourEventFrom(ctx, server, made, roomId, userId, 'knock', content);
+    const strippedState = await ctx.remoteRooms.sendKnock(server, roomId, eventId, pdu);
+    await ctx.writer.recordOutOfBand({ roomId, roomVersion: rules.id, eventId, pdu, strippedState });
+  }),
 
   async leaveThrough(userId, roomId, server, content) {
     const made = await ctx.remoteRooms.makeLeave(server, roomId, userId);
-    const rules = roomVersionRules(made.roomVersion);
-    if (rules === undefined) throw new MatrixError('M_UNSUPPORTED_ROOM_VERSION', 400, `room version ${made.roomVersion} is not supported`);
-    if (!templateMatches(made.event, roomId, userId, 'leave')) throw new MatrixError('M_UNKNOWN', 502, `${server} proposed an unexpected leave event`);
-    const { pdu, eventId } = signTemplate(ctx, made.event, rules, { ...content, membership: 'leave' });
+    const { rules, pdu, eventId } = ourEventFrom(ctx, server, made, roomId, userId, 'leave', content);
     await ctx.remoteRooms.sendLeave(server, roomId, eventId, pdu);
     await ctx.writer.recordOutOfBand({ roomId, roomVersion: rules.id, eventId, pdu, strippedState: [] });
   },
