@@ -85,6 +85,8 @@ describe('a Strata room joined by a Synapse user', () => {
 });
 
 describe('a Synapse room joined by a Strata user', () => {
+  let hosted: string;
+
   it('joins by alias, reads state, and carries messages both ways', async () => {
     const alias = `synapse${Date.now().toString(36)}`;
     const roomId = await bob.createRoom({ preset: 'public_chat', room_alias_name: alias, name: 'synapse-hosted' });
@@ -101,5 +103,31 @@ describe('a Synapse room joined by a Strata user', () => {
     await alice.send(roomId, 'thanks');
     await eventually(() => history(bob, roomId), (messages) => bodies(messages).includes('thanks'), 'alice\'s message on Synapse');
     expect(await joinedMembers(alice, roomId)).toEqual(await joinedMembers(bob, roomId));
+    hosted = roomId;
+  }, 120_000);
+
+  it('carries state changes, power levels and redactions, and both servers agree on the state', async () => {
+    const roomId = hosted;
+    const levels = await bob.get(`/rooms/${e(roomId)}/state/m.room.power_levels/`);
+    await bob.put(`/rooms/${e(roomId)}/state/m.room.power_levels/`, { ...levels, users: { ...levels.users, [alice.userId]: 50 } });
+    await eventually(() => alice.get(`/rooms/${e(roomId)}/state/m.room.power_levels/`), (pl) => pl.users?.[alice.userId] === 50, 'the power levels on Strata');
+    // Alice's new power is used on Strata and judged on Synapse.
+    await alice.put(`/rooms/${e(roomId)}/state/m.room.topic/`, { topic: 'set from strata' });
+    await eventually(() => bob.get(`/rooms/${e(roomId)}/state/m.room.topic/`), (topic) => topic.topic === 'set from strata', 'the topic on Synapse');
+    await bob.put(`/rooms/${e(roomId)}/state/m.room.name/`, { name: 'renamed on synapse' });
+    await eventually(() => alice.get(`/rooms/${e(roomId)}/state/m.room.name/`), (name) => name.name === 'renamed on synapse', 'the name on Strata');
+
+    const ours = await alice.send(roomId, 'strata regrets this');
+    await eventually(() => history(bob, roomId), (messages) => bodies(messages).includes('strata regrets this'), 'the message on Synapse');
+    await alice.put(`/rooms/${e(roomId)}/redact/${e(ours)}/r3`, {});
+    await eventually(() => bob.get(`/rooms/${e(roomId)}/event/${e(ours)}`), (event) => event.content?.body === undefined, 'alice\'s redaction on Synapse');
+    // Bob (admin) redacts Alice's other message: the redaction of another user's event, judged on Strata.
+    const second = await alice.send(roomId, 'moderated');
+    await eventually(() => history(bob, roomId), (messages) => bodies(messages).includes('moderated'), 'the second message on Synapse');
+    await bob.put(`/rooms/${e(roomId)}/redact/${e(second)}/r4`, {});
+    await eventually(() => alice.get(`/rooms/${e(roomId)}/event/${e(second)}`), (event) => event.content?.body === undefined, 'bob\'s redaction on Strata');
+
+    const state = await sameStateEverywhere([alice, bob], roomId, 'the same current state on both servers');
+    expect(state[`m.room.member|${alice.userId}`]).toBeDefined();
   }, 120_000);
 });
