@@ -16,3 +16,4 @@ export {
 } from './failures.ts';
 export { createRoomLogContract, type LogContract, type Violation } from './roomLogContract.ts';
 export { refusingAppendsWhileStopped, waitWhileRunning } from './failFast.ts';
+export { senderPositions, type SenderPositions } from './senderPositions.ts';

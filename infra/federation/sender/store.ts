@@ -9,7 +9,7 @@
  */
 import type { CatchUpMark } from '../../../domain/app/federation/sender/index.ts';
 import type { Edu, JsonObject, RoomLog, SqlDatabase, SqlExecutor } from '../../../domain/index.ts';
-import { POSITIONS_SCHEMA } from '../../../projections/runtime/index.ts';
+import { POSITIONS_SCHEMA, senderPositions } from '../../../projections/runtime/index.ts';
 
 export const FEDERATION_SENDER_NAME = 'federation_sender';
 const VERSION = 1;
@@ -66,47 +66,22 @@ const upsertMarks = async (tx: SqlExecutor, marks: readonly CatchUpMark[]): Prom
   );
 };
 
-const savePosition = (tx: SqlExecutor, topic: string, partition: number, next: number) => tx.query(
-  `INSERT INTO projection_positions (projection, topic, partition, next_offset, version) VALUES ($1, $2, $3, $4, $5)
-   ON CONFLICT (projection, topic, partition) DO UPDATE SET next_offset = GREATEST(projection_positions.next_offset, EXCLUDED.next_offset)`,
-  [FEDERATION_SENDER_NAME, topic, partition, next, VERSION],
-);
+const positions = senderPositions(FEDERATION_SENDER_NAME, VERSION);
 
 export const createSenderStore = async (db: SqlDatabase): Promise<SenderStore> => {
   for (const statement of SCHEMA) await db.query(statement);
 
-  const readPositions = async (topic: string, partitions: readonly number[]) => {
-    const { rows } = await db.query<{ partition: number; next_offset: number | string }>(
-      `SELECT partition, next_offset FROM projection_positions
-       WHERE projection = $1 AND topic = $2 AND partition = ANY($3::integer[])`,
-      [FEDERATION_SENDER_NAME, topic, [...partitions]],
-    );
-    return new Map(rows.map((row) => [Number(row.partition), Number(row.next_offset)]));
-  };
-
   return {
-    async loadPositions(log, topic, partitions) {
-      const stored = await readPositions(topic, partitions);
-      const missing = partitions.filter((partition) => !stored.has(partition));
-      if (missing.length === 0) return stored;
-      for (const partition of missing) {
-        await db.query(
-          `INSERT INTO projection_positions (projection, topic, partition, next_offset, version) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (projection, topic, partition) DO NOTHING`,
-          [FEDERATION_SENDER_NAME, topic, partition, await log.endOffset(topic, partition), VERSION],
-        );
-      }
-      return readPositions(topic, partitions);
-    },
+    loadPositions: (log, topic, partitions) => positions.load(db, log, topic, partitions),
 
     async checkpoint(topic, partition, next, marks) {
       if (marks.length === 0) {
-        await savePosition(db, topic, partition, next);
+        await positions.save(db, topic, partition, next);
         return;
       }
       await db.transaction(async (tx) => {
         await upsertMarks(tx, marks);
-        await savePosition(tx, topic, partition, next);
+        await positions.save(tx, topic, partition, next);
       });
     },
 
