@@ -53,7 +53,31 @@ const stateLookups = (state: RoomState): RoomLookups => {
 };
 
 export const remoteWriting = <E extends { state: RoomState }>(core: WriterCore<E>): Pick<RoomWriter,
-  'ingest' | 'storeOutliers' | 'storeBackfilled' | 'importJoin' | 'recordOutOfBand' | 'membershipTemplate'> => ({
+  'ingest' | 'storeOutliers' | 'storeBackfilled' | 'importJoin' | 'recordOutOfBand' | 'membershipTemplate'> => {
+  /**
+   * Events another server gave us outside the timeline's order, checked as outliers are
+   * (`decideOutliers`); `recordsOf` says what of them goes into the log.
+   */
+  const storeChecked = async (
+    roomId: string, pdus: readonly unknown[],
+    recordsOf: (decided: ReturnType<typeof decideOutliers>, rules: RoomVersionRules, receivedAt: number) => readonly RoomRecord[],
+  ): Promise<{ records: readonly RoomRecord[]; skipped: readonly string[] }> => {
+    const remote = requireRemote(core);
+    await warmVerifyKeys(remote, pdus);
+    const stored = await core.run(roomId, async () => {
+      const entry = await core.load(roomId);
+      if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
+      const state = entry.state as Created;
+      const receivedAt = core.now();
+      const decided = decideOutliers({ roomId, rules: state.rules, receivedAt }, pdus, await remoteLookups(remote, state, pdus.filter(isJsonObject)));
+      const records = recordsOf(decided, state.rules, receivedAt);
+      return { records, skipped: decided.skipped, appended: records.length === 0 ? undefined : core.commit(entry, records) };
+    });
+    if (stored.appended !== undefined) await core.projected(await stored.appended);
+    return stored;
+  };
+
+  return {
     async ingest(roomId, pdu, _origin, stateBefore) {
       const remote = requireRemote(core);
       await warmVerifyKeys(remote, [pdu]);
@@ -88,36 +112,15 @@ export const remoteWriting = <E extends { state: RoomState }>(core: WriterCore<E
     },
 
     async storeOutliers(roomId, pdus) {
-      const remote = requireRemote(core);
-      await warmVerifyKeys(remote, pdus);
-      const stored = await core.run(roomId, async () => {
-        const entry = await core.load(roomId);
-        if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
-        const state = entry.state as Created;
-        const lookups = await remoteLookups(remote, state, pdus.filter(isJsonObject));
-        const decided = decideOutliers({ roomId, rules: state.rules, receivedAt: core.now() }, pdus, lookups);
-        return { decided, appended: decided.records.length === 0 ? undefined : core.commit(entry, decided.records) };
-      });
-      if (stored.appended !== undefined) await core.projected(await stored.appended);
-      return { stored: stored.decided.records.length, skipped: stored.decided.skipped };
+      const stored = await storeChecked(roomId, pdus, (decided) => decided.records);
+      return { stored: stored.records.length, skipped: stored.skipped };
     },
 
     async storeBackfilled(roomId, pdus) {
-      const remote = requireRemote(core);
-      await warmVerifyKeys(remote, pdus);
-      const stored = await core.run(roomId, async () => {
-        const entry = await core.load(roomId);
-        if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
-        const state = entry.state as Created;
-        const receivedAt = core.now();
-        const decided = decideOutliers({ roomId, rules: state.rules, receivedAt }, pdus, await remoteLookups(remote, state, pdus.filter(isJsonObject)));
+      const stored = await storeChecked(roomId, pdus, (decided, rules, receivedAt) => [...decided.passed.values()]
         // Newest first: each lands before the previous one (records.ts `pdu.backfilled`).
-        const records: PduBackfilled[] = [...decided.passed.values()]
-          .sort((a, b) => b.depth - a.depth || (a.eventId < b.eventId ? 1 : -1))
-          .map((event) => ({ type: 'pdu.backfilled', v: 1, roomId, roomVersion: state.rules.id, eventId: event.eventId, pdu: event.pdu, receivedAt }));
-        return { records, skipped: decided.skipped, appended: records.length === 0 ? undefined : core.commit(entry, records) };
-      });
-      if (stored.appended !== undefined) await core.projected(await stored.appended);
+        .sort((a, b) => b.depth - a.depth || (a.eventId < b.eventId ? 1 : -1))
+        .map((event): PduBackfilled => ({ type: 'pdu.backfilled', v: 1, roomId, roomVersion: rules.id, eventId: event.eventId, pdu: event.pdu, receivedAt })));
       return { stored: stored.records.length, skipped: stored.skipped };
     },
 
@@ -175,4 +178,5 @@ export const remoteWriting = <E extends { state: RoomState }>(core: WriterCore<E
       if (!made.ok) throw new MatrixError(made.error.errcode, STATUS[made.error.errcode] ?? 400, made.error.reason);
       return { roomVersion: (entry.state.rules as RoomVersionRules).id, template: made.template };
     }),
-});
+  };
+};
