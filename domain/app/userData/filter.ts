@@ -1,8 +1,10 @@
 /**
  * Filters (client-server-api § Filtering, filter.yaml, definitions/sync_filter.yaml): parsing and
  * validation of the JSON, and matching of events. /sync and /messages use the parsed form.
- * Unknown keys are ignored; a known key of the wrong shape is M_BAD_JSON.
+ * Unknown keys are ignored; a known key of the wrong shape is M_BAD_JSON, as Synapse's filter schema
+ * decides: user and room id lists hold valid ids, `limit` is a non-negative integer (0: no events).
  */
+import { isRoomId, isUserId } from '../../ids/index.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../json.ts';
 import { LIMITS } from '../../limits.ts';
 import { badJson } from './errors.ts';
@@ -52,6 +54,14 @@ const stringList = (object: JsonObject, key: string, path: string): string[] | u
   return value as string[];
 };
 
+const idList = (object: JsonObject, key: string, path: string, kind: 'user' | 'room'): string[] | undefined => {
+  const list = stringList(object, key, path);
+  const valid = kind === 'user' ? isUserId : isRoomId;
+  const invalid = list?.find((id) => !valid(id));
+  if (invalid !== undefined) throw badJson(`'${path}${key}' must hold ${kind} ids: ${JSON.stringify(invalid)} is not one`);
+  return list;
+};
+
 const bool = (object: JsonObject, key: string, path: string): boolean | undefined => {
   const value = object[key];
   if (value === undefined) return undefined;
@@ -68,27 +78,27 @@ const objectAt = (object: JsonObject, key: string, path: string): JsonObject => 
 
 const parseEventFilter = (json: JsonObject, path: string): EventFilter => {
   const limit = json.limit;
-  if (limit !== undefined && (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1)) {
-    throw badJson(`'${path}limit' must be a positive integer`);
+  if (limit !== undefined && (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 0)) {
+    throw badJson(`'${path}limit' must be a non-negative integer`);
   }
   const types = stringList(json, 'types', path);
-  const senders = stringList(json, 'senders', path);
+  const senders = idList(json, 'senders', path, 'user');
   return {
     ...(limit === undefined ? {} : { limit }),
     ...(types === undefined ? {} : { types }),
     notTypes: stringList(json, 'not_types', path) ?? [],
     ...(senders === undefined ? {} : { senders }),
-    notSenders: stringList(json, 'not_senders', path) ?? [],
+    notSenders: idList(json, 'not_senders', path, 'user') ?? [],
   };
 };
 
 const parseRoomEventFilter = (json: JsonObject, path: string): RoomEventFilter => {
-  const rooms = stringList(json, 'rooms', path);
+  const rooms = idList(json, 'rooms', path, 'room');
   const containsUrl = bool(json, 'contains_url', path);
   return {
     ...parseEventFilter(json, path),
     ...(rooms === undefined ? {} : { rooms }),
-    notRooms: stringList(json, 'not_rooms', path) ?? [],
+    notRooms: idList(json, 'not_rooms', path, 'room') ?? [],
     ...(containsUrl === undefined ? {} : { containsUrl }),
     lazyLoadMembers: bool(json, 'lazy_load_members', path) ?? false,
     includeRedundantMembers: bool(json, 'include_redundant_members', path) ?? false,
@@ -97,10 +107,10 @@ const parseRoomEventFilter = (json: JsonObject, path: string): RoomEventFilter =
 };
 
 const parseRoomFilter = (json: JsonObject): RoomFilter => {
-  const rooms = stringList(json, 'rooms', 'room.');
+  const rooms = idList(json, 'rooms', 'room.', 'room');
   return {
     ...(rooms === undefined ? {} : { rooms }),
-    notRooms: stringList(json, 'not_rooms', 'room.') ?? [],
+    notRooms: idList(json, 'not_rooms', 'room.', 'room') ?? [],
     includeLeave: bool(json, 'include_leave', 'room.') ?? false,
     timeline: parseRoomEventFilter(objectAt(json, 'timeline', 'room.'), 'room.timeline.'),
     state: parseRoomEventFilter(objectAt(json, 'state', 'room.'), 'room.state.'),

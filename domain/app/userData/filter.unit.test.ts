@@ -32,11 +32,14 @@ describe('filters', () => {
   });
 
   it('rejects malformed filters with M_BAD_JSON', () => {
-    const bads: JsonValue[] = [[], { event_fields: 'type' }, { room: { timeline: { limit: 0 } } }, { room: { timeline: { limit: 1.5 } } },
-      { room: { include_leave: 'yes' } }, { account_data: { senders: [1] } }, { event_format: 'xml' }];
+    const bads: JsonValue[] = [[], { event_fields: 'type' }, { room: { timeline: { limit: -1 } } }, { room: { timeline: { limit: 1.5 } } },
+      { room: { include_leave: 'yes' } }, { account_data: { senders: [1] } }, { event_format: 'xml' },
+      { room: { timeline: { senders: ['alice'] } } }, { room: { not_rooms: ['#alias:x'] } }, { room: { state: { rooms: ['!'] } } }];
     for (const bad of bads) {
       expect(errcodeOf(() => parseFilter(bad))).toBe('M_BAD_JSON');
     }
+    // Zero is a limit (an empty timeline); unknown keys are allowed for forward compatibility.
+    expect(parseFilter({ room: { timeline: { limit: 0, 'org.example.new': 1 } }, 'org.example.top': [] }).room.timeline.limit).toBe(0);
   });
 
   it('matches events by type glob, sender, room and url', () => {
