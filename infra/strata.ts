@@ -253,6 +253,7 @@ export const startStrata = async (
     onDevicesDeleted: async (userId, deviceIds) => {
       for (const deviceId of deviceIds) await userData.onDeviceDeleted(userId, deviceId);
     },
+    onDeviceChanged: (userId, deviceId) => userData.onDeviceChanged(userId, deviceId),
     // A deactivated account leaves (or rejects) every room it is in, then loses its pushers.
     onAccountDeactivated: async (userId) => {
       for (const roomId of await roomQueries.roomsWithMembership(userId, ['join', 'invite', 'knock'])) {

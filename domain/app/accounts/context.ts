@@ -26,6 +26,11 @@ export interface AccountsContext {
    */
   readonly onDevicesDeleted?: (userId: string, deviceIds: readonly string[]) => Promise<void> | void;
   /**
+   * Called after a local user's device was created (login, registration) or renamed: their device
+   * list changed, for their other devices, the users sharing a room with them and other servers.
+   */
+  readonly onDeviceChanged?: (userId: string, deviceId: string) => Promise<void> | void;
+  /**
    * Called after a local account was deactivated (its devices already gone): the composition root
    * makes it leave its rooms and drops its pushers, layers this one may not import.
    */

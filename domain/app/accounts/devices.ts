@@ -38,7 +38,10 @@ export const renameDevice = async (
     throw invalidParam('display_name', `at most ${MAX_DEVICE_DISPLAY_NAME_LENGTH} characters`);
   }
   if ((await ctx.store.getDevice(requester.userId, deviceId)) === undefined) throw notFound();
-  if (displayName !== undefined) await ctx.store.setDeviceDisplayName(requester.userId, deviceId, displayName);
+  if (displayName === undefined) return;
+  await ctx.store.setDeviceDisplayName(requester.userId, deviceId, displayName);
+  // Other users' clients and servers show the name (keys.yaml `unsigned.device_display_name`).
+  await ctx.onDeviceChanged?.(requester.userId, deviceId);
 };
 
 /**

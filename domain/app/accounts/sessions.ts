@@ -47,6 +47,7 @@ export const issueSession = async (
   const device = deviceId ?? newDeviceId(ctx.random);
   const { created } = await ctx.store.ensureDevice(userId, device, initialDeviceDisplayName, now);
   if (!created) await ctx.store.deleteAccessTokensOfDevice(userId, device);
+  else await ctx.onDeviceChanged?.(userId, device);
   const accessToken = newAccessToken(ctx.random);
   const session = { userId, accessToken, deviceId: device, homeServer: ctx.serverName };
   if (!refreshable) {

@@ -223,6 +223,18 @@ export const claimKeys = async (ctx: UserDataContext, _requester: Requester, bod
   return { one_time_keys: claimed, failures };
 };
 
+/**
+ * For the accounts layer: a device was created or renamed. Its keys may not be uploaded yet, but
+ * the device list changed all the same (as Synapse's `notify_device_update`): the user's other
+ * devices and the users sharing a room see it in `device_lists.changed`, and other servers get an
+ * m.device_list_update with the display name.
+ */
+export const onDeviceChanged = async (ctx: UserDataContext, userId: string, deviceId: string): Promise<void> => {
+  await ctx.stores.keys.recordDeviceListChange(userId);
+  await deviceListChanged(ctx, userId);
+  await sendDeviceListUpdates(ctx, userId, [deviceId]);
+};
+
 /** For the accounts layer: a deleted device loses its keys and pending messages. */
 export const onDeviceDeleted = async (ctx: UserDataContext, userId: string, deviceId: string): Promise<void> => {
   await ctx.stores.keys.deleteDevice(userId, deviceId);

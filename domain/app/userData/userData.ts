@@ -10,7 +10,7 @@ import { createFilter, getFilter, resolveFilter } from './filters.ts';
 import {
   createBackupVersion, deleteBackupVersion, deleteRoomKeys, getBackupVersion, getRoomKeys, putRoomKeys, updateBackupVersion,
 } from './keyBackup.ts';
-import { claimKeys, onDeviceDeleted, queryKeys, uploadKeys } from './keys.ts';
+import { claimKeys, onDeviceChanged, onDeviceDeleted, queryKeys, uploadKeys } from './keys.ts';
 import { sendPresence, sendTyping } from './federationEdus.ts';
 import { startPresencePings } from './presencePing.ts';
 import { createRemoteUserData, type RemoteUserData } from './remoteEdus.ts';
@@ -81,6 +81,8 @@ export interface UserData {
   deleteRoomKeys(requester: R, version: string | undefined, which: RoomKeySelection): Promise<JsonObject>;
   /** The accounts layer calls this after deleting a device: its keys, to-device queue and pushers go. */
   onDeviceDeleted(userId: string, deviceId: string): Promise<void>;
+  /** The accounts layer calls this after creating or renaming a device: the user's device list changed. */
+  onDeviceChanged(userId: string, deviceId: string): Promise<void>;
   getPresence(requester: R, userId: string): Promise<JsonObject>;
   setPresence(requester: R, userId: string, body: JsonObject): Promise<void>;
   /** `viewer.isAdmin` adds `m.account_moderation`. */
@@ -162,6 +164,7 @@ export const createUserData = (deps: UserDataDependencies): UserData => {
     putRoomKeys: (...a) => putRoomKeys(ctx, ...a),
     getRoomKeys: (...a) => getRoomKeys(ctx, ...a),
     deleteRoomKeys: (...a) => deleteRoomKeys(ctx, ...a),
+    onDeviceChanged: (userId, deviceId) => onDeviceChanged(ctx, userId, deviceId),
     onDeviceDeleted: async (userId, deviceId) => {
       await onDeviceDeleted(ctx, userId, deviceId);
       await deletePushersOfDevice(ctx, userId, deviceId);
