@@ -15,7 +15,7 @@ import {
   accountDataPreferences, createRoomModules, createRoomPeeking, createRooms, createRoomWriter, type Rooms,
 } from '../domain/app/rooms/index.ts';
 import { MatrixError } from '../domain/index.ts';
-import { createSync, roomWakeKeys, type SyncContext, type SyncService } from '../domain/app/sync/index.ts';
+import { createEventStream, createSync, roomWakeKeys, type SyncContext, type SyncService } from '../domain/app/sync/index.ts';
 import { createInProcessNotifier, createUserData, withPresenceActivity, type PresenceTimers } from '../domain/app/userData/index.ts';
 import { ROOM_EVENTS_TOPIC } from '../domain/index.ts';
 import { createSharedSecretRegistrationRouter } from '../gateways/admin/index.ts';
@@ -404,6 +404,7 @@ export const startStrata = async (
       createRoomsRouter({
         rooms, accounts, messageRateLimit: config.rateLimits.messages, modules: roomModules,
         peeking: createRoomPeeking({ rooms: roomQueries, clock: systemClock, notifier: roomWakeups }),
+        eventStream: createEventStream(syncContext),
       }),
       createUserDataRouter({ userData, accounts }),
       createSyncRouter({ sync, accounts, rooms }),

@@ -40,7 +40,7 @@ const timeoutOf = (text: string | undefined): number => {
 
 const peekEvents = async (ctx: PeekContext, requester: RoomRequester, request: PeekRequest, signal?: AbortSignal): Promise<JsonObject> => {
   const roomId = request.roomId;
-  // Without room_id this is the global /events stream, deprecated since r0 and replaced by /sync.
+  // Without room_id this is the global event stream (sync/eventStream.ts), which the gateway serves when wired.
   if (roomId === undefined) throw new MatrixError('M_MISSING_PARAM', 400, "Missing 'room_id' (use /sync for the event stream)");
   const timeoutMs = timeoutOf(request.timeout);
   const deadline = ctx.clock.now() + timeoutMs;

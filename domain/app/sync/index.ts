@@ -4,6 +4,7 @@ export { createSync, sync, MAX_SYNC_TIMEOUT_MS, type SyncRequest, type SyncServi
 export { decodeSyncToken, encodeSyncToken, parseSyncToken, type SyncPositions } from './token.ts';
 export { keyChanges, type KeyChangesContext } from './keyChanges.ts';
 export { roomWakeKeys } from './wakeKeys.ts';
+export { createEventStream, type EventStream, type EventStreamRequest } from './eventStream.ts';
 export { DEFAULT_TIMELINE_LIMIT } from './timeline.ts';
 export { unreadNotifications, userRules, withIgnoredSenders, type UnreadCounts } from './unread.ts';
 export { rememberingReceiptTargets } from './ownReceipts.ts';

@@ -2,6 +2,7 @@
 import { Router } from '@koa/router';
 import type { Accounts } from '../../../domain/app/accounts/index.ts';
 import { withBundledAggregations, type RoomModules, type RoomPeeking, type Rooms } from '../../../domain/app/rooms/index.ts';
+import type { EventStream } from '../../../domain/app/sync/index.ts';
 import type { RequestState, StrataRouter } from '../../http/index.ts';
 import { createTokenBucketLimiter, rateLimit, requireAccessToken, type RateLimitSetting } from '../accounts/index.ts';
 import { addDirectoryRoutes } from './directoryRoutes.ts';
@@ -19,6 +20,8 @@ export interface RoomsRouterOptions {
   readonly modules?: RoomModules;
   /** GET /events?room_id= (peeking_events.yaml); absent: the route is not served. */
   readonly peeking?: RoomPeeking;
+  /** GET /events without room_id, the global event stream (old_sync.yaml); absent: not served. */
+  readonly eventStream?: EventStream;
 }
 
 export const createRoomsRouter = (options: RoomsRouterOptions): StrataRouter => {
@@ -29,7 +32,10 @@ export const createRoomsRouter = (options: RoomsRouterOptions): StrataRouter => 
   const limit = options.messageRateLimit ? createTokenBucketLimiter(options.messageRateLimit) : null;
   addEventRoutes(router, rooms, auth, rateLimit(limit));
   addDirectoryRoutes(router, rooms, auth);
-  addSpaceRoutes(router, rooms, auth, options.peeking);
+  addSpaceRoutes(router, rooms, auth, {
+    ...(options.peeking === undefined ? {} : { peeking: options.peeking }),
+    ...(options.eventStream === undefined ? {} : { eventStream: options.eventStream }),
+  });
   if (options.modules !== undefined) addModuleRoutes(router, options.modules, auth, options.accounts);
   return router;
 };

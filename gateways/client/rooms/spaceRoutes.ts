@@ -1,9 +1,11 @@
 /**
  * Spaces and room previews: GET /v1/rooms/{roomId}/hierarchy (space_hierarchy.yaml),
- * /rooms/{roomId}/initialSync (room_initial_sync.yaml), GET /events?room_id= (peeking_events.yaml)
- * and the deprecated GET /events/{eventId} (old_sync.yaml).
+ * /rooms/{roomId}/initialSync (room_initial_sync.yaml), GET /events?room_id= (peeking_events.yaml),
+ * and the deprecated GET /events without room_id (the global event stream) and
+ * GET /events/{eventId} (old_sync.yaml).
  */
 import type { RoomPeeking, Rooms } from '../../../domain/app/rooms/index.ts';
+import type { EventStream } from '../../../domain/app/sync/index.ts';
 import type { StrataContext, StrataMiddleware, StrataRouter } from '../../http/index.ts';
 import { clientPaths } from '../accounts/index.ts';
 import { MatrixError } from '../../../domain/index.ts';
@@ -14,7 +16,12 @@ const definedQuery = <K extends string>(ctx: StrataContext, names: Record<K, str
     .map(([key, name]) => [key, queryString(ctx, name)])
     .filter(([, value]) => value !== undefined)) as { [P in K]?: string };
 
-export const addSpaceRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataMiddleware, peeking?: RoomPeeking): void => {
+export interface EventReads {
+  readonly peeking?: RoomPeeking;
+  readonly eventStream?: EventStream;
+}
+
+export const addSpaceRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataMiddleware, reads: EventReads = {}): void => {
   router.get('/_matrix/client/v1/rooms/:roomId/hierarchy', auth, async (ctx) => {
     ctx.body = await rooms.getHierarchy(roomRequester(ctx), param(ctx, 'roomId'),
       definedQuery(ctx, { from: 'from', limit: 'limit', maxDepth: 'max_depth', suggestedOnly: 'suggested_only' }));
@@ -34,7 +41,8 @@ export const addSpaceRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataM
       ctx.body = await rooms.getEvent(roomRequester(ctx), roomId, eventId);
     });
   }
-  if (peeking === undefined) return;
+  const { peeking, eventStream } = reads;
+  if (peeking === undefined && eventStream === undefined) return;
   for (const path of clientPaths('/events')) {
     router.get(path, auth, async (ctx) => {
       const aborted = new AbortController();
@@ -42,8 +50,15 @@ export const addSpaceRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataM
       const onClose = (): void => aborted.abort();
       ctx.res.once('close', onClose);
       try {
-        ctx.body = await peeking.peekEvents(roomRequester(ctx),
-          definedQuery(ctx, { roomId: 'room_id', from: 'from', timeout: 'timeout' }), aborted.signal);
+        const query = definedQuery(ctx, { roomId: 'room_id', from: 'from', timeout: 'timeout' });
+        // With room_id a room's events (peeking); without, every room of the user's (Synapse serves both here).
+        if (query.roomId === undefined && eventStream !== undefined) {
+          ctx.body = await eventStream.events(roomRequester(ctx), query, aborted.signal);
+        } else if (peeking !== undefined) {
+          ctx.body = await peeking.peekEvents(roomRequester(ctx), query, aborted.signal);
+        } else {
+          throw new MatrixError('M_MISSING_PARAM', 400, "Missing 'room_id'");
+        }
       } finally {
         ctx.res.off('close', onClose);
       }
