@@ -31,7 +31,7 @@ import {
   createFederationHierarchyRouter, createFederationRoomMembershipRouter, createFederationRoomReadRouter, createFederationTransactionRouter,
   federationAuth, federationVersionRouter, originOf,
 } from '../gateways/federation/index.ts';
-import { createHttpApp } from '../gateways/http/index.ts';
+import { createHttpApp, routeTable } from '../gateways/http/index.ts';
 import { healthRouter, metricsRouter } from '../gateways/ops/index.ts';
 import { ANALYTICS_PROJECTION, createClickHouseAnalyticsReadModel, startClickHouseProjection } from '../projections/analytics/index.ts';
 import {
@@ -95,6 +95,8 @@ export interface StartedStrata {
   readonly federationAddress?: string;
   /** Applies the EDUs of inbound federation transactions (what the `/send` route hands on; tests call it directly). */
   readonly edus: EduReceiver;
+  /** Every `METHOD path-template` the HTTP listener serves (tests walk it). */
+  readonly routes: readonly string[];
 }
 
 /** What the configuration does not say: settings tests change (the same composition otherwise). */
@@ -439,7 +441,8 @@ export const startStrata = async (
   const federationAddress = federationHttp === undefined ? {} : { federationAddress: displayListenAddress(federationHttp.address) };
   federationSender.open();
   // /metrics tells anyone who reads it about traffic and internals: only on a listener of its own.
-  if (config.metrics === undefined) return { address: displayListenAddress(http.address), ...federationAddress, edus: eduReceiver };
+  const routes = routeTable(app);
+  if (config.metrics === undefined) return { address: displayListenAddress(http.address), ...federationAddress, edus: eduReceiver, routes };
   const metricsApp = createHttpApp({
     logger: logger.child({ listener: 'metrics' }),
     routers: [metricsRouter(metrics, config.metrics.token === undefined ? {} : { token: config.metrics.token })],
@@ -449,5 +452,5 @@ export const startStrata = async (
   const metricsAddress = displayListenAddress(metricsHttp.address);
   logger.info({ metrics_listen: metricsAddress, metrics_token: config.metrics.token !== undefined },
     `serving /metrics on http://${metricsAddress}`);
-  return { address: displayListenAddress(http.address), metricsAddress, ...federationAddress, edus: eduReceiver };
+  return { address: displayListenAddress(http.address), metricsAddress, ...federationAddress, edus: eduReceiver, routes };
 };

@@ -25,6 +25,7 @@ export const createHttpApp = (options: HttpAppOptions): Koa<RequestState> => {
   app.use(requestContext(options.logger, options.metrics));
   for (const router of options.routers) app.use(skippingUnmatched(router));
   app.use(unrecognized(options.routers));
+  routersOf.set(app, options.routers);
   return app;
 };
 
@@ -72,3 +73,11 @@ const combine = (router: StrataRouter, stack: readonly Layer[]): RegExp | null =
     return null;
   }
 };
+
+/** The routers each application was created with, for `routeTable`. */
+const routersOf = new WeakMap<Koa<RequestState>, readonly StrataRouter[]>();
+
+/** Every `METHOD path-template` the application's routers serve (HEAD, which Koa adds to each GET, left out). */
+export const routeTable = (app: Koa<RequestState>): string[] =>
+  (routersOf.get(app) ?? []).flatMap((router) => (router.stack as unknown as readonly { readonly methods: readonly string[]; readonly path: string }[])
+    .flatMap((layer) => layer.methods.filter((method) => method !== 'HEAD').map((method) => `${method} ${layer.path}`)));

@@ -1,4 +1,4 @@
-export { createHttpApp } from './app.ts';
+export { createHttpApp, routeTable } from './app.ts';
 export type { HttpAppOptions } from './app.ts';
 export { readJsonBody } from './body.ts';
 export type { ReadJsonBodyOptions } from './body.ts';

@@ -49,6 +49,8 @@ export interface TestServer {
   readonly registrationSharedSecret: string;
   /** The server's inbound EDU receiver, as the federation `/send` route calls it. */
   readonly edus: EduReceiver;
+  /** Every `METHOD path-template` the server's HTTP listener serves. */
+  readonly routes: readonly string[];
   /** Stops the server and deletes its data (temporary directory, database, Kafka topics). */
   stop(): Promise<void>;
 }
@@ -121,6 +123,7 @@ export const startTestServer = async (options: TestServerOptions): Promise<TestS
       serverName: config.serverName,
       registrationSharedSecret: config.registrationSharedSecret ?? registrationSharedSecret,
       edus: started.edus,
+      routes: started.routes,
       stop: () => cleanup.run(),
     };
   } catch (error) {

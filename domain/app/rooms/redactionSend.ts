@@ -10,7 +10,7 @@ import { badJson, originOf } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
 
 export const sendRedaction = async (
-  ctx: RoomsContext, requester: RoomRequester, roomId: string, txnId: string, content: JsonObject,
+  ctx: RoomsContext, requester: RoomRequester, roomId: string, txnId: string | null, content: JsonObject,
 ): Promise<string> => {
   const { redacts, ...rest } = content;
   if (typeof redacts !== 'string' || !parseEventId(redacts).ok) throw badJson("m.room.redaction content needs 'redacts', an event id");

@@ -31,7 +31,8 @@ export interface Rooms {
   kick(requester: R, roomId: string, userId: string, reason?: string): Promise<void>;
   ban(requester: R, roomId: string, userId: string, reason?: string): Promise<void>;
   unban(requester: R, roomId: string, userId: string, reason?: string): Promise<void>;
-  sendMessage(requester: R, roomId: string, type: string, txnId: string, content: JsonObject): Promise<string>;
+  /** Without a transaction id (POST, as Synapse serves it) every call is a new event. */
+  sendMessage(requester: R, roomId: string, type: string, txnId: string | null, content: JsonObject): Promise<string>;
   putState(requester: R, roomId: string, type: string, stateKey: string, content: JsonObject): Promise<string>;
   redact(requester: R, roomId: string, eventId: string, txnId: string, reason?: string): Promise<string>;
   getEvent(requester: R, roomId: string, eventId: string): Promise<JsonObject>;

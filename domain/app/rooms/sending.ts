@@ -21,7 +21,7 @@ const asOutsider = (ctx: RoomsContext, requester: RoomRequester, roomId: string)
 };
 
 export const sendMessage = async (
-  ctx: RoomsContext, requester: RoomRequester, roomId: string, type: string, txnId: string, content: JsonObject,
+  ctx: RoomsContext, requester: RoomRequester, roomId: string, type: string, txnId: string | null, content: JsonObject,
 ): Promise<string> => {
   // A second m.room.create, like every other event, is the decider's to refuse (localPolicy.ts).
   const result = await ctx.writer.send(roomId, { type, sender: requester.userId, content }, originOf(requester, txnId))

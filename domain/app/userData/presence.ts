@@ -3,7 +3,7 @@ import { MatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
 import type { PresenceState } from '../../ports/userData.ts';
 import type { Requester, UserDataContext } from './context.ts';
-import { forbidden, invalidParam, notFound } from './errors.ts';
+import { forbidden, invalidParam } from './errors.ts';
 import { currentlyActive, SYNAPSE_PRESENCE_TIMERS } from './presenceTracker.ts';
 
 const PRESENCE_STATES = new Set(['online', 'offline', 'unavailable']);
@@ -21,13 +21,15 @@ export const presenceContent = (
   ...(state.statusMsg === undefined ? {} : { status_msg: state.statusMsg }),
 });
 
-/** `GET /presence/{userId}/status`: visible to the user and to users sharing a room with them. */
+/** `GET /presence/{userId}/status`: visible to the user and to users sharing a room with them (403 otherwise, as Synapse). */
 export const getPresence = async (ctx: UserDataContext, requester: Requester, userId: string): Promise<JsonObject> => {
   if (requester.userId !== userId && !(await ctx.membership.usersSharingRoomsWith(requester.userId)).has(userId)) {
     throw forbidden('You do not share a room with this user');
   }
   const state = await ctx.stores.presence.get(userId);
-  if (state === undefined) throw notFound('No presence known for this user');
+  // A user who never set presence nor synced is offline (Synapse's default state), not unknown:
+  // users nobody may see were refused above, so this tells nothing of which accounts exist.
+  if (state === undefined) return { presence: 'offline' };
   return presenceContent(state, ctx.clock.now(), ctx.presence.timers.lastActiveGranularityMs);
 };
 

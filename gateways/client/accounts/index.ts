@@ -4,4 +4,4 @@ export type { SupportContact, SupportInfo } from './discoveryRoutes.ts';
 export { accessTokenOf, optionalAccessToken, optionalRequesterOf, requesterOf, requireAccessToken, type AuthenticatedState } from './auth.ts';
 export { createTokenBucketLimiter, rateLimit, type RateLimiter, type RateLimitSetting } from './rateLimit.ts';
 export { renderUiaChallenge } from './uia.ts';
-export { CLIENT_PREFIXES, clientPaths } from './paths.ts';
+export { CLIENT_PREFIXES, clientPaths, clientPathsWithUnstable } from './paths.ts';

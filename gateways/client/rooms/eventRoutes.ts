@@ -20,6 +20,14 @@ export const addEventRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataM
       ctx.body = { event_id: await rooms.sendMessage(roomRequester(ctx), param(ctx, 'roomId'), param(ctx, 'eventType'), param(ctx, 'txnId'), content) };
     });
   }
+  // Not in the spec, but Synapse serves it (RoomSendEventRestServlet) and older clients call it:
+  // without a transaction id every POST is a new event.
+  for (const path of clientPaths('/rooms/:roomId/send/:eventType')) {
+    router.post(path, auth, limit, async (ctx) => {
+      const content = await body(ctx, MAX_EVENT_BODY_BYTES);
+      ctx.body = { event_id: await rooms.sendMessage(roomRequester(ctx), param(ctx, 'roomId'), param(ctx, 'eventType'), null, content) };
+    });
+  }
   for (const path of clientPaths('/rooms/:roomId/state')) {
     router.get(path, auth, async (ctx) => {
       ctx.body = await rooms.getState(roomRequester(ctx), param(ctx, 'roomId'));

@@ -2,13 +2,13 @@
 import { optionalObject, type Accounts } from '../../../domain/app/accounts/index.ts';
 import type { UserData } from '../../../domain/app/userData/index.ts';
 import { readJsonBody, type StrataMiddleware, type StrataRouter } from '../../http/index.ts';
-import { clientPaths, renderUiaChallenge, requesterOf } from '../accounts/index.ts';
+import { clientPathsWithUnstable, renderUiaChallenge, requesterOf } from '../accounts/index.ts';
 import { MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES } from './limits.ts';
 
 export const addCrossSigningRoutes = (
   router: StrataRouter, userData: UserData, accounts: Pick<Accounts, 'passwordAuth'>, auth: StrataMiddleware,
 ): void => {
-  for (const path of clientPaths('/keys/device_signing/upload')) {
+  for (const path of clientPathsWithUnstable('/keys/device_signing/upload')) {
     router.post(path, auth, renderUiaChallenge, async (ctx) => {
       const requester = requesterOf(ctx);
       const body = await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES });
@@ -16,7 +16,7 @@ export const addCrossSigningRoutes = (
         () => accounts.passwordAuth(requester, 'keys/device_signing/upload', optionalObject(body, 'auth')));
     });
   }
-  for (const path of clientPaths('/keys/signatures/upload')) {
+  for (const path of clientPathsWithUnstable('/keys/signatures/upload')) {
     router.post(path, auth, async (ctx) => {
       ctx.body = await userData.uploadSignatures(requesterOf(ctx), await readJsonBody(ctx, { maxBytes: MAX_BATCH_BODY_BYTES }));
     });

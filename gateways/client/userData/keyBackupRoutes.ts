@@ -1,7 +1,7 @@
 /** Server-side key backups: `/room_keys/version[/{version}]` and `/room_keys/keys[/{roomId}[/{sessionId}]]`. */
 import type { RoomKeySelection, UserData } from '../../../domain/app/userData/index.ts';
 import { readJsonBody, type StrataContext, type StrataMiddleware, type StrataRouter } from '../../http/index.ts';
-import { clientPaths, requesterOf } from '../accounts/index.ts';
+import { clientPathsWithUnstable, requesterOf } from '../accounts/index.ts';
 import { MAX_BODY_BYTES, MAX_ROOM_KEYS_BODY_BYTES } from './limits.ts';
 
 /** The required `version` query parameter (the use-cases answer M_MISSING_PARAM without it). */
@@ -14,7 +14,7 @@ const selectionOf = (params: Readonly<Record<string, string | undefined>>): Room
 });
 
 export const addKeyBackupRoutes = (router: StrataRouter, userData: UserData, auth: StrataMiddleware): void => {
-  for (const path of clientPaths('/room_keys/version')) {
+  for (const path of clientPathsWithUnstable('/room_keys/version')) {
     router.post(path, auth, async (ctx) => {
       ctx.body = await userData.createBackupVersion(requesterOf(ctx), await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES }));
     });
@@ -22,7 +22,7 @@ export const addKeyBackupRoutes = (router: StrataRouter, userData: UserData, aut
       ctx.body = await userData.getBackupVersion(requesterOf(ctx), undefined);
     });
   }
-  for (const path of clientPaths('/room_keys/version/:version')) {
+  for (const path of clientPathsWithUnstable('/room_keys/version/:version')) {
     router.get(path, auth, async (ctx) => {
       ctx.body = await userData.getBackupVersion(requesterOf(ctx), ctx.params.version!);
     });
@@ -34,7 +34,7 @@ export const addKeyBackupRoutes = (router: StrataRouter, userData: UserData, aut
       ctx.body = await userData.deleteBackupVersion(requesterOf(ctx), ctx.params.version!);
     });
   }
-  for (const path of ['/room_keys/keys', '/room_keys/keys/:roomId', '/room_keys/keys/:roomId/:sessionId'].flatMap(clientPaths)) {
+  for (const path of ['/room_keys/keys', '/room_keys/keys/:roomId', '/room_keys/keys/:roomId/:sessionId'].flatMap(clientPathsWithUnstable)) {
     router.put(path, auth, async (ctx) => {
       const body = await readJsonBody(ctx, { maxBytes: MAX_ROOM_KEYS_BODY_BYTES });
       ctx.body = await userData.putRoomKeys(requesterOf(ctx), versionParam(ctx), selectionOf(ctx.params), body);
