@@ -12,3 +12,5 @@ export type * from './federationOutbox.ts';
 export type * from './roomEvents.ts';
 export type * from './remoteRooms.ts';
 export type * from './backfill.ts';
+export type * from './threePids.ts';
+export { IdentityServerError } from './threePids.ts';

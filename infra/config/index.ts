@@ -3,3 +3,4 @@ export type { StrataConfig, RateLimit, LogLevel, Env, ReadConfigFile } from './l
 export { cidrProblem, type FederationSettings } from './federation.ts';
 export { parseListenAddress, serverNameProblem } from './address.ts';
 export type { ListenAddress } from './address.ts';
+export type { EmailSettings } from './email.ts';

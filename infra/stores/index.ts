@@ -4,3 +4,4 @@ export { createArgon2PasswordHasher, OWASP_ARGON2ID, type Argon2Parameters } fro
 export { cryptoRandom, systemClock } from './cryptoRandom.ts';
 export { createSqlAccountStore } from './sqlAccountStore.ts';
 export { withAccessTokenCache, type AccessTokenCacheOptions } from './accessTokenCache.ts';
+export { createSqlThreePidStore } from './sqlThreePidStore.ts';

@@ -12,3 +12,4 @@ export { serveTestApp, type TestApp } from './httpTestApp.ts';
 export { syncTestClient, V3, type SyncSession, type SyncTestClient } from './syncTestClient.ts';
 export { freePort } from './ports.ts';
 export { TransactionRecorder, type ReceivedTransaction, type RemoteBehaviour } from './transactionRecorder.ts';
+export { startMailbox, type Mailbox, type ReceivedMail } from './mailbox.ts';

@@ -1,0 +1,2 @@
+/** Identity servers (identity_service_api), reached over HTTPS. */
+export { createIdentityServers, parseIdServer, type IdentityServersOptions } from './identityServers.ts';

@@ -1,0 +1,2 @@
+/** Outgoing mail. */
+export { createSmtpMailer } from './smtpMailer.ts';
