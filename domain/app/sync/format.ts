@@ -37,6 +37,18 @@ const pick = (source: JsonObject, paths: readonly string[][]): JsonObject => {
 export const applyEventFields = (event: JsonObject, fields: readonly string[] | undefined): JsonObject =>
   fields === undefined ? event : pick(event, fields.map(pathOf));
 
+/**
+ * `event_format: federation`: the PDU as its room version defines it, plus `event_id` (which PDUs of
+ * room versions 3 and later do not carry, and which clients address events by) and the viewer's
+ * `unsigned` — age, the sending device's transaction id, the replaced state, the redaction — as
+ * Synapse serialises it (`format_event_raw`).
+ */
+const federationEvent = (event: StoredEvent, viewer: Viewer, now: number): JsonObject => {
+  const unsigned = clientEvent(event, viewer, now).unsigned as JsonObject;
+  if (event.redactedBecause !== null) unsigned.redacted_because = federationEvent(event.redactedBecause, viewer, now);
+  return { ...event.pdu, event_id: event.eventId, unsigned };
+};
+
 export interface EventFormatter {
   (event: StoredEvent): JsonObject;
 }
@@ -44,7 +56,7 @@ export interface EventFormatter {
 export const eventFormatter = (filter: Filter, viewer: Viewer, now: number): EventFormatter => (event) => {
   let formatted: JsonObject;
   if (filter.eventFormat === 'federation') {
-    formatted = { ...event.pdu, unsigned: { age: Math.max(0, now - event.originServerTs) } };
+    formatted = federationEvent(event, viewer, now);
   } else {
     const { room_id: _roomId, ...rest } = clientEvent(event, viewer, now);
     formatted = rest;

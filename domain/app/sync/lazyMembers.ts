@@ -16,6 +16,25 @@ export interface SentMembers {
   record(events: readonly StoredEvent[]): void;
 }
 
+/**
+ * The members whose member events a lazy-loading client needs to show `events`: each sender, unless
+ * their member event came earlier in the timeline itself (Synapse's rule; not for `state_after`,
+ * which the client applies instead of the timeline's state events); and, when the full state is
+ * sent (a room new to the client, `full_state`), the user, who MUST learn their own membership
+ * (client-server-api § Lazy-loading room members).
+ */
+export const lazyMembersNeeded = (
+  events: readonly StoredEvent[], userId: string, options: { readonly fullState: boolean; readonly stateAfter: boolean },
+): Set<string> => {
+  const needed = new Set<string>(options.fullState ? [userId] : []);
+  const inTimeline = new Set<string>();
+  for (const event of events) {
+    if (options.stateAfter || !inTimeline.has(event.sender)) needed.add(event.sender);
+    if (event.type === 'm.room.member' && event.stateKey !== null) inTimeline.add(event.stateKey);
+  }
+  return needed;
+};
+
 const keyOf = (event: StoredEvent): string => `${event.roomId}\u0000${event.stateKey ?? ''}`;
 
 /**

@@ -111,6 +111,25 @@ export const idleSince = (plan: Extract<RoomPlan, { section: 'join' | 'leave' }>
   return from >= to || (lastOffset !== undefined && lastOffset < from);
 };
 
+/**
+ * A room new to the client (or sent with its full state) always shows the user's own membership, in
+ * `state` or the timeline, even when it falls after the timeline's start but the timeline filter or
+ * limit left it out: the client must learn that, and how, it is in the room (client-server-api
+ * § Lazy-loading room members asks the same). A state filter that excludes it is obeyed.
+ */
+const withOwnMembership = async (
+  ctx: SyncContext, plan: Extract<RoomPlan, { section: 'join' | 'leave' }>, userId: string, timeline: RoomTimeline, view: RoomView,
+  filter: Filter,
+): Promise<RoomTimeline> => {
+  const own = (event: StoredEvent): boolean => event.type === 'm.room.member' && event.stateKey === userId;
+  if (timeline.events.some(own) || timeline.state.some(own)) return timeline;
+  const eventId = plan.changes[plan.changes.length - 1]?.eventId;
+  const event = eventId === null || eventId === undefined ? undefined : await ctx.rooms.event(eventId);
+  if (event === undefined || !eventMatches(filter.room.state, { type: event.type, sender: event.sender, roomId: plan.roomId })) return timeline;
+  view.sentMembers?.record([event]);
+  return { ...timeline, state: [...timeline.state, event] };
+};
+
 export const buildRoom = async (
   ctx: SyncContext, plan: Extract<RoomPlan, { section: 'join' | 'leave' }>, filter: Filter, userId: string,
   format: EventFormatter, extrasReady: RoomExtras | Promise<RoomExtras>, view: RoomView = { stateAfter: false },
@@ -144,6 +163,7 @@ export const buildRoom = async (
     const visible = await visibleFrom(ctx, plan.roomId, userId, window, plan.changes);
     ranges = visible.ranges;
     timeline = await roomTimeline(visible.ctx, { ...window, visibleFrom: visible.from }, filter, userId, view);
+    if (plan.newToClient || window.fullState) timeline = await withOwnMembership(ctx, plan, userId, timeline, view, filter);
     // Whole (neither limited, filtered nor cut by visibility): the timeline holds every event of
     // [from, to), which are the new unread events too.
     if (window.from !== undefined && ranges === undefined && !timeline.limited && !narrows(filter.room.timeline)) {

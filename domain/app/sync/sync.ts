@@ -6,17 +6,18 @@
  * token is returned unchanged.
  */
 import { MatrixError } from '../../errors.ts';
-import type { JsonObject } from '../../json.ts';
+import { isJsonObject, type JsonObject } from '../../json.ts';
 import type { UserMembershipChange } from '../../ports/rooms.ts';
 import { eventMatches, roomAllowed, type Filter } from '../userData/index.ts';
 import type { SyncContext, SyncRequester } from './context.ts';
 import { eventFormatter } from './format.ts';
 import { planRooms, type RoomPlan } from './plan.ts';
-import { buildRoom, strippedRoom, type RoomExtras, type RoomView } from './roomSections.ts';
+import { buildRoom, strippedRoom, type BuiltRoom, type RoomExtras, type RoomView } from './roomSections.ts';
 import { sentMembersOf } from './lazyMembers.ts';
 import { createSyncMemo, forgetUserInMemo, type SyncMemo } from './memo.ts';
 import { ownReceipts, receiptTargets } from './ownReceipts.ts';
 import { updatePresence } from './setPresence.ts';
+import { newMemberPresence, type NewMember } from './memberPresence.ts';
 import { deviceListDelta } from './deviceLists.ts';
 import { keyChanges } from './keyChanges.ts';
 import { ignoringContext, servedStrippedRoom, syncPreferences } from './ignored.ts';
@@ -141,7 +142,11 @@ const compute = async (ctx: SyncContext, requester: SyncRequester, computation: 
   const globalAccountData = extras.accountData
     .filter((entry) => entry.roomId === null && eventMatches(filter.accountData, { type: entry.type }))
     .map((entry) => ({ type: entry.type, content: entry.content }));
-  const presenceEvents = presence.filter((event) => eventMatches(filter.presence, { type: 'm.presence', sender: String(event.sender) }));
+  const changed = new Set(presence.map((event) => String(event.sender)));
+  const joinedPresence = since === undefined ? []
+    : (await newMemberPresence(ctx, userId, newMembers(built, userId), upTo.presence)).filter((event) => !changed.has(String(event.sender)));
+  const presenceEvents = [...presence, ...joinedPresence]
+    .filter((event) => eventMatches(filter.presence, { type: 'm.presence', sender: String(event.sender) }));
   const next: SyncPositions = { ...upTo, toDevice: toDevice.position };
   const rooms = Object.fromEntries(Object.entries(sections).filter(([, section]) => Object.keys(section).length > 0));
   const body: JsonObject = {
@@ -159,6 +164,28 @@ const compute = async (ctx: SyncContext, requester: SyncRequester, computation: 
   return {
     body, empty, joinedRoomIds: allJoined, complete: toDevice.position >= upTo.toDevice, toDeviceEmpty: toDevice.events.length === 0,
   };
+};
+
+/**
+ * Incrementally, the joins of this response that make the user share a room with someone: their own
+ * join of a room new to the client (everyone in it), and others' joins in the rooms it shows (a
+ * member changing profile was sharing already). Synapse's `newly_joined_rooms` / `newly_joined_or_invited_users`.
+ */
+const newMembers = (built: readonly { plan: RoomPlan; room: BuiltRoom | undefined }[], userId: string): NewMember[] => {
+  const joins: NewMember[] = [];
+  for (const { plan, room } of built) {
+    if (plan.section !== 'join' || room === undefined || !room.changed) continue;
+    if (plan.newToClient) {
+      joins.push({ roomId: plan.roomId, userId });
+      continue;
+    }
+    for (const event of [...room.timeline.state, ...room.timeline.events]) {
+      const joined = event.type === 'm.room.member' && event.stateKey !== null && event.stateKey !== userId
+        && isJsonObject(event.pdu.content) && event.pdu.content.membership === 'join' && event.prevContent?.membership !== 'join';
+      if (joined) joins.push({ roomId: plan.roomId, userId: event.stateKey! });
+    }
+  }
+  return joins;
 };
 
 const resolveFilter = async (ctx: SyncContext, userId: string, param: string | undefined, memo: SyncMemo | undefined): Promise<Filter> => {

@@ -8,7 +8,7 @@ import type { EventFilter as PortEventFilter, OffsetRange, StoredEvent, UserMemb
 import { restrictedToVisible, roomToken, visibleRangesBelow } from '../rooms/index.ts';
 import { eventMatches, type Filter, type RoomEventFilter } from '../userData/index.ts';
 import type { SyncContext } from './context.ts';
-import type { SentMembers } from './lazyMembers.ts';
+import { lazyMembersNeeded, type SentMembers } from './lazyMembers.ts';
 
 /** Synapse's default; the spec leaves the timeline limit to the server. */
 export const DEFAULT_TIMELINE_LIMIT = 10;
@@ -110,12 +110,13 @@ export const roomTimeline = async (
 
   const stateFilter = filter.room.state;
   if (stateFilter.lazyLoadMembers) {
-    // Only the members who sent the timeline's events, and the user (client-server-api § Lazy-loading
-    // room members; Synapse always adds the user, so the client knows it is in the room).
-    const senders = new Set([userId, ...events.map((event) => event.sender)]);
-    const keep = (event: StoredEvent): boolean => event.type !== 'm.room.member' || senders.has(event.stateKey ?? '');
+    // Only the members the timeline needs (lazyMembers.ts); incrementally their member events as of
+    // the point the state is taken at, changed or not, since the client may never have been sent them.
+    const fullState = window.fullState || window.from === undefined;
+    const needed = lazyMembersNeeded(events, userId, { fullState, stateAfter: options.stateAfter });
+    const keep = (event: StoredEvent): boolean => event.type !== 'm.room.member' || needed.has(event.stateKey ?? '');
     state = state.filter(keep);
-    if (!window.fullState && window.from !== undefined && events.length > 0) {
+    if (!fullState && needed.size > 0) {
       const sent = new Set(state.map((event) => event.eventId));
       const members = (await stateAtPoint()).filter((event) => event.type === 'm.room.member' && keep(event) && !sent.has(event.eventId));
       state = [...state, ...members];
