@@ -5,7 +5,8 @@
 import type { JsonObject } from '../../json.ts';
 import { accountDataChanged } from './accountData.ts';
 import type { Requester, UserDataContext } from './context.ts';
-import { invalidParam } from './errors.ts';
+import { MatrixError } from '../../errors.ts';
+import { invalidParam, notFound } from './errors.ts';
 import type { PushRule, PushRuleset } from './pushRuleDefaults.ts';
 import {
   deleteRule, effectiveRuleset, findRule, parseActions, parseKind, pushRulesContent, putRule, ruleFromBody, setActions,
@@ -27,16 +28,24 @@ export const getRule = async (ctx: UserDataContext, requester: Requester, kind: 
   return findRule(await getRuleset(ctx, requester), parseKind(kind), ruleId);
 };
 
+/** `GET /pushrules/global/{kind}/`: the rules of one kind, in priority order (Synapse serves it; the spec lists no such path). */
+export const getRulesOfKind = async (ctx: UserDataContext, requester: Requester, kind: string): Promise<readonly PushRule[]> => {
+  const parsedKind = parseKind(kind);
+  return (await getRuleset(ctx, requester))[parsedKind];
+};
+
 export const setRule = async (
   ctx: UserDataContext, requester: Requester, kind: string, ruleId: string, body: JsonObject, placement: RulePlacement,
 ): Promise<void> => {
-  const parsedKind = parseKind(kind);
+  // pushrules.yaml: 400 for "a problem configuring this push rule"; Synapse's "Unknown template" (M_UNKNOWN).
+  const parsedKind = parseKind(kind, () => new MatrixError('M_UNKNOWN', 400, `Unknown push rule kind ${JSON.stringify(kind)}`));
   const rule = ruleFromBody(parsedKind, ruleId, body);
   await change(ctx, requester, (ruleset) => putRule(ruleset, parsedKind, rule, placement));
 };
 
 export const removeRule = async (ctx: UserDataContext, requester: Requester, kind: string, ruleId: string): Promise<void> => {
-  const parsedKind = parseKind(kind);
+  // No rule of an unknown kind exists to delete (Synapse answers 404 M_NOT_FOUND too).
+  const parsedKind = parseKind(kind, () => notFound('The push rule was not found'));
   await change(ctx, requester, (ruleset) => deleteRule(ruleset, parsedKind, ruleId));
 };
 

@@ -39,10 +39,18 @@ export const effectiveRuleset = (userId: string, stored: JsonObject | undefined)
 /** The `m.push_rules` account data content for a ruleset. */
 export const pushRulesContent = (ruleset: PushRuleset): JsonObject => ({ global: ruleset as unknown as JsonObject });
 
-export const parseKind = (kind: string): PushRuleKind => {
-  if (!(PUSH_RULE_KINDS as readonly string[]).includes(kind)) throw invalidParam(`Unknown push rule kind ${JSON.stringify(kind)}`);
+/**
+ * The rule kind of a path (pushrules.yaml: override, underride, sender, room, content). Another kind
+ * names no endpoint: 404 M_UNRECOGNIZED (client-server-api § Common error codes) unless the
+ * operation answers otherwise (`unknown`).
+ */
+export const parseKind = (kind: string, unknown: () => MatrixError = unrecognizedKind(kind)): PushRuleKind => {
+  if (!(PUSH_RULE_KINDS as readonly string[]).includes(kind)) throw unknown();
   return kind as PushRuleKind;
 };
+
+export const unrecognizedKind = (kind: string) => (): MatrixError =>
+  new MatrixError('M_UNRECOGNIZED', 404, `Unknown push rule kind ${JSON.stringify(kind)}`);
 
 export const findRule = (ruleset: PushRuleset, kind: PushRuleKind, ruleId: string): PushRule => {
   const rule = ruleset[kind].find((candidate) => candidate.rule_id === ruleId);

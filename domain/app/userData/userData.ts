@@ -18,7 +18,7 @@ import { getPresence, setPresence } from './presence.ts';
 import { createPresenceTracker, SYNAPSE_PRESENCE_TIMERS, type PresenceTimers, type PresenceTracker } from './presenceTracker.ts';
 import type { PushRule, PushRuleset } from './pushRuleDefaults.ts';
 import { deletePushersOfDevice, deletePushersOfUser, getPushers, setPusher } from './pushers.ts';
-import { getRule, getRuleset, removeRule, setRule, setRuleActions, setRuleEnabled } from './pushRules.ts';
+import { getRule, getRuleset, getRulesOfKind, removeRule, setRule, setRuleActions, setRuleEnabled } from './pushRules.ts';
 import type { RulePlacement } from './pushRuleset.ts';
 import { sendReceipt, setReadMarkers, setTyping } from './receipts.ts';
 import { createUserDataStreams, type UserDataStreams } from './streams.ts';
@@ -52,6 +52,7 @@ export interface UserData {
   resolveFilter(userId: string, param: string | undefined): Promise<Filter>;
   getPushRules(requester: R): Promise<PushRuleset>;
   getPushRule(requester: R, kind: string, ruleId: string): Promise<PushRule>;
+  getPushRulesOfKind(requester: R, kind: string): Promise<readonly PushRule[]>;
   setPushRule(requester: R, kind: string, ruleId: string, body: JsonObject, placement: RulePlacement): Promise<void>;
   deletePushRule(requester: R, kind: string, ruleId: string): Promise<void>;
   setPushRuleEnabled(requester: R, kind: string, ruleId: string, body: JsonObject): Promise<void>;
@@ -141,6 +142,7 @@ export const createUserData = (deps: UserDataDependencies): UserData => {
     resolveFilter: (...a) => resolveFilter(ctx, ...a),
     getPushRules: (requester) => getRuleset(ctx, requester),
     getPushRule: (...a) => getRule(ctx, ...a),
+    getPushRulesOfKind: (...a) => getRulesOfKind(ctx, ...a),
     setPushRule: (...a) => setRule(ctx, ...a),
     deletePushRule: (...a) => removeRule(ctx, ...a),
     setPushRuleEnabled: (...a) => setRuleEnabled(ctx, ...a),

@@ -1,4 +1,10 @@
-/** Push rules (pushrules.yaml): the ruleset, one rule, and its `enabled` flag and `actions`. */
+/**
+ * Push rules (pushrules.yaml): the ruleset, the rules of one kind (`/pushrules/global/{kind}/`, which
+ * Synapse serves beyond the spec), one rule, and its `enabled` flag and `actions`. A path naming
+ * no rule or an unknown kind names no endpoint: M_UNRECOGNIZED, as Synapse answers (with 404, the
+ * spec's status for it, where the operation documents no 400).
+ */
+import { MatrixError } from '../../../domain/index.ts';
 import type { UserData } from '../../../domain/app/userData/index.ts';
 import { readJsonBody, type StrataMiddleware, type StrataRouter } from '../../http/index.ts';
 import { clientPaths, requesterOf } from '../accounts/index.ts';
@@ -16,6 +22,18 @@ export const addPushRuleRoutes = (router: StrataRouter, userData: UserData, auth
   for (const path of clientPaths('/pushrules/global/')) {
     router.get(path, auth, async (ctx) => {
       ctx.body = await userData.getPushRules(requesterOf(ctx));
+    });
+  }
+  for (const path of clientPaths('/pushrules/global/:kind/')) {
+    router.get(path, auth, async (ctx) => {
+      ctx.body = await userData.getPushRulesOfKind(requesterOf(ctx), ctx.params.kind!);
+    });
+    // pushrules.yaml documents 400 for setPushRule, 404 for deletePushRule.
+    router.put(path, auth, () => {
+      throw new MatrixError('M_UNRECOGNIZED', 400, 'A push rule id is needed');
+    });
+    router.delete(path, auth, () => {
+      throw new MatrixError('M_UNRECOGNIZED', 404, 'A push rule id is needed');
     });
   }
   for (const path of clientPaths('/pushrules/global/:kind/:ruleId')) {
