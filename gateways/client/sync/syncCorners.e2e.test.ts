@@ -78,6 +78,27 @@ describe.each<ServerMode>(['embedded', 'distributed'])('/sync corners (%s)', (mo
       .toEqual([['m.room.member', bob.userId], ['m.room.message', 'welcome']]);
     const rest = await history(bob, membersOnly, limited.prev_batch as string);
     expect([...rest, ...ids(limited.events)]).toEqual(await history(bob, membersOnly));
+
+    // `invited` visibility: visible from the invite on, so the messages between invite and join
+    // count; the whole room history does not.
+    const invitedOnly = await alice.createRoom({
+      preset: 'private_chat', initial_state: [{ type: 'm.room.history_visibility', content: { history_visibility: 'invited' } }],
+    });
+    await alice.send(invitedOnly, 'before the invite');
+    const base3 = (await bob.sync()).next_batch as string;
+    await alice.post(`/rooms/${e(invitedOnly)}/invite`, { user_id: bob.userId });
+    await alice.send(invitedOnly, 'while invited');
+    await bob.post(`/join/${e(invitedOnly)}`);
+    await alice.send(invitedOnly, 'joined');
+    const whole = (await until(bob, base3, invitedOnly, 'joined', timelineFilter({ limit: 50 }))).rooms.join[invitedOnly].timeline;
+    expect(whole.limited).toBe(false);
+    expect(bodies(whole.events)).toEqual(['while invited', 'joined']);
+    const page = (await until(bob, base3, invitedOnly, 'joined', timelineFilter({ limit: 2 }))).rooms.join[invitedOnly].timeline;
+    expect(page.limited).toBe(true);
+    expect(page.events.map((event: Body) => event.type)).toEqual(['m.room.member', 'm.room.message']);
+    expect([...await history(bob, invitedOnly, page.prev_batch as string), ...ids(page.events)]).toEqual(await history(bob, invitedOnly));
+    expect(bodies((await bob.get(`/rooms/${e(invitedOnly)}/messages`, { dir: 'b', from: page.prev_batch, limit: 50 })).chunk as Body[]))
+      .toEqual(['while invited']);
   });
 
   it("always shows the joiner's own membership in a newly joined room, in state or timeline", async () => {
@@ -125,6 +146,9 @@ describe.each<ServerMode>(['embedded', 'distributed'])('/sync corners (%s)', (mo
     await bob.send(lounge, 'bob again');
     const gapped = await until(alice, spoken.next_batch as string, lounge, 'bob again', lazy());
     expect(gapped.rooms.join[lounge].timeline.limited).toBe(true);
+    // prev_batch pages back into the gap from the event before the timeline.
+    const gap = await alice.get(`/rooms/${e(lounge)}/messages`, { dir: 'b', from: gapped.rooms.join[lounge].timeline.prev_batch, limit: 3 });
+    expect(bodies(gap.chunk as Body[])).toEqual(['filler 2', 'filler 1', 'filler 0']);
     expect(members(gapped.rooms.join[lounge].state.events)).toEqual([carol.userId]);
 
     // After the gap: nobody is sent twice; with include_redundant_members everyone is.
@@ -135,6 +159,12 @@ describe.each<ServerMode>(['embedded', 'distributed'])('/sync corners (%s)', (mo
     await bob.send(lounge, 'redundant');
     const redundant = await until(alice, after.next_batch as string, lounge, 'redundant', lazy({ include_redundant_members: true }));
     expect(members(redundant.rooms.join[lounge].state.events)).toEqual([bob.userId]);
+    // What one device was sent says nothing of another: alice's second device is sent them anew.
+    const laptop = client.as(await client.login('alice'));
+    const laptopBase = (await laptop.sync({ filter: timelineFilter({ limit: 1 }, { lazy_load_members: true }) })).next_batch as string;
+    await carol.send(lounge, 'carol to the laptop');
+    const onLaptop = await until(laptop, laptopBase, lounge, 'carol to the laptop', lazy());
+    expect(members(onLaptop.rooms.join[lounge].state.events)).toEqual([carol.userId]);
 
     // A sender whose membership changes in the timeline: the new member event is in the timeline, the
     // one before it (never sent: dave was silent through the gap) in state, and neither again afterwards.
@@ -196,6 +226,16 @@ describe.each<ServerMode>(['embedded', 'distributed'])('/sync corners (%s)', (mo
       expect(await history(alice, quiet, room.timeline.prev_batch as string)).toEqual(await history(alice, quiet));
       expect(members(room.state.events)).toContain(alice.userId);
     }
+    // Incrementally: a room with new events is limited with none shown, its state delta sent.
+    const since = (await alice.sync({ filter: zero })).next_batch as string;
+    await alice.put(`/rooms/${e(quiet)}/state/m.room.topic`, { topic: 'while at zero' });
+    await alice.send(quiet, 'also hidden');
+    const delta = await alice.syncUntil((response) => response.rooms?.join?.[quiet] !== undefined, { since, filter: zero });
+    const changedRoom = delta.rooms.join[quiet];
+    expect(changedRoom.timeline).toMatchObject({ events: [], limited: true, prev_batch: expect.any(String) });
+    expect((changedRoom.state.events as Body[]).map((event) => event.content.topic)).toEqual(['while at zero']);
+    expect(bodies((await alice.get(`/rooms/${e(quiet)}/messages`, { dir: 'b', from: changedRoom.timeline.prev_batch, limit: 1 })).chunk as Body[]))
+      .toEqual(['also hidden']);
   });
 
   it('answers event_format federation with PDUs in timeline and state', async () => {
@@ -221,6 +261,16 @@ describe.each<ServerMode>(['embedded', 'distributed'])('/sync corners (%s)', (mo
     const other = client.as(await client.login('alice'));
     const seen = ((await other.sync({ filter })).rooms.join[pdus].timeline.events as Body[]).find((event) => event.event_id === sent)!;
     expect(seen.unsigned.transaction_id).toBeUndefined();
+
+    // A redacted event: the redacted PDU, and the redaction in the same format.
+    await alice.put(`/rooms/${e(pdus)}/redact/${e(sent)}/redaction-${Math.random()}`, { reason: 'gone' });
+    const redacted = ((await alice.sync({ filter: JSON.stringify({ event_format: 'federation', room: { timeline: { limit: 10 } } }) }))
+      .rooms.join[pdus].timeline.events as Body[]).find((event) => event.event_id === sent)!;
+    expect(redacted.content).toEqual({});
+    expect(redacted.hashes).toEqual(expect.any(Object));
+    expect(redacted.unsigned.redacted_because).toMatchObject({
+      type: 'm.room.redaction', content: { redacts: sent, reason: 'gone' }, event_id: expect.any(String), auth_events: expect.any(Array), depth: expect.any(Number),
+    });
   });
 
   it('sends the current presence of users the user starts sharing a room with', async () => {
@@ -242,5 +292,19 @@ describe.each<ServerMode>(['embedded', 'distributed'])('/sync corners (%s)', (mo
     const seen = await dave.syncUntil((response) => (response.presence?.events as Body[] | undefined)
       ?.some((event) => event.sender === gina.userId) === true, { since: daveBase });
     expect((seen.presence.events as Body[]).find((event) => event.sender === gina.userId)?.content.status_msg).toBe('hello');
+    // Once: the next sync does not repeat it; the presence filter applies to it.
+    const next = await dave.sync({ since: seen.next_batch, timeout: 0 });
+    expect(((next.presence?.events ?? []) as Body[]).filter((event) => event.sender === gina.userId)).toEqual([]);
+    const filtered = await dave.sync({ since: daveBase, filter: JSON.stringify({ presence: { not_senders: [gina.userId] } }) });
+    expect(filtered.rooms.join[hideout]).toBeDefined();
+    expect((filtered.presence.events as Body[]).filter((event) => event.sender === gina.userId)).toEqual([]);
+
+    // Someone who never set presence nor synced is offline (Synapse's default state).
+    const hank = client.as(await client.register('hank'));
+    const beforeHank = (await dave.sync()).next_batch as string;
+    await hank.post(`/join/${e(hideout)}`);
+    const hankSeen = await dave.syncUntil((response) => (response.presence?.events as Body[] | undefined)
+      ?.some((event) => event.sender === hank.userId) === true, { since: beforeHank });
+    expect((hankSeen.presence.events as Body[]).find((event) => event.sender === hank.userId)?.content).toEqual({ presence: 'offline' });
   });
 });
