@@ -15,7 +15,7 @@ import {
   accountDataPreferences, createRoomModules, createRoomPeeking, createRooms, createRoomWriter, type Rooms,
 } from '../domain/app/rooms/index.ts';
 import { MatrixError } from '../domain/index.ts';
-import { createEventStream, createSync, roomWakeKeys, type SyncContext, type SyncService } from '../domain/app/sync/index.ts';
+import { createEventStream, createLegacySync, createSync, roomWakeKeys, type SyncContext, type SyncService } from '../domain/app/sync/index.ts';
 import { createInProcessNotifier, createUserData, withPresenceActivity, type PresenceTimers } from '../domain/app/userData/index.ts';
 import { ROOM_EVENTS_TOPIC } from '../domain/index.ts';
 import { createSharedSecretRegistrationRouter } from '../gateways/admin/index.ts';
@@ -327,6 +327,7 @@ export const startStrata = async (
     bundleAggregations: roomModules.bundleAggregations, preferences,
   };
   const sync = createSync(syncContext);
+  const legacySync = createLegacySync(syncContext, rooms);
   late.sync = sync;
 
   // Push gateway delivery: a room log consumer posting to the HTTP pushers of whoever an event notifies.
@@ -407,9 +408,10 @@ export const startStrata = async (
         rooms, accounts, messageRateLimit: config.rateLimits.messages, modules: roomModules,
         peeking: createRoomPeeking({ rooms: roomQueries, clock: systemClock, notifier: roomWakeups }),
         eventStream: createEventStream(syncContext),
+        legacySync,
       }),
       createUserDataRouter({ userData, accounts }),
-      createSyncRouter({ sync, accounts, rooms }),
+      createSyncRouter({ sync, accounts, legacySync }),
       createNotificationsRouter({
         accounts,
         notifications: {

@@ -2,8 +2,8 @@
  * The deprecated whole-account reads of old_sync.yaml (deprecated since r0, still in the spec):
  * the rooms of `GET /initialSync` and the room of an event for `GET /events/{eventId}`. Each room
  * is answered by the code of `GET /rooms/{roomId}/initialSync` (peeking.ts), an event by that of
- * `GET /rooms/{roomId}/event/{eventId}`; the account-wide parts (`end`, presence, account data)
- * come from /sync in the gateway.
+ * `GET /rooms/{roomId}/event/{eventId}`; the account-wide parts (`end`, presence, receipts,
+ * account data) are added by sync/initialSync.ts.
  */
 import type { JsonObject } from '../../json.ts';
 import { invalidParam } from './common.ts';

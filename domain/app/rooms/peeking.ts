@@ -3,8 +3,8 @@
  * not deprecated again since v1.14): the state and the latest messages of a room as the user may
  * see them. A joined user gets the current state; one who left or was banned the state and
  * messages up to that change; anyone else only a world_readable room, with its current state
- * (visibility.ts decides, 403 otherwise). Account data and presence belong to other modules and
- * are not included.
+ * (visibility.ts decides, 403 otherwise). Presence, receipts and account data are the per-user
+ * streams', added by sync/initialSync.ts.
  */
 import { isJsonObject, type JsonObject } from '../../json.ts';
 import { clientEvent, type Viewer } from './clientEvent.ts';

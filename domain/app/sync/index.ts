@@ -5,6 +5,7 @@ export { decodeSyncToken, encodeSyncToken, parseSyncToken, type SyncPositions } 
 export { keyChanges, type KeyChangesContext } from './keyChanges.ts';
 export { roomWakeKeys } from './wakeKeys.ts';
 export { createEventStream, type EventStream, type EventStreamRequest } from './eventStream.ts';
+export { createLegacySync, type LegacySync, type LegacySyncRooms } from './initialSync.ts';
 export { DEFAULT_TIMELINE_LIMIT } from './timeline.ts';
 export { unreadNotifications, userRules, withIgnoredSenders, type UnreadCounts } from './unread.ts';
 export { rememberingReceiptTargets } from './ownReceipts.ts';

@@ -13,11 +13,25 @@ export interface NewMember {
   readonly userId: string;
 }
 
-const joinedMembers = async (ctx: Pick<SyncContext, 'rooms'>, roomId: string): Promise<string[]> =>
+/** Users joined to the room now. */
+export const joinedMembers = async (ctx: Pick<SyncContext, 'rooms'>, roomId: string): Promise<string[]> =>
   (await ctx.rooms.currentState(roomId))
     .filter((event) => event.type === 'm.room.member' && event.stateKey !== null
       && (event.pdu.content as { membership?: unknown } | undefined)?.membership === 'join')
     .map((event) => event.stateKey!);
+
+/**
+ * The current `m.presence` events of `users`, who share a room with the user, as of the presence
+ * stream's `upTo`: their stored state, or `offline` for a user who has none.
+ */
+export const presenceOf = async (
+  ctx: Pick<SyncContext, 'userData'>, userId: string, users: ReadonlySet<string>, upTo: number,
+): Promise<JsonObject[]> => {
+  if (users.size === 0) return [];
+  // The stream from 0 holds the latest state of everyone sharing a room with the user.
+  const known = new Map((await ctx.userData.streams.presence.changesSince(userId, 0, upTo)).map((event) => [String(event.sender), event]));
+  return [...users].map((member) => known.get(member) ?? { type: 'm.presence', sender: member, content: { presence: 'offline' } });
+};
 
 /**
  * `m.presence` events (`sender` and, as Synapse's /events, `content.user_id`) of the users the
@@ -26,14 +40,10 @@ const joinedMembers = async (ctx: Pick<SyncContext, 'rooms'>, roomId: string): P
 export const newMemberPresence = async (
   ctx: Pick<SyncContext, 'rooms' | 'userData'>, userId: string, joins: readonly NewMember[], upTo: number,
 ): Promise<JsonObject[]> => {
-  if (joins.length === 0) return [];
   const users = new Set<string>();
   for (const members of await Promise.all(joins.map(async (join) => (join.userId === userId ? joinedMembers(ctx, join.roomId) : [join.userId])))) {
     for (const member of members) users.add(member);
   }
   users.delete(userId);
-  if (users.size === 0) return [];
-  // The stream from 0 holds the latest state of everyone sharing a room with the user.
-  const known = new Map((await ctx.userData.streams.presence.changesSince(userId, 0, upTo)).map((event) => [String(event.sender), event]));
-  return [...users].map((member) => known.get(member) ?? { type: 'm.presence', sender: member, content: { presence: 'offline' } });
+  return presenceOf(ctx, userId, users, upTo);
 };

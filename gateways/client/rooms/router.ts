@@ -2,7 +2,7 @@
 import { Router } from '@koa/router';
 import type { Accounts } from '../../../domain/app/accounts/index.ts';
 import { withBundledAggregations, type RoomModules, type RoomPeeking, type Rooms } from '../../../domain/app/rooms/index.ts';
-import type { EventStream } from '../../../domain/app/sync/index.ts';
+import type { EventStream, LegacySync } from '../../../domain/app/sync/index.ts';
 import type { RequestState, StrataRouter } from '../../http/index.ts';
 import { createTokenBucketLimiter, rateLimit, requireAccessToken, type RateLimitSetting } from '../accounts/index.ts';
 import { addDirectoryRoutes } from './directoryRoutes.ts';
@@ -22,6 +22,8 @@ export interface RoomsRouterOptions {
   readonly peeking?: RoomPeeking;
   /** GET /events without room_id, the global event stream (old_sync.yaml); absent: not served. */
   readonly eventStream?: EventStream;
+  /** /rooms/{roomId}/initialSync with presence, receipts and account data (sync/initialSync.ts). */
+  readonly legacySync?: LegacySync;
 }
 
 export const createRoomsRouter = (options: RoomsRouterOptions): StrataRouter => {
@@ -35,6 +37,7 @@ export const createRoomsRouter = (options: RoomsRouterOptions): StrataRouter => 
   addSpaceRoutes(router, rooms, auth, {
     ...(options.peeking === undefined ? {} : { peeking: options.peeking }),
     ...(options.eventStream === undefined ? {} : { eventStream: options.eventStream }),
+    ...(options.legacySync === undefined ? {} : { legacySync: options.legacySync }),
   });
   if (options.modules !== undefined) addModuleRoutes(router, options.modules, auth, options.accounts);
   return router;

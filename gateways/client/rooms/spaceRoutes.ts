@@ -5,7 +5,7 @@
  * GET /events/{eventId} (old_sync.yaml).
  */
 import type { RoomPeeking, Rooms } from '../../../domain/app/rooms/index.ts';
-import type { EventStream } from '../../../domain/app/sync/index.ts';
+import type { EventStream, LegacySync } from '../../../domain/app/sync/index.ts';
 import type { StrataContext, StrataMiddleware, StrataRouter } from '../../http/index.ts';
 import { clientPaths } from '../accounts/index.ts';
 import { MatrixError } from '../../../domain/index.ts';
@@ -19,6 +19,8 @@ const definedQuery = <K extends string>(ctx: StrataContext, names: Record<K, str
 export interface EventReads {
   readonly peeking?: RoomPeeking;
   readonly eventStream?: EventStream;
+  /** /rooms/{roomId}/initialSync with presence, receipts and account data; absent: the rooms use-case's alone. */
+  readonly legacySync?: LegacySync;
 }
 
 export const addSpaceRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataMiddleware, reads: EventReads = {}): void => {
@@ -28,7 +30,7 @@ export const addSpaceRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataM
   });
   for (const path of clientPaths('/rooms/:roomId/initialSync')) {
     router.get(path, auth, async (ctx) => {
-      ctx.body = await rooms.roomInitialSync(roomRequester(ctx), param(ctx, 'roomId'));
+      ctx.body = await (reads.legacySync ?? rooms).roomInitialSync(roomRequester(ctx), param(ctx, 'roomId'));
     });
   }
   for (const path of clientPaths('/events/:eventId')) {

@@ -6,8 +6,7 @@
 import { Router } from '@koa/router';
 import { MatrixError } from '../../../domain/index.ts';
 import type { Accounts } from '../../../domain/app/accounts/index.ts';
-import type { Rooms } from '../../../domain/app/rooms/index.ts';
-import type { SyncRequest, SyncService } from '../../../domain/app/sync/index.ts';
+import type { LegacySync, SyncRequest, SyncService } from '../../../domain/app/sync/index.ts';
 import type { RequestState, StrataContext, StrataRouter } from '../../http/index.ts';
 import { clientPaths, requesterOf, requireAccessToken } from '../accounts/index.ts';
 import { addInitialSyncRoute } from './initialSync.ts';
@@ -15,8 +14,8 @@ import { addInitialSyncRoute } from './initialSync.ts';
 export interface SyncRouterOptions {
   readonly sync: SyncService;
   readonly accounts: Pick<Accounts, 'authenticate'>;
-  /** The rooms of the deprecated GET /initialSync; absent: the route is not served. */
-  readonly rooms?: Pick<Rooms, 'initialSyncRooms'>;
+  /** The deprecated GET /initialSync; absent: the route is not served. */
+  readonly legacySync?: LegacySync;
 }
 
 const queryString = (ctx: StrataContext, name: string): string | undefined => {
@@ -79,6 +78,6 @@ export const createSyncRouter = (options: SyncRouterOptions): StrataRouter => {
         { userId: requester.userId, deviceId: requester.deviceId }, queryString(ctx, 'from'), queryString(ctx, 'to'));
     });
   }
-  if (options.rooms !== undefined) addInitialSyncRoute(router, options.sync, options.rooms, auth);
+  if (options.legacySync !== undefined) addInitialSyncRoute(router, options.legacySync, auth);
   return router;
 };
