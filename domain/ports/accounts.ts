@@ -30,6 +30,20 @@ export interface Device {
   readonly lastSeenTs?: number;
 }
 
+/** Where a request came from, as the HTTP layer sees it. */
+export interface ClientConnection {
+  readonly ip?: string;
+  readonly userAgent?: string;
+}
+
+/** One connection of a device: the last time a request came from that address with that User-Agent. */
+export interface SeenConnection {
+  readonly deviceId: string;
+  readonly ip: string;
+  readonly userAgent: string;
+  readonly lastSeen: number;
+}
+
 /** Who an access token belongs to. The store keeps only the token's SHA-256, never the token. */
 export interface AccessTokenOwner {
   readonly userId: string;
@@ -61,12 +75,17 @@ export interface RefreshedTokens {
  */
 export interface UiaSession {
   readonly sessionId: string;
-  /** The guarded operation, e.g. `register`, `password`, `delete_devices`. */
+  /**
+   * What the session is bound to: the guarded request's method, path and parameters, as the
+   * use-case layer digests them (domain/app/accounts/uia.ts).
+   */
   readonly operation: string;
   /** The user the session authenticates; absent for registration. */
   readonly userId?: string;
   readonly completed: readonly string[];
   readonly createdTs: number;
+  /** What the operation keeps across retries of the session (e.g. the user a registration created). */
+  readonly data: Readonly<Record<string, JsonValue>>;
 }
 
 /** Profile fields by key (`displayname`, `avatar_url`, `m.tz`, custom namespaced keys). */
@@ -87,6 +106,13 @@ export interface AccountStore {
   createUser(user: NewUserAccount): Promise<boolean>;
   getUser(userId: string): Promise<UserAccount | undefined>;
   setPasswordHash(userId: string, passwordHash: string): Promise<void>;
+  /** The next numeric localpart for a guest account (client-server-api § Guest access; Synapse's are sequential). */
+  nextGuestLocalpart(): Promise<string>;
+  /**
+   * Makes a guest account an ordinary one with this password and revokes every token it holds
+   * (a guest's token must not outlive the guest). False, and no change, when it is not a guest.
+   */
+  upgradeGuest(userId: string, passwordHash: string): Promise<boolean>;
   /** Marks the account deactivated and forgets its password hash; the row (and user id) stays. */
   deactivateUser(userId: string): Promise<void>;
   /** Locks or unlocks the account (admin.yaml `PUT /admin/lock`); tokens are kept. No-op for an unknown user. */
@@ -100,8 +126,13 @@ export interface AccountStore {
   listDevices(userId: string): Promise<Device[]>;
   /** False when the user has no such device. */
   setDeviceDisplayName(userId: string, deviceId: string, displayName: string): Promise<boolean>;
-  /** Records activity seen through an access token (best effort, for `last_seen_*`). */
-  recordDeviceSeen(userId: string, deviceId: string, ip: string | undefined, now: number): Promise<void>;
+  /**
+   * Records activity seen through an access token (best effort): the device's `last_seen_*` and the
+   * connection (IP address and User-Agent) it came from, as Synapse's `user_ips`.
+   */
+  recordDeviceSeen(userId: string, deviceId: string, connection: ClientConnection, now: number): Promise<void>;
+  /** The connections seen per device of the user (devices that still exist), most recent first. */
+  listConnections(userId: string): Promise<SeenConnection[]>;
   /** Deletes the devices and every access token bound to them; returns the ids that existed. */
   deleteDevices(userId: string, deviceIds: readonly string[]): Promise<string[]>;
   /** Deletes all the user's devices except `keepDeviceId` (and their tokens); returns their ids. */
@@ -125,6 +156,8 @@ export interface AccountStore {
   createUiaSession(session: UiaSession): Promise<void>;
   getUiaSession(sessionId: string): Promise<UiaSession | undefined>;
   updateUiaSession(sessionId: string, completed: readonly string[], userId: string | undefined): Promise<void>;
+  /** Sets one key of the session's `data`. */
+  setUiaSessionData(sessionId: string, key: string, value: JsonValue): Promise<void>;
   deleteUiaSession(sessionId: string): Promise<void>;
   /** Deletes sessions created before `createdBefore`. */
   deleteExpiredUiaSessions(createdBefore: number): Promise<void>;
@@ -143,6 +176,14 @@ export interface AccountStore {
   addRegistrationNonce(nonce: string, expiresTs: number): Promise<void>;
   /** Atomically removes the nonce; true only if it existed and had not expired at `now`. */
   consumeRegistrationNonce(nonce: string, now: number): Promise<boolean>;
+}
+
+/**
+ * Google's reCAPTCHA siteverify API (or one speaking its protocol): whether a captcha response is
+ * a solved challenge. False for a refused one and for any failure to get an answer.
+ */
+export interface RecaptchaVerifier {
+  verify(response: string, remoteIp: string | undefined): Promise<boolean>;
 }
 
 /** Slow, salted password hashing. Hashes are self-describing (PHC string format). */

@@ -10,6 +10,10 @@ import { parseListenAddress, type ListenAddress } from './address.ts';
 import {
   FEDERATION_ENV_KEYS, federationCrossKeyProblem, federationEnvValue, federationSettings, type FederationSettings,
 } from './federation.ts';
+import { emailSettings, type EmailSettings } from './email.ts';
+import {
+  captchaProblem, registrationCaptchaSettings, userConsentSettings, type RegistrationCaptchaSettings, type UserConsentSettings,
+} from './registrationStages.ts';
 import { redactionRetentionMs, retentionSettings } from './retention.ts';
 import { ConfigFile, LOG_LEVELS } from './schema.ts';
 import type { RetentionSettings } from '../../domain/app/retention/index.ts';
@@ -39,6 +43,12 @@ export interface StrataConfig {
   };
   readonly registration: 'disabled' | 'open';
   readonly registrationSharedSecret?: string;
+  /** `enable_registration_captcha` and the `recaptcha_*` keys: registration asks for `m.login.recaptcha`. */
+  readonly registrationCaptcha?: RegistrationCaptchaSettings;
+  /** `user_consent`: the privacy policy (served at `/_matrix/consent`), asked for at registration if required. */
+  readonly userConsent?: UserConsentSettings;
+  /** `allow_guest_access` (Synapse's key): `POST /register?kind=guest` creates guest accounts. Off by default. */
+  readonly allowGuestAccess: boolean;
   /** Set ⇒ the room log is Kafka; unset ⇒ the embedded log in `<dataDir>/log`. */
   readonly kafkaBrokers?: readonly string[];
   /** Prefix of this server's Kafka topics and consumer groups, so several servers share one cluster. */
@@ -60,6 +70,10 @@ export interface StrataConfig {
   readonly retention: RetentionSettings | null;
   /** The `federation:` section (infra/config/federation.ts). */
   readonly federation: FederationSettings;
+  /** The `email:` section (infra/config/email.ts); unset ⇒ no email can be validated. */
+  readonly email?: EmailSettings;
+  /** Identity servers (`id_server` as clients name them) users may bind at and invite through; none by default. */
+  readonly trustedIdServers: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -82,6 +96,7 @@ const ENV_KEYS = {
   STRATA_PUBLIC_BASE_URL: 'public_base_url',
   STRATA_REGISTRATION: 'registration',
   STRATA_REGISTRATION_SHARED_SECRET: 'registration_shared_secret',
+  STRATA_ALLOW_GUEST_ACCESS: 'allow_guest_access',
   STRATA_KAFKA_BROKERS: 'kafka_brokers',
   STRATA_KAFKA_NAMESPACE: 'kafka_namespace',
   STRATA_POSTGRES_URL: 'postgres_url',
@@ -126,7 +141,8 @@ const fromEnv = (env: Env): { values: Record<string, unknown>; sources: Map<stri
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
     values[key] = key === 'kafka_brokers' ? raw.split(',').map((b) => b.trim()).filter((b) => b !== '')
-      : key === 'redaction_retention_period' && raw === 'null' ? null : raw;
+      : key === 'redaction_retention_period' && raw === 'null' ? null
+      : key === 'allow_guest_access' && (raw === 'true' || raw === 'false') ? raw === 'true' : raw;
     sources.set(key, name);
   }
   const federation: Record<string, unknown> = {};
@@ -195,10 +211,16 @@ const crossKeyProblem = (file: ConfigFile, sources: ReadonlyMap<string, string>,
       return `${where('metrics_listen')}: must differ from listen (metrics are not served on the client listener)`;
     }
   }
+  const captcha = captchaProblem(file);
+  if (captcha !== undefined) return `${where(captcha.key)}: ${captcha.problem}`;
   const federation = federationCrossKeyProblem(file.federation);
   if (federation !== undefined) return `${where(federation.key)}: ${federation.problem}`;
   return undefined;
 };
+
+/** `{ [key]: value }`, or nothing when the value is undefined (the config's optional keys are absent, not undefined). */
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 
 const toStrataConfig = (file: ConfigFile): StrataConfig => {
   const listen = parseListenAddress(file.listen ?? '127.0.0.1:8008');
@@ -226,6 +248,9 @@ const toStrataConfig = (file: ConfigFile): StrataConfig => {
     }),
     registration: file.registration ?? 'disabled',
     ...(file.registration_shared_secret === undefined ? {} : { registrationSharedSecret: file.registration_shared_secret }),
+    ...optional('registrationCaptcha', registrationCaptchaSettings(file)),
+    ...optional('userConsent', userConsentSettings(file.user_consent)),
+    allowGuestAccess: file.allow_guest_access ?? false,
     ...(kafkaBrokers === undefined ? {} : { kafkaBrokers }),
     ...(file.kafka_namespace === undefined ? {} : { kafkaNamespace: file.kafka_namespace }),
     ...(file.postgres_url === undefined ? {} : { postgresUrl: file.postgres_url }),
@@ -241,6 +266,8 @@ const toStrataConfig = (file: ConfigFile): StrataConfig => {
     redactionRetentionMs: redactionRetentionMs(file.redaction_retention_period),
     retention: retentionSettings(file.retention),
     federation: federationSettings(file.federation),
+    ...(file.email === undefined ? {} : { email: emailSettings(file.email)! }),
+    trustedIdServers: file.trusted_third_party_id_servers ?? [],
   };
 };
 

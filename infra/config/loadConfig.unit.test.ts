@@ -26,6 +26,7 @@ describe('loadConfig defaults', () => {
       listen: { host: '127.0.0.1', port: 8008 },
       dataDir: './data',
       registration: 'disabled',
+      allowGuestAccess: false,
       logLevel: 'info',
       rateLimits: {
         login: { perSecond: 0.2, burst: 5 },
@@ -36,6 +37,12 @@ describe('loadConfig defaults', () => {
       retention: null,
       federation: { verifyCertificates: true, ipRangeWhitelist: [], trustedKeyServers: [] },
     });
+  });
+
+  it('reads allow_guest_access, off by default as in Synapse', () => {
+    expect(loadConfig({ STRATA_ALLOW_GUEST_ACCESS: 'true' }, noFile).allowGuestAccess).toBe(true);
+    expect(loadConfig({ STRATA_ALLOW_GUEST_ACCESS: 'false' }, noFile).allowGuestAccess).toBe(false);
+    expect(errorOf({ STRATA_ALLOW_GUEST_ACCESS: 'yes' })).toContain('allow_guest_access (from STRATA_ALLOW_GUEST_ACCESS)');
   });
 
   it('treats empty variables as unset', () => {

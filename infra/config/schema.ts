@@ -4,6 +4,8 @@
  */
 import { Schema } from 'effect';
 import { parseListenAddress, serverNameProblem } from './address.ts';
+import { EmailFile, TrustedIdServers } from './email.ts';
+import { CaptchaKeys, UserConsentFile } from './registrationStages.ts';
 import { FederationFile } from './federation.ts';
 import { RedactionRetentionSetting, RetentionFile } from './retention.ts';
 
@@ -65,6 +67,9 @@ export const ConfigFile = Schema.Struct({
   support: Schema.optionalKey(SupportFile),
   registration: Schema.optionalKey(Schema.Literals(['disabled', 'open'])),
   registration_shared_secret: Schema.optionalKey(NonEmpty),
+  ...CaptchaKeys,
+  user_consent: Schema.optionalKey(UserConsentFile),
+  allow_guest_access: Schema.optionalKey(Schema.Boolean),
   kafka_brokers: Schema.optionalKey(Schema.Array(Schema.String.check(problemFilter((v) => {
     const parsed = parseListenAddress(v);
     return typeof parsed === 'string' ? `broker "${v}" is not host:port` : undefined;
@@ -82,6 +87,8 @@ export const ConfigFile = Schema.Struct({
   redaction_retention_period: Schema.optionalKey(RedactionRetentionSetting),
   retention: Schema.optionalKey(RetentionFile),
   federation: Schema.optionalKey(FederationFile),
+  email: Schema.optionalKey(EmailFile),
+  trusted_third_party_id_servers: Schema.optionalKey(TrustedIdServers),
 });
 
 export type ConfigFile = typeof ConfigFile.Type;

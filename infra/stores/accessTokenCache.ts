@@ -67,6 +67,7 @@ export const withAccessTokenCache = (store: AccountStore, options: AccessTokenCa
     // Cached owners carry the account's lock and suspension flags: a change must not wait for the TTL.
     setUserLocked: (userId, locked) => invalidating((owner) => owner.userId === userId, store.setUserLocked(userId, locked)),
     setUserSuspended: (userId, suspended) => invalidating((owner) => owner.userId === userId, store.setUserSuspended(userId, suspended)),
+    upgradeGuest: (userId, passwordHash) => invalidating((owner) => owner.userId === userId, store.upgradeGuest(userId, passwordHash)),
     // A refresh revokes refreshable access tokens; which ones is the store's business, so all are forgotten.
     refreshSession: (refreshTokenHash, next, now) =>
       invalidating((owner) => owner.refreshTokenHash !== undefined, store.refreshSession(refreshTokenHash, next, now)),

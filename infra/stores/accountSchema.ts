@@ -68,12 +68,26 @@ export const ACCOUNT_SCHEMA: readonly string[] = [
     created_ts BIGINT NOT NULL
   )`,
   'CREATE INDEX IF NOT EXISTS ui_auth_sessions_by_age ON ui_auth_sessions (created_ts)',
+  // What an operation keeps across retries of its session (a registration's account).
+  "ALTER TABLE ui_auth_sessions ADD COLUMN IF NOT EXISTS data JSONB NOT NULL DEFAULT '{}'::jsonb",
+  // Connections seen per device (Synapse's `user_ips`): one row per address and User-Agent.
+  `CREATE TABLE IF NOT EXISTS user_ips (
+    user_id    TEXT NOT NULL,
+    device_id  TEXT NOT NULL,
+    ip         TEXT NOT NULL,
+    user_agent TEXT NOT NULL,
+    last_seen  BIGINT NOT NULL,
+    PRIMARY KEY (user_id, device_id, ip, user_agent),
+    FOREIGN KEY (user_id, device_id) REFERENCES devices (user_id, device_id) ON DELETE CASCADE
+  )`,
   // Only the SHA-256 of an OpenID token is kept; expired rows are swept by lookups.
   `CREATE TABLE IF NOT EXISTS openid_tokens (
     token_sha256 TEXT PRIMARY KEY,
     user_id      TEXT NOT NULL,
     expires_ts   BIGINT NOT NULL
   )`,
+  // Guest localparts are numbers, handed out in order (as Synapse's).
+  'CREATE SEQUENCE IF NOT EXISTS guest_localparts',
   `CREATE TABLE IF NOT EXISTS registration_nonces (
     nonce      TEXT PRIMARY KEY,
     expires_ts BIGINT NOT NULL

@@ -29,6 +29,7 @@ interface SessionRow {
   user_id: string | null;
   completed: string[];
   created_ts: number;
+  data: Record<string, JsonValue>;
 }
 
 const toUser = (row: UserRow): UserAccount => ({
@@ -56,6 +57,7 @@ const toSession = (row: SessionRow): UiaSession => ({
   ...(row.user_id === null ? {} : { userId: row.user_id }),
   completed: row.completed,
   createdTs: Number(row.created_ts),
+  data: row.data,
 });
 
 type JsonValue = ProfileFields[string];
@@ -93,6 +95,21 @@ export const createSqlAccountStore = async (db: SqlDatabase): Promise<AccountSto
     async setPasswordHash(userId, passwordHash) {
       await db.query('UPDATE users SET password_hash = $2 WHERE user_id = $1', [userId, passwordHash]);
     },
+    async nextGuestLocalpart() {
+      const { rows } = await db.query<{ next: string }>("SELECT nextval('guest_localparts')::text AS next");
+      return rows[0]!.next;
+    },
+    upgradeGuest: (userId, passwordHash) =>
+      db.transaction(async (tx) => {
+        const { rowCount } = await tx.query(
+          'UPDATE users SET password_hash = $2, is_guest = FALSE WHERE user_id = $1 AND is_guest AND NOT deactivated',
+          [userId, passwordHash],
+        );
+        if (rowCount === 0) return false;
+        await tx.query('DELETE FROM access_tokens WHERE user_id = $1', [userId]);
+        await tx.query('DELETE FROM refresh_tokens WHERE user_id = $1', [userId]);
+        return true;
+      }),
     async deactivateUser(userId) {
       await db.query('UPDATE users SET deactivated = TRUE, password_hash = NULL WHERE user_id = $1', [userId]);
     },
@@ -131,12 +148,27 @@ export const createSqlAccountStore = async (db: SqlDatabase): Promise<AccountSto
       ]);
       return rowCount > 0;
     },
-    async recordDeviceSeen(userId, deviceId, ip, now) {
-      await db.query(
+    async recordDeviceSeen(userId, deviceId, connection, now) {
+      const { rowCount } = await db.query(
         `UPDATE devices SET last_seen_ts = $3, last_seen_ip = COALESCE($4, last_seen_ip)
          WHERE user_id = $1 AND device_id = $2`,
-        [userId, deviceId, now, ip ?? null],
+        [userId, deviceId, now, connection.ip ?? null],
       );
+      if (rowCount === 0 || connection.ip === undefined) return;
+      // A device deleted meanwhile takes its rows with it (the foreign key), so none is added for it.
+      await db.query(
+        `INSERT INTO user_ips (user_id, device_id, ip, user_agent, last_seen)
+         SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM devices WHERE user_id = $1 AND device_id = $2)
+         ON CONFLICT (user_id, device_id, ip, user_agent) DO UPDATE SET last_seen = GREATEST(user_ips.last_seen, EXCLUDED.last_seen)`,
+        [userId, deviceId, connection.ip, connection.userAgent ?? '', now],
+      );
+    },
+    async listConnections(userId) {
+      const { rows } = await db.query<{ device_id: string; ip: string; user_agent: string; last_seen: number }>(
+        'SELECT device_id, ip, user_agent, last_seen FROM user_ips WHERE user_id = $1 ORDER BY last_seen DESC, device_id, ip, user_agent',
+        [userId],
+      );
+      return rows.map((row) => ({ deviceId: row.device_id, ip: row.ip, userAgent: row.user_agent, lastSeen: Number(row.last_seen) }));
     },
     async deleteDevices(userId, deviceIds) {
       if (deviceIds.length === 0) return [];
@@ -183,13 +215,13 @@ export const createSqlAccountStore = async (db: SqlDatabase): Promise<AccountSto
 
     async createUiaSession(session) {
       await db.query(
-        'INSERT INTO ui_auth_sessions (session_id, operation, user_id, completed, created_ts) VALUES ($1, $2, $3, $4::jsonb, $5)',
-        [session.sessionId, session.operation, session.userId ?? null, JSON.stringify(session.completed), session.createdTs],
+        'INSERT INTO ui_auth_sessions (session_id, operation, user_id, completed, created_ts, data) VALUES ($1, $2, $3, $4::jsonb, $5, $6::jsonb)',
+        [session.sessionId, session.operation, session.userId ?? null, JSON.stringify(session.completed), session.createdTs, JSON.stringify(session.data)],
       );
     },
     async getUiaSession(sessionId) {
       const { rows } = await db.query<SessionRow>(
-        'SELECT session_id, operation, user_id, completed, created_ts FROM ui_auth_sessions WHERE session_id = $1',
+        'SELECT session_id, operation, user_id, completed, created_ts, data FROM ui_auth_sessions WHERE session_id = $1',
         [sessionId],
       );
       return rows[0] === undefined ? undefined : toSession(rows[0]);
@@ -199,6 +231,11 @@ export const createSqlAccountStore = async (db: SqlDatabase): Promise<AccountSto
         sessionId,
         JSON.stringify(completed),
         userId ?? null,
+      ]);
+    },
+    async setUiaSessionData(sessionId, key, value) {
+      await db.query('UPDATE ui_auth_sessions SET data = data || jsonb_build_object($2::text, $3::jsonb) WHERE session_id = $1', [
+        sessionId, key, JSON.stringify(value),
       ]);
     },
     async deleteUiaSession(sessionId) {

@@ -3,7 +3,7 @@
  * unit tests and by gateway tests that do not need a database.
  */
 import type { JsonValue } from '../../domain/index.ts';
-import type { AccessTokenOwner, AccountStore, Device, ProfileFields, UiaSession, UserAccount } from '../../domain/ports/index.ts';
+import type { AccessTokenOwner, AccountStore, Device, ProfileFields, SeenConnection, UiaSession, UserAccount } from '../../domain/ports/index.ts';
 
 interface TokenRow extends AccessTokenOwner {
   readonly createdTs: number;
@@ -27,9 +27,12 @@ export const createMemoryAccountStore = (): MemoryAccountStore => {
   const devices = new Map<string, Map<string, Device>>();
   const tokens = new Map<string, TokenRow>();
   const sessions = new Map<string, UiaSession>();
+  /** Per user, keyed by device, IP and User-Agent (the SQL table's key). */
+  const connections = new Map<string, Map<string, SeenConnection>>();
   const nonces = new Map<string, number>();
   const refreshTokens = new Map<string, RefreshRow>();
   const openIdTokens = new Map<string, { userId: string; expiresTs: number }>();
+  let guestLocalparts = 0;
 
   const devicesOf = (userId: string): Map<string, Device> => {
     let map = devices.get(userId);
@@ -73,6 +76,17 @@ export const createMemoryAccountStore = (): MemoryAccountStore => {
       const user = users.get(userId);
       if (user !== undefined) users.set(userId, { ...user, passwordHash });
     },
+    async nextGuestLocalpart() {
+      guestLocalparts += 1;
+      return String(guestLocalparts);
+    },
+    async upgradeGuest(userId, passwordHash) {
+      const user = users.get(userId);
+      if (user === undefined || !user.isGuest || user.deactivated === true) return false;
+      users.set(userId, { ...user, passwordHash, isGuest: false });
+      dropTokens((row) => row.userId === userId);
+      return true;
+    },
     async deactivateUser(userId) {
       const user = users.get(userId);
       if (user !== undefined) users.set(userId, { ...user, passwordHash: null, deactivated: true });
@@ -101,10 +115,21 @@ export const createMemoryAccountStore = (): MemoryAccountStore => {
       devicesOf(userId).set(deviceId, { ...device, displayName });
       return true;
     },
-    async recordDeviceSeen(userId, deviceId, ip, now) {
+    async recordDeviceSeen(userId, deviceId, { ip, userAgent = '' }, now) {
       const device = devices.get(userId)?.get(deviceId);
       if (device === undefined) return;
       devicesOf(userId).set(deviceId, { ...device, ...(ip === undefined ? {} : { lastSeenIp: ip }), lastSeenTs: now });
+      if (ip === undefined) return;
+      let seen = connections.get(userId);
+      if (seen === undefined) connections.set(userId, (seen = new Map()));
+      const key = JSON.stringify([deviceId, ip, userAgent]);
+      seen.set(key, { deviceId, ip, userAgent, lastSeen: Math.max(now, seen.get(key)?.lastSeen ?? now) });
+    },
+    async listConnections(userId) {
+      const alive = devices.get(userId);
+      return [...(connections.get(userId)?.values() ?? [])]
+        .filter((connection) => alive?.has(connection.deviceId) === true)
+        .sort((a, b) => b.lastSeen - a.lastSeen || a.deviceId.localeCompare(b.deviceId) || a.ip.localeCompare(b.ip) || a.userAgent.localeCompare(b.userAgent));
     },
     async deleteDevices(userId, deviceIds) {
       const deleted = deviceIds.filter((deviceId) => devices.get(userId)?.delete(deviceId) === true);
@@ -160,6 +185,10 @@ export const createMemoryAccountStore = (): MemoryAccountStore => {
       const session = sessions.get(sessionId);
       if (session === undefined) return;
       sessions.set(sessionId, { ...session, completed: [...completed], ...(userId === undefined ? {} : { userId }) });
+    },
+    async setUiaSessionData(sessionId, key, value) {
+      const session = sessions.get(sessionId);
+      if (session !== undefined) sessions.set(sessionId, { ...session, data: { ...session.data, [key]: value } });
     },
     async deleteUiaSession(sessionId) {
       sessions.delete(sessionId);

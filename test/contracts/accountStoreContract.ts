@@ -45,6 +45,24 @@ export const describeAccountStoreContract = (name: string, open: () => Promise<S
       expect(await store.getUser('@nobody:example.org')).toBeUndefined();
     });
 
+    it('hands out increasing numeric guest localparts and upgrades a guest once, revoking its tokens', async () => {
+      const { store, alice, bob, id } = await fresh();
+      const first = Number(await store.nextGuestLocalpart());
+      expect(Number.isInteger(first)).toBe(true);
+      expect(Number(await store.nextGuestLocalpart())).toBeGreaterThan(first);
+      await store.createUser(user(alice, { passwordHash: null, isGuest: true }));
+      await store.ensureDevice(alice, 'G', undefined, 1);
+      await store.addAccessToken(`${id}guest`, { userId: alice, deviceId: 'G', isGuest: true }, 1);
+      expect(await store.findAccessToken(`${id}guest`)).toEqual({ userId: alice, deviceId: 'G', isGuest: true });
+      expect(await store.upgradeGuest(alice, 'hash2')).toBe(true);
+      expect(await store.getUser(alice)).toMatchObject({ passwordHash: 'hash2', isGuest: false });
+      expect(await store.findAccessToken(`${id}guest`)).toBeUndefined();
+      expect(await store.upgradeGuest(alice, 'hash3')).toBe(false);
+      await store.createUser(user(bob));
+      expect(await store.upgradeGuest(bob, 'hash3')).toBe(false);
+      expect((await store.getUser(bob))?.passwordHash).toBe('hash');
+    });
+
     it('keeps profile fields of any JSON type, and tells a missing user from an empty profile', async () => {
       const { store, alice } = await fresh();
       await store.createUser(user(alice, { profile: {} }));
@@ -70,7 +88,7 @@ export const describeAccountStoreContract = (name: string, open: () => Promise<S
       ]);
       expect(await store.setDeviceDisplayName(alice, 'A', 'Laptop')).toBe(true);
       expect(await store.setDeviceDisplayName(alice, 'Z', 'None')).toBe(false);
-      await store.recordDeviceSeen(alice, 'A', '192.0.2.1', 5000);
+      await store.recordDeviceSeen(alice, 'A', { ip: '192.0.2.1', userAgent: 'Element/1.0' }, 5000);
       expect(await store.getDevice(alice, 'A')).toEqual({
         userId: alice,
         deviceId: 'A',
@@ -79,6 +97,25 @@ export const describeAccountStoreContract = (name: string, open: () => Promise<S
         lastSeenTs: 5000,
       });
       expect(await store.getDevice(alice, 'Z')).toBeUndefined();
+    });
+
+    it('keeps one connection per device, address and User-Agent, gone with the device', async () => {
+      const { store, alice } = await fresh();
+      await store.createUser(user(alice));
+      await store.ensureDevice(alice, 'A', undefined, 1);
+      await store.ensureDevice(alice, 'B', undefined, 1);
+      await store.recordDeviceSeen(alice, 'A', { ip: '192.0.2.1', userAgent: 'Element/1.0' }, 5000);
+      await store.recordDeviceSeen(alice, 'A', { ip: '192.0.2.1', userAgent: 'Element/1.0' }, 6000);
+      await store.recordDeviceSeen(alice, 'A', { ip: '192.0.2.2' }, 5500);
+      await store.recordDeviceSeen(alice, 'B', { ip: '192.0.2.3', userAgent: 'curl' }, 7000);
+      await store.recordDeviceSeen(alice, 'Z', { ip: '192.0.2.4', userAgent: 'ghost' }, 8000);
+      expect(await store.listConnections(alice)).toEqual([
+        { deviceId: 'B', ip: '192.0.2.3', userAgent: 'curl', lastSeen: 7000 },
+        { deviceId: 'A', ip: '192.0.2.1', userAgent: 'Element/1.0', lastSeen: 6000 },
+        { deviceId: 'A', ip: '192.0.2.2', userAgent: '', lastSeen: 5500 },
+      ]);
+      await store.deleteDevices(alice, ['B']);
+      expect((await store.listConnections(alice)).map((c) => c.deviceId)).toEqual(['A', 'A']);
     });
 
     it('finds tokens by hash and drops them with their devices', async () => {
@@ -143,14 +180,17 @@ export const describeAccountStoreContract = (name: string, open: () => Promise<S
 
     it('keeps user-interactive auth sessions until deleted or expired', async () => {
       const { store, alice, id } = await fresh();
-      await store.createUiaSession({ sessionId: `${id}s1`, operation: 'register', completed: [], createdTs: 100 });
-      await store.createUiaSession({ sessionId: `${id}s2`, operation: 'password', userId: alice, completed: [], createdTs: 200 });
+      await store.createUiaSession({ sessionId: `${id}s1`, operation: 'register', completed: [], createdTs: 100, data: {} });
+      await store.createUiaSession({ sessionId: `${id}s2`, operation: 'password', userId: alice, completed: [], createdTs: 200, data: {} });
       await store.updateUiaSession(`${id}s1`, ['m.login.dummy'], undefined);
+      await store.setUiaSessionData(`${id}s1`, 'registered_user_id', alice);
+      await store.setUiaSessionData(`${id}s1`, 'other', { n: 1 });
       expect(await store.getUiaSession(`${id}s1`)).toEqual({
         sessionId: `${id}s1`,
         operation: 'register',
         completed: ['m.login.dummy'],
         createdTs: 100,
+        data: { registered_user_id: alice, other: { n: 1 } },
       });
       await store.updateUiaSession(`${id}s2`, ['m.login.password'], undefined);
       expect(await store.getUiaSession(`${id}s2`)).toMatchObject({ userId: alice, completed: ['m.login.password'] });

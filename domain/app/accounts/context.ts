@@ -1,6 +1,7 @@
 import type { JsonObject } from '../../json.ts';
-import type { AccountStore, Clock, PasswordHasher, ProfileFields, Random } from '../../ports/accounts.ts';
+import type { AccountStore, Clock, PasswordHasher, ProfileFields, Random, RecaptchaVerifier } from '../../ports/accounts.ts';
 import type { RemoteServers } from '../../ports/remoteServers.ts';
+import type { IdentityServers, Mailer, ThreePidStore } from '../../ports/threePids.ts';
 
 /** Everything the account use-cases depend on; built once by the composition root. */
 export interface AccountsContext {
@@ -11,6 +12,8 @@ export interface AccountsContext {
   /** This homeserver's server name, the domain of local user ids. */
   readonly serverName: string;
   readonly registration: 'disabled' | 'open';
+  /** `allow_guest_access`: guest accounts may be registered (client-server-api § Guest access). Off when absent. */
+  readonly allowGuestAccess?: boolean;
   /** Other homeservers, asked for their users' profiles; without it those are not found. */
   readonly remoteServers?: Pick<RemoteServers, 'queryProfile'>;
   /** Enables `/_synapse/admin/v1/register` when set. */
@@ -46,8 +49,34 @@ export interface AccountsContext {
   readonly openIdTokenLifetimeMs?: number;
   /** How long a user-interactive auth session lives; 15 minutes by default. */
   readonly uiaSessionLifetimeMs?: number;
+  /** Third-party identifiers; without them none can be validated, added or bound. */
+  readonly threePids?: ThreePidServices;
   /** How long a shared-secret registration nonce stays usable; 60 s by default (as Synapse). */
   readonly registrationNonceLifetimeMs?: number;
+  /** Registration asks for `m.login.recaptcha` (Synapse's `enable_registration_captcha`). */
+  readonly registrationCaptcha?: { readonly publicKey: string; readonly verifier: RecaptchaVerifier };
+  /**
+   * Registration asks for `m.login.terms`, accepting this policy (Synapse's `user_consent`); its
+   * URL is read when offered (the public base URL may be known only once the server listens).
+   */
+  readonly registrationTerms?: { readonly version: string; readonly name: string; readonly url: () => string };
+}
+
+/** Third-party identifiers: where they are kept, how tokens are mailed, which identity servers are trusted. */
+export interface ThreePidServices {
+  readonly store: ThreePidStore;
+  /** Set when email is configured (`email:`); without it no email can be validated. */
+  readonly email?: {
+    readonly mailer: Mailer;
+    readonly tokenLifetimeMs: number;
+    /** The client-server API's public base URL, where the mailed link submits the token. */
+    readonly publicBaseUrl: () => string;
+    /** Where the mail sends the user back to once validated (`email.client_base_url`). */
+    readonly clientBaseUrl?: string;
+  };
+  /** Identity servers (`id_server`, host[:port]) this server talks to for its users; none when empty. */
+  readonly trustedIdServers: readonly string[];
+  readonly identityServers?: IdentityServers;
 }
 
 /** The authenticated requester, as `authenticate` resolves an access token. */
@@ -63,5 +92,15 @@ export interface Requester {
   readonly isAdmin?: boolean;
 }
 
-/** The `auth` dict of a user-interactive request, when the client sent one. */
-export type AuthDict = JsonObject | undefined;
+/**
+ * A request behind user-interactive auth, as the client made it: the stage attempt is its body's
+ * `auth`, and a UIA session is bound to its method, path (and parameters, see uia.ts).
+ */
+export interface GuardedRequest {
+  readonly method: string;
+  /** The request path, without the query string. */
+  readonly uri: string;
+  readonly body: JsonObject;
+  /** The client's address, for stages that check it (reCAPTCHA's `remoteip`). */
+  readonly clientIp?: string;
+}

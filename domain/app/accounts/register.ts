@@ -5,11 +5,14 @@
 import { MatrixError } from '../../errors.ts';
 import type { ServerName } from '../../ids/serverName.ts';
 import { makeUserId } from '../../ids/userId.ts';
-import type { AccountsContext, AuthDict } from './context.ts';
+import type { AccountsContext, GuardedRequest } from './context.ts';
+import { guestToUpgrade, isGuestLocalpart, registerGuest, upgradeGuest } from './guests.ts';
+import { isPasswordTooLong, MAX_PASSWORD_LENGTH } from './identifier.ts';
 import { invalidParam, missingParam } from './params.ts';
 import { newLocalpart } from './secrets.ts';
 import { checkDeviceId, issueSession } from './sessions.ts';
-import { finishUserInteractiveAuth, REGISTRATION_FLOWS, userInteractiveAuth } from './uia.ts';
+import { namedUiaSession, registrationFlows, setUiaSessionData, userInteractiveAuth } from './uia.ts';
+import type { UiaSession } from '../../ports/accounts.ts';
 
 export interface RegisterCommand {
   readonly kind: 'user' | 'guest';
@@ -18,9 +21,12 @@ export interface RegisterCommand {
   readonly deviceId?: string;
   readonly initialDeviceDisplayName?: string;
   readonly inhibitLogin: boolean;
-  readonly auth: AuthDict;
+  /** The request as the client made it, its `auth` included (user-interactive auth). */
+  readonly request: GuardedRequest;
   /** The client supports refresh tokens (since v1.3). */
   readonly refreshToken?: boolean;
+  /** registration.yaml `guest_access_token`: the guest account this registration upgrades (kind `user`). */
+  readonly guestAccessToken?: string;
 }
 
 export interface RegisterResult {
@@ -33,11 +39,9 @@ export interface RegisterResult {
   readonly expiresInMs?: number;
 }
 
-/** Argon2 cost does not grow with length, but an unbounded body field is still worth refusing. */
-export const MAX_PASSWORD_LENGTH = 512;
-
+/** A new password longer than Synapse allows (`MAX_PASSWORD_LENGTH` code points) is refused. */
 export const checkPasswordLength = (key: string, password: string | undefined): void => {
-  if (password !== undefined && password.length > MAX_PASSWORD_LENGTH) {
+  if (password !== undefined && isPasswordTooLong(password)) {
     throw invalidParam(key, `at most ${MAX_PASSWORD_LENGTH} characters`);
   }
 };
@@ -49,6 +53,7 @@ export const checkPasswordLength = (key: string, password: string | undefined): 
  */
 export const userIdForUsername = (username: string, serverName: string): string => {
   const localpart = username.toLowerCase();
+  if (isGuestLocalpart(localpart)) throw new MatrixError('M_INVALID_USERNAME', 400, 'Numeric user IDs are reserved for guest users.');
   const parsed = makeUserId(localpart, serverName as ServerName);
   if (!parsed.ok) {
     throw new MatrixError(
@@ -105,22 +110,57 @@ export const createAccount = async (
 
 const GENERATED_LOCALPART_ATTEMPTS = 5;
 
+/**
+ * The account a UIA session already registered: the session stays until it expires, and a retry
+ * (a lost answer, a second request in flight) answers with that account, as Synapse does.
+ */
+const REGISTERED_USER_ID = 'registered_user_id';
+
+const registeredUserOf = (session: UiaSession | undefined): string | undefined => {
+  const userId = session?.data[REGISTERED_USER_ID];
+  return typeof userId === 'string' ? userId : undefined;
+};
+
+const threePidInUse = (): MatrixError => new MatrixError('M_THREEPID_IN_USE', 400, 'Email is already in use');
+
 export const register = async (ctx: AccountsContext, command: RegisterCommand): Promise<RegisterResult> => {
-  if (command.kind === 'guest') {
-    throw new MatrixError('M_GUEST_ACCESS_FORBIDDEN', 403, 'Guest access is not supported on this server');
-  }
+  if (command.kind === 'guest') return registerGuest(ctx, command.initialDeviceDisplayName);
   ensureRegistrationOpen(ctx);
+  const guest = command.guestAccessToken === undefined ? undefined : await guestToUpgrade(ctx, command.guestAccessToken, command.username);
   // The spec wants M_USER_IN_USE / M_INVALID_USERNAME before any UIA stage.
-  const requested = command.username === undefined ? undefined : userIdForUsername(command.username, ctx.serverName);
-  if (requested !== undefined) await ensureAvailable(ctx, requested);
+  const requested = guest !== undefined || command.username === undefined ? undefined : userIdForUsername(command.username, ctx.serverName);
+  if (requested !== undefined && requested !== registeredUserOf(await namedUiaSession(ctx, command.request))) await ensureAvailable(ctx, requested);
   checkPasswordLength('password', command.password);
   checkDeviceId(command.deviceId);
 
-  const session = await userInteractiveAuth(ctx, { operation: 'register', flows: REGISTRATION_FLOWS, auth: command.auth });
+  const session = await userInteractiveAuth(ctx, { request: command.request, flows: registrationFlows(ctx), bindParams: false });
+  const userId = registeredUserOf(session) ?? await createRegisteredAccount(ctx, command, session, guest, requested);
+  if (command.inhibitLogin) return { userId, homeServer: ctx.serverName };
+  return issueSession(ctx, userId, command.deviceId, command.initialDeviceDisplayName, command.refreshToken ?? false);
+};
+
+/** Registration's effect, once per UIA session: the account (or upgraded guest), remembered by the session. */
+const createRegisteredAccount = async (
+  ctx: AccountsContext,
+  command: RegisterCommand,
+  session: UiaSession,
+  guest: string | undefined,
+  requested: string | undefined,
+): Promise<string> => {
   if (command.password === undefined) throw missingParam('password');
+  // The address the email stage proved becomes the account's; it may not be another's already.
+  const threePids = ctx.threePids;
+  const proven = threePids === undefined ? undefined : await threePids.store.uiaThreePid(session.sessionId);
+  if (threePids !== undefined && proven !== undefined && (await threePids.store.ownerOf(proven.medium, proven.address)) !== undefined) {
+    throw threePidInUse();
+  }
 
   let userId: string | undefined;
-  if (requested !== undefined) {
+  if (guest !== undefined) {
+    // The guest keeps its user id, profile and rooms.
+    await upgradeGuest(ctx, guest, command.password);
+    userId = guest;
+  } else if (requested !== undefined) {
     // It may have been taken while the client was completing stages.
     if (!(await createAccount(ctx, requested, command.password, { isAdmin: false }))) {
       throw new MatrixError('M_USER_IN_USE', 400, 'User ID already taken.');
@@ -133,8 +173,9 @@ export const register = async (ctx: AccountsContext, command: RegisterCommand): 
     }
     if (userId === undefined) throw new MatrixError('M_UNKNOWN', 500, 'Could not allocate a user ID');
   }
-  await finishUserInteractiveAuth(ctx, session);
-
-  if (command.inhibitLogin) return { userId, homeServer: ctx.serverName };
-  return issueSession(ctx, userId, command.deviceId, command.initialDeviceDisplayName, command.refreshToken ?? false);
+  if (threePids !== undefined && proven !== undefined) {
+    await threePids.store.addThreePid({ userId, ...proven, addedTs: ctx.clock.now() });
+  }
+  await setUiaSessionData(ctx, session, REGISTERED_USER_ID, userId);
+  return userId;
 };

@@ -42,6 +42,7 @@ export const issueSession = async (
   deviceId: string | undefined,
   initialDeviceDisplayName: string | undefined,
   refreshable = false,
+  isGuest = false,
 ): Promise<IssuedSession> => {
   const now = ctx.clock.now();
   const device = deviceId ?? newDeviceId(ctx.random);
@@ -51,7 +52,7 @@ export const issueSession = async (
   const accessToken = newAccessToken(ctx.random);
   const session = { userId, accessToken, deviceId: device, homeServer: ctx.serverName };
   if (!refreshable) {
-    await ctx.store.addAccessToken(hashAccessToken(accessToken), { userId, deviceId: device, isGuest: false }, now);
+    await ctx.store.addAccessToken(hashAccessToken(accessToken), { userId, deviceId: device, isGuest }, now);
     return session;
   }
   const refreshToken = newRefreshToken(ctx.random);

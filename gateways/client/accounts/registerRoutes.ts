@@ -5,15 +5,14 @@
 import { MatrixError } from '../../../domain/index.ts';
 import {
   optionalBoolean,
-  optionalObject,
   optionalString,
   requireString,
   type Accounts,
 } from '../../../domain/app/accounts/index.ts';
 import { readJsonBody, type StrataMiddleware, type StrataRouter } from '../../http/index.ts';
-import { requesterOf } from './auth.ts';
+import { optionalAccessToken, optionalRequesterOf } from './auth.ts';
 import { clientPaths, MAX_BODY_BYTES } from './paths.ts';
-import { renderUiaChallenge } from './uia.ts';
+import { guardedRequest, renderUiaChallenge } from './uia.ts';
 
 const kindOf = (value: unknown): 'user' | 'guest' => {
   if (value === undefined || value === 'user') return 'user';
@@ -24,7 +23,6 @@ const kindOf = (value: unknown): 'user' | 'guest' => {
 export const addRegisterRoutes = (
   router: StrataRouter,
   accounts: Accounts,
-  auth: StrataMiddleware,
   registrationLimit: StrataMiddleware,
 ): void => {
   for (const path of clientPaths('/register')) {
@@ -35,14 +33,16 @@ export const addRegisterRoutes = (
       const password = optionalString(body, 'password');
       const deviceId = optionalString(body, 'device_id');
       const initialDeviceDisplayName = optionalString(body, 'initial_device_display_name');
+      const guestAccessToken = optionalString(body, 'guest_access_token');
       const result = await accounts.register({
         kind,
         ...(username === undefined ? {} : { username }),
         ...(password === undefined ? {} : { password }),
         ...(deviceId === undefined ? {} : { deviceId }),
         ...(initialDeviceDisplayName === undefined ? {} : { initialDeviceDisplayName }),
+        ...(guestAccessToken === undefined ? {} : { guestAccessToken }),
         inhibitLogin: optionalBoolean(body, 'inhibit_login') ?? false,
-        auth: optionalObject(body, 'auth'),
+        request: guardedRequest(ctx, body),
         refreshToken: optionalBoolean(body, 'refresh_token') ?? false,
       });
       ctx.body = {
@@ -67,12 +67,13 @@ export const addRegisterRoutes = (
     ctx.body = accounts.registrationTokenValidity(Array.isArray(token) ? token[0] : token);
   });
   for (const path of clientPaths('/account/password')) {
-    router.post(path, auth, renderUiaChallenge, async (ctx) => {
+    // Without an access token: a password reset, proven by email.
+    router.post(path, optionalAccessToken(accounts), renderUiaChallenge, async (ctx) => {
       const body = await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES });
-      await accounts.changePassword(requesterOf(ctx), {
+      await accounts.changePassword(optionalRequesterOf(ctx), {
         newPassword: requireString(body, 'new_password'),
         logoutDevices: optionalBoolean(body, 'logout_devices') ?? true,
-        auth: optionalObject(body, 'auth'),
+        request: guardedRequest(ctx, body),
       });
       ctx.body = {};
     });
