@@ -3,7 +3,8 @@
  * surfaces to the use-cases, and serve. Each step registers how to undo itself with the lifecycle,
  * which undoes them in reverse order. `infra/main.ts` runs it as a process; tests run it in-process.
  */
-import { createAccounts, withSuspensionGuard } from '../domain/app/accounts/index.ts';
+import { createAccounts, withSuspensionGuard, type ThreePidServices } from '../domain/app/accounts/index.ts';
+import { inviteByThirdPartyId, onThirdPartyIdBound } from '../domain/app/thirdPartyInvites/index.ts';
 import { createAnalytics, type AnalyticsReadModel } from '../domain/app/analytics/index.ts';
 import {
   createBackfill, createFederationQueries, createFederationRoomReads, createFederationRooms, createServerAclGuard,
@@ -21,13 +22,13 @@ import { ROOM_EVENTS_TOPIC } from '../domain/index.ts';
 import { createSharedSecretRegistrationRouter } from '../gateways/admin/index.ts';
 import { createAnalyticsRouter } from '../gateways/analytics/index.ts';
 import { createAccountsRouter } from '../gateways/client/accounts/index.ts';
-import { versionsRouter } from '../gateways/client/index.ts';
+import { consentRouter, versionsRouter } from '../gateways/client/index.ts';
 import { createRoomsRouter } from '../gateways/client/rooms/index.ts';
 import { createSyncRouter } from '../gateways/client/sync/index.ts';
 import { createNotificationsRouter } from '../gateways/client/notifications/index.ts';
 import { createUserDataRouter } from '../gateways/client/userData/index.ts';
 import {
-  createFederationOpenIdRouter, createFederationPublicRoomsRouter, createFederationQueryRouter, createFederationUserKeysRouter, createKeyRouter,
+  createFederationOpenIdRouter, createFederationThirdPartyInviteRouter, createFederationPublicRoomsRouter, createFederationQueryRouter, createFederationUserKeysRouter, createKeyRouter,
   createFederationHierarchyRouter, createFederationRoomMembershipRouter, createFederationRoomReadRouter, createFederationTransactionRouter,
   federationAuth, federationVersionRouter, originOf,
 } from '../gateways/federation/index.ts';
@@ -45,6 +46,7 @@ import {
 } from '../projections/runtime/index.ts';
 import type { StrataConfig } from './config/index.ts';
 import { createFederationClient } from './federation/client/index.ts';
+import { registrationStages } from './registration/index.ts';
 import { startFederationSender } from './federation/sender/index.ts';
 import { createRemoteServers } from './federation/remoteServers.ts';
 import { createRemoteRooms } from './federation/remoteRooms.ts';
@@ -57,6 +59,9 @@ import {
 } from './server/index.ts';
 import type { Logger } from 'pino';
 import packageJson from '../package.json' with { type: 'json' };
+import { createSqlThreePidStore } from './stores/index.ts';
+import { createSmtpMailer } from './mail/index.ts';
+import { createIdentityServers } from './identity/index.ts';
 import { createArgon2PasswordHasher, createSqlAccountStore, cryptoRandom, systemClock, withAccessTokenCache } from './stores/index.ts';
 import { createSqlUserDataStores } from './userData/index.ts';
 import { createPushGatewayClient, createPusherUsers, startPushSender } from './pushGateway/index.ts';
@@ -192,6 +197,8 @@ export const startStrata = async (
   // decider judges it on every invite the writer appends.
   const writer = createRoomWriter({
     log: writerLog, readModel: roomQueries, directory, invitePermission: { blocksInvites: (userId) => preferences.blocksInvites(userId) },
+    // Guests (`allow_guest_access`) may join only rooms open to them: the decider judges each join.
+    guests: { isGuest: async (userId) => (await accountStore.getUser(userId))?.isGuest === true },
     projection: roomsRun, keys: { current: () => signingKey }, now: () => Date.now(),
     // Remote events are checked against the DAG the read model holds and keys the key ring vouches for.
     remote: { graph: roomEvents, keyRing, awaitingRedactions: (roomId, eventIds) => roomQueries.awaitingRedactions(roomId, eventIds) },
@@ -240,7 +247,30 @@ export const startStrata = async (
   // Users stored as present when the last process stopped get their idle/offline timers back.
   await userData.presence.resume();
   const late: { rooms?: Rooms; sync?: SyncService } = {};
+  // Third-party ids: validation mails over SMTP when `email:` is set, trusted identity servers.
+  const mailer = config.email === undefined ? undefined : createSmtpMailer(config.email);
+  if (mailer !== undefined) lifecycle.onStop('mailer', async () => mailer.close());
+  const identityServers = createIdentityServers({
+    signingKey, verifyCertificates: config.federation.verifyCertificates, ipRangeWhitelist: config.federation.ipRangeWhitelist,
+  });
+  lifecycle.onStop('identity servers', async () => identityServers.close());
+  const threePids: ThreePidServices = {
+    store: await createSqlThreePidStore(db),
+    ...(mailer === undefined || config.email === undefined ? {} : {
+      email: {
+        mailer, tokenLifetimeMs: config.email.validationTokenLifetimeMs,
+        publicBaseUrl: () => config.publicBaseUrl ?? `http://${listening}`,
+        ...(config.email.clientBaseUrl === undefined ? {} : { clientBaseUrl: config.email.clientBaseUrl }),
+      },
+    }),
+    trustedIdServers: config.trustedIdServers,
+    identityServers,
+  };
+  // Registration's captcha and terms stages, and the policy page (`/_matrix/consent`).
+  const stages = registrationStages(config, logger, () => config.publicBaseUrl ?? `http://${listening}`);
   const accounts = createAccounts({
+    ...stages.context,
+    threePids,
     store: accountStore,
     hasher: createArgon2PasswordHasher(),
     clock: systemClock,
@@ -248,6 +278,7 @@ export const startStrata = async (
     serverName: config.serverName,
     remoteServers,
     registration: config.registration,
+    allowGuestAccess: config.allowGuestAccess,
     ...(config.registrationSharedSecret === undefined ? {} : { registrationSharedSecret: config.registrationSharedSecret }),
     onProfileChanged: async (userId, profile) => {
       await late.rooms?.onProfileChanged(userId, profile);
@@ -311,6 +342,8 @@ export const startStrata = async (
     random: cryptoRandom,
   });
   late.rooms = rooms;
+  // Invites by email through the trusted identity servers, and their completion on bind.
+  const thirdPartyInvitesContext = { serverName: config.serverName, identityServers, trustedIdServers: config.trustedIdServers, rooms };
   // Relations, threads, user directory, room summaries, reports, mutual rooms (domain/app/rooms/modules.ts).
   const roomModules = createRoomModules({
     serverName: config.serverName, writer: guardedWriter, rooms: roomQueries, directory, profiles: accountStore, clock: systemClock, random: cryptoRandom,
@@ -388,6 +421,7 @@ export const startStrata = async (
     metrics,
     routers: [
       versionsRouter({ versions: SUPPORTED_SPEC_VERSIONS }),
+      ...(stages.consent === undefined ? [] : [consentRouter(stages.consent)]),
       federationVersionRouter({ version: packageJson.version }),
       healthRouter({
         checks: {
@@ -406,6 +440,7 @@ export const startStrata = async (
       createSharedSecretRegistrationRouter(accounts),
       createRoomsRouter({
         rooms, accounts, messageRateLimit: config.rateLimits.messages, modules: roomModules,
+        thirdPartyInvites: { invite: (requester, roomId, request) => inviteByThirdPartyId(thirdPartyInvitesContext, requester, roomId, request) },
         peeking: createRoomPeeking({ rooms: roomQueries, clock: systemClock, notifier: roomWakeups }),
         eventStream: createEventStream(syncContext),
         legacySync,
@@ -423,6 +458,7 @@ export const startStrata = async (
       createFederationQueryRouter({ queries: federationQueries, auth: signedByOrigin }),
       createFederationUserKeysRouter({ queries: federationQueries, auth: signedByOrigin }),
       createFederationOpenIdRouter({ queries: federationQueries }),
+      createFederationThirdPartyInviteRouter({ onBind: (body) => onThirdPartyIdBound(thirdPartyInvitesContext, body) }),
       createFederationPublicRoomsRouter({ queries: federationQueries, auth: signedByOrigin }),
       createFederationRoomReadRouter({ reads: federationRoomReads, auth: signedByOrigin }),
       createFederationHierarchyRouter({ reads: federationRoomReads, auth: signedByOrigin }),

@@ -97,6 +97,11 @@ export interface RoomLookups {
    * § Invite permission, since v1.18), preloaded for an invite of them. Undefined: no block known.
    */
   blocksInvites?(userId: string): boolean | undefined;
+  /**
+   * Whether a local user is a guest (client-server-api § Guest access), preloaded for their
+   * m.room.member join. Undefined: not a guest.
+   */
+  isGuest?(userId: string): boolean | undefined;
 }
 
 export const NO_LOOKUPS: RoomLookups = {
@@ -116,6 +121,12 @@ export interface DecisionError {
 
 export type Decision =
   | { readonly outcome: 'records'; readonly records: readonly EventRecord[] }
+  /**
+   * A local state event identical to the current one at its (type, state key) — same sender, same
+   * content — changes nothing: `event` is that current event and nothing is appended (Synapse's
+   * `deduplicate_state_event`, and for memberships its same sender/membership/content check).
+   */
+  | { readonly outcome: 'unchanged'; readonly event: RoomEvent }
   /** A local command that may not happen (auth or format); nothing is appended. */
   | { readonly outcome: 'refused'; readonly error: DecisionError }
   /** A remote PDU dropped before it could be judged (bad format or signature); nothing is appended. */

@@ -4,6 +4,7 @@
  * run the auth rules against the current state — the state before the new event.
  */
 import { authEventTuples, checkAuthRules, type StateLookup } from '../auth/index.ts';
+import { canonicalJson } from '../canonicalJson.ts';
 import { MatrixError } from '../errors.ts';
 import { buildPdu, stateKeyOf, type RoomEvent, type SigningKey } from '../events/index.ts';
 import type { RoomVersionRules } from '../roomVersions/index.ts';
@@ -42,7 +43,20 @@ export interface LocalBuild {
   readonly now: number;
   /** Aliases the room being created will claim (createRoom only). */
   readonly claimedAliases?: readonly string[];
+  /** Answer `unchanged` for a state event identical to the current one (sendLocal; see Decision). */
+  readonly deduplicateState?: boolean;
 }
+
+/**
+ * The current state event `event` would repeat: same (type, state key), sender and content. The
+ * event was built for this room version, so its content compares as it would be stored.
+ */
+const repeatedStateEvent = (event: RoomEvent, lookup: StateLookup): RoomEvent | undefined => {
+  if (event.stateKey === undefined) return undefined;
+  const current = lookup(event.type, event.stateKey);
+  if (current === undefined || current.sender !== event.sender) return undefined;
+  return canonicalJson(current.content, { strict: false }) === canonicalJson(event.content, { strict: false }) ? current : undefined;
+};
 
 /**
  * Builds, checks and records one local event on top of `state`. Returns the record and the state
@@ -52,7 +66,7 @@ export const decideLocalEvent = (
   build: LocalBuild,
   state: RoomState,
   lookups: RoomLookups,
-): { record: PduAccepted; state: RoomState } | { error: DecisionError } => {
+): { record: PduAccepted; state: RoomState } | { error: DecisionError } | { unchanged: RoomEvent } => {
   const { rules, request } = build;
   const lookup = currentStateLookup(state, lookups);
   if (request.ifMembershipIn !== undefined && request.type === 'm.room.member' && request.stateKey !== undefined) {
@@ -66,6 +80,10 @@ export const decideLocalEvent = (
     .map(({ type, stateKey }) => state.state.get(stateKeyOf(type, stateKey)))
     .filter((id): id is string => id !== undefined);
   const prevEventIds = state.forwardExtremities.slice(-MAX_PREV_EVENTS_CITED);
+  // A guest's join says so (Synapse's `kind: guest`), whichever endpoint sent it: other servers
+  // and the removal of guests when guest access ends read it there.
+  const guestJoin = request.type === 'm.room.member' && request.content.membership === 'join'
+    && request.stateKey !== undefined && lookups.isGuest?.(request.stateKey) === true;
 
   let event: RoomEvent;
   try {
@@ -75,7 +93,7 @@ export const decideLocalEvent = (
         sender: request.sender,
         type: request.type,
         ...(request.stateKey === undefined ? {} : { stateKey: request.stateKey }),
-        content: request.content,
+        content: guestJoin ? { ...request.content, kind: 'guest' } : request.content,
         originServerTs: build.now,
         depth: state.maxDepth + 1,
         prevEventIds,
@@ -98,8 +116,13 @@ export const decideLocalEvent = (
     aliasPointsHere,
     joinedRooms: (userId) => lookups.joinedRooms?.(userId),
     blocksInvites: (userId) => lookups.blocksInvites?.(userId) === true,
+    isGuest: (userId) => lookups.isGuest?.(userId) === true,
   });
   if (policy !== undefined) return { error: policy };
+  // Judged after the auth rules and the local policy: "no change" is only the answer to a change
+  // the sender may make, so it tells nobody more than sending would.
+  const repeated = build.deduplicateState === true ? repeatedStateEvent(event, lookup) : undefined;
+  if (repeated !== undefined) return { unchanged: repeated };
   let redaction: RedactionEffect | null = null;
   if (event.type === 'm.room.redaction') {
     const judged = judgeLocalRedaction(event, lookup, rules, lookups);
@@ -137,7 +160,7 @@ export const decideLocalEvent = (
   return { record, state: evolve(state, record) };
 };
 
-/** Runs several local builds in order, all or nothing. */
+/** Runs several local builds in order, all or nothing (`unchanged`: see LocalBuild.deduplicateState). */
 export const decideLocalEvents = (
   builds: readonly ((state: RoomState) => LocalBuild)[],
   state: RoomState,
@@ -148,6 +171,7 @@ export const decideLocalEvents = (
   for (const makeBuild of builds) {
     const result = decideLocalEvent(makeBuild(current), current, lookups);
     if ('error' in result) return refusal(result.error);
+    if ('unchanged' in result) return { outcome: 'unchanged', event: result.unchanged };
     records.push(result.record);
     current = result.state;
   }

@@ -63,7 +63,19 @@ export interface PolicyLookups {
   readonly aliasPointsHere: (alias: string) => boolean;
   readonly joinedRooms: (userId: string) => ReadonlySet<string> | undefined;
   readonly blocksInvites: (userId: string) => boolean;
+  readonly isGuest: (userId: string) => boolean;
 }
+
+/**
+ * guest_access.md § Server behaviour: "Servers MUST only allow guest users to join rooms if the
+ * m.room.guest_access state event is present on the room, and has the guest_access value can_join."
+ * Guests are this server's notion, so only this server's judgement of its own users' joins.
+ */
+const guestJoinProblem = (event: RoomEvent, state: StateLookup, isGuest: PolicyLookups['isGuest']): DecisionError | undefined => {
+  if (event.content.membership !== 'join' || !isGuest(event.stateKey!)) return undefined;
+  const guestAccess = state('m.room.guest_access', '')?.content.guest_access;
+  return guestAccess === 'can_join' ? undefined : { errcode: 'M_FORBIDDEN', reason: 'Guest access not allowed' };
+};
 
 /**
  * A local user's own join through `join_authorised_via_users_server` (since v8, restricted and
@@ -115,7 +127,7 @@ export const localPolicyProblem = (
       if (membership === 'invite' && event.stateKey !== event.sender && lookups.blocksInvites(event.stateKey!)) {
         return { errcode: 'M_INVITE_BLOCKED', reason: `${event.stateKey} does not accept invites` };
       }
-      return restrictedJoinProblem(event, state, rules, lookups.joinedRooms);
+      return guestJoinProblem(event, state, lookups.isGuest) ?? restrictedJoinProblem(event, state, rules, lookups.joinedRooms);
     }
     case 'm.room.server_acl':
       // Synapse: "Can't create an ACL event that denies the local server" — the room would stop

@@ -94,6 +94,17 @@ describe.each([...ROOM_VERSIONS.values()])('local policy, room version $id', (ru
     expect(send(current, invite('@dave:a.test'), blocking).outcome).toBe('records');
   });
 
+  it("lets a local guest join only while m.room.guest_access is can_join, and marks its join kind guest", () => {
+    let current = room();
+    const guests: RoomLookups = { ...NO_LOOKUPS, isGuest: (userId) => userId === '@7:a.test' };
+    const join = (userId: string) => state('m.room.member', { membership: 'join' }, userId, userId);
+    expect(send(current, join('@7:a.test'), guests)).toMatchObject({ outcome: 'refused', error: { errcode: 'M_FORBIDDEN', reason: 'Guest access not allowed' } });
+    // Ordinary users are not concerned.
+    expect(send(current, join('@dave:a.test'), guests)).toMatchObject({ outcome: 'records', records: [{ pdu: { content: { membership: 'join' } } }] });
+    current = fold(current, send(current, state('m.room.guest_access', { guest_access: 'can_join' }), guests));
+    expect(send(current, join('@7:a.test'), guests)).toMatchObject({ outcome: 'records', records: [{ pdu: { content: { membership: 'join', kind: 'guest' } } }] });
+  });
+
   it('writes power levels as integers only, in every room version', () => {
     const current = room();
     const levels = (extra: JsonObject) => state('m.room.power_levels', {

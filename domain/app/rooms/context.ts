@@ -45,4 +45,6 @@ export interface RoomFederation {
 export interface RoomRequester {
   readonly userId: string;
   readonly deviceId: string;
+  /** A guest account (client-server-api § Guest access); absent for everyone else. */
+  readonly isGuest?: boolean;
 }

@@ -93,16 +93,32 @@ const sendMember = async (
     type: 'm.room.member', stateKey: target, sender: requester.userId, content, ...(ifMembershipIn === undefined ? {} : { ifMembershipIn }),
   }, originOf(requester))).eventId;
 
-export const join = async (ctx: RoomsContext, requester: RoomRequester, roomIdOrAlias: string, reason?: string, via: readonly string[] = []): Promise<string> => {
+/**
+ * What a client may add to its own join's content (Synapse copies the body of `POST /join/{roomIdOrAlias}`
+ * into it, per-room displayname and avatar included): never `membership`, nor the authoriser of a
+ * restricted join, which only this server names (restrictedJoin.ts).
+ */
+const clientJoinFields = (fields: JsonObject): JsonObject => {
+  const { membership: _membership, join_authorised_via_users_server: _authoriser, ...rest } = fields;
+  return rest;
+};
+
+export const join = async (
+  ctx: RoomsContext, requester: RoomRequester, roomIdOrAlias: string, reason?: string, via: readonly string[] = [], fields: JsonObject = {},
+): Promise<string> => {
+  const extra = clientJoinFields(fields);
   const { roomId, servers } = await resolveRoomAndServers(ctx, roomIdOrAlias);
   const current = await ctx.writer.state(roomId);
   // A room none of our users is in lives on other servers: join through one of them.
   if (!participating(current, ctx.serverName) && ctx.federation !== undefined) {
+    // A guest may join only a room whose guest access this server can read, before joining (as
+    // Synapse: the decider judges joins to rooms we are in; of other rooms we hold no state).
+    if (requester.isGuest === true) throw new MatrixError('M_FORBIDDEN', 403, 'Guest access not allowed');
     const parsed = parseRoomId(roomId);
     const candidates = [...via, ...servers, await inviterServer(ctx, roomId, requester.userId), parsed.ok ? roomIdServerName(parsed.value) : undefined]
       .filter((server): server is string => server !== undefined && server !== ctx.serverName);
     if (candidates.length > 0) {
-      await ctx.federation.join(requester.userId, roomId, candidates, await memberContent(ctx, requester.userId, 'join', withReason(reason)));
+      await ctx.federation.join(requester.userId, roomId, candidates, await memberContent(ctx, requester.userId, 'join', { ...extra, ...withReason(reason) }));
       await ctx.directory.setForgotten(requester.userId, roomId, false);
       return roomId;
     }
@@ -110,7 +126,7 @@ export const join = async (ctx: RoomsContext, requester: RoomRequester, roomIdOr
   const state = await knownRoom(ctx, roomId);
   // Since v8: a join to a restricted room names a local member who may invite (restrictedJoin.ts).
   const authorised = state.rules === null ? {} : await restrictedJoinContent(ctx, roomId, { ...state, rules: state.rules }, requester.userId);
-  await sendMember(ctx, requester, roomId, requester.userId, await memberContent(ctx, requester.userId, 'join', { ...withReason(reason), ...authorised }));
+  await sendMember(ctx, requester, roomId, requester.userId, await memberContent(ctx, requester.userId, 'join', { ...extra, ...withReason(reason), ...authorised }));
   await ctx.directory.setForgotten(requester.userId, roomId, false);
   return roomId;
 };

@@ -46,6 +46,8 @@ export interface RoomWriterOptions {
   readonly directory?: Pick<RoomDirectory, 'resolveAlias'>;
   /** Users' invite permission (m.invite_permission_config), preloaded for the decider's invite check. */
   readonly invitePermission?: Pick<UserPreferences, 'blocksInvites'>;
+  /** Which local users are guests, preloaded for the decider's judgement of their joins (§ Guest access). */
+  readonly guests?: { isGuest(userId: string): Promise<boolean> };
   readonly projection: ProjectionWaiter;
   readonly keys: ServerKeys;
   readonly now: () => number;
@@ -154,11 +156,16 @@ const STATUS: Record<string, number> = {
   M_FORBIDDEN: 403, M_INVITE_BLOCKED: 403, M_TOO_LARGE: 413, M_BAD_JSON: 400, M_NOT_FOUND: 404, M_UNSUPPORTED_ROOM_VERSION: 400, M_INVALID_PARAM: 400,
 };
 
-/** Refusals become the client-visible error; anything else a local command cannot produce. */
+/**
+ * Refusals become the client-visible error; anything else a local command cannot produce. An
+ * `unchanged` decision (a repeated state event) is the caller's to answer before this.
+ */
 const recordsOf = (decision: Decision): readonly EventRecord[] => {
   switch (decision.outcome) {
     case 'records':
       return decision.records;
+    case 'unchanged':
+      throw new MatrixError('M_UNKNOWN', 500, `room writer: ${decision.event.eventId} repeated where a new event was needed`);
     case 'refused':
       throw new MatrixError(decision.error.errcode, STATUS[decision.error.errcode] ?? 400, decision.error.reason);
     case 'dropped':
@@ -188,9 +195,10 @@ interface Preloaded {
   readonly aliases: ReadonlyMap<string, string>;
   readonly joinedRooms: ReadonlyMap<string, ReadonlySet<string>>;
   readonly blockingInvites: ReadonlySet<string>;
+  readonly guests: ReadonlySet<string>;
 }
 
-const NOTHING_PRELOADED: Preloaded = { events: [], aliases: new Map(), joinedRooms: new Map(), blockingInvites: new Set() };
+const NOTHING_PRELOADED: Preloaded = { events: [], aliases: new Map(), joinedRooms: new Map(), blockingInvites: new Set(), guests: new Set() };
 
 /** The lookups with what was preloaded for this one decision. */
 const withPreloaded = (lookups: RoomLookups, preloaded: Preloaded): RoomLookups => {
@@ -202,6 +210,7 @@ const withPreloaded = (lookups: RoomLookups, preloaded: Preloaded): RoomLookups 
     aliasRoom: (alias) => preloaded.aliases.get(alias),
     joinedRooms: (userId) => preloaded.joinedRooms.get(userId),
     blocksInvites: (userId) => preloaded.blockingInvites.has(userId),
+    isGuest: (userId) => preloaded.guests.has(userId),
   };
 };
 
@@ -209,6 +218,10 @@ const withPreloaded = (lookups: RoomLookups, preloaded: Preloaded): RoomLookups 
 const restrictedJoinerOf = (event: LocalEventRequest): string | undefined =>
   event.type === 'm.room.member' && event.stateKey === event.sender && event.content.join_authorised_via_users_server !== undefined
     ? event.sender : undefined;
+
+/** The user an m.room.member join is for: if a guest, the decider judges it by the room's guest access. */
+const joinerOf = (event: LocalEventRequest): string | undefined =>
+  event.type === 'm.room.member' && event.content.membership === 'join' ? event.stateKey : undefined;
 
 /** The aliases an m.room.canonical_alias request names (the decider checks their format). */
 const aliasesNamedBy = (event: LocalEventRequest): string[] => {
@@ -242,7 +255,7 @@ const checkedTailRecord = (value: LogValue, state: RoomState, where: string): Ro
 };
 
 export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
-  const { log, readModel, projection, keys, directory, invitePermission } = options;
+  const { log, readModel, projection, keys, directory, invitePermission, guests } = options;
 
   /**
    * Plan and fetch for the decider (domain/room/redactions.ts, localPolicy.ts): a redaction is
@@ -255,7 +268,8 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     const joiners = [...new Set(events.map(restrictedJoinerOf).filter((userId): userId is string => userId !== undefined))];
     const invitees = invitePermission === undefined ? []
       : [...new Set(events.map(inviteeOf).filter((userId): userId is string => userId !== undefined))];
-    if (targets.length === 0 && aliases.length === 0 && joiners.length === 0 && invitees.length === 0) return NOTHING_PRELOADED;
+    const members = guests === undefined ? [] : [...new Set(events.map(joinerOf).filter((userId): userId is string => userId !== undefined))];
+    if (targets.length === 0 && aliases.length === 0 && joiners.length === 0 && invitees.length === 0 && members.length === 0) return NOTHING_PRELOADED;
     const found = await Promise.all(targets.map(async (id) => {
       const stored = await readModel.event(id);
       const rules = stored === undefined ? undefined : roomVersionRules(stored.roomVersion);
@@ -264,11 +278,13 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     const resolved = directory === undefined ? [] : await Promise.all(aliases.map(async (alias) => [alias, (await directory.resolveAlias(alias))?.roomId] as const));
     const joined = await Promise.all(joiners.map(async (userId) => [userId, new Set(await readModel.roomsWithMembership(userId, ['join']))] as const));
     const blocking = await Promise.all(invitees.map(async (userId) => ((await invitePermission!.blocksInvites(userId)) ? [userId] : [])));
+    const guestMembers = await Promise.all(members.map(async (userId) => ((await guests!.isGuest(userId)) ? [userId] : [])));
     return {
       events: found.filter((event): event is RoomEvent => event !== undefined),
       aliases: new Map(resolved.filter((entry): entry is readonly [string, string] => entry[1] !== undefined)),
       joinedRooms: new Map(joined),
       blockingInvites: new Set(blocking.flat()),
+      guests: new Set(guestMembers.flat()),
     };
   };
   const maxRooms = options.maxRooms ?? 10_000;
@@ -419,8 +435,11 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
           const known = device.complete ? undefined : await readModel.eventIdForTransaction(roomId, local);
           if (known !== undefined) return { eventId: known, deduplicated: true };
         }
-        const records = recordsOf(decide({ type: 'sendLocal', event, signingKey: keys.current(), local, now: options.now() },
-          entry.state, withPreloaded(lookupsOf(entry.state), preloaded)));
+        const decision = decide({ type: 'sendLocal', event, signingKey: keys.current(), local, now: options.now() },
+          entry.state, withPreloaded(lookupsOf(entry.state), preloaded));
+        // The current state already says this: its event answers, as a retried transaction would.
+        if (decision.outcome === 'unchanged') return { eventId: decision.event.eventId, deduplicated: true };
+        const records = recordsOf(decision);
         const appended = commit(entry, records);
         // Its failure reaches the caller below; a retry of the transaction sees it too.
         appended.catch(() => undefined);
@@ -439,8 +458,9 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
       await run(roomId, async () => {
         const entry = await load(roomId);
         if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
-        recordsOf(decide({ type: 'sendLocal', event, signingKey: keys.current(), local: { userId: event.sender, deviceId: null, txnId: null }, now: options.now() },
-          entry.state, withPreloaded(lookupsOf(entry.state), preloaded)));
+        const decision = decide({ type: 'sendLocal', event, signingKey: keys.current(), local: { userId: event.sender, deviceId: null, txnId: null }, now: options.now() },
+          entry.state, withPreloaded(lookupsOf(entry.state), preloaded));
+        if (decision.outcome !== 'unchanged') recordsOf(decision);
       });
     },
 
@@ -449,8 +469,11 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
       return run(roomId, async () => {
         const entry = await load(roomId);
         if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
-        const records = recordsOf(decide({ type: 'sendLocal', event, signingKey: keys.current(), local: { userId: event.sender, deviceId: null, txnId: null }, now: options.now() },
-          entry.state, withPreloaded(lookupsOf(entry.state), preloaded)));
+        const decision = decide({ type: 'sendLocal', event, signingKey: keys.current(), local: { userId: event.sender, deviceId: null, txnId: null }, now: options.now() },
+          entry.state, withPreloaded(lookupsOf(entry.state), preloaded));
+        // A repeat of the current state event (an identical invite): that event, already in the room.
+        if (decision.outcome === 'unchanged') return decision.event.pdu;
+        const records = recordsOf(decision);
         return (records[records.length - 1] as { pdu: Pdu }).pdu;
       });
     },

@@ -3,6 +3,10 @@
  * token comes from `Authorization: Bearer …`, or from the deprecated `access_token` query
  * parameter (removed in v1.20, still sent by older clients). No token → 401 M_MISSING_TOKEN; an
  * unknown one → 401 M_UNKNOWN_TOKEN from the `authenticate` use-case.
+ *
+ * Guests (client-server-api § Guest access) may use only the routes marked with `allowGuests`
+ * (the spec's list and what Synapse allows them); every other authenticated route answers them
+ * 403 M_GUEST_ACCESS_FORBIDDEN, so a new route is closed to guests unless marked.
  */
 import { MatrixError } from '../../../domain/index.ts';
 import type { Accounts, AuthenticateOptions, Requester } from '../../../domain/app/accounts/index.ts';
@@ -10,7 +14,28 @@ import type { RequestState, StrataContext, StrataMiddleware } from '../../http/i
 
 export interface AuthenticatedState extends RequestState {
   requester: Requester;
+  /** Set by `allowGuests` on the routes guests may use. */
+  guestsAllowed?: boolean;
 }
+
+/** Marks a route guests may use; goes before the route's authentication middleware. */
+export const allowGuests: StrataMiddleware = async (ctx, next) => {
+  (ctx.state as Partial<AuthenticatedState>).guestsAllowed = true;
+  await next();
+};
+
+/** `allowGuests` for the requests `when` accepts (e.g. only the display name of a profile). */
+export const allowGuestsWhen = (when: (ctx: StrataContext) => boolean): StrataMiddleware => async (ctx, next) => {
+  if (when(ctx)) (ctx.state as Partial<AuthenticatedState>).guestsAllowed = true;
+  await next();
+};
+
+const authenticated = async (accounts: Pick<Accounts, 'authenticate'>, ctx: StrataContext, token: string, options: AuthenticateOptions): Promise<void> => {
+  const requester = await accounts.authenticate(token, { ip: ctx.ip, userAgent: ctx.get('User-Agent') }, options);
+  const state = ctx.state as Partial<AuthenticatedState>;
+  if (requester.isGuest && state.guestsAllowed !== true) throw new MatrixError('M_GUEST_ACCESS_FORBIDDEN', 403, 'Guest access not allowed');
+  state.requester = requester;
+};
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
@@ -29,14 +54,14 @@ export const accessTokenOf = (ctx: StrataContext): string | undefined => {
 export const requireAccessToken = (accounts: Pick<Accounts, 'authenticate'>, options: AuthenticateOptions = {}): StrataMiddleware => async (ctx, next) => {
   const token = accessTokenOf(ctx);
   if (token === undefined) throw new MatrixError('M_MISSING_TOKEN', 401, 'Missing access token');
-  (ctx.state as AuthenticatedState).requester = await accounts.authenticate(token, ctx.ip, options);
+  await authenticated(accounts, ctx, token, options);
   await next();
 };
 
 /** For endpoints where the token is optional: authenticates a request that presents one. */
 export const optionalAccessToken = (accounts: Pick<Accounts, 'authenticate'>): StrataMiddleware => async (ctx, next) => {
   const token = accessTokenOf(ctx);
-  if (token !== undefined) (ctx.state as AuthenticatedState).requester = await accounts.authenticate(token, ctx.ip);
+  if (token !== undefined) await authenticated(accounts, ctx, token, {});
   await next();
 };
 

@@ -5,6 +5,7 @@
  */
 import { MatrixError } from '../../../domain/index.ts';
 import type { StrataMiddleware, StrataRouter } from '../../http/index.ts';
+import { allowGuests } from './auth.ts';
 import { clientPaths } from './paths.ts';
 
 /** A way to reach the server's administrators (support.yaml `Contact`). */
@@ -51,7 +52,7 @@ export const addDiscoveryRoutes = (
   });
   for (const path of clientPaths('/voip/turnServer')) {
     // No TURN server is configured: Synapse then answers an empty object, and clients fall back to STUN/host candidates.
-    router.get(path, auth, (ctx) => {
+    router.get(path, allowGuests, auth, (ctx) => {
       ctx.body = {};
     });
   }

@@ -1,7 +1,7 @@
 /** `GET`/`POST /login`, `POST /refresh`, `POST /logout`, `POST /logout/all`, `GET /account/whoami`. */
 import { requireString, type Accounts } from '../../../domain/app/accounts/index.ts';
 import { readJsonBody, type StrataMiddleware, type StrataRouter } from '../../http/index.ts';
-import { requesterOf, requireAccessToken } from './auth.ts';
+import { allowGuests, requesterOf, requireAccessToken } from './auth.ts';
 import { clientPaths, MAX_BODY_BYTES } from './paths.ts';
 
 export const addSessionRoutes = (
@@ -46,7 +46,7 @@ export const addSessionRoutes = (
     });
   }
   for (const path of clientPaths('/account/whoami')) {
-    router.get(path, auth, (ctx) => {
+    router.get(path, allowGuests, auth, (ctx) => {
       ctx.body = accounts.whoami(requesterOf(ctx));
     });
   }

@@ -2,7 +2,7 @@
 import { MatrixError, isJsonObject } from '../../../domain/index.ts';
 import type { Rooms } from '../../../domain/app/rooms/index.ts';
 import type { StrataMiddleware, StrataRouter } from '../../http/index.ts';
-import { clientPaths } from '../accounts/index.ts';
+import { allowGuests, clientPaths } from '../accounts/index.ts';
 import { body, param, queryString, roomRequester } from './common.ts';
 
 const optionalLimit = (value: unknown): number | undefined => {
@@ -62,7 +62,7 @@ export const addDirectoryRoutes = (router: StrataRouter, rooms: Rooms, auth: Str
         ...(limit === undefined ? {} : { limit }), ...(since === undefined ? {} : { since }), ...(server === undefined ? {} : { server }),
       });
     });
-    router.post(path, auth, async (ctx) => {
+    router.post(path, allowGuests, auth, async (ctx) => {
       const request = await body(ctx, undefined, true);
       const limit = optionalLimit(request.limit);
       const since = typeof request.since === 'string' ? request.since : undefined;

@@ -2,7 +2,7 @@
 import { MatrixError } from '../../../domain/index.ts';
 import type { Rooms } from '../../../domain/app/rooms/index.ts';
 import type { StrataContext, StrataMiddleware, StrataRouter } from '../../http/index.ts';
-import { clientPaths } from '../accounts/index.ts';
+import { allowGuests, clientPaths } from '../accounts/index.ts';
 import { body, MAX_EVENT_BODY_BYTES, optionalReason, param, queryString, roomRequester } from './common.ts';
 
 const stateKeyOf = (ctx: StrataContext): string => (ctx.params as Record<string, string | undefined>).stateKey ?? '';
@@ -15,7 +15,7 @@ const formatOf = (ctx: StrataContext): 'content' | 'event' => {
 
 export const addEventRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataMiddleware, limit: StrataMiddleware): void => {
   for (const path of clientPaths('/rooms/:roomId/send/:eventType/:txnId')) {
-    router.put(path, auth, limit, async (ctx) => {
+    router.put(path, allowGuests, auth, limit, async (ctx) => {
       const content = await body(ctx, MAX_EVENT_BODY_BYTES);
       ctx.body = { event_id: await rooms.sendMessage(roomRequester(ctx), param(ctx, 'roomId'), param(ctx, 'eventType'), param(ctx, 'txnId'), content) };
     });
@@ -23,21 +23,21 @@ export const addEventRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataM
   // Not in the spec, but Synapse serves it (RoomSendEventRestServlet) and older clients call it:
   // without a transaction id every POST is a new event.
   for (const path of clientPaths('/rooms/:roomId/send/:eventType')) {
-    router.post(path, auth, limit, async (ctx) => {
+    router.post(path, allowGuests, auth, limit, async (ctx) => {
       const content = await body(ctx, MAX_EVENT_BODY_BYTES);
       ctx.body = { event_id: await rooms.sendMessage(roomRequester(ctx), param(ctx, 'roomId'), param(ctx, 'eventType'), null, content) };
     });
   }
   for (const path of clientPaths('/rooms/:roomId/state')) {
-    router.get(path, auth, async (ctx) => {
+    router.get(path, allowGuests, auth, async (ctx) => {
       ctx.body = await rooms.getState(roomRequester(ctx), param(ctx, 'roomId'));
     });
   }
   for (const path of [...clientPaths('/rooms/:roomId/state/:eventType'), ...clientPaths('/rooms/:roomId/state/:eventType/:stateKey')]) {
-    router.get(path, auth, async (ctx) => {
+    router.get(path, allowGuests, auth, async (ctx) => {
       ctx.body = await rooms.getStateEvent(roomRequester(ctx), param(ctx, 'roomId'), param(ctx, 'eventType'), stateKeyOf(ctx), formatOf(ctx));
     });
-    router.put(path, auth, limit, async (ctx) => {
+    router.put(path, allowGuests, auth, limit, async (ctx) => {
       const content = await body(ctx, MAX_EVENT_BODY_BYTES);
       ctx.body = { event_id: await rooms.putState(roomRequester(ctx), param(ctx, 'roomId'), param(ctx, 'eventType'), stateKeyOf(ctx), content) };
     });
@@ -49,12 +49,12 @@ export const addEventRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataM
     });
   }
   for (const path of clientPaths('/rooms/:roomId/event/:eventId')) {
-    router.get(path, auth, async (ctx) => {
+    router.get(path, allowGuests, auth, async (ctx) => {
       ctx.body = await rooms.getEvent(roomRequester(ctx), param(ctx, 'roomId'), param(ctx, 'eventId'));
     });
   }
   for (const path of clientPaths('/rooms/:roomId/members')) {
-    router.get(path, auth, async (ctx) => {
+    router.get(path, allowGuests, auth, async (ctx) => {
       const at = queryString(ctx, 'at');
       const membership = queryString(ctx, 'membership');
       const notMembership = queryString(ctx, 'not_membership');
@@ -73,12 +73,12 @@ export const addEventRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataM
     });
   }
   for (const path of clientPaths('/joined_rooms')) {
-    router.get(path, auth, async (ctx) => {
+    router.get(path, allowGuests, auth, async (ctx) => {
       ctx.body = { joined_rooms: await rooms.getJoinedRooms(roomRequester(ctx)) };
     });
   }
   for (const path of clientPaths('/rooms/:roomId/messages')) {
-    router.get(path, auth, async (ctx) => {
+    router.get(path, allowGuests, auth, async (ctx) => {
       const from = queryString(ctx, 'from');
       const to = queryString(ctx, 'to');
       const limit = queryString(ctx, 'limit');
@@ -94,7 +94,7 @@ export const addEventRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataM
     });
   }
   for (const path of clientPaths('/rooms/:roomId/context/:eventId')) {
-    router.get(path, auth, async (ctx) => {
+    router.get(path, allowGuests, auth, async (ctx) => {
       ctx.body = await rooms.getContext(roomRequester(ctx), param(ctx, 'roomId'), param(ctx, 'eventId'),
         queryString(ctx, 'limit'), queryString(ctx, 'filter'));
     });

@@ -1,8 +1,9 @@
 /** Membership routes: createRoom, join, knock, leave, forget, invite, kick, ban, unban, upgrade. */
-import type { Rooms } from '../../../domain/app/rooms/index.ts';
-import { parseServerName } from '../../../domain/index.ts';
+import type { RoomRequester, Rooms } from '../../../domain/app/rooms/index.ts';
+import { thirdPartyInviteOf, type ThirdPartyInviteRequest } from '../../../domain/app/thirdPartyInvites/index.ts';
+import { MatrixError, parseServerName } from '../../../domain/index.ts';
 import type { StrataMiddleware, StrataRouter } from '../../http/index.ts';
-import { clientPaths } from '../accounts/index.ts';
+import { allowGuests, clientPaths } from '../accounts/index.ts';
 import { body, optionalReason, param, requireUserId, roomRequester } from './common.ts';
 
 /** `via` (since v1.12) and its predecessor `server_name`: servers to join through, bounded and valid only. */
@@ -10,7 +11,12 @@ const viaServers = (query: Record<string, string | string[] | undefined>): strin
   [query.via, query.server_name].flatMap((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]))
     .filter((server) => parseServerName(server).ok).slice(0, 20);
 
-export const addMembershipRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataMiddleware): void => {
+/** Invites by third-party identifier (domain/app/thirdPartyInvites). */
+export interface ThirdPartyInviter {
+  invite(requester: RoomRequester, roomId: string, request: ThirdPartyInviteRequest): Promise<void>;
+}
+
+export const addMembershipRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataMiddleware, thirdPartyInvites?: ThirdPartyInviter): void => {
   for (const path of clientPaths('/createRoom')) {
     router.post(path, auth, async (ctx) => {
       const result = await rooms.createRoom(roomRequester(ctx), await body(ctx, undefined, true));
@@ -18,9 +24,12 @@ export const addMembershipRoutes = (router: StrataRouter, rooms: Rooms, auth: St
     });
   }
   for (const path of clientPaths('/join/:roomIdOrAlias')) {
-    router.post(path, auth, async (ctx) => {
+    router.post(path, allowGuests, auth, async (ctx) => {
       const request = await body(ctx, undefined, true);
-      ctx.body = { room_id: await rooms.join(roomRequester(ctx), param(ctx, 'roomIdOrAlias'), optionalReason(request), viaServers(ctx.query)) };
+      // joining.yaml names `reason` and `third_party_signed`; Synapse copies any other key into the
+      // join's content (only here: /rooms/{roomId}/join and the other membership endpoints take `reason`).
+      const { reason: _reason, third_party_signed: _signed, ...fields } = request;
+      ctx.body = { room_id: await rooms.join(roomRequester(ctx), param(ctx, 'roomIdOrAlias'), optionalReason(request), viaServers(ctx.query), fields) };
     });
   }
   for (const path of clientPaths('/knock/:roomIdOrAlias')) {
@@ -30,13 +39,13 @@ export const addMembershipRoutes = (router: StrataRouter, rooms: Rooms, auth: St
     });
   }
   for (const path of clientPaths('/rooms/:roomId/join')) {
-    router.post(path, auth, async (ctx) => {
+    router.post(path, allowGuests, auth, async (ctx) => {
       const request = await body(ctx, undefined, true);
       ctx.body = { room_id: await rooms.join(roomRequester(ctx), param(ctx, 'roomId'), optionalReason(request)) };
     });
   }
   for (const path of clientPaths('/rooms/:roomId/leave')) {
-    router.post(path, auth, async (ctx) => {
+    router.post(path, allowGuests, auth, async (ctx) => {
       const request = await body(ctx, undefined, true);
       await rooms.leave(roomRequester(ctx), param(ctx, 'roomId'), optionalReason(request));
       ctx.body = {};
@@ -54,7 +63,11 @@ export const addMembershipRoutes = (router: StrataRouter, rooms: Rooms, auth: St
     for (const path of clientPaths(`/rooms/:roomId/${action}`)) {
       router.post(path, auth, async (ctx) => {
         const request = await body(ctx);
-        await run(roomRequester(ctx), param(ctx, 'roomId'), requireUserId(request), optionalReason(request));
+        // An invite may name a third-party identifier instead of a user (§ Third-party invites).
+        const threePid = action === 'invite' ? thirdPartyInviteOf(request) : undefined;
+        if (threePid === undefined) await run(roomRequester(ctx), param(ctx, 'roomId'), requireUserId(request), optionalReason(request));
+        else if (thirdPartyInvites === undefined) throw new MatrixError('M_SERVER_NOT_TRUSTED', 400, 'Untrusted identity server');
+        else await thirdPartyInvites.invite(roomRequester(ctx), param(ctx, 'roomId'), threePid);
         ctx.body = {};
       });
     }

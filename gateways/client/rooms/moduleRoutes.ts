@@ -6,17 +6,10 @@
 import type { Accounts } from '../../../domain/app/accounts/index.ts';
 import type { RoomModules } from '../../../domain/app/rooms/index.ts';
 import type { StrataContext, StrataMiddleware, StrataRouter } from '../../http/index.ts';
-import { accessTokenOf, clientPaths, type AuthenticatedState } from '../accounts/index.ts';
+import { allowGuests, clientPaths, optionalAccessToken, optionalRequesterOf } from '../accounts/index.ts';
 import { body, param, queryString, roomRequester } from './common.ts';
 
 const V1 = '/_matrix/client/v1';
-
-/** Room summaries may be read without a token (room_summary.yaml); a token that is sent must be valid. */
-const optionalAuth = (accounts: Pick<Accounts, 'authenticate'>): StrataMiddleware => async (ctx, next) => {
-  const token = accessTokenOf(ctx);
-  if (token !== undefined) (ctx.state as AuthenticatedState).requester = await accounts.authenticate(token, ctx.ip);
-  await next();
-};
 
 const defined = <T extends Record<string, string | undefined>>(values: T): { [K in keyof T]?: string } =>
   Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as { [K in keyof T]?: string };
@@ -27,7 +20,7 @@ export const addModuleRoutes = (
   router: StrataRouter, modules: RoomModules, auth: StrataMiddleware, accounts: Pick<Accounts, 'authenticate'>,
 ): void => {
   for (const path of ['/relations/:eventId', '/relations/:eventId/:relType', '/relations/:eventId/:relType/:eventType']) {
-    router.get(`${V1}/rooms/:roomId${path}`, auth, async (ctx) => {
+    router.get(`${V1}/rooms/:roomId${path}`, allowGuests, auth, async (ctx) => {
       ctx.body = await modules.getRelations(roomRequester(ctx), param(ctx, 'roomId'), param(ctx, 'eventId'), defined({
         relType: optionalParam(ctx, 'relType'), eventType: optionalParam(ctx, 'eventType'),
         from: queryString(ctx, 'from'), to: queryString(ctx, 'to'), limit: queryString(ctx, 'limit'),
@@ -43,9 +36,9 @@ export const addModuleRoutes = (
   router.get(`${V1}/rooms/:roomId/timestamp_to_event`, auth, async (ctx) => {
     ctx.body = await modules.timestampToEvent(roomRequester(ctx), param(ctx, 'roomId'), queryString(ctx, 'ts'), queryString(ctx, 'dir'));
   });
-  router.get(`${V1}/room_summary/:roomIdOrAlias`, optionalAuth(accounts), async (ctx) => {
-    const authenticated = (ctx.state as Partial<AuthenticatedState>).requester !== undefined;
-    ctx.body = await modules.getRoomSummary(authenticated ? roomRequester(ctx) : undefined, param(ctx, 'roomIdOrAlias'));
+  // Room summaries may be read without a token (room_summary.yaml); a token that is sent must be valid.
+  router.get(`${V1}/room_summary/:roomIdOrAlias`, allowGuests, optionalAccessToken(accounts), async (ctx) => {
+    ctx.body = await modules.getRoomSummary(optionalRequesterOf(ctx) === undefined ? undefined : roomRequester(ctx), param(ctx, 'roomIdOrAlias'));
   });
   router.get(`${V1}/mutual_rooms`, auth, async (ctx) => {
     ctx.body = await modules.mutualRooms(roomRequester(ctx), queryString(ctx, 'user_id'), queryString(ctx, 'from'));

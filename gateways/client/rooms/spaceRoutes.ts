@@ -7,7 +7,7 @@
 import type { RoomPeeking, Rooms } from '../../../domain/app/rooms/index.ts';
 import type { EventStream, LegacySync } from '../../../domain/app/sync/index.ts';
 import type { StrataContext, StrataMiddleware, StrataRouter } from '../../http/index.ts';
-import { clientPaths } from '../accounts/index.ts';
+import { allowGuests, clientPaths, requesterOf } from '../accounts/index.ts';
 import { MatrixError } from '../../../domain/index.ts';
 import { param, queryString, roomRequester } from './common.ts';
 
@@ -24,12 +24,12 @@ export interface EventReads {
 }
 
 export const addSpaceRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataMiddleware, reads: EventReads = {}): void => {
-  router.get('/_matrix/client/v1/rooms/:roomId/hierarchy', auth, async (ctx) => {
+  router.get('/_matrix/client/v1/rooms/:roomId/hierarchy', allowGuests, auth, async (ctx) => {
     ctx.body = await rooms.getHierarchy(roomRequester(ctx), param(ctx, 'roomId'),
       definedQuery(ctx, { from: 'from', limit: 'limit', maxDepth: 'max_depth', suggestedOnly: 'suggested_only' }));
   });
   for (const path of clientPaths('/rooms/:roomId/initialSync')) {
-    router.get(path, auth, async (ctx) => {
+    router.get(path, allowGuests, auth, async (ctx) => {
       ctx.body = await (reads.legacySync ?? rooms).roomInitialSync(roomRequester(ctx), param(ctx, 'roomId'));
     });
   }
@@ -46,13 +46,15 @@ export const addSpaceRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataM
   const { peeking, eventStream } = reads;
   if (peeking === undefined && eventStream === undefined) return;
   for (const path of clientPaths('/events')) {
-    router.get(path, auth, async (ctx) => {
+    router.get(path, allowGuests, auth, async (ctx) => {
       const aborted = new AbortController();
       // The response closes before it is written only when the client went away.
       const onClose = (): void => aborted.abort();
       ctx.res.once('close', onClose);
       try {
         const query = definedQuery(ctx, { roomId: 'room_id', from: 'from', timeout: 'timeout' });
+        // As Synapse: a guest's event stream is always one room's (peeking_events.yaml).
+        if (query.roomId === undefined && requesterOf(ctx).isGuest) throw new MatrixError('M_MISSING_PARAM', 400, 'Guest users must specify room_id param');
         // With room_id a room's events (peeking); without, every room of the user's (Synapse serves both here).
         if (query.roomId === undefined && eventStream !== undefined) {
           ctx.body = await eventStream.events(roomRequester(ctx), query, aborted.signal);

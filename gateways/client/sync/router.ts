@@ -8,7 +8,7 @@ import { MatrixError } from '../../../domain/index.ts';
 import type { Accounts } from '../../../domain/app/accounts/index.ts';
 import type { LegacySync, SyncRequest, SyncService } from '../../../domain/app/sync/index.ts';
 import type { RequestState, StrataContext, StrataRouter } from '../../http/index.ts';
-import { clientPaths, requesterOf, requireAccessToken } from '../accounts/index.ts';
+import { allowGuests, clientPaths, requesterOf, requireAccessToken } from '../accounts/index.ts';
 import { addInitialSyncRoute } from './initialSync.ts';
 
 export interface SyncRouterOptions {
@@ -57,7 +57,7 @@ export const createSyncRouter = (options: SyncRouterOptions): StrataRouter => {
   const router = new Router<RequestState>();
   const auth = requireAccessToken(options.accounts);
   for (const path of clientPaths('/sync')) {
-    router.get(path, auth, async (ctx) => {
+    router.get(path, allowGuests, auth, async (ctx) => {
       const request = parseSyncQuery(ctx);
       const requester = requesterOf(ctx);
       const aborted = new AbortController();
@@ -72,7 +72,7 @@ export const createSyncRouter = (options: SyncRouterOptions): StrataRouter => {
     });
   }
   for (const path of clientPaths('/keys/changes')) {
-    router.get(path, auth, async (ctx) => {
+    router.get(path, allowGuests, auth, async (ctx) => {
       const requester = requesterOf(ctx);
       ctx.body = await options.sync.keyChanges(
         { userId: requester.userId, deviceId: requester.deviceId }, queryString(ctx, 'from'), queryString(ctx, 'to'));

@@ -1,7 +1,7 @@
 /** Presence and capabilities. */
 import type { UserData } from '../../../domain/app/userData/index.ts';
 import { readJsonBody, type StrataMiddleware, type StrataRouter } from '../../http/index.ts';
-import { clientPaths, requesterOf } from '../accounts/index.ts';
+import { allowGuests, clientPaths, requesterOf } from '../accounts/index.ts';
 import { MAX_BODY_BYTES } from './limits.ts';
 
 export const addPresenceRoutes = (router: StrataRouter, userData: UserData, auth: StrataMiddleware): void => {
@@ -16,7 +16,7 @@ export const addPresenceRoutes = (router: StrataRouter, userData: UserData, auth
     });
   }
   for (const path of clientPaths('/capabilities')) {
-    router.get(path, auth, (ctx) => {
+    router.get(path, allowGuests, auth, (ctx) => {
       ctx.body = userData.capabilities(requesterOf(ctx));
     });
   }
