@@ -179,8 +179,10 @@ const newMembers = (built: readonly { plan: RoomPlan; room: BuiltRoom | undefine
       joins.push({ roomId: plan.roomId, userId });
       continue;
     }
+    // Lazy-loading puts older member events in `state` too: only joins since `since` count.
+    const since = plan.window.from ?? 0;
     for (const event of [...room.timeline.state, ...room.timeline.events]) {
-      const joined = event.type === 'm.room.member' && event.stateKey !== null && event.stateKey !== userId
+      const joined = event.offset >= since && event.type === 'm.room.member' && event.stateKey !== null && event.stateKey !== userId
         && isJsonObject(event.pdu.content) && event.pdu.content.membership === 'join' && event.prevContent?.membership !== 'join';
       if (joined) joins.push({ roomId: plan.roomId, userId: event.stateKey! });
     }
