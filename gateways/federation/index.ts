@@ -11,3 +11,4 @@ export { createFederationRoomReadRouter, type FederationRoomReadRoutesOptions } 
 export { createFederationHierarchyRouter, type FederationHierarchyRoutesOptions } from './hierarchyRoutes.ts';
 export { createFederationRoomMembershipRouter, type FederationRoomMembershipRoutesOptions } from './roomMembershipRoutes.ts';
 export { createFederationTransactionRouter, type FederationTransactionRoutesOptions } from './transactionRoutes.ts';
+export { createFederationThirdPartyInviteRouter, type FederationThirdPartyInviteRoutesOptions } from './thirdPartyInviteRoutes.ts';

@@ -13,3 +13,5 @@ export { syncTestClient, V3, type SyncSession, type SyncTestClient } from './syn
 export { freePort } from './ports.ts';
 export { TransactionRecorder, type ReceivedTransaction, type RemoteBehaviour } from './transactionRecorder.ts';
 export { startMailbox, type Mailbox, type ReceivedMail } from './mailbox.ts';
+export { startIdentityServer, type StoredInvite, type TestIdentityServer } from './identityServer.ts';
+export { FEDERATION_ON_LOOPBACK } from './hostileRoom.ts';

@@ -3,8 +3,8 @@
  * composition root from an AccountsContext.
  */
 import type { JsonObject } from '../../json.ts';
-import type { ProfileFields } from '../../ports/accounts.ts';
-import type { AccountsContext, AuthDict, Requester } from './context.ts';
+import type { ClientConnection, ProfileFields } from '../../ports/accounts.ts';
+import type { AccountsContext, GuardedRequest, Requester } from './context.ts';
 import { deactivateAccount, type DeactivateCommand } from './deactivate.ts';
 import { deleteDevices, getDevice, listDevices, renameDevice } from './devices.ts';
 import { createAuthenticator, login, loginFlows, logout, logoutAll, whoami, type AuthenticateOptions } from './login.ts';
@@ -19,13 +19,14 @@ import { newRegistrationNonce, registerWithSharedSecret, type SharedSecretRegist
 import { finishUserInteractiveAuth, PASSWORD_FLOWS, userInteractiveAuth } from './uia.ts';
 import { whois } from './whois.ts';
 import {
-  addThreePid, addThreePidDeprecated, bindThreePid, listThreePids, removeThreePid, requestThreePidToken,
+  addThreePid, addThreePidDeprecated, bindThreePid, listThreePids, removeThreePid, requestThreePidToken, submitThreePidToken,
   type ThreePidMedium, type ThreePidPurpose,
 } from './threePids.ts';
 
 export interface Accounts {
   readonly serverName: string;
-  authenticate(accessToken: string, ip?: string, options?: AuthenticateOptions): Promise<Requester>;
+  /** `connection`: where the request came from, recorded for `/admin/whois` and `last_seen_*`. */
+  authenticate(accessToken: string, connection?: ClientConnection, options?: AuthenticateOptions): Promise<Requester>;
   loginFlows(): { flows: { type: string }[] };
   login(body: JsonObject): Promise<IssuedSession>;
   logout(requester: Requester): Promise<void>;
@@ -36,11 +37,12 @@ export interface Accounts {
   checkUsernameAvailable(username: string): Promise<true>;
   /** `token` undefined when the query has none. */
   registrationTokenValidity(token: string | undefined): { valid: boolean };
-  changePassword(requester: Requester, command: ChangePasswordCommand): Promise<void>;
+  /** `requester` is undefined for a password reset by email (no access token). */
+  changePassword(requester: Requester | undefined, command: ChangePasswordCommand): Promise<void>;
   listDevices(requester: Requester): Promise<JsonObject[]>;
   getDevice(requester: Requester, deviceId: string): Promise<JsonObject>;
   renameDevice(requester: Requester, deviceId: string, displayName: string | undefined): Promise<void>;
-  deleteDevices(requester: Requester, deviceIds: readonly string[], auth: AuthDict): Promise<void>;
+  deleteDevices(requester: Requester, deviceIds: readonly string[], request: GuardedRequest): Promise<void>;
   /** `requester` is undefined for a request without an access token (UIA then names the user). */
   deactivate(requester: Requester | undefined, command: DeactivateCommand): Promise<{ id_server_unbind_result: 'success' }>;
   requestOpenIdToken(requester: Requester, userId: string): Promise<OpenIdCredentials>;
@@ -55,15 +57,17 @@ export interface Accounts {
   isSuspended(userId: string): Promise<boolean>;
   /** Whether the user is a server administrator (e.g. for `m.account_moderation`). */
   isAdmin(userId: string): Promise<boolean>;
-  /** Third-party ids: none can be added here (no email, SMS or identity server). */
+  /** Third-party ids: validated by mail when email is configured, bound at trusted identity servers. */
   readonly threePids: {
-    list(): { threepids: JsonObject[] };
+    list(requester: Requester): Promise<{ threepids: JsonObject[] }>;
     /** Every `…/{email,msisdn}/requestToken`; `readBody` is called only when the body matters. */
-    requestToken(purpose: ThreePidPurpose, medium: ThreePidMedium, readBody: () => Promise<JsonObject>): Promise<never>;
+    requestToken(purpose: ThreePidPurpose, medium: ThreePidMedium, readBody: () => Promise<JsonObject>): Promise<{ sid: string; submit_url: string }>;
+    /** The mailed token's submission. */
+    submitToken(sid: unknown, clientSecret: unknown, token: unknown): Promise<{ success: true }>;
     addDeprecated(body: JsonObject): never;
-    add(requester: Requester, body: JsonObject, auth: AuthDict): Promise<never>;
-    bind(body: JsonObject): never;
-    remove(body: JsonObject): { id_server_unbind_result: 'no-support' };
+    add(requester: Requester, body: JsonObject, request: GuardedRequest): Promise<void>;
+    bind(requester: Requester, body: JsonObject): Promise<void>;
+    remove(requester: Requester, action: 'delete' | 'unbind', body: JsonObject): Promise<{ id_server_unbind_result: 'success' | 'no-support' }>;
   };
   getProfile(userId: string): Promise<ProfileFields>;
   getProfileField(userId: string, key: string): Promise<JsonObject>;
@@ -76,7 +80,7 @@ export interface Accounts {
    * cross-signing key upload): resolves with the function to call once the operation succeeded,
    * or throws the 401 UiaChallenge.
    */
-  passwordAuth(requester: Requester, operation: string, auth: AuthDict): Promise<() => Promise<void>>;
+  passwordAuth(requester: Requester, request: GuardedRequest): Promise<() => Promise<void>>;
 }
 
 export const createAccounts = (ctx: AccountsContext): Accounts => {
@@ -84,7 +88,7 @@ export const createAccounts = (ctx: AccountsContext): Accounts => {
   const suspensions = createSuspensionCache(ctx);
   return {
     serverName: ctx.serverName,
-    authenticate: (token, ip, options) => authenticator.authenticate(token, ip, options),
+    authenticate: (token, connection, options) => authenticator.authenticate(token, connection, options),
     loginFlows,
     login: (body) => login(ctx, body),
     logout: (requester) => logout(ctx, requester),
@@ -98,7 +102,7 @@ export const createAccounts = (ctx: AccountsContext): Accounts => {
     listDevices: (requester) => listDevices(ctx, requester),
     getDevice: (requester, deviceId) => getDevice(ctx, requester, deviceId),
     renameDevice: (requester, deviceId, name) => renameDevice(ctx, requester, deviceId, name),
-    deleteDevices: (requester, deviceIds, auth) => deleteDevices(ctx, requester, deviceIds, auth),
+    deleteDevices: (requester, deviceIds, request) => deleteDevices(ctx, requester, deviceIds, request),
     deactivate: (requester, command) => deactivateAccount(ctx, requester, command),
     requestOpenIdToken: (requester, userId) => requestOpenIdToken(ctx, requester, userId),
     openIdUserInfo: (token) => openIdUserInfo(ctx, token),
@@ -114,12 +118,13 @@ export const createAccounts = (ctx: AccountsContext): Accounts => {
     isSuspended: (userId) => suspensions.isSuspended(userId),
     isAdmin: async (userId) => (await ctx.store.getUser(userId))?.isAdmin === true,
     threePids: {
-      list: listThreePids,
-      requestToken: requestThreePidToken,
+      list: (requester) => listThreePids(ctx, requester),
+      requestToken: (purpose, medium, readBody) => requestThreePidToken(ctx, purpose, medium, readBody),
+      submitToken: (sid, clientSecret, token) => submitThreePidToken(ctx, sid, clientSecret, token),
       addDeprecated: addThreePidDeprecated,
-      add: (requester, body, auth) => addThreePid(ctx, requester, body, auth),
-      bind: bindThreePid,
-      remove: removeThreePid,
+      add: (requester, body, request) => addThreePid(ctx, requester, body, request),
+      bind: (requester, body) => bindThreePid(ctx, requester, body),
+      remove: (requester, action, body) => removeThreePid(ctx, requester, action, body),
     },
     getProfile: (userId) => getProfile(ctx, userId),
     getProfileField: (userId, key) => getProfileField(ctx, userId, key),
@@ -127,8 +132,8 @@ export const createAccounts = (ctx: AccountsContext): Accounts => {
     deleteProfileField: (requester, userId, key) => deleteProfileField(ctx, requester, userId, key),
     newRegistrationNonce: () => newRegistrationNonce(ctx),
     registerWithSharedSecret: (request) => registerWithSharedSecret(ctx, request),
-    passwordAuth: async (requester, operation, auth) => {
-      const session = await userInteractiveAuth(ctx, { operation, flows: PASSWORD_FLOWS, auth, userId: requester.userId });
+    passwordAuth: async (requester, request) => {
+      const session = await userInteractiveAuth(ctx, { request, flows: PASSWORD_FLOWS, userId: requester.userId, bindParams: true });
       return () => finishUserInteractiveAuth(ctx, session);
     },
   };

@@ -22,6 +22,9 @@ export const newRefreshToken = (random: Random): string => `strata_rt_${random.s
 
 export const newSessionId = (random: Random): string => random.string(24, ALPHANUMERIC);
 
+/** A 3PID validation token, mailed as a link and typed by hand at worst: letters and digits only. */
+export const newValidationToken = (random: Random): string => random.string(32, ALPHANUMERIC);
+
 export const newNonce = (random: Random): string => random.string(32, ALPHANUMERIC);
 
 /** A localpart for a registration that gave no username. */

@@ -1,11 +1,12 @@
 // The 3PID requestToken family and registration token validity: refused as a server without email,
-// SMS or registration tokens refuses them, after the checks Synapse makes first.
+// SMS or registration tokens refuses them, after the checks Synapse makes first; email addresses'
+// canonical form.
 import { describe, expect, it } from 'vitest';
 import { MatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
 import { registrationTokenValidity } from './register.ts';
 import { createTestContext } from '../../../test/builders/index.ts';
-import { requestThreePidToken, type ThreePidMedium, type ThreePidPurpose } from './threePids.ts';
+import { canonicaliseEmail, requestThreePidToken, type ThreePidMedium, type ThreePidPurpose } from './threePids.ts';
 
 const errorOf = async (promise: Promise<unknown>): Promise<{ errcode: string; status: number; message: string }> => {
   const error = await promise.then(() => undefined, (e: unknown) => e);
@@ -13,6 +14,9 @@ const errorOf = async (promise: Promise<unknown>): Promise<{ errcode: string; st
   const { errcode, status, message } = error as MatrixError;
   return { errcode, status, message };
 };
+
+/** A server without email configured. */
+const NO_EMAIL = createTestContext({});
 
 const PHONE = { client_secret: 'monkeys_are_GREAT', country: 'GB', phone_number: '+44 (0)7700-900001', send_attempt: 1 };
 
@@ -24,7 +28,7 @@ describe('requestThreePidToken', () => {
       ['passwordReset', 'email', 'M_THREEPID_DENIED', 403], ['passwordReset', 'msisdn', 'M_THREEPID_DENIED', 403],
     ];
     for (const [purpose, medium, errcode, status] of cases) {
-      expect(await errorOf(requestThreePidToken(purpose, medium, async () => PHONE))).toMatchObject({ errcode, status });
+      expect(await errorOf(requestThreePidToken(NO_EMAIL, purpose, medium, async () => PHONE))).toMatchObject({ errcode, status });
     }
   });
 
@@ -34,12 +38,12 @@ describe('requestThreePidToken', () => {
       read = true;
       return {};
     };
-    expect(await errorOf(requestThreePidToken('registration', 'email', readBody))).toMatchObject({ errcode: 'M_THREEPID_DENIED' });
+    expect(await errorOf(requestThreePidToken(NO_EMAIL, 'registration', 'email', readBody))).toMatchObject({ errcode: 'M_THREEPID_DENIED' });
     expect(read).toBe(false);
   });
 
   it('checks a phone number request first: params, client secret, attempt, country, identity server, number', async () => {
-    const refused = (body: JsonObject) => errorOf(requestThreePidToken('registration', 'msisdn', async () => body));
+    const refused = (body: JsonObject) => errorOf(requestThreePidToken(NO_EMAIL, 'registration', 'msisdn', async () => body));
     expect(await refused({})).toEqual({
       errcode: 'M_MISSING_PARAM', status: 400, message: 'Missing params: client_secret, country, phone_number, send_attempt',
     });
@@ -62,5 +66,17 @@ describe('registrationTokenValidity', () => {
     const open = createTestContext({ registration: 'open' });
     expect(() => registrationTokenValidity(open, undefined)).toThrow(expect.objectContaining({ errcode: 'M_MISSING_PARAM', status: 400 }));
     expect(registrationTokenValidity(open, 'abc')).toEqual({ valid: false });
+  });
+});
+
+describe('canonicaliseEmail', () => {
+  it('trims and lower-cases, as Synapse, so one mailbox is one 3PID', () => {
+    expect(canonicaliseEmail('  Bob.Smith@Example.ORG ')).toBe('bob.smith@example.org');
+  });
+
+  it('refuses what is not one address', () => {
+    for (const address of ['no-at-sign', 'two@at@signs', '@example.org', 'bob@', 'bob smith@example.org', `${'a'.repeat(495)}@b.org`]) {
+      expect(() => canonicaliseEmail(address)).toThrow(expect.objectContaining({ errcode: 'M_INVALID_PARAM', status: 400 }));
+    }
   });
 });

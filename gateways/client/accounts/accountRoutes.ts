@@ -1,12 +1,13 @@
 /**
- * `POST /account/deactivate`, the `/account/3pid*` family, every `…/{email,msisdn}/requestToken`, `POST /user/{userId}/openid/request_token`
+ * `POST /account/deactivate`, the `/account/3pid*` family, every `…/{email,msisdn}/requestToken` and the
+ * token's submission, `POST /user/{userId}/openid/request_token`
  * and `GET /admin/whois/{userId}`.
  */
-import { optionalBoolean, optionalObject, type Accounts } from '../../../domain/app/accounts/index.ts';
+import { optionalBoolean, SUBMIT_TOKEN_PATH, type Accounts } from '../../../domain/app/accounts/index.ts';
 import { readJsonBody, type StrataMiddleware, type StrataRouter } from '../../http/index.ts';
 import { optionalAccessToken, optionalRequesterOf, requesterOf } from './auth.ts';
 import { clientPaths, MAX_BODY_BYTES } from './paths.ts';
-import { renderUiaChallenge } from './uia.ts';
+import { guardedRequest, renderUiaChallenge } from './uia.ts';
 
 export const addAccountRoutes = (router: StrataRouter, accounts: Accounts, auth: StrataMiddleware): void => {
   for (const path of clientPaths('/account/deactivate')) {
@@ -14,14 +15,14 @@ export const addAccountRoutes = (router: StrataRouter, accounts: Accounts, auth:
     router.post(path, optionalAccessToken(accounts), renderUiaChallenge, async (ctx) => {
       const body = await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES, allowEmpty: true });
       ctx.body = await accounts.deactivate(optionalRequesterOf(ctx), {
-        auth: optionalObject(body, 'auth'),
+        request: guardedRequest(ctx, body),
         erase: optionalBoolean(body, 'erase') ?? false,
       });
     });
   }
   for (const path of clientPaths('/account/3pid')) {
-    router.get(path, auth, (ctx) => {
-      ctx.body = accounts.threePids.list();
+    router.get(path, auth, async (ctx) => {
+      ctx.body = await accounts.threePids.list(requesterOf(ctx));
     });
     router.post(path, auth, async (ctx) => {
       accounts.threePids.addDeprecated(await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES }));
@@ -30,31 +31,45 @@ export const addAccountRoutes = (router: StrataRouter, accounts: Accounts, auth:
   for (const path of clientPaths('/account/3pid/add')) {
     router.post(path, auth, renderUiaChallenge, async (ctx) => {
       const body = await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES });
-      await accounts.threePids.add(requesterOf(ctx), body, optionalObject(body, 'auth'));
+      await accounts.threePids.add(requesterOf(ctx), body, guardedRequest(ctx, body));
+      ctx.body = {};
     });
   }
   for (const path of clientPaths('/account/3pid/bind')) {
     router.post(path, auth, async (ctx) => {
-      accounts.threePids.bind(await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES }));
+      await accounts.threePids.bind(requesterOf(ctx), await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES }));
+      ctx.body = {};
     });
   }
-  for (const action of ['delete', 'unbind']) {
+  for (const action of ['delete', 'unbind'] as const) {
     for (const path of clientPaths(`/account/3pid/${action}`)) {
       router.post(path, auth, async (ctx) => {
-        ctx.body = accounts.threePids.remove(await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES }));
+        ctx.body = await accounts.threePids.remove(requesterOf(ctx), action, await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES }));
       });
     }
   }
   // Every 3PID validation request, for an account's contacts, registration or a password reset
-  // (administrative_contact.yaml, registration.yaml, password_management.yaml): none can be sent.
+  // (administrative_contact.yaml, registration.yaml, password_management.yaml).
   const prefixes = { account: '/account/3pid', registration: '/register', passwordReset: '/account/password' } as const;
   for (const [purpose, prefix] of Object.entries(prefixes) as [keyof typeof prefixes, string][]) {
     for (const medium of ['email', 'msisdn'] as const) {
       for (const path of clientPaths(`${prefix}/${medium}/requestToken`)) {
-        router.post(path, (ctx) => accounts.threePids.requestToken(purpose, medium, () => readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES })));
+        router.post(path, async (ctx) => {
+          ctx.body = await accounts.threePids.requestToken(purpose, medium, () => readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES }));
+        });
       }
     }
   }
+  // The mailed link (GET, query parameters) and `submit_url` (POST, the identity service's
+  // `submitToken` body: `sid`, `client_secret`, `token`), as Synapse serves them.
+  router.get(SUBMIT_TOKEN_PATH, async (ctx) => {
+    const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+    ctx.body = await accounts.threePids.submitToken(first(ctx.query.sid), first(ctx.query.client_secret), first(ctx.query.token));
+  });
+  router.post(SUBMIT_TOKEN_PATH, async (ctx) => {
+    const body = await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES });
+    ctx.body = await accounts.threePids.submitToken(body.sid, body.client_secret, body.token);
+  });
   for (const path of clientPaths('/user/:userId/openid/request_token')) {
     router.post(path, auth, async (ctx) => {
       await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES, allowEmpty: true });

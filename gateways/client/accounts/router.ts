@@ -33,7 +33,7 @@ export const createAccountsRouter = (options: AccountsRouterOptions): StrataRout
   const limiter = (setting: RateLimitSetting | null) => (setting === null ? null : createTokenBucketLimiter(setting, options.now));
   const auth = requireAccessToken(options.accounts);
   addSessionRoutes(router, options.accounts, auth, rateLimit(limiter(options.rateLimits.login)));
-  addRegisterRoutes(router, options.accounts, auth, rateLimit(limiter(options.rateLimits.registration)));
+  addRegisterRoutes(router, options.accounts, rateLimit(limiter(options.rateLimits.registration)));
   addDeviceRoutes(router, options.accounts, auth);
   addProfileRoutes(router, options.accounts, auth);
   addAccountRoutes(router, options.accounts, auth);

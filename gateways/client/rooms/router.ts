@@ -7,7 +7,7 @@ import type { RequestState, StrataRouter } from '../../http/index.ts';
 import { createTokenBucketLimiter, rateLimit, requireAccessToken, type RateLimitSetting } from '../accounts/index.ts';
 import { addDirectoryRoutes } from './directoryRoutes.ts';
 import { addEventRoutes } from './eventRoutes.ts';
-import { addMembershipRoutes } from './membershipRoutes.ts';
+import { addMembershipRoutes, type ThirdPartyInviter } from './membershipRoutes.ts';
 import { addModuleRoutes } from './moduleRoutes.ts';
 import { addSpaceRoutes } from './spaceRoutes.ts';
 
@@ -24,13 +24,15 @@ export interface RoomsRouterOptions {
   readonly eventStream?: EventStream;
   /** /rooms/{roomId}/initialSync with presence, receipts and account data (sync/initialSync.ts). */
   readonly legacySync?: LegacySync;
+  /** Invites by third-party identifier (`/invite` with `medium` and `address`); without it they are refused. */
+  readonly thirdPartyInvites?: ThirdPartyInviter;
 }
 
 export const createRoomsRouter = (options: RoomsRouterOptions): StrataRouter => {
   const router = new Router<RequestState>();
   const auth = requireAccessToken(options.accounts);
   const rooms = options.modules === undefined ? options.rooms : withBundledAggregations(options.rooms, options.modules);
-  addMembershipRoutes(router, rooms, auth);
+  addMembershipRoutes(router, rooms, auth, options.thirdPartyInvites);
   const limit = options.messageRateLimit ? createTokenBucketLimiter(options.messageRateLimit) : null;
   addEventRoutes(router, rooms, auth, rateLimit(limit));
   addDirectoryRoutes(router, rooms, auth);

@@ -1,0 +1,174 @@
+/**
+ * Invites by third-party identifier (client-server-api § Third-party invites,
+ * `POST /rooms/{roomId}/invite` with `id_server`, `id_access_token`, `medium`, `address`) and their
+ * completion when the invitee binds the address (server-server-api `3pid/onbind`).
+ *
+ * The identity server is asked who the address belongs to (identity_service_api v2 hashed lookup:
+ * `/hash_details`, then `/lookup`). A Matrix id is invited as usual. Otherwise the identity server
+ * stores the invite (`/store-invite`) and the room gets an `m.room.third_party_invite` keyed by the
+ * token it gave, holding its public keys; when the address is bound, the identity server sends the
+ * invitee's homeserver the invite's `signed` block, and the inviter's invite of the invitee carries
+ * it (`content.third_party_invite`). Both events go through the room writer: the decider checks
+ * the inviter's power and the signature against the room's `m.room.third_party_invite`.
+ */
+import { createHash } from 'node:crypto';
+import { MatrixError } from '../../errors.ts';
+import { parseUserId } from '../../ids/index.ts';
+import { isJsonObject, type JsonObject, type JsonValue } from '../../json.ts';
+import { IdentityServerError, type IdentityServers } from '../../ports/threePids.ts';
+import type { RoomRequester, Rooms } from '../rooms/index.ts';
+
+export interface ThirdPartyInvitesContext {
+  readonly serverName: string;
+  readonly identityServers: IdentityServers;
+  /** Identity servers invites may go through (`trusted_third_party_id_servers`). */
+  readonly trustedIdServers: readonly string[];
+  readonly rooms: Pick<Rooms, 'invite' | 'putState' | 'getStateEvent'>;
+}
+
+/** Bounds on what a client names and what an identity server answers. */
+const MAX_ADDRESS_LENGTH = 500;
+const MAX_FIELD_LENGTH = 2048;
+const MAX_PUBLIC_KEYS = 16;
+const MAX_ONBIND_INVITES = 100;
+
+const invalid = (message: string): MatrixError => new MatrixError('M_INVALID_PARAM', 400, message);
+
+const boundedString = (value: JsonValue | undefined, max: number): string | undefined =>
+  (typeof value === 'string' && value.length > 0 && value.length <= max ? value : undefined);
+
+const badAnswer = (what: string): MatrixError => new MatrixError('M_UNKNOWN', 502, `The identity server answered an unusable ${what}`);
+
+/** An identity server's refusal passed on with its own code; an unreachable one is a bad gateway. */
+const identityServerFailure = (error: unknown): MatrixError => {
+  if (error instanceof IdentityServerError && error.status !== undefined && error.status >= 400 && error.status < 500) {
+    return new MatrixError(error.errcode ?? 'M_UNKNOWN', error.status === 401 ? 403 : error.status, `The identity server refused: ${error.message}`);
+  }
+  if (error instanceof MatrixError) return error;
+  return new MatrixError('M_UNKNOWN', 502, 'Failed to contact the identity server');
+};
+
+export interface ThirdPartyInviteRequest {
+  readonly idServer: string;
+  readonly idAccessToken: string;
+  readonly medium: string;
+  readonly address: string;
+}
+
+/** The body's 3PID invite fields, checked; undefined when it names none (a user id invite). */
+export const thirdPartyInviteOf = (body: JsonObject): ThirdPartyInviteRequest | undefined => {
+  if (body.medium === undefined && body.address === undefined && body.id_server === undefined) return undefined;
+  for (const key of ['id_server', 'id_access_token', 'medium', 'address']) {
+    if (body[key] === undefined) throw new MatrixError('M_MISSING_PARAM', 400, `Missing '${key}'`);
+    if (boundedString(body[key], key === 'address' ? MAX_ADDRESS_LENGTH : MAX_FIELD_LENGTH) === undefined) {
+      throw invalid(`'${key}' must be a non-empty string`);
+    }
+  }
+  const medium = body.medium as string;
+  // Synapse's canonical form of an email address, so the lookup finds it however it was typed.
+  const address = medium === 'email' ? (body.address as string).trim().toLowerCase() : body.address as string;
+  return { idServer: body.id_server as string, idAccessToken: body.id_access_token as string, medium, address };
+};
+
+/** v2 lookup: hashed with the server's pepper when it offers sha256, else in the clear ("none"). */
+const lookup = async (ctx: ThirdPartyInvitesContext, request: ThirdPartyInviteRequest): Promise<string | undefined> => {
+  const options = { accessToken: request.idAccessToken };
+  const details = await ctx.identityServers.request(request.idServer, 'GET', '/_matrix/identity/v2/hash_details', options);
+  const algorithms = Array.isArray(details.algorithms) ? details.algorithms : [];
+  const pepper = boundedString(details.lookup_pepper, MAX_FIELD_LENGTH);
+  if (pepper === undefined) throw badAnswer('lookup pepper');
+  let algorithm: 'sha256' | 'none';
+  let asked: string;
+  if (algorithms.includes('sha256')) {
+    algorithm = 'sha256';
+    asked = createHash('sha256').update(`${request.address} ${request.medium} ${pepper}`, 'utf8').digest('base64url');
+  } else if (algorithms.includes('none')) {
+    algorithm = 'none';
+    asked = `${request.address} ${request.medium}`;
+  } else {
+    throw new MatrixError('M_UNKNOWN', 400, 'The identity server supports no lookup algorithm this homeserver supports');
+  }
+  const answer = await ctx.identityServers.request(request.idServer, 'POST', '/_matrix/identity/v2/lookup', {
+    ...options, body: { addresses: [asked], algorithm, pepper },
+  });
+  const mxid = isJsonObject(answer.mappings) ? answer.mappings[asked] : undefined;
+  if (mxid === undefined) return undefined;
+  if (typeof mxid !== 'string' || !parseUserId(mxid).ok) throw badAnswer('Matrix id');
+  return mxid;
+};
+
+/** The `m.room.third_party_invite` content from a `/store-invite` answer, every field bounded. */
+const thirdPartyInviteContent = (answer: JsonObject): { token: string; content: JsonObject } => {
+  const token = boundedString(answer.token, 255);
+  const displayName = boundedString(answer.display_name, 256);
+  if (token === undefined || displayName === undefined || !Array.isArray(answer.public_keys)) throw badAnswer('invite');
+  const publicKeys = answer.public_keys.slice(0, MAX_PUBLIC_KEYS).map((entry) => {
+    const publicKey = isJsonObject(entry) ? boundedString(entry.public_key, 256) : undefined;
+    const validityUrl = isJsonObject(entry) ? boundedString(entry.key_validity_url, MAX_FIELD_LENGTH) : undefined;
+    if (publicKey === undefined || validityUrl === undefined || !/^https?:\/\//.test(validityUrl)) throw badAnswer('public key');
+    return { public_key: publicKey, key_validity_url: validityUrl };
+  });
+  const first = publicKeys[0];
+  if (first === undefined) throw badAnswer('invite without public keys');
+  return { token, content: { display_name: displayName, key_validity_url: first.key_validity_url, public_key: first.public_key, public_keys: publicKeys } };
+};
+
+/** `POST /rooms/{roomId}/invite` naming a 3PID. */
+export const inviteByThirdPartyId = async (
+  ctx: ThirdPartyInvitesContext, requester: RoomRequester, roomId: string, request: ThirdPartyInviteRequest,
+): Promise<void> => {
+  if (!ctx.trustedIdServers.includes(request.idServer)) throw new MatrixError('M_SERVER_NOT_TRUSTED', 400, 'Untrusted identity server');
+  let stored: { token: string; content: JsonObject };
+  try {
+    const mxid = await lookup(ctx, request);
+    if (mxid !== undefined) {
+      await ctx.rooms.invite(requester, roomId, mxid);
+      return;
+    }
+    stored = thirdPartyInviteContent(await ctx.identityServers.request(request.idServer, 'POST', '/_matrix/identity/v2/store-invite', {
+      accessToken: request.idAccessToken,
+      body: { medium: request.medium, address: request.address, room_id: roomId, sender: requester.userId },
+    }));
+  } catch (error) {
+    throw identityServerFailure(error);
+  }
+  await ctx.rooms.putState(requester, roomId, 'm.room.third_party_invite', stored.token, stored.content);
+};
+
+/**
+ * `3pid/onbind`: the identity server says the address is now bound to `mxid` and hands over the
+ * invites stored for it. Each invite into a room of this server, made by one of its users, becomes
+ * that user's invite of `mxid` carrying the identity server's `signed` block (Synapse's
+ * `exchange_third_party_invite`); the decider judges it against the room's
+ * `m.room.third_party_invite`. An invite the room refuses does not stop the others.
+ */
+export const onThirdPartyIdBound = async (ctx: ThirdPartyInvitesContext, body: JsonObject): Promise<{ failures: number }> => {
+  const mxid = body.mxid;
+  if (typeof mxid !== 'string' || !parseUserId(mxid).ok) throw invalid("'mxid' must be a user id");
+  const invites = body.invites;
+  if (!Array.isArray(invites) || invites.length > MAX_ONBIND_INVITES) throw invalid(`'invites' must be a list of at most ${MAX_ONBIND_INVITES}`);
+  let failures = 0;
+  for (const invite of invites) {
+    if (!isJsonObject(invite) || !isJsonObject(invite.signed) || invite.mxid !== mxid) throw invalid('each invite needs mxid, room_id, sender and signed');
+    const { room_id: roomId, sender, signed } = invite;
+    if (typeof roomId !== 'string' || typeof sender !== 'string' || signed.mxid !== mxid || typeof signed.token !== 'string') {
+      throw invalid('each invite needs mxid, room_id, sender and signed');
+    }
+    if (!sender.endsWith(`:${ctx.serverName}`)) {
+      failures += 1;
+      continue;
+    }
+    const inviter: RoomRequester = { userId: sender, deviceId: '' };
+    try {
+      const stored = await ctx.rooms.getStateEvent(inviter, roomId, 'm.room.third_party_invite', signed.token, 'content');
+      const displayName = typeof stored.display_name === 'string' ? stored.display_name : '';
+      await ctx.rooms.putState(inviter, roomId, 'm.room.member', mxid, {
+        membership: 'invite', third_party_invite: { display_name: displayName, signed },
+      });
+    } catch (error) {
+      if (!(error instanceof MatrixError)) throw error;
+      failures += 1;
+    }
+  }
+  return { failures };
+};

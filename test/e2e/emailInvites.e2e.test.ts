@@ -1,0 +1,146 @@
+// Invites by email through an identity server, end to end in both deployments (client-server-api
+// § Third-party invites, identity_service_api lookup / store-invite / bind, server-server-api
+// `3pid/onbind`): alice invites bob@example.org, who has no account yet; bob registers with that
+// address (the mail reaches a local SMTP server, the token is submitted, `m.login.email.identity`
+// completes registration), binds it at the identity server, whose onbind makes Strata send alice's
+// invite with the signed third-party invite; bob joins, reads the history, and alice receives his
+// message. An address already bound is invited as its Matrix id.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  FEDERATION_ON_LOOPBACK, MatrixClient, PASSWORD, e, messageBodies, startIdentityServer, startMailbox, startTestServer, timelineOf,
+  type Body, type Mailbox, type ServerMode, type TestIdentityServer, type TestServer, type UserClient,
+} from '../harness/index.ts';
+
+describe.each<ServerMode>(['embedded', 'distributed'])('invites by email (%s)', (mode) => {
+  let mailbox: Mailbox;
+  let identityServer: TestIdentityServer;
+  let server: TestServer;
+  let client: MatrixClient;
+  let alice: UserClient;
+  let bob: UserClient;
+  let roomId: string;
+
+  const storedFor = (address: string) => identityServer.invites.find((invite) => invite.address === address)!;
+
+  const inviteByEmail = (who: UserClient, room: string, address: string, extra: Body = {}) => who.request('POST', `/rooms/${e(room)}/invite`, {
+    json: { id_server: identityServer.name, id_access_token: identityServer.accessToken, medium: 'email', address, ...extra },
+  });
+
+  /** Registers `username` with `email` proven through the mailed link. */
+  const registerWithEmail = async (username: string, email: string): Promise<UserClient> => {
+    const before = mailbox.mails.length;
+    const { sid } = await client.ok('POST', '/register/email/requestToken', { json: { client_secret: `${username}secret`, email, send_attempt: 1 } });
+    const mail = await mailbox.waitFor(email, before);
+    const link = /(https?:\/\/\S+\/_synapse\/client\/email\/submit_token\?\S+)/.exec(mail.text)?.[1];
+    expect(link).toBeDefined();
+    const url = new URL(link!);
+    await client.ok('GET', `${url.pathname}${url.search}`);
+    const challenge = await client.request('POST', '/register', { json: { username, password: PASSWORD } });
+    const session = await client.ok('POST', '/register', {
+      json: {
+        username, password: PASSWORD,
+        auth: { type: 'm.login.email.identity', session: challenge.body.session, threepid_creds: { sid, client_secret: `${username}secret` } },
+      },
+    });
+    return client.as({ userId: session.user_id as string, accessToken: session.access_token as string, deviceId: session.device_id as string });
+  };
+
+  beforeAll(async () => {
+    mailbox = await startMailbox();
+    identityServer = await startIdentityServer();
+    server = await startTestServer({
+      mode, config: FEDERATION_ON_LOOPBACK, file: { email: mailbox.config, trusted_third_party_id_servers: [identityServer.name] },
+    });
+    identityServer.homeserverUrl(server.serverName, server.url);
+    client = new MatrixClient(server.url);
+    alice = client.as(await client.register('alice'));
+    roomId = await alice.createRoom({ preset: 'private_chat', name: 'Garden' });
+    await alice.send(roomId, 'before bob');
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await mailbox?.stop();
+    await identityServer?.stop();
+  });
+
+  it('refuses malformed invites and untrusted identity servers', async () => {
+    const missing = await alice.request('POST', `/rooms/${e(roomId)}/invite`, { json: { medium: 'email', address: 'x@example.org' } });
+    expect([missing.status, missing.body.errcode]).toEqual([400, 'M_MISSING_PARAM']);
+    const untrusted = await inviteByEmail(alice, roomId, 'x@example.org', { id_server: 'id.example.org' });
+    expect([untrusted.status, untrusted.body.errcode]).toEqual([400, 'M_SERVER_NOT_TRUSTED']);
+    const tooLong = await inviteByEmail(alice, roomId, `${'x'.repeat(500)}@example.org`);
+    expect([tooLong.status, tooLong.body.errcode]).toEqual([400, 'M_INVALID_PARAM']);
+  });
+
+  it('stores an invite for an unbound address as m.room.third_party_invite, with the identity server`s keys', async () => {
+    expect((await inviteByEmail(alice, roomId, 'Bob@Example.org')).status).toBe(200);
+    // The hashed lookup came first: hash_details, then lookup with sha256 and the pepper.
+    const lookup = identityServer.requests.find((request) => request.path === '/_matrix/identity/v2/lookup');
+    expect(lookup?.body).toMatchObject({ algorithm: 'sha256', addresses: [expect.stringMatching(/^[A-Za-z0-9_-]{43}$/)] });
+    const stored = storedFor('bob@example.org');
+    expect(stored).toMatchObject({ medium: 'email', address: 'bob@example.org', roomId, sender: alice.userId });
+    const state = await alice.get(`/rooms/${e(roomId)}/state/m.room.third_party_invite/${e(stored.token)}`);
+    expect(state).toEqual({
+      display_name: expect.any(String),
+      key_validity_url: `https://${identityServer.name}/_matrix/identity/v2/pubkey/isvalid`,
+      public_key: identityServer.publicKeyBase64,
+      public_keys: [{ public_key: identityServer.publicKeyBase64, key_validity_url: `https://${identityServer.name}/_matrix/identity/v2/pubkey/isvalid` }],
+    });
+  });
+
+  it('a non-member cannot invite by email', async () => {
+    const dave = client.as(await client.register('dave'));
+    const refused = await inviteByEmail(dave, roomId, 'someone@example.org');
+    expect([refused.status, refused.body.errcode]).toEqual([403, 'M_FORBIDDEN']);
+  });
+
+  it('a forged onbind invites nobody', async () => {
+    const stored = storedFor('bob@example.org');
+    const forged = {
+      medium: 'email', address: 'bob@example.org', mxid: `@mallory:${server.serverName}`,
+      invites: [{
+        medium: 'email', address: 'bob@example.org', mxid: `@mallory:${server.serverName}`, room_id: roomId, sender: alice.userId,
+        signed: { mxid: `@mallory:${server.serverName}`, sender: alice.userId, token: stored.token, signatures: { [identityServer.name]: { 'ed25519:0': 'A'.repeat(86) } } },
+      }],
+    };
+    expect(await client.ok('PUT', '/_matrix/federation/v1/3pid/onbind', { json: forged })).toEqual({});
+    const members = await alice.get(`/rooms/${e(roomId)}/members`);
+    expect((members.chunk as Body[]).map((event) => event.state_key)).not.toContain(`@mallory:${server.serverName}`);
+  });
+
+  it('bob registers with the address, binds it, is invited through onbind, joins, reads and talks', async () => {
+    bob = await registerWithEmail('bob', 'bob@example.org');
+    expect(await bob.post('/account/3pid/bind', {
+      id_server: identityServer.name, id_access_token: identityServer.accessToken, ...identityServer.validated('email', 'bob@example.org'),
+    })).toEqual({});
+
+    const invited = await bob.syncUntil((response) => response.rooms?.invite?.[roomId] !== undefined);
+    const inviteEvent = (invited.rooms.invite[roomId].invite_state.events as Body[])
+      .find((event) => event.type === 'm.room.member' && event.state_key === bob.userId);
+    expect(inviteEvent?.sender).toBe(alice.userId);
+    const member = await alice.get(`/rooms/${e(roomId)}/state/m.room.member/${e(bob.userId)}`);
+    expect(member).toMatchObject({
+      membership: 'invite',
+      third_party_invite: { display_name: expect.any(String), signed: { mxid: bob.userId, token: storedFor('bob@example.org').token } },
+    });
+
+    await bob.post(`/join/${e(roomId)}`);
+    const history = await bob.get(`/rooms/${e(roomId)}/messages`, { dir: 'b', limit: 50 });
+    expect((history.chunk as Body[]).filter((event) => event.type === 'm.room.message').map((event) => event.content.body)).toContain('before bob');
+
+    const since = (await alice.sync()).next_batch as string;
+    await bob.send(roomId, 'hello from bob');
+    const received = await alice.syncUntil((response) => messageBodies(timelineOf(response, roomId)).includes('hello from bob'), { since });
+    expect(messageBodies(timelineOf(received, roomId))).toContain('hello from bob');
+  });
+
+  it('an address already bound is invited as its Matrix id', async () => {
+    const other = await alice.createRoom({ preset: 'private_chat' });
+    const storedBefore = identityServer.invites.length;
+    expect((await inviteByEmail(alice, other, 'bob@example.org')).status).toBe(200);
+    expect(identityServer.invites.length).toBe(storedBefore);
+    expect(await alice.get(`/rooms/${e(other)}/state/m.room.member/${e(bob.userId)}`)).toMatchObject({ membership: 'invite' });
+    const state = await alice.get(`/rooms/${e(other)}/state`);
+    expect((state as unknown as Body[]).filter((event) => event.type === 'm.room.third_party_invite')).toEqual([]);
+  });
+});
