@@ -124,13 +124,13 @@ describe.each<ServerMode>(['embedded', 'distributed'])('push gateway delivery (%
     expect(gateway.received.map(notificationOf).some((notification) => notification.event_id === muted)).toBe(false);
   });
 
-  it('omits the event details for a pusher with format event_id_only', async () => {
+  it('omits the event details and the tweaks for a pusher with format event_id_only, as Synapse', async () => {
     await setPusher('key-full', { format: 'event_id_only' });
     const eventId = await bob.send(roomId, 'short form');
     const notification = await notificationFor(eventId);
     expect(notification).toEqual({
       event_id: eventId, room_id: roomId, prio: 'high', counts: { unread: expect.any(Number) },
-      devices: [{ app_id: 'org.example.strata', pushkey: 'key-full', pushkey_ts: expect.any(Number), data: { format: 'event_id_only' }, tweaks: { sound: 'default' } }],
+      devices: [{ app_id: 'org.example.strata', pushkey: 'key-full', pushkey_ts: expect.any(Number), data: { format: 'event_id_only' } }],
     });
     expect(notification).not.toHaveProperty('content');
   });
@@ -160,7 +160,7 @@ describe.each<ServerMode>(['embedded', 'distributed'])('push gateway delivery (%
     const garden = await bob.createRoom({ name: 'Garden' });
     await bob.post(`/rooms/${e(garden)}/invite`, { user_id: alice.userId });
     const [invite] = (await bob.get(`/rooms/${e(garden)}/messages`, { dir: 'b', limit: '1' })).chunk as Body[];
-    expect(await notificationFor(invite!.event_id as string)).toMatchObject({ type: 'm.room.member', user_is_target: true, counts: { unread: 1 } });
+    expect(await notificationFor(invite!.event_id as string)).toMatchObject({ type: 'm.room.member', membership: 'invite', user_is_target: true, counts: { unread: 1 } });
     await alice.post(`/join/${e(garden)}`);
     const inGarden = await bob.send(garden, 'in the garden');
     expect((await notificationFor(inGarden)).counts).toEqual({ unread: 1 });

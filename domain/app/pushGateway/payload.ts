@@ -2,7 +2,7 @@
  * The push gateway request (push-gateway-api § POST /_matrix/push/v1/notify): one request per
  * pusher, as Synapse sends them, since each pusher has its own `url` and `format`.
  */
-import { isJsonObject, type JsonObject } from '../../json.ts';
+import { isJsonObject, type JsonObject, type JsonValue } from '../../json.ts';
 import type { StoredEvent } from '../../ports/rooms.ts';
 import type { Pusher } from '../../ports/userData.ts';
 import type { PushEvaluation } from '../../push/index.ts';
@@ -38,10 +38,18 @@ export const deviceData = (pusher: Pusher): JsonObject => {
 
 const isEventIdOnly = (pusher: Pusher): boolean => pusher.data.format === 'event_id_only';
 
+const membershipFields = (content: JsonValue, userIsTarget: boolean): JsonObject => ({
+  ...(isJsonObject(content) && typeof content.membership === 'string' ? { membership: content.membership } : {}),
+  user_is_target: userIsTarget,
+});
+
 /**
  * The body posted to `pusher`'s gateway. With `format: event_id_only` only the event id, room id,
- * counts, priority and devices are sent (pusher.yaml `data.format`); otherwise the event's type,
- * sender, content and the room's name and alias as well.
+ * counts, priority and devices are sent (pusher.yaml `data.format`), without tweaks, as Synapse;
+ * otherwise the event's type, sender, content and the room's name and alias as well, and for a
+ * membership event its `membership` (which the spec leaves out; Synapse sends it, and gateways
+ * such as Sygnal pass it on). Optional fields with nothing to say (no tweaks, empty content) are
+ * left out, as Synapse leaves them.
  */
 export const notifyRequest = (
   pusher: Pusher, recipient: string, event: StoredEvent, evaluation: PushEvaluation, details: NotificationDetails,
@@ -53,7 +61,7 @@ export const notifyRequest = (
     // Seconds since the epoch when the pushkey was last set.
     pushkey_ts: Math.floor(pusher.createdTs / 1000),
     data: deviceData(pusher),
-    tweaks: { ...evaluation.tweaks },
+    ...(isEventIdOnly(pusher) || Object.keys(evaluation.tweaks).length === 0 ? {} : { tweaks: { ...evaluation.tweaks } }),
   };
   const counts: JsonObject = { unread: details.unread };
   const common: JsonObject = {
@@ -69,8 +77,8 @@ export const notifyRequest = (
     ...(details.roomName === undefined ? {} : { room_name: details.roomName }),
     ...(details.roomAlias === undefined ? {} : { room_alias: details.roomAlias }),
     // A membership event about the recipient (an invite, a kick).
-    ...(event.type === 'm.room.member' ? { user_is_target: event.stateKey === recipient } : {}),
-    ...(isJsonObject(content) ? { content } : {}),
+    ...(event.type === 'm.room.member' && event.stateKey !== null ? membershipFields(content, event.stateKey === recipient) : {}),
+    ...(isJsonObject(content) && Object.keys(content).length > 0 ? { content } : {}),
   };
   return { url: pusher.data.url, body: { notification } };
 };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../json.ts';
 import type { PushEvaluation } from '../../push/index.ts';
 import { deviceData, notifyRequest, priorityOf, rejectedPushkeys, stateString } from './index.ts';
 import { member, pusher, ROOM, storedEvent } from '../../../test/builders/index.ts';
@@ -27,12 +28,12 @@ describe('notifyRequest (push-gateway-api § POST /_matrix/push/v1/notify)', () 
     });
   });
 
-  it('sends only ids, counts, priority and devices for format event_id_only', () => {
-    const request = notifyRequest(pusher(ALICE, 'key', { url: URL_, format: 'event_id_only' }), ALICE, storedEvent('$e'), notifying(), details);
+  it('sends only ids, counts, priority and devices, without tweaks, for format event_id_only', () => {
+    const request = notifyRequest(pusher(ALICE, 'key', { url: URL_, format: 'event_id_only' }), ALICE, storedEvent('$e'), notifying({ sound: 'default' }), details);
     expect(request?.body).toEqual({
       notification: {
-        event_id: '$e', room_id: ROOM, prio: 'low', counts: { unread: 3 },
-        devices: [{ app_id: 'org.example.app', pushkey: 'key', pushkey_ts: 1_700_000_000, data: { format: 'event_id_only' }, tweaks: {} }],
+        event_id: '$e', room_id: ROOM, prio: 'high', counts: { unread: 3 },
+        devices: [{ app_id: 'org.example.app', pushkey: 'key', pushkey_ts: 1_700_000_000, data: { format: 'event_id_only' } }],
       },
     });
   });
@@ -40,11 +41,17 @@ describe('notifyRequest (push-gateway-api § POST /_matrix/push/v1/notify)', () 
   it('leaves out missing room details and says whether a membership event targets the recipient', () => {
     const invite = storedEvent('$i', { type: 'm.room.member', stateKey: ALICE, content: { membership: 'invite' } });
     const body = notifyRequest(pusher(ALICE, 'key', { url: URL_ }), ALICE, invite, notifying(), { unread: 0 })?.body.notification;
-    expect(body).toMatchObject({ user_is_target: true, type: 'm.room.member', content: { membership: 'invite' } });
+    expect(body).toMatchObject({ user_is_target: true, membership: 'invite', type: 'm.room.member', content: { membership: 'invite' } });
     expect(body).not.toHaveProperty('room_name');
     expect(body).not.toHaveProperty('sender_display_name');
     expect(notifyRequest(pusher(ALICE, 'key', { url: URL_ }), '@carol:strata.test', invite, notifying(), { unread: 0 })?.body.notification)
       .toMatchObject({ user_is_target: false });
+  });
+
+  it('leaves out empty tweaks and empty content, as Synapse', () => {
+    const body = notifyRequest(pusher(ALICE, 'key', { url: URL_ }), ALICE, storedEvent('$e', { content: {} }), notifying(), details)?.body.notification as JsonObject;
+    expect(body).not.toHaveProperty('content');
+    expect(body.devices).toEqual([{ app_id: 'org.example.app', pushkey: 'key', pushkey_ts: 1_700_000_000, data: {} }]);
   });
 
   it('needs a url', () => {
