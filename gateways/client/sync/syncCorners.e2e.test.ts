@@ -99,6 +99,21 @@ describe.each<ServerMode>(['embedded', 'distributed'])('/sync corners (%s)', (mo
     expect([...await history(bob, invitedOnly, page.prev_batch as string), ...ids(page.events)]).toEqual(await history(bob, invitedOnly));
     expect(bodies((await bob.get(`/rooms/${e(invitedOnly)}/messages`, { dir: 'b', from: page.prev_batch, limit: 50 })).chunk as Body[]))
       .toEqual(['while invited']);
+
+    // Rejoined under `joined` visibility: what was said while away stays hidden from the timeline and
+    // from the pages before it, what was seen before leaving is there.
+    await bob.send(membersOnly, 'bob was here');
+    await bob.post(`/rooms/${e(membersOnly)}/leave`);
+    await alice.send(membersOnly, 'while bob was away');
+    const base4 = (await bob.sync()).next_batch as string;
+    await bob.post(`/join/${e(membersOnly)}`);
+    await alice.send(membersOnly, 'welcome back');
+    const back = (await until(bob, base4, membersOnly, 'welcome back', timelineFilter({ limit: 3 }))).rooms.join[membersOnly].timeline;
+    expect(back.limited).toBe(true);
+    expect(back.events.map((event: Body) => event.content.membership ?? event.content.body)).toEqual(['leave', 'join', 'welcome back']);
+    const earlier = await bob.get(`/rooms/${e(membersOnly)}/messages`, { dir: 'b', from: back.prev_batch, limit: 50 });
+    expect(bodies(earlier.chunk as Body[])).toEqual(['bob was here', 'welcome']);
+    expect([...await history(bob, membersOnly, back.prev_batch as string), ...ids(back.events)]).toEqual(await history(bob, membersOnly));
   });
 
   it("always shows the joiner's own membership in a newly joined room, in state or timeline", async () => {
