@@ -7,11 +7,13 @@
  * (and of those who start sharing one, memberPresence.ts); `m.typing` and `m.receipt` with their
  * `room_id`; account data, room entries with their `room_id`. To-device messages and device
  * lists are not part of it: their positions stay at `from`, for a /sync from `end` to deliver them.
+ * The user's preferences hold as in /sync: no messages of ignored users, no invites from them or
+ * while the user blocks invites.
  */
 import { MatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
 import type { StoredEvent, UserMembershipChange } from '../../ports/rooms.ts';
-import { clientEvent, visibleRangesBelow } from '../rooms/index.ts';
+import { clientEvent, hiddenByIgnoring, inviteHidden, visibleRangesBelow } from '../rooms/index.ts';
 import type { SyncContext, SyncRequester } from './context.ts';
 import { newMemberPresence, type NewMember } from './memberPresence.ts';
 import { MAX_SYNC_TIMEOUT_MS } from './sync.ts';
@@ -113,12 +115,17 @@ const compute = async (
     since.receipts < upTo.receipts ? streams.receipts.changesSince(userId, joinedRoomIds, since.receipts, upTo.receipts) : new Map<string, JsonObject>(),
     since.accountData < upTo.accountData ? streams.accountData.changesSince(userId, since.accountData, upTo.accountData) : [],
   ]);
+  const [ignored, blocksInvites] = ctx.preferences === undefined ? [new Set<string>(), false]
+    : await Promise.all([ctx.preferences.ignoredUsers(userId), ctx.preferences.blocksInvites(userId)]);
+  const served = rooms.events.filter((event) => !hiddenByIgnoring(event, ignored)
+    && !(event.stateKey === userId && event.type === 'm.room.member' && (event.pdu.content as { membership?: unknown } | undefined)?.membership === 'invite'
+      && inviteHidden(event.sender, { ignored, blocksInvites })));
   const now = ctx.clock.now();
   const viewer = { userId, deviceId: requester.deviceId };
   const changed = new Set(presence.map((event) => String(event.sender)));
-  const joined = (await newMemberPresence(ctx, userId, joinsIn(rooms.events), upTo.presence)).filter((event) => !changed.has(String(event.sender)));
+  const joined = (await newMemberPresence(ctx, userId, joinsIn(served), upTo.presence)).filter((event) => !changed.has(String(event.sender)));
   const chunk: JsonObject[] = [
-    ...rooms.events.map((event) => clientEvent(event, viewer, now)),
+    ...served.map((event) => clientEvent(event, viewer, now)),
     // Synapse's /events presence carries the user in its content too.
     ...[...presence, ...joined].map((event) => ({ ...event, content: { ...(event.content as JsonObject), user_id: String(event.sender) } })),
     ...streams.typing.changesSince(joinedRoomIds, typingSince, upTo.typing)

@@ -121,4 +121,17 @@ describe.each<ServerMode>(['embedded', 'distributed'])('GET /events, the global 
     const synced = await alice.sync({ since: rest.end, timeout: 0 });
     expect((synced.to_device.events as Body[]).some((event) => event.type === 'org.example.ping' && event.sender === bob.userId)).toBe(true);
   });
+
+  it('keeps messages and invites of ignored users out, as /sync does', async () => {
+    await alice.put(`/user/${e(alice.userId)}/account_data/m.ignored_user_list`, { ignored_users: { [carol.userId]: {} } });
+    const from = await now(alice);
+    const hidden = await carol.send(room, 'you will not see this');
+    const elsewhere = await carol.createRoom({ preset: 'private_chat' });
+    await carol.post(`/rooms/${e(elsewhere)}/invite`, { user_id: alice.userId });
+    const marker = await bob.send(room, 'after the ignored ones');
+    const { chunk } = await streamUntil(alice, from, (c) => c.some((event) => event.event_id === marker));
+    expect(chunk.some((event) => event.event_id === hidden)).toBe(false);
+    expect(chunk.some((event) => event.room_id === elsewhere)).toBe(false);
+    await alice.put(`/user/${e(alice.userId)}/account_data/m.ignored_user_list`, { ignored_users: {} });
+  });
 });
