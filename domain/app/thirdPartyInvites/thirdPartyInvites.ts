@@ -140,11 +140,15 @@ export const inviteByThirdPartyId = async (
  * invites stored for it. Each invite into a room of this server, made by one of its users, becomes
  * that user's invite of `mxid` carrying the identity server's `signed` block (Synapse's
  * `exchange_third_party_invite`); the decider judges it against the room's
- * `m.room.third_party_invite`. An invite the room refuses does not stop the others.
+ * `m.room.third_party_invite`. An invite the room refuses does not stop the others. Invites made
+ * by other servers' users are theirs to complete (federation `exchange_third_party_invite`, which
+ * this server does not send yet): they are counted as failures.
  */
 export const onThirdPartyIdBound = async (ctx: ThirdPartyInvitesContext, body: JsonObject): Promise<{ failures: number }> => {
   const mxid = body.mxid;
   if (typeof mxid !== 'string' || !parseUserId(mxid).ok) throw invalid("'mxid' must be a user id");
+  // The identity server calls the invitee's homeserver: an invitee of another server is not ours to invite this way.
+  if (!mxid.endsWith(`:${ctx.serverName}`)) throw invalid("'mxid' is not a user of this server");
   const invites = body.invites;
   if (!Array.isArray(invites) || invites.length > MAX_ONBIND_INVITES) throw invalid(`'invites' must be a list of at most ${MAX_ONBIND_INVITES}`);
   let failures = 0;

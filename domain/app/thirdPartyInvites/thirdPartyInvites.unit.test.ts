@@ -1,0 +1,145 @@
+// Invites by third-party identifier over fakes of the identity server and the rooms API: the body's
+// checks, the hashed lookup, what store-invite answers becoming m.room.third_party_invite (bounded),
+// and onbind turning the identity server's signed blocks into the inviter's invites.
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { MatrixError } from '../../errors.ts';
+import type { JsonObject } from '../../json.ts';
+import { IdentityServerError, type IdentityServers } from '../../ports/threePids.ts';
+import type { RoomRequester } from '../rooms/index.ts';
+import {
+  inviteByThirdPartyId, onThirdPartyIdBound, thirdPartyInviteOf, type ThirdPartyInviteRequest, type ThirdPartyInvitesContext,
+} from './thirdPartyInvites.ts';
+
+const ID_SERVER = 'id.example.org';
+const ALICE: RoomRequester = { userId: '@alice:hs.test', deviceId: 'D' };
+const REQUEST: ThirdPartyInviteRequest = { idServer: ID_SERVER, idAccessToken: 'token', medium: 'email', address: 'bob@example.org' };
+const KEYS = [{ public_key: 'cHVibGlj', key_validity_url: 'https://id.example.org/_matrix/identity/v2/pubkey/isvalid' }];
+
+interface Recorded {
+  readonly calls: { method: string; path: string; body?: JsonObject }[];
+  readonly writes: { kind: string; requester: string; roomId: string; args: unknown[] }[];
+}
+
+const setUp = (answers: Record<string, JsonObject | Error>, stored: JsonObject = { display_name: 'b…@example.org' }) => {
+  const recorded: Recorded = { calls: [], writes: [] };
+  const identityServers: IdentityServers = {
+    async request(_idServer, method, path, options) {
+      recorded.calls.push({ method, path, ...(options.body === undefined ? {} : { body: options.body }) });
+      const answer = answers[path];
+      if (answer === undefined) throw new IdentityServerError('not found', 404, 'M_NOT_FOUND');
+      if (answer instanceof Error) throw answer;
+      return answer;
+    },
+  };
+  const ctx: ThirdPartyInvitesContext = {
+    serverName: 'hs.test',
+    identityServers,
+    trustedIdServers: [ID_SERVER],
+    rooms: {
+      invite: async (requester, roomId, userId) => void recorded.writes.push({ kind: 'invite', requester: requester.userId, roomId, args: [userId] }),
+      putState: async (requester, roomId, type, stateKey, content) => {
+        recorded.writes.push({ kind: 'state', requester: requester.userId, roomId, args: [type, stateKey, content] });
+        return '$event';
+      },
+      getStateEvent: async () => stored,
+    },
+  };
+  return { ctx, recorded };
+};
+
+const DETAILS = { algorithms: ['none', 'sha256'], lookup_pepper: 'matrixrocks' };
+
+describe('thirdPartyInviteOf', () => {
+  it('is undefined for a user id invite, and checks every 3PID field', () => {
+    expect(thirdPartyInviteOf({ user_id: '@bob:hs.test' })).toBeUndefined();
+    expect(thirdPartyInviteOf({ id_server: ID_SERVER, id_access_token: 't', medium: 'email', address: ' Bob@Example.ORG ' }))
+      .toEqual({ idServer: ID_SERVER, idAccessToken: 't', medium: 'email', address: 'bob@example.org' });
+    expect(() => thirdPartyInviteOf({ medium: 'email', address: 'a@b.c' })).toThrow(expect.objectContaining({ errcode: 'M_MISSING_PARAM' }));
+    expect(() => thirdPartyInviteOf({ id_server: ID_SERVER, id_access_token: 't', medium: 'email', address: 7 }))
+      .toThrow(expect.objectContaining({ errcode: 'M_INVALID_PARAM' }));
+    expect(() => thirdPartyInviteOf({ id_server: ID_SERVER, id_access_token: 't', medium: 'email', address: 'x'.repeat(501) }))
+      .toThrow(expect.objectContaining({ errcode: 'M_INVALID_PARAM' }));
+  });
+});
+
+describe('inviteByThirdPartyId', () => {
+  it('refuses an untrusted identity server before asking it anything', async () => {
+    const { ctx, recorded } = setUp({});
+    await expect(inviteByThirdPartyId(ctx, ALICE, '!r:hs.test', { ...REQUEST, idServer: 'evil.example.org' }))
+      .rejects.toMatchObject({ errcode: 'M_SERVER_NOT_TRUSTED', status: 400 });
+    expect(recorded.calls).toEqual([]);
+  });
+
+  it('looks the address up hashed with the pepper and invites the Matrix id it is bound to', async () => {
+    const hashed = createHash('sha256').update('bob@example.org email matrixrocks').digest('base64url');
+    const { ctx, recorded } = setUp({
+      '/_matrix/identity/v2/hash_details': DETAILS,
+      '/_matrix/identity/v2/lookup': { mappings: { [hashed]: '@bob:elsewhere.test' } },
+    });
+    await inviteByThirdPartyId(ctx, ALICE, '!r:hs.test', REQUEST);
+    expect(recorded.calls[1]).toEqual({ method: 'POST', path: '/_matrix/identity/v2/lookup', body: { addresses: [hashed], algorithm: 'sha256', pepper: 'matrixrocks' } });
+    expect(recorded.writes).toEqual([{ kind: 'invite', requester: ALICE.userId, roomId: '!r:hs.test', args: ['@bob:elsewhere.test'] }]);
+  });
+
+  it('stores the invite for an unbound address and sends m.room.third_party_invite keyed by its token', async () => {
+    const { ctx, recorded } = setUp({
+      '/_matrix/identity/v2/hash_details': { algorithms: ['none'], lookup_pepper: 'p' },
+      '/_matrix/identity/v2/lookup': { mappings: {} },
+      '/_matrix/identity/v2/store-invite': { token: 'tok', display_name: 'b…@example.org', public_keys: KEYS },
+    });
+    await inviteByThirdPartyId(ctx, ALICE, '!r:hs.test', REQUEST);
+    expect(recorded.calls[1]?.body).toEqual({ addresses: ['bob@example.org email'], algorithm: 'none', pepper: 'p' });
+    expect(recorded.calls[2]?.body).toEqual({ medium: 'email', address: 'bob@example.org', room_id: '!r:hs.test', sender: ALICE.userId });
+    expect(recorded.writes).toEqual([{
+      kind: 'state', requester: ALICE.userId, roomId: '!r:hs.test',
+      args: ['m.room.third_party_invite', 'tok', { display_name: 'b…@example.org', key_validity_url: KEYS[0]!.key_validity_url, public_key: 'cHVibGlj', public_keys: KEYS }],
+    }]);
+  });
+
+  it('refuses unusable identity server answers and passes its refusals on', async () => {
+    const base = { '/_matrix/identity/v2/hash_details': DETAILS, '/_matrix/identity/v2/lookup': { mappings: {} } };
+    for (const storeAnswer of [
+      { token: 'tok', display_name: 'x', public_keys: [] },
+      { token: 'x'.repeat(256), display_name: 'x', public_keys: KEYS },
+      { token: 'tok', display_name: 'x', public_keys: [{ public_key: 'k', key_validity_url: 'javascript:alert(1)' }] },
+    ]) {
+      const { ctx, recorded } = setUp({ ...base, '/_matrix/identity/v2/store-invite': storeAnswer });
+      await expect(inviteByThirdPartyId(ctx, ALICE, '!r:hs.test', REQUEST)).rejects.toMatchObject({ status: 502 });
+      expect(recorded.writes).toEqual([]);
+    }
+    const hashed = createHash('sha256').update('bob@example.org email matrixrocks').digest('base64url');
+    const badMxid = setUp({ '/_matrix/identity/v2/hash_details': DETAILS, '/_matrix/identity/v2/lookup': { mappings: { [hashed]: 'not a user id' } } });
+    await expect(inviteByThirdPartyId(badMxid.ctx, ALICE, '!r:hs.test', REQUEST)).rejects.toMatchObject({ status: 502 });
+    expect(badMxid.recorded.writes).toEqual([]);
+    const refused = setUp({ '/_matrix/identity/v2/hash_details': new IdentityServerError('terms', 403, 'M_TERMS_NOT_SIGNED') });
+    await expect(inviteByThirdPartyId(refused.ctx, ALICE, '!r:hs.test', REQUEST)).rejects.toMatchObject({ errcode: 'M_TERMS_NOT_SIGNED', status: 403 });
+    const down = setUp({ '/_matrix/identity/v2/hash_details': new IdentityServerError('unreachable') });
+    await expect(inviteByThirdPartyId(down.ctx, ALICE, '!r:hs.test', REQUEST)).rejects.toBeInstanceOf(MatrixError);
+  });
+});
+
+describe('onThirdPartyIdBound', () => {
+  const signed = { mxid: '@bob:hs.test', sender: ALICE.userId, token: 'tok', signatures: { [ID_SERVER]: { 'ed25519:0': 'sig' } } };
+  const invite = { medium: 'email', address: 'bob@example.org', mxid: '@bob:hs.test', room_id: '!r:hs.test', sender: ALICE.userId, signed };
+
+  it('sends the inviter`s invite carrying the signed block and the stored display name', async () => {
+    const { ctx, recorded } = setUp({});
+    expect(await onThirdPartyIdBound(ctx, { medium: 'email', address: 'bob@example.org', mxid: '@bob:hs.test', invites: [invite] })).toEqual({ failures: 0 });
+    expect(recorded.writes).toEqual([{
+      kind: 'state', requester: ALICE.userId, roomId: '!r:hs.test',
+      args: ['m.room.member', '@bob:hs.test', { membership: 'invite', third_party_invite: { display_name: 'b…@example.org', signed } }],
+    }]);
+  });
+
+  it('refuses malformed bodies and other servers` invitees; counts invites it cannot complete', async () => {
+    const { ctx, recorded } = setUp({});
+    await expect(onThirdPartyIdBound(ctx, { mxid: 'bob', invites: [] })).rejects.toMatchObject({ errcode: 'M_INVALID_PARAM' });
+    await expect(onThirdPartyIdBound(ctx, { mxid: '@bob:other.test', invites: [] })).rejects.toMatchObject({ errcode: 'M_INVALID_PARAM' });
+    await expect(onThirdPartyIdBound(ctx, { mxid: '@bob:hs.test', invites: new Array(101).fill(invite) })).rejects.toMatchObject({ errcode: 'M_INVALID_PARAM' });
+    await expect(onThirdPartyIdBound(ctx, { mxid: '@bob:hs.test', invites: [{ ...invite, signed: { ...signed, mxid: '@eve:hs.test' } }] }))
+      .rejects.toMatchObject({ errcode: 'M_INVALID_PARAM' });
+    expect(await onThirdPartyIdBound(ctx, { mxid: '@bob:hs.test', invites: [{ ...invite, sender: '@carol:other.test' }] })).toEqual({ failures: 1 });
+    expect(recorded.writes).toEqual([]);
+  });
+});
