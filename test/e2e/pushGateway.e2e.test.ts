@@ -174,7 +174,10 @@ describe.each<ServerMode>(['embedded', 'distributed'])('push gateway delivery (%
     await bob.syncUntil((sync) => timelineOf(sync, garden).some((event) => event.event_id === ignoredInGarden));
     const ignoredAtTea = await bob.send(roomId, 'ignored at tea');
     const fromCarol = await carol.send(roomId, 'carol at tea');
-    expect(await notificationFor(fromCarol)).toMatchObject({ sender: carol.userId, counts: { unread: 1 } });
+    expect(await notificationFor(fromCarol)).toMatchObject({ sender: carol.userId, sender_display_name: 'carol', counts: { unread: 1 } });
+    // Without a display name, the sender is named by their user id (as Synapse).
+    await carol.delete(`/profile/${e(carol.userId)}/displayname`);
+    expect(await notificationFor(await carol.send(roomId, 'nameless at tea'))).toMatchObject({ sender_display_name: carol.userId });
     const pushed = gateway.received.map((body) => notificationOf(body).event_id);
     expect([pushed.includes(ignoredInGarden), pushed.includes(ignoredAtTea)]).toEqual([false, false]);
   });

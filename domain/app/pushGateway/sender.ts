@@ -78,7 +78,9 @@ export const pushEvent = async (ctx: PushSenderContext, event: StoredEvent, with
     ctx.rooms.stateEvent(event.roomId, 'm.room.canonical_alias', ''),
   ]);
   const room = {
-    senderDisplayName: stateString(senderMember, 'displayname'), roomName: stateString(name, 'name'), roomAlias: stateString(alias, 'alias'),
+    // A sender without a display name is named by their user id, as Synapse's name_from_member_event.
+    senderDisplayName: senderMember === undefined ? undefined : stateString(senderMember, 'displayname') ?? event.sender,
+    roomName: stateString(name, 'name'), roomAlias: stateString(alias, 'alias'),
   };
   const requests = await Promise.all(targets.map(async ({ userId, pushers }) => {
     const evaluation = await evaluateFor(ctx, userId, event);
