@@ -13,7 +13,7 @@ import { DEFAULT_BACKOFF } from '../domain/app/federation/sender/index.ts';
 import { createEduReceiver, type EduReceiver } from '../domain/app/federation/edus/index.ts';
 import type { FederationOutbox } from '../domain/ports/index.ts';
 import {
-  accountDataPreferences, createRoomModules, createRoomPeeking, createRooms, createRoomWriter, type Rooms,
+  accountDataPreferences, createRoomModules, createRoomPeeking, createRooms, createRoomWriter, withGuestRemoval, type Rooms,
 } from '../domain/app/rooms/index.ts';
 import { MatrixError } from '../domain/index.ts';
 import { createEventStream, createLegacySync, createSync, roomWakeKeys, type SyncContext, type SyncService } from '../domain/app/sync/index.ts';
@@ -194,15 +194,16 @@ export const startStrata = async (
   // read-your-writes wait could never end.
   const writerLog = refusingAppendsWhileStopped(applyingAppended(log, roomsRun, ROOM_EVENTS_TOPIC), supervisor, roomsRun.name, ROOM_EVENTS_TOPIC);
   // Invite permission comes from account data (`preferences`, built below once user data exists); the
-  // decider judges it on every invite the writer appends.
-  const writer = createRoomWriter({
+  // decider judges it on every invite the writer appends. Guests leave a room whose guest access
+  // ends, whether this server or another changed it (domain/app/rooms/guests.ts).
+  const writer = withGuestRemoval(createRoomWriter({
     log: writerLog, readModel: roomQueries, directory, invitePermission: { blocksInvites: (userId) => preferences.blocksInvites(userId) },
     // Guests (`allow_guest_access`) may join only rooms open to them: the decider judges each join.
     guests: { isGuest: async (userId) => (await accountStore.getUser(userId))?.isGuest === true },
     projection: roomsRun, keys: { current: () => signingKey }, now: () => Date.now(),
     // Remote events are checked against the DAG the read model holds and keys the key ring vouches for.
     remote: { graph: roomEvents, keyRing, awaitingRedactions: (roomId, eventIds) => roomQueries.awaitingRedactions(roomId, eventIds) },
-  });
+  }), config.serverName);
   // The federation sender: a room log consumer delivering our events and queued EDUs to other
   // servers (infra/federation/sender/). `wake` is for whoever hears from a server that was down.
   const federationSender = await startFederationSender({

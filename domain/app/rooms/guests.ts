@@ -3,24 +3,41 @@
  * m.room.guest_access event is changed to stop this from being the case, the server MUST set
  * those users' m.room.member state to leave").
  */
-import { stateKeyOf } from '../../events/index.ts';
-import type { RoomRequester, RoomsContext } from './context.ts';
-import { leave } from './membership.ts';
+import { stateKeyOf, type Pdu } from '../../events/index.ts';
+import type { RoomWriter } from './roomWriter.ts';
+
+const isGuestAccess = (type: unknown, stateKey: unknown): boolean => type === 'm.room.guest_access' && stateKey === '';
 
 /**
- * As Synapse's kick_guest_users: this server's members whose membership says `kind: guest` (the
- * decider marks every guest's join so) each leave by their own event, which needs no power level.
- * A leave that fails (the guest left meanwhile) does not undo the change: the decider refuses
- * guests' joins from now on anyway.
+ * The room writer, with this server's guests made to leave once an accepted m.room.guest_access —
+ * sent here or taken in from another server — no longer says `can_join`. As Synapse's
+ * kick_guest_users: the members whose membership says `kind: guest` (the decider marks every
+ * guest's join so) each leave by their own event, which needs no power level. A leave that fails
+ * (the guest left meanwhile) does not undo the change: the decider refuses guests' joins from now on.
  */
-export const removeGuestsUnlessWelcome = async (ctx: RoomsContext, roomId: string): Promise<void> => {
-  const state = await ctx.writer.state(roomId);
-  if (state === undefined || state.stateEvents.get(stateKeyOf('m.room.guest_access', ''))?.content.guest_access === 'can_join') return;
-  const guests: RoomRequester[] = [];
-  for (const event of state.stateEvents.values()) {
-    const { membership, kind } = event.content;
-    if (event.type !== 'm.room.member' || event.stateKey === undefined || !event.stateKey.endsWith(`:${ctx.serverName}`)) continue;
-    if ((membership === 'join' || membership === 'invite') && kind === 'guest') guests.push({ userId: event.stateKey, deviceId: '' });
-  }
-  await Promise.allSettled(guests.map((guest) => leave(ctx, guest, roomId)));
+export const withGuestRemoval = <W extends Pick<RoomWriter, 'send' | 'ingest' | 'state'>>(writer: W, serverName: string): W => {
+  const removeGuests = async (roomId: string): Promise<void> => {
+    const state = await writer.state(roomId);
+    if (state === undefined || state.stateEvents.get(stateKeyOf('m.room.guest_access', ''))?.content.guest_access === 'can_join') return;
+    const guests: string[] = [];
+    for (const event of state.stateEvents.values()) {
+      const { membership, kind } = event.content;
+      if (event.type !== 'm.room.member' || event.stateKey === undefined || !event.stateKey.endsWith(`:${serverName}`)) continue;
+      if ((membership === 'join' || membership === 'invite') && kind === 'guest') guests.push(event.stateKey);
+    }
+    await Promise.allSettled(guests.map((guest) => writer.send(roomId, {
+      type: 'm.room.member', stateKey: guest, sender: guest, content: { membership: 'leave' }, ifMembershipIn: ['join', 'invite'],
+    }, { userId: guest, deviceId: null, txnId: null })));
+  };
+  const send: RoomWriter['send'] = async (roomId, event, local) => {
+    const sent = await writer.send(roomId, event, local);
+    if (!sent.deduplicated && isGuestAccess(event.type, event.stateKey)) await removeGuests(roomId);
+    return sent;
+  };
+  const ingest: RoomWriter['ingest'] = async (roomId, pdu: Pdu, origin, stateBefore) => {
+    const result = await writer.ingest(roomId, pdu, origin, stateBefore);
+    if (result.outcome === 'accepted' && isGuestAccess(pdu.type, pdu.state_key)) await removeGuests(roomId);
+    return result;
+  };
+  return { ...writer, send, ingest };
 };

@@ -2,6 +2,7 @@
 export { createRooms, type Rooms } from './rooms.ts';
 export type { RoomsContext, RoomRequester } from './context.ts';
 export { createRoomWriter, type CreateRoomRequest, type RoomWriter, type RoomWriterOptions } from './roomWriter.ts';
+export { withGuestRemoval } from './guests.ts';
 export { clientEvent, strippedStateEvent, type Viewer } from './clientEvent.ts';
 export { parseRoomToken, roomToken } from './tokens.ts';
 export { restrictedToVisible, visibleRangesBelow } from './visibility.ts';

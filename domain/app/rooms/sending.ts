@@ -7,7 +7,6 @@ import { isMatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
 import { invalidParam, membershipIn, notInRoom, originOf } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
-import { removeGuestsUnlessWelcome } from './guests.ts';
 
 /**
  * A refused send from someone not joined, or to a room this server does not know, gets the one
@@ -41,7 +40,6 @@ export const putState = async (
   // the writer preloads them from the directory.
   const result = await ctx.writer.send(roomId, { type, stateKey, sender: requester.userId, content }, originOf(requester))
     .catch(asOutsider(ctx, requester, roomId));
-  if (type === 'm.room.guest_access' && stateKey === '') await removeGuestsUnlessWelcome(ctx, roomId);
   return result.eventId;
 };
 
