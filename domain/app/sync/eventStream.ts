@@ -155,7 +155,8 @@ const events = async (ctx: SyncContext, requester: SyncRequester, request: Event
     const result = await compute(ctx, requester, since, upTo, changes);
     const remaining = deadline - ctx.clock.now();
     if (result.chunk.length > 0 || remaining <= 0 || signal?.aborted === true) {
-      return { chunk: result.chunk, start: encodeSyncToken(start), end: encodeSyncToken(result.end) };
+      // `start` is the token the client gave, as it gave it ("usually the same token supplied to from=").
+      return { chunk: result.chunk, start: request.from ?? encodeSyncToken(start), end: encodeSyncToken(result.end) };
     }
     // Nothing the user may see up to these positions: wait for what comes after them.
     since = result.end;
