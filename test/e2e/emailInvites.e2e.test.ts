@@ -90,8 +90,11 @@ describe.each<ServerMode>(['embedded', 'distributed'])('invites by email (%s)', 
 
   it('a non-member cannot invite by email', async () => {
     const dave = client.as(await client.register('dave'));
+    const asked = identityServer.requests.length;
     const refused = await inviteByEmail(dave, roomId, 'someone@example.org');
     expect([refused.status, refused.body.errcode]).toEqual([403, 'M_FORBIDDEN']);
+    // Nothing was asked of the identity server, nothing stored there.
+    expect(identityServer.requests.length).toBe(asked);
   });
 
   it('a forged onbind invites nobody', async () => {

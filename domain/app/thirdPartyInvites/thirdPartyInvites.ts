@@ -118,6 +118,13 @@ export const inviteByThirdPartyId = async (
   ctx: ThirdPartyInvitesContext, requester: RoomRequester, roomId: string, request: ThirdPartyInviteRequest,
 ): Promise<void> => {
   if (!ctx.trustedIdServers.includes(request.idServer)) throw new MatrixError('M_SERVER_NOT_TRUSTED', 400, 'Untrusted identity server');
+  // Only a member can invite (the decider judges the rest): nobody else makes us ask the identity
+  // server about an address or store an invite there.
+  const own = await ctx.rooms.getStateEvent(requester, roomId, 'm.room.member', requester.userId, 'content').catch((error: unknown) => {
+    if (error instanceof MatrixError) return undefined;
+    throw error;
+  });
+  if (own?.membership !== 'join') throw new MatrixError('M_FORBIDDEN', 403, `User ${requester.userId} not in room ${roomId}`);
   let stored: { token: string; content: JsonObject };
   try {
     const mxid = await lookup(ctx, request);

@@ -21,7 +21,7 @@ interface Recorded {
   readonly writes: { kind: string; requester: string; roomId: string; args: unknown[] }[];
 }
 
-const setUp = (answers: Record<string, JsonObject | Error>, stored: JsonObject = { display_name: 'b…@example.org' }) => {
+const setUp = (answers: Record<string, JsonObject | Error>, stored: JsonObject = { display_name: 'b…@example.org' }, members: readonly string[] = [ALICE.userId]) => {
   const recorded: Recorded = { calls: [], writes: [] };
   const identityServers: IdentityServers = {
     async request(_idServer, method, path, options) {
@@ -42,7 +42,11 @@ const setUp = (answers: Record<string, JsonObject | Error>, stored: JsonObject =
         recorded.writes.push({ kind: 'state', requester: requester.userId, roomId, args: [type, stateKey, content] });
         return '$event';
       },
-      getStateEvent: async () => stored,
+      getStateEvent: async (requester, _roomId, type, stateKey) => {
+        if (type !== 'm.room.member') return stored;
+        if (requester.userId === stateKey && members.includes(stateKey)) return { membership: 'join' };
+        throw new MatrixError('M_FORBIDDEN', 403, 'not in room');
+      },
     },
   };
   return { ctx, recorded };
@@ -68,6 +72,12 @@ describe('inviteByThirdPartyId', () => {
     const { ctx, recorded } = setUp({});
     await expect(inviteByThirdPartyId(ctx, ALICE, '!r:hs.test', { ...REQUEST, idServer: 'evil.example.org' }))
       .rejects.toMatchObject({ errcode: 'M_SERVER_NOT_TRUSTED', status: 400 });
+    expect(recorded.calls).toEqual([]);
+  });
+
+  it('refuses a requester who is not in the room before asking the identity server', async () => {
+    const { ctx, recorded } = setUp({ '/_matrix/identity/v2/hash_details': DETAILS }, undefined, []);
+    await expect(inviteByThirdPartyId(ctx, ALICE, '!r:hs.test', REQUEST)).rejects.toMatchObject({ errcode: 'M_FORBIDDEN', status: 403 });
     expect(recorded.calls).toEqual([]);
   });
 
