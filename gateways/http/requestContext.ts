@@ -79,6 +79,9 @@ export const requestContext = (logger: Logger, metrics: HttpMetrics | undefined)
         } catch (error) {
           renderError(ctx, error);
         }
+        // Koa labels JSON `application/json; charset=utf-8`; Synapse sends the bare type (JSON is
+        // UTF-8 by definition, RFC 8259), which some clients and proxies compare literally.
+        if (ctx.response.type === 'application/json') ctx.set('Content-Type', 'application/json');
       }
       const settling = settleUnreadBody(ctx);
       if (settling !== undefined) await settling;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryAccountStore } from '../../test/builders/index.ts';
+import { createMemoryAccountStore, guarded } from '../../test/builders/index.ts';
 import { MatrixError } from '../../domain/index.ts';
 import { createAccounts, type AccountStore } from '../../domain/app/accounts/index.ts';
 import { withAccessTokenCache } from './accessTokenCache.ts';
@@ -100,7 +100,7 @@ describe('authentication through the cache', () => {
       store, clock: { now: () => now }, random: cryptoRandom, serverName: 'example.org', registration: 'open',
       hasher: { hash: async (password) => password, verify: async (password, hash) => password === hash },
     });
-    const { accessToken } = await accounts.register({ kind: 'user', username: 'alice', password: 'pw', inhibitLogin: false, auth: { type: 'm.login.dummy' } });
+    const { accessToken } = await accounts.register({ kind: 'user', username: 'alice', password: 'pw', inhibitLogin: false, request: guarded({ type: 'm.login.dummy' }) });
     return { inner, store, accounts, token: accessToken!, advance: (ms: number) => { now += ms; } };
   };
   const errcodeOf = (promise: Promise<unknown>) => promise.then(

@@ -3,7 +3,8 @@
  * "hasher", a settable clock and a counter-based random source.
  */
 import type { Clock, PasswordHasher, Random } from '../../domain/ports/index.ts';
-import type { AccountsContext } from '../../domain/app/accounts/index.ts';
+import type { AccountsContext, GuardedRequest } from '../../domain/app/accounts/index.ts';
+import type { JsonObject } from '../../domain/index.ts';
 import { createMemoryAccountStore, type MemoryAccountStore } from './memoryAccountStore.ts';
 
 export interface TestClock extends Clock {
@@ -48,3 +49,10 @@ export const createTestContext = (overrides: Partial<AccountsContext> = {}): Tes
   registration: 'open',
   ...overrides,
 } as TestAccountsContext);
+
+/** A request behind user-interactive auth: `auth` (when given) in its body beside the operation's parameters. */
+export const guarded = (auth?: JsonObject, params: JsonObject = {}, method = 'POST', uri = '/_matrix/client/v3/test'): GuardedRequest => ({
+  method,
+  uri,
+  body: auth === undefined ? params : { ...params, auth },
+});

@@ -3,14 +3,14 @@ import { describe, expect, it, vi } from 'vitest';
 import type { ProfileFields } from '../../ports/accounts.ts';
 import { createAccounts, type Accounts } from './accounts.ts';
 import type { AccountsContext, Requester } from './context.ts';
-import { createTestContext, type TestAccountsContext } from '../../../test/builders/index.ts';
+import { createTestContext, guarded, type TestAccountsContext } from '../../../test/builders/index.ts';
 import { UiaChallenge } from './uia.ts';
 
 const setup = async (overrides: Partial<AccountsContext> = {}) => {
   const ctx: TestAccountsContext = createTestContext(overrides);
   const accounts: Accounts = createAccounts(ctx);
-  await accounts.register({ kind: 'user', username: 'alice', password: 'pw', inhibitLogin: true, auth: { type: 'm.login.dummy' } });
-  await accounts.register({ kind: 'user', username: 'bob', password: 'pw', inhibitLogin: true, auth: { type: 'm.login.dummy' } });
+  await accounts.register({ kind: 'user', username: 'alice', password: 'pw', inhibitLogin: true, request: guarded({ type: 'm.login.dummy' }) });
+  await accounts.register({ kind: 'user', username: 'bob', password: 'pw', inhibitLogin: true, request: guarded({ type: 'm.login.dummy' }) });
   const login = async (device: string): Promise<Requester> => {
     const { accessToken } = await accounts.login({ type: 'm.login.password', user: 'alice', password: 'pw', device_id: device });
     return accounts.authenticate(accessToken);
@@ -40,8 +40,8 @@ describe('change password', () => {
     const phone = await login('PHONE');
     const laptop = await login('LAPTOP');
     const command = { newPassword: 'new', logoutDevices: true };
-    const session = await sessionOf(accounts.changePassword(phone, { ...command, auth: undefined }));
-    await accounts.changePassword(phone, { ...command, auth: passwordAuth(session) });
+    const session = await sessionOf(accounts.changePassword(phone, { ...command, request: guarded() }));
+    await accounts.changePassword(phone, { ...command, request: guarded(passwordAuth(session)) });
     await expect(accounts.authenticate(phone.accessToken as string)).resolves.toMatchObject({ deviceId: 'PHONE' });
     await expect(accounts.authenticate(laptop.accessToken as string)).rejects.toMatchObject({ errcode: 'M_UNKNOWN_TOKEN' });
     await expect(accounts.login({ type: 'm.login.password', user: 'alice', password: 'pw' })).rejects.toMatchObject({ errcode: 'M_FORBIDDEN' });
@@ -55,8 +55,8 @@ describe('change password', () => {
     const phone = await login('PHONE');
     const laptop = await login('LAPTOP');
     const command = { newPassword: 'new', logoutDevices: false };
-    const session = await sessionOf(accounts.changePassword(phone, { ...command, auth: undefined }));
-    await accounts.changePassword(phone, { ...command, auth: passwordAuth(session) });
+    const session = await sessionOf(accounts.changePassword(phone, { ...command, request: guarded() }));
+    await accounts.changePassword(phone, { ...command, request: guarded(passwordAuth(session)) });
     await expect(accounts.authenticate(laptop.accessToken as string)).resolves.toMatchObject({ deviceId: 'LAPTOP' });
   });
 });
@@ -78,10 +78,11 @@ describe('devices', () => {
     const phone = await login('PHONE');
     const laptop = await login('LAPTOP');
     const tablet = await login('TABLET');
-    const session = await sessionOf(accounts.deleteDevices(phone, ['LAPTOP', 'TABLET'], undefined));
+    const session = await sessionOf(accounts.deleteDevices(phone, ['LAPTOP', 'TABLET'], guarded(undefined, { devices: ['LAPTOP', 'TABLET'] })));
     // The session was begun for these devices; it cannot be spent on another set.
-    await expect(accounts.deleteDevices(phone, ['PHONE'], passwordAuth(session))).rejects.toMatchObject({ errcode: 'M_UNKNOWN' });
-    await accounts.deleteDevices(phone, ['LAPTOP', 'TABLET'], passwordAuth(session));
+    await expect(accounts.deleteDevices(phone, ['PHONE'], guarded(passwordAuth(session), { devices: ['PHONE'] })))
+      .rejects.toMatchObject({ status: 401, body: { errcode: 'M_UNKNOWN' } });
+    await accounts.deleteDevices(phone, ['LAPTOP', 'TABLET'], guarded(passwordAuth(session), { devices: ['LAPTOP', 'TABLET'] }));
     expect((await accounts.listDevices(phone)).map((d) => d.device_id)).toEqual(['PHONE']);
     for (const gone of [laptop, tablet]) {
       await expect(accounts.authenticate(gone.accessToken as string)).rejects.toMatchObject({ errcode: 'M_UNKNOWN_TOKEN' });
@@ -90,12 +91,15 @@ describe('devices', () => {
 });
 
 describe('profiles', () => {
-  it('reads the whole profile and single fields; unknown users and fields are M_NOT_FOUND', async () => {
+  it('reads the whole profile and single fields; unknown users and unset custom fields are M_NOT_FOUND', async () => {
     const { accounts } = await setup();
     expect(await accounts.getProfile('@alice:example.org')).toEqual({ displayname: 'alice' });
     expect(await accounts.getProfileField('@alice:example.org', 'displayname')).toEqual({ displayname: 'alice' });
     await expect(accounts.getProfile('@nobody:example.org')).rejects.toMatchObject({ errcode: 'M_NOT_FOUND', status: 404 });
-    await expect(accounts.getProfileField('@alice:example.org', 'avatar_url')).rejects.toMatchObject({ errcode: 'M_NOT_FOUND' });
+    // A known user without an avatar: no field, no error (Synapse); an unset custom field is 404.
+    expect(await accounts.getProfileField('@alice:example.org', 'avatar_url')).toEqual({});
+    await expect(accounts.getProfileField('@alice:example.org', 'org.example.job')).rejects.toMatchObject({ errcode: 'M_NOT_FOUND' });
+    await expect(accounts.getProfileField('@nobody:example.org', 'avatar_url')).rejects.toMatchObject({ errcode: 'M_NOT_FOUND' });
   });
 
   it('sets and deletes fields and tells the hook when a member-event field changes', async () => {
@@ -143,14 +147,14 @@ describe('onDevicesDeleted', () => {
     await login('TABLET');
     await login('WATCH');
 
-    const session = await sessionOf(accounts.deleteDevices(phone, ['TABLET', 'NOPE'], undefined));
-    await accounts.deleteDevices(phone, ['TABLET', 'NOPE'], passwordAuth(session));
+    const session = await sessionOf(accounts.deleteDevices(phone, ['TABLET', 'NOPE'], guarded()));
+    await accounts.deleteDevices(phone, ['TABLET', 'NOPE'], guarded(passwordAuth(session)));
     expect(deleted).toEqual([['TABLET']]);
     await accounts.logout(laptop);
     expect(deleted.at(-1)).toEqual(['LAPTOP']);
 
-    const change = await sessionOf(accounts.changePassword(phone, { newPassword: 'new', logoutDevices: true, auth: undefined }));
-    await accounts.changePassword(phone, { newPassword: 'new', logoutDevices: true, auth: passwordAuth(change) });
+    const change = await sessionOf(accounts.changePassword(phone, { newPassword: 'new', logoutDevices: true, request: guarded() }));
+    await accounts.changePassword(phone, { newPassword: 'new', logoutDevices: true, request: guarded(passwordAuth(change)) });
     expect(deleted.at(-1)).toEqual(['WATCH']);
     await accounts.logoutAll(phone);
     expect(deleted.at(-1)).toEqual(['PHONE']);

@@ -7,12 +7,14 @@
  * stays taken, so it can never be registered again.
  */
 import { MatrixError } from '../../errors.ts';
-import type { AccountsContext, AuthDict, Requester } from './context.ts';
+import type { AccountsContext, GuardedRequest, Requester } from './context.ts';
 import { removeDevices } from './devices.ts';
+import { forgetThreePids } from './threePids.ts';
 import { finishUserInteractiveAuth, PASSWORD_FLOWS, userInteractiveAuth } from './uia.ts';
 
 export interface DeactivateCommand {
-  readonly auth: AuthDict;
+  /** The request as the client made it, its `auth` included (user-interactive auth). */
+  readonly request: GuardedRequest;
   /**
    * Erase the user's content too (since v1.10): after leaving the rooms, their events' content is
    * stripped from the read models and its keys destroyed (docs/erasure.md).
@@ -33,15 +35,19 @@ export const deactivateAccount = async (
   ctx: AccountsContext,
   requester: Requester | undefined,
   command: DeactivateCommand,
-): Promise<{ id_server_unbind_result: 'success' }> => {
+): Promise<{ id_server_unbind_result: 'success' | 'no-support' }> => {
   const session = await userInteractiveAuth(ctx, {
-    operation: 'deactivate',
+    request: command.request,
     flows: PASSWORD_FLOWS,
-    auth: command.auth,
+    bindParams: true,
     ...(requester === undefined ? {} : { userId: requester.userId }),
   });
   const userId = requester?.userId ?? session.userId;
   if (userId === undefined) throw new MatrixError('M_FORBIDDEN', 403, 'No account was authenticated');
+  // Addresses bound at identity servers are unbound first: one that cannot be stops the
+  // deactivation while it can still be retried, as in Synapse.
+  const idServer = command.request.body.id_server;
+  const unbound = await forgetThreePids(ctx, userId, typeof idServer === 'string' ? idServer : undefined);
   await ctx.store.deactivateUser(userId);
   await removeDevices(ctx, userId, { allBut: undefined });
   for (const field of CLEARED_PROFILE_FIELDS) await ctx.store.deleteProfileField(userId, field);
@@ -49,7 +55,5 @@ export const deactivateAccount = async (
   // After the leaves, so the member events that carried the profile are no longer current state.
   if (command.erase) await ctx.onAccountErased?.(userId);
   await finishUserInteractiveAuth(ctx, session);
-  // No third-party ids are ever bound here, and the spec says: "This must be `success` if the
-  // homeserver has no identifiers to unbind for the user."
-  return { id_server_unbind_result: 'success' };
+  return { id_server_unbind_result: unbound };
 };

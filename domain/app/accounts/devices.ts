@@ -2,7 +2,7 @@
 import { MatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
 import type { Device } from '../../ports/accounts.ts';
-import type { AccountsContext, AuthDict, Requester } from './context.ts';
+import type { AccountsContext, GuardedRequest, Requester } from './context.ts';
 import { invalidParam } from './params.ts';
 import { finishUserInteractiveAuth, PASSWORD_FLOWS, userInteractiveAuth } from './uia.ts';
 
@@ -52,15 +52,10 @@ export const deleteDevices = async (
   ctx: AccountsContext,
   requester: Requester,
   deviceIds: readonly string[],
-  auth: AuthDict,
+  request: GuardedRequest,
 ): Promise<void> => {
-  const session = await userInteractiveAuth(ctx, {
-    // Bound to the exact devices, so a session begun for one device cannot delete another.
-    operation: `delete_devices ${JSON.stringify([...new Set(deviceIds)].sort())}`,
-    flows: PASSWORD_FLOWS,
-    auth,
-    userId: requester.userId,
-  });
+  // Bound to the request's path and body, so a session begun for one device cannot delete another.
+  const session = await userInteractiveAuth(ctx, { request, flows: PASSWORD_FLOWS, userId: requester.userId, bindParams: true });
   await removeDevices(ctx, requester.userId, { only: deviceIds });
   await finishUserInteractiveAuth(ctx, session);
 };

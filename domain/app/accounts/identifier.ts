@@ -49,14 +49,32 @@ export const userIdFromIdentifier = (body: JsonObject, serverName: string): stri
 };
 
 /**
- * Checks a password for a user id; false for unknown users and accounts without a password. An
- * unknown user still pays for one hash so response times do not reveal which users exist.
+ * Passwords are kept as typed: UTF-8 of the string the client sent, never normalised (Synapse
+ * neither), and at most this many code points (Synapse's bound, counted as Python's `len`). Argon2's
+ * cost does not grow with length, but an unbounded body field is still worth refusing.
+ */
+export const MAX_PASSWORD_LENGTH = 512;
+
+/** Counts code points without building an array for a password far over the bound. */
+export const isPasswordTooLong = (password: string): boolean => {
+  if (password.length <= MAX_PASSWORD_LENGTH) return false;
+  if (password.length > 2 * MAX_PASSWORD_LENGTH) return true;
+  let codePoints = 0;
+  for (const _ of password) codePoints++;
+  return codePoints > MAX_PASSWORD_LENGTH;
+};
+
+/**
+ * Checks a password for a user id; false for unknown users and accounts without a password, and
+ * for a password no account can have (too long). An unknown user still pays for one hash so
+ * response times do not reveal which users exist.
  */
 export const checkPassword = async (
   deps: Pick<AccountsContext, 'store' | 'hasher'>,
   userId: string | undefined,
   password: string,
 ): Promise<boolean> => {
+  if (isPasswordTooLong(password)) return false;
   const account = userId === undefined ? undefined : await deps.store.getUser(userId);
   if (account?.passwordHash == null) {
     await deps.hasher.hash(password);

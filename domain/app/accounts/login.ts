@@ -5,7 +5,7 @@
 import { BoundedMap } from '../../boundedMap.ts';
 import { MatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
-import type { AccessTokenOwner } from '../../ports/accounts.ts';
+import type { AccessTokenOwner, ClientConnection } from '../../ports/accounts.ts';
 import type { AccountsContext, Requester } from './context.ts';
 import { badCredentials, checkPassword, userIdFromIdentifier } from './identifier.ts';
 import { optionalBoolean, optionalString, requireString } from './params.ts';
@@ -41,17 +41,22 @@ export const login = async (ctx: AccountsContext, body: JsonObject): Promise<Iss
 const unknownToken = (): MatrixError =>
   new MatrixError('M_UNKNOWN_TOKEN', 401, 'Unknown or expired access token', { soft_logout: false });
 
-/** How often one process records a device's `last_seen_*` (they "may be a few minutes out of date"). */
+/**
+ * How often one process records a connection of a device — its address and User-Agent — and the
+ * device's `last_seen_*` ("may be a few minutes out of date"; Synapse's client_ips are per minutes too).
+ */
 const SEEN_RECORD_INTERVAL_MS = 60_000;
-/** Devices whose last recording is remembered; a forgotten one is simply recorded again. */
-const REMEMBERED_DEVICES = 100_000;
+/** Connections whose last recording is remembered; a forgotten one is simply recorded again. */
+const REMEMBERED_CONNECTIONS = 100_000;
+/** A User-Agent is the client's to choose: what is kept of it is bounded. */
+const MAX_USER_AGENT_LENGTH = 512;
 
 export interface Authenticator {
   /**
    * Resolves an access token to its owner, or throws M_UNKNOWN_TOKEN (401, `soft_logout: false`).
    * A locked account's token answers 401 M_USER_LOCKED unless `allowLocked` (logout only).
    */
-  authenticate(accessToken: string, ip?: string, options?: AuthenticateOptions): Promise<Requester>;
+  authenticate(accessToken: string, connection?: ClientConnection, options?: AuthenticateOptions): Promise<Requester>;
 }
 
 export interface AuthenticateOptions {
@@ -70,7 +75,7 @@ interface Resolved {
 }
 
 export const createAuthenticator = (ctx: AccountsContext): Authenticator => {
-  const lastRecorded = new BoundedMap<string, number>(REMEMBERED_DEVICES);
+  const lastRecorded = new BoundedMap<string, number>(REMEMBERED_CONNECTIONS);
   // Every authenticated request presents its token: the hash (what the store is keyed by) is
   // remembered per token instead of computed each time. Revocation is unaffected: the owner is
   // still looked up (through the store's own cache, which forgets deleted tokens at once).
@@ -102,7 +107,7 @@ export const createAuthenticator = (ctx: AccountsContext): Authenticator => {
     return entry;
   };
   return {
-    async authenticate(accessToken, ip, options) {
+    async authenticate(accessToken, connection = {}, options) {
       const owner: AccessTokenOwner | undefined = await ctx.store.findAccessToken(hashOf(accessToken));
       if (owner === undefined) throw unknownToken();
       const now = ctx.clock.now();
@@ -115,9 +120,14 @@ export const createAuthenticator = (ctx: AccountsContext): Authenticator => {
         await ctx.store.retireReplacedRefreshToken(owner.refreshTokenHash);
       }
       const { requester, deviceKey } = resolve(owner, accessToken);
-      if ((lastRecorded.get(deviceKey) ?? -Infinity) + SEEN_RECORD_INTERVAL_MS <= now) {
-        lastRecorded.set(deviceKey, now);
-        await ctx.store.recordDeviceSeen(owner.userId, owner.deviceId, ip, now);
+      const userAgent = connection.userAgent?.slice(0, MAX_USER_AGENT_LENGTH);
+      const connectionKey = `${deviceKey}\u0000${connection.ip ?? ''}\u0000${userAgent ?? ''}`;
+      if ((lastRecorded.get(connectionKey) ?? -Infinity) + SEEN_RECORD_INTERVAL_MS <= now) {
+        lastRecorded.set(connectionKey, now);
+        await ctx.store.recordDeviceSeen(owner.userId, owner.deviceId, {
+          ...(connection.ip === undefined ? {} : { ip: connection.ip }),
+          ...(userAgent === undefined ? {} : { userAgent }),
+        }, now);
       }
       return requester;
     },

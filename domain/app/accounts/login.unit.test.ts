@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createAccounts, type Accounts } from './accounts.ts';
 import { hashAccessToken } from './secrets.ts';
-import { createTestContext, type TestAccountsContext } from '../../../test/builders/index.ts';
+import { createTestContext, guarded, type TestAccountsContext } from '../../../test/builders/index.ts';
 
 const setup = async (): Promise<{ ctx: TestAccountsContext; accounts: Accounts }> => {
   const ctx = createTestContext();
   const accounts = createAccounts(ctx);
-  await accounts.register({ kind: 'user', username: 'alice', password: 'pw', inhibitLogin: true, auth: { type: 'm.login.dummy' } });
+  await accounts.register({ kind: 'user', username: 'alice', password: 'pw', inhibitLogin: true, request: guarded({ type: 'm.login.dummy' }) });
   return { ctx, accounts };
 };
 
@@ -83,17 +83,23 @@ describe('authenticate', () => {
     });
   });
 
-  it('records when and where a device was seen, at most once a minute', async () => {
+  it('records when and where a device was seen, each connection at most once a minute', async () => {
     const { ctx, accounts } = await setup();
     const { accessToken, deviceId } = await accounts.login(passwordLogin('alice'));
     const t0 = ctx.clock.now();
-    await accounts.authenticate(accessToken, '10.0.0.1');
+    await accounts.authenticate(accessToken, { ip: '10.0.0.1', userAgent: 'Element' });
     ctx.clock.advance(1000);
-    await accounts.authenticate(accessToken, '10.0.0.2');
+    await accounts.authenticate(accessToken, { ip: '10.0.0.1', userAgent: 'Element' });
     expect(await ctx.store.getDevice('@alice:example.org', deviceId)).toMatchObject({ lastSeenIp: '10.0.0.1', lastSeenTs: t0 });
+    // Another address is another connection: recorded at once.
+    await accounts.authenticate(accessToken, { ip: '10.0.0.2', userAgent: 'x'.repeat(2000) });
+    expect(await ctx.store.getDevice('@alice:example.org', deviceId)).toMatchObject({ lastSeenIp: '10.0.0.2', lastSeenTs: t0 + 1000 });
     ctx.clock.advance(60_000);
-    await accounts.authenticate(accessToken, '10.0.0.3');
-    expect(await ctx.store.getDevice('@alice:example.org', deviceId)).toMatchObject({ lastSeenIp: '10.0.0.3' });
+    await accounts.authenticate(accessToken, { ip: '10.0.0.1', userAgent: 'Element' });
+    expect(await ctx.store.listConnections('@alice:example.org')).toEqual([
+      { deviceId, ip: '10.0.0.1', userAgent: 'Element', lastSeen: t0 + 61_000 },
+      { deviceId, ip: '10.0.0.2', userAgent: 'x'.repeat(512), lastSeen: t0 + 1000 },
+    ]);
   });
 
   it('whoami reports user, device and guest flag', async () => {

@@ -1,12 +1,12 @@
 // Refresh tokens (refresh.yaml, client-server-api § Refreshing access tokens) with a settable clock.
 import { describe, expect, it } from 'vitest';
 import { createAccounts } from './accounts.ts';
-import { createTestContext } from '../../../test/builders/index.ts';
+import { createTestContext, guarded } from '../../../test/builders/index.ts';
 
 const setup = async () => {
   const ctx = createTestContext({ refreshableAccessTokenLifetimeMs: 60_000 });
   const accounts = createAccounts(ctx);
-  await accounts.register({ kind: 'user', username: 'alice', password: 'pw', inhibitLogin: true, auth: { type: 'm.login.dummy' } });
+  await accounts.register({ kind: 'user', username: 'alice', password: 'pw', inhibitLogin: true, request: guarded({ type: 'm.login.dummy' }) });
   return { ctx, accounts };
 };
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createAccounts } from './accounts.ts';
 import type { RegisterCommand } from './register.ts';
 import { hashAccessToken } from './secrets.ts';
-import { createTestContext } from '../../../test/builders/index.ts';
+import type { JsonObject } from '../../json.ts';
+import { createTestContext, guarded } from '../../../test/builders/index.ts';
 import { UiaChallenge } from './uia.ts';
 
 const challengeOf = async (promise: Promise<unknown>): Promise<UiaChallenge> => {
@@ -14,12 +15,13 @@ const challengeOf = async (promise: Promise<unknown>): Promise<UiaChallenge> => 
   return error as UiaChallenge;
 };
 
-const command = (fields: Partial<RegisterCommand> = {}): RegisterCommand => ({
+/** `auth` goes into the guarded request's body. */
+const command = ({ auth, ...fields }: Partial<RegisterCommand> & { auth?: JsonObject } = {}): RegisterCommand => ({
   kind: 'user',
   username: 'alice',
   password: 'correct horse',
   inhibitLogin: false,
-  auth: undefined,
+  request: guarded(auth, { username: fields.username ?? 'alice' }, 'POST', '/_matrix/client/v3/register'),
   ...fields,
 });
 
@@ -118,13 +120,36 @@ describe('register', () => {
     });
   });
 
-  it('uses a completed session once', async () => {
+  it('answers a retry of a completed session with the account it registered (as Synapse caches it)', async () => {
+    const ctx = createTestContext();
+    const accounts = createAccounts(ctx);
+    const { body } = await challengeOf(accounts.register(command({ username: undefined })));
+    const auth = { type: 'm.login.dummy', session: body.session as string };
+    const first = await accounts.register(command({ username: undefined, auth }));
+    const retry = await accounts.register(command({ username: undefined, auth }));
+    expect(retry).toMatchObject({ userId: first.userId, accessToken: expect.any(String) });
+    expect(retry.accessToken).not.toBe(first.accessToken);
+    // Only the session is needed: the stage is not run again.
+    expect(await accounts.register(command({ username: undefined, inhibitLogin: true, auth: { session: body.session as string } })))
+      .toEqual({ userId: first.userId, homeServer: 'example.org' });
+    expect([...(await ctx.store.listDevices(first.userId))]).toHaveLength(2);
+  });
+
+  it('answers a retry naming the registered username with that account, not M_USER_IN_USE', async () => {
     const accounts = createAccounts(createTestContext());
     const { body } = await challengeOf(accounts.register(command()));
-    await accounts.register(command({ auth: { type: 'm.login.dummy', session: body.session as string } }));
-    await expect(
-      accounts.register(command({ username: 'bob', auth: { type: 'm.login.dummy', session: body.session as string } })),
-    ).rejects.toMatchObject({ errcode: 'M_UNKNOWN', status: 400 });
+    const auth = { type: 'm.login.dummy', session: body.session as string };
+    await accounts.register(command({ auth }));
+    await expect(accounts.register(command({ auth, inhibitLogin: true }))).resolves.toEqual({ userId: '@alice:example.org', homeServer: 'example.org' });
+  });
+
+  it('refuses a session continued on another endpoint, with a new session for that one', async () => {
+    const accounts = createAccounts(createTestContext());
+    const { body } = await challengeOf(accounts.register(command()));
+    const request = guarded({ type: 'm.login.dummy', session: body.session as string }, {}, 'POST', '/_matrix/client/r0/register');
+    const refused = await challengeOf(accounts.register({ ...command(), request }));
+    expect(refused.body).toMatchObject({ errcode: 'M_UNKNOWN', error: 'Requested operation has changed during the UI authentication session.' });
+    expect(refused.body.session).not.toBe(body.session);
   });
 });
 

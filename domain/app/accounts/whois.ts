@@ -17,13 +17,14 @@ export const whois = async (ctx: AccountsContext, requester: Requester, userId: 
   }
   const account = await ctx.store.getUser(userId);
   if (account === undefined || account.deactivated === true) throw new MatrixError('M_NOT_FOUND', 404, 'User not found');
-  const devices: Record<string, JsonObject> = {};
-  for (const device of await ctx.store.listDevices(userId)) {
-    // One session per device (its current token); a connection only once the device was seen.
-    const connections = device.lastSeenTs === undefined
-      ? []
-      : [{ ...(device.lastSeenIp === undefined ? {} : { ip: device.lastSeenIp }), last_seen: device.lastSeenTs }];
-    devices[device.deviceId] = { sessions: [{ connections }] };
+  // One session per device (its current token), with a connection per address and User-Agent it
+  // was seen from (Synapse's client_ips), most recent first.
+  const connections = new Map<string, JsonObject[]>();
+  for (const device of await ctx.store.listDevices(userId)) connections.set(device.deviceId, []);
+  for (const seen of await ctx.store.listConnections(userId)) {
+    connections.get(seen.deviceId)?.push({ ip: seen.ip, last_seen: seen.lastSeen, user_agent: seen.userAgent });
   }
+  const devices: Record<string, JsonObject> = {};
+  for (const [deviceId, seen] of connections) devices[deviceId] = { sessions: [{ connections: seen }] };
   return { user_id: userId, devices };
 };
