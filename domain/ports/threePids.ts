@@ -64,6 +64,8 @@ export interface ThreePidStore {
 
   addBinding(binding: IdentityServerBinding): Promise<void>;
   bindings(userId: string, medium: ThreePidMedium, address: string): Promise<IdentityServerBinding[]>;
+  /** Every binding of the user's (deactivation unbinds them all). */
+  bindingsOf(userId: string): Promise<IdentityServerBinding[]>;
   deleteBinding(binding: IdentityServerBinding): Promise<void>;
 }
 

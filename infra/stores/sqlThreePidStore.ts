@@ -166,6 +166,11 @@ export const createSqlThreePidStore = async (db: SqlDatabase): Promise<ThreePidS
         [userId, medium, address]);
       return rows.map((row) => ({ userId, medium, address, idServer: row.id_server }));
     },
+    async bindingsOf(userId) {
+      const { rows } = await db.query<{ medium: ThreePidMedium; address: string; id_server: string }>(
+        'SELECT medium, address, id_server FROM user_threepid_id_servers WHERE user_id = $1 ORDER BY medium, address, id_server', [userId]);
+      return rows.map((row) => ({ userId, medium: row.medium, address: row.address, idServer: row.id_server }));
+    },
     async deleteBinding(binding) {
       await db.query('DELETE FROM user_threepid_id_servers WHERE user_id = $1 AND medium = $2 AND address = $3 AND id_server = $4',
         [binding.userId, binding.medium, binding.address, binding.idServer]);

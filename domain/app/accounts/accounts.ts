@@ -44,7 +44,7 @@ export interface Accounts {
   renameDevice(requester: Requester, deviceId: string, displayName: string | undefined): Promise<void>;
   deleteDevices(requester: Requester, deviceIds: readonly string[], request: GuardedRequest): Promise<void>;
   /** `requester` is undefined for a request without an access token (UIA then names the user). */
-  deactivate(requester: Requester | undefined, command: DeactivateCommand): Promise<{ id_server_unbind_result: 'success' }>;
+  deactivate(requester: Requester | undefined, command: DeactivateCommand): Promise<{ id_server_unbind_result: 'success' | 'no-support' }>;
   requestOpenIdToken(requester: Requester, userId: string): Promise<OpenIdCredentials>;
   /** What the federation `/openid/userinfo` answers for a token. */
   openIdUserInfo(token: string): Promise<{ sub: string }>;

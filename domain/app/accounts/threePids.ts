@@ -351,6 +351,29 @@ export const removeThreePid = async (
   return { id_server_unbind_result: result };
 };
 
+/**
+ * Deactivation (account_deactivation.yaml): every address the user bound through us is unbound
+ * (at `idServer` too, when the request names one), then the account's 3PIDs go. "success" also
+ * when there was nothing to unbind, as the spec asks.
+ */
+export const forgetThreePids = async (ctx: AccountsContext, userId: string, idServer: string | undefined): Promise<'success' | 'no-support'> => {
+  const store = ctx.threePids?.store;
+  if (store === undefined) return 'success';
+  const addresses = new Map<string, { medium: ThreePidMedium; address: string }>();
+  for (const { medium, address } of [...await store.bindingsOf(userId), ...await store.listThreePids(userId)]) {
+    addresses.set(`${medium}\u0000${address}`, { medium, address });
+  }
+  let result: 'success' | 'no-support' = 'success';
+  for (const { medium, address } of addresses.values()) {
+    const bound = (await store.bindings(userId, medium, address)).length > 0;
+    if (bound || idServer !== undefined) {
+      if ((await unbindEverywhere(ctx, userId, medium, address, idServer)) === 'no-support') result = 'no-support';
+    }
+    await store.deleteThreePid(userId, medium, address);
+  }
+  return result;
+};
+
 /** The account a 3PID proven by a finished UIA session belongs to (password resets). */
 export const ownerOfProvenThreePid = async (ctx: AccountsContext, uiaSessionId: string): Promise<string | undefined> => {
   const store = ctx.threePids?.store;

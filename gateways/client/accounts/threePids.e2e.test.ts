@@ -188,4 +188,25 @@ describe.each<ServerMode>(['embedded', 'distributed'])('3PIDs by email (%s)', (m
     expect(await alice.post('/account/3pid/delete', { medium: 'email', address: 'carol@example.org', id_server: identityServer.name }))
       .toEqual({ id_server_unbind_result: 'no-support' });
   });
+
+  it('deactivation unbinds what the user bound and frees the account`s addresses', async () => {
+    const erin = client.as(await client.register('erin'));
+    const added = await requestToken('/account/3pid', 'erin@example.org', 'erinsecret');
+    await client.ok('GET', `${SUBMIT_PATH}?${added.link.url.searchParams.toString()}`);
+    const passwordAuth = (session: string): Body => ({
+      type: 'm.login.password', session, identifier: { type: 'm.id.user', user: erin.userId }, password: PASSWORD,
+    });
+    const addChallenge = await erin.request('POST', '/account/3pid/add', { json: { client_secret: 'erinsecret', sid: added.sid } });
+    await erin.post('/account/3pid/add', { client_secret: 'erinsecret', sid: added.sid, auth: passwordAuth(addChallenge.body.session as string) });
+    await erin.post('/account/3pid/bind', {
+      id_server: identityServer.name, id_access_token: identityServer.accessToken, ...identityServer.validated('email', 'erin@example.org'),
+    });
+    expect(identityServer.bindings().get('email\u0000erin@example.org')).toBe(erin.userId);
+
+    const challenge = await erin.request('POST', '/account/deactivate', { json: {} });
+    expect(await erin.post('/account/deactivate', { auth: passwordAuth(challenge.body.session as string) })).toEqual({ id_server_unbind_result: 'success' });
+    expect(identityServer.bindings().has('email\u0000erin@example.org')).toBe(false);
+    expect((await client.ok('POST', '/register/email/requestToken', { json: { client_secret: 'another', email: 'erin@example.org', send_attempt: 1 } })).sid)
+      .toEqual(expect.any(String));
+  });
 });
