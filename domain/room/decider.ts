@@ -54,11 +54,15 @@ const sendLocal = (command: Extract<RoomCommand, { type: 'sendLocal' }>, state: 
     signingKey: command.signingKey,
     local: command.local,
     now: command.now,
+    deduplicateState: true,
   });
   return decideLocalEvents([build], state, lookups);
 };
 
-export const decide = (command: RoomCommand, state: RoomState, lookups: RoomLookups): Decision => {
+/** A remote PDU is judged, never found `unchanged` (only a local state event can repeat the current one). */
+export function decide(command: Extract<RoomCommand, { type: 'ingestPdu' }>, state: RoomState, lookups: RoomLookups): Exclude<Decision, { outcome: 'unchanged' }>;
+export function decide(command: RoomCommand, state: RoomState, lookups: RoomLookups): Decision;
+export function decide(command: RoomCommand, state: RoomState, lookups: RoomLookups): Decision {
   switch (command.type) {
     case 'createRoom':
       return createRoom(command, state, lookups);
@@ -68,7 +72,7 @@ export const decide = (command: RoomCommand, state: RoomState, lookups: RoomLook
       if (!isCreated(state)) return { outcome: 'missing', eventIds: [] };
       return decideRemotePdu(command.pdu, command.receivedAt, state, lookups);
   }
-};
+}
 
 /** The decider as one value, for runners that take any decider. */
 export const roomDecider = { initialState: initialRoomState, decide, evolve } as const;

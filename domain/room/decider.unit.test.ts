@@ -5,7 +5,7 @@ import type { RoomLookups } from './commands.ts';
 import { decide } from './decider.ts';
 import { deciderHarness } from '../../test/builders/index.ts';
 
-const { Harness, createRoom, createRoomDecision, member } = deciderHarness;
+const { Harness, createRoom, createRoomDecision, member, powerLevels } = deciderHarness;
 
 describe.each([...ROOM_VERSIONS.values()])('room decider, room version $id', (rules) => {
   it('creates a room whose records chain and fold into its state', () => {
@@ -37,6 +37,38 @@ describe.each([...ROOM_VERSIONS.values()])('room decider, room version $id', (ru
     expect(stranger).toMatchObject({ outcome: 'refused', error: { errcode: 'M_FORBIDDEN' } });
     const again = h.send({ type: 'm.room.create', stateKey: '', sender: '@alice:a.test', content: {} });
     expect(again).toMatchObject({ outcome: 'refused', error: { errcode: 'M_FORBIDDEN' } });
+  });
+
+  it('answers a state event identical to the current one (same sender, same content) with that event, appending nothing', () => {
+    const h = new Harness(rules);
+    createRoom(h);
+    const topic = { type: 'm.room.topic', stateKey: '', sender: '@alice:a.test', content: { topic: 'same', 'm.extra': { a: 1, b: 2 } } };
+    const [first] = h.apply(h.send(topic));
+    // Key order does not make content differ: canonical JSON compares.
+    const repeated = h.send({ ...topic, content: { 'm.extra': { b: 2, a: 1 }, topic: 'same' } });
+    expect(repeated).toMatchObject({ outcome: 'unchanged', event: { eventId: first!.eventId } });
+    expect(h.send({ ...topic, content: { topic: 'other' } }).outcome).toBe('records');
+    // A join while joined with the same content repeats the member event; a new displayname does not.
+    const joined = h.events.get(h.state.state.get(stateKeyOf('m.room.member', '@alice:a.test'))!)!;
+    expect(h.send(member('@alice:a.test', 'join'))).toMatchObject({ outcome: 'unchanged', event: { eventId: joined.eventId } });
+    expect(h.send({ ...member('@alice:a.test', 'join'), content: { membership: 'join', displayname: 'Alice' } }).outcome).toBe('records');
+    // The same content from another sender is a new event.
+    h.apply(h.send(member('@bob:a.test', 'join')));
+    h.apply(h.send({ type: 'm.room.power_levels', stateKey: '', sender: '@alice:a.test',
+      content: { ...powerLevels(rules), users: { ...(powerLevels(rules).users as object), '@bob:a.test': 50 } } }));
+    expect(h.send({ ...topic, sender: '@bob:a.test' }).outcome).toBe('records');
+  });
+
+  it('refuses a repeated state event its sender may no longer send: "no change" only answers an allowed change', () => {
+    const h = new Harness(rules);
+    createRoom(h);
+    h.apply(h.send(member('@bob:a.test', 'join')));
+    const bobTopic = { type: 'm.room.topic', stateKey: '', sender: '@bob:a.test', content: { topic: 'bob' } };
+    h.apply(h.send({ type: 'm.room.power_levels', stateKey: '', sender: '@alice:a.test',
+      content: { ...powerLevels(rules), users: { ...(powerLevels(rules).users as object), '@bob:a.test': 50 } } }));
+    h.apply(h.send(bobTopic));
+    h.apply(h.send({ type: 'm.room.power_levels', stateKey: '', sender: '@alice:a.test', content: powerLevels(rules) }));
+    expect(h.send(bobTopic)).toMatchObject({ outcome: 'refused', error: { errcode: 'M_FORBIDDEN' } });
   });
 
   it('folds a message without copying the state, and a state event into new maps leaving the old ones as they were', () => {

@@ -23,7 +23,8 @@ type R = RoomRequester;
 
 export interface Rooms {
   createRoom(requester: R, body: JsonObject): Promise<CreateRoomResult>;
-  join(requester: R, roomIdOrAlias: string, reason?: string, via?: readonly string[]): Promise<string>;
+  /** `fields`: the request body's other keys, which Synapse copies into the join's content (membership.ts). */
+  join(requester: R, roomIdOrAlias: string, reason?: string, via?: readonly string[], fields?: JsonObject): Promise<string>;
   knock(requester: R, roomIdOrAlias: string, reason?: string, via?: readonly string[]): Promise<string>;
   leave(requester: R, roomId: string, reason?: string): Promise<void>;
   forget(requester: R, roomId: string): Promise<void>;
@@ -65,7 +66,7 @@ export interface Rooms {
 
 export const createRooms = (ctx: RoomsContext): Rooms => ({
   createRoom: (r, body) => createRoom(ctx, r, body),
-  join: (r, room, reason, via) => join(ctx, r, room, reason, via),
+  join: (r, room, reason, via, fields) => join(ctx, r, room, reason, via, fields),
   knock: (r, room, reason, via) => knock(ctx, r, room, reason, via),
   leave: (r, room, reason) => leave(ctx, r, room, reason),
   forget: (r, room) => forget(ctx, r, room),
