@@ -49,7 +49,9 @@ export const judgeLocalRedaction = (
       ? { effect: { effect: 'awaitsTarget', target: event.redacts, senderMayRedact: true } }
       : { error: { errcode: 'M_NOT_FOUND', reason: `unknown event ${event.redacts}` } };
   }
-  if (target.roomId !== event.roomId) return { error: { errcode: 'M_NOT_FOUND', reason: `${event.redacts} is not an event of this room` } };
+  // Synapse: 400 "Cannot redact event from a different room" (the spec names no error); the target
+  // was found, so it is the parameter that is wrong, not unknown.
+  if (target.roomId !== event.roomId) return { error: { errcode: 'M_INVALID_PARAM', reason: `${event.redacts} is not an event of this room` } };
   if (target.type === 'm.room.create') return { error: { errcode: 'M_FORBIDDEN', reason: 'redacting the m.room.create event is not permitted' } };
   if (target.type === 'm.room.server_acl' && target.stateKey === '') {
     return { error: { errcode: 'M_FORBIDDEN', reason: 'redacting an m.room.server_acl event is not permitted' } };

@@ -179,6 +179,17 @@ describe.each([...ROOM_VERSIONS.values()])('redaction judgement, room version $i
     expect(room.send(redaction(ALICE, acl))).toMatchObject({ outcome: 'refused', error: { errcode: 'M_FORBIDDEN' } });
   });
 
+  it("refuses a local redaction of another room's event with M_INVALID_PARAM, whoever sends it (Synapse: 400)", () => {
+    const room = new Room(rules);
+    const bobs = room.events.get(room.records(room.send(message(BOB))).eventId)!;
+    // The writer preloads a target from the read model, whichever room holds it.
+    const elsewhere = rules.eventFormat.eventIdFormat === 'originChosen' ? '$elsewhere:a.test' : '$elsewhereelsewhereelsewhereelsewhereelsewhere0';
+    room.events.set(elsewhere, { ...bobs, eventId: elsewhere, roomId: '!other:a.test' });
+    for (const sender of [ALICE, BOB]) {
+      expect(room.send(redaction(sender, elsewhere))).toMatchObject({ outcome: 'refused', error: { errcode: 'M_INVALID_PARAM' } });
+    }
+  });
+
   it('shows a redacted current state event to later auth in its redacted form', () => {
     const room = new Room(rules);
     const topic = room.records(room.send({ type: 'm.room.topic', stateKey: '', sender: ALICE, content: { topic: 'secret' } })).eventId;
