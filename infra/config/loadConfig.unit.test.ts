@@ -36,6 +36,7 @@ describe('loadConfig defaults', () => {
       redactionRetentionMs: 7 * 86_400_000,
       retention: null,
       federation: { verifyCertificates: true, ipRangeWhitelist: [], trustedKeyServers: [] },
+      trustedIdServers: [],
     });
   });
 
