@@ -66,9 +66,27 @@ describe.each<ServerMode>(['embedded', 'distributed'])('push rule paths (%s)', (
     const before = await alice.get('/pushrules/global/');
     await alice.fails('PUT', '/pushrules/global/sideways/cake', { status: 400, errcode: 'M_UNKNOWN' }, { json: { pattern: 'x', actions: [] } });
     await alice.fails('DELETE', '/pushrules/global/sideways/cake', { status: 404, errcode: 'M_NOT_FOUND' });
+    // A server-default rule is none of the user's to delete (it can be disabled).
+    await alice.fails('DELETE', '/pushrules/global/override/.m.rule.master', { status: 404, errcode: 'M_NOT_FOUND' });
     // A rule id may not hold a slash, even percent-encoded.
     await alice.fails('PUT', `/pushrules/global/content/${e('a/b')}`, { status: 400, errcode: 'M_INVALID_PARAM' }, { json: { pattern: 'x', actions: [] } });
     await alice.fails('GET', '/pushrules/global/content/missing', { status: 404, errcode: 'M_NOT_FOUND' });
     expect(await alice.get('/pushrules/global/')).toEqual(before);
+  });
+
+  it('refuses a malformed `enabled` or `actions` body with 400 M_BAD_JSON, and an unknown rule\'s with 404', async () => {
+    const before = await alice.get('/pushrules/global/');
+    const badJson = { status: 400, errcode: 'M_BAD_JSON' };
+    for (const json of [{}, { enabled: 'yes' }, { enabled: 1 }]) {
+      await alice.fails('PUT', '/pushrules/global/override/.m.rule.master/enabled', badJson, { json });
+    }
+    for (const json of [{}, { actions: 'notify' }, { actions: ['shout'] }, { actions: [{ tweak: 'sound' }] }]) {
+      await alice.fails('PUT', '/pushrules/global/underride/.m.rule.message/actions', badJson, { json });
+    }
+    await alice.fails('PUT', '/pushrules/global/override/missing/enabled', { status: 404, errcode: 'M_NOT_FOUND' }, { json: { enabled: true } });
+    await alice.fails('PUT', '/pushrules/global/override/missing/actions', { status: 404, errcode: 'M_NOT_FOUND' }, { json: { actions: [] } });
+    expect(await alice.get('/pushrules/global/')).toEqual(before);
+    expect(await alice.put('/pushrules/global/override/.m.rule.master/enabled', { enabled: true })).toEqual({});
+    expect(await alice.get('/pushrules/global/override/.m.rule.master/enabled')).toEqual({ enabled: true });
   });
 });

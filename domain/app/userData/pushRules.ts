@@ -6,7 +6,7 @@ import type { JsonObject } from '../../json.ts';
 import { accountDataChanged } from './accountData.ts';
 import type { Requester, UserDataContext } from './context.ts';
 import { MatrixError } from '../../errors.ts';
-import { invalidParam, notFound } from './errors.ts';
+import { badJson, notFound } from './errors.ts';
 import type { PushRule, PushRuleset } from './pushRuleDefaults.ts';
 import {
   deleteRule, effectiveRuleset, findRule, parseActions, parseKind, pushRulesContent, putRule, ruleFromBody, setActions,
@@ -53,7 +53,9 @@ export const setRuleEnabled = async (
   ctx: UserDataContext, requester: Requester, kind: string, ruleId: string, body: JsonObject,
 ): Promise<void> => {
   const parsedKind = parseKind(kind);
-  if (typeof body.enabled !== 'boolean') throw invalidParam("'enabled' must be a boolean");
+  // A malformed body is M_BAD_JSON, the common error pushrules.yaml leaves room for here (it documents
+  // only 404); Synapse answers 400 M_UNKNOWN.
+  if (typeof body.enabled !== 'boolean') throw badJson("'enabled' must be a boolean");
   const enabled = body.enabled;
   await change(ctx, requester, (ruleset) => setEnabled(ruleset, parsedKind, ruleId, enabled));
 };
@@ -62,6 +64,8 @@ export const setRuleActions = async (
   ctx: UserDataContext, requester: Requester, kind: string, ruleId: string, body: JsonObject,
 ): Promise<void> => {
   const parsedKind = parseKind(kind);
+  // As for `enabled`: a missing or malformed list is M_BAD_JSON.
+  if (body.actions === undefined) throw badJson("Missing 'actions'");
   const actions = parseActions(body.actions);
   await change(ctx, requester, (ruleset) => setActions(ruleset, parsedKind, ruleId, actions));
 };

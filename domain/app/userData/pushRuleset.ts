@@ -83,7 +83,9 @@ export const setActions = (ruleset: PushRuleset, kind: PushRuleKind, ruleId: str
 
 export const deleteRule = (ruleset: PushRuleset, kind: PushRuleKind, ruleId: string): PushRuleset => {
   const rule = findRule(ruleset, kind, ruleId);
-  if (rule.default) throw new MatrixError('M_INVALID_PARAM', 400, 'Server-default push rules cannot be deleted');
+  // A server-default rule is no rule of the user's to delete: 404, as Synapse answers (deletePushRule
+  // documents no 400); it can be disabled instead.
+  if (rule.default) throw notFound('Server-default push rules cannot be deleted');
   return { ...ruleset, [kind]: ruleset[kind].filter((candidate) => candidate.rule_id !== ruleId) };
 };
 

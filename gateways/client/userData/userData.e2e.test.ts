@@ -113,7 +113,7 @@ describe('per-user data endpoints', () => {
       ['PUT', rule('override', 'd'), {}, 400, 'M_MISSING_PARAM'],
       ['PUT', rule('content', 'd'), { actions: [] }, 400, 'M_MISSING_PARAM'],
       ['GET', rule('sideways', 'd'), undefined, 404, 'M_UNRECOGNIZED'],
-      ['DELETE', rule('override', '.m.rule.master'), undefined, 400, 'M_INVALID_PARAM'],
+      ['DELETE', rule('override', '.m.rule.master'), undefined, 404, 'M_NOT_FOUND'],
     ];
     for (const [method, path, json, status, errcode] of errors) {
       await alice.fails(method, path, { status, errcode }, json === undefined ? {} : { json });
