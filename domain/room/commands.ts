@@ -98,8 +98,8 @@ export interface RoomLookups {
    */
   blocksInvites?(userId: string): boolean | undefined;
   /**
-   * Whether a local user is a guest (client-server-api § Guest access), preloaded for their
-   * m.room.member join. Undefined: not a guest.
+   * Whether a local user is a guest (client-server-api § Guest access), preloaded for the sender
+   * of an m.room.member event and the target of a join. Undefined: not a guest.
    */
   isGuest?(userId: string): boolean | undefined;
 }

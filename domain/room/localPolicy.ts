@@ -69,10 +69,15 @@ export interface PolicyLookups {
 /**
  * guest_access.md § Server behaviour: "Servers MUST only allow guest users to join rooms if the
  * m.room.guest_access state event is present on the room, and has the guest_access value can_join."
- * Guests are this server's notion, so only this server's judgement of its own users' joins.
+ * Guests are this server's notion, so only this server's judgement of its own users' memberships.
+ * A guest only joins and leaves (Synapse's membership endpoints), whichever endpoint it uses.
  */
-const guestJoinProblem = (event: RoomEvent, state: StateLookup, isGuest: PolicyLookups['isGuest']): DecisionError | undefined => {
-  if (event.content.membership !== 'join' || !isGuest(event.stateKey!)) return undefined;
+const guestMembershipProblem = (event: RoomEvent, state: StateLookup, isGuest: PolicyLookups['isGuest']): DecisionError | undefined => {
+  const { membership } = event.content;
+  if (isGuest(event.sender) && (event.stateKey !== event.sender || (membership !== 'join' && membership !== 'leave'))) {
+    return { errcode: 'M_FORBIDDEN', reason: 'Guests may only join and leave rooms' };
+  }
+  if (membership !== 'join' || !isGuest(event.stateKey!)) return undefined;
   const guestAccess = state('m.room.guest_access', '')?.content.guest_access;
   return guestAccess === 'can_join' ? undefined : { errcode: 'M_FORBIDDEN', reason: 'Guest access not allowed' };
 };
@@ -127,7 +132,7 @@ export const localPolicyProblem = (
       if (membership === 'invite' && event.stateKey !== event.sender && lookups.blocksInvites(event.stateKey!)) {
         return { errcode: 'M_INVITE_BLOCKED', reason: `${event.stateKey} does not accept invites` };
       }
-      return guestJoinProblem(event, state, lookups.isGuest) ?? restrictedJoinProblem(event, state, rules, lookups.joinedRooms);
+      return guestMembershipProblem(event, state, lookups.isGuest) ?? restrictedJoinProblem(event, state, rules, lookups.joinedRooms);
     }
     case 'm.room.server_acl':
       // Synapse: "Can't create an ACL event that denies the local server" — the room would stop

@@ -103,6 +103,12 @@ describe.each([...ROOM_VERSIONS.values()])('local policy, room version $id', (ru
     expect(send(current, join('@dave:a.test'), guests)).toMatchObject({ outcome: 'records', records: [{ pdu: { content: { membership: 'join' } } }] });
     current = fold(current, send(current, state('m.room.guest_access', { guest_access: 'can_join' }), guests));
     expect(send(current, join('@7:a.test'), guests)).toMatchObject({ outcome: 'records', records: [{ pdu: { content: { membership: 'join', kind: 'guest' } } }] });
+    current = fold(current, send(current, join('@7:a.test'), guests));
+    // A guest only joins and leaves: no invite, kick or ban, even where its power level would allow it.
+    expect(send(current, state('m.room.member', { membership: 'invite' }, '@7:a.test', '@dave:a.test'), guests))
+      .toMatchObject({ outcome: 'refused', error: { errcode: 'M_FORBIDDEN', reason: 'Guests may only join and leave rooms' } });
+    expect(send(current, state('m.room.member', { membership: 'invite' }, '@7:a.test', '@dave:a.test')).outcome).toBe('records');
+    expect(send(current, state('m.room.member', { membership: 'leave' }, '@7:a.test', '@7:a.test'), guests).outcome).toBe('records');
   });
 
   it('writes power levels as integers only, in every room version', () => {

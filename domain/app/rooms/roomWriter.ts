@@ -46,7 +46,7 @@ export interface RoomWriterOptions {
   readonly directory?: Pick<RoomDirectory, 'resolveAlias'>;
   /** Users' invite permission (m.invite_permission_config), preloaded for the decider's invite check. */
   readonly invitePermission?: Pick<UserPreferences, 'blocksInvites'>;
-  /** Which local users are guests, preloaded for the decider's judgement of their joins (§ Guest access). */
+  /** Which local users are guests, preloaded for the decider's judgement of their memberships (§ Guest access). */
   readonly guests?: { isGuest(userId: string): Promise<boolean> };
   readonly projection: ProjectionWaiter;
   readonly keys: ServerKeys;
@@ -219,9 +219,12 @@ const restrictedJoinerOf = (event: LocalEventRequest): string | undefined =>
   event.type === 'm.room.member' && event.stateKey === event.sender && event.content.join_authorised_via_users_server !== undefined
     ? event.sender : undefined;
 
-/** The user an m.room.member join is for: if a guest, the decider judges it by the room's guest access. */
-const joinerOf = (event: LocalEventRequest): string | undefined =>
-  event.type === 'm.room.member' && event.content.membership === 'join' ? event.stateKey : undefined;
+/**
+ * The users of an m.room.member event whose being guests matters to the decider: its sender (a
+ * guest only joins and leaves) and, for a join, its target (judged by the room's guest access).
+ */
+const membersOf = (event: LocalEventRequest): string[] => (event.type !== 'm.room.member' ? []
+  : event.content.membership === 'join' && event.stateKey !== undefined ? [event.sender, event.stateKey] : [event.sender]);
 
 /** The aliases an m.room.canonical_alias request names (the decider checks their format). */
 const aliasesNamedBy = (event: LocalEventRequest): string[] => {
@@ -268,7 +271,7 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     const joiners = [...new Set(events.map(restrictedJoinerOf).filter((userId): userId is string => userId !== undefined))];
     const invitees = invitePermission === undefined ? []
       : [...new Set(events.map(inviteeOf).filter((userId): userId is string => userId !== undefined))];
-    const members = guests === undefined ? [] : [...new Set(events.map(joinerOf).filter((userId): userId is string => userId !== undefined))];
+    const members = guests === undefined ? [] : [...new Set(events.flatMap(membersOf))];
     if (targets.length === 0 && aliases.length === 0 && joiners.length === 0 && invitees.length === 0 && members.length === 0) return NOTHING_PRELOADED;
     const found = await Promise.all(targets.map(async (id) => {
       const stored = await readModel.event(id);
