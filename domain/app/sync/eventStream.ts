@@ -47,51 +47,71 @@ const readPositions = async (ctx: SyncContext, userId: string): Promise<{ upTo: 
 const latestPerRoom = (changes: readonly UserMembershipChange[]): Map<string, UserMembershipChange> =>
   new Map(changes.map((change) => [change.roomId, change]));
 
-interface RoomEvents {
+export interface RoomEvents {
   /** In (partition, offset) order; only offsets below `ends` of their partition. */
   readonly events: StoredEvent[];
   /** Partition → where the next response starts (the positions of `upTo` where nothing was cut). */
   readonly ends: Map<number, number>;
 }
 
+/** One room's read: its events in the window, oldest first, and whether the read stopped at its limit. */
+export interface RoomRead {
+  readonly partition: number;
+  readonly events: readonly StoredEvent[];
+  readonly full: boolean;
+}
+
+/**
+ * At most `limit` of the rooms' events, and where each partition continues: a partition's events
+ * are one order (its offsets), so nothing after the first event left out of a partition is served
+ * (a room's read that stopped at its limit leaves out what follows it). Partitions are served in
+ * turn; one left out entirely continues from `since`.
+ */
+export const pageOfRoomEvents = (
+  reads: readonly RoomRead[], since: ReadonlyMap<number, number>, upTo: ReadonlyMap<number, number>, limit: number,
+): RoomEvents => {
+  const sinceOf = (partition: number): number => Math.min(since.get(partition) ?? 0, upTo.get(partition) ?? 0);
+  const ends = new Map(upTo);
+  const cut = (partition: number, offset: number): void => {
+    if (offset < (ends.get(partition) ?? 0)) ends.set(partition, offset);
+  };
+  for (const read of reads) if (read.full && read.events.length > 0) cut(read.partition, read.events[read.events.length - 1]!.offset + 1);
+  const all = reads.flatMap((read) => read.events)
+    .filter((event) => event.offset < (ends.get(event.partition) ?? 0))
+    .sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+  const page = all.slice(0, limit);
+  if (all.length > page.length) {
+    const last = page[page.length - 1];
+    const lastPartition = last?.partition ?? -1;
+    if (last !== undefined) cut(last.partition, last.offset + 1);
+    for (const partition of ends.keys()) if (partition > lastPartition) ends.set(partition, sinceOf(partition));
+  }
+  return { events: page, ends };
+};
+
 /**
  * The room events between the two positions: those of joined rooms the user may see, and the
- * user's own membership events in other rooms. At most a page: per partition, nothing past the
- * first event a room's read left out.
+ * user's own membership events in other rooms, a page at most (pageOfRoomEvents).
  */
 const roomEvents = async (
   ctx: SyncContext, userId: string, since: SyncPositions, upTo: SyncPositions, changes: readonly UserMembershipChange[],
 ): Promise<RoomEvents> => {
-  const sinceOf = (partition: number): number => Math.min(since.rooms.get(partition) ?? 0, upTo.rooms.get(partition) ?? 0);
-  const ends = new Map(upTo.rooms);
-  const cut = (partition: number, offset: number): void => {
-    if (offset < (ends.get(partition) ?? 0)) ends.set(partition, offset);
-  };
-  const reads = [...latestPerRoom(changes).values()].map(async (latest): Promise<StoredEvent[]> => {
-    const from = sinceOf(latest.partition);
-    const to = upTo.rooms.get(latest.partition) ?? 0;
+  const reads = [...latestPerRoom(changes).values()].map(async (latest): Promise<RoomRead> => {
+    const partition = latest.partition;
+    const from = Math.min(since.rooms.get(partition) ?? 0, upTo.rooms.get(partition) ?? 0);
+    const to = upTo.rooms.get(partition) ?? 0;
     if (latest.membership !== 'join') {
       // Another room: only the user's own membership changes in the window (an invite, a leave).
       const own = changes.filter((change) => change.roomId === latest.roomId && change.offset >= from && change.offset < to && change.eventId !== null);
       const events = await Promise.all(own.map((change) => ctx.rooms.event(change.eventId!)));
-      return events.filter((event): event is StoredEvent => event !== undefined);
+      return { partition, events: events.filter((event): event is StoredEvent => event !== undefined), full: false };
     }
-    if (from >= to || (latest.roomLastOffset !== undefined && latest.roomLastOffset < from)) return [];
+    if (from >= to || (latest.roomLastOffset !== undefined && latest.roomLastOffset < from)) return { partition, events: [], full: false };
     const visible = await visibleRangesBelow(ctx.rooms, latest.roomId, userId, to);
     const events = await ctx.rooms.messages(latest.roomId, { dir: 'f', from, to, limit: EVENT_STREAM_PAGE, visible });
-    if (events.length === EVENT_STREAM_PAGE) cut(latest.partition, events[events.length - 1]!.offset + 1);
-    return events;
+    return { partition, events, full: events.length === EVENT_STREAM_PAGE };
   });
-  const all = (await Promise.all(reads)).flat()
-    .filter((event) => event.offset < (ends.get(event.partition) ?? 0))
-    .sort((a, b) => a.partition - b.partition || a.offset - b.offset);
-  const page = all.slice(0, EVENT_STREAM_PAGE);
-  if (all.length > page.length) {
-    const last = page[page.length - 1]!;
-    cut(last.partition, last.offset + 1);
-    for (const partition of ends.keys()) if (partition > last.partition) ends.set(partition, sinceOf(partition));
-  }
-  return { events: page, ends };
+  return pageOfRoomEvents(await Promise.all(reads), since.rooms, upTo.rooms, EVENT_STREAM_PAGE);
 };
 
 /** Joins in the chunk that make the user share a room with someone (memberPresence.ts). */
