@@ -63,6 +63,8 @@ export interface StrataConfig {
     readonly login: RateLimit | null;
     readonly registration: RateLimit | null;
     readonly messages: RateLimit | null;
+    /** `…/requestToken` per client IP: each may send a mail (Synapse's `rc_3pid_validation`). */
+    readonly threepidValidation: RateLimit | null;
   };
   /** How long redacted content stays in the log (sealed) before its key is destroyed; null = forever. */
   readonly redactionRetentionMs: number | null;
@@ -110,6 +112,7 @@ const DEFAULT_RATE_LIMITS = {
   login: { perSecond: 0.2, burst: 5 },
   registration: { perSecond: 0.17, burst: 3 },
   messages: null,
+  threepidValidation: { perSecond: 0.003, burst: 5 },
 } as const;
 
 const readYaml = (path: string, readFile: ReadConfigFile): Record<string, unknown> => {
@@ -262,6 +265,7 @@ const toStrataConfig = (file: ConfigFile): StrataConfig => {
       login: rateLimit(file.rate_limits?.login, DEFAULT_RATE_LIMITS.login),
       registration: rateLimit(file.rate_limits?.registration, DEFAULT_RATE_LIMITS.registration),
       messages: rateLimit(file.rate_limits?.messages, DEFAULT_RATE_LIMITS.messages),
+      threepidValidation: rateLimit(file.rate_limits?.threepid_validation, DEFAULT_RATE_LIMITS.threepidValidation),
     },
     redactionRetentionMs: redactionRetentionMs(file.redaction_retention_period),
     retention: retentionSettings(file.retention),

@@ -32,6 +32,7 @@ describe('loadConfig defaults', () => {
         login: { perSecond: 0.2, burst: 5 },
         registration: { perSecond: 0.17, burst: 3 },
         messages: null,
+        threepidValidation: { perSecond: 0.003, burst: 5 },
       },
       redactionRetentionMs: 7 * 86_400_000,
       retention: null,
@@ -170,7 +171,9 @@ describe('loadConfig from a YAML file', () => {
 
   it('keeps the default rate limits for keys the file leaves out, and false turns one off', () => {
     const config = loadConfig(FILE, withFile('rate_limits:\n  login: false\n'));
-    expect(config.rateLimits).toEqual({ login: null, registration: { perSecond: 0.17, burst: 3 }, messages: null });
+    expect(config.rateLimits).toEqual({
+      login: null, registration: { perSecond: 0.17, burst: 3 }, messages: null, threepidValidation: { perSecond: 0.003, burst: 5 },
+    });
   });
 
   it('accepts an empty file', () => {

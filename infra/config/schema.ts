@@ -83,6 +83,7 @@ export const ConfigFile = Schema.Struct({
     login: Schema.optionalKey(RateLimitSetting),
     registration: Schema.optionalKey(RateLimitSetting),
     messages: Schema.optionalKey(RateLimitSetting),
+    threepid_validation: Schema.optionalKey(RateLimitSetting),
   })),
   redaction_retention_period: Schema.optionalKey(RedactionRetentionSetting),
   retention: Schema.optionalKey(RetentionFile),

@@ -102,7 +102,7 @@ export const startTestServer = async (options: TestServerOptions): Promise<TestS
       env.STRATA_KAFKA_NAMESPACE = namespace;
       env.STRATA_POSTGRES_URL = database.url;
     }
-    const file = { rate_limits: { login: false, registration: false }, ...options.file };
+    const file = { rate_limits: { login: false, registration: false, threepid_validation: false }, ...options.file };
     const configPath = path.join(dataDir, 'strata.yaml');
     await writeFile(configPath, toYaml(file));
     env.STRATA_CONFIG = configPath;

@@ -9,7 +9,7 @@ import { optionalAccessToken, optionalRequesterOf, requesterOf } from './auth.ts
 import { clientPaths, MAX_BODY_BYTES } from './paths.ts';
 import { guardedRequest, renderUiaChallenge } from './uia.ts';
 
-export const addAccountRoutes = (router: StrataRouter, accounts: Accounts, auth: StrataMiddleware): void => {
+export const addAccountRoutes = (router: StrataRouter, accounts: Accounts, auth: StrataMiddleware, threePidLimit: StrataMiddleware): void => {
   for (const path of clientPaths('/account/deactivate')) {
     // "An access token should be submitted to this endpoint if the client has an active session."
     router.post(path, optionalAccessToken(accounts), renderUiaChallenge, async (ctx) => {
@@ -49,12 +49,13 @@ export const addAccountRoutes = (router: StrataRouter, accounts: Accounts, auth:
     }
   }
   // Every 3PID validation request, for an account's contacts, registration or a password reset
-  // (administrative_contact.yaml, registration.yaml, password_management.yaml).
+  // (administrative_contact.yaml, registration.yaml, password_management.yaml), rate-limited per
+  // client IP: each may send a mail to any address.
   const prefixes = { account: '/account/3pid', registration: '/register', passwordReset: '/account/password' } as const;
   for (const [purpose, prefix] of Object.entries(prefixes) as [keyof typeof prefixes, string][]) {
     for (const medium of ['email', 'msisdn'] as const) {
       for (const path of clientPaths(`${prefix}/${medium}/requestToken`)) {
-        router.post(path, async (ctx) => {
+        router.post(path, threePidLimit, async (ctx) => {
           ctx.body = await accounts.threePids.requestToken(purpose, medium, () => readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES }));
         });
       }

@@ -19,7 +19,12 @@ import { addThirdPartyRoutes } from './thirdPartyRoutes.ts';
 export interface AccountsRouterOptions {
   readonly accounts: Accounts;
   /** null = unlimited (the config's `rate_limits.login` / `.registration`). */
-  readonly rateLimits: { readonly login: RateLimitSetting | null; readonly registration: RateLimitSetting | null };
+  readonly rateLimits: {
+    readonly login: RateLimitSetting | null;
+    readonly registration: RateLimitSetting | null;
+    /** `…/requestToken`, which may send mail; unlimited when absent. */
+    readonly threepidValidation?: RateLimitSetting | null;
+  };
   /** `m.homeserver.base_url` of `/.well-known/matrix/client`, read per request. */
   readonly publicBaseUrl?: () => string;
   /** `/.well-known/matrix/support` (the config's `support`); absent: 404. */
@@ -36,7 +41,7 @@ export const createAccountsRouter = (options: AccountsRouterOptions): StrataRout
   addRegisterRoutes(router, options.accounts, rateLimit(limiter(options.rateLimits.registration)));
   addDeviceRoutes(router, options.accounts, auth);
   addProfileRoutes(router, options.accounts, auth);
-  addAccountRoutes(router, options.accounts, auth);
+  addAccountRoutes(router, options.accounts, auth, rateLimit(limiter(options.rateLimits.threepidValidation ?? null)));
   addModerationRoutes(router, options.accounts, auth);
   addDiscoveryRoutes(router, options.publicBaseUrl, options.support, auth);
   addThirdPartyRoutes(router, auth);

@@ -209,4 +209,22 @@ describe.each<ServerMode>(['embedded', 'distributed'])('3PIDs by email (%s)', (m
     expect((await client.ok('POST', '/register/email/requestToken', { json: { client_secret: 'another', email: 'erin@example.org', send_attempt: 1 } })).sid)
       .toEqual(expect.any(String));
   });
+
+  it('limits requestToken per client IP (rate_limits.threepid_validation): each may send a mail', async () => {
+    const limited = await startTestServer({
+      mode, file: { email: mailbox.config, rate_limits: { login: false, registration: false, threepid_validation: { per_second: 0.001, burst: 2 } } },
+    });
+    try {
+      const other = new MatrixClient(limited.url);
+      const ask = (n: number) => other.request('POST', '/register/email/requestToken', { json: { client_secret: `s${n}`, email: `limit${n}@example.org`, send_attempt: 1 } });
+      expect((await ask(1)).status).toBe(200);
+      expect((await ask(2)).status).toBe(200);
+      const refused = await ask(3);
+      expect([refused.status, refused.body.errcode]).toEqual([429, 'M_LIMIT_EXCEEDED']);
+      expect(refused.body.retry_after_ms).toBeGreaterThan(0);
+      expect(mailbox.mails.some((mail) => mail.to.includes('limit3@example.org'))).toBe(false);
+    } finally {
+      await limited.stop();
+    }
+  });
 });
