@@ -193,17 +193,19 @@ export const startStrata = async (
   // While the rooms projection is stopped, sends are refused before they reach the log: their
   // read-your-writes wait could never end.
   const writerLog = refusingAppendsWhileStopped(applyingAppended(log, roomsRun, ROOM_EVENTS_TOPIC), supervisor, roomsRun.name, ROOM_EVENTS_TOPIC);
+  // Whether a local user is a guest (`allow_guest_access`); the account store is opened below, before any room is written.
+  const isGuest = async (userId: string): Promise<boolean> => (await accountStore.getUser(userId))?.isGuest === true;
   // Invite permission comes from account data (`preferences`, built below once user data exists); the
   // decider judges it on every invite the writer appends. Guests leave a room whose guest access
   // ends, whether this server or another changed it (domain/app/rooms/guests.ts).
   const writer = withGuestRemoval(createRoomWriter({
     log: writerLog, readModel: roomQueries, directory, invitePermission: { blocksInvites: (userId) => preferences.blocksInvites(userId) },
     // Guests (`allow_guest_access`) may join only rooms open to them: the decider judges each join.
-    guests: { isGuest: async (userId) => (await accountStore.getUser(userId))?.isGuest === true },
+    guests: { isGuest },
     projection: roomsRun, keys: { current: () => signingKey }, now: () => Date.now(),
     // Remote events are checked against the DAG the read model holds and keys the key ring vouches for.
     remote: { graph: roomEvents, keyRing, awaitingRedactions: (roomId, eventIds) => roomQueries.awaitingRedactions(roomId, eventIds) },
-  }), config.serverName);
+  }), config.serverName, isGuest);
   // The federation sender: a room log consumer delivering our events and queued EDUs to other
   // servers (infra/federation/sender/). `wake` is for whoever hears from a server that was down.
   const federationSender = await startFederationSender({

@@ -12,19 +12,23 @@ const isGuestAccess = (type: unknown, stateKey: unknown): boolean => type === 'm
  * The room writer, with this server's guests made to leave once an accepted m.room.guest_access —
  * sent here or taken in from another server — no longer says `can_join`. As Synapse's
  * kick_guest_users: the members whose membership says `kind: guest` (the decider marks every
- * guest's join so) each leave by their own event, which needs no power level. A leave that fails
- * (the guest left meanwhile) does not undo the change: the decider refuses guests' joins from now on.
+ * guest's join so) and who are guests still (unlike Synapse, an upgraded guest stays) each leave by
+ * their own event, which needs no power level. A leave that fails (the guest left meanwhile) does
+ * not undo the change: the decider refuses guests' joins from now on.
  */
-export const withGuestRemoval = <W extends Pick<RoomWriter, 'send' | 'ingest' | 'state'>>(writer: W, serverName: string): W => {
+export const withGuestRemoval = <W extends Pick<RoomWriter, 'send' | 'ingest' | 'state'>>(
+  writer: W, serverName: string, isGuest: (userId: string) => Promise<boolean>,
+): W => {
   const removeGuests = async (roomId: string): Promise<void> => {
     const state = await writer.state(roomId);
     if (state === undefined || state.stateEvents.get(stateKeyOf('m.room.guest_access', ''))?.content.guest_access === 'can_join') return;
-    const guests: string[] = [];
+    const marked: string[] = [];
     for (const event of state.stateEvents.values()) {
       const { membership, kind } = event.content;
       if (event.type !== 'm.room.member' || event.stateKey === undefined || !event.stateKey.endsWith(`:${serverName}`)) continue;
-      if ((membership === 'join' || membership === 'invite') && kind === 'guest') guests.push(event.stateKey);
+      if ((membership === 'join' || membership === 'invite') && kind === 'guest') marked.push(event.stateKey);
     }
+    const guests = (await Promise.all(marked.map(async (userId) => ((await isGuest(userId)) ? [userId] : [])))).flat();
     await Promise.allSettled(guests.map((guest) => writer.send(roomId, {
       type: 'm.room.member', stateKey: guest, sender: guest, content: { membership: 'leave' }, ifMembershipIn: ['join', 'invite'],
     }, { userId: guest, deviceId: null, txnId: null })));

@@ -146,6 +146,9 @@ describe.each<ServerMode>(['embedded', 'distributed'])('guest access (%s)', (mod
     expect((await client.login(guest.userId)).userId).toBe(guest.userId);
     expect(await upgraded.createRoom()).toMatch(/^!/);
     expect(await membership(room, guest.userId)).toBe('join');
+    // No guest any more: ending guest access leaves it in the room (its join still says kind guest).
+    await alice.put(`/rooms/${e(room)}/state/m.room.guest_access`, { guest_access: 'forbidden' });
+    expect(await membership(room, guest.userId)).toBe('join');
   });
 
   it('a guest peeks a world_readable room, joins a can_join one, reads its history, sends and receives a reply', async () => {
