@@ -20,6 +20,9 @@ const MAX_PROFILE_BYTES = 64 * 1024;
 /** Per-field limits for the two classic fields, as Synapse applies them. */
 const MAX_STRING_LENGTH: Readonly<Record<string, number>> = { displayname: 256, avatar_url: 1000 };
 
+/** Only these two fields appear in member events (§ Events on Change of Profile Information). */
+const MEMBER_EVENT_FIELDS: ReadonlySet<string> = new Set(['displayname', 'avatar_url']);
+
 const profileNotFound = (): MatrixError => new MatrixError('M_NOT_FOUND', 404, 'Profile not found');
 
 /**
@@ -43,7 +46,13 @@ export const getProfileField = async (ctx: AccountsContext, userId: string, key:
   const profile = remote !== undefined && ctx.remoteServers !== undefined
     ? await ctx.remoteServers.queryProfile(remote, userId, key)
     : await getProfile(ctx, userId);
-  if (!Object.hasOwn(profile, key)) throw new MatrixError('M_NOT_FOUND', 404, `Profile has no field ${key}`);
+  if (!Object.hasOwn(profile, key)) {
+    // A known user without a display name or avatar: 200 `{}`, as Synapse answers (it has always
+    // served these two for any existing user); 404 is for an unknown user. Other fields follow
+    // profile.yaml: 404 when "there is no profile field with this key for this user".
+    if (MEMBER_EVENT_FIELDS.has(key)) return {};
+    throw new MatrixError('M_NOT_FOUND', 404, `Profile has no field ${key}`);
+  }
   return { [key]: profile[key] };
 };
 
@@ -61,9 +70,6 @@ const ownProfile = async (ctx: AccountsContext, requester: Requester, userId: st
   if (requester.suspended === true || (await isSuspended(ctx, userId))) throw userSuspendedError('change your profile');
   return getProfile(ctx, userId);
 };
-
-/** Only these two fields appear in member events (§ Events on Change of Profile Information). */
-const MEMBER_EVENT_FIELDS: ReadonlySet<string> = new Set(['displayname', 'avatar_url']);
 
 const changed = async (ctx: AccountsContext, userId: string, key: string): Promise<void> => {
   if (MEMBER_EVENT_FIELDS.has(key)) await ctx.onProfileChanged?.(userId, await getProfile(ctx, userId));

@@ -4,10 +4,10 @@
  * uses the same rule; the spec leaves it to the server).
  */
 import { requiredPowerForEvent } from '../../auth/index.ts';
-import { MatrixError } from '../../errors.ts';
+import { isMatrixError, MatrixError } from '../../errors.ts';
 import { isRoomAlias, parseServerName, roomAliasServerName, type RoomAlias } from '../../ids/index.ts';
 import type { JsonObject } from '../../json.ts';
-import { forbidden, invalidParam, lookupOf, membershipIn, notFound, notInRoom, powerOf, writerState } from './common.ts';
+import { forbidden, invalidParam, lookupOf, membershipIn, notFound, notInRoom, originOf, powerOf, writerState } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
 
 const localAlias = (ctx: RoomsContext, alias: string): string => {
@@ -47,6 +47,32 @@ export const deleteAlias = async (ctx: RoomsContext, requester: RoomRequester, a
     if (powerOf(state, requester.userId) < needed) throw forbidden('You may not delete this alias');
   }
   await ctx.directory.deleteAlias(alias);
+  await dropFromCanonicalAlias(ctx, requester, found.roomId, alias);
+};
+
+/**
+ * A deleted alias leaves the room's m.room.canonical_alias (`alias` and `alt_aliases`), sent as the
+ * deleting user as Synapse's `_update_canonical_alias` does. The alias is gone either way: if the
+ * decider refuses the event (the deleter may not change the canonical alias), the room keeps
+ * naming it, as in Synapse.
+ */
+const dropFromCanonicalAlias = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, alias: string): Promise<void> => {
+  const state = await ctx.writer.state(roomId);
+  const current = state === undefined ? undefined : lookupOf(state)('m.room.canonical_alias', '')?.content;
+  if (current === undefined) return;
+  const { alias: main, alt_aliases: alt, ...rest } = current;
+  const named = main === alias || (Array.isArray(alt) && alt.includes(alias));
+  if (!named) return;
+  const altKept = Array.isArray(alt) ? alt.filter((entry) => entry !== alias) : alt;
+  const content: JsonObject = {
+    ...rest,
+    ...(main === undefined || main === alias ? {} : { alias: main }),
+    ...(altKept === undefined || (Array.isArray(altKept) && altKept.length === 0) ? {} : { alt_aliases: altKept }),
+  };
+  await ctx.writer.send(roomId, { type: 'm.room.canonical_alias', stateKey: '', sender: requester.userId, content }, originOf(requester))
+    .catch((error: unknown) => {
+      if (!(isMatrixError(error) && error.status === 403)) throw error;
+    });
 };
 
 export const roomAliases = async (ctx: RoomsContext, requester: RoomRequester, roomId: string): Promise<string[]> => {

@@ -1,9 +1,14 @@
 /**
  * `POST /rooms/{roomId}/upgrade` (room_upgrades.yaml; client-server-api § Room Upgrades, server
  * behaviour): a new room whose create event names its predecessor, the old room's state carried
- * over, a tombstone in the old room, the old room's power levels restricted, aliases moved.
+ * over, a tombstone in the old room, the old room's power levels restricted, aliases moved. The
+ * order is Synapse's: before v12 the tombstone is built first (naming the new room's id, chosen
+ * up front), the new room's `predecessor.event_id` names it, and it is appended once the new room
+ * exists; since v12 the new room's id is its create event's hash, so the new room comes first and
+ * its predecessor names no event.
  */
 import { MatrixError } from '../../errors.ts';
+import { toRoomEvent, type Pdu } from '../../events/index.ts';
 import { isUserId } from '../../ids/index.ts';
 import { isJsonObject, type JsonObject } from '../../json.ts';
 import type { LocalEventRequest } from '../../room/index.ts';
@@ -14,9 +19,29 @@ import type { RoomRequester, RoomsContext } from './context.ts';
 /** State carried into the new room (Synapse's list; m.room.member bans follow separately). */
 const CARRIED_STATE = [
   'm.room.join_rules', 'm.room.history_visibility', 'm.room.guest_access', 'm.room.name', 'm.room.topic', 'm.room.avatar',
-  'm.room.encryption', 'm.room.server_acl', 'm.room.related_groups', 'm.room.canonical_alias',
+  'm.room.encryption', 'm.room.server_acl', 'm.room.related_groups',
 ];
 const ROOM_ID_LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+/**
+ * An m.room.canonical_alias split between the rooms of an upgrade: `moved` names the aliases that
+ * move (`alias` if it does, and the moving `alt_aliases`), `kept` is the old room's content without
+ * them; `changed` when any moves.
+ */
+export const splitCanonicalAlias = (content: JsonObject, moves: (alias: unknown) => boolean): { moved: JsonObject; kept: JsonObject; changed: boolean } => {
+  const { alias, alt_aliases: alt, ...rest } = content;
+  const altList = Array.isArray(alt) ? alt : [];
+  const altMoved = altList.filter(moves);
+  const altKept = altList.filter((entry) => !moves(entry));
+  const aliasMoves = moves(alias);
+  const moved: JsonObject = { ...(aliasMoves ? { alias } : {}), ...(altMoved.length > 0 ? { alt_aliases: altMoved } : {}) };
+  const kept: JsonObject = {
+    ...rest,
+    ...(alias === undefined || aliasMoves ? {} : { alias }),
+    ...(altKept.length === 0 ? {} : { alt_aliases: altKept }),
+  };
+  return { moved, kept, changed: aliasMoves || altMoved.length > 0 };
+};
 
 export const upgradeRoom = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, body: JsonObject): Promise<string> => {
   const newVersion = body.new_version;
@@ -33,22 +58,34 @@ export const upgradeRoom = async (ctx: RoomsContext, requester: RoomRequester, r
   if (current === undefined || membershipIn(current, requester.userId) !== 'join') throw notInRoom(requester.userId, roomId);
   const old = await writerState(ctx, roomId);
   const lookup = lookupOf(old);
-  // room_upgrades.yaml: 403 when the user may not send the tombstone. The decider judges, before
-  // the new room exists; the replacement it will name is not known yet, any other room id will do.
-  await ctx.writer.authorize(roomId, {
-    type: 'm.room.tombstone', stateKey: '', sender: requester.userId,
-    content: { body: 'This room has been replaced', replacement_room: `!upgrade:${ctx.serverName}` },
-  });
-  const oldCreate = lookup('m.room.create', '');
-  const createContent: JsonObject = { room_version: newVersion, predecessor: { room_id: roomId } };
-  if (!rules.eventFormat.roomIdIsCreateEventHash && oldCreate !== undefined) {
-    (createContent.predecessor as JsonObject).event_id = oldCreate.eventId;
+  const event = (type: string, content: JsonObject, stateKey = ''): LocalEventRequest => ({ type, stateKey, sender: requester.userId, content });
+  const tombstone = (replacement: string): LocalEventRequest =>
+    event('m.room.tombstone', { body: 'This room has been replaced', replacement_room: replacement });
+  // room_upgrades.yaml: 403 when the user may not send the tombstone; the decider judges before
+  // the new room exists. Before v12 the new room's id is ours to choose, so the tombstone is built
+  // naming it; since v12 it is the new create event's hash, and any other room id will do for the check.
+  const chosenRoomId = rules.eventFormat.roomIdIsCreateEventHash ? undefined : `!${ctx.random.string(18, ROOM_ID_LETTERS)}:${ctx.serverName}`;
+  let preparedTombstone: { pdu: Pdu; eventId: string } | undefined;
+  if (chosenRoomId === undefined) {
+    await ctx.writer.authorize(roomId, tombstone(`!upgrade:${ctx.serverName}`));
+  } else {
+    const pdu = await ctx.writer.prepare(roomId, tombstone(chosenRoomId));
+    const built = toRoomEvent(pdu, old.rules);
+    if (!built.ok) throw new MatrixError('M_UNKNOWN', 500, built.error);
+    preparedTombstone = { pdu, eventId: built.value.eventId };
   }
+  const oldCreate = lookup('m.room.create', '');
+  // m.room.create `predecessor.event_id`: the tombstone (Synapse); since v12 it is left out.
+  const createContent: JsonObject = {
+    room_version: newVersion,
+    predecessor: { room_id: roomId, ...(preparedTombstone === undefined ? {} : { event_id: preparedTombstone.eventId }) },
+  };
   if (typeof oldCreate?.content.type === 'string') createContent.type = oldCreate.content.type;
+  // A room that never federated stays so (Synapse).
+  if (oldCreate?.content['m.federate'] === false) createContent['m.federate'] = false;
   if (!rules.auth.creatorIsCreateSender) createContent.creator = requester.userId;
   if (rules.auth.privilegedCreators && additional.length > 0) createContent.additional_creators = additional as string[];
 
-  const event = (type: string, content: JsonObject, stateKey = ''): LocalEventRequest => ({ type, stateKey, sender: requester.userId, content });
   const oldPower = lookup('m.room.power_levels', '')?.content ?? {};
   const finalPower: JsonObject = { ...oldPower };
   if (rules.auth.privilegedCreators) {
@@ -66,42 +103,58 @@ export const upgradeRoom = async (ctx: RoomsContext, requester: RoomRequester, r
     event('m.room.power_levels', bootstrapPower),
   ];
   // This server's aliases of the old room move to the new one below: the new room claims them, so
-  // its canonical alias may name them; a local alias that no longer points to the old room is not
-  // carried (the decider would refuse it: room_state.yaml M_BAD_ALIAS).
+  // its canonical alias may name them. As Synapse's `_move_aliases_to_new_room`, the new room's
+  // canonical alias names this server's aliases only and the old room's keeps only the others; a
+  // local alias that no longer points to the old room stays behind (the decider would refuse it:
+  // room_state.yaml M_BAD_ALIAS).
   const moving = await ctx.directory.aliasesOf(roomId);
-  const keptAlias = (alias: unknown): boolean =>
-    typeof alias === 'string' && (!alias.endsWith(`:${ctx.serverName}`) || moving.includes(alias));
+  const moves = (alias: unknown): boolean => typeof alias === 'string' && moving.includes(alias);
+  const canonical = lookup('m.room.canonical_alias', '')?.content;
+  const split = canonical === undefined ? undefined : splitCanonicalAlias(canonical, moves);
   for (const type of CARRIED_STATE) {
     const carried = lookup(type, '');
-    if (carried === undefined) continue;
-    if (type !== 'm.room.canonical_alias') {
-      events.push(event(type, carried.content));
-      continue;
-    }
-    const { alias, alt_aliases: alt, ...rest } = carried.content;
-    const altKept = Array.isArray(alt) ? alt.filter(keptAlias) : [];
-    events.push(event(type, { ...rest, ...(keptAlias(alias) ? { alias } : {}), ...(altKept.length > 0 ? { alt_aliases: altKept } : {}) }));
+    if (carried !== undefined) events.push(event(type, carried.content));
   }
-  for (const [key] of old.state) {
-    const member = key.startsWith('m.room.member\u0000') ? lookup('m.room.member', key.slice('m.room.member\u0000'.length)) : undefined;
-    if (member?.content.membership === 'ban' && member.stateKey !== undefined) events.push(event('m.room.member', { membership: 'ban' }, member.stateKey));
+  if (split !== undefined) events.push(event('m.room.canonical_alias', split.moved));
+  // Synapse copies a space's children (those not removed: empty content).
+  const stateOfType = (type: string): { stateKey: string; content: JsonObject }[] => [...old.state.keys()]
+    .filter((key) => key.startsWith(`${type}\u0000`))
+    .map((key) => ({ stateKey: key.slice(type.length + 1), content: lookup(type, key.slice(type.length + 1))?.content ?? {} }));
+  if (oldCreate?.content.type === 'm.space') {
+    for (const child of stateOfType('m.space.child')) if (Object.keys(child.content).length > 0) events.push(event('m.space.child', child.content, child.stateKey));
+  }
+  // Bans follow, reason and all (Synapse copies the ban events' content).
+  for (const member of stateOfType('m.room.member')) {
+    if (member.content.membership === 'ban') events.push(event('m.room.member', member.content, member.stateKey));
   }
   if (bootstrapPower !== finalPower) events.push(event('m.room.power_levels', finalPower));
 
   const { roomId: newRoomId } = await ctx.writer.createRoom({
-    ...(rules.eventFormat.roomIdIsCreateEventHash ? {} : { roomId: `!${ctx.random.string(18, ROOM_ID_LETTERS)}:${ctx.serverName}` }),
+    ...(chosenRoomId === undefined ? {} : { roomId: chosenRoomId }),
     createContent, creator: requester.userId, events, claimedAliases: moving, local: originOf(requester),
   });
 
   const origin = originOf(requester);
-  await ctx.writer.send(roomId, event('m.room.tombstone', { body: 'This room has been replaced', replacement_room: newRoomId }), origin);
-  // Stop ordinary members talking and inviting in the old room.
+  if (preparedTombstone === undefined) {
+    await ctx.writer.send(roomId, tombstone(newRoomId), origin);
+  } else {
+    // The very event the new room names: taken in as our own PDU (as a co-signed invite is), on the
+    // prev events it was built on, judged again by the decider against the room as it is now.
+    const taken = await ctx.writer.ingest(roomId, preparedTombstone.pdu, ctx.serverName);
+    if (taken.outcome !== 'accepted' && taken.outcome !== 'known') {
+      throw new MatrixError('M_FORBIDDEN', 403, `the tombstone could not enter the room: ${'reason' in taken ? taken.reason : taken.outcome}`);
+    }
+  }
+  // Best effort, as Synapse: an upgrader with tombstone power but not the power to change the
+  // canonical alias or power levels still gets the new room; the tombstone points everyone at it.
+  const bestEffort = (request: LocalEventRequest) => ctx.writer.send(roomId, request, origin).catch(() => undefined);
+  if (split !== undefined && split.changed) await bestEffort(event('m.room.canonical_alias', split.kept));
+  // Stop ordinary members talking and inviting in the old room: raise, never lower, `events_default`
+  // and `invite` to Moderator, or above `users_default` when that is 50 or more (Synapse).
   const usersDefault = typeof oldPower.users_default === 'number' ? oldPower.users_default : 0;
   const restricted = Math.max(50, usersDefault + 1);
-  const restrictedPower: JsonObject = { ...oldPower, events_default: restricted, invite: restricted };
-  // Best effort, as Synapse: an upgrader with tombstone power but not power-levels power still
-  // gets the new room; the tombstone already points everyone at it.
-  await ctx.writer.send(roomId, event('m.room.power_levels', restrictedPower), origin).catch(() => undefined);
+  const raised = ['events_default', 'invite'].filter((key) => !(typeof oldPower[key] === 'number' && oldPower[key] >= restricted));
+  if (raised.length > 0) await bestEffort(event('m.room.power_levels', { ...oldPower, ...Object.fromEntries(raised.map((key) => [key, restricted])) }));
 
   for (const alias of moving) {
     await ctx.directory.deleteAlias(alias);
