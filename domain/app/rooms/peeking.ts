@@ -3,8 +3,8 @@
  * not deprecated again since v1.14): the state and the latest messages of a room as the user may
  * see them. A joined user gets the current state; one who left or was banned the state and
  * messages up to that change; anyone else only a world_readable room, with its current state
- * (visibility.ts decides, 403 otherwise). Presence, receipts and account data are the per-user
- * streams', added by sync/initialSync.ts.
+ * (visibility.ts decides, 403 otherwise) and no `membership`, as Synapse answers a peeker. Presence,
+ * receipts and account data are the per-user streams', added by sync/initialSync.ts.
  */
 import { isJsonObject, type JsonObject } from '../../json.ts';
 import { clientEvent, type Viewer } from './clientEvent.ts';
@@ -33,8 +33,9 @@ export const roomInitialSync = async (
   const now = ctx.clock.now();
   const chronological = events.toReversed();
   const own = state.find((event) => event.type === 'm.room.member' && event.stateKey === requester.userId)?.pdu.content;
-  // A peeker has no membership event: `leave`, the membership of a user the room has no event for.
-  const membership = isJsonObject(own) && typeof own.membership === 'string' ? own.membership : 'leave';
+  // Who was never joined reads the room as a peeker (world_readable), whatever invite they may hold.
+  const member = window.joined || window.maxOffset !== undefined;
+  const membership = member && isJsonObject(own) && typeof own.membership === 'string' ? own.membership : undefined;
   const messages: JsonObject = {
     chunk: chronological.map((event) => clientEvent(event, viewer, now)),
     end: roomToken(until + 1),
@@ -45,7 +46,7 @@ export const roomInitialSync = async (
   if (first !== undefined) messages.start = roomToken(first.offset);
   return {
     room_id: roomId,
-    membership,
+    ...(membership === undefined ? {} : { membership }),
     messages,
     state: state.map((event) => clientEvent(event, viewer, now)),
     visibility,

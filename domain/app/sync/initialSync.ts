@@ -65,14 +65,15 @@ const roomInitialSync = async (ctx: SyncContext, rooms: LegacySyncRooms, request
   const upTo = await positionsNow(ctx);
   const room = await rooms.roomInitialSync(requester, roomId);
   const accountData = await ctx.userData.streams.accountData.changesSince(userId, 0, upTo.accountData);
-  // A member gets the presence of everyone joined and the room's receipts; who left gets neither (Synapse).
+  // A member gets the presence of everyone joined and the room's receipts; a peeker (no `membership`,
+  // Synapse's is_peeking) the receipts, presence being only for users sharing a room; who left
+  // gets neither (Synapse's _room_initial_sync_parted).
   const joined = room.membership === 'join';
-  const [presence, receipts] = joined
-    ? await Promise.all([
-      joinedMembers(ctx, roomId).then((members) => presenceOf(ctx, userId, new Set(members), upTo.presence)),
-      ctx.userData.streams.receipts.changesSince(userId, [roomId], 0, upTo.receipts),
-    ])
-    : [[], new Map<string, JsonObject>()];
+  const [presence, receipts] = await Promise.all([
+    joined ? joinedMembers(ctx, roomId).then((members) => presenceOf(ctx, userId, new Set(members), upTo.presence)) : [],
+    joined || room.membership === undefined
+      ? ctx.userData.streams.receipts.changesSince(userId, [roomId], 0, upTo.receipts) : new Map<string, JsonObject>(),
+  ]);
   return {
     ...room,
     presence: presence.map(withUserId),

@@ -133,6 +133,21 @@ describe.each<ServerMode>(['embedded', 'distributed'])('legacy reads and aliases
     expect((left.messages.chunk as Body[]).map((event) => event.event_id)).not.toContain(after);
   });
 
+  it('/rooms/{roomId}/initialSync for a peeker: no membership, the receipts, no presence (Synapse\'s is_peeking)', async () => {
+    const room = await alice.createRoom({ preset: 'public_chat', initial_state: [
+      { type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'world_readable' } },
+    ] });
+    const said = await alice.send(room, 'for all to read');
+    await alice.post(`/rooms/${e(room)}/receipt/m.read/${e(said)}`, {});
+    const peeker = client.as(await client.register('peeker'));
+    const peek = await peeker.get(`/rooms/${e(room)}/initialSync`);
+    expect(peek.membership).toBeUndefined();
+    expect((peek.messages.chunk as Body[]).at(-1)!.event_id).toBe(said);
+    expect(peek.presence).toEqual([]);
+    expect(peek.account_data).toEqual([]);
+    expect(peek.receipts).toEqual([{ type: 'm.receipt', room_id: room, content: { [said]: { 'm.read': { [alice.userId]: { ts: expect.any(Number) } } } } }]);
+  });
+
   it('serves a legacy client: /initialSync, /events long-polls, join, history, POST /send, and others\' messages and typing', async () => {
     const dave = client.as(await client.register('legacy-dave'));
     const room = await alice.createRoom({ preset: 'private_chat', name: 'Old school', initial_state: [
