@@ -91,6 +91,27 @@ describe('EDUs between Strata and Synapse', () => {
     expect(queried.master_keys[alice.userId]).toMatchObject({ keys: master.keys });
   }, 120_000);
 
+  it('tells Synapse of Strata\'s new login, renamed device and logout, keys uploaded or not', async () => {
+    // From a token after which Synapse lists nothing of alice's (earlier changes may still show).
+    let since = (await bob.sync({ timeout: 0 })).next_batch as string;
+    for (let quiet = false; !quiet;) {
+      const next = await bob.sync({ since, timeout: 1000 });
+      quiet = !changedOf(next).includes(alice.userId);
+      since = next.next_batch as string;
+    }
+    // A new device has no keys yet: Synapse still hears of it (its /sync lists alice).
+    const phone = alice.client.as(await alice.client.login(alice.userId));
+    await bob.syncUntil((sync) => changedOf(sync).includes(alice.userId), { since, timeoutMs: 45_000 });
+    const phoneId = phone.session.deviceId;
+    await phone.post('/keys/upload', { device_keys: deviceKeys(alice.userId, phoneId, generateTestKeyPair()) });
+    await eventually(() => bob.post('/keys/query', { device_keys: { [alice.userId]: [] } }),
+      (reply) => reply.device_keys?.[alice.userId]?.[phoneId] !== undefined, 'alice\'s phone on Synapse');
+    await afterAct(bob, () => phone.put(`/devices/${e(phoneId)}`, { display_name: 'Renamed phone' }), (sync) => changedOf(sync).includes(alice.userId));
+    await afterAct(bob, () => phone.post('/logout'), (sync) => changedOf(sync).includes(alice.userId));
+    await eventually(() => bob.post('/keys/query', { device_keys: { [alice.userId]: [] } }),
+      (reply) => reply.device_keys?.[alice.userId] !== undefined && reply.device_keys[alice.userId][phoneId] === undefined, 'alice\'s phone gone on Synapse');
+  }, 120_000);
+
   it('tells Strata of Synapse\'s new device keys', async () => {
     const keys = deviceKeys(bob.userId, bob.session.deviceId, generateTestKeyPair());
     await afterAct(alice, () => bob.post('/keys/upload', { device_keys: keys }), (sync) => changedOf(sync).includes(bob.userId));
