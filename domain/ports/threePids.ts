@@ -19,6 +19,8 @@ export interface ThreePidValidationSession {
   readonly lastSendAttempt: number;
   readonly tokenHash: string;
   readonly tokenExpiresTs: number;
+  /** Where the mailed link sends the user once the token is submitted (`next_link`). */
+  readonly nextLink?: string;
   /** When the token was submitted; absent while unvalidated. */
   readonly validatedTs?: number;
   readonly createdTs: number;
@@ -47,6 +49,8 @@ export interface ThreePidStore {
   getValidationSession(sessionId: string): Promise<ThreePidValidationSession | undefined>;
   /** Creates the session, or replaces its token and send attempt (same sid). */
   upsertValidationSession(session: ThreePidValidationSession): Promise<void>;
+  /** Deletes sessions whose token expired before `before`. */
+  deleteExpiredValidationSessions(before: number): Promise<void>;
   /** Marks the session validated (idempotent: the first time stays). */
   markValidated(sessionId: string, now: number): Promise<void>;
 

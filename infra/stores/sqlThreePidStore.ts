@@ -22,6 +22,8 @@ export const THREEPID_SCHEMA: readonly string[] = [
     validated_ts      BIGINT,
     created_ts        BIGINT NOT NULL
   )`,
+  'ALTER TABLE threepid_validation_sessions ADD COLUMN IF NOT EXISTS next_link TEXT',
+  'CREATE INDEX IF NOT EXISTS threepid_validation_sessions_by_expiry ON threepid_validation_sessions (token_expires_ts)',
   'CREATE UNIQUE INDEX IF NOT EXISTS threepid_validation_sessions_by_owner ON threepid_validation_sessions (medium, address, client_secret)',
   // Synapse's `user_threepids`: one account per 3PID.
   `CREATE TABLE IF NOT EXISTS user_threepids (
@@ -59,6 +61,7 @@ interface SessionRow {
   token_expires_ts: string | number;
   validated_ts: string | number | null;
   created_ts: string | number;
+  next_link: string | null;
 }
 
 interface ThreePidRow {
@@ -69,7 +72,7 @@ interface ThreePidRow {
   added_ts: string | number;
 }
 
-const SESSION_COLUMNS = 'session_id, medium, address, client_secret, last_send_attempt, token_sha256, token_expires_ts, validated_ts, created_ts';
+const SESSION_COLUMNS = 'session_id, medium, address, client_secret, last_send_attempt, token_sha256, token_expires_ts, validated_ts, created_ts, next_link';
 
 const toSession = (row: SessionRow): ThreePidValidationSession => ({
   sessionId: row.session_id,
@@ -81,6 +84,7 @@ const toSession = (row: SessionRow): ThreePidValidationSession => ({
   tokenExpiresTs: Number(row.token_expires_ts),
   ...(row.validated_ts === null ? {} : { validatedTs: Number(row.validated_ts) }),
   createdTs: Number(row.created_ts),
+  ...(row.next_link === null ? {} : { nextLink: row.next_link }),
 });
 
 const toThreePid = (row: ThreePidRow): AccountThreePid => ({
@@ -107,12 +111,15 @@ export const createSqlThreePidStore = async (db: SqlDatabase): Promise<ThreePidS
     getValidationSession: (sessionId) => oneSession('session_id = $1', [sessionId]),
     async upsertValidationSession(session) {
       await db.query(
-        `INSERT INTO threepid_validation_sessions (${SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        `INSERT INTO threepid_validation_sessions (${SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (session_id) DO UPDATE SET last_send_attempt = EXCLUDED.last_send_attempt,
-           token_sha256 = EXCLUDED.token_sha256, token_expires_ts = EXCLUDED.token_expires_ts`,
+           token_sha256 = EXCLUDED.token_sha256, token_expires_ts = EXCLUDED.token_expires_ts, next_link = EXCLUDED.next_link`,
         [session.sessionId, session.medium, session.address, session.clientSecret, session.lastSendAttempt, session.tokenHash,
-          session.tokenExpiresTs, session.validatedTs ?? null, session.createdTs],
+          session.tokenExpiresTs, session.validatedTs ?? null, session.createdTs, session.nextLink ?? null],
       );
+    },
+    async deleteExpiredValidationSessions(before) {
+      await db.query('DELETE FROM threepid_validation_sessions WHERE token_expires_ts < $1', [before]);
     },
     async markValidated(sessionId, now) {
       await db.query('UPDATE threepid_validation_sessions SET validated_ts = COALESCE(validated_ts, $2) WHERE session_id = $1', [sessionId, now]);

@@ -2,6 +2,7 @@
  * The account use-cases bound to their dependencies: what the gateways call. Built once in the
  * composition root from an AccountsContext.
  */
+import type { MatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
 import type { ClientConnection, ProfileFields } from '../../ports/accounts.ts';
 import type { AccountsContext, GuardedRequest, Requester } from './context.ts';
@@ -16,7 +17,7 @@ import { deleteProfileField, getProfile, getProfileField, setProfileField } from
 import { checkUsernameAvailable, register, registrationTokenValidity, type RegisterCommand, type RegisterResult } from './register.ts';
 import type { IssuedSession } from './sessions.ts';
 import { newRegistrationNonce, registerWithSharedSecret, type SharedSecretRegistration } from './sharedSecret.ts';
-import { finishUserInteractiveAuth, PASSWORD_FLOWS, userInteractiveAuth } from './uia.ts';
+import { completeFallbackStage, fallbackStageParams, finishUserInteractiveAuth, PASSWORD_FLOWS, userInteractiveAuth } from './uia.ts';
 import { whois } from './whois.ts';
 import {
   addThreePid, addThreePidDeprecated, bindThreePid, listThreePids, removeThreePid, requestThreePidToken, submitThreePidToken,
@@ -63,7 +64,7 @@ export interface Accounts {
     /** Every `…/{email,msisdn}/requestToken`; `readBody` is called only when the body matters. */
     requestToken(purpose: ThreePidPurpose, medium: ThreePidMedium, readBody: () => Promise<JsonObject>): Promise<{ sid: string; submit_url: string }>;
     /** The mailed token's submission. */
-    submitToken(sid: unknown, clientSecret: unknown, token: unknown): Promise<{ success: true }>;
+    submitToken(sid: unknown, clientSecret: unknown, token: unknown): Promise<{ success: true; nextLink?: string }>;
     addDeprecated(body: JsonObject): never;
     add(requester: Requester, body: JsonObject, request: GuardedRequest): Promise<void>;
     bind(requester: Requester, body: JsonObject): Promise<void>;
@@ -81,6 +82,13 @@ export interface Accounts {
    * or throws the 401 UiaChallenge.
    */
   passwordAuth(requester: Requester, request: GuardedRequest): Promise<() => Promise<void>>;
+  /** The web pages completing a stage for clients that cannot (client-server-api § Fallback). */
+  readonly uiaFallback: {
+    /** The stage's `params` for its page, or undefined when no page serves that stage here. */
+    params(type: string): JsonObject | undefined;
+    /** Completes the stage for the session: a failed attempt is returned (to show), a wrong request thrown. */
+    complete(sessionId: string, type: string, auth: JsonObject, clientIp: string | undefined): Promise<{ ok: true } | { ok: false; failure: MatrixError }>;
+  };
 }
 
 export const createAccounts = (ctx: AccountsContext): Accounts => {
@@ -135,6 +143,10 @@ export const createAccounts = (ctx: AccountsContext): Accounts => {
     passwordAuth: async (requester, request) => {
       const session = await userInteractiveAuth(ctx, { request, flows: PASSWORD_FLOWS, userId: requester.userId, bindParams: true });
       return () => finishUserInteractiveAuth(ctx, session);
+    },
+    uiaFallback: {
+      params: (type) => fallbackStageParams(ctx, type),
+      complete: (sessionId, type, auth, clientIp) => completeFallbackStage(ctx, sessionId, type, auth, clientIp),
     },
   };
 };

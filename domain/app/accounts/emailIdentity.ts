@@ -17,6 +17,12 @@ export const CLIENT_SECRET = /^[0-9a-zA-Z.=_-]{1,255}$/;
 /** Session ids are ours (24 alphanumerics); anything far longer is not one. */
 const MAX_SID_LENGTH = 255;
 
+/**
+ * How long a session outlives its token: a validated address stays usable for registering or
+ * adding it this long, then the session is deleted (on the next request for a token).
+ */
+export const SESSION_RETENTION_MS = 24 * 3_600_000;
+
 export interface ValidatedThreePid {
   readonly medium: ThreePidMedium;
   readonly address: string;
@@ -24,12 +30,16 @@ export interface ValidatedThreePid {
 }
 
 /** The 3PID of a validated session owned by `clientSecret`, or undefined. */
-export const validatedThreePid = async (store: ThreePidStore, sid: unknown, clientSecret: unknown): Promise<ValidatedThreePid | undefined> => {
+export const validatedThreePid = async (
+  store: ThreePidStore, sid: unknown, clientSecret: unknown, now: number,
+): Promise<ValidatedThreePid | undefined> => {
   if (typeof sid !== 'string' || sid.length > MAX_SID_LENGTH || typeof clientSecret !== 'string' || !CLIENT_SECRET.test(clientSecret)) {
     return undefined;
   }
   const session = await store.getValidationSession(sid);
   if (session === undefined || session.clientSecret !== clientSecret || session.validatedTs === undefined) return undefined;
+  // Sessions are swept only when tokens are requested: an old one proves nothing even before that.
+  if (session.tokenExpiresTs + SESSION_RETENTION_MS < now) return undefined;
   return { medium: session.medium, address: session.address, validatedTs: session.validatedTs };
 };
 
@@ -40,10 +50,12 @@ export type StageOutcome = { ok: true; userId: string | undefined } | { ok: fals
  * validated session; the 3PID is remembered for the UIA session, so the operation it guards
  * (registration, a password reset) learns which address was proven.
  */
-export const attemptEmailIdentityStage = async (threePids: ThreePidServices, session: UiaSession, auth: JsonObject): Promise<StageOutcome> => {
+export const attemptEmailIdentityStage = async (
+  threePids: ThreePidServices, session: UiaSession, auth: JsonObject, now: number,
+): Promise<StageOutcome> => {
   const creds = auth.threepid_creds ?? auth.threepidCreds;
   if (!isJsonObject(creds)) return { ok: false, failure: new MatrixError('M_MISSING_PARAM', 400, "Missing 'threepid_creds'") };
-  const threePid = await validatedThreePid(threePids.store, creds.sid, creds.client_secret);
+  const threePid = await validatedThreePid(threePids.store, creds.sid, creds.client_secret, now);
   if (threePid === undefined || threePid.medium !== 'email') {
     return { ok: false, failure: new MatrixError('M_UNAUTHORIZED', 401, 'Unable to get validated threepid') };
   }

@@ -12,7 +12,7 @@ import { MatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
 import { IdentityServerError, type ThreePidMedium } from '../../ports/threePids.ts';
 import type { AccountsContext, GuardedRequest, Requester, ThreePidServices } from './context.ts';
-import { CLIENT_SECRET, validatedThreePid } from './emailIdentity.ts';
+import { CLIENT_SECRET, SESSION_RETENTION_MS, validatedThreePid } from './emailIdentity.ts';
 import { invalidParam, missingParam } from './params.ts';
 import { hashAccessToken, newSessionId, newValidationToken } from './secrets.ts';
 import { finishUserInteractiveAuth, PASSWORD_FLOWS, userInteractiveAuth } from './uia.ts';
@@ -117,6 +117,7 @@ interface EmailRequest {
   readonly clientSecret: string;
   readonly address: string;
   readonly sendAttempt: number;
+  readonly nextLink?: string;
 }
 
 /** The body of an email `requestToken` (request_email_validation.yaml). */
@@ -130,7 +131,7 @@ const checkEmailRequest = (body: JsonObject): EmailRequest => {
     throw new MatrixError('M_INVALID_PARAM', 400, 'next_link must be an http(s) URL');
   }
   checkIdServerPair(body);
-  return { clientSecret, address: canonicaliseEmail(body.email), sendAttempt: body.send_attempt };
+  return { clientSecret, address: canonicaliseEmail(body.email), sendAttempt: body.send_attempt, ...(nextLink === undefined ? {} : { nextLink }) };
 };
 
 /** Where the mailed link submits the token (`submit_url` of request_token_response.yaml). */
@@ -160,6 +161,7 @@ const requestEmailToken = async (
   if (existing !== undefined && request.sendAttempt <= existing.lastSendAttempt) return { sid: existing.sessionId, submit_url: submitUrl };
 
   const now = ctx.clock.now();
+  await threePids.store.deleteExpiredValidationSessions(now - SESSION_RETENTION_MS);
   const sid = existing?.sessionId ?? newSessionId(ctx.random);
   const token = newValidationToken(ctx.random);
   const link = `${submitUrl}?${new URLSearchParams({ token, client_secret: request.clientSecret, sid }).toString()}`;
@@ -180,6 +182,7 @@ const requestEmailToken = async (
     sessionId: sid, medium: 'email', address: request.address, clientSecret: request.clientSecret,
     lastSendAttempt: request.sendAttempt, tokenHash: hashAccessToken(token), tokenExpiresTs: now + email.tokenLifetimeMs,
     ...(existing?.validatedTs === undefined ? {} : { validatedTs: existing.validatedTs }), createdTs: existing?.createdTs ?? now,
+    ...(request.nextLink === undefined ? {} : { nextLink: request.nextLink }),
   });
   return { sid, submit_url: submitUrl };
 };
@@ -202,16 +205,19 @@ export const requestThreePidToken = async (
 /**
  * The token's submission (the mailed link, or `submit_url` with the identity service's
  * `submitToken` parameters): the session is validated when the token is the one last mailed for
- * it, unexpired, and the client secret is the session's. Synapse's error for anything else.
+ * it, unexpired, and the client secret is the session's. Synapse's error for anything else. The
+ * session's `next_link`, if any, is where the link then sends the user.
  */
-export const submitThreePidToken = async (ctx: AccountsContext, sid: unknown, clientSecret: unknown, token: unknown): Promise<{ success: true }> => {
+export const submitThreePidToken = async (
+  ctx: AccountsContext, sid: unknown, clientSecret: unknown, token: unknown,
+): Promise<{ success: true; nextLink?: string }> => {
   const store = ctx.threePids?.store;
   const session = store === undefined || typeof sid !== 'string' || sid.length > 255 ? undefined : await store.getValidationSession(sid);
   const valid = session !== undefined && typeof token === 'string' && token.length <= 255 && typeof clientSecret === 'string'
     && session.clientSecret === clientSecret && session.tokenHash === hashAccessToken(token) && session.tokenExpiresTs > ctx.clock.now();
   if (!valid || store === undefined) throw new MatrixError('M_FORBIDDEN', 400, 'Validation token not found or has expired');
   await store.markValidated(session.sessionId, ctx.clock.now());
-  return { success: true };
+  return { success: true, ...(session.nextLink === undefined ? {} : { nextLink: session.nextLink }) };
 };
 
 /** `GET /account/3pid`. */
@@ -241,7 +247,7 @@ export const addThreePid = async (ctx: AccountsContext, requester: Requester, bo
   requireParams(body, ['client_secret', 'sid']);
   const session = await userInteractiveAuth(ctx, { request, flows: PASSWORD_FLOWS, userId: requester.userId, bindParams: true });
   const store = ctx.threePids?.store;
-  const threePid = store === undefined ? undefined : await validatedThreePid(store, body.sid, body.client_secret);
+  const threePid = store === undefined ? undefined : await validatedThreePid(store, body.sid, body.client_secret, ctx.clock.now());
   if (store === undefined || threePid === undefined) throw noValidatedSession(400);
   const owner = await store.ownerOf(threePid.medium, threePid.address);
   if (owner !== undefined && owner !== requester.userId) throw new MatrixError('M_THREEPID_IN_USE', 400, 'This third-party identifier is already in use');

@@ -41,6 +41,14 @@ export const registrationFlows = (ctx: AccountsContext): UiaFlows => {
 
 const DEFAULT_SESSION_LIFETIME_MS = 15 * 60_000;
 
+/** Where a session keeps the flows it was offered. */
+const FLOWS_KEY = 'flows';
+
+const flowsOf = (session: UiaSession): UiaFlows => {
+  const flows = session.data[FLOWS_KEY];
+  return Array.isArray(flows) ? flows.filter((stages): stages is string[] => Array.isArray(stages) && stages.every((s) => typeof s === 'string')) : [];
+};
+
 /** Not an error of the request: the 401 that tells the client which stages to complete next. */
 export class UiaChallenge extends Error {
   readonly status = 401;
@@ -153,7 +161,8 @@ const startSession = async (ctx: AccountsContext, request: UiaRequest): Promise<
     ...(request.userId === undefined ? {} : { userId: request.userId }),
     completed: [],
     createdTs: now,
-    data: {},
+    // The fallback pages complete stages without the request: they check the order against these.
+    data: { [FLOWS_KEY]: request.flows.map((stages) => [...stages]) },
   };
   await ctx.store.createUiaSession(session);
   return session;
@@ -204,7 +213,7 @@ const attemptStage = async (
     case 'm.login.recaptcha':
       return recaptchaStage(ctx, auth, clientIp);
     case EMAIL_IDENTITY_STAGE:
-      if (ctx.threePids !== undefined) return attemptEmailIdentityStage(ctx.threePids, session, auth);
+      if (ctx.threePids !== undefined) return attemptEmailIdentityStage(ctx.threePids, session, auth, ctx.clock.now());
       break;
     default:
       break;
@@ -245,6 +254,40 @@ export const userInteractiveAuth = async (ctx: AccountsContext, request: UiaRequ
   }
   if (flowComplete(request.flows, session.completed)) return session;
   throw challenge(ctx, request.flows, session);
+};
+
+/**
+ * The stages a web page can complete for a client that cannot (§ Fallback): the captcha and the
+ * terms, the stages that need a browser or a policy to read.
+ */
+export const FALLBACK_STAGES: readonly string[] = ['m.login.recaptcha', 'm.login.terms'];
+
+/** What a fallback page shows for a stage (its `params`), or undefined for a stage it cannot do here. */
+export const fallbackStageParams = (ctx: AccountsContext, type: string): JsonObject | undefined => {
+  if (!FALLBACK_STAGES.includes(type)) return undefined;
+  const params = paramsOf(ctx, [[type]])[type];
+  return params !== undefined && typeof params === 'object' && params !== null && !Array.isArray(params) ? params : undefined;
+};
+
+/**
+ * Completes a stage out of band, from its fallback page (Synapse's `add_oob_auth`): the client then
+ * retries its request with the session alone. A failed attempt is returned for the page to show
+ * (the user may try again); an unknown session throws 400 M_UNKNOWN, a stage not next in its
+ * session's flows 403 M_FORBIDDEN.
+ */
+export const completeFallbackStage = async (
+  ctx: AccountsContext, sessionId: string, type: string, auth: JsonObject, clientIp: string | undefined,
+): Promise<{ ok: true } | { ok: false; failure: MatrixError }> => {
+  const session = await findSession(ctx, sessionId);
+  if (session === undefined) throw new MatrixError('M_UNKNOWN', 400, `Unknown session ID: ${sessionId}`);
+  if (session.completed.includes(type)) return { ok: true };
+  if (!FALLBACK_STAGES.includes(type) || !isNextStage(flowsOf(session), session.completed, type)) {
+    throw new MatrixError('M_FORBIDDEN', 403, `${type} is not the next stage of this session`);
+  }
+  const outcome = await attemptStage(ctx, session, type, auth, clientIp);
+  if (!outcome.ok) return outcome;
+  await ctx.store.updateUiaSession(session.sessionId, [...session.completed, type], session.userId);
+  return { ok: true };
 };
 
 /**

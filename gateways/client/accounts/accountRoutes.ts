@@ -61,15 +61,19 @@ export const addAccountRoutes = (router: StrataRouter, accounts: Accounts, auth:
       }
     }
   }
-  // The mailed link (GET, query parameters) and `submit_url` (POST, the identity service's
-  // `submitToken` body: `sid`, `client_secret`, `token`), as Synapse serves them.
+  // The mailed link (GET, query parameters; then on to the request's `next_link`, as Synapse
+  // does) and `submit_url` (POST, the identity service's `submitToken` body: `sid`,
+  // `client_secret`, `token`).
   router.get(SUBMIT_TOKEN_PATH, async (ctx) => {
     const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
-    ctx.body = await accounts.threePids.submitToken(first(ctx.query.sid), first(ctx.query.client_secret), first(ctx.query.token));
+    const { success, nextLink } = await accounts.threePids.submitToken(first(ctx.query.sid), first(ctx.query.client_secret), first(ctx.query.token));
+    if (nextLink === undefined) ctx.body = { success };
+    else ctx.redirect(nextLink);
   });
   router.post(SUBMIT_TOKEN_PATH, async (ctx) => {
     const body = await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES });
-    ctx.body = await accounts.threePids.submitToken(body.sid, body.client_secret, body.token);
+    const { success } = await accounts.threePids.submitToken(body.sid, body.client_secret, body.token);
+    ctx.body = { success };
   });
   for (const path of clientPaths('/user/:userId/openid/request_token')) {
     router.post(path, auth, async (ctx) => {

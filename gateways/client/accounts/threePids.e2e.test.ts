@@ -112,6 +112,17 @@ describe.each<ServerMode>(['embedded', 'distributed'])('3PIDs by email (%s)', (m
       { json: { client_secret: 'again', email: 'BOB@example.org', send_attempt: 1 } });
   });
 
+  it('sends the link on to next_link once the token is submitted', async () => {
+    const before = mailbox.mails.length;
+    await client.ok('POST', '/register/email/requestToken', {
+      json: { client_secret: 'nextsecret', email: 'next@example.org', send_attempt: 1, next_link: 'https://app.example.org/validated' },
+    });
+    const link = linkOf((await mailbox.waitFor('next@example.org', before)).text);
+    const response = await fetch(`${server.url}${link.url.pathname}${link.url.search}`, { redirect: 'manual' });
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe('https://app.example.org/validated');
+  });
+
   it('resets a password with the email stage, without an access token', async () => {
     const reset = await requestToken('/account/password', 'bob@example.org', 'resetsecret');
     expect(reset.mail.subject).toContain('reset your password');
