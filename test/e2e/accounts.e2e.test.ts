@@ -28,11 +28,12 @@ describe.each<ServerMode>(['embedded', 'distributed'])('account deactivation (%s
     await carol.put(`/profile/${e(carol.userId)}/avatar_url`, { avatar_url: 'mxc://example.org/abc' });
     const secondDevice = await client.login(carol.userId, { deviceId: 'LAPTOP' });
 
-    const challenge = await carol.request('POST', '/account/deactivate', { json: {} });
+    // A session is bound to its request's parameters: every stage repeats `erase`.
+    const challenge = await carol.request('POST', '/account/deactivate', { json: { erase: true } });
     expect(challenge.status).toBe(401);
     expect(challenge.body).toMatchObject({ flows: [{ stages: ['m.login.password'] }], session: expect.any(String) });
     const wrong = await carol.request('POST', '/account/deactivate', {
-      json: { auth: { type: 'm.login.password', session: challenge.body.session, identifier: { type: 'm.id.user', user: carol.userId }, password: 'nope' } },
+      json: { erase: true, auth: { type: 'm.login.password', session: challenge.body.session, identifier: { type: 'm.id.user', user: carol.userId }, password: 'nope' } },
     });
     expect(wrong.status).toBe(401);
     expect(wrong.body).toMatchObject({ errcode: 'M_FORBIDDEN', session: challenge.body.session });

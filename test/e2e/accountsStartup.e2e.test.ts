@@ -138,7 +138,9 @@ describe('client start-up endpoints (embedded)', () => {
     const seen = await root.get(`/admin/whois/${e(alice.userId)}`);
     expect(seen).toEqual({
       user_id: alice.userId,
-      devices: { [alice.session.deviceId]: { sessions: [{ connections: [{ ip: expect.any(String), last_seen: expect.any(Number) }] }] } },
+      devices: {
+        [alice.session.deviceId]: { sessions: [{ connections: [{ ip: expect.any(String), last_seen: expect.any(Number), user_agent: expect.any(String) }] }] },
+      },
     });
     expect((await alice.get(`/admin/whois/${e(alice.userId)}`)).user_id).toBe(alice.userId);
     await root.fails('GET', `/admin/whois/${e('@nobody:' + server.serverName)}`, { status: 404, errcode: 'M_NOT_FOUND' });

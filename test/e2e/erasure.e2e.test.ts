@@ -128,7 +128,8 @@ describe('erasure (Kafka + PostgreSQL + ClickHouse)', () => {
   });
 
   it('erases a user deactivated with erase: true from PostgreSQL and the log', async () => {
-    const challenge = await alice.request('POST', '/account/deactivate', { json: {} });
+    // The session is bound to the request's parameters (as Element sends it): `erase` from the first request on.
+    const challenge = await alice.request('POST', '/account/deactivate', { json: { erase: true } });
     expect(await alice.post('/account/deactivate', {
       erase: true,
       auth: { type: 'm.login.password', session: challenge.body.session, identifier: { type: 'm.id.user', user: alice.userId }, password: PASSWORD },
@@ -224,7 +225,8 @@ describe('erasure (embedded log and PGlite)', () => {
     expect(bytes).not.toContain(KEPT_TEXT);
     expect(bytes).toContain(SEALED_HEADER);
 
-    const challenge = await carol.request('POST', '/account/deactivate', { json: {} });
+    // The session is bound to the request's parameters (as Element sends it): `erase` from the first request on.
+    const challenge = await carol.request('POST', '/account/deactivate', { json: { erase: true } });
     await carol.post('/account/deactivate', {
       erase: true,
       auth: { type: 'm.login.password', session: challenge.body.session, identifier: { type: 'm.id.user', user: carol.userId }, password: PASSWORD },
