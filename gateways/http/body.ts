@@ -122,3 +122,27 @@ const parseJson = (bytes: Buffer, allowEmpty: boolean): JsonValue => {
   if (problem !== undefined) throw new MatrixError('M_BAD_JSON', 400, `Unacceptable JSON: ${problem.reason}`);
   return value;
 };
+
+/**
+ * Reads an `application/x-www-form-urlencoded` body (the fallback pages' forms), bounded like a
+ * JSON body; an empty body is an empty form.
+ */
+export const readFormBody = async (ctx: StrataContext, options: ReadJsonBodyOptions): Promise<URLSearchParams> => {
+  if (ctx.req.readableEnded) return new URLSearchParams();
+  let bytes: Buffer;
+  try {
+    const declared = ctx.request.length;
+    if (declared !== undefined && declared > options.maxBytes) throw tooLarge(options.maxBytes);
+    bytes = await readBytes(ctx.req, options.maxBytes, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+  } catch (error) {
+    closeAfterResponse(ctx);
+    throw error;
+  }
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new MatrixError('M_INVALID_PARAM', 400, 'Form body is not valid UTF-8');
+  }
+  return new URLSearchParams(text);
+};

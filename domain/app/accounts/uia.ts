@@ -171,7 +171,7 @@ const startSession = async (ctx: AccountsContext, request: UiaRequest): Promise<
 const passwordStage = async (ctx: AccountsContext, session: UiaSession, auth: JsonObject): Promise<StageOutcome> => {
   const password = optionalString(auth, 'password');
   if (password === undefined) return { ok: false, failure: new MatrixError('M_MISSING_PARAM', 400, "Missing 'password'") };
-  const userId = userIdFromIdentifier(auth, ctx.serverName);
+  const userId = await userIdFromIdentifier(ctx, auth);
   if (session.userId !== undefined && userId !== session.userId) {
     return { ok: false, failure: new MatrixError('M_FORBIDDEN', 403, 'Identifier does not match the requesting user') };
   }

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../json.ts';
 import { createAccounts } from './accounts.ts';
 import { createTestContext, guarded } from '../../../test/builders/index.ts';
-import { PASSWORD_FLOWS, registrationFlows, UiaChallenge, userInteractiveAuth, type UiaRequest } from './uia.ts';
+import {
+  completeFallbackStage, fallbackStageParams, PASSWORD_FLOWS, registrationFlows, UiaChallenge, userInteractiveAuth, type UiaRequest,
+} from './uia.ts';
 
 const setup = async () => {
   const ctx = createTestContext();
@@ -195,5 +197,27 @@ describe('registration stages', () => {
     await expect(userInteractiveAuth(ctx, request({ type: 'm.login.dummy', session }))).resolves.toMatchObject({
       completed: ['m.login.recaptcha', 'm.login.terms', 'm.login.dummy'],
     });
+  });
+
+  it('completes the captcha and terms out of band (fallback pages), in their flows` order, for live sessions only', async () => {
+    const ctx = createTestContext({ registrationCaptcha: captcha, registrationTerms: terms });
+    const request = (auth?: JsonObject): UiaRequest => ({
+      request: guarded(auth, {}, 'POST', '/_matrix/client/v3/register'), flows: registrationFlows(ctx), bindParams: false,
+    });
+    const session = (await challengeOf(userInteractiveAuth(ctx, request()))).body.session as string;
+    expect(fallbackStageParams(ctx, 'm.login.recaptcha')).toEqual({ public_key: 'site-key' });
+    expect(fallbackStageParams(ctx, 'm.login.password')).toBeUndefined();
+    await expect(completeFallbackStage(ctx, session, 'm.login.terms', {}, undefined)).rejects.toMatchObject({ errcode: 'M_FORBIDDEN', status: 403 });
+    await expect(completeFallbackStage(ctx, 'nope', 'm.login.recaptcha', { response: 'solved' }, undefined)).rejects.toMatchObject({ status: 400 });
+    const failed = await completeFallbackStage(ctx, session, 'm.login.recaptcha', { response: 'robot' }, '192.0.2.9');
+    expect(failed).toMatchObject({ ok: false, failure: { errcode: 'M_UNAUTHORIZED' } });
+    expect(await completeFallbackStage(ctx, session, 'm.login.recaptcha', { response: 'solved' }, '192.0.2.9')).toEqual({ ok: true });
+    expect(await completeFallbackStage(ctx, session, 'm.login.terms', {}, undefined)).toEqual({ ok: true });
+    const resumed = await challengeOf(userInteractiveAuth(ctx, request({ session })));
+    expect(resumed.body.completed).toEqual(['m.login.recaptcha', 'm.login.terms']);
+    // A password session offers neither stage.
+    const other = await setup();
+    const passwordSession = (await challengeOf(userInteractiveAuth(other, aliceRequest()))).body.session as string;
+    await expect(completeFallbackStage(other, passwordSession, 'm.login.terms', {}, undefined)).rejects.toMatchObject({ status: 403 });
   });
 });

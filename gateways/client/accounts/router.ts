@@ -8,6 +8,7 @@ import type { RequestState, StrataRouter } from '../../http/index.ts';
 import { addAccountRoutes } from './accountRoutes.ts';
 import { requireAccessToken } from './auth.ts';
 import { addDeviceRoutes } from './deviceRoutes.ts';
+import { addFallbackRoutes } from './fallbackRoutes.ts';
 import { addDiscoveryRoutes, type SupportInfo } from './discoveryRoutes.ts';
 import { addModerationRoutes } from './moderationRoutes.ts';
 import { addProfileRoutes } from './profileRoutes.ts';
@@ -45,5 +46,6 @@ export const createAccountsRouter = (options: AccountsRouterOptions): StrataRout
   addModerationRoutes(router, options.accounts, auth);
   addDiscoveryRoutes(router, options.publicBaseUrl, options.support, auth);
   addThirdPartyRoutes(router, auth);
+  addFallbackRoutes(router, options.accounts);
   return router;
 };

@@ -271,4 +271,41 @@ describe.each<ServerMode>(['embedded', 'distributed'])('registration with reCAPT
     const done = await client.ok('POST', '/register', { json: { ...json, auth: { type: 'm.login.dummy', session } } });
     expect(done.user_id).toBe(`@human:${server.serverName}`);
   });
+
+  it('completes the captcha and the terms on their fallback pages for clients that cannot (§ Fallback)', async () => {
+    const json = { username: 'browser', password: 'pw-browser' };
+    const session = (await client.request('POST', '/register', { json })).body.session as string;
+    const fallback = (type: string, query = `?session=${e(session)}`) => `${server.url}/_matrix/client/v3/auth/${type}/fallback/web${query}`;
+    const post = (type: string, form: Record<string, string>) => fetch(fallback(type, ''), {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString(),
+    });
+
+    const captchaPage = await fetch(fallback('m.login.recaptcha'));
+    expect([captchaPage.status, captchaPage.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
+    const captchaHtml = await captchaPage.text();
+    expect(captchaHtml).toContain('data-sitekey="public-key"');
+    expect(captchaHtml).toContain(`name="session" value="${session}"`);
+    // The terms come second: not before the captcha is solved.
+    expect((await post('m.login.terms', { session })).status).toBe(403);
+    const robot = await post('m.login.recaptcha', { session, 'g-recaptcha-response': 'robot' });
+    expect([robot.status, await robot.text()]).toEqual([200, expect.stringContaining('class="error"')]);
+    const solved = await post('m.login.recaptcha', { session, 'g-recaptcha-response': 'solved' });
+    expect(await solved.text()).toContain('authDone');
+
+    const termsHtml = await (await fetch(fallback('m.login.terms'))).text();
+    expect(termsHtml).toContain(`href="${server.url}/_matrix/consent?v=1.0"`);
+    expect(await (await post('m.login.terms', { session })).text()).toContain('authDone');
+    // The client retries with the session alone: both stages are done.
+    const retry = await client.request('POST', '/register', { json: { ...json, auth: { session } } });
+    expect([retry.status, retry.body.completed]).toEqual([401, ['m.login.recaptcha', 'm.login.terms']]);
+    expect((await client.ok('POST', '/register', { json: { ...json, auth: { type: 'm.login.dummy', session } } })).user_id)
+      .toBe(`@browser:${server.serverName}`);
+
+    // A page for a stage without one, a missing or unknown session.
+    expect((await fetch(fallback('m.login.password'))).status).toBe(404);
+    expect((await fetch(fallback('m.login.recaptcha', ''))).status).toBe(400);
+    expect((await post('m.login.recaptcha', { session: 'nope', 'g-recaptcha-response': 'solved' })).status).toBe(400);
+    // What the page shows of the session is escaped.
+    expect(await (await fetch(fallback('m.login.terms', `?session=${e('"><script>x</script>')}`))).text()).not.toContain('<script>x');
+  });
 });
