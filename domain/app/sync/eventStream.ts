@@ -30,11 +30,12 @@ export interface EventStream {
 
 /** Room events per response (the endpoint has no `limit`); `end` then points at the rest. */
 export const EVENT_STREAM_PAGE = 100;
-/** Synapse's EventStreamRestServlet waits this long when the client names no `timeout`. */
-const DEFAULT_TIMEOUT_MS = 30_000;
-
+/**
+ * Without `timeout` the stream answers at once, as this route does with `room_id` and as /sync
+ * does (sync.yaml: "By default, this is 0"); Synapse's servlet would wait 30 s for both.
+ */
 const timeoutOf = (text: string | undefined): number => {
-  if (text === undefined) return DEFAULT_TIMEOUT_MS;
+  if (text === undefined) return 0;
   if (!/^\d{1,15}$/.test(text)) throw new MatrixError('M_INVALID_PARAM', 400, "'timeout' must be a non-negative integer");
   return Math.min(Number(text), MAX_SYNC_TIMEOUT_MS);
 };

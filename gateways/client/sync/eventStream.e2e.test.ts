@@ -45,6 +45,10 @@ describe.each<ServerMode>(['embedded', 'distributed'])('GET /events, the global 
     expect(typeof first.end).toBe('string');
     const again = await alice.get('/events', { from: first.end as string, timeout: 0 });
     expect(again).toMatchObject({ chunk: [], start: first.end });
+    // Without a timeout it answers at once, as /sync.
+    const started2 = Date.now();
+    expect((await alice.get('/events', { from: again.end as string })).chunk).toEqual([]);
+    expect(Date.now() - started2).toBeLessThan(5_000);
     await alice.fails('GET', '/events', { status: 400, errcode: 'M_INVALID_PARAM' }, { query: { from: 'garbage', timeout: 0 } });
     await alice.fails('GET', '/events', { status: 400, errcode: 'M_INVALID_PARAM' }, { query: { timeout: 'soon' } });
     // A peeking room token is not a stream token.
