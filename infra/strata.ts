@@ -232,6 +232,8 @@ export const startStrata = async (
   const federationOutbox: FederationOutbox = options.federationOutbox ?? federationSender;
   const userData = createUserData({
     ...(options.presenceTimers === undefined ? {} : { presenceTimers: options.presenceTimers }),
+    // Users can change their 3PIDs only when addresses can be validated.
+    capabilities: { threePidChanges: config.email !== undefined },
     federation: { outbox: federationOutbox, rooms: roomServers },
     stores: userDataStores,
     notifier,

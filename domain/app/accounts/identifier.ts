@@ -1,6 +1,7 @@
 /**
  * User identifiers in login and `m.login.password` auth dicts (client-server-api § Identifier
- * types). `m.id.user` names the user by full user id or by localpart alone.
+ * types). `m.id.user` names the user by full user id or by localpart alone; `m.id.thirdparty`
+ * (and `m.id.phone`) by a 3PID bound to the account.
  */
 import { MatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
@@ -21,31 +22,59 @@ export const localUserIdOf = (user: string, serverName: string): string | undefi
   return `@${user.slice(1, colon).toLowerCase()}:${serverName}`;
 };
 
-/**
- * Reads the user a login or auth dict names: `identifier` first, then the deprecated top-level
- * `user` (and `medium`/`address`, which name a third-party id). Returns undefined for a user this
- * server cannot have; third-party ids are unknown here, which the spec answers with 403.
- */
-export const userIdFromIdentifier = (body: JsonObject, serverName: string): string | undefined => {
+/** A third-party id as a login names it: `medium` and `address` strings (unbounded ones find nothing). */
+const thirdPartyOf = (fields: JsonObject): { medium: string; address: string } => {
+  const medium = optionalString(fields, 'medium');
+  const address = optionalString(fields, 'address');
+  if (medium === undefined || address === undefined) throw new MatrixError('M_MISSING_PARAM', 400, "Missing 'medium' or 'address'");
+  return { medium, address };
+};
+
+/** `m.id.phone`: the number as typed, without punctuation, with its country's calling code left to the client. */
+const phoneOf = (identifier: JsonObject): { medium: string; address: string } => {
+  const phone = optionalString(identifier, 'phone');
+  if (phone === undefined || optionalString(identifier, 'country') === undefined) {
+    throw new MatrixError('M_MISSING_PARAM', 400, "Missing 'country' or 'phone'");
+  }
+  return { medium: 'msisdn', address: phone.replace(/[^\d]/g, '') };
+};
+
+/** The user (`m.id.user`, `user`) or the 3PID a login or auth dict names. */
+const namedUser = (body: JsonObject, serverName: string): { userId: string | undefined } | { medium: string; address: string } => {
   const identifier = optionalObject(body, 'identifier');
   if (identifier !== undefined) {
     const type = optionalString(identifier, 'type');
     if (type === 'm.id.user') {
       const user = optionalString(identifier, 'user');
       if (user === undefined) throw new MatrixError('M_MISSING_PARAM', 400, "Missing 'identifier.user'");
-      return localUserIdOf(user, serverName);
+      return { userId: localUserIdOf(user, serverName) };
     }
-    if (type === 'm.id.thirdparty' || type === 'm.id.phone') {
-      throw new MatrixError('M_FORBIDDEN', 403, 'Third-party identifier is not known to this server');
-    }
+    if (type === 'm.id.thirdparty') return thirdPartyOf(identifier);
+    if (type === 'm.id.phone') return phoneOf(identifier);
     throw new MatrixError('M_UNKNOWN', 400, `Unknown identifier type ${JSON.stringify(type ?? null)}`);
   }
   const user = optionalString(body, 'user');
-  if (user !== undefined) return localUserIdOf(user, serverName);
-  if (body.medium !== undefined || body.address !== undefined) {
-    throw new MatrixError('M_FORBIDDEN', 403, 'Third-party identifier is not known to this server');
-  }
+  if (user !== undefined) return { userId: localUserIdOf(user, serverName) };
+  if (body.medium !== undefined || body.address !== undefined) return thirdPartyOf(body);
   throw new MatrixError('M_MISSING_PARAM', 400, "Missing 'identifier'");
+};
+
+/** Synapse's bound on an address, beyond which no 3PID can be bound. */
+const MAX_ADDRESS_LENGTH = 500;
+
+/**
+ * Reads the user a login or auth dict names: `identifier` first, then the deprecated top-level
+ * `user` (or `medium`/`address`). A 3PID names the account it is bound to (an email however it is
+ * cased, as it was canonicalised when bound). Undefined for a user this server cannot have, or a
+ * 3PID bound to no account: the caller answers that as any other mismatch.
+ */
+export const userIdFromIdentifier = async (ctx: Pick<AccountsContext, 'serverName' | 'threePids'>, body: JsonObject): Promise<string | undefined> => {
+  const named = namedUser(body, ctx.serverName);
+  if ('userId' in named) return named.userId;
+  const store = ctx.threePids?.store;
+  if (store === undefined || (named.medium !== 'email' && named.medium !== 'msisdn') || named.address.length > MAX_ADDRESS_LENGTH) return undefined;
+  const address = named.medium === 'email' ? named.address.trim().toLowerCase() : named.address;
+  return store.ownerOf(named.medium, address);
 };
 
 /**

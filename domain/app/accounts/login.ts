@@ -25,7 +25,7 @@ export const loginFlows = (): { flows: { type: string }[] } => ({ flows: [{ type
 export const login = async (ctx: AccountsContext, body: JsonObject): Promise<IssuedSession> => {
   const type = requireString(body, 'type');
   if (type !== 'm.login.password') throw new MatrixError('M_UNKNOWN', 400, `Unknown login type ${type}`);
-  const userId = userIdFromIdentifier(body, ctx.serverName);
+  const userId = await userIdFromIdentifier(ctx, body);
   const password = requireString(body, 'password');
   const deviceId = optionalString(body, 'device_id');
   checkDeviceId(deviceId);

@@ -9,6 +9,8 @@ export interface CapabilitiesOptions {
   readonly defaultRoomVersion?: string;
   /** Room versions this server supports, all stable (1–12 by default). */
   readonly roomVersions?: readonly string[];
+  /** Whether users can add and remove 3PIDs (email validation is configured); false by default. */
+  readonly threePidChanges?: boolean;
 }
 
 /** Who asks: the answer depends on it for `m.account_moderation`. */
@@ -28,7 +30,7 @@ export const capabilities = (options: CapabilitiesOptions = {}, viewer: Capabili
     // Deprecated since v1.16 in favour of `m.profile_fields`, which also covers both keys; kept in step with it.
     'm.set_displayname': { enabled: true },
     'm.set_avatar_url': { enabled: true },
-    'm.3pid_changes': { enabled: false },
+    'm.3pid_changes': { enabled: options.threePidChanges ?? false },
     // No `POST /login/get_token` here.
     'm.get_login_token': { enabled: false },
     // Since v1.16: any profile key may be set (no allowed/disallowed lists).

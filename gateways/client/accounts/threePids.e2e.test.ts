@@ -52,6 +52,10 @@ describe.each<ServerMode>(['embedded', 'distributed'])('3PIDs by email (%s)', (m
     await identityServer?.stop();
   });
 
+  it('announces m.3pid_changes', async () => {
+    expect((await alice.get('/capabilities')).capabilities['m.3pid_changes']).toEqual({ enabled: true });
+  });
+
   it('validates the request body before anything is sent', async () => {
     const body = { client_secret: 'secret', email: 'someone@example.org', send_attempt: 1 };
     await client.fails('POST', '/register/email/requestToken', { status: 400, errcode: 'M_MISSING_PARAM' }, { json: { email: body.email } });
@@ -141,6 +145,13 @@ describe.each<ServerMode>(['embedded', 'distributed'])('3PIDs by email (%s)', (m
     await client.fails('POST', '/login', { status: 403, errcode: 'M_FORBIDDEN' },
       { json: { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'bob' }, password: PASSWORD } });
     expect((await client.login('bob', { password: 'a new password' })).userId).toBe(`@bob:${server.serverName}`);
+    // The address names the account at login too (m.id.thirdparty), however it is cased.
+    const byEmail = (address: string, password: string) => ({
+      type: 'm.login.password', identifier: { type: 'm.id.thirdparty', medium: 'email', address }, password,
+    });
+    expect((await client.ok('POST', '/login', { json: byEmail('BOB@example.org', 'a new password') })).user_id).toBe(`@bob:${server.serverName}`);
+    await client.fails('POST', '/login', { status: 403, errcode: 'M_FORBIDDEN' }, { json: byEmail('bob@example.org', PASSWORD) });
+    await client.fails('POST', '/login', { status: 403, errcode: 'M_FORBIDDEN' }, { json: byEmail('nobody@example.org', 'a new password') });
   });
 
   it('adds a validated email to an account behind UIA, lists it and deletes it', async () => {
