@@ -1,6 +1,7 @@
 import type { JsonObject } from '../../json.ts';
 import type { AccountStore, Clock, PasswordHasher, ProfileFields, Random, RecaptchaVerifier } from '../../ports/accounts.ts';
 import type { RemoteServers } from '../../ports/remoteServers.ts';
+import type { FailedAttempts } from './failedAttempts.ts';
 import type { IdentityServers, Mailer, ThreePidStore } from '../../ports/threePids.ts';
 
 /** Everything the account use-cases depend on; built once by the composition root. */
@@ -53,6 +54,8 @@ export interface AccountsContext {
   readonly threePids?: ThreePidServices;
   /** How long a shared-secret registration nonce stays usable; 60 s by default (as Synapse). */
   readonly registrationNonceLifetimeMs?: number;
+  /** Failed password attempts in user-interactive auth, limited per user; Synapse's limit when absent. */
+  readonly failedPasswordAttempts?: FailedAttempts;
   /** Registration asks for `m.login.recaptcha` (Synapse's `enable_registration_captcha`). */
   readonly registrationCaptcha?: { readonly publicKey: string; readonly verifier: RecaptchaVerifier };
   /**

@@ -15,6 +15,7 @@ import type { JsonObject, JsonValue } from '../../json.ts';
 import type { UiaSession } from '../../ports/accounts.ts';
 import type { AccountsContext, GuardedRequest } from './context.ts';
 import { attemptEmailIdentityStage, EMAIL_IDENTITY_STAGE, type StageOutcome } from './emailIdentity.ts';
+import { createFailedAttempts, type FailedAttempts } from './failedAttempts.ts';
 import { checkPassword, userIdFromIdentifier } from './identifier.ts';
 import { optionalObject, optionalString } from './params.ts';
 import { newSessionId } from './secrets.ts';
@@ -168,6 +169,16 @@ const startSession = async (ctx: AccountsContext, request: UiaRequest): Promise<
   return session;
 };
 
+/** Each context's failed password attempts, unless the composition root shares its own. */
+const defaultFailedAttempts = new WeakMap<AccountsContext, FailedAttempts>();
+
+const failedAttemptsOf = (ctx: AccountsContext): FailedAttempts => {
+  if (ctx.failedPasswordAttempts !== undefined) return ctx.failedPasswordAttempts;
+  let attempts = defaultFailedAttempts.get(ctx);
+  if (attempts === undefined) defaultFailedAttempts.set(ctx, (attempts = createFailedAttempts(ctx.clock)));
+  return attempts;
+};
+
 const passwordStage = async (ctx: AccountsContext, session: UiaSession, auth: JsonObject): Promise<StageOutcome> => {
   const password = optionalString(auth, 'password');
   if (password === undefined) return { ok: false, failure: new MatrixError('M_MISSING_PARAM', 400, "Missing 'password'") };
@@ -175,7 +186,13 @@ const passwordStage = async (ctx: AccountsContext, session: UiaSession, auth: Js
   if (session.userId !== undefined && userId !== session.userId) {
     return { ok: false, failure: new MatrixError('M_FORBIDDEN', 403, 'Identifier does not match the requesting user') };
   }
+  // As Synapse: too many failures are a 429 before the password is looked at, not a failed stage.
+  const attempts = failedAttemptsOf(ctx);
+  const key = userId ?? '';
+  const retryAfterMs = attempts.retryAfterMs(key);
+  if (retryAfterMs > 0) throw new MatrixError('M_LIMIT_EXCEEDED', 429, 'Too many failed attempts', { retry_after_ms: retryAfterMs });
   if (!(await checkPassword(ctx, userId, password))) {
+    attempts.record(key);
     return { ok: false, failure: new MatrixError('M_FORBIDDEN', 403, 'Invalid password') };
   }
   return { ok: true, userId };

@@ -59,6 +59,19 @@ describe('user-interactive auth with m.login.password', () => {
     await expect(userInteractiveAuth(ctx, aliceRequest({ session }))).resolves.toMatchObject({ sessionId: session });
   });
 
+  it('answers 429 once a user failed too often (Synapse`s rc_login.failed_attempts), before checking the password', async () => {
+    const ctx = await setup();
+    const session = (await challengeOf(userInteractiveAuth(ctx, aliceRequest()))).body.session as string;
+    for (let i = 0; i < 3; i++) {
+      expect((await challengeOf(userInteractiveAuth(ctx, aliceRequest(passwordAuth(session, 'alice', `bad${i}`))))).body.errcode).toBe('M_FORBIDDEN');
+    }
+    await expect(userInteractiveAuth(ctx, aliceRequest(passwordAuth(session, 'alice', 'pw')))).rejects.toMatchObject({
+      errcode: 'M_LIMIT_EXCEEDED', status: 429, extra: { retry_after_ms: expect.any(Number) },
+    });
+    ctx.clock.advance(6_000);
+    await expect(userInteractiveAuth(ctx, aliceRequest(passwordAuth(session, 'alice', 'pw')))).resolves.toMatchObject({ completed: ['m.login.password'] });
+  });
+
   it("refuses another user's password", async () => {
     const ctx = await setup();
     const first = await challengeOf(userInteractiveAuth(ctx, aliceRequest()));

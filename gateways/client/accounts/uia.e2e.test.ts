@@ -178,6 +178,20 @@ describe.each<ServerMode>(['embedded', 'distributed'])('user-interactive auth (%
       });
     });
 
+    it('limits failed password attempts per user: a 429 after the burst, even without an access token', async () => {
+      const target = await client.register('guessed', 'pw-guessed');
+      const { session } = await challenge('POST', '/account/deactivate', {}, undefined);
+      for (let i = 0; i < 3; i++) {
+        const wrong = await client.request('POST', '/account/deactivate', { json: { auth: passwordAuth(session, target.userId, `guess${i}`) } });
+        expect([wrong.status, wrong.body.errcode]).toEqual([401, 'M_FORBIDDEN']);
+      }
+      const limited = await client.fails('POST', '/account/deactivate', { status: 429, errcode: 'M_LIMIT_EXCEEDED' }, {
+        json: { auth: passwordAuth(session, target.userId, 'pw-guessed') },
+      });
+      expect(limited.retry_after_ms).toEqual(expect.any(Number));
+      await client.ok('GET', '/account/whoami', { token: target.accessToken });
+    });
+
     it('deactivates after the password stage, with `completed` never claiming a failed stage', async () => {
       const victim = await client.register('leaving', 'pw-leave');
       const { session } = await challenge('POST', '/account/deactivate', { erase: false }, victim.accessToken);
