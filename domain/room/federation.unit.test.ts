@@ -33,6 +33,48 @@ describe.each([...ROOM_VERSIONS.values()])('federation in the room decider, room
     expect(h.state.extremityStates.size).toBe(1);
   });
 
+  it('waits (missing) rather than resolve differing states with an event it cannot load', () => {
+    const h = new Harness(rules);
+    createRoom(h);
+    h.apply(h.ingest(h.remote(member('@carol:b.test', 'join'), [...h.state.forwardExtremities])));
+    const forkPoint = [...h.state.forwardExtremities];
+    const [topic] = h.apply(h.send({ type: 'm.room.topic', stateKey: '', sender: '@alice:a.test', content: { topic: 'ours' } }));
+    // The writer's lookups lost the topic (a read model lagging behind it): resolving without it
+    // would leave it out of the state other servers keep.
+    h.events.delete(topic!.eventId);
+    const decision = h.ingest(h.remote({ type: 'm.room.message', sender: '@carol:b.test', content: { body: 'concurrent' } }, forkPoint));
+    expect(decision).toEqual({ outcome: 'missing', eventIds: [topic!.eventId] });
+  });
+
+  it('records the state after a soft-failed event, so its sender\'s later events that cite it are judged on it', () => {
+    const h = new Harness(rules);
+    createRoom(h);
+    h.apply(h.ingest(h.remote(member('@carol:b.test', 'join'), [...h.state.forwardExtremities])));
+    const levels = h.events.get(h.state.state.get(stateKeyOf('m.room.power_levels', ''))!)!.content;
+    const users = (carolLevel: number) => ({ ...levels, users: { ...(levels.users as object), '@carol:b.test': carolLevel } });
+    h.apply(h.send({ type: 'm.room.power_levels', stateKey: '', sender: '@alice:a.test', content: users(50) }));
+    const forkPoint = [...h.state.forwardExtremities];
+    // Alice demotes Carol while Carol, not yet aware of it, sets the topic.
+    const [demotion] = h.apply(h.send({ type: 'm.room.power_levels', stateKey: '', sender: '@alice:a.test', content: users(0) }));
+    const [topic] = h.apply(h.ingest(h.remote({ type: 'm.room.topic', stateKey: '', sender: '@carol:b.test', content: { topic: 'theirs' } }, forkPoint)));
+    expect(topic).toMatchObject({ type: 'pdu.softFailed' });
+    if (topic?.type !== 'pdu.softFailed') throw new Error('expected a soft-failed record');
+    // The state after it: the levels before the demotion, and its topic.
+    expect(topic.stateAfterDelta).toEqual(expect.arrayContaining([
+      { type: 'm.room.power_levels', stateKey: '', eventId: forkPoint[0], replaces: demotion!.eventId },
+      { type: 'm.room.topic', stateKey: '', eventId: topic.eventId, replaces: null },
+    ]));
+    expect(h.state.forwardExtremities).toEqual([demotion!.eventId]);
+    // Carol's next event cites her topic: judged on the state after it, accepted, and the current
+    // state resolves both forks: the demotion wins, and so Carol's topic loses since v2; v1 keeps
+    // a key only one fork set as unconflicted.
+    const [message] = h.apply(h.ingest(h.remote({ type: 'm.room.message', sender: '@carol:b.test', content: { body: 'after my topic' } }, [topic.eventId])));
+    expect(message).toMatchObject({ type: 'pdu.accepted' });
+    expect(h.state.forwardExtremities).toEqual([demotion!.eventId, message!.eventId]);
+    expect(h.state.state.get(stateKeyOf('m.room.power_levels', ''))).toBe(demotion!.eventId);
+    expect(h.state.state.get(TOPIC)).toBe(rules.stateRes === 'v1' ? topic.eventId : undefined);
+  });
+
   it('takes a remote state event on a fork into the current state', () => {
     const h = new Harness(rules);
     createRoom(h);

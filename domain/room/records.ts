@@ -106,6 +106,8 @@ export interface LegacyPduAccepted extends AcceptedFields {
 /**
  * A remote event that passed its own auth checks but not against the room's current state
  * (server-server-api.md § Soft failure): kept in the DAG, not shown to clients, not an extremity.
+ * Consumers that keep the DAG hold it like an outlier, with the state after it: a later event of
+ * its sender cites it as a prev event, and its state is part of that event's.
  */
 export interface PduSoftFailed {
   readonly type: 'pdu.softFailed';
@@ -116,6 +118,11 @@ export interface PduSoftFailed {
   readonly pdu: Pdu;
   readonly reason: string;
   readonly acceptedAt: number;
+  /**
+   * The state after this event, as changes to the room's current state at this record (which a
+   * soft-failed event does not change). Absent in records written before it was kept.
+   */
+  readonly stateAfterDelta?: readonly StateChange[];
 }
 
 /** A remote event that failed the checks on receipt; recorded so it is never fetched again. */

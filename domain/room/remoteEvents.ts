@@ -72,6 +72,19 @@ export const diffStates = (before: StateMap, after: StateMap): StateChange[] => 
   return changes;
 };
 
+/**
+ * The ids of differing state sets that `getEvent` cannot load. State resolution leaves such events
+ * out of the conflicted set without a word, so resolving with any would give a state other servers
+ * do not reach: the decision waits for them instead (`missing`).
+ */
+const unloadableStateEvents = (stateSets: readonly StateMap[], getEvent: RoomLookups['getEvent']): string[] => {
+  const [first, ...rest] = stateSets;
+  const sameAsFirst = (set: StateMap): boolean => set.size === first!.size && [...set].every(([key, id]) => first!.get(key) === id);
+  if (first === undefined || rest.every(sameAsFirst)) return [];
+  const ids = new Set(stateSets.flatMap((set) => [...set.values()]));
+  return [...ids].filter((id) => getEvent(id) === undefined);
+};
+
 export const decideRemotePdu = (
   received: Pdu,
   receivedAt: number,
@@ -124,8 +137,10 @@ export const decideRemotePdu = (
   // 5. "Passes authorization rules based on the state before the event, otherwise it is rejected."
   const missingState = event.prevEventIds.filter((id) => stateAfterOf(id) === undefined);
   if (missingState.length > 0) return { outcome: 'missing', eventIds: missingState };
-  const input = (stateSets: StateMap[]) => ({ stateSets, getEvent: lookups.getEvent, isRejected: lookups.isRejected });
-  const stateBefore = resolveState(input(event.prevEventIds.map((id) => stateAfterOf(id) as StateMap)), rules);
+  const prevStates = event.prevEventIds.map((id) => stateAfterOf(id) as StateMap);
+  const unloadableBefore = unloadableStateEvents(prevStates, lookups.getEvent);
+  if (unloadableBefore.length > 0) return { outcome: 'missing', eventIds: unloadableBefore };
+  const stateBefore = resolveState({ stateSets: prevStates, getEvent: lookups.getEvent, isRejected: lookups.isRejected }, rules);
   const byStateBefore = checkAuthRules(event, lookupOfMap(stateBefore, lookups), rules);
   if (!byStateBefore.allowed) return reject(byStateBefore.reason);
 
@@ -134,19 +149,21 @@ export const decideRemotePdu = (
     const key = stateKeyOf(type, stateKey);
     return state.stateEvents.get(key) ?? lookupOfMap(state.state, lookups)(type, stateKey);
   };
+  const stateAfterEvent = new Map(stateBefore);
+  if (event.stateKey !== undefined) stateAfterEvent.set(stateKeyOf(event.type, event.stateKey), event.eventId);
   const byCurrent = checkAuthRules(event, current, rules);
   if (!byCurrent.allowed) {
     return {
       outcome: 'records',
-      records: [
-        { type: 'pdu.softFailed', v: 1, roomId, roomVersion: rules.id, eventId: event.eventId, pdu: event.pdu, reason: byCurrent.reason, acceptedAt: receivedAt },
-      ],
+      records: [{
+        type: 'pdu.softFailed', v: 1, roomId, roomVersion: rules.id, eventId: event.eventId, pdu: event.pdu, reason: byCurrent.reason, acceptedAt: receivedAt,
+        // Its sender's later events cite it: the state after it must be known then, as for any event.
+        stateAfterDelta: diffStates(state.state, stateAfterEvent),
+      }],
     };
   }
 
   // Accepted: the new current state resolves the states at the new forward extremities.
-  const stateAfterEvent = new Map(stateBefore);
-  if (event.stateKey !== undefined) stateAfterEvent.set(stateKeyOf(event.type, event.stateKey), event.eventId);
   const cited = new Set(event.prevEventIds);
   const otherExtremities = state.forwardExtremities.filter((id) => !cited.has(id) && id !== event.eventId);
   const missingExtremityState = otherExtremities.filter((id) => stateAfterOf(id) === undefined);
@@ -154,10 +171,11 @@ export const decideRemotePdu = (
   // The event itself is in the state after it: resolution must be able to read it (an event it
   // cannot load it leaves out of the conflicted set, and the new state event would be lost).
   const withEvent = (id: string) => (id === event.eventId ? event : lookups.getEvent(id));
-  const newCurrent = otherExtremities.length === 0 ? stateAfterEvent : resolveState(
-    { stateSets: [...otherExtremities.map((id) => stateAfterOf(id) as StateMap), stateAfterEvent], getEvent: withEvent, isRejected: lookups.isRejected },
-    rules,
-  );
+  const extremityStates = [...otherExtremities.map((id) => stateAfterOf(id) as StateMap), stateAfterEvent];
+  const unloadableAfter = unloadableStateEvents(extremityStates, withEvent);
+  if (unloadableAfter.length > 0) return { outcome: 'missing', eventIds: unloadableAfter };
+  const newCurrent = otherExtremities.length === 0 ? stateAfterEvent
+    : resolveState({ stateSets: extremityStates, getEvent: withEvent, isRejected: lookups.isRejected }, rules);
   const stateAfterDelta = diffStates(newCurrent, stateAfterEvent);
   const redaction = event.type === 'm.room.redaction' ? judgeRemoteRedaction(event, lookupOfMap(stateBefore, lookups), rules, lookups) : null;
   return {

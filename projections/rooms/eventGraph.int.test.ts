@@ -3,9 +3,10 @@
 // pairs, v3+ ids), outliers, a cyclic (malformed) auth graph, references into another room, and
 // the v12 create event that no auth_events names.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RoomEventGraph, SqlDatabase } from '../../domain/index.ts';
+import { stateKeyOf, type JsonObject, type LogEntry, type LogValue, type RoomEventGraph, type RoomRecord, type SqlDatabase } from '../../domain/index.ts';
 import { openTestSchema, type TestSchema } from '../../test/harness/index.ts';
 import { createRoomEventGraph } from './eventGraph.ts';
+import { roomsProjection } from './projection.ts';
 import { ROOMS_SCHEMA } from './schema.ts';
 
 const OLD = '!old:x';
@@ -125,5 +126,42 @@ describe('the room event graph on PostgreSQL', () => {
     expect(await graph.serverHasJoinedMember(OLD, 'remote.test')).toBe(false);
     expect(await graph.serverHasJoinedMember(OLD, 'left.test')).toBe(false);
     expect(await graph.serverHasJoinedMember(NEW, 'remote.test:8448')).toBe(false);
+  });
+
+  it('holds a soft-failed event out of the timeline, with the state after it that its sender\'s later events need', async () => {
+    const room = '!forks:x';
+    const pdu = (type: string, stateKey: string, content: JsonObject): JsonObject => ({ type, state_key: stateKey, sender: '@a:x', room_id: room, content, depth: 2, origin_server_ts: 0, prev_events: [], auth_events: [] });
+    const apply = async (offset: number, record: RoomRecord) => {
+      const entry: LogEntry = { topic: 'room.events', partition: 7, offset, key: room, value: record as unknown as LogValue, headers: {}, timestamp: 0 };
+      for (const statement of roomsProjection.evolve(entry)) await db.query(statement.text, statement.values);
+    };
+    const topic = stateKeyOf('m.room.topic', '');
+    await apply(200, {
+      type: 'pdu.accepted', v: 2, roomId: room, roomVersion: '10', eventId: '$topic1', pdu: pdu('m.room.topic', '', { topic: 'current' }),
+      stateDelta: [{ type: 'm.room.topic', stateKey: '', eventId: '$topic1', replaces: null }], prevAcceptedEventId: null,
+      forwardExtremities: ['$topic1'], local: null, acceptedAt: 0, redaction: null, redactedBy: [],
+    });
+    await apply(201, {
+      type: 'pdu.softFailed', v: 1, roomId: room, roomVersion: '10', eventId: '$late', pdu: pdu('m.room.topic', '', { topic: 'late' }), reason: 'demoted', acceptedAt: 0,
+      stateAfterDelta: [{ type: 'm.room.topic', stateKey: '', eventId: '$late', replaces: '$topic1' }],
+    });
+    // A soft-failed message: the state after it is the current state, an empty delta that is still known.
+    await apply(202, {
+      type: 'pdu.softFailed', v: 1, roomId: room, roomVersion: '10', eventId: '$quiet', pdu: pdu('m.room.message', '', { body: 'x' }), reason: 'demoted', acceptedAt: 0,
+      stateAfterDelta: [],
+    });
+    // Written before soft-failed events carried their state: held, but no state after it is known.
+    await apply(203, {
+      type: 'pdu.softFailed', v: 1, roomId: room, roomVersion: '10', eventId: '$old', pdu: pdu('m.room.topic', '', { topic: 'old' }), reason: 'demoted', acceptedAt: 0,
+    });
+    expect((await graph.stateAfterEvent('$late'))?.get(topic)).toBe('$late');
+    expect((await graph.stateAfterEvent('$quiet'))?.get(topic)).toBe('$topic1');
+    expect(await graph.stateAfterEvent('$old')).toBeUndefined();
+    expect((await graph.stateAfterEvent('$topic1'))?.get(topic)).toBe('$topic1');
+    expect((await graph.eventsByIds(['$late', '$quiet', '$old'])).map((event) => event.eventId).sort()).toEqual(['$late', '$old', '$quiet']);
+    expect((await graph.nodes(['$late', '$quiet'])).every((node) => node.outlier)).toBe(true);
+    // The current state is untouched.
+    const { rows } = await db.query<{ event_id: string }>('SELECT event_id FROM room_current_state WHERE room_id = $1', [room]);
+    expect(rows.map((r) => r.event_id)).toEqual(['$topic1']);
   });
 });

@@ -47,7 +47,9 @@ export const createRoomEventGraph = (db: SqlExecutor): RoomEventGraph => ({
     const { rows } = await db.query<{ room_id: string; log_offset: string | number; outlier: boolean; state_after_delta: StateChange[] | null }>(
       'SELECT room_id, log_offset, outlier, state_after_delta FROM room_events WHERE event_id = $1', [eventId]);
     const row = rows[0];
-    if (row === undefined || row.outlier) return undefined;
+    // An outlier has no known state after it, unless it is a soft-failed event (records.ts), whose
+    // delta is always stored.
+    if (row === undefined || (row.outlier && row.state_after_delta === null)) return undefined;
     const state: Map<string, string> = new Map();
     for (const entry of await stateKeysAt(db, row.room_id, Number(row.log_offset))) state.set(stateKeyOf(entry.type, entry.state_key), entry.event_id);
     for (const change of row.state_after_delta ?? []) {

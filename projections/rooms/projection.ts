@@ -5,7 +5,7 @@
  */
 import {
   ROOM_EVENTS_TOPIC, isRoomRecord, redactionEffectsOf, roomEventOfAcceptedPdu, roomVersionRules,
-  type AnyPduAccepted, type LogEntry, type MembershipOutOfBand, type PduBackfilled, type PduOutlier, type SqlStatement, type StateChange, type StateImported,
+  type AnyPduAccepted, type LogEntry, type MembershipOutOfBand, type PduBackfilled, type PduOutlier, type PduSoftFailed, type SqlStatement, type StateChange, type StateImported,
 } from '../../domain/index.ts';
 import type { Projection } from '../runtime/index.ts';
 import { redactedPduSql } from './redactionSql.ts';
@@ -34,12 +34,24 @@ const storedPdu = (pdu: unknown): { queryable: string; exact: string | null } =>
 };
 
 /** Rows of the event itself ($1 event id, $2 room id, $5 offset, $10 depth: reused below). */
-const insertEvent = (record: AnyPduAccepted | PduOutlier | MembershipOutOfBand | PduBackfilled, entry: LogEntry, depth: number, replaces: string | null): SqlStatement => {
+const storedStateChanges = (changes: readonly StateChange[]): string =>
+  json(changes.map((change) => ({ ...change, type: textSafe(change.type), stateKey: textSafe(change.stateKey) })));
+
+/**
+ * `state_after_delta`: for an accepted event, null when the state after it is the current state
+ * at its offset; for a soft-failed one (an outlier with a place in the DAG) always set, `[]`
+ * included, since an outlier without it has no known state after it.
+ */
+const stateAfterDeltaOf = (record: AnyPduAccepted | PduSoftFailed | PduOutlier | MembershipOutOfBand | PduBackfilled): string | null => {
+  if (record.type === 'pdu.softFailed') return record.stateAfterDelta === undefined ? null : storedStateChanges(record.stateAfterDelta);
+  if (record.type !== 'pdu.accepted' || record.v !== 2 || record.stateAfterDelta === undefined || record.stateAfterDelta.length === 0) return null;
+  return storedStateChanges(record.stateAfterDelta);
+};
+
+const insertEvent = (record: AnyPduAccepted | PduSoftFailed | PduOutlier | MembershipOutOfBand | PduBackfilled, entry: LogEntry, depth: number, replaces: string | null): SqlStatement => {
   const pdu = record.pdu;
   const stored = storedPdu(pdu);
   const accepted = record.type === 'pdu.accepted' ? record : undefined;
-  const stateAfterDelta = accepted?.v === 2 && accepted.stateAfterDelta !== undefined && accepted.stateAfterDelta.length > 0
-    ? json(accepted.stateAfterDelta.map((change) => ({ ...change, type: textSafe(change.type), stateKey: textSafe(change.stateKey) }))) : null;
   return {
     text: `INSERT INTO room_events (event_id, room_id, room_version, log_partition, log_offset, type, state_key,
              sender, origin_server_ts, depth, pdu, replaces_state, local_user_id, local_device_id, local_txn_id, accepted_at, pdu_exact,
@@ -51,8 +63,8 @@ const insertEvent = (record: AnyPduAccepted | PduOutlier | MembershipOutOfBand |
       typeof pdu.state_key === 'string' ? textSafe(pdu.state_key) : null, textSafe(String(pdu.sender)),
       typeof pdu.origin_server_ts === 'number' ? pdu.origin_server_ts : 0, depth, stored.queryable, replaces,
       accepted?.local?.userId ?? null, accepted?.local?.deviceId ?? null, textSafe(accepted?.local?.txnId ?? null),
-      accepted?.acceptedAt ?? (record as PduOutlier | MembershipOutOfBand | PduBackfilled).receivedAt, stored.exact,
-      accepted === undefined && record.type !== 'pdu.backfilled', stateAfterDelta,
+      record.type === 'pdu.accepted' || record.type === 'pdu.softFailed' ? record.acceptedAt : record.receivedAt, stored.exact,
+      accepted === undefined && record.type !== 'pdu.backfilled', stateAfterDeltaOf(record),
     ],
   };
 };
@@ -236,7 +248,8 @@ export const roomsProjection: Projection = {
   name: ROOMS_PROJECTION_NAME,
   // 2: redactions apply only as records say the decider decided (pdu.accepted v2); the rebuild
   // also restores events that version 1 redacted on a state m.room.redaction.
-  version: 2,
+  // 3: soft-failed events are held (as outliers with the state after them).
+  version: 3,
   topic: ROOM_EVENTS_TOPIC,
   schema: ROOMS_SCHEMA,
   tables: ROOMS_TABLES,
@@ -246,9 +259,10 @@ export const roomsProjection: Projection = {
     switch (record.type) {
       case 'pdu.accepted':
         return acceptedStatements(record, entry);
-      // Soft-failed events stay out of timelines and state; rejected ones are only remembered by
-      // the writer. Neither changes this read model.
+      // Soft-failed events stay out of timelines and state, held as outliers with the state after
+      // them (later events of their sender cite them); rejected ones are only remembered by the writer.
       case 'pdu.softFailed':
+        return [insertEvent(record, entry, typeof record.pdu.depth === 'number' ? record.pdu.depth : 0, null)];
       case 'pdu.rejected':
         return [];
       case 'pdu.outlier':

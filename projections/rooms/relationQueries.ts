@@ -25,14 +25,18 @@ export const ensureRelationIndexes = async (db: SqlExecutor): Promise<void> => {
   for (const statement of RELATION_INDEXES) await db.query(statement);
 };
 
-/** Conditions keeping `alias`.log_offset inside the requester's visible ranges. */
+/**
+ * Conditions keeping `alias` rows to timeline events (never outliers: auth chains, soft-failed
+ * events) inside the requester's visible ranges.
+ */
 const rangeConditions = (range: VisibleRange, values: SqlParam[], alias = ''): string[] => {
   const ranges = range.visible;
-  if (ranges === undefined) return [];
+  const timeline = `NOT ${alias}outlier`;
+  if (ranges === undefined) return [timeline];
   if (ranges.length === 0) return ['false'];
   const column = `${alias}log_offset`;
   values.push(ranges[0]!.from, ranges[ranges.length - 1]!.to);
-  const where = [`${column} >= $${values.length - 1}`, `${column} < $${values.length}`];
+  const where = [timeline, `${column} >= $${values.length - 1}`, `${column} < $${values.length}`];
   if (ranges.length === 1) return where;
   values.push(ranges.map((r) => r.from), ranges.map((r) => r.to));
   where.push(`EXISTS (SELECT 1 FROM unnest($${values.length - 1}::bigint[], $${values.length}::bigint[]) AS v(lo, hi)
@@ -43,7 +47,7 @@ const rangeConditions = (range: VisibleRange, values: SqlParam[], alias = ''): s
 /** The bundled children (m.thread, m.replace, m.reference; reactions never are) of `parent` in `room`, SQL expressions. */
 const childrenOf = (parent: string, room: string): string =>
   `FROM room_events c WHERE ${target('c.')} = ${parent} AND ${relType('c.')} IS NOT NULL
-    AND ${relType('c.')} IN ('m.thread', 'm.replace', 'm.reference') AND c.room_id = ${room}`;
+    AND ${relType('c.')} IN ('m.thread', 'm.replace', 'm.reference') AND c.room_id = ${room} AND NOT c.outlier`;
 
 /**
  * Whether the event `parent` has a child that may be bundled, as a boolean column of another read
@@ -200,7 +204,7 @@ export const createRelationQueries = (db: SqlExecutor): RelationsReadModel => {
         values.push(query.participant);
         const p = `$${values.length}`;
         outer.push(`(e.sender = ${p} OR EXISTS (SELECT 1 FROM room_events r WHERE r.room_id = $1 AND ${relType('r.')} = 'm.thread'
-          AND ${target('r.')} = t.root AND r.sender = ${p}))`);
+          AND ${target('r.')} = t.root AND r.sender = ${p} AND NOT r.outlier))`);
       }
       values.push(query.limit);
       const { rows } = await db.query<{ root: string; latest: number | string }>(
@@ -224,7 +228,7 @@ export const createRelationQueries = (db: SqlExecutor): RelationsReadModel => {
       const order = dir === 'f' ? 'ASC' : 'DESC';
       const { rows } = await db.query<{ event_id: string; origin_server_ts: number | string }>(
         `SELECT event_id, origin_server_ts FROM room_events
-         WHERE room_id = $1 AND NOT outlier AND origin_server_ts ${dir === 'f' ? '>=' : '<='} $2${and(where)}
+         WHERE room_id = $1 AND origin_server_ts ${dir === 'f' ? '>=' : '<='} $2${and(where)}
          ORDER BY origin_server_ts ${order}, log_offset ${order} LIMIT 1`,
         values);
       const row = rows[0];

@@ -53,6 +53,15 @@ export class Harness {
         this.state = evolve(this.state, record);
         this.stateAfter.set(record.eventId, new Map(this.state.state));
       }
+      // The read model keeps a soft-failed event with the state after it (records.ts).
+      if (record.type === 'pdu.softFailed' && record.stateAfterDelta !== undefined) {
+        const after = new Map(this.state.state);
+        for (const change of record.stateAfterDelta) {
+          if (change.eventId === null) after.delete(stateKeyOf(change.type, change.stateKey));
+          else after.set(stateKeyOf(change.type, change.stateKey), change.eventId);
+        }
+        this.stateAfter.set(record.eventId, after);
+      }
     }
     return [...decision.records];
   }

@@ -98,6 +98,33 @@ describe('three servers sending at once', () => {
     expect(topic).toMatch(/^(B|C)'s topic 2$/);
     expect(state['m.room.topic|']).toBeDefined();
   }, 150_000);
+
+  it('resolves a demotion racing the demoted user\'s state changes alike everywhere', async () => {
+    const { users, roomId } = mesh!;
+    const [ay, bee, cee] = users as [UserClient, UserClient, UserClient];
+    const levels = await stateContent(ay, roomId, 'm.room.power_levels');
+    // C's topic and name in flight while A demotes C. Whether they survive depends on the order
+    // servers see them in (state resolution may even leave no name): every server must agree.
+    await Promise.all([
+      ay.put(`/rooms/${e(roomId)}/state/m.room.power_levels/`, { ...levels, users: { ...(levels.users as Body), [cee.userId]: 0 } }),
+      cee.put(`/rooms/${e(roomId)}/state/m.room.topic/`, { topic: 'C races its demotion' })
+        .then(() => cee.put(`/rooms/${e(roomId)}/state/m.room.name/`, { name: 'renamed by C as it is demoted' })),
+      bee.put(`/rooms/${e(roomId)}/state/m.room.topic/`, { topic: 'B during the demotion' }),
+    ]);
+    // Servers that soft-failed C's late changes left them out of their forward extremities while
+    // C kept them: as in any Matrix room, the forks agree once events cite them all. So each server
+    // in turn sends a message that every server has before the next one speaks.
+    for (const [i, speaker] of [cee, ay, bee].entries()) {
+      await speaker.send(roomId, `after the demotion race ${i}`);
+      for (const user of users) {
+        await eventually(() => messageBodiesOf(user, roomId), (bodies) => bodies.includes(`after the demotion race ${i}`), `message ${i} after the race on ${user.userId}'s server`);
+      }
+    }
+    for (const user of users) {
+      await eventually(() => stateContent(user, roomId, 'm.room.power_levels'), (content) => content.users?.[cee.userId] === 0, `C demoted on ${user.userId}'s server`);
+    }
+    await sameStateEverywhere(users, roomId, 'the same current state on the three servers after the demotion race');
+  }, 150_000);
 });
 
 describe('a server that stops while the others send', () => {

@@ -76,9 +76,15 @@ export const warmVerifyKeys = async (sources: RemoteLookupSources, pdus: readonl
   await verifyKeysOf(sources, pdus.filter(isJsonObject), { enforceKeyValidity: true } as RoomVersionRules).catch(() => undefined);
 };
 
-/** Lookups for judging `pdus` (one room's, in order) on top of the writer's `state`. */
+/**
+ * Lookups for judging `pdus` (one room's, in order) on top of the writer's `state`. `stateBefore`
+ * (the state before the PDU as its sender gave it, when a gap could not be closed) stands for the
+ * state after each of its prev events we do not hold; its events are loaded like any other state
+ * set's, or resolution would run without them.
+ */
 export const remoteLookups = async (
   sources: RemoteLookupSources, state: RoomState & { roomId: string; rules: RoomVersionRules }, pdus: readonly Pdu[],
+  stateBefore?: StateMap,
 ): Promise<RoomLookups> => {
   const { rules, roomId } = state;
   const events = new Map<string, RoomEvent>();
@@ -111,6 +117,9 @@ export const remoteLookups = async (
     const after = await sources.graph.stateAfterEvent(id);
     if (after !== undefined) states.set(id, after);
   }));
+  if (stateBefore !== undefined) {
+    for (const id of parsed.flatMap((event) => event.prevEventIds)) if (!states.has(id)) states.set(id, stateBefore);
+  }
 
   // Differing states: state resolution reads every state event and the full auth chains, and the
   // checks read the resolved state's events.

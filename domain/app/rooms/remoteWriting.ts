@@ -32,6 +32,8 @@ export interface WriterCore<E extends { state: RoomState }> {
   /** Appends one record that changes nothing the writer holds (records.ts `membership.outOfBand`). */
   appendAlone(roomId: string, record: RoomRecord): Promise<Appended>;
   projected(appended: Appended): Promise<void>;
+  /** Resolves once the read model holds every record committed for the entry's room (its graph is read next). */
+  caughtUp(entry: E): Promise<void>;
   readonly now: () => number;
   readonly keys: ServerKeys;
   readonly remote: RemoteLookupSources | undefined;
@@ -67,6 +69,7 @@ export const remoteWriting = <E extends { state: RoomState }>(core: WriterCore<E
     const stored = await core.run(roomId, async () => {
       const entry = await core.load(roomId);
       if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
+      await core.caughtUp(entry);
       const state = entry.state as Created;
       const receivedAt = core.now();
       const decided = decideOutliers({ roomId, rules: state.rules, receivedAt }, pdus, await remoteLookups(remote, state, pdus.filter(isJsonObject)));
@@ -84,11 +87,11 @@ export const remoteWriting = <E extends { state: RoomState }>(core: WriterCore<E
       const sent = await core.run(roomId, async (): Promise<{ result: IngestResult; appended?: Promise<Appended> }> => {
         const entry = await core.load(roomId);
         if (entry === undefined) return { result: { outcome: 'unknownRoom' } };
+        await core.caughtUp(entry);
         const state = entry.state as Created;
         const parsed = toRoomEvent(pdu, state.rules);
         if (parsed.ok && (await remote.graph.eventsByIds([parsed.value.eventId])).length > 0) return { result: { outcome: 'known' } };
-        const fetched = await remoteLookups(remote, state, [pdu]);
-        const lookups = stateBefore === undefined ? fetched : { ...fetched, stateAfter: (id: string) => fetched.stateAfter(id) ?? stateBefore };
+        const lookups = await remoteLookups(remote, state, [pdu], stateBefore);
         const decision = decide({ type: 'ingestPdu', pdu, origin: '', receivedAt: core.now() }, state, lookups);
         switch (decision.outcome) {
           case 'dropped':
@@ -133,6 +136,7 @@ export const remoteWriting = <E extends { state: RoomState }>(core: WriterCore<E
       if (!parsedJoin.ok) throw new MatrixError('M_BAD_JSON', 400, `our join is not a valid event: ${parsedJoin.error}`);
       const joined = await core.run(join.roomId, async (): Promise<{ result: IngestResult; appended?: Promise<Appended> }> => {
         const entry = await core.loadOrCreate(join.roomId);
+        await core.caughtUp(entry);
         // The answer's events are judged on a state that knows the room's id and version.
         const base = { ...entry.state, roomId: join.roomId, rules } as Created;
         const pdus = [...join.authChain, ...join.state].filter(isJsonObject);

@@ -147,6 +147,8 @@ interface Entry {
   readonly appends: GroupCommit<readonly RoomRecord[], Appended>;
   /** Set when an append failed: the state above is no longer the log's, nothing more may be decided on it. */
   failed?: unknown;
+  /** Where the latest committed records will land: what the read model must hold before it is read for this room. */
+  lastCommit?: Promise<Appended>;
 }
 
 const TAIL_BATCH = 500;
@@ -383,7 +385,18 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     const state = records.reduce(evolve, entry.state as RoomState);
     if (!isCreated(state)) return Promise.reject(new Error('room writer: records did not create the room'));
     entry.state = state;
-    return entry.appends.add(records);
+    const appended = entry.appends.add(records);
+    entry.lastCommit = appended;
+    return appended;
+  };
+
+  /**
+   * Resolves once the rooms projection holds everything committed for the room so far. Local
+   * commands decide on the state in memory alone; remote PDUs also read the event graph (events of
+   * other forks' states, auth chains), which must then not lag behind the writer.
+   */
+  const caughtUp = async (entry: Entry): Promise<void> => {
+    if (entry.lastCommit !== undefined) await projected(await entry.lastCommit);
   };
 
   return {
@@ -482,7 +495,7 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     },
 
     ...remoteWriting({
-      run, load, commit, projected, now: options.now, keys, remote: options.remote,
+      run, load, commit, projected, caughtUp, now: options.now, keys, remote: options.remote,
       loadOrCreate: async (roomId) => {
         const entry = (await load(roomId)) ?? newEntry(roomId, initialState as Entry['state'], await log.partitionFor(ROOM_EVENTS_TOPIC, roomId));
         remember(roomId, entry);
