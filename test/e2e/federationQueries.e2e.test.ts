@@ -132,6 +132,16 @@ describe('inbound federation queries', () => {
     expect(await refusal(get(`${base}&field=${'x'.repeat(300)}`))).toEqual({ status: 400, errcode: 'M_INVALID_PARAM' });
   });
 
+  it("serves another server's user's display name and avatar to a client: {} when unset, 404 only for an unknown user (Synapse)", async () => {
+    const client = new MatrixClient(b.url);
+    const bob = client.as(await client.register('bob'));
+    expect(await bob.get(`/profile/${e(alice.userId)}/displayname`)).toEqual({ displayname: 'Alice' });
+    // A answers 404 for the unset field itself (query.yaml); B tells the client the user exists.
+    expect(await bob.get(`/profile/${e(alice.userId)}/avatar_url`)).toEqual({});
+    await bob.fails('GET', `/profile/${e(`@nobody:${names.a}`)}/avatar_url`, { status: 404, errcode: 'M_NOT_FOUND' });
+    await bob.fails('GET', `/profile/${e(alice.userId)}/org.example.job`, { status: 404, errcode: 'M_NOT_FOUND' });
+  });
+
   it('answers directory queries for local aliases with the resident servers, ours first', async () => {
     expect(await get(`/_matrix/federation/v1/query/directory?room_alias=${e(`#lobby:${names.a}`)}`)).toEqual({ room_id: roomId, servers: [names.a] });
     expect(await refusal(get(`/_matrix/federation/v1/query/directory?room_alias=${e(`#nowhere:${names.a}`)}`))).toEqual({ status: 404, errcode: 'M_NOT_FOUND' });

@@ -42,18 +42,22 @@ export const getProfile = async (ctx: AccountsContext, userId: string): Promise<
 };
 
 export const getProfileField = async (ctx: AccountsContext, userId: string, key: string): Promise<JsonObject> => {
+  // A known user without a display name or avatar: 200 `{}`, as Synapse answers (it has always
+  // served these two for any existing user); 404 is for an unknown user. Other fields follow
+  // profile.yaml: 404 when "there is no profile field with this key for this user". Another
+  // server may answer 404 for an unset field (query.yaml), so for these two its user's whole
+  // profile is asked, which tells an unknown user from one without the field; a null is unset.
+  const classic = MEMBER_EVENT_FIELDS.has(key);
   const remote = remoteServerOf(ctx, userId);
   const profile = remote !== undefined && ctx.remoteServers !== undefined
-    ? await ctx.remoteServers.queryProfile(remote, userId, key)
+    ? await ctx.remoteServers.queryProfile(remote, userId, classic ? undefined : key)
     : await getProfile(ctx, userId);
-  if (!Object.hasOwn(profile, key)) {
-    // A known user without a display name or avatar: 200 `{}`, as Synapse answers (it has always
-    // served these two for any existing user); 404 is for an unknown user. Other fields follow
-    // profile.yaml: 404 when "there is no profile field with this key for this user".
-    if (MEMBER_EVENT_FIELDS.has(key)) return {};
+  const value = profile[key];
+  if (value === undefined || (classic && value === null)) {
+    if (classic) return {};
     throw new MatrixError('M_NOT_FOUND', 404, `Profile has no field ${key}`);
   }
-  return { [key]: profile[key] };
+  return { [key]: value };
 };
 
 const checkKey = (key: string): void => {
