@@ -4,7 +4,9 @@
  * which undoes them in reverse order. `infra/main.ts` runs it as a process; tests run it in-process.
  */
 import { createAccounts, withSuspensionGuard, type ThreePidServices } from '../domain/app/accounts/index.ts';
-import { inviteByThirdPartyId, onThirdPartyIdBound } from '../domain/app/thirdPartyInvites/index.ts';
+import {
+  ExchangeFailed, exchangeThirdPartyInvite, inviteByThirdPartyId, onThirdPartyIdBound, type ThirdPartyInvitesContext,
+} from '../domain/app/thirdPartyInvites/index.ts';
 import { createAnalytics, type AnalyticsReadModel } from '../domain/app/analytics/index.ts';
 import {
   createBackfill, createFederationQueries, createFederationRoomReads, createFederationRooms, createServerAclGuard,
@@ -348,7 +350,15 @@ export const startStrata = async (
   });
   late.rooms = rooms;
   // Invites by email through the trusted identity servers, and their completion on bind.
-  const thirdPartyInvitesContext = { serverName: config.serverName, identityServers, trustedIdServers: config.trustedIdServers, rooms };
+  const thirdPartyInvitesContext: ThirdPartyInvitesContext = {
+    serverName: config.serverName, identityServers, trustedIdServers: config.trustedIdServers, rooms,
+    forwardExchange: async (destination, roomId, event) => {
+      await federationClient.request(destination, 'PUT', `/_matrix/federation/v1/exchange_third_party_invite/${encodeURIComponent(roomId)}`, event)
+        .catch((error: unknown) => {
+          throw new ExchangeFailed(`${destination} did not take the third-party invite: ${(error as Error).message}`, { cause: error });
+        });
+    },
+  };
   // Relations, threads, user directory, room summaries, reports, mutual rooms (domain/app/rooms/modules.ts).
   const roomModules = createRoomModules({
     serverName: config.serverName, writer: guardedWriter, rooms: roomQueries, directory, profiles: accountStore, clock: systemClock, random: cryptoRandom,
@@ -463,7 +473,11 @@ export const startStrata = async (
       createFederationQueryRouter({ queries: federationQueries, auth: signedByOrigin }),
       createFederationUserKeysRouter({ queries: federationQueries, auth: signedByOrigin }),
       createFederationOpenIdRouter({ queries: federationQueries }),
-      createFederationThirdPartyInviteRouter({ onBind: (body) => onThirdPartyIdBound(thirdPartyInvitesContext, body) }),
+      createFederationThirdPartyInviteRouter({
+        onBind: (body) => onThirdPartyIdBound(thirdPartyInvitesContext, body),
+        exchange: (roomId, event) => exchangeThirdPartyInvite(thirdPartyInvitesContext, roomId, event),
+        auth: signedByOrigin,
+      }),
       createFederationPublicRoomsRouter({ queries: federationQueries, auth: signedByOrigin }),
       createFederationRoomReadRouter({ reads: federationRoomReads, auth: signedByOrigin }),
       createFederationHierarchyRouter({ reads: federationRoomReads, auth: signedByOrigin }),

@@ -10,11 +10,14 @@ import {
   FEDERATION_ON_LOOPBACK, MatrixClient, PASSWORD, e, messageBodies, startIdentityServer, startMailbox, startTestServer, timelineOf,
   type Body, type Mailbox, type ServerMode, type TestIdentityServer, type TestServer, type UserClient,
 } from '../harness/index.ts';
+import { startFakeRemoteServer, type FakeRemoteServer } from '../harness/fakeRemoteServer.ts';
+import { addEventSignature, roomVersionRules, type JsonObject, type Pdu } from '../../domain/index.ts';
 
 describe.each<ServerMode>(['embedded', 'distributed'])('invites by email (%s)', (mode) => {
   let mailbox: Mailbox;
   let identityServer: TestIdentityServer;
   let server: TestServer;
+  let remote: FakeRemoteServer;
   let client: MatrixClient;
   let alice: UserClient;
   let bob: UserClient;
@@ -52,12 +55,20 @@ describe.each<ServerMode>(['embedded', 'distributed'])('invites by email (%s)', 
       mode, config: FEDERATION_ON_LOOPBACK, file: { email: mailbox.config, trusted_third_party_id_servers: [identityServer.name] },
     });
     identityServer.homeserverUrl(server.serverName, server.url);
+    remote = await startFakeRemoteServer(server);
+    // The other server co-signs invites of its users, as any homeserver does.
+    remote.serve('PUT', '/_matrix/federation/v2/invite/', (request) => {
+      const body = request.body as { event: Pdu; room_version: string };
+      return { status: 200, body: { event: addEventSignature(body.event, roomVersionRules(body.room_version)!, remote.key) as unknown as JsonObject } };
+    });
+    remote.serve('PUT', '/_matrix/federation/v1/exchange_third_party_invite/', () => ({ status: 200, body: {} }));
     client = new MatrixClient(server.url);
     alice = client.as(await client.register('alice'));
     roomId = await alice.createRoom({ preset: 'private_chat', name: 'Garden' });
     await alice.send(roomId, 'before bob');
   });
   afterAll(async () => {
+    await remote?.stop();
     await server?.stop();
     await mailbox?.stop();
     await identityServer?.stop();
@@ -145,5 +156,39 @@ describe.each<ServerMode>(['embedded', 'distributed'])('invites by email (%s)', 
     expect(await alice.get(`/rooms/${e(other)}/state/m.room.member/${e(bob.userId)}`)).toMatchObject({ membership: 'invite' });
     const state = await alice.get(`/rooms/${e(other)}/state`);
     expect((state as unknown as Body[]).filter((event) => event.type === 'm.room.third_party_invite')).toEqual([]);
+  });
+
+  it('completes, when another server forwards it (exchange_third_party_invite), an invite of that server`s user', async () => {
+    expect((await inviteByEmail(alice, roomId, 'far@example.org')).status).toBe(200);
+    const far = `@far:${remote.serverName}`;
+    const exchange = (signed: JsonObject) => remote.request('PUT', `/_matrix/federation/v1/exchange_third_party_invite/${e(roomId)}`, {
+      type: 'm.room.member', room_id: roomId, sender: alice.userId, state_key: far,
+      content: { membership: 'invite', third_party_invite: { signed } },
+    });
+    const token = storedFor('far@example.org').token;
+    // A block the identity server did not sign is refused by the room's auth rules.
+    const forged = await exchange({ mxid: far, sender: alice.userId, token, signatures: { [identityServer.name]: { 'ed25519:0': 'A'.repeat(86) } } });
+    expect([forged.status, forged.body.errcode]).toEqual([403, 'M_FORBIDDEN']);
+    const answer = await exchange(identityServer.sign({ mxid: far, sender: alice.userId, token }));
+    expect([answer.status, answer.body]).toEqual([200, {}]);
+    expect(await alice.get(`/rooms/${e(roomId)}/state/m.room.member/${e(far)}`)).toMatchObject({
+      membership: 'invite', third_party_invite: { display_name: expect.any(String), signed: { mxid: far, token } },
+    });
+    expect(remote.received.some((request) => request.path.startsWith('/_matrix/federation/v2/invite/'))).toBe(true);
+  });
+
+  it('forwards an invite made on another server to it when the invitee binds the address here', async () => {
+    const erin = client.as(await client.register('erin'));
+    const carol = `@carol:${remote.serverName}`;
+    const room = `!elsewhere:${remote.serverName}`;
+    identityServer.addInvite({ medium: 'email', address: 'erin@example.org', roomId: room, sender: carol, token: 'remote-token' });
+    expect(await erin.post('/account/3pid/bind', {
+      id_server: identityServer.name, id_access_token: identityServer.accessToken, ...identityServer.validated('email', 'erin@example.org'),
+    })).toEqual({});
+    const forwarded = remote.received.find((request) => request.path === `/_matrix/federation/v1/exchange_third_party_invite/${e(room)}`);
+    expect(forwarded?.body).toMatchObject({
+      type: 'm.room.member', room_id: room, sender: carol, state_key: erin.userId,
+      content: { membership: 'invite', third_party_invite: { signed: { mxid: erin.userId, sender: carol, token: 'remote-token' } } },
+    });
   });
 });

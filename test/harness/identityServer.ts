@@ -52,6 +52,10 @@ export interface TestIdentityServer {
   readonly invites: readonly StoredInvite[];
   /** A session at which the address was validated here: what a client binds with. */
   validated(medium: string, address: string): { sid: string; client_secret: string };
+  /** Signs an object with this server's key, as it signs invites' `signed` blocks. */
+  sign<T extends JsonObject>(object: T): T;
+  /** Stores an invite as `/store-invite` would (e.g. one made on another homeserver). */
+  addInvite(invite: StoredInvite): void;
   /** Where onbind goes for a server name (Strata's test URL). */
   homeserverUrl(serverName: string, url: string): void;
   stop(): Promise<void>;
@@ -216,6 +220,10 @@ export const startIdentityServer = async (): Promise<TestIdentityServer> => {
       const clientSecret = randomBytes(12).toString('hex');
       sessions.set(sid, { clientSecret, medium, address });
       return { sid, client_secret: clientSecret };
+    },
+    sign: (object) => signJson(object, key),
+    addInvite(invite) {
+      invites.push(invite);
     },
     homeserverUrl(serverName, url) {
       homeservers.set(serverName, url);

@@ -182,10 +182,14 @@ const targetOf = (userId: string): string => {
 
 // Whom a member may invite, kick, ban or unban is the auth rules' judgement (rule 5), run by the
 // decider on the state it decides on; these use-cases only say which change the endpoint means.
-export const invite = async (ctx: RoomsContext, requester: RoomRequester, roomId: string, userId: string, reason?: string): Promise<void> => {
+export const invite = async (
+  ctx: RoomsContext, requester: RoomRequester, roomId: string, userId: string, reason?: string, thirdPartyInvite?: JsonObject,
+): Promise<void> => {
   const target = targetOf(userId);
   await stateAsMember(ctx, requester, roomId);
-  const content = await memberContent(ctx, target, 'invite', withReason(reason));
+  const content = await memberContent(ctx, target, 'invite', {
+    ...withReason(reason), ...(thirdPartyInvite === undefined ? {} : { third_party_invite: thirdPartyInvite }),
+  });
   // Another server's user: their server co-signs the invite before it enters the room.
   if (serverOfUser(target) !== ctx.serverName && ctx.federation !== undefined) {
     await ctx.federation.invite(requester.userId, roomId, target, content);

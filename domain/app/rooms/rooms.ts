@@ -28,7 +28,8 @@ export interface Rooms {
   knock(requester: R, roomIdOrAlias: string, reason?: string, via?: readonly string[]): Promise<string>;
   leave(requester: R, roomId: string, reason?: string): Promise<void>;
   forget(requester: R, roomId: string): Promise<void>;
-  invite(requester: R, roomId: string, userId: string, reason?: string): Promise<void>;
+  /** `thirdPartyInvite`: the content's `third_party_invite` when the invite completes one (thirdPartyInvites). */
+  invite(requester: R, roomId: string, userId: string, reason?: string, thirdPartyInvite?: JsonObject): Promise<void>;
   kick(requester: R, roomId: string, userId: string, reason?: string): Promise<void>;
   ban(requester: R, roomId: string, userId: string, reason?: string): Promise<void>;
   unban(requester: R, roomId: string, userId: string, reason?: string): Promise<void>;
@@ -70,7 +71,7 @@ export const createRooms = (ctx: RoomsContext): Rooms => ({
   knock: (r, room, reason, via) => knock(ctx, r, room, reason, via),
   leave: (r, room, reason) => leave(ctx, r, room, reason),
   forget: (r, room) => forget(ctx, r, room),
-  invite: (r, room, user, reason) => invite(ctx, r, room, user, reason),
+  invite: (r, room, user, reason, thirdPartyInvite) => invite(ctx, r, room, user, reason, thirdPartyInvite),
   kick: (r, room, user, reason) => kick(ctx, r, room, user, reason),
   ban: (r, room, user, reason) => ban(ctx, r, room, user, reason),
   unban: (r, room, user, reason) => unban(ctx, r, room, user, reason),

@@ -24,6 +24,19 @@ export interface ThirdPartyInvitesContext {
   /** Identity servers invites may go through (`trusted_third_party_id_servers`). */
   readonly trustedIdServers: readonly string[];
   readonly rooms: Pick<Rooms, 'invite' | 'putState' | 'getStateEvent'>;
+  /**
+   * Sends `exchange_third_party_invite` to the inviter's server (federation); rejects with
+   * ExchangeFailed when it could not. Without it, other servers' invites are not completed.
+   */
+  readonly forwardExchange?: (destination: string, roomId: string, event: JsonObject) => Promise<void>;
+}
+
+/** The inviter's server did not take a forwarded invite. */
+export class ExchangeFailed extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ExchangeFailed';
+  }
 }
 
 /** Bounds on what a client names and what an identity server answers. */
@@ -143,13 +156,27 @@ export const inviteByThirdPartyId = async (
 };
 
 /**
+ * The inviter's invite of the invitee carrying the identity server's `signed` block and the
+ * display name of the room's `m.room.third_party_invite` (Synapse's
+ * `add_display_name_to_third_party_invite`); the decider verifies the signature against that
+ * event's keys. Another server's invitee co-signs it as any invite.
+ */
+const completeInvite = async (ctx: ThirdPartyInvitesContext, inviter: string, roomId: string, invitee: string, signed: JsonObject & { token: string }) => {
+  const requester: RoomRequester = { userId: inviter, deviceId: '' };
+  const stored = await ctx.rooms.getStateEvent(requester, roomId, 'm.room.third_party_invite', signed.token, 'content');
+  const displayName = typeof stored.display_name === 'string' ? stored.display_name : '';
+  await ctx.rooms.invite(requester, roomId, invitee, undefined, { display_name: displayName, signed });
+};
+
+const signedOf = (value: JsonValue | undefined, mxid: string): (JsonObject & { token: string }) | undefined =>
+  (isJsonObject(value) && value.mxid === mxid && typeof value.token === 'string' && value.token.length <= 255 ? value as JsonObject & { token: string } : undefined);
+
+/**
  * `3pid/onbind`: the identity server says the address is now bound to `mxid` and hands over the
- * invites stored for it. Each invite into a room of this server, made by one of its users, becomes
- * that user's invite of `mxid` carrying the identity server's `signed` block (Synapse's
- * `exchange_third_party_invite`); the decider judges it against the room's
- * `m.room.third_party_invite`. An invite the room refuses does not stop the others. Invites made
- * by other servers' users are theirs to complete (federation `exchange_third_party_invite`, which
- * this server does not send yet): they are counted as failures.
+ * invites stored for it. An invite made by one of this server's users is completed here; one made
+ * by another server's user is forwarded to that server (federation `exchange_third_party_invite`,
+ * as Synapse does), which completes it in its room. An invite that cannot be completed does not
+ * stop the others.
  */
 export const onThirdPartyIdBound = async (ctx: ThirdPartyInvitesContext, body: JsonObject): Promise<{ failures: number }> => {
   const mxid = body.mxid;
@@ -160,26 +187,45 @@ export const onThirdPartyIdBound = async (ctx: ThirdPartyInvitesContext, body: J
   if (!Array.isArray(invites) || invites.length > MAX_ONBIND_INVITES) throw invalid(`'invites' must be a list of at most ${MAX_ONBIND_INVITES}`);
   let failures = 0;
   for (const invite of invites) {
-    if (!isJsonObject(invite) || !isJsonObject(invite.signed) || invite.mxid !== mxid) throw invalid('each invite needs mxid, room_id, sender and signed');
-    const { room_id: roomId, sender, signed } = invite;
-    if (typeof roomId !== 'string' || typeof sender !== 'string' || signed.mxid !== mxid || typeof signed.token !== 'string') {
+    const signed = isJsonObject(invite) && invite.mxid === mxid ? signedOf(invite.signed, mxid) : undefined;
+    const roomId = isJsonObject(invite) ? invite.room_id : undefined;
+    const sender = isJsonObject(invite) ? invite.sender : undefined;
+    if (signed === undefined || typeof roomId !== 'string' || typeof sender !== 'string' || !parseUserId(sender).ok) {
       throw invalid('each invite needs mxid, room_id, sender and signed');
     }
-    if (!sender.endsWith(`:${ctx.serverName}`)) {
-      failures += 1;
-      continue;
-    }
-    const inviter: RoomRequester = { userId: sender, deviceId: '' };
     try {
-      const stored = await ctx.rooms.getStateEvent(inviter, roomId, 'm.room.third_party_invite', signed.token, 'content');
-      const displayName = typeof stored.display_name === 'string' ? stored.display_name : '';
-      await ctx.rooms.putState(inviter, roomId, 'm.room.member', mxid, {
-        membership: 'invite', third_party_invite: { display_name: displayName, signed },
-      });
+      if (sender.endsWith(`:${ctx.serverName}`)) await completeInvite(ctx, sender, roomId, mxid, signed);
+      else if (ctx.forwardExchange === undefined) failures += 1;
+      else {
+        await ctx.forwardExchange(sender.slice(sender.indexOf(':') + 1), roomId, {
+          type: 'm.room.member', room_id: roomId, sender, state_key: mxid,
+          content: { membership: 'invite', third_party_invite: { signed } },
+        });
+      }
     } catch (error) {
-      if (!(error instanceof MatrixError)) throw error;
+      if (!(error instanceof MatrixError) && !(error instanceof ExchangeFailed)) throw error;
       failures += 1;
     }
   }
   return { failures };
+};
+
+/**
+ * `PUT /_matrix/federation/v1/exchange_third_party_invite/{roomId}` (server-server-api
+ * § Third-party invites): the invitee's server forwards an invite made by one of our users, once
+ * the invitee bound the address; the inviter's invite is completed as for onbind. Whoever sends it,
+ * only a `signed` block the identity server signed for the room's `m.room.third_party_invite`
+ * passes the decider.
+ */
+export const exchangeThirdPartyInvite = async (ctx: ThirdPartyInvitesContext, roomId: string, event: JsonObject): Promise<void> => {
+  const invitee = event.state_key;
+  const sender = event.sender;
+  const content = isJsonObject(event.content) ? event.content : undefined;
+  const signed = typeof invitee === 'string' && isJsonObject(content?.third_party_invite) ? signedOf(content.third_party_invite.signed, invitee) : undefined;
+  if (event.type !== 'm.room.member' || event.room_id !== roomId || content?.membership !== 'invite' || signed === undefined
+    || typeof invitee !== 'string' || !parseUserId(invitee).ok || typeof sender !== 'string') {
+    throw invalid('expected an m.room.member invite of the room carrying third_party_invite.signed for its state_key');
+  }
+  if (!sender.endsWith(`:${ctx.serverName}`)) throw new MatrixError('M_FORBIDDEN', 403, 'The inviter is not a user of this server');
+  await completeInvite(ctx, sender, roomId, invitee, signed);
 };

@@ -8,7 +8,7 @@ import type { JsonObject } from '../../json.ts';
 import { IdentityServerError, type IdentityServers } from '../../ports/threePids.ts';
 import type { RoomRequester } from '../rooms/index.ts';
 import {
-  inviteByThirdPartyId, onThirdPartyIdBound, thirdPartyInviteOf, type ThirdPartyInviteRequest, type ThirdPartyInvitesContext,
+  ExchangeFailed, exchangeThirdPartyInvite, inviteByThirdPartyId, onThirdPartyIdBound, thirdPartyInviteOf, type ThirdPartyInviteRequest, type ThirdPartyInvitesContext,
 } from './thirdPartyInvites.ts';
 
 const ID_SERVER = 'id.example.org';
@@ -37,7 +37,9 @@ const setUp = (answers: Record<string, JsonObject | Error>, stored: JsonObject =
     identityServers,
     trustedIdServers: [ID_SERVER],
     rooms: {
-      invite: async (requester, roomId, userId) => void recorded.writes.push({ kind: 'invite', requester: requester.userId, roomId, args: [userId] }),
+      invite: async (requester, roomId, userId, _reason, thirdPartyInvite) => void recorded.writes.push({
+        kind: 'invite', requester: requester.userId, roomId, args: thirdPartyInvite === undefined ? [userId] : [userId, thirdPartyInvite],
+      }),
       putState: async (requester, roomId, type, stateKey, content) => {
         recorded.writes.push({ kind: 'state', requester: requester.userId, roomId, args: [type, stateKey, content] });
         return '$event';
@@ -47,6 +49,10 @@ const setUp = (answers: Record<string, JsonObject | Error>, stored: JsonObject =
         if (requester.userId === stateKey && members.includes(stateKey)) return { membership: 'join' };
         throw new MatrixError('M_FORBIDDEN', 403, 'not in room');
       },
+    },
+    forwardExchange: async (destination, roomId, event) => {
+      if (destination === 'down.test') throw new ExchangeFailed('down');
+      recorded.writes.push({ kind: 'forward', requester: destination, roomId, args: [event] });
     },
   };
   return { ctx, recorded };
@@ -137,8 +143,7 @@ describe('onThirdPartyIdBound', () => {
     const { ctx, recorded } = setUp({});
     expect(await onThirdPartyIdBound(ctx, { medium: 'email', address: 'bob@example.org', mxid: '@bob:hs.test', invites: [invite] })).toEqual({ failures: 0 });
     expect(recorded.writes).toEqual([{
-      kind: 'state', requester: ALICE.userId, roomId: '!r:hs.test',
-      args: ['m.room.member', '@bob:hs.test', { membership: 'invite', third_party_invite: { display_name: 'b…@example.org', signed } }],
+      kind: 'invite', requester: ALICE.userId, roomId: '!r:hs.test', args: ['@bob:hs.test', { display_name: 'b…@example.org', signed }],
     }]);
   });
 
@@ -149,7 +154,51 @@ describe('onThirdPartyIdBound', () => {
     await expect(onThirdPartyIdBound(ctx, { mxid: '@bob:hs.test', invites: new Array(101).fill(invite) })).rejects.toMatchObject({ errcode: 'M_INVALID_PARAM' });
     await expect(onThirdPartyIdBound(ctx, { mxid: '@bob:hs.test', invites: [{ ...invite, signed: { ...signed, mxid: '@eve:hs.test' } }] }))
       .rejects.toMatchObject({ errcode: 'M_INVALID_PARAM' });
-    expect(await onThirdPartyIdBound(ctx, { mxid: '@bob:hs.test', invites: [{ ...invite, sender: '@carol:other.test' }] })).toEqual({ failures: 1 });
+    expect(recorded.writes).toEqual([]);
+  });
+
+  it('forwards an invite made by another server`s user to that server; one it cannot reach is a failure', async () => {
+    const { ctx, recorded } = setUp({});
+    const remote = { ...invite, room_id: '!r:other.test', sender: '@carol:other.test', signed: { ...signed, sender: '@carol:other.test' } };
+    const unreachable = { ...remote, sender: '@dan:down.test' };
+    expect(await onThirdPartyIdBound(ctx, { mxid: '@bob:hs.test', invites: [remote, unreachable] })).toEqual({ failures: 1 });
+    expect(recorded.writes).toEqual([{
+      kind: 'forward', requester: 'other.test', roomId: '!r:other.test',
+      args: [{
+        type: 'm.room.member', room_id: '!r:other.test', sender: '@carol:other.test', state_key: '@bob:hs.test',
+        content: { membership: 'invite', third_party_invite: { signed: remote.signed } },
+      }],
+    }]);
+  });
+});
+
+describe('exchangeThirdPartyInvite', () => {
+  const signed = { mxid: '@bob:other.test', sender: ALICE.userId, token: 'tok', signatures: { [ID_SERVER]: { 'ed25519:0': 'sig' } } };
+  const event = {
+    type: 'm.room.member', room_id: '!r:hs.test', sender: ALICE.userId, state_key: '@bob:other.test',
+    content: { membership: 'invite', third_party_invite: { signed } },
+  };
+
+  it('completes our user`s invite of the other server`s user', async () => {
+    const { ctx, recorded } = setUp({});
+    await exchangeThirdPartyInvite(ctx, '!r:hs.test', event);
+    expect(recorded.writes).toEqual([{
+      kind: 'invite', requester: ALICE.userId, roomId: '!r:hs.test', args: ['@bob:other.test', { display_name: 'b…@example.org', signed }],
+    }]);
+  });
+
+  it('refuses anything but our user`s invite of the room carrying a signed block for its state_key', async () => {
+    const { ctx, recorded } = setUp({});
+    for (const bad of [
+      { ...event, room_id: '!other:hs.test' },
+      { ...event, type: 'm.room.message' },
+      { ...event, content: { membership: 'join', third_party_invite: { signed } } },
+      { ...event, content: { membership: 'invite', third_party_invite: { signed: { ...signed, mxid: '@eve:other.test' } } } },
+      { ...event, content: { membership: 'invite' } },
+    ]) {
+      await expect(exchangeThirdPartyInvite(ctx, '!r:hs.test', bad)).rejects.toMatchObject({ errcode: 'M_INVALID_PARAM' });
+    }
+    await expect(exchangeThirdPartyInvite(ctx, '!r:hs.test', { ...event, sender: '@carol:other.test' })).rejects.toMatchObject({ errcode: 'M_FORBIDDEN' });
     expect(recorded.writes).toEqual([]);
   });
 });
