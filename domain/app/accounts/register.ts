@@ -11,7 +11,7 @@ import { isPasswordTooLong, MAX_PASSWORD_LENGTH } from './identifier.ts';
 import { invalidParam, missingParam } from './params.ts';
 import { newLocalpart } from './secrets.ts';
 import { checkDeviceId, issueSession } from './sessions.ts';
-import { namedUiaSession, registrationFlows, setUiaSessionData, userInteractiveAuth } from './uia.ts';
+import { isUiaChallenge, namedUiaSession, registrationFlows, setUiaSessionData, userInteractiveAuth } from './uia.ts';
 import type { UiaSession } from '../../ports/accounts.ts';
 
 export interface RegisterCommand {
@@ -96,12 +96,12 @@ export const registrationTokenValidity = (ctx: AccountsContext, token: string | 
 export const createAccount = async (
   ctx: AccountsContext,
   userId: string,
-  password: string,
+  passwordHash: string,
   options: { isAdmin: boolean; displayName?: string },
 ): Promise<boolean> =>
   ctx.store.createUser({
     userId,
-    passwordHash: await ctx.hasher.hash(password),
+    passwordHash,
     isGuest: false,
     isAdmin: options.isAdmin,
     createdTs: ctx.clock.now(),
@@ -121,6 +121,19 @@ const registeredUserOf = (session: UiaSession | undefined): string | undefined =
   return typeof userId === 'string' ? userId : undefined;
 };
 
+/**
+ * The password of a registration whose stages are not all done is kept with its session, hashed
+ * (as Synapse does): a later request of the session may leave it out, e.g. the one a client makes
+ * once an email link was followed.
+ */
+const PASSWORD_HASH = 'password_hash';
+
+const rememberPassword = async (ctx: AccountsContext, sessionId: unknown, password: string): Promise<void> => {
+  const session = typeof sessionId === 'string' ? await ctx.store.getUiaSession(sessionId) : undefined;
+  if (session === undefined || typeof session.data[PASSWORD_HASH] === 'string') return;
+  await setUiaSessionData(ctx, session, PASSWORD_HASH, await ctx.hasher.hash(password));
+};
+
 const threePidInUse = (): MatrixError => new MatrixError('M_THREEPID_IN_USE', 400, 'Email is already in use');
 
 export const register = async (ctx: AccountsContext, command: RegisterCommand): Promise<RegisterResult> => {
@@ -133,10 +146,32 @@ export const register = async (ctx: AccountsContext, command: RegisterCommand): 
   checkPasswordLength('password', command.password);
   checkDeviceId(command.deviceId);
 
-  const session = await userInteractiveAuth(ctx, { request: command.request, flows: registrationFlows(ctx), bindParams: false });
+  let session: UiaSession;
+  try {
+    session = await userInteractiveAuth(ctx, { request: command.request, flows: registrationFlows(ctx), bindParams: false });
+  } catch (error) {
+    if (isUiaChallenge(error) && command.password !== undefined) await rememberPassword(ctx, error.body.session, command.password);
+    throw error;
+  }
   const userId = registeredUserOf(session) ?? await createRegisteredAccount(ctx, command, session, guest, requested);
   if (command.inhibitLogin) return { userId, homeServer: ctx.serverName };
   return issueSession(ctx, userId, command.deviceId, command.initialDeviceDisplayName, command.refreshToken ?? false);
+};
+
+/** The requested user id, or a generated one when none was asked for. */
+const createNewAccount = async (ctx: AccountsContext, requested: string | undefined, passwordHash: string): Promise<string> => {
+  if (requested !== undefined) {
+    // It may have been taken while the client was completing stages.
+    if (!(await createAccount(ctx, requested, passwordHash, { isAdmin: false }))) {
+      throw new MatrixError('M_USER_IN_USE', 400, 'User ID already taken.');
+    }
+    return requested;
+  }
+  for (let attempt = 0; attempt < GENERATED_LOCALPART_ATTEMPTS; attempt++) {
+    const candidate = `@${newLocalpart(ctx.random)}:${ctx.serverName}`;
+    if (await createAccount(ctx, candidate, passwordHash, { isAdmin: false })) return candidate;
+  }
+  throw new MatrixError('M_UNKNOWN', 500, 'Could not allocate a user ID');
 };
 
 /** Registration's effect, once per UIA session: the account (or upgraded guest), remembered by the session. */
@@ -147,7 +182,12 @@ const createRegisteredAccount = async (
   guest: string | undefined,
   requested: string | undefined,
 ): Promise<string> => {
-  if (command.password === undefined) throw missingParam('password');
+  const passwordHash = async (): Promise<string> => {
+    if (command.password !== undefined) return ctx.hasher.hash(command.password);
+    const stored = session.data[PASSWORD_HASH];
+    if (typeof stored === 'string') return stored;
+    throw missingParam('password');
+  };
   // The address the email stage proved becomes the account's; it may not be another's already.
   const threePids = ctx.threePids;
   const proven = threePids === undefined ? undefined : await threePids.store.uiaThreePid(session.sessionId);
@@ -155,23 +195,14 @@ const createRegisteredAccount = async (
     throw threePidInUse();
   }
 
-  let userId: string | undefined;
+  let userId: string;
   if (guest !== undefined) {
     // The guest keeps its user id, profile and rooms.
+    if (command.password === undefined) throw missingParam('password');
     await upgradeGuest(ctx, guest, command.password);
     userId = guest;
-  } else if (requested !== undefined) {
-    // It may have been taken while the client was completing stages.
-    if (!(await createAccount(ctx, requested, command.password, { isAdmin: false }))) {
-      throw new MatrixError('M_USER_IN_USE', 400, 'User ID already taken.');
-    }
-    userId = requested;
   } else {
-    for (let attempt = 0; attempt < GENERATED_LOCALPART_ATTEMPTS && userId === undefined; attempt++) {
-      const candidate = `@${newLocalpart(ctx.random)}:${ctx.serverName}`;
-      if (await createAccount(ctx, candidate, command.password, { isAdmin: false })) userId = candidate;
-    }
-    if (userId === undefined) throw new MatrixError('M_UNKNOWN', 500, 'Could not allocate a user ID');
+    userId = await createNewAccount(ctx, requested, await passwordHash());
   }
   if (threePids !== undefined && proven !== undefined) {
     await threePids.store.addThreePid({ userId, ...proven, addedTs: ctx.clock.now() });

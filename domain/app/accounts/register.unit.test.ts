@@ -135,6 +135,19 @@ describe('register', () => {
     expect([...(await ctx.store.listDevices(first.userId))]).toHaveLength(2);
   });
 
+  it('keeps the password of an unfinished registration (hashed) for a later request that leaves it out, as Synapse', async () => {
+    const ctx = createTestContext();
+    const accounts = createAccounts(ctx);
+    const { body } = await challengeOf(accounts.register(command({ password: 'kept secret' })));
+    const session = body.session as string;
+    expect((await ctx.store.getUiaSession(session))?.data.password_hash).toBe('plain$kept secret');
+    // A second incomplete request with another password does not replace it (nor hash again).
+    await challengeOf(accounts.register(command({ password: 'other', auth: { session } })));
+    const done = await accounts.register(command({ password: undefined, inhibitLogin: true, auth: { type: 'm.login.dummy', session } }));
+    expect(done.userId).toBe('@alice:example.org');
+    expect((await ctx.store.getUser('@alice:example.org'))?.passwordHash).toBe('plain$kept secret');
+  });
+
   it('answers a retry naming the registered username with that account, not M_USER_IN_USE', async () => {
     const accounts = createAccounts(createTestContext());
     const { body } = await challengeOf(accounts.register(command()));

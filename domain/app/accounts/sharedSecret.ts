@@ -60,7 +60,7 @@ export const registerWithSharedSecret = async (ctx: AccountsContext, request: Sh
   }
   checkPasswordLength('password', request.password);
   const userId = userIdForUsername(request.username, ctx.serverName);
-  const created = await createAccount(ctx, userId, request.password, {
+  const created = await createAccount(ctx, userId, await ctx.hasher.hash(request.password), {
     isAdmin: request.admin,
     ...(request.displayName === undefined ? {} : { displayName: request.displayName }),
   });

@@ -62,6 +62,13 @@ describe.each<ServerMode>(['embedded', 'distributed'])('user-interactive auth (%
     expect(quiet).toEqual({ user_id: first.user_id, home_server: server.serverName });
   });
 
+  it('keeps the password of an unfinished registration for a last request that leaves it out (as Synapse)', async () => {
+    const { session } = await challenge('POST', '/register', { username: 'later', password: 'pw-later' });
+    const done = await client.ok('POST', '/register', { json: { username: 'later', auth: { type: 'm.login.dummy', session } } });
+    expect(done.user_id).toBe(`@later:${server.serverName}`);
+    await client.login('later', { password: 'pw-later' });
+  });
+
   it('registers with inhibit_login and no device or token', async () => {
     const { session } = await challenge('POST', '/register', { username: 'quiet', password: 'pw', inhibit_login: true });
     const done = await client.ok('POST', '/register', {
