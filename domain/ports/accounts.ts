@@ -128,7 +128,7 @@ export interface AccountStore {
   setDeviceDisplayName(userId: string, deviceId: string, displayName: string): Promise<boolean>;
   /**
    * Records activity seen through an access token (best effort): the device's `last_seen_*` and the
-   * connection (IP address and User-Agent) it came from, as Synapse's `user_ips`.
+   * connection it came from: one per IP address, with the last User-Agent seen (as Synapse's `user_ips`).
    */
   recordDeviceSeen(userId: string, deviceId: string, connection: ClientConnection, now: number): Promise<void>;
   /** The connections seen per device of the user (devices that still exist), most recent first. */

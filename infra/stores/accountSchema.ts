@@ -70,14 +70,15 @@ export const ACCOUNT_SCHEMA: readonly string[] = [
   'CREATE INDEX IF NOT EXISTS ui_auth_sessions_by_age ON ui_auth_sessions (created_ts)',
   // What an operation keeps across retries of its session (a registration's account).
   "ALTER TABLE ui_auth_sessions ADD COLUMN IF NOT EXISTS data JSONB NOT NULL DEFAULT '{}'::jsonb",
-  // Connections seen per device (Synapse's `user_ips`): one row per address and User-Agent.
-  `CREATE TABLE IF NOT EXISTS user_ips (
+  // Connections seen per device (Synapse's `user_ips`): one row per address, with the last
+  // User-Agent seen from it (a client varying its User-Agent adds no rows).
+  `CREATE TABLE IF NOT EXISTS device_connections (
     user_id    TEXT NOT NULL,
     device_id  TEXT NOT NULL,
     ip         TEXT NOT NULL,
     user_agent TEXT NOT NULL,
     last_seen  BIGINT NOT NULL,
-    PRIMARY KEY (user_id, device_id, ip, user_agent),
+    PRIMARY KEY (user_id, device_id, ip),
     FOREIGN KEY (user_id, device_id) REFERENCES devices (user_id, device_id) ON DELETE CASCADE
   )`,
   // Only the SHA-256 of an OpenID token is kept; expired rows are swept by lookups.

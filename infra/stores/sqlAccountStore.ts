@@ -157,15 +157,16 @@ export const createSqlAccountStore = async (db: SqlDatabase): Promise<AccountSto
       if (rowCount === 0 || connection.ip === undefined) return;
       // A device deleted meanwhile takes its rows with it (the foreign key), so none is added for it.
       await db.query(
-        `INSERT INTO user_ips (user_id, device_id, ip, user_agent, last_seen)
+        `INSERT INTO device_connections (user_id, device_id, ip, user_agent, last_seen)
          SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM devices WHERE user_id = $1 AND device_id = $2)
-         ON CONFLICT (user_id, device_id, ip, user_agent) DO UPDATE SET last_seen = GREATEST(user_ips.last_seen, EXCLUDED.last_seen)`,
+         ON CONFLICT (user_id, device_id, ip) DO UPDATE SET user_agent = EXCLUDED.user_agent, last_seen = EXCLUDED.last_seen
+         WHERE device_connections.last_seen <= EXCLUDED.last_seen`,
         [userId, deviceId, connection.ip, connection.userAgent ?? '', now],
       );
     },
     async listConnections(userId) {
       const { rows } = await db.query<{ device_id: string; ip: string; user_agent: string; last_seen: number }>(
-        'SELECT device_id, ip, user_agent, last_seen FROM user_ips WHERE user_id = $1 ORDER BY last_seen DESC, device_id, ip, user_agent',
+        'SELECT device_id, ip, user_agent, last_seen FROM device_connections WHERE user_id = $1 ORDER BY last_seen DESC, device_id, ip',
         [userId],
       );
       return rows.map((row) => ({ deviceId: row.device_id, ip: row.ip, userAgent: row.user_agent, lastSeen: Number(row.last_seen) }));

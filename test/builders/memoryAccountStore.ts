@@ -27,7 +27,7 @@ export const createMemoryAccountStore = (): MemoryAccountStore => {
   const devices = new Map<string, Map<string, Device>>();
   const tokens = new Map<string, TokenRow>();
   const sessions = new Map<string, UiaSession>();
-  /** Per user, keyed by device, IP and User-Agent (the SQL table's key). */
+  /** Per user, keyed by device and IP (the SQL table's key), with the last User-Agent. */
   const connections = new Map<string, Map<string, SeenConnection>>();
   const nonces = new Map<string, number>();
   const refreshTokens = new Map<string, RefreshRow>();
@@ -122,14 +122,15 @@ export const createMemoryAccountStore = (): MemoryAccountStore => {
       if (ip === undefined) return;
       let seen = connections.get(userId);
       if (seen === undefined) connections.set(userId, (seen = new Map()));
-      const key = JSON.stringify([deviceId, ip, userAgent]);
-      seen.set(key, { deviceId, ip, userAgent, lastSeen: Math.max(now, seen.get(key)?.lastSeen ?? now) });
+      const key = JSON.stringify([deviceId, ip]);
+      const before = seen.get(key);
+      if (before === undefined || before.lastSeen <= now) seen.set(key, { deviceId, ip, userAgent, lastSeen: now });
     },
     async listConnections(userId) {
       const alive = devices.get(userId);
       return [...(connections.get(userId)?.values() ?? [])]
         .filter((connection) => alive?.has(connection.deviceId) === true)
-        .sort((a, b) => b.lastSeen - a.lastSeen || a.deviceId.localeCompare(b.deviceId) || a.ip.localeCompare(b.ip) || a.userAgent.localeCompare(b.userAgent));
+        .sort((a, b) => b.lastSeen - a.lastSeen || a.deviceId.localeCompare(b.deviceId) || a.ip.localeCompare(b.ip));
     },
     async deleteDevices(userId, deviceIds) {
       const deleted = deviceIds.filter((deviceId) => devices.get(userId)?.delete(deviceId) === true);

@@ -99,19 +99,21 @@ export const describeAccountStoreContract = (name: string, open: () => Promise<S
       expect(await store.getDevice(alice, 'Z')).toBeUndefined();
     });
 
-    it('keeps one connection per device, address and User-Agent, gone with the device', async () => {
+    it('keeps one connection per device and address, with its last User-Agent, gone with the device', async () => {
       const { store, alice } = await fresh();
       await store.createUser(user(alice));
       await store.ensureDevice(alice, 'A', undefined, 1);
       await store.ensureDevice(alice, 'B', undefined, 1);
       await store.recordDeviceSeen(alice, 'A', { ip: '192.0.2.1', userAgent: 'Element/1.0' }, 5000);
-      await store.recordDeviceSeen(alice, 'A', { ip: '192.0.2.1', userAgent: 'Element/1.0' }, 6000);
+      await store.recordDeviceSeen(alice, 'A', { ip: '192.0.2.1', userAgent: 'Element/1.1' }, 6000);
+      // An older report (another process) does not move it back.
+      await store.recordDeviceSeen(alice, 'A', { ip: '192.0.2.1', userAgent: 'old' }, 5800);
       await store.recordDeviceSeen(alice, 'A', { ip: '192.0.2.2' }, 5500);
       await store.recordDeviceSeen(alice, 'B', { ip: '192.0.2.3', userAgent: 'curl' }, 7000);
       await store.recordDeviceSeen(alice, 'Z', { ip: '192.0.2.4', userAgent: 'ghost' }, 8000);
       expect(await store.listConnections(alice)).toEqual([
         { deviceId: 'B', ip: '192.0.2.3', userAgent: 'curl', lastSeen: 7000 },
-        { deviceId: 'A', ip: '192.0.2.1', userAgent: 'Element/1.0', lastSeen: 6000 },
+        { deviceId: 'A', ip: '192.0.2.1', userAgent: 'Element/1.1', lastSeen: 6000 },
         { deviceId: 'A', ip: '192.0.2.2', userAgent: '', lastSeen: 5500 },
       ]);
       await store.deleteDevices(alice, ['B']);

@@ -42,8 +42,9 @@ const unknownToken = (): MatrixError =>
   new MatrixError('M_UNKNOWN_TOKEN', 401, 'Unknown or expired access token', { soft_logout: false });
 
 /**
- * How often one process records a connection of a device — its address and User-Agent — and the
- * device's `last_seen_*` ("may be a few minutes out of date"; Synapse's client_ips are per minutes too).
+ * How often one process records a connection of a device — an address, with the User-Agent seen
+ * then — and the device's `last_seen_*` ("may be a few minutes out of date"; Synapse's client_ips
+ * are per minutes too).
  */
 const SEEN_RECORD_INTERVAL_MS = 60_000;
 /** Connections whose last recording is remembered; a forgotten one is simply recorded again. */
@@ -121,7 +122,8 @@ export const createAuthenticator = (ctx: AccountsContext): Authenticator => {
       }
       const { requester, deviceKey } = resolve(owner, accessToken);
       const userAgent = connection.userAgent?.slice(0, MAX_USER_AGENT_LENGTH);
-      const connectionKey = `${deviceKey}\u0000${connection.ip ?? ''}\u0000${userAgent ?? ''}`;
+      // Throttled per device and address, as Synapse's client_ips (per token and address).
+      const connectionKey = `${deviceKey}\u0000${connection.ip ?? ''}`;
       if ((lastRecorded.get(connectionKey) ?? -Infinity) + SEEN_RECORD_INTERVAL_MS <= now) {
         lastRecorded.set(connectionKey, now);
         await ctx.store.recordDeviceSeen(owner.userId, owner.deviceId, {
