@@ -1,13 +1,13 @@
 /**
  * The push sender: a consumer of the room log (its own consumer group and positions, see
- * positions.ts) that pushes each accepted event to the pushers of whoever it notifies
- * (domain/app/pushGateway). The event is read from the rooms read model once the rooms projection
+ * positions.ts) that pushes each accepted event, and each invite to a room this server is not in
+ * (`membership.outOfBand`), to the pushers of whoever it notifies (domain/app/pushGateway). The event is read from the rooms read model once the rooms projection
  * has applied it, so membership, push context and unread counts are those of the event's point.
  * Delivery is at-least-once: the position is stored after a batch that pushed something, and
  * otherwise at most every POSITION_SAVE_MS, so a restart may look at up to that much again.
  * Events are skipped at once while no user of this server has an http pusher (pusherUsers.ts).
  */
-import { pushEvent, type PushSenderContext } from '../../domain/app/pushGateway/index.ts';
+import { outOfBandEvent, pushEvent, pushOutOfBandInvite, type PushSenderContext } from '../../domain/app/pushGateway/index.ts';
 import { isRoomRecord, type LogEntry, type ProjectionWaiter, type RoomLog, type SqlDatabase } from '../../domain/index.ts';
 import { consumeWithPositions, type RunningConsumer, type Supervisor } from '../../projections/runtime/index.ts';
 import type { PusherUsers } from './pusherUsers.ts';
@@ -50,7 +50,8 @@ export const startPushSender = async (options: StartPushSenderOptions): Promise<
     const withPushers = await options.pusherUsers.current();
     if (withPushers.size === 0) return 0;
     const record = entry.value;
-    if (!isRoomRecord(record) || record.type !== 'pdu.accepted') return 0;
+    // Accepted events, and invites to rooms this server is not in (which no accepted event carries).
+    if (!isRoomRecord(record) || (record.type !== 'pdu.accepted' && record.type !== 'membership.outOfBand')) return 0;
     for (;;) {
       const started = Date.now();
       if (await options.roomsProjection.waitFor(entry.partition, entry.offset, PROJECTION_WAIT_MS)) break;
@@ -58,6 +59,14 @@ export const startPushSender = async (options: StartPushSenderOptions): Promise<
       logger.warn({ partition: entry.partition, offset: entry.offset }, 'push sender still waiting for the rooms projection');
       // A stopped projection answers at once: do not spin on it.
       if (Date.now() - started < PROJECTION_WAIT_MS) await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    if (record.type === 'membership.outOfBand') {
+      try {
+        return await pushOutOfBandInvite(options.context, outOfBandEvent(record, entry), record.strippedState, withPushers);
+      } catch (error) {
+        logger.warn({ event_id: record.eventId, room_id: record.roomId, err: error }, 'pushing an invite failed');
+        return 0;
+      }
     }
     const event = await options.context.rooms.event(record.eventId);
     if (event === undefined) return 0;

@@ -1,6 +1,6 @@
 /** Push gateway delivery, the pure parts (public surface): who is pushed to and what is posted. */
 export { httpPushers, isLocalUser, isPushable, pushRecipients } from './targets.ts';
-export { pushEvent, type PushGateway, type PushSenderContext } from './sender.ts';
+export { outOfBandEvent, pushEvent, pushOutOfBandInvite, type PushGateway, type PushSenderContext } from './sender.ts';
 export { unreadBadge } from './badge.ts';
 export {
   deviceData, notifyRequest, priorityOf, rejectedPushkeys, stateString,

@@ -1,15 +1,18 @@
 /**
- * Pushing one accepted room event (client-server-api/modules/push.md § Receiving notifications):
+ * Pushing one accepted room event, or an invite to a room this server is not in
+ * (client-server-api/modules/push.md § Receiving notifications):
  * each recipient's push rules are evaluated over the event with the push context as it stood
  * when the event arrived, as the unread counts do (../notifications), and `counts.unread` is the
  * recipient's badge over all their rooms (badge.ts). As Synapse, a user is not pushed the
  * non-state events of a user they ignore (modules/ignore_users.md).
  */
+import { isJsonObject, type JsonObject } from '../../json.ts';
 import type { RoomReadModel, StoredEvent, SyncReadModel } from '../../ports/rooms.ts';
+import type { MembershipOutOfBand } from '../../room/records.ts';
 import type { Pusher, PusherStore } from '../../ports/userData.ts';
 import type { EvaluableRuleset, PushEvaluation } from '../../push/index.ts';
 import { evaluateEvents, pushRoomState } from '../notifications/index.ts';
-import { hiddenByIgnoring, ignoredBy, type UserPreferences } from '../rooms/index.ts';
+import { hiddenByIgnoring, ignoredBy, inviteHidden, type UserPreferences } from '../rooms/index.ts';
 import type { SyncContext } from '../sync/index.ts';
 import type { UserData } from '../userData/index.ts';
 import { unreadBadge } from './badge.ts';
@@ -99,4 +102,56 @@ export const pushEvent = async (ctx: PushSenderContext, event: StoredEvent, with
   const all = requests.flat();
   await Promise.all(all.map(({ pusher, request }) => deliver(ctx, pusher, request)));
   return all.length;
+};
+
+/** The invite a `membership.outOfBand` record carries, as the event it is (at its log position). */
+export const outOfBandEvent = (record: MembershipOutOfBand, at: { readonly partition: number; readonly offset: number }): StoredEvent => {
+  const { pdu } = record;
+  return {
+    eventId: record.eventId, roomId: record.roomId, roomVersion: record.roomVersion, partition: at.partition, offset: at.offset,
+    type: String(pdu.type), stateKey: typeof pdu.state_key === 'string' ? pdu.state_key : null, sender: String(pdu.sender),
+    originServerTs: Number(pdu.origin_server_ts), pdu, redactedBecause: null, local: null, replacesState: null, prevContent: null,
+  };
+};
+
+/** The content of the stripped state event of `type` and `stateKey`, if the inviting server sent one. */
+const strippedContent = (strippedState: readonly JsonObject[], type: string, stateKey: string): JsonObject | undefined => {
+  const found = strippedState.find((event) => event.type === type && event.state_key === stateKey);
+  return found !== undefined && isJsonObject(found.content) ? found.content : undefined;
+};
+
+const nonEmpty = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+
+/**
+ * An invite of a local user into a room this server is not in (`membership.outOfBand`), pushed as
+ * Synapse pushes such an invite: the invitee's rules over it with no room context (none is held),
+ * and the room's name and the inviter's display name from the stripped state the inviting server
+ * sent. An invite /sync would not serve (an ignored inviter, invites blocked) is not pushed.
+ */
+export const pushOutOfBandInvite = async (
+  ctx: PushSenderContext, event: StoredEvent, strippedState: readonly JsonObject[], withPushers?: ReadonlySet<string>,
+): Promise<number> => {
+  const invitee = inviteeOf(event);
+  if (invitee === undefined || !isLocalUser(invitee, ctx.serverName) || (withPushers !== undefined && !withPushers.has(invitee))) return 0;
+  const pushers = httpPushers(await ctx.pushers.list(invitee));
+  if (pushers.length === 0) return 0;
+  const [ignored, blocksInvites, ruleset] = await Promise.all([
+    ignoredBy(ctx.preferences, invitee), ctx.preferences?.blocksInvites(invitee) ?? false, ctx.userData.getPushRules({ userId: invitee, deviceId: '' }),
+  ]);
+  if (inviteHidden(event.sender, { ignored, blocksInvites })) return 0;
+  const [own] = evaluateEvents(ruleset as EvaluableRuleset, invitee, pushRoomState({ joinedMembers: 0 }), [event]).evaluated;
+  if (own === undefined || !own.evaluation.notify) return 0;
+  const senderDisplayName = nonEmpty(strippedContent(strippedState, 'm.room.member', event.sender)?.displayname);
+  const roomName = nonEmpty(strippedContent(strippedState, 'm.room.name', '')?.name);
+  const details: NotificationDetails = {
+    unread: await unreadBadge(ctx.counts, invitee),
+    ...(senderDisplayName === undefined ? {} : { senderDisplayName }),
+    ...(roomName === undefined ? {} : { roomName }),
+  };
+  const requests = pushers.flatMap((pusher) => {
+    const request = notifyRequest(pusher, invitee, event, own.evaluation, details);
+    return request === undefined ? [] : [{ pusher, request }];
+  });
+  await Promise.all(requests.map(({ pusher, request }) => deliver(ctx, pusher, request)));
+  return requests.length;
 };
