@@ -5,7 +5,7 @@
  */
 import { createAccounts, withSuspensionGuard, type ThreePidServices } from '../domain/app/accounts/index.ts';
 import {
-  ExchangeFailed, exchangeThirdPartyInvite, inviteByThirdPartyId, onThirdPartyIdBound, type ThirdPartyInvitesContext,
+  ExchangeFailed, exchangeThirdPartyInvite, inviteByThirdPartyId, inviteForThirdPartySignedJoin, onThirdPartyIdBound, type ThirdPartyInvitesContext,
 } from '../domain/app/thirdPartyInvites/index.ts';
 import { createAnalytics, type AnalyticsReadModel } from '../domain/app/analytics/index.ts';
 import {
@@ -455,7 +455,10 @@ export const startStrata = async (
       createSharedSecretRegistrationRouter(accounts),
       createRoomsRouter({
         rooms, accounts, messageRateLimit: config.rateLimits.messages, modules: roomModules,
-        thirdPartyInvites: { invite: (requester, roomId, request) => inviteByThirdPartyId(thirdPartyInvitesContext, requester, roomId, request) },
+        thirdPartyInvites: {
+          invite: (requester, roomId, request) => inviteByThirdPartyId(thirdPartyInvitesContext, requester, roomId, request),
+          inviteForJoin: (requester, room, signed) => inviteForThirdPartySignedJoin(thirdPartyInvitesContext, requester, room, signed),
+        },
         peeking: createRoomPeeking({ rooms: roomQueries, clock: systemClock, notifier: roomWakeups }),
         eventStream: createEventStream(syncContext),
         legacySync,

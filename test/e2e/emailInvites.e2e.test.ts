@@ -191,4 +191,18 @@ describe.each<ServerMode>(['embedded', 'distributed'])('invites by email (%s)', 
       content: { membership: 'invite', third_party_invite: { signed: { mxid: erin.userId, sender: carol, token: 'remote-token' } } },
     });
   });
+
+  it('joins with third_party_signed: the signed block stands in for the invite not yet sent', async () => {
+    expect((await inviteByEmail(alice, roomId, 'gina@example.org')).status).toBe(200);
+    const gina = client.as(await client.register('gina'));
+    const token = storedFor('gina@example.org').token;
+    const join = (signed: JsonObject) => gina.request('POST', `/join/${e(roomId)}`, { json: { third_party_signed: signed } });
+    const forged = await join({ mxid: gina.userId, sender: alice.userId, token, signatures: { [identityServer.name]: { 'ed25519:0': 'A'.repeat(86) } } });
+    expect([forged.status, forged.body.errcode]).toEqual([403, 'M_FORBIDDEN']);
+    const notMine = await join(identityServer.sign({ mxid: bob.userId, sender: alice.userId, token }));
+    expect([notMine.status, notMine.body.errcode]).toEqual([400, 'M_INVALID_PARAM']);
+    const joined = await join({ ...identityServer.sign({ mxid: gina.userId, sender: alice.userId, token }) });
+    expect([joined.status, joined.body]).toEqual([200, { room_id: roomId }]);
+    expect(await alice.get(`/rooms/${e(roomId)}/state/m.room.member/${e(gina.userId)}`)).toMatchObject({ membership: 'join' });
+  });
 });

@@ -1,4 +1,4 @@
 /** Invites by third-party identifier, through identity servers. */
 export {
-  ExchangeFailed, exchangeThirdPartyInvite, inviteByThirdPartyId, onThirdPartyIdBound, thirdPartyInviteOf, type ThirdPartyInviteRequest, type ThirdPartyInvitesContext,
+  ExchangeFailed, exchangeThirdPartyInvite, inviteByThirdPartyId, inviteForThirdPartySignedJoin, onThirdPartyIdBound, thirdPartyInviteOf, type ThirdPartyInviteRequest, type ThirdPartyInvitesContext,
 } from './thirdPartyInvites.ts';

@@ -23,7 +23,7 @@ export interface ThirdPartyInvitesContext {
   readonly identityServers: IdentityServers;
   /** Identity servers invites may go through (`trusted_third_party_id_servers`). */
   readonly trustedIdServers: readonly string[];
-  readonly rooms: Pick<Rooms, 'invite' | 'putState' | 'getStateEvent'>;
+  readonly rooms: Pick<Rooms, 'invite' | 'putState' | 'getStateEvent' | 'getAlias'>;
   /**
    * Sends `exchange_third_party_invite` to the inviter's server (federation); rejects with
    * ExchangeFailed when it could not. Without it, other servers' invites are not completed.
@@ -228,4 +228,42 @@ export const exchangeThirdPartyInvite = async (ctx: ThirdPartyInvitesContext, ro
   }
   if (!sender.endsWith(`:${ctx.serverName}`)) throw new MatrixError('M_FORBIDDEN', 403, 'The inviter is not a user of this server');
   await completeInvite(ctx, sender, roomId, invitee, signed);
+};
+
+/**
+ * A join with `third_party_signed` (joining.yaml): the identity server's signed block for the
+ * joiner stands in for the invite they were not yet sent. As Synapse, the invite is completed first
+ * (here when the inviter is ours, else by forwarding it to the inviter's server), then the join
+ * proceeds as any other. Answers the room id (aliases resolved) and the servers to join through.
+ */
+export const inviteForThirdPartySignedJoin = async (
+  ctx: ThirdPartyInvitesContext, requester: RoomRequester, roomIdOrAlias: string, thirdPartySigned: JsonValue,
+): Promise<{ roomId: string; via: string[] }> => {
+  const signed = signedOf(thirdPartySigned, requester.userId);
+  const sender = isJsonObject(thirdPartySigned) ? thirdPartySigned.sender : undefined;
+  if (signed === undefined || typeof sender !== 'string' || !parseUserId(sender).ok) {
+    throw invalid("'third_party_signed' needs sender, mxid (the joining user), token and signatures");
+  }
+  let roomId = roomIdOrAlias;
+  if (roomIdOrAlias.startsWith('#')) {
+    const resolved = await ctx.rooms.getAlias(roomIdOrAlias);
+    if (typeof resolved.room_id !== 'string') throw new MatrixError('M_NOT_FOUND', 404, `Room alias ${roomIdOrAlias} not found`);
+    roomId = resolved.room_id;
+  }
+  const senderServer = sender.slice(sender.indexOf(':') + 1);
+  if (senderServer === ctx.serverName) {
+    await completeInvite(ctx, sender, roomId, requester.userId, signed);
+    return { roomId, via: [] };
+  }
+  if (ctx.forwardExchange === undefined) throw new MatrixError('M_FORBIDDEN', 403, 'Cannot complete a third-party invite of another server');
+  try {
+    await ctx.forwardExchange(senderServer, roomId, {
+      type: 'm.room.member', room_id: roomId, sender, state_key: requester.userId,
+      content: { membership: 'invite', third_party_invite: { signed } },
+    });
+  } catch (error) {
+    if (error instanceof ExchangeFailed) throw new MatrixError('M_UNKNOWN', 502, error.message);
+    throw error;
+  }
+  return { roomId, via: [senderServer] };
 };

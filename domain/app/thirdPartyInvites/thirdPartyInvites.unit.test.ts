@@ -8,7 +8,7 @@ import type { JsonObject } from '../../json.ts';
 import { IdentityServerError, type IdentityServers } from '../../ports/threePids.ts';
 import type { RoomRequester } from '../rooms/index.ts';
 import {
-  ExchangeFailed, exchangeThirdPartyInvite, inviteByThirdPartyId, onThirdPartyIdBound, thirdPartyInviteOf, type ThirdPartyInviteRequest, type ThirdPartyInvitesContext,
+  ExchangeFailed, exchangeThirdPartyInvite, inviteByThirdPartyId, inviteForThirdPartySignedJoin, onThirdPartyIdBound, thirdPartyInviteOf, type ThirdPartyInviteRequest, type ThirdPartyInvitesContext,
 } from './thirdPartyInvites.ts';
 
 const ID_SERVER = 'id.example.org';
@@ -49,6 +49,7 @@ const setUp = (answers: Record<string, JsonObject | Error>, stored: JsonObject =
         if (requester.userId === stateKey && members.includes(stateKey)) return { membership: 'join' };
         throw new MatrixError('M_FORBIDDEN', 403, 'not in room');
       },
+      getAlias: async (alias): Promise<JsonObject> => (alias === '#garden:hs.test' ? { room_id: '!r:hs.test', servers: ['hs.test'] } : {}),
     },
     forwardExchange: async (destination, roomId, event) => {
       if (destination === 'down.test') throw new ExchangeFailed('down');
@@ -199,6 +200,35 @@ describe('exchangeThirdPartyInvite', () => {
       await expect(exchangeThirdPartyInvite(ctx, '!r:hs.test', bad)).rejects.toMatchObject({ errcode: 'M_INVALID_PARAM' });
     }
     await expect(exchangeThirdPartyInvite(ctx, '!r:hs.test', { ...event, sender: '@carol:other.test' })).rejects.toMatchObject({ errcode: 'M_FORBIDDEN' });
+    expect(recorded.writes).toEqual([]);
+  });
+});
+
+describe('inviteForThirdPartySignedJoin', () => {
+  const BOB: RoomRequester = { userId: '@bob:hs.test', deviceId: 'B' };
+  const signed = { mxid: BOB.userId, sender: ALICE.userId, token: 'tok', signatures: { [ID_SERVER]: { 'ed25519:0': 'sig' } } };
+
+  it('completes our inviter`s invite of the joiner (aliases resolved), then the join goes on', async () => {
+    const { ctx, recorded } = setUp({});
+    expect(await inviteForThirdPartySignedJoin(ctx, BOB, '#garden:hs.test', signed)).toEqual({ roomId: '!r:hs.test', via: [] });
+    expect(recorded.writes).toEqual([{
+      kind: 'invite', requester: ALICE.userId, roomId: '!r:hs.test', args: [BOB.userId, { display_name: 'b…@example.org', signed }],
+    }]);
+  });
+
+  it('forwards another server`s invite to it and joins through it', async () => {
+    const { ctx, recorded } = setUp({});
+    const remoteSigned = { ...signed, sender: '@carol:other.test' };
+    expect(await inviteForThirdPartySignedJoin(ctx, BOB, '!x:other.test', remoteSigned)).toEqual({ roomId: '!x:other.test', via: ['other.test'] });
+    expect(recorded.writes[0]).toMatchObject({ kind: 'forward', requester: 'other.test', roomId: '!x:other.test' });
+    await expect(inviteForThirdPartySignedJoin(ctx, BOB, '!x:down.test', { ...signed, sender: '@dan:down.test' })).rejects.toMatchObject({ status: 502 });
+  });
+
+  it('refuses a block for another user or without sender and token', async () => {
+    const { ctx, recorded } = setUp({});
+    for (const bad of [{ ...signed, mxid: '@eve:hs.test' }, { ...signed, sender: 'alice' }, { mxid: BOB.userId, sender: ALICE.userId }, 'signed']) {
+      await expect(inviteForThirdPartySignedJoin(ctx, BOB, '!r:hs.test', bad)).rejects.toMatchObject({ errcode: 'M_INVALID_PARAM' });
+    }
     expect(recorded.writes).toEqual([]);
   });
 });

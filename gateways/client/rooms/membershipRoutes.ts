@@ -1,7 +1,7 @@
 /** Membership routes: createRoom, join, knock, leave, forget, invite, kick, ban, unban, upgrade. */
 import type { RoomRequester, Rooms } from '../../../domain/app/rooms/index.ts';
 import { thirdPartyInviteOf, type ThirdPartyInviteRequest } from '../../../domain/app/thirdPartyInvites/index.ts';
-import { MatrixError, parseServerName } from '../../../domain/index.ts';
+import { MatrixError, parseServerName, type JsonValue } from '../../../domain/index.ts';
 import type { StrataMiddleware, StrataRouter } from '../../http/index.ts';
 import { allowGuests, clientPaths } from '../accounts/index.ts';
 import { body, optionalReason, param, requireUserId, roomRequester } from './common.ts';
@@ -14,7 +14,22 @@ const viaServers = (query: Record<string, string | string[] | undefined>): strin
 /** Invites by third-party identifier (domain/app/thirdPartyInvites). */
 export interface ThirdPartyInviter {
   invite(requester: RoomRequester, roomId: string, request: ThirdPartyInviteRequest): Promise<void>;
+  /** A join's `third_party_signed`: the invite it stands for, completed; the room id and servers to join through. */
+  inviteForJoin(requester: RoomRequester, roomIdOrAlias: string, thirdPartySigned: JsonValue): Promise<{ roomId: string; via: string[] }>;
 }
+
+/**
+ * A join with `third_party_signed` first has its invite completed (thirdPartyInvites); without
+ * third-party invites here, the block cannot be honoured.
+ */
+const joinTarget = async (
+  inviter: ThirdPartyInviter | undefined, requester: RoomRequester, roomIdOrAlias: string, thirdPartySigned: JsonValue | undefined, via: string[],
+): Promise<{ room: string; via: string[] }> => {
+  if (thirdPartySigned === undefined || thirdPartySigned === null) return { room: roomIdOrAlias, via };
+  if (inviter === undefined) throw new MatrixError('M_FORBIDDEN', 403, 'Third-party invites are not supported here');
+  const target = await inviter.inviteForJoin(requester, roomIdOrAlias, thirdPartySigned);
+  return { room: target.roomId, via: [...via, ...target.via] };
+};
 
 export const addMembershipRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataMiddleware, thirdPartyInvites?: ThirdPartyInviter): void => {
   for (const path of clientPaths('/createRoom')) {
@@ -28,8 +43,9 @@ export const addMembershipRoutes = (router: StrataRouter, rooms: Rooms, auth: St
       const request = await body(ctx, undefined, true);
       // joining.yaml names `reason` and `third_party_signed`; Synapse copies any other key into the
       // join's content (only here: /rooms/{roomId}/join and the other membership endpoints take `reason`).
-      const { reason: _reason, third_party_signed: _signed, ...fields } = request;
-      ctx.body = { room_id: await rooms.join(roomRequester(ctx), param(ctx, 'roomIdOrAlias'), optionalReason(request), viaServers(ctx.query), fields) };
+      const { reason: _reason, third_party_signed: signed, ...fields } = request;
+      const { room, via } = await joinTarget(thirdPartyInvites, roomRequester(ctx), param(ctx, 'roomIdOrAlias'), signed, viaServers(ctx.query));
+      ctx.body = { room_id: await rooms.join(roomRequester(ctx), room, optionalReason(request), via, fields) };
     });
   }
   for (const path of clientPaths('/knock/:roomIdOrAlias')) {
@@ -41,7 +57,8 @@ export const addMembershipRoutes = (router: StrataRouter, rooms: Rooms, auth: St
   for (const path of clientPaths('/rooms/:roomId/join')) {
     router.post(path, allowGuests, auth, async (ctx) => {
       const request = await body(ctx, undefined, true);
-      ctx.body = { room_id: await rooms.join(roomRequester(ctx), param(ctx, 'roomId'), optionalReason(request)) };
+      const { room, via } = await joinTarget(thirdPartyInvites, roomRequester(ctx), param(ctx, 'roomId'), request.third_party_signed, []);
+      ctx.body = { room_id: await rooms.join(roomRequester(ctx), room, optionalReason(request), via) };
     });
   }
   for (const path of clientPaths('/rooms/:roomId/leave')) {
