@@ -280,7 +280,10 @@ export interface Pusher {
   readonly data: JsonObject;
   /** The device that set it: the pusher goes when the device does. */
   readonly deviceId: string;
+  /** When it was first set (the list's order). */
   readonly createdTs: number;
+  /** When it was last set (ms): the gateway's `pushkey_ts`, "when the pushkey was last updated". */
+  readonly pushkeyTs: number;
 }
 
 export interface PusherStore {

@@ -23,7 +23,7 @@ const storeOf = () => {
 
 const pusher = (userId: string, pushkey: string): Pusher => ({
   userId, appId: 'app', pushkey, kind: 'http', appDisplayName: '', deviceDisplayName: '', profileTag: '', lang: 'en',
-  data: { url: 'https://gw/_matrix/push/v1/notify' }, deviceId: 'D', createdTs: 0,
+  data: { url: 'https://gw/_matrix/push/v1/notify' }, deviceId: 'D', createdTs: 0, pushkeyTs: 0,
 });
 
 describe('pusher users', () => {

@@ -13,6 +13,7 @@ interface PusherRow {
   data: JsonObject;
   device_id: string;
   created_ts: number;
+  pushkey_ts: number | null;
 }
 
 const toPusher = (row: PusherRow): Pusher => ({
@@ -27,26 +28,29 @@ const toPusher = (row: PusherRow): Pusher => ({
   data: row.data,
   deviceId: row.device_id,
   createdTs: Number(row.created_ts),
+  // Rows from before pushkey_ts was kept were last set when created.
+  pushkeyTs: Number(row.pushkey_ts ?? row.created_ts),
 });
 
 export const createSqlPusherStore = (db: SqlDatabase): PusherStore => ({
   async list(userId) {
     const { rows } = await db.query<PusherRow>(
-      `SELECT user_id, app_id, pushkey, kind, app_display_name, device_display_name, profile_tag, lang, data, device_id, created_ts
+      `SELECT user_id, app_id, pushkey, kind, app_display_name, device_display_name, profile_tag, lang, data, device_id, created_ts, pushkey_ts
        FROM pushers WHERE user_id = $1 ORDER BY created_ts, app_id, pushkey`,
       [userId],
     );
     return rows.map(toPusher);
   },
   async upsert(p) {
-    // An update keeps the pusher's creation time, so the list order stays stable.
+    // An update keeps the pusher's creation time, so the list order stays stable; pushkey_ts moves.
     await db.query(
-      `INSERT INTO pushers (user_id, app_id, pushkey, kind, app_display_name, device_display_name, profile_tag, lang, data, device_id, created_ts)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)
+      `INSERT INTO pushers (user_id, app_id, pushkey, kind, app_display_name, device_display_name, profile_tag, lang, data, device_id, created_ts, pushkey_ts)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12)
        ON CONFLICT (user_id, app_id, pushkey) DO UPDATE SET
          kind = EXCLUDED.kind, app_display_name = EXCLUDED.app_display_name, device_display_name = EXCLUDED.device_display_name,
-         profile_tag = EXCLUDED.profile_tag, lang = EXCLUDED.lang, data = EXCLUDED.data, device_id = EXCLUDED.device_id`,
-      [p.userId, p.appId, p.pushkey, p.kind, p.appDisplayName, p.deviceDisplayName, p.profileTag, p.lang, JSON.stringify(p.data), p.deviceId, p.createdTs],
+         profile_tag = EXCLUDED.profile_tag, lang = EXCLUDED.lang, data = EXCLUDED.data, device_id = EXCLUDED.device_id,
+         pushkey_ts = EXCLUDED.pushkey_ts`,
+      [p.userId, p.appId, p.pushkey, p.kind, p.appDisplayName, p.deviceDisplayName, p.profileTag, p.lang, JSON.stringify(p.data), p.deviceId, p.createdTs, p.pushkeyTs],
     );
   },
   async delete(userId, appId, pushkey) {

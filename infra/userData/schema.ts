@@ -145,6 +145,8 @@ export const USER_DATA_SCHEMA: readonly string[] = [
     PRIMARY KEY (user_id, app_id, pushkey)
   )`,
   'CREATE INDEX IF NOT EXISTS pushers_by_key ON pushers (app_id, pushkey)',
+  // When the pushkey was last set (push-gateway-api `pushkey_ts`); null in rows from before it was kept.
+  'ALTER TABLE pushers ADD COLUMN IF NOT EXISTS pushkey_ts BIGINT',
 ];
 
 export const ensureUserDataSchema = (db: SqlDatabase): Promise<void> =>

@@ -23,5 +23,5 @@ export const member = (userId: string, membership: string, offset = 0, displayna
 
 export const pusher = (userId: string, pushkey: string, data: JsonObject, kind = 'http'): Pusher => ({
   userId, kind, appId: 'org.example.app', pushkey, appDisplayName: 'App', deviceDisplayName: 'Phone', profileTag: '',
-  lang: 'en', data, deviceId: 'PHONE', createdTs: 1_700_000_000_999,
+  lang: 'en', data, deviceId: 'PHONE', createdTs: 1_600_000_000_000, pushkeyTs: 1_700_000_000_999,
 });

@@ -10,7 +10,7 @@ const unique = (name: string): string => `${name}-${randomUUID().slice(0, 8)}`;
 const pusher = (userId: string, appId: string, pushkey: string, fields: Partial<Pusher> = {}): Pusher => ({
   userId, appId, pushkey,
   kind: 'http', appDisplayName: 'App', deviceDisplayName: 'Phone', profileTag: '', lang: 'en',
-  data: { url: 'https://push.example.org/_matrix/push/v1/notify' }, deviceId: 'PHONE', createdTs: 1000,
+  data: { url: 'https://push.example.org/_matrix/push/v1/notify' }, deviceId: 'PHONE', createdTs: 1000, pushkeyTs: 1000,
   ...fields,
 });
 
@@ -24,13 +24,13 @@ export const describePusherStoreContract = (name: string, open: () => Promise<Op
     });
     afterAll(() => opened.close());
 
-    it('creates, updates by app_id and pushkey, and deletes one pusher', async () => {
+    it('creates, updates by app_id and pushkey (keeping its creation time, moving pushkey_ts), and deletes one pusher', async () => {
       const alice = `@${unique('alice')}:example.org`;
       await stores.pushers.upsert(pusher(alice, 'org.example.app', 'key1'));
       await stores.pushers.upsert(pusher(alice, 'org.example.app', 'key2', { createdTs: 2000 }));
-      await stores.pushers.upsert(pusher(alice, 'org.example.app', 'key1', { lang: 'de', data: { url: 'https://x/_matrix/push/v1/notify', format: 'event_id_only' }, createdTs: 3000 }));
+      await stores.pushers.upsert(pusher(alice, 'org.example.app', 'key1', { lang: 'de', data: { url: 'https://x/_matrix/push/v1/notify', format: 'event_id_only' }, createdTs: 3000, pushkeyTs: 3000 }));
       expect(await stores.pushers.list(alice)).toEqual([
-        pusher(alice, 'org.example.app', 'key1', { lang: 'de', data: { url: 'https://x/_matrix/push/v1/notify', format: 'event_id_only' } }),
+        pusher(alice, 'org.example.app', 'key1', { lang: 'de', data: { url: 'https://x/_matrix/push/v1/notify', format: 'event_id_only' }, pushkeyTs: 3000 }),
         pusher(alice, 'org.example.app', 'key2', { createdTs: 2000 }),
       ]);
       await stores.pushers.delete(alice, 'org.example.app', 'key1');

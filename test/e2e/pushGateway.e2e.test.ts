@@ -135,6 +135,21 @@ describe.each<ServerMode>(['embedded', 'distributed'])('push gateway delivery (%
     expect(notification).not.toHaveProperty('content');
   });
 
+  it('sends as pushkey_ts when the pusher was last set, in seconds', async () => {
+    await setPusher('key-full', {});
+    const pushkeyTs = async (text: string): Promise<number> =>
+      ((await notificationFor(await bob.send(roomId, text))).devices as Body[])[0]!.pushkey_ts as number;
+    const before = await pushkeyTs('before the update');
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const updatedAt = Math.floor(Date.now() / 1000);
+    await setPusher('key-full', { extra: 'updated' });
+    const after = await pushkeyTs('after the update');
+    expect(after).toBeGreaterThan(before);
+    expect(after).toBeGreaterThanOrEqual(updatedAt);
+    // The list keeps its order: an update is no new pusher.
+    expect(((await alice.get('/pushers')).pushers as Body[]).map((pusher) => pusher.pushkey)).toEqual(['key-full']);
+  });
+
   it('deletes a pusher whose pushkey the gateway rejected', async () => {
     await setPusher('key-full', {});
     gateway.rejecting.add('key-full');

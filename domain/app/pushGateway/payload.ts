@@ -59,7 +59,7 @@ export const notifyRequest = (
     app_id: pusher.appId,
     pushkey: pusher.pushkey,
     // Seconds since the epoch when the pushkey was last set.
-    pushkey_ts: Math.floor(pusher.createdTs / 1000),
+    pushkey_ts: Math.floor(pusher.pushkeyTs / 1000),
     data: deviceData(pusher),
     ...(isEventIdOnly(pusher) || Object.keys(evaluation.tweaks).length === 0 ? {} : { tweaks: { ...evaluation.tweaks } }),
   };

@@ -78,6 +78,7 @@ export const setPusher = async (ctx: UserDataContext, requester: Requester, body
   if (body.profile_tag !== undefined && typeof body.profile_tag !== 'string') throw invalidParam("'profile_tag' must be a string");
   checkKindConfig(kind, body.data);
   if (body.append !== true) await ctx.stores.pushers.deleteForOtherUsers(appId, pushkey, requester.userId);
+  const now = ctx.clock.now();
   await ctx.stores.pushers.upsert({
     userId: requester.userId,
     kind,
@@ -89,7 +90,8 @@ export const setPusher = async (ctx: UserDataContext, requester: Requester, body
     lang: stringParam(body, 'lang'),
     data: body.data,
     deviceId: requester.deviceId,
-    createdTs: ctx.clock.now(),
+    createdTs: now,
+    pushkeyTs: now,
   });
 };
 
