@@ -8,3 +8,4 @@ export { eventStore, graphEvent, roomEventFromJson, stateMapOf, stateMapToRecord
 export { ROOM, member, pusher, storedEvent } from './pushEvents.ts';
 export * as deciderHarness from './roomHarness.ts';
 export { RoomRecords } from './acceptedRecords.ts';
+export { createMemoryThreePidStore } from './memoryThreePidStore.ts';

@@ -196,7 +196,9 @@ export const requestThreePidToken = async (
   ctx: AccountsContext, purpose: ThreePidPurpose, medium: ThreePidMedium, readBody: () => Promise<JsonObject>,
 ): Promise<{ sid: string; submit_url: string }> => {
   const threePids = ctx.threePids;
-  if (medium === 'email' && threePids?.email !== undefined) return requestEmailToken(ctx, threePids, threePids.email, purpose, await readBody());
+  // Registration mails are for registering: while it is closed, none is sent.
+  const usable = purpose !== 'registration' || ctx.registration === 'open';
+  if (medium === 'email' && threePids?.email !== undefined && usable) return requestEmailToken(ctx, threePids, threePids.email, purpose, await readBody());
   if (medium === 'msisdn') checkMsisdnRequest(await readBody());
   const refusal = REFUSALS[purpose][medium];
   throw new MatrixError(refusal.errcode, refusal.status, refusal.message);
