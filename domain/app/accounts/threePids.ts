@@ -67,7 +67,7 @@ const COUNTRY = /^[A-Z]{2}$/;
 const PHONE_NUMBER = /^\+?\d{2,17}$/;
 /** Synapse's MAX_EMAIL_ADDRESS_LENGTH. */
 const MAX_EMAIL_LENGTH = 500;
-/** A `next_link` is echoed into nothing but still stored nowhere unbounded. */
+/** A `next_link` is stored with the session and redirected to once validated: bounded like any URL. */
 const MAX_NEXT_LINK_LENGTH = 2048;
 /** Synapse refuses send attempts it cannot store; a 64-bit column takes any safe integer. */
 const isSendAttempt = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
@@ -101,13 +101,19 @@ const checkMsisdnRequest = (body: JsonObject): void => {
 };
 
 /**
+ * What no address this server mails may hold: controls and spaces (header injection), and the
+ * separators and quoting that would make one `to` several recipients.
+ */
+const UNMAILABLE = /[\x00-\x20\x7f<>,;:"()[\]\\]/;
+
+/**
  * Synapse's `canonicalise_email`: trimmed, one `@`, the local part case-folded and the domain
  * lower-cased, so that one mailbox is one 3PID however it is typed.
  */
 export const canonicaliseEmail = (raw: string): string => {
   const address = raw.trim();
   const parts = address.split('@');
-  if (address.length > MAX_EMAIL_LENGTH || parts.length !== 2 || parts[0] === '' || parts[1] === '' || /[\s<>]/.test(address)) {
+  if (address.length > MAX_EMAIL_LENGTH || parts.length !== 2 || parts[0] === '' || parts[1] === '' || UNMAILABLE.test(address)) {
     throw new MatrixError('M_INVALID_PARAM', 400, 'Unable to parse email address');
   }
   return `${parts[0]!.toLowerCase()}@${parts[1]!.toLowerCase()}`;

@@ -75,7 +75,10 @@ describe('canonicaliseEmail', () => {
   });
 
   it('refuses what is not one address', () => {
-    for (const address of ['no-at-sign', 'two@at@signs', '@example.org', 'bob@', 'bob smith@example.org', `${'a'.repeat(495)}@b.org`]) {
+    for (const address of [
+      'no-at-sign', 'two@at@signs', '@example.org', 'bob@', 'bob smith@example.org', `${'a'.repeat(495)}@b.org`,
+      'a,victim@example.org', 'bob@example.org\r\nBcc: x@y.z', '"bob"@example.org', 'bob;x@example.org', 'bob\u0000@example.org',
+    ]) {
       expect(() => canonicaliseEmail(address)).toThrow(expect.objectContaining({ errcode: 'M_INVALID_PARAM', status: 400 }));
     }
   });
