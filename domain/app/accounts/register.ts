@@ -5,6 +5,7 @@
 import { MatrixError } from '../../errors.ts';
 import type { ServerName } from '../../ids/serverName.ts';
 import { makeUserId } from '../../ids/userId.ts';
+import { isJsonObject, type JsonObject } from '../../json.ts';
 import type { AccountsContext, GuardedRequest } from './context.ts';
 import { guestToUpgrade, isGuestLocalpart, registerGuest, upgradeGuest } from './guests.ts';
 import { isPasswordTooLong, MAX_PASSWORD_LENGTH } from './identifier.ts';
@@ -122,27 +123,58 @@ const registeredUserOf = (session: UiaSession | undefined): string | undefined =
 };
 
 /**
- * The password of a registration whose stages are not all done is kept with its session, hashed
- * (as Synapse does): a later request of the session may leave it out, e.g. the one a client makes
- * once an email link was followed.
+ * A registration whose stages are not all done keeps its parameters with its session (the password
+ * apart, hashed), as Synapse does: a later request may leave the password out, and a request that
+ * sends nothing but `auth` (Element Android's stages, a client resuming once an email link was
+ * followed) registers with the parameters kept.
  */
 const PASSWORD_HASH = 'password_hash';
+const PARAMS = 'params';
 
-const rememberPassword = async (ctx: AccountsContext, sessionId: unknown, password: string): Promise<void> => {
+const sendsParams = (request: GuardedRequest): boolean => Object.keys(request.body).some((key) => key !== 'auth');
+
+const paramsToKeep = (command: RegisterCommand): JsonObject => ({
+  ...(command.username === undefined ? {} : { username: command.username }),
+  ...(command.deviceId === undefined ? {} : { device_id: command.deviceId }),
+  ...(command.initialDeviceDisplayName === undefined ? {} : { initial_device_display_name: command.initialDeviceDisplayName }),
+  inhibit_login: command.inhibitLogin,
+  refresh_token: command.refreshToken ?? false,
+});
+
+const withKeptParams = (command: RegisterCommand, session: UiaSession | undefined): RegisterCommand => {
+  const kept = session?.data[PARAMS];
+  if (sendsParams(command.request) || !isJsonObject(kept)) return command;
+  const { username, device_id: deviceId, initial_device_display_name: displayName } = kept;
+  return {
+    ...command,
+    ...(typeof username === 'string' ? { username } : {}),
+    ...(typeof deviceId === 'string' ? { deviceId } : {}),
+    ...(typeof displayName === 'string' ? { initialDeviceDisplayName: displayName } : {}),
+    inhibitLogin: kept.inhibit_login === true,
+    refreshToken: kept.refresh_token === true,
+  };
+};
+
+const rememberRequest = async (ctx: AccountsContext, sessionId: unknown, command: RegisterCommand): Promise<void> => {
   const session = typeof sessionId === 'string' ? await ctx.store.getUiaSession(sessionId) : undefined;
-  if (session === undefined || typeof session.data[PASSWORD_HASH] === 'string') return;
-  await setUiaSessionData(ctx, session, PASSWORD_HASH, await ctx.hasher.hash(password));
+  if (session === undefined) return;
+  if (sendsParams(command.request)) await setUiaSessionData(ctx, session, PARAMS, paramsToKeep(command));
+  if (command.password !== undefined && typeof session.data[PASSWORD_HASH] !== 'string') {
+    await setUiaSessionData(ctx, session, PASSWORD_HASH, await ctx.hasher.hash(command.password));
+  }
 };
 
 const threePidInUse = (): MatrixError => new MatrixError('M_THREEPID_IN_USE', 400, 'Email is already in use');
 
-export const register = async (ctx: AccountsContext, command: RegisterCommand): Promise<RegisterResult> => {
-  if (command.kind === 'guest') return registerGuest(ctx, command.initialDeviceDisplayName);
+export const register = async (ctx: AccountsContext, given: RegisterCommand): Promise<RegisterResult> => {
+  if (given.kind === 'guest') return registerGuest(ctx, given.initialDeviceDisplayName);
   ensureRegistrationOpen(ctx);
+  const named = await namedUiaSession(ctx, given.request);
+  const command = withKeptParams(given, named);
   const guest = command.guestAccessToken === undefined ? undefined : await guestToUpgrade(ctx, command.guestAccessToken, command.username);
   // The spec wants M_USER_IN_USE / M_INVALID_USERNAME before any UIA stage.
   const requested = guest !== undefined || command.username === undefined ? undefined : userIdForUsername(command.username, ctx.serverName);
-  if (requested !== undefined && requested !== registeredUserOf(await namedUiaSession(ctx, command.request))) await ensureAvailable(ctx, requested);
+  if (requested !== undefined && requested !== registeredUserOf(named)) await ensureAvailable(ctx, requested);
   checkPasswordLength('password', command.password);
   checkDeviceId(command.deviceId);
 
@@ -150,7 +182,7 @@ export const register = async (ctx: AccountsContext, command: RegisterCommand): 
   try {
     session = await userInteractiveAuth(ctx, { request: command.request, flows: registrationFlows(ctx), bindParams: false });
   } catch (error) {
-    if (isUiaChallenge(error) && command.password !== undefined) await rememberPassword(ctx, error.body.session, command.password);
+    if (isUiaChallenge(error)) await rememberRequest(ctx, error.body.session, command);
     throw error;
   }
   const userId = registeredUserOf(session) ?? await createRegisteredAccount(ctx, command, session, guest, requested);

@@ -148,6 +148,19 @@ describe('register', () => {
     expect((await ctx.store.getUser('@alice:example.org'))?.passwordHash).toBe('plain$kept secret');
   });
 
+  it('registers with the parameters kept from the session when a request sends nothing but auth (as Synapse)', async () => {
+    const ctx = createTestContext();
+    const accounts = createAccounts(ctx);
+    const { body } = await challengeOf(accounts.register({
+      ...command({ username: 'kept', deviceId: 'KEPTDEVICE' }),
+      request: guarded(undefined, { username: 'kept', password: 'correct horse', device_id: 'KEPTDEVICE' }, 'POST', '/_matrix/client/v3/register'),
+    }));
+    const onlyAuth = guarded({ type: 'm.login.dummy', session: body.session as string }, {}, 'POST', '/_matrix/client/v3/register');
+    const done = await accounts.register({ kind: 'user', inhibitLogin: false, request: onlyAuth });
+    expect(done).toMatchObject({ userId: '@kept:example.org', deviceId: 'KEPTDEVICE' });
+    expect((await ctx.store.getUser('@kept:example.org'))?.passwordHash).toBe('plain$correct horse');
+  });
+
   it('answers a retry naming the registered username with that account, not M_USER_IN_USE', async () => {
     const accounts = createAccounts(createTestContext());
     const { body } = await challengeOf(accounts.register(command()));

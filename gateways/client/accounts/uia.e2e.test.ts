@@ -69,6 +69,15 @@ describe.each<ServerMode>(['embedded', 'distributed'])('user-interactive auth (%
     await client.login('later', { password: 'pw-later' });
   });
 
+  it('registers with the parameters of the session`s first request when a stage sends only auth (Element Android, as Synapse)', async () => {
+    const { session } = await challenge('POST', '/register', { username: 'android', password: 'pw-android', initial_device_display_name: 'Phone' });
+    const done = await client.ok('POST', '/register', { json: { auth: { type: 'm.login.dummy', session } } });
+    expect(done.user_id).toBe(`@android:${server.serverName}`);
+    const devices = await client.ok('GET', '/devices', { token: done.access_token as string });
+    expect(devices.devices).toEqual([expect.objectContaining({ device_id: done.device_id, display_name: 'Phone' })]);
+    await client.login('android', { password: 'pw-android' });
+  });
+
   it('registers with inhibit_login and no device or token', async () => {
     const { session } = await challenge('POST', '/register', { username: 'quiet', password: 'pw', inhibit_login: true });
     const done = await client.ok('POST', '/register', {
