@@ -142,5 +142,15 @@ describe.each<ServerMode>(['embedded', 'distributed'])('details clients notice (
     const { capabilities } = await client.ok('GET', '/capabilities', { token: alice.accessToken });
     expect(capabilities['m.get_login_token']?.enabled ?? false).toBe(false);
     await client.fails('GET', '/_matrix/client/v1/auth_metadata', { status: 404, errcode: 'M_UNRECOGNIZED' });
+    // Features the advertised versions bring beyond endpoints: room versions up to 11 (v1.8), private
+    // read receipts (v1.4) and threaded receipts (v1.4).
+    expect(Object.keys(capabilities['m.room_versions'].available)).toEqual(expect.arrayContaining(
+      Array.from({ length: 11 }, (_, i) => String(i + 1))));
+    const roomId = (await client.ok('POST', '/createRoom', { token: alice.accessToken, json: {} })).room_id as string;
+    const eventId = (await client.ok('PUT', `/rooms/${e(roomId)}/send/m.room.message/receipt-check`, {
+      token: alice.accessToken, json: { msgtype: 'm.text', body: 'read me' },
+    })).event_id as string;
+    await client.ok('POST', `/rooms/${e(roomId)}/receipt/m.read.private/${e(eventId)}`, { token: alice.accessToken, json: {} });
+    await client.ok('POST', `/rooms/${e(roomId)}/receipt/m.read/${e(eventId)}`, { token: alice.accessToken, json: { thread_id: 'main' } });
   });
 });
