@@ -193,7 +193,21 @@ describe.each<ServerMode>(['embedded', 'distributed'])('push gateway delivery (%
     // Without a display name, the sender is named by their user id (as Synapse).
     await carol.delete(`/profile/${e(carol.userId)}/displayname`);
     expect(await notificationFor(await carol.send(roomId, 'nameless at tea'))).toMatchObject({ sender_display_name: carol.userId });
+    // Nor is his invite (modules/ignore_users.md: "Servers must not send room invites from ignored users to clients").
+    // dave, who ignores nobody, is pushed bob's next message in the same room: events of a room
+    // are pushed in order, so the invite was passed over by then.
+    const dave = client.as(await client.register('dave'));
+    await dave.post('/pushers/set', {
+      kind: 'http', app_id: 'org.example.strata', app_display_name: 'Strata test', device_display_name: 'Phone',
+      pushkey: 'key-dave', lang: 'en', data: { url: gateway.url },
+    });
+    const shed = await bob.createRoom({ name: 'Shed', invite: [dave.userId] });
+    await dave.post(`/join/${e(shed)}`);
+    await bob.post(`/rooms/${e(shed)}/invite`, { user_id: alice.userId });
+    const [ignoredInvite] = (await bob.get(`/rooms/${e(shed)}/messages`, { dir: 'b', limit: '1' })).chunk as Body[];
+    expect(ignoredInvite).toMatchObject({ type: 'm.room.member', state_key: alice.userId });
+    await notificationFor(await bob.send(shed, 'for dave'));
     const pushed = gateway.received.map((body) => notificationOf(body).event_id);
-    expect([pushed.includes(ignoredInGarden), pushed.includes(ignoredAtTea)]).toEqual([false, false]);
+    expect([pushed.includes(ignoredInGarden), pushed.includes(ignoredAtTea), pushed.includes(ignoredInvite!.event_id)]).toEqual([false, false, false]);
   });
 });

@@ -4,7 +4,7 @@
  * each recipient's push rules are evaluated over the event with the push context as it stood
  * when the event arrived, as the unread counts do (../notifications), and `counts.unread` is the
  * recipient's badge over all their rooms (badge.ts). As Synapse, a user is not pushed the
- * non-state events of a user they ignore (modules/ignore_users.md).
+ * non-state events of a user they ignore, nor (modules/ignore_users.md) their invites.
  */
 import { isJsonObject, type JsonObject } from '../../json.ts';
 import type { RoomReadModel, StoredEvent, SyncReadModel } from '../../ports/rooms.ts';
@@ -41,9 +41,21 @@ export interface PushSenderContext {
 const inviteeOf = (event: StoredEvent): string | undefined =>
   event.type === 'm.room.member' && event.stateKey !== null && stateString(event, 'membership') === 'invite' ? event.stateKey : undefined;
 
+/**
+ * Whether the user must not be told of `event`: an ignored user's message, or an invite /sync would
+ * not serve (modules/ignore_users.md: "Servers must not send room invites from ignored users to
+ * clients"; modules/invite_permission.md).
+ */
+const hiddenFrom = async (ctx: PushSenderContext, userId: string, event: StoredEvent): Promise<boolean> => {
+  const ignored = await ignoredBy(ctx.preferences, userId);
+  if (hiddenByIgnoring(event, ignored)) return true;
+  if (inviteeOf(event) !== userId) return false;
+  return inviteHidden(event.sender, { ignored, blocksInvites: (await ctx.preferences?.blocksInvites(userId)) ?? false });
+};
+
 /** The recipient's rules over `event`, with the room's push context just before it; undefined when it does not notify them. */
 const evaluateFor = async (ctx: PushSenderContext, userId: string, event: StoredEvent): Promise<PushEvaluation | undefined> => {
-  if (hiddenByIgnoring(event, await ignoredBy(ctx.preferences, userId))) return undefined;
+  if (await hiddenFrom(ctx, userId, event)) return undefined;
   const [ruleset, window] = await Promise.all([
     ctx.userData.getPushRules({ userId, deviceId: '' }),
     ctx.sync.unreadWindow(event.roomId, userId, event.offset - 1, event.offset + 1, true),
@@ -135,10 +147,8 @@ export const pushOutOfBandInvite = async (
   if (invitee === undefined || !isLocalUser(invitee, ctx.serverName) || (withPushers !== undefined && !withPushers.has(invitee))) return 0;
   const pushers = httpPushers(await ctx.pushers.list(invitee));
   if (pushers.length === 0) return 0;
-  const [ignored, blocksInvites, ruleset] = await Promise.all([
-    ignoredBy(ctx.preferences, invitee), ctx.preferences?.blocksInvites(invitee) ?? false, ctx.userData.getPushRules({ userId: invitee, deviceId: '' }),
-  ]);
-  if (inviteHidden(event.sender, { ignored, blocksInvites })) return 0;
+  if (await hiddenFrom(ctx, invitee, event)) return 0;
+  const ruleset = await ctx.userData.getPushRules({ userId: invitee, deviceId: '' });
   const [own] = evaluateEvents(ruleset as EvaluableRuleset, invitee, pushRoomState({ joinedMembers: 0 }), [event]).evaluated;
   if (own === undefined || !own.evaluation.notify) return 0;
   const senderDisplayName = nonEmpty(strippedContent(strippedState, 'm.room.member', event.sender)?.displayname);
