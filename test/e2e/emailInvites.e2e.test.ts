@@ -37,7 +37,7 @@ describe.each<ServerMode>(['embedded', 'distributed'])('invites by email (%s)', 
     const link = /(https?:\/\/\S+\/_synapse\/client\/email\/submit_token\?\S+)/.exec(mail.text)?.[1];
     expect(link).toBeDefined();
     const url = new URL(link!);
-    await client.ok('GET', `${url.pathname}${url.search}`);
+    expect((await fetch(`${server.url}${url.pathname}${url.search}`)).status).toBe(200);
     const challenge = await client.request('POST', '/register', { json: { username, password: PASSWORD } });
     const session = await client.ok('POST', '/register', {
       json: {

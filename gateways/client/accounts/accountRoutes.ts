@@ -4,10 +4,15 @@
  * and `GET /admin/whois/{userId}`.
  */
 import { optionalBoolean, SUBMIT_TOKEN_PATH, type Accounts } from '../../../domain/app/accounts/index.ts';
+import { MatrixError } from '../../../domain/index.ts';
 import { readJsonBody, type StrataMiddleware, type StrataRouter } from '../../http/index.ts';
 import { optionalAccessToken, optionalRequesterOf, requesterOf } from './auth.ts';
 import { clientPaths, MAX_BODY_BYTES } from './paths.ts';
 import { guardedRequest, renderUiaChallenge } from './uia.ts';
+
+/** The page a mailed link shows; the message is ours, never the request's. */
+const validationPage = (message: string): string =>
+  `<!DOCTYPE html><html><head><meta charset="utf-8"><title>Email validation</title></head><body><p>${message}</p></body></html>`;
 
 export const addAccountRoutes = (router: StrataRouter, accounts: Accounts, auth: StrataMiddleware, threePidLimit: StrataMiddleware): void => {
   for (const path of clientPaths('/account/deactivate')) {
@@ -61,14 +66,24 @@ export const addAccountRoutes = (router: StrataRouter, accounts: Accounts, auth:
       }
     }
   }
-  // The mailed link (GET, query parameters; then on to the request's `next_link`, as Synapse
-  // does) and `submit_url` (POST, the identity service's `submitToken` body: `sid`,
-  // `client_secret`, `token`).
+  // The mailed link (GET, query parameters), opened in a browser: a page saying whether it worked,
+  // or on to the request's `next_link`, as Synapse does. `submit_url` (POST, the identity
+  // service's `submitToken` body: `sid`, `client_secret`, `token`) answers JSON.
   router.get(SUBMIT_TOKEN_PATH, async (ctx) => {
     const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
-    const { success, nextLink } = await accounts.threePids.submitToken(first(ctx.query.sid), first(ctx.query.client_secret), first(ctx.query.token));
-    if (nextLink === undefined) ctx.body = { success };
-    else ctx.redirect(nextLink);
+    let nextLink: string | undefined;
+    try {
+      ({ nextLink } = await accounts.threePids.submitToken(first(ctx.query.sid), first(ctx.query.client_secret), first(ctx.query.token)));
+    } catch (error) {
+      if (!(error instanceof MatrixError)) throw error;
+      ctx.status = error.status;
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = validationPage('This link is not valid (any more). Ask your Matrix client to send a new one.');
+      return;
+    }
+    if (nextLink !== undefined) return ctx.redirect(nextLink);
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = validationPage('Your email address is validated. You can return to your Matrix client.');
   });
   router.post(SUBMIT_TOKEN_PATH, async (ctx) => {
     const body = await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES });
