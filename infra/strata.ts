@@ -20,7 +20,8 @@ import {
 import { MatrixError } from '../domain/index.ts';
 import { createEventStream, createLegacySync, createSync, roomWakeKeys, type SyncContext, type SyncService } from '../domain/app/sync/index.ts';
 import { createInProcessNotifier, createUserData, withPresenceActivity, type PresenceTimers } from '../domain/app/userData/index.ts';
-import { ROOM_EVENTS_TOPIC } from '../domain/index.ts';
+import { BoundedMap, ROOM_EVENTS_TOPIC } from '../domain/index.ts';
+import { pushBadge, type PushSenderContext } from '../domain/app/pushGateway/index.ts';
 import { createSharedSecretRegistrationRouter } from '../gateways/admin/index.ts';
 import { createAnalyticsRouter } from '../gateways/analytics/index.ts';
 import { createAccountsRouter } from '../gateways/client/accounts/index.ts';
@@ -92,6 +93,8 @@ const SUPPORTED_SPEC_VERSIONS: readonly string[] = [
 const ROOM_EVENTS_PARTITIONS = 8;
 /** How long in-flight requests may take to finish once shutdown begins. */
 const DRAIN_DEADLINE_MS = 10_000;
+/** Pushers whose last badge is remembered; one forgotten gets a badge update it may not need. */
+const PUSHERS_WITH_KNOWN_BADGES = 100_000;
 
 export interface StartedStrata {
   /** Where the HTTP listener ended up (port 0 in the config picks a free port). */
@@ -244,6 +247,8 @@ export const startStrata = async (
     clock: systemClock,
     serverName: config.serverName,
     remoteServers,
+    // A read receipt may lower the user's badge: their push gateways hear of it (push sender, below).
+    onReadReceipt: (userId) => late.pushBadge?.(userId),
   });
   lifecycle.onStop('typing timeouts', async () => userData.close());
   // Inbound EDUs (domain/app/federation/edus/), for the transaction route.
@@ -253,7 +258,7 @@ export const startStrata = async (
   });
   // Users stored as present when the last process stopped get their idle/offline timers back.
   await userData.presence.resume();
-  const late: { rooms?: Rooms; sync?: SyncService } = {};
+  const late: { rooms?: Rooms; sync?: SyncService; pushBadge?: (userId: string) => void } = {};
   // Third-party ids: validation mails over SMTP when `email:` is set, trusted identity servers.
   const mailer = config.email === undefined ? undefined : createSmtpMailer(config.email);
   if (mailer !== undefined) lifecycle.onStop('mailer', async () => mailer.close());
@@ -380,13 +385,17 @@ export const startStrata = async (
 
   // Push gateway delivery: a room log consumer posting to the HTTP pushers of whoever an event notifies.
   const pushGateway = createPushGatewayClient({ logger: logger.child({ subsystem: 'push gateway' }) });
+  const pushContext: PushSenderContext = {
+    serverName: config.serverName, rooms: roomQueries, sync: createSyncQueries(db), pushers: userDataStores.pushers, userData, gateway: pushGateway,
+    counts: syncContext, preferences, sentBadges: new BoundedMap<string, number>(PUSHERS_WITH_KNOWN_BADGES),
+  };
   const pushSender = await startPushSender({
     topic: ROOM_EVENTS_TOPIC, log, db, roomsProjection: roomsRun, pusherUsers, supervisor, logger: logger.child({ subsystem: 'push sender' }),
-    context: {
-      serverName: config.serverName, rooms: roomQueries, sync: createSyncQueries(db), pushers: userDataStores.pushers, userData, gateway: pushGateway,
-      counts: syncContext, preferences,
-    },
+    context: pushContext,
   });
+  late.pushBadge = (userId) => {
+    void pushBadge(pushContext, userId).catch((error: unknown) => logger.warn({ err: error, user_id: userId, subsystem: 'push sender' }, 'a badge update failed'));
+  };
   lifecycle.onStop('push sender', () => pushSender.stop());
   lifecycle.onStop('push gateway client', async () => pushGateway.close());
 

@@ -150,6 +150,25 @@ describe.each<ServerMode>(['embedded', 'distributed'])('push gateway delivery (%
     expect(((await alice.get('/pushers')).pushers as Body[]).map((pusher) => pusher.pushkey)).toEqual(['key-full']);
   });
 
+  it('sends a badge update, counts and device only, when alice\'s read receipt lowers her badge', async () => {
+    await setPusher('key-full', {});
+    const eventId = await bob.send(roomId, 'read me anywhere');
+    expect(((await notificationFor(eventId)).counts as Body).unread).toBeGreaterThan(0);
+    const from = gateway.received.length;
+    await alice.post(`/rooms/${e(roomId)}/receipt/m.read/${e(eventId)}`, {});
+    const deadline = Date.now() + 15_000;
+    let badge: Body | undefined;
+    while (badge === undefined) {
+      badge = gateway.received.slice(from).map(notificationOf).find((notification) => notification.event_id === undefined);
+      if (badge === undefined && Date.now() > deadline) throw new Error('no badge update after the read receipt');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(badge).toEqual({
+      counts: { unread: 0 },
+      devices: [{ app_id: 'org.example.strata', pushkey: 'key-full', pushkey_ts: expect.any(Number), data: {} }],
+    });
+  });
+
   it('deletes a pusher whose pushkey the gateway rejected', async () => {
     await setPusher('key-full', {});
     gateway.rejecting.add('key-full');

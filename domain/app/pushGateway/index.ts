@@ -1,8 +1,8 @@
 /** Push gateway delivery, the pure parts (public surface): who is pushed to and what is posted. */
 export { httpPushers, isLocalUser, isPushable, pushRecipients } from './targets.ts';
-export { outOfBandEvent, pushEvent, pushOutOfBandInvite, type PushGateway, type PushSenderContext } from './sender.ts';
+export { outOfBandEvent, pushBadge, pushEvent, pushOutOfBandInvite, type PushGateway, type PushSenderContext } from './sender.ts';
 export { unreadBadge } from './badge.ts';
 export {
-  deviceData, notifyRequest, priorityOf, rejectedPushkeys, stateString,
+  badgeRequest, deviceData, notifyRequest, priorityOf, rejectedPushkeys, stateString,
   type NotificationDetails, type NotifyRequest,
 } from './payload.ts';

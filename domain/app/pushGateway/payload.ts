@@ -83,6 +83,18 @@ export const notifyRequest = (
   return { url: pusher.data.url, body: { notification } };
 };
 
+/**
+ * A badge update: only `counts` and the device (push_notifier.yaml: `event_id` "may be omitted for
+ * notifications that only contain updated badge counts"), sent when a read receipt changed the
+ * badge, as Synapse's `_send_badge` (which also sends an empty `id` and `sender` and a null `type`,
+ * fields the spec types as strings or does not define, so they are left out here).
+ */
+export const badgeRequest = (pusher: Pusher, unread: number): NotifyRequest | undefined => {
+  if (typeof pusher.data.url !== 'string') return undefined;
+  const device: JsonObject = { app_id: pusher.appId, pushkey: pusher.pushkey, pushkey_ts: Math.floor(pusher.pushkeyTs / 1000), data: deviceData(pusher) };
+  return { url: pusher.data.url, body: { notification: { counts: { unread }, devices: [device] } } };
+};
+
 /** The pushkeys a gateway answered as `rejected`: their pushers must be removed. */
 export const rejectedPushkeys = (response: unknown): string[] => {
   if (!isJsonObject(response) || !Array.isArray(response.rejected)) return [];

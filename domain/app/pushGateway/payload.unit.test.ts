@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../json.ts';
 import type { PushEvaluation } from '../../push/index.ts';
-import { deviceData, notifyRequest, priorityOf, rejectedPushkeys, stateString } from './index.ts';
+import { badgeRequest, deviceData, notifyRequest, priorityOf, rejectedPushkeys, stateString } from './index.ts';
 import { member, pusher, ROOM, storedEvent } from '../../../test/builders/index.ts';
 
 const URL_ = 'https://push.example/_matrix/push/v1/notify';
@@ -52,6 +52,14 @@ describe('notifyRequest (push-gateway-api § POST /_matrix/push/v1/notify)', () 
     const body = notifyRequest(pusher(ALICE, 'key', { url: URL_ }), ALICE, storedEvent('$e', { content: {} }), notifying(), details)?.body.notification as JsonObject;
     expect(body).not.toHaveProperty('content');
     expect(body.devices).toEqual([{ app_id: 'org.example.app', pushkey: 'key', pushkey_ts: 1_700_000_000, data: {} }]);
+  });
+
+  it('sends a badge update as counts and the device only', () => {
+    expect(badgeRequest(pusher(ALICE, 'key', { url: URL_, format: 'event_id_only' }), 2)).toEqual({
+      url: URL_,
+      body: { notification: { counts: { unread: 2 }, devices: [{ app_id: 'org.example.app', pushkey: 'key', pushkey_ts: 1_700_000_000, data: { format: 'event_id_only' } }] } },
+    });
+    expect(badgeRequest(pusher(ALICE, 'key', {}), 2)).toBeUndefined();
   });
 
   it('needs a url', () => {

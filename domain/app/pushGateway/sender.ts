@@ -16,7 +16,7 @@ import { hiddenByIgnoring, ignoredBy, inviteHidden, type UserPreferences } from 
 import type { SyncContext } from '../sync/index.ts';
 import type { UserData } from '../userData/index.ts';
 import { unreadBadge } from './badge.ts';
-import { notifyRequest, stateString, type NotificationDetails, type NotifyRequest } from './payload.ts';
+import { badgeRequest, notifyRequest, stateString, type NotificationDetails, type NotifyRequest } from './payload.ts';
 import { httpPushers, isLocalUser, isPushable, pushRecipients } from './targets.ts';
 
 /** Posts one request to a push gateway; resolves with the pushkeys it rejected (none when it gave up). */
@@ -35,7 +35,14 @@ export interface PushSenderContext {
   readonly counts: SyncContext;
   /** Ignored users (m.ignored_user_list); absent: nobody is ignored. */
   readonly preferences?: UserPreferences;
+  /**
+   * The badge each pusher was last sent (Synapse's `badge_count_last_call`), by pusherKey: a read
+   * receipt sends a badge update only when it differs. Absent: no badge updates.
+   */
+  readonly sentBadges?: Map<string, number>;
 }
+
+const pusherKey = (pusher: Pusher): string => JSON.stringify([pusher.userId, pusher.appId, pusher.pushkey]);
 
 /** The invitee of an invite is pushed too (`.m.rule.invite_for_me`), though not joined. */
 const inviteeOf = (event: StoredEvent): string | undefined =>
@@ -66,6 +73,9 @@ const evaluateFor = async (ctx: PushSenderContext, userId: string, event: Stored
 };
 
 const deliver = async (ctx: PushSenderContext, pusher: Pusher, request: NotifyRequest): Promise<void> => {
+  const unread = request.body.notification !== undefined && isJsonObject(request.body.notification) && isJsonObject(request.body.notification.counts)
+    ? request.body.notification.counts.unread : undefined;
+  if (typeof unread === 'number') ctx.sentBadges?.set(pusherKey(pusher), unread);
   const rejected = await ctx.gateway.notify(request);
   // push-gateway-api: "the homeserver should remove the pushers of these pushkeys".
   if (rejected.includes(pusher.pushkey)) await ctx.pushers.delete(pusher.userId, pusher.appId, pusher.pushkey);
@@ -160,6 +170,25 @@ export const pushOutOfBandInvite = async (
   };
   const requests = pushers.flatMap((pusher) => {
     const request = notifyRequest(pusher, invitee, event, own.evaluation, details);
+    return request === undefined ? [] : [{ pusher, request }];
+  });
+  await Promise.all(requests.map(({ pusher, request }) => deliver(ctx, pusher, request)));
+  return requests.length;
+};
+
+/**
+ * After a read receipt of `userId`: each of their http pushers whose last badge differs from the
+ * badge now is sent a badge update (payload.ts `badgeRequest`), so the app's badge drops when the
+ * user reads elsewhere, as Synapse's `on_new_receipts`.
+ */
+export const pushBadge = async (ctx: PushSenderContext, userId: string): Promise<number> => {
+  if (ctx.sentBadges === undefined) return 0;
+  const pushers = httpPushers(await ctx.pushers.list(userId));
+  if (pushers.length === 0) return 0;
+  const unread = await unreadBadge(ctx.counts, userId);
+  const requests = pushers.flatMap((pusher) => {
+    if (ctx.sentBadges?.get(pusherKey(pusher)) === unread) return [];
+    const request = badgeRequest(pusher, unread);
     return request === undefined ? [] : [{ pusher, request }];
   });
   await Promise.all(requests.map(({ pusher, request }) => deliver(ctx, pusher, request)));

@@ -22,6 +22,11 @@ export interface UserDataContext {
   readonly presence: PresenceTracker;
   /** Where our users' typing, receipts, presence, keys and to-device messages leave for other servers; absent: no federation. */
   readonly federation?: UserDataFederation;
+  /**
+   * Called after a user's own read receipt (m.read or m.read.private) was stored: their badge may
+   * have dropped, which the push sender tells their push gateways. It must not wait for them.
+   */
+  readonly onReadReceipt?: (userId: string) => void;
 }
 
 /** What the use-cases need to tell other servers (federationEdus.ts). */

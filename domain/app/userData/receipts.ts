@@ -36,6 +36,7 @@ const putReceipt = async (
   // A private receipt concerns its owner only; a public one everyone in the room, on every server.
   ctx.notifier.notify(receiptType === 'm.read.private' ? [userId] : [roomId]);
   if (receiptType === 'm.read') await sendReceiptEdu(ctx, { roomId, userId, eventId, ...(threadId === undefined ? {} : { threadId }), ts });
+  ctx.onReadReceipt?.(userId);
 };
 
 /** `POST /rooms/{roomId}/receipt/{receiptType}/{eventId}`. */
