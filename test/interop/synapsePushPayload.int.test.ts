@@ -2,8 +2,8 @@
  * What Strata posts to a push gateway beside what Synapse posts (push-gateway-api § POST
  * /_matrix/push/v1/notify): one recording gateway, a recipient with two pushers (the full format and
  * `event_id_only`) on each server, and the same story on each — the sender creates a named room and
- * invites the recipient, who joins; the sender says hello. The notifications of the invite and of
- * the message are compared key by key: the same keys at every level, the same type of every value,
+ * invites the recipient, who joins; the sender says hello; the recipient reads it. The notifications
+ * of the invite and of the message, and the badge update the read receipt sends, are compared key by key: the same keys at every level, the same type of every value,
  * and the same values wherever they do not differ by nature (ids and timestamps do).
  */
 import { createServer, type Server } from 'node:http';
@@ -19,6 +19,12 @@ const NOTIFY_PATH = '/_matrix/push/v1/notify';
  * the spec does not define it, so Strata does not send it.
  */
 const SYNAPSE_ONLY = new Set(['id']);
+/**
+ * Synapse's badge update also sends an empty `id` and `sender` and a null `type` (its
+ * `_send_badge`): the spec types `sender` and `type` as strings and omits `event_id` for a badge
+ * update (push_notifier.yaml), so Strata leaves them out.
+ */
+const SYNAPSE_BADGE_ONLY = new Set(['id', 'sender', 'type']);
 
 interface Recorded { readonly pushkey: string; readonly notification: Body }
 
@@ -179,6 +185,22 @@ describe('push gateway payloads, Strata beside Synapse', () => {
     const device = (strata.devices as Body[])[0]!;
     expect(device.data).toEqual({ extra: 'kept' });
     expect(Math.abs((device.pushkey_ts as number) - Date.now() / 1000)).toBeLessThan(600);
+  });
+
+  it('sends a badge update after a read receipt with the same keys, value types and values as Synapse', async () => {
+    const badges = async (story: Story): Promise<Body> => {
+      const from = gateway.received.length;
+      await story.recipient.post(`/rooms/${e((await pushed(story.pushkeys.full, story.messageId!)).room_id as string)}/receipt/m.read/${e(story.messageId!)}`, {});
+      const badge = await eventually(
+        async () => gateway.received.slice(from).find((entry) => entry.pushkey === story.pushkeys.full && entry.notification.event_id === undefined),
+        (entry) => entry !== undefined, `a badge update for ${story.pushkeys.full}`, 45_000,
+      );
+      return Object.fromEntries(Object.entries(badge!.notification).filter(([key]) => !SYNAPSE_BADGE_ONLY.has(key)));
+    };
+    const [strata, synapse] = [await badges(stories.strata!), await badges(stories.synapse!)];
+    expect(shapeOf(strata)).toEqual(shapeOf(synapse));
+    expect(comparable(strata)).toEqual(comparable(synapse));
+    expect(strata.counts).toEqual({ unread: 0 });
   });
 
   it('sends an event_id_only notification with the same keys, value types and values as Synapse', async () => {
