@@ -169,6 +169,21 @@ describe.each<ServerMode>(['embedded', 'distributed'])('push gateway delivery (%
     });
   });
 
+  it('names a room without m.room.name as Synapse does: by its members, then by its canonical alias', async () => {
+    await setPusher('key-full', {});
+    const erin = new MatrixClient(server.url).as(await new MatrixClient(server.url).register('erin'));
+    const nameless = await bob.createRoom({ invite: [alice.userId, erin.userId] });
+    await alice.post(`/join/${e(nameless)}`);
+    await erin.post(`/join/${e(nameless)}`);
+    // Bob and Erin besides Alice: "Bob B and erin" (registration names erin after her localpart).
+    expect(await notificationFor(await bob.send(nameless, 'who is here?'))).toMatchObject({ room_name: 'Bob B and erin' });
+    const alias = `#nameless-${mode}:${server.serverName}`;
+    await bob.put(`/directory/room/${e(alias)}`, { room_id: nameless });
+    await bob.put(`/rooms/${e(nameless)}/state/m.room.canonical_alias/`, { alias });
+    expect(await notificationFor(await bob.send(nameless, 'now with an alias'))).toMatchObject({ room_name: alias, room_alias: alias });
+    await alice.post(`/rooms/${e(nameless)}/leave`);
+  });
+
   it('deletes a pusher whose pushkey the gateway rejected', async () => {
     await setPusher('key-full', {});
     gateway.rejecting.add('key-full');

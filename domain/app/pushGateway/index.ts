@@ -3,6 +3,6 @@ export { httpPushers, isLocalUser, isPushable, pushRecipients } from './targets.
 export { outOfBandEvent, pushBadge, pushEvent, pushOutOfBandInvite, type PushGateway, type PushSenderContext } from './sender.ts';
 export { unreadBadge } from './badge.ts';
 export {
-  badgeRequest, deviceData, notifyRequest, priorityOf, rejectedPushkeys, stateString,
+  badgeRequest, deviceData, fallbackRoomName, notifyRequest, priorityOf, rejectedPushkeys, stateString,
   type NotificationDetails, type NotifyRequest,
 } from './payload.ts';

@@ -95,6 +95,24 @@ export const badgeRequest = (pusher: Pusher, unread: number): NotifyRequest | un
   return { url: pusher.data.url, body: { notification: { counts: { unread }, devices: [device] } } };
 };
 
+/** A member's name as Synapse's name_from_member_event: the display name, else the user id. */
+const memberName = (member: StoredEvent): string => stateString(member, 'displayname') ?? member.stateKey ?? member.sender;
+
+/**
+ * The room's name for a push when it has no m.room.name, as Synapse's calculate_room_name (with
+ * fallback_to_single_member off, as its pushes use it): the canonical alias; else, with two or more
+ * other members joined or invited (oldest first), "A and B" or "A and N others"; else none.
+ */
+export const fallbackRoomName = (alias: string | undefined, members: readonly StoredEvent[], recipient: string): string | undefined => {
+  if (alias !== undefined && /^#[^:]*:.+$/.test(alias)) return alias;
+  const others = members
+    .filter((member) => member.type === 'm.room.member' && member.stateKey !== null && member.stateKey !== recipient
+      && ['join', 'invite'].includes(stateString(member, 'membership') ?? ''))
+    .sort((a, b) => a.originServerTs - b.originServerTs);
+  if (others.length < 2) return undefined;
+  return others.length === 2 ? `${memberName(others[0]!)} and ${memberName(others[1]!)}` : `${memberName(others[0]!)} and ${others.length - 1} others`;
+};
+
 /** The pushkeys a gateway answered as `rejected`: their pushers must be removed. */
 export const rejectedPushkeys = (response: unknown): string[] => {
   if (!isJsonObject(response) || !Array.isArray(response.rejected)) return [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../json.ts';
 import type { PushEvaluation } from '../../push/index.ts';
-import { badgeRequest, deviceData, notifyRequest, priorityOf, rejectedPushkeys, stateString } from './index.ts';
+import { badgeRequest, deviceData, fallbackRoomName, notifyRequest, priorityOf, rejectedPushkeys, stateString } from './index.ts';
 import { member, pusher, ROOM, storedEvent } from '../../../test/builders/index.ts';
 
 const URL_ = 'https://push.example/_matrix/push/v1/notify';
@@ -92,5 +92,21 @@ describe('rejectedPushkeys', () => {
     expect(rejectedPushkeys({ rejected: ['a', 2, 'b'] })).toEqual(['a', 'b']);
     expect(rejectedPushkeys({})).toEqual([]);
     expect(rejectedPushkeys('nope')).toEqual([]);
+  });
+});
+
+describe('fallbackRoomName (Synapse\'s calculate_room_name, fallback_to_single_member off)', () => {
+  const members = [
+    member(ALICE, 'join', 0, 'Alice'), member('@bob:strata.test', 'join', 1, 'Bob'), member('@carol:strata.test', 'invite', 2),
+    member('@dan:strata.test', 'leave', 3, 'Dan'),
+  ];
+
+  it('is the canonical alias, else two or more other joined or invited members, else none', () => {
+    expect(fallbackRoomName('#tea:strata.test', members, ALICE)).toBe('#tea:strata.test');
+    expect(fallbackRoomName(undefined, members, ALICE)).toBe('Bob and @carol:strata.test');
+    expect(fallbackRoomName(undefined, [...members, member('@erin:strata.test', 'join', 4, 'Erin')], ALICE)).toBe('Bob and 2 others');
+    // One other member (a DM) or an alias that is none: no name, as Synapse's pushes.
+    expect(fallbackRoomName(undefined, members.slice(0, 2), ALICE)).toBeUndefined();
+    expect(fallbackRoomName('tea', members.slice(0, 2), ALICE)).toBeUndefined();
   });
 });

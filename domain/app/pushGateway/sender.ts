@@ -16,7 +16,7 @@ import { hiddenByIgnoring, ignoredBy, inviteHidden, type UserPreferences } from 
 import type { SyncContext } from '../sync/index.ts';
 import type { UserData } from '../userData/index.ts';
 import { unreadBadge } from './badge.ts';
-import { badgeRequest, notifyRequest, stateString, type NotificationDetails, type NotifyRequest } from './payload.ts';
+import { badgeRequest, fallbackRoomName, notifyRequest, stateString, type NotificationDetails, type NotifyRequest } from './payload.ts';
 import { httpPushers, isLocalUser, isPushable, pushRecipients } from './targets.ts';
 
 /** Posts one request to a push gateway; resolves with the pushkeys it rejected (none when it gave up). */
@@ -107,13 +107,16 @@ export const pushEvent = async (ctx: PushSenderContext, event: StoredEvent, with
     senderDisplayName: senderMember === undefined ? undefined : stateString(senderMember, 'displayname') ?? event.sender,
     roomName: stateString(name, 'name'), roomAlias: stateString(alias, 'alias'),
   };
+  // Without an m.room.name, each recipient gets the room's name as Synapse computes it for them.
+  const roomNameFor = (userId: string): string | undefined => room.roomName ?? fallbackRoomName(room.roomAlias, members, userId);
   const requests = await Promise.all(targets.map(async ({ userId, pushers }) => {
     const evaluation = await evaluateFor(ctx, userId, event);
     if (evaluation === undefined) return [];
+    const roomName = roomNameFor(userId);
     const details: NotificationDetails = {
       unread: await unreadBadge(ctx.counts, userId),
       ...(room.senderDisplayName === undefined ? {} : { senderDisplayName: room.senderDisplayName }),
-      ...(room.roomName === undefined ? {} : { roomName: room.roomName }),
+      ...(roomName === undefined ? {} : { roomName }),
       ...(room.roomAlias === undefined ? {} : { roomAlias: room.roomAlias }),
     };
     return pushers.flatMap((pusher) => {
