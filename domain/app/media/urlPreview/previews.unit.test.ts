@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { MatrixError } from '../../../errors.ts';
+import type { FetchedResource, UrlFetchResult, UrlPreviewImageStore } from '../../../ports/urlPreview.ts';
+import { createUrlPreviews } from './previews.ts';
+
+const html = (url: string, text: string): UrlFetchResult => ({
+  ok: true, resource: { url, status: 200, mediaType: 'text/html', body: new TextEncoder().encode(text) },
+});
+const png = (url: string, bytes = 7, fileName?: string): UrlFetchResult => ({
+  ok: true, resource: { url, status: 200, mediaType: 'image/png', body: new Uint8Array(bytes), ...(fileName === undefined ? {} : { fileName }) },
+});
+
+const fakeFetcher = (pages: Record<string, UrlFetchResult>) => {
+  const asked: string[] = [];
+  return {
+    asked,
+    fetch: async (url: string): Promise<UrlFetchResult> => {
+      asked.push(url);
+      return pages[url] ?? { ok: false, reason: 'status', message: 'Got error 404' };
+    },
+  };
+};
+
+const recordingImages = () => {
+  const stored: { userId: string; mediaType: string; size: number }[] = [];
+  const images: UrlPreviewImageStore = {
+    storeImage: async ({ userId, mediaType, bytes }) => {
+      stored.push({ userId, mediaType, size: bytes.length });
+      return { contentUri: `mxc://strata.test/img${stored.length}`, width: 4, height: 3 };
+    },
+  };
+  return { stored, images };
+};
+
+const errorOf = async (promise: Promise<unknown>): Promise<MatrixError> => {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof MatrixError) return error;
+    throw error;
+  }
+  throw new Error('expected a MatrixError');
+};
+
+describe('createUrlPreviews', () => {
+  let now = 1_000_000;
+  const clock = { now: () => now };
+
+  it("keeps a page's og:image as the user's media and answers its mxc:// URI, size and dimensions", async () => {
+    const fetcher = fakeFetcher({
+      'https://site.example/': html('https://site.example/', '<meta property="og:title" content="Site"><meta property="og:image" content="/a.png">'),
+      'https://site.example/a.png': png('https://site.example/a.png', 42),
+    });
+    const { stored, images } = recordingImages();
+    const previews = createUrlPreviews({ fetcher, images, clock });
+    expect(await previews.preview({ userId: '@a:strata.test', url: 'https://site.example/' })).toEqual({
+      'og:title': 'Site',
+      'og:image': 'mxc://strata.test/img1',
+      'og:image:type': 'image/png',
+      'og:image:width': 4,
+      'og:image:height': 3,
+      'matrix:image:size': 42,
+    });
+    expect(stored).toEqual([{ userId: '@a:strata.test', mediaType: 'image/png', size: 42 }]);
+  });
+
+  it('answers an image URL as the image itself, its file name as og:description', async () => {
+    const fetcher = fakeFetcher({ 'https://site.example/b.png': png('https://site.example/b.png', 9, 'b.png') });
+    const { images } = recordingImages();
+    const previews = createUrlPreviews({ fetcher, images, clock });
+    expect(await previews.preview({ userId: '@a:strata.test', url: 'https://site.example/b.png' })).toEqual({
+      'og:description': 'b.png', 'og:image': 'mxc://strata.test/img1', 'og:image:type': 'image/png', 'og:image:width': 4, 'og:image:height': 3, 'matrix:image:size': 9,
+    });
+  });
+
+  it('answers no og:image without an image store, nor when the image cannot be fetched', async () => {
+    const page = html('https://site.example/', '<title>T</title><img src="/gone.png">');
+    expect(await createUrlPreviews({ fetcher: fakeFetcher({ 'https://site.example/': page }), clock }).preview({ userId: '@a:x', url: 'https://site.example/' }))
+      .toEqual({ 'og:title': 'T' });
+    const { images } = recordingImages();
+    expect(await createUrlPreviews({ fetcher: fakeFetcher({ 'https://site.example/': page }), images, clock }).preview({ userId: '@a:x', url: 'https://site.example/' }))
+      .toEqual({ 'og:title': 'T' });
+  });
+
+  it('remembers a preview for an hour and joins concurrent requests for one URL', async () => {
+    const fetcher = fakeFetcher({ 'https://site.example/': html('https://site.example/', '<title>Once</title>') });
+    const previews = createUrlPreviews({ fetcher, clock });
+    const [a, b] = await Promise.all([previews.preview({ userId: '@a:x', url: 'https://site.example/' }), previews.preview({ userId: '@b:x', url: 'https://site.example/' })]);
+    expect(a).toEqual({ 'og:title': 'Once' });
+    expect(b).toEqual(a);
+    now += 59 * 60 * 1000;
+    await previews.preview({ userId: '@a:x', url: 'https://site.example/', ts: 1 });
+    expect(fetcher.asked).toEqual(['https://site.example/']);
+    now += 2 * 60 * 1000;
+    await previews.preview({ userId: '@a:x', url: 'https://site.example/' });
+    expect(fetcher.asked).toHaveLength(2);
+  });
+
+  it('remembers a failure for a minute only', async () => {
+    const fetcher = fakeFetcher({});
+    const previews = createUrlPreviews({ fetcher, clock });
+    expect((await errorOf(previews.preview({ userId: '@a:x', url: 'https://down.example/' }))).status).toBe(502);
+    await errorOf(previews.preview({ userId: '@a:x', url: 'https://down.example/' }));
+    expect(fetcher.asked).toHaveLength(1);
+    now += 61 * 1000;
+    await errorOf(previews.preview({ userId: '@a:x', url: 'https://down.example/' }));
+    expect(fetcher.asked).toHaveLength(2);
+  });
+
+  it("maps each fetch failure to Synapse's answer", async () => {
+    const failing = (reason: Extract<UrlFetchResult, { ok: false }>['reason'], message: string) =>
+      createUrlPreviews({ fetcher: { fetch: async () => ({ ok: false, reason, message }) }, clock }).preview({ userId: '@a:x', url: 'https://x.example/' });
+    expect(await errorOf(failing('blockedIp', 'x'))).toMatchObject({ status: 403, errcode: 'M_UNKNOWN', message: 'IP address blocked by IP blacklist entry' });
+    expect(await errorOf(failing('dns', 'x'))).toMatchObject({ status: 502, errcode: 'M_UNKNOWN', message: 'DNS resolution failure during URL preview generation' });
+    expect(await errorOf(failing('tooLarge', 'Requested file is too large > 10 bytes'))).toMatchObject({ status: 502, errcode: 'M_TOO_LARGE' });
+    expect(await errorOf(failing('status', 'Got error 500'))).toMatchObject({ status: 502, errcode: 'M_UNKNOWN', message: 'Got error 500' });
+    expect(await errorOf(failing('contentType', 'no'))).toMatchObject({ status: 502, errcode: 'M_UNKNOWN' });
+  });
+
+  it('refuses URLs that are not absolute http(s), too long or blacklisted, without fetching', async () => {
+    const fetcher = fakeFetcher({});
+    const previews = createUrlPreviews({ fetcher, clock, urlBlacklist: [{ hostname: 'blocked.example' }] });
+    for (const url of ['not a url', 'ftp://x.example/', 'file:///etc/passwd', `https://x.example/${'a'.repeat(2100)}`]) {
+      expect(await errorOf(previews.preview({ userId: '@a:x', url }))).toMatchObject({ status: 400, errcode: 'M_INVALID_PARAM' });
+    }
+    expect(await errorOf(previews.preview({ userId: '@a:x', url: 'https://blocked.example/page' })))
+      .toMatchObject({ status: 403, errcode: 'M_UNKNOWN', message: 'URL blocked by url pattern blacklist entry' });
+    expect(fetcher.asked).toEqual([]);
+  });
+
+  it('prunes overlong keys and values, and answers {} for JSON', async () => {
+    const long = 'x'.repeat(1001);
+    const fetcher = fakeFetcher({
+      'https://site.example/': html('https://site.example/', `<meta property="og:title" content="ok"><meta property="og:${'k'.repeat(60)}" content="v"><meta property="og:site_name" content="${long}">`),
+      'https://site.example/j': { ok: true, resource: { url: 'https://site.example/j', status: 200, mediaType: 'application/json', body: new Uint8Array() } satisfies FetchedResource },
+    });
+    const previews = createUrlPreviews({ fetcher, clock });
+    expect(await previews.preview({ userId: '@a:x', url: 'https://site.example/' })).toEqual({ 'og:title': 'ok' });
+    expect(await previews.preview({ userId: '@a:x', url: 'https://site.example/j' })).toEqual({});
+  });
+});

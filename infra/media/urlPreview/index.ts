@@ -1,0 +1,2 @@
+/** URL previews' I/O: the guarded fetcher. */
+export { createUrlPreviewFetcher, fileNameOfContentDisposition, type UrlPreviewFetcherOptions } from './fetcher.ts';
