@@ -13,4 +13,7 @@ export type * from './roomEvents.ts';
 export type * from './remoteRooms.ts';
 export type * from './backfill.ts';
 export type * from './threePids.ts';
+export type * from './urlPreview.ts';
 export { IdentityServerError } from './threePids.ts';
+export type * from './thumbnails.ts';
+export { ThumbnailError } from './thumbnails.ts';
