@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { isUrlBlacklisted, urlBlacklistEntryProblem } from './urlBlacklist.ts';
+import { isUrlBlacklisted, urlBlacklistEntryProblem, type UrlBlacklistEntry } from './urlBlacklist.ts';
 
 describe('url_preview_url_blacklist', () => {
   it('refuses a URL when every attribute of an entry matches (globs)', () => {
-    const entries = [{ netloc: '*.example.com' }, { scheme: 'http', netloc: 'plain.org' }];
+    const entries: UrlBlacklistEntry[] = [{ netloc: '*.example.com' }, { scheme: 'http', netloc: 'plain.org' }];
     expect(isUrlBlacklisted('https://a.example.com/x', entries)).toBe(true);
     expect(isUrlBlacklisted('http://plain.org/', entries)).toBe(true);
     expect(isUrlBlacklisted('https://plain.org/', entries)).toBe(false);
@@ -11,7 +11,7 @@ describe('url_preview_url_blacklist', () => {
   });
 
   it('reads a pattern starting with ^ as a regular expression', () => {
-    const entries = [{ path: '^/private/' }, { hostname: '^192\\.168\\.' }];
+    const entries: UrlBlacklistEntry[] = [{ path: '^/private/' }, { hostname: '^192\\.168\\.' }];
     expect(isUrlBlacklisted('https://x.org/private/file', entries)).toBe(true);
     expect(isUrlBlacklisted('https://x.org/public/private/', entries)).toBe(false);
     expect(isUrlBlacklisted('http://192.168.1.1/', entries)).toBe(true);
