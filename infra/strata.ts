@@ -3,6 +3,7 @@
  * surfaces to the use-cases, and serve. Each step registers how to undo itself with the lifecycle,
  * which undoes them in reverse order. `infra/main.ts` runs it as a process; tests run it in-process.
  */
+import path from 'node:path';
 import { createAccounts, withSuspensionGuard, type ThreePidServices } from '../domain/app/accounts/index.ts';
 import {
   ExchangeFailed, exchangeThirdPartyInvite, inviteByThirdPartyId, inviteForThirdPartySignedJoin, onThirdPartyIdBound, type ThirdPartyInvitesContext,
@@ -24,7 +25,13 @@ import { BoundedMap, ROOM_EVENTS_TOPIC } from '../domain/index.ts';
 import { pushBadge, type PushSenderContext } from '../domain/app/pushGateway/index.ts';
 import { createSharedSecretRegistrationRouter } from '../gateways/admin/index.ts';
 import { createAnalyticsRouter } from '../gateways/analytics/index.ts';
-import { createAccountsRouter } from '../gateways/client/accounts/index.ts';
+import { createAccountsRouter, createTokenBucketLimiter } from '../gateways/client/accounts/index.ts';
+import { createMedia, createMediaAdmin, type MediaContext } from '../domain/app/media/index.ts';
+import { createMediaRouter } from '../gateways/media/index.ts';
+import { createPreviewUrlRouter } from '../gateways/client/media/previewUrl/index.ts';
+import { createUrlPreviews } from '../domain/app/media/urlPreview/index.ts';
+import { createUrlPreviewFetcher } from './media/urlPreview/index.ts';
+import { createFsMediaStore, createSqlMediaRepository } from './media/index.ts';
 import { consentRouter, versionsRouter } from '../gateways/client/index.ts';
 import { createRoomsRouter } from '../gateways/client/rooms/index.ts';
 import { createSyncRouter } from '../gateways/client/sync/index.ts';
@@ -89,6 +96,8 @@ const SUPPORTED_SPEC_VERSIONS: readonly string[] = [
   'r0.0.1', 'r0.1.0', 'r0.2.0', 'r0.3.0', 'r0.4.0', 'r0.5.0', 'r0.6.0', 'r0.6.1',
   ...Array.from({ length: 10 }, (_, i) => `v1.${i + 1}`),
 ];
+/** How often lapsed asynchronous media uploads are swept. */
+const MEDIA_SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 /** Partitions of the room events topic when this process creates it (fixed once created). */
 const ROOM_EVENTS_PARTITIONS = 8;
 /** How long in-flight requests may take to finish once shutdown begins. */
@@ -315,6 +324,24 @@ export const startStrata = async (
       logger.info({ user_id: userId, keys_destroyed: erased.keysDestroyed, events_stripped: erased.eventsStripped }, 'erased a deactivated account\'s content');
     },
   });
+  // The content repository: blobs by SHA-256 under the data directory, metadata in the database.
+  const mediaContext: MediaContext = {
+    serverName: config.serverName,
+    store: await createFsMediaStore(path.resolve(config.dataDir, 'media')),
+    repository: await createSqlMediaRepository(db),
+    clock: systemClock,
+    random: cryptoRandom,
+    maxUploadSize: config.maxUploadSize,
+    isAdmin: (userId) => accounts.isAdmin(userId),
+  };
+  const media = createMedia(mediaContext);
+  const mediaAdmin = createMediaAdmin(mediaContext);
+  // Asynchronous uploads whose content never came lapse (Synapse sweeps them the same way).
+  const mediaSweep = setInterval(() => {
+    media.sweepLapsedUploads().catch((error: unknown) => logger.warn({ err: error }, 'sweeping lapsed media uploads failed'));
+  }, MEDIA_SWEEP_INTERVAL_MS);
+  mediaSweep.unref();
+  lifecycle.onStop('media sweep', async () => clearInterval(mediaSweep));
   // Room use-cases write through a writer that refuses a suspended account's writes (§ Account suspension).
   // Every event a user sends is presence activity (Synapse bumps it for each).
   const guardedWriter = withPresenceActivity(withSuspensionGuard(writer, {
@@ -410,6 +437,18 @@ export const startStrata = async (
   }
   const analytics = createAnalytics({ readModel: analyticsReadModel, users: accountStore });
 
+  // URL previews (off unless url_preview_enabled): pages fetched under their own IP policy.
+  const urlPreviews = !config.urlPreview.enabled ? undefined : createUrlPreviews({
+    fetcher: createUrlPreviewFetcher({
+      ...(config.urlPreview.ipRangeBlacklist === undefined ? {} : { ipRangeBlacklist: config.urlPreview.ipRangeBlacklist }),
+      ipRangeWhitelist: config.urlPreview.ipRangeWhitelist,
+      maxBytes: config.urlPreview.maxSpiderSize,
+      acceptLanguage: config.urlPreview.acceptLanguage,
+    }),
+    clock: systemClock,
+    urlBlacklist: config.urlPreview.urlBlacklist,
+  });
+
   // Inbound federation: every /_matrix/federation/* route but /version and /openid/userinfo (which
   // the spec leaves unsigned) takes a request signed with a key of its origin that is valid now.
   const verifiedOrigin = federationAuth({
@@ -462,6 +501,11 @@ export const startStrata = async (
         ...(config.support === undefined ? {} : { support: config.support }),
       }),
       createSharedSecretRegistrationRouter(accounts),
+      ...(urlPreviews === undefined ? [] : [createPreviewUrlRouter({ previews: urlPreviews, accounts })]),
+      createMediaRouter({
+        media, admin: mediaAdmin, accounts, serverName: config.serverName,
+        uploadLimiter: config.rateLimits.mediaCreate === null ? null : createTokenBucketLimiter(config.rateLimits.mediaCreate),
+      }),
       createRoomsRouter({
         rooms, accounts, messageRateLimit: config.rateLimits.messages, modules: roomModules,
         thirdPartyInvites: {

@@ -14,6 +14,7 @@ export type * from './remoteRooms.ts';
 export type * from './backfill.ts';
 export type * from './threePids.ts';
 export type * from './urlPreview.ts';
+export type * from './media.ts';
 export { IdentityServerError } from './threePids.ts';
 export type * from './thumbnails.ts';
 export { ThumbnailError } from './thumbnails.ts';

@@ -15,6 +15,7 @@ import {
   captchaProblem, registrationCaptchaSettings, userConsentSettings, type RegistrationCaptchaSettings, type UserConsentSettings,
 } from './registrationStages.ts';
 import { redactionRetentionMs, retentionSettings } from './retention.ts';
+import { urlPreviewSettings, type UrlPreviewSettings } from './urlPreview.ts';
 import { ConfigFile, LOG_LEVELS } from './schema.ts';
 import type { RetentionSettings } from '../../domain/app/retention/index.ts';
 
@@ -65,7 +66,11 @@ export interface StrataConfig {
     readonly messages: RateLimit | null;
     /** `…/requestToken` per client IP: each may send a mail (Synapse's `rc_3pid_validation`). */
     readonly threepidValidation: RateLimit | null;
+    /** Uploads and asynchronous media creations per user (Synapse's `rc_media_create`). */
+    readonly mediaCreate: RateLimit | null;
   };
+  /** Largest media upload in bytes (Synapse's `max_upload_size`, 50 MiB by default). */
+  readonly maxUploadSize: number;
   /** How long redacted content stays in the log (sealed) before its key is destroyed; null = forever. */
   readonly redactionRetentionMs: number | null;
   /** Room message retention policies (`retention.enabled`); null = off. */
@@ -76,6 +81,8 @@ export interface StrataConfig {
   readonly email?: EmailSettings;
   /** Identity servers (`id_server` as clients name them) users may bind at and invite through; none by default. */
   readonly trustedIdServers: readonly string[];
+  /** `/media/preview_url` (infra/config/urlPreview.ts); off unless `url_preview_enabled`. */
+  readonly urlPreview: UrlPreviewSettings;
 }
 
 export class ConfigError extends Error {
@@ -106,6 +113,7 @@ const ENV_KEYS = {
   STRATA_CLICKHOUSE_DATABASE: 'clickhouse_database',
   STRATA_LOG_LEVEL: 'log_level',
   STRATA_REDACTION_RETENTION_PERIOD: 'redaction_retention_period',
+  STRATA_MAX_UPLOAD_SIZE: 'max_upload_size',
 } as const;
 
 const DEFAULT_RATE_LIMITS = {
@@ -113,7 +121,19 @@ const DEFAULT_RATE_LIMITS = {
   registration: { perSecond: 0.17, burst: 3 },
   messages: null,
   threepidValidation: { perSecond: 0.003, burst: 5 },
+  mediaCreate: { perSecond: 10, burst: 50 },
 } as const;
+
+const DEFAULT_MAX_UPLOAD_SIZE = 50 * 1024 * 1024;
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** `max_upload_size`: bytes, or `<n>K`/`M`/`G` as Synapse reads it (powers of 1024). */
+const byteSize = (value: number | string | undefined, fallback: number): number => {
+  if (value === undefined) return fallback;
+  if (typeof value === 'number') return value;
+  const match = /^(\d+)([KMG]?)$/i.exec(value)!;
+  return Number(match[1]) * SIZE_UNITS[match[2]!.toLowerCase()]!;
+};
 
 const readYaml = (path: string, readFile: ReadConfigFile): Record<string, unknown> => {
   let text: string;
@@ -266,12 +286,15 @@ const toStrataConfig = (file: ConfigFile): StrataConfig => {
       registration: rateLimit(file.rate_limits?.registration, DEFAULT_RATE_LIMITS.registration),
       messages: rateLimit(file.rate_limits?.messages, DEFAULT_RATE_LIMITS.messages),
       threepidValidation: rateLimit(file.rate_limits?.threepid_validation, DEFAULT_RATE_LIMITS.threepidValidation),
+      mediaCreate: rateLimit(file.rate_limits?.media_create, DEFAULT_RATE_LIMITS.mediaCreate),
     },
+    maxUploadSize: byteSize(file.max_upload_size, DEFAULT_MAX_UPLOAD_SIZE),
     redactionRetentionMs: redactionRetentionMs(file.redaction_retention_period),
     retention: retentionSettings(file.retention),
     federation: federationSettings(file.federation),
     ...(file.email === undefined ? {} : { email: emailSettings(file.email)! }),
     trustedIdServers: file.trusted_third_party_id_servers ?? [],
+    urlPreview: urlPreviewSettings(file),
   };
 };
 

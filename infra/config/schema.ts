@@ -8,6 +8,7 @@ import { EmailFile, TrustedIdServers } from './email.ts';
 import { CaptchaKeys, UserConsentFile } from './registrationStages.ts';
 import { FederationFile } from './federation.ts';
 import { RedactionRetentionSetting, RetentionFile } from './retention.ts';
+import { UrlPreviewKeys } from './urlPreview.ts';
 
 const problemFilter = (problemOf: (value: string) => string | undefined) =>
   Schema.makeFilter((value: string) => problemOf(value));
@@ -84,12 +85,19 @@ export const ConfigFile = Schema.Struct({
     registration: Schema.optionalKey(RateLimitSetting),
     messages: Schema.optionalKey(RateLimitSetting),
     threepid_validation: Schema.optionalKey(RateLimitSetting),
+    media_create: Schema.optionalKey(RateLimitSetting),
   })),
   redaction_retention_period: Schema.optionalKey(RedactionRetentionSetting),
+  // Synapse's `max_upload_size`: bytes, or a size with a K/M/G suffix (`50M`).
+  max_upload_size: Schema.optionalKey(Schema.Union([
+    Schema.Int.check(Schema.isGreaterThan(0)),
+    Schema.String.check(Schema.isPattern(/^[1-9]\d{0,12}[KMG]?$/i)),
+  ])),
   retention: Schema.optionalKey(RetentionFile),
   federation: Schema.optionalKey(FederationFile),
   email: Schema.optionalKey(EmailFile),
   trusted_third_party_id_servers: Schema.optionalKey(TrustedIdServers),
+  ...UrlPreviewKeys,
 });
 
 export type ConfigFile = typeof ConfigFile.Type;

@@ -45,6 +45,8 @@ export interface TestServer {
   /** e.g. `http://127.0.0.1:41234`, no trailing slash. */
   readonly url: string;
   readonly serverName: string;
+  /** The server's data directory (the embedded log and PGlite in embedded mode, media in both). */
+  readonly dataDir: string;
   /** The shared secret of `/_synapse/admin/v1/register`. */
   readonly registrationSharedSecret: string;
   /** The server's inbound EDU receiver, as the federation `/send` route calls it. */
@@ -121,6 +123,7 @@ export const startTestServer = async (options: TestServerOptions): Promise<TestS
       mode: options.mode,
       url: `http://${started.address}`,
       serverName: config.serverName,
+      dataDir,
       registrationSharedSecret: config.registrationSharedSecret ?? registrationSharedSecret,
       edus: started.edus,
       routes: started.routes,

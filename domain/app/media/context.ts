@@ -1,0 +1,19 @@
+import type { Clock, MediaRepository, MediaStore, Random } from '../../ports/index.ts';
+
+/** Synapse's defaults (`max_upload_size`, `unused_expiration_time`, `max_pending_media_uploads`). */
+export const DEFAULT_MAX_UPLOAD_SIZE = 50 * 1024 * 1024;
+export const UNUSED_EXPIRATION_MS = 24 * 60 * 60 * 1000;
+export const MAX_PENDING_UPLOADS = 5;
+
+export interface MediaContext {
+  /** Media with this server name is ours; any other is remote. */
+  readonly serverName: string;
+  readonly store: MediaStore;
+  readonly repository: MediaRepository;
+  readonly clock: Clock;
+  readonly random: Random;
+  /** Largest upload in bytes, advertised as `m.upload.size`. */
+  readonly maxUploadSize: number;
+  /** Whether a user is a server administrator (for the admin API). */
+  isAdmin(userId: string): Promise<boolean>;
+}

@@ -1,0 +1,4 @@
+/** The content repository's use-cases (public surface). */
+export { createMedia, DEFAULT_DOWNLOAD_TIMEOUT_MS, isMediaId, MAX_DOWNLOAD_TIMEOUT_MS, type Download, type DownloadRequest, type Media, type UploadRequest } from './media.ts';
+export { createMediaAdmin, type MediaAdmin } from './admin.ts';
+export { DEFAULT_MAX_UPLOAD_SIZE, MAX_PENDING_UPLOADS, UNUSED_EXPIRATION_MS, type MediaContext } from './context.ts';

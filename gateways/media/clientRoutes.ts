@@ -1,0 +1,116 @@
+/**
+ * The content repository for clients (client-server-api § Content repository): uploads under
+ * `/_matrix/media/v3` (direct, and asynchronous since v1.7), authenticated downloads and the
+ * configuration under `/_matrix/client/v1/media` (v1.11), and the legacy unauthenticated
+ * `/_matrix/media/v3` downloads, which serve only media stored before authenticated media (as
+ * Synapse with `enable_authenticated_media`). Upload bodies stream from the socket to the store:
+ * the JSON body middleware never sees them.
+ */
+import { Readable } from 'node:stream';
+import type { Router } from '@koa/router';
+import { MatrixError, isMatrixError } from '../../domain/index.ts';
+import type { Download, Media } from '../../domain/app/media/index.ts';
+import { allowGuests, rateLimit, requesterOf, type RateLimiter } from '../client/accounts/index.ts';
+import { closeAfterResponse, type RequestState, type StrataContext, type StrataMiddleware } from '../http/index.ts';
+import { contentDisposition, MEDIA_SECURITY_HEADERS, servedContentType } from './headers.ts';
+
+const LEGACY_PREFIXES = ['/_matrix/media/v3', '/_matrix/media/r0'] as const;
+const AUTHENTICATED_PREFIX = '/_matrix/client/v1/media';
+
+export interface MediaRouteOptions {
+  readonly media: Media;
+  readonly auth: StrataMiddleware;
+  /** Uploads and asynchronous creations per user (Synapse's `rc_media_create`); null = unlimited. */
+  readonly uploadLimiter: RateLimiter | null;
+}
+
+const singleQuery = (ctx: StrataContext, name: string): string | undefined => {
+  const value = ctx.query[name];
+  if (Array.isArray(value)) throw new MatrixError('M_INVALID_PARAM', 400, `'${name}' must be given once`);
+  return value;
+};
+
+/** `timeout_ms` (v1.7): a non-negative integer. */
+export const timeoutMsOf = (ctx: StrataContext): number | undefined => {
+  const value = singleQuery(ctx, 'timeout_ms');
+  if (value === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(value)) throw new MatrixError('M_INVALID_PARAM', 400, "'timeout_ms' must be a non-negative integer");
+  return Number(value);
+};
+
+/** Sets the security headers every media answer carries, errors included. */
+export const mediaSecurityHeaders: StrataMiddleware = async (ctx, next) => {
+  ctx.set(MEDIA_SECURITY_HEADERS);
+  await next();
+};
+
+/** Upload bodies read straight from the request: a refusal mid-body closes the connection after answering. */
+const uploadFrom = async <T>(ctx: StrataContext, upload: (body: AsyncIterable<Uint8Array>) => Promise<T>): Promise<T> => {
+  try {
+    return await upload(ctx.req);
+  } catch (error) {
+    if (!ctx.req.readableEnded) closeAfterResponse(ctx);
+    // A client that went away mid-body is not a server fault (the store removed what it wrote).
+    if (!isMatrixError(error) && !ctx.req.complete) throw new MatrixError('M_UNKNOWN', 400, 'Client aborted the upload');
+    throw error;
+  }
+};
+
+const sendDownload = (ctx: StrataContext, download: Download, fileName: string | undefined): void => {
+  const type = download.content.contentType;
+  ctx.set('Content-Type', servedContentType(type));
+  ctx.set('Content-Disposition', contentDisposition(type, fileName ?? download.content.uploadName));
+  ctx.set('Cache-Control', 'public,max-age=86400,s-maxage=86400');
+  ctx.body = Readable.from(download.blob.read(), { objectMode: false });
+  ctx.length = download.blob.size;
+};
+
+export const addMediaRoutes = (router: Router<RequestState>, options: MediaRouteOptions): void => {
+  const { media, auth } = options;
+  const limit = rateLimit(options.uploadLimiter);
+
+  router.post(LEGACY_PREFIXES.map((prefix) => `${prefix}/upload`), auth, limit, async (ctx) => {
+    const uploadName = singleQuery(ctx, 'filename');
+    const declared = ctx.request.length;
+    const { contentUri } = await uploadFrom(ctx, (body) => media.upload({
+      uploader: requesterOf(ctx).userId, body, contentType: ctx.get('Content-Type'),
+      ...(declared === undefined ? {} : { declaredLength: declared }),
+      ...(uploadName === undefined ? {} : { uploadName }),
+    }));
+    ctx.body = { content_uri: contentUri };
+  });
+
+  router.post('/_matrix/media/v1/create', auth, limit, async (ctx) => {
+    const created = await media.create(requesterOf(ctx).userId);
+    ctx.body = { content_uri: created.contentUri, unused_expires_at: created.unusedExpiresAt };
+  });
+
+  router.put(LEGACY_PREFIXES.map((prefix) => `${prefix}/upload/:serverName/:mediaId`), auth, async (ctx) => {
+    const uploadName = singleQuery(ctx, 'filename');
+    const declared = ctx.request.length;
+    await uploadFrom(ctx, (body) => media.uploadTo({
+      uploader: requesterOf(ctx).userId, serverName: ctx.params.serverName!, mediaId: ctx.params.mediaId!, body,
+      contentType: ctx.get('Content-Type'),
+      ...(declared === undefined ? {} : { declaredLength: declared }),
+      ...(uploadName === undefined ? {} : { uploadName }),
+    }));
+    ctx.body = {};
+  });
+
+  const download = (legacy: boolean) => async (ctx: StrataContext & { params: Record<string, string | undefined> }) => {
+    const timeoutMs = timeoutMsOf(ctx);
+    const found = await media.download({
+      serverName: ctx.params.serverName!, mediaId: ctx.params.mediaId!, legacy, ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    });
+    sendDownload(ctx, found, ctx.params.fileName);
+  };
+  const downloadPaths = (prefix: string) => [`${prefix}/download/:serverName/:mediaId`, `${prefix}/download/:serverName/:mediaId/:fileName`];
+  router.get(downloadPaths(AUTHENTICATED_PREFIX), mediaSecurityHeaders, allowGuests, auth, download(false));
+  router.get(LEGACY_PREFIXES.flatMap(downloadPaths), mediaSecurityHeaders, download(true));
+
+  const config = (ctx: StrataContext) => {
+    ctx.body = media.config();
+  };
+  router.get(`${AUTHENTICATED_PREFIX}/config`, allowGuests, auth, config);
+  router.get(LEGACY_PREFIXES.map((prefix) => `${prefix}/config`), allowGuests, auth, config);
+};

@@ -1,0 +1,24 @@
+/** The content repository's HTTP surface: client routes and Synapse's media admin API. */
+import { Router } from '@koa/router';
+import type { Accounts } from '../../domain/app/accounts/index.ts';
+import type { Media, MediaAdmin } from '../../domain/app/media/index.ts';
+import { requireAccessToken, type RateLimiter } from '../client/accounts/index.ts';
+import type { RequestState, StrataRouter } from '../http/index.ts';
+import { addMediaAdminRoutes } from './adminRoutes.ts';
+import { addMediaRoutes } from './clientRoutes.ts';
+
+export interface MediaRouterOptions {
+  readonly media: Media;
+  readonly admin: MediaAdmin;
+  readonly accounts: Pick<Accounts, 'authenticate'>;
+  readonly serverName: string;
+  readonly uploadLimiter: RateLimiter | null;
+}
+
+export const createMediaRouter = (options: MediaRouterOptions): StrataRouter => {
+  const router = new Router<RequestState>();
+  const auth = requireAccessToken(options.accounts);
+  addMediaRoutes(router, { media: options.media, auth, uploadLimiter: options.uploadLimiter });
+  addMediaAdminRoutes(router, options.admin, auth, options.serverName);
+  return router;
+};

@@ -1,0 +1,3 @@
+/** Adapters of the content repository's ports (domain/ports/media.ts). */
+export { createFsMediaStore } from './fsMediaStore.ts';
+export { createSqlMediaRepository, ensureMediaSchema } from './sqlMediaRepository.ts';
