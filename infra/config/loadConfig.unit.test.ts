@@ -33,7 +33,9 @@ describe('loadConfig defaults', () => {
         registration: { perSecond: 0.17, burst: 3 },
         messages: null,
         threepidValidation: { perSecond: 0.003, burst: 5 },
+        mediaCreate: { perSecond: 10, burst: 50 },
       },
+      maxUploadSize: 50 * 1024 * 1024,
       redactionRetentionMs: 7 * 86_400_000,
       retention: null,
       federation: { verifyCertificates: true, ipRangeWhitelist: [], trustedKeyServers: [] },
@@ -173,7 +175,16 @@ describe('loadConfig from a YAML file', () => {
     const config = loadConfig(FILE, withFile('rate_limits:\n  login: false\n'));
     expect(config.rateLimits).toEqual({
       login: null, registration: { perSecond: 0.17, burst: 3 }, messages: null, threepidValidation: { perSecond: 0.003, burst: 5 },
+      mediaCreate: { perSecond: 10, burst: 50 },
     });
+  });
+
+  it('reads max_upload_size as bytes or with a K/M/G suffix (powers of 1024), and refuses anything else', () => {
+    expect(loadConfig(FILE, withFile('max_upload_size: 1000\n')).maxUploadSize).toBe(1000);
+    expect(loadConfig(FILE, withFile('max_upload_size: 10M\n')).maxUploadSize).toBe(10 * 1024 * 1024);
+    expect(loadConfig({ STRATA_MAX_UPLOAD_SIZE: '2g' }, noFile).maxUploadSize).toBe(2 * 1024 ** 3);
+    expect(loadConfig({ STRATA_MAX_UPLOAD_SIZE: '4096' }, noFile).maxUploadSize).toBe(4096);
+    for (const bad of ['0', '-5', '10 MB', '1.5M']) expect(errorOf({ STRATA_MAX_UPLOAD_SIZE: bad })).toContain('max_upload_size');
   });
 
   it('accepts an empty file', () => {
