@@ -31,7 +31,8 @@ describe.each<ServerMode>(['embedded', 'distributed'])('media (%s)', (mode) => {
   let bob: Session;
   let admin: Session;
 
-  const send = async (method: string, url: string, options: { token?: string; body?: RequestInit['body']; type?: string; headers?: Record<string, string> } = {}): Promise<Answer> => {
+  /** `specChecked: false` for answers the spec's operation leaves out but Synapse gives (a malformed query parameter). */
+  const send = async (method: string, url: string, options: { token?: string; body?: RequestInit['body']; type?: string; headers?: Record<string, string>; specChecked?: boolean } = {}): Promise<Answer> => {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     if (options.type !== undefined) headers['content-type'] = options.type;
@@ -42,7 +43,7 @@ describe.each<ServerMode>(['embedded', 'distributed'])('media (%s)', (mode) => {
     let json: Body | undefined;
     if ((response.headers.get('content-type') ?? '').startsWith('application/json')) {
       json = JSON.parse(bytes.toString('utf8')) as Body;
-      if (process.env.STRATA_VALIDATE_SPEC === '1') {
+      if (process.env.STRATA_VALIDATE_SPEC === '1' && options.specChecked !== false) {
         const { recordSpecCheck } = await import('../../test/conformance/specHook.ts');
         recordSpecCheck(method, new URL(`${server.url}${url}`).pathname, response.status, json);
       }
@@ -196,7 +197,8 @@ describe.each<ServerMode>(['embedded', 'distributed'])('media (%s)', (mode) => {
     ]) {
       expectError(await send('GET', `${CLIENT_MEDIA}/download/${mediaPath}`, { token: alice.accessToken }), 404, 'M_NOT_FOUND');
     }
-    expectError(await send('GET', `${CLIENT_MEDIA}/download/${pathOf(mxc)}?timeout_ms=soon`, { token: alice.accessToken }), 400, 'M_INVALID_PARAM');
+    // Synapse's parse_integer: 400 M_INVALID_PARAM (download documents no 400).
+    expectError(await send('GET', `${CLIENT_MEDIA}/download/${pathOf(mxc)}?timeout_ms=soon`, { token: alice.accessToken, specChecked: false }), 400, 'M_INVALID_PARAM');
   });
 
   it('serves new media only through the authenticated endpoints (legacy downloads answer 404)', async () => {

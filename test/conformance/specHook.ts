@@ -30,10 +30,13 @@ let spec: ClientServerSpec | undefined;
 /**
  * Errors any endpoint may answer (§ Common error codes, § Using access tokens, § Rate limiting, and
  * § Guest access: every endpoint outside the guests' list refuses them), which operations do not
- * list one by one; any other undocumented error status is recorded.
+ * list one by one; any other undocumented error status is recorded. 404 M_NOT_FOUND is § Common
+ * error codes' "no resource was found for this request" (e.g. a media download of an unknown id,
+ * which the content repository's operations leave out).
  */
 const COMMON_ERRORS: ReadonlySet<string> = new Set([
   '401 M_MISSING_TOKEN', '401 M_UNKNOWN_TOKEN', '400 M_NOT_JSON', '400 M_BAD_JSON', '429 M_LIMIT_EXCEEDED', '403 M_GUEST_ACCESS_FORBIDDEN',
+  '404 M_NOT_FOUND',
 ]);
 
 const isUnrecognized = (status: number, body: unknown): boolean =>

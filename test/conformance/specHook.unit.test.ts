@@ -26,6 +26,7 @@ describe('recordSpecCheck', () => {
     expect(recordSpecCheck('GET', `${V3}/account/whoami`, 200, { user_id: '@a:hs' })).toBeUndefined();
     expect(recordSpecCheck('GET', `${V3}/joined_rooms`, 401, { errcode: 'M_MISSING_TOKEN', error: 'x' })).toBeUndefined();
     expect(recordSpecCheck('GET', `${V3}/no/such`, 404, { errcode: 'M_UNRECOGNIZED', error: 'x' })).toBeUndefined();
+    expect(recordSpecCheck('GET', '/_matrix/client/v1/media/download/hs/nosuchmedia', 404, { errcode: 'M_NOT_FOUND', error: 'x' })).toBeUndefined();
     expect(recordSpecCheck('POST', '/_synapse/admin/v1/register', 200, {})).toBeUndefined();
   });
 
