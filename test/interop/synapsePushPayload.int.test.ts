@@ -3,7 +3,8 @@
  * /_matrix/push/v1/notify): one recording gateway, a recipient with two pushers (the full format and
  * `event_id_only`) on each server, and the same story on each — the sender creates a named room and
  * invites the recipient, who joins; the sender says hello; the recipient reads it. The notifications
- * of the invite and of the message, and the badge update the read receipt sends, are compared key by key: the same keys at every level, the same type of every value,
+ * of the invite and of the message, the badge update the read receipt sends, and the push of an
+ * invite from the other server into a room the recipient's server is not in, are compared key by key: the same keys at every level, the same type of every value,
  * and the same values wherever they do not differ by nature (ids and timestamps do).
  */
 import { createServer, type Server } from 'node:http';
@@ -208,5 +209,30 @@ describe('push gateway payloads, Strata beside Synapse', () => {
     expect(shapeOf(strata)).toEqual(shapeOf(synapse));
     expect(comparable(strata)).toEqual(comparable(synapse));
     expect(Object.keys(strata).sort()).toEqual(['counts', 'devices', 'event_id', 'prio', 'room_id']);
+  });
+
+  it('pushes an invite from the other server (a room it is not in) with the same keys, value types and values as Synapse', async () => {
+    /** `from`'s sender invites `to`'s recipient, on the other server, into a new named room; its push to the recipient. */
+    const inviteAcross = async (from: Story, to: Story): Promise<Body> => {
+      const roomId = await from.sender.createRoom({ preset: 'private_chat', name: 'Across' });
+      await from.sender.post(`/rooms/${e(roomId)}/invite`, { user_id: to.recipient.userId });
+      const chunk = await eventually(async () => (await from.sender.get(`/rooms/${e(roomId)}/messages`, { dir: 'b', limit: 5 })).chunk as Body[],
+        (events) => events.some((event) => event.type === 'm.room.member' && event.state_key === to.recipient.userId), 'the invite event');
+      const inviteId = chunk.find((event) => event.type === 'm.room.member' && event.state_key === to.recipient.userId)!.event_id as string;
+      return withoutFalseHighlight(await pushed(to.pushkeys.full, inviteId));
+    };
+    const strata = await inviteAcross(stories.synapse!, stories.strata!);
+    const synapse = await inviteAcross(stories.strata!, stories.synapse!);
+    // What differs is each server's invite, not the push: Synapse puts the invitee's display name in
+    // its invites' content and the inviter's member event in invite_room_state (so Strata can name
+    // the sender); Strata's invites carry neither (the spec's stripped state lists no member event).
+    const acrossServers = (notification: Body): Body =>
+      Object.fromEntries(Object.entries(notification).filter(([key]) => key !== 'content' && key !== 'sender_display_name'));
+    expect(shapeOf(acrossServers(strata))).toEqual(shapeOf(acrossServers(synapse)));
+    expect(comparable(acrossServers(strata))).toEqual(comparable(acrossServers(synapse)));
+    expect(strata).toMatchObject({
+      type: 'm.room.member', membership: 'invite', user_is_target: true, room_name: 'Across', sender_display_name: 'Sender', content: { membership: 'invite' },
+    });
+    expect(synapse).toMatchObject({ content: { membership: 'invite' } });
   });
 });
