@@ -3,3 +3,4 @@ export { createUrlPreviews, parsePreviewUrl, MAX_PREVIEW_URL_LENGTH, type UrlPre
 export { openGraphFromHtml, decodeHtml, charsetOfContentType, declaredCharset, summarizeParagraphs, absoluteUrl, type OpenGraph } from './html.ts';
 export { isUrlBlacklisted, urlBlacklistEntryProblem, URL_BLACKLIST_ATTRIBUTES, type UrlBlacklistEntry } from './urlBlacklist.ts';
 export type { FetchedResource, StoredPreviewImage, UrlFetchFailureReason, UrlFetchResult, UrlPreviewFetcher, UrlPreviewImageStore } from '../../../ports/urlPreview.ts';
+export { mediaPreviewImages } from './images.ts';

@@ -97,12 +97,13 @@ export const createUrlPreviews = (options: UrlPreviewsOptions): UrlPreviews => {
   /** Keeps an image as the user's media: the og:image fields, or none when it cannot be kept. */
   const keptImage = async (userId: string, image: FetchedResource): Promise<OpenGraph | undefined> => {
     if (options.images === undefined || !isImage(image.mediaType)) return undefined;
+    // Keeping the image is a courtesy: when it fails, the preview goes on without it (as Synapse's pre-caching).
     const stored = await options.images.storeImage({
       userId,
       mediaType: image.mediaType,
       bytes: image.body,
       ...(image.fileName === undefined ? {} : { fileName: image.fileName }),
-    });
+    }).catch(() => undefined);
     if (stored === undefined) return undefined;
     return {
       'og:image': stored.contentUri,
@@ -121,12 +122,8 @@ export const createUrlPreviews = (options: UrlPreviewsOptions): UrlPreviews => {
     if (url === undefined || !url.startsWith('http') || isUrlBlacklisted(url, urlBlacklist)) return rest;
     const fetched = await options.fetcher.fetch(url);
     if (!fetched.ok) return rest;
-    try {
-      const image = await keptImage(userId, fetched.resource);
-      return image === undefined ? rest : { ...rest, ...image };
-    } catch {
-      return rest;
-    }
+    const image = await keptImage(userId, fetched.resource);
+    return image === undefined ? rest : { ...rest, ...image };
   };
 
   const build = async (userId: string, url: string): Promise<OpenGraph> => {
