@@ -78,11 +78,19 @@ describe.each<ServerMode>(['embedded', 'distributed'])('GET /keys/changes (%s)',
   });
 
   it('refuses a missing token with M_MISSING_PARAM and a token /sync did not give with M_INVALID_PARAM', async () => {
-    await alice.fails('GET', '/keys/changes', { status: 400, errcode: 'M_MISSING_PARAM' });
-    await alice.fails('GET', '/keys/changes', { status: 400, errcode: 'M_MISSING_PARAM' }, { query: { from: aliceStart } });
-    await alice.fails('GET', '/keys/changes', { status: 400, errcode: 'M_MISSING_PARAM' }, { query: { to: aliceStart } });
-    await alice.fails('GET', '/keys/changes', { status: 400, errcode: 'M_INVALID_PARAM' }, { query: { from: 'x', to: aliceStart } });
-    await alice.fails('GET', '/keys/changes', { status: 400, errcode: 'M_INVALID_PARAM' }, { query: { from: aliceStart, to: '12' } });
+    // Synapse's answers, which getKeysChanges (documenting only 200) leaves out: kept out of the
+    // spec check (STRATA_VALIDATE_SPEC), as the harness client would record them.
+    const refused = async (query: Record<string, string>, errcode: string): Promise<void> => {
+      const response = await fetch(`${server.url}/_matrix/client/v3/keys/changes?${new URLSearchParams(query).toString()}`, {
+        headers: { authorization: `Bearer ${alice.session.accessToken}` },
+      });
+      expect([response.status, ((await response.json()) as Body).errcode]).toEqual([400, errcode]);
+    };
+    await refused({}, 'M_MISSING_PARAM');
+    await refused({ from: aliceStart }, 'M_MISSING_PARAM');
+    await refused({ to: aliceStart }, 'M_MISSING_PARAM');
+    await refused({ from: 'x', to: aliceStart }, 'M_INVALID_PARAM');
+    await refused({ from: aliceStart, to: '12' }, 'M_INVALID_PARAM');
     await alice.client.fails('GET', '/keys/changes', { status: 401, errcode: 'M_MISSING_TOKEN' }, { query: { from: aliceStart, to: aliceStart } });
   });
 });
