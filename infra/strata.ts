@@ -26,12 +26,16 @@ import { pushBadge, type PushSenderContext } from '../domain/app/pushGateway/ind
 import { createSharedSecretRegistrationRouter } from '../gateways/admin/index.ts';
 import { createAnalyticsRouter } from '../gateways/analytics/index.ts';
 import { createAccountsRouter, createTokenBucketLimiter } from '../gateways/client/accounts/index.ts';
-import { createMedia, createMediaAdmin, type MediaContext } from '../domain/app/media/index.ts';
+import {
+  createMedia, createMediaAdmin, createThumbnails, mediaStoreThumbnailBlobs, thumbnailDerivatives, type MediaContext,
+} from '../domain/app/media/index.ts';
 import { createMediaRouter } from '../gateways/media/index.ts';
 import { createPreviewUrlRouter } from '../gateways/client/media/previewUrl/index.ts';
 import { createUrlPreviews } from '../domain/app/media/urlPreview/index.ts';
 import { createUrlPreviewFetcher } from './media/urlPreview/index.ts';
-import { createFsMediaStore, createSqlMediaRepository } from './media/index.ts';
+import {
+  createFsMediaStore, createSharpThumbnailer, createSqlMediaRepository, createSqlThumbnailStore, ensureMediaThumbnailsSchema,
+} from './media/index.ts';
 import { consentRouter, versionsRouter } from '../gateways/client/index.ts';
 import { createRoomsRouter } from '../gateways/client/rooms/index.ts';
 import { createSyncRouter } from '../gateways/client/sync/index.ts';
@@ -325,10 +329,24 @@ export const startStrata = async (
     },
   });
   // The content repository: blobs by SHA-256 under the data directory, metadata in the database.
+  const mediaStore = await createFsMediaStore(path.resolve(config.dataDir, 'media'));
+  const mediaRepository = await createSqlMediaRepository(db);
+  // Thumbnails: their bytes beside the originals, made at upload in the configured sizes, others when asked.
+  await ensureMediaThumbnailsSchema(db);
+  const thumbnailStore = createSqlThumbnailStore(db);
+  const thumbnails = createThumbnails({
+    thumbnailer: createSharpThumbnailer({ maxImagePixels: config.maxImagePixels }),
+    store: thumbnailStore,
+    blobs: mediaStoreThumbnailBlobs(mediaStore, mediaRepository, thumbnailStore),
+    now: () => systemClock.now(),
+    sizes: config.thumbnailSizes,
+  });
   const mediaContext: MediaContext = {
     serverName: config.serverName,
-    store: await createFsMediaStore(path.resolve(config.dataDir, 'media')),
-    repository: await createSqlMediaRepository(db),
+    store: mediaStore,
+    repository: mediaRepository,
+    derivatives: thumbnailDerivatives(thumbnails, mediaStore, (error, { serverName, mediaId }) =>
+      logger.warn({ err: error, server_name: serverName, media_id: mediaId }, 'making thumbnails at upload failed')),
     clock: systemClock,
     random: cryptoRandom,
     maxUploadSize: config.maxUploadSize,
@@ -503,7 +521,7 @@ export const startStrata = async (
       createSharedSecretRegistrationRouter(accounts),
       ...(urlPreviews === undefined ? [] : [createPreviewUrlRouter({ previews: urlPreviews, accounts })]),
       createMediaRouter({
-        media, admin: mediaAdmin, accounts, serverName: config.serverName,
+        media, admin: mediaAdmin, accounts, serverName: config.serverName, thumbnails,
         uploadLimiter: config.rateLimits.mediaCreate === null ? null : createTokenBucketLimiter(config.rateLimits.mediaCreate),
       }),
       createRoomsRouter({

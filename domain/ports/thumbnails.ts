@@ -72,11 +72,16 @@ export interface ThumbnailRecord {
 export interface ThumbnailStore {
   /** Every thumbnail of the media, oldest first. */
   list(serverName: string, mediaId: string): Promise<ThumbnailRecord[]>;
-  /** Records a thumbnail; one of the same size, method, type and animation already kept wins. */
+  /**
+   * Records a thumbnail, replacing one of the same size, method, type and animation (rendered
+   * again because its bytes were gone).
+   */
   add(record: ThumbnailRecord): Promise<void>;
   /** The media's image as probed before, so that choosing a thumbnail reads no original. */
   probeOf(serverName: string, mediaId: string): Promise<ImageProbe | undefined>;
   keepProbe(serverName: string, mediaId: string, probe: ImageProbe): Promise<void>;
+  /** Whether any thumbnail's bytes are this blob. */
+  referencesBlob(sha256: string): Promise<boolean>;
   /** Forgets the media's thumbnails and probe, answering the hashes they used (for the caller to release). */
   deleteAll(serverName: string, mediaId: string): Promise<string[]>;
 }

@@ -18,6 +18,7 @@ import { redactionRetentionMs, retentionSettings } from './retention.ts';
 import { urlPreviewSettings, type UrlPreviewSettings } from './urlPreview.ts';
 import { ConfigFile, LOG_LEVELS } from './schema.ts';
 import type { RetentionSettings } from '../../domain/app/retention/index.ts';
+import { DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_THUMBNAIL_SIZES, type ThumbnailSize } from '../../domain/app/media/index.ts';
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -71,6 +72,10 @@ export interface StrataConfig {
   };
   /** Largest media upload in bytes (Synapse's `max_upload_size`, 50 MiB by default). */
   readonly maxUploadSize: number;
+  /** Images with more pixels are not thumbnailed (Synapse's `max_image_pixels`, 32M by default). */
+  readonly maxImagePixels: number;
+  /** Thumbnails made of every image at upload (Synapse's `thumbnail_sizes`). */
+  readonly thumbnailSizes: readonly ThumbnailSize[];
   /** How long redacted content stays in the log (sealed) before its key is destroyed; null = forever. */
   readonly redactionRetentionMs: number | null;
   /** Room message retention policies (`retention.enabled`); null = off. */
@@ -114,6 +119,7 @@ const ENV_KEYS = {
   STRATA_LOG_LEVEL: 'log_level',
   STRATA_REDACTION_RETENTION_PERIOD: 'redaction_retention_period',
   STRATA_MAX_UPLOAD_SIZE: 'max_upload_size',
+  STRATA_MAX_IMAGE_PIXELS: 'max_image_pixels',
 } as const;
 
 const DEFAULT_RATE_LIMITS = {
@@ -127,7 +133,7 @@ const DEFAULT_RATE_LIMITS = {
 const DEFAULT_MAX_UPLOAD_SIZE = 50 * 1024 * 1024;
 const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
-/** `max_upload_size`: bytes, or `<n>K`/`M`/`G` as Synapse reads it (powers of 1024). */
+/** `max_upload_size`, `max_image_pixels`: a number, or `<n>K`/`M`/`G` as Synapse reads it (powers of 1024). */
 const byteSize = (value: number | string | undefined, fallback: number): number => {
   if (value === undefined) return fallback;
   if (typeof value === 'number') return value;
@@ -289,6 +295,8 @@ const toStrataConfig = (file: ConfigFile): StrataConfig => {
       mediaCreate: rateLimit(file.rate_limits?.media_create, DEFAULT_RATE_LIMITS.mediaCreate),
     },
     maxUploadSize: byteSize(file.max_upload_size, DEFAULT_MAX_UPLOAD_SIZE),
+    maxImagePixels: byteSize(file.max_image_pixels, DEFAULT_MAX_IMAGE_PIXELS),
+    thumbnailSizes: file.thumbnail_sizes ?? DEFAULT_THUMBNAIL_SIZES,
     redactionRetentionMs: redactionRetentionMs(file.redaction_retention_period),
     retention: retentionSettings(file.retention),
     federation: federationSettings(file.federation),

@@ -36,6 +36,11 @@ describe('loadConfig defaults', () => {
         mediaCreate: { perSecond: 10, burst: 50 },
       },
       maxUploadSize: 50 * 1024 * 1024,
+      maxImagePixels: 32 * 1024 * 1024,
+      thumbnailSizes: [
+        { width: 32, height: 32, method: 'crop' }, { width: 96, height: 96, method: 'crop' }, { width: 320, height: 240, method: 'scale' },
+        { width: 640, height: 480, method: 'scale' }, { width: 800, height: 600, method: 'scale' },
+      ],
       redactionRetentionMs: 7 * 86_400_000,
       retention: null,
       federation: { verifyCertificates: true, ipRangeWhitelist: [], trustedKeyServers: [] },
@@ -185,6 +190,17 @@ describe('loadConfig from a YAML file', () => {
     expect(loadConfig({ STRATA_MAX_UPLOAD_SIZE: '2g' }, noFile).maxUploadSize).toBe(2 * 1024 ** 3);
     expect(loadConfig({ STRATA_MAX_UPLOAD_SIZE: '4096' }, noFile).maxUploadSize).toBe(4096);
     for (const bad of ['0', '-5', '10 MB', '1.5M']) expect(errorOf({ STRATA_MAX_UPLOAD_SIZE: bad })).toContain('max_upload_size');
+  });
+
+  it('reads max_image_pixels as max_upload_size, and thumbnail_sizes as Synapse\'s list', () => {
+    expect(loadConfig(FILE, withFile('max_image_pixels: 1M\n')).maxImagePixels).toBe(1024 * 1024);
+    expect(loadConfig({ STRATA_MAX_IMAGE_PIXELS: '5000' }, noFile).maxImagePixels).toBe(5000);
+    expect(errorOf({ STRATA_MAX_IMAGE_PIXELS: '0' })).toContain('max_image_pixels');
+    const sizes = loadConfig(FILE, withFile('thumbnail_sizes:\n  - { width: 48, height: 48, method: crop }\n  - { width: 200, height: 100, method: scale }\n'));
+    expect(sizes.thumbnailSizes).toEqual([{ width: 48, height: 48, method: 'crop' }, { width: 200, height: 100, method: 'scale' }]);
+    for (const bad of ['[{ width: 0, height: 1, method: crop }]', '[{ width: 10, height: 10, method: zoom }]', '[{ width: 10, method: crop }]']) {
+      expect(() => loadConfig(FILE, withFile(`thumbnail_sizes: ${bad}\n`))).toThrow(/thumbnail_sizes/);
+    }
   });
 
   it('accepts an empty file', () => {

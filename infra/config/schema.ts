@@ -93,6 +93,17 @@ export const ConfigFile = Schema.Struct({
     Schema.Int.check(Schema.isGreaterThan(0)),
     Schema.String.check(Schema.isPattern(/^[1-9]\d{0,12}[KMG]?$/i)),
   ])),
+  // Synapse's `max_image_pixels` (`32M`): larger images are not thumbnailed.
+  max_image_pixels: Schema.optionalKey(Schema.Union([
+    Schema.Int.check(Schema.isGreaterThan(0)),
+    Schema.String.check(Schema.isPattern(/^[1-9]\d{0,12}[KMG]?$/i)),
+  ])),
+  // Synapse's `thumbnail_sizes`: the thumbnails made of every image at upload.
+  thumbnail_sizes: Schema.optionalKey(Schema.Array(Schema.Struct({
+    width: Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(10_000)),
+    height: Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(10_000)),
+    method: Schema.Literals(['crop', 'scale']),
+  }))),
   retention: Schema.optionalKey(RetentionFile),
   federation: Schema.optionalKey(FederationFile),
   email: Schema.optionalKey(EmailFile),

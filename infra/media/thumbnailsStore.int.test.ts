@@ -38,7 +38,7 @@ describe.each(Object.keys(databases))('thumbnail store on %s', (name) => {
     sha256: `sha-${width}`, length: width * 10, createdTs: width, ...overrides,
   });
 
-  it('keeps thumbnails per media, oldest first, the first of a kind winning', async () => {
+  it('keeps thumbnails per media, oldest first, a later one of a kind replacing its bytes', async () => {
     await withStore(async (store, mediaId) => {
       await store.add(record(mediaId, 96));
       await store.add(record(mediaId, 32));
@@ -46,7 +46,7 @@ describe.each(Object.keys(databases))('thumbnail store on %s', (name) => {
       await store.add(record(mediaId, 96, { animated: true, contentType: 'image/webp', createdTs: 600 }));
       await store.add(record(`${mediaId}x`, 64));
       const listed = await store.list('example.org', mediaId);
-      expect(listed.map((r) => [r.width, r.sha256, r.animated])).toEqual([[32, 'sha-32', false], [96, 'sha-96', false], [96, 'sha-96', true]]);
+      expect(listed.map((r) => [r.width, r.sha256, r.animated])).toEqual([[32, 'sha-32', false], [96, 'other', false], [96, 'sha-96', true]]);
       expect(listed[0]).toEqual(record(mediaId, 32));
       expect(await store.list('other.example', mediaId)).toEqual([]);
     });
@@ -61,7 +61,11 @@ describe.each(Object.keys(databases))('thumbnail store on %s', (name) => {
       await store.add(record(mediaId, 32));
       await store.add(record(mediaId, 96, { sha256: 'sha-32' }));
       await store.add(record(mediaId, 64, { method: 'scale' }));
-      expect((await store.deleteAll('example.org', mediaId)).sort()).toEqual(['sha-32', 'sha-64']);
+      const sha = `sha-${mediaId}`;
+      await store.add(record(mediaId, 48, { sha256: sha }));
+      expect(await store.referencesBlob(sha)).toBe(true);
+      expect((await store.deleteAll('example.org', mediaId)).sort()).toEqual(['sha-32', 'sha-64', sha].sort());
+      expect(await store.referencesBlob(sha)).toBe(false);
       expect(await store.list('example.org', mediaId)).toEqual([]);
       expect(await store.probeOf('example.org', mediaId)).toBeUndefined();
     });

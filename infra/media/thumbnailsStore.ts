@@ -22,6 +22,7 @@ export const MEDIA_THUMBNAILS_SCHEMA: readonly string[] = [
     created_ts   BIGINT NOT NULL,
     PRIMARY KEY (server_name, media_id, width, height, method, content_type, animated)
   )`,
+  'CREATE INDEX IF NOT EXISTS media_thumbnails_sha256 ON media_thumbnails (sha256)',
   `CREATE TABLE IF NOT EXISTS media_image_probes (
     server_name TEXT NOT NULL,
     media_id    TEXT NOT NULL,
@@ -77,7 +78,9 @@ export const createSqlThumbnailStore = (db: SqlDatabase): ThumbnailStore => ({
   async add(record) {
     await db.query(
       `INSERT INTO media_thumbnails (server_name, media_id, width, height, method, content_type, animated, sha256, length, created_ts)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (server_name, media_id, width, height, method, content_type, animated)
+       DO UPDATE SET sha256 = EXCLUDED.sha256, length = EXCLUDED.length`,
       [record.serverName, record.mediaId, record.width, record.height, record.method, record.contentType, record.animated,
         record.sha256, record.length, record.createdTs],
     );
@@ -95,6 +98,10 @@ export const createSqlThumbnailStore = (db: SqlDatabase): ThumbnailStore => ({
        ON CONFLICT (server_name, media_id) DO NOTHING`,
       [serverName, mediaId, probe.width, probe.height, probe.animated],
     );
+  },
+  async referencesBlob(sha256) {
+    const { rows } = await db.query('SELECT 1 FROM media_thumbnails WHERE sha256 = $1 LIMIT 1', [sha256]);
+    return rows.length > 0;
   },
   async deleteAll(serverName, mediaId) {
     return db.transaction(async (tx) => {

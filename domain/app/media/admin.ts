@@ -39,6 +39,7 @@ export const createMediaAdmin = (ctx: MediaContext): MediaAdmin => {
       if (!isMediaId(mediaId)) throw notFound();
       const record = await ctx.repository.delete(serverName, mediaId);
       if (record === undefined) throw notFound();
+      await ctx.derivatives?.deleted(serverName, mediaId);
       await dropBlobOf(record);
     },
     async listUserMedia(admin, userId, query) {
@@ -48,7 +49,10 @@ export const createMediaAdmin = (ctx: MediaContext): MediaAdmin => {
     async purgeRemoteCache(admin, before) {
       await requireAdmin(admin);
       const removed = await ctx.repository.deleteRemoteUnusedSince(ctx.serverName, before);
-      for (const record of removed) await dropBlobOf(record);
+      for (const record of removed) {
+        await ctx.derivatives?.deleted(record.serverName, record.mediaId);
+        await dropBlobOf(record);
+      }
       return removed.length;
     },
   };

@@ -1,4 +1,4 @@
-import type { Clock, MediaRepository, MediaStore, Random } from '../../ports/index.ts';
+import type { Clock, MediaContent, MediaRepository, MediaStore, Random } from '../../ports/index.ts';
 
 /** Synapse's defaults (`max_upload_size`, `unused_expiration_time`, `max_pending_media_uploads`). */
 export const DEFAULT_MAX_UPLOAD_SIZE = 50 * 1024 * 1024;
@@ -14,6 +14,17 @@ export interface MediaContext {
   readonly random: Random;
   /** Largest upload in bytes, advertised as `m.upload.size`. */
   readonly maxUploadSize: number;
+  /** What is derived from stored media (thumbnails): told when content arrives and when media goes. */
+  readonly derivatives?: MediaDerivatives;
   /** Whether a user is a server administrator (for the admin API). */
   isAdmin(userId: string): Promise<boolean>;
+}
+
+/**
+ * Derived data kept beside media. `stored` runs before the upload is answered (as Synapse makes
+ * its thumbnails), and must not fail the upload: the caller's adapter reports its own failures.
+ */
+export interface MediaDerivatives {
+  stored(media: { readonly serverName: string; readonly mediaId: string; readonly content: MediaContent }): Promise<void>;
+  deleted(serverName: string, mediaId: string): Promise<void>;
 }

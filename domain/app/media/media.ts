@@ -115,18 +115,17 @@ export const createMedia = (ctx: MediaContext): Media => {
   return {
     async upload(request) {
       const content = await storeBody(request);
+      let mediaId = newMediaId();
       try {
-        for (;;) {
-          const mediaId = newMediaId();
-          const inserted = await ctx.repository.insert({
-            serverName: ctx.serverName, mediaId, uploader: request.uploader, createdTs: ctx.clock.now(), authenticated: true, content,
-          });
-          if (inserted) return { contentUri: contentUri(mediaId) };
-        }
+        while (!(await ctx.repository.insert({
+          serverName: ctx.serverName, mediaId, uploader: request.uploader, createdTs: ctx.clock.now(), authenticated: true, content,
+        }))) mediaId = newMediaId();
       } catch (error) {
         await dropUnreferenced(content.sha256);
         throw error;
       }
+      await ctx.derivatives?.stored({ serverName: ctx.serverName, mediaId, content });
+      return { contentUri: contentUri(mediaId) };
     },
 
     async create(uploader) {
@@ -156,6 +155,7 @@ export const createMedia = (ctx: MediaContext): Media => {
         const now = await ctx.repository.get(record.serverName, record.mediaId);
         throw now?.content !== undefined ? cannotOverwrite() : notFound();
       }
+      await ctx.derivatives?.stored({ serverName: record.serverName, mediaId: record.mediaId, content });
       waiters.wake(record.serverName, record.mediaId);
     },
 

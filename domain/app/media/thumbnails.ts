@@ -4,6 +4,8 @@
  * media (authentication, pending uploads, remote fetches); this use-case only sees its type and bytes.
  */
 import { MatrixError } from '../../errors.ts';
+import type { MediaBlob, MediaRepository, MediaStore } from '../../ports/media.ts';
+import type { MediaDerivatives } from './context.ts';
 import {
   ThumbnailError, type ImageProbe, type ThumbnailMethod, type ThumbnailRecord, type ThumbnailSpec, type ThumbnailStore,
   type Thumbnailer,
@@ -17,7 +19,38 @@ export interface ThumbnailBlobs {
   put(bytes: Uint8Array): Promise<{ sha256: string }>;
   /** Undefined when the blob is gone (deleted media, a purged cache). */
   read(sha256: string): Promise<Uint8Array | undefined>;
+  /** Deletes the blob unless a thumbnail or a media item still uses it. */
+  release(sha256: string): Promise<void>;
 }
+
+/** Reads a blob whole: thumbnails are made from and answered as bytes in memory, bounded by the upload limit. */
+export const readWhole = async (blob: MediaBlob): Promise<Uint8Array> => {
+  const bytes = new Uint8Array(blob.size);
+  let at = 0;
+  for await (const chunk of blob.read()) {
+    if (at + chunk.byteLength > blob.size) throw new Error('a media blob is longer than recorded');
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return at === blob.size ? bytes : bytes.subarray(0, at);
+};
+
+/** Thumbnail bytes in the media store, beside the originals; shared blobs are kept while used. */
+export const mediaStoreThumbnailBlobs = (
+  store: MediaStore, repository: Pick<MediaRepository, 'referencesBlob'>, thumbnails: Pick<ThumbnailStore, 'referencesBlob'>,
+): ThumbnailBlobs => ({
+  put: (bytes) => store.put((async function* once() {
+    yield bytes;
+  })()),
+  async read(sha256) {
+    const blob = await store.get(sha256);
+    return blob === undefined ? undefined : readWhole(blob);
+  },
+  async release(sha256) {
+    if (await thumbnails.referencesBlob(sha256) || await repository.referencesBlob(sha256)) return;
+    await store.delete(sha256);
+  },
+});
 
 /** The media a thumbnail is asked of, as the media core resolved it. */
 export interface ThumbnailedMedia {
@@ -47,8 +80,8 @@ export interface Thumbnails {
   precompute(media: ThumbnailedMedia): Promise<void>;
   /** The thumbnail answering a request: a stored one that serves it, else one rendered and kept. */
   thumbnail(media: ThumbnailedMedia, request: ThumbnailRequest): Promise<ThumbnailAnswer>;
-  /** Forgets a media's thumbnails (its deletion), answering the blobs they used. */
-  forget(serverName: string, mediaId: string): Promise<string[]>;
+  /** Forgets a media's thumbnails (its deletion), releasing their blobs. */
+  forget(serverName: string, mediaId: string): Promise<void>;
 }
 
 export interface ThumbnailsDependencies {
@@ -154,6 +187,27 @@ export const createThumbnails = (deps: ThumbnailsDependencies): Thumbnails => {
       return started;
     },
 
-    forget: (serverName, mediaId) => deps.store.deleteAll(serverName, mediaId),
+    async forget(serverName, mediaId) {
+      for (const sha256 of await deps.store.deleteAll(serverName, mediaId)) await deps.blobs.release(sha256);
+    },
   };
 };
+
+/**
+ * Thumbnails as the media core's derivatives: the configured sizes made when content is stored
+ * (a failure reported, never failing the upload), forgotten with the media.
+ */
+export const thumbnailDerivatives = (
+  thumbnails: Thumbnails, store: MediaStore, report: (error: unknown, media: { serverName: string; mediaId: string }) => void,
+): MediaDerivatives => ({
+  async stored({ serverName, mediaId, content }) {
+    const read = async (): Promise<Uint8Array> => {
+      const blob = await store.get(content.sha256);
+      if (blob === undefined) throw new Error(`the blob ${content.sha256} of ${serverName}/${mediaId} is missing`);
+      return readWhole(blob);
+    };
+    await thumbnails.precompute({ serverName, mediaId, contentType: content.contentType, read })
+      .catch((error: unknown) => report(error, { serverName, mediaId }));
+  },
+  deleted: (serverName, mediaId) => thumbnails.forget(serverName, mediaId),
+});

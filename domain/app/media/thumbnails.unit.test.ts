@@ -37,7 +37,9 @@ const memoryStore = (): ThumbnailStore & { records: ThumbnailRecord[] } => {
     records,
     list: (serverName, mediaId) => Promise.resolve(records.filter((r) => r.serverName === serverName && r.mediaId === mediaId)),
     add: (record) => {
-      if (!records.some((r) => same(r, record))) records.push(record);
+      const at = records.findIndex((r) => same(r, record));
+      if (at === -1) records.push(record);
+      else records[at] = { ...records[at]!, sha256: record.sha256, length: record.length };
       return Promise.resolve();
     },
     probeOf: (serverName, mediaId) => Promise.resolve(probes.get(`${serverName}/${mediaId}`)),
@@ -45,6 +47,7 @@ const memoryStore = (): ThumbnailStore & { records: ThumbnailRecord[] } => {
       probes.set(`${serverName}/${mediaId}`, probe);
       return Promise.resolve();
     },
+    referencesBlob: (sha256) => Promise.resolve(records.some((r) => r.sha256 === sha256)),
     deleteAll: (serverName, mediaId) => {
       const gone = records.filter((r) => r.serverName === serverName && r.mediaId === mediaId);
       records.splice(0, records.length, ...records.filter((r) => !gone.includes(r)));
@@ -64,6 +67,10 @@ const memoryBlobs = (): ThumbnailBlobs & { blobs: Map<string, Uint8Array> } => {
       return Promise.resolve({ sha256 });
     },
     read: (sha256) => Promise.resolve(blobs.get(sha256)),
+    release: (sha256) => {
+      blobs.delete(sha256);
+      return Promise.resolve();
+    },
   };
 };
 
@@ -173,8 +180,9 @@ describe('thumbnails', () => {
     await t.thumbnails.precompute(photo);
     t.blobs.blobs.clear();
     expect(await t.thumbnails.thumbnail(photo, request(96, 96, 'crop'))).toMatchObject({ width: 96, height: 96 });
-    const hashes = await t.thumbnails.forget('example.org', 'abc');
-    expect(hashes.length).toBeGreaterThan(0);
+    expect(t.blobs.blobs.size).toBe(1);
+    await t.thumbnails.forget('example.org', 'abc');
     expect(t.store.records).toEqual([]);
+    expect(t.blobs.blobs.size).toBe(0);
   });
 });
