@@ -5,7 +5,9 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MatrixClient, e, startTestServer, type Body, type ServerMode, type Session, type TestServer } from '../../test/harness/index.ts';
+import {
+  MatrixClient, e, quietSdkRootLogger, recordingSdkLogger, sdkClientFor, startTestServer, type Body, type ServerMode, type Session, type TestServer,
+} from '../../test/harness/index.ts';
 import { imageFixtures } from '../../test/fixtures/media/index.ts';
 import { MEDIA_CONTENT_SECURITY_POLICY } from './headers.ts';
 
@@ -184,6 +186,21 @@ describe.each<ServerMode>(['embedded', 'distributed'])('thumbnails (%s)', (mode)
     expectError(await thumbnail(undefined, mediaPath, 'width=32&height=32'), 401, 'M_MISSING_TOKEN');
     expectError(await thumbnail(undefined, mediaPath, 'width=32&height=32', LEGACY_MEDIA), 404, 'M_NOT_FOUND');
     expectError(await thumbnail(bob, mediaPath, 'width=32&height=32', LEGACY_MEDIA), 404, 'M_NOT_FOUND');
+  });
+
+  it('lets a matrix-js-sdk client fetch the thumbnail of an image another uploaded', async () => {
+    quietSdkRootLogger();
+    const logger = recordingSdkLogger();
+    const [jpeg] = (await imageFixtures(640, 480)).filter((image) => image.contentType === 'image/jpeg');
+    const { content_uri: mxc } = await sdkClientFor(server.url, alice, logger)
+      .uploadContent(new Blob([jpeg!.bytes], { type: 'image/jpeg' }), { name: 'photo.jpg', type: 'image/jpeg' });
+    // As Element asks for an avatar: 96×96 crop, authenticated.
+    const url = sdkClientFor(server.url, bob, logger).mxcUrlToHttp(mxc, 96, 96, 'crop', false, true, true);
+    expect(url).toContain(`${CLIENT_MEDIA}/thumbnail/`);
+    const response = await fetch(url!, { headers: { authorization: `Bearer ${bob.accessToken}` } });
+    const answer: Answer = { status: response.status, headers: response.headers, bytes: Buffer.from(await response.arrayBuffer()), json: undefined };
+    expect(await imageOf(answer)).toEqual({ format: 'jpeg', width: 96, height: 96, pages: 1 });
+    expect(response.headers.get('content-type')).toBe('image/jpeg');
   });
 
   it('forgets a media\'s thumbnails and their files when an administrator deletes it', async () => {
