@@ -54,3 +54,22 @@ export interface StoredPreviewImage {
 export interface UrlPreviewImageStore {
   storeImage(image: { readonly userId: string; readonly mediaType: string; readonly fileName?: string; readonly bytes: Uint8Array }): Promise<StoredPreviewImage | undefined>;
 }
+
+/** A preview as it was answered, with when it was made and until when it holds. */
+export interface StoredUrlPreview {
+  readonly og: Readonly<Record<string, string | number>>;
+  readonly downloadTs: number;
+  readonly expiresTs: number;
+}
+
+/**
+ * Previews kept across restarts and processes, with their history (Synapse's
+ * `local_media_repository_url_cache`), so that `ts` can ask for a preview as it stood then.
+ */
+export interface UrlPreviewCache {
+  /** The preview of `url` as it stood at `ts`: the newest made at or before `ts`, else the oldest made after. */
+  previewAt(url: string, ts: number): Promise<StoredUrlPreview | undefined>;
+  keep(url: string, preview: StoredUrlPreview): Promise<void>;
+  /** Forgets the previews that expired before `now`; answers how many. */
+  forgetExpired(now: number): Promise<number>;
+}

@@ -1,15 +1,16 @@
 /**
  * `GET /media/preview_url`: the OpenGraph of a URL for a client, as Synapse builds it
  * (synapse/media/url_previewer.py). The URL is checked against the operator's URL blacklist, then
- * answered from an in-memory cache that also joins concurrent requests for one URL, else fetched
- * (the fetcher applies the IP policy, size and time limits) and read: HTML for its OpenGraph, an
- * image as itself. Images are kept as the requesting user's media and named by mxc:// URI, as the
- * spec asks of og:image; without an image store no og:image is answered.
+ * answered from an in-memory cache that also joins concurrent requests for one URL, else from the
+ * store (previews kept with their history, which `ts` reads), else fetched (the fetcher applies the
+ * IP policy, size and time limits) and read: HTML for its OpenGraph, an image as itself. Images are
+ * kept as the requesting user's media and named by mxc:// URI, as the spec asks of og:image;
+ * without an image store no og:image is answered.
  */
 import { BoundedMap } from '../../../boundedMap.ts';
 import { MatrixError } from '../../../errors.ts';
 import type { Clock } from '../../../ports/accounts.ts';
-import type { FetchedResource, UrlFetchResult, UrlPreviewFetcher, UrlPreviewImageStore } from '../../../ports/urlPreview.ts';
+import type { FetchedResource, UrlFetchResult, UrlPreviewCache, UrlPreviewFetcher, UrlPreviewImageStore } from '../../../ports/urlPreview.ts';
 import { absoluteUrl, decodeHtml, openGraphFromHtml, type OpenGraph } from './html.ts';
 import { isUrlBlacklisted, type UrlBlacklistEntry } from './urlBlacklist.ts';
 
@@ -29,6 +30,8 @@ export interface UrlPreviewsOptions {
   /** Where fetched images are kept as media; none: answers carry no og:image. */
   readonly images?: UrlPreviewImageStore;
   readonly clock: Clock;
+  /** Previews kept across restarts with their history, which `ts` reads; none: memory only. */
+  readonly store?: UrlPreviewCache;
   /** Synapse's `url_preview_url_blacklist`. */
   readonly urlBlacklist?: readonly UrlBlacklistEntry[];
   /** URLs whose previews are remembered (default 1,000). */
@@ -126,7 +129,7 @@ export const createUrlPreviews = (options: UrlPreviewsOptions): UrlPreviews => {
     return image === undefined ? rest : { ...rest, ...image };
   };
 
-  const build = async (userId: string, url: string): Promise<OpenGraph> => {
+  const fetchAndRead = async (userId: string, url: string): Promise<OpenGraph> => {
     const fetched = await options.fetcher.fetch(url);
     if (!fetched.ok) throw fetchError(fetched);
     const resource = fetched.resource;
@@ -142,15 +145,26 @@ export const createUrlPreviews = (options: UrlPreviewsOptions): UrlPreviews => {
     return {};
   };
 
+  /** The kept preview that held at `ts` (Synapse's history-aware cache), else a fresh one, kept. */
+  const build = async (userId: string, url: string, ts: number): Promise<OpenGraph> => {
+    const kept = await options.store?.previewAt(url, ts);
+    if (kept !== undefined && kept.expiresTs > ts) return { ...kept.og };
+    const og = await fetchAndRead(userId, url);
+    const downloadTs = options.clock.now();
+    await options.store?.keep(url, { og, downloadTs, expiresTs: downloadTs + ttlMs });
+    return og;
+  };
+
   return {
-    async preview({ userId, url: rawUrl }) {
+    async preview({ userId, url: rawUrl, ts }) {
       const url = parsePreviewUrl(rawUrl);
       if (isUrlBlacklisted(url, urlBlacklist)) throw new MatrixError('M_UNKNOWN', 403, 'URL blocked by url pattern blacklist entry');
       const now = options.clock.now();
-      // `ts` asks for a past preview; without a history the newest one answers, which the spec allows.
+      // As Synapse's, the memory cache answers whatever `ts` asks: it holds the newest preview, which
+      // the spec allows ("the server may return a newer version"); the store answers past ones.
       const cached = cache.get(url);
       if (cached !== undefined && cached.expiresAt > now) return cached.answer;
-      const answer = build(userId, url);
+      const answer = build(userId, url, ts ?? now);
       cache.set(url, { expiresAt: now + ttlMs, answer });
       answer.catch(() => {
         const entry = cache.get(url);

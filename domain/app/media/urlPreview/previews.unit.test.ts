@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MatrixError } from '../../../errors.ts';
-import type { FetchedResource, UrlFetchResult, UrlPreviewImageStore } from '../../../ports/urlPreview.ts';
+import type { FetchedResource, UrlFetchResult, UrlPreviewCache, UrlPreviewImageStore } from '../../../ports/urlPreview.ts';
 import { createUrlPreviews } from './previews.ts';
 
 const html = (url: string, text: string): UrlFetchResult => ({
@@ -137,5 +137,45 @@ describe('createUrlPreviews', () => {
     const previews = createUrlPreviews({ fetcher, clock });
     expect(await previews.preview({ userId: '@a:x', url: 'https://site.example/' })).toEqual({ 'og:title': 'ok' });
     expect(await previews.preview({ userId: '@a:x', url: 'https://site.example/j' })).toEqual({});
+  });
+});
+
+describe('createUrlPreviews with a store', () => {
+  const memoryStore = () => {
+    const rows: { url: string; og: Record<string, string | number>; downloadTs: number; expiresTs: number }[] = [];
+    const store: UrlPreviewCache = {
+      previewAt: async (url, ts) => {
+        const mine = rows.filter((row) => row.url === url).sort((a, b) => a.downloadTs - b.downloadTs);
+        return [...mine].reverse().find((row) => row.downloadTs <= ts) ?? mine.find((row) => row.downloadTs > ts);
+      },
+      keep: async (url, preview) => {
+        rows.push({ url, ...preview, og: { ...preview.og } });
+      },
+      forgetExpired: async () => 0,
+    };
+    return { rows, store };
+  };
+
+  it('keeps what it fetched and answers it after a restart (a new memory cache)', async () => {
+    let now = 5_000_000;
+    const clock = { now: () => now };
+    const { rows, store } = memoryStore();
+    const fetcher = fakeFetcher({ 'https://site.example/': html('https://site.example/', '<title>Kept</title>') });
+    await createUrlPreviews({ fetcher, clock, store }).preview({ userId: '@a:x', url: 'https://site.example/' });
+    expect(rows).toEqual([{ url: 'https://site.example/', og: { 'og:title': 'Kept' }, downloadTs: now, expiresTs: now + 3_600_000 }]);
+    now += 1_000;
+    expect(await createUrlPreviews({ fetcher, clock, store }).preview({ userId: '@a:x', url: 'https://site.example/' })).toEqual({ 'og:title': 'Kept' });
+    expect(fetcher.asked).toHaveLength(1);
+  });
+
+  it('answers the preview that held at ts, and fetches anew once the kept one expired', async () => {
+    const clock = { now: () => 10_000_000 };
+    const { rows, store } = memoryStore();
+    rows.push({ url: 'https://site.example/', og: { 'og:title': 'Old' }, downloadTs: 1_000_000, expiresTs: 4_600_000 });
+    const fetcher = fakeFetcher({ 'https://site.example/': html('https://site.example/', '<title>New</title>') });
+    expect(await createUrlPreviews({ fetcher, clock, store }).preview({ userId: '@a:x', url: 'https://site.example/', ts: 2_000_000 })).toEqual({ 'og:title': 'Old' });
+    expect(fetcher.asked).toEqual([]);
+    expect(await createUrlPreviews({ fetcher, clock, store }).preview({ userId: '@a:x', url: 'https://site.example/' })).toEqual({ 'og:title': 'New' });
+    expect(fetcher.asked).toHaveLength(1);
   });
 });
