@@ -188,6 +188,18 @@ describe.each<ServerMode>(['embedded', 'distributed'])('thumbnails (%s)', (mode)
     expectError(await thumbnail(bob, mediaPath, 'width=32&height=32', LEGACY_MEDIA), 404, 'M_NOT_FOUND');
   });
 
+  it('waits for an asynchronous upload\'s content as downloads do (timeout_ms)', async () => {
+    const created = await send('POST', '/_matrix/media/v1/create', { token: alice.accessToken });
+    const mediaPath = (created.json!.content_uri as string).slice('mxc://'.length);
+    expectError(await thumbnail(bob, mediaPath, 'width=32&height=32&timeout_ms=0'), 504, 'M_NOT_YET_UPLOADED');
+    const waiting = thumbnail(bob, mediaPath, 'width=40&height=30&method=crop&timeout_ms=20000');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const [png] = await imageFixtures(400, 300);
+    const put = await send('PUT', `${LEGACY_MEDIA}/upload/${mediaPath}`, { token: alice.accessToken, body: png!.bytes, type: 'image/png' });
+    expect(put.status).toBe(200);
+    expect(await imageOf(await waiting)).toEqual({ format: 'png', width: 40, height: 30, pages: 1 });
+  });
+
   it('lets a matrix-js-sdk client fetch the thumbnail of an image another uploaded', async () => {
     quietSdkRootLogger();
     const logger = recordingSdkLogger();
