@@ -31,8 +31,8 @@ import {
 } from '../domain/app/media/index.ts';
 import { createMediaRouter } from '../gateways/media/index.ts';
 import { createPreviewUrlRouter } from '../gateways/client/media/previewUrl/index.ts';
-import { createUrlPreviews } from '../domain/app/media/urlPreview/index.ts';
-import { createUrlPreviewFetcher } from './media/urlPreview/index.ts';
+import { createUrlPreviews, mediaPreviewImages } from '../domain/app/media/urlPreview/index.ts';
+import { createSqlUrlPreviewCache, createUrlPreviewFetcher } from './media/urlPreview/index.ts';
 import {
   createFsMediaStore, createSharpThumbnailer, createSqlMediaRepository, createSqlThumbnailStore, ensureMediaThumbnailsSchema,
 } from './media/index.ts';
@@ -102,6 +102,8 @@ const SUPPORTED_SPEC_VERSIONS: readonly string[] = [
 ];
 /** How often lapsed asynchronous media uploads are swept. */
 const MEDIA_SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+/** How often expired URL previews are forgotten. */
+const URL_PREVIEW_SWEEP_INTERVAL_MS = 60 * 1000;
 /** Partitions of the room events topic when this process creates it (fixed once created). */
 const ROOM_EVENTS_PARTITIONS = 8;
 /** How long in-flight requests may take to finish once shutdown begins. */
@@ -455,14 +457,26 @@ export const startStrata = async (
   }
   const analytics = createAnalytics({ readModel: analyticsReadModel, users: accountStore });
 
-  // URL previews (off unless url_preview_enabled): pages fetched under their own IP policy.
-  const urlPreviews = !config.urlPreview.enabled ? undefined : createUrlPreviews({
+  // URL previews (off unless url_preview_enabled): pages fetched under their own IP policy, kept
+  // in the database with their history until they expire (swept as Synapse's url cache).
+  const urlPreviewCache = config.urlPreview.enabled ? await createSqlUrlPreviewCache(db) : undefined;
+  if (urlPreviewCache !== undefined) {
+    const urlPreviewSweep = setInterval(() => {
+      urlPreviewCache.forgetExpired(systemClock.now()).catch((error: unknown) => logger.warn({ err: error }, 'sweeping expired URL previews failed'));
+    }, URL_PREVIEW_SWEEP_INTERVAL_MS);
+    urlPreviewSweep.unref();
+    lifecycle.onStop('URL preview sweep', async () => clearInterval(urlPreviewSweep));
+  }
+  const urlPreviews = urlPreviewCache === undefined ? undefined : createUrlPreviews({
     fetcher: createUrlPreviewFetcher({
       ...(config.urlPreview.ipRangeBlacklist === undefined ? {} : { ipRangeBlacklist: config.urlPreview.ipRangeBlacklist }),
       ipRangeWhitelist: config.urlPreview.ipRangeWhitelist,
       maxBytes: config.urlPreview.maxSpiderSize,
       acceptLanguage: config.urlPreview.acceptLanguage,
     }),
+    // A previewed image becomes the requester's media, as Synapse's url cache media.
+    images: mediaPreviewImages(media, createSharpThumbnailer({ maxImagePixels: config.maxImagePixels })),
+    store: urlPreviewCache,
     clock: systemClock,
     urlBlacklist: config.urlPreview.urlBlacklist,
   });
