@@ -45,6 +45,7 @@ describe('loadConfig defaults', () => {
       retention: null,
       federation: { verifyCertificates: true, ipRangeWhitelist: [], trustedKeyServers: [] },
       trustedIdServers: [],
+      urlPreview: { enabled: false, ipRangeWhitelist: [], urlBlacklist: [], acceptLanguage: ['en'], maxSpiderSize: 10 * 1024 * 1024 },
     });
   });
 
