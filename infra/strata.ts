@@ -29,7 +29,7 @@ import { createAccountsRouter, createTokenBucketLimiter } from '../gateways/clie
 import {
   createMedia, createMediaAdmin, createThumbnails, mediaStoreThumbnailBlobs, thumbnailDerivatives, type MediaContext,
 } from '../domain/app/media/index.ts';
-import { createMediaRouter } from '../gateways/media/index.ts';
+import { createFederationMediaRouter, createMediaRouter } from '../gateways/media/index.ts';
 import { createPreviewUrlRouter } from '../gateways/client/media/previewUrl/index.ts';
 import { createUrlPreviews, mediaPreviewImages } from '../domain/app/media/urlPreview/index.ts';
 import { createSqlUrlPreviewCache, createUrlPreviewFetcher } from './media/urlPreview/index.ts';
@@ -560,6 +560,7 @@ export const startStrata = async (
       createKeyRouter({ keys: () => serverKeys, keyRing, now: () => systemClock.now() }),
       createFederationQueryRouter({ queries: federationQueries, auth: signedByOrigin }),
       createFederationUserKeysRouter({ queries: federationQueries, auth: signedByOrigin }),
+      createFederationMediaRouter({ media, serverName: config.serverName, auth: signedByOrigin }),
       createFederationOpenIdRouter({ queries: federationQueries }),
       createFederationThirdPartyInviteRouter({
         onBind: (body) => onThirdPartyIdBound(thirdPartyInvitesContext, body),

@@ -15,3 +15,4 @@ export { TransactionRecorder, type ReceivedTransaction, type RemoteBehaviour } f
 export { startMailbox, type Mailbox, type ReceivedMail } from './mailbox.ts';
 export { startIdentityServer, type StoredInvite, type TestIdentityServer } from './identityServer.ts';
 export { FEDERATION_ON_LOOPBACK } from './hostileRoom.ts';
+export { startFakeRemoteServer, type FakeRemoteServer } from './fakeRemoteServer.ts';
