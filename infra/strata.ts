@@ -560,7 +560,7 @@ export const startStrata = async (
       createKeyRouter({ keys: () => serverKeys, keyRing, now: () => systemClock.now() }),
       createFederationQueryRouter({ queries: federationQueries, auth: signedByOrigin }),
       createFederationUserKeysRouter({ queries: federationQueries, auth: signedByOrigin }),
-      createFederationMediaRouter({ media, serverName: config.serverName, auth: signedByOrigin }),
+      createFederationMediaRouter({ media, serverName: config.serverName, auth: signedByOrigin, thumbnails }),
       createFederationOpenIdRouter({ queries: federationQueries }),
       createFederationThirdPartyInviteRouter({
         onBind: (body) => onThirdPartyIdBound(thirdPartyInvitesContext, body),

@@ -7,16 +7,18 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Router } from '@koa/router';
-import type { Media } from '../../domain/app/media/index.ts';
+import type { Media, Thumbnails } from '../../domain/app/media/index.ts';
 import type { RequestState, StrataContext, StrataMiddleware, StrataRouter } from '../http/index.ts';
 import { timeoutMsOf } from './clientRoutes.ts';
 import { contentDisposition, servedContentType } from './headers.ts';
+import { addFederationThumbnailRoute } from './thumbnailFederationRoutes.ts';
 
 export interface FederationMediaRouterOptions {
   readonly media: Media;
   readonly serverName: string;
   /** federationAuth: every route here needs a signed request. */
   readonly auth: StrataMiddleware;
+  readonly thumbnails: Thumbnails;
 }
 
 export interface MultipartMedia {
@@ -63,5 +65,6 @@ export const createFederationMediaRouter = (options: FederationMediaRouterOption
       read: () => found.blob.read(),
     });
   });
+  addFederationThumbnailRoute(router, options);
   return router;
 };

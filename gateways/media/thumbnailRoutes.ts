@@ -24,6 +24,9 @@ export interface ThumbnailRouteOptions {
 
 const FILE_EXTENSIONS: Readonly<Record<string, string>> = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp' };
 
+/** The file name a thumbnail is served under (the spec, v1.12: inline, naming a file). */
+export const thumbnailFileName = (contentType: string): string => `thumbnail.${FILE_EXTENSIONS[contentType] ?? 'png'}`;
+
 const single = (ctx: StrataContext, name: string): string | undefined => {
   const value = ctx.query[name];
   if (Array.isArray(value)) throw new MatrixError('M_INVALID_PARAM', 400, `'${name}' must be given once`);
@@ -65,8 +68,8 @@ export const addThumbnailRoutes = (router: Router<RequestState>, options: Thumbn
       read: () => readWhole(found.blob),
     }, request);
     ctx.set('Content-Type', answer.contentType);
-    // The spec (v1.12): always inline, naming a file; thumbnails are only of the inline-safe image types.
-    ctx.set('Content-Disposition', contentDisposition(answer.contentType, `thumbnail.${FILE_EXTENSIONS[answer.contentType] ?? 'png'}`));
+    // Thumbnails are only of the inline-safe image types, so always inline.
+    ctx.set('Content-Disposition', contentDisposition(answer.contentType, thumbnailFileName(answer.contentType)));
     ctx.set('Cache-Control', 'public,max-age=86400,s-maxage=86400');
     ctx.body = Buffer.from(answer.bytes.buffer, answer.bytes.byteOffset, answer.bytes.byteLength);
   };
