@@ -4,3 +4,4 @@ export { openGraphFromHtml, decodeHtml, charsetOfContentType, declaredCharset, s
 export { isUrlBlacklisted, urlBlacklistEntryProblem, URL_BLACKLIST_ATTRIBUTES, type UrlBlacklistEntry } from './urlBlacklist.ts';
 export type { FetchedResource, StoredPreviewImage, UrlFetchFailureReason, UrlFetchResult, UrlPreviewFetcher, UrlPreviewImageStore } from '../../../ports/urlPreview.ts';
 export { mediaPreviewImages } from './images.ts';
+export { oembedLinkOf, openGraphFromOEmbed, type OEmbedPreview } from './oembed.ts';

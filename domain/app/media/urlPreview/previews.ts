@@ -3,15 +3,16 @@
  * (synapse/media/url_previewer.py). The URL is checked against the operator's URL blacklist, then
  * answered from an in-memory cache that also joins concurrent requests for one URL, else from the
  * store (previews kept with their history, which `ts` reads), else fetched (the fetcher applies the
- * IP policy, size and time limits) and read: HTML for its OpenGraph, an image as itself. Images are
- * kept as the requesting user's media and named by mxc:// URI, as the spec asks of og:image;
- * without an image store no og:image is answered.
+ * IP policy, size and time limits) and read: HTML for its OpenGraph (and the oEmbed it links to),
+ * an image as itself. Images are kept as the requesting user's media and named by mxc:// URI, as
+ * the spec asks of og:image; without an image store no og:image is answered.
  */
 import { BoundedMap } from '../../../boundedMap.ts';
 import { MatrixError } from '../../../errors.ts';
 import type { Clock } from '../../../ports/accounts.ts';
 import type { FetchedResource, UrlFetchResult, UrlPreviewCache, UrlPreviewFetcher, UrlPreviewImageStore } from '../../../ports/urlPreview.ts';
 import { absoluteUrl, decodeHtml, openGraphFromHtml, type OpenGraph } from './html.ts';
+import { oembedLinkOf, openGraphFromOEmbed } from './oembed.ts';
 import { isUrlBlacklisted, type UrlBlacklistEntry } from './urlBlacklist.ts';
 
 /** Synapse prunes keys longer than this from the answer. */
@@ -129,6 +130,15 @@ export const createUrlPreviews = (options: UrlPreviewsOptions): UrlPreviews => {
     return image === undefined ? rest : { ...rest, ...image };
   };
 
+  /** The oEmbed answer a page links to; a failure only leaves it out. */
+  const discoveredOEmbed = async (html: string, pageUrl: string) => {
+    const link = oembedLinkOf(html, pageUrl);
+    if (link === undefined || isUrlBlacklisted(link, urlBlacklist)) return undefined;
+    const fetched = await options.fetcher.fetch(link);
+    if (!fetched.ok || !fetched.resource.mediaType.startsWith('application/json')) return undefined;
+    return openGraphFromOEmbed(fetched.resource.body, fetched.resource.url);
+  };
+
   const fetchAndRead = async (userId: string, url: string): Promise<OpenGraph> => {
     const fetched = await options.fetcher.fetch(url);
     if (!fetched.ok) throw fetchError(fetched);
@@ -138,7 +148,12 @@ export const createUrlPreviews = (options: UrlPreviewsOptions): UrlPreviews => {
       return pruned({ ...(resource.fileName === undefined ? {} : { 'og:description': resource.fileName }), ...image });
     }
     if (isHtml(resource.mediaType)) {
-      const og = openGraphFromHtml(decodeHtml(resource.body, resource.charset), resource.url);
+      const html = decodeHtml(resource.body, resource.charset);
+      const fromHtml = openGraphFromHtml(html, resource.url);
+      const fromOEmbed = await discoveredOEmbed(html, resource.url);
+      // The page's own OpenGraph wins: oEmbed stubs of script-built pages say less (as Synapse).
+      const og: OpenGraph = { ...fromOEmbed?.og, ...fromHtml };
+      if (!('og:title' in og) && fromOEmbed?.authorName !== undefined) og['og:title'] = fromOEmbed.authorName;
       return pruned(await withKeptImage(userId, og));
     }
     // JSON (an oEmbed answer fetched directly) is previewable but carries no OpenGraph of its own.

@@ -179,3 +179,25 @@ describe('createUrlPreviews with a store', () => {
     expect(fetcher.asked).toHaveLength(1);
   });
 });
+
+describe('createUrlPreviews with oEmbed', () => {
+  it("merges the oEmbed a page links to under the page's own OpenGraph, the author standing in for a missing title", async () => {
+    const clock = { now: () => 1 };
+    const fetcher = fakeFetcher({
+      'https://video.example/watch': html('https://video.example/watch',
+        '<link rel="alternate" type="application/json+oembed" href="/oembed"><meta property="og:description" content="From the page">'),
+      'https://video.example/oembed': { ok: true, resource: { url: 'https://video.example/oembed', status: 200, mediaType: 'application/json', body: new TextEncoder().encode(JSON.stringify({
+        type: 'video', author_name: 'Speaker', provider_name: 'Videos', html: '<p>From oEmbed</p>',
+      })) } },
+    });
+    expect(await createUrlPreviews({ fetcher, clock }).preview({ userId: '@a:x', url: 'https://video.example/watch' })).toEqual({
+      'og:title': 'Speaker', 'og:site_name': 'Videos', 'og:type': 'video.other', 'og:description': 'From the page',
+    });
+  });
+
+  it('previews the page alone when its oEmbed cannot be had', async () => {
+    const fetcher = fakeFetcher({ 'https://video.example/watch': html('https://video.example/watch', '<link rel="alternate" type="application/json+oembed" href="/gone"><title>Page</title>') });
+    expect(await createUrlPreviews({ fetcher, clock: { now: () => 1 } }).preview({ userId: '@a:x', url: 'https://video.example/watch' })).toEqual({ 'og:title': 'Page' });
+    expect(fetcher.asked).toEqual(['https://video.example/watch', 'https://video.example/gone']);
+  });
+});

@@ -39,6 +39,10 @@ const startWebServer = async (png: Buffer): Promise<{ server: Server; base: stri
       case '/images/cover.png':
         res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Disposition': 'inline; filename="cover.png"' });
         return res.end(png);
+      case '/talk':
+        return html('<html><head><link rel="alternate" type="application/json+oembed" href="/oembed.json"><title>Talk page</title></head></html>');
+      case '/oembed.json':
+        return html(JSON.stringify({ version: '1.0', type: 'rich', provider_name: 'Talks', html: '<p>A talk about rooms</p>' }), 'application/json');
       case '/redirect':
         res.writeHead(302, { Location: '/og' });
         return res.end();
@@ -122,6 +126,11 @@ describe.each<ServerMode>(['embedded', 'distributed'])('GET /media/preview_url (
       'og:image:height': 48,
       'matrix:image:size': png.length,
     });
+  });
+
+  it('merges the oEmbed a page links to under its own OpenGraph', async () => {
+    expect((await alice.request('GET', PREVIEW, { query: { url: `${web.base}/talk` } })).body)
+      .toEqual({ 'og:title': 'Talk page', 'og:site_name': 'Talks', 'og:description': 'A talk about rooms' });
   });
 
   it('follows redirects, and serves the legacy path too', async () => {
