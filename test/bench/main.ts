@@ -6,6 +6,7 @@ const suites: Record<string, () => Promise<{ run(args: string[]): Promise<void> 
   domain: () => import('./domain.ts'),
   cs: () => import('./cs/index.ts'),
   federation: () => import('./federation/index.ts'),
+  media: () => import('./media/index.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);
