@@ -23,6 +23,10 @@ const OG_TAG_VALUE_MAXLEN = 1000;
 const ONE_HOUR_MS = 60 * 60 * 1000;
 /** A failure is remembered briefly, so a failing site is not asked again by every client at once. */
 const FAILURE_TTL_MS = 60 * 1000;
+/** Fetches under way at once: each may hold up to max_spider_size in memory. */
+const MAX_CONCURRENT_FETCHES = 16;
+/** Fetches waiting for a slot; beyond them a request is told to come back (429). */
+const MAX_WAITING_FETCHES = 256;
 /** Longest URL previewed (a client-chosen value kept in the cache). */
 export const MAX_PREVIEW_URL_LENGTH = 2048;
 
@@ -97,6 +101,24 @@ export const createUrlPreviews = (options: UrlPreviewsOptions): UrlPreviews => {
   const cache = new BoundedMap<string, CacheEntry>(options.cacheCapacity ?? 1_000);
   const ttlMs = options.cacheTtlMs ?? ONE_HOUR_MS;
   const urlBlacklist = options.urlBlacklist ?? [];
+  let fetching = 0;
+  const waiting: (() => void)[] = [];
+
+  /** A fetch within the concurrency bound; a finished fetch hands its slot to the next waiting. */
+  const fetchUrl = async (url: string): Promise<UrlFetchResult> => {
+    if (fetching < MAX_CONCURRENT_FETCHES) fetching++;
+    else {
+      if (waiting.length >= MAX_WAITING_FETCHES) throw new MatrixError('M_LIMIT_EXCEEDED', 429, 'Too many URL previews under way', { retry_after_ms: 1_000 });
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+    try {
+      return await options.fetcher.fetch(url);
+    } finally {
+      const next = waiting.shift();
+      if (next === undefined) fetching--;
+      else next();
+    }
+  };
 
   /** Keeps an image as the user's media: the og:image fields, or none when it cannot be kept. */
   const keptImage = async (userId: string, image: FetchedResource): Promise<OpenGraph | undefined> => {
@@ -124,7 +146,7 @@ export const createUrlPreviews = (options: UrlPreviewsOptions): UrlPreviews => {
     if (typeof imageUrl !== 'string' || options.images === undefined) return rest;
     const url = absoluteUrl(imageUrl, imageUrl);
     if (url === undefined || !url.startsWith('http') || isUrlBlacklisted(url, urlBlacklist)) return rest;
-    const fetched = await options.fetcher.fetch(url);
+    const fetched = await fetchUrl(url);
     if (!fetched.ok) return rest;
     const image = await keptImage(userId, fetched.resource);
     return image === undefined ? rest : { ...rest, ...image };
@@ -134,13 +156,13 @@ export const createUrlPreviews = (options: UrlPreviewsOptions): UrlPreviews => {
   const discoveredOEmbed = async (html: string, pageUrl: string) => {
     const link = oembedLinkOf(html, pageUrl);
     if (link === undefined || isUrlBlacklisted(link, urlBlacklist)) return undefined;
-    const fetched = await options.fetcher.fetch(link);
+    const fetched = await fetchUrl(link);
     if (!fetched.ok || !fetched.resource.mediaType.startsWith('application/json')) return undefined;
     return openGraphFromOEmbed(fetched.resource.body, fetched.resource.url);
   };
 
   const fetchAndRead = async (userId: string, url: string): Promise<OpenGraph> => {
-    const fetched = await options.fetcher.fetch(url);
+    const fetched = await fetchUrl(url);
     if (!fetched.ok) throw fetchError(fetched);
     const resource = fetched.resource;
     if (isImage(resource.mediaType)) {
@@ -181,9 +203,12 @@ export const createUrlPreviews = (options: UrlPreviewsOptions): UrlPreviews => {
       if (cached !== undefined && cached.expiresAt > now) return cached.answer;
       const answer = build(userId, url, ts ?? now);
       cache.set(url, { expiresAt: now + ttlMs, answer });
-      answer.catch(() => {
+      answer.catch((error: unknown) => {
         const entry = cache.get(url);
-        if (entry?.answer === answer) cache.set(url, { expiresAt: Math.min(entry.expiresAt, options.clock.now() + FAILURE_TTL_MS), answer });
+        if (entry?.answer !== answer) return;
+        // Being too busy says nothing about the URL: the next request tries afresh.
+        if (error instanceof MatrixError && error.errcode === 'M_LIMIT_EXCEEDED') cache.delete(url);
+        else cache.set(url, { expiresAt: Math.min(entry.expiresAt, options.clock.now() + FAILURE_TTL_MS), answer });
       });
       return answer;
     },

@@ -201,3 +201,34 @@ describe('createUrlPreviews with oEmbed', () => {
     expect(fetcher.asked).toEqual(['https://video.example/watch', 'https://video.example/gone']);
   });
 });
+
+describe('createUrlPreviews under load', () => {
+  it('fetches 16 URLs at once, queues 256 more and refuses the rest with 429, remembering no refusal', async () => {
+    const started: string[] = [];
+    const release: (() => void)[] = [];
+    const fetcher = {
+      fetch: (url: string) => new Promise<UrlFetchResult>((resolve) => {
+        started.push(url);
+        release.push(() => resolve(html(url, '<title>t</title>')));
+      }),
+    };
+    const previews = createUrlPreviews({ fetcher, clock: { now: () => 1 } });
+    const answers = Array.from({ length: 16 + 256 }, (_, i) => previews.preview({ userId: '@a:x', url: `https://site${i}.example/` }));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(started).toHaveLength(16);
+    const refused = await errorOf(previews.preview({ userId: '@a:x', url: 'https://busy.example/' }));
+    expect(refused).toMatchObject({ status: 429, errcode: 'M_LIMIT_EXCEEDED' });
+    release.shift()!();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(started).toHaveLength(17);
+    while (release.length > 0) {
+      release.shift()!();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    expect(await Promise.all(answers)).toHaveLength(272);
+    const retried = previews.preview({ userId: '@a:x', url: 'https://busy.example/' });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    release.shift()!();
+    expect(await retried).toEqual({ 'og:title': 't' });
+  });
+});
