@@ -17,13 +17,13 @@ const SYNAPSE = { url: 'http://127.0.0.1:18008', secret: 'synapse-bench-secret',
 /** Sizes Synapse and Strata both make at upload by default. */
 const THUMBNAILS = ['width=32&height=32&method=crop', 'width=96&height=96&method=crop', 'width=320&height=240&method=scale', 'width=640&height=480&method=scale'];
 
-interface Target {
+export interface Target {
   readonly url: string;
   readonly secret: string;
   readonly label: string;
 }
 
-interface Options {
+export interface MediaBenchOptions {
   readonly targets: Target[];
   readonly startSynapse: boolean;
   readonly files: number;
@@ -37,7 +37,8 @@ const usage = `usage: npm run bench media -- --url URL --shared-secret S [--labe
   [--start-synapse | --baseline-url URL --baseline-shared-secret S [--baseline-label L]]
   [--files 4] [--file-mib 32] [--images 20] [--rounds 5] [--concurrency 4]`;
 
-const parse = (args: string[]): Options => {
+/** The command line, checked; throws naming what is wrong. */
+export const parseMediaBenchArgs = (args: string[]): MediaBenchOptions => {
   const values = new Map<string, string>();
   let startSynapse = false;
   for (let i = 0; i < args.length; i++) {
@@ -93,7 +94,7 @@ interface Figures {
   readonly thumbnailsPerSecond: number;
 }
 
-const measure = async (target: Target, options: Options, files: readonly Buffer[], images: readonly Buffer[]): Promise<Figures> => {
+const measure = async (target: Target, options: MediaBenchOptions, files: readonly Buffer[], images: readonly Buffer[]): Promise<Figures> => {
   const http = { baseUrl: target.url, timeoutMs: 60_000, signal: new AbortController().signal };
   const session: Session = await registerWithSharedSecret(http, target.secret, newRunId(), `pw-${randomBytes(8).toString('hex')}`);
   const auth = { authorization: `Bearer ${session.accessToken}` };
@@ -132,13 +133,13 @@ const measure = async (target: Target, options: Options, files: readonly Buffer[
 };
 
 export const run = async (args: string[]): Promise<void> => {
-  let options: Options;
+  let options: MediaBenchOptions;
   try {
     if (args.includes('--help')) {
       process.stdout.write(`${usage}\n`);
       return;
     }
-    options = parse(args);
+    options = parseMediaBenchArgs(args);
   } catch (error) {
     say(`bench media: ${error instanceof Error ? error.message : String(error)}\n${usage}`);
     process.exitCode = 2;
