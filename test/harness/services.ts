@@ -35,8 +35,19 @@ export const createRunDatabase = async (adminUrl: string, name: string): Promise
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    // FORCE (PostgreSQL 13+) ends connections a stopped server may have left half-closed.
-    drop: async () => { await withAdmin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)); },
+    // FORCE (PostgreSQL 13+) ends connections a stopped server may have left half-closed. It fails
+    // while a backend of another role (an autovacuum worker) is on the database: tried again.
+    drop: async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await withAdmin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+          return;
+        } catch (error) {
+          if (attempt >= 5 || !/pg_signal_backend|being accessed by other users/.test((error as Error).message)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+        }
+      }
+    },
   };
 };
 

@@ -31,7 +31,11 @@ describe('a Strata room joined by a Synapse user', () => {
   it('invites, joins, and carries messages both ways', async () => {
     roomId = await alice.createRoom({ preset: 'private_chat', name: 'strata-hosted' });
     await alice.post(`/rooms/${e(roomId)}/invite`, { user_id: bob.userId });
-    await eventually(() => bob.sync(), (sync) => sync.rooms?.invite?.[roomId] !== undefined, 'the invite on Synapse');
+    const invited = await eventually(() => bob.sync(), (sync) => sync.rooms?.invite?.[roomId] !== undefined, 'the invite on Synapse');
+    // The stripped state names the room, and carries the inviter's member event (who invited).
+    const stripped = invited.rooms.invite[roomId].invite_state.events as Body[];
+    expect(stripped.find((event) => event.type === 'm.room.name')?.content.name).toBe('strata-hosted');
+    expect(stripped.find((event) => event.type === 'm.room.member' && event.state_key === alice.userId)?.content.membership).toBe('join');
     await bob.post(`/join/${e(roomId)}`, {});
     await eventually(() => joinedMembers(alice, roomId), (members) => members.includes(bob.userId), 'bob joined, as Strata sees it');
 

@@ -159,9 +159,13 @@ const STRIPPED_TYPES = new Set([
   'm.room.create', 'm.room.join_rules', 'm.room.name', 'm.room.avatar', 'm.room.canonical_alias', 'm.room.encryption', 'm.room.topic',
 ]);
 
-/** Stripped state events (client-server-api § Stripped state) of the types Synapse shares. */
-export const strippedStateOf = (pdus: readonly Pdu[]): JsonObject[] => pdus
-  .filter((pdu) => typeof pdu.type === 'string' && STRIPPED_TYPES.has(pdu.type))
+/**
+ * Stripped state events (client-server-api § Stripped state) of the types Synapse shares, and
+ * `member`'s own m.room.member event when named (an invite's inviter: clients show who invited
+ * from it, as Synapse sends it).
+ */
+export const strippedStateOf = (pdus: readonly Pdu[], member?: string): JsonObject[] => pdus
+  .filter((pdu) => typeof pdu.type === 'string' && (STRIPPED_TYPES.has(pdu.type) || (member !== undefined && pdu.type === 'm.room.member' && pdu.state_key === member)))
   .map((pdu) => ({ type: pdu.type!, state_key: pdu.state_key ?? '', sender: pdu.sender ?? '', content: pdu.content ?? {} }));
 
 /**

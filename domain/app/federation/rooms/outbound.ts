@@ -82,7 +82,7 @@ export const createRoomFederation = (ctx: FederationRoomsContext): RoomFederatio
     if (!event.ok) throw new MatrixError('M_UNKNOWN', 500, event.error);
     const server = userServerName(invitee as UserId);
     const signed = await ctx.remoteRooms.invite(server, roomId, event.value.eventId, {
-      roomVersion: rules.id, event: pdu, inviteRoomState: strippedStateOf([...state.stateEvents.values()].map((stateEvent) => stateEvent.pdu)),
+      roomVersion: rules.id, event: pdu, inviteRoomState: strippedStateOf([...state.stateEvents.values()].map((stateEvent) => stateEvent.pdu), userId),
     });
     const returned = toRoomEvent(signed, rules);
     if (!returned.ok || returned.value.eventId !== event.value.eventId) throw new MatrixError('M_UNKNOWN', 502, `${server} returned another event than the invite`);
