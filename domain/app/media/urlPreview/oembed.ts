@@ -28,6 +28,8 @@ export interface OEmbedPreview {
   readonly og: OpenGraph;
   /** The author, which stands in for a missing title. */
   readonly authorName?: string;
+  /** How long the answer may be kept (`cache_age`, in ms). */
+  readonly cacheAgeMs?: number;
 }
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value : undefined);
@@ -65,5 +67,7 @@ export const openGraphFromOEmbed = (body: Uint8Array, url: string): OEmbedPrevie
     }
   } else if (type === 'link') og['og:type'] = 'website';
   const authorName = text(answer.author_name);
-  return { og, ...(authorName === undefined ? {} : { authorName }) };
+  const cacheAge = Number(answer.cache_age);
+  const cacheAgeMs = answer.cache_age !== undefined && Number.isSafeInteger(cacheAge) && cacheAge >= 0 ? cacheAge * 1000 : undefined;
+  return { og, ...(authorName === undefined ? {} : { authorName }), ...(cacheAgeMs === undefined ? {} : { cacheAgeMs }) };
 };

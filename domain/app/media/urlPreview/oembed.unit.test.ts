@@ -26,6 +26,12 @@ describe('openGraphFromOEmbed', () => {
     });
   });
 
+  it('reads cache_age (seconds, numeric or a numeric string) as how long the answer holds', () => {
+    expect(openGraphFromOEmbed(json({ type: 'link', cache_age: 120 }), FROM)?.cacheAgeMs).toBe(120_000);
+    expect(openGraphFromOEmbed(json({ type: 'link', cache_age: '60' }), FROM)?.cacheAgeMs).toBe(60_000);
+    expect(openGraphFromOEmbed(json({ type: 'link', cache_age: 'soon' }), FROM)).not.toHaveProperty('cacheAgeMs');
+  });
+
   it('refuses what is not an oEmbed 1.0 object', () => {
     expect(openGraphFromOEmbed(new TextEncoder().encode('not json'), FROM)).toBeUndefined();
     expect(openGraphFromOEmbed(json([1, 2]), FROM)).toBeUndefined();

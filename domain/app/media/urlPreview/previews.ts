@@ -21,6 +21,7 @@ const OG_TAG_NAME_MAXLEN = 50;
 const OG_TAG_VALUE_MAXLEN = 1000;
 /** Synapse does not fetch a URL more than once an hour. */
 const ONE_HOUR_MS = 60 * 60 * 1000;
+const ONE_DAY_MS = 24 * ONE_HOUR_MS;
 /** A failure is remembered briefly, so a failing site is not asked again by every client at once. */
 const FAILURE_TTL_MS = 60 * 1000;
 /** Fetches under way at once: each may hold up to max_spider_size in memory. */
@@ -161,13 +162,14 @@ export const createUrlPreviews = (options: UrlPreviewsOptions): UrlPreviews => {
     return openGraphFromOEmbed(fetched.resource.body, fetched.resource.url);
   };
 
-  const fetchAndRead = async (userId: string, url: string): Promise<OpenGraph> => {
+  /** The preview, and how long it holds when its oEmbed said (`cache_age`). */
+  const fetchAndRead = async (userId: string, url: string): Promise<{ og: OpenGraph; holdsMs?: number }> => {
     const fetched = await fetchUrl(url);
     if (!fetched.ok) throw fetchError(fetched);
     const resource = fetched.resource;
     if (isImage(resource.mediaType)) {
       const image = await keptImage(userId, resource);
-      return pruned({ ...(resource.fileName === undefined ? {} : { 'og:description': resource.fileName }), ...image });
+      return { og: pruned({ ...(resource.fileName === undefined ? {} : { 'og:description': resource.fileName }), ...image }) };
     }
     if (isHtml(resource.mediaType)) {
       const html = decodeHtml(resource.body, resource.charset);
@@ -176,19 +178,20 @@ export const createUrlPreviews = (options: UrlPreviewsOptions): UrlPreviews => {
       // The page's own OpenGraph wins: oEmbed stubs of script-built pages say less (as Synapse).
       const og: OpenGraph = { ...fromOEmbed?.og, ...fromHtml };
       if (!('og:title' in og) && fromOEmbed?.authorName !== undefined) og['og:title'] = fromOEmbed.authorName;
-      return pruned(await withKeptImage(userId, og));
+      return { og: pruned(await withKeptImage(userId, og)), ...(fromOEmbed?.cacheAgeMs === undefined ? {} : { holdsMs: fromOEmbed.cacheAgeMs }) };
     }
     // JSON (an oEmbed answer fetched directly) is previewable but carries no OpenGraph of its own.
-    return {};
+    return { og: {} };
   };
 
   /** The kept preview that held at `ts` (Synapse's history-aware cache), else a fresh one, kept. */
   const build = async (userId: string, url: string, ts: number): Promise<OpenGraph> => {
     const kept = await options.store?.previewAt(url, ts);
     if (kept !== undefined && kept.expiresTs > ts) return { ...kept.og };
-    const og = await fetchAndRead(userId, url);
+    const { og, holdsMs } = await fetchAndRead(userId, url);
     const downloadTs = options.clock.now();
-    await options.store?.keep(url, { og, downloadTs, expiresTs: downloadTs + ttlMs });
+    // As Synapse, an oEmbed's cache_age replaces the hour, but no preview is kept past a day.
+    await options.store?.keep(url, { og, downloadTs, expiresTs: downloadTs + Math.min(holdsMs ?? ttlMs, ONE_DAY_MS) });
     return og;
   };
 

@@ -195,6 +195,20 @@ describe('createUrlPreviews with oEmbed', () => {
     });
   });
 
+  it("keeps the preview as long as the oEmbed's cache_age says, a day at most", async () => {
+    const kept: number[] = [];
+    const store: UrlPreviewCache = { previewAt: async () => undefined, keep: async (_url, preview) => { kept.push(preview.expiresTs - preview.downloadTs); }, forgetExpired: async () => 0 };
+    const page = (url: string, cacheAge: number): Record<string, UrlFetchResult> => ({
+      [url]: html(url, `<link rel="alternate" type="application/json+oembed" href="${url}oembed"><title>P</title>`),
+      [`${url}oembed`]: { ok: true, resource: { url: `${url}oembed`, status: 200, mediaType: 'application/json', body: new TextEncoder().encode(JSON.stringify({ type: 'link', cache_age: cacheAge })) } },
+    });
+    const fetcher = fakeFetcher({ ...page('https://a.example/', 300), ...page('https://b.example/', 7 * 86_400) });
+    const previews = createUrlPreviews({ fetcher, clock: { now: () => 1 }, store });
+    await previews.preview({ userId: '@a:x', url: 'https://a.example/' });
+    await previews.preview({ userId: '@a:x', url: 'https://b.example/' });
+    expect(kept).toEqual([300_000, 86_400_000]);
+  });
+
   it('previews the page alone when its oEmbed cannot be had', async () => {
     const fetcher = fakeFetcher({ 'https://video.example/watch': html('https://video.example/watch', '<link rel="alternate" type="application/json+oembed" href="/gone"><title>Page</title>') });
     expect(await createUrlPreviews({ fetcher, clock: { now: () => 1 } }).preview({ userId: '@a:x', url: 'https://video.example/watch' })).toEqual({ 'og:title': 'Page' });
