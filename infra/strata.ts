@@ -34,7 +34,7 @@ import { createPreviewUrlRouter } from '../gateways/client/media/previewUrl/inde
 import { createUrlPreviews, mediaPreviewImages } from '../domain/app/media/urlPreview/index.ts';
 import { createSqlUrlPreviewCache, createUrlPreviewFetcher } from './media/urlPreview/index.ts';
 import {
-  createFsMediaStore, createSharpThumbnailer, createSqlMediaRepository, createSqlThumbnailStore, ensureMediaThumbnailsSchema,
+  createFederationRemoteMedia, createFsMediaStore, createSharpThumbnailer, createSqlMediaRepository, createSqlThumbnailStore, ensureMediaThumbnailsSchema,
 } from './media/index.ts';
 import { consentRouter, versionsRouter } from '../gateways/client/index.ts';
 import { createRoomsRouter } from '../gateways/client/rooms/index.ts';
@@ -347,6 +347,8 @@ export const startStrata = async (
     serverName: config.serverName,
     store: mediaStore,
     repository: mediaRepository,
+    // Other servers' media, fetched over federation on a client's first download and kept.
+    remote: createFederationRemoteMedia(federationClient),
     derivatives: thumbnailDerivatives(thumbnails, mediaStore, (error, { serverName, mediaId }) =>
       logger.warn({ err: error, server_name: serverName, media_id: mediaId }, 'making thumbnails at upload failed')),
     clock: systemClock,

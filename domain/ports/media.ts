@@ -62,6 +62,22 @@ export interface MediaRecord {
   readonly unusedExpiresAt?: number;
 }
 
+/** Media another server holds, as it answered for it. */
+export interface RemoteMediaContent {
+  readonly contentType: string;
+  readonly uploadName?: string;
+  readonly body: AsyncIterable<Uint8Array>;
+}
+
+/**
+ * Other servers' media (server-server-api § Content repository). Rejects with a MatrixError a
+ * client can be given: 404 M_NOT_FOUND when the server has no such media, 502 M_TOO_LARGE when
+ * it is over `maxBytes`, 502 when the server could not be asked or answered nonsense.
+ */
+export interface RemoteMedia {
+  download(serverName: string, mediaId: string, options: { readonly maxBytes: number; readonly timeoutMs: number }): Promise<RemoteMediaContent>;
+}
+
 export interface MediaListQuery {
   readonly from: number;
   readonly limit: number;

@@ -38,6 +38,14 @@ export const timeoutMsOf = (ctx: StrataContext): number | undefined => {
   return Number(value);
 };
 
+/** `allow_remote`: false keeps a download from fetching another server's media (avoids loops between servers). */
+export const allowRemoteOf = (ctx: StrataContext): boolean | undefined => {
+  const value = singleQuery(ctx, 'allow_remote');
+  if (value === undefined) return undefined;
+  if (value !== 'true' && value !== 'false') throw new MatrixError('M_INVALID_PARAM', 400, "'allow_remote' must be true or false");
+  return value === 'true';
+};
+
 /** Sets the security headers every media answer carries, errors included. */
 export const mediaSecurityHeaders: StrataMiddleware = async (ctx, next) => {
   ctx.set(MEDIA_SECURITY_HEADERS);
@@ -99,8 +107,10 @@ export const addMediaRoutes = (router: Router<RequestState>, options: MediaRoute
 
   const download = (legacy: boolean) => async (ctx: StrataContext & { params: Record<string, string | undefined> }) => {
     const timeoutMs = timeoutMsOf(ctx);
+    const allowRemote = allowRemoteOf(ctx);
     const found = await media.download({
-      serverName: ctx.params.serverName!, mediaId: ctx.params.mediaId!, legacy, ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      serverName: ctx.params.serverName!, mediaId: ctx.params.mediaId!, legacy,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(allowRemote === undefined ? {} : { allowRemote }),
     });
     sendDownload(ctx, found, ctx.params.fileName);
   };

@@ -1,5 +1,6 @@
-// Our media for other servers (server-server-api § Content repository): a signed request gets the
-// multipart answer, metadata then bytes; unsigned requests and other servers' media are refused.
+// Media across servers (server-server-api § Content repository): a signed request gets our media
+// as a multipart answer, metadata then bytes; unsigned requests are refused. Our clients get
+// another server's media through the authenticated endpoints, fetched once and kept.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signXMatrixRequest } from '../../domain/index.ts';
@@ -48,6 +49,49 @@ describe.each<ServerMode>(['embedded', 'distributed'])('federation media downloa
     expect(body.subarray(0, head.length).equals(head)).toBe(true);
     expect(body.subarray(head.length, body.length - tail.length).equals(bytes)).toBe(true);
     expect(body.subarray(body.length - tail.length).equals(tail)).toBe(true);
+  });
+
+  it('fetches another server\'s media for our clients once, keeps it, and answers its errors', async () => {
+    const bytes = randomBytes(50_000);
+    const boundary = 'remoteboundary';
+    let asked = 0;
+    remote.serve('GET', '/_matrix/federation/v1/media/download/', (request) => {
+      asked += 1;
+      if (request.path.startsWith('/_matrix/federation/v1/media/download/missing')) return { status: 404, body: { errcode: 'M_NOT_FOUND', error: 'no' } };
+      if (request.path.startsWith('/_matrix/federation/v1/media/download/garbled')) return { status: 200, raw: Buffer.from('not multipart'), contentType: 'text/plain' };
+      return {
+        status: 200,
+        contentType: `multipart/mixed; boundary=${boundary}`,
+        raw: Buffer.concat([
+          Buffer.from(`--${boundary}\r\nContent-Type: application/json\r\n\r\n{}\r\n--${boundary}\r\n`
+            + "Content-Type: image/png\r\nContent-Disposition: inline; filename*=utf-8''r%C3%A9mote.png\r\n\r\n"),
+          bytes,
+          Buffer.from(`\r\n--${boundary}--\r\n`),
+        ]),
+      };
+    });
+    const download = (mediaId: string, query = '') => fetch(`${server.url}/_matrix/client/v1/media/download/${remote.serverName}/${mediaId}${query}`, {
+      headers: { authorization: `Bearer ${alice.accessToken}` },
+    });
+    const answers = await Promise.all([download('remoteMedia'), download('remoteMedia')]);
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      expect(Buffer.from(await answer.arrayBuffer()).equals(bytes)).toBe(true);
+      expect(answer.headers.get('content-type')).toBe('image/png');
+      expect(answer.headers.get('content-disposition')).toBe("inline; filename*=utf-8''r%C3%A9mote.png");
+    }
+    expect(asked).toBe(1);
+    // Kept: the next download is served from here.
+    expect((await download('remoteMedia')).status).toBe(200);
+    expect(asked).toBe(1);
+
+    const missing = await download('missing');
+    expect([missing.status, (await missing.json() as { errcode: string }).errcode]).toEqual([404, 'M_NOT_FOUND']);
+    const garbled = await download('garbled');
+    expect(garbled.status).toBe(502);
+    const local = await download('notFetched', '?allow_remote=false');
+    expect(local.status).toBe(404);
+    expect(asked).toBe(3);
   });
 
   it('refuses unsigned requests and answers 404 for unknown media', async () => {

@@ -4,5 +4,5 @@
  */
 export { createMediaRouter, type MediaRouterOptions } from './router.ts';
 export { createFederationMediaRouter, sendMultipartMedia, type FederationMediaRouterOptions, type MultipartMedia } from './federationRoutes.ts';
-export { mediaSecurityHeaders, timeoutMsOf } from './clientRoutes.ts';
+export { allowRemoteOf, mediaSecurityHeaders, timeoutMsOf } from './clientRoutes.ts';
 export { contentDisposition, MEDIA_CONTENT_SECURITY_POLICY, MEDIA_SECURITY_HEADERS, servedContentType } from './headers.ts';

@@ -186,13 +186,13 @@ describe.each<ServerMode>(['embedded', 'distributed'])('media (%s)', (mode) => {
     expect((await download(bob, await upload(bob, Buffer.from('after'), 'text/plain'))).bytes.toString()).toBe('after');
   });
 
-  it('asks for an access token, and answers 404 for unknown, remote or malformed media ids', async () => {
+  it('asks for an access token, and answers 404 for unknown, malformed or (with allow_remote=false) remote media ids', async () => {
     const mxc = await upload(alice, Buffer.from('secret'), 'text/plain');
     expectError(await download(undefined, mxc), 401, 'M_MISSING_TOKEN');
     expectError(await send('POST', `${LEGACY_MEDIA}/upload`, { body: Buffer.from('x') }), 401, 'M_MISSING_TOKEN');
     await client.fails('GET', `${CLIENT_MEDIA}/config`, { status: 401, errcode: 'M_MISSING_TOKEN' });
     for (const mediaPath of [
-      `${server.serverName}/nosuchmedia`, `other.example/${pathOf(mxc).split('/')[1]}`,
+      `${server.serverName}/nosuchmedia`, `other.example/${pathOf(mxc).split('/')[1]}?allow_remote=false`,
       `${server.serverName}/..%2F..%2Fstrata.yaml`, `${server.serverName}/${e('a.b')}`,
     ]) {
       expectError(await send('GET', `${CLIENT_MEDIA}/download/${mediaPath}`, { token: alice.accessToken }), 404, 'M_NOT_FOUND');

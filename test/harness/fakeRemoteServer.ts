@@ -32,6 +32,9 @@ export interface SignedRequestOptions {
   readonly key?: SigningKey;
 }
 
+/** A JSON answer, or bytes of any type (`raw`, e.g. a multipart media answer). */
+export type FakeReply = { status: number; body: JsonObject } | { status: number; raw: Uint8Array; contentType: string };
+
 export interface FakeRemoteServer {
   readonly serverName: string;
   readonly key: SigningKey;
@@ -43,7 +46,7 @@ export interface FakeRemoteServer {
    * Answers requests whose path starts with `prefix` with `reply` from now on (over the defaults;
    * the newest route first). `reply` sees the request and its parsed body.
    */
-  serve(method: string, prefix: string, reply: (request: ReceivedRequest) => { status: number; body: JsonObject }): void;
+  serve(method: string, prefix: string, reply: (request: ReceivedRequest) => FakeReply): void;
   /** Connections accepted while hanging. */
   readonly hungConnections: () => number;
   /** A request to Strata signed as this server; answers status and parsed JSON body. */
@@ -99,7 +102,7 @@ export const startFakeRemoteServer = async (strata: StrataTarget, options: FakeR
   const certificateDir = await mkdtemp(path.join(tmpdir(), 'strata-fake-remote-'));
   const credentials = await loadTlsCredentials({}, { dataDir: certificateDir, serverName, logger: pino({ level: 'silent' }) });
   const received: ReceivedRequest[] = [];
-  const routes: { method: string; prefix: string; reply: (request: ReceivedRequest) => { status: number; body: JsonObject } }[] = [];
+  const routes: { method: string; prefix: string; reply: (request: ReceivedRequest) => FakeReply }[] = [];
 
   const tls: HttpsServer = createHttpsServer({ cert: credentials.cert, key: credentials.key }, (request, response) => {
     void (async () => {
@@ -114,7 +117,10 @@ export const startFakeRemoteServer = async (strata: StrataTarget, options: FakeR
       const route = routes.find((candidate) => candidate.method === record.method && target.startsWith(candidate.prefix));
       if (route !== undefined) {
         const reply = route.reply(record);
-        answer(reply.status, reply.body);
+        if ('raw' in reply) {
+          response.writeHead(reply.status, { 'Content-Type': reply.contentType, 'Content-Length': String(reply.raw.length) });
+          response.end(reply.raw);
+        } else answer(reply.status, reply.body);
       } else if (request.method === 'GET' && target.startsWith('/_matrix/key/v2/server')) answer(200, ownServerKeys(key, [], Date.now() + (options.keyValidForMs ?? 24 * 60 * 60 * 1000)));
       else if (request.method === 'PUT' && target.startsWith('/_matrix/federation/v1/send/')) answer(200, { pdus: {} });
       else answer(404, { errcode: 'M_NOT_FOUND', error: 'this fake server does not serve that' });

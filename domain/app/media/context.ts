@@ -1,4 +1,4 @@
-import type { Clock, MediaContent, MediaRepository, MediaStore, Random } from '../../ports/index.ts';
+import type { Clock, MediaContent, MediaRepository, MediaStore, Random, RemoteMedia } from '../../ports/index.ts';
 
 /** Synapse's defaults (`max_upload_size`, `unused_expiration_time`, `max_pending_media_uploads`). */
 export const DEFAULT_MAX_UPLOAD_SIZE = 50 * 1024 * 1024;
@@ -14,6 +14,8 @@ export interface MediaContext {
   readonly random: Random;
   /** Largest upload in bytes, advertised as `m.upload.size`. */
   readonly maxUploadSize: number;
+  /** Other servers' media, fetched over federation and kept; absent: only media held here is served. */
+  readonly remote?: RemoteMedia;
   /** What is derived from stored media (thumbnails): told when content arrives and when media goes. */
   readonly derivatives?: MediaDerivatives;
   /** Whether a user is a server administrator (for the admin API). */

@@ -5,6 +5,7 @@
  * is never held in memory whole.
  */
 import { MatrixError } from '../../errors.ts';
+import { isServerName } from '../../ids/index.ts';
 import type { MediaBlob, MediaContent, MediaRecord } from '../../ports/index.ts';
 import { MAX_PENDING_UPLOADS, UNUSED_EXPIRATION_MS, type MediaContext } from './context.ts';
 import { createUploadWaiters } from './waiters.ts';
@@ -43,6 +44,8 @@ export interface DownloadRequest {
   readonly timeoutMs?: number;
   /** Through the unauthenticated `/_matrix/media/v3` endpoints: only media stored before the switch. */
   readonly legacy?: boolean;
+  /** `allow_remote`: false answers 404 for another server's media not held here (default true). */
+  readonly allowRemote?: boolean;
 }
 
 export interface Media {
@@ -72,6 +75,10 @@ async function* bounded(body: AsyncIterable<Uint8Array>, max: number): AsyncIter
 }
 
 const utf8Bytes = (value: string): number => new TextEncoder().encode(value).length;
+
+/** A remote's content type, kept when it is one this server would accept from an upload. */
+const contentTypeOrDefault = (value: string): string =>
+  (value.length <= MAX_CONTENT_TYPE_LENGTH && CONTENT_TYPE.test(value) ? value : 'application/octet-stream');
 
 const contentTypeOf = (value: string | undefined): string => {
   if (value === undefined || value.trim() === '') return 'application/octet-stream';
@@ -104,6 +111,53 @@ export const createMedia = (ctx: MediaContext): Media => {
   /** A blob stored for a record that never came to be goes, unless other media shares it. */
   const dropUnreferenced = async (sha256: string): Promise<void> => {
     if (!(await ctx.repository.referencesBlob(sha256))) await ctx.store.delete(sha256);
+  };
+
+  /** Fetches in flight, so concurrent downloads of one remote media item ask its server once. */
+  const fetching = new Map<string, Promise<MediaRecord>>();
+
+  /** Stores another server's media as it answered, once; answers the stored record. */
+  const fetchRemote = async (serverName: string, mediaId: string, timeoutMs: number): Promise<MediaRecord> => {
+    const remote = ctx.remote!;
+    const answer = await remote.download(serverName, mediaId, { maxBytes: ctx.maxUploadSize, timeoutMs });
+    const blob = await ctx.store.put(bounded(answer.body, ctx.maxUploadSize));
+    const now = ctx.clock.now();
+    const content: MediaContent = {
+      contentType: contentTypeOrDefault(answer.contentType), size: blob.size, sha256: blob.sha256,
+      ...(answer.uploadName === undefined || utf8Bytes(answer.uploadName) > MAX_UPLOAD_NAME_BYTES ? {} : { uploadName: answer.uploadName }),
+    };
+    const record: MediaRecord = { serverName, mediaId, createdTs: now, lastAccessTs: now, authenticated: true, content };
+    if (!(await ctx.repository.insert(record))) {
+      await dropUnreferenced(blob.sha256);
+      const stored = await ctx.repository.get(serverName, mediaId);
+      if (stored === undefined) throw notFound();
+      return stored;
+    }
+    await ctx.derivatives?.stored({ serverName, mediaId, content });
+    return record;
+  };
+
+  /** Other servers' media: from the cache, else fetched over federation (unless `allow_remote` is false). */
+  const remoteDownload = async (request: DownloadRequest): Promise<Download> => {
+    if (!isServerName(request.serverName)) throw notFound();
+    let record = await ctx.repository.get(request.serverName, request.mediaId);
+    if (record === undefined || record.content === undefined) {
+      if (ctx.remote === undefined || request.allowRemote === false || request.legacy === true) throw notFound();
+      const key = `${request.serverName}/${request.mediaId}`;
+      let pending = fetching.get(key);
+      if (pending === undefined) {
+        const timeoutMs = Math.min(Math.max(request.timeoutMs ?? DEFAULT_DOWNLOAD_TIMEOUT_MS, 0), MAX_DOWNLOAD_TIMEOUT_MS);
+        pending = fetchRemote(request.serverName, request.mediaId, timeoutMs).finally(() => fetching.delete(key));
+        fetching.set(key, pending);
+      }
+      record = await pending;
+    }
+    if (record.quarantinedBy !== undefined || record.content === undefined) throw notFound();
+    if (request.legacy === true && record.authenticated) throw notFound();
+    const blob = await ctx.store.get(record.content.sha256);
+    if (blob === undefined) throw notFound();
+    await ctx.repository.recordAccess(record.serverName, record.mediaId, ctx.clock.now());
+    return { record, content: record.content, blob };
   };
 
   const pendingOrNotFound = async (serverName: string, mediaId: string): Promise<MediaRecord> => {
@@ -160,8 +214,8 @@ export const createMedia = (ctx: MediaContext): Media => {
     },
 
     async download(request) {
-      // Remote media arrives over federation; until it is fetched, nothing here names it.
-      if (request.serverName !== ctx.serverName || !isMediaId(request.mediaId)) throw notFound();
+      if (!isMediaId(request.mediaId)) throw notFound();
+      if (request.serverName !== ctx.serverName) return remoteDownload(request);
       const timeoutMs = Math.min(Math.max(request.timeoutMs ?? DEFAULT_DOWNLOAD_TIMEOUT_MS, 0), MAX_DOWNLOAD_TIMEOUT_MS);
       const deadline = ctx.clock.now() + timeoutMs;
       for (;;) {

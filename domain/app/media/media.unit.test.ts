@@ -2,7 +2,7 @@
 // waiting downloads, the legacy switch, quarantine and the admin API.
 import { describe, expect, it } from 'vitest';
 import { MatrixError } from '../../errors.ts';
-import type { MediaBlob, MediaRecord, MediaRepository, MediaStore } from '../../ports/index.ts';
+import type { MediaBlob, MediaRecord, MediaRepository, MediaStore, RemoteMedia } from '../../ports/index.ts';
 import { createMedia, createMediaAdmin, MAX_PENDING_UPLOADS, UNUSED_EXPIRATION_MS, type MediaContext } from './index.ts';
 
 const HERE = 'media.test';
@@ -82,13 +82,13 @@ const memoryRepository = (): MediaRepository => {
   };
 };
 
-const setup = (maxUploadSize = 100) => {
+const setup = (maxUploadSize = 100, remote?: RemoteMedia) => {
   let now = 1_000_000;
   let counter = 0;
   const store = memoryStore();
   const repository = memoryRepository();
   const ctx: MediaContext = {
-    serverName: HERE, store, repository, maxUploadSize,
+    serverName: HERE, store, repository, maxUploadSize, ...(remote === undefined ? {} : { remote }),
     clock: { now: () => now },
     random: { string: () => `media${++counter}` },
     isAdmin: async (userId) => userId === '@root:media.test',
@@ -206,5 +206,30 @@ describe('media use-cases', () => {
     expect(await errorOf(admin.delete('@root:media.test', 'other.test', 'x'))).toEqual({ status: 400, errcode: 'M_INVALID_PARAM' });
     expect(await admin.purgeRemoteCache('@root:media.test', Date.now())).toBe(0);
     expect(await errorOf(admin.purgeRemoteCache('@a:media.test', Date.now()))).toEqual({ status: 403, errcode: 'M_FORBIDDEN' });
+  });
+
+  it('fetches another server\'s media once, keeps it, and fetches nothing when allow_remote is false', async () => {
+    const asked: string[] = [];
+    const remote: RemoteMedia = {
+      async download(serverName, mediaId, options) {
+        asked.push(`${serverName}/${mediaId}`);
+        if (mediaId === 'gone') throw new MatrixError('M_NOT_FOUND', 404, 'Media not found');
+        expect(options.maxBytes).toBe(100);
+        return { contentType: 'image/png\r\nX: y', uploadName: 'far.png', body: body('far away') };
+      },
+    };
+    const { media } = setup(100, remote);
+    const [first, second] = await Promise.all([
+      media.download({ serverName: 'far.test', mediaId: 'img' }), media.download({ serverName: 'far.test', mediaId: 'img' }),
+    ]);
+    // A content type that could break a header is not kept.
+    expect(first.content).toMatchObject({ contentType: 'application/octet-stream', uploadName: 'far.png', size: 8 });
+    expect(second.record.mediaId).toBe('img');
+    expect((await media.download({ serverName: 'far.test', mediaId: 'img' })).content.size).toBe(8);
+    expect(asked).toEqual(['far.test/img']);
+    expect(await errorOf(media.download({ serverName: 'far.test', mediaId: 'other', allowRemote: false }))).toEqual({ status: 404, errcode: 'M_NOT_FOUND' });
+    expect(await errorOf(media.download({ serverName: 'far.test', mediaId: 'gone' }))).toEqual({ status: 404, errcode: 'M_NOT_FOUND' });
+    expect(await errorOf(media.download({ serverName: 'bad server/x', mediaId: 'img' }))).toEqual({ status: 404, errcode: 'M_NOT_FOUND' });
+    expect(asked).toEqual(['far.test/img', 'far.test/gone']);
   });
 });

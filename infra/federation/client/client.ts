@@ -20,7 +20,7 @@ import {
   type SrvRecord,
 } from '../../../domain/index.ts';
 import { createSrvLookup, fetchWellKnown, systemAddressLookup } from './discovery.ts';
-import { exchange, FederationClientError, type AddressLookup, type HttpsGuards } from './https.ts';
+import { exchange, FederationClientError, type AddressLookup, type HttpsGuards, type HttpsResponse } from './https.ts';
 import { parseJsonBytes } from './json.ts';
 
 export interface FederationClientOptions {
@@ -72,8 +72,16 @@ export class FederationHttpError extends Error {
   }
 }
 
+/** A 2xx answer as bytes, for endpoints that answer something other than JSON (media). */
+export interface FederationBytes {
+  readonly contentType: string | undefined;
+  readonly body: Buffer;
+}
+
 export interface FederationClient {
   request(destination: string, method: string, path: string, body?: JsonValue, options?: FederationRequestOptions): Promise<JsonValue>;
+  /** A signed GET whose 2xx answer is given as bytes; any other status rejects as `request` does. */
+  getBytes(destination: string, path: string, options?: FederationRequestOptions): Promise<FederationBytes>;
   /** Closes pooled connections. */
   close(): void;
 }
@@ -103,7 +111,10 @@ export const createFederationClient = (options: FederationClientOptions): Federa
   const srv = options.dns?.srv ?? createSrvLookup({ timeoutMs: guards.connectTimeoutMs });
   const wellKnown = cachedWellKnown({ fetch: (hostname) => fetchWellKnown(hostname, guards, userAgent), now: Date.now, random: Math.random });
 
-  const request: FederationClient['request'] = async (destination, method, path, body, requestOptions = {}) => {
+  /** Signs, resolves and sends; answers the first reachable target's 2xx response, rejects any other status. */
+  const send = async (
+    destination: string, method: string, path: string, body: JsonValue | undefined, requestOptions: FederationRequestOptions, accept: string,
+  ): Promise<HttpsResponse> => {
     if (domainWhitelist !== undefined && !domainWhitelist.has(destination)) {
       throw new FederationClientError('denied', `${destination} is not in the federation domain whitelist`);
     }
@@ -121,7 +132,7 @@ export const createFederationClient = (options: FederationClientOptions): Federa
       Host: server.hostHeader,
       Authorization: authorization,
       'User-Agent': userAgent,
-      Accept: 'application/json',
+      Accept: accept,
       ...(payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) }),
     };
     const requestGuards: HttpsGuards = {
@@ -136,12 +147,11 @@ export const createFederationClient = (options: FederationClientOptions): Federa
           { host: target.host, port: target.port, method: upper, path, headers, ...(payload === undefined ? {} : { body: payload }), tlsName: server.tlsName },
           requestGuards,
         );
-        const parsed = response.body === undefined || response.body.length === 0 ? undefined : parseJsonBytes(response.body);
-        if (response.status < 200 || response.status >= 300) throw new FederationHttpError(destination, response.status, parsed?.ok ? parsed.value : undefined);
-        if (parsed === undefined || !parsed.ok) {
-          throw new FederationClientError('badResponse', `${destination} answered ${response.status} without acceptable JSON${parsed === undefined ? '' : `: ${parsed.error}`}`);
+        if (response.status < 200 || response.status >= 300) {
+          const parsed = response.body === undefined || response.body.length === 0 ? undefined : parseJsonBytes(response.body);
+          throw new FederationHttpError(destination, response.status, parsed?.ok ? parsed.value : undefined);
         }
-        return parsed.value;
+        return response;
       } catch (error) {
         // The next SRV target only when this one could not be reached at all.
         if (error instanceof FederationClientError && (error.kind === 'connect' || error.kind === 'resolve' || error.kind === 'blocked')) lastError = error;
@@ -151,5 +161,20 @@ export const createFederationClient = (options: FederationClientOptions): Federa
     throw lastError;
   };
 
-  return { request, close: () => agent.destroy() };
+  const request: FederationClient['request'] = async (destination, method, path, body, requestOptions = {}) => {
+    const response = await send(destination, method, path, body, requestOptions, 'application/json');
+    const parsed = response.body === undefined || response.body.length === 0 ? undefined : parseJsonBytes(response.body);
+    if (parsed === undefined || !parsed.ok) {
+      throw new FederationClientError('badResponse', `${destination} answered ${response.status} without acceptable JSON${parsed === undefined ? '' : `: ${parsed.error}`}`);
+    }
+    return parsed.value;
+  };
+
+  const getBytes: FederationClient['getBytes'] = async (destination, path, requestOptions = {}) => {
+    const response = await send(destination, 'GET', path, undefined, requestOptions, '*/*');
+    const contentType = response.headers['content-type'];
+    return { contentType, body: response.body ?? Buffer.alloc(0) };
+  };
+
+  return { request, getBytes, close: () => agent.destroy() };
 };
