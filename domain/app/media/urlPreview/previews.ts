@@ -12,6 +12,7 @@ import { MatrixError } from '../../../errors.ts';
 import type { Clock } from '../../../ports/accounts.ts';
 import type { FetchedResource, UrlFetchResult, UrlPreviewCache, UrlPreviewFetcher, UrlPreviewImageStore } from '../../../ports/urlPreview.ts';
 import { absoluteUrl, decodeHtml, openGraphFromHtml, type OpenGraph } from './html.ts';
+import { resourceOfDataUrl } from './dataUrl.ts';
 import { oembedLinkOf, openGraphFromOEmbed } from './oembed.ts';
 import { isUrlBlacklisted, type UrlBlacklistEntry } from './urlBlacklist.ts';
 
@@ -146,10 +147,18 @@ export const createUrlPreviews = (options: UrlPreviewsOptions): UrlPreviews => {
     const { 'og:image': imageUrl, ...rest } = og;
     if (typeof imageUrl !== 'string' || options.images === undefined) return rest;
     const url = absoluteUrl(imageUrl, imageUrl);
-    if (url === undefined || !url.startsWith('http') || isUrlBlacklisted(url, urlBlacklist)) return rest;
-    const fetched = await fetchUrl(url);
-    if (!fetched.ok) return rest;
-    const image = await keptImage(userId, fetched.resource);
+    if (url === undefined) return rest;
+    // An inline image is in the page already (Synapse previews data: images too).
+    const inline = resourceOfDataUrl(url);
+    let resource: FetchedResource;
+    if (inline !== undefined) resource = inline;
+    else {
+      if (!url.startsWith('http') || isUrlBlacklisted(url, urlBlacklist)) return rest;
+      const fetched = await fetchUrl(url);
+      if (!fetched.ok) return rest;
+      resource = fetched.resource;
+    }
+    const image = await keptImage(userId, resource);
     return image === undefined ? rest : { ...rest, ...image };
   };
 

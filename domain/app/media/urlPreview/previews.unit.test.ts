@@ -246,3 +246,15 @@ describe('createUrlPreviews under load', () => {
     expect(await retried).toEqual({ 'og:title': 't' });
   });
 });
+
+describe('createUrlPreviews with inline images', () => {
+  it("keeps a page's data: og:image as media without fetching it", async () => {
+    const fetcher = fakeFetcher({ 'https://site.example/': html('https://site.example/', '<title>Inline</title><img src="data:image/png;base64,iVBORw0K">') });
+    const { stored, images } = recordingImages();
+    expect(await createUrlPreviews({ fetcher, images, clock: { now: () => 1 } }).preview({ userId: '@a:x', url: 'https://site.example/' })).toEqual({
+      'og:title': 'Inline', 'og:image': 'mxc://strata.test/img1', 'og:image:type': 'image/png', 'og:image:width': 4, 'og:image:height': 3, 'matrix:image:size': 6,
+    });
+    expect(stored).toEqual([{ userId: '@a:x', mediaType: 'image/png', size: 6 }]);
+    expect(fetcher.asked).toEqual(['https://site.example/']);
+  });
+});
