@@ -50,7 +50,8 @@ export const addMediaAdminRoutes = (router: Router<RequestState>, admin: MediaAd
     ctx.body = { deleted_media: [ctx.params.mediaId], total: 1 };
   });
 
-  router.get(`${ADMIN}/users/:userId/media`, auth, async (ctx) => {
+  /** The user and the page a user-media request names (Synapse's `from`, `limit`, `order_by`, `dir`). */
+  const userMediaQuery = (ctx: StrataContext & { params: Record<string, string | undefined> }): { userId: string; query: MediaListQuery } => {
     const userId = ctx.params.userId!;
     if (!userId.endsWith(`:${serverName}`)) throw new MatrixError('M_INVALID_PARAM', 400, 'Can only look up local users');
     const from = nonNegativeInteger(ctx, 'from', 0);
@@ -60,9 +61,19 @@ export const addMediaAdminRoutes = (router: Router<RequestState>, admin: MediaAd
     if (!(ORDER_BY as readonly string[]).includes(orderBy)) throw new MatrixError('M_INVALID_PARAM', 400, 'Unknown value for order_by');
     const direction = queryString(ctx, 'dir') ?? 'f';
     if (direction !== 'f' && direction !== 'b') throw new MatrixError('M_INVALID_PARAM', 400, "Query parameter dir must be 'f' or 'b'");
-    const page = await admin.listUserMedia(requesterOf(ctx).userId, userId, {
-      from, limit, orderBy: orderBy as MediaListQuery['orderBy'], direction,
-    });
+    return { userId, query: { from, limit, orderBy: orderBy as MediaListQuery['orderBy'], direction } };
+  };
+
+  router.delete(`${ADMIN}/users/:userId/media`, auth, async (ctx) => {
+    const { userId, query } = userMediaQuery(ctx);
+    const deleted = await admin.deleteUserMedia(requesterOf(ctx).userId, userId, query);
+    ctx.body = { deleted_media: deleted, total: deleted.length };
+  });
+
+  router.get(`${ADMIN}/users/:userId/media`, auth, async (ctx) => {
+    const { userId, query } = userMediaQuery(ctx);
+    const { from } = query;
+    const page = await admin.listUserMedia(requesterOf(ctx).userId, userId, query);
     ctx.body = {
       media: page.media.map(listEntry),
       total: page.total,

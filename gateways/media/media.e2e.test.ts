@@ -258,6 +258,7 @@ describe.each<ServerMode>(['embedded', 'distributed'])('media (%s)', (mode) => {
   });
 
   it('serves Synapse\'s media admin API to server administrators only', async () => {
+    for (const text of ['earlier', 'earlier still']) await upload(bob, Buffer.from(text), 'text/plain');
     const mxc = await upload(bob, Buffer.from('admin me'), 'text/plain', 'doc.txt');
     const [, mediaId] = pathOf(mxc).split('/');
     const adminPath = `/_synapse/admin/v1`;
@@ -280,6 +281,15 @@ describe.each<ServerMode>(['embedded', 'distributed'])('media (%s)', (mode) => {
     expect((await mediaFiles('sha256')).some((file) => path.basename(file) === sha256(Buffer.from('admin me')))).toBe(false);
     await client.fails('DELETE', `${adminPath}/media/${pathOf(mxc)}`, { status: 404, errcode: 'M_NOT_FOUND' }, { token: admin.accessToken });
     await client.fails('DELETE', `${adminPath}/media/other.example/abc`, { status: 400, errcode: 'M_INVALID_PARAM' }, { token: admin.accessToken });
+
+    const dave = await client.register('dave');
+    const daves = await Promise.all(['one', 'two'].map((text) => upload(dave, Buffer.from(text), 'text/plain')));
+    await client.fails('DELETE', `${adminPath}/users/${e(dave.userId)}/media`, { status: 403, errcode: 'M_FORBIDDEN' }, { token: dave.accessToken });
+    const wiped = await client.ok('DELETE', `${adminPath}/users/${e(dave.userId)}/media`, { token: admin.accessToken });
+    expect(wiped.total).toBe(2);
+    expect([...wiped.deleted_media].sort()).toEqual(daves.map((mxc) => pathOf(mxc).split('/')[1]).sort());
+    expect((await client.ok('GET', `${adminPath}/users/${e(dave.userId)}/media`, { token: admin.accessToken })).total).toBe(0);
+    for (const mxc of daves) expectError(await download(dave, mxc), 404, 'M_NOT_FOUND');
 
     expect(await client.ok('POST', `${adminPath}/purge_media_cache`, { token: admin.accessToken, query: { before_ts: Date.now() } })).toEqual({ deleted: 0 });
     await client.fails('POST', `${adminPath}/purge_media_cache`, { status: 400, errcode: 'M_MISSING_PARAM' }, { token: admin.accessToken });

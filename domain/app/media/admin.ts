@@ -13,6 +13,8 @@ export interface MediaAdmin {
   /** Deletes a local media item and, once nothing else points at it, its blob. */
   delete(admin: string, serverName: string, mediaId: string): Promise<void>;
   listUserMedia(admin: string, userId: string, query: MediaListQuery): Promise<{ readonly media: readonly MediaRecord[]; readonly total: number }>;
+  /** Deletes the page of a user's media the query selects (Synapse's DELETE …/users/{userId}/media); answers the deleted ids. */
+  deleteUserMedia(admin: string, userId: string, query: MediaListQuery): Promise<readonly string[]>;
   /** Deletes cached remote media not accessed since `before`; answers how many. */
   purgeRemoteCache(admin: string, before: number): Promise<number>;
 }
@@ -45,6 +47,19 @@ export const createMediaAdmin = (ctx: MediaContext): MediaAdmin => {
     async listUserMedia(admin, userId, query) {
       await requireAdmin(admin);
       return ctx.repository.listByUploader(userId, query);
+    },
+    async deleteUserMedia(admin, userId, query) {
+      await requireAdmin(admin);
+      const page = await ctx.repository.listByUploader(userId, query);
+      const deleted: string[] = [];
+      for (const listed of page.media) {
+        const record = await ctx.repository.delete(listed.serverName, listed.mediaId);
+        if (record === undefined) continue;
+        await ctx.derivatives?.deleted(record.serverName, record.mediaId);
+        await dropBlobOf(record);
+        deleted.push(record.mediaId);
+      }
+      return deleted;
     },
     async purgeRemoteCache(admin, before) {
       await requireAdmin(admin);
