@@ -5,7 +5,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MatrixClient, startTestServer, type ServerMode, type TestServer, type UserClient } from '../../../../test/harness/index.ts';
+import {
+  MatrixClient, quietSdkRootLogger, recordingSdkLogger, sdkClientFor, startTestServer, type ServerMode, type TestServer, type UserClient,
+} from '../../../../test/harness/index.ts';
 import { imageFixtures } from '../../../../test/fixtures/media/index.ts';
 
 const PREVIEW = '/_matrix/client/v1/media/preview_url';
@@ -131,6 +133,17 @@ describe.each<ServerMode>(['embedded', 'distributed'])('GET /media/preview_url (
   it('merges the oEmbed a page links to under its own OpenGraph', async () => {
     expect((await alice.request('GET', PREVIEW, { query: { url: `${web.base}/talk` } })).body)
       .toEqual({ 'og:title': 'Talk page', 'og:site_name': 'Talks', 'og:description': 'A talk about rooms' });
+  });
+
+  it("answers matrix-js-sdk's getUrlPreview (the legacy path, ts to the minute)", async () => {
+    quietSdkRootLogger();
+    const logger = recordingSdkLogger();
+    const sdk = sdkClientFor(allowed.url, alice.session, logger);
+    expect(await sdk.getUrlPreview(`${web.base}/with-image#section`, Date.now())).toMatchObject({
+      'og:title': 'Pictured', 'og:image': expect.stringMatching(/^mxc:\/\//), 'matrix:image:size': png.length,
+    });
+    expect(logger.problems).toEqual([]);
+    sdk.stopClient();
   });
 
   it('follows redirects, and serves the legacy path too', async () => {
