@@ -121,6 +121,7 @@ export const addMediaRoutes = (router: Router<RequestState>, options: MediaRoute
   const config = (ctx: StrataContext) => {
     ctx.body = media.config();
   };
-  router.get(`${AUTHENTICATED_PREFIX}/config`, allowGuests, auth, config);
-  router.get(LEGACY_PREFIXES.map((prefix) => `${prefix}/config`), allowGuests, auth, config);
+  // Guests may read media (as Synapse lets them) but not upload, so the upload limit is not theirs.
+  router.get(`${AUTHENTICATED_PREFIX}/config`, auth, config);
+  router.get(LEGACY_PREFIXES.map((prefix) => `${prefix}/config`), auth, config);
 };

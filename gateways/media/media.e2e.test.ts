@@ -77,6 +77,7 @@ describe.each<ServerMode>(['embedded', 'distributed'])('media (%s)', (mode) => {
   beforeAll(async () => {
     server = await startTestServer({
       mode,
+      config: { STRATA_ALLOW_GUEST_ACCESS: 'true' },
       file: { max_upload_size: '41M', rate_limits: { login: false, registration: false, threepid_validation: false, media_create: { per_second: 0.001, burst: UPLOAD_BURST } } },
     });
     client = new MatrixClient(server.url);
@@ -199,6 +200,16 @@ describe.each<ServerMode>(['embedded', 'distributed'])('media (%s)', (mode) => {
     }
     // Synapse's parse_integer: 400 M_INVALID_PARAM (download documents no 400).
     expectError(await send('GET', `${CLIENT_MEDIA}/download/${pathOf(mxc)}?timeout_ms=soon`, { token: alice.accessToken, specChecked: false }), 400, 'M_INVALID_PARAM');
+  });
+
+  it('lets guests download media but not upload it', async () => {
+    const guest = await client.ok('POST', '/register', { query: { kind: 'guest' }, json: {} });
+    const mxc = await upload(alice, Buffer.from('for guests too'), 'text/plain');
+    const answer = await send('GET', `${CLIENT_MEDIA}/download/${pathOf(mxc)}`, { token: guest.access_token as string });
+    expect([answer.status, answer.bytes.toString()]).toEqual([200, 'for guests too']);
+    expectError(await send('POST', `${LEGACY_MEDIA}/upload`, { token: guest.access_token as string, body: Buffer.from('x') }), 403, 'M_GUEST_ACCESS_FORBIDDEN');
+    await client.fails('POST', '/_matrix/media/v1/create', { status: 403, errcode: 'M_GUEST_ACCESS_FORBIDDEN' }, { token: guest.access_token as string });
+    await client.fails('GET', `${CLIENT_MEDIA}/config`, { status: 403, errcode: 'M_GUEST_ACCESS_FORBIDDEN' }, { token: guest.access_token as string });
   });
 
   it('serves new media only through the authenticated endpoints (legacy downloads answer 404)', async () => {
