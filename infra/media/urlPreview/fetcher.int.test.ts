@@ -1,8 +1,10 @@
 // The URL preview fetcher against an HTTP server on loopback: the IP policy on every hop and on
 // every resolved address, redirects, size and time limits, content types.
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSelfSignedCertificate } from '../../server/selfSignedCertificate.ts';
 import { createUrlPreviewFetcher, fileNameOfContentDisposition } from './fetcher.ts';
 
 describe('createUrlPreviewFetcher', () => {
@@ -100,6 +102,21 @@ describe('createUrlPreviewFetcher', () => {
   it('refuses content that cannot be previewed, and non-2xx answers', async () => {
     expect(await allowLoopback().fetch(`${base}/zip`)).toMatchObject({ ok: false, reason: 'contentType', message: "Requested file's content type not allowed for this operation: application/zip" });
     expect(await allowLoopback().fetch(`${base}/missing`)).toMatchObject({ ok: false, reason: 'status', message: 'Got error 404' });
+  });
+
+  it("checks HTTPS certificates: a self-signed one is refused, as Synapse's preview client refuses it", async () => {
+    const credentials = createSelfSignedCertificate({ host: '127.0.0.1', notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3_600_000) });
+    const tls = createHttpsServer(credentials, (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end('<title>secret</title>');
+    });
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    try {
+      const result = await allowLoopback().fetch(`https://127.0.0.1:${(tls.address() as AddressInfo).port}/`);
+      expect(result).toMatchObject({ ok: false, reason: 'unreachable', message: expect.stringMatching(/certificate/i) });
+    } finally {
+      await new Promise<void>((resolve) => tls.close(() => resolve()));
+    }
   });
 
   it('reads Content-Disposition file names (filename* first)', () => {
