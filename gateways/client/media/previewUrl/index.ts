@@ -1,2 +1,2 @@
 /** The URL preview routes. */
-export { createPreviewUrlRouter, parsePreviewQuery, PREVIEW_URL_PATHS, type PreviewUrlRouterOptions } from './router.ts';
+export { createPreviewUrlRouter, type PreviewUrlRouterOptions } from './router.ts';
