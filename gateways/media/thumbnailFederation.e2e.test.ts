@@ -1,5 +1,6 @@
-// Thumbnails of our media for other servers (server-server-api § Content repository, v1.11): a
-// signed request gets multipart/mixed, a JSON part then the thumbnail; the client query's rules hold.
+// Thumbnails across servers (server-server-api § Content repository, v1.11): for another server, a
+// signed request gets multipart/mixed, a JSON part then the thumbnail, the client query's rules
+// holding; for our clients, another server's image is fetched once and thumbnailed here.
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signXMatrixRequest } from '../../domain/index.ts';
@@ -53,6 +54,37 @@ describe.each<ServerMode>(['embedded', 'distributed'])('federation media thumbna
       const metadata = await sharp(body.subarray(head.length, body.length - tail.length)).metadata();
       expect([metadata.format, metadata.width, metadata.height]).toEqual(['jpeg', width, height]);
     }
+  });
+
+  it('thumbnails another server\'s image for our clients: fetched once over federation, thumbnailed here', async () => {
+    const [png] = (await imageFixtures(300, 200)).filter((image) => image.contentType === 'image/png');
+    const boundary = 'thumbboundary';
+    let asked = 0;
+    remote.serve('GET', '/_matrix/federation/v1/media/download/', () => {
+      asked += 1;
+      return {
+        status: 200,
+        contentType: `multipart/mixed; boundary=${boundary}`,
+        raw: Buffer.concat([
+          Buffer.from(`--${boundary}\r\nContent-Type: application/json\r\n\r\n{}\r\n--${boundary}\r\nContent-Type: image/png\r\n\r\n`),
+          png!.bytes,
+          Buffer.from(`\r\n--${boundary}--\r\n`),
+        ]),
+      };
+    });
+    const thumbnail = (mediaId: string, query: string) => fetch(`${server.url}/_matrix/client/v1/media/thumbnail/${remote.serverName}/${mediaId}?${query}`, {
+      headers: { authorization: `Bearer ${alice.accessToken}` },
+    });
+    expect((await thumbnail('notHeld', 'width=32&height=32&allow_remote=false')).status).toBe(404);
+    expect(asked).toBe(0);
+    for (const [query, width, height] of [['width=96&height=96&method=crop', 96, 96], ['width=100&height=50&method=crop', 100, 50], ['width=150&height=100&method=scale', 300, 200]] as const) {
+      const answer = await thumbnail('remoteImage', query);
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('content-type')).toBe('image/png');
+      const metadata = await sharp(Buffer.from(await answer.arrayBuffer())).metadata();
+      expect([metadata.format, metadata.width, metadata.height]).toEqual(['png', width, height]);
+    }
+    expect(asked).toBe(1);
   });
 
   it('refuses unsigned requests, bad parameters, unknown media and what is no image', async () => {

@@ -10,7 +10,7 @@ import { MatrixError } from '../../domain/index.ts';
 import { readWhole, type Media, type ThumbnailRequest, type Thumbnails } from '../../domain/app/media/index.ts';
 import { allowGuests } from '../client/accounts/index.ts';
 import type { RequestState, StrataContext, StrataMiddleware } from '../http/index.ts';
-import { mediaSecurityHeaders, timeoutMsOf } from './clientRoutes.ts';
+import { allowRemoteOf, mediaSecurityHeaders, timeoutMsOf } from './clientRoutes.ts';
 import { contentDisposition } from './headers.ts';
 
 const LEGACY_PREFIXES = ['/_matrix/media/v3', '/_matrix/media/r0'] as const;
@@ -60,8 +60,11 @@ export const addThumbnailRoutes = (router: Router<RequestState>, options: Thumbn
   const thumbnail = (legacy: boolean) => async (ctx: StrataContext & { params: Record<string, string | undefined> }) => {
     const request = thumbnailRequestOf(ctx);
     const timeoutMs = timeoutMsOf(ctx);
+    const allowRemote = allowRemoteOf(ctx);
+    // Another server's media is fetched whole and kept, then thumbnailed here (as Synapse does).
     const found = await media.download({
-      serverName: ctx.params.serverName!, mediaId: ctx.params.mediaId!, legacy, ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      serverName: ctx.params.serverName!, mediaId: ctx.params.mediaId!, legacy,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(allowRemote === undefined ? {} : { allowRemote }),
     });
     const answer = await thumbnails.thumbnail({
       serverName: found.record.serverName, mediaId: found.record.mediaId, contentType: found.content.contentType,
