@@ -22,6 +22,27 @@ export interface MediaRouteOptions {
   readonly auth: StrataMiddleware;
   /** Uploads and asynchronous creations per user (Synapse's `rc_media_create`); null = unlimited. */
   readonly uploadLimiter: RateLimiter | null;
+  /** Longest pause between two chunks of an upload before it is given up (default 30 s, as JSON bodies). */
+  readonly uploadIdleTimeoutMs?: number;
+}
+
+const UPLOAD_IDLE_TIMEOUT_MS = 30_000;
+
+/**
+ * The request body, given up when the client pauses longer than `idleMs` between chunks: a stalled
+ * upload would otherwise hold its connection and temporary file until Node's request timeout.
+ */
+async function* idleBounded(req: StrataContext['req'], idleMs: number): AsyncIterable<Uint8Array> {
+  const timer = setTimeout(() => req.destroy(new MatrixError('M_UNKNOWN', 408, 'Timed out reading the upload')), idleMs);
+  try {
+    // The body stays readable when the consumer stops early (a refusal), so its rest can be discarded.
+  for await (const chunk of req.iterator({ destroyOnReturn: false })) {
+      timer.refresh();
+      yield chunk as Uint8Array;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const singleQuery = (ctx: StrataContext, name: string): string | undefined => {
@@ -53,16 +74,45 @@ export const mediaSecurityHeaders: StrataMiddleware = async (ctx, next) => {
 };
 
 /** Upload bodies read straight from the request: a refusal mid-body closes the connection after answering. */
-const uploadFrom = async <T>(ctx: StrataContext, upload: (body: AsyncIterable<Uint8Array>) => Promise<T>): Promise<T> => {
+const uploadFrom = async <T>(
+  ctx: StrataContext, limits: { readonly idleMs: number; readonly discardBytes: number }, upload: (body: AsyncIterable<Uint8Array>) => Promise<T>,
+): Promise<T> => {
   try {
-    return await upload(ctx.req);
+    return await upload(idleBounded(ctx.req, limits.idleMs));
   } catch (error) {
-    if (!ctx.req.readableEnded) closeAfterResponse(ctx);
     // A client that went away mid-body is not a server fault (the store removed what it wrote).
-    if (!isMatrixError(error) && !ctx.req.complete) throw new MatrixError('M_UNKNOWN', 400, 'Client aborted the upload');
+    if (!isMatrixError(error) && ctx.req.destroyed && !ctx.req.complete) throw new MatrixError('M_UNKNOWN', 400, 'Client aborted the upload');
+    // A refused upload (413 and kin) is read to its end before the answer goes out, within bounds,
+    // so the client reads the answer instead of a reset of a connection it is still writing to.
+    if (!ctx.req.readableEnded && !ctx.req.destroyed) {
+      const declared = ctx.request.length;
+      const drained = (declared === undefined || declared <= limits.discardBytes) && await discardRest(ctx.req, limits.discardBytes, limits.idleMs);
+      if (!drained) closeAfterResponse(ctx);
+    }
     throw error;
   }
 };
+
+/** Reads and drops what is left of a body; true once it ended within `maxBytes`, false when given up. */
+const discardRest = (req: StrataContext['req'], maxBytes: number, idleMs: number): Promise<boolean> => new Promise((resolve) => {
+  let size = 0;
+  const finish = (ended: boolean) => {
+    clearTimeout(timer);
+    req.off('data', onData).off('end', onEnd).off('error', onGone).off('close', onGone);
+    if (!ended) req.pause();
+    resolve(ended);
+  };
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > maxBytes) finish(false);
+    else timer.refresh();
+  };
+  const onEnd = () => finish(true);
+  const onGone = () => finish(false);
+  const timer = setTimeout(() => finish(false), idleMs);
+  req.on('data', onData).on('end', onEnd).on('error', onGone).on('close', onGone);
+  req.resume();
+});
 
 const sendDownload = (ctx: StrataContext, download: Download, fileName: string | undefined): void => {
   const type = download.content.contentType;
@@ -76,11 +126,13 @@ const sendDownload = (ctx: StrataContext, download: Download, fileName: string |
 export const addMediaRoutes = (router: Router<RequestState>, options: MediaRouteOptions): void => {
   const { media, auth } = options;
   const limit = rateLimit(options.uploadLimiter);
+  // What is left of a refused upload is read and dropped up to twice the upload limit; past that the connection closes.
+  const limits = { idleMs: options.uploadIdleTimeoutMs ?? UPLOAD_IDLE_TIMEOUT_MS, discardBytes: 2 * media.config()['m.upload.size'] };
 
   router.post(LEGACY_PREFIXES.map((prefix) => `${prefix}/upload`), auth, limit, async (ctx) => {
     const uploadName = singleQuery(ctx, 'filename');
     const declared = ctx.request.length;
-    const { contentUri } = await uploadFrom(ctx, (body) => media.upload({
+    const { contentUri } = await uploadFrom(ctx, limits, (body) => media.upload({
       uploader: requesterOf(ctx).userId, body, contentType: ctx.get('Content-Type'),
       ...(declared === undefined ? {} : { declaredLength: declared }),
       ...(uploadName === undefined ? {} : { uploadName }),
@@ -96,7 +148,7 @@ export const addMediaRoutes = (router: Router<RequestState>, options: MediaRoute
   router.put(LEGACY_PREFIXES.map((prefix) => `${prefix}/upload/:serverName/:mediaId`), auth, async (ctx) => {
     const uploadName = singleQuery(ctx, 'filename');
     const declared = ctx.request.length;
-    await uploadFrom(ctx, (body) => media.uploadTo({
+    await uploadFrom(ctx, limits, (body) => media.uploadTo({
       uploader: requesterOf(ctx).userId, serverName: ctx.params.serverName!, mediaId: ctx.params.mediaId!, body,
       contentType: ctx.get('Content-Type'),
       ...(declared === undefined ? {} : { declaredLength: declared }),
