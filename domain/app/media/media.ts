@@ -5,6 +5,7 @@
  * is never held in memory whole.
  */
 import { MatrixError } from '../../errors.ts';
+import { BoundedMap } from '../../boundedMap.ts';
 import { isServerName } from '../../ids/index.ts';
 import type { MediaBlob, MediaContent, MediaRecord } from '../../ports/index.ts';
 import { MAX_PENDING_UPLOADS, UNUSED_EXPIRATION_MS, type MediaContext } from './context.ts';
@@ -21,6 +22,9 @@ export const MAX_DOWNLOAD_TIMEOUT_MS = 60_000;
 const MAX_CONTENT_TYPE_LENGTH = 255;
 const CONTENT_TYPE = /^[\x21-\x7e][\x20-\x7e]*$/;
 const MAX_UPLOAD_NAME_BYTES = 1024;
+/** Last access is for expiry and admin listings: a minute's precision is plenty, and spares a write per download. */
+const ACCESS_WRITE_INTERVAL_MS = 60_000;
+const ACCESS_MEMORY = 10_000;
 
 export interface UploadRequest {
   readonly uploader: string;
@@ -113,6 +117,18 @@ export const createMedia = (ctx: MediaContext): Media => {
     if (!(await ctx.repository.referencesBlob(sha256))) await ctx.store.delete(sha256);
   };
 
+  /** When each recently served media item's last access was written (Synapse batches these too). */
+  const accessWritten = new BoundedMap<string, number>(ACCESS_MEMORY);
+  /** Writes a download's last access, at most once per ACCESS_WRITE_INTERVAL_MS per media item. */
+  const recordAccess = async (record: MediaRecord): Promise<void> => {
+    const now = ctx.clock.now();
+    const key = `${record.serverName}/${record.mediaId}`;
+    const written = accessWritten.get(key);
+    if (written !== undefined && now - written < ACCESS_WRITE_INTERVAL_MS) return;
+    accessWritten.set(key, now);
+    await ctx.repository.recordAccess(record.serverName, record.mediaId, now);
+  };
+
   /** Fetches in flight, so concurrent downloads of one remote media item ask its server once. */
   const fetching = new Map<string, Promise<MediaRecord>>();
 
@@ -156,7 +172,7 @@ export const createMedia = (ctx: MediaContext): Media => {
     if (request.legacy === true && record.authenticated) throw notFound();
     const blob = await ctx.store.get(record.content.sha256);
     if (blob === undefined) throw notFound();
-    await ctx.repository.recordAccess(record.serverName, record.mediaId, ctx.clock.now());
+    await recordAccess(record);
     return { record, content: record.content, blob };
   };
 
@@ -228,7 +244,7 @@ export const createMedia = (ctx: MediaContext): Media => {
           if (record.content !== undefined) {
             const blob = await ctx.store.get(record.content.sha256);
             if (blob === undefined) throw notFound();
-            await ctx.repository.recordAccess(record.serverName, record.mediaId, ctx.clock.now());
+            await recordAccess(record);
             return { record, content: record.content, blob };
           }
           const now = ctx.clock.now();

@@ -114,12 +114,19 @@ const mediaIdOf = (contentUri: string): string => contentUri.split('/').pop()!;
 
 describe('media use-cases', () => {
   it('uploads, then downloads through the authenticated endpoints only', async () => {
-    const { media, repository } = setup();
+    const { media, repository, advance } = setup();
     const { contentUri } = await media.upload({ uploader: '@a:media.test', body: body('hel', 'lo'), contentType: 'text/plain', uploadName: 'hi.txt' });
     expect(contentUri).toBe('mxc://media.test/media1');
     const found = await media.download({ serverName: HERE, mediaId: 'media1' });
     expect(found.content).toMatchObject({ contentType: 'text/plain', size: 5, uploadName: 'hi.txt' });
     expect((await repository.get(HERE, 'media1'))?.lastAccessTs).toBe(1_000_000);
+    // Last access is written at most once a minute per media item.
+    advance(30_000);
+    await media.download({ serverName: HERE, mediaId: 'media1' });
+    expect((await repository.get(HERE, 'media1'))?.lastAccessTs).toBe(1_000_000);
+    advance(30_000);
+    await media.download({ serverName: HERE, mediaId: 'media1' });
+    expect((await repository.get(HERE, 'media1'))?.lastAccessTs).toBe(1_060_000);
     expect(await errorOf(media.download({ serverName: HERE, mediaId: 'media1', legacy: true }))).toEqual({ status: 404, errcode: 'M_NOT_FOUND' });
   });
 
