@@ -115,6 +115,12 @@ describe.each<ServerMode>(['embedded', 'distributed'])('media (%s)', (mode) => {
     expect(renamed.headers.get('content-disposition')).toBe("attachment; filename*=utf-8''evil%22%0D%0ASet-Cookie%3A%20x%3D1%3B%20%C3%A9.html");
     const unnamed = await upload(alice, Buffer.from('{}'), 'application/json');
     expect((await download(alice, unnamed)).headers.get('content-disposition')).toBe('inline');
+    // HEAD answers the headers alone; errors carry the safety headers too.
+    const head = await send('HEAD', `${CLIENT_MEDIA}/download/${pathOf(mxc)}`, { token: alice.accessToken });
+    expect([head.status, head.headers.get('content-length'), head.bytes.length]).toEqual([200, '25', 0]);
+    const missing = await send('GET', `${CLIENT_MEDIA}/download/${server.serverName}/nosuchmedia`, { token: alice.accessToken });
+    expect([missing.status, missing.headers.get('content-security-policy'), missing.headers.get('x-content-type-options')])
+      .toEqual([404, MEDIA_CONTENT_SECURITY_POLICY, 'nosniff']);
   });
 
   it('stores a zero-byte upload, defaulting its type, and keeps one copy of identical uploads', async () => {
