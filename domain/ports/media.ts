@@ -95,8 +95,8 @@ export interface MediaRepository {
    * true when it did, false when the content was already there (or the id lapsed).
    */
   complete(serverName: string, mediaId: string, content: MediaContent, now: number): Promise<boolean>;
-  /** Pending uploads of a user that have not lapsed at `now`. */
-  countPending(uploader: string, now: number): Promise<number>;
+  /** How many pending uploads of a user have not lapsed at `now`, and when the first of them lapses. */
+  pendingUploads(uploader: string, now: number): Promise<{ readonly count: number; readonly firstExpiresAt?: number }>;
   recordAccess(serverName: string, mediaId: string, at: number): Promise<void>;
   /** Sets (a user id) or clears (undefined) the quarantine; false when there is no such media. */
   setQuarantine(serverName: string, mediaId: string, by: string | undefined): Promise<boolean>;

@@ -54,8 +54,9 @@ describe.each<[string, Open]>([['PostgreSQL', openPostgres], ['PGlite', openPgli
   it('completes a pending upload only once and only before it lapses', async () => {
     await repo.insert({ serverName: HERE, mediaId: 'pending', uploader: '@p:media.test', createdTs: 0, authenticated: true, unusedExpiresAt: 1000 });
     await repo.insert({ serverName: HERE, mediaId: 'lapsing', uploader: '@p:media.test', createdTs: 0, authenticated: true, unusedExpiresAt: 100 });
-    expect(await repo.countPending('@p:media.test', 50)).toBe(2);
-    expect(await repo.countPending('@p:media.test', 500)).toBe(1);
+    expect(await repo.pendingUploads('@p:media.test', 50)).toEqual({ count: 2, firstExpiresAt: 100 });
+    expect(await repo.pendingUploads('@p:media.test', 500)).toEqual({ count: 1, firstExpiresAt: 1000 });
+    expect(await repo.pendingUploads('@nobody:media.test', 500)).toEqual({ count: 0 });
     expect(await repo.complete(HERE, 'lapsing', content('b'), 500)).toBe(false);
     expect(await repo.complete(HERE, 'pending', content('b'), 500)).toBe(true);
     expect(await repo.complete(HERE, 'pending', content('c'), 500)).toBe(false);

@@ -102,10 +102,12 @@ export const createSqlMediaRepository = async (db: SqlDatabase): Promise<MediaRe
       );
       return result.rowCount === 1;
     },
-    async countPending(uploader, now) {
-      const { rows } = await db.query<{ n: string | number }>(
-        'SELECT count(*) AS n FROM media WHERE uploader = $1 AND sha256 IS NULL AND unused_expires_at > $2', [uploader, now]);
-      return Number(rows[0]?.n ?? 0);
+    async pendingUploads(uploader, now) {
+      const { rows } = await db.query<{ n: string | number; first: string | number | null }>(
+        'SELECT count(*) AS n, min(unused_expires_at) AS first FROM media WHERE uploader = $1 AND sha256 IS NULL AND unused_expires_at > $2',
+        [uploader, now]);
+      const first = rows[0]?.first ?? null;
+      return { count: Number(rows[0]?.n ?? 0), ...(first === null ? {} : { firstExpiresAt: Number(first) }) };
     },
     async recordAccess(serverName, mediaId, at) {
       await db.query('UPDATE media SET last_access_ts = $3 WHERE server_name = $1 AND media_id = $2', [serverName, mediaId, at]);

@@ -200,8 +200,11 @@ export const createMedia = (ctx: MediaContext): Media => {
 
     async create(uploader) {
       const now = ctx.clock.now();
-      if (await ctx.repository.countPending(uploader, now) >= MAX_PENDING_UPLOADS) {
-        throw new MatrixError('M_LIMIT_EXCEEDED', 429, 'Too many pending media uploads');
+      const pending = await ctx.repository.pendingUploads(uploader, now);
+      if (pending.count >= MAX_PENDING_UPLOADS) {
+        // As Synapse: the client may retry once the first pending id lapses.
+        throw new MatrixError('M_LIMIT_EXCEEDED', 429, 'Too many pending media uploads',
+          pending.firstExpiresAt === undefined ? {} : { retry_after_ms: Math.max(pending.firstExpiresAt - now, 0) });
       }
       const unusedExpiresAt = now + UNUSED_EXPIRATION_MS;
       for (;;) {

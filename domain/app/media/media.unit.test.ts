@@ -47,7 +47,11 @@ const memoryRepository = (): MediaRepository => {
       records.set(key(serverName, mediaId), { ...rest, content });
       return true;
     },
-    countPending: async (uploader, now) => [...records.values()].filter((r) => r.uploader === uploader && r.content === undefined && (r.unusedExpiresAt ?? 0) > now).length,
+    async pendingUploads(uploader, now) {
+      const pending = [...records.values()].filter((r) => r.uploader === uploader && r.content === undefined && (r.unusedExpiresAt ?? 0) > now);
+      const first = Math.min(...pending.map((r) => r.unusedExpiresAt!));
+      return { count: pending.length, ...(pending.length === 0 ? {} : { firstExpiresAt: first }) };
+    },
     async recordAccess(serverName, mediaId, at) {
       const record = records.get(key(serverName, mediaId));
       if (record !== undefined) records.set(key(serverName, mediaId), { ...record, lastAccessTs: at });
@@ -181,6 +185,8 @@ describe('media use-cases', () => {
     const { media } = setup();
     for (let i = 0; i < MAX_PENDING_UPLOADS; i++) await media.create('@a:media.test');
     expect(await errorOf(media.create('@a:media.test'))).toEqual({ status: 429, errcode: 'M_LIMIT_EXCEEDED' });
+    const refusal = await media.create('@a:media.test').catch((error: unknown) => error as MatrixError);
+    expect((refusal as MatrixError).extra).toEqual({ retry_after_ms: UNUSED_EXPIRATION_MS });
     await media.create('@b:media.test');
   });
 
