@@ -83,22 +83,15 @@ import { createPushGatewayClient, createPusherUsers, startPushSender } from './p
 /**
  * Spec versions whose client-server behaviour Strata follows; clients pick features by them alone.
  *
- * Up to v1.10 only. v1.11's change (changelog: "Media downloads and thumbnails are now
- * authenticated", MSC3916) is the content repository: a v1.11 server serves
- * `/_matrix/client/v1/media/{config,download,thumbnail,preview_url}`, and clients that see v1.11
- * send every download and thumbnail there (v1.12 then asks servers to freeze the unauthenticated
- * `/_matrix/media/*` endpoints, so those clients stop falling back). Strata serves no media at
- * all, so v1.11 and v1.12 would promise exactly what is missing; what else they add is either
- * implemented regardless of the version (first cross-signing upload without UIA, account locking,
- * `m.marked_unread` account data) or optional (`unsigned.membership` MAY be omitted).
- *
- * The content repository is a module every version requires of a server (§ Modules), so media is a
- * known gap under r0.x–v1.10 too (and v1.7's asynchronous upload with it); those stay advertised
- * because their other features work and a client refuses a server that names no version.
+ * Up to v1.11: v1.11's change (changelog: "Media downloads and thumbnails are now
+ * authenticated", MSC3916) is the content repository under `/_matrix/client/v1/media/*`, which
+ * gateways/media serves (uploads, asynchronous uploads, downloads, thumbnails, previews, config).
+ * v1.12 and later add more than the freeze of unauthenticated media (which Strata already applies
+ * as Synapse's `enable_authenticated_media`), not all of it checked here, so they are not named.
  */
 const SUPPORTED_SPEC_VERSIONS: readonly string[] = [
   'r0.0.1', 'r0.1.0', 'r0.2.0', 'r0.3.0', 'r0.4.0', 'r0.5.0', 'r0.6.0', 'r0.6.1',
-  ...Array.from({ length: 10 }, (_, i) => `v1.${i + 1}`),
+  ...Array.from({ length: 11 }, (_, i) => `v1.${i + 1}`),
 ];
 /** How often lapsed asynchronous media uploads are swept. */
 const MEDIA_SWEEP_INTERVAL_MS = 10 * 60 * 1000;

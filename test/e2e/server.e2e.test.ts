@@ -56,7 +56,7 @@ describe('the server process in embedded mode', () => {
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
     expect(await response.json()).toEqual({
       versions: ['r0.0.1', 'r0.1.0', 'r0.2.0', 'r0.3.0', 'r0.4.0', 'r0.5.0', 'r0.6.0', 'r0.6.1',
-        'v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5', 'v1.6', 'v1.7', 'v1.8', 'v1.9', 'v1.10'],
+        'v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5', 'v1.6', 'v1.7', 'v1.8', 'v1.9', 'v1.10', 'v1.11'],
       unstable_features: {},
     });
   });
@@ -125,7 +125,7 @@ describe('the server process in embedded mode', () => {
       .map((line) => line.subsystem);
     // Reverse order of start: nothing is stopped while something started after it still runs.
     expect(stopped).toEqual([
-      'metrics server', 'http server', 'push gateway client', 'push sender', 'typing timeouts', 'federation sender', 'erasure sweepers', 'rooms projection',
+      'metrics server', 'http server', 'push gateway client', 'push sender', 'media sweep', 'identity servers', 'typing timeouts', 'federation sender', 'erasure sweepers', 'rooms projection',
       'federation client', 'database', 'room log',
     ]);
   });
