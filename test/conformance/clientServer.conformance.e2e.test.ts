@@ -29,10 +29,13 @@ describe('client-server conformance: accounts, sync, user data, E2EE (embedded)'
   afterAll(() => server?.stop());
 
   describe('accounts (registration.yaml, login.yaml, logout.yaml, whoami.yaml, password_management.yaml, device_management.yaml)', () => {
-    it('GET /versions lists the spec versions implemented: up to v1.10, not v1.11 (authenticated media is not served)', async () => {
+    it('GET /versions lists the spec versions implemented: up to v1.11 (authenticated media), not v1.12', async () => {
       const { versions } = await anonymous.get('/_matrix/client/versions');
-      expect(versions).toEqual(expect.arrayContaining(['v1.1', 'v1.10']));
-      expect(versions).not.toEqual(expect.arrayContaining(['v1.11']));
+      expect(versions).toEqual(expect.arrayContaining(['v1.1', 'v1.10', 'v1.11']));
+      expect(versions).not.toEqual(expect.arrayContaining(['v1.12']));
+      // v1.11 promises the authenticated media endpoints: served, and authenticated (no token: 401, not M_UNRECOGNIZED).
+      const config = await anonymous.request('GET', '/_matrix/client/v1/media/config');
+      expect(config.status).toBe(401);
     });
 
     it('POST /register answers the UIA challenge, then registers; a taken name is M_USER_IN_USE', async () => {
