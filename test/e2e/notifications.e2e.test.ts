@@ -79,6 +79,8 @@ describe.each<ServerMode>(['embedded', 'distributed'])('push rules decide notifi
       event: { type: 'm.room.message', sender: alice.userId, content: { body: 'bob, look' } },
     });
     expect(mention.event.room_id).toBeUndefined();
+    // No pusher carries a profile tag yet: none is shown.
+    expect(mention.profile_tag).toBeUndefined();
 
     const paged: string[] = [];
     let from: string | undefined;
@@ -93,6 +95,18 @@ describe.each<ServerMode>(['embedded', 'distributed'])('push rules decide notifi
     const highlights = await bob.get('/notifications', { only: 'highlight' });
     expect((highlights.notifications as Body[]).map((n) => n.event.event_id)).toEqual([sent[2], sent[1]]);
     await bob.fails('GET', '/notifications', { status: 400, errcode: 'M_INVALID_PARAM' }, { query: { from: 'nonsense' } });
+  });
+
+  it('names the profile tag bob\'s pusher was set with on each notification', async () => {
+    await bob.post('/pushers/set', {
+      kind: 'http', app_id: 'org.example.app', pushkey: 'bob-key', app_display_name: 'App', device_display_name: 'Phone',
+      profile_tag: 'work', lang: 'en', data: { url: 'https://push.example.org/_matrix/push/v1/notify' },
+    });
+    const listed = await bob.get('/notifications');
+    expect((listed.notifications as Body[]).length).toBeGreaterThan(0);
+    expect((listed.notifications as Body[]).every((n) => n.profile_tag === 'work')).toBe(true);
+    await bob.post('/pushers/set', { kind: null, app_id: 'org.example.app', pushkey: 'bob-key' });
+    expect(((await bob.get('/notifications')).notifications as Body[])[0]?.profile_tag).toBeUndefined();
   });
 
   it('clears counts up to the furthest read receipt (m.read or m.read.private) and marks listed notifications read', async () => {

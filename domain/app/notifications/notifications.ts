@@ -20,7 +20,7 @@ export interface NotificationsContext {
   readonly rooms: Pick<RoomReadModel, 'event'>;
   readonly sync: Pick<SyncReadModel, 'unreadWindow'>;
   readonly notifications: NotificationReadModel;
-  readonly userData: Pick<UserData, 'getPushRules' | 'streams'>;
+  readonly userData: Pick<UserData, 'getPushRules' | 'getPushers' | 'streams'>;
   readonly clock: { now(): number };
   /** Ignored users (m.ignored_user_list); absent: nobody is ignored. */
   readonly preferences?: UserPreferences;
@@ -79,9 +79,26 @@ const hiddenInvite = (event: StoredEvent, userId: string, ignored: ReadonlySet<s
   event.type === 'm.room.member' && event.stateKey === userId && isJsonObject(event.pdu.content)
   && event.pdu.content.membership === 'invite' && inviteHidden(event.sender, { ignored, blocksInvites });
 
-const notificationOf = (event: StoredEvent, evaluation: PushEvaluation, read: boolean, requester: NotificationsRequester, now: number): JsonObject => {
+/**
+ * `profile_tag`, "the profile tag of the rule that matched this event": push rules belong to the
+ * user, not to a profile, so the tag is the one the user's pushers were set with (the earliest
+ * set, when several carry one). Absent when none does: the spec types it a string, and Synapse,
+ * which stores no tag, answers null.
+ */
+const profileTagOf = (pushers: JsonObject): string | undefined => {
+  const list = Array.isArray(pushers.pushers) ? pushers.pushers.filter(isJsonObject) : [];
+  const tag = list.map((pusher) => pusher.profile_tag).find((value): value is string => typeof value === 'string' && value !== '');
+  return tag;
+};
+
+const notificationOf = (
+  event: StoredEvent, evaluation: PushEvaluation, read: boolean, requester: NotificationsRequester, now: number, profileTag: string | undefined,
+): JsonObject => {
   const { room_id: _roomId, ...formatted } = clientEvent(event, requester, now);
-  return { actions: [...evaluation.actions], event: formatted, read, room_id: event.roomId, ts: event.originServerTs };
+  return {
+    actions: [...evaluation.actions], event: formatted, read, room_id: event.roomId, ts: event.originServerTs,
+    ...(profileTag === undefined ? {} : { profile_tag: profileTag }),
+  };
 };
 
 export const getNotifications = async (
@@ -90,12 +107,14 @@ export const getNotifications = async (
   const limit = Math.min(Math.max(request.limit ?? DEFAULT_LIMIT, 1), MAX_LIMIT);
   const cursor = request.from === undefined ? undefined : parseCursor(request.from);
   const { userId } = requester;
-  const [ruleset, candidates, ignored, blocksInvites] = await Promise.all([
+  const [ruleset, candidates, ignored, blocksInvites, pushers] = await Promise.all([
     ctx.userData.getPushRules(requester),
     ctx.notifications.candidates(userId, cursor, SCAN_BUDGET),
     ignoredBy(ctx.preferences, userId),
     ctx.preferences?.blocksInvites(userId) ?? false,
+    ctx.userData.getPushers(requester),
   ]);
+  const profileTag = profileTagOf(pushers);
   const byRoom = new Map<string, NotificationCandidate[]>();
   for (const candidate of candidates) byRoom.set(candidate.roomId, [...(byRoom.get(candidate.roomId) ?? []), candidate]);
   const evaluatedRooms = await Promise.all([...byRoom.values()].map((list) => evaluateRoom(ctx, userId, ruleset as EvaluableRuleset, list)));
@@ -115,7 +134,7 @@ export const getNotifications = async (
   const now = ctx.clock.now();
   const notifications = picked.map(({ candidate, entry }) => {
     const read = reads.get(candidate.roomId);
-    return notificationOf(entry.event, entry.evaluation, read !== undefined && isRead(read, entry.thread, candidate.offset), requester, now);
+    return notificationOf(entry.event, entry.evaluation, read !== undefined && isRead(read, entry.thread, candidate.offset), requester, now, profileTag);
   });
   // A full page continues after its last notification; a page cut by the scan budget after the last
   // event scanned; a scan that reached the oldest event ends the list.

@@ -56,6 +56,7 @@ const server = () => {
     },
     userData: {
       getPushRules: async () => effectiveRuleset(ME, undefined),
+      getPushers: async () => ({ pushers: [] }),
       streams: { receipts: { currentPosition: async () => 1, changesSince: async () => receipts } } as unknown as NotificationsContext['userData']['streams'],
     },
     clock: { now: () => 5000 },
