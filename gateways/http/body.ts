@@ -81,23 +81,26 @@ export async function readJsonBody(
   let value = parsed.get(ctx);
   if (value === undefined) {
     if (ctx.req.readableEnded) throw new MatrixError('M_UNKNOWN', 500, 'Request body was already consumed');
-    let bytes: Buffer;
-    try {
-      const declared = ctx.request.length;
-      if (declared !== undefined && declared > options.maxBytes) throw tooLarge(options.maxBytes);
-      bytes = await readBytes(ctx.req, options.maxBytes, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
-    } catch (error) {
-      // The rest of the body is unread: close the connection after the error response rather than
-      // have Node read (or wait for) what is left of it.
-      closeAfterResponse(ctx);
-      throw error;
-    }
-    value = parseJson(bytes, options.allowEmpty ?? false);
+    value = parseJson(await readBoundedBody(ctx, options), options.allowEmpty ?? false);
     parsed.set(ctx, value);
   }
   if (options.anyValue !== true && !isJsonObject(value)) throw new MatrixError('M_BAD_JSON', 400, 'Content must be a JSON object');
   return value;
 }
+
+/** The whole body, refused past `maxBytes` (declared or read) or after an idle pause. */
+const readBoundedBody = async (ctx: StrataContext, options: ReadJsonBodyOptions): Promise<Buffer> => {
+  try {
+    const declared = ctx.request.length;
+    if (declared !== undefined && declared > options.maxBytes) throw tooLarge(options.maxBytes);
+    return await readBytes(ctx.req, options.maxBytes, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+  } catch (error) {
+    // The rest of the body is unread: close the connection after the error response rather than
+    // have Node read (or wait for) what is left of it.
+    closeAfterResponse(ctx);
+    throw error;
+  }
+};
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -129,15 +132,7 @@ const parseJson = (bytes: Buffer, allowEmpty: boolean): JsonValue => {
  */
 export const readFormBody = async (ctx: StrataContext, options: ReadJsonBodyOptions): Promise<URLSearchParams> => {
   if (ctx.req.readableEnded) return new URLSearchParams();
-  let bytes: Buffer;
-  try {
-    const declared = ctx.request.length;
-    if (declared !== undefined && declared > options.maxBytes) throw tooLarge(options.maxBytes);
-    bytes = await readBytes(ctx.req, options.maxBytes, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
-  } catch (error) {
-    closeAfterResponse(ctx);
-    throw error;
-  }
+  const bytes = await readBoundedBody(ctx, options);
   let text: string;
   try {
     text = utf8.decode(bytes);
