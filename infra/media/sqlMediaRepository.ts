@@ -4,8 +4,7 @@
  * several processes may start at once.
  */
 import type { MediaContent, MediaListQuery, MediaRecord, MediaRepository, SqlDatabase } from '../../domain/ports/index.ts';
-
-const SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('strata.media.schema'))";
+import { applySchema } from '../postgres/index.ts';
 
 export const MEDIA_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS media (
@@ -29,10 +28,7 @@ export const MEDIA_SCHEMA: readonly string[] = [
 ];
 
 export const ensureMediaSchema = async (db: SqlDatabase): Promise<void> => {
-  await db.transaction(async (tx) => {
-    await tx.query(SCHEMA_LOCK);
-    for (const statement of MEDIA_SCHEMA) await tx.query(statement);
-  });
+  await applySchema(db, 'strata.media.schema', MEDIA_SCHEMA);
 };
 
 interface MediaRow {

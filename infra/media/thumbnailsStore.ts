@@ -5,8 +5,7 @@
  * Not projection tables: nothing rebuilds them.
  */
 import type { ImageProbe, SqlDatabase, ThumbnailMethod, ThumbnailRecord, ThumbnailStore } from '../../domain/index.ts';
-
-const SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('strata.media_thumbnails.schema'))";
+import { applySchema } from '../postgres/index.ts';
 
 export const MEDIA_THUMBNAILS_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS media_thumbnails (
@@ -34,10 +33,7 @@ export const MEDIA_THUMBNAILS_SCHEMA: readonly string[] = [
 ];
 
 export const ensureMediaThumbnailsSchema = async (db: SqlDatabase): Promise<void> => {
-  await db.transaction(async (tx) => {
-    await tx.query(SCHEMA_LOCK);
-    for (const statement of MEDIA_THUMBNAILS_SCHEMA) await tx.query(statement);
-  });
+  await applySchema(db, 'strata.media_thumbnails.schema', MEDIA_THUMBNAILS_SCHEMA);
 };
 
 interface ThumbnailRow {

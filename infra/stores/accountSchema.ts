@@ -3,8 +3,7 @@
  * and serialised by an advisory lock, so several processes may start at once.
  */
 import type { SqlDatabase } from '../../domain/index.ts';
-
-const SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('strata.accounts.schema'))";
+import { applySchema } from '../postgres/index.ts';
 
 export const ACCOUNT_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS users (
@@ -96,7 +95,4 @@ export const ACCOUNT_SCHEMA: readonly string[] = [
 ];
 
 export const ensureAccountSchema = (db: SqlDatabase): Promise<void> =>
-  db.transaction(async (tx) => {
-    await tx.query(SCHEMA_LOCK);
-    for (const statement of ACCOUNT_SCHEMA) await tx.query(statement);
-  });
+  applySchema(db, 'strata.accounts.schema', ACCOUNT_SCHEMA);

@@ -7,8 +7,7 @@ import type { SqlDatabase } from '../../domain/index.ts';
 import type {
   AccountThreePid, IdentityServerBinding, ThreePidMedium, ThreePidStore, ThreePidValidationSession,
 } from '../../domain/ports/index.ts';
-
-const SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('strata.threepids.schema'))";
+import { applySchema } from '../postgres/index.ts';
 
 export const THREEPID_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS threepid_validation_sessions (
@@ -97,10 +96,7 @@ const toThreePid = (row: ThreePidRow): AccountThreePid => ({
 
 /** Creates the tables if needed, then returns the store. */
 export const createSqlThreePidStore = async (db: SqlDatabase): Promise<ThreePidStore> => {
-  await db.transaction(async (tx) => {
-    await tx.query(SCHEMA_LOCK);
-    for (const statement of THREEPID_SCHEMA) await tx.query(statement);
-  });
+  await applySchema(db, 'strata.threepids.schema', THREEPID_SCHEMA);
   const oneSession = async (where: string, values: readonly string[]): Promise<ThreePidValidationSession | undefined> => {
     const { rows } = await db.query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM threepid_validation_sessions WHERE ${where}`, values);
     return rows[0] === undefined ? undefined : toSession(rows[0]);

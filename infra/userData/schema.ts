@@ -4,8 +4,7 @@
  */
 import type { SqlDatabase } from '../../domain/index.ts';
 import { STREAMS } from './streams.ts';
-
-const SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('strata.userData.schema'))";
+import { applySchema } from '../postgres/index.ts';
 
 export const USER_DATA_SCHEMA: readonly string[] = [
   // The committed position of each stream, written in the same transaction as the stream's rows.
@@ -150,7 +149,4 @@ export const USER_DATA_SCHEMA: readonly string[] = [
 ];
 
 export const ensureUserDataSchema = (db: SqlDatabase): Promise<void> =>
-  db.transaction(async (tx) => {
-    await tx.query(SCHEMA_LOCK);
-    for (const statement of USER_DATA_SCHEMA) await tx.query(statement);
-  });
+  applySchema(db, 'strata.userData.schema', USER_DATA_SCHEMA);

@@ -4,8 +4,7 @@
  * advisory lock, so several processes may start at once.
  */
 import type { SqlDatabase, StoredUrlPreview, UrlPreviewCache } from '../../../domain/index.ts';
-
-const SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('strata.url_previews.schema'))";
+import { applySchema } from '../../postgres/index.ts';
 
 export const URL_PREVIEWS_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS url_previews (
@@ -19,10 +18,7 @@ export const URL_PREVIEWS_SCHEMA: readonly string[] = [
 ];
 
 export const ensureUrlPreviewsSchema = async (db: SqlDatabase): Promise<void> => {
-  await db.transaction(async (tx) => {
-    await tx.query(SCHEMA_LOCK);
-    for (const statement of URL_PREVIEWS_SCHEMA) await tx.query(statement);
-  });
+  await applySchema(db, 'strata.url_previews.schema', URL_PREVIEWS_SCHEMA);
 };
 
 interface PreviewRow {
