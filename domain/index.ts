@@ -15,3 +15,4 @@ export * from './room/index.ts';
 export type * from './ports/index.ts';
 export * from './push/index.ts';
 export * from './federation/index.ts';
+export * from './appservices/index.ts';

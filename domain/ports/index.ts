@@ -18,3 +18,5 @@ export type * from './media.ts';
 export { IdentityServerError } from './threePids.ts';
 export type * from './thumbnails.ts';
 export { ThumbnailError } from './thumbnails.ts';
+export type * from './appservices.ts';
+export { AppserviceRequestError } from './appservices.ts';

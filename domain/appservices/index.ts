@@ -1,0 +1,8 @@
+export {
+  checkRegistrations, compileNamespaceRegex, parseRegistration, RegistrationProblem,
+  type AppserviceRegistration, type Namespace, type Namespaces,
+} from './registration.ts';
+export {
+  bridgesOfProtocol, exclusiveAliasOwner, exclusiveRoomOwner, exclusiveUserOwner, isInterestedInAlias, isInterestedInEvent,
+  isInterestedInRoom, isInterestedInRoomId, isInterestedInUser, registrationByToken, type EventFacts, type RoomFacts,
+} from './interest.ts';
