@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Result, Schema, SchemaIssue } from 'effect';
 import { parse as parseYaml } from 'yaml';
 import { parseListenAddress, type ListenAddress } from './address.ts';
+import { appserviceRegistrations } from './appservices.ts';
 import {
   FEDERATION_ENV_KEYS, federationCrossKeyProblem, federationEnvValue, federationSettings, type FederationSettings,
 } from './federation.ts';
@@ -18,6 +19,7 @@ import { redactionRetentionMs, retentionSettings } from './retention.ts';
 import { urlPreviewSettings, type UrlPreviewSettings } from './urlPreview.ts';
 import { ConfigFile, LOG_LEVELS } from './schema.ts';
 import type { RetentionSettings } from '../../domain/app/retention/index.ts';
+import type { AppserviceRegistration } from '../../domain/index.ts';
 import { DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_THUMBNAIL_SIZES, type ThumbnailSize } from '../../domain/app/media/index.ts';
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -88,6 +90,8 @@ export interface StrataConfig {
   readonly trustedIdServers: readonly string[];
   /** `/media/preview_url` (infra/config/urlPreview.ts); off unless `url_preview_enabled`. */
   readonly urlPreview: UrlPreviewSettings;
+  /** `app_service_config_files`: the bridges this server serves (infra/config/appservices.ts); none by default. */
+  readonly appservices: readonly AppserviceRegistration[];
 }
 
 export class ConfigError extends Error {
@@ -120,6 +124,7 @@ const ENV_KEYS = {
   STRATA_REDACTION_RETENTION_PERIOD: 'redaction_retention_period',
   STRATA_MAX_UPLOAD_SIZE: 'max_upload_size',
   STRATA_MAX_IMAGE_PIXELS: 'max_image_pixels',
+  STRATA_APP_SERVICE_CONFIG_FILES: 'app_service_config_files',
 } as const;
 
 const DEFAULT_RATE_LIMITS = {
@@ -169,7 +174,7 @@ const fromEnv = (env: Env): { values: Record<string, unknown>; sources: Map<stri
   for (const [name, key] of Object.entries(ENV_KEYS)) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
-    values[key] = key === 'kafka_brokers' ? raw.split(',').map((b) => b.trim()).filter((b) => b !== '')
+    values[key] = key === 'kafka_brokers' || key === 'app_service_config_files' ? raw.split(',').map((b) => b.trim()).filter((b) => b !== '')
       : key === 'redaction_retention_period' && raw === 'null' ? null
       : key === 'allow_guest_access' && (raw === 'true' || raw === 'false') ? raw === 'true' : raw;
     sources.set(key, name);
@@ -251,7 +256,7 @@ const crossKeyProblem = (file: ConfigFile, sources: ReadonlyMap<string, string>,
 const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
   (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 
-const toStrataConfig = (file: ConfigFile): StrataConfig => {
+const toStrataConfig = (file: ConfigFile, appservices: readonly AppserviceRegistration[]): StrataConfig => {
   const listen = parseListenAddress(file.listen ?? '127.0.0.1:8008');
   if (typeof listen === 'string') throw new ConfigError(`invalid config: listen: ${listen}`);
   const metricsListen = file.metrics_listen === undefined ? undefined : parseListenAddress(file.metrics_listen);
@@ -303,6 +308,7 @@ const toStrataConfig = (file: ConfigFile): StrataConfig => {
     ...(file.email === undefined ? {} : { email: emailSettings(file.email)! }),
     trustedIdServers: file.trusted_third_party_id_servers ?? [],
     urlPreview: urlPreviewSettings(file),
+    appservices,
   };
 };
 
@@ -319,5 +325,7 @@ export const loadConfig = (env: Env, readFile: ReadConfigFile = (path) => readFi
   if (Result.isFailure(decoded)) throw new ConfigError(describeIssues(decoded.failure, sources, filePath));
   const problem = crossKeyProblem(decoded.success, sources, filePath);
   if (problem !== undefined) throw new ConfigError(`invalid config: ${problem}`);
-  return toStrataConfig(decoded.success);
+  const serverName = decoded.success.server_name ?? 'localhost';
+  const appservices = appserviceRegistrations(decoded.success.app_service_config_files, serverName, readFile, (message) => new ConfigError(message));
+  return toStrataConfig(decoded.success, appservices);
 };

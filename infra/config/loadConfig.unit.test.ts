@@ -46,6 +46,7 @@ describe('loadConfig defaults', () => {
       federation: { verifyCertificates: true, ipRangeWhitelist: [], trustedKeyServers: [] },
       trustedIdServers: [],
       urlPreview: { enabled: false, ipRangeWhitelist: [], urlBlacklist: [], acceptLanguage: ['en'], maxSpiderSize: 10 * 1024 * 1024 },
+      appservices: [],
     });
   });
 

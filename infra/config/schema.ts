@@ -4,6 +4,7 @@
  */
 import { Schema } from 'effect';
 import { parseListenAddress, serverNameProblem } from './address.ts';
+import { AppserviceFilesKeys } from './appservices.ts';
 import { EmailFile, TrustedIdServers } from './email.ts';
 import { CaptchaKeys, UserConsentFile } from './registrationStages.ts';
 import { FederationFile } from './federation.ts';
@@ -109,6 +110,7 @@ export const ConfigFile = Schema.Struct({
   email: Schema.optionalKey(EmailFile),
   trusted_third_party_id_servers: Schema.optionalKey(TrustedIdServers),
   ...UrlPreviewKeys,
+  ...AppserviceFilesKeys,
 });
 
 export type ConfigFile = typeof ConfigFile.Type;
