@@ -62,6 +62,7 @@ import type { StrataConfig } from './config/index.ts';
 import { createFederationClient } from './federation/client/index.ts';
 import { registrationStages } from './registration/index.ts';
 import { startFederationSender } from './federation/sender/index.ts';
+import { createAppserviceClient } from './appservices/index.ts';
 import { createRemoteServers } from './federation/remoteServers.ts';
 import { createRemoteRooms } from './federation/remoteRooms.ts';
 import { createRemoteKeyRing, ensureRemoteServerKeysSchema, fetchThroughClient, type FetchFederationJson } from './federation/keys/index.ts';
@@ -274,6 +275,9 @@ export const startStrata = async (
     signingKey, verifyCertificates: config.federation.verifyCertificates, ipRangeWhitelist: config.federation.ipRangeWhitelist,
   });
   lifecycle.onStop('identity servers', async () => identityServers.close());
+  // Application services (bridges): their registrations (config.appservices) and the client that calls them.
+  const appserviceClient = createAppserviceClient();
+  lifecycle.onStop('application service client', async () => appserviceClient.close());
   const threePids: ThreePidServices = {
     store: await createSqlThreePidStore(db),
     ...(mailer === undefined || config.email === undefined ? {} : {

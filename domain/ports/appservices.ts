@@ -8,10 +8,10 @@ import type { JsonObject } from '../json.ts';
 
 /** How a request to a bridge ended when it did not succeed. */
 export type AppserviceFailure =
-  /** Unreachable, timed out, 5xx, 408 or 429: worth retrying later. */
-  | { readonly kind: 'unavailable'; readonly detail: string }
-  /** Any other non-2xx answer; `errcode` when the body had one. */
-  | { readonly kind: 'refused'; readonly status: number; readonly errcode?: string; readonly detail: string };
+  /** No answer: the connection failed, or no answer came in time (`timedOut`). */
+  | { readonly kind: 'unreachable'; readonly timedOut: boolean; readonly detail: string }
+  /** A non-2xx answer: its status, its body (bounded) and the body's `errcode` when it had one. */
+  | { readonly kind: 'status'; readonly status: number; readonly body: string; readonly errcode?: string; readonly detail: string };
 
 export class AppserviceRequestError extends Error {
   readonly failure: AppserviceFailure;

@@ -1,0 +1,1 @@
+export { createAppserviceClient, type AppserviceClientOptions, type HttpAppserviceClient } from './client.ts';
