@@ -13,6 +13,11 @@
 # no DNS, .well-known or SRV), plus the client API over plain HTTP on 127.0.0.1:18009. It does not
 # verify other servers' certificates and may reach loopback addresses, IP-literal names included. Ports:
 # STRATA_SYNAPSE_FEDERATION_PORT, STRATA_SYNAPSE_FEDERATION_CLIENT_PORT. The virtualenv is shared.
+#
+# The benchmark instance (not the federation one) lists the test bridge's application service
+# registration, test/fixtures/appservice/testBridge.yaml, its url pointing at
+# http://127.0.0.1:${STRATA_SYNAPSE_APPSERVICE_PORT:-18029}, where the appservice tests and
+# `npm run bench appservice` run that bridge; ephemeral events and to-device messages are pushed to it.
 #   usage: [STRATA_SYNAPSE_FEDERATION=1] infra/services/synapse.sh start|stop|status|restart
 set -euo pipefail
 FEDERATION=${STRATA_SYNAPSE_FEDERATION:-}
@@ -48,6 +53,8 @@ PIDFILE=$SVC_DIR/synapse.pid
 URL=http://127.0.0.1:$PORT
 # A server name with a port is not a file name everywhere (":"), so files use the port alone.
 KEY_FILE=$CONF/${SERVER_NAME//:/_}.signing.key
+BRIDGE_REGISTRATION=$STRATA_REPO/test/fixtures/appservice/testBridge.yaml
+APPSERVICE_PORT=${STRATA_SYNAPSE_APPSERVICE_PORT:-18029}
 
 install_synapse() {
   # The marker names the spec installed, so a venv from before a spec change is rebuilt.
@@ -129,7 +136,7 @@ PY
 write_config() {
   mkdir -p "$CONF" "$DATA/media_store" "$SVC_DIR/logs"
   local limit='{per_second: 10000, burst_count: 100000}'
-  local tls_listener='' federation_settings=''
+  local tls_listener='' federation_settings='' appservice_settings=''
   if [ -n "$FEDERATION" ]; then
     write_certificate
     tls_listener="  - port: $TLS_PORT
@@ -149,6 +156,13 @@ tls_private_key_path: \"$CONF/tls.key\"
 federation_ip_range_blacklist: []
 allow_public_rooms_over_federation: true
 room_list_publication_rules: [{action: allow}]"
+  else
+    # The registration is the fixture's, with the url of the bridge the tests run (one source of truth).
+    [ -s "$BRIDGE_REGISTRATION" ] || fail "the test bridge's registration $BRIDGE_REGISTRATION is missing"
+    sed "s|^url: .*|url: http://127.0.0.1:$APPSERVICE_PORT|" "$BRIDGE_REGISTRATION" >"$CONF/test-bridge.yaml"
+    appservice_settings="app_service_config_files: [\"$CONF/test-bridge.yaml\"]
+experimental_features:
+  msc2409_to_device_messages_enabled: true"
   fi
   # Rewritten on every start; edits here are lost.
   cat >"$CONF/homeserver.yaml" <<EOF
@@ -167,6 +181,7 @@ listeners:
         compress: false
 $tls_listener
 $federation_settings
+$appservice_settings
 database:
   name: psycopg2
   args:
