@@ -1,0 +1,121 @@
+// The appservice sender's pure pieces: which bridges an event goes to (user, membership subject,
+// room id, local alias, local joined member), how a room's facts follow the log, transaction bodies.
+import { describe, expect, it } from 'vitest';
+import { parseRegistration, type AppserviceRegistration } from '../../../appservices/index.ts';
+import type { StateChange } from '../../../room/index.ts';
+import {
+  ALIASES_FRESH_MS, bridgesInterestedIn, bridgesInterestedInOutOfBand, DEFAULT_APPSERVICE_BACKOFF, eventFactsOf, KnownRoom, localJoinedMembers,
+  NO_EXTRAS, receivingBridges, RoomFactsCache, transactionBody,
+} from './index.ts';
+
+const US = 'us.test';
+const reg = (id: string, namespaces: object, extra: object = {}): AppserviceRegistration => parseRegistration({
+  id, url: `http://${id}.test`, as_token: `as_${id}`, hs_token: `hs_${id}`, sender_localpart: `${id}bot`, namespaces, ...extra,
+}, US, `${id}.yaml`);
+const users = reg('users', { users: [{ regex: `@irc_.*:${US}`, exclusive: true }] });
+const rooms = reg('rooms', { rooms: [{ regex: '!bridged.*', exclusive: false }] });
+const aliases = reg('aliases', { aliases: [{ regex: `#irc_.*:${US}`, exclusive: true }] });
+const all = [users, rooms, aliases];
+const ids = (registrations: readonly AppserviceRegistration[]) => registrations.map((registration) => registration.id);
+const message = (sender: string) => eventFactsOf({ type: 'm.room.message', sender, content: { body: 'x' } });
+
+describe('interest', () => {
+  it('sends an event to the bridges of its sender, its membership subject, its room id, alias or local members', () => {
+    const plain = new KnownRoom('!plain:us.test', 0, [`@alice:${US}`], [], 0);
+    expect(ids(bridgesInterestedIn(all, message(`@alice:${US}`), plain))).toEqual([]);
+    expect(ids(bridgesInterestedIn(all, message(`@irc_bob:${US}`), plain))).toEqual(['users']);
+    // The bridge's own user counts as its namespace.
+    expect(ids(bridgesInterestedIn(all, message(`@roomsbot:${US}`), plain))).toEqual(['rooms']);
+    const invite = eventFactsOf({ type: 'm.room.member', sender: `@alice:${US}`, state_key: `@irc_new:${US}`, content: { membership: 'invite' } });
+    expect(ids(bridgesInterestedIn(all, invite, plain))).toEqual(['users']);
+    // A state key that looks like a user is a subject only on membership events.
+    expect(ids(bridgesInterestedIn(all, eventFactsOf({ type: 'm.custom', sender: `@alice:${US}`, state_key: `@irc_new:${US}` }), plain))).toEqual([]);
+    expect(ids(bridgesInterestedIn(all, message(`@alice:${US}`), new KnownRoom('!bridged1:us.test', 0, [], [], 0)))).toEqual(['rooms']);
+    expect(ids(bridgesInterestedIn(all, message(`@alice:${US}`), new KnownRoom('!r:us.test', 0, [], [`#irc_chan:${US}`], 0)))).toEqual(['aliases']);
+    expect(ids(bridgesInterestedIn(all, message('@carol:them.test'), new KnownRoom('!r:us.test', 0, [`@irc_bob:${US}`], [], 0)))).toEqual(['users']);
+  });
+
+  it('forgets what it decided about a room when its members or aliases change', () => {
+    const room = new KnownRoom('!r:us.test', 0, [`@alice:${US}`], [], 0);
+    expect(ids(bridgesInterestedIn(all, message(`@alice:${US}`), room))).toEqual([]);
+    room.setMembership(`@irc_bob:${US}`, 'join');
+    expect(ids(bridgesInterestedIn(all, message(`@alice:${US}`), room))).toEqual(['users']);
+    room.setMembership(`@irc_bob:${US}`, 'leave');
+    expect(ids(bridgesInterestedIn(all, message(`@alice:${US}`), room))).toEqual([]);
+    expect(room.aliasesStale(ALIASES_FRESH_MS - 1)).toBe(false);
+    expect(room.aliasesStale(ALIASES_FRESH_MS)).toBe(true);
+    room.setAliases([`#irc_chan:${US}`], ALIASES_FRESH_MS);
+    expect(room.aliasesStale(ALIASES_FRESH_MS)).toBe(false);
+    expect(ids(bridgesInterestedIn(all, message(`@alice:${US}`), room))).toEqual(['aliases']);
+  });
+
+  it('sends an invite to a room this server is not in by its sender, invitee or room id', () => {
+    const invite = (stateKey: string) => eventFactsOf({ type: 'm.room.member', sender: '@carol:them.test', state_key: stateKey, content: { membership: 'invite' } });
+    expect(ids(bridgesInterestedInOutOfBand(all, invite(`@irc_far:${US}`), '!remote:them.test'))).toEqual(['users']);
+    expect(ids(bridgesInterestedInOutOfBand(all, invite(`@alice:${US}`), '!remote:them.test'))).toEqual([]);
+    expect(ids(bridgesInterestedInOutOfBand(all, invite(`@alice:${US}`), '!bridged2:them.test'))).toEqual(['rooms']);
+  });
+
+  it('leaves out bridges without a url', () => {
+    const silent = parseRegistration({ id: 's', url: null, as_token: 'a', hs_token: 'h', sender_localpart: 's', namespaces: {} }, US, 's.yaml');
+    expect(ids(receivingBridges([users, silent]))).toEqual(['users']);
+  });
+});
+
+describe('following rooms', () => {
+  const accepted = (roomId: string, eventId: string, pdu: object, stateDelta: StateChange[] = []) =>
+    ({ type: 'pdu.accepted', v: 2, roomId, eventId, pdu, stateDelta, redaction: null, redactedBy: [] });
+  const member = (roomId: string, userId: string, membership: string, eventId: string) => accepted(roomId, eventId,
+    { type: 'm.room.member', state_key: userId, sender: userId, content: { membership } },
+    [{ type: 'm.room.member', stateKey: userId, eventId, replaces: null }]);
+
+  it('keeps local joined members only', () => {
+    const members = [
+      { pdu: { state_key: `@alice:${US}`, content: { membership: 'join' } } },
+      { pdu: { state_key: `@bob:${US}`, content: { membership: 'invite' } } },
+      { pdu: { state_key: '@carol:them.test', content: { membership: 'join' } } },
+    ];
+    expect(localJoinedMembers(members, US)).toEqual([`@alice:${US}`]);
+  });
+
+  it('follows local memberships record by record and reloads after state resolution or a state-changing record', () => {
+    const cache = new RoomFactsCache(10, US);
+    expect(cache.follow(member('!r', `@irc_a:${US}`, 'join', '$1'))).toBeDefined();
+    expect(cache.get('!r')).toBeUndefined();
+    cache.set(new KnownRoom('!r', 2, [], [], 0));
+    cache.follow(member('!r', `@irc_a:${US}`, 'join', '$2'));
+    cache.follow(member('!r', '@far:them.test', 'join', '$3'));
+    expect([...cache.get('!r')!.localMembers]).toEqual([`@irc_a:${US}`]);
+    for (const type of ['pdu.outlier', 'pdu.softFailed', 'pdu.rejected', 'pdu.backfilled', 'membership.outOfBand']) {
+      expect(cache.follow({ type, v: 1, roomId: '!r', eventId: '$x' })).toBeUndefined();
+      expect(cache.get('!r')).toBeDefined();
+    }
+    cache.follow(accepted('!r', '$m', { type: 'm.room.message' }, [{ type: 'm.room.member', stateKey: `@x:${US}`, eventId: '$old', replaces: null }]));
+    expect(cache.get('!r')).toBeUndefined();
+    cache.set(new KnownRoom('!r', 2, [], [], 0));
+    cache.follow({ type: 'state.imported', v: 1, roomId: '!r', stateDelta: [], forwardExtremities: [], importedAt: 1 });
+    expect(cache.get('!r')).toBeUndefined();
+    cache.set(new KnownRoom('!r', 2, [], [], 0));
+    cache.forgetPartitions([1]);
+    expect(cache.get('!r')).toBeDefined();
+    cache.forgetPartitions([2]);
+    expect(cache.get('!r')).toBeUndefined();
+  });
+});
+
+describe('transactions', () => {
+  it('carries events alone unless the bridge opted in to ephemeral data, then both ephemeral names and to-device', () => {
+    const events = [{ event_id: '$e' }];
+    const extras = { ephemeral: [{ type: 'm.typing', room_id: '!r', content: { user_ids: [] } }], toDevice: [{ type: 'm.x', to_user_id: '@u', to_device_id: 'D' }] };
+    expect(transactionBody(users, events, extras)).toEqual({ events });
+    const ephemeral = reg('eph', {}, { receive_ephemeral: true });
+    expect(transactionBody(ephemeral, events, extras)).toEqual({
+      events, ephemeral: extras.ephemeral, 'de.sorunome.msc2409.ephemeral': extras.ephemeral, 'de.sorunome.msc2409.to_device': extras.toDevice,
+    });
+    expect(transactionBody(ephemeral, [], NO_EXTRAS)).toEqual({ events: [], ephemeral: [], 'de.sorunome.msc2409.ephemeral': [], 'de.sorunome.msc2409.to_device': [] });
+  });
+
+  it('backs off from a second to five minutes', () => {
+    expect(DEFAULT_APPSERVICE_BACKOFF).toEqual({ startMs: 1_000, maxMs: 300_000 });
+  });
+});

@@ -1,0 +1,331 @@
+/**
+ * The appservice sender against real Kafka and PostgreSQL (the rooms projection running beside it)
+ * and fake bridges: plain node:http servers that record the transactions PUT to them and can be
+ * told to fail, refuse or hang. Room records are built by hand (RoomRecords) and appended to the
+ * log directly; transactions go through the real HTTP client (infra/appservices/client.ts).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  parseRegistration, ROOM_EVENTS_TOPIC, type AppserviceRegistration, type JsonObject, type MembershipOutOfBand, type PduAccepted, type RoomLog,
+} from '../../../domain/index.ts';
+import { RoomRecords } from '../../../test/builders/index.ts';
+import { openTestSchema, startRoomsStack, type RoomsStack, type TestSchema } from '../../../test/harness/index.ts';
+import { createKafkaLog, withNamespace } from '../../kafka/index.ts';
+import { createAppserviceClient, type HttpAppserviceClient } from '../client.ts';
+import { startAppserviceSender, type AppserviceSender, type StartAppserviceSenderOptions } from './index.ts';
+
+const US = 'us.test';
+const ALICE = `@alice:${US}`;
+const namespace = `assender${process.pid}x${Date.now() % 1_000_000}`;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const waitUntil = async (what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await sleep(50);
+  }
+};
+
+type Behaviour = 'ok' | 'fail' | 'refuse' | 'hang' | 'down';
+interface Received { readonly txnId: string; readonly body: JsonObject; readonly authorization: string | undefined; readonly answered: number | null }
+
+/** A bridge's HTTP side: records every transaction, answers as `behaviour` says. */
+class FakeBridge {
+  behaviour: Behaviour = 'ok';
+  readonly received: Received[] = [];
+  readonly #server: Server;
+  readonly #hanging = new Set<ServerResponse>();
+  private constructor(server: Server) {
+    this.#server = server;
+  }
+
+  static async start(): Promise<FakeBridge> {
+    const handlers: ((req: IncomingMessage, res: ServerResponse) => void)[] = [];
+    const server = createServer((req, res) => handlers[0]!(req, res));
+    const bridge = new FakeBridge(server);
+    handlers.push((req, res) => bridge.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return bridge;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const txnId = decodeURIComponent(req.url!.replace('/_matrix/app/v1/transactions/', ''));
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonObject;
+      const behaviour = this.behaviour;
+      const status = behaviour === 'ok' ? 200 : behaviour === 'fail' ? 503 : behaviour === 'refuse' ? 400 : null;
+      this.received.push({ txnId, body, authorization: req.headers.authorization, answered: status });
+      if (behaviour === 'down') {
+        req.socket.destroy();
+        return;
+      }
+      if (status === null) {
+        this.#hanging.add(res);
+        return;
+      }
+      res.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '{}' : '{"errcode":"M_UNKNOWN","error":"no"}');
+    });
+  }
+
+  /** Transactions answered 200, in order. */
+  delivered(): Received[] {
+    return this.received.filter((txn) => txn.answered === 200);
+  }
+
+  deliveredEventIds(): string[] {
+    return this.delivered().flatMap((txn) => (txn.body.events as JsonObject[]).map((event) => String(event.event_id)));
+  }
+
+  async close(): Promise<void> {
+    for (const res of this.#hanging) res.destroy();
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+let log: RoomLog;
+let schema: TestSchema;
+let stack: RoomsStack;
+let client: HttpAppserviceClient;
+const bridges: FakeBridge[] = [];
+const logger = { info: () => undefined, warn: () => undefined };
+
+const bridge = async (): Promise<FakeBridge> => {
+  const started = await FakeBridge.start();
+  bridges.push(started);
+  return started;
+};
+
+let registrationCount = 0;
+const registration = (url: string | null, namespaces: JsonObject, extra: JsonObject = {}): AppserviceRegistration => {
+  registrationCount++;
+  return parseRegistration({
+    id: `bridge${registrationCount}`, url, as_token: `as${registrationCount}`, hs_token: `hs${registrationCount}`,
+    sender_localpart: `bot${registrationCount}`, namespaces, ...extra,
+  }, US, `bridge${registrationCount}.yaml`);
+};
+const users = (regex: string) => ({ users: [{ regex, exclusive: true }] });
+
+const append = async (...records: (PduAccepted | MembershipOutOfBand)[]): Promise<void> => {
+  await log.append(ROOM_EVENTS_TOPIC, records.map((record) => ({ key: record.roomId, value: record as never, headers: { type: record.type } })));
+};
+
+const startSender = async (overrides: Partial<StartAppserviceSenderOptions> & Pick<StartAppserviceSenderOptions, 'registrations'>): Promise<AppserviceSender> => {
+  const sender = await startAppserviceSender({
+    serverName: US, topic: ROOM_EVENTS_TOPIC, log, db: schema.db, client, rooms: stack.queries, directory: stack.directory,
+    roomsProjection: stack.projection, logger, backoff: { startMs: 200, maxMs: 800 }, transactionTimeoutMs: 1_500, stopGraceMs: 200, ...overrides,
+  });
+  // A first start begins at the log's end: wait until it has its partitions before appending.
+  const partitions = await log.partitionCount(ROOM_EVENTS_TOPIC);
+  await waitUntil('the sender has its partitions', async () => Number((await schema.db.query<{ n: string }>(
+    "SELECT count(*) AS n FROM projection_positions WHERE projection = 'appservice_sender'")).rows[0]!.n) === partitions);
+  return sender;
+};
+
+const queued = async (appserviceId: string): Promise<number> => Number((await schema.db.query<{ n: string }>(
+  'SELECT count(*) AS n FROM appservice_queue WHERE appservice_id = $1', [appserviceId])).rows[0]!.n);
+
+beforeAll(async () => {
+  const { kafkaBrokers } = inject('strataTestServices');
+  log = withNamespace(await createKafkaLog({ brokers: kafkaBrokers, clientId: 'strata-appservice-sender-test' }), namespace);
+  schema = await openTestSchema('assender', 4);
+  stack = await startRoomsStack({ log, db: schema.db, serverName: US });
+  client = createAppserviceClient();
+});
+
+afterAll(async () => {
+  client?.close();
+  await Promise.all(bridges.map((b) => b.close().catch(() => undefined)));
+  await stack?.close();
+  await schema?.drop();
+  await log?.close();
+  const { kafkaBrokers } = inject('strataTestServices');
+  const admin = new Kafka({ brokers: kafkaBrokers, clientId: 'strata-appservice-sender-cleanup', logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const groups = (await admin.listGroups()).groups.map((group) => group.groupId).filter((id) => id.startsWith(`${namespace}.`));
+    if (groups.length > 0) await admin.deleteGroups(groups);
+    const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(`${namespace}.`));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+  } finally {
+    await admin.disconnect();
+  }
+});
+
+describe('appservice sender', () => {
+  it('sends each bridge the events it is interested in, in log order, in the client format', async () => {
+    const [byUser, byRoom, byAlias, uninterested] = [await bridge(), await bridge(), await bridge(), await bridge()];
+    const userBridge = registration(byUser.url, users(`@ua_.*:${US}`));
+    const roomBridge = registration(byRoom.url, { rooms: [{ regex: '!rb.*', exclusive: false }] });
+    const aliasBridge = registration(byAlias.url, { aliases: [{ regex: `#ca_.*:${US}`, exclusive: true }] });
+    const idle = registration(uninterested.url, users(`@nobody_.*:${US}`));
+    const silent = registration(null, users(`@.*:${US}`));
+    // A room with a puppet of userBridge joined, one named by roomBridge's namespace, one with an alias of aliasBridge's.
+    const puppet = `@ua_bob:${US}`;
+    const withPuppet = RoomRecords.created('puppet', ALICE, [puppet]);
+    const named = new RoomRecords(`!rb${Math.random().toString(36).slice(2, 8)}:${US}`);
+    const namedRecords = [named.event(ALICE, 'm.room.create', { room_version: '10' }, ''), named.member(ALICE, 'join')];
+    const aliased = RoomRecords.created('aliased', ALICE, []);
+    const plain = RoomRecords.created('plain', ALICE, ['@carol:them.test']);
+    await stack.directory.createAlias(`#ca_room:${US}`, aliased.room.roomId, ALICE);
+    const sender = await startSender({ registrations: [userBridge, roomBridge, aliasBridge, idle, silent] });
+    try {
+      await append(...withPuppet.records, ...namedRecords, ...aliased.records, ...plain.records);
+      const p1 = withPuppet.room.message(ALICE, 'hello puppet');
+      const p2 = withPuppet.room.message('@carol:them.test', 'a remote sender');
+      const n1 = named.message(ALICE, 'in a named room');
+      const a1 = aliased.room.message(ALICE, 'in an aliased room');
+      const x1 = plain.room.message(ALICE, 'nobody cares');
+      // An invite of one of userBridge's users in a room it has nobody in; then the puppet leaves its room.
+      const invite = plain.room.member(`@ua_new:${US}`, 'invite', ALICE);
+      const leave = withPuppet.room.member(puppet, 'leave');
+      const after = withPuppet.room.message(ALICE, 'after the puppet left');
+      // An invite of a puppet into a room this server is not in (a remote room).
+      const outOfBand: MembershipOutOfBand = {
+        type: 'membership.outOfBand', v: 1, roomId: '!remote:them.test', roomVersion: '10', eventId: `$oob${Math.random().toString(36).slice(2)}`,
+        pdu: {
+          type: 'm.room.member', state_key: `@ua_far:${US}`, sender: '@carol:them.test', content: { membership: 'invite' },
+          room_id: '!remote:them.test', origin_server_ts: Date.now(), depth: 5, prev_events: [], auth_events: [],
+        },
+        strippedState: [{ type: 'm.room.name', state_key: '', sender: '@carol:them.test', content: { name: 'Far away' } }],
+        receivedAt: Date.now(),
+      };
+      await append(p1, p2, n1, a1, x1, invite, leave, after, outOfBand);
+      await waitUntil('the user bridge has its six events', () => byUser.deliveredEventIds().length >= 6);
+      await waitUntil('the room and alias bridges have theirs', () => byRoom.deliveredEventIds().length >= 3 && byAlias.deliveredEventIds().length >= 3);
+      await sleep(500);
+      // The puppet's room from its join until it left (its leave included), the invite of a namespace
+      // user, the out-of-band invite; in log order within each room (rooms of other partitions interleave).
+      const puppetJoin = withPuppet.records[2]!;
+      const sent = byUser.delivered().flatMap((txn) => txn.body.events as JsonObject[]);
+      const inRoom = (roomId: string) => sent.filter((event) => event.room_id === roomId).map((event) => event.event_id);
+      expect(inRoom(withPuppet.room.roomId)).toEqual([puppetJoin.eventId, p1.eventId, p2.eventId, leave.eventId]);
+      expect(inRoom(plain.room.roomId)).toEqual([invite.eventId]);
+      expect(inRoom(outOfBand.roomId)).toEqual([outOfBand.eventId]);
+      expect(sent.length).toBe(6);
+      // Everything in a room a namespace names, or with an alias one names.
+      expect(byRoom.deliveredEventIds()).toEqual([...namedRecords.map((record) => record.eventId), n1.eventId]);
+      expect(byAlias.deliveredEventIds()).toEqual([...aliased.records.map((record) => record.eventId), a1.eventId]);
+      expect(uninterested.received).toEqual([]);
+      // The client format, as /sync shows timeline events; the hs_token as a bearer token; ids counting up.
+      const first = sent.find((event) => event.event_id === p1.eventId)!;
+      expect(first).toMatchObject({
+        event_id: p1.eventId, room_id: withPuppet.room.roomId, sender: ALICE, type: 'm.room.message', content: { body: 'hello puppet' },
+      });
+      expect(first).not.toHaveProperty('signatures');
+      expect(first).not.toHaveProperty('prev_events');
+      expect(typeof (first.unsigned as JsonObject).age).toBe('number');
+      const oob = sent.find((event) => event.event_id === outOfBand.eventId)!;
+      expect((oob.unsigned as JsonObject).invite_room_state).toEqual(outOfBand.strippedState);
+      for (const txn of byUser.received) {
+        expect(txn.authorization).toBe(`Bearer ${userBridge.hsToken}`);
+        // Without receive_ephemeral a transaction carries events alone.
+        expect(Object.keys(txn.body)).toEqual(['events']);
+      }
+      const ids = byUser.delivered().map((txn) => Number(txn.txnId));
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+      expect(new Set(ids).size).toBe(ids.length);
+      await waitUntil('the queues are empty', async () => (await queued(userBridge.id)) === 0 && (await queued(roomBridge.id)) === 0);
+    } finally {
+      await sender.stop();
+    }
+  });
+
+  it('retries a failing or refusing bridge with the same transaction, then delivers everything in order', async () => {
+    const flaky = await bridge();
+    const flakyBridge = registration(flaky.url, users(`@fl_.*:${US}`));
+    const { room, records } = RoomRecords.created('flaky', ALICE, [`@fl_bob:${US}`]);
+    const sender = await startSender({ registrations: [flakyBridge] });
+    try {
+      flaky.behaviour = 'fail';
+      await append(...records);
+      const messages = Array.from({ length: 5 }, (_, i) => room.message(ALICE, `m${i}`));
+      await append(...messages.slice(0, 2));
+      await waitUntil('two failed attempts', () => flaky.received.length >= 2);
+      flaky.behaviour = 'refuse';
+      await append(...messages.slice(2));
+      await waitUntil('a refused attempt', () => flaky.received.some((txn) => txn.answered === 400));
+      flaky.behaviour = 'down';
+      await waitUntil('an attempt while down', () => flaky.received.some((txn) => txn.answered === null));
+      const failedIds = new Set(flaky.received.map((txn) => txn.txnId));
+      // Every failed attempt was the one transaction, with the same events.
+      expect(failedIds.size).toBe(1);
+      const firstBody = JSON.stringify((flaky.received[0]!.body.events as JsonObject[]).map((event) => event.event_id));
+      for (const txn of flaky.received) expect(JSON.stringify((txn.body.events as JsonObject[]).map((event) => event.event_id))).toBe(firstBody);
+      flaky.behaviour = 'ok';
+      await waitUntil('everything delivered', () => flaky.deliveredEventIds().length >= 6, 10_000);
+      expect(flaky.deliveredEventIds()).toEqual([records[2]!.eventId, ...messages.map((m) => m.eventId)]);
+      // The retried transaction was acknowledged under its first id.
+      expect(flaky.delivered()[0]!.txnId).toBe([...failedIds][0]);
+      await waitUntil('the queue is empty', async () => (await queued(flakyBridge.id)) === 0);
+    } finally {
+      await sender.stop();
+    }
+  });
+
+  it('keeps what is queued across a restart of the sender: nothing lost, nothing reordered, the same transaction id', async () => {
+    const target = await bridge();
+    const restartBridge = registration(target.url, users(`@rs_.*:${US}`));
+    const { room, records } = RoomRecords.created('restart', ALICE, [`@rs_bob:${US}`]);
+    let sender = await startSender({ registrations: [restartBridge] });
+    const messages = Array.from({ length: 130 }, (_, i) => room.message(ALICE, `r${i}`));
+    try {
+      target.behaviour = 'fail';
+      await append(...records, ...messages.slice(0, 60));
+      await waitUntil('a failed attempt', () => target.received.length >= 1);
+      await waitUntil('all 61 queued', async () => (await queued(restartBridge.id)) === 61);
+    } finally {
+      await sender.stop();
+    }
+    const inFlight = target.received[0]!;
+    // At most one transaction's worth is read at a time.
+    expect((inFlight.body.events as JsonObject[]).length).toBeLessThanOrEqual(100);
+    await append(...messages.slice(60));
+    target.behaviour = 'ok';
+    sender = await startSender({ registrations: [restartBridge] });
+    try {
+      await waitUntil('everything delivered after the restart', () => target.deliveredEventIds().length >= 131);
+      await sleep(300);
+      expect(target.deliveredEventIds()).toEqual([records[2]!.eventId, ...messages.map((m) => m.eventId)]);
+      expect(target.delivered()[0]!.txnId).toBe(inFlight.txnId);
+      expect(target.delivered().every((txn) => (txn.body.events as JsonObject[]).length <= 100)).toBe(true);
+    } finally {
+      await sender.stop();
+    }
+  });
+
+  it('does not let a hanging bridge delay another', async () => {
+    const [hanging, healthy] = [await bridge(), await bridge()];
+    hanging.behaviour = 'hang';
+    const hangingBridge = registration(hanging.url, users(`@hg_.*:${US}`));
+    const healthyBridge = registration(healthy.url, users(`@hl_.*:${US}`));
+    const { room, records } = RoomRecords.created('both', ALICE, [`@hg_bob:${US}`, `@hl_bob:${US}`]);
+    const sender = await startSender({ registrations: [hangingBridge, healthyBridge], transactionTimeoutMs: 30_000 });
+    try {
+      await append(...records);
+      await waitUntil('the healthy bridge has its join', () => healthy.deliveredEventIds().length >= 1);
+      const messages = Array.from({ length: 3 }, (_, i) => room.message(ALICE, `h${i}`));
+      for (const message of messages) {
+        const started = Date.now();
+        await append(message);
+        await waitUntil('the healthy bridge has it', () => healthy.deliveredEventIds().includes(message.eventId), 5_000);
+        expect(Date.now() - started).toBeLessThan(3_000);
+      }
+      // The hanging bridge still waits for the answer to its first transaction.
+      expect(hanging.received.length).toBe(1);
+      expect(healthy.deliveredEventIds()).toEqual([records[3]!.eventId, ...messages.map((m) => m.eventId)]);
+    } finally {
+      await sender.stop();
+    }
+  });
+});
