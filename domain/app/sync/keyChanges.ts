@@ -95,10 +95,13 @@ const tokenParam = (value: string | undefined, name: string): SyncPositions => {
 
 export const keyChanges = async (
   ctx: KeyChangesContext, requester: SyncRequester, fromToken: string | undefined, toToken: string | undefined,
+): Promise<JsonObject & { changed: string[]; left: string[] }> =>
+  deviceListChanges(ctx, requester.userId, tokenParam(fromToken, 'from'), tokenParam(toToken, 'to'));
+
+/** The device-list changes between two positions (`/keys/changes`, sliding sync's e2ee extension). */
+export const deviceListChanges = async (
+  ctx: KeyChangesContext, userId: string, from: Pick<SyncPositions, 'rooms' | 'deviceLists'>, to: Pick<SyncPositions, 'rooms' | 'deviceLists'>,
 ): Promise<JsonObject & { changed: string[]; left: string[] }> => {
-  const from = tokenParam(fromToken, 'from');
-  const to = tokenParam(toToken, 'to');
-  const { userId } = requester;
   const window: Window = { from: from.rooms, to: to.rooms };
   const [streamChanged, changes] = await Promise.all([
     from.deviceLists < to.deviceLists

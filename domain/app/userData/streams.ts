@@ -33,8 +33,8 @@ export interface UserDataStreams {
   };
   readonly toDevice: {
     currentPosition(): Promise<number>;
-    /** Acknowledges what the device had at `since`; see toDeviceChanges. */
-    changesSince(userId: string, deviceId: string, since: number, upTo: number): Promise<ToDeviceBatch>;
+    /** Acknowledges what the device had at `since`; see toDeviceChanges (`limit`: its default). */
+    changesSince(userId: string, deviceId: string, since: number, upTo: number, limit?: number): Promise<ToDeviceBatch>;
   };
   readonly deviceLists: {
     currentPosition(): Promise<number>;
@@ -77,7 +77,7 @@ export const createUserDataStreams = (ctx: UserDataContext): UserDataStreams => 
   },
   toDevice: {
     currentPosition: () => ctx.stores.toDevice.currentPosition(),
-    changesSince: (userId, deviceId, since, upTo) => toDeviceChanges(ctx, userId, deviceId, since, upTo),
+    changesSince: (userId, deviceId, since, upTo, limit) => toDeviceChanges(ctx, userId, deviceId, since, upTo, limit),
   },
   deviceLists: {
     currentPosition: () => ctx.stores.keys.currentDeviceListPosition(),

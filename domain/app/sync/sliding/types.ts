@@ -140,6 +140,11 @@ export interface ExtensionsInput {
   /** The extension positions of the connection at `pos` (empty for a new connection). */
   readonly connection: Readonly<Record<string, JsonValue>>;
   readonly roomsInScope: RoomsInScope;
+  /**
+   * This answer's rooms (the receipts of a room sent from scratch are those on its timeline, as
+   * Synapse sends them); absent: none.
+   */
+  readonly rooms?: Readonly<Record<string, SlidingRoomAnswer>>;
   /** Undefined for a new connection. */
   readonly since: SyncPositions | undefined;
   readonly upTo: SyncPositions;

@@ -1,10 +1,55 @@
 /**
- * Sliding sync extensions (to_device, e2ee, account_data, receipts, typing): the answer for the
- * extensions a request names. Until they are served, every request answers none and the
- * connection keeps the positions it had.
+ * Sliding sync's extensions (MSC4186 § Extensions): to_device, e2ee, account_data, receipts and
+ * typing, each answering only while enabled (sticky per connection) and only with news after the
+ * connection's first answer, so an answer with no extension in it lets a long-poll go on waiting.
  */
+import type { JsonObject } from '../../../../json.ts';
 import type { SyncContext } from '../../context.ts';
 import type { ExtensionsInput, ExtensionsOutput } from '../types.ts';
+import { accountDataAnswer } from './accountData.ts';
+import { parseExtensions, stickyPart } from './config.ts';
+import { e2eeAnswer } from './e2ee.ts';
+import { receiptsAnswer } from './receipts.ts';
+import { roomsForExtension } from './scope.ts';
+import { decodeState, encodeState, type ExtensionsState } from './state.ts';
+import { toDeviceAnswer } from './toDevice.ts';
+import { typingAnswer } from './typing.ts';
 
-export const extensionsAnswer = async (_ctx: SyncContext, input: ExtensionsInput): Promise<ExtensionsOutput> =>
-  ({ answer: {}, positions: input.connection });
+export { parseExtensions, TO_DEVICE_LIMIT } from './config.ts';
+
+export const extensionsAnswer = async (ctx: SyncContext, input: ExtensionsInput): Promise<ExtensionsOutput> => {
+  const { requester, since, upTo } = input;
+  const previous = decodeState(input.connection);
+  const request = parseExtensions(input.extensions, previous.sticky);
+  const first = since === undefined;
+  const scope = (extension: ExtensionsState['sticky']['accountData']) => roomsForExtension(extension, input.roomsInScope);
+
+  const [toDevice, e2ee, accountData, receipts] = await Promise.all([
+    request.toDevice.enabled
+      ? toDeviceAnswer(ctx, requester, { since: request.toDeviceSince, limit: request.toDevice.limit }, upTo.toDevice, first) : undefined,
+    request.e2ee.enabled ? e2eeAnswer(ctx, requester, since, upTo, previous.keyCounts) : undefined,
+    request.accountData.enabled
+      ? accountDataAnswer(ctx, requester.userId, scope(request.accountData), previous.accountData, since?.accountData, upTo.accountData)
+      : undefined,
+    request.receipts.enabled
+      ? receiptsAnswer(ctx, requester.userId, scope(request.receipts), input.rooms ?? {}, previous.receipts, since?.receipts, upTo.receipts)
+      : undefined,
+  ]);
+  const typing = request.typing.enabled ? typingAnswer(ctx, scope(request.typing), since?.typing, upTo.typing) : undefined;
+
+  const answer: JsonObject = {
+    ...(toDevice === undefined ? {} : { to_device: toDevice }),
+    ...(e2ee?.answer === undefined ? {} : { e2ee: e2ee.answer }),
+    ...(accountData?.answer === undefined ? {} : { account_data: accountData.answer }),
+    ...(receipts?.answer === undefined ? {} : { receipts: receipts.answer }),
+    ...(typing === undefined ? {} : { typing }),
+  };
+  const next: ExtensionsState = {
+    sticky: stickyPart(request),
+    accountData: accountData?.sent ?? previous.accountData,
+    receipts: receipts?.sent ?? previous.receipts,
+    // Counts are remembered only once sent: unsent ones stay news.
+    keyCounts: e2ee?.answer === undefined ? previous.keyCounts : e2ee.keyCounts,
+  };
+  return { answer, positions: encodeState(next) };
+};
