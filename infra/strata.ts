@@ -303,6 +303,7 @@ export const startStrata = async (
     remoteServers,
     registration: config.registration,
     allowGuestAccess: config.allowGuestAccess,
+    appservices: config.appservices,
     ...(config.registrationSharedSecret === undefined ? {} : { registrationSharedSecret: config.registrationSharedSecret }),
     onProfileChanged: async (userId, profile) => {
       await late.rooms?.onProfileChanged(userId, profile);
@@ -327,6 +328,8 @@ export const startStrata = async (
       logger.info({ user_id: userId, keys_destroyed: erased.keysDestroyed, events_stripped: erased.eventsStripped }, 'erased a deactivated account\'s content');
     },
   });
+  // Each bridge's sender exists before the bridge first acts (Synapse registers them at start-up).
+  await accounts.registerAppserviceSenders();
   // The content repository: blobs by SHA-256 under the data directory, metadata in the database.
   const mediaStore = await createFsMediaStore(path.resolve(config.dataDir, 'media'));
   const mediaRepository = await createSqlMediaRepository(db);
@@ -387,6 +390,7 @@ export const startStrata = async (
   });
   const rooms = createRooms({
     serverName: config.serverName,
+    appservices: config.appservices,
     federation: federationRooms.outbound,
     backfill: createBackfill(federationRoomsContext, createBackfillQueries(db),
       (error) => logger.warn({ err: error, subsystem: 'backfill' }, 'backfilling from another server failed')),

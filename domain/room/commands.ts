@@ -17,6 +17,12 @@ export interface LocalEventRequest {
    * not on an earlier read that a concurrent change may have outdated.
    */
   readonly ifMembershipIn?: readonly string[];
+  /**
+   * The event's `origin_server_ts` when an application service massages it (application-service-api.md
+   * § Timestamp massaging); the command's `now` otherwise. It changes no ordering: the event goes
+   * at the tip of the DAG as any other.
+   */
+  readonly originServerTs?: number;
 }
 
 export type RoomCommand =

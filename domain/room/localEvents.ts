@@ -68,6 +68,10 @@ export const decideLocalEvent = (
   lookups: RoomLookups,
 ): { record: PduAccepted; state: RoomState } | { error: DecisionError } | { unchanged: RoomEvent } => {
   const { rules, request } = build;
+  // A massaged timestamp must be what origin_server_ts may hold: a canonical JSON integer, not before 1970.
+  if (request.originServerTs !== undefined && !(Number.isSafeInteger(request.originServerTs) && request.originServerTs >= 0)) {
+    return { error: { errcode: 'M_INVALID_PARAM', reason: 'origin_server_ts must be a non-negative integer' } };
+  }
   const lookup = currentStateLookup(state, lookups);
   if (request.ifMembershipIn !== undefined && request.type === 'm.room.member' && request.stateKey !== undefined) {
     const held = lookup('m.room.member', request.stateKey)?.content.membership;
@@ -94,7 +98,7 @@ export const decideLocalEvent = (
         type: request.type,
         ...(request.stateKey === undefined ? {} : { stateKey: request.stateKey }),
         content: guestJoin ? { ...request.content, kind: 'guest' } : request.content,
-        originServerTs: build.now,
+        originServerTs: request.originServerTs ?? build.now,
         depth: state.maxDepth + 1,
         prevEventIds,
         authEventIds,

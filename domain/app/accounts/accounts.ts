@@ -2,9 +2,11 @@
  * The account use-cases bound to their dependencies: what the gateways call. Built once in the
  * composition root from an AccountsContext.
  */
+import { registrationByToken, type AppserviceRegistration } from '../../appservices/index.ts';
 import type { MatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
 import type { ClientConnection, ProfileFields } from '../../ports/accounts.ts';
+import { registerAppserviceSenders } from './appservices.ts';
 import type { AccountsContext, GuardedRequest, Requester } from './context.ts';
 import { deactivateAccount, type DeactivateCommand } from './deactivate.ts';
 import { deleteDevices, getDevice, listDevices, renameDevice } from './devices.ts';
@@ -29,11 +31,16 @@ export interface Accounts {
   /** `connection`: where the request came from, recorded for `/admin/whois` and `last_seen_*`. */
   authenticate(accessToken: string, connection?: ClientConnection, options?: AuthenticateOptions): Promise<Requester>;
   loginFlows(): { flows: { type: string }[] };
-  login(body: JsonObject): Promise<IssuedSession>;
+  /** `accessToken`: the one the request presented (an as_token for `m.login.application_service`). */
+  login(body: JsonObject, accessToken?: string): Promise<IssuedSession>;
   logout(requester: Requester): Promise<void>;
   refresh(refreshToken: string): Promise<RefreshResult>;
   logoutAll(requester: Requester): Promise<void>;
-  whoami(requester: Requester): { user_id: string; device_id: string; is_guest: boolean };
+  whoami(requester: Requester): { user_id: string; device_id?: string; is_guest: boolean };
+  /** The application service whose as_token this is (e.g. to spare its requests rate limits). */
+  appserviceOfToken(accessToken: string): AppserviceRegistration | undefined;
+  /** Makes each application service's sender an account (at start-up, as Synapse). */
+  registerAppserviceSenders(): Promise<void>;
   register(command: RegisterCommand): Promise<RegisterResult>;
   checkUsernameAvailable(username: string): Promise<true>;
   /** `token` undefined when the query has none. */
@@ -42,7 +49,8 @@ export interface Accounts {
   changePassword(requester: Requester | undefined, command: ChangePasswordCommand): Promise<void>;
   listDevices(requester: Requester): Promise<JsonObject[]>;
   getDevice(requester: Requester, deviceId: string): Promise<JsonObject>;
-  renameDevice(requester: Requester, deviceId: string, displayName: string | undefined): Promise<void>;
+  /** `created`: an application service created the device (since v1.17). */
+  renameDevice(requester: Requester, deviceId: string, displayName: string | undefined): Promise<{ created: boolean }>;
   deleteDevices(requester: Requester, deviceIds: readonly string[], request: GuardedRequest): Promise<void>;
   /** `requester` is undefined for a request without an access token (UIA then names the user). */
   deactivate(requester: Requester | undefined, command: DeactivateCommand): Promise<{ id_server_unbind_result: 'success' | 'no-support' }>;
@@ -98,11 +106,13 @@ export const createAccounts = (ctx: AccountsContext): Accounts => {
     serverName: ctx.serverName,
     authenticate: (token, connection, options) => authenticator.authenticate(token, connection, options),
     loginFlows,
-    login: (body) => login(ctx, body),
+    login: (body, accessToken) => login(ctx, body, accessToken),
     logout: (requester) => logout(ctx, requester),
     refresh: (refreshToken) => refresh(ctx, refreshToken),
     logoutAll: (requester) => logoutAll(ctx, requester),
     whoami,
+    appserviceOfToken: (accessToken) => registrationByToken(ctx.appservices ?? [], accessToken),
+    registerAppserviceSenders: () => registerAppserviceSenders(ctx),
     register: (command) => register(ctx, command),
     checkUsernameAvailable: (username) => checkUsernameAvailable(ctx, username),
     registrationTokenValidity: (token) => registrationTokenValidity(ctx, token),

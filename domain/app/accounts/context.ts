@@ -1,3 +1,4 @@
+import type { AppserviceRegistration } from '../../appservices/index.ts';
 import type { JsonObject } from '../../json.ts';
 import type { AccountStore, Clock, PasswordHasher, ProfileFields, Random, RecaptchaVerifier } from '../../ports/accounts.ts';
 import type { RemoteServers } from '../../ports/remoteServers.ts';
@@ -63,6 +64,11 @@ export interface AccountsContext {
    * URL is read when offered (the public base URL may be known only once the server listens).
    */
   readonly registrationTerms?: { readonly version: string; readonly name: string; readonly url: () => string };
+  /**
+   * The application services (`app_service_config_files`): their as_tokens authenticate, their
+   * namespaces are theirs to register in (application-service-api.md § Client-Server API Extensions).
+   */
+  readonly appservices?: readonly AppserviceRegistration[];
 }
 
 /** Third-party identifiers: where they are kept, how tokens are mailed, which identity servers are trusted. */
@@ -85,6 +91,10 @@ export interface ThreePidServices {
 /** The authenticated requester, as `authenticate` resolves an access token. */
 export interface Requester {
   readonly userId: string;
+  /**
+   * '' when the request has no device: an application service asserting a user without
+   * `device_id` (application-service-api.md § Identity assertion); no real device id is empty.
+   */
   readonly deviceId: string;
   readonly isGuest: boolean;
   /** The access token presented, so password changes can keep it. */
@@ -93,6 +103,8 @@ export interface Requester {
   readonly suspended?: boolean;
   /** Set when the account is a server administrator (what `/capabilities` offers it). */
   readonly isAdmin?: boolean;
+  /** Set when the request was authenticated by this application service's as_token. */
+  readonly appservice?: AppserviceRegistration;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { JsonObject } from '../../json.ts';
 import type { Device } from '../../ports/accounts.ts';
 import type { AccountsContext, GuardedRequest, Requester } from './context.ts';
 import { invalidParam } from './params.ts';
+import { checkDeviceId } from './sessions.ts';
 import { finishUserInteractiveAuth, PASSWORD_FLOWS, userInteractiveAuth } from './uia.ts';
 
 const MAX_DEVICE_DISPLAY_NAME_LENGTH = 256;
@@ -27,26 +28,37 @@ export const getDevice = async (ctx: AccountsContext, requester: Requester, devi
   return deviceJson(device);
 };
 
-/** `PUT /devices/{deviceId}`: regular clients may only rename their existing devices. */
+/**
+ * `PUT /devices/{deviceId}`: regular clients may only rename their existing devices; an
+ * application service also creates them for its users (since v1.17, MSC4190). Whether it created one.
+ */
 export const renameDevice = async (
   ctx: AccountsContext,
   requester: Requester,
   deviceId: string,
   displayName: string | undefined,
-): Promise<void> => {
+): Promise<{ created: boolean }> => {
   if (displayName !== undefined && displayName.length > MAX_DEVICE_DISPLAY_NAME_LENGTH) {
     throw invalidParam('display_name', `at most ${MAX_DEVICE_DISPLAY_NAME_LENGTH} characters`);
   }
-  if ((await ctx.store.getDevice(requester.userId, deviceId)) === undefined) throw notFound();
-  if (displayName === undefined) return;
+  if ((await ctx.store.getDevice(requester.userId, deviceId)) === undefined) {
+    if (requester.appservice === undefined) throw notFound();
+    checkDeviceId(deviceId);
+    const { created } = await ctx.store.ensureDevice(requester.userId, deviceId, displayName, ctx.clock.now());
+    if (created) await ctx.onDeviceChanged?.(requester.userId, deviceId);
+    return { created };
+  }
+  if (displayName === undefined) return { created: false };
   await ctx.store.setDeviceDisplayName(requester.userId, deviceId, displayName);
   // Other users' clients and servers show the name (keys.yaml `unsigned.device_display_name`).
   await ctx.onDeviceChanged?.(requester.userId, deviceId);
+  return { created: false };
 };
 
 /**
- * `DELETE /devices/{deviceId}` and `POST /delete_devices`: after UIA, the devices and their
- * tokens are gone. Unknown device ids are ignored, as the operation's outcome already holds.
+ * `DELETE /devices/{deviceId}` and `POST /delete_devices`: after UIA (none for an application
+ * service, since v1.17), the devices and their tokens are gone. Unknown device ids are ignored,
+ * as the operation's outcome already holds.
  */
 export const deleteDevices = async (
   ctx: AccountsContext,
@@ -54,6 +66,10 @@ export const deleteDevices = async (
   deviceIds: readonly string[],
   request: GuardedRequest,
 ): Promise<void> => {
+  if (requester.appservice !== undefined) {
+    await removeDevices(ctx, requester.userId, { only: deviceIds });
+    return;
+  }
   // Bound to the request's path and body, so a session begun for one device cannot delete another.
   const session = await userInteractiveAuth(ctx, { request, flows: PASSWORD_FLOWS, userId: requester.userId, bindParams: true });
   await removeDevices(ctx, requester.userId, { only: deviceIds });

@@ -7,6 +7,7 @@ export type { OpenIdCredentials } from './openId.ts';
 export type { RegisterCommand, RegisterResult } from './register.ts';
 export type { IssuedSession } from './sessions.ts';
 export type { AuthenticateOptions } from './login.ts';
+export type { IdentityAssertion } from './appservices.ts';
 export { userLockedError, userSuspendedError, type ModerationAction } from './moderation.ts';
 export { withSuspensionGuard, type SuspensionGuardDeps, type SuspensionGuardedWriter } from './suspension.ts';
 export { sharedSecretMac, type SharedSecretRegistration } from './sharedSecret.ts';

@@ -14,16 +14,19 @@ import { deactivatedError } from './deactivate.ts';
 import { userLockedError } from './moderation.ts';
 import { removeDevices } from './devices.ts';
 import { checkDeviceId, issueSession, type IssuedSession } from './sessions.ts';
+import { APPSERVICE_LOGIN_TYPE, appserviceLogin, createAppserviceAuthenticator, type IdentityAssertion } from './appservices.ts';
 
-/** `GET /login`: the only login type offered is the password. */
-export const loginFlows = (): { flows: { type: string }[] } => ({ flows: [{ type: 'm.login.password' }] });
+/** `GET /login`: the password, and application services' login (application-service-api.md, since v1.2). */
+export const loginFlows = (): { flows: { type: string }[] } => ({ flows: [{ type: 'm.login.password' }, { type: APPSERVICE_LOGIN_TYPE }] });
 
 /**
- * `POST /login` with `type: m.login.password`. Any credential mismatch (unknown user, other
- * server, wrong password) is the same 403 M_FORBIDDEN, so logins cannot probe for accounts.
+ * `POST /login` with `type: m.login.password`, or `m.login.application_service` with the
+ * request's `accessToken` (an as_token). Any password mismatch (unknown user, other server, wrong
+ * password) is the same 403 M_FORBIDDEN, so logins cannot probe for accounts.
  */
-export const login = async (ctx: AccountsContext, body: JsonObject): Promise<IssuedSession> => {
+export const login = async (ctx: AccountsContext, body: JsonObject, accessToken?: string): Promise<IssuedSession> => {
   const type = requireString(body, 'type');
+  if (type === APPSERVICE_LOGIN_TYPE) return appserviceLogin(ctx, body, accessToken);
   if (type !== 'm.login.password') throw new MatrixError('M_UNKNOWN', 400, `Unknown login type ${type}`);
   const userId = await userIdFromIdentifier(ctx, body);
   const password = requireString(body, 'password');
@@ -63,6 +66,8 @@ export interface Authenticator {
 export interface AuthenticateOptions {
   /** § Account locking: `POST /logout` and `/logout/all` are the only APIs a locked account may use. */
   readonly allowLocked?: boolean;
+  /** What an application service asserts (`user_id`, `device_id` query parameters); ignored for other tokens. */
+  readonly assertion?: IdentityAssertion;
 }
 
 /** Tokens whose SHA-256 is remembered: past this, the oldest is forgotten (and hashed again when next seen). */
@@ -107,8 +112,13 @@ export const createAuthenticator = (ctx: AccountsContext): Authenticator => {
     }
     return entry;
   };
+  const appservices = createAppserviceAuthenticator(ctx);
   return {
     async authenticate(accessToken, connection = {}, options) {
+      // As Synapse, an as_token is looked for first; the bridges' requests are not recorded as a
+      // device's connections (Synapse's track_appservice_user_ips is off by default).
+      const asAppservice = await appservices.authenticate(accessToken, options?.assertion ?? {});
+      if (asAppservice !== undefined) return asAppservice;
       const owner: AccessTokenOwner | undefined = await ctx.store.findAccessToken(hashOf(accessToken));
       if (owner === undefined) throw unknownToken();
       const now = ctx.clock.now();
@@ -136,10 +146,10 @@ export const createAuthenticator = (ctx: AccountsContext): Authenticator => {
   };
 };
 
-/** `GET /account/whoami`. */
-export const whoami = (requester: Requester): { user_id: string; device_id: string; is_guest: boolean } => ({
+/** `GET /account/whoami`: no `device_id` for a request without a device (an application service's, whoami.yaml). */
+export const whoami = (requester: Requester): { user_id: string; device_id?: string; is_guest: boolean } => ({
   user_id: requester.userId,
-  device_id: requester.deviceId,
+  ...(requester.deviceId === '' ? {} : { device_id: requester.deviceId }),
   is_guest: requester.isGuest,
 });
 

@@ -18,8 +18,8 @@ const passwordLogin = (user: string, password = 'pw', extra: Record<string, stri
 });
 
 describe('login', () => {
-  it('offers m.login.password', () => {
-    expect(createAccounts(createTestContext()).loginFlows()).toEqual({ flows: [{ type: 'm.login.password' }] });
+  it('offers m.login.password and application services\' login', () => {
+    expect(createAccounts(createTestContext()).loginFlows()).toEqual({ flows: [{ type: 'm.login.password' }, { type: 'm.login.application_service' }] });
   });
 
   it('accepts a localpart, a full user id, capitals and the legacy user field', async () => {

@@ -14,6 +14,7 @@ import { newLocalpart } from './secrets.ts';
 import { checkDeviceId, issueSession } from './sessions.ts';
 import { isUiaChallenge, namedUiaSession, registrationFlows, setUiaSessionData, userInteractiveAuth } from './uia.ts';
 import type { UiaSession } from '../../ports/accounts.ts';
+import { APPSERVICE_LOGIN_TYPE, ensureNotReserved, registerAppserviceUser } from './appservices.ts';
 
 export interface RegisterCommand {
   readonly kind: 'user' | 'guest';
@@ -28,6 +29,10 @@ export interface RegisterCommand {
   readonly refreshToken?: boolean;
   /** registration.yaml `guest_access_token`: the guest account this registration upgrades (kind `user`). */
   readonly guestAccessToken?: string;
+  /** The body's `type`: `m.login.application_service` registers a user of the bridge whose as_token `accessToken` is. */
+  readonly type?: string;
+  /** The access token the request presented, if any. */
+  readonly accessToken?: string;
 }
 
 export interface RegisterResult {
@@ -77,7 +82,9 @@ const ensureRegistrationOpen = (ctx: AccountsContext): void => {
 /** `GET /register/available`: true, or the error that registering the name would give. */
 export const checkUsernameAvailable = async (ctx: AccountsContext, username: string): Promise<true> => {
   ensureRegistrationOpen(ctx);
-  await ensureAvailable(ctx, userIdForUsername(username, ctx.serverName));
+  const userId = userIdForUsername(username, ctx.serverName);
+  ensureNotReserved(ctx, userId);
+  await ensureAvailable(ctx, userId);
   return true;
 };
 
@@ -168,13 +175,27 @@ const threePidInUse = (): MatrixError => new MatrixError('M_THREEPID_IN_USE', 40
 
 export const register = async (ctx: AccountsContext, given: RegisterCommand): Promise<RegisterResult> => {
   if (given.kind === 'guest') return registerGuest(ctx, given.initialDeviceDisplayName);
+  if (given.type === APPSERVICE_LOGIN_TYPE) {
+    return registerAppserviceUser(ctx, {
+      accessToken: given.accessToken,
+      userId: given.username === undefined ? undefined : userIdForUsername(given.username, ctx.serverName),
+      ...(given.deviceId === undefined ? {} : { deviceId: given.deviceId }),
+      ...(given.initialDeviceDisplayName === undefined ? {} : { initialDeviceDisplayName: given.initialDeviceDisplayName }),
+      inhibitLogin: given.inhibitLogin,
+      refreshToken: given.refreshToken ?? false,
+    });
+  }
   ensureRegistrationOpen(ctx);
   const named = await namedUiaSession(ctx, given.request);
   const command = withKeptParams(given, named);
   const guest = command.guestAccessToken === undefined ? undefined : await guestToUpgrade(ctx, command.guestAccessToken, command.username);
   // The spec wants M_USER_IN_USE / M_INVALID_USERNAME before any UIA stage.
   const requested = guest !== undefined || command.username === undefined ? undefined : userIdForUsername(command.username, ctx.serverName);
-  if (requested !== undefined && requested !== registeredUserOf(named)) await ensureAvailable(ctx, requested);
+  if (requested !== undefined && requested !== registeredUserOf(named)) {
+    // Application service namespaces declared exclusive are theirs alone (§ Server admin style permissions).
+    ensureNotReserved(ctx, requested);
+    await ensureAvailable(ctx, requested);
+  }
   checkPasswordLength('password', command.password);
   checkDeviceId(command.deviceId);
 

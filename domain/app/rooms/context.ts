@@ -1,4 +1,5 @@
 /** Everything the room use-cases depend on; built once by the composition root. */
+import type { AppserviceRegistration } from '../../appservices/index.ts';
 import type { JsonObject } from '../../json.ts';
 import type { Clock, Random } from '../../ports/accounts.ts';
 import type { RemoteServers } from '../../ports/remoteServers.ts';
@@ -27,6 +28,8 @@ export interface RoomsContext {
    * whether anything was added); absent: what we hold is all there is.
    */
   readonly backfill?: (roomId: string, limit: number) => Promise<boolean>;
+  /** The application services: exclusive alias namespaces are theirs alone (aliasExclusivity.ts). */
+  readonly appservices?: readonly AppserviceRegistration[];
 }
 
 /** What the membership use-cases ask of federation for rooms this server does not participate in. */
@@ -47,4 +50,6 @@ export interface RoomRequester {
   readonly deviceId: string;
   /** A guest account (client-server-api § Guest access); absent for everyone else. */
   readonly isGuest?: boolean;
+  /** The application service whose as_token authenticated the request, if any. */
+  readonly appservice?: AppserviceRegistration;
 }

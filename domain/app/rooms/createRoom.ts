@@ -11,6 +11,7 @@ import { DEFAULT_ROOM_VERSION, roomVersionRules, type RoomVersionRules } from '.
 import { badJson, invalidParam, memberContent, originOf } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
 import { inviteBlocked, screenInvitees } from './invitePermission.ts';
+import { ensureMayManageAlias } from './aliasExclusivity.ts';
 
 const ROOM_ID_LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
@@ -91,6 +92,7 @@ export const createRoom = async (ctx: RoomsContext, requester: RoomRequester, bo
     // Only an alias the directory can parse can ever be resolved (length, NUL, lone surrogates).
     const parsed = parseRoomAlias(alias);
     if (!parsed.ok) throw new MatrixError('M_INVALID_PARAM', 400, `Invalid 'room_alias_name': ${parsed.error}`);
+    ensureMayManageAlias(ctx, requester, alias);
     if ((await ctx.directory.resolveAlias(alias)) !== undefined) throw new MatrixError('M_ROOM_IN_USE', 400, 'Room alias already taken');
   }
 

@@ -1,7 +1,8 @@
 /**
  * Aliases and the room directory (directory.yaml, list_public_rooms.yaml). Deleting an alias is
  * allowed to its creator and to users who may change m.room.canonical_alias in the room (Synapse
- * uses the same rule; the spec leaves it to the server).
+ * uses the same rule; the spec leaves it to the server); application services manage the aliases of
+ * their namespace, and theirs alone where exclusive (aliasExclusivity.ts).
  */
 import { requiredPowerForEvent } from '../../auth/index.ts';
 import { isMatrixError, MatrixError } from '../../errors.ts';
@@ -9,6 +10,7 @@ import { isRoomAlias, parseServerName, roomAliasServerName, type RoomAlias } fro
 import type { JsonObject } from '../../json.ts';
 import { forbidden, invalidParam, lookupOf, membershipIn, notFound, notInRoom, originOf, powerOf, writerState } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
+import { ensureMayManageAlias } from './aliasExclusivity.ts';
 
 const localAlias = (ctx: RoomsContext, alias: string): string => {
   if (!isRoomAlias(alias)) throw invalidParam(`Invalid room alias ${alias}`);
@@ -18,8 +20,13 @@ const localAlias = (ctx: RoomsContext, alias: string): string => {
 
 export const putAlias = async (ctx: RoomsContext, requester: RoomRequester, alias: string, roomId: string): Promise<void> => {
   localAlias(ctx, alias);
+  // A bridge manages the aliases of its namespace without being in their rooms (as Synapse).
+  if (requester.appservice !== undefined) ensureMayManageAlias(ctx, requester, alias);
   const state = await writerState(ctx, roomId);
-  if (membershipIn(state, requester.userId) !== 'join') throw forbidden('You must be joined to the room to give it an alias');
+  if (requester.appservice === undefined) {
+    if (membershipIn(state, requester.userId) !== 'join') throw forbidden('You must be joined to the room to give it an alias');
+    ensureMayManageAlias(ctx, requester, alias);
+  }
   if (!(await ctx.directory.createAlias(alias, roomId, requester.userId))) throw new MatrixError('M_UNKNOWN', 409, `Room alias ${alias} already exists`);
 };
 
@@ -39,13 +46,15 @@ export const getAlias = async (ctx: RoomsContext, alias: string): Promise<JsonOb
 
 export const deleteAlias = async (ctx: RoomsContext, requester: RoomRequester, alias: string): Promise<void> => {
   localAlias(ctx, alias);
+  if (requester.appservice !== undefined) ensureMayManageAlias(ctx, requester, alias);
   const found = await ctx.directory.resolveAlias(alias);
   if (found === undefined) throw notFound(`Room alias ${alias} not found`);
-  if (found.creator !== requester.userId) {
+  if (requester.appservice === undefined && found.creator !== requester.userId) {
     const state = await writerState(ctx, found.roomId);
     const needed = requiredPowerForEvent('m.room.canonical_alias', true, lookupOf(state), state.rules);
     if (powerOf(state, requester.userId) < needed) throw forbidden('You may not delete this alias');
   }
+  if (requester.appservice === undefined) ensureMayManageAlias(ctx, requester, alias);
   await ctx.directory.deleteAlias(alias);
   await dropFromCanonicalAlias(ctx, requester, found.roomId, alias);
 };

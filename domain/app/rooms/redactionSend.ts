@@ -8,14 +8,15 @@ import { parseEventId } from '../../ids/index.ts';
 import type { JsonObject } from '../../json.ts';
 import { badJson, originOf } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
+import { massagedTimestamp } from './sending.ts';
 
 export const sendRedaction = async (
-  ctx: RoomsContext, requester: RoomRequester, roomId: string, txnId: string | null, content: JsonObject,
+  ctx: RoomsContext, requester: RoomRequester, roomId: string, txnId: string | null, content: JsonObject, ts?: string,
 ): Promise<string> => {
   const { redacts, ...rest } = content;
   if (typeof redacts !== 'string' || !parseEventId(redacts).ok) throw badJson("m.room.redaction content needs 'redacts', an event id");
   // The event builder puts `redacts` in content since v11 and at the top level before.
   const result = await ctx.writer.send(
-    roomId, { type: 'm.room.redaction', sender: requester.userId, content: rest, redacts }, originOf(requester, txnId));
+    roomId, { type: 'm.room.redaction', sender: requester.userId, content: rest, redacts, ...massagedTimestamp(requester, ts) }, originOf(requester, txnId));
   return result.eventId;
 };

@@ -33,9 +33,12 @@ export interface Rooms {
   kick(requester: R, roomId: string, userId: string, reason?: string): Promise<void>;
   ban(requester: R, roomId: string, userId: string, reason?: string): Promise<void>;
   unban(requester: R, roomId: string, userId: string, reason?: string): Promise<void>;
-  /** Without a transaction id (POST, as Synapse serves it) every call is a new event. */
-  sendMessage(requester: R, roomId: string, type: string, txnId: string | null, content: JsonObject): Promise<string>;
-  putState(requester: R, roomId: string, type: string, stateKey: string, content: JsonObject): Promise<string>;
+  /**
+   * Without a transaction id (POST, as Synapse serves it) every call is a new event. `ts`: the
+   * query parameter an application service massages the event's timestamp with (sending.ts).
+   */
+  sendMessage(requester: R, roomId: string, type: string, txnId: string | null, content: JsonObject, ts?: string): Promise<string>;
+  putState(requester: R, roomId: string, type: string, stateKey: string, content: JsonObject, ts?: string): Promise<string>;
   redact(requester: R, roomId: string, eventId: string, txnId: string, reason?: string): Promise<string>;
   getEvent(requester: R, roomId: string, eventId: string): Promise<JsonObject>;
   getState(requester: R, roomId: string): Promise<JsonObject[]>;
@@ -76,9 +79,9 @@ export const createRooms = (ctx: RoomsContext): Rooms => ({
   ban: (r, room, user, reason) => ban(ctx, r, room, user, reason),
   unban: (r, room, user, reason) => unban(ctx, r, room, user, reason),
   // Since v1.18 (MSC4169) redactions may also be sent through /send.
-  sendMessage: (r, room, type, txnId, content) => (type === 'm.room.redaction'
-    ? sendRedaction(ctx, r, room, txnId, content) : sendMessage(ctx, r, room, type, txnId, content)),
-  putState: (r, room, type, stateKey, content) => putState(ctx, r, room, type, stateKey, content),
+  sendMessage: (r, room, type, txnId, content, ts) => (type === 'm.room.redaction'
+    ? sendRedaction(ctx, r, room, txnId, content, ts) : sendMessage(ctx, r, room, type, txnId, content, ts)),
+  putState: (r, room, type, stateKey, content, ts) => putState(ctx, r, room, type, stateKey, content, ts),
   redact: (r, room, eventId, txnId, reason) => redact(ctx, r, room, eventId, txnId, reason),
   getEvent: (r, room, eventId) => getEvent(ctx, r, room, eventId),
   getState: (r, room) => getState(ctx, r, room),

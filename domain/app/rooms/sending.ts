@@ -20,25 +20,37 @@ const asOutsider = (ctx: RoomsContext, requester: RoomRequester, roomId: string)
   throw error;
 };
 
+/**
+ * The `ts` query parameter of an application service's send or state request (application-service-api.md
+ * § Timestamp massaging): its event's origin_server_ts. Ignored for everyone else, as Synapse.
+ */
+export const massagedTimestamp = (requester: RoomRequester, ts: string | undefined): { originServerTs?: number } => {
+  if (ts === undefined || requester.appservice === undefined) return {};
+  const value = /^[0-9]{1,16}$/.test(ts) ? Number(ts) : NaN;
+  if (!Number.isSafeInteger(value)) throw invalidParam("Query parameter 'ts' must be a non-negative integer");
+  return { originServerTs: value };
+};
+
 export const sendMessage = async (
-  ctx: RoomsContext, requester: RoomRequester, roomId: string, type: string, txnId: string | null, content: JsonObject,
+  ctx: RoomsContext, requester: RoomRequester, roomId: string, type: string, txnId: string | null, content: JsonObject, ts?: string,
 ): Promise<string> => {
   // A second m.room.create, like every other event, is the decider's to refuse (localPolicy.ts).
-  const result = await ctx.writer.send(roomId, { type, sender: requester.userId, content }, originOf(requester, txnId))
+  const result = await ctx.writer.send(roomId, { type, sender: requester.userId, content, ...massagedTimestamp(requester, ts) }, originOf(requester, txnId))
     .catch(asOutsider(ctx, requester, roomId));
   return result.eventId;
 };
 
 export const putState = async (
-  ctx: RoomsContext, requester: RoomRequester, roomId: string, type: string, stateKey: string, content: JsonObject,
+  ctx: RoomsContext, requester: RoomRequester, roomId: string, type: string, stateKey: string, content: JsonObject, ts?: string,
 ): Promise<string> => {
+  const timestamp = massagedTimestamp(requester, ts);
   if (type === 'm.room.member') {
     // Membership has its own endpoints, but clients also set their own profile per room this way.
     if (typeof content.membership !== 'string') throw invalidParam("m.room.member content needs 'membership'");
   }
   // Whether a canonical alias's aliases point here is the decider's judgement (localPolicy.ts);
   // the writer preloads them from the directory.
-  const result = await ctx.writer.send(roomId, { type, stateKey, sender: requester.userId, content }, originOf(requester))
+  const result = await ctx.writer.send(roomId, { type, stateKey, sender: requester.userId, content, ...timestamp }, originOf(requester))
     .catch(asOutsider(ctx, requester, roomId));
   return result.eventId;
 };

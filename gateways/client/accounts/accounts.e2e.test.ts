@@ -105,7 +105,7 @@ describe('client account endpoints', () => {
 
   it('logs in with a password and rejects bad credentials', async () => {
     await registerUser(server, 'bob');
-    expect((await call(server, 'GET', `${V3}/login`)).body).toEqual({ flows: [{ type: 'm.login.password' }] });
+    expect((await call(server, 'GET', `${V3}/login`)).body).toEqual({ flows: [{ type: 'm.login.password' }, { type: 'm.login.application_service' }] });
     const ok = await call(server, 'POST', `${V3}/login`, {
       type: 'm.login.password',
       identifier: { type: 'm.id.user', user: '@bob:example.org' },

@@ -7,9 +7,13 @@
  * Guests (client-server-api § Guest access) may use only the routes marked with `allowGuests`
  * (the spec's list and what Synapse allows them); every other authenticated route answers them
  * 403 M_GUEST_ACCESS_FORBIDDEN, so a new route is closed to guests unless marked.
+ *
+ * An application service's as_token may come with the `user_id` and `device_id` (or MSC3202's
+ * `org.matrix.msc3202.device_id`) query parameters it acts as (application-service-api.md
+ * § Identity assertion); other tokens ignore them.
  */
 import { MatrixError } from '../../../domain/index.ts';
-import type { Accounts, AuthenticateOptions, Requester } from '../../../domain/app/accounts/index.ts';
+import type { Accounts, AuthenticateOptions, IdentityAssertion, Requester } from '../../../domain/app/accounts/index.ts';
 import type { RequestState, StrataContext, StrataMiddleware } from '../../http/index.ts';
 
 export interface AuthenticatedState extends RequestState {
@@ -30,8 +34,20 @@ export const allowGuestsWhen = (when: (ctx: StrataContext) => boolean): StrataMi
   await next();
 };
 
+/** A query parameter as Synapse reads it: the first when repeated. */
+const firstQueryValue = (ctx: StrataContext, name: string): string | undefined => {
+  const value = ctx.query[name];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+const assertionOf = (ctx: StrataContext): IdentityAssertion => {
+  const userId = firstQueryValue(ctx, 'user_id');
+  const deviceId = firstQueryValue(ctx, 'device_id') ?? firstQueryValue(ctx, 'org.matrix.msc3202.device_id');
+  return { ...(userId === undefined ? {} : { userId }), ...(deviceId === undefined ? {} : { deviceId }) };
+};
+
 const authenticated = async (accounts: Pick<Accounts, 'authenticate'>, ctx: StrataContext, token: string, options: AuthenticateOptions): Promise<void> => {
-  const requester = await accounts.authenticate(token, { ip: ctx.ip, userAgent: ctx.get('User-Agent') }, options);
+  const requester = await accounts.authenticate(token, { ip: ctx.ip, userAgent: ctx.get('User-Agent') }, { ...options, assertion: assertionOf(ctx) });
   const state = ctx.state as Partial<AuthenticatedState>;
   if (requester.isGuest && state.guestsAllowed !== true) throw new MatrixError('M_GUEST_ACCESS_FORBIDDEN', 403, 'Guest access not allowed');
   state.requester = requester;

@@ -17,7 +17,9 @@ export const addDeviceRoutes = (router: StrataRouter, accounts: Accounts, auth: 
     });
     router.put(path, allowGuests, auth, async (ctx) => {
       const body = await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES });
-      await accounts.renameDevice(requesterOf(ctx), ctx.params.deviceId as string, optionalString(body, 'display_name'));
+      const { created } = await accounts.renameDevice(requesterOf(ctx), ctx.params.deviceId as string, optionalString(body, 'display_name'));
+      // device_management.yaml: 201 when an application service created the device.
+      ctx.status = created ? 201 : 200;
       ctx.body = {};
     });
     router.delete(path, auth, renderUiaChallenge, async (ctx) => {

@@ -63,10 +63,23 @@ const defaultKey = (ctx: StrataContext): string => {
   return requester === undefined ? `ip:${ctx.ip}` : `user:${requester.userId}`;
 };
 
-/** A middleware that refuses requests over the limit; `null` turns limiting off. */
-export const rateLimit = (limiter: RateLimiter | null, keyOf: (ctx: StrataContext) => string = defaultKey): StrataMiddleware =>
+/**
+ * Requests of an application service registered with `rate_limited: false` (its sender's and the
+ * users it masquerades as) are never limited (application-service-api.md § Registration).
+ */
+const isExempt = (ctx: StrataContext): boolean => optionalRequesterOf(ctx)?.appservice?.rateLimited === false;
+
+/**
+ * A middleware that refuses requests over the limit; `null` turns limiting off. `exempt` spares
+ * more requests than those of unlimited application services (e.g. ones not authenticated yet).
+ */
+export const rateLimit = (
+  limiter: RateLimiter | null,
+  keyOf: (ctx: StrataContext) => string = defaultKey,
+  exempt: (ctx: StrataContext) => boolean = () => false,
+): StrataMiddleware =>
   async (ctx, next) => {
-    if (limiter !== null) {
+    if (limiter !== null && !isExempt(ctx) && !exempt(ctx)) {
       const waitMs = limiter.take(keyOf(ctx));
       if (waitMs > 0) {
         ctx.set('Retry-After', String(Math.ceil(waitMs / 1000)));

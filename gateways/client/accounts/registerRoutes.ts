@@ -10,7 +10,7 @@ import {
   type Accounts,
 } from '../../../domain/app/accounts/index.ts';
 import { readJsonBody, type StrataMiddleware, type StrataRouter } from '../../http/index.ts';
-import { optionalAccessToken, optionalRequesterOf } from './auth.ts';
+import { accessTokenOf, optionalAccessToken, optionalRequesterOf } from './auth.ts';
 import { clientPaths, MAX_BODY_BYTES } from './paths.ts';
 import { guardedRequest, renderUiaChallenge } from './uia.ts';
 
@@ -34,8 +34,12 @@ export const addRegisterRoutes = (
       const deviceId = optionalString(body, 'device_id');
       const initialDeviceDisplayName = optionalString(body, 'initial_device_display_name');
       const guestAccessToken = optionalString(body, 'guest_access_token');
+      const type = optionalString(body, 'type');
+      const accessToken = accessTokenOf(ctx);
       const result = await accounts.register({
         kind,
+        ...(type === undefined ? {} : { type }),
+        ...(accessToken === undefined ? {} : { accessToken }),
         ...(username === undefined ? {} : { username }),
         ...(password === undefined ? {} : { password }),
         ...(deviceId === undefined ? {} : { deviceId }),

@@ -4,9 +4,9 @@
  */
 import { Router } from '@koa/router';
 import type { Accounts } from '../../../domain/app/accounts/index.ts';
-import type { RequestState, StrataRouter } from '../../http/index.ts';
+import type { RequestState, StrataContext, StrataRouter } from '../../http/index.ts';
 import { addAccountRoutes } from './accountRoutes.ts';
-import { requireAccessToken } from './auth.ts';
+import { accessTokenOf, requireAccessToken } from './auth.ts';
 import { addDeviceRoutes } from './deviceRoutes.ts';
 import { addFallbackRoutes } from './fallbackRoutes.ts';
 import { addDiscoveryRoutes, type SupportInfo } from './discoveryRoutes.ts';
@@ -38,8 +38,15 @@ export const createAccountsRouter = (options: AccountsRouterOptions): StrataRout
   const router = new Router<RequestState>();
   const limiter = (setting: RateLimitSetting | null) => (setting === null ? null : createTokenBucketLimiter(setting, options.now));
   const auth = requireAccessToken(options.accounts);
-  addSessionRoutes(router, options.accounts, auth, rateLimit(limiter(options.rateLimits.login)));
-  addRegisterRoutes(router, options.accounts, rateLimit(limiter(options.rateLimits.registration)));
+  // Login and registration come before authentication: the as_token they present is looked at
+  // here. An unlimited bridge's logins are not limited; no bridge's registrations count (Synapse).
+  const appserviceOf = (ctx: StrataContext) => {
+    const token = accessTokenOf(ctx);
+    return token === undefined ? undefined : options.accounts.appserviceOfToken(token);
+  };
+  const loginLimit = rateLimit(limiter(options.rateLimits.login), undefined, (ctx) => appserviceOf(ctx)?.rateLimited === false);
+  addSessionRoutes(router, options.accounts, auth, loginLimit);
+  addRegisterRoutes(router, options.accounts, rateLimit(limiter(options.rateLimits.registration), undefined, (ctx) => appserviceOf(ctx) !== undefined));
   addDeviceRoutes(router, options.accounts, auth);
   addProfileRoutes(router, options.accounts, auth);
   addAccountRoutes(router, options.accounts, auth, rateLimit(limiter(options.rateLimits.threepidValidation ?? null)));

@@ -1,7 +1,7 @@
 /** `GET`/`POST /login`, `POST /refresh`, `POST /logout`, `POST /logout/all`, `GET /account/whoami`. */
 import { requireString, type Accounts } from '../../../domain/app/accounts/index.ts';
 import { readJsonBody, type StrataMiddleware, type StrataRouter } from '../../http/index.ts';
-import { allowGuests, requesterOf, requireAccessToken } from './auth.ts';
+import { accessTokenOf, allowGuests, requesterOf, requireAccessToken } from './auth.ts';
 import { clientPaths, MAX_BODY_BYTES } from './paths.ts';
 
 export const addSessionRoutes = (
@@ -15,7 +15,8 @@ export const addSessionRoutes = (
       ctx.body = accounts.loginFlows();
     });
     router.post(path, loginLimit, async (ctx) => {
-      const session = await accounts.login(await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES }));
+      // An application service logs its users in with its as_token (m.login.application_service).
+      const session = await accounts.login(await readJsonBody(ctx, { maxBytes: MAX_BODY_BYTES }), accessTokenOf(ctx));
       ctx.body = {
         user_id: session.userId,
         access_token: session.accessToken,

@@ -10,7 +10,11 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 export const roomRequester = (ctx: StrataContext): RoomRequester => {
   const requester = requesterOf(ctx);
-  return { userId: requester.userId, deviceId: requester.deviceId, ...(requester.isGuest ? { isGuest: true } : {}) };
+  return {
+    userId: requester.userId, deviceId: requester.deviceId,
+    ...(requester.isGuest ? { isGuest: true } : {}),
+    ...(requester.appservice === undefined ? {} : { appservice: requester.appservice }),
+  };
 };
 
 export const param = (ctx: StrataContext, name: string): string => {

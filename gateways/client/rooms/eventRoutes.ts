@@ -17,7 +17,9 @@ export const addEventRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataM
   for (const path of clientPaths('/rooms/:roomId/send/:eventType/:txnId')) {
     router.put(path, allowGuests, auth, limit, async (ctx) => {
       const content = await body(ctx, MAX_EVENT_BODY_BYTES);
-      ctx.body = { event_id: await rooms.sendMessage(roomRequester(ctx), param(ctx, 'roomId'), param(ctx, 'eventType'), param(ctx, 'txnId'), content) };
+      ctx.body = {
+        event_id: await rooms.sendMessage(roomRequester(ctx), param(ctx, 'roomId'), param(ctx, 'eventType'), param(ctx, 'txnId'), content, queryString(ctx, 'ts')),
+      };
     });
   }
   // Not in the spec, but Synapse serves it (RoomSendEventRestServlet) and older clients call it:
@@ -25,7 +27,7 @@ export const addEventRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataM
   for (const path of clientPaths('/rooms/:roomId/send/:eventType')) {
     router.post(path, allowGuests, auth, limit, async (ctx) => {
       const content = await body(ctx, MAX_EVENT_BODY_BYTES);
-      ctx.body = { event_id: await rooms.sendMessage(roomRequester(ctx), param(ctx, 'roomId'), param(ctx, 'eventType'), null, content) };
+      ctx.body = { event_id: await rooms.sendMessage(roomRequester(ctx), param(ctx, 'roomId'), param(ctx, 'eventType'), null, content, queryString(ctx, 'ts')) };
     });
   }
   for (const path of clientPaths('/rooms/:roomId/state')) {
@@ -39,7 +41,7 @@ export const addEventRoutes = (router: StrataRouter, rooms: Rooms, auth: StrataM
     });
     router.put(path, allowGuests, auth, limit, async (ctx) => {
       const content = await body(ctx, MAX_EVENT_BODY_BYTES);
-      ctx.body = { event_id: await rooms.putState(roomRequester(ctx), param(ctx, 'roomId'), param(ctx, 'eventType'), stateKeyOf(ctx), content) };
+      ctx.body = { event_id: await rooms.putState(roomRequester(ctx), param(ctx, 'roomId'), param(ctx, 'eventType'), stateKeyOf(ctx), content, queryString(ctx, 'ts')) };
     });
   }
   for (const path of clientPaths('/rooms/:roomId/redact/:eventId/:txnId')) {
