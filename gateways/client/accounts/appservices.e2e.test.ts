@@ -53,7 +53,12 @@ describe.each<ServerMode>(['embedded', 'distributed'])('application services (%s
       mode,
       file: {
         app_service_config_files: files,
-        rate_limits: { login: false, registration: false, threepid_validation: false, messages: { per_second: 0.01, burst: 3 } },
+        // Per client address: every request here comes from one, so the bursts leave room for the
+        // ordinary logins and registrations the tests make before the last one exhausts them.
+        rate_limits: {
+          login: { per_second: 0.01, burst: 6 }, registration: { per_second: 0.01, burst: 12 }, threepid_validation: false,
+          messages: { per_second: 0.01, burst: 3 },
+        },
       },
     });
     client = new MatrixClient(server.url);
@@ -125,6 +130,10 @@ describe.each<ServerMode>(['embedded', 'distributed'])('application services (%s
     expect((await asBridge('POST', `/join/${e(room)}`, { userId: fay, json: {} })).status).toBe(200);
     const members = await client.ok('GET', `/rooms/${e(room)}/joined_members`, { token: alice.accessToken });
     expect(Object.keys(members.joined as Body)).toContain(fay);
+    // Syncing as a virtual user, without a device (application-service-api.md § Using /sync and /events).
+    const sync = await asBridge('GET', '/sync', { userId: fay, query: { timeout: 0 } });
+    expect(sync.status).toBe(200);
+    expect(Object.keys(sync.body.rooms.join as Body)).toContain(room);
   });
 
   it('logs in only its users with m.login.application_service, which GET /login offers', async () => {
@@ -230,5 +239,21 @@ describe.each<ServerMode>(['embedded', 'distributed'])('application services (%s
     const device = await client.login('alice', { deviceId: 'ALICEOLD' });
     expect((await client.request('DELETE', '/devices/ALICEOLD', { token: alice.accessToken, json: {} })).status).toBe(401);
     expect(device.deviceId).toBe('ALICEOLD');
+  });
+
+  // Last: it spends the address's login and registration tokens.
+  it('counts ordinary logins and registrations, never an unlimited bridge\'s', async () => {
+    for (let n = 0; n < 15; n++) await registerPuppet(`bridge_many${n}`);
+    for (let n = 0; n < 10; n++) {
+      expect((await client.request('POST', '/login', {
+        token: BRIDGE_TOKEN, json: { type: 'm.login.application_service', identifier: { type: 'm.id.user', user: 'bridge_many0' } },
+      })).status).toBe(200);
+    }
+    const registrations: number[] = [];
+    for (let n = 0; n < 15; n++) registrations.push((await client.request('GET', '/register/available', { query: { username: `free${n}` } })).status);
+    expect(registrations).toContain(429);
+    const logins: number[] = [];
+    for (let n = 0; n < 10; n++) logins.push((await client.request('POST', '/login', { json: { type: 'm.login.password', user: 'alice', password: 'wrong' } })).status);
+    expect(logins).toContain(429);
   });
 });
