@@ -63,6 +63,7 @@ import { createFederationClient } from './federation/client/index.ts';
 import { registrationStages } from './registration/index.ts';
 import { startFederationSender } from './federation/sender/index.ts';
 import { createAppserviceClient } from './appservices/index.ts';
+import { createAppservices } from '../domain/app/appservices/index.ts';
 import { createRemoteServers } from './federation/remoteServers.ts';
 import { createRemoteRooms } from './federation/remoteRooms.ts';
 import { createRemoteKeyRing, ensureRemoteServerKeysSchema, fetchThroughClient, type FetchFederationJson } from './federation/keys/index.ts';
@@ -278,6 +279,11 @@ export const startStrata = async (
   // Application services (bridges): their registrations (config.appservices) and the client that calls them.
   const appserviceClient = createAppserviceClient();
   lifecycle.onStop('application service client', async () => appserviceClient.close());
+  // What clients ask of bridges: ping, third-party lookups, network lists, queries on unknown ids.
+  const appservices = createAppservices({
+    serverName: config.serverName, registrations: config.appservices, client: appserviceClient, directory, clock: { now: () => performance.now() },
+  });
+  const bridgeQueries = config.appservices.length === 0 ? undefined : appservices;
   const threePids: ThreePidServices = {
     store: await createSqlThreePidStore(db),
     ...(mailer === undefined || config.email === undefined ? {} : {
@@ -301,6 +307,7 @@ export const startStrata = async (
     random: cryptoRandom,
     serverName: config.serverName,
     remoteServers,
+    ...(bridgeQueries === undefined ? {} : { bridgeQueries }),
     registration: config.registration,
     allowGuestAccess: config.allowGuestAccess,
     appservices: config.appservices,
@@ -402,6 +409,7 @@ export const startStrata = async (
     profiles: accountStore,
     clock: systemClock,
     random: cryptoRandom,
+    ...(bridgeQueries === undefined ? {} : { bridgeQueries }),
   });
   late.rooms = rooms;
   // Invites by email through the trusted identity servers, and their completion on bind.
@@ -417,6 +425,7 @@ export const startStrata = async (
   // Relations, threads, user directory, room summaries, reports, mutual rooms (domain/app/rooms/modules.ts).
   const roomModules = createRoomModules({
     serverName: config.serverName, writer: guardedWriter, rooms: roomQueries, directory, profiles: accountStore, clock: systemClock, random: cryptoRandom,
+    ...(bridgeQueries === undefined ? {} : { bridgeQueries }),
     relations: createRelationQueries(db), userDirectory: createSqlUserDirectory(db), reports: createSqlContentReports(db), preferences,
   });
   // Long-polls wait for the rooms projection's wake-ups: once it has stopped they end at once with its 503.
@@ -505,6 +514,7 @@ export const startStrata = async (
     serverName: config.serverName, profiles: accountStore, directory, rooms: roomQueries, devices: accountStore,
     keys: userDataStores.keys, crossSigning: userDataStores.crossSigning,
     openIdUserInfo: (token) => accounts.openIdUserInfo(token), publicRooms: (request) => rooms.publicRooms(request),
+    ...(bridgeQueries === undefined ? {} : { bridgeQueries }),
   });
   // What other servers read of our rooms (/event, /state, /backfill, …), each behind the room's server ACL.
   const federationRoomReads = createFederationRoomReads({
@@ -532,7 +542,7 @@ export const startStrata = async (
         consumers: () => supervisor.statuses(),
       }),
       createAccountsRouter({
-        accounts, rateLimits: config.rateLimits, publicBaseUrl: () => config.publicBaseUrl ?? `http://${listening}`,
+        accounts, appservices, rateLimits: config.rateLimits, publicBaseUrl: () => config.publicBaseUrl ?? `http://${listening}`,
         ...(config.support === undefined ? {} : { support: config.support }),
       }),
       createSharedSecretRegistrationRouter(accounts),
@@ -542,7 +552,7 @@ export const startStrata = async (
         uploadLimiter: config.rateLimits.mediaCreate === null ? null : createTokenBucketLimiter(config.rateLimits.mediaCreate),
       }),
       createRoomsRouter({
-        rooms, accounts, messageRateLimit: config.rateLimits.messages, modules: roomModules,
+        rooms, accounts, appservices, messageRateLimit: config.rateLimits.messages, modules: roomModules,
         thirdPartyInvites: {
           invite: (requester, roomId, request) => inviteByThirdPartyId(thirdPartyInvitesContext, requester, roomId, request),
           inviteForJoin: (requester, room, signed) => inviteForThirdPartySignedJoin(thirdPartyInvitesContext, requester, room, signed),

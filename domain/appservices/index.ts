@@ -6,3 +6,4 @@ export {
   bridgesOfProtocol, exclusiveAliasOwner, exclusiveRoomOwner, exclusiveUserOwner, isInterestedInAlias, isInterestedInEvent,
   isInterestedInRoom, isInterestedInRoomId, isInterestedInUser, registrationByToken, type EventFacts, type RoomFacts,
 } from './interest.ts';
+export { parseThirdPartyInstanceId, thirdPartyInstanceId, type ThirdPartyInstance } from './instanceId.ts';

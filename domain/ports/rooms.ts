@@ -176,13 +176,26 @@ export interface RoomDirectory {
   aliasesOf(roomId: string): Promise<string[]>;
   setVisibility(roomId: string, visibility: DirectoryVisibility): Promise<void>;
   visibility(roomId: string): Promise<DirectoryVisibility>;
-  /** Published rooms as PublicRoomsChunk objects, most joined members first. */
   /** Marks a room forgotten (or not) for a user (rooms.yaml: /forget); joining again clears it. */
   setForgotten(userId: string, roomId: string, forgotten: boolean): Promise<void>;
   forgottenRooms(userId: string): Promise<string[]>;
-  /** `roomTypes`: only rooms of these types, `null` matching rooms without one (list_public_rooms.yaml). */
-  publicRooms(options: { limit: number; offset: number; searchTerm?: string; roomTypes?: readonly (string | null)[] }): Promise<PublicRoomsPage>;
+  /**
+   * Publishes (or withdraws) a room in a bridge's list for one of its networks
+   * (`PUT /directory/list/appservice/{networkId}/{roomId}`), apart from the server's own list.
+   */
+  setNetworkVisibility(appserviceId: string, networkId: string, roomId: string, visibility: DirectoryVisibility): Promise<void>;
+  /**
+   * Published rooms as PublicRoomsChunk objects, most joined members first. `network`: which list —
+   * the server's own (absent), one bridge network's, or all of them together.
+   * `roomTypes`: only rooms of these types, `null` matching rooms without one (list_public_rooms.yaml).
+   */
+  publicRooms(options: {
+    limit: number; offset: number; searchTerm?: string; roomTypes?: readonly (string | null)[]; network?: PublicRoomsNetwork;
+  }): Promise<PublicRoomsPage>;
 }
+
+/** A bridge's network list (its `instance_id` is `appserviceId|networkId`), or every list at once. */
+export type PublicRoomsNetwork = { readonly appserviceId: string; readonly networkId: string } | 'all';
 
 /** Waits until the rooms projection has applied a log offset (read-your-writes). */
 export interface ProjectionWaiter {

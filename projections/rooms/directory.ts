@@ -5,7 +5,7 @@
  * So they are not in the projection's `tables` (a rebuild keeps them).
  */
 import { isJsonObject, type JsonObject, type SqlDatabase } from '../../domain/index.ts';
-import type { DirectoryVisibility, PublicRoomsPage, RoomDirectory } from '../../domain/app/rooms/index.ts';
+import type { DirectoryVisibility, PublicRoomsNetwork, PublicRoomsPage, RoomDirectory } from '../../domain/app/rooms/index.ts';
 
 export const ROOM_DIRECTORY_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS room_aliases (
@@ -17,6 +17,13 @@ export const ROOM_DIRECTORY_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS room_directory (
     room_id text PRIMARY KEY,
     visibility text NOT NULL
+  )`,
+  // Rooms a bridge published in its networks' lists (Synapse's appservice_room_list).
+  `CREATE TABLE IF NOT EXISTS appservice_room_list (
+    appservice_id text NOT NULL,
+    network_id text NOT NULL,
+    room_id text NOT NULL,
+    PRIMARY KEY (appservice_id, network_id, room_id)
   )`,
   `CREATE TABLE IF NOT EXISTS room_forgotten (
     user_id text NOT NULL,
@@ -69,6 +76,17 @@ const chunkOf = (row: PublicRoomRow): JsonObject => {
   return chunk;
 };
 
+/**
+ * The rooms of a list, as Synapse's get_largest_public_rooms picks them: the server's own list,
+ * one bridge network's, or all of them together.
+ */
+const publishedRooms = (network: PublicRoomsNetwork | undefined): { sql: string; params: string[] } => {
+  const ownList = "SELECT room_id FROM room_directory WHERE visibility = 'public'";
+  if (network === undefined) return { sql: ownList, params: [] };
+  if (network === 'all') return { sql: `${ownList} UNION SELECT room_id FROM appservice_room_list`, params: [] };
+  return { sql: 'SELECT room_id FROM appservice_room_list WHERE appservice_id = $1 AND network_id = $2', params: [network.appserviceId, network.networkId] };
+};
+
 export const createSqlRoomDirectory = (db: SqlDatabase): RoomDirectory => ({
   async createAlias(alias, roomId, creator) {
     const { rowCount } = await db.query(
@@ -98,6 +116,11 @@ export const createSqlRoomDirectory = (db: SqlDatabase): RoomDirectory => ({
     const { rows } = await db.query<{ visibility: string }>('SELECT visibility FROM room_directory WHERE room_id = $1', [roomId]);
     return rows[0]?.visibility === 'public' ? 'public' : 'private';
   },
+  async setNetworkVisibility(appserviceId, networkId, roomId, visibility) {
+    await db.query(visibility === 'public'
+      ? 'INSERT INTO appservice_room_list (appservice_id, network_id, room_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING'
+      : 'DELETE FROM appservice_room_list WHERE appservice_id = $1 AND network_id = $2 AND room_id = $3', [appserviceId, networkId, roomId]);
+  },
   async setForgotten(userId, roomId, forgotten) {
     await db.query(forgotten
       ? 'INSERT INTO room_forgotten (user_id, room_id) VALUES ($1, $2) ON CONFLICT DO NOTHING'
@@ -107,7 +130,8 @@ export const createSqlRoomDirectory = (db: SqlDatabase): RoomDirectory => ({
     const { rows } = await db.query<{ room_id: string }>('SELECT room_id FROM room_forgotten WHERE user_id = $1 ORDER BY room_id', [userId]);
     return rows.map((row) => row.room_id);
   },
-  async publicRooms({ limit, offset, searchTerm, roomTypes }): Promise<PublicRoomsPage> {
+  async publicRooms({ limit, offset, searchTerm, roomTypes, network }): Promise<PublicRoomsPage> {
+    const published = publishedRooms(network);
     const { rows } = await db.query<PublicRoomRow>(
       `SELECT d.room_id, r.room_type,
          (SELECT count(*) FROM room_memberships m WHERE m.room_id = d.room_id AND m.membership = 'join') AS joined,
@@ -115,7 +139,7 @@ export const createSqlRoomDirectory = (db: SqlDatabase): RoomDirectory => ({
          ${stateContent('m.room.canonical_alias')} AS alias, ${stateContent('m.room.avatar')} AS avatar,
          ${stateContent('m.room.join_rules')} AS join_rules, ${stateContent('m.room.history_visibility')} AS history,
          ${stateContent('m.room.guest_access')} AS guest
-       FROM room_directory d JOIN rooms r ON r.room_id = d.room_id WHERE d.visibility = 'public'`);
+       FROM (${published.sql}) d JOIN rooms r ON r.room_id = d.room_id`, published.params);
     const term = searchTerm?.toLowerCase();
     const matching = rows.filter((row) => roomTypes === undefined || roomTypes.includes(row.room_type)).map(chunkOf)
       .filter((chunk) => term === undefined

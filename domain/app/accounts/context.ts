@@ -1,4 +1,5 @@
 import type { AppserviceRegistration } from '../../appservices/index.ts';
+import type { AppserviceQueries } from '../appservices/index.ts';
 import type { JsonObject } from '../../json.ts';
 import type { AccountStore, Clock, PasswordHasher, ProfileFields, Random, RecaptchaVerifier } from '../../ports/accounts.ts';
 import type { RemoteServers } from '../../ports/remoteServers.ts';
@@ -69,6 +70,8 @@ export interface AccountsContext {
    * namespaces are theirs to register in (application-service-api.md § Client-Server API Extensions).
    */
   readonly appservices?: readonly AppserviceRegistration[];
+  /** Bridges asked about users of ours nobody registered (profile lookups); absent: unknown stays unknown. */
+  readonly bridgeQueries?: AppserviceQueries;
 }
 
 /** Third-party identifiers: where they are kept, how tokens are mailed, which identity servers are trusted. */

@@ -36,7 +36,9 @@ const remoteServerOf = (ctx: AccountsContext, userId: string): string | undefine
 export const getProfile = async (ctx: AccountsContext, userId: string): Promise<ProfileFields> => {
   const remote = remoteServerOf(ctx, userId);
   if (remote !== undefined && ctx.remoteServers !== undefined) return ctx.remoteServers.queryProfile(remote, userId);
-  const profile = await ctx.store.getProfile(userId);
+  const profile = await ctx.store.getProfile(userId)
+    // A user of ours nobody registered may be a bridge's: one that says yes has just registered them.
+    ?? ((await ctx.bridgeQueries?.queryUser(userId)) === true ? await ctx.store.getProfile(userId) : undefined);
   if (profile === undefined) throw profileNotFound();
   return profile;
 };

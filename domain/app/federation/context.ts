@@ -6,6 +6,7 @@
 import type { JsonObject } from '../../json.ts';
 import type { ProfileReader, RoomDirectory, RoomReadModel } from '../../ports/rooms.ts';
 import type { CrossSigningStore, DeviceDirectory, KeyStore } from '../../ports/userData.ts';
+import type { AppserviceQueries } from '../appservices/index.ts';
 import type { PublicRoomsRequest } from '../rooms/directory.ts';
 
 export interface FederationQueriesContext {
@@ -21,4 +22,6 @@ export interface FederationQueriesContext {
   readonly openIdUserInfo: (token: string) => Promise<{ sub: string }>;
   /** The client API's `/publicRooms` use-case, over the same directory. */
   readonly publicRooms: (request: PublicRoomsRequest) => Promise<JsonObject>;
+  /** Bridges asked about our aliases nobody here created (as Synapse's directory query does); absent: not found. */
+  readonly bridgeQueries?: AppserviceQueries;
 }

@@ -10,6 +10,7 @@ import { isRoomAlias, isUserId, roomAliasServerName, userServerName, utf8Length,
 import type { JsonObject } from '../../json.ts';
 import { LIMITS } from '../../limits.ts';
 import type { FederationQueriesContext } from './context.ts';
+import { resolveAliasAskingBridges } from '../appservices/index.ts';
 
 const invalidParam = (message: string): MatrixError => new MatrixError('M_INVALID_PARAM', 400, message);
 const notFound = (message: string): MatrixError => new MatrixError('M_NOT_FOUND', 404, message);
@@ -46,7 +47,7 @@ export const queryProfile = async (ctx: FederationQueriesContext, userId: string
 export const queryDirectory = async (ctx: FederationQueriesContext, alias: string): Promise<JsonObject> => {
   if (!isRoomAlias(alias)) throw invalidParam(`Invalid room alias ${JSON.stringify(alias.slice(0, 64))}`);
   if (roomAliasServerName(alias as RoomAlias) !== ctx.serverName) throw invalidParam('Room alias is not hosted on this homeserver');
-  const found = await ctx.directory.resolveAlias(alias);
+  const found = await resolveAliasAskingBridges(ctx.directory, ctx.bridgeQueries, alias);
   if (found === undefined) throw notFound('Room alias not found');
   const servers = new Set<string>([ctx.serverName]);
   for (const member of await ctx.rooms.members(found.roomId)) {

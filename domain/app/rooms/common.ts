@@ -40,14 +40,20 @@ export const membershipIn = (state: RoomState, userId: string): string | undefin
 
 /**
  * `m.room.member` content for a local user: displayname and avatar_url come from their profile
- * (client-server-api § m.room.member: "displayname", "avatar_url").
+ * (client-server-api § m.room.member: "displayname", "avatar_url"). An invitee nobody registered
+ * here may be a bridge's user: the bridges whose namespace holds it are asked first
+ * (application-service-api.md § User query: "such as a room invite"), and one that says yes has
+ * registered them meanwhile, so the invite carries their profile.
  */
 export const memberContent = async (
   ctx: RoomsContext, userId: string, membership: string, extra: JsonObject = {},
 ): Promise<JsonObject> => {
   const content: JsonObject = { membership };
   if (userId.endsWith(`:${ctx.serverName}`)) {
-    const profile = await ctx.profiles.getProfile(userId);
+    let profile = await ctx.profiles.getProfile(userId);
+    if (profile === undefined && membership === 'invite' && (await ctx.bridgeQueries?.queryUser(userId)) === true) {
+      profile = await ctx.profiles.getProfile(userId);
+    }
     if (typeof profile?.displayname === 'string') content.displayname = profile.displayname;
     if (typeof profile?.avatar_url === 'string') content.avatar_url = profile.avatar_url;
   }

@@ -1,6 +1,7 @@
 /** Everything the room use-cases depend on; built once by the composition root. */
 import type { AppserviceRegistration } from '../../appservices/index.ts';
 import type { JsonObject } from '../../json.ts';
+import type { AppserviceQueries } from '../appservices/index.ts';
 import type { Clock, Random } from '../../ports/accounts.ts';
 import type { RemoteServers } from '../../ports/remoteServers.ts';
 import type { ProfileReader, RoomDirectory, RoomReadModel } from '../../ports/rooms.ts';
@@ -30,6 +31,11 @@ export interface RoomsContext {
   readonly backfill?: (roomId: string, limit: number) => Promise<boolean>;
   /** The application services: exclusive alias namespaces are theirs alone (aliasExclusivity.ts). */
   readonly appservices?: readonly AppserviceRegistration[];
+  /**
+   * Bridges asked about this server's aliases and users nobody here knows (application services);
+   * absent: unknown stays unknown.
+   */
+  readonly bridgeQueries?: AppserviceQueries;
 }
 
 /** What the membership use-cases ask of federation for rooms this server does not participate in. */

@@ -4,10 +4,13 @@
  * uses the same rule; the spec leaves it to the server); application services manage the aliases of
  * their namespace, and theirs alone where exclusive (aliasExclusivity.ts).
  */
+import { parseThirdPartyInstanceId } from '../../appservices/index.ts';
+import { resolveAliasAskingBridges } from '../appservices/index.ts';
 import { requiredPowerForEvent } from '../../auth/index.ts';
 import { isMatrixError, MatrixError } from '../../errors.ts';
 import { isRoomAlias, parseServerName, roomAliasServerName, type RoomAlias } from '../../ids/index.ts';
 import type { JsonObject } from '../../json.ts';
+import type { PublicRoomsNetwork } from '../../ports/rooms.ts';
 import { forbidden, invalidParam, lookupOf, membershipIn, notFound, notInRoom, originOf, powerOf, writerState } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
 import { ensureMayManageAlias } from './aliasExclusivity.ts';
@@ -39,7 +42,7 @@ export const getAlias = async (ctx: RoomsContext, alias: string): Promise<JsonOb
     const found = await ctx.remoteServers.queryDirectory(aliasServer, alias);
     return { room_id: found.roomId, servers: [...found.servers] };
   }
-  const found = await ctx.directory.resolveAlias(alias);
+  const found = await resolveAliasAskingBridges(ctx.directory, ctx.bridgeQueries, alias);
   if (found === undefined) throw notFound(`Room alias ${alias} not found`);
   return { room_id: found.roomId, servers: [ctx.serverName] };
 };
@@ -120,6 +123,20 @@ export interface PublicRoomsRequest {
   readonly thirdPartyInstanceId?: string;
 }
 
+/**
+ * Which list a request reads, as Synapse picks it: every list with `include_all_networks`, a
+ * bridge network's with `third_party_instance_id`, else the server's own. Rooms a bridge published
+ * for a network appear only there (or with `include_all_networks`).
+ */
+const networkOf = (options: PublicRoomsRequest): PublicRoomsNetwork | undefined => {
+  if (options.includeAllNetworks === true) return 'all';
+  if (options.thirdPartyInstanceId === undefined) return undefined;
+  const instance = parseThirdPartyInstanceId(options.thirdPartyInstanceId);
+  if (instance === undefined) throw invalidParam(`Invalid third_party_instance_id ${JSON.stringify(options.thirdPartyInstanceId)}: expected appserviceId|networkId`);
+  // Synapse reads an empty appservice id as the server's own list.
+  return instance.appserviceId === '' ? undefined : instance;
+};
+
 /** `GET`/`POST /publicRooms`: `since` tokens are `p<offset>` into the ordered list. */
 export const publicRooms = async (ctx: RoomsContext, options: PublicRoomsRequest): Promise<JsonObject> => {
   if (options.server !== undefined && options.server !== ctx.serverName) {
@@ -152,10 +169,9 @@ export const publicRooms = async (ctx: RoomsContext, options: PublicRoomsRequest
     if (match === null) throw invalidParam("Invalid 'since' token");
     offset = Number(match[1]);
   }
-  // No application service bridges third-party networks here, so a named network has no rooms.
-  if (options.thirdPartyInstanceId !== undefined) return { chunk: [], total_room_count_estimate: 0 };
+  const network = networkOf(options);
   const page = await ctx.directory.publicRooms({
-    limit, offset,
+    limit, offset, ...(network === undefined ? {} : { network }),
     ...(options.searchTerm === undefined ? {} : { searchTerm: options.searchTerm }),
     ...(options.roomTypes === undefined ? {} : { roomTypes: options.roomTypes }),
   });

@@ -10,13 +10,14 @@ import { isJsonObject, type JsonObject } from '../../json.ts';
 import { invalidParam, memberContent, membershipIn, notFound, notInRoom, originOf, withReason } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
 import { restrictedJoinContent } from './restrictedJoin.ts';
+import { resolveAliasAskingBridges } from '../appservices/index.ts';
 
 const FEDERATION_UNSUPPORTED = 'this server does not federate';
 
 /** A room id, or an alias resolved to one (another server's through federation), with servers to join through. */
 const resolveRoomAndServers = async (ctx: RoomsContext, roomIdOrAlias: string): Promise<{ roomId: string; servers: readonly string[] }> => {
   if (isRoomAlias(roomIdOrAlias)) {
-    const found = await ctx.directory.resolveAlias(roomIdOrAlias);
+    const found = await resolveAliasAskingBridges(ctx.directory, ctx.bridgeQueries, roomIdOrAlias);
     if (found !== undefined) return { roomId: found.roomId, servers: [] };
     const server = roomAliasServerName(roomIdOrAlias as RoomAlias);
     if (server === ctx.serverName) throw notFound(`Room alias ${roomIdOrAlias} not found`);

@@ -5,6 +5,7 @@
  * the allowed rooms; any other room is "not found", so its existence does not leak.
  */
 import { isRoomAlias } from '../../ids/index.ts';
+import { resolveAliasAskingBridges } from '../appservices/index.ts';
 import type { JsonObject } from '../../json.ts';
 import { notFound } from './common.ts';
 import type { RoomRequester } from './context.ts';
@@ -14,7 +15,7 @@ import { mayPreview, membershipIn, roomSummaryFields } from './spaceRoom.ts';
 const resolveRoom = async (ctx: RoomModulesContext, roomIdOrAlias: string): Promise<string> => {
   if (!roomIdOrAlias.startsWith('#')) return roomIdOrAlias;
   if (!isRoomAlias(roomIdOrAlias)) throw notFound('Room not found');
-  const found = await ctx.directory.resolveAlias(roomIdOrAlias);
+  const found = await resolveAliasAskingBridges(ctx.directory, ctx.bridgeQueries, roomIdOrAlias);
   if (found === undefined) throw notFound('Room not found');
   return found.roomId;
 };

@@ -4,8 +4,10 @@
  */
 import { Router } from '@koa/router';
 import type { Accounts } from '../../../domain/app/accounts/index.ts';
+import type { Appservices } from '../../../domain/app/appservices/index.ts';
 import type { RequestState, StrataContext, StrataRouter } from '../../http/index.ts';
 import { addAccountRoutes } from './accountRoutes.ts';
+import { addAppserviceRoutes } from './appserviceRoutes.ts';
 import { accessTokenOf, requireAccessToken } from './auth.ts';
 import { addDeviceRoutes } from './deviceRoutes.ts';
 import { addFallbackRoutes } from './fallbackRoutes.ts';
@@ -30,6 +32,8 @@ export interface AccountsRouterOptions {
   readonly publicBaseUrl?: () => string;
   /** `/.well-known/matrix/support` (the config's `support`); absent: 404. */
   readonly support?: SupportInfo;
+  /** Bridges: the appservice ping and third-party lookups; absent: those routes are not served. */
+  readonly appservices?: Pick<Appservices, 'ping' | 'protocols' | 'protocol' | 'lookup'>;
   /** Clock for the rate limiter (tests); Date.now by default. */
   readonly now?: () => number;
 }
@@ -52,7 +56,10 @@ export const createAccountsRouter = (options: AccountsRouterOptions): StrataRout
   addAccountRoutes(router, options.accounts, auth, rateLimit(limiter(options.rateLimits.threepidValidation ?? null)));
   addModerationRoutes(router, options.accounts, auth);
   addDiscoveryRoutes(router, options.publicBaseUrl, options.support, auth);
-  addThirdPartyRoutes(router, auth);
+  if (options.appservices !== undefined) {
+    addThirdPartyRoutes(router, auth, options.appservices);
+    addAppserviceRoutes(router, auth, options.appservices);
+  }
   addFallbackRoutes(router, options.accounts);
   return router;
 };

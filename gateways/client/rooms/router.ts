@@ -1,6 +1,7 @@
 /** The rooms router: room membership, events, state, timelines, aliases and the room directory. */
 import { Router } from '@koa/router';
 import type { Accounts } from '../../../domain/app/accounts/index.ts';
+import type { Appservices } from '../../../domain/app/appservices/index.ts';
 import { withBundledAggregations, type RoomModules, type RoomPeeking, type Rooms } from '../../../domain/app/rooms/index.ts';
 import type { EventStream, LegacySync } from '../../../domain/app/sync/index.ts';
 import type { RequestState, StrataRouter } from '../../http/index.ts';
@@ -26,6 +27,8 @@ export interface RoomsRouterOptions {
   readonly legacySync?: LegacySync;
   /** Invites by third-party identifier (`/invite` with `medium` and `address`); without it they are refused. */
   readonly thirdPartyInvites?: ThirdPartyInviter;
+  /** Bridges publishing rooms in their networks' lists; absent: `/directory/list/appservice` is not served. */
+  readonly appservices?: Pick<Appservices, 'setNetworkVisibility'>;
 }
 
 export const createRoomsRouter = (options: RoomsRouterOptions): StrataRouter => {
@@ -35,7 +38,7 @@ export const createRoomsRouter = (options: RoomsRouterOptions): StrataRouter => 
   addMembershipRoutes(router, rooms, auth, options.thirdPartyInvites);
   const limit = options.messageRateLimit ? createTokenBucketLimiter(options.messageRateLimit) : null;
   addEventRoutes(router, rooms, auth, rateLimit(limit));
-  addDirectoryRoutes(router, rooms, auth);
+  addDirectoryRoutes(router, rooms, auth, options.appservices);
   addSpaceRoutes(router, rooms, auth, {
     ...(options.peeking === undefined ? {} : { peeking: options.peeking }),
     ...(options.eventStream === undefined ? {} : { eventStream: options.eventStream }),
