@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_SCOPE_ENTRIES, NO_EXTENSIONS, parseExtensions, stickyPart, TO_DEVICE_LIMIT } from './config.ts';
+import { receiptsForInitialRoom } from './receipts.ts';
+import { roomsForExtension } from './scope.ts';
+import { decodeState, encodeState, NEW_CONNECTION, recordSent } from './state.ts';
+
+describe('sliding sync extensions: request parsing', () => {
+  it('defaults to nothing enabled, to_device limit 100 and every list and subscription in scope', () => {
+    const parsed = parseExtensions({});
+    expect(parsed).toEqual({ ...NO_EXTENSIONS, toDeviceSince: undefined });
+    expect(parsed.typing).toEqual({ enabled: false, lists: ['*'], rooms: ['*'] });
+  });
+
+  it('keeps what a request leaves out from the connection (sticky), but never to_device.since', () => {
+    const first = parseExtensions({ to_device: { enabled: true, since: '12', limit: 10 }, receipts: { enabled: true, lists: ['dms'] } });
+    expect(first.toDeviceSince).toBe(12);
+    const second = parseExtensions({ receipts: { rooms: ['!a:x'] } }, stickyPart(first));
+    expect(second.toDevice).toEqual({ enabled: true, limit: 10 });
+    expect(second.toDeviceSince).toBeUndefined();
+    expect(second.receipts).toEqual({ enabled: true, lists: ['dms'], rooms: ['!a:x'] });
+    expect(parseExtensions({ receipts: { enabled: false } }, stickyPart(second)).receipts.enabled).toBe(false);
+    // An explicit null names nothing.
+    expect(parseExtensions({ typing: { enabled: true, lists: null } }).typing.lists).toEqual([]);
+  });
+
+  it('caps to_device.limit at 100 and ignores unknown extensions', () => {
+    expect(parseExtensions({ to_device: { enabled: true, limit: 5000 }, 'org.example.unknown': { enabled: true } }).toDevice.limit).toBe(TO_DEVICE_LIMIT);
+  });
+
+  it('refuses malformed fields with M_BAD_JSON and out-of-bounds ones with M_INVALID_PARAM', () => {
+    const refused = (body: Record<string, never> | object) => {
+      try {
+        parseExtensions(body as never);
+      } catch (error) {
+        return (error as { errcode: string }).errcode;
+      }
+      return 'accepted';
+    };
+    expect(refused({ e2ee: { enabled: 'yes' } })).toBe('M_BAD_JSON');
+    expect(refused({ to_device: { limit: 1.5 } })).toBe('M_BAD_JSON');
+    expect(refused({ to_device: { limit: 0 } })).toBe('M_INVALID_PARAM');
+    expect(refused({ to_device: { since: 12 } })).toBe('M_INVALID_PARAM');
+    expect(refused({ to_device: { since: 'abc' } })).toBe('M_INVALID_PARAM');
+    expect(refused({ account_data: { lists: 'all' } })).toBe('M_BAD_JSON');
+    expect(refused({ account_data: { rooms: [1] } })).toBe('M_BAD_JSON');
+    expect(refused({ account_data: { rooms: [`!${'a'.repeat(300)}:x`] } })).toBe('M_INVALID_PARAM');
+    expect(refused({ receipts: { lists: Array.from({ length: MAX_SCOPE_ENTRIES + 1 }, (_, i) => `l${i}`) } })).toBe('M_INVALID_PARAM');
+    expect(refused({ typing: [] })).toBe('M_BAD_JSON');
+    expect(refused({ typing: { enabled: true, lists: ['a'], rooms: [] } })).toBe('accepted');
+  });
+});
+
+describe('sliding sync extensions: scope', () => {
+  const rooms = { lists: { all: ['!a', '!b'], dms: ['!c'] }, subscriptions: ['!s', '!t'] };
+
+  it('takes every list and subscription for *, and only the named ones otherwise', () => {
+    expect(roomsForExtension({ lists: ['*'], rooms: ['*'] }, rooms).sort()).toEqual(['!a', '!b', '!c', '!s', '!t']);
+    expect(roomsForExtension({ lists: ['dms'], rooms: ['!t'] }, rooms).sort()).toEqual(['!c', '!t']);
+  });
+
+  it('adds nothing for names that match no list or subscription of the answer', () => {
+    expect(roomsForExtension({ lists: ['missing', 'constructor'], rooms: ['!a'] }, rooms)).toEqual([]);
+    expect(roomsForExtension({ lists: [], rooms: [] }, rooms)).toEqual([]);
+  });
+});
+
+describe('sliding sync extensions: connection state', () => {
+  it('records rooms as sent at the newest end and forgets the oldest beyond the bound', () => {
+    const sent = recordSent(recordSent({}, ['!a', '!b', '!c'], 5), ['!a'], 9, 3);
+    expect(Object.entries(sent)).toEqual([['!b', 5], ['!c', 5], ['!a', 9]]);
+    expect(Object.keys(recordSent(sent, ['!d'], 10, 3))).toEqual(['!c', '!a', '!d']);
+  });
+
+  it('round-trips through the JSON the connection keeps, and reads anything else as a new connection', () => {
+    const state = {
+      sticky: { ...NO_EXTENSIONS, receipts: { enabled: true, lists: ['all'], rooms: [] } },
+      accountData: { '!a': 3 }, receipts: { '!b': 4 },
+      keyCounts: { oneTimeKeys: { signed_curve25519: 5 }, unusedFallbackKeyTypes: ['signed_curve25519'] },
+    };
+    expect(decodeState(JSON.parse(JSON.stringify(encodeState(state))))).toEqual(state);
+    expect(decodeState({})).toEqual(NEW_CONNECTION);
+    expect(decodeState({ receipts: 'x', e2ee: { enabled: 3 } })).toEqual(NEW_CONNECTION);
+  });
+});
+
+describe('sliding sync extensions: receipts of a room sent from scratch', () => {
+  it('keeps the receipts on its timeline events and the user’s own, drops others elsewhere', () => {
+    const content = {
+      $seen: { 'm.read': { '@bob:x': { ts: 1 } } },
+      $old: { 'm.read': { '@bob:x': { ts: 2 }, '@me:x': { ts: 3 } }, 'm.read.private': { '@me:x': { ts: 4 } } },
+      $older: { 'm.read': { '@carol:x': { ts: 5 } } },
+    };
+    expect(receiptsForInitialRoom(content, new Set(['$seen']), '@me:x')).toEqual({
+      $seen: { 'm.read': { '@bob:x': { ts: 1 } } },
+      $old: { 'm.read': { '@me:x': { ts: 3 } }, 'm.read.private': { '@me:x': { ts: 4 } } },
+    });
+  });
+});
