@@ -7,6 +7,8 @@ const suites: Record<string, () => Promise<{ run(args: string[]): Promise<void> 
   cs: () => import('./cs/index.ts'),
   federation: () => import('./federation/index.ts'),
   media: () => import('./media/index.ts'),
+  appservice: () => import('./appservice/index.ts'),
+  'sliding-sync': () => import('./slidingSync/index.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);
