@@ -87,7 +87,7 @@ export interface Accounts {
   /**
    * User-interactive auth with the password flow, for an operation of another layer (e.g. a
    * cross-signing key upload): resolves with the function to call once the operation succeeded,
-   * or throws the 401 UiaChallenge.
+   * or throws the 401 UiaChallenge. Application services are not asked.
    */
   passwordAuth(requester: Requester, request: GuardedRequest): Promise<() => Promise<void>>;
   /** The web pages completing a stage for clients that cannot (client-server-api § Fallback). */
@@ -151,6 +151,9 @@ export const createAccounts = (ctx: AccountsContext): Accounts => {
     newRegistrationNonce: () => newRegistrationNonce(ctx),
     registerWithSharedSecret: (request) => registerWithSharedSecret(ctx, request),
     passwordAuth: async (requester, request) => {
+      // Since v1.17 an application service replaces its users' cross-signing keys without UIA
+      // (application-service-api.md § Cross-signing): it has no password to give.
+      if (requester.appservice !== undefined) return async () => undefined;
       const session = await userInteractiveAuth(ctx, { request, flows: PASSWORD_FLOWS, userId: requester.userId, bindParams: true });
       return () => finishUserInteractiveAuth(ctx, session);
     },

@@ -5,7 +5,7 @@
  * Remote users' keys are asked of their servers (server-server-api § End-to-End Encryption), all
  * servers at once; a server that fails is reported under `failures` (keys.yaml), as Synapse does.
  */
-import { isMatrixError } from '../../errors.ts';
+import { isMatrixError, MatrixError } from '../../errors.ts';
 import { isUserId, userServerName } from '../../ids/index.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../json.ts';
 import { LIMITS } from '../../limits.ts';
@@ -56,8 +56,12 @@ const keyCounts = async (ctx: UserDataContext, requester: Requester): Promise<Js
   ...(await ctx.stores.keys.oneTimeKeyCounts(requester.userId, requester.deviceId)),
 });
 
-/** `POST /keys/upload`. */
+/**
+ * `POST /keys/upload`. Keys are a device's: an application service acting without `device_id`
+ * has none to upload them for (application-service-api.md § Identity assertion; Synapse's answer).
+ */
 export const uploadKeys = async (ctx: UserDataContext, requester: Requester, body: JsonObject): Promise<JsonObject> => {
+  if (requester.deviceId === '') throw new MatrixError('M_UNKNOWN', 400, 'To upload keys, you must pass device_id when authenticating');
   const deviceKeys = body.device_keys === undefined || body.device_keys === null ? undefined : checkDeviceKeys(requester, body.device_keys);
   const oneTimeKeys = keyMap(body.one_time_keys, 'one_time_keys');
   const fallbackKeys = keyMap(body.fallback_keys, 'fallback_keys');

@@ -241,6 +241,21 @@ describe.each<ServerMode>(['embedded', 'distributed'])('application services (%s
     expect(device.deviceId).toBe('ALICEOLD');
   });
 
+  it('uploads keys only for a device, and replaces cross-signing keys without user-interactive auth (since v1.17)', async () => {
+    await registerPuppet('bridge_kim');
+    const kim = domain('bridge_kim');
+    await asBridge('PUT', '/devices/KIMDEV', { userId: kim, json: {} });
+    const deviceKeys = { user_id: kim, device_id: 'KIMDEV', algorithms: ['m.olm.v1.curve25519-aes-sha2'], keys: { 'ed25519:KIMDEV': 'k' }, signatures: {} };
+    expectError(await asBridge('POST', '/keys/upload', { userId: kim, json: { one_time_keys: { 'curve25519:A': 'a' } } }), 400, 'M_UNKNOWN');
+    expect((await asBridge('POST', '/keys/upload', { userId: kim, deviceId: 'KIMDEV', json: { device_keys: deviceKeys } })).status).toBe(200);
+    const master = (id: string): Body => ({ master_key: { user_id: kim, usage: ['master'], keys: { [`ed25519:${id}`]: id } } });
+    expect((await asBridge('POST', '/keys/device_signing/upload', { userId: kim, json: master('AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA') })).status).toBe(200);
+    expect((await asBridge('POST', '/keys/device_signing/upload', { userId: kim, json: master('BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB') })).status).toBe(200);
+    const query = await client.ok('POST', '/keys/query', { token: alice.accessToken, json: { device_keys: { [kim]: [] } } });
+    expect(Object.keys(query.master_keys[kim].keys as Body)).toEqual(['ed25519:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB']);
+    expect(Object.keys(query.device_keys[kim] as Body)).toEqual(['KIMDEV']);
+  });
+
   // Last: it spends the address's login and registration tokens.
   it('counts ordinary logins and registrations, never an unlimited bridge\'s', async () => {
     for (let n = 0; n < 15; n++) await registerPuppet(`bridge_many${n}`);
