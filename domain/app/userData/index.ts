@@ -15,6 +15,8 @@ export type { UserDataStreams, AccountDataStream } from './streams.ts';
 export type { ToDeviceBatch } from './toDevice.ts';
 export type { Authorize } from './crossSigning.ts';
 export { keepStoredRoomKey } from './keyBackup.ts';
+export { presenceContent } from './presence.ts';
+export { receiptContents } from './receipts.ts';
 export { createTypingStream, MAX_TYPING_TIMEOUT_MS, type Schedule, type TypingStream } from './typing.ts';
 export {
   createPresenceTracker, SYNAPSE_PRESENCE_TIMERS, withPresenceActivity, type PresenceTimers, type PresenceTracker,

@@ -30,6 +30,8 @@ export interface BridgeContext {
   now(): number;
   /** The queued events in the client format, as the bridge gets them now (an event gone for good is left out). */
   loadEvents(registration: AppserviceRegistration, events: readonly QueuedEvent[]): Promise<JsonObject[]>;
+  /** Resolves once this server can answer what a bridge asks back (its listeners are bound). */
+  readonly ready: Promise<void>;
   /** The ephemeral data and to-device messages new since `streams`, and the positions they reach. */
   extras(registration: AppserviceRegistration, streams: StreamPositions): Promise<{ extras: TransactionExtras; streams: StreamPositions }>;
 }
@@ -89,6 +91,7 @@ export class Bridge {
   }
 
   async #run(): Promise<void> {
+    await this.#ctx.ready;
     while (this.#wanted && !this.#stopped && this.#retryTimer === undefined) {
       this.#wanted = false;
       for (;;) {

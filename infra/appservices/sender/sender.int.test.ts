@@ -13,9 +13,14 @@ import {
 } from '../../../domain/index.ts';
 import { RoomRecords } from '../../../test/builders/index.ts';
 import { openTestSchema, startRoomsStack, type RoomsStack, type TestSchema } from '../../../test/harness/index.ts';
+import { createInProcessNotifier, createTypingStream, type UserDataStores } from '../../../domain/app/userData/index.ts';
+import { createSqlRoomMembership } from '../../../projections/rooms/index.ts';
 import { createKafkaLog, withNamespace } from '../../kafka/index.ts';
+import { createSqlUserDataStores } from '../../userData/index.ts';
 import { createAppserviceClient, type HttpAppserviceClient } from '../client.ts';
-import { startAppserviceSender, type AppserviceSender, type StartAppserviceSenderOptions } from './index.ts';
+import {
+  createAppserviceEphemeral, startAppserviceSender, tapNotifier, type AppserviceSender, type StartAppserviceSenderOptions,
+} from './index.ts';
 
 const US = 'us.test';
 const ALICE = `@alice:${US}`;
@@ -326,6 +331,95 @@ describe('appservice sender', () => {
       expect(healthy.deliveredEventIds()).toEqual([records[3]!.eventId, ...messages.map((m) => m.eventId)]);
     } finally {
       await sender.stop();
+    }
+  });
+});
+
+describe('appservice sender, ephemeral data', () => {
+  it('sends typing, receipts, presence and to-device messages to a bridge that opted in, and keeps its positions across a restart', async () => {
+    const [opted, plainTarget] = [await bridge(), await bridge()];
+    const ephemeralBridge = registration(opted.url, users(`@eph_.*:${US}`), { receive_ephemeral: true });
+    const plainBridge = registration(plainTarget.url, users(`@neph_.*:${US}`));
+    const puppet = `@eph_bob:${US}`;
+    const stores: UserDataStores = await createSqlUserDataStores(schema.db);
+    const tap = tapNotifier(createInProcessNotifier());
+    const typing = createTypingStream(tap.notifier);
+    const { room, records } = RoomRecords.created('ephemeral', ALICE, [puppet, `@neph_bob:${US}`]);
+    await append(...records);
+    await waitUntil('the rooms projection has the room', async () => (await stack.queries.members(room.roomId)).length === 3);
+    const start = async () => startSender({
+      registrations: [ephemeralBridge, plainBridge],
+      extras: await createAppserviceEphemeral({
+        db: schema.db, serverName: US, registrations: [ephemeralBridge, plainBridge], tap, currentPositions: () => stores.currentPositions(),
+        typing, membership: createSqlRoomMembership(schema.db), rooms: stack.queries, directory: stack.directory, wakeDelayMs: 20,
+      }),
+    });
+    const streamsStored = async () => Object.keys((await schema.db.query<{ streams: JsonObject }>(
+      'SELECT streams FROM appservice_state WHERE appservice_id = $1', [ephemeralBridge.id])).rows[0]?.streams ?? {}).length === 3;
+    const ephemeralSeen = () => opted.delivered().flatMap((txn) => (txn.body.ephemeral as JsonObject[] | undefined) ?? []);
+    const toDeviceSeen = () => opted.delivered().flatMap((txn) => (txn.body['de.sorunome.msc2409.to_device'] as JsonObject[] | undefined) ?? []);
+    let sender = await start();
+    try {
+      // A bridge's first positions are the streams' current ones: nothing from before it ran.
+      await waitUntil('the bridge has stream positions', streamsStored);
+      const message = room.message(ALICE, 'read me');
+      await append(message);
+      await waitUntil('the message reached the bridge', () => opted.deliveredEventIds().includes(message.eventId));
+      typing.setTyping(room.roomId, ALICE, true, 30_000);
+      await stores.receipts.put({ roomId: room.roomId, receiptType: 'm.read', userId: ALICE, eventId: message.eventId, ts: 1_000 });
+      await stores.receipts.put({ roomId: room.roomId, receiptType: 'm.read.private', userId: `@neph_bob:${US}`, eventId: message.eventId, ts: 1_001 });
+      tap.notifier.notify([room.roomId]);
+      await stores.presence.set({ userId: ALICE, presence: 'online', lastActiveTs: Date.now() });
+      tap.notifier.notify([ALICE, puppet]);
+      await stores.toDevice.send({ userId: ALICE, deviceId: 'ADEVICE' }, 'txn1', 'm.test', [
+        { userId: puppet, deviceId: 'PUPPETDEV', content: { secret: 1 } },
+        { userId: `@carol:${US}`, deviceId: 'CDEV', content: { secret: 2 } },
+      ]);
+      tap.notifier.notify([puppet, `@carol:${US}`]);
+      await waitUntil('typing, receipt, presence and to-device arrived', () => {
+        const types = new Set(ephemeralSeen().map((event) => event.type));
+        return types.has('m.typing') && types.has('m.receipt') && types.has('m.presence') && toDeviceSeen().length > 0;
+      });
+      await sleep(300);
+      const ephemeral = ephemeralSeen();
+      expect(ephemeral.filter((event) => event.type === 'm.typing').at(-1)).toEqual({ type: 'm.typing', room_id: room.roomId, content: { user_ids: [ALICE] } });
+      // Private receipts never leave for a bridge.
+      expect(ephemeral.filter((event) => event.type === 'm.receipt')).toEqual([
+        { type: 'm.receipt', room_id: room.roomId, content: { [message.eventId]: { 'm.read': { [ALICE]: { ts: 1_000 } } } } },
+      ]);
+      const presence = ephemeral.filter((event) => event.type === 'm.presence');
+      expect(presence).toHaveLength(1);
+      expect(presence[0]).toMatchObject({ type: 'm.presence', sender: ALICE, content: { presence: 'online' } });
+      // Its users' messages only, with their recipient.
+      expect(toDeviceSeen()).toEqual([{ type: 'm.test', sender: ALICE, content: { secret: 1 }, to_user_id: puppet, to_device_id: 'PUPPETDEV' }]);
+      // Both names of the ephemeral list, as Synapse sends them.
+      for (const txn of opted.delivered()) expect(txn.body['de.sorunome.msc2409.ephemeral']).toEqual(txn.body.ephemeral);
+      // A bridge that did not opt in gets events alone.
+      expect(plainTarget.deliveredEventIds()).toContain(message.eventId);
+      for (const txn of plainTarget.received) expect(Object.keys(txn.body)).toEqual(['events']);
+    } finally {
+      await sender.stop();
+    }
+    // While the sender is stopped, a new receipt: after the restart it arrives, and nothing is sent twice.
+    const before = opted.delivered().length;
+    const later = room.message(ALICE, 'read me too');
+    await append(later);
+    await stores.receipts.put({ roomId: room.roomId, receiptType: 'm.read', userId: ALICE, eventId: later.eventId, ts: 2_000 });
+    sender = await start();
+    try {
+      await waitUntil('the later receipt arrived', () => opted.delivered().slice(before)
+        .some((txn) => ((txn.body.ephemeral as JsonObject[]) ?? []).some((event) => event.type === 'm.receipt')));
+      const resent = opted.delivered().slice(before).flatMap((txn) => txn.body.ephemeral as JsonObject[]);
+      expect(resent.filter((event) => event.type === 'm.receipt')).toEqual([
+        { type: 'm.receipt', room_id: room.roomId, content: { [later.eventId]: { 'm.read': { [ALICE]: { ts: 2_000 } } } } },
+      ]);
+      expect(resent.filter((event) => event.type === 'm.presence')).toEqual([]);
+      expect(opted.delivered().slice(before).flatMap((txn) => txn.body['de.sorunome.msc2409.to_device'] as JsonObject[])).toEqual([]);
+      // The event appended while stopped arrives too (the log consumer resumes from its position).
+      await waitUntil('the later event arrived', () => opted.deliveredEventIds().includes(later.eventId));
+    } finally {
+      await sender.stop();
+      typing.close();
     }
   });
 });

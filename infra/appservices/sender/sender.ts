@@ -61,11 +61,15 @@ export interface StartAppserviceSenderOptions {
   readonly transactionTimeoutMs?: number;
   /** How long stop() waits for transactions in flight (default 5 s; what they carry stays queued). */
   readonly stopGraceMs?: number;
+  /** Send nothing until `open()` (the composition opens it once the listeners are bound: bridges call back). */
+  readonly held?: boolean;
 }
 
 export interface AppserviceSender {
   /** The consumer's name (its /health entry), or null when no bridge takes transactions and nothing runs. */
   readonly name: string | null;
+  /** With `held`: nothing is sent until this is called. */
+  open(): void;
   stop(): Promise<void>;
   /** Settles after stop(); rejects if the consumer stopped on a poison record. */
   readonly done: Promise<void>;
@@ -98,10 +102,12 @@ const bridgeEvent = async (rooms: StartAppserviceSenderOptions['rooms'], event: 
 export const startAppserviceSender = async (options: StartAppserviceSenderOptions): Promise<AppserviceSender> => {
   const { serverName, topic, log, logger, rooms, roomsProjection } = options;
   const registrations = receivingBridges(options.registrations);
-  if (registrations.length === 0) return { name: null, stop: async () => undefined, done: Promise.resolve() };
+  if (registrations.length === 0) return { name: null, open: () => undefined, stop: async () => undefined, done: Promise.resolve() };
   const store = await createAppserviceSenderStore(options.db);
   const metrics = createAppserviceSenderMetrics(options.registry);
   let stopping = false;
+  let open: () => void = () => undefined;
+  const ready = options.held === true ? new Promise<void>((resolve) => { open = resolve; }) : Promise.resolve();
 
   /** Waits until the rooms projection has applied `partition`/`offset`; false when stopping meanwhile. */
   const roomsApplied = async (partition: number, offset: number): Promise<boolean> => {
@@ -119,7 +125,7 @@ export const startAppserviceSender = async (options: StartAppserviceSenderOption
   const bridges = new Map<string, Bridge>();
   for (const registration of registrations) {
     bridges.set(registration.id, new Bridge(registration, {
-      store, client: options.client, metrics, logger, backoff: options.backoff ?? DEFAULT_APPSERVICE_BACKOFF,
+      store, client: options.client, metrics, logger, ready, backoff: options.backoff ?? DEFAULT_APPSERVICE_BACKOFF,
       transactionTimeoutMs: options.transactionTimeoutMs ?? 60_000, now: () => Date.now(),
       extras: (bridge, streams) => (extrasSource === undefined || !bridge.receiveEphemeral
         ? Promise.resolve({ extras: NO_EXTRAS, streams: {} })
@@ -226,6 +232,7 @@ export const startAppserviceSender = async (options: StartAppserviceSenderOption
 
   const stopGraceMs = options.stopGraceMs ?? 5_000;
   return {
+    open: () => open(),
     name: consumer.name,
     done: consumer.done,
     async stop() {

@@ -79,7 +79,8 @@ export interface AppserviceSenderStore {
   currentTransaction(appserviceId: string): Promise<StoredTransaction | undefined>;
   /**
    * Assigns the next transaction id to the oldest `limit` unassigned events and the extras, unless
-   * there is nothing to send; answers what was assigned. `streams` are the positions reached once it is acknowledged.
+   * there is nothing to send; answers what was assigned. `streams` are the positions reached once it
+   * is acknowledged (at once when there is nothing to send).
    */
   assignTransaction(appserviceId: string, limit: number, extras: StoredTransaction['extras'], streams: StreamPositions): Promise<StoredTransaction | undefined>;
   /** The bridge acknowledged the transaction: its rows go, its stream positions stand. */
@@ -173,7 +174,11 @@ export const createAppserviceSenderStore = async (db: SqlDatabase): Promise<Apps
          WHERE appservice_id = $1 AND txn_id IS NULL ORDER BY id LIMIT $2`,
         [appserviceId, limit],
       );
-      if (rows.length === 0 && extras.ephemeral.length === 0 && extras.toDevice.length === 0) return undefined;
+      if (rows.length === 0 && extras.ephemeral.length === 0 && extras.toDevice.length === 0) {
+        // Nothing up to these positions was for the bridge: they stand as if acknowledged.
+        await tx.query('UPDATE appservice_state SET streams = streams || $2::jsonb WHERE appservice_id = $1', [appserviceId, JSON.stringify(streams)]);
+        return undefined;
+      }
       const txnId = Number(state.rows[0]!.last_txn_id) + 1;
       await tx.query('UPDATE appservice_queue SET txn_id = $2 WHERE id = ANY($1::bigint[])', [rows.map((row) => row.id), txnId]);
       await tx.query(

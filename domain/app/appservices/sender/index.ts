@@ -5,3 +5,4 @@ export {
   DEFAULT_APPSERVICE_BACKOFF, MAX_EPHEMERAL_PER_TRANSACTION, MAX_EVENTS_PER_TRANSACTION, MAX_TO_DEVICE_PER_TRANSACTION, NO_EXTRAS,
   transactionBody, type TransactionExtras,
 } from './transaction.ts';
+export { mayConcern, presenceEvent, receiptEvents, toDeviceEvent, typingEvent, type ToDeviceForBridge } from './ephemeral.ts';

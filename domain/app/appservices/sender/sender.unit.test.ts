@@ -5,7 +5,7 @@ import { parseRegistration, type AppserviceRegistration } from '../../../appserv
 import type { StateChange } from '../../../room/index.ts';
 import {
   ALIASES_FRESH_MS, bridgesInterestedIn, bridgesInterestedInOutOfBand, DEFAULT_APPSERVICE_BACKOFF, eventFactsOf, KnownRoom, localJoinedMembers,
-  NO_EXTRAS, receivingBridges, RoomFactsCache, transactionBody,
+  mayConcern, NO_EXTRAS, presenceEvent, receiptEvents, receivingBridges, RoomFactsCache, toDeviceEvent, transactionBody, typingEvent,
 } from './index.ts';
 
 const US = 'us.test';
@@ -117,5 +117,30 @@ describe('transactions', () => {
 
   it('backs off from a second to five minutes', () => {
     expect(DEFAULT_APPSERVICE_BACKOFF).toEqual({ startMs: 1_000, maxMs: 300_000 });
+  });
+});
+
+describe('ephemeral data', () => {
+  it('shapes typing, receipts (private ones left out), presence and to-device as Synapse sends them', () => {
+    expect(typingEvent('!r', ['@a:x'])).toEqual({ type: 'm.typing', room_id: '!r', content: { user_ids: ['@a:x'] } });
+    const receipt = (userId: string, receiptType: string, threadId?: string) =>
+      ({ roomId: '!r', receiptType, userId, eventId: '$e', ts: 5, position: 1, ...(threadId === undefined ? {} : { threadId }) });
+    expect(receiptEvents([receipt('@a:x', 'm.read'), receipt('@b:x', 'm.read.private'), receipt('@c:x', 'm.read', 'main')])).toEqual([
+      { type: 'm.receipt', room_id: '!r', content: { $e: { 'm.read': { '@a:x': { ts: 5 }, '@c:x': { ts: 5, thread_id: 'main' } } } } },
+    ]);
+    expect(receiptEvents([receipt('@b:x', 'm.read.private')])).toEqual([]);
+    expect(presenceEvent({ userId: '@a:x', presence: 'online', lastActiveTs: 1_000, position: 3, statusMsg: 'hi' }, 1_500)).toMatchObject({
+      type: 'm.presence', sender: '@a:x', content: { presence: 'online', last_active_ago: 500, status_msg: 'hi' },
+    });
+    expect(toDeviceEvent({ userId: '@u:x', deviceId: 'D', sender: '@s:x', type: 'm.t', content: { a: 1 } })).toEqual({
+      type: 'm.t', sender: '@s:x', content: { a: 1 }, to_user_id: '@u:x', to_device_id: 'D',
+    });
+  });
+
+  it('wakes a bridge for its users and for rooms, not for other users', () => {
+    expect(mayConcern(users, `@irc_bob:${US}`)).toBe(true);
+    expect(mayConcern(users, `@usersbot:${US}`)).toBe(true);
+    expect(mayConcern(users, `@alice:${US}`)).toBe(false);
+    expect(mayConcern(users, '!room:us.test')).toBe(true);
   });
 });
