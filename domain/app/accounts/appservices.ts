@@ -10,6 +10,9 @@ import {
 } from '../../appservices/index.ts';
 import { MatrixError } from '../../errors.ts';
 import { BoundedMap } from '../../boundedMap.ts';
+import { isUserId } from '../../ids/index.ts';
+import { utf8Length } from '../../ids/limits.ts';
+import { LIMITS } from '../../limits.ts';
 import type { JsonObject } from '../../json.ts';
 import type { AccountsContext, Requester } from './context.ts';
 import { localUserIdOf } from './identifier.ts';
@@ -49,6 +52,9 @@ export const ensureNotReserved = (ctx: AccountsContext, userId: string): void =>
   if (reservedByAnother(ctx, userId)) throw userReservedError();
 };
 
+const mayBeDeviceId = (deviceId: string): boolean =>
+  deviceId !== '' && !deviceId.includes('\u0000') && utf8Length(deviceId) <= LIMITS.deviceIdBytes;
+
 /** Users known to be registered: accounts are never deleted, so a yes stays true. */
 const REMEMBERED_REGISTERED_USERS = 100_000;
 
@@ -75,7 +81,7 @@ export const createAppserviceAuthenticator = (ctx: AccountsContext): AppserviceA
       // As Synapse (validate_appservice_can_control_user_id): the sender, else a user of the
       // namespace this server holds; a user of another server can be neither.
       if (userId !== appservice.sender) {
-        const local = userId.startsWith('@') && userId.endsWith(`:${ctx.serverName}`);
+        const local = isUserId(userId) && userId.endsWith(`:${ctx.serverName}`);
         if (!local || !isInterestedInUser(appservice, userId)) {
           throw new MatrixError('M_FORBIDDEN', 403, `Application service cannot masquerade as this user (${userId}).`);
         }
@@ -83,7 +89,9 @@ export const createAppserviceAuthenticator = (ctx: AccountsContext): AppserviceA
           throw new MatrixError('M_FORBIDDEN', 403, `Application service has not registered this user (${userId})`);
         }
       }
-      if (assertion.deviceId !== undefined && (await ctx.store.getDevice(userId, assertion.deviceId)) === undefined) {
+      // A device id no device can have (empty, too long, with NUL) is not looked up.
+      const deviceId = assertion.deviceId;
+      if (deviceId !== undefined && (!mayBeDeviceId(deviceId) || (await ctx.store.getDevice(userId, deviceId)) === undefined)) {
         throw new MatrixError('M_UNKNOWN_DEVICE', 400,
           `Application service trying to use a device that doesn't exist ('${assertion.deviceId}' for ${userId})`);
       }

@@ -49,6 +49,11 @@ describe('application services: authentication', () => {
     await expect(as('@bridge_nobody:example.org')).rejects.toMatchObject({ errcode: 'M_FORBIDDEN', status: 403, message: expect.stringContaining('has not registered') });
     await expect(as('@bridge_ann:other.org')).rejects.toMatchObject({ errcode: 'M_FORBIDDEN', status: 403 });
     await expect(as('@bridgebot:example.org', 'NODEVICE')).rejects.toMatchObject({ errcode: 'M_UNKNOWN_DEVICE', status: 400 });
+    // Ids nothing can hold are refused without a look-up.
+    for (const deviceId of ['', 'A\u0000B', 'D'.repeat(256)]) {
+      await expect(as('@bridgebot:example.org', deviceId)).rejects.toMatchObject({ errcode: 'M_UNKNOWN_DEVICE', status: 400 });
+    }
+    await expect(as('@bridge_\u0000:example.org')).rejects.toMatchObject({ errcode: 'M_FORBIDDEN', status: 403 });
     await expect(accounts.authenticate('as-unknown')).rejects.toMatchObject({ errcode: 'M_UNKNOWN_TOKEN', status: 401 });
   });
 

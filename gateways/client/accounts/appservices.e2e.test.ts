@@ -117,6 +117,8 @@ describe.each<ServerMode>(['embedded', 'distributed'])('application services (%s
     expectError(await asBridge('GET', '/account/whoami', { token: LIMITED_TOKEN, userId: fay }), 403, 'M_FORBIDDEN');
 
     expectError(await asBridge('GET', '/account/whoami', { userId: fay, deviceId: 'NOSUCHDEVICE' }), 400, 'M_UNKNOWN_DEVICE');
+    // A device id nothing can hold is refused as such, not looked up.
+    expectError(await asBridge('GET', '/account/whoami', { userId: fay, deviceId: 'D'.repeat(300) }), 400, 'M_UNKNOWN_DEVICE');
     // A device made by the bridge's login (MSC2778), then asserted (also under MSC3202's name).
     const login = await client.request('POST', '/login', {
       token: BRIDGE_TOKEN, json: { type: 'm.login.application_service', identifier: { type: 'm.id.user', user: 'bridge_fay' }, device_id: 'FAYDEV' },
