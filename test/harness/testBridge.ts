@@ -268,6 +268,14 @@ export class TestBridge {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /**
+   * `POST /_matrix/client/v1/appservice/{id}/ping`, as bridges do on start: the homeserver pings the
+   * bridge back (Synapse also retries at once what it holds for a bridge it had marked down).
+   */
+  ping(transactionId: string): Promise<Reply> {
+    return this.client.request('POST', `/_matrix/client/v1/appservice/${encodeURIComponent(this.registration.id)}/ping`, { json: { transaction_id: transactionId } });
+  }
+
   /** Resolves once `condition` holds (re-checked on every request the bridge gets); throws after `timeoutMs`. */
   async waitFor(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
     if (condition()) return;

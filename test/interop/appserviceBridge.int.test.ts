@@ -97,10 +97,8 @@ describe.each(TARGETS)('the test bridge against $name', (target) => {
   }, 120_000);
 
   it('is pinged through the homeserver, which presents its hs_token', async () => {
-    const pinged = await bridge.client.ok('POST', `/_matrix/client/v1/appservice/${e(bridge.registration.id)}/ping`, {
-      json: { transaction_id: `ping-${run}` },
-    });
-    expect(typeof pinged.duration_ms).toBe('number');
+    const pinged = await bridge.ping(`ping-${run}`);
+    expect({ status: pinged.status, durationMs: typeof pinged.body.duration_ms }).toEqual({ status: 200, durationMs: 'number' });
     expect(bridge.queries).toContainEqual(expect.objectContaining({ kind: 'ping', subject: `ping-${run}` }));
   });
 
@@ -234,7 +232,7 @@ describe.each(TARGETS)('the test bridge against $name', (target) => {
     // A bridge says it is back by pinging (Synapse retries a down bridge at once when pinged). Its
     // answer does not matter here: Synapse 1.163 answers 502 (AlreadyCalled) when the ping lands as
     // its own retry timer fires.
-    await bridge.client.request('POST', `/_matrix/client/v1/appservice/${e(bridge.registration.id)}/ping`, { json: { transaction_id: `back-${run}` } });
+    await bridge.ping(`back-${run}`);
     await bridge.waitFor('the 10 messages sent while it was down', () => sent.every((id) => bridge.events.some((received) => received.event.event_id === id)), 90_000);
 
     const arrived = bridge.eventsIn(roomId).map((event) => event.event_id as string).filter((id) => sent.includes(id));

@@ -16,12 +16,16 @@ export const SYNAPSE_BRIDGE = {
   bridgePort: Number(process.env.STRATA_SYNAPSE_APPSERVICE_PORT ?? 18029),
 } as const;
 
-const script = (command: 'start' | 'restart', timeoutSeconds: number): void => {
+const script = (command: 'start' | 'restart' | 'stop' | 'status', timeoutSeconds: number): number => {
   // Its progress goes to stderr, so a benchmark's stdout keeps only its figures.
   const result = spawnSync('bash', ['infra/services/synapse.sh', command], { cwd: repoRoot, stdio: ['ignore', 2, 2], timeout: timeoutSeconds * 1000 });
-  if (result.error !== undefined || result.status !== 0) {
-    throw new Error(`infra/services/synapse.sh ${command} failed (${result.error?.message ?? `exit ${result.status}`})`);
-  }
+  if (result.error !== undefined) throw new Error(`infra/services/synapse.sh ${command}: ${result.error.message}`);
+  return result.status ?? 1;
+};
+
+const must = (command: 'start' | 'restart', timeoutSeconds: number): void => {
+  const status = script(command, timeoutSeconds);
+  if (status !== 0) throw new Error(`infra/services/synapse.sh ${command} failed (exit ${status}, see its message above)`);
 };
 
 /** Whether the running Synapse knows the bridge's as_token (it was started with the registration). */
@@ -35,12 +39,17 @@ const knowsBridge = async (): Promise<boolean> => {
 
 /**
  * Starts that Synapse if needed (the first start installs it, which takes minutes); one started
- * before its config listed the bridge is restarted. It is left running, like the other services.
+ * before its config listed the bridge is restarted. Answers whether this call started it (tests
+ * leave it running, like the other services; the benchmark stops what it started).
  */
-export const ensureBridgeSynapse = async (): Promise<void> => {
-  script('start', 900);
+export const ensureBridgeSynapse = async (): Promise<boolean> => {
+  const wasRunning = script('status', 30) === 0;
+  must('start', 900);
   if (!(await knowsBridge())) {
-    script('restart', 300);
+    must('restart', 300);
     if (!(await knowsBridge())) throw new Error('Synapse does not know the test bridge\'s as_token after a restart');
   }
+  return !wasRunning;
 };
+
+export const stopBridgeSynapse = (): void => void script('stop', 120);

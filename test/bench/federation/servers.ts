@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
+import { stringify as toYaml } from 'yaml';
 import { freePort } from '../../harness/ports.ts';
 import { request, type HttpOptions } from '../cs/matrixClient.ts';
 import type { StrataMode } from './options.ts';
@@ -108,7 +109,11 @@ const exited = (child: ChildProcess, ms: number): Promise<boolean> => new Promis
 });
 
 /** A Strata process federating with loopback peers whose certificates are self-signed. */
-export const startStrataProcess = async (label: string, mode: StrataMode, say: (line: string) => void): Promise<Homeserver> => {
+export const startStrataProcess = async (
+  label: string, mode: StrataMode, say: (line: string) => void,
+  /** Keys of its YAML config file over the default (login and registration not rate-limited). */
+  file: Readonly<Record<string, unknown>> = {},
+): Promise<Homeserver> => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'strata-fedbench-'));
   const suffix = randomBytes(4).toString('hex');
   const cleanups: (() => Promise<void>)[] = [async () => rmSync(dataDir, { recursive: true, force: true })];
@@ -118,7 +123,7 @@ export const startStrataProcess = async (label: string, mode: StrataMode, say: (
   try {
     const [httpPort, tlsPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
     const sharedSecret = randomBytes(12).toString('hex');
-    writeFileSync(path.join(dataDir, 'strata.yaml'), 'rate_limits: { login: false, registration: false }\n');
+    writeFileSync(path.join(dataDir, 'strata.yaml'), toYaml({ rate_limits: { login: false, registration: false }, ...file }));
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       STRATA_CONFIG: path.join(dataDir, 'strata.yaml'),
