@@ -53,6 +53,28 @@ describe('federation directory query', () => {
   });
 });
 
+describe('federation directory query of an alias a bridge holds', () => {
+  it('asks the bridges, and answers the room the bridge created for it', async () => {
+    const created = new Map<string, { roomId: string; creator: string }>();
+    const asked: string[] = [];
+    const queries = createFederationQueries(context({
+      directory: { resolveAlias: async (alias) => created.get(alias) },
+      bridgeQueries: {
+        queryAlias: async (alias) => {
+          asked.push(alias);
+          if (alias !== `#irc_lobby:${US}`) return false;
+          created.set(alias, { roomId: `!portal:${US}`, creator: `@ircbot:${US}` });
+          return true;
+        },
+        queryUser: async () => false,
+      },
+    }));
+    expect((await queries.queryDirectory(`#irc_lobby:${US}`)).room_id).toBe(`!portal:${US}`);
+    expect(await errorOf(queries.queryDirectory(`#irc_none:${US}`))).toEqual({ errcode: 'M_NOT_FOUND', status: 404 });
+    expect(asked).toEqual([`#irc_lobby:${US}`, `#irc_none:${US}`]);
+  });
+});
+
 describe('federation profile query', () => {
   it('answers the whole profile, or only the named field', async () => {
     const queries = createFederationQueries(context());
