@@ -37,6 +37,10 @@ let spec: ClientServerSpec | undefined;
 const COMMON_ERRORS: ReadonlySet<string> = new Set([
   '401 M_MISSING_TOKEN', '401 M_UNKNOWN_TOKEN', '400 M_NOT_JSON', '400 M_BAD_JSON', '429 M_LIMIT_EXCEEDED', '403 M_GUEST_ACCESS_FORBIDDEN',
   '404 M_NOT_FOUND',
+  // application-service-api.md: any request of a bridge naming a device its user lacks, or made
+  // without one where a device is needed (§ Identity assertion); users or aliases outside the
+  // bridge's namespaces, or in another's exclusive one (§ Server admin style permissions).
+  '400 M_UNKNOWN_DEVICE', '400 M_EXCLUSIVE',
 ]);
 
 const isUnrecognized = (status: number, body: unknown): boolean =>

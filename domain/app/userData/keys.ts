@@ -58,10 +58,11 @@ const keyCounts = async (ctx: UserDataContext, requester: Requester): Promise<Js
 
 /**
  * `POST /keys/upload`. Keys are a device's: an application service acting without `device_id`
- * has none to upload them for (application-service-api.md § Identity assertion; Synapse's answer).
+ * has none to upload them for (application-service-api.md § Identity assertion: such requests
+ * "fail"; Synapse's message, with the errcode identity assertion gives device trouble).
  */
 export const uploadKeys = async (ctx: UserDataContext, requester: Requester, body: JsonObject): Promise<JsonObject> => {
-  if (requester.deviceId === '') throw new MatrixError('M_UNKNOWN', 400, 'To upload keys, you must pass device_id when authenticating');
+  if (requester.deviceId === '') throw new MatrixError('M_UNKNOWN_DEVICE', 400, 'To upload keys, you must pass device_id when authenticating');
   const deviceKeys = body.device_keys === undefined || body.device_keys === null ? undefined : checkDeviceKeys(requester, body.device_keys);
   const oneTimeKeys = keyMap(body.one_time_keys, 'one_time_keys');
   const fallbackKeys = keyMap(body.fallback_keys, 'fallback_keys');

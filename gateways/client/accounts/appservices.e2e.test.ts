@@ -248,7 +248,7 @@ describe.each<ServerMode>(['embedded', 'distributed'])('application services (%s
     const kim = domain('bridge_kim');
     await asBridge('PUT', '/devices/KIMDEV', { userId: kim, json: {} });
     const deviceKeys = { user_id: kim, device_id: 'KIMDEV', algorithms: ['m.olm.v1.curve25519-aes-sha2'], keys: { 'ed25519:KIMDEV': 'k' }, signatures: {} };
-    expectError(await asBridge('POST', '/keys/upload', { userId: kim, json: { one_time_keys: { 'curve25519:A': 'a' } } }), 400, 'M_UNKNOWN');
+    expectError(await asBridge('POST', '/keys/upload', { userId: kim, json: { one_time_keys: { 'curve25519:A': 'a' } } }), 400, 'M_UNKNOWN_DEVICE');
     expect((await asBridge('POST', '/keys/upload', { userId: kim, deviceId: 'KIMDEV', json: { device_keys: deviceKeys } })).status).toBe(200);
     const master = (id: string): Body => ({ master_key: { user_id: kim, usage: ['master'], keys: { [`ed25519:${id}`]: id } } });
     expect((await asBridge('POST', '/keys/device_signing/upload', { userId: kim, json: master('AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA') })).status).toBe(200);
