@@ -52,6 +52,9 @@ export const ensureNotReserved = (ctx: AccountsContext, userId: string): void =>
   if (reservedByAnother(ctx, userId)) throw userReservedError();
 };
 
+/** An asserted id as error messages repeat it: the client chose it, so it is cut short. */
+const shown = (id: string): string => (id.length > 255 ? `${id.slice(0, 255)}…` : id);
+
 const mayBeDeviceId = (deviceId: string): boolean =>
   deviceId !== '' && !deviceId.includes('\u0000') && utf8Length(deviceId) <= LIMITS.deviceIdBytes;
 
@@ -83,7 +86,7 @@ export const createAppserviceAuthenticator = (ctx: AccountsContext): AppserviceA
       if (userId !== appservice.sender) {
         const local = isUserId(userId) && userId.endsWith(`:${ctx.serverName}`);
         if (!local || !isInterestedInUser(appservice, userId)) {
-          throw new MatrixError('M_FORBIDDEN', 403, `Application service cannot masquerade as this user (${userId}).`);
+          throw new MatrixError('M_FORBIDDEN', 403, `Application service cannot masquerade as this user (${shown(userId)}).`);
         }
         if (!(await isRegistered(userId))) {
           throw new MatrixError('M_FORBIDDEN', 403, `Application service has not registered this user (${userId})`);
@@ -93,9 +96,9 @@ export const createAppserviceAuthenticator = (ctx: AccountsContext): AppserviceA
       const deviceId = assertion.deviceId;
       if (deviceId !== undefined && (!mayBeDeviceId(deviceId) || (await ctx.store.getDevice(userId, deviceId)) === undefined)) {
         throw new MatrixError('M_UNKNOWN_DEVICE', 400,
-          `Application service trying to use a device that doesn't exist ('${assertion.deviceId}' for ${userId})`);
+          `Application service trying to use a device that doesn't exist ('${shown(deviceId)}' for ${userId})`);
       }
-      return { userId, deviceId: assertion.deviceId ?? '', isGuest: false, appservice };
+      return { userId, deviceId: deviceId ?? '', isGuest: false, appservice };
     },
   };
 };
