@@ -63,6 +63,7 @@ import { createFederationClient } from './federation/client/index.ts';
 import { registrationStages } from './registration/index.ts';
 import { startFederationSender } from './federation/sender/index.ts';
 import { createAppserviceClient } from './appservices/index.ts';
+import { createAppserviceEphemeral, startAppserviceSender, tapNotifier } from './appservices/sender/index.ts';
 import { createAppservices } from '../domain/app/appservices/index.ts';
 import { createRemoteServers } from './federation/remoteServers.ts';
 import { createRemoteRooms } from './federation/remoteRooms.ts';
@@ -186,7 +187,9 @@ export const startStrata = async (
 
   // Rooms: the rooms projection (read side, waking long-polling /sync requests as it applies
   // batches) and the single room writer (write side).
-  const notifier = createInProcessNotifier();
+  // Tapped: the appservice sender hears which users and rooms have news for bridges (below).
+  const notifierTap = tapNotifier(createInProcessNotifier());
+  const notifier = notifierTap.notifier;
   const roomsRun = await startProjection({
     projection: roomsProjection, log, db, metrics, supervisor, logger: logger.child({ subsystem: 'rooms projection' }),
     onApplied: (batch) => notifier.notify(roomWakeKeys(batch.entries)),
@@ -284,6 +287,20 @@ export const startStrata = async (
     serverName: config.serverName, registrations: config.appservices, client: appserviceClient, directory, clock: { now: () => performance.now() },
   });
   const bridgeQueries = config.appservices.length === 0 ? undefined : appservices;
+  // The appservice sender: a room log consumer queueing for each bridge the events it is interested
+  // in, with ephemeral data and to-device for those that opted in (infra/appservices/sender/).
+  const appserviceSender = await startAppserviceSender({
+    serverName: config.serverName, topic: ROOM_EVENTS_TOPIC, log, db, registrations: config.appservices, client: appserviceClient,
+    rooms: roomQueries, directory, roomsProjection: roomsRun, supervisor, registry: metrics.registry,
+    logger: logger.child({ subsystem: 'appservice sender' }),
+    // Bridges call back when they get a transaction: nothing leaves before our listeners are bound (opened below).
+    held: true,
+    extras: await createAppserviceEphemeral({
+      db, serverName: config.serverName, registrations: config.appservices, tap: notifierTap,
+      currentPositions: () => sqlUserDataStores.currentPositions(), typing: userData.streams.typing, membership, rooms: roomQueries, directory,
+    }),
+  });
+  lifecycle.onStop('appservice sender', () => appserviceSender.stop());
   const threePids: ThreePidServices = {
     store: await createSqlThreePidStore(db),
     ...(mailer === undefined || config.email === undefined ? {} : {
@@ -599,6 +616,7 @@ export const startStrata = async (
   if (federationHttp !== undefined) lifecycle.onStop('federation listener', () => federationHttp.close(DRAIN_DEADLINE_MS));
   const federationAddress = federationHttp === undefined ? {} : { federationAddress: displayListenAddress(federationHttp.address) };
   federationSender.open();
+  appserviceSender.open();
   // /metrics tells anyone who reads it about traffic and internals: only on a listener of its own.
   const routes = routeTable(app);
   if (config.metrics === undefined) return { address: displayListenAddress(http.address), ...federationAddress, edus: eduReceiver, routes };
