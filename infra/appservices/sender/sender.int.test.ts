@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   parseRegistration, ROOM_EVENTS_TOPIC, type AppserviceRegistration, type JsonObject, type MembershipOutOfBand, type PduAccepted, type RoomLog,
@@ -250,13 +251,19 @@ describe('appservice sender', () => {
     const flaky = await bridge();
     const flakyBridge = registration(flaky.url, users(`@fl_.*:${US}`));
     const { room, records } = RoomRecords.created('flaky', ALICE, [`@fl_bob:${US}`]);
-    const sender = await startSender({ registrations: [flakyBridge] });
+    const registry = new Registry();
+    const metric = async (name: string, labels: Record<string, string>): Promise<number | undefined> =>
+      (await registry.getSingleMetric(name)?.get())?.values.find((value) => Object.entries(labels).every(([k, v]) => value.labels[k] === v))?.value;
+    const sender = await startSender({ registrations: [flakyBridge], registry });
     try {
       flaky.behaviour = 'fail';
       await append(...records);
       const messages = Array.from({ length: 5 }, (_, i) => room.message(ALICE, `m${i}`));
       await append(...messages.slice(0, 2));
       await waitUntil('two failed attempts', () => flaky.received.length >= 2);
+      expect(await metric('strata_appservice_in_backoff', { appservice: flakyBridge.id })).toBe(1);
+      await waitUntil('the queue shows the events waiting', async () => (await metric('strata_appservice_queued_events', { appservice: flakyBridge.id })) === 3);
+      expect(await metric('strata_appservice_lag_seconds', { appservice: flakyBridge.id })).toBeGreaterThan(0);
       flaky.behaviour = 'refuse';
       await append(...messages.slice(2));
       await waitUntil('a refused attempt', () => flaky.received.some((txn) => txn.answered === 400));
@@ -273,6 +280,15 @@ describe('appservice sender', () => {
       // The retried transaction was acknowledged under its first id.
       expect(flaky.delivered()[0]!.txnId).toBe([...failedIds][0]);
       await waitUntil('the queue is empty', async () => (await queued(flakyBridge.id)) === 0);
+      // /metrics, per bridge: transactions by result, events sent, queue, lag and backoff.
+      const appservice = flakyBridge.id;
+      expect(await metric('strata_appservice_transactions_total', { appservice, result: 'unavailable' })).toBeGreaterThanOrEqual(3);
+      expect(await metric('strata_appservice_transactions_total', { appservice, result: 'refused' })).toBeGreaterThanOrEqual(1);
+      expect(await metric('strata_appservice_transactions_total', { appservice, result: 'delivered' })).toBe(flaky.delivered().length);
+      expect(await metric('strata_appservice_events_sent_total', { appservice })).toBe(6);
+      await waitUntil('the queue and lag read 0', async () => (await metric('strata_appservice_queued_events', { appservice })) === 0
+        && (await metric('strata_appservice_lag_seconds', { appservice })) === 0);
+      expect(await metric('strata_appservice_in_backoff', { appservice })).toBe(0);
     } finally {
       await sender.stop();
     }
