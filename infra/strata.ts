@@ -20,6 +20,7 @@ import {
 } from '../domain/app/rooms/index.ts';
 import { MatrixError } from '../domain/index.ts';
 import { createEventStream, createLegacySync, createSync, roomWakeKeys, type SyncContext, type SyncService } from '../domain/app/sync/index.ts';
+import { createSlidingSync, type SlidingSyncService } from '../domain/app/sync/sliding/index.ts';
 import { createInProcessNotifier, createUserData, withPresenceActivity, type PresenceTimers } from '../domain/app/userData/index.ts';
 import { BoundedMap, ROOM_EVENTS_TOPIC } from '../domain/index.ts';
 import { pushBadge, type PushSenderContext } from '../domain/app/pushGateway/index.ts';
@@ -38,7 +39,7 @@ import {
 } from './media/index.ts';
 import { consentRouter, versionsRouter } from '../gateways/client/index.ts';
 import { createRoomsRouter } from '../gateways/client/rooms/index.ts';
-import { createSyncRouter } from '../gateways/client/sync/index.ts';
+import { createSlidingSyncRouter, createSyncRouter } from '../gateways/client/sync/index.ts';
 import { createNotificationsRouter } from '../gateways/client/notifications/index.ts';
 import { createUserDataRouter } from '../gateways/client/userData/index.ts';
 import {
@@ -52,7 +53,7 @@ import { ANALYTICS_PROJECTION, createClickHouseAnalyticsReadModel, startClickHou
 import {
   createRoomQueries, createSqlRoomDirectory, createSqlRoomMembership, createSqlRoomServers, createSyncQueries, ensureRoomDirectorySchema, ensureSyncIndexes,
   roomsProjection, createNotificationQueries, ensureNotificationIndexes,
-  createRelationQueries, createSqlContentReports, createSqlUserDirectory, ensureContentReportsSchema, ensureRelationIndexes,
+  createRelationQueries, createSlidingRoomQueries, createSqlContentReports, createSqlUserDirectory, ensureContentReportsSchema, ensureRelationIndexes,
   createBackfillQueries, createRoomEventGraph,
 } from '../projections/rooms/index.ts';
 import {
@@ -271,7 +272,7 @@ export const startStrata = async (
   });
   // Users stored as present when the last process stopped get their idle/offline timers back.
   await userData.presence.resume();
-  const late: { rooms?: Rooms; sync?: SyncService; pushBadge?: (userId: string) => void } = {};
+  const late: { rooms?: Rooms; sync?: SyncService; slidingSync?: SlidingSyncService; pushBadge?: (userId: string) => void } = {};
   // Third-party ids: validation mails over SMTP when `email:` is set, trusted identity servers.
   const mailer = config.email === undefined ? undefined : createSmtpMailer(config.email);
   if (mailer !== undefined) lifecycle.onStop('mailer', async () => mailer.close());
@@ -349,6 +350,7 @@ export const startStrata = async (
     onAccountErased: async (userId) => {
       const erased = await erasure.eraseUser(userId);
       late.sync?.forgetUser(userId);
+      late.slidingSync?.forgetUser(userId);
       logger.info({ user_id: userId, keys_destroyed: erased.keysDestroyed, events_stripped: erased.eventsStripped }, 'erased a deactivated account\'s content');
     },
   });
@@ -458,6 +460,9 @@ export const startStrata = async (
   const sync = createSync(syncContext);
   const legacySync = createLegacySync(syncContext, rooms);
   late.sync = sync;
+  // Simplified sliding sync (MSC4186) ranks rooms from the rooms read model's summaries.
+  const slidingSync = createSlidingSync({ ...syncContext, slidingRooms: createSlidingRoomQueries(db) });
+  late.slidingSync = slidingSync;
 
   // Push gateway delivery: a room log consumer posting to the HTTP pushers of whoever an event notifies.
   const pushGateway = createPushGatewayClient({ logger: logger.child({ subsystem: 'push gateway' }) });
@@ -580,6 +585,7 @@ export const startStrata = async (
       }),
       createUserDataRouter({ userData, accounts }),
       createSyncRouter({ sync, accounts, legacySync }),
+      createSlidingSyncRouter({ slidingSync, accounts }),
       createNotificationsRouter({
         accounts,
         notifications: {

@@ -4,6 +4,7 @@ export { delegatingLog } from './delegatingLog.ts';
 export type * from './sql.ts';
 export type * from './accounts.ts';
 export type * from './rooms.ts';
+export type * from './slidingSync.ts';
 export type * from './userData.ts';
 export type * from './contentKeys.ts';
 export type * from './keyRing.ts';

@@ -7,6 +7,7 @@ export { createSqlRoomMembership, createSyncQueries, ensureSyncIndexes, SYNC_IND
 export { createNotificationQueries, ensureNotificationIndexes, NOTIFICATION_INDEXES } from './unreadQueries.ts';
 export { createRelationQueries, ensureRelationIndexes, RELATION_INDEXES } from './relationQueries.ts';
 export { createSqlUserDirectory } from './userDirectory.ts';
+export { createSlidingRoomQueries } from './slidingQueries.ts';
 export { createSqlContentReports, ensureContentReportsSchema, CONTENT_REPORTS_SCHEMA } from './contentReports.ts';
 export { redactedPduSql } from './redactionSql.ts';
 export { createSqlRoomServers } from './federationMembership.ts';

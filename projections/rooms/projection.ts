@@ -109,6 +109,47 @@ const stateChangeStatements = (record: { readonly roomId: string; readonly state
 };
 
 /**
+ * Event types that count as activity for a room's `bump_stamp` (MSC4186, as Synapse's
+ * SLIDING_SYNC_DEFAULT_BUMP_EVENT_TYPES): a membership or topic change does not reorder a room list.
+ */
+export const BUMP_EVENT_TYPES: ReadonlySet<string> = new Set([
+  'm.room.create', 'm.room.message', 'm.room.encrypted', 'm.sticker', 'm.call.invite', 'm.poll.start', 'm.beacon_info',
+]);
+
+/** The state types the room's summary columns are read from (schema.ts, version 4). */
+const SUMMARY_STATE_TYPES: ReadonlySet<string> = new Set(['m.room.name', 'm.room.avatar', 'm.room.canonical_alias', 'm.room.encryption']);
+
+/** The summary's naming and encryption columns, read again from the current state (a redaction may have emptied a name). */
+const namingSummary = (roomId: string): SqlStatement => ({
+  text: `UPDATE rooms SET room_name = s.name, room_avatar = s.avatar, canonical_alias = s.alias, encrypted = s.encrypted
+         FROM (SELECT
+             max(CASE WHEN c.type = 'm.room.name' AND jsonb_typeof(e.pdu->'content'->'name') = 'string' THEN e.pdu->'content'->>'name' END) AS name,
+             max(CASE WHEN c.type = 'm.room.avatar' AND jsonb_typeof(e.pdu->'content'->'url') = 'string' THEN e.pdu->'content'->>'url' END) AS avatar,
+             max(CASE WHEN c.type = 'm.room.canonical_alias' AND jsonb_typeof(e.pdu->'content'->'alias') = 'string'
+               THEN e.pdu->'content'->>'alias' END) AS alias,
+             COALESCE(bool_or(c.type = 'm.room.encryption'), false) AS encrypted
+           FROM room_current_state c JOIN room_events e ON e.event_id = c.event_id
+           WHERE c.room_id = $1 AND c.state_key = '' AND c.type IN ('m.room.name', 'm.room.avatar', 'm.room.canonical_alias', 'm.room.encryption')) AS s
+         WHERE rooms.room_id = $1`,
+  values: [roomId],
+});
+
+/** The summary's member counts, counted again from the current memberships. */
+const countsSummary = (roomId: string): SqlStatement => ({
+  text: `UPDATE rooms SET
+           joined_count = (SELECT count(*) FROM room_memberships WHERE room_id = $1 AND membership = 'join'),
+           invited_count = (SELECT count(*) FROM room_memberships WHERE room_id = $1 AND membership = 'invite')
+         WHERE room_id = $1`,
+  values: [roomId],
+});
+
+/** The summary statements a state delta calls for: none for most events (messages change no state). */
+const summaryStatements = (roomId: string, delta: readonly StateChange[]): SqlStatement[] => [
+  ...(delta.some((change) => SUMMARY_STATE_TYPES.has(change.type) && change.stateKey === '') ? [namingSummary(roomId)] : []),
+  ...(delta.some((change) => change.type === 'm.room.member') ? [countsSummary(roomId)] : []),
+];
+
+/**
  * Redacts `target` because of `redaction`, exactly as the record says the decider decided
  * (records.ts `redactionEffectsOf`): the projection never judges a redaction. The target must be
  * in the redaction's room (the decider checked; this keeps a v1 record from reaching across rooms).
@@ -123,6 +164,7 @@ const redactStatement = (target: string, redaction: string, roomId: string, reda
 const redactionStatements = (record: AnyPduAccepted, sender: string, redactedPdu: string): SqlStatement[] => {
   const effects = redactionEffectsOf(record);
   const statements: SqlStatement[] = [];
+  const redacting = effects.redacts !== undefined || effects.redactedBy !== undefined;
   if (effects.redacts !== undefined) statements.push(redactStatement(effects.redacts, record.eventId, record.roomId, redactedPdu));
   // Kept so whoever ingests the target can hand it to the decider (RoomLookups.awaitingRedactions).
   if (effects.awaiting !== undefined) {
@@ -140,6 +182,8 @@ const redactionStatements = (record: AnyPduAccepted, sender: string, redactedPdu
       values: [record.eventId, record.roomId],
     });
   }
+  // A redacted name, avatar or alias no longer names the room.
+  if (redacting) statements.push(namingSummary(record.roomId));
   return statements;
 };
 
@@ -155,20 +199,22 @@ const acceptedStatements = (record: AnyPduAccepted, entry: LogEntry): SqlStateme
   if (event.type === 'm.room.create' && event.stateKey === '') {
     statements.push(inserted, insertRoom(record, entry, event.sender, event.content), {
       text: `UPDATE rooms SET last_offset = $2, forward_extremities = $3::jsonb, max_depth = GREATEST(max_depth, $4),
-               last_event_id = $5 WHERE room_id = $1`,
-      values: [record.roomId, entry.offset, json(record.forwardExtremities), event.depth, record.eventId],
+               last_event_id = $5, bump_stamp = $6 WHERE room_id = $1`,
+      values: [record.roomId, entry.offset, json(record.forwardExtremities), event.depth, record.eventId, record.acceptedAt],
     });
   } else {
     // Every other event: its row and the room's new head in one statement (a data-modifying WITH
-    // always runs to completion), one statement per message instead of two.
+    // always runs to completion), one statement per message instead of two. An activity event
+    // moves the room's bump stamp to its acceptance time ($16).
+    const next = inserted.values!.length + 1;
     statements.push({
       text: `WITH inserted AS (${inserted.text} RETURNING 1)
-             UPDATE rooms SET last_offset = $5, forward_extremities = $${inserted.values!.length + 1}::jsonb, max_depth = GREATEST(max_depth, $10),
-               last_event_id = $1 WHERE room_id = $2`,
+             UPDATE rooms SET last_offset = $5, forward_extremities = $${next}::jsonb, max_depth = GREATEST(max_depth, $10),
+               last_event_id = $1${BUMP_EVENT_TYPES.has(event.type) ? ', bump_stamp = $16' : ''} WHERE room_id = $2`,
       values: [...inserted.values!, json(record.forwardExtremities)],
     });
   }
-  statements.push(...stateChangeStatements(record, entry));
+  statements.push(...stateChangeStatements(record, entry), ...summaryStatements(record.roomId, record.stateDelta));
 
   statements.push(...redactionStatements(record, event.sender, redactedPduSql(rules.redaction)));
   return statements;
@@ -197,6 +243,8 @@ const outlierStatements = (record: PduOutlier, entry: LogEntry): SqlStatement[] 
 /** The room's state replaced by the one imported on a join through another server; its head moves there. */
 const importedStatements = (record: StateImported, entry: LogEntry): SqlStatement[] => [
   ...stateChangeStatements(record, entry),
+  namingSummary(record.roomId),
+  countsSummary(record.roomId),
   {
     text: `UPDATE rooms SET last_offset = $2, forward_extremities = $3::jsonb,
              max_depth = GREATEST(max_depth, COALESCE((SELECT max(depth) FROM room_events WHERE room_id = $1), 0)) WHERE room_id = $1`,
@@ -224,6 +272,7 @@ const outOfBandStatements = (record: MembershipOutOfBand, entry: LogEntry): SqlS
       values: [record.eventId, record.roomId, json(withoutNul(record.strippedState))],
     },
     ...stateChangeStatements({ roomId: record.roomId, stateDelta: [{ type: 'm.room.member', stateKey, eventId: record.eventId, replaces: null }] }, entry),
+    countsSummary(record.roomId),
   ];
 };
 
@@ -249,7 +298,8 @@ export const roomsProjection: Projection = {
   // 2: redactions apply only as records say the decider decided (pdu.accepted v2); the rebuild
   // also restores events that version 1 redacted on a state m.room.redaction.
   // 3: soft-failed events are held (as outliers with the state after them).
-  version: 3,
+  // 4: rooms carry their summary (bump stamp, name, avatar, alias, encryption, member counts).
+  version: 4,
   topic: ROOM_EVENTS_TOPIC,
   schema: ROOMS_SCHEMA,
   tables: ROOMS_TABLES,

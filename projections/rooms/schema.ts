@@ -93,4 +93,14 @@ export const ROOMS_SCHEMA: readonly string[] = [
     max_depth bigint NOT NULL,
     last_event_id text
   )`,
+  // Since projection version 4, the room's summary (sliding sync ranks and filters a user's rooms
+  // from it without reading each room's state): the last activity's acceptance time, and name,
+  // avatar, alias, encryption and member counts as of the current state.
+  'ALTER TABLE rooms ADD COLUMN IF NOT EXISTS bump_stamp bigint',
+  'ALTER TABLE rooms ADD COLUMN IF NOT EXISTS room_name text',
+  'ALTER TABLE rooms ADD COLUMN IF NOT EXISTS room_avatar text',
+  'ALTER TABLE rooms ADD COLUMN IF NOT EXISTS canonical_alias text',
+  'ALTER TABLE rooms ADD COLUMN IF NOT EXISTS encrypted boolean NOT NULL DEFAULT false',
+  'ALTER TABLE rooms ADD COLUMN IF NOT EXISTS joined_count integer NOT NULL DEFAULT 0',
+  'ALTER TABLE rooms ADD COLUMN IF NOT EXISTS invited_count integer NOT NULL DEFAULT 0',
 ];

@@ -10,6 +10,7 @@
 import type { JsonObject, JsonValue } from '../../../json.ts';
 import type { SyncPositions } from '../token.ts';
 import type { SyncRequester } from '../context.ts';
+import type { RoomMarks } from './lists.ts';
 
 /** Which state a room answer carries (MSC4186 `RequiredStateRequest`; the unstable pairs map onto it). */
 export interface RequiredStateElement {
@@ -98,9 +99,15 @@ export interface SlidingRoomAnswer {
   readonly strippedState?: readonly JsonObject[];
 }
 
+/** A list's answer: its count, and each range's rooms (the unstable form sends them as `ops`). */
+export interface SlidingListAnswer {
+  readonly count: number;
+  readonly ranges: readonly { readonly range: readonly [number, number]; readonly roomIds: readonly string[] }[];
+}
+
 export interface SlidingSyncAnswer {
   readonly pos: string;
-  readonly lists: Readonly<Record<string, { readonly count: number }>>;
+  readonly lists: Readonly<Record<string, SlidingListAnswer>>;
   readonly rooms: Readonly<Record<string, SlidingRoomAnswer>>;
   readonly extensions: JsonObject;
 }
@@ -111,9 +118,12 @@ export interface SentRoom {
   readonly upTo: number;
   /** The membership the room was sent with (a change is news). */
   readonly membership: string;
-  /** The room config it was sent with: an expansion sends what the new one adds. */
-  readonly config: RoomConfig;
-  /** Name, avatar, DM flag and counts as sent: only changes are sent again. */
+  /** The room config it was sent with (the configs of every rule it matched): an expansion sends what it adds. */
+  readonly timelineLimit: number;
+  readonly requiredState: readonly RequiredStateConfig[];
+  /** Users whose member events were sent lazily (bounded; one forgotten is sent again). */
+  readonly lazyMembers: readonly string[];
+  /** Name, avatar and DM flag as sent: only changes are sent again. */
   readonly name: string | null;
   readonly avatar: string | null;
   readonly isDm: boolean;
@@ -124,6 +134,8 @@ export interface ConnectionState {
   /** The stream positions the answer that made this `pos` was computed up to. */
   readonly positions: SyncPositions;
   readonly rooms: ReadonlyMap<string, SentRoom>;
+  /** The DM rooms and tags the list filters read, as of `positions.accountData`. */
+  readonly marks: RoomMarks;
   /** Each extension's position to go on from (what it handed back), by extension name. */
   readonly extensions: Readonly<Record<string, JsonValue>>;
 }
