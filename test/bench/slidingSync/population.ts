@@ -1,8 +1,8 @@
 /**
  * The measured user and their rooms, kept between runs: building 1,000 rooms takes minutes (on
- * Synapse especially), so the user's id, token and rooms are saved per server under
+ * Synapse especially), so the user's id and token are saved per server under
  * `$STRATA_SERVICES_DIR/bench-sliding-sync/` (default `.services/`) and reused while the server
- * still knows the token; missing rooms are created, saved every 50 so an interrupted set-up resumes.
+ * still knows the token, with every room the user is in; missing rooms are created.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,22 +23,22 @@ export const populationFile = (url: string, serverName: string, env: Readonly<Re
   return path.join(dir, `${`${new URL(url).host}_${serverName}`.replace(/[^A-Za-z0-9._-]/g, '_')}.json`);
 };
 
-const load = (file: string): { userId: string; accessToken: string; roomIds: string[] } | undefined => {
+const load = (file: string): Session | undefined => {
   try {
-    const saved = JSON.parse(readFileSync(file, 'utf8')) as { userId?: unknown; accessToken?: unknown; roomIds?: unknown };
-    if (typeof saved.userId !== 'string' || typeof saved.accessToken !== 'string' || !Array.isArray(saved.roomIds)) return undefined;
-    return { userId: saved.userId, accessToken: saved.accessToken, roomIds: saved.roomIds.filter((id): id is string => typeof id === 'string') };
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { userId?: unknown; accessToken?: unknown };
+    if (typeof saved.userId !== 'string' || typeof saved.accessToken !== 'string') return undefined;
+    return { userId: saved.userId, accessToken: saved.accessToken };
   } catch {
     return undefined;
   }
 };
 
-const save = (file: string, user: BenchUser): void => {
+const save = (file: string, user: Session): void => {
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify({ userId: user.userId, accessToken: user.accessToken, roomIds: user.roomIds }));
+  writeFileSync(file, JSON.stringify({ userId: user.userId, accessToken: user.accessToken }));
 };
 
-/** The saved user if the server still knows its token, with the saved rooms it is still in. */
+/** The saved user if the server still knows its token, with the rooms it is in. */
 const reuse = async (http: HttpOptions, file: string): Promise<BenchUser | undefined> => {
   const saved = load(file);
   if (saved === undefined) return undefined;
@@ -46,11 +46,27 @@ const reuse = async (http: HttpOptions, file: string): Promise<BenchUser | undef
     const whoami = await request(http, 'GET', '/_matrix/client/v3/account/whoami', { token: saved.accessToken });
     if (whoami.user_id !== saved.userId) return undefined;
     const joined = await request(http, 'GET', '/_matrix/client/v3/joined_rooms', { token: saved.accessToken });
-    const ids = new Set(Array.isArray(joined.joined_rooms) ? joined.joined_rooms : []);
-    return { userId: saved.userId, accessToken: saved.accessToken, roomIds: saved.roomIds.filter((id) => ids.has(id)) };
+    // The user is the bench's alone: every room it is in counts, saved or not (a creation cut short).
+    const roomIds = Array.isArray(joined.joined_rooms) ? joined.joined_rooms.filter((id): id is string => typeof id === 'string') : [];
+    return { userId: saved.userId, accessToken: saved.accessToken, roomIds };
   } catch (error) {
     if (error instanceof MatrixHttpError && error.status === 401) return undefined;
     throw error;
+  }
+};
+
+/**
+ * Two identical creations by one user in the same millisecond make the same v12 create event, so
+ * the same room id: Strata refuses the second (M_ROOM_IN_USE); it is tried again, a millisecond later.
+ */
+const createOneRoom = async (http: HttpOptions, session: Session, name: string): Promise<string> => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createRoom(http, session, name);
+    } catch (error) {
+      if (!(error instanceof MatrixHttpError) || error.errcode !== 'M_ROOM_IN_USE' || attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, attempt));
+    }
   }
 };
 
@@ -62,7 +78,7 @@ export const benchUser = async (
   if (user === undefined) {
     const session = await withRetry(() => registerWithSharedSecret(http, sharedSecret, newRunId(), randomBytes(12).toString('hex')));
     user = { ...session, roomIds: [] };
-    save(file, user);
+    save(file, session);
     say(`  registered ${user.userId}`);
   } else {
     say(`  reusing ${user.userId} (${user.roomIds.length} rooms) from ${file}`);
@@ -76,10 +92,9 @@ export const benchUser = async (
   for (let done = 0; done < missing;) {
     const batch = Math.min(50, missing - done);
     const created = await mapLimit(Array.from({ length: batch }, (_, i) => roomIds.length + i), 4, (n) =>
-      withRetry(() => createRoom(http, session, `sliding sync bench room ${n}`)));
+      withRetry(() => createOneRoom(http, session, `sliding sync bench room ${n}`)));
     roomIds.push(...created);
     done += batch;
-    save(file, { ...session, roomIds });
     if (done % 200 === 0 || done === missing) say(`  ${done}/${missing} rooms created (${Math.round((Date.now() - started) / 1000)} s)`);
   }
   return { ...session, roomIds };
