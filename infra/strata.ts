@@ -299,6 +299,7 @@ export const startStrata = async (
     extras: await createAppserviceEphemeral({
       db, serverName: config.serverName, registrations: config.appservices, tap: notifierTap,
       currentPositions: () => sqlUserDataStores.currentPositions(), typing: userData.streams.typing, membership, rooms: roomQueries, directory,
+      devices: accountStore, keyCounts: (userId, deviceId) => userData.streams.keyCounts(userId, deviceId),
     }),
   });
   lifecycle.onStop('appservice sender', () => appserviceSender.stop());

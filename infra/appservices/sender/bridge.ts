@@ -8,7 +8,7 @@
  */
 import { backoffDelayMs, type BackoffSettings } from '../../../domain/app/federation/sender/index.ts';
 import {
-  MAX_EVENTS_PER_TRANSACTION, transactionBody, type TransactionExtras,
+  MAX_EVENTS_PER_TRANSACTION, transactionBody, type DeviceKeyCounts, type TransactionExtras,
 } from '../../../domain/app/appservices/sender/index.ts';
 import type { AppserviceClient, AppserviceRegistration, JsonObject } from '../../../domain/index.ts';
 import { AppserviceRequestError } from '../../../domain/ports/index.ts';
@@ -34,6 +34,8 @@ export interface BridgeContext {
   readonly ready: Promise<void>;
   /** The ephemeral data and to-device messages new since `streams`, and the positions they reach. */
   extras(registration: AppserviceRegistration, streams: StreamPositions): Promise<{ extras: TransactionExtras; streams: StreamPositions }>;
+  /** MSC3202 key counts for a transaction about to be sent (undefined for other bridges): counted at each attempt, so they are current. */
+  deviceKeys(registration: AppserviceRegistration, events: readonly JsonObject[], extras: TransactionExtras): Promise<DeviceKeyCounts | undefined>;
 }
 
 type Step = 'sent' | 'idle' | 'failed';
@@ -121,7 +123,8 @@ export class Bridge {
         return 'idle';
       }
       const events = await this.#ctx.loadEvents(this.registration, transaction.events);
-      const body = transactionBody(this.registration, events, transaction.extras);
+      const keys = await this.#ctx.deviceKeys(this.registration, events, transaction.extras);
+      const body = transactionBody(this.registration, events, transaction.extras, keys);
       await this.#ctx.client.sendTransaction(this.registration, String(transaction.txnId), body, { timeoutMs: this.#ctx.transactionTimeoutMs });
       await this.#ctx.store.delivered(this.id, transaction.txnId);
       this.#ctx.metrics.transaction(this.id, 'delivered', events.length, transaction.extras.ephemeral.length, transaction.extras.toDevice.length);

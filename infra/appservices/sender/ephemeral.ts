@@ -1,5 +1,6 @@
 /**
- * Ephemeral data and to-device messages for bridges that opted in (`receive_ephemeral`), read
+ * Ephemeral data and to-device messages for bridges that opted in (`receive_ephemeral`), and
+ * MSC3202's device list changes and key counts for those that opted in to it (`org.matrix.msc3202`), read
  * since the positions a bridge's last acknowledged transaction reached (Synapse's
  * application_services_state stream ids), so nothing is missed across restarts:
  * - receipts, presence and to-device messages are PostgreSQL streams (infra/userData): read here
@@ -12,10 +13,10 @@
  * every WAKE_DELAY_MS however busy the server is.
  */
 import {
-  KnownRoom, localJoinedMembers, mayConcern, MAX_EPHEMERAL_PER_TRANSACTION, MAX_TO_DEVICE_PER_TRANSACTION, presenceEvent, receiptEvents,
+  keyCountUsers, KnownRoom, localJoinedMembers, mayConcern, MAX_EPHEMERAL_PER_TRANSACTION, MAX_TO_DEVICE_PER_TRANSACTION, presenceEvent, receiptEvents,
   toDeviceEvent, typingEvent,
 } from '../../../domain/app/appservices/sender/index.ts';
-import type { Notifier, TypingStream, UserDataPositions } from '../../../domain/app/userData/index.ts';
+import type { DeviceDirectory, Notifier, TypingStream, UserDataPositions } from '../../../domain/app/userData/index.ts';
 import {
   BoundedMap, isInterestedInRoom, isInterestedInUser, type AppserviceRegistration, type JsonObject, type PresenceState, type Receipt,
   type RoomDirectory, type RoomMembership, type RoomReadModel, type SqlDatabase,
@@ -55,7 +56,10 @@ export interface AppserviceEphemeralOptions {
   currentPositions(): Promise<UserDataPositions>;
   readonly typing: Pick<TypingStream, 'currentPosition' | 'changesSince'>;
   readonly membership: Pick<RoomMembership, 'usersSharingRoomsWith'>;
-  readonly rooms: Pick<RoomReadModel, 'members'>;
+  readonly rooms: Pick<RoomReadModel, 'members' | 'roomsWithMembership'>;
+  /** MSC3202: a user's devices (the account store) and each device's key counts (UserDataStreams.keyCounts). */
+  readonly devices: Pick<DeviceDirectory, 'listDevices'>;
+  keyCounts(userId: string, deviceId: string): Promise<{ oneTimeKeyCounts: Record<string, number>; unusedFallbackKeyTypes: string[] }>;
   readonly directory: Pick<RoomDirectory, 'aliasesOf'>;
   readonly wakeDelayMs?: number;
 }
@@ -71,23 +75,29 @@ const INDEXES = [
   'CREATE INDEX IF NOT EXISTS to_device_inbox_stream_pos ON to_device_inbox (stream_pos)',
 ];
 
-type Kind = 'receipts' | 'presence' | 'to_device';
+type Kind = 'receipts' | 'presence' | 'to_device' | 'device_lists';
+/** Users with changed device lists read at a time. */
+const DEVICE_LIST_CHANGES_PER_READ = 100;
 
 export const createAppserviceEphemeral = async (options: AppserviceEphemeralOptions): Promise<AppserviceExtrasSource> => {
   const { db, serverName } = options;
-  const receiving = options.registrations.filter((registration) => registration.url !== null && registration.receiveEphemeral);
+  const receiving = options.registrations.filter((registration) => registration.url !== null && (registration.receiveEphemeral || registration.msc3202));
   if (receiving.length > 0) for (const statement of INDEXES) await db.query(statement);
   const wakeDelayMs = options.wakeDelayMs ?? WAKE_DELAY_MS;
 
   /** Current rooms' facts for receipts and typing, read again once their aliases are stale. */
   const roomFacts = new BoundedMap<string, KnownRoom>(ROOMS_KEPT);
-  const interestedInRoom = async (registration: AppserviceRegistration, roomId: string): Promise<boolean> => {
+  const currentRoom = async (roomId: string): Promise<KnownRoom> => {
     let room = roomFacts.get(roomId);
     if (room === undefined || room.aliasesStale(Date.now())) {
       const members = localJoinedMembers(await options.rooms.members(roomId), serverName);
       room = new KnownRoom(roomId, -1, members, await options.directory.aliasesOf(roomId), Date.now());
       roomFacts.set(roomId, room);
     }
+    return room;
+  };
+  const interestedInRoom = async (registration: AppserviceRegistration, roomId: string): Promise<boolean> => {
+    const room = await currentRoom(roomId);
     let interested = room.interest.get(registration.id);
     if (interested === undefined) {
       interested = isInterestedInRoom(registration, room);
@@ -130,19 +140,32 @@ export const createAppserviceEphemeral = async (options: AppserviceEphemeralOpti
     return false;
   };
 
+  /**
+   * Whether the bridge hears of the user's device list changes (Synapse's
+   * `_is_appservice_interested_in_device_lists_of_user`): one of its users, or in a room it is interested in.
+   */
+  const followsDevicesOf = async (registration: AppserviceRegistration, userId: string): Promise<boolean> => {
+    if (isInterestedInUser(registration, userId)) return true;
+    for (const roomId of await options.rooms.roomsWithMembership(userId, ['join'])) if (await interestedInRoom(registration, roomId)) return true;
+    return false;
+  };
+
   return {
     async collect(registration, streams) {
       const current = await options.currentPositions();
-      const upTo: Record<Kind, number> = { receipts: current.receipts, presence: current.presence, to_device: current.toDevice };
+      const upTo: Record<Kind, number> = {
+        receipts: current.receipts, presence: current.presence, to_device: current.toDevice, device_lists: current.deviceLists,
+      };
       const reached: Record<string, number> = {};
-      const ephemeral = await readTyping(registration, MAX_EPHEMERAL_PER_TRANSACTION);
       const toDevice: JsonObject[] = [];
-      /** The kind's position, or its current one for a bridge that has none yet (it starts now). */
+      /** The kind's position, or its current one for a bridge that has none yet (it starts now); undefined when nothing is new or the bridge takes none. */
       const since = (kind: Kind): number | undefined => {
+        if (kind === 'device_lists' ? !registration.msc3202 : !registration.receiveEphemeral) return undefined;
         const stored = streams[kind];
         if (stored === undefined) reached[kind] = upTo[kind];
         return stored === undefined || stored >= upTo[kind] ? undefined : stored;
       };
+      const ephemeral = registration.receiveEphemeral ? await readTyping(registration, MAX_EPHEMERAL_PER_TRANSACTION) : [];
 
       const receiptsSince = since('receipts');
       const receiptBudget = MAX_EPHEMERAL_PER_TRANSACTION - ephemeral.length;
@@ -192,7 +215,38 @@ export const createAppserviceEphemeral = async (options: AppserviceEphemeralOpti
         }
         reached.to_device = read.reached;
       }
-      return { extras: { ephemeral, toDevice }, streams: reached as StreamPositions };
+      const deviceListsSince = since('device_lists');
+      const changed = new Set<string>();
+      if (deviceListsSince !== undefined) {
+        const read = await readStream<{ user_id: string; stream_pos: number | string }>(
+          `SELECT user_id, stream_pos FROM device_list_changes
+           WHERE stream_pos > $1 AND stream_pos <= $2 ORDER BY stream_pos LIMIT $3`, deviceListsSince, upTo.device_lists, DEVICE_LIST_CHANGES_PER_READ);
+        for (const row of read.rows) if (!changed.has(row.user_id) && await followsDevicesOf(registration, row.user_id)) changed.add(row.user_id);
+        reached.device_lists = read.reached;
+      }
+      return {
+        extras: { ephemeral, toDevice, ...(changed.size === 0 ? {} : { deviceLists: { changed: [...changed], left: [] } }) },
+        streams: reached as StreamPositions,
+      };
+    },
+
+    async deviceKeys(registration, events, extras) {
+      const roomsOf = new Map<string, string[]>();
+      for (const event of [...events, ...extras.ephemeral]) {
+        if (typeof event.room_id !== 'string' || roomsOf.has(event.room_id)) continue;
+        const members = [...(await currentRoom(event.room_id)).localMembers];
+        roomsOf.set(event.room_id, members.filter((member) => isInterestedInUser(registration, member)));
+      }
+      const oneTimeKeyCounts: Record<string, Record<string, Record<string, number>>> = {};
+      const unusedFallbackKeyTypes: Record<string, Record<string, string[]>> = {};
+      for (const userId of keyCountUsers(registration, events, extras, (roomId) => roomsOf.get(roomId) ?? [])) {
+        for (const { deviceId } of await options.devices.listDevices(userId)) {
+          const counts = await options.keyCounts(userId, deviceId);
+          (oneTimeKeyCounts[userId] ??= {})[deviceId] = counts.oneTimeKeyCounts;
+          (unusedFallbackKeyTypes[userId] ??= {})[deviceId] = counts.unusedFallbackKeyTypes;
+        }
+      }
+      return { oneTimeKeyCounts, unusedFallbackKeyTypes };
     },
 
     subscribe(wake) {

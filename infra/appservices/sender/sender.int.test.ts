@@ -261,7 +261,7 @@ describe('appservice sender', () => {
       const messages = Array.from({ length: 5 }, (_, i) => room.message(ALICE, `m${i}`));
       await append(...messages.slice(0, 2));
       await waitUntil('two failed attempts', () => flaky.received.length >= 2);
-      expect(await metric('strata_appservice_in_backoff', { appservice: flakyBridge.id })).toBe(1);
+      await waitUntil('the bridge rests', async () => (await metric('strata_appservice_in_backoff', { appservice: flakyBridge.id })) === 1);
       await waitUntil('the queue shows the events waiting', async () => (await metric('strata_appservice_queued_events', { appservice: flakyBridge.id })) === 3);
       expect(await metric('strata_appservice_lag_seconds', { appservice: flakyBridge.id })).toBeGreaterThan(0);
       flaky.behaviour = 'refuse';
@@ -368,6 +368,7 @@ describe('appservice sender, ephemeral data', () => {
       extras: await createAppserviceEphemeral({
         db: schema.db, serverName: US, registrations: [ephemeralBridge, plainBridge], tap, currentPositions: () => stores.currentPositions(),
         typing, membership: createSqlRoomMembership(schema.db), rooms: stack.queries, directory: stack.directory, wakeDelayMs: 20,
+        devices: { listDevices: async () => [] }, keyCounts: (userId, deviceId) => stores.keys.keyCounts(userId, deviceId),
       }),
     });
     const streamsStored = async () => Object.keys((await schema.db.query<{ streams: JsonObject }>(
@@ -433,6 +434,55 @@ describe('appservice sender, ephemeral data', () => {
       expect(opted.delivered().slice(before).flatMap((txn) => txn.body['de.sorunome.msc2409.to_device'] as JsonObject[])).toEqual([]);
       // The event appended while stopped arrives too (the log consumer resumes from its position).
       await waitUntil('the later event arrived', () => opted.deliveredEventIds().includes(later.eventId));
+    } finally {
+      await sender.stop();
+      typing.close();
+    }
+  });
+});
+
+describe('appservice sender, MSC3202', () => {
+  it('sends device list changes and its users\' key counts to a bridge that opted in', async () => {
+    const target = await bridge();
+    const msc3202Bridge = registration(target.url, users(`@dev_.*:${US}`), { 'org.matrix.msc3202': true });
+    const puppet = `@dev_bob:${US}`;
+    const stores: UserDataStores = await createSqlUserDataStores(schema.db);
+    const tap = tapNotifier(createInProcessNotifier());
+    const typing = createTypingStream(tap.notifier);
+    const { room, records } = RoomRecords.created('devices', ALICE, [puppet]);
+    await append(...records);
+    await waitUntil('the rooms projection has the room', async () => (await stack.queries.members(room.roomId)).length === 2);
+    const sender = await startSender({
+      registrations: [msc3202Bridge],
+      extras: await createAppserviceEphemeral({
+        db: schema.db, serverName: US, registrations: [msc3202Bridge], tap, currentPositions: () => stores.currentPositions(),
+        typing, membership: createSqlRoomMembership(schema.db), rooms: stack.queries, directory: stack.directory, wakeDelayMs: 20,
+        devices: { listDevices: async (userId) => (userId === puppet ? [{ deviceId: 'PUPPETDEV' }] : []) },
+        keyCounts: (userId, deviceId) => stores.keys.keyCounts(userId, deviceId),
+      }),
+    });
+    try {
+      await waitUntil('the bridge has a device list position', async () => (await schema.db.query<{ streams: JsonObject }>(
+        'SELECT streams FROM appservice_state WHERE appservice_id = $1', [msc3202Bridge.id])).rows[0]?.streams.device_lists !== undefined);
+      await stores.keys.addOneTimeKeys(puppet, 'PUPPETDEV', new Map([['signed_curve25519:AAAA', { key: 'k1' }], ['signed_curve25519:BBBB', { key: 'k2' }]]));
+      await stores.keys.setFallbackKeys(puppet, 'PUPPETDEV', new Map([['signed_curve25519:FFFF', { key: 'f' }]]));
+      // Alice shares a room with the bridge's puppet: her new device concerns it; Carol shares none.
+      await stores.keys.recordDeviceListChange(ALICE);
+      await stores.keys.recordDeviceListChange(`@carol:${US}`);
+      tap.notifier.notify([ALICE, puppet]);
+      const message = room.message(ALICE, 'keys');
+      await append(message);
+      await waitUntil('the device lists and the message arrived', () => target.delivered().some((txn) => txn.body['org.matrix.msc3202.device_lists'] !== undefined)
+        && target.deliveredEventIds().includes(message.eventId));
+      const lists = target.delivered().flatMap((txn) => ((txn.body['org.matrix.msc3202.device_lists'] as JsonObject | undefined)?.changed as string[]) ?? []);
+      expect(lists).toContain(ALICE);
+      expect(lists).not.toContain(`@carol:${US}`);
+      const withMessage = target.delivered().find((txn) => (txn.body.events as JsonObject[]).some((event) => event.event_id === message.eventId))!;
+      expect(withMessage.body['org.matrix.msc3202.device_one_time_keys_count']).toEqual({ [puppet]: { PUPPETDEV: { signed_curve25519: 2 } } });
+      expect(withMessage.body['org.matrix.msc3202.device_one_time_key_counts']).toEqual(withMessage.body['org.matrix.msc3202.device_one_time_keys_count']);
+      expect(withMessage.body['org.matrix.msc3202.device_unused_fallback_key_types']).toEqual({ [puppet]: { PUPPETDEV: ['signed_curve25519'] } });
+      // Without receive_ephemeral: no ephemeral lists.
+      expect(withMessage.body).not.toHaveProperty('ephemeral');
     } finally {
       await sender.stop();
       typing.close();

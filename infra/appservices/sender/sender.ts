@@ -16,7 +16,7 @@
  */
 import {
   bridgesInterestedIn, bridgesInterestedInOutOfBand, DEFAULT_APPSERVICE_BACKOFF, eventFactsOf, KnownRoom, localJoinedMembers, NO_EXTRAS,
-  receivingBridges, RoomFactsCache, type TransactionExtras,
+  receivingBridges, RoomFactsCache, type DeviceKeyCounts, type TransactionExtras,
 } from '../../../domain/app/appservices/sender/index.ts';
 import type { BackoffSettings } from '../../../domain/app/federation/sender/index.ts';
 import { clientEvent } from '../../../domain/app/rooms/index.ts';
@@ -30,9 +30,11 @@ import { Bridge, type BridgeLogger } from './bridge.ts';
 import { createAppserviceSenderMetrics } from './metrics.ts';
 import { APPSERVICE_SENDER_NAME, createAppserviceSenderStore, type QueuedEvent, type StreamPositions } from './store.ts';
 
-/** Ephemeral data and to-device messages for bridges that opted in (ephemeral.ts); none without it. */
+/** Ephemeral data, to-device messages and MSC3202 device data for bridges that opted in (ephemeral.ts); none without it. */
 export interface AppserviceExtrasSource {
   collect(registration: AppserviceRegistration, streams: StreamPositions): Promise<{ extras: TransactionExtras; streams: StreamPositions }>;
+  /** MSC3202: the key counts of the devices of the bridge's users a transaction concerns, as they are now. */
+  deviceKeys(registration: AppserviceRegistration, events: readonly JsonObject[], extras: TransactionExtras): Promise<DeviceKeyCounts>;
   /** Calls `wake` with a bridge's id whenever something new may be there for it; returns the unsubscribe. */
   subscribe(wake: (appserviceId: string) => void): () => void;
 }
@@ -127,9 +129,12 @@ export const startAppserviceSender = async (options: StartAppserviceSenderOption
     bridges.set(registration.id, new Bridge(registration, {
       store, client: options.client, metrics, logger, ready, backoff: options.backoff ?? DEFAULT_APPSERVICE_BACKOFF,
       transactionTimeoutMs: options.transactionTimeoutMs ?? 60_000, now: () => Date.now(),
-      extras: (bridge, streams) => (extrasSource === undefined || !bridge.receiveEphemeral
+      extras: (bridge, streams) => (extrasSource === undefined || !(bridge.receiveEphemeral || bridge.msc3202)
         ? Promise.resolve({ extras: NO_EXTRAS, streams: {} })
         : extrasSource.collect(bridge, streams)),
+      deviceKeys: (bridge, events, extras) => (extrasSource === undefined || !bridge.msc3202
+        ? Promise.resolve(undefined)
+        : extrasSource.deviceKeys(bridge, events, extras)),
       loadEvents: async (_bridge, queued: readonly QueuedEvent[]) => {
         const now = Date.now();
         const events: JsonObject[] = [];

@@ -11,6 +11,7 @@
  *   failure or a restart sends the same id with the same contents. Rows go, and the stream positions
  *   the transaction reached are stored, only once the bridge acknowledged it.
  */
+import type { TransactionExtras } from '../../../domain/app/appservices/sender/index.ts';
 import type { JsonObject, RoomLog, SqlDatabase } from '../../../domain/index.ts';
 import { POSITIONS_SCHEMA, senderPositions } from '../../../projections/runtime/index.ts';
 import { applySchema } from '../../postgres/index.ts';
@@ -57,7 +58,7 @@ export type StreamPositions = Readonly<Record<string, number>>;
 export interface StoredTransaction {
   readonly txnId: number;
   readonly events: readonly QueuedEvent[];
-  readonly extras: { readonly ephemeral: readonly JsonObject[]; readonly toDevice: readonly JsonObject[] };
+  readonly extras: TransactionExtras;
   readonly streams: StreamPositions;
 }
 
@@ -100,13 +101,22 @@ const numbers = (value: unknown): StreamPositions => {
   return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, number] => typeof entry[1] === 'number'));
 };
 
-const extrasOf = (value: unknown): StoredTransaction['extras'] => {
-  const object = (typeof value === 'object' && value !== null ? value : {}) as { ephemeral?: unknown; toDevice?: unknown };
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
+
+const extrasOf = (value: unknown): TransactionExtras => {
+  const object = (typeof value === 'object' && value !== null ? value : {}) as { ephemeral?: unknown; toDevice?: unknown; deviceLists?: unknown };
+  const lists = (typeof object.deviceLists === 'object' && object.deviceLists !== null ? object.deviceLists : undefined) as
+    { changed?: unknown; left?: unknown } | undefined;
   return {
     ephemeral: Array.isArray(object.ephemeral) ? object.ephemeral as JsonObject[] : [],
     toDevice: Array.isArray(object.toDevice) ? object.toDevice as JsonObject[] : [],
+    ...(lists === undefined ? {} : { deviceLists: { changed: strings(lists.changed), left: strings(lists.left) } }),
   };
 };
+
+/** Whether the extras carry anything (an empty transaction is not sent). */
+const carriesSomething = (extras: TransactionExtras): boolean =>
+  extras.ephemeral.length + extras.toDevice.length + (extras.deviceLists?.changed.length ?? 0) + (extras.deviceLists?.left.length ?? 0) > 0;
 
 export const createAppserviceSenderStore = async (db: SqlDatabase): Promise<AppserviceSenderStore> => {
   await applySchema(db, APPSERVICE_SENDER_NAME, SCHEMA);
@@ -174,7 +184,7 @@ export const createAppserviceSenderStore = async (db: SqlDatabase): Promise<Apps
          WHERE appservice_id = $1 AND txn_id IS NULL ORDER BY id LIMIT $2`,
         [appserviceId, limit],
       );
-      if (rows.length === 0 && extras.ephemeral.length === 0 && extras.toDevice.length === 0) {
+      if (rows.length === 0 && !carriesSomething(extras)) {
         // Nothing up to these positions was for the bridge: they stand as if acknowledged.
         await tx.query('UPDATE appservice_state SET streams = streams || $2::jsonb WHERE appservice_id = $1', [appserviceId, JSON.stringify(streams)]);
         return undefined;

@@ -2,7 +2,7 @@
 export { bridgesInterestedIn, bridgesInterestedInOutOfBand, eventFactsOf, receivingBridges } from './interest.ts';
 export { ALIASES_FRESH_MS, KnownRoom, localJoinedMembers, RoomFactsCache } from './roomFacts.ts';
 export {
-  DEFAULT_APPSERVICE_BACKOFF, MAX_EPHEMERAL_PER_TRANSACTION, MAX_EVENTS_PER_TRANSACTION, MAX_TO_DEVICE_PER_TRANSACTION, NO_EXTRAS,
-  transactionBody, type TransactionExtras,
+  DEFAULT_APPSERVICE_BACKOFF, keyCountUsers, MAX_EPHEMERAL_PER_TRANSACTION, MAX_EVENTS_PER_TRANSACTION, MAX_TO_DEVICE_PER_TRANSACTION, NO_EXTRAS,
+  transactionBody, type DeviceKeyCounts, type TransactionExtras,
 } from './transaction.ts';
 export { mayConcern, presenceEvent, receiptEvents, toDeviceEvent, typingEvent, type ToDeviceForBridge } from './ephemeral.ts';

@@ -5,7 +5,7 @@ import { parseRegistration, type AppserviceRegistration } from '../../../appserv
 import type { StateChange } from '../../../room/index.ts';
 import {
   ALIASES_FRESH_MS, bridgesInterestedIn, bridgesInterestedInOutOfBand, DEFAULT_APPSERVICE_BACKOFF, eventFactsOf, KnownRoom, localJoinedMembers,
-  mayConcern, NO_EXTRAS, presenceEvent, receiptEvents, receivingBridges, RoomFactsCache, toDeviceEvent, transactionBody, typingEvent,
+  keyCountUsers, mayConcern, NO_EXTRAS, presenceEvent, receiptEvents, receivingBridges, RoomFactsCache, toDeviceEvent, transactionBody, typingEvent,
 } from './index.ts';
 
 const US = 'us.test';
@@ -113,6 +113,30 @@ describe('transactions', () => {
       events, ephemeral: extras.ephemeral, 'de.sorunome.msc2409.ephemeral': extras.ephemeral, 'de.sorunome.msc2409.to_device': extras.toDevice,
     });
     expect(transactionBody(ephemeral, [], NO_EXTRAS)).toEqual({ events: [], ephemeral: [], 'de.sorunome.msc2409.ephemeral': [], 'de.sorunome.msc2409.to_device': [] });
+  });
+
+  it('adds MSC3202 device lists and key counts, what is not empty, for a bridge that opted in', () => {
+    const msc3202 = reg('keys', {}, { 'org.matrix.msc3202': true });
+    const keys = { oneTimeKeyCounts: { '@u:x': { D: { signed_curve25519: 3 } } }, unusedFallbackKeyTypes: { '@u:x': { D: ['signed_curve25519'] } } };
+    const extras = { ...NO_EXTRAS, deviceLists: { changed: ['@a:x'], left: [] } };
+    expect(transactionBody(msc3202, [], extras, keys)).toEqual({
+      events: [],
+      'org.matrix.msc3202.device_one_time_key_counts': keys.oneTimeKeyCounts,
+      'org.matrix.msc3202.device_one_time_keys_count': keys.oneTimeKeyCounts,
+      'org.matrix.msc3202.device_unused_fallback_key_types': keys.unusedFallbackKeyTypes,
+      'org.matrix.msc3202.device_lists': { changed: ['@a:x'], left: [] },
+    });
+    expect(transactionBody(msc3202, [], NO_EXTRAS, { oneTimeKeyCounts: {}, unusedFallbackKeyTypes: {} })).toEqual({ events: [] });
+    // A bridge that did not opt in gets none of it.
+    expect(transactionBody(users, [], extras, keys)).toEqual({ events: [] });
+  });
+
+  it('counts keys for the bridge\'s sender, its users in the transaction\'s rooms and its to-device recipients', () => {
+    const extras = { ephemeral: [{ type: 'm.typing', room_id: '!b' }], toDevice: [{ type: 'm.x', to_user_id: `@irc_td:${US}`, to_device_id: 'D' }] };
+    const members: Record<string, string[]> = { '!a': [`@irc_a:${US}`], '!b': [`@irc_b:${US}`], '!c': [`@irc_c:${US}`] };
+    expect(keyCountUsers(users, [{ room_id: '!a' }, { room_id: '!a' }], extras, (roomId) => members[roomId] ?? []).sort()).toEqual(
+      [`@irc_a:${US}`, `@irc_b:${US}`, `@irc_td:${US}`, `@usersbot:${US}`],
+    );
   });
 
   it('backs off from a second to five minutes', () => {
