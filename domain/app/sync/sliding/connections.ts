@@ -29,16 +29,24 @@ type Connection = BoundedMap<string, StoredState>;
 
 export const unknownPos = (): MatrixError => new MatrixError('M_UNKNOWN_POS', 400, 'Unknown or expired position: start the connection over');
 
+/** Which connection a state was resumed from: an answer computed from it is stored only while it lives. */
+export interface ConnectionHandle {
+  readonly connection: object;
+}
+
 export interface SlidingConnections {
   /**
    * The state at `pos` of the device's connection `connId`; every other state of it is dropped.
    * Throws M_UNKNOWN_POS when there is none.
    */
-  resume(userId: string, deviceId: string, connId: string, pos: string, now: number): ConnectionState;
+  resume(userId: string, deviceId: string, connId: string, pos: string, now: number): { state: ConnectionState; handle: ConnectionHandle };
   /** Starts the connection over (a request without `pos`): its earlier states are gone. */
   reset(userId: string, deviceId: string, connId: string): void;
-  /** Remembers `state` and answers the `pos` that names it. */
-  store(userId: string, deviceId: string, connId: string, state: ConnectionState, now: number): string;
+  /**
+   * Remembers `state` and answers the `pos` that names it. With `resumed`, M_UNKNOWN_POS when that
+   * connection was started over or forgotten meanwhile (the answer belongs to a connection gone).
+   */
+  store(userId: string, deviceId: string, connId: string, state: ConnectionState, now: number, resumed?: ConnectionHandle): string;
   /** Forgets every connection of the user (erasure, or a device removed). */
   forgetUser(userId: string): void;
 }
@@ -62,13 +70,14 @@ export const createSlidingConnections = (instance: string): SlidingConnections =
       if (connection === undefined || stored === undefined || now - stored.lastUsed > CONNECTION_LIMITS.expiryMs) throw unknownPos();
       for (const other of [...connection.keys()]) if (other !== pos) connection.delete(other);
       stored.lastUsed = now;
-      return stored.state;
+      return { state: stored.state, handle: { connection } };
     },
     reset(userId, deviceId, connId) {
       devices.get(deviceKey(userId, deviceId))?.delete(connId);
     },
-    store(userId, deviceId, connId, state, now) {
+    store(userId, deviceId, connId, state, now, resumed) {
       const key = deviceKey(userId, deviceId);
+      if (resumed !== undefined && devices.get(key)?.get(connId) !== resumed.connection) throw unknownPos();
       let connections = devices.touch(key);
       if (connections === undefined) devices.set(key, (connections = new BoundedMap(CONNECTION_LIMITS.connectionsPerDevice)));
       let connection = connections.touch(connId);

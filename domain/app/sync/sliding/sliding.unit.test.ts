@@ -184,10 +184,10 @@ describe('connections', () => {
     const connections = createSlidingConnections('i1');
     const first = connections.store(ME, 'D', '', state({ a: 1 }), 0);
     const retried = connections.store(ME, 'D', '', state({ a: 2 }), 0);
-    expect(connections.resume(ME, 'D', '', first, 10).extensions).toEqual({ a: 1 });
+    expect(connections.resume(ME, 'D', '', first, 10).state.extensions).toEqual({ a: 1 });
     // Using `first` shows the client never processed `retried`.
     expect(errcode(() => connections.resume(ME, 'D', '', retried, 10))).toBe('M_UNKNOWN_POS');
-    expect(connections.resume(ME, 'D', '', first, 20).extensions).toEqual({ a: 1 });
+    expect(connections.resume(ME, 'D', '', first, 20).state.extensions).toEqual({ a: 1 });
     expect(errcode(() => connections.resume(ME, 'D', 'other', first, 20))).toBe('M_UNKNOWN_POS');
     expect(errcode(() => connections.resume(ME, 'E', '', first, 20))).toBe('M_UNKNOWN_POS');
     expect(errcode(() => createSlidingConnections('i2').resume(ME, 'D', '', first, 20))).toBe('M_UNKNOWN_POS');
@@ -195,6 +195,10 @@ describe('connections', () => {
     const again = connections.store(ME, 'D', '', state(), 0);
     connections.reset(ME, 'D', '');
     expect(errcode(() => connections.resume(ME, 'D', '', again, 0))).toBe('M_UNKNOWN_POS');
+    // An answer computed from a connection started over meanwhile is not stored.
+    const { handle } = connections.resume(ME, 'D', '', connections.store(ME, 'D', '', state(), 0), 0);
+    connections.reset(ME, 'D', '');
+    expect(errcode(() => connections.store(ME, 'D', '', state(), 0, handle))).toBe('M_UNKNOWN_POS');
     const gone = connections.store(ME, 'D', 'x', state(), 0);
     connections.forgetUser(ME);
     expect(errcode(() => connections.resume(ME, 'D', 'x', gone, 0))).toBe('M_UNKNOWN_POS');

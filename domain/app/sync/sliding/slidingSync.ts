@@ -18,7 +18,7 @@ import { ignoringContext, syncPreferences } from '../ignored.ts';
 import { updatePresence } from '../setPresence.ts';
 import type { SyncPositions } from '../token.ts';
 import { MAX_UNREAD_COUNTS, userRules, withIgnoredSenders, type UnreadCounts } from '../unread.ts';
-import { createSlidingConnections, type SlidingConnections } from './connections.ts';
+import { createSlidingConnections, type ConnectionHandle, type SlidingConnections } from './connections.ts';
 import { extensionsAnswer } from './extensions/index.ts';
 import { applyMarks, computeList, inServerList, NO_MARKS, type ListedRoom, type ListResult } from './lists.ts';
 import { distinctConfigs } from './requiredState.ts';
@@ -175,8 +175,9 @@ export const slidingSync = async (
 ): Promise<SlidingSyncAnswer> => {
   const { userId, deviceId } = requester;
   let previous: ConnectionState | undefined;
+  let handle: ConnectionHandle | undefined;
   if (request.pos === undefined) service.connections.reset(userId, deviceId, request.connId);
-  else previous = service.connections.resume(userId, deviceId, request.connId, request.pos, ctx.clock.now());
+  else ({ state: previous, handle } = service.connections.resume(userId, deviceId, request.connId, request.pos, ctx.clock.now()));
   // "Ignored when no pos is set": a new connection is answered at once.
   const deadline = ctx.clock.now() + (previous === undefined ? 0 : request.timeoutMs);
   await updatePresence(ctx, requester, request.setPresence ?? 'online', deadline);
@@ -189,7 +190,7 @@ export const slidingSync = async (
       if (previous !== undefined && !computed.news && samePositions(previous.extensions, computed.state.extensions)) {
         return { pos: request.pos!, ...computed.answer };
       }
-      return { pos: service.connections.store(userId, deviceId, request.connId, computed.state, ctx.clock.now()), ...computed.answer };
+      return { pos: service.connections.store(userId, deviceId, request.connId, computed.state, ctx.clock.now(), handle), ...computed.answer };
     }
     await ctx.notifier.waitFor(computed.keys, counter, remaining, signal);
   }
