@@ -283,11 +283,6 @@ export const startStrata = async (
   // Application services (bridges): their registrations (config.appservices) and the client that calls them.
   const appserviceClient = createAppserviceClient();
   lifecycle.onStop('application service client', async () => appserviceClient.close());
-  // What clients ask of bridges: ping, third-party lookups, network lists, queries on unknown ids.
-  const appservices = createAppservices({
-    serverName: config.serverName, registrations: config.appservices, client: appserviceClient, directory, clock: { now: () => performance.now() },
-  });
-  const bridgeQueries = config.appservices.length === 0 ? undefined : appservices;
   // The appservice sender: a room log consumer queueing for each bridge the events it is interested
   // in, with ephemeral data and to-device for those that opted in (infra/appservices/sender/).
   const appserviceSender = await startAppserviceSender({
@@ -303,6 +298,13 @@ export const startStrata = async (
     }),
   });
   lifecycle.onStop('appservice sender', () => appserviceSender.stop());
+  // What clients ask of bridges: ping, third-party lookups, network lists, queries on unknown ids.
+  // A bridge that answers a ping gets what waits for it at once.
+  const appservices = createAppservices({
+    serverName: config.serverName, registrations: config.appservices, client: appserviceClient, directory, clock: { now: () => performance.now() },
+    onReachable: (appserviceId) => appserviceSender.wake(appserviceId),
+  });
+  const bridgeQueries = config.appservices.length === 0 ? undefined : appservices;
   const threePids: ThreePidServices = {
     store: await createSqlThreePidStore(db),
     ...(mailer === undefined || config.email === undefined ? {} : {
@@ -551,7 +553,8 @@ export const startStrata = async (
     logger,
     metrics,
     routers: [
-      versionsRouter({ versions: SUPPORTED_SPEC_VERSIONS }),
+      // Simplified sliding sync is served natively (matrix-rust-sdk / Element X look for this flag).
+      versionsRouter({ versions: SUPPORTED_SPEC_VERSIONS, unstableFeatures: { 'org.matrix.simplified_msc3575': true } }),
       ...(stages.consent === undefined ? [] : [consentRouter(stages.consent)]),
       federationVersionRouter({ version: packageJson.version }),
       healthRouter({

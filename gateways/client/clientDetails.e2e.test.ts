@@ -121,7 +121,9 @@ describe.each<ServerMode>(['embedded', 'distributed'])('details clients notice (
 
   it('advertises only spec versions whose endpoints are served, and no unstable feature it does not serve', async () => {
     const { versions, unstable_features: unstable } = await client.ok('GET', '/_matrix/client/versions');
-    expect(unstable).toEqual({});
+    // Simplified sliding sync (MSC4186) under its unstable path.
+    expect(unstable).toEqual({ 'org.matrix.simplified_msc3575': true });
+    expect(server.routes).toContain('POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync');
     const latest = (versions as string[]).reduce((a, b) => (newer(b, a) ? b : a));
     const served = new Set(server.routes.map((route) => {
       const [method, template] = route.split(' ');

@@ -2,7 +2,7 @@
  * GET /_matrix/client/versions (client-server-api § Capabilities negotiation): the spec versions
  * this server implements. No authentication; the list comes from the composition root so that it
  * only names versions whose features actually work (infra/strata.ts says why it stops at v1.10).
- * `unstable_features` names only MSCs served under their unstable names; Strata serves none.
+ * `unstable_features` names only MSCs served under their unstable names (the composition root's list).
  */
 import { Router } from '@koa/router';
 import type { RequestState } from '../http/index.ts';
