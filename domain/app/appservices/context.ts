@@ -13,4 +13,6 @@ export interface AppservicesContext {
   readonly directory: Pick<RoomDirectory, 'setNetworkVisibility'>;
   /** Milliseconds: the ping's duration and how long protocol answers are kept. */
   readonly clock: Clock;
+  /** A bridge answered a ping: the appservice sender ends its backoff and sends what waits (Synapse's force_retry). */
+  readonly onReachable?: (appserviceId: string) => void;
 }

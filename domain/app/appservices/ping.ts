@@ -31,5 +31,7 @@ export const pingAppservice = async (
     if (error instanceof AppserviceRequestError) throw failureError(error.failure);
     throw error;
   }
+  // It answered: if transactions to it were resting after failures, they are sent now (as Synapse does).
+  ctx.onReachable?.(caller.id);
   return { duration_ms: Math.max(0, Math.floor(ctx.clock.now() - start)) };
 };

@@ -80,6 +80,17 @@ export class Bridge {
     });
   }
 
+  /** The bridge is reachable (it answered a ping): its rest ends and what waits is sent now (Synapse's force_retry). */
+  retryNow(): void {
+    this.#failures = 0;
+    if (this.#retryTimer !== undefined) {
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+      this.#ctx.metrics.backoff(this.id, false);
+    }
+    this.wake();
+  }
+
   /** Stops sending; resolves when the transaction in flight (if any) has ended. */
   stop(): Promise<void> {
     this.#stopped = true;

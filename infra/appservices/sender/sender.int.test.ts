@@ -325,6 +325,29 @@ describe('appservice sender', () => {
     }
   });
 
+  it('ends a bridge\'s rest when it is known to answer again (a ping)', async () => {
+    const resting = await bridge();
+    const restingBridge = registration(resting.url, users(`@wk_.*:${US}`));
+    const { room, records } = RoomRecords.created('wake', ALICE, [`@wk_bob:${US}`]);
+    const sender = await startSender({ registrations: [restingBridge], backoff: { startMs: 60_000, maxMs: 60_000 } });
+    try {
+      resting.behaviour = 'fail';
+      const message = room.message(ALICE, 'after the ping');
+      await append(...records, message);
+      await waitUntil('a failed attempt', () => resting.received.length >= 1);
+      resting.behaviour = 'ok';
+      await sleep(500);
+      // A minute's rest: nothing is tried meanwhile…
+      expect(resting.received.length).toBe(1);
+      // …until the bridge is known to answer.
+      sender.wake(restingBridge.id);
+      await waitUntil('delivered after the wake', () => resting.deliveredEventIds().includes(message.eventId), 3_000);
+      expect(resting.delivered()[0]!.txnId).toBe(resting.received[0]!.txnId);
+    } finally {
+      await sender.stop();
+    }
+  });
+
   it('does not let a hanging bridge delay another', async () => {
     const [hanging, healthy] = [await bridge(), await bridge()];
     hanging.behaviour = 'hang';

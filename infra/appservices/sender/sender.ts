@@ -72,6 +72,8 @@ export interface AppserviceSender {
   readonly name: string | null;
   /** With `held`: nothing is sent until this is called. */
   open(): void;
+  /** The bridge answered (a ping): its backoff ends and what waits for it is sent now. */
+  wake(appserviceId: string): void;
   stop(): Promise<void>;
   /** Settles after stop(); rejects if the consumer stopped on a poison record. */
   readonly done: Promise<void>;
@@ -104,7 +106,9 @@ const bridgeEvent = async (rooms: StartAppserviceSenderOptions['rooms'], event: 
 export const startAppserviceSender = async (options: StartAppserviceSenderOptions): Promise<AppserviceSender> => {
   const { serverName, topic, log, logger, rooms, roomsProjection } = options;
   const registrations = receivingBridges(options.registrations);
-  if (registrations.length === 0) return { name: null, open: () => undefined, stop: async () => undefined, done: Promise.resolve() };
+  if (registrations.length === 0) {
+    return { name: null, open: () => undefined, wake: () => undefined, stop: async () => undefined, done: Promise.resolve() };
+  }
   const store = await createAppserviceSenderStore(options.db);
   const metrics = createAppserviceSenderMetrics(options.registry);
   let stopping = false;
@@ -238,6 +242,7 @@ export const startAppserviceSender = async (options: StartAppserviceSenderOption
   const stopGraceMs = options.stopGraceMs ?? 5_000;
   return {
     open: () => open(),
+    wake: (appserviceId) => bridges.get(appserviceId)?.retryNow(),
     name: consumer.name,
     done: consumer.done,
     async stop() {
