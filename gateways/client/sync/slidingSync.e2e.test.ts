@@ -179,6 +179,23 @@ describe.each<ServerMode>(['embedded', 'distributed'])('sliding sync (%s)', (mod
     expect(bodies(kicked.rooms[roomId].timeline)).not.toContain('after the leave');
   });
 
+  it('shows a knock with the stripped state of the knocked room, once', async () => {
+    const alice = await register('knock-owner');
+    const bob = await register('knocker');
+    const roomId = await createRoom(alice, {
+      name: 'Door', room_version: '10', initial_state: [{ type: 'm.room.join_rules', state_key: '', content: { join_rule: 'knock' } }],
+    });
+    await ok('POST', `${V3}/knock/${e(roomId)}`, bob.token, { reason: 'let me in' });
+    const unstable = await slide(bob, { lists: { all: list([0, 9]) } });
+    const own = (events: Body[]): Body | undefined => events.find((event) => event.type === 'm.room.member' && event.state_key === bob.userId);
+    expect(own(unstable.rooms[roomId].invite_state)?.content.membership).toBe('knock');
+    expect(unstable.rooms[roomId].invite_state.some((event: Body) => event.type === 'm.room.name')).toBe(true);
+    const v4 = await slideV4(bob, { conn_id: 'v4', lists: { all: { range: [0, 9], timeline_limit: 1, required_state: {} } } });
+    expect(v4.rooms[roomId].membership).toBe('knock');
+    expect(own(v4.rooms[roomId].stripped_state)?.content.membership).toBe('knock');
+    expect((await slide(bob, { lists: { all: list([0, 9]) } }, { pos: unstable.pos })).rooms).toEqual({});
+  });
+
   it('serves room subscriptions for rooms the user may see, ignoring others', async () => {
     const alice = await register('subscriber');
     const bob = await register('stranger');
