@@ -219,6 +219,20 @@ describe('ping', () => {
       .toMatchObject({ errcode: 'M_URL_NOT_SET', status: 400 });
   });
 
+  it('tells the sender a bridge that answered, and only one that answered', async () => {
+    const reachable: string[] = [];
+    const irc = registration('irc');
+    for (const failure of [undefined, { kind: 'unreachable', timedOut: false, detail: 'x' } as const]) {
+      const { client } = fakeClient({ ping: () => failure });
+      const appservices = createAppservices({
+        serverName: SERVER, registrations: [irc], client, clock: { now: () => 0 },
+        directory: { setNetworkVisibility: async () => undefined }, onReachable: (id) => reachable.push(id),
+      });
+      await appservices.ping(irc, 'irc', undefined).catch(() => undefined);
+    }
+    expect(reachable).toEqual(['irc']);
+  });
+
   it('tells an error status, a timeout and a failed connection apart', async () => {
     const status = failing({ kind: 'status', status: 401, body: '{"errcode":"M_UNKNOWN_TOKEN"}', detail: 'x' });
     expect(await errorOf(status.appservices.ping(status.irc, 'irc', undefined)))
