@@ -9,6 +9,7 @@ import { applyMarks, computeList, inServerList, NO_MARKS, selectRanges, type Lis
 import { renderSlidingSync } from './render.ts';
 import { parseSlidingSyncRequest, SLIDING_LIMITS } from './request.ts';
 import { configsKey, distinctConfigs, lazyMembers, wanted } from './requiredState.ts';
+import { mayHaveNews, type RoomRequest } from './roomAnswer.ts';
 import type { ConnectionState, SentRoom, SlidingSyncAnswer } from './types.ts';
 
 const ME = '@me:example.org';
@@ -265,5 +266,33 @@ describe('renderSlidingSync', () => {
       '!i:x': { membership: 'invite', bump_stamp: 3, initial: true, stripped_state: [{ type: 'm.room.name' }] },
     });
     expect(renderSlidingSync('v4', { ...answer, lists: {} }).lists).toBeUndefined();
+  });
+});
+
+describe('mayHaveNews', () => {
+  const config = { include: [{ type: 'm.room.name' }], exclude: [], lazyMembers: false };
+  const sent: SentRoom = { upTo: 20, membership: 'join', timelineLimit: 1, requiredState: [config], lazyMembers: [], name: null, avatar: null, isDm: false };
+  const request = (extra: Partial<RoomRequest> = {}, lastOffset = 15): RoomRequest => ({
+    summary: summary('!r:x', { lastOffset }), membership: 'join', changes: [{ roomId: '!r:x', partition: 0, offset: 3, membership: 'join', eventId: '$j' }],
+    timelineLimit: 1, requiredState: [config], lists: ['all'], isDm: false, sent, ...extra,
+  });
+
+  it('reads a room only when it is new, changed, reconfigured or has events past what was sent', () => {
+    expect(mayHaveNews(request(), 30)).toBe(false);
+    expect(mayHaveNews(request({}, 20), 30)).toBe(true);
+    // An event past the answer's positions is for the next answer.
+    expect(mayHaveNews(request({ sent: { ...sent, upTo: 30 } }, 35), 30)).toBe(false);
+    expect(mayHaveNews(request({ sent: undefined }), 30)).toBe(true);
+    expect(mayHaveNews(request({ membership: 'leave' }), 30)).toBe(true);
+    expect(mayHaveNews(request({ isDm: true }), 30)).toBe(true);
+    expect(mayHaveNews(request({ timelineLimit: 2 }), 30)).toBe(true);
+    expect(mayHaveNews(request({ timelineLimit: 0 }), 30)).toBe(false);
+    expect(mayHaveNews(request({ requiredState: [config, { include: [{}], exclude: [], lazyMembers: false }] }), 30)).toBe(true);
+    // A room left before what was sent has nothing after the leave to show.
+    const left = { ...sent, membership: 'leave' };
+    const leave = [{ roomId: '!r:x', partition: 0, offset: 10, membership: 'leave', eventId: '$l' }];
+    expect(mayHaveNews(request({ membership: 'leave', sent: left, changes: leave }, 25), 30)).toBe(false);
+    // An invite already sent stays quiet.
+    expect(mayHaveNews(request({ membership: 'invite', sent: { ...sent, membership: 'invite' } }, 25), 30)).toBe(false);
   });
 });
