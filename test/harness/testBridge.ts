@@ -11,6 +11,9 @@
  * - `POST /_matrix/app/v1/ping`, and `/thirdparty/{protocol,location,user}` for the one protocol
  *   its registration declares.
  *
+ * It can refuse its next transactions with 503 (`refuseTransactions`), as a bridge failing for a
+ * moment does, keeping what they carried to compare with the retries.
+ *
  * Every request must carry `Authorization: Bearer <hs_token>`: none is answered 401, another token
  * 403, and both are recorded in `violations` (tests assert there are none). The bridge can be
  * stopped (its port refuses connections, as a crashed bridge's does) and started again on the same
@@ -209,6 +212,9 @@ export class TestBridge {
   readonly violations: string[] = [];
   /** Transactions the homeserver sent again with a txnId already received. */
   redelivered = 0;
+  /** How many of the next new transactions to answer 503 (a bridge failing for a moment), recorded in `refused`. */
+  refuseTransactions = 0;
+  readonly refused: { readonly txnId: string; readonly events: readonly Body[] }[] = [];
   /** Localparts of users who exist on the remote network (answered by user queries). */
   readonly remoteUsers = new Set<string>();
   /** Alias localparts (without `#`) of rooms on the remote network (answered by alias queries). */
@@ -354,6 +360,13 @@ export class TestBridge {
       return json(res, 400, { errcode: 'M_NOT_JSON', error: 'not JSON' });
     }
     if (!Array.isArray(body.events)) this.violations.push(`transaction ${txnId}: no events array`);
+    if (this.refuseTransactions > 0) {
+      this.refuseTransactions -= 1;
+      this.refused.push({ txnId, events: list(body.events) });
+      json(res, 503, { errcode: 'NET.STRATA.TEST_BRIDGE_UNAVAILABLE', error: 'refused for the test' });
+      this.notify();
+      return;
+    }
     const receivedAt = performance.now();
     const received: ReceivedBridgeTransaction = {
       txnId,

@@ -220,6 +220,16 @@ describe.each(TARGETS)('the test bridge against $name', (target) => {
     });
   });
 
+  it('gets a transaction it refused again, under the same id with the same events', async () => {
+    bridge.refuseTransactions = 1;
+    const messageId = await alice.send(roomId, `refused once ${run}`);
+    await bridge.waitFor('the refused message, retried', () => bridge.events.some((received) => received.event.event_id === messageId), 60_000);
+    const refused = bridge.refused.find((txn) => txn.events.some((event) => event.event_id === messageId));
+    const accepted = bridge.transactions.find((txn) => txn.events.some((event) => event.event_id === messageId));
+    expect(refused?.txnId).toBe(accepted?.txnId);
+    expect(accepted?.events.map((event) => event.event_id)).toEqual(refused?.events.map((event) => event.event_id));
+  }, 90_000);
+
   it('receives everything it missed, in order and once, after being down', async () => {
     await bridge.stop();
     const sent: string[] = [];
