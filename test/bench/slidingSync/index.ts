@@ -59,7 +59,7 @@ const oneRun = async (http: HttpOptions, user: BenchUser, options: SlidingSyncBe
     const answer = await slidingSync(http, user, body, undefined, 0);
     firsts.push(elapsedMs(start));
     const count = listCount(answer);
-    if (count === undefined || count < options.rooms) throw new Error(`first response lists ${String(count)} rooms, not ${options.rooms}`);
+    if (count !== options.rooms) throw new Error(`first response lists ${String(count)} rooms, not ${options.rooms}`);
     if (typeof answer.pos !== 'string') throw new Error('first response has no pos');
     connection = { body, pos: answer.pos };
   }

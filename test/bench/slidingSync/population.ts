@@ -83,8 +83,17 @@ export const benchUser = async (
   } else {
     say(`  reusing ${user.userId} (${user.roomIds.length} rooms) from ${file}`);
   }
+  if (user.roomIds.length > rooms) {
+    // Exactly `rooms`: the extra ones (a larger --rooms earlier) are left.
+    const extra = user.roomIds.slice(rooms);
+    say(`  leaving ${extra.length} rooms`);
+    await mapLimit(extra, 4, (roomId) => withRetry(() => request(http, 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/leave`, {
+      token: user!.accessToken, body: {},
+    })));
+    return { ...user, roomIds: user.roomIds.slice(0, rooms) };
+  }
   const missing = rooms - user.roomIds.length;
-  if (missing <= 0) return user;
+  if (missing === 0) return user;
   say(`  creating ${missing} rooms`);
   const roomIds = [...user.roomIds];
   const session: Session = user;

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { SyncContext } from '../../context.ts';
+import { accountDataAnswer } from './accountData.ts';
 import { MAX_SCOPE_ENTRIES, NO_EXTENSIONS, parseExtensions, stickyPart, TO_DEVICE_LIMIT } from './config.ts';
-import { receiptsForInitialRoom } from './receipts.ts';
+import { receiptsAnswer, receiptsForInitialRoom } from './receipts.ts';
 import { roomsForExtension } from './scope.ts';
 import { decodeState, encodeState, NEW_CONNECTION, recordSent } from './state.ts';
 
@@ -94,5 +96,59 @@ describe('sliding sync extensions: receipts of a room sent from scratch', () => 
       $seen: { 'm.read': { '@bob:x': { ts: 1 } } },
       $old: { 'm.read': { '@me:x': { ts: 3 } }, 'm.read.private': { '@me:x': { ts: 4 } } },
     });
+  });
+});
+
+describe('sliding sync extensions: windows per room', () => {
+  const entry = (roomId: string | null, type: string, position: number) => ({ roomId, type, content: { position }, position });
+  const entries = [entry(null, 'm.push_rules', 0), entry(null, 'g', 4), entry('!a', 'm.tag', 2), entry('!b', 'x', 3), entry('!a', 'y', 6), entry('!c', 'z', 7)];
+  const reads: [number, number][] = [];
+  const ctx = {
+    userData: {
+      streams: {
+        accountData: {
+          changesSince: async (_user: string, since: number, upTo: number) => {
+            reads.push([since, upTo]);
+            return entries.filter((e) => e.position > since && e.position <= upTo || (since === 0 && e.position === 0));
+          },
+        },
+        receipts: {
+          changesSince: async (_user: string, roomIds: readonly string[], since: number, upTo: number) => {
+            reads.push([since, upTo]);
+            const all = new Map([['!a', { $old: { 'm.read': { '@bob:x': { ts: 1 } } } }], ['!b', { $new: { 'm.read': { '@carol:x': { ts: 2 } } } }]]);
+            return new Map([...all].filter(([roomId]) => roomIds.includes(roomId) && (roomId === '!a' ? 1 : 5) > since));
+          },
+        },
+      },
+    },
+  } as unknown as SyncContext;
+
+  it('account_data: everything first, then changes; a room back in scope gets what it missed, a new one everything', async () => {
+    const first = await accountDataAnswer(ctx, '@me:x', ['!a'], {}, undefined, 5);
+    expect(first.answer).toEqual({
+      global: [{ type: 'm.push_rules', content: { position: 0 } }, { type: 'g', content: { position: 4 } }],
+      rooms: { '!a': [{ type: 'm.tag', content: { position: 2 } }] },
+    });
+    // !a leaves the scope at 5; !b, never sent, comes in.
+    const second = await accountDataAnswer(ctx, '@me:x', ['!b'], first.sent, 5, 6);
+    expect(second.answer).toEqual({ global: [], rooms: { '!b': [{ type: 'x', content: { position: 3 } }] } });
+    expect(second.sent).toEqual({ '!a': 5, '!b': 6 });
+    reads.length = 0;
+    const third = await accountDataAnswer(ctx, '@me:x', ['!a', '!b'], second.sent, 6, 8);
+    expect(reads).toEqual([[5, 8]]);
+    expect(third.answer).toEqual({ global: [], rooms: { '!a': [{ type: 'y', content: { position: 6 } }] } });
+    expect(await accountDataAnswer(ctx, '@me:x', ['!a', '!b'], third.sent, 8, 8)).toEqual({ answer: undefined, sent: { '!a': 8, '!b': 8 } });
+  });
+
+  it('receipts: a room sent before gets changes since, a room sent from scratch its initial receipts', async () => {
+    const answered = { '!a': { initial: true, timeline: [{ event_id: '$old' }] } };
+    const first = await receiptsAnswer(ctx, '@me:x', ['!a', '!b'], answered, { '!b': 4 }, 4, 9);
+    expect(first.answer).toEqual({
+      rooms: {
+        '!a': { type: 'm.receipt', content: { $old: { 'm.read': { '@bob:x': { ts: 1 } } } } },
+        '!b': { type: 'm.receipt', content: { $new: { 'm.read': { '@carol:x': { ts: 2 } } } } },
+      },
+    });
+    expect((await receiptsAnswer(ctx, '@me:x', ['!a', '!b'], {}, first.sent, 9, 9)).answer).toBeUndefined();
   });
 });

@@ -9,9 +9,11 @@
  * repeat is harmless).
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../../../../json.ts';
+import { CONNECTION_LIMITS } from '../connections.ts';
 import { NO_EXTENSIONS, type ScopedExtension, type StickyExtensions } from './config.ts';
 
-export const MAX_ROOM_POSITIONS = 2000;
+/** As many rooms as a connection remembers sending: fewer would resend rooms in scope every time. */
+export const MAX_ROOM_POSITIONS: number = CONNECTION_LIMITS.roomsPerConnection;
 
 /** Room id → the stream position its changes were sent up to (oldest first). */
 export type RoomPositions = Readonly<Record<string, number>>;
