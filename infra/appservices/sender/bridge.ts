@@ -141,7 +141,8 @@ export class Bridge {
       this.#ctx.metrics.transaction(this.id, 'delivered', events.length, transaction.extras.ephemeral.length, transaction.extras.toDevice.length);
       if (this.#failures > 0) this.#ctx.logger.info({ appservice: this.id, txn_id: transaction.txnId }, 'application service answers again');
       this.#failures = 0;
-      await this.refreshBacklog();
+      // The backlog is counted when the queue runs dry and every few seconds (the sender's timer),
+      // not per transaction: counting a long backlog after each one would cost more than sending it.
       return 'sent';
     } catch (error) {
       if (this.#stopped) return 'failed';
