@@ -32,11 +32,14 @@ export const e2eeAnswer = async (
   const { userId, deviceId } = requester;
   const nothingMoved = since !== undefined && since.deviceLists >= upTo.deviceLists && samePartitions(since.rooms, upTo.rooms);
   const [counts, deviceLists] = await Promise.all([
-    ctx.userData.streams.keyCounts(userId, deviceId),
+    // A request without a device (an application service's user) has no keys to count, as in Synapse.
+    deviceId === '' ? { oneTimeKeyCounts: {}, unusedFallbackKeyTypes: [] } : ctx.userData.streams.keyCounts(userId, deviceId),
     since === undefined ? undefined : nothingMoved ? { changed: [], left: [] } : deviceListChanges(ctx, userId, since, upTo),
   ]);
   // `signed_curve25519` is always counted, as Synapse and v3 /sync do (clients read 0 as "upload").
-  const keyCounts: KeyCounts = { oneTimeKeys: { signed_curve25519: 0, ...counts.oneTimeKeyCounts }, unusedFallbackKeyTypes: counts.unusedFallbackKeyTypes };
+  const keyCounts: KeyCounts = {
+    oneTimeKeys: deviceId === '' ? {} : { signed_curve25519: 0, ...counts.oneTimeKeyCounts }, unusedFallbackKeyTypes: counts.unusedFallbackKeyTypes,
+  };
   const listsChanged = deviceLists !== undefined && (deviceLists.changed.length > 0 || deviceLists.left.length > 0);
   if (since !== undefined && sent !== undefined && !listsChanged && sameCounts(sent, keyCounts)) return { answer: undefined, keyCounts };
   return {

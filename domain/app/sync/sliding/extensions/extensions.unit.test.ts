@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { SyncContext } from '../../context.ts';
 import { accountDataAnswer } from './accountData.ts';
+import { e2eeAnswer } from './e2ee.ts';
+import { toDeviceAnswer } from './toDevice.ts';
 import { MAX_SCOPE_ENTRIES, NO_EXTENSIONS, parseExtensions, stickyPart, TO_DEVICE_LIMIT } from './config.ts';
 import { receiptsAnswer, receiptsForInitialRoom } from './receipts.ts';
 import { roomsForExtension } from './scope.ts';
@@ -150,5 +152,19 @@ describe('sliding sync extensions: windows per room', () => {
       },
     });
     expect((await receiptsAnswer(ctx, '@me:x', ['!a', '!b'], {}, first.sent, 9, 9)).answer).toBeUndefined();
+  });
+});
+
+describe('sliding sync extensions: a request without a device', () => {
+  const untouchable = new Proxy({}, { get: () => { throw new Error('no device: nothing to read'); } });
+  const ctx = { userData: { streams: { toDevice: untouchable, keyCounts: () => { throw new Error('no device: nothing to count'); } } } } as unknown as SyncContext;
+  const requester = { userId: '@bridge:x', deviceId: '' };
+
+  it('has no to-device inbox and no keys (an application service’s user), as Synapse answers', async () => {
+    expect(await toDeviceAnswer(ctx, requester, { since: undefined, limit: 100 }, 7, true)).toEqual({ next_batch: '7', events: [] });
+    expect(await toDeviceAnswer(ctx, requester, { since: 7, limit: 100 }, 9, false)).toBeUndefined();
+    const positions = { rooms: new Map<number, number>(), accountData: 0, receipts: 0, typing: 0, toDevice: 0, deviceLists: 0, presence: 0 };
+    expect((await e2eeAnswer(ctx, requester, undefined, positions, undefined)).answer)
+      .toEqual({ device_one_time_keys_count: {}, device_unused_fallback_key_types: [] });
   });
 });

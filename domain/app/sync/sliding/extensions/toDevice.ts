@@ -16,6 +16,8 @@ export interface ToDeviceRequest {
 export const toDeviceAnswer = async (
   ctx: SyncContext, requester: SyncRequester, request: ToDeviceRequest, upTo: number, first: boolean,
 ): Promise<JsonObject | undefined> => {
+  // A request without a device (an application service's user) has no inbox, as in Synapse.
+  if (requester.deviceId === '') return first ? { next_batch: String(upTo), events: [] } : undefined;
   const since = request.since ?? 0;
   // A position from the future (another server's, or a lost database): nothing to read, and the
   // client keeps its token (Synapse answers the same).
