@@ -11,14 +11,14 @@ import { BoundedMap } from '../../../boundedMap.ts';
 import { MatrixError } from '../../../errors.ts';
 import type { ConnectionState, SentRoom } from './types.ts';
 
-export const CONNECTION_LIMITS = {
+export const CONNECTION_LIMITS: Readonly<Record<'connectionsPerDevice' | 'devices' | 'statesPerConnection' | 'roomsPerConnection' | 'expiryMs', number>> = {
   connectionsPerDevice: 10,
   devices: 20_000,
   statesPerConnection: 4,
   roomsPerConnection: 10_000,
   /** As Synapse: a connection unused for a week is gone. */
   expiryMs: 7 * 24 * 3600 * 1000,
-} as const;
+};
 
 interface StoredState {
   readonly state: ConnectionState;

@@ -100,16 +100,16 @@ export const computeList = (config: SlidingListConfig, inputs: ListInputs): List
 };
 
 /**
- * Whether a room is in the user's server-side list (MSC4186 § Lists): joined, invited and knocked
- * rooms; rooms the user was kicked or banned from after being in them; rooms they left themselves
- * (or an invite they rejected) only while this connection still has them as another membership.
+ * Whether a room is in the user's server-side list, as Synapse decides it: every membership but a
+ * leave (bans included); a leave someone else sent (a kick, a withdrawn invite); and a leave of the
+ * user's own (a rejected invite too) only when it is new to the connection — made since its
+ * position, or the connection still has the room as another membership — so it is sent once.
  */
 export const inServerList = (
-  room: { readonly membership: string; readonly sender: string | null; readonly everJoined: boolean },
+  room: { readonly membership: string; readonly sender: string | null; readonly newlyLeft: boolean },
   userId: string, sentMembership: string | undefined,
 ): boolean => {
-  if (room.membership === 'join' || room.membership === 'invite' || room.membership === 'knock') return true;
-  if (sentMembership !== undefined && sentMembership !== room.membership) return true;
-  if (room.membership === 'ban') return room.everJoined;
-  return room.sender !== null && room.sender !== userId && room.everJoined;
+  if (room.membership !== 'leave') return true;
+  if (room.newlyLeft || (sentMembership !== undefined && sentMembership !== 'leave')) return true;
+  return room.sender !== null && room.sender !== userId;
 };

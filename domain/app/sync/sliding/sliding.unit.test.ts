@@ -145,16 +145,15 @@ describe('lists', () => {
     expect(result.ranges).toEqual([{ range: [0, 0], roomIds: ['!dm:x'] }, { range: [2, 5], roomIds: ['!secret:x'] }]);
   });
 
-  it('lists joined, invited and knocked rooms, kicks and bans after a join, and a self-leave only once', () => {
-    const room = (membership: string, sender: string | null, everJoined = true) => ({ membership, sender, everJoined });
-    for (const membership of ['join', 'invite', 'knock']) expect(inServerList(room(membership, ME, false), ME, undefined)).toBe(true);
+  it('lists every membership but a leave, kicks, and a self-leave only while it is new to the connection (as Synapse)', () => {
+    const room = (membership: string, sender: string | null, newlyLeft = false) => ({ membership, sender, newlyLeft });
+    for (const membership of ['join', 'invite', 'knock', 'ban']) expect(inServerList(room(membership, '@admin:x'), ME, undefined)).toBe(true);
     expect(inServerList(room('leave', '@admin:x'), ME, undefined)).toBe(true);
-    expect(inServerList(room('ban', '@admin:x'), ME, undefined)).toBe(true);
-    expect(inServerList(room('ban', '@admin:x', false), ME, undefined)).toBe(false);
-    expect(inServerList(room('leave', '@admin:x', false), ME, undefined)).toBe(false);
     expect(inServerList(room('leave', ME), ME, undefined)).toBe(false);
+    expect(inServerList(room('leave', null), ME, undefined)).toBe(false);
+    expect(inServerList(room('leave', ME, true), ME, undefined)).toBe(true);
     expect(inServerList(room('leave', ME), ME, 'join')).toBe(true);
-    expect(inServerList(room('leave', ME, false), ME, 'invite')).toBe(true);
+    expect(inServerList(room('leave', ME), ME, 'invite')).toBe(true);
     expect(inServerList(room('leave', ME), ME, 'leave')).toBe(false);
   });
 });

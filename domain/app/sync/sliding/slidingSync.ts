@@ -98,8 +98,9 @@ const compute = async (
     if (latest === undefined || forgottenRooms.has(summary.roomId)) continue;
     const membership = latest.membership;
     const sender = summary.membershipEventId === latest.eventId ? summary.membershipSender : null;
-    const everJoined = roomChanges!.some((change) => change.membership === 'join');
-    if (!inServerList({ membership, sender, everJoined }, userId, previous?.rooms.get(summary.roomId)?.membership)) continue;
+    // Left since the connection's position (Synapse's `newly_left`).
+    const newlyLeft = since !== undefined && latest.offset >= (since.rooms.get(latest.partition) ?? 0);
+    if (!inServerList({ membership, sender, newlyLeft }, userId, previous?.rooms.get(summary.roomId)?.membership)) continue;
     if (membership === 'invite' && (preferences.blocksInvites || (sender !== null && inviteHidden(sender, preferences)))) continue;
     listed.push({ summary, membership });
   }
