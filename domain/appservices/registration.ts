@@ -42,8 +42,6 @@ export interface AppserviceRegistration {
   readonly receiveEphemeral: boolean;
   /** MSC3202: device masquerading, one-time-key counts and device list changes in transactions. */
   readonly msc3202: boolean;
-  /** MSC4190 (`io.element.msc4190`): the bridge manages its users' devices with its as_token. */
-  readonly deviceManagement: boolean;
   /** The file it came from, for messages. */
   readonly source: string;
 }
@@ -141,6 +139,9 @@ export const parseRegistration = (raw: unknown, serverName: string, source: stri
   if (!Array.isArray(protocols) || protocols.some((protocol) => typeof protocol !== 'string' || protocol === '')) {
     throw new RegistrationProblem(source, 'protocols', 'must be a list of protocol names');
   }
+  // MSC4190's flag (`io.element.msc4190`) gated device management in Synapse; since spec v1.17 every
+  // application service manages its users' devices, so the flag is only checked for its type.
+  optionalBoolean(source, raw, ['io.element.msc4190', 'org.matrix.msc4190'], false);
   return {
     id,
     url: typeof url === 'string' ? url.replace(/\/+$/, '') : null,
@@ -153,7 +154,6 @@ export const parseRegistration = (raw: unknown, serverName: string, source: stri
     protocols: protocols as string[],
     receiveEphemeral: optionalBoolean(source, raw, ['receive_ephemeral', 'de.sorunome.msc2409.push_ephemeral', 'push_ephemeral'], false),
     msc3202: optionalBoolean(source, raw, ['org.matrix.msc3202'], false),
-    deviceManagement: optionalBoolean(source, raw, ['io.element.msc4190', 'org.matrix.msc4190', 'device_management'], false),
     source,
   };
 };
