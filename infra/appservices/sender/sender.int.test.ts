@@ -233,6 +233,13 @@ describe('appservice sender', () => {
       expect(typeof (first.unsigned as JsonObject).age).toBe('number');
       const oob = sent.find((event) => event.event_id === outOfBand.eventId)!;
       expect((oob.unsigned as JsonObject).invite_room_state).toEqual(outOfBand.strippedState);
+      // A local invite: the room's stripped state at the invite, with the inviter's membership.
+      const localInvite = sent.find((event) => event.event_id === invite.eventId)!;
+      expect((localInvite.unsigned as JsonObject).invite_room_state).toMatchObject([
+        { type: 'm.room.create', state_key: '', sender: ALICE, content: { room_version: '10' } },
+        { type: 'm.room.member', state_key: ALICE, sender: ALICE, content: { membership: 'join' } },
+      ]);
+      expect(((localInvite.unsigned as JsonObject).invite_room_state as JsonObject[]).length).toBe(2);
       for (const txn of byUser.received) {
         expect(txn.authorization).toBe(`Bearer ${userBridge.hsToken}`);
         // Without receive_ephemeral a transaction carries events alone.

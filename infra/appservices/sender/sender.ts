@@ -19,10 +19,11 @@ import {
   receivingBridges, RoomFactsCache, type DeviceKeyCounts, type TransactionExtras,
 } from '../../../domain/app/appservices/sender/index.ts';
 import type { BackoffSettings } from '../../../domain/app/federation/sender/index.ts';
+import { strippedStateOf } from '../../../domain/app/federation/rooms/index.ts';
 import { clientEvent } from '../../../domain/app/rooms/index.ts';
 import {
   isJsonObject, type AppserviceClient, type AppserviceRegistration, type JsonObject, type LogEntry, type ProjectionWaiter, type RoomDirectory,
-  type RoomLog, type RoomReadModel, type SqlDatabase,
+  type RoomLog, type RoomReadModel, type SqlDatabase, type StoredEvent,
 } from '../../../domain/index.ts';
 import { consumeWithPositions, type RunningConsumer, type Supervisor } from '../../../projections/runtime/index.ts';
 import type { Registry } from 'prom-client';
@@ -48,7 +49,7 @@ export interface StartAppserviceSenderOptions {
   /** The HTTP client (infra/appservices/client.ts). */
   readonly client: Pick<AppserviceClient, 'sendTransaction'>;
   /** The rooms read model: members after an event, the events sent, invites' stripped state. */
-  readonly rooms: Pick<RoomReadModel, 'members' | 'event' | 'strippedState'>;
+  readonly rooms: Pick<RoomReadModel, 'members' | 'event' | 'strippedState' | 'stateAt'>;
   /** The room directory: a room's aliases. */
   readonly directory: Pick<RoomDirectory, 'aliasesOf'>;
   /** The rooms projection: members and events are read once it has applied them. */
@@ -90,15 +91,18 @@ const BACKLOG_REFRESH_MS = 5_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
-/** The event as a bridge gets it: the client format (as /sync's timeline, no transaction id), an invite's stripped state. */
-const bridgeEvent = async (rooms: StartAppserviceSenderOptions['rooms'], event: NonNullable<Awaited<ReturnType<RoomReadModel['event']>>>, now: number) => {
+/**
+ * The event as a bridge gets it: the client format (as /sync's timeline, no transaction id), and an
+ * invite's or knock's stripped state as Synapse includes it — what the inviting server sent for a
+ * room we are not in, else the room's state at the event (Synapse's types and the sender's membership).
+ */
+const bridgeEvent = async (rooms: StartAppserviceSenderOptions['rooms'], event: StoredEvent, now: number): Promise<JsonObject> => {
   const formatted = clientEvent(event, { userId: '', deviceId: null }, now);
   const membership = isJsonObject(event.pdu.content) ? event.pdu.content.membership : undefined;
-  if (event.type === 'm.room.member' && (membership === 'invite' || membership === 'knock')) {
-    const stripped = await rooms.strippedState(event.eventId);
-    if (stripped !== undefined && isJsonObject(formatted.unsigned)) {
-      formatted.unsigned[membership === 'invite' ? 'invite_room_state' : 'knock_room_state'] = [...stripped];
-    }
+  if (event.type === 'm.room.member' && (membership === 'invite' || membership === 'knock') && isJsonObject(formatted.unsigned)) {
+    const stripped = await rooms.strippedState(event.eventId)
+      ?? strippedStateOf((await rooms.stateAt(event.roomId, event.offset)).map((state) => state.pdu), event.sender);
+    formatted.unsigned[membership === 'invite' ? 'invite_room_state' : 'knock_room_state'] = [...stripped];
   }
   return formatted;
 };

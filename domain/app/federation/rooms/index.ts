@@ -12,6 +12,7 @@ import { createTransactionReceiver, type EduSink } from './transactions.ts';
 export type { FederationRoomsContext } from './context.ts';
 export { createBackfill, type Backfill } from './backfill.ts';
 export { MAX_TRANSACTION_EDUS, MAX_TRANSACTION_PDUS, type EduSink } from './transactions.ts';
+export { strippedStateOf } from './membership.ts';
 
 export interface FederationRooms {
   makeMembership(origin: string, roomId: string, userId: string, membership: 'join' | 'leave' | 'knock', versions?: readonly string[]): Promise<JsonObject>;
