@@ -83,6 +83,15 @@ describe.each<ServerMode>(['embedded', 'distributed'])('matrix-js-sdk sliding sy
     const stamps = rooms.map((roomId) => sdk.getRoom(roomId)!.getBumpStamp()!);
     expect(stamps[0]).toBeGreaterThan(Math.max(stamps[1]!, stamps[2]!));
     expect(bodies(sdk.getRoom(rooms[0]!))).toEqual(['in A', 'bump']);
+
+    // A new room arrives, newest of all.
+    const arrived = waitForEmit<[SlidingSyncState, MSC3575SlidingSyncResponse | null]>(sliding, SlidingSyncEvent.Lifecycle,
+      (state, resp) => state === SlidingSyncState.Complete && Object.values(resp?.rooms ?? {}).some((room) => room.name === 'D'), 'the new room');
+    const created = await createRoom(alice, { name: 'D' });
+    await arrived;
+    expect(sdk.getRoom(created)?.name).toBe('D');
+    expect(sdk.getRoom(created)!.getBumpStamp()).toBeGreaterThanOrEqual(stamps[0]!);
+    expect(sliding.getListData('all')?.joinedCount).toBe(4);
     expect(logger.problems).toEqual([]);
   });
 

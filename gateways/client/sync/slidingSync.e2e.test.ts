@@ -87,6 +87,15 @@ describe.each<ServerMode>(['embedded', 'distributed'])('sliding sync (%s)', (mod
     // The same pos may be retried (the client cancelled): the same answer is computed from it.
     const retried = await slide(alice, { lists: { all: list([0, 3]) } }, { pos: third.pos });
     expect(Object.keys(retried.rooms)).toEqual([zero]);
+
+    // A new room comes in at the top, pushing the last one out of the window.
+    const fresh = await createRoom(alice, { name: 'fresh' });
+    const fourth = await slide(alice, { lists: { all: list([0, 3]) } }, { pos: retried.pos });
+    expect(fourth.lists.all.count).toBe(5);
+    expect(fourth.lists.all.ops[0].room_ids).toEqual([fresh, rooms[0], rooms[2], rooms[1]]);
+    expect(Object.keys(fourth.rooms)).toEqual([fresh]);
+    expect(fourth.rooms[fresh]).toMatchObject({ initial: true, name: 'fresh' });
+    expect(fourth.rooms[fresh].bump_stamp).toBeGreaterThanOrEqual(again.bump_stamp);
   });
 
   it('long-polls on the notifier: wakes for a new event, and answers the same pos after the timeout', async () => {

@@ -235,7 +235,8 @@ export const roomAnswer = async (rc: RoomAnswerContext, request: RoomRequest): P
   });
 
   const [heroes, unread] = await Promise.all([
-    name === null && alias === null && (initial || membersChanged) ? heroesOf(ctx, roomId, userId) : undefined,
+    // Heroes from the current members: only for a room the user is in (Synapse sends none otherwise).
+    joined && name === null && alias === null && (initial || membersChanged) ? heroesOf(ctx, roomId, userId) : undefined,
     joined ? unreadCountsOf(rc, request, to) : undefined,
   ]);
   const counts = joined ? { joinedCount: summary.joinedCount, invitedCount: summary.invitedCount } : memberCounts(await state());
