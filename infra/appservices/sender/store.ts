@@ -12,7 +12,7 @@
  *   the transaction reached are stored, only once the bridge acknowledged it.
  */
 import type { TransactionExtras } from '../../../domain/app/appservices/sender/index.ts';
-import type { JsonObject, RoomLog, SqlDatabase } from '../../../domain/index.ts';
+import type { JsonObject, RoomLog, SqlDatabase, SqlExecutor } from '../../../domain/index.ts';
 import { POSITIONS_SCHEMA, senderPositions } from '../../../projections/runtime/index.ts';
 import { applySchema } from '../../postgres/index.ts';
 
@@ -118,6 +118,22 @@ const extrasOf = (value: unknown): TransactionExtras => {
 const carriesSomething = (extras: TransactionExtras): boolean =>
   extras.ephemeral.length + extras.toDevice.length + (extras.deviceLists?.changed.length ?? 0) + (extras.deviceLists?.left.length ?? 0) > 0;
 
+/** The bridge's transaction in flight, if one was assigned and not yet acknowledged. */
+const transactionInFlight = async (db: SqlExecutor, appserviceId: string): Promise<StoredTransaction | undefined> => {
+  const state = await db.query<{ txn_id: number | string | null; txn_extras: unknown; txn_streams: unknown }>(
+    'SELECT txn_id, txn_extras, txn_streams FROM appservice_state WHERE appservice_id = $1', [appserviceId],
+  );
+  const row = state.rows[0];
+  if (row === undefined || row.txn_id === null) return undefined;
+  const txnId = Number(row.txn_id);
+  const { rows } = await db.query<QueueRow>(
+    `SELECT room_id, event_id, log_partition, log_offset FROM appservice_queue
+     WHERE appservice_id = $1 AND txn_id = $2 ORDER BY id`,
+    [appserviceId, txnId],
+  );
+  return { txnId, events: rows.map(queuedEvent(appserviceId)), extras: extrasOf(row.txn_extras), streams: numbers(row.txn_streams) };
+};
+
 export const createAppserviceSenderStore = async (db: SqlDatabase): Promise<AppserviceSenderStore> => {
   await applySchema(db, APPSERVICE_SENDER_NAME, SCHEMA);
 
@@ -157,20 +173,7 @@ export const createAppserviceSenderStore = async (db: SqlDatabase): Promise<Apps
       return numbers(rows[0]?.streams);
     },
 
-    async currentTransaction(appserviceId) {
-      const state = await db.query<{ txn_id: number | string | null; txn_extras: unknown; txn_streams: unknown }>(
-        'SELECT txn_id, txn_extras, txn_streams FROM appservice_state WHERE appservice_id = $1', [appserviceId],
-      );
-      const row = state.rows[0];
-      if (row === undefined || row.txn_id === null) return undefined;
-      const txnId = Number(row.txn_id);
-      const { rows } = await db.query<QueueRow>(
-        `SELECT room_id, event_id, log_partition, log_offset FROM appservice_queue
-         WHERE appservice_id = $1 AND txn_id = $2 ORDER BY id`,
-        [appserviceId, txnId],
-      );
-      return { txnId, events: rows.map(queuedEvent(appserviceId)), extras: extrasOf(row.txn_extras), streams: numbers(row.txn_streams) };
-    },
+    currentTransaction: (appserviceId) => transactionInFlight(db, appserviceId),
 
     assignTransaction: (appserviceId, limit, extras, streams) => db.transaction(async (tx) => {
       await tx.query('INSERT INTO appservice_state (appservice_id) VALUES ($1) ON CONFLICT (appservice_id) DO NOTHING', [appserviceId]);
@@ -178,7 +181,8 @@ export const createAppserviceSenderStore = async (db: SqlDatabase): Promise<Apps
       const state = await tx.query<{ last_txn_id: number | string; txn_id: number | string | null }>(
         'SELECT last_txn_id, txn_id FROM appservice_state WHERE appservice_id = $1 FOR UPDATE', [appserviceId],
       );
-      if (state.rows[0]!.txn_id !== null) throw new Error(`appservice ${appserviceId} has a transaction in flight already`);
+      // Assigned meanwhile (by another process's worker): that one is the bridge's next transaction.
+      if (state.rows[0]!.txn_id !== null) return transactionInFlight(tx, appserviceId);
       const { rows } = await tx.query<QueueRow & { id: number | string }>(
         `SELECT id, room_id, event_id, log_partition, log_offset FROM appservice_queue
          WHERE appservice_id = $1 AND txn_id IS NULL ORDER BY id LIMIT $2`,
