@@ -5,7 +5,7 @@
  */
 import {
   ROOM_EVENTS_TOPIC, isRoomRecord, redactionEffectsOf, roomEventOfAcceptedPdu, roomVersionRules,
-  type AnyPduAccepted, type LogEntry, type MembershipOutOfBand, type PduBackfilled, type PduOutlier, type PduSoftFailed, type SqlStatement, type StateChange, type StateImported,
+  type AnyPduAccepted, type JsonObject, type LogEntry, type MembershipOutOfBand, type PduBackfilled, type PduOutlier, type PduSoftFailed, type SqlStatement, type StateChange, type StateImported,
 } from '../../domain/index.ts';
 import type { Projection } from '../runtime/index.ts';
 import { redactedPduSql } from './redactionSql.ts';
@@ -257,15 +257,37 @@ const importedStatements = (record: StateImported, entry: LogEntry): SqlStatemen
  * made the user's membership (a room row without state, so /sync lists it), with the invite's
  * stripped state. A room we later join replaces its state wholesale (`state.imported`).
  */
+/**
+ * What another server's stripped state says of a room we are not in, for its summary: the type, name,
+ * avatar, alias and encryption (sliding sync filters invites on them, as Synapse does from it).
+ */
+const strippedSummary = (stripped: readonly JsonObject[]): (string | boolean | null)[] => {
+  const content = (type: string): Record<string, unknown> | undefined => {
+    const event = stripped.find((candidate) => candidate.type === type && (candidate.state_key ?? '') === '');
+    return typeof event?.content === 'object' && event.content !== null && !Array.isArray(event.content) ? event.content : undefined;
+  };
+  const text = (type: string, key: string): string | null => {
+    const value = content(type)?.[key];
+    return typeof value === 'string' ? textSafe(value) : null;
+  };
+  return [text('m.room.create', 'type'), text('m.room.name', 'name'), text('m.room.avatar', 'url'), text('m.room.canonical_alias', 'alias'),
+    content('m.room.encryption') !== undefined];
+};
+
 const outOfBandStatements = (record: MembershipOutOfBand, entry: LogEntry): SqlStatement[] => {
   const stateKey = typeof record.pdu.state_key === 'string' ? record.pdu.state_key : '';
   const depth = typeof record.pdu.depth === 'number' ? record.pdu.depth : 0;
   return [
     insertEvent(record, entry, depth, null),
     {
-      text: `INSERT INTO rooms (room_id, room_version, creator, room_type, log_partition, last_offset, forward_extremities, max_depth, last_event_id)
-             VALUES ($1, $2, '', NULL, $3, $4, '[]'::jsonb, 0, NULL) ON CONFLICT (room_id) DO NOTHING`,
-      values: [record.roomId, record.roomVersion, entry.partition, entry.offset],
+      // A room row made out of band (no creator known) takes each invite's view of the room.
+      text: `INSERT INTO rooms (room_id, room_version, creator, room_type, log_partition, last_offset, forward_extremities, max_depth, last_event_id,
+               room_name, room_avatar, canonical_alias, encrypted)
+             VALUES ($1, $2, '', $5, $3, $4, '[]'::jsonb, 0, NULL, $6, $7, $8, $9)
+             ON CONFLICT (room_id) DO UPDATE SET room_type = EXCLUDED.room_type, room_name = EXCLUDED.room_name,
+               room_avatar = EXCLUDED.room_avatar, canonical_alias = EXCLUDED.canonical_alias, encrypted = EXCLUDED.encrypted
+             WHERE rooms.creator = ''`,
+      values: [record.roomId, record.roomVersion, entry.partition, entry.offset, ...strippedSummary(record.strippedState)],
     },
     {
       text: 'INSERT INTO room_stripped_state (event_id, room_id, events) VALUES ($1, $2, $3::jsonb) ON CONFLICT (event_id) DO NOTHING',

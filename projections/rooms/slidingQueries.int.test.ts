@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SqlDatabase } from '../../domain/index.ts';
+import { ROOM_EVENTS_TOPIC, type JsonObject, type MembershipOutOfBand, type SqlDatabase } from '../../domain/index.ts';
 import type { RoomRequester } from '../../domain/app/rooms/index.ts';
 import { createPgliteDatabase } from '../../infra/pglite/index.ts';
 import { openTestSchema, startRoomsStack, type RoomsStack } from '../../test/harness/index.ts';
@@ -86,6 +86,34 @@ describe.each(Object.entries(backends))('sliding sync room summaries on %s', (_n
     await stack.projection.stop();
     await rebuildProjection({ projection: roomsProjection, log: stack.log, db: opened.db });
     expect(await sliding.userRooms(alice.userId)).toEqual(summaries);
+  });
+
+  it('summarises a room we are not in from the stripped state of the invite to it', async () => {
+    const sliding = createSlidingRoomQueries(opened.db);
+    const roomId = '!far:them.test';
+    const invite: MembershipOutOfBand = {
+      type: 'membership.outOfBand', v: 1, roomId, roomVersion: '10', eventId: '$far-invite',
+      pdu: {
+        type: 'm.room.member', state_key: bob.userId, sender: '@carol:them.test', content: { membership: 'invite' },
+        room_id: roomId, origin_server_ts: 1, depth: 5, prev_events: [], auth_events: [],
+      },
+      strippedState: [
+        { type: 'm.room.create', state_key: '', sender: '@carol:them.test', content: { type: 'm.space', room_version: '10' } },
+        { type: 'm.room.name', state_key: '', sender: '@carol:them.test', content: { name: 'Far away' } },
+        { type: 'm.room.encryption', state_key: '', sender: '@carol:them.test', content: { algorithm: 'm.megolm.v1.aes-sha2' } },
+      ],
+      receivedAt: 1,
+    };
+    await stack.log.append(ROOM_EVENTS_TOPIC, [{ key: roomId, value: invite as unknown as JsonObject }]);
+    const deadline = Date.now() + 15_000;
+    let far = (await sliding.userRooms(bob.userId)).find((room) => room.roomId === roomId);
+    while (far === undefined && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      far = (await sliding.userRooms(bob.userId)).find((room) => room.roomId === roomId);
+    }
+    expect(far).toMatchObject({
+      membership: 'invite', membershipSender: '@carol:them.test', roomType: 'm.space', name: 'Far away', encrypted: true, invitedCount: 1,
+    });
   });
 
   it('answers the children a space names with a via', async () => {
