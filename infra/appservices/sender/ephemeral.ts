@@ -253,7 +253,8 @@ export const createAppserviceEphemeral = async (options: AppserviceEphemeralOpti
       const pending = new Map<string, NodeJS.Timeout>();
       const unsubscribe = options.tap.onNotify((keys) => {
         for (const registration of receiving) {
-          if (!keys.some((key) => mayConcern(registration, key))) continue;
+          // Rooms matter for typing and receipts only; device list changes notify users.
+          if (!keys.some((key) => mayConcern(registration, key) && (registration.receiveEphemeral || key.startsWith('@')))) continue;
           const candidates = typingRooms.get(registration.id)!;
           for (const key of keys) if (key.startsWith('!')) candidates.set(key, true);
           if (pending.has(registration.id)) continue;
