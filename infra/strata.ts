@@ -337,7 +337,10 @@ export const startStrata = async (
       await late.rooms?.onProfileChanged(userId, profile);
     },
     onDevicesDeleted: async (userId, deviceIds) => {
-      for (const deviceId of deviceIds) await userData.onDeviceDeleted(userId, deviceId);
+      for (const deviceId of deviceIds) {
+        await userData.onDeviceDeleted(userId, deviceId);
+        late.slidingSync?.forgetDevice(userId, deviceId);
+      }
     },
     onDeviceChanged: (userId, deviceId) => userData.onDeviceChanged(userId, deviceId),
     // A deactivated account leaves (or rejects) every room it is in, then loses its pushers.

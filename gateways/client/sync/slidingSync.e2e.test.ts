@@ -141,6 +141,12 @@ describe.each<ServerMode>(['embedded', 'distributed'])('sliding sync (%s)', (mod
     const other = await client.login('positions');
     await client.fails('POST', UNSTABLE, { status: 400, errcode: 'M_UNKNOWN_POS' },
       { token: other.accessToken, json: { conn_id: 'encryption' }, query: { pos: b.pos } });
+    // A device logged out takes its connections along: its id logged in again starts afresh.
+    const phone = await client.login('positions', { deviceId: 'PHONE' });
+    const onPhone = await client.ok('POST', UNSTABLE, { token: phone.accessToken, json: {} });
+    await client.ok('POST', '/logout', { token: phone.accessToken, json: {} });
+    const again = await client.login('positions', { deviceId: 'PHONE' });
+    await client.fails('POST', UNSTABLE, { status: 400, errcode: 'M_UNKNOWN_POS' }, { token: again.accessToken, json: {}, query: { pos: onPhone.pos } });
   });
 
   it('shows invites with their stripped state, the room joined after, and a room left since pos once', async () => {

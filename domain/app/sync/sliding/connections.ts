@@ -47,8 +47,10 @@ export interface SlidingConnections {
    * connection was started over or forgotten meanwhile (the answer belongs to a connection gone).
    */
   store(userId: string, deviceId: string, connId: string, state: ConnectionState, now: number, resumed?: ConnectionHandle): string;
-  /** Forgets every connection of the user (erasure, or a device removed). */
+  /** Forgets every connection of the user (erasure). */
   forgetUser(userId: string): void;
+  /** Forgets a deleted device's connections: a device id logged in again starts afresh. */
+  forgetDevice(userId: string, deviceId: string): void;
 }
 
 /** Keeps at most `roomsPerConnection` rooms, the most recently sent ones (Map order is insertion order). */
@@ -91,6 +93,9 @@ export const createSlidingConnections = (instance: string): SlidingConnections =
     forgetUser(userId) {
       const prefix = `${userId}\u0000`;
       for (const key of [...devices.keys()]) if (key.startsWith(prefix)) devices.delete(key);
+    },
+    forgetDevice(userId, deviceId) {
+      devices.delete(deviceKey(userId, deviceId));
     },
   };
 };

@@ -199,6 +199,9 @@ describe('connections', () => {
     const { handle } = connections.resume(ME, 'D', '', connections.store(ME, 'D', '', state(), 0), 0);
     connections.reset(ME, 'D', '');
     expect(errcode(() => connections.store(ME, 'D', '', state(), 0, handle))).toBe('M_UNKNOWN_POS');
+    const deleted = connections.store(ME, 'D', 'x', state(), 0);
+    connections.forgetDevice(ME, 'D');
+    expect(errcode(() => connections.resume(ME, 'D', 'x', deleted, 0))).toBe('M_UNKNOWN_POS');
     const gone = connections.store(ME, 'D', 'x', state(), 0);
     connections.forgetUser(ME);
     expect(errcode(() => connections.resume(ME, 'D', 'x', gone, 0))).toBe('M_UNKNOWN_POS');

@@ -201,6 +201,8 @@ export interface SlidingSyncService {
   slidingSync(requester: SyncRequester, request: SlidingSyncRequest, signal?: AbortSignal): Promise<SlidingSyncAnswer>;
   /** Forgets the user's connections and remembered counts (erasure). */
   forgetUser(userId: string): void;
+  /** Forgets a deleted device's connections. */
+  forgetDevice(userId: string, deviceId: string): void;
 }
 
 export const createSlidingSync = (ctx: SlidingSyncContext): SlidingSyncService => {
@@ -216,5 +218,6 @@ export const createSlidingSync = (ctx: SlidingSyncContext): SlidingSyncService =
       const prefix = `${userId}\u0000`;
       for (const key of [...service.unread.keys()]) if (key.startsWith(prefix)) service.unread.delete(key);
     },
+    forgetDevice: (userId, deviceId) => service.connections.forgetDevice(userId, deviceId),
   };
 };
