@@ -5,7 +5,8 @@
  * (`ranges` [0, window - 1], `timeline_limit` 1, its required_state), with the account_data,
  * receipts and typing extensions. First response: a new connection's first request. Incremental: a
  * message is sent into the room longest without activity, then the connection's next request; its
- * latency runs until the answer that brings the room to the top. See docs/benchmarks.md.
+ * latency runs until the answer that brings the room to the top. Runs alternate between the servers.
+ * See docs/benchmarks.md.
  */
 import { randomBytes } from 'node:crypto';
 import { request, sendMessage, serverName, type HttpOptions, type Json } from '../cs/matrixClient.ts';
@@ -82,21 +83,24 @@ const oneRun = async (http: HttpOptions, user: BenchUser, options: SlidingSyncBe
   return { firsts, incrementals };
 };
 
-const measure = async (target: Target, options: SlidingSyncBenchOptions): Promise<ServerFigures> => {
+interface Prepared {
+  readonly target: Target;
+  readonly http: HttpOptions;
+  readonly user: BenchUser;
+  /** Rooms by time since their last message, oldest first. */
+  readonly order: string[];
+  readonly runs: RunSamples[];
+}
+
+const prepare = async (target: Target, options: SlidingSyncBenchOptions): Promise<Prepared> => {
   const http: HttpOptions = { baseUrl: target.url, timeoutMs: 60_000, signal: new AbortController().signal };
   const name = (await serverName(http)) ?? new URL(target.url).host;
   say(`bench sliding-sync: ${target.label} at ${target.url} (${name})`);
   const user = await benchUser(http, target.sharedSecret, name, options.rooms, say);
-  const order = [...user.roomIds];
-  const runs: RunSamples[] = [];
-  for (let run = 0; run < options.runs; run++) {
-    const samples = await oneRun(http, user, options, run, order);
-    say(`  run ${run + 1}: first p50 ${formatMs(summarize(samples.firsts).p50)}, incremental p50 ${formatMs(summarize(samples.incrementals).p50)}`);
-    runs.push(samples);
-  }
-  return runFigures(target.label, runs);
+  // One unmeasured first request: a server just started has cold caches.
+  await slidingSync(http, user, requestBody(options, `bench-warm-${randomBytes(4).toString('hex')}`), undefined, 0);
+  return { target, http, user, order: [...user.roomIds], runs: [] };
 };
-
 export const run = async (args: string[]): Promise<void> => {
   let options: SlidingSyncBenchOptions;
   try {
@@ -119,8 +123,18 @@ export const run = async (args: string[]): Promise<void> => {
     }
     say(`bench sliding-sync: ${options.rooms} rooms, list window ${options.window}, ${options.runs} runs × ` +
       `(${options.firsts} first responses + ${options.incrementals} incremental)${options.extensions ? ', extensions account_data, receipts, typing' : ''}`);
-    const results: ServerFigures[] = [];
-    for (const target of options.targets) results.push(await measure(target, options));
+    const servers: Prepared[] = [];
+    for (const target of options.targets) servers.push(await prepare(target, options));
+    // Runs alternate between the servers, so a busy spell of the machine weighs on both.
+    for (let run = 0; run < options.runs; run++) {
+      for (const server of servers) {
+        const samples = await oneRun(server.http, server.user, options, run, server.order);
+        say(`  ${server.target.label} run ${run + 1}: first p50 ${formatMs(summarize(samples.firsts).p50)}, ` +
+          `incremental p50 ${formatMs(summarize(samples.incrementals).p50)}`);
+        server.runs.push(samples);
+      }
+    }
+    const results: ServerFigures[] = servers.map((server) => runFigures(server.target.label, server.runs));
     process.stdout.write(`${formatTable(results)}\n`);
   } catch (error) {
     say(`error: bench sliding-sync: ${error instanceof Error ? error.message : String(error)}`);
