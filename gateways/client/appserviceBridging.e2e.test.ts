@@ -341,6 +341,14 @@ describe.each<ServerMode>(['embedded', 'distributed'])('bridges asked through th
       expect(member).toEqual({ membership: 'invite', displayname: 'Puppet tb_known_two' });
     });
 
+    it('a user invited through PUT /state/m.room.member: the bridge is asked first too', async () => {
+      const userId = `@tb_known_three:${SERVER_NAME}`;
+      const room = await alice.createRoom({ preset: 'private_chat' });
+      await alice.put(`/rooms/${e(room)}/state/m.room.member/${e(userId)}`, { membership: 'invite' });
+      expect(asked(`/users/${userId}`)).toHaveLength(1);
+      expect(await alice.get(`/profile/${e(userId)}`)).toEqual({ displayname: 'Puppet tb_known_three' });
+    });
+
     it('every request carried the bridge\'s hs_token', () => {
       expect(bridges.log.badTokens).toEqual([]);
     });

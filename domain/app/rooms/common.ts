@@ -4,6 +4,7 @@ import { powerLevelOf, type StateLookup } from '../../auth/index.ts';
 import { MatrixError } from '../../errors.ts';
 import { isJsonObject, type JsonObject } from '../../json.ts';
 import type { RoomVersionRules } from '../../roomVersions/index.ts';
+import type { ProfileFields } from '../../ports/accounts.ts';
 import type { RoomsContext, RoomRequester } from './context.ts';
 
 export const forbidden = (message: string): MatrixError => new MatrixError('M_FORBIDDEN', 403, message);
@@ -39,21 +40,26 @@ export const membershipIn = (state: RoomState, userId: string): string | undefin
 };
 
 /**
+ * The profile of a local invitee; one nobody registered here may be a bridge's user, so the bridges
+ * whose namespace holds it are asked first (application-service-api.md § User query: "such as a
+ * room invite"), and one that says yes has registered them meanwhile.
+ */
+export const inviteeProfile = async (ctx: RoomsContext, userId: string): Promise<ProfileFields | undefined> => {
+  const profile = await ctx.profiles.getProfile(userId);
+  if (profile !== undefined || (await ctx.bridgeQueries?.queryUser(userId)) !== true) return profile;
+  return ctx.profiles.getProfile(userId);
+};
+
+/**
  * `m.room.member` content for a local user: displayname and avatar_url come from their profile
- * (client-server-api § m.room.member: "displayname", "avatar_url"). An invitee nobody registered
- * here may be a bridge's user: the bridges whose namespace holds it are asked first
- * (application-service-api.md § User query: "such as a room invite"), and one that says yes has
- * registered them meanwhile, so the invite carries their profile.
+ * (client-server-api § m.room.member: "displayname", "avatar_url"); an invitee's as inviteeProfile finds it.
  */
 export const memberContent = async (
   ctx: RoomsContext, userId: string, membership: string, extra: JsonObject = {},
 ): Promise<JsonObject> => {
   const content: JsonObject = { membership };
   if (userId.endsWith(`:${ctx.serverName}`)) {
-    let profile = await ctx.profiles.getProfile(userId);
-    if (profile === undefined && membership === 'invite' && (await ctx.bridgeQueries?.queryUser(userId)) === true) {
-      profile = await ctx.profiles.getProfile(userId);
-    }
+    const profile = membership === 'invite' ? await inviteeProfile(ctx, userId) : await ctx.profiles.getProfile(userId);
     if (typeof profile?.displayname === 'string') content.displayname = profile.displayname;
     if (typeof profile?.avatar_url === 'string') content.avatar_url = profile.avatar_url;
   }

@@ -5,7 +5,7 @@
  */
 import { isMatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
-import { invalidParam, membershipIn, notInRoom, originOf } from './common.ts';
+import { invalidParam, inviteeProfile, membershipIn, notInRoom, originOf } from './common.ts';
 import type { RoomRequester, RoomsContext } from './context.ts';
 
 /**
@@ -47,6 +47,8 @@ export const putState = async (
   if (type === 'm.room.member') {
     // Membership has its own endpoints, but clients also set their own profile per room this way.
     if (typeof content.membership !== 'string') throw invalidParam("m.room.member content needs 'membership'");
+    // An invite this way reaches a bridge's unknown user as one through /invite does.
+    if (content.membership === 'invite' && stateKey.endsWith(`:${ctx.serverName}`)) await inviteeProfile(ctx, stateKey);
   }
   // Whether a canonical alias's aliases point here is the decider's judgement (localPolicy.ts);
   // the writer preloads them from the directory.
