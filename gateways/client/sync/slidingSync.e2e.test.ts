@@ -231,6 +231,15 @@ describe.each<ServerMode>(['embedded', 'distributed'])('sliding sync (%s)', (mod
     // `*` `*`: the whole state.
     expect(answer.rooms[mine].required_state.map((event: Body) => event.type)).toEqual(
       expect.arrayContaining(['m.room.create', 'm.room.member', 'm.room.power_levels', 'm.room.name', 'm.room.join_rules']));
+    // A room left long ago is out of the lists, but a subscription shows it up to the leave.
+    const gone = await createRoom(alice, { name: 'Gone' });
+    await send(alice, gone, 'last words');
+    await ok('POST', `${V3}/rooms/${e(gone)}/leave`, alice.token, {});
+    const lists = { all: list([0, 9]) };
+    expect((await slide(alice, { lists })).rooms[gone]).toBeUndefined();
+    const subscribed = await slide(alice, { lists, room_subscriptions: { [gone]: { timeline_limit: 2, required_state: [['m.room.name', '']] } } });
+    expect(subscribed.rooms[gone].name).toBe('Gone');
+    expect(subscribed.rooms[gone].timeline.map((event: Body) => event.content.body ?? event.content.membership)).toEqual(['last words', 'leave']);
   });
 
   it('filters lists on DMs, encryption, room types, spaces and tags', async () => {

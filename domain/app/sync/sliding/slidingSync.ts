@@ -89,7 +89,9 @@ const compute = async (
   const forgottenRooms = new Set(forgotten);
 
   // The server-side list: the user's rooms in recency order, with their memberships as of `upTo`.
+  // Every room the user has a membership in (a subscription may name any), and of those the list's.
   const changesOf = byRoom(changes);
+  const known = new Map<string, ListedRoom>();
   const listed: ListedRoom[] = [];
   for (const summary of summaries) {
     const roomChanges = changesOf.get(summary.roomId);
@@ -98,11 +100,12 @@ const compute = async (
     if (latest === undefined || forgottenRooms.has(summary.roomId)) continue;
     const membership = latest.membership;
     const sender = summary.membershipEventId === latest.eventId ? summary.membershipSender : null;
+    if (membership === 'invite' && (preferences.blocksInvites || (sender !== null && inviteHidden(sender, preferences)))) continue;
+    const room = { summary, membership };
+    known.set(summary.roomId, room);
     // Left since the connection's position (Synapse's `newly_left`).
     const newlyLeft = since !== undefined && latest.offset >= (since.rooms.get(latest.partition) ?? 0);
-    if (!inServerList({ membership, sender, newlyLeft }, userId, previous?.rooms.get(summary.roomId)?.membership)) continue;
-    if (membership === 'invite' && (preferences.blocksInvites || (sender !== null && inviteHidden(sender, preferences)))) continue;
-    listed.push({ summary, membership });
+    if (inServerList({ membership, sender, newlyLeft }, userId, previous?.rooms.get(summary.roomId)?.membership)) listed.push(room);
   }
   const listedById = new Map(listed.map((room) => [room.summary.roomId, room]));
 
@@ -123,15 +126,16 @@ const compute = async (
     if (list !== undefined) entry.lists.push(list);
   };
   for (const [name, result] of Object.entries(lists)) for (const roomId of result.roomIds) choose(roomId, request.lists[name]!, name);
-  // A subscription shows a room the user is (or was) in, invited to or knocking on; any other is ignored.
-  const subscriptions = Object.keys(request.roomSubscriptions).filter((roomId) => listedById.has(roomId));
+  // A subscription shows any room the user has a membership in (a left one up to the leave, as
+  // Synapse); any other is ignored.
+  const subscriptions = Object.keys(request.roomSubscriptions).filter((roomId) => known.has(roomId));
   for (const roomId of subscriptions) choose(roomId, request.roomSubscriptions[roomId]!);
 
   const roomCtx = ignoringContext(ctx, preferences);
   let rules: ReturnType<typeof userRules> | undefined;
   const requestObject = {};
   const outcomes = await mapConcurrently([...chosen], ROOM_CONCURRENCY, async ([roomId, choice]) => {
-    const room = listedById.get(roomId)!;
+    const room = known.get(roomId)!;
     const roomRequest: RoomRequest = {
       summary: room.summary, membership: room.membership, changes: changesOf.get(roomId)!, timelineLimit: choice.timelineLimit,
       requiredState: distinctConfigs(choice.requiredState), lists: choice.lists, isDm: marks.direct.has(roomId),
