@@ -385,5 +385,10 @@ describe.each<ServerMode>(['embedded', 'distributed'])('sliding sync (%s)', (mod
     // A large timeline_limit is served capped, not refused; an empty body is an empty request.
     expect((await slide(alice, { lists: { a: { ...config, timeline_limit: 100_000, ranges: [[0, 10]] } } })).lists.a.count).toBe(0);
     expect(typeof (await client.ok('POST', UNSTABLE, { token: alice.token })).pos).toBe('string');
+    // Names that are Object.prototype's are ordinary list names.
+    const odd = await client.ok('POST', UNSTABLE, {
+      token: alice.token, raw: '{"lists":{"__proto__":{"timeline_limit":1,"required_state":[]},"constructor":{"timeline_limit":1,"required_state":[]}}}',
+    });
+    expect(Object.keys(odd.lists).sort()).toEqual(['__proto__', 'constructor']);
   });
 });

@@ -202,12 +202,11 @@ const extensionsOf = (value: JsonValue | undefined): ExtensionsRequest => {
   if (raw === undefined) return {};
   const names = Object.keys(raw);
   if (names.length > SLIDING_LIMITS.extensions) throw invalid(`'extensions' names more than ${SLIDING_LIMITS.extensions} extensions`);
-  const extensions: Record<string, JsonObject> = {};
-  for (const name of names) {
+  // Built with fromEntries: a name such as `__proto__` stays an ordinary key.
+  return Object.fromEntries(names.flatMap((name) => {
     const config = objectAt(raw[name], `extensions.${name}`);
-    if (config !== undefined) extensions[name] = config;
-  }
-  return extensions;
+    return config === undefined ? [] : [[name, config] as const];
+  }));
 };
 
 /** The request's query parameters (only the unstable form reads them). */
@@ -242,24 +241,22 @@ export const parseSlidingSyncRequest = (
   const rawLists = objectAt(raw.lists, 'lists') ?? {};
   const listNames = Object.keys(rawLists);
   if (listNames.length > SLIDING_LIMITS.lists) throw invalid(`'lists' has more than ${SLIDING_LIMITS.lists} lists`);
-  const lists: Record<string, SlidingListConfig> = {};
-  for (const name of listNames) {
+  const lists: Record<string, SlidingListConfig> = Object.fromEntries(listNames.map((name) => {
     if (name === '' || utf8Length(name) > SLIDING_LIMITS.listNameBytes) throw invalid(`A list name must be 1 to ${SLIDING_LIMITS.listNameBytes} bytes`);
-    lists[name] = listOf(rawLists[name]!, name, form, userId);
-  }
+    return [name, listOf(rawLists[name]!, name, form, userId)] as const;
+  }));
 
   const rawSubscriptions = objectAt(raw.room_subscriptions, 'room_subscriptions') ?? {};
   const roomIds = Object.keys(rawSubscriptions);
   if (roomIds.length > SLIDING_LIMITS.roomSubscriptions) {
     throw invalid(`'room_subscriptions' has more than ${SLIDING_LIMITS.roomSubscriptions} rooms`);
   }
-  const roomSubscriptions: Record<string, RoomConfig> = {};
-  for (const roomId of roomIds) {
+  const roomSubscriptions: Record<string, RoomConfig> = Object.fromEntries(roomIds.map((roomId) => {
     if (!isRoomId(roomId)) throw invalid(`'room_subscriptions' names '${roomId}', which is not a room id`);
     const config = objectAt(rawSubscriptions[roomId], `room_subscriptions.${roomId}`);
     if (config === undefined) throw badJson(`'room_subscriptions.${roomId}' must be an object`);
-    roomSubscriptions[roomId] = roomConfigOf(config, `room_subscriptions.${roomId}`, form, userId);
-  }
+    return [roomId, roomConfigOf(config, `room_subscriptions.${roomId}`, form, userId)] as const;
+  }));
 
   return {
     connId: stringAt(raw.conn_id, 'conn_id', SLIDING_LIMITS.connIdBytes) ?? '',

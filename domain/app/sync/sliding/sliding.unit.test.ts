@@ -66,6 +66,17 @@ describe('parseSlidingSyncRequest', () => {
       .roomSubscriptions['!r:x']!.requiredState.include).toEqual([{ stateKey: '$ME' }]);
   });
 
+  it('keeps list and extension names such as __proto__ as ordinary names', () => {
+    const config = { timeline_limit: 1, required_state: [] };
+    const body = JSON.parse('{"lists":{"__proto__":{"timeline_limit":1,"required_state":[]},"constructor":{"timeline_limit":2,"required_state":[]}},'
+      + '"extensions":{"__proto__":{"enabled":true}}}') as object;
+    const request = parseSlidingSyncRequest('unstable', body, {}, ME);
+    expect(Object.keys(request.lists)).toEqual(['__proto__', 'constructor']);
+    expect(Object.getPrototypeOf(request.lists)).toBe(Object.prototype);
+    expect(Object.entries(request.lists).map(([, list]) => list.timelineLimit)).toEqual([config.timeline_limit, 2]);
+    expect(Object.keys(request.extensions)).toEqual(['__proto__']);
+  });
+
   it('refuses every bad shape with M_BAD_JSON and every value out of bounds with M_INVALID_PARAM', () => {
     const config = { timeline_limit: 1, required_state: [] };
     const cases: [unknown, string, Record<string, string>?][] = [

@@ -113,8 +113,7 @@ const compute = async (
     .filter((space) => listedById.get(space)?.membership === 'join'));
   const spaceChildren = spaces.size === 0 ? new Map<string, Set<string>>() : await ctx.slidingRooms.spaceChildren([...spaces]);
   const inputs = { rooms: listed, marks, spaceChildren };
-  const lists: Record<string, ListResult> = {};
-  for (const [name, config] of Object.entries(request.lists)) lists[name] = computeList(config, inputs);
+  const lists: Record<string, ListResult> = Object.fromEntries(Object.entries(request.lists).map(([name, config]) => [name, computeList(config, inputs)]));
 
   // Each room of a range or a subscription, with the union of the configs that chose it.
   const chosen = new Map<string, { timelineLimit: number; requiredState: RequiredStateConfig[]; lists: string[] }>();
