@@ -352,6 +352,7 @@ describe.each<ServerMode>(['embedded', 'distributed'])('sliding sync (%s)', (mod
     const config = { timeline_limit: 1, required_state: [] };
     await client.fails('POST', UNSTABLE, { status: 401, errcode: 'M_MISSING_TOKEN' }, { json: {} });
     await client.fails('POST', UNSTABLE, { status: 400, errcode: 'M_NOT_JSON' }, { token: alice.token, raw: '{' });
+    await client.fails('POST', UNSTABLE, { status: 413, errcode: 'M_TOO_LARGE' }, { token: alice.token, raw: JSON.stringify({ conn_id: 'x'.repeat(600 * 1024) }) });
     await bad(UNSTABLE, [], 'M_BAD_JSON');
     await bad(UNSTABLE, { lists: [] }, 'M_BAD_JSON');
     await bad(UNSTABLE, { lists: { a: { required_state: [] } } }, 'M_BAD_JSON');
