@@ -279,6 +279,20 @@ describe.each<ServerMode>(['embedded', 'distributed'])('sliding sync (%s)', (mod
     expect(answer.rooms[dm].invited_count).toBe(1);
   });
 
+  it('reads no rooms for a connection without lists, and reads the DM marks once lists come', async () => {
+    const alice = await register('extensions-only');
+    const bob = await register('extensions-only-bob');
+    const dm = await createRoom(alice, { is_direct: true, invite: [bob.userId] });
+    const first = await slide(alice, { conn_id: 'encryption' });
+    expect([first.lists, first.rooms]).toEqual([undefined, {}]);
+    await ok('PUT', `${V3}/user/${e(alice.userId)}/account_data/m.direct`, alice.token, { [bob.userId]: [dm] });
+    const quiet = await slide(alice, { conn_id: 'encryption' }, { pos: first.pos });
+    expect(quiet.rooms).toEqual({});
+    const withLists = await slide(alice, { conn_id: 'encryption', lists: { dms: list([0, 9], { filters: { is_dm: true } }) } }, { pos: quiet.pos });
+    expect(withLists.lists.dms.ops[0].room_ids).toEqual([dm]);
+    expect(withLists.rooms[dm].is_dm).toBe(true);
+  });
+
   it('loads members lazily for the timeline ($LAZY), the user by $ME, and sends state changes after the first send', async () => {
     const alice = await register('lazy');
     const bob = await register('lazy-bob');

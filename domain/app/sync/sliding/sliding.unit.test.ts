@@ -189,7 +189,7 @@ describe('required_state matching', () => {
 
 describe('connections', () => {
   const positions: SyncPositions = { rooms: new Map(), accountData: 0, receipts: 0, typing: 0, toDevice: 0, deviceLists: 0, presence: 0 };
-  const state = (extensions = {}): ConnectionState => ({ positions, rooms: new Map(), marks: NO_MARKS, extensions });
+  const state = (extensions = {}): ConnectionState => ({ positions, rooms: new Map(), marks: NO_MARKS, marksAt: 0, extensions });
 
   it('resumes a stored pos once the client uses it, dropping the others; unknown, foreign and expired ones are M_UNKNOWN_POS', () => {
     const connections = createSlidingConnections('i1');

@@ -75,16 +75,19 @@ const compute = async (
   const { rooms: roomPositions, streams, changes } = await ctx.sync.positionsWithMembershipChanges(userId);
   const upTo: SyncPositions = { rooms: roomPositions, ...streams, typing: ctx.userData.streams.typing.currentPosition() };
   const since = previous?.positions;
-  const accountDataFrom = since?.accountData ?? 0;
-  const [summaries, forgotten, accountData] = await Promise.all([
+  // A connection for extensions alone (Element X's encryption connection) reads nothing of rooms.
+  const roomsWanted = Object.keys(request.lists).length > 0 || Object.keys(request.roomSubscriptions).length > 0;
+  const marksAt = roomsWanted ? upTo.accountData : previous?.marksAt ?? 0;
+  const accountDataFrom = previous?.marksAt ?? 0;
+  const [summaries, forgotten, accountData] = roomsWanted ? await Promise.all([
     ctx.slidingRooms.userRooms(userId),
     ctx.directory.forgottenRooms(userId),
-    since === undefined || accountDataFrom < upTo.accountData
+    previous === undefined || accountDataFrom < upTo.accountData
       ? ctx.userData.streams.accountData.changesSince(userId, accountDataFrom, upTo.accountData) : Promise.resolve([]),
-  ]);
+  ]) : [[], [], []];
   const marks = applyMarks(previous?.marks ?? NO_MARKS, accountData);
   const preferences = await syncPreferences(ctx, userId, {
-    ...(since === undefined ? {} : { since: since.accountData }), upTo: upTo.accountData, entries: Promise.resolve(accountData),
+    ...(previous === undefined ? {} : { since: accountDataFrom }), upTo: marksAt, entries: Promise.resolve(accountData),
   });
   const forgottenRooms = new Set(forgotten);
 
@@ -162,10 +165,11 @@ const compute = async (
     roomsInScope: { lists: Object.fromEntries(Object.entries(lists).map(([name, result]) => [name, result.roomIds])), subscriptions },
     rooms, since, upTo,
   });
-  const keys = [userId, ...listed.filter((room) => room.membership === 'join').map((room) => room.summary.roomId)];
+  // Woken by news for the user or any room they are in (extensions serve rooms out of the lists too).
+  const keys = [userId, ...[...changesOf].flatMap(([roomId, ofRoom]) => (ofRoom.at(-1)?.membership === 'join' ? [roomId] : []))];
   return {
     answer: { lists: Object.fromEntries(Object.entries(lists).map(([name, result]) => [name, { count: result.count, ranges: result.ranges }])), rooms, extensions: extensions.answer },
-    state: { positions: upTo, rooms: sentRooms, marks, extensions: extensions.positions },
+    state: { positions: upTo, rooms: sentRooms, marks, marksAt, extensions: extensions.positions },
     news: Object.keys(rooms).length > 0 || Object.keys(extensions.answer).length > 0,
     keys,
   };

@@ -134,8 +134,9 @@ export interface ConnectionState {
   /** The stream positions the answer that made this `pos` was computed up to. */
   readonly positions: SyncPositions;
   readonly rooms: ReadonlyMap<string, SentRoom>;
-  /** The DM rooms and tags the list filters read, as of `positions.accountData`. */
+  /** The DM rooms and tags the list filters read, as of the account data position `marksAt`. */
   readonly marks: RoomMarks;
+  readonly marksAt: number;
   /** Each extension's position to go on from (what it handed back), by extension name. */
   readonly extensions: Readonly<Record<string, JsonValue>>;
 }
