@@ -218,11 +218,25 @@ describe('connections', () => {
     expect(errcode(() => connections.resume(ME, 'D', 'x', gone, 0))).toBe('M_UNKNOWN_POS');
   });
 
-  it('bounds connections per device and rooms per connection', () => {
+  it('bounds connections per device, in all (least recently used first) and rooms per connection', () => {
     const connections = createSlidingConnections('i');
     const first = connections.store(ME, 'D', 'c0', state(), 0);
-    for (let i = 1; i <= CONNECTION_LIMITS.connectionsPerDevice; i++) connections.store(ME, 'D', `c${i}`, state(), 0);
+    const second = connections.store(ME, 'D', 'c1', state(), 0);
+    for (let i = 2; i <= CONNECTION_LIMITS.connectionsPerDevice; i++) connections.store(ME, 'D', `c${i}`, state(), 0);
     expect(errcode(() => connections.resume(ME, 'D', 'c0', first, 0))).toBe('M_UNKNOWN_POS');
+    // Used just now, c1 outlives D's other connections when every device's count against the bound,
+    // and goes before the connections made after it.
+    const third = connections.store(ME, 'D', 'c2', state(), 0);
+    connections.resume(ME, 'D', 'c1', second, 0);
+    let others = '';
+    for (let i = 0; i < CONNECTION_LIMITS.connections - 1; i++) {
+      const pos = connections.store(`@u${i}:x`, 'D', '', state(), 0);
+      if (i === 0) others = pos;
+    }
+    expect(errcode(() => connections.resume(ME, 'D', 'c2', third, 0))).toBe('M_UNKNOWN_POS');
+    connections.store('@last:x', 'D', '', state(), 0);
+    expect(errcode(() => connections.resume(ME, 'D', 'c1', second, 0))).toBe('M_UNKNOWN_POS');
+    expect(connections.resume('@u0:x', 'D', '', others, 0).state.marksAt).toBe(0);
     const sent = (upTo: number): SentRoom => ({
       upTo, membership: 'join', timelineLimit: 1, requiredState: [], lazyMembers: [], name: null, avatar: null, isDm: false,
     });
