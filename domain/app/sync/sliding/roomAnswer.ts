@@ -173,8 +173,8 @@ export const roomAnswer = async (rc: RoomAnswerContext, request: RoomRequest): P
   }
   // `$LAZY`: the member events of the timeline's senders and member events' targets not sent before.
   // Member events sent for any reason count as sent.
-  const sentMembers = required.flatMap((event) => (event.type === 'm.room.member' && event.stateKey !== null ? [event.stateKey] : []));
-  let lazySent = [...(initial ? [] : sent.lazyMembers.filter((id) => !sentMembers.includes(id))), ...sentMembers];
+  const sentMembers = new Set(required.flatMap((event) => (event.type === 'm.room.member' && event.stateKey !== null ? [event.stateKey] : [])));
+  let lazySent = [...(initial ? [] : sent.lazyMembers.filter((id) => !sentMembers.has(id))), ...sentMembers];
   if (lazyMembers(configs) && events.length > 0) {
     const already = new Set(lazySent);
     const needed = new Set<string>();
