@@ -151,6 +151,17 @@ describe.each<ServerMode>(['embedded', 'distributed'])('sliding sync extensions 
     expect(stopped.extensions.typing.rooms[room]).toEqual({ type: 'm.typing', content: { user_ids: [] } });
   });
 
+  it('answers the same extensions through the merged /v4/sync form (pos and timeout in the body)', async () => {
+    const v4 = (body: Body) => ok('POST', '/_matrix/client/v4/sync', alice.token, { timeout: 0, ...body });
+    const lists = { all: { range: [0, 9], timeline_limit: 1, required_state: {} } };
+    await ok('PUT', `${V3}/rooms/${e(room)}/typing/${e(bob.userId)}`, bob.token, { typing: true, timeout: 30_000 });
+    const first = await v4({ conn_id: 'v4', lists, extensions: { to_device: { enabled: true }, typing: { enabled: true } } });
+    await toDevice(bob, alice, 'merged');
+    const next = await v4({ conn_id: 'v4', lists, pos: first.pos, timeout: 5000, extensions: { to_device: { since: first.extensions.to_device.next_batch } } });
+    expect(texts(next)).toEqual(['merged']);
+    expect(first.extensions.typing.rooms[room]).toEqual({ type: 'm.typing', content: { user_ids: [bob.userId] } });
+  });
+
   it('refuses malformed extension parameters', async () => {
     const bad = async (extensions: Body) => {
       const reply = await call('POST', `${SSS}?timeout=0`, alice.token, list({ conn_id: 'bad', extensions }));
