@@ -152,6 +152,9 @@ describe('sliding sync extensions: windows per room', () => {
       },
     });
     expect((await receiptsAnswer(ctx, '@me:x', ['!a', '!b'], {}, first.sent, 9, 9)).answer).toBeUndefined();
+    // A timeline expanded (a larger timeline_limit) brings its receipts again, as Synapse does.
+    const expanded = await receiptsAnswer(ctx, '@me:x', ['!a'], { '!a': { expandedTimeline: true, timeline: [{ event_id: '$old' }] } }, first.sent, 9, 9);
+    expect(expanded.answer).toEqual({ rooms: { '!a': { type: 'm.receipt', content: { $old: { 'm.read': { '@bob:x': { ts: 1 } } } } } } });
   });
 });
 

@@ -1,9 +1,10 @@
 /**
  * The `receipts` extension (MSC3960): per room in scope, its `m.receipt` event. A room the
- * connection sends for the first time (or sends from scratch again: `initial`) gets the receipts on
- * the timeline events it is sent with, plus the user's own receipts, not every member's (Synapse's
- * behaviour: a big room's receipts would swamp the answer); a room sent before gets the receipts
- * that changed since it was last sent. Others' private receipts are never sent.
+ * connection sends for the first time (or from scratch again: `initial`, or with its timeline
+ * expanded) gets the receipts on the timeline events it is sent with, plus the user's own receipts,
+ * not every member's (Synapse's behaviour: a big room's receipts would swamp the answer); a room
+ * sent before gets the receipts that changed since it was last sent. Others' private receipts are
+ * never sent.
  */
 import { isJsonObject, type JsonObject } from '../../../../json.ts';
 import type { SyncContext } from '../../context.ts';
@@ -12,6 +13,8 @@ import { recordSent, type RoomPositions } from './state.ts';
 /** What the extension needs of a room's answer. */
 export interface RoomSent {
   readonly initial?: boolean;
+  /** Sent with more timeline than before (a larger timeline_limit): its receipts are sent anew too. */
+  readonly expandedTimeline?: boolean;
   readonly timeline?: readonly JsonObject[];
 }
 
@@ -45,7 +48,8 @@ export const receiptsAnswer = async (
   ctx: SyncContext, userId: string, roomIds: readonly string[], answered: Readonly<Record<string, RoomSent>>,
   sent: RoomPositions, since: number | undefined, upTo: number,
 ): Promise<ReceiptsAnswer> => {
-  const initial = roomIds.filter((roomId) => !Object.hasOwn(sent, roomId) || answered[roomId]?.initial === true);
+  const initial = roomIds.filter((roomId) => !Object.hasOwn(sent, roomId) || answered[roomId]?.initial === true
+    || answered[roomId]?.expandedTimeline === true);
   const initialSet = new Set(initial);
   const known = roomIds.filter((roomId) => !initialSet.has(roomId));
   const from = Math.min(...known.map((roomId) => sent[roomId]!));
