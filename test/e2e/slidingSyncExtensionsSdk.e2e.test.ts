@@ -41,13 +41,22 @@ describe.each<ServerMode>(['embedded', 'distributed'])('matrix-js-sdk sliding sy
     await server?.stop();
   });
 
-  it('to_device: a message sent to the device is emitted once', async () => {
+  it('to_device: a message sent to the device is emitted once, not again on later answers', async () => {
     const received = waitForEmit<[MatrixEvent]>(sdk, ClientEvent.ToDeviceEvent, (event) => event.getType() === 'org.example.ping', 'the to-device message');
     await http.ok('PUT', `${V3}/sendToDevice/org.example.ping/t1`, {
       token: bob.accessToken, json: { messages: { [alice.userId]: { [alice.deviceId]: { n: 1 } } } },
     });
     const [event] = await received;
     expect([event.getSender(), event.getContent()]).toEqual([bob.userId, { n: 1 }]);
+    let again = 0;
+    sdk.on(ClientEvent.ToDeviceEvent, (later: MatrixEvent) => { if (later.getType() === 'org.example.ping') again += 1; });
+    // Two more answers (the SDK sends the next_batch back, acknowledging it): never emitted again.
+    for (const n of [1, 2]) {
+      const changed = waitForEmit<[MatrixEvent]>(sdk, ClientEvent.AccountData, (data) => data.getType() === `org.example.after${n}`, `account data ${n}`);
+      await http.ok('PUT', `${V3}/user/${e(alice.userId)}/account_data/org.example.after${n}`, { token: alice.accessToken, json: {} });
+      await changed;
+    }
+    expect(again).toBe(0);
   });
 
   it('account_data: a global change reaches the client store', async () => {
