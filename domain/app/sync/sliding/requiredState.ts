@@ -14,6 +14,21 @@ export const wantedBy = (config: RequiredStateConfig, type: string, stateKey: st
 export const wanted = (configs: readonly RequiredStateConfig[], type: string, stateKey: string): boolean =>
   configs.some((config) => wantedBy(config, type, stateKey));
 
+/**
+ * The exact (type, state key) pairs the configs include, when none includes a wildcard: then only
+ * those entries need reading (a room's whole state may be thousands of members). Undefined otherwise.
+ */
+export const exactKeys = (configs: readonly RequiredStateConfig[]): [string, string][] | undefined => {
+  const keys: [string, string][] = [];
+  for (const config of configs) {
+    for (const element of config.include) {
+      if (element.type === undefined || element.stateKey === undefined) return undefined;
+      keys.push([element.type, element.stateKey]);
+    }
+  }
+  return keys;
+};
+
 export const lazyMembers = (configs: readonly RequiredStateConfig[]): boolean => configs.some((config) => config.lazyMembers);
 
 const configKey = (config: RequiredStateConfig): string => JSON.stringify([config.include, config.exclude, config.lazyMembers]);

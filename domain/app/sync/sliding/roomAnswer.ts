@@ -15,7 +15,7 @@ import { ownReceiptsByKey } from '../ownReceipts.ts';
 import { strippedRoom } from '../roomSections.ts';
 import { visibleFrom } from '../timeline.ts';
 import { unreadNotifications, type UnreadCounts, type UserRules } from '../unread.ts';
-import { configsKey, lazyMembers, wanted } from './requiredState.ts';
+import { configsKey, exactKeys, lazyMembers, wanted } from './requiredState.ts';
 import type { RequiredStateConfig, SentRoom, SlidingHero, SlidingRoomAnswer } from './types.ts';
 
 /** Lazily sent members remembered per room; one forgotten is sent again when needed. */
@@ -144,11 +144,35 @@ export const roomAnswer = async (rc: RoomAnswerContext, request: RoomRequest): P
   // State as of the timeline's end, read once and only when needed.
   let stateNow: Promise<StoredEvent[]> | undefined;
   const state = (): Promise<StoredEvent[]> => (stateNow ??= ctx.rooms.stateAt(roomId, to - 1));
+  /**
+   * The entries of these (type, state key) pairs: of a joined room, read alone from its current
+   * state (its timeline runs to now) instead of reading its whole state.
+   */
+  const stateOf = async (keys: readonly (readonly [string, string])[]): Promise<StoredEvent[]> => {
+    if (keys.length === 0) return [];
+    if (joined && stateNow === undefined) return ctx.sync.stateEvents(roomId, keys);
+    const set = new Set(keys.map(([type, key]) => `${type}\u0000${key}`));
+    return (await state()).filter((event) => set.has(stateKeyOf(event)));
+  };
   const configs = request.requiredState;
+  const exact = exactKeys(configs);
+  // `$LAZY` may need the member events of the timeline's senders and of its member events' targets.
+  const lazySentBefore = new Set(initial ? [] : sent.lazyMembers);
+  const lazyCandidates = !lazyMembers(configs) ? [] : [...new Set(events.flatMap((event) =>
+    [event.sender, ...(event.type === 'm.room.member' && event.stateKey !== null ? [event.stateKey] : [])]))].filter((id) => !lazySentBefore.has(id));
+  // Exact entries and those members in one read, made when first needed.
+  let exactRead: Promise<StoredEvent[]> | undefined;
+  const exactNow = (keys: readonly (readonly [string, string])[]): Promise<StoredEvent[]> =>
+    (exactRead ??= stateOf([...keys, ...lazyCandidates.map((member) => ['m.room.member', member] as const)]));
+  /** What the configs want of the state now. */
+  const wantedNow = async (): Promise<StoredEvent[]> =>
+    (await (exact === undefined ? state() : exactNow(exact))).filter((event) => wanted(configs, event.type, event.stateKey ?? ''));
+  const membersNow = async (members: ReadonlySet<string>): Promise<StoredEvent[]> =>
+    (await exactNow(exact ?? [])).filter((event) => event.type === 'm.room.member' && members.has(event.stateKey ?? ''));
   const required: StoredEvent[] = [];
   const stubs: JsonObject[] = [];
   if (initial) {
-    required.push(...(await state()).filter((event) => wanted(configs, event.type, event.stateKey ?? '')));
+    required.push(...(await wantedNow()));
   } else {
     const membershipChanged = sent.membership !== request.membership;
     if (timeline.limited || membershipChanged || events.some((event) => event.stateKey !== null)) {
@@ -165,7 +189,7 @@ export const roomAnswer = async (rc: RoomAnswerContext, request: RoomRequest): P
     // An expanded `required_state` sends what the new configs add (MSC4186 § Changes to required_state).
     if (configsKey(configs) !== configsKey(sent.requiredState)) {
       const have = new Set(required.map((event) => event.eventId));
-      for (const event of await state()) {
+      for (const event of await wantedNow()) {
         const key = event.stateKey ?? '';
         if (!have.has(event.eventId) && wanted(configs, event.type, key) && !wanted(sent.requiredState, event.type, key)) required.push(event);
       }
@@ -184,8 +208,8 @@ export const roomAnswer = async (rc: RoomAnswerContext, request: RoomRequest): P
     }
     if (needed.size > 0) {
       const have = new Set(required.map((event) => event.eventId));
-      for (const event of await state()) {
-        if (event.type === 'm.room.member' && needed.has(event.stateKey ?? '') && !have.has(event.eventId)) required.push(event);
+      for (const event of await membersNow(needed)) {
+        if (!have.has(event.eventId)) required.push(event);
       }
       lazySent = [...lazySent.filter((id) => !needed.has(id)), ...needed];
     }

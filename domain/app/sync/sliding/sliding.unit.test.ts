@@ -8,7 +8,7 @@ import { CONNECTION_LIMITS, boundedRooms, createSlidingConnections } from './con
 import { applyMarks, computeList, inServerList, NO_MARKS, selectRanges, type ListedRoom } from './lists.ts';
 import { renderSlidingSync } from './render.ts';
 import { parseSlidingSyncRequest, SLIDING_LIMITS } from './request.ts';
-import { configsKey, distinctConfigs, lazyMembers, wanted } from './requiredState.ts';
+import { configsKey, distinctConfigs, exactKeys, lazyMembers, wanted } from './requiredState.ts';
 import { mayHaveNews, type RoomRequest } from './roomAnswer.ts';
 import type { ConnectionState, SentRoom, SlidingSyncAnswer } from './types.ts';
 
@@ -184,6 +184,11 @@ describe('required_state matching', () => {
     expect(configsKey([members, names])).toBe(configsKey([names, members]));
     expect(configsKey([members])).not.toBe(configsKey([names]));
     expect(distinctConfigs([members, { ...members }, names])).toEqual([members, names]);
+    // Only exact entries can be read alone; any wildcard needs the whole state.
+    const exactOnes = { include: [{ type: 'm.room.name', stateKey: '' }, { type: 'm.room.member', stateKey: ME }], exclude: [], lazyMembers: true };
+    expect(exactKeys([exactOnes])).toEqual([['m.room.name', ''], ['m.room.member', ME]]);
+    expect(exactKeys([exactOnes, names])).toBeUndefined();
+    expect(exactKeys([{ include: [], exclude: [], lazyMembers: true }])).toEqual([]);
   });
 });
 
