@@ -139,6 +139,18 @@ describe.each<ServerMode>(['embedded', 'distributed'])('sliding sync extensions 
 
     const elsewhere = await slide(alice, list({ conn_id: 'rc-scoped', extensions: { receipts: { enabled: true, lists: ['missing'], rooms: [] } } }));
     expect(elsewhere.extensions.receipts.rooms).toEqual({});
+
+    // An invitee sees the room in its list, but not its members' receipts or typing (as /sync).
+    const dave = await register('dave');
+    await ok('POST', `${V3}/rooms/${e(room)}/invite`, alice.token, { user_id: dave.userId });
+    await ok('PUT', `${V3}/rooms/${e(room)}/typing/${e(bob.userId)}`, bob.token, { typing: true, timeout: 30_000 });
+    const invited = await slide(dave, list({ conn_id: 'rc', extensions: { receipts: { enabled: true }, typing: { enabled: true } } }));
+    expect(invited.rooms[room].invite_state).toBeDefined();
+    expect([invited.extensions.receipts.rooms, invited.extensions.typing.rooms]).toEqual([{}, {}]);
+    await ok('PUT', `${V3}/rooms/${e(room)}/typing/${e(bob.userId)}`, bob.token, { typing: false });
+    await ok('POST', `${V3}/rooms/${e(room)}/receipt/m.read/${e(await send(bob, room, 'unseen by invitees'))}`, bob.token, {});
+    const later = await slide(dave, list({ conn_id: 'rc' }), invited.pos as string, 300);
+    expect([later.extensions.receipts, later.extensions.typing]).toEqual([undefined, undefined]);
   });
 
   it('typing: who types in the rooms in scope', async () => {

@@ -163,7 +163,7 @@ const compute = async (
   const extensions = await extensionsAnswer(ctx, {
     requester, extensions: request.extensions, connection: previous?.extensions ?? {},
     roomsInScope: { lists: Object.fromEntries(Object.entries(lists).map(([name, result]) => [name, result.roomIds])), subscriptions },
-    rooms, since, upTo,
+    rooms, membership: (roomId) => known.get(roomId)?.membership, since, upTo,
   });
   // Woken by news for the user or any room they are in (extensions serve rooms out of the lists too).
   const keys = [userId, ...[...changesOf].flatMap(([roomId, ofRoom]) => (ofRoom.at(-1)?.membership === 'join' ? [roomId] : []))];

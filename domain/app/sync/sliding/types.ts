@@ -158,6 +158,8 @@ export interface ExtensionsInput {
    * Synapse sends them); absent: none.
    */
   readonly rooms?: Readonly<Record<string, SlidingRoomAnswer>>;
+  /** The user's membership in a room of the lists or subscriptions: receipts and typing go only to joined rooms. */
+  readonly membership: (roomId: string) => string | undefined;
   /** Undefined for a new connection. */
   readonly since: SyncPositions | undefined;
   readonly upTo: SyncPositions;

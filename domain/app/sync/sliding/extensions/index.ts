@@ -23,6 +23,9 @@ export const extensionsAnswer = async (ctx: SyncContext, input: ExtensionsInput)
   const request = parseExtensions(input.extensions, previous.sticky);
   const first = since === undefined;
   const scope = (extension: ExtensionsState['sticky']['accountData']) => roomsForExtension(extension, input.roomsInScope);
+  // Others' receipts and typing are for members: not for an invite, a knock or a room left (as /sync).
+  const joinedScope = (extension: ExtensionsState['sticky']['receipts']) =>
+    scope(extension).filter((roomId) => input.membership(roomId) === 'join');
 
   const [toDevice, e2ee, accountData, receipts] = await Promise.all([
     request.toDevice.enabled
@@ -32,10 +35,10 @@ export const extensionsAnswer = async (ctx: SyncContext, input: ExtensionsInput)
       ? accountDataAnswer(ctx, requester.userId, scope(request.accountData), previous.accountData, since?.accountData, upTo.accountData)
       : undefined,
     request.receipts.enabled
-      ? receiptsAnswer(ctx, requester.userId, scope(request.receipts), input.rooms ?? {}, previous.receipts, since?.receipts, upTo.receipts)
+      ? receiptsAnswer(ctx, requester.userId, joinedScope(request.receipts), input.rooms ?? {}, previous.receipts, since?.receipts, upTo.receipts)
       : undefined,
   ]);
-  const typing = request.typing.enabled ? typingAnswer(ctx, scope(request.typing), since?.typing, upTo.typing) : undefined;
+  const typing = request.typing.enabled ? typingAnswer(ctx, joinedScope(request.typing), since?.typing, upTo.typing) : undefined;
 
   const answer: JsonObject = {
     ...(toDevice === undefined ? {} : { to_device: toDevice }),
