@@ -105,10 +105,8 @@ const limitAt = (value: JsonObject, remembered: number): number => {
 const sinceAt = (value: JsonObject | undefined): number | undefined => {
   const since = value?.since;
   if (since === undefined || since === null) return undefined;
-  // Opaque to clients; ours is the to-device stream position (Synapse checks it is an integer).
-  if (typeof since !== 'string' || !STREAM_POSITION.test(since)) {
-    throw new MatrixError('M_INVALID_PARAM', 400, "'extensions.to_device.since' must be a next_batch this server returned");
-  }
+  // Opaque to clients; ours is the to-device stream position (Synapse refuses a non-integer as bad JSON).
+  if (typeof since !== 'string' || !STREAM_POSITION.test(since)) throw badJson("'extensions.to_device.since' must be a next_batch this server returned");
   return Number(since);
 };
 

@@ -43,8 +43,8 @@ describe('sliding sync extensions: request parsing', () => {
     expect(refused({ e2ee: { enabled: 'yes' } })).toBe('M_BAD_JSON');
     expect(refused({ to_device: { limit: 1.5 } })).toBe('M_BAD_JSON');
     expect(refused({ to_device: { limit: 0 } })).toBe('M_INVALID_PARAM');
-    expect(refused({ to_device: { since: 12 } })).toBe('M_INVALID_PARAM');
-    expect(refused({ to_device: { since: 'abc' } })).toBe('M_INVALID_PARAM');
+    expect(refused({ to_device: { since: 12 } })).toBe('M_BAD_JSON');
+    expect(refused({ to_device: { since: 'abc' } })).toBe('M_BAD_JSON');
     expect(refused({ account_data: { lists: 'all' } })).toBe('M_BAD_JSON');
     expect(refused({ account_data: { rooms: [1] } })).toBe('M_BAD_JSON');
     expect(refused({ account_data: { rooms: [`!${'a'.repeat(300)}:x`] } })).toBe('M_INVALID_PARAM');
