@@ -181,7 +181,7 @@ describe.each<ServerMode>(['embedded', 'distributed'])('sliding sync extensions 
     };
     expect(await bad({ to_device: { enabled: true, limit: 'all' } })).toEqual([400, 'M_BAD_JSON']);
     expect(await bad({ to_device: { enabled: true, since: 'yesterday' } })).toEqual([400, 'M_BAD_JSON']);
-    expect(await bad({ typing: { enabled: true, rooms: Array.from({ length: 101 }, (_, i) => `!r${i}:x`) } })).toEqual([400, 'M_INVALID_PARAM']);
+    expect(await bad({ typing: { enabled: true, rooms: Array.from({ length: 501 }, (_, i) => `!r${i}:x`) } })).toEqual([400, 'M_INVALID_PARAM']);
     expect(await bad({ receipts: { enabled: true, lists: 'all' } })).toEqual([400, 'M_BAD_JSON']);
     expect(await bad({ e2ee: { enabled: 1 } })).toEqual([400, 'M_BAD_JSON']);
     // Unknown extensions are ignored.

@@ -12,8 +12,8 @@ import { fitsBytes } from '../../../../limits.ts';
 
 /** Synapse's cap on to-device messages per response, and its default. */
 export const TO_DEVICE_LIMIT = 100;
-/** List names and room ids one extension may name in `lists` / `rooms`. */
-export const MAX_SCOPE_ENTRIES = 100;
+/** List names and room ids one extension may name: as many lists (Synapse's cap) and subscriptions as a request may have. */
+export const MAX_SCOPE_ENTRIES = { lists: 100, rooms: 500 } as const;
 /** Bytes of a list name (Synapse's `lists` keys are at most 64 characters) and of a room id. */
 const MAX_LIST_NAME_BYTES = 64;
 const MAX_ROOM_ID_BYTES = 255;
@@ -76,8 +76,8 @@ const namesAt = (value: JsonObject, key: 'lists' | 'rooms', path: string, rememb
   // An explicit null names nothing, as Synapse reads it.
   if (names === null) return [];
   if (!Array.isArray(names)) throw badJson(`'${path}.${key}' must be an array of strings`);
-  if (names.length > MAX_SCOPE_ENTRIES) {
-    throw new MatrixError('M_INVALID_PARAM', 400, `'${path}.${key}' may name at most ${MAX_SCOPE_ENTRIES} entries`);
+  if (names.length > MAX_SCOPE_ENTRIES[key]) {
+    throw new MatrixError('M_INVALID_PARAM', 400, `'${path}.${key}' may name at most ${MAX_SCOPE_ENTRIES[key]} entries`);
   }
   const maxBytes = key === 'lists' ? MAX_LIST_NAME_BYTES : MAX_ROOM_ID_BYTES;
   for (const name of names) {

@@ -48,7 +48,9 @@ describe('sliding sync extensions: request parsing', () => {
     expect(refused({ account_data: { lists: 'all' } })).toBe('M_BAD_JSON');
     expect(refused({ account_data: { rooms: [1] } })).toBe('M_BAD_JSON');
     expect(refused({ account_data: { rooms: [`!${'a'.repeat(300)}:x`] } })).toBe('M_INVALID_PARAM');
-    expect(refused({ receipts: { lists: Array.from({ length: MAX_SCOPE_ENTRIES + 1 }, (_, i) => `l${i}`) } })).toBe('M_INVALID_PARAM');
+    expect(refused({ receipts: { lists: Array.from({ length: MAX_SCOPE_ENTRIES.lists + 1 }, (_, i) => `l${i}`) } })).toBe('M_INVALID_PARAM');
+    expect(refused({ receipts: { rooms: Array.from({ length: MAX_SCOPE_ENTRIES.rooms }, (_, i) => `!r${i}:x`) } })).toBe('accepted');
+    expect(refused({ receipts: { rooms: Array.from({ length: MAX_SCOPE_ENTRIES.rooms + 1 }, (_, i) => `!r${i}:x`) } })).toBe('M_INVALID_PARAM');
     expect(refused({ typing: [] })).toBe('M_BAD_JSON');
     expect(refused({ typing: { enabled: true, lists: ['a'], rooms: [] } })).toBe('accepted');
   });
