@@ -112,6 +112,11 @@ describe.each<ServerMode>(['embedded', 'distributed'])('sliding sync extensions 
     expect(changes.rooms[other]).toEqual([{ type: 'org.example.room', content: { n: 3 } }]);
     expect(changes.rooms[room]).toBeUndefined();
 
+    // Turned on in a connection that had it off: everything, as on a connection's first answer.
+    const off = await slide(alice, list({ conn_id: 'ad-later' }));
+    const on = await slide(alice, list({ conn_id: 'ad-later', extensions: { account_data: { enabled: true } } }), off.pos as string);
+    expect((on.extensions.account_data.global as Body[]).map((event) => event.type)).toEqual(expect.arrayContaining(['m.push_rules', 'org.example.after']));
+
     const scoped = await slide(alice, list({ conn_id: 'ad-none', extensions: { account_data: { enabled: true, lists: [], rooms: [] } } }));
     expect(scoped.extensions.account_data.rooms).toEqual({});
     expect(scoped.extensions.account_data.global.length).toBeGreaterThan(0);

@@ -21,7 +21,9 @@ export const extensionsAnswer = async (ctx: SyncContext, input: ExtensionsInput)
   const { requester, since, upTo } = input;
   const previous = decodeState(input.connection);
   const request = parseExtensions(input.extensions, previous.sticky);
-  const first = since === undefined;
+  // An extension turned on in a connection that had it off answers as on the connection's first answer.
+  const was = previous.sticky;
+  const sinceIf = (wasEnabled: boolean, position: number | undefined): number | undefined => (wasEnabled ? position : undefined);
   const scope = (extension: ExtensionsState['sticky']['accountData']) => roomsForExtension(extension, input.roomsInScope);
   // Others' receipts and typing are for members: not for an invite, a knock or a room left (as /sync).
   const joinedScope = (extension: ExtensionsState['sticky']['receipts']) =>
@@ -29,16 +31,20 @@ export const extensionsAnswer = async (ctx: SyncContext, input: ExtensionsInput)
 
   const [toDevice, e2ee, accountData, receipts] = await Promise.all([
     request.toDevice.enabled
-      ? toDeviceAnswer(ctx, requester, { since: request.toDeviceSince, limit: request.toDevice.limit }, upTo.toDevice, first) : undefined,
+      ? toDeviceAnswer(ctx, requester, { since: request.toDeviceSince, limit: request.toDevice.limit }, upTo.toDevice,
+        since === undefined || !was.toDevice.enabled)
+      : undefined,
     request.e2ee.enabled ? e2eeAnswer(ctx, requester, since, upTo, previous.keyCounts) : undefined,
     request.accountData.enabled
-      ? accountDataAnswer(ctx, requester.userId, scope(request.accountData), previous.accountData, since?.accountData, upTo.accountData)
+      ? accountDataAnswer(ctx, requester.userId, scope(request.accountData), previous.accountData,
+        sinceIf(was.accountData.enabled, since?.accountData), upTo.accountData)
       : undefined,
     request.receipts.enabled
-      ? receiptsAnswer(ctx, requester.userId, joinedScope(request.receipts), input.rooms ?? {}, previous.receipts, since?.receipts, upTo.receipts)
+      ? receiptsAnswer(ctx, requester.userId, joinedScope(request.receipts), input.rooms ?? {}, previous.receipts,
+        sinceIf(was.receipts.enabled, since?.receipts), upTo.receipts)
       : undefined,
   ]);
-  const typing = request.typing.enabled ? typingAnswer(ctx, joinedScope(request.typing), since?.typing, upTo.typing) : undefined;
+  const typing = request.typing.enabled ? typingAnswer(ctx, joinedScope(request.typing), sinceIf(was.typing.enabled, since?.typing), upTo.typing) : undefined;
 
   const answer: JsonObject = {
     ...(toDevice === undefined ? {} : { to_device: toDevice }),
