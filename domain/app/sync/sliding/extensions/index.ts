@@ -15,8 +15,6 @@ import { decodeState, encodeState, type ExtensionsState } from './state.ts';
 import { toDeviceAnswer } from './toDevice.ts';
 import { typingAnswer } from './typing.ts';
 
-export { parseExtensions, TO_DEVICE_LIMIT } from './config.ts';
-
 export const extensionsAnswer = async (ctx: SyncContext, input: ExtensionsInput): Promise<ExtensionsOutput> => {
   const { requester, since, upTo } = input;
   const previous = decodeState(input.connection);
