@@ -39,6 +39,23 @@ afterEach(async () => {
 const prevEventsOf = async (s: RoomsStack, eventId: string) => (await s.queries.event(eventId))!.pdu.prev_events;
 
 describe('room writer', () => {
+  it('creates two rooms alike from one user in one millisecond under different ids (v12 ids are the create event\'s hash)', async () => {
+    const now = () => 1_700_000_000_000;
+    const s = await stack({ now });
+    const [first, second] = await Promise.all([
+      s.rooms.createRoom(alice, { room_version: '12' }), s.rooms.createRoom(alice, { room_version: '12' }),
+    ]);
+    expect(first.roomId).not.toBe(second.roomId);
+    // A writer that has not seen them (a restart) finds them in the read model.
+    const restarted = await stack({ now });
+    const third = await restarted.rooms.createRoom(alice, { room_version: '12' });
+    expect([first.roomId, second.roomId]).not.toContain(third.roomId);
+    for (const { roomId } of [first, second, third]) {
+      const creates = await restarted.queries.messages(roomId, { dir: 'f', from: 0, limit: 100, filter: { types: ['m.room.create'] } });
+      expect(creates).toHaveLength(1);
+    }
+  });
+
   it('answers a repeated transaction id with the first event id and appends nothing', async () => {
     const s = await stack();
     const { roomId } = await s.rooms.createRoom(alice, {});

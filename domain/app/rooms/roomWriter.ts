@@ -38,7 +38,7 @@ import {
 
 export interface RoomWriterOptions {
   readonly log: RoomLog;
-  readonly readModel: Pick<RoomReadModel, 'snapshot' | 'eventIdForTransaction' | 'transactionsOfDevice' | 'event' | 'roomsWithMembership'>;
+  readonly readModel: Pick<RoomReadModel, 'snapshot' | 'roomInfo' | 'eventIdForTransaction' | 'transactionsOfDevice' | 'event' | 'roomsWithMembership'>;
   /**
    * Where this server's aliases point, preloaded for the decider's m.room.canonical_alias check.
    * Without it no local alias can be named in a canonical alias (the decider refuses).
@@ -153,6 +153,8 @@ interface Entry {
 
 const TAIL_BATCH = 500;
 const CREATE_KEY = stateKeyOf('m.room.create', '');
+/** A created room whose id is taken is tried again this many times, a millisecond later each. */
+const MAX_CREATE_ATTEMPTS = 10;
 
 const STATUS: Record<string, number> = {
   M_FORBIDDEN: 403, M_INVITE_BLOCKED: 403, M_TOO_LARGE: 413, M_BAD_JSON: 400, M_NOT_FOUND: 404, M_UNSUPPORTED_ROOM_VERSION: 400, M_INVALID_PARAM: 400,
@@ -402,27 +404,36 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
   return {
     async createRoom(request) {
       const preloaded = await preload(request.events);
-      const decision = decide({
-        type: 'createRoom',
-        ...(request.roomId === undefined ? {} : { roomId: request.roomId }),
-        createContent: request.createContent,
-        creator: request.creator,
-        events: request.events,
-        ...(request.claimedAliases === undefined ? {} : { claimedAliases: request.claimedAliases }),
-        signingKey: keys.current(),
-        local: request.local,
-        now: options.now(),
-      }, initialState, withPreloaded(lookupsOf(initialState), preloaded));
-      const records = recordsOf(decision);
-      const roomId = records[0]!.roomId;
-      const appended = await run(roomId, async () => {
-        if (rooms.has(roomId)) throw new MatrixError('M_ROOM_IN_USE', 400, 'Room id already in use');
-        const entry = newEntry(roomId, initialState as Entry['state'], await log.partitionFor(ROOM_EVENTS_TOPIC, roomId));
-        remember(roomId, entry);
-        return { pending: commit(entry, records) };
-      });
-      await projected(await appended.pending);
-      return { roomId, eventIds: records.map((record) => record.eventId) };
+      // Since v12 the room id is the create event's hash: one user creating two rooms alike within
+      // a millisecond would get the same id, so the later is created a millisecond later instead.
+      for (let later = 0; ; later += 1) {
+        const decision = decide({
+          type: 'createRoom',
+          ...(request.roomId === undefined ? {} : { roomId: request.roomId }),
+          createContent: request.createContent,
+          creator: request.creator,
+          events: request.events,
+          ...(request.claimedAliases === undefined ? {} : { claimedAliases: request.claimedAliases }),
+          signingKey: keys.current(),
+          local: request.local,
+          now: options.now() + later,
+        }, initialState, withPreloaded(lookupsOf(initialState), preloaded));
+        const records = recordsOf(decision);
+        const roomId = records[0]!.roomId;
+        const appended = await run(roomId, async () => {
+          // A room this writer created is in memory, or was projected before it was forgotten.
+          if (rooms.has(roomId) || (await readModel.roomInfo(roomId)) !== undefined) return undefined;
+          const entry = newEntry(roomId, initialState as Entry['state'], await log.partitionFor(ROOM_EVENTS_TOPIC, roomId));
+          remember(roomId, entry);
+          return { pending: commit(entry, records) };
+        });
+        if (appended === undefined) {
+          if (request.roomId === undefined && later < MAX_CREATE_ATTEMPTS) continue;
+          throw new MatrixError('M_ROOM_IN_USE', 400, 'Room id already in use');
+        }
+        await projected(await appended.pending);
+        return { roomId, eventIds: records.map((record) => record.eventId) };
+      }
     },
 
     async send(roomId, event, local) {

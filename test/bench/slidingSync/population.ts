@@ -55,21 +55,6 @@ const reuse = async (http: HttpOptions, file: string): Promise<BenchUser | undef
   }
 };
 
-/**
- * Two identical creations by one user in the same millisecond make the same v12 create event, so
- * the same room id: Strata refuses the second (M_ROOM_IN_USE); it is tried again, a millisecond later.
- */
-const createOneRoom = async (http: HttpOptions, session: Session, name: string): Promise<string> => {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await createRoom(http, session, name);
-    } catch (error) {
-      if (!(error instanceof MatrixHttpError) || error.errcode !== 'M_ROOM_IN_USE' || attempt >= 5) throw error;
-      await new Promise((resolve) => setTimeout(resolve, attempt));
-    }
-  }
-};
-
 export const benchUser = async (
   http: HttpOptions, sharedSecret: string, serverName: string, rooms: number, say: (line: string) => void,
 ): Promise<BenchUser> => {
@@ -101,7 +86,7 @@ export const benchUser = async (
   for (let done = 0; done < missing;) {
     const batch = Math.min(50, missing - done);
     const created = await mapLimit(Array.from({ length: batch }, (_, i) => roomIds.length + i), 4, (n) =>
-      withRetry(() => createOneRoom(http, session, `sliding sync bench room ${n}`)));
+      withRetry(() => createRoom(http, session, `sliding sync bench room ${n}`)));
     roomIds.push(...created);
     done += batch;
     if (done % 200 === 0 || done === missing) say(`  ${done}/${missing} rooms created (${Math.round((Date.now() - started) / 1000)} s)`);
