@@ -21,6 +21,7 @@ import {
 import { MatrixError } from '../domain/index.ts';
 import { createEventStream, createLegacySync, createSync, roomWakeKeys, type SyncContext, type SyncService } from '../domain/app/sync/index.ts';
 import { createSlidingSync, type SlidingSyncService } from '../domain/app/sync/sliding/index.ts';
+import { createSearch } from '../domain/app/search/index.ts';
 import { createInProcessNotifier, createUserData, withPresenceActivity, type PresenceTimers } from '../domain/app/userData/index.ts';
 import { BoundedMap, ROOM_EVENTS_TOPIC } from '../domain/index.ts';
 import { pushBadge, type PushSenderContext } from '../domain/app/pushGateway/index.ts';
@@ -41,6 +42,7 @@ import { consentRouter, versionsRouter } from '../gateways/client/index.ts';
 import { createRoomsRouter } from '../gateways/client/rooms/index.ts';
 import { createSlidingSyncRouter, createSyncRouter } from '../gateways/client/sync/index.ts';
 import { createNotificationsRouter } from '../gateways/client/notifications/index.ts';
+import { createSearchRouter } from '../gateways/client/search/index.ts';
 import { createUserDataRouter } from '../gateways/client/userData/index.ts';
 import {
   createFederationOpenIdRouter, createFederationThirdPartyInviteRouter, createFederationPublicRoomsRouter, createFederationQueryRouter, createFederationUserKeysRouter, createKeyRouter,
@@ -49,13 +51,15 @@ import {
 } from '../gateways/federation/index.ts';
 import { createHttpApp, routeTable } from '../gateways/http/index.ts';
 import { healthRouter, metricsRouter } from '../gateways/ops/index.ts';
-import { ANALYTICS_PROJECTION, createClickHouseAnalyticsReadModel, startClickHouseProjection } from '../projections/analytics/index.ts';
+import { createUserEventSockets, type EventSocketLimits } from '../gateways/ws/index.ts';
+import { analyticsProjection, createClickHouseAnalyticsReadModel, startClickHouseProjection } from '../projections/analytics/index.ts';
 import {
   createRoomQueries, createSqlRoomDirectory, createSqlRoomMembership, createSqlRoomServers, createSyncQueries, ensureRoomDirectorySchema, ensureSyncIndexes,
   roomsProjection, createNotificationQueries, ensureNotificationIndexes,
   createRelationQueries, createSlidingRoomQueries, createSqlContentReports, createSqlUserDirectory, ensureContentReportsSchema, ensureRelationIndexes,
   createBackfillQueries, createRoomEventGraph,
 } from '../projections/rooms/index.ts';
+import { createSearchQueries, searchProjection } from '../projections/search/index.ts';
 import {
   applyingAppended, createSupervisor, refusingAppendsWhileStopped, startProjection, waitWhileRunning,
 } from '../projections/runtime/index.ts';
@@ -73,7 +77,7 @@ import { createMetrics } from './observability/index.ts';
 import { createErasure } from './erasure/index.ts';
 import {
   displayListenAddress, loadServerSigningKeys, openClickHouse, openReadModels, openRoomLog, pinServerName, probeDatabase,
-  probeLog, recordStart, startFederationListener, startHttpServer, type ServerLifecycle,
+  probeLog, recordStart, serveWebSocketUpgrades, startFederationListener, startHttpServer, webSocketMetrics, type ServerLifecycle,
 } from './server/index.ts';
 import type { Logger } from 'pino';
 import packageJson from '../package.json' with { type: 'json' };
@@ -132,6 +136,8 @@ export interface StrataOptions {
   readonly federationFetch?: FetchFederationJson;
   /** Where EDUs for other servers go; absent: the federation sender's (tests record them). */
   readonly federationOutbox?: FederationOutbox;
+  /** Bounds of the user event WebSockets (gateways/ws); tests shorten heartbeats and buffers. */
+  readonly eventSockets?: Partial<EventSocketLimits>;
 }
 
 export const startStrata = async (
@@ -486,11 +492,19 @@ export const startStrata = async (
   lifecycle.onStop('push sender', () => pushSender.stop());
   lifecycle.onStop('push gateway client', async () => pushGateway.close());
 
+  // Search: the full-text projection of the room log (projections/search), read with the
+  // searcher's history visibility and ignored users (domain/app/search).
+  const searchRun = await startProjection({
+    projection: searchProjection, log, db, metrics, supervisor, logger: logger.child({ subsystem: 'search projection' }),
+  });
+  lifecycle.onStop('search projection', () => searchRun.stop());
+  const search = createSearch({ rooms: roomQueries, directory, search: createSearchQueries(db), clock: systemClock, preferences });
+
   // Analytics: the ClickHouse metadata view and its admin API (501 without ClickHouse).
   let analyticsReadModel: AnalyticsReadModel | null = null;
   if (clickhouse !== null) {
     const analyticsRun = await startClickHouseProjection({
-      projection: ANALYTICS_PROJECTION, log, clickhouse, metrics, supervisor, logger: logger.child({ subsystem: 'analytics' }),
+      projection: analyticsProjection(config.appservices), log, clickhouse, metrics, supervisor, logger: logger.child({ subsystem: 'analytics' }),
     });
     lifecycle.onStop('analytics projection', () => analyticsRun.stop());
     analyticsReadModel = createClickHouseAnalyticsReadModel(clickhouse);
@@ -593,6 +607,7 @@ export const startStrata = async (
       createUserDataRouter({ userData, accounts }),
       createSyncRouter({ sync, accounts, legacySync }),
       createSlidingSyncRouter({ slidingSync, accounts }),
+      createSearchRouter({ search, accounts }),
       createNotificationsRouter({
         accounts,
         notifications: {
@@ -620,6 +635,14 @@ export const startStrata = async (
   const http = await startHttpServer(app.callback(), config.listen);
   lifecycle.onStop('http server', () => http.close(DRAIN_DEADLINE_MS));
   listening = displayListenAddress(http.address);
+  // A user's /sync as a WebSocket stream (GET /_strata/ws/v1/events); closed before the listener drains.
+  const eventSockets = createUserEventSockets({
+    sync, accounts, metrics: webSocketMetrics(metrics.registry, 'user_events'),
+    ...(options.eventSockets === undefined ? {} : { limits: options.eventSockets }),
+    onError: (error) => logger.error({ err: error, subsystem: 'websocket gateway' }, 'a user event socket failed'),
+  });
+  serveWebSocketUpgrades(http.server, [eventSockets]);
+  lifecycle.onStop('websocket gateway', () => eventSockets.close());
   logger.info(
     { listen: displayListenAddress(http.address), server_name: config.serverName },
     `listening on http://${displayListenAddress(http.address)} as ${config.serverName}`,

@@ -17,7 +17,7 @@ import { loadConfig, type Env } from '../../infra/config/index.ts';
 import type { PresenceTimers } from '../../domain/app/userData/index.ts';
 import type { EduReceiver } from '../../domain/app/federation/edus/index.ts';
 import type { FederationOutbox } from '../../domain/ports/index.ts';
-import { startStrata } from '../../infra/index.ts';
+import { startStrata, type StrataOptions } from '../../infra/index.ts';
 import type { FetchFederationJson } from '../../infra/federation/keys/index.ts';
 import { createRunDatabase, deleteKafkaNamespace, runServices, type RunDatabase } from './services.ts';
 
@@ -38,6 +38,8 @@ export interface TestServerOptions {
   readonly federationFetch?: FetchFederationJson;
   /** Where EDUs for other servers go (infra/strata.ts `federationOutbox`), e.g. a recording one. */
   readonly federationOutbox?: FederationOutbox;
+  /** Bounds of the user event WebSockets (infra/strata.ts `eventSockets`), e.g. a short heartbeat. */
+  readonly eventSockets?: StrataOptions['eventSockets'];
 }
 
 export interface TestServer {
@@ -118,6 +120,7 @@ export const startTestServer = async (options: TestServerOptions): Promise<TestS
       ...(options.presenceTimers === undefined ? {} : { presenceTimers: options.presenceTimers }),
       ...(options.federationFetch === undefined ? {} : { federationFetch: options.federationFetch }),
       ...(options.federationOutbox === undefined ? {} : { federationOutbox: options.federationOutbox }),
+      ...(options.eventSockets === undefined ? {} : { eventSockets: options.eventSockets }),
     });
     return {
       mode: options.mode,

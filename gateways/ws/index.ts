@@ -1,0 +1,5 @@
+/** WebSocket gateways on the client listener (upgrades under `/_strata/ws/`). */
+export {
+  createUserEventSockets, DEFAULT_EVENT_SOCKET_LIMITS, EVENT_SOCKET_CLOSE, USER_EVENTS_PATH,
+  type EventSocketCloseReason, type EventSocketLimits, type EventSocketMetrics, type UserEventSockets, type UserEventSocketsOptions,
+} from './userEvents.ts';
