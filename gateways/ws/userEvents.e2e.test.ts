@@ -2,7 +2,7 @@
 // deployments, with a real `ws` client: the same answers as /sync, resumable, bounded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, type ClientOptions } from 'ws';
-import { MatrixClient, e, startTestServer, syncTestClient, V3, type Body, type ServerMode, type SyncSession, type SyncTestClient, type TestServer } from '../../test/harness/index.ts';
+import { MatrixClient, PASSWORD, e, startTestServer, syncTestClient, V3, type Body, type ServerMode, type SyncSession, type SyncTestClient, type TestServer } from '../../test/harness/index.ts';
 import { EVENT_SOCKET_CLOSE, USER_EVENTS_PATH } from './index.ts';
 
 /** A connected socket and everything it has received so far. */
@@ -172,6 +172,25 @@ describe.each<ServerMode>(['embedded', 'distributed'])('user event WebSocket (%s
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  it('closes the socket with 4401 when its device is deleted, and when its account is deactivated', async () => {
+    const password = (session: string, user: string): Body => ({
+      type: 'm.login.password', session, identifier: { type: 'm.id.user', user }, password: PASSWORD,
+    });
+    const carol = await register('carol');
+    const stream = await open({ access_token: carol.token });
+    await stream.waitFor((messages) => messages.length >= 1);
+    const challenge = await call('DELETE', `${V3}/devices/${e(carol.deviceId)}`, carol.token);
+    await ok('DELETE', `${V3}/devices/${e(carol.deviceId)}`, carol.token, { auth: password(challenge.body.session as string, carol.userId) });
+    expect((await stream.closed).code).toBe(EVENT_SOCKET_CLOSE.tokenRevoked);
+
+    const dave = await register('dave');
+    const daves = await open({ access_token: dave.token });
+    await daves.waitFor((messages) => messages.length >= 1);
+    const deactivation = await call('POST', `${V3}/account/deactivate`, dave.token, {});
+    await ok('POST', `${V3}/account/deactivate`, dave.token, { auth: password(deactivation.body.session as string, dave.userId) });
+    expect((await daves.closed).code).toBe(EVENT_SOCKET_CLOSE.tokenRevoked);
+  });
+
   it('pings live peers and keeps them; cuts a peer that stops answering pings', async () => {
     const live = await open({ access_token: alice.token });
     let pings = 0;
@@ -201,6 +220,7 @@ describe.each<ServerMode>(['embedded', 'distributed'])('user event WebSocket, sl
   let room: string;
   const { open } = socketsOf(() => server.url);
   const MAX_BUFFERED = 256 * 1024;
+  let stopped = false;
 
   const send = async (who: SyncSession, roomId: string, body: string): Promise<string> =>
     (await ok('PUT', `${V3}/rooms/${e(roomId)}/send/m.room.message/${Math.random()}`, who.token, { msgtype: 'm.text', body })).event_id as string;
@@ -213,7 +233,7 @@ describe.each<ServerMode>(['embedded', 'distributed'])('user event WebSocket, sl
     alice = await http.register('alice');
     room = (await ok('POST', `${V3}/createRoom`, alice.token, { name: 'Flood' })).room_id as string;
   });
-  afterAll(() => server?.stop());
+  afterAll(async () => { if (!stopped) await server?.stop(); });
 
   it('closes a reader that does not keep up with 1013 once its buffered output passes the bound', async () => {
     const stream = await open({ access_token: alice.token });
@@ -232,5 +252,14 @@ describe.each<ServerMode>(['embedded', 'distributed'])('user event WebSocket, sl
     expect(closed).toEqual({ code: EVENT_SOCKET_CLOSE.slowReader, reason: `slow reader: more than ${MAX_BUFFERED} bytes unread` });
     // The server went on answering others meanwhile.
     expect((await ok('GET', `${V3}/sync?timeout=0`, alice.token)).next_batch).toBeTypeOf('string');
+  });
+
+  it('closes its sockets with 1001 when the server shuts down', async () => {
+    const stream = await open({ access_token: alice.token });
+    await stream.waitFor((messages) => messages.length >= 1);
+    const stopping = server.stop();
+    expect(await stream.closed).toEqual({ code: EVENT_SOCKET_CLOSE.shutdown, reason: 'server shutting down' });
+    await stopping;
+    stopped = true;
   });
 });
