@@ -72,12 +72,13 @@ export interface UserEventSocketsOptions {
   readonly onError: (error: unknown) => void;
 }
 
-export interface UserEventSockets {
+/** One WebSocket stream on the client listener (the user event stream; analytics counters later). */
+export interface WebSocketGateway {
   /** Whether this gateway serves the upgrade request's path. */
   serves(request: IncomingMessage): boolean;
   /** Authenticates and upgrades; refusals are written to the raw socket as HTTP answers. */
   upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Closes every socket (1001) and waits for their loops to end. */
+  /** Closes every socket (1001) and waits for them to end. */
   close(): Promise<void>;
 }
 
@@ -85,8 +86,12 @@ export interface UserEventSockets {
 const MAX_CLIENT_PAYLOAD = 1024;
 /** The close handshake's grace at shutdown before sockets are cut. */
 const CLOSE_GRACE_MS = 2_000;
-/** WebSocket close reasons are at most 123 bytes. */
-const reasonOf = (text: string): string => Buffer.from(text).subarray(0, 123).toString();
+/** WebSocket close reasons are at most 123 bytes of UTF-8: cut on a character boundary. */
+export const closeReason = (text: string): string => {
+  let reason = text;
+  while (Buffer.byteLength(reason) > 123) reason = reason.slice(0, -1);
+  return reason;
+};
 
 /** A refusal before the upgrade: the Matrix error as a plain HTTP answer on the raw socket. */
 const refuse = (socket: Duplex, status: number, body: object): void => {
@@ -116,7 +121,7 @@ interface Session {
   readonly ended: Promise<void>;
 }
 
-export const createUserEventSockets = (options: UserEventSocketsOptions): UserEventSockets => {
+export const createUserEventSockets = (options: UserEventSocketsOptions): WebSocketGateway => {
   const limits: EventSocketLimits = { ...DEFAULT_EVENT_SOCKET_LIMITS, ...options.limits };
   const server = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_PAYLOAD });
   const byUser = new Map<string, Set<Session>>();
@@ -138,7 +143,7 @@ export const createUserEventSockets = (options: UserEventSocketsOptions): UserEv
       return true;
     };
     const session: Session = {
-      close: (code, reason, why) => { if (mark(why)) ws.close(code, reasonOf(reason)); },
+      close: (code, reason, why) => { if (mark(why)) ws.close(code, closeReason(reason)); },
       ended,
     };
     const sessions = byUser.get(requester.userId) ?? new Set<Session>();

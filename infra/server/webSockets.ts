@@ -5,9 +5,9 @@
  */
 import type { Server } from 'node:http';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { EventSocketMetrics, UserEventSockets } from '../../gateways/ws/index.ts';
+import type { EventSocketMetrics, WebSocketGateway } from '../../gateways/ws/index.ts';
 
-export const serveWebSocketUpgrades = (server: Server, gateways: readonly UserEventSockets[]): void => {
+export const serveWebSocketUpgrades = (server: Server, gateways: readonly WebSocketGateway[]): void => {
   server.on('upgrade', (request, socket, head: Buffer) => {
     const gateway = gateways.find((candidate) => candidate.serves(request));
     if (gateway !== undefined) {
