@@ -5,6 +5,7 @@ export type * from './sql.ts';
 export type * from './accounts.ts';
 export type * from './rooms.ts';
 export type * from './slidingSync.ts';
+export type * from './search.ts';
 export type * from './userData.ts';
 export type * from './contentKeys.ts';
 export type * from './keyRing.ts';

@@ -4,6 +4,7 @@
  * (The ClickHouse analytics view rebuilds itself when its projection version changes.)
  */
 import { roomsProjection } from '../../projections/rooms/index.ts';
+import { searchProjection } from '../../projections/search/index.ts';
 import { rebuildProjection, type Projection } from '../../projections/runtime/index.ts';
 import { ROOM_EVENTS_TOPIC } from '../../domain/index.ts';
 import { loadConfig } from '../config/index.ts';
@@ -12,7 +13,7 @@ import { createLogger } from '../observability/index.ts';
 import { openReadModels, openRoomLog, reasonOf } from '../server/index.ts';
 import { createProgressBar } from './progress.ts';
 
-const PROJECTIONS: ReadonlyMap<string, Projection> = new Map([[roomsProjection.name, roomsProjection]]);
+const PROJECTIONS: ReadonlyMap<string, Projection> = new Map([[roomsProjection.name, roomsProjection], [searchProjection.name, searchProjection]]);
 
 const name = process.argv[2];
 const projection = name === undefined ? undefined : PROJECTIONS.get(name);

@@ -2,7 +2,7 @@
  * Erasure and retention over the rooms read model (projections/rooms) and the content keys beside
  * it. Stripping uses the same redaction SQL as the rooms projection, per room version.
  */
-import { roomVersionRules, type ErasureReadModel, type SqlDatabase } from '../../domain/index.ts';
+import { roomVersionRules, type ErasureReadModel, type SqlDatabase, type SqlParam } from '../../domain/index.ts';
 import { redactedPduSql } from '../../projections/rooms/index.ts';
 
 export const ERASURE_INDEXES: readonly string[] = [
@@ -14,6 +14,15 @@ export const ERASURE_INDEXES: readonly string[] = [
 
 export const ensureErasureIndexes = async (db: SqlDatabase): Promise<void> => {
   for (const statement of ERASURE_INDEXES) await db.query(statement);
+};
+
+/**
+ * The search projection's rows of erased or purged events go with them: its vectors hold the words
+ * (projections/search). Its table exists once the search projection has started.
+ */
+const forgetSearchRows = async (db: SqlDatabase, where: string, values: readonly SqlParam[]): Promise<void> => {
+  const { rows } = await db.query<{ present: boolean }>("SELECT to_regclass('search_events') IS NOT NULL AS present");
+  if (rows[0]?.present === true) await db.query(`DELETE FROM search_events WHERE ${where}`, values);
 };
 
 export const createSqlErasureReadModel = (db: SqlDatabase): ErasureReadModel => ({
@@ -36,6 +45,7 @@ export const createSqlErasureReadModel = (db: SqlDatabase): ErasureReadModel => 
         [userId, version, [...keepEventIds]]);
       stripped += rowCount;
     }
+    await forgetSearchRows(db, 'sender = $1 AND NOT (event_id = ANY($2::text[]))', [userId, [...keepEventIds]]);
     return stripped;
   },
 
@@ -66,6 +76,8 @@ export const createSqlErasureReadModel = (db: SqlDatabase): ErasureReadModel => 
              AND e.event_id IS DISTINCT FROM r.last_event_id AND NOT (r.forward_extremities ? e.event_id)
            ORDER BY e.log_offset LIMIT $3)
          RETURNING event_id`, [roomId, cutoff, limit]);
-    return rows.map((row) => row.event_id);
+    const purged = rows.map((row) => row.event_id);
+    if (purged.length > 0) await forgetSearchRows(db, 'event_id = ANY($1::text[])', [purged]);
+    return purged;
   },
 });

@@ -13,3 +13,4 @@ export { redactedPduSql } from './redactionSql.ts';
 export { createSqlRoomServers } from './federationMembership.ts';
 export { createRoomEventGraph, stateKeysAt } from './eventGraph.ts';
 export { createBackfillQueries } from './backfillQueries.ts';
+export { EVENT_COLUMNS, hydrate, type EventRow } from './rows.ts';

@@ -69,7 +69,7 @@ describe('the server process with Kafka, PostgreSQL and ClickHouse', () => {
     expect(await response.json()).toEqual({
       status: 'ok',
       dependencies: { log: 'up', database: 'up', clickhouse: 'up' },
-      consumers: { rooms: consumer, push_gateway: consumer, federation_sender: consumer, analytics: consumer },
+      consumers: { rooms: consumer, push_gateway: consumer, federation_sender: consumer, analytics: consumer, search: consumer },
     });
     expect(response.status).toBe(200);
   });
@@ -82,7 +82,7 @@ describe('the server process with Kafka, PostgreSQL and ClickHouse', () => {
       .map((line) => line.subsystem);
     // Reverse order of start: nothing is stopped while something started after it still runs.
     expect(stopped).toEqual([
-      'websocket gateway', 'http server', 'analytics projection', 'push gateway client', 'push sender', 'media sweep', 'appservice sender', 'application service client', 'identity servers', 'typing timeouts',
+      'websocket gateway', 'http server', 'analytics projection', 'search projection', 'push gateway client', 'push sender', 'media sweep', 'appservice sender', 'application service client', 'identity servers', 'typing timeouts',
       'federation sender', 'erasure sweepers', 'rooms projection',
       'federation client', 'clickhouse', 'database', 'room log',
     ]);

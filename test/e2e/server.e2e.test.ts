@@ -68,7 +68,7 @@ describe('the server process in embedded mode', () => {
     expect(await response.json()).toEqual({
       status: 'ok',
       dependencies: { log: 'up', database: 'up', clickhouse: 'not configured' },
-      consumers: { rooms: running, push_gateway: running, federation_sender: running },
+      consumers: { rooms: running, push_gateway: running, federation_sender: running, search: running },
     });
   });
 
@@ -125,7 +125,7 @@ describe('the server process in embedded mode', () => {
       .map((line) => line.subsystem);
     // Reverse order of start: nothing is stopped while something started after it still runs.
     expect(stopped).toEqual([
-      'metrics server', 'websocket gateway', 'http server', 'push gateway client', 'push sender', 'media sweep', 'appservice sender', 'application service client',
+      'metrics server', 'websocket gateway', 'http server', 'search projection', 'push gateway client', 'push sender', 'media sweep', 'appservice sender', 'application service client',
       'identity servers', 'typing timeouts', 'federation sender', 'erasure sweepers', 'rooms projection',
       'federation client', 'database', 'room log',
     ]);

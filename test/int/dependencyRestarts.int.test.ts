@@ -215,7 +215,7 @@ describe('dependency restarts under load', () => {
     const after = await health(url);
     expect(after.status).toBe(200);
     expect(Object.fromEntries(Object.entries(after.body.consumers ?? {}).map(([name, consumer]) => [name, consumer.state]))).toEqual({
-      rooms: 'running', push_gateway: 'running', federation_sender: 'running', analytics: 'running',
+      rooms: 'running', push_gateway: 'running', federation_sender: 'running', analytics: 'running', search: 'running',
     });
     const events = await history(alice, roomId);
     const byId = new Map<string, number>();

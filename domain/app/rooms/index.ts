@@ -5,7 +5,7 @@ export { createRoomWriter, type CreateRoomRequest, type RoomWriter, type RoomWri
 export { withGuestRemoval } from './guests.ts';
 export { clientEvent, strippedStateEvent, type Viewer } from './clientEvent.ts';
 export { parseRoomToken, roomToken } from './tokens.ts';
-export { restrictedToVisible, visibleRangesBelow } from './visibility.ts';
+export { restrictedToVisible, visibleRangesBelow, windowOf } from './visibility.ts';
 export { BACKFILLED_FLOOR } from './historyVisibility.ts';
 export {
   accountDataPreferences, blocksInvitesIn, ignoredUsersIn, IGNORED_USER_LIST, INVITE_PERMISSION_CONFIG, type UserPreferences,

@@ -1,0 +1,2 @@
+/** The /search route. */
+export { createSearchRouter, type SearchRouterOptions } from './router.ts';

@@ -1,0 +1,126 @@
+// The search projection and its queries on PGlite and real PostgreSQL, fed by the real decider
+// through the room writer: what is indexed, how it is found and ranked, what hides it, and that a
+// rebuild from offset 0 gives the same rows.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SearchQuery, SqlDatabase } from '../../domain/index.ts';
+import type { RoomRequester } from '../../domain/app/rooms/index.ts';
+import { searchTerms } from '../../domain/app/search/index.ts';
+import { createPgliteDatabase } from '../../infra/pglite/index.ts';
+import { openTestSchema, startRoomsStack, type RoomsStack } from '../../test/harness/index.ts';
+import { rebuildProjection, startProjection, type RunningProjection } from '../runtime/index.ts';
+import { searchProjection } from './projection.ts';
+import { createSearchQueries } from './queries.ts';
+
+const alice: RoomRequester = { userId: '@alice:example.org', deviceId: 'A' };
+const bob: RoomRequester = { userId: '@bob:example.org', deviceId: 'B' };
+
+interface Backend {
+  open(): Promise<{ db: SqlDatabase; drop(): Promise<void> }>;
+}
+
+const backends: Record<string, Backend> = {
+  PGlite: {
+    async open() {
+      const dir = await mkdtemp(path.join(tmpdir(), 'strata-search-pglite-'));
+      const db = await createPgliteDatabase({ dir });
+      return { db, drop: async () => { await db.close(); await rm(dir, { recursive: true, force: true }); } };
+    },
+  },
+  PostgreSQL: { open: () => openTestSchema('search_test', 4) },
+};
+
+describe.each(Object.entries(backends))('search projection on %s', (_name, backend) => {
+  let opened: Awaited<ReturnType<Backend['open']>>;
+  let stack: RoomsStack;
+  let search: RunningProjection;
+  beforeEach(async () => {
+    opened = await backend.open();
+    stack = await startRoomsStack({ db: opened.db });
+    search = await startProjection({ projection: searchProjection, log: stack.log, db: opened.db });
+  });
+  afterEach(async () => {
+    await search.stop();
+    await stack.close();
+    await opened.drop();
+  });
+
+  /** Waits until the search projection applied the event. */
+  const indexed = async (eventId: string): Promise<void> => {
+    const event = await stack.queries.event(eventId);
+    expect(await search.waitFor(event!.partition, event!.offset, 10_000)).toBe(true);
+  };
+  const query = (roomIds: readonly string[], term: string, extra: Partial<SearchQuery> = {}): SearchQuery => ({
+    tsquery: searchTerms(term).tsquery!, keys: ['content.body', 'content.name', 'content.topic'],
+    scopes: roomIds.map((roomId) => ({ roomId, from: 0, to: Number.MAX_SAFE_INTEGER })),
+    notSenders: [], notTypes: [], ignored: [], orderBy: 'rank', limit: 10, ...extra,
+  });
+  const ids = async (q: SearchQuery): Promise<string[]> =>
+    (await createSearchQueries(opened.db).search(q)).hits.map((hit) => hit.event.eventId);
+
+  it('indexes bodies, names and topics, finds them by word and by the last word\'s prefix, and ranks', async () => {
+    const { rooms } = stack;
+    const { roomId } = await rooms.createRoom(alice, { name: 'Gardening club', topic: 'Tomatoes and roses', preset: 'public_chat' });
+    await rooms.join(bob, roomId);
+    const once = await rooms.sendMessage(alice, roomId, 'm.room.message', 't1', { msgtype: 'm.text', body: 'The tomatoes are ripe' });
+    const twice = await rooms.sendMessage(bob, roomId, 'm.room.message', 't2', { msgtype: 'm.text', body: 'Tomatoes, tomatoes everywhere!' });
+    const encrypted = await rooms.sendMessage(bob, roomId, 'm.room.encrypted', 't3', { algorithm: 'm.megolm.v1.aes-sha2', ciphertext: 'tomatoes' });
+    await indexed(encrypted);
+
+    const { rows } = await opened.db.query<{ key: string }>('SELECT key FROM search_events WHERE room_id = $1 ORDER BY key', [roomId]);
+    expect(rows.map((row) => row.key)).toEqual(['content.body', 'content.body', 'content.name', 'content.topic']);
+    const searched = await createSearchQueries(opened.db).search(query([roomId], 'TOMATOES'));
+    // More occurrences rank higher; the topic matches too; the encrypted event has no body.
+    expect(searched.hits.map((hit) => hit.event.eventId).slice(0, 1)).toEqual([twice]);
+    expect(searched.count).toBe(3);
+    expect(searched.hits[0]!.highlights).toEqual(['tomatoes']);
+    expect(searched.hits[0]!.rank).toBeGreaterThan(searched.hits[2]!.rank);
+    expect(await ids(query([roomId], 'rip'))).toEqual([once]);
+    expect(await ids(query([roomId], 'rip are'))).toEqual([]);
+    expect((await createSearchQueries(opened.db).search(query([roomId], 'garden'))).hits.map((hit) => hit.event.type)).toEqual(['m.room.name']);
+    expect(await ids(query([roomId], 'tomatoes -everywhere', { keys: ['content.body'] }))).toEqual([once]);
+    expect(await ids(query([roomId], 'tomatoes', { keys: ['content.topic'], types: ['m.room.*'] }))).toHaveLength(1);
+    expect(await ids(query([roomId], 'tomatoes', { notTypes: ['m.room.message'] }))).toHaveLength(1);
+    expect(await ids(query([roomId], 'tomatoes', { senders: [bob.userId] }))).toEqual([twice]);
+    expect(await ids(query([roomId], 'tomatoes', { notSenders: [bob.userId], keys: ['content.body'] }))).toEqual([once]);
+    // Ignoring hides messages, not state (the topic alice set stays).
+    expect(await ids(query([roomId], 'tomatoes', { ignored: [alice.userId] }))).toHaveLength(2);
+    expect(await ids(query(['!elsewhere:example.org'], 'tomatoes'))).toEqual([]);
+  });
+
+  it('searches only the visible offset ranges, pages by rank and by recency, and forgets a redacted event at once', async () => {
+    const { rooms, queries } = stack;
+    const { roomId } = await rooms.createRoom(alice, { preset: 'public_chat' });
+    const sent: string[] = [];
+    for (let i = 0; i < 5; i += 1) sent.push(await rooms.sendMessage(alice, roomId, 'm.room.message', `p${i}`, { msgtype: 'm.text', body: `apple number ${i}` }));
+    await indexed(sent[4]!);
+    const offsets = await Promise.all(sent.map(async (id) => (await queries.event(id))!.offset));
+    const scoped = query([roomId], 'apple', { orderBy: 'recent', scopes: [{ roomId, from: offsets[1]!, to: offsets[3]! }] });
+    expect(await ids(scoped)).toEqual([sent[2], sent[1]]);
+
+    const recent = query([roomId], 'apple', { orderBy: 'recent', limit: 2 });
+    const first = await createSearchQueries(opened.db).search(recent);
+    expect(first.hits.map((hit) => hit.event.eventId)).toEqual([sent[4], sent[3]]);
+    const last = first.hits[1]!.event;
+    expect(await ids({ ...recent, after: { ts: last.originServerTs, eventId: last.eventId } })).toEqual([sent[2], sent[1]]);
+    const byRank = await ids(query([roomId], 'apple', { limit: 3 }));
+    expect([...byRank, ...(await ids(query([roomId], 'apple', { limit: 3, after: { skip: 3 } })))].sort()).toEqual([...sent].sort());
+
+    await rooms.redact(alice, roomId, sent[0]!, 'r1');
+    // Gone before the search projection even saw the redaction: room_events no longer has the body.
+    expect(await ids(query([roomId], 'apple', { limit: 10 }))).not.toContain(sent[0]);
+    const redaction = await rooms.sendMessage(alice, roomId, 'm.room.message', 'after', { msgtype: 'm.text', body: 'pear' });
+    await indexed(redaction);
+    const { rows } = await opened.db.query('SELECT 1 FROM search_events WHERE event_id = $1', [sent[0]]);
+    expect(rows).toHaveLength(0);
+
+    const before = await opened.db.query('SELECT event_id, key, vector::text AS vector FROM search_events ORDER BY event_id, key');
+    await search.stop();
+    await rebuildProjection({ projection: searchProjection, log: stack.log, db: opened.db });
+    const after = await opened.db.query('SELECT event_id, key, vector::text AS vector FROM search_events ORDER BY event_id, key');
+    expect(after.rows).toEqual(before.rows);
+    search = await startProjection({ projection: searchProjection, log: stack.log, db: opened.db });
+  });
+});
