@@ -12,7 +12,7 @@ import { chIdentifier } from '../../projections/runtime/index.ts';
 import { createEmbeddedLog } from '../../infra/embedded/index.ts';
 import { createPgliteDatabase } from '../../infra/pglite/index.ts';
 import { createArgon2PasswordHasher, createSqlAccountStore, cryptoRandom, systemClock } from '../../infra/stores/index.ts';
-import { ANALYTICS_PROJECTION, createClickHouseAnalyticsReadModel, startClickHouseProjection } from '../../projections/analytics/index.ts';
+import { analyticsProjection, createClickHouseAnalyticsReadModel, startClickHouseProjection } from '../../projections/analytics/index.ts';
 import {
   PLAIN_ROOM_ID, TRICKY_ROOM_ID, TRICKY_TYPE, appendRoomRecords, buildScenario, byKey, expectedActivity, expectedCounts,
 } from '../../test/builders/analytics/index.ts';
@@ -79,7 +79,7 @@ beforeAll(async () => {
   await log.ensureTopic(ROOM_EVENTS_TOPIC, 2);
   await appendRoomRecords(log, scenario.records);
   ch = await createClickHouse({ url: inject('strataTestServices').clickhouseUrl, database });
-  const running = await startClickHouseProjection({ projection: ANALYTICS_PROJECTION, log, clickhouse: ch });
+  const running = await startClickHouseProjection({ projection: analyticsProjection([]), log, clickhouse: ch });
   for (let p = 0; p < 2; p++) {
     const end = await log.endOffset(ROOM_EVENTS_TOPIC, p);
     if (end > 0) expect(await running.waitFor(p, end - 1, 20_000)).toBe(true);

@@ -13,7 +13,7 @@ import { startClickHouseProjection, type RunningClickHouseProjection } from '../
 import {
   CLICKHOUSE_POSITIONS_TABLE, ensureClickHouseSchema, insertRows, loadClickHousePositions, type ClickHouseExecutor,
 } from '../runtime/clickhousePositions.ts';
-import { ANALYTICS_PROJECTION } from './projection.ts';
+import { analyticsProjection } from './projection.ts';
 import { createClickHouseAnalyticsReadModel } from './queries.ts';
 import { ANALYTICS_EVENTS_TABLE, ANALYTICS_REDACTIONS_TABLE } from './schema.ts';
 import {
@@ -24,6 +24,7 @@ import {
 const PARTITIONS = 4;
 const ALL_TIME = { from: 0, to: MAX_TIME_MS + 1 };
 const scenario = buildScenario();
+const ANALYTICS_PROJECTION = analyticsProjection([]);
 
 let dir: string;
 let log: RoomLog;

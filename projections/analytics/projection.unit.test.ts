@@ -1,12 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { ROOM_EVENTS_TOPIC, type LogEntry, type LogValue, type RoomRecord } from '../../domain/index.ts';
 import { freshEntries } from '../runtime/clickhousePositions.ts';
-import { ANALYTICS_PROJECTION, analyticsRows, serverOfUserId } from './projection.ts';
-import { SECRET_MARKER, buildScenario } from '../../test/builders/analytics/index.ts';
+import { analyticsProjection, analyticsRows as rowsFor, serverOfUserId } from './projection.ts';
+import {
+  BRIDGED_USER, BRIDGE_REGISTRATION, SECRET_MARKER, buildScenario, buildWarehouseScenario,
+} from '../../test/builders/analytics/index.ts';
+import { ANALYTICS_ROLLUP_VIEWS, ANALYTICS_SCHEMA } from './schema.ts';
 
 const entryOf = (record: RoomRecord | LogValue, offset = 0): LogEntry => ({
   topic: ROOM_EVENTS_TOPIC, partition: 1, offset, key: 'k', value: record as LogValue, headers: {}, timestamp: 0,
 });
+
+const ANALYTICS_PROJECTION = analyticsProjection([]);
+const analyticsRows = (entry: LogEntry) => rowsFor(entry, []);
 
 describe('analytics rows', () => {
   const { records } = buildScenario();
@@ -20,8 +26,9 @@ describe('analytics rows', () => {
     expect(reasons).toHaveLength(2);
     for (const reason of reasons) expect(text).not.toContain(reason);
     expect(Object.keys(rows[0]!.row).sort()).toEqual([
-      'accepted_at', 'event_id', 'event_type', 'has_state_key', 'is_local', 'log_offset', 'log_partition', 'membership',
-      'origin_server_ms', 'origin_server_ts', 'room_id', 'sender', 'sender_server', 'status',
+      'accepted_at', 'content_bytes', 'encrypted', 'event_id', 'event_type', 'has_state_key', 'log_offset', 'log_partition',
+      'membership', 'msgtype', 'origin', 'origin_server_ms', 'origin_server_ts', 'relation_type', 'room_id', 'room_version',
+      'sender', 'sender_server', 'status', 'thread_root',
     ]);
   });
 
@@ -33,11 +40,11 @@ describe('analytics rows', () => {
       row: expect.objectContaining({ log_partition: 1, log_offset: 7, redaction_event_id: redaction.eventId, redacts_event_id: (redaction as unknown as { pdu: { redacts: string } }).pdu.redacts }),
     });
     const rejected = analyticsRows(entryOf(records.find((r) => r.type === 'pdu.rejected')!))[0]!.row;
-    expect(rejected).toMatchObject({ status: 'rejected', event_type: '', sender: '', is_local: 0 });
+    expect(rejected).toMatchObject({ status: 'rejected', event_type: '', sender: '', origin: 'federated', room_version: '', content_bytes: 0 });
     const softFailed = analyticsRows(entryOf(records.find((r) => r.type === 'pdu.softFailed')!))[0]!.row;
-    expect(softFailed).toMatchObject({ status: 'soft_failed', sender: '@carol:b.test', sender_server: 'b.test', is_local: 0 });
+    expect(softFailed).toMatchObject({ status: 'soft_failed', sender: '@carol:b.test', sender_server: 'b.test', origin: 'federated', room_version: '10' });
     const ban = records.find((r) => r.type === 'pdu.accepted' && r.pdu.content && (r.pdu.content as { membership?: string }).membership === 'ban')!;
-    expect(analyticsRows(entryOf(ban))[0]!.row).toMatchObject({ membership: 'ban', has_state_key: 1, is_local: 1 });
+    expect(analyticsRows(entryOf(ban))[0]!.row).toMatchObject({ membership: 'ban', has_state_key: 1, origin: 'local' });
   });
 
   it('clamps times a remote clock got wrong and fails loudly on unknown records', () => {
@@ -53,5 +60,50 @@ describe('analytics rows', () => {
     expect(freshEntries(ANALYTICS_PROJECTION, 1, 2, entries).map((e) => e.offset)).toEqual([2, 3]);
     expect(freshEntries(ANALYTICS_PROJECTION, 1, 9, entries)).toEqual([]);
     expect(() => freshEntries(ANALYTICS_PROJECTION, 1, 0, [entries[0]!, entries[2]!])).toThrow('refusing to skip');
+  });
+});
+
+describe('warehouse rows', () => {
+  const warehouse = buildWarehouseScenario();
+  const rowOf = (eventId: string, registrations = [BRIDGE_REGISTRATION]) => {
+    const record = warehouse.records.find((r) => r.eventId === eventId)!;
+    return rowsFor(entryOf(record), registrations)[0]!.row;
+  };
+
+  it('records origin, room version, msgtype, relation, encryption and size, and nothing people wrote', () => {
+    const { ids } = warehouse;
+    const reply = warehouse.records.find((r) => r.eventId === ids.threadReply);
+    if (reply?.type !== 'pdu.accepted') throw new Error('the reply was accepted');
+    expect(rowOf(ids.threadReply)).toMatchObject({
+      room_version: '11', sender: BRIDGED_USER, sender_server: 'a.test', origin: 'bridged', event_type: 'm.room.message',
+      msgtype: 'm.notice', relation_type: 'm.thread', thread_root: ids.threadRoot, encrypted: 0, has_state_key: 0, status: 'accepted',
+      content_bytes: Buffer.byteLength(JSON.stringify(reply.pdu.content)),
+    });
+    // Without the bridge's registration the same user is an ordinary local one.
+    expect(rowOf(ids.threadReply, [])).toMatchObject({ origin: 'local' });
+    expect(rowOf(ids.threadRoot)).toMatchObject({ origin: 'local', msgtype: 'm.text', relation_type: '', thread_root: '' });
+    expect(rowOf(ids.encrypted)).toMatchObject({ event_type: 'm.room.encrypted', encrypted: 1, msgtype: '' });
+    // Only a thread names a root; an annotation's target is not recorded.
+    expect(rowOf(ids.reaction)).toMatchObject({ relation_type: 'm.annotation', thread_root: '' });
+    // A msgtype no client would send is not recorded: it could carry a message.
+    expect(rowOf(ids.oddMsgtype)).toMatchObject({ msgtype: '' });
+    expect(rowOf(ids.redaction)).toMatchObject({ event_type: 'm.room.redaction', room_version: '11' });
+    const bot = warehouse.records.find((r) => r.eventId === ids.threadRoot)!;
+    const asBot = { ...bot, pdu: { ...(bot as { pdu: object }).pdu, sender: BRIDGE_REGISTRATION.sender } } as RoomRecord;
+    expect(rowsFor(entryOf(asBot), [BRIDGE_REGISTRATION])[0]!.row).toMatchObject({ origin: 'bridged' });
+
+    const rows = warehouse.records.flatMap((record, offset) => rowsFor(entryOf(record, offset), [BRIDGE_REGISTRATION]));
+    expect(rows.filter((row) => row.table === 'analytics_redactions')).toEqual([
+      { table: 'analytics_redactions', row: expect.objectContaining({ redaction_event_id: ids.redaction, redacts_event_id: ids.bridgedMessage }) },
+    ]);
+    expect(JSON.stringify(rows)).not.toContain(SECRET_MARKER);
+  });
+
+  it('keeps rollups to set measures and no -If state, which 18.16 and current servers store differently', () => {
+    const ddl = [...ANALYTICS_SCHEMA, ...ANALYTICS_ROLLUP_VIEWS].join('\n');
+    expect(ddl).toContain('AggregatingMergeTree');
+    expect(ANALYTICS_ROLLUP_VIEWS).toHaveLength(8);
+    for (const view of ANALYTICS_ROLLUP_VIEWS) expect(view).toMatch(/uniqExactState\(/);
+    expect(ddl).not.toMatch(/DateTime64|IfState|\{\w+:\w+\}/);
   });
 });

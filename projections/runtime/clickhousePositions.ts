@@ -34,6 +34,11 @@ export interface ClickHouseProjection {
    * log (partition, offset) key, and every query must read it deduplicated (FINAL or GROUP BY).
    */
   readonly schema: readonly string[];
+  /**
+   * Runs after `schema`: idempotent changes plain DDL cannot express on 18.16 (it has no
+   * ADD COLUMN IF NOT EXISTS), e.g. columns an older version's table lacks.
+   */
+  readonly migrate?: (ch: ClickHouseExecutor) => Promise<void>;
   /** The tables this projection owns: emptied (TRUNCATE) on rebuild. */
   readonly tables: readonly string[];
   /** Pure and deterministic (a replay must produce the same rows): the rows of one entry. */
@@ -56,6 +61,7 @@ const positionFilter = (projection: ClickHouseProjection): string =>
 export const ensureClickHouseSchema = async (ch: ClickHouseExecutor, projection: ClickHouseProjection): Promise<void> => {
   await ch.exec(CLICKHOUSE_POSITIONS_SCHEMA);
   for (const statement of projection.schema) await ch.exec(statement);
+  await projection.migrate?.(ch);
 };
 
 /** Stored next offsets of the projection's current version; a partition never applied is absent. */

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LIMITS, MAX_PDU_BYTES, ROOM_EVENTS_TOPIC, isMatrixError, utf8Length, type JsonObject } from '../../domain/index.ts';
 import type { RoomRequester } from '../../domain/app/rooms/index.ts';
 import { createClickHouse, type ClickHouse } from '../../infra/clickhouse/index.ts';
-import { ANALYTICS_PROJECTION, startClickHouseProjection } from '../../projections/analytics/index.ts';
+import { analyticsProjection, startClickHouseProjection } from '../../projections/analytics/index.ts';
 import { ensureNotificationIndexes, ensureRelationIndexes, ensureSyncIndexes } from '../../projections/rooms/index.ts';
 import { chIdentifier, chString } from '../../projections/runtime/index.ts';
 import { openTestSchema, startRoomsStack, TEST_PARTITIONS, type RoomsStack, type TestSchema } from '../harness/index.ts';
@@ -157,7 +157,7 @@ describe('the worst records the decider admits', () => {
   });
 
   it('has the analytics projection store every one of them in ClickHouse', async () => {
-    const running = await startClickHouseProjection({ projection: ANALYTICS_PROJECTION, log: stack.log, clickhouse: ch });
+    const running = await startClickHouseProjection({ projection: analyticsProjection([]), log: stack.log, clickhouse: ch });
     try {
       for (let p = 0; p < TEST_PARTITIONS; p++) {
         const end = await stack.log.endOffset(ROOM_EVENTS_TOPIC, p);

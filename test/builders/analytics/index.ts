@@ -2,3 +2,7 @@
 export { LOCAL_SERVER, REMOTE_SERVER, TestRoom, appendRoomRecords } from './testRooms.ts';
 export { byKey, expectedActivity, expectedCounts } from './expected.ts';
 export { PLAIN_ROOM_ID, SCENARIO_START, SECRET_MARKER, TRICKY_ROOM_ID, TRICKY_TYPE, buildScenario, type Scenario } from './scenario.ts';
+export {
+  BRIDGED_ROOM_ID, BRIDGED_USER, BRIDGE_REGISTRATION, WAREHOUSE_START, buildWarehouseScenario, type WarehouseScenario,
+} from './warehouse.ts';
+export { expectedRollups, type ExpectedRollups } from './rollups.ts';
