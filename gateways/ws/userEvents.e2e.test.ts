@@ -2,7 +2,7 @@
 // deployments, with a real `ws` client: the same answers as /sync, resumable, bounded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, type ClientOptions } from 'ws';
-import { MatrixClient, PASSWORD, e, startTestServer, syncTestClient, V3, type Body, type ServerMode, type SyncSession, type SyncTestClient, type TestServer } from '../../test/harness/index.ts';
+import { MatrixClient, PASSWORD, e, freePort, startTestServer, syncTestClient, V3, type Body, type ServerMode, type SyncSession, type SyncTestClient, type TestServer } from '../../test/harness/index.ts';
 import { EVENT_SOCKET_CLOSE, USER_EVENTS_PATH } from './index.ts';
 
 /** A connected socket and everything it has received so far. */
@@ -75,14 +75,24 @@ describe.each<ServerMode>(['embedded', 'distributed'])('user event WebSocket (%s
   let call: SyncTestClient['call'];
   let alice: SyncSession;
   let room: string;
+  let metricsUrl: string;
   const { open, refused } = socketsOf(() => server.url);
+  /** A sample's value in /metrics (0 when absent). */
+  const sample = async (name: string): Promise<number> => {
+    const text = await (await fetch(metricsUrl)).text();
+    const line = text.split('\n').find((candidate) => candidate.startsWith(`${name} `));
+    return line === undefined ? 0 : Number(line.slice(name.length + 1));
+  };
 
   const send = async (who: SyncSession, roomId: string, body: string): Promise<string> =>
     (await ok('PUT', `${V3}/rooms/${e(roomId)}/send/m.room.message/${Math.random()}`, who.token, { msgtype: 'm.text', body })).event_id as string;
 
   beforeAll(async () => {
+    const metricsPort = await freePort();
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     server = await startTestServer({
       mode,
+      config: { STRATA_METRICS_LISTEN: `127.0.0.1:${metricsPort}` },
       eventSockets: { heartbeatIntervalMs: 300, tokenCheckIntervalMs: 300, maxSocketsPerUser: 4, pollTimeoutMs: 2_000 },
     });
     ({ ok, register, call } = syncTestClient(new MatrixClient(server.url)));
@@ -203,6 +213,23 @@ describe.each<ServerMode>(['embedded', 'distributed'])('user event WebSocket (%s
     expect(live.ws.readyState).toBe(WebSocket.OPEN);
     live.ws.close();
     await live.closed;
+  });
+
+  it('counts open sockets and closes by reason in /metrics', async () => {
+    const OPEN = 'strata_websockets_open{stream="user_events"}';
+    const closes = (reason: string): string => `strata_websocket_closes_total{stream="user_events",reason="${reason}"}`;
+    const openBefore = await sample(OPEN);
+    const closedBefore = await sample(closes('client'));
+    const stream = await open({ access_token: alice.token });
+    await stream.waitFor((messages) => messages.length >= 1);
+    expect(await sample(OPEN)).toBe(openBefore + 1);
+    stream.ws.close();
+    await stream.closed;
+    await expect.poll(() => sample(closes('client'))).toBe(closedBefore + 1);
+    expect(await sample(OPEN)).toBe(openBefore);
+    // Earlier tests here closed sockets for a revoked token and a missed heartbeat.
+    expect(await sample(closes('token_revoked'))).toBeGreaterThanOrEqual(1);
+    expect(await sample(closes('heartbeat'))).toBeGreaterThanOrEqual(1);
   });
 
   it('bounds the sockets one user holds', async () => {
