@@ -59,7 +59,7 @@ import {
   createRelationQueries, createSlidingRoomQueries, createSqlContentReports, createSqlUserDirectory, ensureContentReportsSchema, ensureRelationIndexes,
   createBackfillQueries, createRoomEventGraph,
 } from '../projections/rooms/index.ts';
-import { createSearchQueries, searchProjection } from '../projections/search/index.ts';
+import { createSearchQueries, searchProjectionFor } from '../projections/search/index.ts';
 import {
   applyingAppended, createSupervisor, refusingAppendsWhileStopped, startProjection, waitWhileRunning,
 } from '../projections/runtime/index.ts';
@@ -495,10 +495,10 @@ export const startStrata = async (
   // Search: the full-text projection of the room log (projections/search), read with the
   // searcher's history visibility and ignored users (domain/app/search).
   const searchRun = await startProjection({
-    projection: searchProjection, log, db, metrics, supervisor, logger: logger.child({ subsystem: 'search projection' }),
+    projection: searchProjectionFor(config.searchLanguage), log, db, metrics, supervisor, logger: logger.child({ subsystem: 'search projection' }),
   });
   lifecycle.onStop('search projection', () => searchRun.stop());
-  const search = createSearch({ rooms: roomQueries, directory, search: createSearchQueries(db), clock: systemClock, preferences });
+  const search = createSearch({ rooms: roomQueries, directory, search: createSearchQueries(db, config.searchLanguage), clock: systemClock, preferences });
 
   // Analytics: the ClickHouse metadata view and its admin API (501 without ClickHouse).
   let analyticsReadModel: AnalyticsReadModel | null = null;

@@ -4,26 +4,31 @@
  * (The ClickHouse analytics view rebuilds itself when its projection version changes.)
  */
 import { roomsProjection } from '../../projections/rooms/index.ts';
-import { searchProjection } from '../../projections/search/index.ts';
+import { SEARCH_PROJECTION_NAME, searchProjectionFor } from '../../projections/search/index.ts';
 import { rebuildProjection, type Projection } from '../../projections/runtime/index.ts';
 import { ROOM_EVENTS_TOPIC } from '../../domain/index.ts';
-import { loadConfig } from '../config/index.ts';
+import { loadConfig, type StrataConfig } from '../config/index.ts';
 import { createErasure } from '../erasure/index.ts';
 import { createLogger } from '../observability/index.ts';
 import { openReadModels, openRoomLog, reasonOf } from '../server/index.ts';
 import { createProgressBar } from './progress.ts';
 
-const PROJECTIONS: ReadonlyMap<string, Projection> = new Map([[roomsProjection.name, roomsProjection], [searchProjection.name, searchProjection]]);
+/** Each projection as the server runs it with this configuration. */
+const PROJECTIONS: ReadonlyMap<string, (config: StrataConfig) => Projection> = new Map([
+  [roomsProjection.name, () => roomsProjection],
+  [SEARCH_PROJECTION_NAME, (config: StrataConfig) => searchProjectionFor(config.searchLanguage)],
+]);
 
 const name = process.argv[2];
-const projection = name === undefined ? undefined : PROJECTIONS.get(name);
-if (projection === undefined) {
+const projectionOf = name === undefined ? undefined : PROJECTIONS.get(name);
+if (projectionOf === undefined) {
   process.stderr.write(`usage: npm run rebuild -- <${[...PROJECTIONS.keys()].join('|')}>\n`);
   process.exit(2);
 }
 
 try {
   const config = loadConfig(process.env);
+  const projection = projectionOf(config);
   const logger = createLogger({ level: 'warn' });
   const { log: plainLog } = await openRoomLog(config, logger);
   const { db } = await openReadModels(config);

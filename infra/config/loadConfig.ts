@@ -18,6 +18,7 @@ import {
 import { redactionRetentionMs, retentionSettings } from './retention.ts';
 import { urlPreviewSettings, type UrlPreviewSettings } from './urlPreview.ts';
 import { ConfigFile, LOG_LEVELS } from './schema.ts';
+import { DEFAULT_SEARCH_LANGUAGE, type SearchLanguage } from '../../projections/search/index.ts';
 import type { RetentionSettings } from '../../domain/app/retention/index.ts';
 import type { AppserviceRegistration } from '../../domain/index.ts';
 import { DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_THUMBNAIL_SIZES, type ThumbnailSize } from '../../domain/app/media/index.ts';
@@ -62,6 +63,8 @@ export interface StrataConfig {
   /** Optional analytics store; unset ⇒ no ClickHouse. */
   readonly clickhouse?: { readonly url: string; readonly database: string };
   readonly logLevel: LogLevel;
+  /** The search projection's text search configuration (`simple`: no stemming, any language). */
+  readonly searchLanguage: SearchLanguage;
   /** null = no limit. */
   readonly rateLimits: {
     readonly login: RateLimit | null;
@@ -121,6 +124,7 @@ const ENV_KEYS = {
   STRATA_CLICKHOUSE_URL: 'clickhouse_url',
   STRATA_CLICKHOUSE_DATABASE: 'clickhouse_database',
   STRATA_LOG_LEVEL: 'log_level',
+  STRATA_SEARCH_LANGUAGE: 'search_language',
   STRATA_REDACTION_RETENTION_PERIOD: 'redaction_retention_period',
   STRATA_MAX_UPLOAD_SIZE: 'max_upload_size',
   STRATA_MAX_IMAGE_PIXELS: 'max_image_pixels',
@@ -292,6 +296,7 @@ const toStrataConfig = (file: ConfigFile, appservices: readonly AppserviceRegist
       ? {}
       : { clickhouse: { url: file.clickhouse_url, database: file.clickhouse_database ?? 'strata' } }),
     logLevel: file.log_level ?? 'info',
+    searchLanguage: file.search_language ?? DEFAULT_SEARCH_LANGUAGE,
     rateLimits: {
       login: rateLimit(file.rate_limits?.login, DEFAULT_RATE_LIMITS.login),
       registration: rateLimit(file.rate_limits?.registration, DEFAULT_RATE_LIMITS.registration),

@@ -28,6 +28,7 @@ describe('loadConfig defaults', () => {
       registration: 'disabled',
       allowGuestAccess: false,
       logLevel: 'info',
+      searchLanguage: 'simple',
       rateLimits: {
         login: { perSecond: 0.2, burst: 5 },
         registration: { perSecond: 0.17, burst: 3 },
@@ -82,6 +83,7 @@ describe('loadConfig from the environment', () => {
       STRATA_POSTGRES_URL: 'postgres://u:p@db:5432/strata',
       STRATA_CLICKHOUSE_URL: 'http://ch:8123',
       STRATA_LOG_LEVEL: 'debug',
+      STRATA_SEARCH_LANGUAGE: 'english',
     }, noFile);
     expect(config).toMatchObject({
       serverName: 'example.org:8448',
@@ -94,6 +96,7 @@ describe('loadConfig from the environment', () => {
       postgresUrl: 'postgres://u:p@db:5432/strata',
       clickhouse: { url: 'http://ch:8123', database: 'strata' },
       logLevel: 'debug',
+      searchLanguage: 'english',
     });
   });
 

@@ -10,6 +10,7 @@ import { CaptchaKeys, UserConsentFile } from './registrationStages.ts';
 import { FederationFile } from './federation.ts';
 import { RedactionRetentionSetting, RetentionFile } from './retention.ts';
 import { UrlPreviewKeys } from './urlPreview.ts';
+import { SEARCH_LANGUAGES } from '../../projections/search/index.ts';
 
 const problemFilter = (problemOf: (value: string) => string | undefined) =>
   Schema.makeFilter((value: string) => problemOf(value));
@@ -81,6 +82,8 @@ export const ConfigFile = Schema.Struct({
   clickhouse_url: Schema.optionalKey(Schema.String.check(problemFilter(urlWithScheme(['http', 'https'])))),
   clickhouse_database: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[A-Za-z_][A-Za-z0-9_]*$/))),
   log_level: Schema.optionalKey(Schema.Literals(LOG_LEVELS)),
+  // PostgreSQL's text search configuration for /search (no Synapse key: Synapse always uses `english`).
+  search_language: Schema.optionalKey(Schema.Literals(SEARCH_LANGUAGES)),
   rate_limits: Schema.optionalKey(Schema.Struct({
     login: Schema.optionalKey(RateLimitSetting),
     registration: Schema.optionalKey(RateLimitSetting),

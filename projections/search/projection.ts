@@ -1,7 +1,7 @@
 /**
  * The search projection: a fold of ROOM_EVENTS_TOPIC into search_events (schema.ts). The text
- * search configuration is fixed per projection: vectors are computed when an event is applied, so
- * another language means another version (a rebuild from offset 0).
+ * search configuration is part of the projection: vectors are computed when an event is applied, so
+ * another language is another version (a rebuild from offset 0).
  */
 import {
   ROOM_EVENTS_TOPIC, isJsonObject, isRoomRecord, redactionEffectsOf, type LogEntry, type Pdu, type SqlStatement,
@@ -12,10 +12,27 @@ import { SEARCH_SCHEMA, SEARCH_TABLES } from './schema.ts';
 export const SEARCH_PROJECTION_NAME = 'search';
 
 /**
- * `simple` lowercases without stemming, so it suits every language equally (Synapse uses
- * `english`, which stems English words and drops its stop words but mangles other languages).
+ * PostgreSQL's text search configurations (PGlite ships the same). `simple` lowercases without
+ * stemming, so it suits every language equally and is the default; Synapse uses `english`, which
+ * stems English words and drops its stop words but mangles other languages. Append only: a
+ * language's place is part of the projection's version.
  */
-export const SEARCH_LANGUAGE = 'simple';
+export const SEARCH_LANGUAGES = [
+  'simple', 'arabic', 'armenian', 'basque', 'catalan', 'danish', 'dutch', 'english', 'finnish', 'french', 'german', 'greek',
+  'hindi', 'hungarian', 'indonesian', 'irish', 'italian', 'lithuanian', 'nepali', 'norwegian', 'portuguese', 'romanian',
+  'russian', 'serbian', 'spanish', 'swedish', 'tamil', 'turkish', 'yiddish',
+] as const;
+export type SearchLanguage = (typeof SEARCH_LANGUAGES)[number];
+export const DEFAULT_SEARCH_LANGUAGE: SearchLanguage = 'simple';
+
+/** The language as an SQL literal: only one of the list above ever reaches a statement. */
+export const languageLiteral = (language: SearchLanguage): string => {
+  if (!SEARCH_LANGUAGES.includes(language)) throw new Error(`unknown text search configuration ${String(language)}`);
+  return `'${language}'::regconfig`;
+};
+
+/** Bump when evolve or the schema changes meaning. */
+const SEARCH_PROJECTION_VERSION = 1;
 
 /** The content field each searchable event type carries (Synapse's event_search keys). */
 export const SEARCH_KEYS: Readonly<Record<string, string>> = {
@@ -28,7 +45,7 @@ export const SEARCH_KEYS: Readonly<Record<string, string>> = {
 const NUL = /\u0000/g;
 
 /** The row statement for an event's searchable field, if it has one (an encrypted event has none). */
-const indexed = (roomId: string, eventId: string, pdu: Pdu): SqlStatement[] => {
+const indexed = (language: string, roomId: string, eventId: string, pdu: Pdu): SqlStatement[] => {
   const type = pdu.type;
   const key = typeof type === 'string' ? SEARCH_KEYS[type] : undefined;
   if (key === undefined || !isJsonObject(pdu.content)) return [];
@@ -36,7 +53,7 @@ const indexed = (roomId: string, eventId: string, pdu: Pdu): SqlStatement[] => {
   if (typeof value !== 'string' || value === '') return [];
   return [{
     text: `INSERT INTO search_events (event_id, room_id, key, sender, type, is_state, origin_server_ts, vector)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, to_tsvector('${SEARCH_LANGUAGE}', $8)) ON CONFLICT (event_id, key) DO NOTHING`,
+           VALUES ($1, $2, $3, $4, $5, $6, $7, to_tsvector(${language}, $8)) ON CONFLICT (event_id, key) DO NOTHING`,
     values: [
       eventId, roomId, key, String(pdu.sender), type, typeof pdu.state_key === 'string',
       typeof pdu.origin_server_ts === 'number' ? pdu.origin_server_ts : 0, value.replace(NUL, ' '),
@@ -47,21 +64,28 @@ const indexed = (roomId: string, eventId: string, pdu: Pdu): SqlStatement[] => {
 const forgotten = (eventId: string, roomId: string): SqlStatement =>
   ({ text: 'DELETE FROM search_events WHERE event_id = $1 AND room_id = $2', values: [eventId, roomId] });
 
-export const searchProjection: Projection = {
-  name: SEARCH_PROJECTION_NAME,
-  version: 1,
-  topic: ROOM_EVENTS_TOPIC,
-  schema: SEARCH_SCHEMA,
-  tables: SEARCH_TABLES,
-  evolve(entry: LogEntry): SqlStatement[] {
-    const record = entry.value;
-    if (!isRoomRecord(record)) throw new Error(`search projection: not a room record at ${entry.partition}/${entry.offset}`);
-    if (record.type === 'pdu.backfilled') return indexed(record.roomId, record.eventId, record.pdu);
-    if (record.type !== 'pdu.accepted') return [];
-    // Redactions apply as the decider judged them (records.ts), the moment they are applied.
-    const effects = redactionEffectsOf(record);
-    const statements = effects.redacts === undefined ? [] : [forgotten(effects.redacts, record.roomId)];
-    if (effects.redactedBy !== undefined) return statements;
-    return [...statements, ...indexed(record.roomId, record.eventId, record.pdu)];
-  },
+/** The projection with vectors in `language` (`search_language`). */
+export const searchProjectionFor = (language: SearchLanguage = DEFAULT_SEARCH_LANGUAGE): Projection => {
+  const literal = languageLiteral(language);
+  return {
+    name: SEARCH_PROJECTION_NAME,
+    // Changing the language changes the version: the next start rebuilds every vector.
+    version: SEARCH_PROJECTION_VERSION * 100 + SEARCH_LANGUAGES.indexOf(language),
+    topic: ROOM_EVENTS_TOPIC,
+    schema: SEARCH_SCHEMA,
+    tables: SEARCH_TABLES,
+    evolve(entry: LogEntry): SqlStatement[] {
+      const record = entry.value;
+      if (!isRoomRecord(record)) throw new Error(`search projection: not a room record at ${entry.partition}/${entry.offset}`);
+      if (record.type === 'pdu.backfilled') return indexed(literal, record.roomId, record.eventId, record.pdu);
+      if (record.type !== 'pdu.accepted') return [];
+      // Redactions apply as the decider judged them (records.ts), the moment they are applied.
+      const effects = redactionEffectsOf(record);
+      const statements = effects.redacts === undefined ? [] : [forgotten(effects.redacts, record.roomId)];
+      if (effects.redactedBy !== undefined) return statements;
+      return [...statements, ...indexed(literal, record.roomId, record.eventId, record.pdu)];
+    },
+  };
 };
+
+export const searchProjection: Projection = searchProjectionFor();

@@ -5,7 +5,7 @@
  */
 import type { SearchHit, SearchQuery, SearchReadModel, SqlExecutor, SqlParam } from '../../domain/index.ts';
 import { EVENT_COLUMNS, hydrate, type EventRow } from '../rooms/index.ts';
-import { SEARCH_LANGUAGE } from './projection.ts';
+import { DEFAULT_SEARCH_LANGUAGE, languageLiteral, type SearchLanguage } from './projection.ts';
 
 /** Marks around matched words in ts_headline's output: control characters no word contains. */
 const START = '\u0002';
@@ -31,7 +31,7 @@ export const markedWords = (headline: string | null): string[] => {
   return [...words];
 };
 
-const matching = (query: SearchQuery, values: SqlParam[]): string => {
+const matching = (query: SearchQuery, values: SqlParam[], language: string): string => {
   const param = (value: SqlParam): string => {
     values.push(value);
     return `$${values.length}`;
@@ -39,7 +39,7 @@ const matching = (query: SearchQuery, values: SqlParam[]): string => {
   const scopes = `unnest(${param(query.scopes.map((s) => s.roomId))}::text[], ${param(query.scopes.map((s) => s.from))}::bigint[],
     ${param(query.scopes.map((s) => s.to))}::bigint[]) AS v(room_id, lo, hi)`;
   const conditions = [
-    `s.vector @@ to_tsquery('${SEARCH_LANGUAGE}', ${param(query.tsquery)})`,
+    `s.vector @@ to_tsquery(${language}, ${param(query.tsquery)})`,
     `s.key = ANY(${param([...query.keys])}::text[])`,
     `(r.pdu->'content'->>split_part(s.key, '.', 2)) IS NOT NULL`,
   ];
@@ -55,13 +55,15 @@ const matching = (query: SearchQuery, values: SqlParam[]): string => {
     WHERE ${conditions.join(' AND ')}`;
 };
 
-export const createSearchQueries = (db: SqlExecutor): SearchReadModel => ({
-  async search(query) {
+/** `language`: the search projection's (its vectors were made in it). */
+export const createSearchQueries = (db: SqlExecutor, language: SearchLanguage = DEFAULT_SEARCH_LANGUAGE): SearchReadModel => {
+  const literal = languageLiteral(language);
+  return { async search(query) {
     if (query.scopes.length === 0 || query.keys.length === 0) return { hits: [], count: 0 };
     const countValues: SqlParam[] = [];
-    const counted = await db.query<{ count: number | string }>(`SELECT count(*) AS count ${matching(query, countValues)}`, countValues);
+    const counted = await db.query<{ count: number | string }>(`SELECT count(*) AS count ${matching(query, countValues, literal)}`, countValues);
     const values: SqlParam[] = [];
-    const from = matching(query, values);
+    const from = matching(query, values, literal);
     const after = query.after;
     let page = '';
     if (after !== undefined && 'ts' in after) {
@@ -73,11 +75,11 @@ export const createSearchQueries = (db: SqlExecutor): SearchReadModel => ({
       : 'ORDER BY s.origin_server_ts DESC, s.event_id DESC';
     values.push(query.limit, after !== undefined && 'skip' in after ? after.skip : 0);
     const limits = `LIMIT $${values.length - 1} OFFSET $${values.length}`;
-    // The headline only for the page: ts_headline re-parses the text.
+    // The headline only for the page: ts_headline re-parses the text. $4 is the tsquery (matching's fourth parameter).
     const { rows } = await db.query<MatchRow>(
       `SELECT page.event_id, page.rank,
-              ts_headline('${SEARCH_LANGUAGE}', page.value, to_tsquery('${SEARCH_LANGUAGE}', page.tsquery), '${HEADLINE_OPTIONS}') AS headline
-         FROM (SELECT s.event_id, ts_rank(s.vector, to_tsquery('${SEARCH_LANGUAGE}', $4)) AS rank, s.origin_server_ts,
+              ts_headline(${literal}, page.value, to_tsquery(${literal}, page.tsquery), '${HEADLINE_OPTIONS}') AS headline
+         FROM (SELECT s.event_id, ts_rank(s.vector, to_tsquery(${literal}, $4)) AS rank, s.origin_server_ts,
                       r.pdu->'content'->>split_part(s.key, '.', 2) AS value, $4::text AS tsquery
                ${from}${page} ${order} ${limits}) AS page
         ORDER BY ${query.orderBy === 'rank' ? 'page.rank DESC, ' : ''}page.origin_server_ts DESC, page.event_id DESC`,
@@ -91,5 +93,5 @@ export const createSearchQueries = (db: SqlExecutor): SearchReadModel => ({
       if (event !== undefined) hits.push({ event, rank: Number(row.rank), highlights: markedWords(row.headline) });
     }
     return { hits, count: Number(counted.rows[0]?.count ?? 0) };
-  },
-});
+  } };
+};

@@ -11,7 +11,7 @@ import { searchTerms } from '../../domain/app/search/index.ts';
 import { createPgliteDatabase } from '../../infra/pglite/index.ts';
 import { openTestSchema, startRoomsStack, type RoomsStack } from '../../test/harness/index.ts';
 import { rebuildProjection, startProjection, type RunningProjection } from '../runtime/index.ts';
-import { searchProjection } from './projection.ts';
+import { searchProjection, searchProjectionFor } from './projection.ts';
 import { createSearchQueries } from './queries.ts';
 
 const alice: RoomRequester = { userId: '@alice:example.org', deviceId: 'A' };
@@ -122,5 +122,19 @@ describe.each(Object.entries(backends))('search projection on %s', (_name, backe
     const after = await opened.db.query('SELECT event_id, key, vector::text AS vector FROM search_events ORDER BY event_id, key');
     expect(after.rows).toEqual(before.rows);
     search = await startProjection({ projection: searchProjection, log: stack.log, db: opened.db });
+  });
+
+  it('stems in the configured language, rebuilding every vector when it changes', async () => {
+    const { roomId } = await stack.rooms.createRoom(alice, { preset: 'public_chat' });
+    const running = await stack.rooms.sendMessage(alice, roomId, 'm.room.message', 'e1', { msgtype: 'm.text', body: 'The dogs were running' });
+    await indexed(running);
+    // `simple` does not stem: "dog" is not "dogs", nor is "runs" a prefix of "running"; `english` makes both "dog" and "run".
+    expect(await ids(query([roomId], 'dog runs'))).toEqual([]);
+    await search.stop();
+    search = await startProjection({ projection: searchProjectionFor('english'), log: stack.log, db: opened.db });
+    const english = createSearchQueries(opened.db, 'english');
+    const q = query([roomId], 'dog runs');
+    expect((await english.search(q)).hits.map((hit) => hit.event.eventId)).toEqual([running]);
+    expect((await english.search(q)).hits[0]!.highlights).toEqual(['dogs', 'running']);
   });
 });
