@@ -82,7 +82,10 @@ const MONTH = ['month', 'Date', 'toStartOfMonth(origin_server_ts)'] as const;
 const column = (name: string, type = 'String') => [name, type, name] as const;
 const EVENT_KIND = [column('status'), column('event_type'), column('msgtype'), column('has_state_key', 'UInt8'), column('origin')] as const;
 
-/** Rejected events name no sender: they count in the room rollups only. */
+/**
+ * Rejected events name no sender: they count in the room rollups only, where their empty sender is
+ * one member of `senders` (read senders of accepted or soft-failed events).
+ */
 const HAS_SENDER = "sender != ''";
 
 export const ANALYTICS_ROLLUPS: readonly Rollup[] = [
