@@ -106,6 +106,7 @@ describe.each<ServerMode>(['embedded', 'distributed'])('user event WebSocket (%s
     expect(await refused({ access_token: 'nope' })).toMatchObject({ status: 401, body: { errcode: 'M_UNKNOWN_TOKEN' } });
     expect(await refused({}, { Authorization: 'Bearer nope' })).toMatchObject({ status: 401, body: { errcode: 'M_UNKNOWN_TOKEN' } });
     expect(await refused({ access_token: alice.token, since: 'garbage' })).toMatchObject({ status: 400, body: { errcode: 'M_INVALID_PARAM' } });
+    expect(await refused({ access_token: alice.token, set_presence: 'away' })).toMatchObject({ status: 400, body: { errcode: 'M_INVALID_PARAM' } });
     // Upgrades elsewhere are unknown requests, as plain ones would be.
     expect(await refused({ access_token: alice.token }, {}, '/_strata/ws/v1/nothing')).toMatchObject({ status: 404, body: { errcode: 'M_UNRECOGNIZED' } });
   });
@@ -168,6 +169,15 @@ describe.each<ServerMode>(['embedded', 'distributed'])('user event WebSocket (%s
     const polled = await call('GET', `${V3}/sync?filter=12345`, alice.token);
     expect(closed.code).toBe(4000 + polled.status);
     expect(closed.reason.startsWith(`${polled.body.errcode as string}: `)).toBe(true);
+  });
+
+  it('keeps its user in the presence given by set_presence, as /sync does', async () => {
+    const erin = await register('erin');
+    const stream = await open({ access_token: erin.token, set_presence: 'unavailable' });
+    await stream.waitFor((messages) => messages.length >= 1);
+    expect((await ok('GET', `${V3}/presence/${e(erin.userId)}/status`, erin.token)).presence).toBe('unavailable');
+    stream.ws.close();
+    await stream.closed;
   });
 
   it('closes the socket with 4401 when its token is logged out', async () => {

@@ -100,6 +100,9 @@ const refuse = (socket: Duplex, status: number, body: object): void => {
     + `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`);
 };
 
+/** /sync's `set_presence` values: the socket's user is kept in that presence while it is open. */
+const PRESENCE = new Set(['online', 'offline', 'unavailable']);
+
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /** The token as auth.ts reads it: the Authorization header first, else `access_token`. */
@@ -214,12 +217,16 @@ export const createUserEventSockets = (options: UserEventSocketsOptions): WebSoc
     const assertion = assertionOf(query);
     const since = query.get('since') ?? '';
     const filter = query.get('filter');
+    const setPresence = query.get('set_presence');
     let requester: Requester;
     try {
       requester = await options.accounts.authenticate(token, {
         ip: request.socket.remoteAddress ?? '', userAgent: request.headers['user-agent'] ?? '',
       }, { assertion });
       if (since !== '') parseSyncToken(since);
+      if (setPresence !== null && !PRESENCE.has(setPresence)) {
+        throw new MatrixError('M_INVALID_PARAM', 400, "'set_presence' must be online, offline or unavailable");
+      }
     } catch (error) {
       if (error instanceof MatrixError) return refuse(socket, error.status, { errcode: error.errcode, error: error.message });
       throw error;
@@ -232,6 +239,7 @@ export const createUserEventSockets = (options: UserEventSocketsOptions): WebSoc
     server.handleUpgrade(request, socket, head, (ws) => start(ws, requester, token, assertion, {
       ...(since === '' ? {} : { since }),
       ...(filter === null ? {} : { filter }),
+      ...(setPresence === null ? {} : { setPresence }),
     }));
   };
 
