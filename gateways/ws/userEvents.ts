@@ -17,7 +17,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MatrixError } from '../../domain/index.ts';
-import type { Accounts, IdentityAssertion, Requester } from '../../domain/app/accounts/index.ts';
+import type { Accounts, ClientConnection, IdentityAssertion, Requester } from '../../domain/app/accounts/index.ts';
 import { parseSyncToken, type SyncRequest, type SyncService } from '../../domain/app/sync/index.ts';
 
 export const USER_EVENTS_PATH = '/_strata/ws/v1/events';
@@ -119,6 +119,13 @@ const assertionOf = (query: URLSearchParams): IdentityAssertion => {
   return { ...(userId === null ? {} : { userId }), ...(deviceId === null ? {} : { deviceId }) };
 };
 
+/** What the socket authenticated with, presented again while it is open. */
+interface Credentials {
+  readonly token: string;
+  readonly connection: ClientConnection;
+  readonly assertion: IdentityAssertion;
+}
+
 interface Session {
   close(code: number, reason: string, why: EventSocketCloseReason): void;
   readonly ended: Promise<void>;
@@ -130,7 +137,7 @@ export const createUserEventSockets = (options: UserEventSocketsOptions): WebSoc
   const byUser = new Map<string, Set<Session>>();
   let shuttingDown = false;
 
-  const start = (ws: WebSocket, requester: Requester, token: string, assertion: IdentityAssertion, request: SyncRequest): void => {
+  const start = (ws: WebSocket, requester: Requester, credentials: Credentials, request: SyncRequest): void => {
     const aborted = new AbortController();
     let closedBy: EventSocketCloseReason | undefined;
     let answeredPing = true;
@@ -164,7 +171,7 @@ export const createUserEventSockets = (options: UserEventSocketsOptions): WebSoc
     }, limits.heartbeatIntervalMs);
     ws.on('pong', () => { answeredPing = true; });
     const tokenCheck = setInterval(() => {
-      options.accounts.authenticate(token, undefined, { assertion }).catch((error: unknown) => {
+      options.accounts.authenticate(credentials.token, credentials.connection, { assertion: credentials.assertion }).catch((error: unknown) => {
         if (error instanceof MatrixError && (error.status === 401 || error.status === 403)) {
           session.close(EVENT_SOCKET_CLOSE.tokenRevoked, `${error.errcode}: ${error.message}`, 'token_revoked');
         } else {
@@ -218,11 +225,11 @@ export const createUserEventSockets = (options: UserEventSocketsOptions): WebSoc
     const since = query.get('since') ?? '';
     const filter = query.get('filter');
     const setPresence = query.get('set_presence');
+    // The checks while the socket is open record the device as seen from the same connection.
+    const connection: ClientConnection = { ip: request.socket.remoteAddress ?? '', userAgent: request.headers['user-agent'] ?? '' };
     let requester: Requester;
     try {
-      requester = await options.accounts.authenticate(token, {
-        ip: request.socket.remoteAddress ?? '', userAgent: request.headers['user-agent'] ?? '',
-      }, { assertion });
+      requester = await options.accounts.authenticate(token, connection, { assertion });
       if (since !== '') parseSyncToken(since);
       if (setPresence !== null && !PRESENCE.has(setPresence)) {
         throw new MatrixError('M_INVALID_PARAM', 400, "'set_presence' must be online, offline or unavailable");
@@ -236,7 +243,7 @@ export const createUserEventSockets = (options: UserEventSocketsOptions): WebSoc
       return refuse(socket, 429, { errcode: 'M_LIMIT_EXCEEDED', error: `At most ${limits.maxSocketsPerUser} event sockets per user` });
     }
     if (socket.destroyed) return;
-    server.handleUpgrade(request, socket, head, (ws) => start(ws, requester, token, assertion, {
+    server.handleUpgrade(request, socket, head, (ws) => start(ws, requester, { token, connection, assertion }, {
       ...(since === '' ? {} : { since }),
       ...(filter === null ? {} : { filter }),
       ...(setPresence === null ? {} : { setPresence }),
