@@ -638,7 +638,7 @@ export const startStrata = async (
   // A user's /sync as a WebSocket stream (GET /_strata/ws/v1/events); closed before the listener drains.
   const eventSockets = createUserEventSockets({
     sync, accounts, metrics: webSocketMetrics(metrics.registry, 'user_events'),
-    ...(options.eventSockets === undefined ? {} : { limits: options.eventSockets }),
+    limits: { ...config.websocket, ...options.eventSockets },
     onError: (error) => logger.error({ err: error, subsystem: 'websocket gateway' }, 'a user event socket failed'),
   });
   serveWebSocketUpgrades(http.server, [eventSockets]);

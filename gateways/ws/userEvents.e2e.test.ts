@@ -93,7 +93,9 @@ describe.each<ServerMode>(['embedded', 'distributed'])('user event WebSocket (%s
     server = await startTestServer({
       mode,
       config: { STRATA_METRICS_LISTEN: `127.0.0.1:${metricsPort}` },
-      eventSockets: { heartbeatIntervalMs: 300, tokenCheckIntervalMs: 300, maxSocketsPerUser: 4, pollTimeoutMs: 2_000 },
+      // The configured bound (websocket.max_sockets_per_user); heartbeats and token checks shortened to watch them.
+      file: { websocket: { max_sockets_per_user: 4 } },
+      eventSockets: { heartbeatIntervalMs: 300, tokenCheckIntervalMs: 300, pollTimeoutMs: 2_000 },
     });
     ({ ok, register, call } = syncTestClient(new MatrixClient(server.url)));
     alice = await register('alice');
@@ -264,7 +266,7 @@ describe.each<ServerMode>(['embedded', 'distributed'])('user event WebSocket, sl
 
   beforeAll(async () => {
     // A paused reader answers no ping either: the heartbeat is kept out of the way here.
-    server = await startTestServer({ mode, eventSockets: { heartbeatIntervalMs: 60_000, maxBufferedBytes: MAX_BUFFERED } });
+    server = await startTestServer({ mode, file: { websocket: { max_buffered_size: `${MAX_BUFFERED / 1024}K`, heartbeat_interval: '1h' } } });
     const http = syncTestClient(new MatrixClient(server.url));
     ok = http.ok;
     alice = await http.register('alice');

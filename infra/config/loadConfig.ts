@@ -17,6 +17,7 @@ import {
 } from './registrationStages.ts';
 import { redactionRetentionMs, retentionSettings } from './retention.ts';
 import { urlPreviewSettings, type UrlPreviewSettings } from './urlPreview.ts';
+import { websocketSettings, type WebsocketSettings } from './websocket.ts';
 import { ConfigFile, LOG_LEVELS } from './schema.ts';
 import { DEFAULT_SEARCH_LANGUAGE, type SearchLanguage } from '../../projections/search/index.ts';
 import type { RetentionSettings } from '../../domain/app/retention/index.ts';
@@ -85,6 +86,8 @@ export interface StrataConfig {
   readonly redactionRetentionMs: number | null;
   /** Room message retention policies (`retention.enabled`); null = off. */
   readonly retention: RetentionSettings | null;
+  /** The `websocket:` section (infra/config/websocket.ts): bounds of the WebSocket streams. */
+  readonly websocket: WebsocketSettings;
   /** The `federation:` section (infra/config/federation.ts). */
   readonly federation: FederationSettings;
   /** The `email:` section (infra/config/email.ts); unset ⇒ no email can be validated. */
@@ -309,6 +312,7 @@ const toStrataConfig = (file: ConfigFile, appservices: readonly AppserviceRegist
     thumbnailSizes: file.thumbnail_sizes ?? DEFAULT_THUMBNAIL_SIZES,
     redactionRetentionMs: redactionRetentionMs(file.redaction_retention_period),
     retention: retentionSettings(file.retention),
+    websocket: websocketSettings(file.websocket),
     federation: federationSettings(file.federation),
     ...(file.email === undefined ? {} : { email: emailSettings(file.email)! }),
     trustedIdServers: file.trusted_third_party_id_servers ?? [],

@@ -44,6 +44,7 @@ describe('loadConfig defaults', () => {
       ],
       redactionRetentionMs: 7 * 86_400_000,
       retention: null,
+      websocket: { maxSocketsPerUser: 10, maxBufferedBytes: 8 * 1024 * 1024, heartbeatIntervalMs: 30_000 },
       federation: { verifyCertificates: true, ipRangeWhitelist: [], trustedKeyServers: [] },
       trustedIdServers: [],
       urlPreview: { enabled: false, ipRangeWhitelist: [], urlBlacklist: [], acceptLanguage: ['en'], maxSpiderSize: 10 * 1024 * 1024 },
@@ -266,6 +267,21 @@ describe('support (/.well-known/matrix/support, support.yaml)', () => {
       .toContain('support.contacts[0].role (from /etc/strata.yaml)');
     expect(errorOf(FILE, withFile('support: { support_page: "ftp://example.org" }\n')))
       .toContain('support.support_page (from /etc/strata.yaml)');
+  });
+});
+
+describe('websocket (bounds of the WebSocket streams)', () => {
+  it('reads max_sockets_per_user, max_buffered_size and heartbeat_interval', () => {
+    const yaml = 'websocket:\n  max_sockets_per_user: 3\n  max_buffered_size: 512K\n  heartbeat_interval: 1m\n';
+    expect(loadConfig(FILE, withFile(yaml)).websocket).toEqual({ maxSocketsPerUser: 3, maxBufferedBytes: 512 * 1024, heartbeatIntervalMs: 60_000 });
+    expect(loadConfig(FILE, withFile('websocket:\n  max_buffered_size: 100000\n')).websocket.maxBufferedBytes).toBe(100_000);
+  });
+
+  it('names the key of a bad bound', () => {
+    expect(errorOf(FILE, withFile('websocket:\n  max_sockets_per_user: 0\n'))).toContain('websocket.max_sockets_per_user');
+    expect(errorOf(FILE, withFile('websocket:\n  max_buffered_size: lots\n'))).toContain('websocket.max_buffered_size');
+    expect(errorOf(FILE, withFile('websocket:\n  heartbeat_interval: 10ms\n'))).toContain('must be between 1s and 1h');
+    expect(errorOf(FILE, withFile('websocket:\n  ping: 1\n'))).toContain('websocket.ping');
   });
 });
 

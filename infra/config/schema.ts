@@ -10,6 +10,7 @@ import { CaptchaKeys, UserConsentFile } from './registrationStages.ts';
 import { FederationFile } from './federation.ts';
 import { RedactionRetentionSetting, RetentionFile } from './retention.ts';
 import { UrlPreviewKeys } from './urlPreview.ts';
+import { WebsocketFile } from './websocket.ts';
 import { SEARCH_LANGUAGES } from '../../projections/search/index.ts';
 
 const problemFilter = (problemOf: (value: string) => string | undefined) =>
@@ -109,6 +110,7 @@ export const ConfigFile = Schema.Struct({
     method: Schema.Literals(['crop', 'scale']),
   }))),
   retention: Schema.optionalKey(RetentionFile),
+  websocket: Schema.optionalKey(WebsocketFile),
   federation: Schema.optionalKey(FederationFile),
   email: Schema.optionalKey(EmailFile),
   trusted_third_party_id_servers: Schema.optionalKey(TrustedIdServers),
