@@ -19,6 +19,8 @@ export interface SearchQuery {
   readonly notSenders: readonly string[];
   readonly types?: readonly string[];
   readonly notTypes: readonly string[];
+  /** RoomEventFilter `contains_url`: only events whose content has a `url` (true) or has none (false). */
+  readonly containsUrl?: boolean;
   /** Senders whose non-state events the searcher ignores. */
   readonly ignored: readonly string[];
   readonly orderBy: 'rank' | 'recent';

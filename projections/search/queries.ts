@@ -47,6 +47,7 @@ const matching = (query: SearchQuery, values: SqlParam[], language: string): str
   if (query.notSenders.length > 0) conditions.push(`NOT (s.sender = ANY(${param([...query.notSenders])}::text[]))`);
   if (query.types !== undefined) conditions.push(`s.type LIKE ANY(${param(query.types.map(likePattern))}::text[])`);
   if (query.notTypes.length > 0) conditions.push(`NOT (s.type LIKE ANY(${param(query.notTypes.map(likePattern))}::text[]))`);
+  if (query.containsUrl !== undefined) conditions.push(`${query.containsUrl ? '' : 'NOT '}(jsonb_typeof(r.pdu->'content'->'url') IS NOT DISTINCT FROM 'string')`);
   // "Servers must still send state events sent by ignored users" (ignore_users.md).
   if (query.ignored.length > 0) conditions.push(`(s.is_state OR NOT (s.sender = ANY(${param([...query.ignored])}::text[])))`);
   return `FROM search_events s

@@ -29,6 +29,7 @@ export interface SearchRequest {
   readonly notSenders: readonly string[];
   readonly types?: readonly string[];
   readonly notTypes: readonly string[];
+  readonly containsUrl?: boolean;
   readonly limit: number;
   readonly orderBy: 'rank' | 'recent';
   readonly eventContext?: { readonly beforeLimit: number; readonly afterLimit: number; readonly includeProfile: boolean };
@@ -109,6 +110,7 @@ export const parseSearchRequest = (body: unknown): SearchRequest => {
   const rooms = stringsAt(filter, 'rooms', 'filter.rooms');
   const senders = stringsAt(filter, 'senders', 'filter.senders');
   const types = stringsAt(filter, 'types', 'filter.types');
+  const containsUrl = filter.contains_url === undefined ? undefined : booleanAt(filter, 'contains_url', 'filter.contains_url', false);
   return {
     searchTerm,
     keys: parseKeys(category),
@@ -118,6 +120,7 @@ export const parseSearchRequest = (body: unknown): SearchRequest => {
     notSenders: stringsAt(filter, 'not_senders', 'filter.not_senders') ?? [],
     ...(types === undefined ? {} : { types }),
     notTypes: stringsAt(filter, 'not_types', 'filter.not_types') ?? [],
+    ...(containsUrl === undefined ? {} : { containsUrl }),
     limit: countAt(filter, 'limit', 'filter.limit', DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT),
     orderBy,
     ...(context === undefined ? {} : {

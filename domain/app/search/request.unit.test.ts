@@ -25,13 +25,13 @@ describe('parseSearchRequest', () => {
   it('reads every parameter and caps the limits', () => {
     const parsed = parseSearchRequest(body({
       search_term: 'hi', keys: ['content.body', 'content.body'], order_by: 'recent', include_state: true,
-      filter: { rooms: ['!a:x'], not_rooms: ['!b:x'], senders: ['@a:x'], not_senders: ['@b:x'], types: ['m.*'], not_types: ['m.room.topic'], limit: 10_000 },
+      filter: { rooms: ['!a:x'], not_rooms: ['!b:x'], senders: ['@a:x'], not_senders: ['@b:x'], types: ['m.*'], not_types: ['m.room.topic'], contains_url: false, limit: 10_000 },
       event_context: { before_limit: 1000, include_profile: true },
       groupings: { group_by: [{ key: 'sender' }, { key: 'room_id' }] },
     }));
     expect(parsed).toEqual({
       searchTerm: 'hi', keys: ['content.body'], rooms: ['!a:x'], notRooms: ['!b:x'], senders: ['@a:x'], notSenders: ['@b:x'],
-      types: ['m.*'], notTypes: ['m.room.topic'], limit: MAX_SEARCH_LIMIT, orderBy: 'recent',
+      types: ['m.*'], notTypes: ['m.room.topic'], containsUrl: false, limit: MAX_SEARCH_LIMIT, orderBy: 'recent',
       eventContext: { beforeLimit: MAX_CONTEXT_LIMIT, afterLimit: 5, includeProfile: true }, includeState: true, groupBy: ['sender', 'room_id'],
     });
   });
@@ -47,6 +47,7 @@ describe('parseSearchRequest', () => {
     expect(errcodeOf(() => parseSearchRequest(body({ search_term: 'x', filter: { not_types: ['x'.repeat(256)] } })))).toBe('M_INVALID_PARAM');
     expect(errcodeOf(() => parseSearchRequest(body({ search_term: 'x', groupings: { group_by: {} } })))).toBe('M_BAD_JSON');
     expect(errcodeOf(() => parseSearchRequest(body({ search_term: 'x', event_context: { include_profile: 1 } })))).toBe('M_BAD_JSON');
+    expect(errcodeOf(() => parseSearchRequest(body({ search_term: 'x', filter: { contains_url: 'yes' } })))).toBe('M_BAD_JSON');
   });
 });
 

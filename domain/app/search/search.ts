@@ -123,6 +123,7 @@ const roomEvents = async (ctx: SearchContext, searcher: Searcher, request: Searc
     notSenders: request.notSenders,
     ...(request.types === undefined ? {} : { types: request.types }),
     notTypes: request.notTypes,
+    ...(request.containsUrl === undefined ? {} : { containsUrl: request.containsUrl }),
     ignored: [...ignored],
     orderBy: request.orderBy,
     ...(batch === undefined ? {} : { after: batch }),

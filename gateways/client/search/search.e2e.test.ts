@@ -102,13 +102,20 @@ describe.each<ServerMode>(['embedded', 'distributed'])('/search (%s)', (mode) =>
     expect((await search(alice, { search_term: 'roses', keys: ['content.name'] })).count).toBe(0);
   });
 
-  it('applies the filter: rooms, not_rooms, senders, not_senders, types, not_types and limit', async () => {
+  it('applies the filter: rooms, not_rooms, senders, not_senders, types, not_types, contains_url and limit', async () => {
     const ids = async (filter: Body) => resultIds(await search(alice, { search_term: 'roses', keys: ['content.body'], order_by: 'recent', filter }));
     expect(await ids({ rooms: [garden] })).toEqual([sent.second, sent.first]);
     expect(await ids({ not_rooms: [garden] })).toEqual([sent.last, sent.notice]);
     expect(await ids({ senders: [bob.userId] })).toEqual([sent.notice, sent.second]);
     expect(await ids({ not_senders: [bob.userId] })).toEqual([sent.last, sent.first]);
     expect(await ids({ limit: 1 })).toEqual([sent.last]);
+    const image = (await ok('POST', `${V3}/rooms/${e(garden)}/send/m.room.message`, alice.token,
+      { msgtype: 'm.image', body: 'roses.png', url: 'mxc://example.org/roses' })).event_id as string;
+    await indexed(alice, 'roses', image);
+    expect(await ids({ contains_url: true })).toEqual([image]);
+    expect(await ids({ contains_url: false })).not.toContain(image);
+    expect(await ids({ contains_url: false })).toHaveLength(4);
+    await ok('PUT', `${V3}/rooms/${e(garden)}/redact/${e(image)}/image`, alice.token, {});
     const types = async (filter: Body) => (await search(alice, { search_term: 'roses', filter })).results.map((result: Body) => result.result.type as string);
     expect(await types({ not_types: ['m.room.message'] })).toEqual(['m.room.topic']);
     expect(await types({ types: ['m.room.t*'] })).toEqual(['m.room.topic']);
