@@ -124,6 +124,17 @@ describe.each(Object.entries(backends))('search projection on %s', (_name, backe
     search = await startProjection({ projection: searchProjection, log: stack.log, db: opened.db });
   });
 
+  it('indexes what PostgreSQL cannot store as is: U+0000, words over its lexeme bound, the largest body', async () => {
+    const { roomId } = await stack.rooms.createRoom(alice, { preset: 'public_chat' });
+    const nul = await stack.rooms.sendMessage(alice, roomId, 'm.room.message', 'n1', { msgtype: 'm.text', body: 'before\u0000after' });
+    const long = await stack.rooms.sendMessage(alice, roomId, 'm.room.message', 'n2', { msgtype: 'm.text', body: `${'w'.repeat(3000)} tail` });
+    const large = await stack.rooms.sendMessage(alice, roomId, 'm.room.message', 'n3', { msgtype: 'm.text', body: 'word '.repeat(12_000) });
+    await indexed(large);
+    expect(await ids(query([roomId], 'after'))).toEqual([nul]);
+    expect(await ids(query([roomId], 'tail'))).toEqual([long]);
+    expect(await ids(query([roomId], 'word'))).toEqual([large]);
+  });
+
   it('stems in the configured language, rebuilding every vector when it changes', async () => {
     const { roomId } = await stack.rooms.createRoom(alice, { preset: 'public_chat' });
     const running = await stack.rooms.sendMessage(alice, roomId, 'm.room.message', 'e1', { msgtype: 'm.text', body: 'The dogs were running' });
