@@ -34,6 +34,7 @@ export interface SearchService {
 
 /** Rooms whose past the user may have seen: joined now, or joined once (windowOf decides). */
 const SEARCHED_MEMBERSHIPS = ['join', 'leave', 'ban'];
+const HISTORIES_AT_ONCE = 4;
 
 /** The visible ranges of every room searched, and per room for context reads. */
 const scopesOf = async (ctx: SearchContext, userId: string, request: SearchRequest): Promise<Map<string, readonly SearchScope[]>> => {
@@ -43,15 +44,19 @@ const scopesOf = async (ctx: SearchContext, userId: string, request: SearchReque
   const roomIds = (await ctx.rooms.roomsWithMembership(userId, SEARCHED_MEMBERSHIPS))
     .filter((roomId) => !forgotten.has(roomId) && !excluded.has(roomId) && (wanted === undefined || wanted.has(roomId)));
   const scopes = new Map<string, readonly SearchScope[]>();
-  for (const roomId of roomIds) {
+  const load = async (roomId: string): Promise<void> => {
     let visible;
     try {
       visible = windowOf(await ctx.rooms.visibilityHistory(roomId, userId), roomId, userId).visible;
     } catch {
       // Never joined (a rejected invite) and not world-readable: nothing to search there.
-      continue;
+      return;
     }
     if (visible.length > 0) scopes.set(roomId, visible.map((range) => ({ roomId, from: range.from, to: range.to })));
+  };
+  // A few rooms' histories at a time: one statement each, without taking every pooled connection.
+  for (let start = 0; start < roomIds.length; start += HISTORIES_AT_ONCE) {
+    await Promise.all(roomIds.slice(start, start + HISTORIES_AT_ONCE).map(load));
   }
   return scopes;
 };
