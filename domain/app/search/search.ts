@@ -61,17 +61,22 @@ const scopesOf = async (ctx: SearchContext, userId: string, request: SearchReque
   return scopes;
 };
 
+/**
+ * search.yaml `profile_info`: each sender's profile as their membership event at the hit gave it
+ * (one membership history per sender, not the room's whole member list).
+ */
 const profileInfo = async (ctx: SearchContext, event: StoredEvent, events: readonly StoredEvent[]): Promise<JsonObject> => {
-  const senders = new Set(events.map((e) => e.sender));
   const info: JsonObject = {};
-  for (const member of await ctx.rooms.members(event.roomId, event.offset)) {
-    if (member.stateKey === null || !senders.has(member.stateKey)) continue;
+  await Promise.all([...new Set(events.map((e) => e.sender))].map(async (sender) => {
+    const change = (await ctx.rooms.membershipHistory(event.roomId, sender)).findLast((c) => c.offset <= event.offset);
+    const member = change === undefined ? undefined : await ctx.rooms.event(change.eventId);
+    if (member === undefined) return;
     const content = isJsonObject(member.pdu.content) ? member.pdu.content : {};
-    info[member.stateKey] = {
+    info[sender] = {
       ...(typeof content.displayname === 'string' ? { displayname: content.displayname } : {}),
       ...(typeof content.avatar_url === 'string' ? { avatar_url: content.avatar_url } : {}),
     };
-  }
+  }));
   return info;
 };
 

@@ -143,7 +143,8 @@ describe.each<ServerMode>(['embedded', 'distributed'])('/search (%s)', (mode) =>
     expect([reply.status, reply.body.errcode]).toEqual([400, 'M_INVALID_PARAM']);
   });
 
-  it('answers event_context with profiles, include_state and groupings', async () => {
+  it('answers event_context with profiles as they were, include_state and groupings', async () => {
+    await ok('PUT', `${V3}/profile/${e(alice.userId)}/displayname`, alice.token, { displayname: 'Alice Later' });
     const answer = await search(bob, {
       search_term: 'cake', event_context: { before_limit: 2, after_limit: 1, include_profile: true }, include_state: true,
       groupings: { group_by: [{ key: 'room_id' }, { key: 'sender' }] },
