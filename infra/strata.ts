@@ -3,7 +3,6 @@
  * surfaces to the use-cases, and serve. Each step registers how to undo itself with the lifecycle,
  * which undoes them in reverse order. `infra/main.ts` runs it as a process; tests run it in-process.
  */
-import path from 'node:path';
 import { createAccounts, withSuspensionGuard, type ThreePidServices } from '../domain/app/accounts/index.ts';
 import {
   ExchangeFailed, exchangeThirdPartyInvite, inviteByThirdPartyId, inviteForThirdPartySignedJoin, onThirdPartyIdBound, type ThirdPartyInvitesContext,
@@ -28,16 +27,9 @@ import { pushBadge, type PushSenderContext } from '../domain/app/pushGateway/ind
 import { createSharedSecretRegistrationRouter } from '../gateways/admin/index.ts';
 import { createAnalyticsRouter } from '../gateways/analytics/index.ts';
 import { createAccountsRouter, createTokenBucketLimiter } from '../gateways/client/accounts/index.ts';
-import {
-  createMedia, createMediaAdmin, createThumbnails, mediaStoreThumbnailBlobs, thumbnailDerivatives, type MediaContext,
-} from '../domain/app/media/index.ts';
 import { createFederationMediaRouter, createMediaRouter } from '../gateways/media/index.ts';
 import { createPreviewUrlRouter } from '../gateways/client/media/previewUrl/index.ts';
-import { createUrlPreviews, mediaPreviewImages } from '../domain/app/media/urlPreview/index.ts';
-import { createSqlUrlPreviewCache, createUrlPreviewFetcher } from './media/urlPreview/index.ts';
-import {
-  createFederationRemoteMedia, createFsMediaStore, createSharpThumbnailer, createSqlMediaRepository, createSqlThumbnailStore, ensureMediaThumbnailsSchema,
-} from './media/index.ts';
+import { startContentRepository } from './media/index.ts';
 import { consentRouter, versionsRouter } from '../gateways/client/index.ts';
 import { createRoomsRouter } from '../gateways/client/rooms/index.ts';
 import { createSlidingSyncRouter, createSyncRouter } from '../gateways/client/sync/index.ts';
@@ -101,10 +93,6 @@ const SUPPORTED_SPEC_VERSIONS: readonly string[] = [
   'r0.0.1', 'r0.1.0', 'r0.2.0', 'r0.3.0', 'r0.4.0', 'r0.5.0', 'r0.6.0', 'r0.6.1',
   ...Array.from({ length: 11 }, (_, i) => `v1.${i + 1}`),
 ];
-/** How often lapsed asynchronous media uploads are swept. */
-const MEDIA_SWEEP_INTERVAL_MS = 10 * 60 * 1000;
-/** How often expired URL previews are forgotten. */
-const URL_PREVIEW_SWEEP_INTERVAL_MS = 60 * 1000;
 /** Partitions of the room events topic when this process creates it (fixed once created). */
 const ROOM_EVENTS_PARTITIONS = 8;
 /** How long in-flight requests may take to finish once shutdown begins. */
@@ -368,40 +356,10 @@ export const startStrata = async (
   });
   // Each bridge's sender exists before the bridge first acts (Synapse registers them at start-up).
   await accounts.registerAppserviceSenders();
-  // The content repository: blobs by SHA-256 under the data directory, metadata in the database.
-  const mediaStore = await createFsMediaStore(path.resolve(config.dataDir, 'media'));
-  const mediaRepository = await createSqlMediaRepository(db);
-  // Thumbnails: their bytes beside the originals, made at upload in the configured sizes, others when asked.
-  await ensureMediaThumbnailsSchema(db);
-  const thumbnailStore = createSqlThumbnailStore(db);
-  const thumbnails = createThumbnails({
-    thumbnailer: createSharpThumbnailer({ maxImagePixels: config.maxImagePixels }),
-    store: thumbnailStore,
-    blobs: mediaStoreThumbnailBlobs(mediaStore, mediaRepository, thumbnailStore),
-    now: () => systemClock.now(),
-    sizes: config.thumbnailSizes,
+  // The content repository (infra/media/contentRepository.ts): media, thumbnails, URL previews and their sweeps.
+  const { media, mediaAdmin, thumbnails, urlPreviews } = await startContentRepository({
+    config, db, federationClient, isAdmin: (userId) => accounts.isAdmin(userId), logger, lifecycle,
   });
-  const mediaContext: MediaContext = {
-    serverName: config.serverName,
-    store: mediaStore,
-    repository: mediaRepository,
-    // Other servers' media, fetched over federation on a client's first download and kept.
-    remote: createFederationRemoteMedia(federationClient),
-    derivatives: thumbnailDerivatives(thumbnails, mediaStore, (error, { serverName, mediaId }) =>
-      logger.warn({ err: error, server_name: serverName, media_id: mediaId }, 'making thumbnails at upload failed')),
-    clock: systemClock,
-    random: cryptoRandom,
-    maxUploadSize: config.maxUploadSize,
-    isAdmin: (userId) => accounts.isAdmin(userId),
-  };
-  const media = createMedia(mediaContext);
-  const mediaAdmin = createMediaAdmin(mediaContext);
-  // Asynchronous uploads whose content never came lapse (Synapse sweeps them the same way).
-  const mediaSweep = setInterval(() => {
-    media.sweepLapsedUploads().catch((error: unknown) => logger.warn({ err: error }, 'sweeping lapsed media uploads failed'));
-  }, MEDIA_SWEEP_INTERVAL_MS);
-  mediaSweep.unref();
-  lifecycle.onStop('media sweep', async () => clearInterval(mediaSweep));
   // Room use-cases write through a writer that refuses a suspended account's writes (§ Account suspension).
   // Every event a user sends is presence activity (Synapse bumps it for each).
   const guardedWriter = withPresenceActivity(withSuspensionGuard(writer, {
@@ -510,30 +468,6 @@ export const startStrata = async (
     analyticsReadModel = createClickHouseAnalyticsReadModel(clickhouse);
   }
   const analytics = createAnalytics({ readModel: analyticsReadModel, users: accountStore });
-
-  // URL previews (off unless url_preview_enabled): pages fetched under their own IP policy, kept
-  // in the database with their history until they expire (swept as Synapse's url cache).
-  const urlPreviewCache = config.urlPreview.enabled ? await createSqlUrlPreviewCache(db) : undefined;
-  if (urlPreviewCache !== undefined) {
-    const urlPreviewSweep = setInterval(() => {
-      urlPreviewCache.forgetExpired(systemClock.now()).catch((error: unknown) => logger.warn({ err: error }, 'sweeping expired URL previews failed'));
-    }, URL_PREVIEW_SWEEP_INTERVAL_MS);
-    urlPreviewSweep.unref();
-    lifecycle.onStop('URL preview sweep', async () => clearInterval(urlPreviewSweep));
-  }
-  const urlPreviews = urlPreviewCache === undefined ? undefined : createUrlPreviews({
-    fetcher: createUrlPreviewFetcher({
-      ...(config.urlPreview.ipRangeBlacklist === undefined ? {} : { ipRangeBlacklist: config.urlPreview.ipRangeBlacklist }),
-      ipRangeWhitelist: config.urlPreview.ipRangeWhitelist,
-      maxBytes: config.urlPreview.maxSpiderSize,
-      acceptLanguage: config.urlPreview.acceptLanguage,
-    }),
-    // A previewed image becomes the requester's media, as Synapse's url cache media.
-    images: mediaPreviewImages(media, createSharpThumbnailer({ maxImagePixels: config.maxImagePixels })),
-    store: urlPreviewCache,
-    clock: systemClock,
-    urlBlacklist: config.urlPreview.urlBlacklist,
-  });
 
   // Inbound federation: every /_matrix/federation/* route but /version and /openid/userinfo (which
   // the spec leaves unsigned) takes a request signed with a key of its origin that is valid now.

@@ -4,3 +4,4 @@ export { createSqlMediaRepository, ensureMediaSchema } from './sqlMediaRepositor
 export { createFederationRemoteMedia } from './remoteMedia.ts';
 export { createSharpThumbnailer, type SharpThumbnailerOptions } from './thumbnails.ts';
 export { createSqlThumbnailStore, ensureMediaThumbnailsSchema } from './thumbnailsStore.ts';
+export { startContentRepository, type ContentRepository, type ContentRepositoryOptions } from './contentRepository.ts';
