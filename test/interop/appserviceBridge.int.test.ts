@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MatrixClient, PASSWORD, UserClient, e, freePort, startTestServer, type Body } from '../harness/index.ts';
 import { TestBridge, writeTestBridgeRegistration } from '../harness/testBridge.ts';
-import { ensureBridgeSynapse, SYNAPSE_BRIDGE } from './synapseBridge.ts';
+import { ensureBridgeSynapse, stopBridgeSynapse, SYNAPSE_BRIDGE } from './synapseBridge.ts';
 
 interface Homeserver {
   readonly url: string;
@@ -58,13 +58,17 @@ const strata = (mode: 'embedded' | 'distributed'): Target => ({
 const synapse: Target = {
   name: 'Synapse',
   start: async () => {
-    await ensureBridgeSynapse();
+    // A Synapse this test started is stopped again, as the other services are (CI reuses its port).
+    const startedHere = await ensureBridgeSynapse();
     const bridge = await TestBridge.start({ homeserverUrl: SYNAPSE_BRIDGE.url, serverName: SYNAPSE_BRIDGE.serverName, port: SYNAPSE_BRIDGE.bridgePort });
     const client = new MatrixClient(SYNAPSE_BRIDGE.url);
     return {
       url: SYNAPSE_BRIDGE.url, serverName: SYNAPSE_BRIDGE.serverName, bridge,
       newUser: async (localpart) => client.as(await client.registerWithSharedSecret(SYNAPSE_BRIDGE.sharedSecret, localpart)),
-      stop: () => bridge.stop(),
+      stop: async () => {
+        await bridge.stop();
+        if (startedHere) stopBridgeSynapse();
+      },
     };
   },
 };

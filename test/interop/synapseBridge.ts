@@ -39,8 +39,8 @@ const knowsBridge = async (): Promise<boolean> => {
 
 /**
  * Starts that Synapse if needed (the first start installs it, which takes minutes); one started
- * before its config listed the bridge is restarted. Answers whether this call started it (tests
- * leave it running, like the other services; the benchmark stops what it started).
+ * before its config listed the bridge is restarted. Answers whether this call started it: the
+ * test and the benchmark stop what they started.
  */
 export const ensureBridgeSynapse = async (): Promise<boolean> => {
   const wasRunning = script('status', 30) === 0;
