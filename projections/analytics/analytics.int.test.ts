@@ -64,7 +64,9 @@ const crashingBeforePosition = (inner: ClickHouse, okPositions: number): ClickHo
     exec: (sql) => inner.exec(sql),
     query: (sql) => inner.query(sql),
     insert: async (table, rows) => {
-      if (table === CLICKHOUSE_POSITIONS_TABLE && stored++ >= okPositions) throw new Error('killed before storing the position');
+      // A RangeError is a programming error to the supervisor: the consumer stops at once, as a killed
+      // process would, rather than retrying (each retry would add parts while merges are stopped).
+      if (table === CLICKHOUSE_POSITIONS_TABLE && stored++ >= okPositions) throw new RangeError('killed before storing the position');
       await inner.insert(table, rows);
     },
   };
