@@ -87,9 +87,11 @@ export interface SupervisorOptions {
 
 interface Entry {
   status: ConsumerStatus;
-  /** Consecutive failures without progress, and the record they were pinned to. */
-  attempts: number;
-  failingAt: string | undefined;
+  /**
+   * Consecutive failures without progress, per record they were pinned to (per partition, in
+   * effect: a partition is stuck on one record), so partitions failing in turn each reach the limit.
+   */
+  readonly attempts: Map<string, number>;
   stoppedError: ConsumerStoppedError | undefined;
   readonly listeners: Set<(error: ConsumerStoppedError) => void>;
 }
@@ -114,7 +116,7 @@ export const createSupervisor = (options: SupervisorOptions = {}): Supervisor =>
     if (known !== undefined && known.status.state !== 'closed') throw new Error(`supervisor: a consumer named ${name} is already running`);
     const entry: Entry = {
       status: { name, state: 'running', retries: 0, since: now() },
-      attempts: 0, failingAt: undefined, stoppedError: undefined, listeners: new Set(),
+      attempts: new Map(), stoppedError: undefined, listeners: new Set(),
     };
     entries.set(name, entry);
     options.metrics?.onConsumerState(name, 'running', undefined);
@@ -129,21 +131,21 @@ export const createSupervisor = (options: SupervisorOptions = {}): Supervisor =>
       name,
       running: recovered,
       progressed: () => {
-        entry.attempts = 0;
-        entry.failingAt = undefined;
+        entry.attempts.clear();
         recovered();
       },
       failed: (error) => {
         const at = error instanceof RecordFailure ? error.at : undefined;
         const key = keyOf(at);
-        entry.attempts = key !== undefined && key === entry.failingAt ? entry.attempts + 1 : 1;
-        entry.failingAt = key;
+        // A failure that names no record (the infrastructure's) is retried from the first delay each time.
+        const attempt = key === undefined ? 1 : (entry.attempts.get(key) ?? 0) + 1;
+        if (key !== undefined) entry.attempts.set(key, attempt);
         const kind = classifyFailure(error);
         // Only a record can be poison: a failure that names none (joining the group, loading
         // positions) is the infrastructure's, and is retried unless it is a programming error.
-        const decision = retryDecision(policy, at === undefined && kind === 'unknown' ? 'transient' : kind, entry.attempts, options.random);
+        const decision = retryDecision(policy, at === undefined && kind === 'unknown' ? 'transient' : kind, attempt, options.random);
         const fields = {
-          consumer: name, kind, attempt: entry.attempts, err: error,
+          consumer: name, kind, attempt, err: error,
           ...(at === undefined ? {} : { topic: at.topic, partition: at.partition, offset: at.offset }),
         };
         if (decision.retry) {

@@ -134,6 +134,18 @@ describe('createSupervisor', () => {
     expect(supervisor.statuses()[0]).toMatchObject({ state: 'stopped', kind: 'permanent', error: 'gap in room !r:x', at });
   });
 
+  it('counts each stuck record\'s failures apart: partitions failing in turn still reach the limit', () => {
+    const { supervisor } = setup();
+    const rooms = supervisor.register('rooms');
+    const other = { ...at, partition: 4, offset: 7 };
+    for (let round = 1; round < 3; round++) {
+      expect(rooms.failed(new RecordFailure(at, new Error('flaky'))).retry).toBe(true);
+      expect(rooms.failed(new RecordFailure(other, new Error('flaky'))).retry).toBe(true);
+    }
+    expect(rooms.failed(new RecordFailure(at, new Error('flaky'))).retry).toBe(false);
+    expect(supervisor.statuses()[0]).toMatchObject({ state: 'stopped', kind: 'unknown', at });
+  });
+
   it('keeps retrying failures of unknown kind that name no record (the infrastructure, not a record)', () => {
     const { supervisor } = setup();
     const analytics = supervisor.register('analytics');
