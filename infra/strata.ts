@@ -7,7 +7,7 @@ import { createAccounts, withSuspensionGuard, type ThreePidServices } from '../d
 import {
   ExchangeFailed, exchangeThirdPartyInvite, inviteByThirdPartyId, inviteForThirdPartySignedJoin, onThirdPartyIdBound, type ThirdPartyInvitesContext,
 } from '../domain/app/thirdPartyInvites/index.ts';
-import { createAnalytics, type AnalyticsReadModel } from '../domain/app/analytics/index.ts';
+import { createAnalystAccess, createAnalytics, type AnalyticsReadModel } from '../domain/app/analytics/index.ts';
 import {
   createBackfill, createFederationQueries, createFederationRoomReads, createFederationRooms, createServerAclGuard,
 } from '../domain/app/federation/index.ts';
@@ -458,7 +458,8 @@ export const startStrata = async (
   lifecycle.onStop('search projection', () => searchRun.stop());
   const search = createSearch({ rooms: roomQueries, directory, search: createSearchQueries(db, config.searchLanguage), clock: systemClock, preferences });
 
-  // Analytics: the ClickHouse metadata view and its admin API (501 without ClickHouse).
+  // Analytics: the ClickHouse metadata view and its analyst API (501 without ClickHouse).
+  const analystAccess = createAnalystAccess({ users: accountStore, analysts: config.analytics.analysts });
   let analyticsReadModel: AnalyticsReadModel | null = null;
   if (clickhouse !== null) {
     const analyticsRun = await startClickHouseProjection({
@@ -467,7 +468,7 @@ export const startStrata = async (
     lifecycle.onStop('analytics projection', () => analyticsRun.stop());
     analyticsReadModel = createClickHouseAnalyticsReadModel(clickhouse);
   }
-  const analytics = createAnalytics({ readModel: analyticsReadModel, users: accountStore });
+  const analytics = createAnalytics({ readModel: analyticsReadModel, access: analystAccess });
 
   // Inbound federation: every /_matrix/federation/* route but /version and /openid/userinfo (which
   // the spec leaves unsigned) takes a request signed with a key of its origin that is valid now.

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAccounts, type AccountStore, type Accounts } from '../../domain/app/accounts/index.ts';
-import { createAnalytics, MAX_TIME_MS, NOT_CONFIGURED_MESSAGE, type AnalyticsReadModel } from '../../domain/app/analytics/index.ts';
+import { createAnalystAccess, createAnalytics, MAX_TIME_MS, NOT_CONFIGURED_MESSAGE, type AnalyticsReadModel } from '../../domain/app/analytics/index.ts';
 import { ROOM_EVENTS_TOPIC, type RoomLog, type SqlDatabase } from '../../domain/index.ts';
 import { createClickHouse, type ClickHouse } from '../../infra/clickhouse/index.ts';
 import { chIdentifier } from '../../projections/runtime/index.ts';
@@ -39,7 +39,7 @@ let userToken: string;
 const serve = (readModel: AnalyticsReadModel | null) => serveTestApp({
   routers: [
     createAccountsRouter({ accounts, rateLimits: { login: null, registration: null } }),
-    createAnalyticsRouter({ analytics: createAnalytics({ readModel, users: store }), accounts }),
+    createAnalyticsRouter({ analytics: createAnalytics({ readModel, access: createAnalystAccess({ users: store, analysts: [] }) }), accounts }),
   ],
 });
 
@@ -127,7 +127,7 @@ describe('GET /_strata/analytics/v1/events/counts', () => {
 
   it('refuses non-admins and anonymous callers', async () => {
     expect(await get(server, counts({ group_by: 'type' }), userToken))
-      .toEqual({ status: 403, body: { errcode: 'M_FORBIDDEN', error: 'Analytics are for server admins' } });
+      .toEqual({ status: 403, body: { errcode: 'M_FORBIDDEN', error: 'Analytics are for server admins and analysts' } });
     expect((await get(server, counts({ group_by: 'type' }))).body.errcode).toBe('M_MISSING_TOKEN');
     expect((await get(server, counts({ group_by: 'type' }), 'not-a-token')).body.errcode).toBe('M_UNKNOWN_TOKEN');
   });

@@ -18,6 +18,7 @@ import {
 import { redactionRetentionMs, retentionSettings } from './retention.ts';
 import { urlPreviewSettings, type UrlPreviewSettings } from './urlPreview.ts';
 import { websocketSettings, type WebsocketSettings } from './websocket.ts';
+import { ANALYTICS_ENV_KEYS, analyticsEnvValue, analyticsSettings, type AnalyticsSettings } from './analytics.ts';
 import { ConfigFile, LOG_LEVELS } from './schema.ts';
 import { DEFAULT_SEARCH_LANGUAGE, type SearchLanguage } from '../../projections/search/index.ts';
 import type { RetentionSettings } from '../../domain/app/retention/index.ts';
@@ -88,6 +89,8 @@ export interface StrataConfig {
   readonly retention: RetentionSettings | null;
   /** The `websocket:` section (infra/config/websocket.ts): bounds of the WebSocket streams. */
   readonly websocket: WebsocketSettings;
+  /** The `analytics:` section (infra/config/analytics.ts): analysts besides admins, export bounds. */
+  readonly analytics: AnalyticsSettings;
   /** The `federation:` section (infra/config/federation.ts). */
   readonly federation: FederationSettings;
   /** The `email:` section (infra/config/email.ts); unset ⇒ no email can be validated. */
@@ -194,6 +197,14 @@ const fromEnv = (env: Env): { values: Record<string, unknown>; sources: Map<stri
     sources.set(`federation.${key}`, name);
   }
   if (Object.keys(federation).length > 0) values.federation = federation;
+  const analytics: Record<string, unknown> = {};
+  for (const [name, key] of Object.entries(ANALYTICS_ENV_KEYS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    analytics[key] = analyticsEnvValue(raw);
+    sources.set(`analytics.${key}`, name);
+  }
+  if (Object.keys(analytics).length > 0) values.analytics = analytics;
   return { values, sources };
 };
 
@@ -313,6 +324,7 @@ const toStrataConfig = (file: ConfigFile, appservices: readonly AppserviceRegist
     redactionRetentionMs: redactionRetentionMs(file.redaction_retention_period),
     retention: retentionSettings(file.retention),
     websocket: websocketSettings(file.websocket),
+    analytics: analyticsSettings(file.analytics),
     federation: federationSettings(file.federation),
     ...(file.email === undefined ? {} : { email: emailSettings(file.email)! }),
     trustedIdServers: file.trusted_third_party_id_servers ?? [],

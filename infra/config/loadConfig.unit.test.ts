@@ -45,6 +45,7 @@ describe('loadConfig defaults', () => {
       redactionRetentionMs: 7 * 86_400_000,
       retention: null,
       websocket: { maxSocketsPerUser: 10, maxBufferedBytes: 8 * 1024 * 1024, heartbeatIntervalMs: 30_000 },
+      analytics: { analysts: [], exportMaxRows: 10_000_000 },
       federation: { verifyCertificates: true, ipRangeWhitelist: [], trustedKeyServers: [] },
       trustedIdServers: [],
       urlPreview: { enabled: false, ipRangeWhitelist: [], urlBlacklist: [], acceptLanguage: ['en'], maxSpiderSize: 10 * 1024 * 1024 },
@@ -282,6 +283,21 @@ describe('websocket (bounds of the WebSocket streams)', () => {
     expect(errorOf(FILE, withFile('websocket:\n  max_buffered_size: lots\n'))).toContain('websocket.max_buffered_size');
     expect(errorOf(FILE, withFile('websocket:\n  heartbeat_interval: 10ms\n'))).toContain('must be between 1s and 1h');
     expect(errorOf(FILE, withFile('websocket:\n  ping: 1\n'))).toContain('websocket.ping');
+  });
+});
+
+describe('analytics (analysts besides admins, export bounds)', () => {
+  it('reads analysts and export_max_rows from the file, analysts from STRATA_ANALYTICS_ANALYSTS', () => {
+    const yaml = 'analytics:\n  analysts: ["@ana:example.org", "@ana:example.org", "@bob:example.org"]\n  export_max_rows: 5000\n';
+    expect(loadConfig(FILE, withFile(yaml)).analytics).toEqual({ analysts: ['@ana:example.org', '@bob:example.org'], exportMaxRows: 5000 });
+    expect(loadConfig({ ...FILE, STRATA_ANALYTICS_ANALYSTS: ' @eve:example.org, @joe:example.org ' }, withFile(yaml)).analytics)
+      .toEqual({ analysts: ['@eve:example.org', '@joe:example.org'], exportMaxRows: 5000 });
+  });
+
+  it('names the key of a bad value', () => {
+    expect(errorOf(FILE, withFile('analytics:\n  analysts: ["ana"]\n'))).toContain('analytics.analysts[0]');
+    expect(errorOf({ STRATA_ANALYTICS_ANALYSTS: 'ana' })).toContain('analytics.analysts[0] (from STRATA_ANALYTICS_ANALYSTS)');
+    expect(errorOf(FILE, withFile('analytics:\n  export_max_rows: 0\n'))).toContain('analytics.export_max_rows');
   });
 });
 

@@ -11,6 +11,7 @@ import { FederationFile } from './federation.ts';
 import { RedactionRetentionSetting, RetentionFile } from './retention.ts';
 import { UrlPreviewKeys } from './urlPreview.ts';
 import { WebsocketFile } from './websocket.ts';
+import { AnalyticsFile } from './analytics.ts';
 import { SEARCH_LANGUAGES } from '../../projections/search/index.ts';
 
 const problemFilter = (problemOf: (value: string) => string | undefined) =>
@@ -111,6 +112,7 @@ export const ConfigFile = Schema.Struct({
   }))),
   retention: Schema.optionalKey(RetentionFile),
   websocket: Schema.optionalKey(WebsocketFile),
+  analytics: Schema.optionalKey(AnalyticsFile),
   federation: Schema.optionalKey(FederationFile),
   email: Schema.optionalKey(EmailFile),
   trusted_third_party_id_servers: Schema.optionalKey(TrustedIdServers),

@@ -1,10 +1,11 @@
 /**
- * The analytics use-cases: server admins read counts and activity over the metadata view. Without
- * ClickHouse there is no view, and every call answers 501 with a message that says what to set.
+ * The analytics use-cases: analysts (server admins and configured users, see access.ts) read counts
+ * and activity over the metadata view. Without ClickHouse there is no view, and every call answers
+ * 501 with a message that says what to set.
  */
 import { MatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
-import type { AccountStore } from '../../ports/accounts.ts';
+import type { AnalystAccess } from './access.ts';
 import { parseEventCountsQuery, parseRoomActivityQuery, type QueryParams } from './params.ts';
 import type { AnalyticsReadModel } from './readModel.ts';
 
@@ -13,19 +14,14 @@ export const NOT_CONFIGURED_MESSAGE = 'Analytics needs ClickHouse: set STRATA_CL
 export interface AnalyticsContext {
   /** null when ClickHouse is not configured. */
   readonly readModel: AnalyticsReadModel | null;
-  /** Where the admin flag lives. */
-  readonly users: Pick<AccountStore, 'getUser'>;
+  /** Who may read: admins and configured analysts. */
+  readonly access: Pick<AnalystAccess, 'requireAnalyst'>;
 }
 
 export interface Analytics {
   eventCounts(requesterUserId: string, params: QueryParams): Promise<JsonObject>;
   roomActivity(requesterUserId: string, roomId: string, params: QueryParams): Promise<JsonObject>;
 }
-
-const requireAdmin = async (ctx: AnalyticsContext, userId: string): Promise<void> => {
-  const user = await ctx.users.getUser(userId);
-  if (user?.isAdmin !== true) throw new MatrixError('M_FORBIDDEN', 403, 'Analytics are for server admins');
-};
 
 const readModelOf = (ctx: AnalyticsContext): AnalyticsReadModel => {
   if (ctx.readModel === null) throw new MatrixError('M_UNKNOWN', 501, NOT_CONFIGURED_MESSAGE);
@@ -34,8 +30,8 @@ const readModelOf = (ctx: AnalyticsContext): AnalyticsReadModel => {
 
 export const createAnalytics = (ctx: AnalyticsContext): Analytics => ({
   eventCounts: async (requesterUserId, params) => {
-    // Admins first: others learn nothing, not even whether analytics are configured.
-    await requireAdmin(ctx, requesterUserId);
+    // Analysts first: others learn nothing, not even whether analytics are configured.
+    await ctx.access.requireAnalyst(requesterUserId);
     const readModel = readModelOf(ctx);
     const query = parseEventCountsQuery(params);
     const rows = await readModel.eventCounts(query);
@@ -50,7 +46,7 @@ export const createAnalytics = (ctx: AnalyticsContext): Analytics => ({
     };
   },
   roomActivity: async (requesterUserId, roomId, params) => {
-    await requireAdmin(ctx, requesterUserId);
+    await ctx.access.requireAnalyst(requesterUserId);
     const readModel = readModelOf(ctx);
     const query = parseRoomActivityQuery(roomId, params);
     const rows = await readModel.roomActivity(query);

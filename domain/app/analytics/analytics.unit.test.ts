@@ -1,12 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { MatrixError } from '../../errors.ts';
 import type { UserAccount } from '../../ports/accounts.ts';
+import { createAnalystAccess } from './access.ts';
 import { createAnalytics, NOT_CONFIGURED_MESSAGE } from './analytics.ts';
 import { MAX_LIMIT, MAX_TIME_MS, parseEventCountsQuery, parseRoomActivityQuery } from './params.ts';
 import type { AnalyticsReadModel, EventCountsQuery, RoomActivityQuery } from './readModel.ts';
 
 const user = (userId: string, isAdmin: boolean): UserAccount => ({ userId, passwordHash: null, isGuest: false, isAdmin, createdTs: 0 });
-const users = { getUser: async (id: string) => [user('@admin:a.test', true), user('@user:a.test', false)].find((u) => u.userId === id) };
+const users = {
+  getUser: async (id: string) => [
+    user('@admin:a.test', true), user('@user:a.test', false), user('@analyst:a.test', false),
+    { ...user('@gone:a.test', false), deactivated: true },
+  ].find((u) => u.userId === id),
+};
+const access = createAnalystAccess({ users, analysts: ['@analyst:a.test', '@gone:a.test', '@ghost:a.test'] });
 
 const failure = (work: () => unknown): MatrixError => {
   try {
@@ -66,7 +73,7 @@ describe('analytics use-cases', () => {
   };
 
   it('answers admins and renders rows', async () => {
-    const analytics = createAnalytics({ readModel, users });
+    const analytics = createAnalytics({ readModel, access });
     expect(await analytics.eventCounts('@admin:a.test', { group_by: 'type' })).toEqual({
       group_by: 'type', status: 'accepted', from: 0, to: MAX_TIME_MS + 1, rows: [{ key: 'm.room.message', count: 3, redacted: 1 }],
     });
@@ -76,9 +83,14 @@ describe('analytics use-cases', () => {
     expect(seen).toHaveLength(2);
   });
 
-  it('refuses non-admins and unknown users before anything else', async () => {
-    for (const analytics of [createAnalytics({ readModel, users }), createAnalytics({ readModel: null, users })]) {
-      for (const who of ['@user:a.test', '@ghost:a.test']) {
+  it('answers named analysts as admins', async () => {
+    const analytics = createAnalytics({ readModel, access });
+    expect(await analytics.eventCounts('@analyst:a.test', { group_by: 'type' })).toMatchObject({ group_by: 'type' });
+  });
+
+  it('refuses others, unknown users and deactivated analysts before anything else', async () => {
+    for (const analytics of [createAnalytics({ readModel, access }), createAnalytics({ readModel: null, access })]) {
+      for (const who of ['@user:a.test', '@ghost:a.test', '@gone:a.test']) {
         await expect(analytics.eventCounts(who, {})).rejects.toMatchObject({ errcode: 'M_FORBIDDEN', status: 403 });
         await expect(analytics.roomActivity(who, 'bad', {})).rejects.toMatchObject({ errcode: 'M_FORBIDDEN', status: 403 });
       }
@@ -86,7 +98,7 @@ describe('analytics use-cases', () => {
   });
 
   it('answers 501 without ClickHouse', async () => {
-    const analytics = createAnalytics({ readModel: null, users });
+    const analytics = createAnalytics({ readModel: null, access });
     await expect(analytics.eventCounts('@admin:a.test', { group_by: 'type' }))
       .rejects.toMatchObject({ errcode: 'M_UNKNOWN', status: 501, message: NOT_CONFIGURED_MESSAGE });
   });
