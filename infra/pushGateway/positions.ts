@@ -14,7 +14,9 @@ export const ensurePushPositions = async (db: SqlDatabase): Promise<void> => {
   await db.query(POSITIONS_SCHEMA);
 };
 
-const positions = senderPositions(PUSH_SENDER_NAME, VERSION);
+/** Also what `npm run rebuild -- push` resets (infra/cli). */
+export const PUSH_SENDER_POSITIONS = senderPositions(PUSH_SENDER_NAME, VERSION);
+const positions = PUSH_SENDER_POSITIONS;
 
 export const loadPushPositions = (db: SqlDatabase, log: RoomLog, topic: string, partitions: readonly number[]): Promise<Map<number, number>> =>
   positions.load(db, log, topic, partitions);

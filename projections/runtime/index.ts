@@ -1,6 +1,7 @@
 export type { Projection, ProjectionLogger, ProjectionMetrics } from './projection.ts';
 export { POSITIONS_SCHEMA } from './positions.ts';
 export { rebuildProjection } from './rebuild.ts';
+export { rebuildClickHouseProjection, type ClickHouseRebuildOptions } from './clickhouseRebuild.ts';
 export type { RebuildOptions, RebuildProgress } from './rebuild.ts';
 export { replayFromStart, type ReplayOptions } from './replay.ts';
 export { startProjection } from './startProjection.ts';
@@ -16,4 +17,7 @@ export {
 } from './failures.ts';
 export { createRoomLogContract, type LogContract, type Violation } from './roomLogContract.ts';
 export { refusingAppendsWhileStopped, waitWhileRunning } from './failFast.ts';
-export { senderPositions, type SenderPositions } from './senderPositions.ts';
+export { senderPositions, type SenderPositions, type SenderReset } from './senderPositions.ts';
+export {
+  consumeAsSender, POSITION_SAVE_MS, PROJECTION_WAIT_MS, roomsProjectionApplied, type ConsumeAsSenderOptions, type SenderLogger,
+} from './senderConsumer.ts';

@@ -25,7 +25,9 @@ import {
   isJsonObject, type AppserviceClient, type AppserviceRegistration, type JsonObject, type LogEntry, type ProjectionWaiter, type RoomDirectory,
   type RoomLog, type RoomReadModel, type SqlDatabase, type StoredEvent,
 } from '../../../domain/index.ts';
-import { consumeWithPositions, type RunningConsumer, type Supervisor } from '../../../projections/runtime/index.ts';
+import {
+  consumeAsSender, PROJECTION_WAIT_MS, roomsProjectionApplied, type ProjectionMetrics, type RunningConsumer, type Supervisor,
+} from '../../../projections/runtime/index.ts';
 import type { Registry } from 'prom-client';
 import { Bridge, type BridgeLogger } from './bridge.ts';
 import { createAppserviceSenderMetrics } from './metrics.ts';
@@ -57,6 +59,8 @@ export interface StartAppserviceSenderOptions {
   readonly extras?: AppserviceExtrasSource;
   readonly logger: BridgeLogger & { error?(fields: Record<string, unknown>, message: string): void };
   readonly supervisor?: Supervisor;
+  /** Lag per partition (`strata_projection_lag{projection="appservice_sender"}`). */
+  readonly metrics?: ProjectionMetrics;
   /** The process's metrics registry (infra/observability); a private one when absent. */
   readonly registry?: Registry;
   readonly backoff?: BackoffSettings;
@@ -80,16 +84,10 @@ export interface AppserviceSender {
   readonly done: Promise<void>;
 }
 
-/** How often a partition's position is stored while its events go to no bridge. */
-const POSITION_SAVE_MS = 1000;
-/** How long one wait for the rooms projection lasts before it is logged and waited for again. */
-const PROJECTION_WAIT_MS = 30_000;
 /** Rooms whose facts are kept in memory. */
 const ROOMS_KEPT = 10_000;
 /** How often each bridge's queue length and lag are read for /metrics. */
 const BACKLOG_REFRESH_MS = 5_000;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * The event as a bridge gets it: the client format (as /sync's timeline, no transaction id), and an
@@ -120,16 +118,8 @@ export const startAppserviceSender = async (options: StartAppserviceSenderOption
   const ready = options.held === true ? new Promise<void>((resolve) => { open = resolve; }) : Promise.resolve();
 
   /** Waits until the rooms projection has applied `partition`/`offset`; false when stopping meanwhile. */
-  const roomsApplied = async (partition: number, offset: number): Promise<boolean> => {
-    for (;;) {
-      const started = Date.now();
-      if (await roomsProjection.waitFor(partition, offset, PROJECTION_WAIT_MS)) return true;
-      if (stopping) return false;
-      logger.warn({ partition, offset }, 'appservice sender still waiting for the rooms projection');
-      // A stopped projection answers at once: do not spin on it.
-      if (Date.now() - started < PROJECTION_WAIT_MS) await sleep(1000);
-    }
-  };
+  const roomsApplied = (partition: number, offset: number): Promise<boolean> =>
+    roomsProjectionApplied(roomsProjection, partition, offset, { name: 'appservice sender', logger, stopping: () => stopping });
 
   const extrasSource = options.extras;
   const bridges = new Map<string, Bridge>();
@@ -209,37 +199,29 @@ export const startAppserviceSender = async (options: StartAppserviceSenderOption
     return [];
   };
 
-  const savedAt = new Map<number, number>();
-  const consumer: RunningConsumer = await consumeWithPositions({
+  const consumer: RunningConsumer = await consumeAsSender<QueuedEvent[]>({
     name: APPSERVICE_SENDER_NAME,
     topic,
     log,
     supervisor: options.supervisor,
-    contract: null,
-    logger: {
-      info: (fields, message) => logger.info(fields, message),
-      warn: (fields, message) => logger.warn(fields, message),
-      error: (fields, message) => (logger.error ?? logger.warn).call(logger, fields, message),
-    },
+    metrics: options.metrics,
+    logger,
     loadPositions: (partitions) => store.loadPositions(log, topic, partitions),
     onRevoked: (partitions) => facts.forgetPartitions(partitions),
-    apply: async (batch, stored) => {
-      const fresh = batch.entries.filter((entry) => stored === undefined || entry.offset >= stored);
-      if (fresh.length === 0) return undefined;
+    handle: async (_partition, entries) => {
       const rows: QueuedEvent[] = [];
-      for (const entry of fresh) {
+      for (const entry of entries) {
         const planned = await plan(entry);
         // Stopping: the batch is planned again after the restart, from the stored position.
         if (stopping) return undefined;
         rows.push(...planned);
       }
-      const next = fresh[fresh.length - 1]!.offset + 1;
-      if (rows.length > 0 || Date.now() - (savedAt.get(batch.partition) ?? 0) >= POSITION_SAVE_MS) {
-        await store.checkpoint(topic, batch.partition, next, rows, Date.now());
-        savedAt.set(batch.partition, Date.now());
-      }
+      return rows;
+    },
+    mustStore: (rows) => rows.length > 0,
+    checkpoint: (partition, next, rows) => store.checkpoint(topic, partition, next, rows, Date.now()),
+    handOn: (rows) => {
       for (const id of new Set(rows.map((row) => row.appserviceId))) bridges.get(id)?.wake();
-      return next;
     },
   });
 

@@ -89,7 +89,9 @@ export interface AppserviceSenderStore {
   backlog(appserviceId: string): Promise<Backlog>;
 }
 
-const positions = senderPositions(APPSERVICE_SENDER_NAME, VERSION);
+/** Also what `npm run rebuild -- appservice_sender` resets (infra/cli); the queue and transactions in flight stay. */
+export const APPSERVICE_SENDER_POSITIONS = senderPositions(APPSERVICE_SENDER_NAME, VERSION);
+const positions = APPSERVICE_SENDER_POSITIONS;
 
 type QueueRow = { room_id: string; event_id: string; log_partition: number; log_offset: number | string };
 const queuedEvent = (appserviceId: string) => (row: QueueRow): QueuedEvent => ({

@@ -21,7 +21,9 @@ import {
 import {
   type FederationOutbox, type LogEntry, type Pdu, type ProjectionWaiter, type RoomLog, type RoomReadModel, type SqlDatabase,
 } from '../../../domain/index.ts';
-import { consumeWithPositions, type RunningConsumer, type Supervisor } from '../../../projections/runtime/index.ts';
+import {
+  consumeAsSender, PROJECTION_WAIT_MS, roomsProjectionApplied, type ProjectionMetrics, type RunningConsumer, type Supervisor,
+} from '../../../projections/runtime/index.ts';
 import type { Registry } from 'prom-client';
 import type { FederationClient } from '../client/index.ts';
 import { Destination, type DestinationContext, type SenderLogger } from './destination.ts';
@@ -43,6 +45,8 @@ export interface StartFederationSenderOptions {
   readonly send?: SendTransaction;
   readonly logger: SenderLogger & { error?(fields: Record<string, unknown>, message: string): void };
   readonly supervisor?: Supervisor;
+  /** Lag per partition (`strata_projection_lag{projection="federation_sender"}`). */
+  readonly metrics?: ProjectionMetrics;
   /** The process's metrics registry (infra/observability); a private one when absent. */
   readonly registry?: Registry;
   readonly backoff?: BackoffSettings;
@@ -66,14 +70,8 @@ export interface FederationSender extends FederationOutbox {
   readonly done: Promise<void>;
 }
 
-/** How often a partition's position is stored while its events go nowhere. */
-const POSITION_SAVE_MS = 1000;
-/** How long one wait for the rooms projection lasts before it is logged and waited for again. */
-const PROJECTION_WAIT_MS = 30_000;
 /** Rooms whose joined servers are kept in memory. */
 const ROOMS_KEPT = 10_000;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 export const startFederationSender = async (options: StartFederationSenderOptions): Promise<FederationSender> => {
   const { serverName, topic, log, logger, rooms, roomsProjection } = options;
@@ -86,16 +84,8 @@ export const startFederationSender = async (options: StartFederationSenderOption
   const ready = options.held === true ? new Promise<void>((resolve) => { open = resolve; }) : Promise.resolve();
 
   /** Waits until the rooms projection has applied `partition`/`offset`; false when stopping meanwhile. */
-  const roomsApplied = async (partition: number, offset: number): Promise<boolean> => {
-    for (;;) {
-      const started = Date.now();
-      if (await roomsProjection.waitFor(partition, offset, PROJECTION_WAIT_MS)) return true;
-      if (stopping) return false;
-      logger.warn({ partition, offset }, 'federation sender still waiting for the rooms projection');
-      // A stopped projection answers at once: do not spin on it.
-      if (Date.now() - started < PROJECTION_WAIT_MS) await sleep(1000);
-    }
-  };
+  const roomsApplied = (partition: number, offset: number): Promise<boolean> =>
+    roomsProjectionApplied(roomsProjection, partition, offset, { name: 'federation sender', logger, stopping: () => stopping });
 
   const destinations = new Map<string, Destination>();
   const context: DestinationContext = {
@@ -153,39 +143,30 @@ export const startFederationSender = async (options: StartFederationSenderOption
     };
   };
 
-  const savedAt = new Map<number, number>();
-
-  const consumer: RunningConsumer = await consumeWithPositions({
+  const consumer: RunningConsumer = await consumeAsSender<PlannedSend[]>({
     name: FEDERATION_SENDER_NAME,
     topic,
     log,
     supervisor: options.supervisor,
-    contract: null,
-    logger: {
-      info: (fields, message) => logger.info(fields, message),
-      warn: (fields, message) => logger.warn(fields, message),
-      error: (fields, message) => (logger.error ?? logger.warn).call(logger, fields, message),
-    },
+    metrics: options.metrics,
+    logger,
     loadPositions: (partitions) => store.loadPositions(log, topic, partitions),
     onRevoked: (partitions) => roomServers.forgetPartitions(partitions),
-    apply: async (batch, stored) => {
-      const fresh = batch.entries.filter((entry) => stored === undefined || entry.offset >= stored);
-      if (fresh.length === 0) return undefined;
+    handle: async (_partition, entries) => {
       const sends: PlannedSend[] = [];
-      for (const entry of fresh) {
+      for (const entry of entries) {
         const planned = await plan(entry);
         // Stopping: the batch is planned again after the restart, from the stored position.
         if (stopping) return undefined;
         if (planned !== undefined) sends.push(planned);
       }
-      const next = fresh[fresh.length - 1]!.offset + 1;
-      if (sends.length > 0 || Date.now() - (savedAt.get(batch.partition) ?? 0) >= POSITION_SAVE_MS) {
-        await store.checkpoint(topic, batch.partition, next, catchUpMarks(sends));
-        savedAt.set(batch.partition, Date.now());
-      }
-      // Queued only once the catch-up rows stand for them, so a failure or a stop loses nothing.
+      return sends;
+    },
+    mustStore: (sends) => sends.length > 0,
+    checkpoint: (partition, next, sends) => store.checkpoint(topic, partition, next, catchUpMarks(sends)),
+    // Queued only once the catch-up rows stand for them, so a failure or a stop loses nothing.
+    handOn: (sends) => {
       for (const { pdu, destinations: targets } of sends) for (const name of targets) destinationFor(name).addPdu(pdu);
-      return next;
     },
   });
 

@@ -66,7 +66,9 @@ const upsertMarks = async (tx: SqlExecutor, marks: readonly CatchUpMark[]): Prom
   );
 };
 
-const positions = senderPositions(FEDERATION_SENDER_NAME, VERSION);
+/** Also what `npm run rebuild -- federation_sender` resets (infra/cli); catch-up rows and durable EDUs stay. */
+export const FEDERATION_SENDER_POSITIONS = senderPositions(FEDERATION_SENDER_NAME, VERSION);
+const positions = FEDERATION_SENDER_POSITIONS;
 
 export const createSenderStore = async (db: SqlDatabase): Promise<SenderStore> => {
   for (const statement of SCHEMA) await db.query(statement);
