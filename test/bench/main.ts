@@ -9,6 +9,7 @@ const suites: Record<string, () => Promise<{ run(args: string[]): Promise<void> 
   media: () => import('./media/index.ts'),
   appservice: () => import('./appservice/index.ts'),
   'sliding-sync': () => import('./slidingSync/index.ts'),
+  analytics: () => import('./analytics/index.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -1,0 +1,294 @@
+/**
+ * `npm run bench analytics [-- options]`: a synthetic room log of N events written to a Kafka topic
+ * of its own, consumed by the rooms projection (PostgreSQL timeline) and the analytics projection
+ * (ClickHouse warehouse) as a server runs them; then five analyst questions asked of both stores.
+ * Prints ingest rates and the questions' latencies side by side, as ratios. See docs/benchmarks.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { availableParallelism, loadavg, totalmem } from 'node:os';
+import pg from 'pg';
+import { Kafka, logLevel } from 'kafkajs';
+import { ROOM_EVENTS_TOPIC, type AppserviceRegistration, type LogRecordToAppend, type RoomLog } from '../../../domain/index.ts';
+import { analyticsProjection, startClickHouseProjection } from '../../../projections/analytics/index.ts';
+import {
+  ensureNotificationIndexes, ensureRelationIndexes, ensureSyncIndexes, roomsProjection,
+} from '../../../projections/rooms/index.ts';
+import { createSupervisor, startProjection, type ProjectionMetrics, type RunningConsumer } from '../../../projections/runtime/index.ts';
+import { createClickHouse, type ClickHouse } from '../../../infra/clickhouse/index.ts';
+import { createErasure } from '../../../infra/erasure/index.ts';
+import { createKafkaLog, withNamespace } from '../../../infra/kafka/index.ts';
+import { createLogger } from '../../../infra/observability/index.ts';
+import { createPostgresDatabase } from '../../../infra/postgres/index.ts';
+import { formatMs, percentile } from '../cs/stats.ts';
+import { printTable } from '../measure.ts';
+import { ANALYTICS_MIX, BRIDGED_LOCALPART_PREFIX, createCorpus, type CorpusStats } from './corpus.ts';
+import { parseAnalyticsBenchArgs, usage, type AnalyticsBenchOptions } from './options.ts';
+import { createProgress } from './progress.ts';
+import { analystQuestions, answersOf, disagreement, type Answer, type Question } from './questions.ts';
+
+const say = (line: string) => void process.stderr.write(`${line}\n`);
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const count = (n: number) => Math.round(n).toLocaleString('en-US');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const SERVER_NAME = 'bench.example';
+
+/** The bench bridge: its namespace makes a twentieth of local users' events 'bridged'. */
+const BRIDGE: AppserviceRegistration = {
+  id: 'bench-bridge', url: null, asToken: 'unused', hsToken: 'unused', senderLocalpart: 'bridgebot', sender: `@bridgebot:${SERVER_NAME}`,
+  namespaces: { users: [{ source: `@${BRIDGED_LOCALPART_PREFIX}.*`, regex: new RegExp(`^@${BRIDGED_LOCALPART_PREFIX}.*`), exclusive: true }], aliases: [], rooms: [] },
+  rateLimited: false, protocols: [], receiveEphemeral: false, msc3202: false, source: 'bench',
+};
+
+interface Stores {
+  readonly log: RoomLog;
+  readonly db: Awaited<ReturnType<typeof createPostgresDatabase>>;
+  readonly ch: ClickHouse;
+  readonly describe: string[];
+}
+
+/** Creates the run's database, ClickHouse database and topic; each cleanup step is queued as it is created. */
+const openStores = async (options: AnalyticsBenchOptions, id: string, cleanups: (() => Promise<void>)[]): Promise<Stores> => {
+  const database = `strata_bench_analytics_${id}`;
+  const namespace = `bench-analytics-${id}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: options.postgresUrl });
+    await client.connect();
+    try {
+      return await client.query<Record<string, unknown>>(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  const postgresVersion = String((await admin('SHOW server_version')).rows[0]?.server_version ?? '?');
+  await admin(`CREATE DATABASE ${database}`);
+  if (!options.keep) cleanups.push(async () => void await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+  const url = new URL(options.postgresUrl);
+  url.pathname = `/${database}`;
+  const db = await createPostgresDatabase({ url: url.toString() });
+  cleanups.push(() => db.close());
+
+  const ch = await createClickHouse({ url: options.clickhouseUrl, database });
+  if (!options.keep) cleanups.push(() => ch.exec(`DROP DATABASE IF EXISTS ${database}`));
+  cleanups.push(() => ch.close());
+  const clickhouseVersion = String((await ch.query<{ v: string }>('SELECT version() AS v'))[0]?.v ?? '?');
+
+  const kafka = await createKafkaLog({ brokers: options.kafkaBrokers.split(','), clientId: `bench-analytics-${id}` });
+  cleanups.push(() => kafka.close());
+  if (!options.keep) {
+    cleanups.push(async () => {
+      const kafkaAdmin = new Kafka({ brokers: options.kafkaBrokers.split(','), clientId: `bench-analytics-cleanup-${id}`, logLevel: logLevel.NOTHING }).admin();
+      await kafkaAdmin.connect();
+      try {
+        const groups = (await kafkaAdmin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(`${namespace}.`));
+        if (groups.length > 0) await kafkaAdmin.deleteGroups(groups);
+        const topics = (await kafkaAdmin.listTopics()).filter((t) => t.startsWith(`${namespace}.`));
+        if (topics.length > 0) await kafkaAdmin.deleteTopics({ topics });
+      } finally {
+        await kafkaAdmin.disconnect();
+      }
+    });
+  }
+  let log: RoomLog = withNamespace(kafka, namespace);
+  await log.ensureTopic(ROOM_EVENTS_TOPIC, options.partitions);
+  if (options.sealed) {
+    const erasure = await createErasure({
+      db, topic: ROOM_EVENTS_TOPIC, redactionRetentionMs: null, retention: null, now: () => Date.now(), logger: createLogger({ level: 'warn' }),
+    });
+    log = erasure.seal(log);
+  }
+  return {
+    log, db, ch,
+    describe: [
+      `log: Kafka ${options.kafkaBrokers}, topic ${namespace}.${ROOM_EVENTS_TOPIC} (${options.partitions} partitions), ${options.sealed ? 'content sealed as a server seals it (keys in PostgreSQL)' : 'plain records (--unsealed)'}`,
+      `timeline: PostgreSQL ${postgresVersion}, database ${database} (rooms projection, with the indexes a server creates)`,
+      `warehouse: ClickHouse ${clickhouseVersion}, database ${database} (analytics projection and its rollups)`,
+    ],
+  };
+};
+
+/** Phase 1: the corpus into the log, one append in flight while the next batch is generated. */
+const writeCorpus = async (options: AnalyticsBenchOptions, log: RoomLog, signal: AbortSignal) => {
+  const toMs = Date.now();
+  const corpus = createCorpus({
+    events: options.events, rooms: options.rooms, senders: options.senders, remoteServers: options.remoteServers,
+    serverName: SERVER_NAME, fromMs: toMs - options.days * 86_400_000, toMs, seed: options.seed, mix: ANALYTICS_MIX,
+  });
+  const progress = createProgress('writing the log', options.events);
+  const started = performance.now();
+  let written = 0;
+  let inFlight: Promise<unknown> = Promise.resolve();
+  for (;;) {
+    if (signal.aborted) throw new Error('stopped');
+    const batch: LogRecordToAppend[] = [];
+    for (let record = corpus.next(); record !== undefined; record = batch.length < options.appendBatch ? corpus.next() : undefined) {
+      batch.push({ key: record.key, value: record.value, headers: record.headers });
+    }
+    await inFlight;
+    progress.update(written);
+    if (batch.length === 0) break;
+    inFlight = log.append(ROOM_EVENTS_TOPIC, batch).then(() => {
+      written += batch.length;
+    });
+  }
+  progress.finish(written);
+  return { corpus, toMs, seconds: (performance.now() - started) / 1000 };
+};
+
+interface Ingested {
+  readonly label: string;
+  readonly seconds: number;
+  readonly records: number;
+  readonly rows: number;
+}
+
+/** Phase 2: both projections from offset 0 at once, as a server starting on this log runs them. */
+const ingest = async (options: AnalyticsBenchOptions, stores: Stores, signal: AbortSignal): Promise<Ingested[]> => {
+  const { log, db, ch } = stores;
+  let total = 0;
+  for (let partition = 0; partition < options.partitions; partition += 1) total += await log.endOffset(ROOM_EVENTS_TOPIC, partition);
+  const positions = new Map<string, Map<number, number>>([['rooms', new Map()], ['analytics', new Map()]]);
+  const metrics: ProjectionMetrics = { onBatch: (name, partition, next) => positions.get(name)?.set(partition, next) };
+  const applied = (name: string) => [...(positions.get(name)?.values() ?? [])].reduce((sum, next) => sum + next, 0);
+  const supervisor = createSupervisor({ logger: { info: () => undefined, warn: (fields, text) => say(`warn: ${text} ${JSON.stringify(fields)}`), error: (fields, text) => say(`error: ${text} ${JSON.stringify(fields)}`) } });
+  // The timeline's indexes exist before it fills, as on a server.
+  for (const statement of roomsProjection.schema) await db.query(statement);
+  for (const ensure of [ensureSyncIndexes, ensureNotificationIndexes, ensureRelationIndexes]) await ensure(db);
+  const started = performance.now();
+  const running: RunningConsumer[] = [
+    await startProjection({ projection: roomsProjection, log, db, metrics, supervisor }),
+    await startClickHouseProjection({ projection: analyticsProjection([BRIDGE]), log, clickhouse: ch, metrics, supervisor }),
+  ];
+  const finished = new Map<string, number>();
+  const progress = createProgress('ingesting (rooms + analytics)', 2 * total);
+  const failed = Promise.race(running.map((run) => run.done.then(() => new Promise<never>(() => undefined))));
+  try {
+    while (finished.size < 2) {
+      if (signal.aborted) throw new Error('stopped');
+      await Promise.race([sleep(200), failed]);
+      for (const name of ['rooms', 'analytics']) if (!finished.has(name) && applied(name) >= total) finished.set(name, (performance.now() - started) / 1000);
+      progress.update(applied('rooms') + applied('analytics'));
+    }
+    progress.finish(applied('rooms') + applied('analytics'));
+  } finally {
+    for (const run of running) await run.stop().catch(() => undefined);
+  }
+  const timelineRows = Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM room_events')).rows[0]?.n ?? 0);
+  const warehouseRows = (await ch.query<{ n: number }>('SELECT count() AS n FROM analytics_events FINAL'))[0]?.n ?? 0;
+  const redactionRows = (await ch.query<{ n: number }>('SELECT count() AS n FROM analytics_redactions FINAL'))[0]?.n ?? 0;
+  return [
+    { label: 'rooms projection → PostgreSQL timeline', seconds: finished.get('rooms')!, records: total, rows: timelineRows },
+    { label: 'analytics projection → ClickHouse', seconds: finished.get('analytics')!, records: total, rows: warehouseRows + redactionRows },
+  ];
+};
+
+interface Timings {
+  readonly clickhouse: number[];
+  readonly postgres: number[];
+  agreement?: string;
+}
+
+const timed = async (work: () => Promise<Answer[]>): Promise<{ ms: number; answers: Answer[] }> => {
+  const started = performance.now();
+  const answers = await work();
+  return { ms: performance.now() - started, answers };
+};
+
+/** Phase 3: each question once to warm up (and compare answers), then alternately on each store. */
+const askQuestions = async (options: AnalyticsBenchOptions, stores: Stores, questions: readonly Question[]): Promise<Map<Question, Timings>> => {
+  const askClickHouse = async (question: Question) => {
+    const answers: Answer[] = [];
+    for (const sql of question.clickhouse) answers.push(...answersOf(await stores.ch.query(sql)));
+    return answers;
+  };
+  const askPostgres = async (question: Question) => {
+    const answers: Answer[] = [];
+    for (const statement of question.postgres) answers.push(...answersOf((await stores.db.query(statement.text, statement.values)).rows));
+    return answers;
+  };
+  const results = new Map<Question, Timings>();
+  for (const question of questions) {
+    const timings: Timings = { clickhouse: [], postgres: [] };
+    const [ch, pgAnswer] = [await timed(() => askClickHouse(question)), await timed(() => askPostgres(question))];
+    const differs = disagreement(question, ch.answers, pgAnswer.answers);
+    timings.agreement = differs === undefined ? `yes (${count(ch.answers.length)} rows)` : `NO: ${differs}`;
+    for (let i = 0; i < options.repetitions; i += 1) {
+      timings.clickhouse.push((await timed(() => askClickHouse(question))).ms);
+      timings.postgres.push((await timed(() => askPostgres(question))).ms);
+    }
+    say(`asked: ${question.name}: ClickHouse p50 ${formatMs(percentile([...timings.clickhouse].sort((a, b) => a - b), 50))}, PostgreSQL p50 ${formatMs(percentile([...timings.postgres].sort((a, b) => a - b), 50))}`);
+    results.set(question, timings);
+  }
+  return results;
+};
+
+const corpusLine = (stats: CorpusStats): string =>
+  `${count(stats.records)} records: ${count(stats.rooms)} rooms, ${count(stats.messages)} messages, ${count(stats.encrypted)} encrypted, `
+  + `${count(stats.reactions)} reactions, ${count(stats.threads)} thread replies, ${count(stats.redactions)} redactions, `
+  + `${count(stats.stateEvents)} state events, ${count(stats.localEvents)} local (the rest federated)`;
+
+export const run = async (args: string[]): Promise<void> => {
+  let options: AnalyticsBenchOptions;
+  try {
+    const parsed = parseAnalyticsBenchArgs(args);
+    if (parsed === 'help') {
+      process.stdout.write(`${usage}\n`);
+      return;
+    }
+    options = parsed;
+  } catch (error) {
+    say(`bench analytics: ${message(error)}\n${usage}`);
+    process.exitCode = 2;
+    return;
+  }
+  const controller = new AbortController();
+  const watchdog = setTimeout(() => {
+    say(`error: bench analytics: stopped after --max-runtime ${options.maxRuntimeSeconds} s`);
+    controller.abort();
+    setTimeout(() => process.exit(1), 120_000).unref();
+  }, options.maxRuntimeSeconds * 1000);
+  watchdog.unref();
+  const load = () => loadavg().map((n) => n.toFixed(1)).join(' ');
+  const loadBefore = load();
+  const id = randomBytes(4).toString('hex');
+  const cleanups: (() => Promise<void>)[] = [];
+  const lines: string[] = [];
+  try {
+    const stores = await openStores(options, id, cleanups);
+    say(stores.describe.join('\n'));
+    const written = await writeCorpus(options, stores.log, controller.signal);
+    const ingested = await ingest(options, stores, controller.signal);
+    const roomId = written.corpus.roomIdOf(0)!;
+    const questions = analystQuestions({ endMs: written.toMs, roomId });
+    const answers = await askQuestions(options, stores, questions);
+
+    process.stdout.write(`\nbench analytics, ${new Date().toISOString()}: ${corpusLine(written.corpus.stats)}, over ${options.days} days; `
+      + `${count(options.senders)} users on ${options.remoteServers + 1} servers\n${stores.describe.join('\n')}\n`);
+    printTable(`Writing and ingesting ${count(options.events)} events (both projections from offset 0 at once, as a server starting on this log)`,
+      ['', 'seconds', 'records/s', 'rows written', 'rows/s'], [
+        ['corpus → Kafka (generate + append)', written.seconds.toFixed(1), count(options.events / written.seconds), '-', '-'],
+        ...ingested.map((i) => [i.label, i.seconds.toFixed(1), count(i.records / i.seconds), count(i.rows), count(i.rows / i.seconds)]),
+      ]);
+    const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+    printTable(`Analyst questions: ${options.repetitions} runs each after a warm-up, ClickHouse (rollups) beside the PostgreSQL timeline`,
+      ['question', 'ClickHouse p50 / worst', 'PostgreSQL p50 / worst', 'PostgreSQL ÷ ClickHouse (p50)', 'answers agree'],
+      [...answers].map(([question, timings]) => {
+        const ch = sorted(timings.clickhouse);
+        const pgTimes = sorted(timings.postgres);
+        return [
+          question.name, `${formatMs(percentile(ch, 50))} / ${formatMs(ch[ch.length - 1]!)}`,
+          `${formatMs(percentile(pgTimes, 50))} / ${formatMs(pgTimes[pgTimes.length - 1]!)}`,
+          `${(percentile(pgTimes, 50) / percentile(ch, 50)).toFixed(1)}×`, timings.agreement ?? '-',
+        ];
+      }));
+    if ([...answers.values()].some((timings) => timings.agreement?.startsWith('NO') === true)) process.exitCode = 1;
+  } catch (error) {
+    lines.push(`error: ${message(error)}`);
+    process.exitCode = 1;
+  } finally {
+    clearTimeout(watchdog);
+    for (const step of cleanups.reverse()) await step().catch((error: unknown) => lines.push(`error: cleanup: ${message(error)}`));
+  }
+  process.stdout.write(`\nmachine: ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}; load average before ${loadBefore}, after ${load()}`
+    + `${options.keep ? `; kept: database and topic of run ${id}` : ''}\n`);
+  for (const line of lines) process.stdout.write(`${line}\n`);
+};
