@@ -56,4 +56,36 @@ describe('PGlite specifics', () => {
     expect((await reader).rows).toEqual([{ a: 1, b: 1 }]);
     await db.close();
   });
+
+  it('runs statements off the event loop: a timer set after a long statement was issued fires before its result', async () => {
+    const db = await createPgliteDatabase({ dir: await freshDir() });
+    const order: string[] = [];
+    const statement = db.query('SELECT count(*) AS n FROM generate_series(1, 2000000) AS s(i) WHERE i % 7 = 0')
+      .then((result) => order.push(`result ${String(result.rows[0]?.n)}`));
+    await new Promise<void>((resolve) => setTimeout(() => { order.push('timer'); resolve(); }, 0));
+    await statement;
+    expect(order).toEqual(['timer', 'result 285714']);
+    await db.close();
+  });
+
+  it('runs a list of statements as one transaction, or rejects with the cause and keeps none', async () => {
+    const db = await createPgliteDatabase({ dir: await freshDir() });
+    await db.query('CREATE TABLE together (n int8 PRIMARY KEY)');
+    const insert = (n: number) => ({ text: 'INSERT INTO together (n) VALUES ($1) RETURNING n', values: [n] });
+    const results = await db.transactionOf!([insert(1), insert(2), { text: 'SELECT count(*) AS c FROM together' }]);
+    expect(results.map((result) => result.rows[0])).toEqual([{ n: 1 }, { n: 2 }, { c: 2 }]);
+    const failure = await db.transactionOf!([insert(3), insert(1), insert(4)]).then(() => undefined, (error: unknown) => error);
+    expect(failure).toBeInstanceOf(Error);
+    expect((failure as { code?: string }).code).toBe('23505');
+    expect((await db.query('SELECT n FROM together ORDER BY n')).rows).toEqual([{ n: 1 }, { n: 2 }]);
+    await db.close();
+  });
+
+  it('answers U+0000 in text as M_BAD_JSON, and refuses statements once closed', async () => {
+    const db = await createPgliteDatabase({ dir: await freshDir() });
+    await expect(db.query('SELECT $1::jsonb AS j', ['{"a":"\\u0000"}'])).rejects.toMatchObject({ errcode: 'M_BAD_JSON' });
+    await db.close();
+    await expect(db.query('SELECT 1')).rejects.toThrow(/closed/);
+    await db.close();
+  });
 });

@@ -1,0 +1,125 @@
+/**
+ * The worker thread that runs PGlite for pgliteDatabase.ts. PGlite executes PostgreSQL (WebAssembly)
+ * and its file I/O synchronously on the thread that calls it; here that thread is not the server's
+ * event loop, so HTTP, the log and the projections keep running while a statement executes.
+ *
+ * Requests are handled as they arrive, concurrently: PGlite's own mutex serialises them, and a plain
+ * statement waits while a transaction is open. Statements of an open transaction run on it directly.
+ */
+import { parentPort } from 'node:worker_threads';
+import { PGlite, types, type Transaction } from '@electric-sql/pglite';
+import type { SqlParam, SqlResult } from '../../domain/ports/index.ts';
+import { parseInt8, rowCountOf } from '../postgres/sqlTypes.ts';
+import { serializeError, type Reply, type Request } from './protocol.ts';
+
+interface PgliteTarget {
+  query<T>(query: string, params?: unknown[]): Promise<{ rows: T[]; rowCount?: number; affectedRows?: number }>;
+}
+
+interface OpenTransaction {
+  readonly tx: Transaction;
+  /** Ends the transaction's callback: resolves to commit, rejects to roll back. */
+  readonly finish: (commit: boolean) => void;
+  /** The `end` request to answer once the commit or rollback is done. */
+  endId?: number;
+}
+
+const port = parentPort;
+if (port === null) throw new Error('pgliteWorker.ts runs as a worker thread');
+
+/** Thrown inside PGlite's transaction callback to make it roll back; not an error to report. */
+const ROLLBACK = Symbol('rollback');
+
+let pglite: PGlite | undefined;
+let nextTransaction = 1;
+const transactions = new Map<number, OpenTransaction>();
+
+const reply = (message: Reply): void => port.postMessage(message);
+const fail = (id: number, error: unknown): void => reply({ id, ok: false, error: serializeError(error) });
+
+const run = async (target: PgliteTarget, text: string, values?: readonly SqlParam[]): Promise<SqlResult> => {
+  const result = await target.query<Record<string, unknown>>(text, values === undefined ? undefined : [...values]);
+  return { rows: result.rows, rowCount: rowCountOf(result.rowCount ?? result.affectedRows, result.rows) };
+};
+
+const database = (): PGlite => {
+  if (pglite === undefined) throw new Error('PGlite is not open');
+  return pglite;
+};
+
+const begin = (id: number): void => {
+  const number = nextTransaction++;
+  let opened = false;
+  const done = database().transaction(async (tx) => {
+    opened = true;
+    const commit = await new Promise<boolean>((finish) => {
+      transactions.set(number, { tx, finish });
+      reply({ id, ok: true, value: number });
+    });
+    if (!commit) throw ROLLBACK;
+  });
+  done.then(
+    () => {
+      const endId = transactions.get(number)?.endId;
+      transactions.delete(number);
+      if (endId !== undefined) reply({ id: endId, ok: true });
+    },
+    (error: unknown) => {
+      const endId = transactions.get(number)?.endId;
+      transactions.delete(number);
+      if (!opened) fail(id, error);
+      else if (endId !== undefined && error === ROLLBACK) reply({ id: endId, ok: true });
+      else if (endId !== undefined) fail(endId, error);
+    },
+  );
+};
+
+const handle = async (request: Request): Promise<void> => {
+  switch (request.op) {
+    case 'open':
+      // relaxedDurability stays off: every statement reaches the files before its promise resolves,
+      // so a killed process loses nothing that was reported committed.
+      pglite = await PGlite.create({ dataDir: request.dir, parsers: { [types.INT8]: parseInt8 } });
+      reply({ id: request.id, ok: true });
+      return;
+    case 'query': {
+      if (request.tx === undefined) {
+        reply({ id: request.id, ok: true, value: await run(database(), request.text, request.values) });
+        return;
+      }
+      const open = transactions.get(request.tx);
+      if (open === undefined || open.endId !== undefined) throw new Error(`PGlite: transaction ${request.tx} is over`);
+      reply({ id: request.id, ok: true, value: await run(open.tx, request.text, request.values) });
+      return;
+    }
+    case 'begin':
+      begin(request.id);
+      return;
+    case 'end': {
+      const open = transactions.get(request.tx);
+      if (open === undefined || open.endId !== undefined) throw new Error(`PGlite: transaction ${request.tx} is over`);
+      open.endId = request.id;
+      open.finish(request.commit);
+      return;
+    }
+    case 'batch': {
+      const { statements } = request;
+      const results = await database().transaction(async (tx) => {
+        const done: SqlResult[] = [];
+        for (const statement of statements) done.push(await run(tx, statement.text, statement.values));
+        return done;
+      });
+      reply({ id: request.id, ok: true, value: results });
+      return;
+    }
+    case 'close':
+      await pglite?.close();
+      pglite = undefined;
+      reply({ id: request.id, ok: true });
+      return;
+  }
+};
+
+port.on('message', (request: Request) => {
+  handle(request).catch((error: unknown) => fail(request.id, error));
+});
