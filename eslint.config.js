@@ -58,7 +58,7 @@ const noTestImports = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.tools/**', 'data/**', '.services/**', 'coverage/**'] },
+  { ignores: ['node_modules/**', '.tools/**', 'data/**', '.services/**', 'coverage/**', 'dist/**'] },
   ...tseslint.configs.recommended,
   {
     plugins: { strata: { rules: { 'no-deep-imports': noDeepImports, 'no-test-imports': noTestImports } } },

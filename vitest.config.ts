@@ -26,7 +26,8 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['{domain,projections,gateways,infra,test}/**/*.e2e.test.ts'],
-          globalSetup: ['test/setup/services.ts'],
+          // The servers they start serve the analytics dashboard: built first (npm run build).
+          globalSetup: ['test/setup/services.ts', 'test/setup/dashboard.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           fileParallelism: false,

@@ -7,7 +7,9 @@ import { createAccounts, withSuspensionGuard, type ThreePidServices } from '../d
 import {
   ExchangeFailed, exchangeThirdPartyInvite, inviteByThirdPartyId, inviteForThirdPartySignedJoin, onThirdPartyIdBound, type ThirdPartyInvitesContext,
 } from '../domain/app/thirdPartyInvites/index.ts';
-import { createAnalystAccess, createAnalytics, type AnalyticsReadModel } from '../domain/app/analytics/index.ts';
+import {
+  createAnalystAccess, createAnalytics, createAnalyticsCountersFeed, type AnalyticsCountersFeed, type AnalyticsReadModel,
+} from '../domain/app/analytics/index.ts';
 import {
   createBackfill, createFederationQueries, createFederationRoomReads, createFederationRooms, createServerAclGuard,
 } from '../domain/app/federation/index.ts';
@@ -25,7 +27,7 @@ import { createInProcessNotifier, createUserData, withPresenceActivity, type Pre
 import { BoundedMap, ROOM_EVENTS_TOPIC } from '../domain/index.ts';
 import { pushBadge, type PushSenderContext } from '../domain/app/pushGateway/index.ts';
 import { createSharedSecretRegistrationRouter } from '../gateways/admin/index.ts';
-import { createAnalyticsRouter } from '../gateways/analytics/index.ts';
+import { createAnalyticsRouter, createDashboardRouter, loadDashboardFiles } from '../gateways/analytics/index.ts';
 import { createAccountsRouter, createTokenBucketLimiter } from '../gateways/client/accounts/index.ts';
 import { createFederationMediaRouter, createMediaRouter } from '../gateways/media/index.ts';
 import { createPreviewUrlRouter } from '../gateways/client/media/previewUrl/index.ts';
@@ -43,8 +45,10 @@ import {
 } from '../gateways/federation/index.ts';
 import { createHttpApp, routeTable } from '../gateways/http/index.ts';
 import { healthRouter, metricsRouter } from '../gateways/ops/index.ts';
-import { createUserEventSockets, type EventSocketLimits } from '../gateways/ws/index.ts';
-import { analyticsProjection, createClickHouseAnalyticsReadModel, startClickHouseProjection } from '../projections/analytics/index.ts';
+import { createAnalyticsCounterSockets, createUserEventSockets, type EventSocketLimits, type SocketLimits } from '../gateways/ws/index.ts';
+import {
+  analyticsProjection, createClickHouseAnalyticsReadModel, createClickHouseCountersReadModel, startClickHouseProjection,
+} from '../projections/analytics/index.ts';
 import {
   createRoomQueries, createSqlRoomDirectory, createSqlRoomMembership, createSqlRoomServers, createSyncQueries, ensureRoomDirectorySchema, ensureSyncIndexes,
   roomsProjection, createNotificationQueries, ensureNotificationIndexes,
@@ -69,7 +73,7 @@ import { createMetrics } from './observability/index.ts';
 import { createErasure } from './erasure/index.ts';
 import {
   displayListenAddress, loadServerSigningKeys, openClickHouse, openReadModels, openRoomLog, pinServerName, probeDatabase,
-  probeLog, recordStart, serveWebSocketUpgrades, startFederationListener, startHttpServer, webSocketMetrics, type ServerLifecycle,
+  probeLog, recordStart, serveWebSocketUpgrades, countersPollMetrics, startFederationListener, startHttpServer, webSocketMetrics, type ServerLifecycle,
 } from './server/index.ts';
 import type { Logger } from 'pino';
 import packageJson from '../package.json' with { type: 'json' };
@@ -126,6 +130,8 @@ export interface StrataOptions {
   readonly federationOutbox?: FederationOutbox;
   /** Bounds of the user event WebSockets (gateways/ws); tests shorten heartbeats and buffers. */
   readonly eventSockets?: Partial<EventSocketLimits>;
+  /** Bounds of the analytics counter WebSockets; tests lower the number of sockets. */
+  readonly analyticsSockets?: Partial<SocketLimits>;
 }
 
 export const startStrata = async (
@@ -223,7 +229,7 @@ export const startStrata = async (
   // servers (infra/federation/sender/). `wake` is for whoever hears from a server that was down.
   const federationSender = await startFederationSender({
     serverName: config.serverName, topic: ROOM_EVENTS_TOPIC, log, db, rooms: roomQueries, roomsProjection: roomsRun,
-    client: federationClient, supervisor, registry: metrics.registry, logger: logger.child({ subsystem: 'federation sender' }),
+    client: federationClient, supervisor, metrics, registry: metrics.registry, logger: logger.child({ subsystem: 'federation sender' }),
     // Nothing leaves before our listeners can answer what the remotes ask back (opened below).
     held: true,
     backoff: {
@@ -281,7 +287,7 @@ export const startStrata = async (
   // in, with ephemeral data and to-device for those that opted in (infra/appservices/sender/).
   const appserviceSender = await startAppserviceSender({
     serverName: config.serverName, topic: ROOM_EVENTS_TOPIC, log, db, registrations: config.appservices, client: appserviceClient,
-    rooms: roomQueries, directory, roomsProjection: roomsRun, supervisor, registry: metrics.registry,
+    rooms: roomQueries, directory, roomsProjection: roomsRun, supervisor, metrics, registry: metrics.registry,
     logger: logger.child({ subsystem: 'appservice sender' }),
     // Bridges call back when they get a transaction: nothing leaves before our listeners are bound (opened below).
     held: true,
@@ -441,7 +447,7 @@ export const startStrata = async (
     counts: syncContext, preferences, sentBadges: new BoundedMap<string, number>(PUSHERS_WITH_KNOWN_BADGES),
   };
   const pushSender = await startPushSender({
-    topic: ROOM_EVENTS_TOPIC, log, db, roomsProjection: roomsRun, pusherUsers, supervisor, logger: logger.child({ subsystem: 'push sender' }),
+    topic: ROOM_EVENTS_TOPIC, log, db, roomsProjection: roomsRun, pusherUsers, supervisor, metrics, logger: logger.child({ subsystem: 'push sender' }),
     context: pushContext,
   });
   late.pushBadge = (userId) => {
@@ -461,14 +467,26 @@ export const startStrata = async (
   // Analytics: the ClickHouse metadata view and its analyst API (501 without ClickHouse).
   const analystAccess = createAnalystAccess({ users: accountStore, analysts: config.analytics.analysts });
   let analyticsReadModel: AnalyticsReadModel | null = null;
+  let countersFeed: AnalyticsCountersFeed | null = null;
   if (clickhouse !== null) {
     const analyticsRun = await startClickHouseProjection({
       projection: analyticsProjection(config.appservices), log, clickhouse, metrics, supervisor, logger: logger.child({ subsystem: 'analytics' }),
     });
     lifecycle.onStop('analytics projection', () => analyticsRun.stop());
     analyticsReadModel = createClickHouseAnalyticsReadModel(clickhouse);
+    // Live counters for dashboards: one poll of ClickHouse per process, whatever the sockets (stopped with them, below).
+    countersFeed = createAnalyticsCountersFeed({
+      readModel: createClickHouseCountersReadModel(clickhouse), now: () => systemClock.now(),
+      onError: (error) => logger.warn({ err: error, subsystem: 'analytics counters' }, 'polling the analytics counters failed'),
+      onRecovered: () => logger.info({ subsystem: 'analytics counters' }, 'polling the analytics counters works again'),
+      onPolled: countersPollMetrics(metrics.registry),
+    });
+    countersFeed.start();
   }
-  const analytics = createAnalytics({ readModel: analyticsReadModel, access: analystAccess });
+  const analytics = createAnalytics({ readModel: analyticsReadModel, access: analystAccess, exportMaxRows: config.analytics.exportMaxRows });
+  // The analysts' dashboard (/_strata/analytics/), as `npm run build` wrote it.
+  const dashboardFiles = loadDashboardFiles();
+  if (dashboardFiles.size === 0) logger.warn({ subsystem: 'analytics' }, 'the analytics dashboard is not built (npm run build): /_strata/analytics/ answers 404');
 
   // Inbound federation: every /_matrix/federation/* route but /version and /openid/userinfo (which
   // the spec leaves unsigned) takes a request signed with a key of its origin that is valid now.
@@ -550,6 +568,7 @@ export const startStrata = async (
         },
       }),
       createAnalyticsRouter({ analytics, accounts }),
+      createDashboardRouter({ files: dashboardFiles }),
       createKeyRouter({ keys: () => serverKeys, keyRing, now: () => systemClock.now() }),
       createFederationQueryRouter({ queries: federationQueries, auth: signedByOrigin }),
       createFederationUserKeysRouter({ queries: federationQueries, auth: signedByOrigin }),
@@ -576,8 +595,17 @@ export const startStrata = async (
     limits: { ...config.websocket, ...options.eventSockets },
     onError: (error) => logger.error({ err: error, subsystem: 'websocket gateway' }, 'a user event socket failed'),
   });
-  serveWebSocketUpgrades(http.server, [eventSockets]);
-  lifecycle.onStop('websocket gateway', () => eventSockets.close());
+  // Live analytics counters for analysts' dashboards (GET /_strata/ws/v1/analytics).
+  const analyticsSockets = createAnalyticsCounterSockets({
+    feed: countersFeed, access: analystAccess, accounts, metrics: webSocketMetrics(metrics.registry, 'analytics_counters'),
+    limits: { ...config.websocket, ...options.analyticsSockets },
+    onError: (error) => logger.error({ err: error, subsystem: 'websocket gateway' }, 'an analytics counters socket failed'),
+  });
+  serveWebSocketUpgrades(http.server, [eventSockets, analyticsSockets]);
+  lifecycle.onStop('websocket gateway', async () => {
+    await Promise.all([eventSockets.close(), analyticsSockets.close()]);
+    await countersFeed?.stop();
+  });
   logger.info(
     { listen: displayListenAddress(http.address), server_name: config.serverName },
     `listening on http://${displayListenAddress(http.address)} as ${config.serverName}`,

@@ -1,4 +1,4 @@
-export { StartupError, reasonOf, withStartupDeadline } from './startupError.ts';
+export { InUseError, StartupError, reasonOf, withStartupDeadline } from './startupError.ts';
 export { startHttpServer, displayListenAddress } from './httpServer.ts';
 export type { RunningHttpServer } from './httpServer.ts';
 export { runServer } from './runServer.ts';
@@ -12,4 +12,4 @@ export { acquireWriterLease, withWriterLease, WRITER_LEASE_TOPIC, type WriterLea
 export { currentProcess, provablyGone, type HolderProcess } from './processIdentity.ts';
 export { loadTlsCredentials, SELF_SIGNED_CERTIFICATE_FILE, SELF_SIGNED_KEY_FILE, type TlsCredentials } from './tlsCredentials.ts';
 export { startFederationListener } from './federationListener.ts';
-export { serveWebSocketUpgrades, webSocketMetrics } from './webSockets.ts';
+export { countersPollMetrics, serveWebSocketUpgrades, webSocketMetrics } from './webSockets.ts';

@@ -27,7 +27,7 @@ export const webSocketMetrics = (registry: Registry, stream: string): EventSocke
   const closes = (registry.getSingleMetric('strata_websocket_closes_total') as Counter<'stream' | 'reason'> | undefined)
     ?? new Counter({
       name: 'strata_websocket_closes_total',
-      help: 'WebSockets closed, by stream and reason (client, shutdown, slow_reader, token_revoked, heartbeat, sync_error)',
+      help: 'WebSockets closed, by stream and reason (client, shutdown, slow_reader, token_revoked, forbidden, heartbeat, sync_error, stream_error)',
       labelNames: ['stream', 'reason'] as const,
       registers: [registry],
     });
@@ -39,4 +39,15 @@ export const webSocketMetrics = (registry: Registry, stream: string): EventSocke
       closes.inc({ stream, reason });
     },
   };
+};
+
+/** `strata_analytics_counter_polls_total{outcome}`: the shared counters poll (one per process, whatever the sockets). */
+export const countersPollMetrics = (registry: Registry): ((outcome: 'ok' | 'failed') => void) => {
+  const polls = new Counter({
+    name: 'strata_analytics_counter_polls_total',
+    help: 'Polls of the warehouse for the live analytics counters, by outcome (ok, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  return (outcome) => polls.inc({ outcome });
 };

@@ -40,6 +40,8 @@ export interface TestServerOptions {
   readonly federationOutbox?: FederationOutbox;
   /** Bounds of the user event WebSockets (infra/strata.ts `eventSockets`), e.g. a short heartbeat. */
   readonly eventSockets?: StrataOptions['eventSockets'];
+  /** Bounds of the analytics counter WebSockets (infra/strata.ts `analyticsSockets`). */
+  readonly analyticsSockets?: StrataOptions['analyticsSockets'];
 }
 
 export interface TestServer {
@@ -121,6 +123,7 @@ export const startTestServer = async (options: TestServerOptions): Promise<TestS
       ...(options.federationFetch === undefined ? {} : { federationFetch: options.federationFetch }),
       ...(options.federationOutbox === undefined ? {} : { federationOutbox: options.federationOutbox }),
       ...(options.eventSockets === undefined ? {} : { eventSockets: options.eventSockets }),
+      ...(options.analyticsSockets === undefined ? {} : { analyticsSockets: options.analyticsSockets }),
     });
     return {
       mode: options.mode,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closeReason } from './userEvents.ts';
+import { closeReason } from './sockets.ts';
 
 describe('closeReason', () => {
   it('keeps short reasons and cuts long ones to 123 bytes on a character boundary', () => {
