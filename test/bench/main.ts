@@ -10,6 +10,7 @@ const suites: Record<string, () => Promise<{ run(args: string[]): Promise<void> 
   appservice: () => import('./appservice/index.ts'),
   'sliding-sync': () => import('./slidingSync/index.ts'),
   analytics: () => import('./analytics/index.ts'),
+  search: () => import('./search/index.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -40,6 +40,9 @@ export interface Homeserver {
   readonly database: string;
   /** Strata's Prometheus listener (`http://host:port`), to read its federation sender's counters. */
   readonly metricsUrl?: string;
+  /** Strata in distributed mode: its Kafka namespace and database, for benches that write its log or read its tables. */
+  readonly kafkaNamespace?: string;
+  readonly postgresUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -138,6 +141,7 @@ export const startStrataProcess = async (
       STRATA_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
     };
     let database = 'embedded log + PGlite';
+    let distributed: { kafkaNamespace: string; postgresUrl: string } | undefined;
     if (mode === 'distributed') {
       const name = `strata_fedbench_${suffix}`;
       await withAdmin((client) => client.query(`CREATE DATABASE ${name}`));
@@ -149,6 +153,7 @@ export const startStrataProcess = async (
         STRATA_POSTGRES_URL: POSTGRES_ADMIN_URL.replace(/\/strata$/, `/${name}`),
       });
       database = `Kafka + PostgreSQL (database ${name})`;
+      distributed = { kafkaNamespace: env.STRATA_KAFKA_NAMESPACE!, postgresUrl: env.STRATA_POSTGRES_URL! };
     }
     const log = path.join(dataDir, 'strata.log');
     const child = spawn('sh', ['infra/node/run.sh', 'infra/main.ts'], { cwd: repoRoot, env, stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')] });
@@ -171,6 +176,7 @@ export const startStrataProcess = async (
     return {
       label, serverName: `127.0.0.1:${tlsPort}`, clientUrl, sharedSecret, version: 'Strata', database,
       metricsUrl: `http://127.0.0.1:${metricsPort}`,
+      ...distributed,
       stop: async () => {
         // The log goes with the data directory; keep its errors visible.
         const errors = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => /"level":(50|60)/.test(l)) : [];
@@ -205,7 +211,7 @@ export const SYNAPSE_PEERS: readonly SynapsePeerSpec[] = [1, 2].map((n) => ({
   servicesDir: path.join(repoRoot, '.services', `bench-federation-synapse${n}`),
 }));
 
-const synapseScript = (spec: SynapsePeerSpec, command: 'start' | 'stop' | 'status', timeoutSeconds: number): number => {
+export const synapseScript = (spec: SynapsePeerSpec, command: 'start' | 'stop' | 'status', timeoutSeconds: number): number => {
   const defaultServices = process.env.STRATA_SERVICES_DIR ?? path.join(repoRoot, '.services');
   mkdirSync(spec.servicesDir, { recursive: true });
   const venvHome = path.join(spec.servicesDir, 'synapse');
