@@ -11,7 +11,7 @@
  *   "Code: 60. DB::Exception: …" later), since the library only recognises the newer one.
  */
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { chIdentifier } from '../../projections/runtime/index.ts';
 
 export interface ClickHouseOptions {
@@ -27,11 +27,28 @@ export interface ClickHouse {
   exec(sql: string): Promise<void>;
   /** Runs a SELECT and returns its rows (JSONEachRow). Do not add a FORMAT clause. */
   query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /**
+   * Starts a SELECT (JSONEachRow) and resolves once ClickHouse answered, so an early error (syntax,
+   * unknown table) rejects here; the rows then arrive as they are read. Breaking out of the loop
+   * cancels the query. `settings` apply to this query only, in their order (put `readonly` last).
+   */
+  stream<T = Record<string, unknown>>(sql: string, settings?: ClickHouseQuerySettings): Promise<AsyncIterable<T>>;
+  /** Runs a SELECT in JSONCompact: column names and types, rows as arrays, and ClickHouse's statistics. */
+  queryCompact(sql: string, settings?: ClickHouseQuerySettings): Promise<ClickHouseCompactResult>;
   /** Inserts rows as JSONEachRow into a table of this database; keys are column names. */
   insert(table: string, rows: readonly Record<string, unknown>[]): Promise<void>;
   /** True when the server answers /ping. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** Settings sent with one query (URL parameters, in this order). */
+export type ClickHouseQuerySettings = Readonly<Record<string, string | number>>;
+
+export interface ClickHouseCompactResult {
+  readonly meta: readonly { readonly name: string; readonly type: string }[];
+  readonly data: readonly (readonly unknown[])[];
+  readonly statistics?: { readonly elapsed: number; readonly rows_read: number; readonly bytes_read: number };
 }
 
 export class ClickHouseQueryError extends Error {
@@ -95,6 +112,28 @@ export const createClickHouse = async (options: ClickHouseOptions): Promise<Clic
     query: <T>(sql: string) => wrap('query', async () => {
       const result = await client.query({ query: sql, format: 'JSONEachRow' });
       return result.json<T>();
+    }),
+    stream: <T>(sql: string, settings: ClickHouseQuerySettings = {}) => wrap('query', async () => {
+      const result = await client.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: settings as ClickHouseSettings });
+      const rows = async function* (): AsyncGenerator<T> {
+        const stream = result.stream<T>();
+        try {
+          for await (const batch of stream) {
+            for (const row of batch) yield row.json<T>();
+          }
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          throw new ClickHouseQueryError(`ClickHouse query failed: ${message.trim()}`, error);
+        } finally {
+          // Ends the HTTP response (and so the query) when the reader stopped early.
+          if (!stream.destroyed) stream.destroy();
+        }
+      };
+      return rows();
+    }),
+    queryCompact: (sql, settings = {}) => wrap('query', async () => {
+      const result = await client.query({ query: sql, format: 'JSONCompact', clickhouse_settings: settings as ClickHouseSettings });
+      return result.json<unknown>() as Promise<ClickHouseCompactResult>;
     }),
     insert: (table, rows) => wrap(`insert into ${table}`, async () => {
       if (rows.length === 0) return;

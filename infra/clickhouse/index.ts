@@ -1,3 +1,3 @@
 export { ClickHouseQueryError, createClickHouse } from './clickhouseClient.ts';
-export type { ClickHouse, ClickHouseOptions } from './clickhouseClient.ts';
+export type { ClickHouse, ClickHouseCompactResult, ClickHouseOptions, ClickHouseQuerySettings } from './clickhouseClient.ts';
 

@@ -1,14 +1,19 @@
 /**
- * The analytics read port over ClickHouse. 18.16 has no server-side parameters, so every value is
- * spliced in through the escaping helpers, and only after domain/app/analytics validated it.
- * analytics_events is read with FINAL so that rows a replayed batch inserted again count once even
- * before ClickHouse merges them.
+ * The analytics read port over ClickHouse: the counts and room activity here, the analyst API's
+ * reads in queries*.ts beside it. 18.16 has no server-side parameters, so every value is spliced in
+ * through the escaping helpers, and only after domain/app/analytics validated it. analytics_events
+ * is read with FINAL so that rows a replayed batch inserted again count once even before ClickHouse
+ * merges them.
  */
 import type {
   AnalyticsReadModel, CountsGroupBy, EventCountRow, EventCountsQuery, RoomActivityQuery, RoomActivityRow,
 } from '../../domain/app/analytics/index.ts';
 import { chNumber, chString } from '../runtime/index.ts';
-import type { ClickHouseExecutor } from '../runtime/clickhousePositions.ts';
+import type { AnalyticsClickHouse } from './queriesClient.ts';
+import { detailQueries } from './queriesDetail.ts';
+import { exportQueries } from './queriesExport.ts';
+import { seriesQueries } from './queriesSeries.ts';
+import { sqlQueries, type AnalystSqlLimits } from './queriesSql.ts';
 import { ANALYTICS_EVENTS_TABLE, ANALYTICS_REDACTIONS_TABLE } from './schema.ts';
 
 const hourOf = 'toUnixTimestamp(toStartOfHour(origin_server_ts)) * 1000';
@@ -68,7 +73,16 @@ interface ActivityRow {
   soft_failed: number; rejected: number; redacted_events: number;
 }
 
-export const createClickHouseAnalyticsReadModel = (ch: ClickHouseExecutor): AnalyticsReadModel => ({
+export interface AnalyticsReadModelOptions {
+  /** The SQL endpoint's limits (queriesSql.ts has the defaults). */
+  readonly sqlLimits?: AnalystSqlLimits;
+}
+
+export const createClickHouseAnalyticsReadModel = (ch: AnalyticsClickHouse, options: AnalyticsReadModelOptions = {}): AnalyticsReadModel => ({
+  ...seriesQueries(ch),
+  ...detailQueries(ch),
+  ...exportQueries(ch),
+  ...sqlQueries(ch, options.sqlLimits),
   eventCounts: async (query): Promise<EventCountRow[]> => {
     const rows = await ch.query<CountRow>(eventCountsSql(query));
     return rows.map((row) => ({

@@ -6,6 +6,7 @@
 import { MatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
 import type { AnalystAccess } from './access.ts';
+import { createAnalyst, type Analyst } from './analyst.ts';
 import { parseEventCountsQuery, parseRoomActivityQuery, type QueryParams } from './params.ts';
 import type { AnalyticsReadModel } from './readModel.ts';
 
@@ -16,9 +17,13 @@ export interface AnalyticsContext {
   readonly readModel: AnalyticsReadModel | null;
   /** Who may read: admins and configured analysts. */
   readonly access: Pick<AnalystAccess, 'requireAnalyst'>;
+  /** analytics.export_max_rows (default 10 million). */
+  readonly exportMaxRows?: number;
 }
 
-export interface Analytics {
+export const DEFAULT_EXPORT_MAX_ROWS = 10_000_000;
+
+export interface Analytics extends Analyst {
   eventCounts(requesterUserId: string, params: QueryParams): Promise<JsonObject>;
   roomActivity(requesterUserId: string, roomId: string, params: QueryParams): Promise<JsonObject>;
 }
@@ -29,6 +34,10 @@ const readModelOf = (ctx: AnalyticsContext): AnalyticsReadModel => {
 };
 
 export const createAnalytics = (ctx: AnalyticsContext): Analytics => ({
+  ...createAnalyst({
+    readModel: ctx.readModel, access: ctx.access, exportMaxRows: ctx.exportMaxRows ?? DEFAULT_EXPORT_MAX_ROWS,
+    notConfiguredMessage: NOT_CONFIGURED_MESSAGE,
+  }),
   eventCounts: async (requesterUserId, params) => {
     // Analysts first: others learn nothing, not even whether analytics are configured.
     await ctx.access.requireAnalyst(requesterUserId);

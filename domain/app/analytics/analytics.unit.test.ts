@@ -61,7 +61,11 @@ describe('analytics parameters', () => {
 
 describe('analytics use-cases', () => {
   const seen: (EventCountsQuery | RoomActivityQuery)[] = [];
+  const unused = async (): Promise<never> => {
+    throw new Error('not read by these tests');
+  };
   const readModel: AnalyticsReadModel = {
+    timeseries: unused, top: unused, activeUsers: unused, roomDetail: unused, userDetail: unused, exportEvents: unused, sql: unused,
     eventCounts: async (query) => {
       seen.push(query);
       return [{ key: 'm.room.message', count: 3, redacted: 1 }];

@@ -20,16 +20,16 @@ export const MAX_BUCKETS = 10_000;
 /** client-server-api § Size limits: types and ids are at most 255 bytes. */
 const MAX_TEXT_BYTES = 255;
 
-const invalid = (key: string, what: string): MatrixError => new MatrixError('M_INVALID_PARAM', 400, `'${key}' must be ${what}`);
+export const invalid = (key: string, what: string): MatrixError => new MatrixError('M_INVALID_PARAM', 400, `'${key}' must be ${what}`);
 
-const single = (params: QueryParams, key: string): string | undefined => {
+export const single = (params: QueryParams, key: string): string | undefined => {
   const value = params[key];
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw invalid(key, 'given once');
   return value;
 };
 
-const oneOf = <T extends string>(params: QueryParams, key: string, allowed: readonly T[], fallback?: T): T => {
+export const oneOf = <T extends string>(params: QueryParams, key: string, allowed: readonly T[], fallback?: T): T => {
   const value = single(params, key);
   if (value === undefined) {
     if (fallback !== undefined) return fallback;
@@ -39,7 +39,7 @@ const oneOf = <T extends string>(params: QueryParams, key: string, allowed: read
   return value as T;
 };
 
-const integer = (params: QueryParams, key: string, min: number, max: number, fallback: number): number => {
+export const integer = (params: QueryParams, key: string, min: number, max: number, fallback: number): number => {
   const value = single(params, key);
   if (value === undefined) return fallback;
   if (!/^\d{1,16}$/.test(value) || Number(value) < min || Number(value) > max) {
@@ -49,14 +49,14 @@ const integer = (params: QueryParams, key: string, min: number, max: number, fal
 };
 
 /** from/to in ms since the epoch; `from` inclusive, `to` exclusive, from < to. */
-const timeRange = (params: QueryParams): { from: number; to: number } => {
+export const timeRange = (params: QueryParams): { from: number; to: number } => {
   const from = integer(params, 'from', 0, MAX_TIME_MS, 0);
   const to = integer(params, 'to', 0, MAX_TIME_MS + 1, MAX_TIME_MS + 1);
   if (from >= to) throw invalid('from', "less than 'to'");
   return { from, to };
 };
 
-const textOf = (value: string, key: string): string => {
+export const textOf = (value: string, key: string): string => {
   if (value === '' || new TextEncoder().encode(value).length > MAX_TEXT_BYTES || !value.isWellFormed()) {
     throw invalid(key, `a non-empty string of at most ${MAX_TEXT_BYTES} bytes`);
   }

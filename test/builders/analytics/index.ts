@@ -6,3 +6,8 @@ export {
   BRIDGED_ROOM_ID, BRIDGED_USER, BRIDGE_REGISTRATION, WAREHOUSE_START, buildWarehouseScenario, type WarehouseScenario,
 } from './warehouse.ts';
 export { expectedRollups, type ExpectedRollups } from './rollups.ts';
+export {
+  HOSTILE_ROOM_ID, HOSTILE_START, HOSTILE_TYPE, analystFacts, buildAnalystScenario, bulkWarehouseRows, expectedActiveUsers,
+  expectedRoomDetail, expectedSeries, expectedTop, expectedUserDetail, redactedTargets,
+  type AnalystFact, type ExpectedActive, type ExpectedTopRow,
+} from './analyst.ts';
