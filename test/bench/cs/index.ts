@@ -25,6 +25,10 @@ const parse = (args: string[]): CsBenchOptions | undefined => {
   }
 };
 
+const shape = (o: CsBenchOptions): string =>
+  `${o.membersSend ? 'members send' : `${o.clients} senders`}, ${o.rooms} rooms × ${o.listenersPerRoom} listeners, ` +
+  (o.filter ? `filtered /sync (m.room.message, timeline limit ${o.timelineLimit})` : 'unfiltered /sync');
+
 export const run = async (args: string[]): Promise<void> => {
   const options = parse(args);
   if (options === undefined) return;
@@ -54,7 +58,7 @@ export const run = async (args: string[]): Promise<void> => {
       targets = targets.map((t) => (t.url === SYNAPSE_URL && t.database === undefined ? { ...t, database } : t));
     }
     const runId = newRunId();
-    say(`bench cs: run ${runId}; ${options.clients} senders, ${options.rooms} rooms × ${options.listenersPerRoom} listeners, ` +
+    say(`bench cs: run ${runId}; ${shape(options)}, ` +
       `${options.durationSeconds} s per rate, ${options.findMax ? `find-max from ${options.rates[0]}/s` : `rates ${options.rates.join(', ')}/s`}`);
     for (const target of targets) {
       if (controller.signal.aborted) break;
@@ -67,7 +71,7 @@ export const run = async (args: string[]): Promise<void> => {
 
   const rates = options.findMax ? `find-max ×${options.stepFactor} from ${options.rates[0]}/s` : `${options.rates.join(', ')} msg/s`;
   printComparison(
-    `Message delivery via /sync: ${options.clients} senders, ${options.rooms} rooms × ${options.listenersPerRoom} listeners, ` +
+    `Message delivery via /sync: ${shape(options)}, ` +
       `${options.durationSeconds} s per rate (${rates})`,
     results,
     options.p99BoundMs,

@@ -7,7 +7,7 @@
 import { messagesBefore, sync, uploadFilter, type HttpOptions, type Json, type Session } from './matrixClient.ts';
 
 const LONG_POLL_MS = 30_000;
-const TIMELINE_LIMIT = 500;
+const DEFAULT_TIMELINE_LIMIT = 1000;
 const BACKFILL_PAGE = 100;
 const BACKFILL_MAX_PAGES = 50;
 const RECENT_IDS = 20_000;
@@ -21,6 +21,7 @@ export interface ListenerStats {
 
 export interface Listener {
   readonly index: number;
+  /** Whether it syncs with the message filter (asked for, and accepted by the server). */
   readonly filtered: boolean;
   readonly stats: ListenerStats;
   stop(): Promise<void>;
@@ -31,16 +32,20 @@ export interface ListenerOptions {
   readonly session: Session;
   readonly roomId: string;
   readonly index: number;
+  /** Plain /sync instead of the message filter. */
+  readonly unfiltered?: boolean;
+  /** The message filter's timeline limit (default 1000). */
+  readonly timelineLimit?: number;
   readonly onEvent: (event: Json, listener: number, receivedAt: number) => void;
 }
 
 /** Only m.room.message in this one room; no state, presence, receipts or account data. */
-const messageFilter = (roomId: string): Json => ({
+export const messageFilter = (roomId: string, timelineLimit: number): Json => ({
   presence: { not_types: ['*'] },
   account_data: { not_types: ['*'] },
   room: {
     rooms: [roomId],
-    timeline: { types: ['m.room.message'], limit: TIMELINE_LIMIT },
+    timeline: { types: ['m.room.message'], limit: timelineLimit },
     state: { not_types: ['*'] },
     ephemeral: { not_types: ['*'] },
     account_data: { not_types: ['*'] },
@@ -78,10 +83,12 @@ export const startListener = async (options: ListenerOptions): Promise<Listener>
   };
 
   let filter: string | undefined;
-  try {
-    filter = await uploadFilter(http, session, messageFilter(roomId));
-  } catch {
-    filter = undefined;
+  if (options.unfiltered !== true) {
+    try {
+      filter = await uploadFilter(http, session, messageFilter(roomId, options.timelineLimit ?? DEFAULT_TIMELINE_LIMIT));
+    } catch {
+      filter = undefined;
+    }
   }
   let since: string;
   try {

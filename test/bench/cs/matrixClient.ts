@@ -138,6 +138,15 @@ export const serverName = async (http: HttpOptions): Promise<string | undefined>
   }
 };
 
+/** The server's `/health` body when it answers one in JSON (Strata does; Synapse answers plain `OK`). */
+export const healthReport = async (http: HttpOptions): Promise<Json | undefined> => {
+  try {
+    return await request(http, 'GET', '/health', { timeoutMs: 5000 });
+  } catch {
+    return undefined;
+  }
+};
+
 const CS = '/_matrix/client/v3';
 
 export const createRoom = async (http: HttpOptions, session: Session, name: string): Promise<string> =>

@@ -21,6 +21,11 @@ export interface CsBenchOptions {
   readonly clients: number;
   readonly rooms: number;
   readonly listenersPerRoom: number;
+  /** Message i is sent by a listener of its room (every member listens) instead of by separate sender users. */
+  readonly membersSend: boolean;
+  /** Listeners sync with the message filter (timeline limit `timelineLimit`); false: plain /sync. */
+  readonly filter: boolean;
+  readonly timelineLimit: number;
   readonly maxInFlight: number;
   readonly drainSeconds: number;
   readonly requestTimeoutSeconds: number;
@@ -52,7 +57,14 @@ export const usage = `usage: npm run bench cs -- --url URL --shared-secret S [op
   --duration SECONDS           sending time per rate (default 30)
   --clients N                  sender users (default 20)
   --rooms N                    rooms (default 10)
-  --listeners N                listening users per room, each long-polling /sync (default 1)
+  --listeners-per-room N       listening users per room, each long-polling /sync (default 1;
+                               --listeners is the same)
+  --members-send               message i is sent by a listener of room i mod rooms (every member
+                               of a room listens; --clients is then unused)
+  --filter                     listeners sync with a filter: only m.room.message in their room, no
+                               state, presence, ephemeral or account data (the default)
+  --no-filter                  listeners use plain /sync (every section, no timeline limit)
+  --timeline-limit N           the filter's timeline limit (default 1000)
   --max-in-flight N            cap on outstanding sends; sends due beyond it are skipped (default 256)
   --drain SECONDS              wait for late deliveries after sending stops (default 15)
   --request-timeout SECONDS    per request, sync long-polls get 30 s on top (default 30)
@@ -109,6 +121,8 @@ export const parseCsBenchArgs = (args: readonly string[], env: Readonly<Record<s
       rate: { type: 'string' }, rates: { type: 'string' }, 'find-max': { type: 'boolean' },
       'step-factor': { type: 'string' }, 'max-rate': { type: 'string' },
       duration: { type: 'string' }, clients: { type: 'string' }, rooms: { type: 'string' }, listeners: { type: 'string' },
+      'listeners-per-room': { type: 'string' }, 'members-send': { type: 'boolean' },
+      filter: { type: 'boolean' }, 'no-filter': { type: 'boolean' }, 'timeline-limit': { type: 'string' },
       'max-in-flight': { type: 'string' }, drain: { type: 'string' }, 'request-timeout': { type: 'string' },
       'p99-bound': { type: 'string' }, 'max-runtime': { type: 'string' },
       'allow-remote': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -149,6 +163,12 @@ export const parseCsBenchArgs = (args: readonly string[], env: Readonly<Record<s
   const durationSeconds = positive('duration', values.duration, 30, false);
   const drainSeconds = positive('drain', values.drain, 15, false);
   const requestTimeoutSeconds = positive('request-timeout', values['request-timeout'], 30, false);
+  if (values.listeners !== undefined && values['listeners-per-room'] !== undefined) {
+    throw new Error('--listeners is --listeners-per-room; pass one');
+  }
+  if (values.filter === true && values['no-filter'] === true) throw new Error('pass either --filter or --no-filter');
+  if (values['no-filter'] === true && values['timeline-limit'] !== undefined) throw new Error('--timeline-limit needs the filter');
+  if (values['members-send'] === true && values.clients !== undefined) throw new Error('--members-send sends from the listeners; --clients is unused');
   const steps = findMax ? Math.ceil(Math.log(maxRate / rate) / Math.log(stepFactor)) + 1 : rates.length;
   // Per server: set-up, then for each step sending + draining; plus time to start Synapse.
   const computedRuntime = targets.length * (180 + steps * (durationSeconds + drainSeconds + requestTimeoutSeconds + 10)) + (startSynapse ? 900 : 0);
@@ -162,7 +182,12 @@ export const parseCsBenchArgs = (args: readonly string[], env: Readonly<Record<s
     durationSeconds,
     clients: positive('clients', values.clients, 20),
     rooms: positive('rooms', values.rooms, 10),
-    listenersPerRoom: positive('listeners', values.listeners, 1),
+    listenersPerRoom: values.listeners === undefined
+      ? positive('listeners-per-room', values['listeners-per-room'], 1)
+      : positive('listeners', values.listeners, 1),
+    membersSend: values['members-send'] === true,
+    filter: values['no-filter'] !== true,
+    timelineLimit: positive('timeline-limit', values['timeline-limit'], 1000),
     maxInFlight: positive('max-in-flight', values['max-in-flight'], 256),
     drainSeconds,
     requestTimeoutSeconds,

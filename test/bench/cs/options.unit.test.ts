@@ -12,6 +12,7 @@ describe('parseCsBenchArgs', () => {
     const o = parse(['--url', 'http://127.0.0.1:8118/', '--shared-secret', 's']);
     expect(o.targets).toEqual([{ label: '', url: 'http://127.0.0.1:8118', sharedSecret: 's' }]);
     expect(o).toMatchObject({ rates: [200], findMax: false, durationSeconds: 30, clients: 20, rooms: 10, listenersPerRoom: 1, maxInFlight: 256 });
+    expect(o).toMatchObject({ membersSend: false, filter: true, timelineLimit: 1000 });
     expect(o.maxRuntimeSeconds).toBeGreaterThan(30);
   });
 
@@ -26,6 +27,19 @@ describe('parseCsBenchArgs', () => {
     const o = parse(['--start-synapse', '--find-max', '--rate', '50']);
     expect(o.targets).toEqual([{ label: '', url: SYNAPSE_URL, sharedSecret: 'synapse-bench-secret' }]);
     expect(o).toMatchObject({ startSynapse: true, findMax: true, rates: [50], stepFactor: 2, maxRate: 5000 });
+  });
+
+  it('takes the issue-15 shape: listeners per room (--listeners as alias), members sending, the filter or none', () => {
+    const base = ['--url', 'http://127.0.0.1:8118', '--shared-secret', 's'];
+    const o = parse([...base, '--rooms', '5', '--listeners-per-room', '4', '--members-send', '--filter', '--timeline-limit', '500']);
+    expect(o).toMatchObject({ rooms: 5, listenersPerRoom: 4, membersSend: true, filter: true, timelineLimit: 500 });
+    expect(parse([...base, '--listeners', '3']).listenersPerRoom).toBe(3);
+    expect(parse([...base, '--no-filter']).filter).toBe(false);
+    expect(() => parse([...base, '--listeners', '3', '--listeners-per-room', '3'])).toThrow(/pass one/);
+    expect(() => parse([...base, '--filter', '--no-filter'])).toThrow(/either --filter or --no-filter/);
+    expect(() => parse([...base, '--no-filter', '--timeline-limit', '10'])).toThrow(/needs the filter/);
+    expect(() => parse([...base, '--members-send', '--clients', '20'])).toThrow(/--clients is unused/);
+    expect(() => parse([...base, '--listeners-per-room', '0'])).toThrow(/--listeners-per-room/);
   });
 
   it('keeps the database each server is said to run on', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { listenerNumber, mapLimit, senderRooms } from './population.ts';
+import { listenerNumber, mapLimit, memberSender, senderRooms } from './population.ts';
 
 describe('senderRooms', () => {
   it('covers every (sender, room) pair the schedule i ↦ (i mod clients, i mod rooms) uses, once', () => {
@@ -8,6 +8,13 @@ describe('senderRooms', () => {
     expect(pairs).toHaveLength(6);
     for (let i = 0; i < 100; i += 1) expect(pairs).toContainEqual([i % 3, i % 2]);
     expect(senderRooms(20, 10)).toHaveLength(20);
+  });
+});
+
+describe('memberSender', () => {
+  it('sends message i into room i mod rooms from its members in turn', () => {
+    expect(Array.from({ length: 6 }, (_, i) => memberSender(i, 2, 3))).toEqual([[0, 0], [1, 0], [0, 1], [1, 1], [0, 2], [1, 2]]);
+    expect(memberSender(13, 5, 4)).toEqual([3, 2]);
   });
 });
 

@@ -29,6 +29,22 @@ const ROWS: readonly [string, (s: StepResult, bound: number) => string][] = [
 /** A server's storage as the reader sees it; figures mean little without it. */
 export const databaseOf = (r: Pick<ServerResult, 'database'>): string => r.database ?? 'not stated (--database)';
 
+/**
+ * The projections a server runs, from its `/health` body (`consumers` by name, `dependencies`):
+ * whether the ClickHouse analytics view competes for the CPU is read, not assumed.
+ */
+export const projectionsOf = (health: unknown): string => {
+  const body = typeof health === 'object' && health !== null ? (health as Record<string, unknown>) : {};
+  const consumers = body.consumers;
+  if (typeof consumers !== 'object' || consumers === null) return 'not reported (/health has no consumers)';
+  const names = Object.keys(consumers);
+  const clickhouse = (body.dependencies as Record<string, unknown> | undefined)?.clickhouse;
+  const analytics = names.includes('analytics')
+    ? `ClickHouse analytics on${typeof clickhouse === 'string' ? ` (${clickhouse})` : ''}`
+    : 'ClickHouse analytics off';
+  return `${names.join(', ')}; ${analytics}`;
+};
+
 export const printComparison = (title: string, results: readonly ServerResult[], p99BoundMs: number): void => {
   const columns = results.flatMap((r) => r.steps.map((step) => ({ server: r.label, result: r, step })));
   if (columns.length === 0) return;
@@ -37,6 +53,7 @@ export const printComparison = (title: string, results: readonly ServerResult[],
     ['', ...columns.map((c) => `${c.server} @ ${formatRate(c.step.rate)}`)],
     [
       ['database', ...columns.map((c) => databaseOf(c.result))],
+      ['projections', ...columns.map((c) => c.result.projections)],
       ...ROWS.map(([name, cell]) => [name, ...columns.map((c) => cell(c.step, p99BoundMs))]),
     ],
   );
@@ -51,7 +68,7 @@ export const summaryLines = (results: readonly ServerResult[], p99BoundMs: numbe
     const health = l === undefined ? '' :
       `; ${l.listeners} listeners (${l.filtered} with the message filter), ${count(l.syncs)} syncs, ` +
       `${l.limitedGaps} limited timelines backfilled, ${l.syncErrors} sync errors`;
-    return [`${r.label} (${r.url}, database ${databaseOf(r)}): sustained ${best === undefined ? 'none of the rates tried' : formatRate(best)}${health}`];
+    return [`${r.label} (${r.url}, database ${databaseOf(r)}, projections ${r.projections}): sustained ${best === undefined ? 'none of the rates tried' : formatRate(best)}${health}`];
   });
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { MatrixHttpError } from './matrixClient.ts';
-import { errorLines, printComparison, summaryLines } from './report.ts';
+import { errorLines, printComparison, projectionsOf, summaryLines } from './report.ts';
 import { sendErrorKind, type ServerResult } from './scenario.ts';
 import { summarize } from './stats.ts';
 import type { StepResult } from './verdict.ts';
@@ -17,7 +17,7 @@ const step = (rate: number, lost: number, failed = 0, skipped = 0): StepResult =
 });
 
 const server = (steps: StepResult[], extra: Partial<ServerResult> = {}): ServerResult => ({
-  label: 'Synapse', url: 'http://127.0.0.1:18008', steps,
+  label: 'Synapse', url: 'http://127.0.0.1:18008', projections: 'not reported (/health has no consumers)', steps,
   listeners: { listeners: 10, filtered: 10, syncs: 123, syncErrors: 0, limitedGaps: 1 }, ...extra,
 });
 
@@ -40,7 +40,7 @@ describe('errorLines', () => {
 describe('summaryLines', () => {
   it('names the highest sustained rate and the listeners health', () => {
     expect(summaryLines([server([step(100, 0), step(200, 50)])], 1000)).toEqual([
-      'Synapse (http://127.0.0.1:18008, database not stated (--database)): sustained 100/s; 10 listeners (10 with the message filter), 123 syncs, 1 limited timelines backfilled, 0 sync errors',
+      'Synapse (http://127.0.0.1:18008, database not stated (--database), projections not reported (/health has no consumers)): sustained 100/s; 10 listeners (10 with the message filter), 123 syncs, 1 limited timelines backfilled, 0 sync errors',
     ]);
   });
 });
@@ -48,7 +48,7 @@ describe('summaryLines', () => {
 describe('the database beside the figures', () => {
   it('names each server\'s database in its summary line', () => {
     const results = [server([step(100, 0)], { database: 'PostgreSQL (database synapse on 127.0.0.1:15432)' })];
-    expect(summaryLines(results, 1000)[0]).toMatch(/^Synapse \(http:\/\/127\.0\.0\.1:18008, database PostgreSQL \(database synapse on 127\.0\.0\.1:15432\)\): sustained 100\/s/);
+    expect(summaryLines(results, 1000)[0]).toMatch(/^Synapse \(http:\/\/127\.0\.0\.1:18008, database PostgreSQL \(database synapse on 127\.0\.0\.1:15432\), projections not reported .*\): sustained 100\/s/);
   });
 
   it('puts a database row first in the table', () => {
@@ -64,6 +64,18 @@ describe('the database beside the figures', () => {
     }
     const rows = written.join('').split('\n');
     expect(rows[4]).toMatch(/^database +SQLite \(\/tmp\/x\.db\)/);
+    expect(rows[5]).toMatch(/^projections +not reported/);
+  });
+});
+
+describe('projectionsOf', () => {
+  it('names the consumers /health lists and whether the ClickHouse analytics view runs', () => {
+    const consumers = { rooms: { state: 'running' }, search: { state: 'running' } };
+    expect(projectionsOf({ dependencies: { clickhouse: 'up' }, consumers: { ...consumers, analytics: { state: 'running' } } }))
+      .toBe('rooms, search, analytics; ClickHouse analytics on (up)');
+    expect(projectionsOf({ dependencies: { database: 'up' }, consumers })).toBe('rooms, search; ClickHouse analytics off');
+    expect(projectionsOf('OK')).toBe('not reported (/health has no consumers)');
+    expect(projectionsOf(undefined)).toBe('not reported (/health has no consumers)');
   });
 });
 

@@ -4,9 +4,10 @@
  */
 import { createProgressBar } from '../../../infra/cli/index.ts';
 import { startListener, type Listener } from './listener.ts';
-import { MatrixHttpError, sendMessage, serverName, type HttpOptions, type Json, type Session } from './matrixClient.ts';
+import { healthReport, MatrixHttpError, sendMessage, serverName, type HttpOptions, type Json } from './matrixClient.ts';
 import type { CsBenchOptions, Target } from './options.ts';
 import { listenerNumber, mapLimit, populate } from './population.ts';
+import { projectionsOf } from './report.ts';
 import { runOpenLoop } from './scheduler.ts';
 import { benchMessageContent, benchMessageId, createDeliveryTracker, type DeliveryTracker } from './tracker.ts';
 import { judgeStep, type StepResult } from './verdict.ts';
@@ -25,6 +26,8 @@ export interface ServerResult {
   readonly url: string;
   /** What the server stores its data in; undefined when nobody said. */
   readonly database?: string;
+  /** The projections the server said (in /health) it runs, ClickHouse analytics on or off. */
+  readonly projections: string;
   readonly steps: readonly StepResult[];
   readonly listeners?: ListenerSummary;
   /** Set when the run could not complete (set-up failed, or the run was aborted). */
@@ -56,6 +59,8 @@ export const runServer = async (
   let listeners: Listener[] = [];
   const prefix = (line: string) => say(`${label}: ${line}`);
   const database = target.database === undefined ? {} : { database: target.database };
+  const projections = projectionsOf(await healthReport(http));
+  prefix(`projections: ${projections}`);
   try {
     const population = await populate(http, target.sharedSecret, runId, options, prefix);
     const onEvent = (event: Json, listener: number, receivedAt: number) => {
@@ -66,9 +71,12 @@ export const runServer = async (
     prefix(`positioning ${options.rooms * options.listenersPerRoom} listeners`);
     const slots = population.listeners.flatMap((members, room) => members.map((session, k) => ({ session, room, k })));
     listeners = await mapLimit(slots, 4, ({ session, room, k }) =>
-      startListener({ http, session, roomId: population.roomIds[room] as string, index: listenerNumber(room, k, options.listenersPerRoom), onEvent }),
+      startListener({
+        http, session, roomId: population.roomIds[room] as string, index: listenerNumber(room, k, options.listenersPerRoom),
+        unfiltered: !options.filter, timelineLimit: options.timelineLimit, onEvent,
+      }),
     );
-    if (listeners.some((l) => !l.filtered)) prefix('the server refused the sync filter; listeners use plain /sync');
+    if (options.filter && listeners.some((l) => !l.filtered)) prefix('the server refused the sync filter; listeners use plain /sync');
 
     const runStep = async (rate: number, index: number): Promise<StepResult> => {
       const tracker = createDeliveryTracker(`${runId}.${index}`);
@@ -93,8 +101,7 @@ export const runServer = async (
           const id = tracker.messageId(i);
           tracker.sendStarted(id, roomListeners[room] as number[], performance.now());
           try {
-            const sender = population.senders[i % options.clients] as Session;
-            await sendMessage(http, sender, population.roomIds[room] as string, id, benchMessageContent(id, Date.now()));
+            await sendMessage(http, population.senderOf(i), population.roomIds[room] as string, id, benchMessageContent(id, Date.now()));
             tracker.sendFinished(id, performance.now());
           } catch (error) {
             tracker.sendFinished(id, performance.now(), sendErrorKind(error));
@@ -128,10 +135,10 @@ export const runServer = async (
       }
     }
     if (signal.aborted) throw new Error('aborted (--max-runtime reached)');
-    return { label, url: target.url, ...database, steps, listeners: summarizeListeners(listeners) };
+    return { label, url: target.url, ...database, projections, steps, listeners: summarizeListeners(listeners) };
   } catch (error) {
     return {
-      label, url: target.url, ...database, steps, listeners: summarizeListeners(listeners),
+      label, url: target.url, ...database, projections, steps, listeners: summarizeListeners(listeners),
       error: error instanceof Error ? error.message : String(error),
     };
   } finally {
