@@ -22,6 +22,7 @@ import { deviceListDelta } from './deviceLists.ts';
 import { keyChanges } from './keyChanges.ts';
 import { ignoringContext, servedStrippedRoom, syncPreferences } from './ignored.ts';
 import { encodeSyncToken, parseSyncToken, type SyncPositions } from './token.ts';
+import { sharingTimelineReads } from './sharedReads.ts';
 
 export interface SyncRequest {
   readonly since?: string;
@@ -256,8 +257,10 @@ export interface SyncService {
   forgetUser(userId: string): void;
 }
 
-export const createSync = (ctx: SyncContext): SyncService => {
+export const createSync = (context: SyncContext): SyncService => {
   const memo = createSyncMemo();
+  // The listeners of a room woken by one commit read its timeline once (sharedReads.ts).
+  const ctx: SyncContext = { ...context, rooms: sharingTimelineReads(context.rooms) };
   return {
     sync: (requester, request, signal) => sync(ctx, requester, request, signal, memo),
     keyChanges: (requester, from, to) => keyChanges(ctx, requester, from, to),
