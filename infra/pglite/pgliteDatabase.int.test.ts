@@ -68,6 +68,17 @@ describe('PGlite specifics', () => {
     await db.close();
   });
 
+  it('returns json and jsonb parsed, in plain statements, transactions and statement lists alike', async () => {
+    const db = await createPgliteDatabase({ dir: await freshDir() });
+    const text = `SELECT '{"a":[1,{"b":null}]}'::json AS j, 'null'::jsonb AS n, NULL::jsonb AS missing, '"s"'::jsonb AS s,
+      '[{"x":1}]'::jsonb -> 0 AS picked, '{"t":"u"}'::text AS plain`;
+    const expected = { j: { a: [1, { b: null }] }, n: null, missing: null, s: 's', picked: { x: 1 }, plain: '{"t":"u"}' };
+    expect((await db.query(text)).rows).toEqual([expected]);
+    expect(await db.transaction(async (tx) => (await tx.query(text)).rows)).toEqual([expected]);
+    expect((await db.transactionOf!([{ text }]))[0]!.rows).toEqual([expected]);
+    await db.close();
+  });
+
   it('runs a list of statements as one transaction, or rejects with the cause and keeps none', async () => {
     const db = await createPgliteDatabase({ dir: await freshDir() });
     await db.query('CREATE TABLE together (n int8 PRIMARY KEY)');

@@ -16,7 +16,7 @@ import { mkdir } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { SqlDatabase, SqlExecutor, SqlParam, SqlResult, SqlStatement } from '../../domain/ports/index.ts';
 import { unstorableTextError } from '../postgres/sqlTypes.ts';
-import { deserializeError, type Reply, type Request } from './protocol.ts';
+import { decodeResult, deserializeError, type Reply, type Request, type WireResult } from './protocol.ts';
 
 export interface PgliteOptions {
   /** Data directory; created if missing. One process at a time may open it. */
@@ -83,7 +83,7 @@ export const createPgliteDatabase = async (options: PgliteOptions): Promise<SqlD
 
   const run = async <Row>(text: string, values: readonly SqlParam[] | undefined, tx?: number): Promise<SqlResult<Row>> => {
     const reply = await call({ op: 'query', text, ...(values === undefined ? {} : { values }), ...(tx === undefined ? {} : { tx }) });
-    return reply.value as SqlResult<Row>;
+    return decodeResult<Row>(reply.value as WireResult);
   };
 
   const query = async <Row = Record<string, unknown>>(text: string, values?: readonly SqlParam[]) => {
@@ -110,7 +110,7 @@ export const createPgliteDatabase = async (options: PgliteOptions): Promise<SqlD
   // One message for the whole transaction instead of one per statement.
   const transactionOf = async (statements: readonly SqlStatement[]): Promise<SqlResult[]> => {
     outsideTransaction('transactionOf');
-    return (await call({ op: 'batch', statements })).value as SqlResult[];
+    return ((await call({ op: 'batch', statements })).value as WireResult[]).map((result) => decodeResult(result));
   };
 
   const close = async (): Promise<void> => {

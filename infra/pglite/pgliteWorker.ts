@@ -8,12 +8,14 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { PGlite, types, type Transaction } from '@electric-sql/pglite';
-import type { SqlParam, SqlResult } from '../../domain/ports/index.ts';
+import type { SqlParam } from '../../domain/ports/index.ts';
 import { parseInt8, rowCountOf } from '../postgres/sqlTypes.ts';
-import { serializeError, type Reply, type Request } from './protocol.ts';
+import { serializeError, type Reply, type Request, type WireResult } from './protocol.ts';
 
 interface PgliteTarget {
-  query<T>(query: string, params?: unknown[]): Promise<{ rows: T[]; rowCount?: number; affectedRows?: number }>;
+  query<T>(query: string, params?: unknown[]): Promise<{
+    rows: T[]; rowCount?: number; affectedRows?: number; fields: { name: string; dataTypeID: number }[];
+  }>;
 }
 
 interface OpenTransaction {
@@ -37,9 +39,18 @@ const transactions = new Map<number, OpenTransaction>();
 const reply = (message: Reply): void => port.postMessage(message);
 const fail = (id: number, error: unknown): void => reply({ id, ok: false, error: serializeError(error) });
 
-const run = async (target: PgliteTarget, text: string, values?: readonly SqlParam[]): Promise<SqlResult> => {
+/** json and jsonb stay text here: the adapter parses them (see WireResult). */
+const asText = (text: string): string => text;
+const JSON_TYPES: ReadonlySet<number> = new Set([types.JSON, types.JSONB]);
+
+const run = async (target: PgliteTarget, text: string, values?: readonly SqlParam[]): Promise<WireResult> => {
   const result = await target.query<Record<string, unknown>>(text, values === undefined ? undefined : [...values]);
-  return { rows: result.rows, rowCount: rowCountOf(result.rowCount ?? result.affectedRows, result.rows) };
+  const json = result.fields.filter((field) => JSON_TYPES.has(field.dataTypeID)).map((field) => field.name);
+  return {
+    rows: result.rows,
+    rowCount: rowCountOf(result.rowCount ?? result.affectedRows, result.rows),
+    ...(json.length === 0 ? {} : { json }),
+  };
 };
 
 const database = (): PGlite => {
@@ -79,7 +90,7 @@ const handle = async (request: Request): Promise<void> => {
     case 'open':
       // relaxedDurability stays off: every statement reaches the files before its promise resolves,
       // so a killed process loses nothing that was reported committed.
-      pglite = await PGlite.create({ dataDir: request.dir, parsers: { [types.INT8]: parseInt8 } });
+      pglite = await PGlite.create({ dataDir: request.dir, parsers: { [types.INT8]: parseInt8, [types.JSON]: asText, [types.JSONB]: asText } });
       reply({ id: request.id, ok: true });
       return;
     case 'query': {
@@ -105,7 +116,7 @@ const handle = async (request: Request): Promise<void> => {
     case 'batch': {
       const { statements } = request;
       const results = await database().transaction(async (tx) => {
-        const done: SqlResult[] = [];
+        const done: WireResult[] = [];
         for (const statement of statements) done.push(await run(tx, statement.text, statement.values));
         return done;
       });
