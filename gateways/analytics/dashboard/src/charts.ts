@@ -17,7 +17,8 @@ export interface Series {
 }
 
 export interface ChartData {
-  readonly kind: 'line' | 'bar';
+  /** bar: horizontal bars (long keys); columns: vertical bars (a few periods). */
+  readonly kind: 'line' | 'bar' | 'columns';
   readonly labels: readonly string[];
   readonly series: readonly Series[];
   /** The table: one row of cells per entry, the first cell the key. */
@@ -42,7 +43,7 @@ export const renderChart = (section: HTMLElement, data: ChartData): void => {
   const body = section.querySelector('tbody');
   if (canvas === null || body === null) throw new Error(`chart section ${section.dataset.chart ?? '?'} lacks a canvas or table`);
   const config: ChartConfiguration<'line' | 'bar'> = {
-    type: data.kind,
+    type: data.kind === 'line' ? 'line' : 'bar',
     data: {
       labels: data.labels.map(short),
       datasets: data.series.map((series, i) => ({
@@ -51,11 +52,14 @@ export const renderChart = (section: HTMLElement, data: ChartData): void => {
         borderColor: COLOURS[i % COLOURS.length],
         backgroundColor: COLOURS[i % COLOURS.length],
         pointRadius: data.labels.length > 60 ? 0 : 2,
+        maxBarThickness: 48,
       })),
     },
     options: {
       animation: false,
       responsive: true,
+      // Sections across the whole page are flatter.
+      aspectRatio: section.classList.contains('wide') ? 3.5 : 2,
       indexAxis: data.kind === 'bar' ? 'y' : 'x',
       plugins: { legend: { display: data.series.length > 1 } },
       scales: { [data.kind === 'bar' ? 'x' : 'y']: { beginAtZero: true, ticks: { precision: 0 } } },

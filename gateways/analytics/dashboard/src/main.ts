@@ -74,7 +74,7 @@ const activeUsersChart = (answer: Row): ChartData => {
   const mau = new Map(monthly.map((row) => [monthOf(num(row.ts)), num(row.users)]));
   const cells = (label: string, row: Row): (string | number)[] => [label, num(row.users), num(row.local), num(row.bridged), num(row.federated)];
   return {
-    kind: 'line',
+    kind: 'columns',
     labels: daily.map((row) => bucketLabel(num(row.ts), 'day')),
     series: [
       { label: 'daily active users', values: daily.map((row) => num(row.users)) },
