@@ -29,6 +29,8 @@ const isWordPart = (c: string): boolean => /[A-Za-z0-9_]/.test(c) || c.charCodeA
 /** Operators and separators a SELECT needs; anything else outside a literal is refused. */
 const PUNCTUATION = ['::', '->', '||', '<=', '>=', '!=', '<>', '==', '(', ')', ',', '.', ';', '+', '-', '*', '/', '%', '=', '<', '>', '[', ']', '?', ':'];
 
+const ESCAPES: Readonly<Record<string, string>> = { n: '\n', r: '\r', t: '\t', '0': '\0', b: '\b', f: '\f' };
+
 /** Reads a quoted literal starting at `start` (the quote); returns its unescaped text and the index after it. */
 const quoted = (sql: string, start: number, quote: string): { text: string; end: number } => {
   let text = '';
@@ -37,7 +39,8 @@ const quoted = (sql: string, start: number, quote: string): { text: string; end:
     const c = sql[i]!;
     if (c === '\\') {
       if (i + 1 >= sql.length) break;
-      text += sql[i + 1];
+      const escaped = sql[i + 1]!;
+      text += ESCAPES[escaped] ?? escaped;
       i += 2;
     } else if (c === quote) {
       if (sql[i + 1] === quote) {
