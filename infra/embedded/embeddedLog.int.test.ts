@@ -159,4 +159,29 @@ describe('embedded log files', () => {
     await log.close();
     expect(seen).toEqual([1]);
   });
+
+  it('serves the newest acknowledged records from memory and older ones from the file, alike', async () => {
+    const dir = await freshDir();
+    const log = await createEmbeddedLog({ dir });
+    await log.ensureTopic('rooms', 1);
+    // More than the in-memory tail holds (1,024 records), in batches as group commit makes them.
+    for (let batch = 0; batch < 15; batch++) {
+      await log.append('rooms', Array.from({ length: 100 }, (_, i) => ({ key: 'a', value: { n: batch * 100 + i }, headers: { h: 'x' } })));
+    }
+    const values = async (from: number, max: number) => (await log.read('rooms', 0, from, max)).map((entry) => (entry.value as { n: number }).n);
+    const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+    // Reads that start in the file and run into the tail, and reads inside the tail, give the same entries.
+    expect(await values(0, 1500)).toEqual(range(0, 1500));
+    expect(await values(470, 60)).toEqual(range(470, 530));
+    expect(await values(1490, 20)).toEqual(range(1490, 1500));
+    const [entry] = await log.read('rooms', 0, 1499, 1);
+    expect(entry).toMatchObject({ topic: 'rooms', partition: 0, offset: 1499, key: 'a', headers: { h: 'x' }, value: { n: 1499 } });
+    expect(typeof entry?.timestamp).toBe('number');
+    // With the file emptied behind the log's back, the newest records still read (from memory) and
+    // the oldest no longer do (from the file): each range is served where this says.
+    await truncate(path.join(dir, 'rooms', '0.log'), 0);
+    expect(await values(1400, 100)).toEqual(range(1400, 1500));
+    await expect(log.read('rooms', 0, 0, 10)).rejects.toThrow(/shorter than its index/);
+    await log.close();
+  });
 });

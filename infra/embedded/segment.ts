@@ -8,6 +8,10 @@
  * committed: offsets are assigned in call order, and every write waiting when the disk is free goes
  * out in one write + one fdatasync. Readers only see acknowledged (synced) records, like Kafka's
  * high watermark.
+ *
+ * The newest acknowledged frames stay in memory (up to TAIL_RECORDS / TAIL_BYTES): every consumer
+ * group reads each record right after it is acknowledged, so those reads are served without a file
+ * read each (four to five groups read every room record); older offsets come from the file.
  */
 import { constants, type promises as fsp } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -19,6 +23,9 @@ const INDEX_INTERVAL = 32;
 const SCAN_CHUNK = 1 << 20;
 /** A frame longer than this is treated as garbage left by a torn write. */
 const MAX_RECORD_BYTES = 64 << 20;
+/** Bounds of the in-memory tail, per segment (partition). */
+const TAIL_RECORDS = 1024;
+const TAIL_BYTES = 1 << 20;
 
 export interface SegmentRecovery {
   readonly path: string;
@@ -59,6 +66,10 @@ export class Segment {
   #failure: unknown = undefined;
   #closed = false;
   #waiters: Array<() => void> = [];
+  /** Frames of the newest acknowledged records, oldest first; #tail[0] holds offset #tailStart. */
+  #tail: Buffer[] = [];
+  #tailStart = 0;
+  #tailBytes = 0;
 
   private constructor(path: string, file: fsp.FileHandle) {
     this.path = path;
@@ -112,7 +123,7 @@ export class Segment {
       position += HEADER_BYTES + length;
       offset += 1;
     }
-    this.#nextOffset = this.#durableOffset = offset;
+    this.#nextOffset = this.#durableOffset = this.#tailStart = offset;
     this.#writeEnd = this.#durableBytes = position;
     if (position === size) return undefined;
     await this.#file.truncate(position);
@@ -166,6 +177,7 @@ export class Segment {
           await this.#file.datasync();
           this.#durableBytes += data.length;
           this.#durableOffset = batch[batch.length - 1].lastOffset + 1;
+          this.#keepInTail(batch);
           for (const write of batch) write.resolve();
           this.#notify();
         } catch (error) {
@@ -179,11 +191,44 @@ export class Segment {
     }
   }
 
+  /** Appends a synced batch's frames to the in-memory tail, dropping its oldest past the bounds. */
+  #keepInTail(batch: readonly PendingWrite[]): void {
+    for (const write of batch) {
+      for (const frame of write.frames) this.#tail.push(frame);
+      this.#tailBytes += write.byteLength;
+    }
+    let drop = 0;
+    while (drop < this.#tail.length && (this.#tail.length - drop > TAIL_RECORDS || this.#tailBytes > TAIL_BYTES)) {
+      this.#tailBytes -= this.#tail[drop].length;
+      drop += 1;
+    }
+    if (drop > 0) {
+      this.#tail.splice(0, drop);
+      this.#tailStart += drop;
+    }
+  }
+
+  #decode(topic: string, partition: number, offset: number, buffer: Buffer, at: number, length: number): LogEntry {
+    const raw = JSON.parse(buffer.toString('utf8', at + HEADER_BYTES, at + HEADER_BYTES + length)) as {
+      offset: number; timestamp: number; key: string; headers: Record<string, string>; value: LogValue;
+    };
+    if (raw.offset !== offset) throw new Error(`segment ${this.path}: expected offset ${offset}, found ${raw.offset}`);
+    return { topic, partition, offset, key: raw.key, value: raw.value, headers: raw.headers, timestamp: raw.timestamp };
+  }
+
   /** Reads up to `max` acknowledged entries from `fromOffset`. */
   async read(topic: string, partition: number, fromOffset: number, max: number): Promise<LogEntry[]> {
     const end = Math.min(this.#durableOffset, fromOffset + max);
     if (fromOffset >= end || max <= 0) return [];
     if (fromOffset < 0) throw new RangeError(`negative offset ${fromOffset}`);
+    if (fromOffset >= this.#tailStart) {
+      const entries: LogEntry[] = [];
+      for (let offset = fromOffset; offset < end; offset++) {
+        const frame = this.#tail[offset - this.#tailStart];
+        entries.push(this.#decode(topic, partition, offset, frame, 0, frame.length - HEADER_BYTES));
+      }
+      return entries;
+    }
     const firstSlot = Math.floor(fromOffset / INDEX_INTERVAL);
     const lastSlot = Math.ceil(end / INDEX_INTERVAL);
     const start = this.#index[firstSlot];
@@ -200,13 +245,7 @@ export class Segment {
     let offset = firstSlot * INDEX_INTERVAL;
     while (offset < end) {
       const length = buffer.readUInt32BE(at);
-      if (offset >= fromOffset) {
-        const raw = JSON.parse(buffer.toString('utf8', at + HEADER_BYTES, at + HEADER_BYTES + length)) as {
-          offset: number; timestamp: number; key: string; headers: Record<string, string>; value: LogValue;
-        };
-        if (raw.offset !== offset) throw new Error(`segment ${this.path}: expected offset ${offset}, found ${raw.offset}`);
-        entries.push({ topic, partition, offset, key: raw.key, value: raw.value, headers: raw.headers, timestamp: raw.timestamp });
-      }
+      if (offset >= fromOffset) entries.push(this.#decode(topic, partition, offset, buffer, at, length));
       at += HEADER_BYTES + length;
       offset += 1;
     }
