@@ -1,6 +1,8 @@
 /**
  * The `events` export: metadata rows streamed from ClickHouse as it reads them (JSONEachRow),
- * never gathered in memory; at most `limit` rows, in time order.
+ * never gathered in memory; at most `limit` rows. No ORDER BY: sorting would make ClickHouse hold
+ * every row before the first one leaves. Rows come in the table's order (by month received, then
+ * log position: a room's events in the order it accepted them).
  */
 import type { ExportEventRow, ExportEventsQuery } from '../../domain/app/analytics/index.ts';
 import { chNumber, chString } from '../runtime/index.ts';
@@ -19,7 +21,6 @@ export const exportEventsSql = (query: ExportEventsQuery): string => {
       toUnixTimestamp(accepted_at) * 1000 AS received_ts, status
     FROM ${ANALYTICS_EVENTS_TABLE} FINAL
     WHERE ${where.join(' AND ')}
-    ORDER BY origin_server_ms ASC, event_id ASC
     LIMIT ${chNumber(query.limit)}`;
 };
 
