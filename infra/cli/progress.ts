@@ -1,6 +1,6 @@
 /**
  * A progress display for long CLI jobs (projection rebuilds) on stderr. On a terminal it redraws one
- * line — bar, percent, counts and rate — at most ten times a second; when stderr is a file or a pipe
+ * line — bar, percent, counts, rate and the time left at that rate — at most ten times a second; when stderr is a file or a pipe
  * (CI logs, systemd) it prints a plain line every few seconds instead, so logs stay readable.
  */
 
@@ -31,6 +31,22 @@ const TTY_REDRAW_MS = 100;
 const formatRate = (perSecond: number): string =>
   perSecond >= 10_000 ? `${(perSecond / 1000).toFixed(1)}k/s` : `${Math.round(perSecond)}/s`;
 
+/** `45s`, `12m05s`, `3h07m`: the time left, coarser as it grows. */
+export const formatDuration = (seconds: number): string => {
+  const whole = Math.ceil(seconds);
+  if (whole < 60) return `${whole}s`;
+  const minutes = Math.floor(whole / 60);
+  if (minutes < 60) return `${minutes}m${String(whole % 60).padStart(2, '0')}s`;
+  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
+};
+
+/** The time left at the average rate so far; unknown before anything is done. */
+const eta = (done: number, total: number, seconds: number): string => {
+  if (done >= total) return 'done';
+  if (done <= 0) return 'ETA ?';
+  return `ETA ${formatDuration(((total - done) * seconds) / done)}`;
+};
+
 export const createProgressBar = (options: ProgressOptions): ProgressBar => {
   const stream = options.stream ?? process.stderr;
   const now = options.now ?? Date.now;
@@ -45,7 +61,7 @@ export const createProgressBar = (options: ProgressOptions): ProgressBar => {
   const summary = (): string => {
     const percent = total > 0 ? (100 * done) / total : 100;
     const seconds = Math.max((now() - started) / 1000, 0.001);
-    return `${percent.toFixed(1).padStart(5)}%  ${done}/${total}  ${formatRate(done / seconds)}`;
+    return `${percent.toFixed(1).padStart(5)}%  ${done}/${total}  ${formatRate(done / seconds)}  ${eta(done, total, seconds)}`;
   };
 
   const draw = (): void => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createProgressBar } from './progress.ts';
+import { createProgressBar, formatDuration } from './progress.ts';
 
 const fakeStream = (isTTY: boolean) => {
   const writes: string[] = [];
@@ -18,8 +18,8 @@ describe('createProgressBar', () => {
     bar.update(1000, 1000);
     bar.finish();
     expect(writes).toHaveLength(4);
-    expect(writes[0]).toMatch(/^\r\[#+-+\] timeline  25\.0%  250\/1000  250\/s\x1b\[K$/);
-    expect(writes[1]).toContain('100.0%  1000/1000  500/s');
+    expect(writes[0]).toMatch(/^\r\[#+-+\] timeline  25\.0%  250\/1000  250\/s  ETA 3s\x1b\[K$/);
+    expect(writes[1]).toContain('100.0%  1000/1000  500/s  done');
     expect(writes[1]).not.toContain('-]');
     expect(writes[3]).toBe('\n');
   });
@@ -28,7 +28,7 @@ describe('createProgressBar', () => {
     let clock = 0;
     const { writes, stream } = fakeStream(false);
     const bar = createProgressBar({ label: 'search', stream, plainIntervalSeconds: 5, now: () => clock });
-    bar.update(1, 100); // first update is drawn
+    bar.update(0, 100); // first update is drawn
     clock = 3000;
     bar.update(50, 100); // too soon
     clock = 6000;
@@ -37,10 +37,17 @@ describe('createProgressBar', () => {
     bar.finish();
     bar.update(99, 100); // ignored after finish
     expect(writes).toEqual([
-      'search: 1.0%  1/100  1000/s\n',
-      'search: 60.0%  60/100  10/s\n',
-      'search: 60.0%  60/100  9/s\n',
+      'search: 0.0%  0/100  0/s  ETA ?\n',
+      'search: 60.0%  60/100  10/s  ETA 4s\n',
+      'search: 60.0%  60/100  9/s  ETA 5s\n',
     ]);
     expect(writes.every((line) => !line.includes('\r'))).toBe(true);
+  });
+
+  it('says the time left coarser as it grows', () => {
+    expect(formatDuration(0.2)).toBe('1s');
+    expect(formatDuration(59)).toBe('59s');
+    expect(formatDuration(725)).toBe('12m05s');
+    expect(formatDuration(3 * 3600 + 7 * 60 + 30)).toBe('3h07m');
   });
 });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DATA_DIR_LOCK_FILE, lockDataDir } from './dataDirLock.ts';
 import { currentProcess, provablyGone } from './processIdentity.ts';
-import { StartupError } from './startupError.ts';
+import { InUseError } from './startupError.ts';
 
 const dirs: string[] = [];
 const newDir = async (): Promise<string> => {
@@ -71,7 +71,7 @@ describe('lockDataDir', () => {
     const lock = await lockDataDir(dir);
     const file = path.join(dir, DATA_DIR_LOCK_FILE);
     const { since, host } = JSON.parse(await readFile(file, 'utf8')) as { since: string; host: string };
-    await expect(lockDataDir(dir)).rejects.toThrow(new StartupError(
+    await expect(lockDataDir(dir)).rejects.toThrow(new InUseError(
       `the data directory ${dir} is in use by another Strata process (pid ${process.pid} on ${host}, since ${since}); `
         + `only one process may use a data directory — if that process is gone, delete ${file}`,
     ));

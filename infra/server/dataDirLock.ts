@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { currentProcess, describeHolder, provablyGone, type HolderProcess } from './processIdentity.ts';
-import { StartupError } from './startupError.ts';
+import { InUseError } from './startupError.ts';
 
 export const DATA_DIR_LOCK_FILE = 'strata.lock';
 
@@ -44,7 +44,7 @@ const readLock = async (file: string): Promise<LockContent | undefined> => {
   return { host: '', pid: 0, holding: '', since: '' };
 };
 
-const refusal = (dir: string, file: string, holder: LockContent): StartupError => new StartupError(
+const refusal = (dir: string, file: string, holder: LockContent): InUseError => new InUseError(
   `the data directory ${dir} is in use by another Strata process (${describeHolder(holder)}, since ${holder.since}); `
     + `only one process may use a data directory — if that process is gone, delete ${file}`,
 );
@@ -96,7 +96,7 @@ export const lockDataDir = async (dir: string): Promise<DataDirLock> => {
       }
       await unlink(aside).catch(() => undefined);
     }
-    throw new StartupError(`cannot lock the data directory ${dir}: ${file} keeps changing; is another Strata process starting?`);
+    throw new InUseError(`cannot lock the data directory ${dir}: ${file} keeps changing; is another Strata process starting?`);
   } finally {
     await unlink(draft).catch(() => undefined);
   }

@@ -10,6 +10,17 @@ export class StartupError extends Error {
   }
 }
 
+/**
+ * Another Strata process holds what this one must hold alone (the data directory, the writer
+ * lease): tools such as `npm run rebuild` tell "stop the server first" apart from other failures.
+ */
+export class InUseError extends StartupError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InUseError';
+  }
+}
+
 export const reasonOf = (error: unknown): string => {
   const message = error instanceof Error ? error.message : String(error);
   return message.replace(/\s*\n\s*/g, ' ').trim();

@@ -23,7 +23,7 @@
 import { randomBytes } from 'node:crypto';
 import type { LogEntry, LogValue, RoomLog } from '../../domain/index.ts';
 import { currentProcess, describeHolder, provablyGone, type HolderProcess } from './processIdentity.ts';
-import { StartupError } from './startupError.ts';
+import { InUseError } from './startupError.ts';
 
 export const WRITER_LEASE_TOPIC = 'strata.writer';
 const LEASE_KEY = 'writer';
@@ -142,7 +142,7 @@ export const acquireWriterLease = async (options: WriterLeaseOptions): Promise<W
         continue;
       }
       if (!expired && !gone) {
-        throw new StartupError(
+        throw new InUseError(
           `another Strata process (${describeHolder(lease.holder)}) holds the writer lease of ${where}, renewed ${ago(started - lease.renewed_at)} ago; `
             + 'only one process may write a log namespace (see docs/ARCHITECTURE.md, "One writer per namespace")',
         );
@@ -151,7 +151,7 @@ export const acquireWriterLease = async (options: WriterLeaseOptions): Promise<W
     }
     if (await write(end, false)) acquiredUntil = started + termMs;
   }
-  if (acquiredUntil === undefined) throw new StartupError(`cannot take the writer lease of ${where}: other processes keep writing it`);
+  if (acquiredUntil === undefined) throw new InUseError(`cannot take the writer lease of ${where}: other processes keep writing it`);
   let until = acquiredUntil;
 
   /** Why the lease is lost for good, once it is. */

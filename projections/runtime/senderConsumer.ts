@@ -3,8 +3,9 @@
  * the world (push, queue for a remote) instead of building a read model. Each batch's entries past
  * the partition's stored position are handed to `handle`; the position is stored (`checkpoint`) at
  * once when `handle`'s result must be stored beside it, and otherwise at most every
- * POSITION_SAVE_MS, so an idle partition costs no write per record and a restart looks again at
- * up to that much (delivery is at least once). Lag is reported per batch as the projections do.
+ * POSITION_SAVE_MS (and at a clean stop), so an idle partition costs no write per record and a
+ * restart after a crash looks again at up to that much (delivery is at least once). Lag is reported
+ * per batch as the projections do.
  *
  * Senders act only on what the rooms projection applied, and that one checks the log contract:
  * no contract is checked here (it would parse every record, which a sender may spare itself).
@@ -50,10 +51,12 @@ export interface ConsumeAsSenderOptions<Handled> {
   handOn?(handled: Handled): void;
 }
 
-export const consumeAsSender = <Handled>(options: ConsumeAsSenderOptions<Handled>): Promise<RunningConsumer> => {
+export const consumeAsSender = async <Handled>(options: ConsumeAsSenderOptions<Handled>): Promise<RunningConsumer> => {
   const { name, logger } = options;
   const savedAt = new Map<number, number>();
-  return consumeWithPositions({
+  /** Positions handled but not stored yet (nothing needed storing with them), stored at a clean stop. */
+  const unsaved = new Map<number, { readonly next: number; readonly handled: Handled }>();
+  const consumer = await consumeWithPositions({
     name,
     topic: options.topic,
     log: options.log,
@@ -77,12 +80,32 @@ export const consumeAsSender = <Handled>(options: ConsumeAsSenderOptions<Handled
       if (options.mustStore(handled) || Date.now() - (savedAt.get(batch.partition) ?? 0) >= POSITION_SAVE_MS) {
         await options.checkpoint(batch.partition, next, handled);
         savedAt.set(batch.partition, Date.now());
+        unsaved.delete(batch.partition);
+      } else {
+        unsaved.set(batch.partition, { next, handled });
       }
       options.handOn?.(handled);
       options.metrics?.onBatch(name, batch.partition, next, batch.highWatermark);
       return next;
     },
   });
+  return {
+    ...consumer,
+    // A clean stop stores where the sender got to, so a restart (or a rebuild's count of what it
+    // skips) does not look again at what was handled. Positions never move back (senderPositions),
+    // so a partition another member owns by now keeps its own.
+    stop: async () => {
+      await consumer.stop();
+      for (const [partition, { next, handled }] of unsaved) {
+        try {
+          await options.checkpoint(partition, next, handled);
+        } catch (error) {
+          logger.warn({ consumer: name, partition, next, err: error }, 'storing a sender position at stop failed; the restart looks at its records again');
+        }
+      }
+      unsaved.clear();
+    },
+  };
 };
 
 /** How long one wait for the rooms projection lasts before it is logged and waited for again. */
