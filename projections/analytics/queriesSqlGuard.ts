@@ -121,11 +121,24 @@ const FORBIDDEN_FUNCTIONS = new Set([
   'filesystemcapacity', 'filesystemunreserved',
 ]);
 
-/** Clause keywords that end a FROM list (commas after them are not joins). */
+/**
+ * Clause keywords that end a FROM list (commas after them are not joins). Modifiers inside the
+ * list (AS, FINAL, SAMPLE, ON, USING, the join kinds) do not: `FROM a FINAL, b` still reads b.
+ */
 const FROM_END = new Set([
-  'where', 'prewhere', 'group', 'order', 'limit', 'having', 'union', 'except', 'intersect', 'on', 'using', 'sample',
-  'final', 'array', 'window', 'qualify', 'join', 'left', 'right', 'inner', 'outer', 'full', 'cross', 'any', 'all',
-  'asof', 'semi', 'anti', 'global', 'paste', 'natural', 'select', 'offset', 'fetch', 'with', 'by', 'as', 'interpolate',
+  'where', 'prewhere', 'group', 'order', 'limit', 'having', 'union', 'except', 'intersect', 'window', 'qualify', 'array',
+  'select', 'offset', 'fetch', 'interpolate',
+]);
+
+/** Words after a table that are not its alias. */
+const NOT_ALIAS = new Set([
+  ...FROM_END, 'on', 'using', 'sample', 'final', 'join', 'left', 'right', 'inner', 'outer', 'full', 'cross', 'any', 'all',
+  'asof', 'semi', 'anti', 'global', 'paste', 'natural', 'by', 'as', 'with',
+]);
+
+/** IN and its function forms: a bare name on their right is a table. */
+const IN_FAMILY = new Set([
+  'in', 'notin', 'globalin', 'globalnotin', 'nullin', 'notnullin', 'globalnullin', 'globalnotnullin', 'inignoreset',
 ]);
 
 export interface SqlGuardScope {
@@ -187,8 +200,37 @@ export const guardAnalystSql = (sql: string, scope: SqlGuardScope): string => {
     // An implicit alias: FROM analytics_events e
     const alias = nameOf(tokens[end]);
     if (alias !== undefined && tokens[end]!.kind === 'quoted') declared.add(alias.toLowerCase());
-    if (alias !== undefined && tokens[end]!.kind === 'word' && !FROM_END.has(alias.toLowerCase())) declared.add(alias.toLowerCase());
+    if (alias !== undefined && tokens[end]!.kind === 'word' && !NOT_ALIAS.has(alias.toLowerCase())) declared.add(alias.toLowerCase());
     return end;
+  };
+
+  /**
+   * The right of IN (or any argument of its function forms): a name there is a table, also in
+   * parentheses (`IN (t)`, `in(x, db.t)`), so every element of the group that is only a name must
+   * be an analytics table. A column there (`IN (a, b)`) is refused too: rare, and ClickHouse may
+   * read it as a table.
+   */
+  const checkInOperand = (i: number): void => {
+    if (nameOf(tokens[i]) !== undefined) {
+      checkTable(i);
+      return;
+    }
+    if (!isPunct(tokens[i], '(')) return;
+    let level = 0;
+    let elementStart = i + 1;
+    for (let j = i; j < tokens.length; j++) {
+      if (isPunct(tokens[j], '(')) level++;
+      const closes = isPunct(tokens[j], ')');
+      if (closes) level--;
+      if ((level === 1 && isPunct(tokens[j], ',')) || (closes && level === 0)) {
+        const length = j - elementStart;
+        const bare = (length === 1 && nameOf(tokens[elementStart]) !== undefined)
+          || (length === 3 && nameOf(tokens[elementStart]) !== undefined && isPunct(tokens[elementStart + 1], '.') && nameOf(tokens[elementStart + 2]) !== undefined);
+        if (bare) checkTable(elementStart);
+        elementStart = j + 1;
+      }
+      if (closes && level === 0) return;
+    }
   };
 
   // Depth of each open FROM list (by parenthesis depth), to read `FROM a, b` as two tables.
@@ -220,7 +262,7 @@ export const guardAnalystSql = (sql: string, scope: SqlGuardScope): string => {
         checkTable(i + 1);
         continue;
       }
-      if (lower === 'in' && nameOf(tokens[i + 1]) !== undefined) checkTable(i + 1);
+      if (IN_FAMILY.has(lower)) checkInOperand(i + 1);
       if (FROM_END.has(lower) && fromLists.at(-1) === depth) fromLists.pop();
     }
     // A qualified name (db.table or alias.column): its qualifier must be ours.

@@ -50,6 +50,9 @@ describe('analyst SQL guard', () => {
     'SELECT event_id FROM analytics_events WHERE room_id IN analytics_room_daily',
     'SELECT `analytics_events`.room_id FROM `analytics_events`',
     'SELECT 1 -- a comment; DROP TABLE x',
+    "SELECT count() FROM analytics_events WHERE room_id IN ('!a:b', '!c:d') AND status NOT IN ('rejected')",
+    'SELECT count() FROM analytics_events AS e LEFT JOIN analytics_redactions AS r ON e.event_id = r.redacts_event_id WHERE e.room_id IN (SELECT room_id FROM analytics_room_daily)',
+    'SELECT count() FROM analytics_events FINAL WHERE room_id IN (analytics_room_daily)',
   ])('accepts %s', (sql) => {
     expect(() => guardAnalystSql(sql, scope)).not.toThrow();
   });
@@ -71,6 +74,14 @@ describe('analyst SQL guard', () => {
     ['SELECT * FROM analytics_events JOIN users ON 1', 'not one of the analytics tables'],
     ['SELECT * FROM analytics_events, secrets', 'not one of the analytics tables'],
     ['SELECT 1 FROM analytics_events WHERE room_id IN other.table_x', 'analytics database'],
+    ['SELECT 1 FROM analytics_events FINAL, projection_positions', 'not one of the analytics tables'],
+    ['SELECT 1 FROM analytics_events AS e, projection_positions', 'not one of the analytics tables'],
+    ['SELECT 1 FROM (SELECT 1) AS t, projection_positions', 'not one of the analytics tables'],
+    ['SELECT 1 FROM analytics_events WHERE room_id IN (projection_positions)', 'not one of the analytics tables'],
+    ['SELECT 1 FROM analytics_events WHERE room_id NOT IN (other.t)', 'analytics database'],
+    ['SELECT 1 AS default FROM analytics_events WHERE in(room_id, default.secrets)', 'room_id is not one of the analytics tables'],
+    ['SELECT 1 AS default FROM analytics_events WHERE in(analytics_events, default.secrets)', 'analytics database'],
+    ['SELECT 1 FROM analytics_events WHERE globalNotIn(room_id, projection_positions)', 'not one of the analytics tables'],
     ['SELECT other.x FROM analytics_events', 'neither an analytics table nor an alias'],
     ["SELECT * FROM url('http://169.254.169.254/', CSV, 'a String')", 'url'],
     ["SELECT * FROM file('/etc/passwd', CSV, 'a String')", 'file'],
