@@ -49,6 +49,9 @@ export const startClickHouseProjection = async (
     log,
     group: options.group,
     maxBatchSize: options.maxBatchSize,
+    // Nobody waits on the warehouse at once (no read-your-writes): larger, later batches mean a
+    // few fetches and ClickHouse inserts a second instead of one per append, off /sync's event loop.
+    latency: 'background',
     logger,
     supervisor: options.supervisor,
     loadPositions: (partitions) => loadClickHousePositions(ch, projection, partitions),
