@@ -7,7 +7,9 @@
  * to the handler's position (onAssigned's answer, or the next offset after the last batch for a
  * partition it kept). Batches wait for that step; a batch fetched before the seek took effect is
  * stale and dropped unresolved, so nothing is processed out of place. Offsets are resolved only
- * after onBatch resolves and committed to Kafka as a hint for tools. Eager rebalancing means a
+ * after onBatch resolves and committed to Kafka every few seconds as a hint for tools (kafkajs's
+ * auto-commit would send a commit round trip after every batch, and hold the partition's next
+ * batch until it is answered). Eager rebalancing means a
  * member finishes its in-flight batches before it rejoins, so no partition is consumed twice at
  * once. A handler error stops the member without retrying the batch and rejects `done`; a
  * retriable broker error makes kafkajs restart the member, which revokes everything first.
@@ -34,6 +36,9 @@ export interface KafkaConsumerTuning {
 const DEFAULT_PARTITIONS_CONCURRENTLY = 8;
 
 const BACKGROUND_MIN_BYTES = 256 * 1024;
+
+/** How often the handler's positions are committed to Kafka (a hint for tools; never read back here). */
+export const COMMIT_HINT_INTERVAL_MS = 5_000;
 
 /** Hooks of the log around group membership (kafkaLog.ts: a lease holder evicts dead members). */
 export interface GroupMembership {
@@ -101,9 +106,29 @@ export const subscribeKafka = async (
     for (const partition of current) consumer.seek({ topic, partition, offset: String(positions.get(partition) ?? 0) });
   };
 
+  /** Positions as last committed, so an idle member sends no commits. */
+  const hinted = new Map<number, number>();
+  const commitHints = async (): Promise<void> => {
+    const changed = assigned.flatMap((partition) => {
+      const next = positions.get(partition);
+      return next === undefined || hinted.get(partition) === next ? [] : [{ partition, next }];
+    });
+    if (changed.length === 0) return;
+    try {
+      await consumer.commitOffsets(changed.map(({ partition, next }) => ({ topic, partition, offset: String(next) })));
+      for (const { partition, next } of changed) hinted.set(partition, next);
+    } catch {
+      // A hint: a rebalance or a broker hiccup only delays it to the next round.
+    }
+  };
+  const hints = setInterval(() => void commitHints(), COMMIT_HINT_INTERVAL_MS);
+  hints.unref();
+
   const shutdown = (error?: unknown): Promise<void> => {
     stopping ??= (async () => {
       if (error !== undefined) failure ??= { error };
+      clearInterval(hints);
+      if (failure === undefined) await commitHints();
       await consumer.stop().catch(() => undefined);
       await ready.catch(() => undefined);
       if (failure === undefined && assigned.length > 0) {
@@ -188,7 +213,7 @@ export const subscribeKafka = async (
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   await consumer.run({
-    eachBatchAutoResolve: false, autoCommit: true, autoCommitInterval: 5_000, eachBatch,
+    eachBatchAutoResolve: false, autoCommit: false, eachBatch,
     partitionsConsumedConcurrently: tuning.partitionsConsumedConcurrently ?? DEFAULT_PARTITIONS_CONCURRENTLY,
   });
   await ready.catch(() => undefined);
