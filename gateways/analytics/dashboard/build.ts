@@ -5,7 +5,7 @@
  * first (prestart), the e2e test setup too.
  *   usage: node gateways/analytics/dashboard/build.ts
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -13,8 +13,11 @@ import { build } from 'esbuild';
 const SOURCE_DIR = fileURLToPath(new URL('./', import.meta.url));
 const OUT_DIR = fileURLToPath(new URL('../../../dist/dashboard/', import.meta.url));
 
+/**
+ * Servers may be starting while another test run builds: the new hashed files are written beside
+ * the old ones, the page is swapped in by a rename, and only then are the old files removed.
+ */
 export const buildDashboard = async (outDir: string = OUT_DIR): Promise<{ script: string; style: string }> => {
-  await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   const result = await build({
     entryPoints: { app: path.join(SOURCE_DIR, 'src/main.ts'), style: path.join(SOURCE_DIR, 'style.css') },
@@ -35,7 +38,13 @@ export const buildDashboard = async (outDir: string = OUT_DIR): Promise<{ script
   if (script === undefined || style === undefined) throw new Error(`the dashboard build wrote ${outputs.join(', ')}`);
   const page = (await readFile(path.join(SOURCE_DIR, 'index.html'), 'utf8'))
     .replace('{{script}}', script).replace('{{style}}', style);
-  await writeFile(path.join(outDir, 'index.html'), page);
+  const staging = path.join(outDir, `.index.html.${process.pid}`);
+  await writeFile(staging, page);
+  await rename(staging, path.join(outDir, 'index.html'));
+  const keep = new Set([...outputs, 'index.html']);
+  for (const name of await readdir(outDir)) {
+    if (!keep.has(name) && !name.startsWith('.index.html.')) await rm(path.join(outDir, name), { force: true, recursive: true });
+  }
   return { script, style };
 };
 

@@ -46,8 +46,15 @@ export const loadDashboardFiles = (dir: string = DASHBOARD_BUILD_DIR): ReadonlyM
   }
   for (const name of names) {
     const type = CONTENT_TYPES[path.extname(name)];
-    if (type === undefined || !statSync(path.join(dir, name)).isFile()) continue;
-    const body = readFileSync(path.join(dir, name));
+    if (type === undefined || name.startsWith('.')) continue;
+    let body: Buffer;
+    try {
+      if (!statSync(path.join(dir, name)).isFile()) continue;
+      body = readFileSync(path.join(dir, name));
+    } catch {
+      // Removed by a build running meanwhile (build.ts): the new page names other files.
+      continue;
+    }
     files.set(name, {
       body, type, immutable: name !== DASHBOARD_PAGE,
       etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
