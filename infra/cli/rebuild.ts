@@ -147,6 +147,10 @@ try {
   // First, so that a running server is found before anything is touched.
   const { log: plainLog } = await openRoomLog(config, logger);
   opened.log = plainLog;
+  // The server creates the topic; a rebuild never does (it would fix its partition count).
+  await plainLog.partitionCount(ROOM_EVENTS_TOPIC).catch((error: unknown) => {
+    throw new Error(`cannot read the room log's ${ROOM_EVENTS_TOPIC} topic; has a server run with this configuration? (${reasonOf(error)})`);
+  });
   const { db } = await openReadModels(config);
   opened.db = db;
   // Sealed content is opened with the keys beside the read models (docs/erasure.md); the key store
