@@ -78,4 +78,30 @@ describe('ClickHouse client (real server)', () => {
     expect(failure!.message).toContain('127.0.0.1:1');
     expect(failure!.message).not.toContain('s3cret-pw');
   });
+  it('streams rows as they come, rejects early errors before any row, and stops when the reader does', async () => {
+    const rows = await ch.stream<{ n: number }>('SELECT number AS n FROM system.numbers LIMIT 200000');
+    let seen = 0;
+    for await (const row of rows) {
+      expect(row.n).toBe(seen);
+      seen++;
+    }
+    expect(seen).toBe(200_000);
+    await expect(ch.stream('SELECT no_such_column FROM samples')).rejects.toBeInstanceOf(ClickHouseQueryError);
+    // An endless query: breaking out of the loop ends it (the test would hang otherwise).
+    let taken = 0;
+    for await (const row of await ch.stream<{ n: number }>('SELECT number AS n FROM system.numbers')) {
+      if (row.n >= 10) break;
+      taken++;
+    }
+    expect(taken).toBe(10);
+  });
+
+  it('answers JSONCompact with column types and statistics, under per-query settings', async () => {
+    const result = await ch.queryCompact('SELECT number AS n, toString(number) AS s FROM system.numbers LIMIT 3', { max_result_rows: 10, readonly: 1 });
+    expect(result.meta).toEqual([{ name: 'n', type: 'UInt64' }, { name: 's', type: 'String' }]);
+    expect(result.data).toEqual([[0, '0'], [1, '1'], [2, '2']]);
+    expect(result.statistics?.rows_read).toBeGreaterThan(0);
+    // readonly=1 sent last still applies: no write passes.
+    await expect(ch.queryCompact(`INSERT INTO samples (id) VALUES (1)`, { readonly: 1 })).rejects.toBeInstanceOf(ClickHouseQueryError);
+  });
 });
