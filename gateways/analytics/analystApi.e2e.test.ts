@@ -250,6 +250,9 @@ describe('GET /timeseries', () => {
     { bucket: 'hour', ...twoDays, group_by: 'type', room_id: TRICKY_ROOM_ID, type: TRICKY_TYPE },
     { bucket: 'day', from: Date.UTC(2024, 1, 1), to: Date.UTC(2024, 4, 1), group_by: 'room', status: 'soft_failed' },
     { bucket: 'day', from: Date.UTC(2024, 1, 1), to: Date.UTC(2024, 4, 1), group_by: 'room', status: 'rejected' },
+    // Whole hours, day buckets: the hourly rollup folded into days.
+    { bucket: 'day', from: DAY_START + 10 * 3_600_000, to: Date.UTC(2024, 3, 2, 1), group_by: 'room' },
+    { bucket: 'day', from: DAY_START + 10 * 3_600_000, to: Date.UTC(2024, 3, 2, 1), group_by: 'msgtype', room_id: HOSTILE_ROOM_ID },
     // Anything else: the fact table.
     { bucket: 'hour', from: SCENARIO_START + 30_000, to: DAY_START + 2 * DAY - 1, group_by: 'room' },
     { bucket: 'minute', from: SCENARIO_START, to: SCENARIO_START + 3_600_000, group_by: 'sender', room_id: TRICKY_ROOM_ID },
@@ -286,7 +289,7 @@ describe('GET /timeseries', () => {
 describe('GET /top/{dimension}', () => {
   it('answers every dimension over whole days (rollups), any range (facts) and one room', async () => {
     for (const dimension of ['rooms', 'senders', 'servers', 'types', 'msgtypes']) {
-      for (const range of [ALL_TIME, { from: SCENARIO_START + 1, to: Date.UTC(2024, 3, 2, 0, 10) }, { ...ALL_TIME, room_id: HOSTILE_ROOM_ID }]) {
+      for (const range of [ALL_TIME, { from: SCENARIO_START + 1, to: Date.UTC(2024, 3, 2, 0, 10) }, { from: SCENARIO_START + 3_600_000, to: Date.UTC(2024, 3, 2, 1) }, { ...ALL_TIME, room_id: HOSTILE_ROOM_ID }]) {
         const reply = await get(`/top/${dimension}${qs(range)}`);
         expect(reply.status).toBe(200);
         const { room_id: roomId, ...times } = range as { from: number; to: number; room_id?: string };

@@ -8,6 +8,7 @@ import { tokenizeSql } from './queriesSqlGuard.ts';
 
 const HOSTILE = [`x' OR 1=1 --`, `\\'; DROP TABLE analytics_events; --`, 'a,b "c"\nd\r\0e', '\\', "'"];
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 
 /** Each hostile value reaches the SQL as exactly one string literal holding it. */
 const literals = (sql: string): string[] => tokenizeSql(sql).filter((t) => t.kind === 'string').map((t) => t.text);
@@ -38,6 +39,10 @@ describe('analyst SQL building', () => {
     expect(timeseriesSql({ ...base, bucket: 'day', groupBy: 'server' })).toContain('FROM analytics_server_daily');
     expect(timeseriesSql({ ...base, bucket: 'day', groupBy: 'server', roomId: '!r:a' })).toContain('FROM analytics_events FINAL');
     expect(timeseriesSql({ ...base, bucket: 'hour', groupBy: 'sender' })).toContain('FROM analytics_events FINAL');
+    expect(timeseriesSql({ ...base, from: HOUR, bucket: 'day', groupBy: 'room' })).toContain('FROM analytics_room_hourly');
+    expect(timeseriesSql({ ...base, from: HOUR, bucket: 'day', groupBy: 'sender' })).toContain('FROM analytics_events FINAL');
+    expect(topSql({ dimension: 'msgtypes', from: HOUR, to: DAY, limit: 5 })).toContain('FROM analytics_room_hourly');
+    expect(topSql({ dimension: 'senders', from: HOUR, to: DAY, limit: 5 })).toContain('FROM analytics_events FINAL');
     expect(timeseriesSql({ ...base, bucket: 'minute', groupBy: 'none' })).toContain('FROM analytics_events FINAL');
     expect(timeseriesSql({ ...base, from: 1, bucket: 'day', groupBy: 'none' })).toContain('FROM analytics_events FINAL');
     expect(topSql({ dimension: 'servers', from: 0, to: MAX_TIME_MS + 1, limit: 5 })).toContain('FROM analytics_server_daily');

@@ -40,17 +40,18 @@ const keyFilter = (groupBy: SeriesGroupBy | TopDimension, fromFacts: boolean): s
 const seriesSource = (query: TimeseriesQuery): { source: Source; bucket: string } => {
   const { from, to } = query;
   const size = BUCKET_SIZE[query.bucket];
-  if (query.bucket !== 'minute' && isAligned(size, from, to)) {
-    const hourly = query.bucket === 'hour';
-    const byRoomTable = ['none', 'room', 'type', 'msgtype'].includes(query.groupBy);
-    const bucket = hourly ? `toUnixTimestamp(hour) * 1000` : `toUInt32(day) * ${DAY_MS}`;
-    if (byRoomTable) {
-      return { source: rollup(hourly ? 'analytics_room_hourly' : 'analytics_room_daily', hourly ? hourRange(from, to) : dayRange(from, to)), bucket };
-    }
-    if (!hourly && query.roomId === undefined) {
+  const byRoomTable = ['none', 'room', 'type', 'msgtype'].includes(query.groupBy);
+  if (query.bucket === 'day' && isAligned(DAY_MS, from, to)) {
+    const bucket = `toUInt32(day) * ${DAY_MS}`;
+    if (byRoomTable) return { source: rollup('analytics_room_daily', dayRange(from, to)), bucket };
+    if (query.roomId === undefined) {
       const table = query.groupBy === 'sender' ? 'analytics_sender_daily' : 'analytics_server_daily';
       return { source: rollup(table, dayRange(from, to)), bucket };
     }
+  }
+  // Hours nest in days: whole hours answer hourly and daily buckets alike.
+  if (query.bucket !== 'minute' && byRoomTable && isAligned(HOUR_MS, from, to)) {
+    return { source: rollup('analytics_room_hourly', hourRange(from, to)), bucket: `intDiv(toUnixTimestamp(hour), ${size / 1000}) * ${size}` };
   }
   return { source: fact(from, to), bucket: `intDiv(origin_server_ms, ${size}) * ${size}` };
 };
@@ -81,14 +82,20 @@ const TOP_ROLLUPS: Readonly<Record<TopDimension, { table: string; key: string; s
   msgtypes: { table: 'analytics_room_daily', key: 'msgtype', senders: 'uniqExactMerge(senders)', rooms: 'uniqExact(room_id)', hasRoom: true },
 };
 
+/** Rooms, types and msgtypes over whole hours: the hourly room rollup. */
+const HOURLY_TOP: ReadonlySet<TopDimension> = new Set(['rooms', 'types', 'msgtypes']);
+
 export const topSql = (query: TopQuery): string => {
   const chosen = TOP_ROLLUPS[query.dimension];
-  const useRollup = isAligned(DAY_MS, query.from, query.to) && (query.roomId === undefined || chosen.hasRoom);
-  const where = ["status = 'accepted'", ...keyFilter(query.dimension, !useRollup)];
+  const daily = isAligned(DAY_MS, query.from, query.to) && (query.roomId === undefined || chosen.hasRoom);
+  const hourly = !daily && HOURLY_TOP.has(query.dimension) && isAligned(HOUR_MS, query.from, query.to);
+  const where = ["status = 'accepted'", ...keyFilter(query.dimension, !daily && !hourly)];
   if (query.roomId !== undefined) where.push(`room_id = ${chString(query.roomId)}`);
-  const [from, time, events, senders, rooms] = useRollup
+  const [from, time, events, senders, rooms] = daily
     ? [chosen.table, dayRange(query.from, query.to), 'uniqExactMerge(events)', chosen.senders, chosen.rooms]
-    : [`${ANALYTICS_EVENTS_TABLE} FINAL`, msRange(query.from, query.to), 'count()', 'uniqExact(sender)', 'uniqExact(room_id)'];
+    : hourly
+      ? ['analytics_room_hourly', hourRange(query.from, query.to), 'uniqExactMerge(events)', chosen.senders, chosen.rooms]
+      : [`${ANALYTICS_EVENTS_TABLE} FINAL`, msRange(query.from, query.to), 'count()', 'uniqExact(sender)', 'uniqExact(room_id)'];
   return `SELECT ${chosen.key} AS row_key, ${events} AS events, ${senders} AS senders, ${rooms} AS rooms
     FROM ${from}
     WHERE ${[time, ...where].join(' AND ')}
