@@ -163,15 +163,16 @@ describe.each<ServerMode>(['embedded', 'distributed'])('analytics dashboard in h
   };
 
   /** Every chart's table against the API's answer for the same range. */
-  const expectChartsMatchApi = async (page: Page, range: { from: number; to: number; bucket: string }): Promise<void> => {
+  const expectChartsMatchApi = async (page: Page, range: { from: number; to: number; bucket: string }, roomId?: string): Promise<void> => {
+    const room: Record<string, string> = roomId === undefined ? {} : { room_id: roomId };
     for (const chart of ['activity', 'rooms', 'senders', 'servers', 'msgtypes', 'active_users']) {
       expect((await datasetOf(page, `[data-chart="${chart}"]`)).state, chart).toBe('ready');
     }
-    const series = await api('/timeseries', { from: range.from, to: range.to, bucket: range.bucket, group_by: 'none' });
+    const series = await api('/timeseries', { from: range.from, to: range.to, bucket: range.bucket, group_by: 'none', ...room });
     const points = ((series.series as Body[])[0]?.points ?? []) as Body[];
     expect((await tableOf(page, 'activity')).map((row) => row[1])).toEqual(points.map((point) => point.count));
     for (const [chart, second] of [['rooms', 'senders'], ['senders', 'rooms'], ['servers', 'senders'], ['msgtypes', 'senders']] as const) {
-      const top = await api(`/top/${chart}`, { from: range.from, to: range.to, limit: 10 });
+      const top = await api(`/top/${chart}`, { from: range.from, to: range.to, limit: 10, ...room });
       expect(await tableOf(page, chart), chart).toEqual((top.rows as Body[]).map((row) => [row.key, row.events, row[second]]));
     }
     const active = await api('/active_users', { from: range.from - (range.from % DAY_MS), to: range.to });
@@ -203,6 +204,16 @@ describe.each<ServerMode>(['embedded', 'distributed'])('analytics dashboard in h
     await expectChartsMatchApi(page, lastWeek);
     expect(await tableOf(page, 'msgtypes')).toEqual([['m.text', 8, 4], ['m.notice', 2, 2], ['m.emote', 1, 1]]);
     expect(Number((await datasetOf(page, '[data-chart="activity"]')).total)).toBe(dayTotal + 2);
+
+    // The room filter: every chart but DAU/MAU (all rooms) narrows to room A.
+    await page.type('#room', roomA);
+    await page.click('#filters button[type="submit"]');
+    await page.waitForFunction(`document.querySelector('#dashboard').dataset.room === ${JSON.stringify(roomA)}`);
+    const inRoomA = await loaded(page);
+    await expectChartsMatchApi(page, inRoomA, roomA);
+    expect((await tableOf(page, 'rooms')).map((row) => row[0])).toEqual([roomA]);
+    // Ties in order of their key.
+    expect(await tableOf(page, 'msgtypes')).toEqual([['m.text', 6, 4], ['m.emote', 1, 1], ['m.notice', 1, 1]]);
 
     // Live: today's events move when a message is sent.
     await page.waitForSelector('[data-counter="events_today"][data-value]', { timeout: 15_000 });
