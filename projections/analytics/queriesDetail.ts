@@ -46,11 +46,17 @@ interface KeyRow { row_key: string; events: number }
 const keyCounts = (rows: readonly KeyRow[]): KeyCount[] => rows.map((row) => ({ key: String(row.row_key), events: num(row.events) }));
 
 export const detailQueries = (ch: ClickHouseExecutor) => {
-  /** Any row of the room (or of the user as sender), in any range and status, and the room's version. */
+  /**
+   * Any row of the room (or of the user as sender), in any range and status, and the room's version
+   * (a rejected row has none). LIMIT 1 stops the scan at the first row found.
+   */
   const known = async (column: 'room_id' | 'sender', id: string) => {
-    const [row] = await ch.query<{ n: number; room_version: string }>(
-      `SELECT count() AS n, max(room_version) AS room_version FROM ${ANALYTICS_EVENTS_TABLE} WHERE ${column} = ${chString(id)}`);
-    return row !== undefined && num(row.n) > 0 ? { roomVersion: String(row.room_version) } : undefined;
+    const where = `${column} = ${chString(id)}`;
+    const [versioned] = await ch.query<{ room_version: string }>(
+      `SELECT room_version FROM ${ANALYTICS_EVENTS_TABLE} WHERE ${where} AND room_version != '' LIMIT 1`);
+    if (versioned !== undefined) return { roomVersion: String(versioned.room_version) };
+    const [any] = await ch.query<{ room_version: string }>(`SELECT room_version FROM ${ANALYTICS_EVENTS_TABLE} WHERE ${where} LIMIT 1`);
+    return any === undefined ? undefined : { roomVersion: '' };
   };
   return {
     roomDetail: async (roomId: string, range: TimeRangeQuery): Promise<RoomDetail | undefined> => {
