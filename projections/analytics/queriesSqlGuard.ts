@@ -141,6 +141,9 @@ const IN_FAMILY = new Set([
   'in', 'notin', 'globalin', 'globalnotin', 'nullin', 'notnullin', 'globalnullin', 'globalnotnullin', 'inignoreset',
 ]);
 
+/** Deeper nesting is no analyst's question, and an old server's recursive parser may not survive it. */
+const MAX_NESTING = 64;
+
 export interface SqlGuardScope {
   /** The analytics database's name (a table may be qualified with it). */
   readonly database: string;
@@ -240,7 +243,7 @@ export const guardAnalystSql = (sql: string, scope: SqlGuardScope): string => {
     const token = tokens[i]!;
     const lower = token.text.toLowerCase();
     if (token.kind === 'punct') {
-      if (token.text === '(') depth++;
+      if (token.text === '(' && ++depth > MAX_NESTING) throw refuse(`parentheses nested deeper than ${MAX_NESTING}`);
       if (token.text === ')') {
         depth--;
         while (fromLists.length > 0 && fromLists.at(-1)! > depth) fromLists.pop();

@@ -50,6 +50,7 @@ describe('analyst SQL guard', () => {
     'SELECT event_id FROM analytics_events WHERE room_id IN analytics_room_daily',
     'SELECT `analytics_events`.room_id FROM `analytics_events`',
     'SELECT 1 -- a comment; DROP TABLE x',
+    `SELECT ${'('.repeat(64)}1${')'.repeat(64)}`,
     "SELECT count() FROM analytics_events WHERE room_id IN ('!a:b', '!c:d') AND status NOT IN ('rejected')",
     'SELECT count() FROM analytics_events AS e LEFT JOIN analytics_redactions AS r ON e.event_id = r.redacts_event_id WHERE e.room_id IN (SELECT room_id FROM analytics_room_daily)',
     'SELECT count() FROM analytics_events FINAL WHERE room_id IN (analytics_room_daily)',
@@ -113,6 +114,7 @@ describe('analyst SQL guard', () => {
     ["SELECT 'unterminated", 'unterminated'],
     ['SELECT 1 /* open', 'unterminated'],
     ['SELECT 1 /* /* nested */ system.tables */', 'comment inside a comment'],
+    [`SELECT ${'('.repeat(65)}1${')'.repeat(65)}`, 'nested deeper than 64'],
     ['', 'empty'],
     [';', 'empty'],
   ])('refuses %s', (sql, reason) => {
