@@ -171,6 +171,13 @@ export const guardAnalystSql = (sql: string, scope: SqlGuardScope): string => {
   if (tokens.some((t) => isPunct(t, ';'))) throw refuse('one statement at a time');
   if (!isWord(tokens[0], 'select') && !isWord(tokens[0], 'with')) throw refuse('only SELECT (or WITH ... SELECT) is allowed');
 
+  let nesting = 0;
+  for (const token of tokens) {
+    if (isPunct(token, '(') || isPunct(token, '[')) nesting++;
+    if (isPunct(token, ')') || isPunct(token, ']')) nesting--;
+    if (nesting > MAX_NESTING) throw refuse(`parentheses nested deeper than ${MAX_NESTING}`);
+  }
+
   const tables = new Set(scope.tables.map((t) => t.toLowerCase()));
   const database = scope.database.toLowerCase();
   // Names the query declares: aliases (`AS x`, `FROM t x`) qualify columns; common table
@@ -243,7 +250,7 @@ export const guardAnalystSql = (sql: string, scope: SqlGuardScope): string => {
     const token = tokens[i]!;
     const lower = token.text.toLowerCase();
     if (token.kind === 'punct') {
-      if (token.text === '(' && ++depth > MAX_NESTING) throw refuse(`parentheses nested deeper than ${MAX_NESTING}`);
+      if (token.text === '(') depth++;
       if (token.text === ')') {
         depth--;
         while (fromLists.length > 0 && fromLists.at(-1)! > depth) fromLists.pop();

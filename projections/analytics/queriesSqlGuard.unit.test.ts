@@ -115,6 +115,7 @@ describe('analyst SQL guard', () => {
     ['SELECT 1 /* open', 'unterminated'],
     ['SELECT 1 /* /* nested */ system.tables */', 'comment inside a comment'],
     [`SELECT ${'('.repeat(65)}1${')'.repeat(65)}`, 'nested deeper than 64'],
+    [`SELECT ${'(['.repeat(33)}1${'])'.repeat(33)}`, 'nested deeper than 64'],
     ['', 'empty'],
     [';', 'empty'],
   ])('refuses %s', (sql, reason) => {
