@@ -411,6 +411,20 @@ describe('GET /export', () => {
     expect((await download({ dataset: 'events', format: 'json', limit: 30_001 }, capped)).response.status).toBe(400);
   });
 
+  it('survives a client that leaves in the middle of a download', async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${bulk.url}/_strata/analytics/v1/export?dataset=events&format=json`, {
+      headers: { authorization: `Bearer ${tokens.analyst}` }, signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    const first = await reader.read();
+    expect(first.done).toBe(false);
+    controller.abort();
+    await expect(reader.read()).rejects.toThrow();
+    // The server and its ClickHouse client carry on.
+    expect(JSON.parse((await download({ dataset: 'events', format: 'json', limit: 5 }, bulk)).text)).toHaveLength(5);
+  });
+
   it('validates the dataset, the format and their parameters', async () => {
     for (const [query, errcode] of [
       [{ format: 'csv' }, 'M_MISSING_PARAM'],
