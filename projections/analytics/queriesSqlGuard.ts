@@ -260,7 +260,9 @@ export const guardAnalystSql = (sql: string, scope: SqlGuardScope): string => {
     }
     if (token.kind === 'word' || token.kind === 'quoted') {
       if (lower === 'system' || lower === 'information_schema') throw refuse(`${token.text} tables are not analytics tables`);
-      if (token.kind === 'word' && FORBIDDEN_WORDS.has(lower)) throw refuse(`${token.text.toUpperCase()} is not allowed`);
+      // format(...) is a string function; the FORMAT clause is never followed by a parenthesis.
+      const isFormatFunction = lower === 'format' && isPunct(tokens[i + 1], '(');
+      if (token.kind === 'word' && FORBIDDEN_WORDS.has(lower) && !isFormatFunction) throw refuse(`${token.text.toUpperCase()} is not allowed`);
       if (isPunct(tokens[i + 1], '(') && (FORBIDDEN_FUNCTIONS.has(lower) || lower.startsWith('dict'))) {
         throw refuse(`the function ${token.text}() reads outside the analytics tables`);
       }
@@ -281,7 +283,7 @@ export const guardAnalystSql = (sql: string, scope: SqlGuardScope): string => {
       const q = qualifier.toLowerCase();
       if (q === database) {
         if (!tables.has(tokens[i + 2]!.text.toLowerCase())) throw refuse(`${tokens[i + 2]!.text} is not one of the analytics tables`);
-      } else if (!tables.has(q) && !declared.has(q)) {
+      } else if (!tables.has(q) && !declared.has(q) && !ctes.has(q)) {
         throw refuse(`${qualifier}.${tokens[i + 2]!.text} names neither an analytics table nor an alias`);
       }
     }

@@ -54,6 +54,8 @@ describe('analyst SQL guard', () => {
     "SELECT count() FROM analytics_events WHERE room_id IN ('!a:b', '!c:d') AND status NOT IN ('rejected')",
     'SELECT count() FROM analytics_events AS e LEFT JOIN analytics_redactions AS r ON e.event_id = r.redacts_event_id WHERE e.room_id IN (SELECT room_id FROM analytics_room_daily)',
     'SELECT count() FROM analytics_events FINAL WHERE room_id IN (analytics_room_daily)',
+    "SELECT format('{} in {}', sender, room_id) FROM analytics_events",
+    'WITH recent AS (SELECT room_id FROM analytics_events) SELECT recent.room_id FROM recent',
   ])('accepts %s', (sql) => {
     expect(() => guardAnalystSql(sql, scope)).not.toThrow();
   });
