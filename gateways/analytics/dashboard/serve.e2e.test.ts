@@ -1,11 +1,13 @@
-// The dashboard's files through a running server (both deployments): the page and its bundle with
-// their content types, a strict Content-Security-Policy, cache headers, and nothing else.
+// The dashboard's files through a running server without a warehouse (both deployments): the page
+// and its bundle with their content types, a strict Content-Security-Policy, cache headers, and
+// nothing else; in a browser, an analyst is told there is no warehouse.
+import puppeteer from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type ServerMode, type TestServer } from '../../../test/harness/index.ts';
+import { MatrixClient, PASSWORD, startTestServer, type ServerMode, type TestServer } from '../../../test/harness/index.ts';
 
 describe.each<ServerMode>(['embedded', 'distributed'])('analytics dashboard files (%s)', (mode) => {
   let server: TestServer;
-  beforeAll(async () => { server = await startTestServer({ mode }); });
+  beforeAll(async () => { server = await startTestServer({ mode, config: { STRATA_ANALYTICS_ANALYSTS: '@ana:strata.test' } }); });
   afterAll(async () => { await server?.stop(); });
 
   const get = (path: string, headers: Record<string, string> = {}): Promise<Response> =>
@@ -56,6 +58,25 @@ describe.each<ServerMode>(['embedded', 'distributed'])('analytics dashboard file
       const answer = await get(path);
       expect(answer.status, path).toBe(404);
       expect(((await answer.json()) as { errcode: string }).errcode, path).toMatch(/^M_(UNRECOGNIZED|NOT_FOUND)$/);
+    }
+  });
+
+  it('tells an analyst in the browser that the server has no warehouse', async () => {
+    await new MatrixClient(server.url).register('ana');
+    const browser = await puppeteer.launch({
+      executablePath: process.env.STRATA_CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/_strata/analytics/`, { waitUntil: 'load' });
+      await page.waitForSelector('#login-form', { visible: true });
+      await page.type('#login-form input[name="user"]', 'ana');
+      await page.type('#login-form input[name="password"]', PASSWORD);
+      await page.click('#login-form button[type="submit"]');
+      await page.waitForSelector('#refusal', { visible: true });
+      expect(await page.$eval('#refusal-text', (node) => node.textContent)).toContain('no analytics warehouse');
+    } finally {
+      await browser.close();
     }
   });
 });
