@@ -205,6 +205,20 @@ describe.each<ServerMode>(['embedded', 'distributed'])('analytics dashboard in h
     expect(await tableOf(page, 'msgtypes')).toEqual([['m.text', 8, 4], ['m.notice', 2, 2], ['m.emote', 1, 1]]);
     expect(Number((await datasetOf(page, '[data-chart="activity"]')).total)).toBe(dayTotal + 2);
 
+    // A custom range in UTC: from four days ago to an hour ahead (the old messages in, per hour).
+    const utcInput = (ms: number): string => new Date(ms).toISOString().slice(0, 16);
+    await page.select('#interval', 'custom');
+    const setInput = (selector: string, value: string): Promise<void> =>
+      page.$eval(selector, (node, text) => { (node as unknown as { value: string }).value = text; }, value);
+    await setInput('#custom-from', utcInput(Date.now() - 4 * DAY_MS));
+    await setInput('#custom-to', utcInput(Date.now() + 3_600_000));
+    await page.click('#filters button[type="submit"]');
+    await page.waitForFunction(`document.querySelector('#dashboard').dataset.from !== '${lastWeek.from}'`);
+    const custom = await loaded(page);
+    expect(custom.bucket).toBe('hour');
+    await expectChartsMatchApi(page, custom);
+    expect(await tableOf(page, 'msgtypes')).toEqual([['m.text', 8, 4], ['m.notice', 2, 2], ['m.emote', 1, 1]]);
+
     // The room filter: every chart but DAU/MAU (all rooms) narrows to room A.
     await page.type('#room', roomA);
     await page.click('#filters button[type="submit"]');
