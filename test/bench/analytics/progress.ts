@@ -24,8 +24,9 @@ export const progressLine = (label: string, done: number, total: number, elapsed
 };
 
 export interface Progress {
-  update(done: number): void;
-  finish(done: number): void;
+  /** `note`: what the count is made of, e.g. each consumer's share. */
+  update(done: number, note?: string): void;
+  finish(done: number, note?: string): void;
 }
 
 export const createProgress = (label: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress => {
@@ -33,17 +34,17 @@ export const createProgress = (label: string, total: number, stream: NodeJS.Writ
   const tty = stream.isTTY === true;
   const every = tty ? 250 : 5000;
   let last = started;
-  const draw = (done: number, end: boolean) => {
-    const line = progressLine(label, done, total, performance.now() - started);
+  const draw = (done: number, end: boolean, note: string | undefined) => {
+    const line = `${progressLine(label, done, total, performance.now() - started)}${note === undefined ? '' : ` (${note})`}`;
     stream.write(tty ? `\r${line}\x1b[K${end ? '\n' : ''}` : `${line}\n`);
   };
   return {
-    update: (done) => {
+    update: (done, note) => {
       const now = performance.now();
       if (now - last < every) return;
       last = now;
-      draw(done, false);
+      draw(done, false, note);
     },
-    finish: (done) => draw(done, true),
+    finish: (done, note) => draw(done, true, note),
   };
 };
