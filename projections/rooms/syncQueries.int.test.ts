@@ -1,7 +1,7 @@
 // The sync read model's combined first statement on real PostgreSQL: the positions and the user's
 // membership changes below them must be what the two separate reads answer.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SqlDatabase } from '../../domain/index.ts';
+import type { SqlDatabase, SqlExecutor } from '../../domain/index.ts';
 import { openTestSchema, type TestSchema } from '../../test/harness/index.ts';
 import { POSITIONS_SCHEMA } from '../runtime/index.ts';
 import { ROOMS_SCHEMA } from './schema.ts';
@@ -63,5 +63,20 @@ describe('sync positions with membership changes on PostgreSQL', () => {
       ['!a:x', 2, 'join', 12], ['!b:x', 3, 'invite', 4], ['!b:x', 4, 'join', 4],
     ]);
     expect((await sync.positionsWithMembershipChanges('@nobody:x')).changes).toEqual([]);
+  });
+
+  it('answers the users asking in one turn (the listeners one commit woke) with one statement and one snapshot', async () => {
+    const single = createSyncQueries(db);
+    const alone = new Map<string, Awaited<ReturnType<typeof single.positionsWithMembershipChanges>>>();
+    for (const userId of ['@u:x', '@other:x', '@nobody:x']) alone.set(userId, await single.positionsWithMembershipChanges(userId));
+    let statements = 0;
+    const sync = createSyncQueries({ query: (text, values) => { statements += 1; return db.query(text, values); } } as SqlExecutor);
+    const answers = await Promise.all(['@u:x', '@other:x', '@u:x', '@nobody:x'].map((userId) => sync.positionsWithMembershipChanges(userId)));
+    expect(statements).toBe(1);
+    expect(answers).toEqual([alone.get('@u:x'), alone.get('@other:x'), alone.get('@u:x'), alone.get('@nobody:x')]);
+    expect(answers[1]!.changes.map((change) => [change.roomId, change.offset, change.membership])).toEqual([['!b:x', 1, 'join']]);
+    // The next turn reads afresh.
+    await sync.positionsWithMembershipChanges('@u:x');
+    expect(statements).toBe(2);
   });
 });

@@ -35,6 +35,7 @@ interface PositionRow {
 }
 
 interface MembershipRow {
+  user_id: string;
   room_id: string;
   log_partition: number;
   log_offset: number | string;
@@ -47,15 +48,19 @@ interface MembershipRow {
 const POSITIONS = `SELECT NULL AS stream, partition, next_offset AS position FROM projection_positions WHERE projection = $1
   UNION ALL SELECT stream, NULL, position FROM stream_positions`;
 
-/** The membership changes of `user` (a parameter) below the next offsets of `bounds` (part, next), oldest first per room. */
-const membershipSql = (user: string, bounds: string): string =>
-  `SELECT c.room_id, r.log_partition, r.last_offset, c.log_offset, c.event_id, e.pdu->'content'->>'membership' AS membership
+/**
+ * The membership changes of the users `users` names (`$1`, or `ANY($2::text[])`) below the next
+ * offsets of `bounds` (part, next), oldest first per user and room.
+ */
+const membershipSql = (users: string, bounds: string): string =>
+  `SELECT c.state_key AS user_id, c.room_id, r.log_partition, r.last_offset, c.log_offset, c.event_id,
+     e.pdu->'content'->>'membership' AS membership
    FROM room_state_changes c
    JOIN rooms r ON r.room_id = c.room_id
    JOIN ${bounds} ON p.part = r.log_partition
    LEFT JOIN room_events e ON e.event_id = c.event_id
-   WHERE c.state_key = ${user} AND c.type = 'm.room.member' AND c.log_offset < p.next
-   ORDER BY c.room_id, c.log_offset`;
+   WHERE c.state_key = ${users} AND c.type = 'm.room.member' AND c.log_offset < p.next
+   ORDER BY c.state_key, c.room_id, c.log_offset`;
 
 const positionsOf = (rows: readonly PositionRow[]) => {
   const stream = (name: string): number => Number(rows.find((row) => row.stream === name)?.position ?? 0);
@@ -73,27 +78,66 @@ const membershipChangeOf = (row: MembershipRow): UserMembershipChange => ({
   membership: row.membership ?? 'leave', eventId: row.event_id, roomLastOffset: Number(row.last_offset),
 });
 
-export const createSyncQueries = (db: SqlExecutor): SyncReadModel => ({
+type PositionsWithChanges = Awaited<ReturnType<SyncReadModel['positionsWithMembershipChanges']>>;
+
+/**
+ * Every stream's position and the membership changes of each of `userIds` below them, in one
+ * statement and one snapshot: the positions as one JSON column beside the membership rows, which are
+ * bounded by those same positions (a user with no membership still gets the positions).
+ */
+const readPositionsWithChanges = async (db: SqlExecutor, userIds: readonly string[]): Promise<Map<string, PositionsWithChanges>> => {
+  const { rows } = await db.query<Partial<MembershipRow> & { positions: PositionRow[] | string | null }>(
+    `WITH positions AS (${POSITIONS}),
+       changes AS (${membershipSql('ANY($2::text[])', `(SELECT partition AS part, position AS next FROM positions WHERE stream IS NULL) AS p`)})
+     SELECT (SELECT json_agg(positions) FROM positions) AS positions, changes.* FROM (SELECT 1) AS one
+     LEFT JOIN changes ON true ORDER BY changes.user_id, changes.room_id, changes.log_offset`,
+    [ROOMS_PROJECTION_NAME, [...userIds]]);
+  const first = rows[0]?.positions ?? [];
+  const positions = positionsOf(typeof first === 'string' ? (JSON.parse(first) as PositionRow[]) : first ?? []);
+  const changes = new Map(userIds.map((userId): [string, UserMembershipChange[]] => [userId, []]));
+  for (const row of rows) {
+    if (typeof row.room_id === 'string') changes.get(row.user_id as string)?.push(membershipChangeOf(row as MembershipRow));
+  }
+  return new Map(userIds.map((userId) => [userId, { ...positions, changes: changes.get(userId)! }]));
+};
+
+export const createSyncQueries = (db: SqlExecutor): SyncReadModel => {
+  /**
+   * The users asking in this turn of the event loop, answered by one statement when it ends. One
+   * commit wakes every listener of a room at once: they share one snapshot (one round trip instead
+   * of one each), so their timeline reads have equal bounds and are shared too (domain/app/sync/sharedReads.ts).
+   * Each caller's snapshot is still read after it asked.
+   */
+  let pending: Map<string, { resolve: (answer: PositionsWithChanges) => void; reject: (error: unknown) => void }[]> | undefined;
+  const flush = (): void => {
+    const batch = pending!;
+    pending = undefined;
+    readPositionsWithChanges(db, [...batch.keys()]).then(
+      (answers) => { for (const [userId, waiting] of batch) for (const { resolve } of waiting) resolve(answers.get(userId)!); },
+      (error: unknown) => { for (const waiting of batch.values()) for (const { reject } of waiting) reject(error); },
+    );
+  };
+  return createSyncReadModel(db, (userId) => new Promise((resolve, reject) => {
+    if (pending === undefined) {
+      pending = new Map();
+      setImmediate(flush);
+    }
+    let waiting = pending.get(userId);
+    if (waiting === undefined) pending.set(userId, (waiting = []));
+    waiting.push({ resolve, reject });
+  }));
+};
+
+const createSyncReadModel = (
+  db: SqlExecutor, positionsWithMembershipChanges: SyncReadModel['positionsWithMembershipChanges'],
+): SyncReadModel => ({
+  positionsWithMembershipChanges,
+
   async positions() {
     // One statement, so /sync pays one round trip for its starting point. `stream_positions` is
     // the user-data streams' table (infra/userData/streams.ts), in the same database.
     const { rows } = await db.query<PositionRow>(POSITIONS, [ROOMS_PROJECTION_NAME]);
     return positionsOf(rows);
-  },
-
-  async positionsWithMembershipChanges(userId) {
-    // One snapshot for both: the positions as one JSON column beside the membership rows, which
-    // are bounded by those same positions (a user with no membership still gets the positions).
-    const { rows } = await db.query<Partial<MembershipRow> & { positions: PositionRow[] | string | null }>(
-      `WITH positions AS (${POSITIONS}),
-         changes AS (${membershipSql('$2', `(SELECT partition AS part, position AS next FROM positions WHERE stream IS NULL) AS p`)})
-       SELECT (SELECT json_agg(positions) FROM positions) AS positions, changes.* FROM (SELECT 1) AS one
-       LEFT JOIN changes ON true ORDER BY changes.room_id, changes.log_offset`,
-      [ROOMS_PROJECTION_NAME, userId]);
-    const first = rows[0]?.positions ?? [];
-    const positions = typeof first === 'string' ? (JSON.parse(first) as PositionRow[]) : first ?? [];
-    const changes = rows.filter((row): row is typeof row & MembershipRow => typeof row.room_id === 'string').map(membershipChangeOf);
-    return { ...positionsOf(positions), changes };
   },
 
   async stateEvents(roomId, keys) {
