@@ -290,9 +290,10 @@ export interface SyncReadModel {
    * What push rules are evaluated over for `userId`'s unread counts: the room's events in
    * (after, before), oldest first, except the user's own non-state events (m.room.redaction
    * events are kept from anyone); with `withState`, the state as of `after` too. With `limit`,
-   * only the first `limit` of those events (the caller continues after the last).
+   * only the first `limit` of those events (the caller continues after the last). A null user
+   * (without `withState`): every event of the window, for several users' counts at once.
    */
-  unreadWindow(roomId: string, userId: string, after: number, before: number, withState: boolean, limit?: number): Promise<UnreadWindow>;
+  unreadWindow(roomId: string, userId: string | null, after: number, before: number, withState: boolean, limit?: number): Promise<UnreadWindow>;
   /** Joined / invited counts and heroes from the current memberships. */
   roomSummary(roomId: string, viewer: string): Promise<RoomSummaryCounts>;
 }

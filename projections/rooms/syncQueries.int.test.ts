@@ -65,6 +65,21 @@ describe('sync positions with membership changes on PostgreSQL', () => {
     expect((await sync.positionsWithMembershipChanges('@nobody:x')).changes).toEqual([]);
   });
 
+  it('reads an unread window for nobody in particular: every event, the user\'s own messages included', async () => {
+    for (const [offset, sender] of [[20, '@u:x'], [21, '@other:x']] as const) {
+      const pdu = { type: 'm.room.message', sender, room_id: '!c:x', content: { body: 'hi' } };
+      await db.query(
+        `INSERT INTO room_events (event_id, room_id, room_version, log_partition, log_offset, type, state_key, sender, origin_server_ts,
+           depth, pdu, accepted_at)
+         VALUES ($1, '!c:x', '12', 0, $2, 'm.room.message', NULL, $3, $2, $2, $4, $2)`, [`$c-${offset}`, offset, sender, JSON.stringify(pdu)]);
+    }
+    const sync = createSyncQueries(db);
+    const offsets = async (userId: string | null) => (await sync.unreadWindow('!c:x', userId, 0, 100, false, 500)).events.map((e) => e.offset);
+    expect(await offsets(null)).toEqual([20, 21]);
+    expect(await offsets('@u:x')).toEqual([21]);
+    await expect(sync.unreadWindow('!c:x', null, 0, 100, true)).rejects.toThrow(/a user's/);
+  });
+
   it('answers the users asking in one turn (the listeners one commit woke) with one statement and one snapshot', async () => {
     const single = createSyncQueries(db);
     const alone = new Map<string, Awaited<ReturnType<typeof single.positionsWithMembershipChanges>>>();

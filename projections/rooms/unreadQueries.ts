@@ -41,17 +41,18 @@ const stateAt = async (db: SqlExecutor, roomId: string, userId: string, after: n
 
 /** SyncReadModel.unreadWindow over the rooms read model. */
 export const unreadWindow = async (
-  db: SqlExecutor, roomId: string, userId: string, after: number, before: number, withState: boolean, limit?: number,
+  db: SqlExecutor, roomId: string, userId: string | null, after: number, before: number, withState: boolean, limit?: number,
 ): Promise<UnreadWindow> => {
+  if (userId === null && withState) throw new Error('unreadWindow: the state before the window is a user\'s');
   // The user's own state events stay: they change the display name and member count mid-window.
   const { rows } = await db.query<EventRow>(
     `SELECT ${EVENT_COLUMNS} FROM room_events
      WHERE room_id = $1 AND log_offset > $2 AND log_offset < $3 AND NOT outlier
-       AND (sender <> $4 OR state_key IS NOT NULL OR type = 'm.room.redaction')
+       AND ($4::text IS NULL OR sender <> $4 OR state_key IS NOT NULL OR type = 'm.room.redaction')
      ORDER BY log_offset LIMIT $5::bigint`,
     [roomId, after, before, userId, limit ?? null]);
   const events = await hydrate(db, rows);
-  return withState ? { events, stateBefore: await stateAt(db, roomId, userId, after) } : { events };
+  return withState ? { events, stateBefore: await stateAt(db, roomId, userId!, after) } : { events };
 };
 
 /** The per-room newest-first scan /notifications pages with (see `candidates`). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { MessagesQuery, RoomReadModel, StoredEvent } from '../../ports/rooms.ts';
-import { sharingTimelineReads } from './sharedReads.ts';
+import type { MessagesQuery, RoomReadModel, StoredEvent, SyncReadModel, UnreadWindow } from '../../ports/rooms.ts';
+import { sharingTimelineReads, sharingUnreadWindows } from './sharedReads.ts';
 
 /** A read model whose `messages` calls are counted and answered when the test says so. */
 const countingRooms = () => {
@@ -59,5 +59,50 @@ describe('sharingTimelineReads', () => {
     for (const read of reads) await expect(read).rejects.toThrow('connection lost');
     void shared.messages('!r', query);
     expect(calls).toHaveLength(2);
+  });
+});
+
+describe('sharingUnreadWindows', () => {
+  const event = (offset: number, sender: string, type = 'm.room.message', stateKey: string | null = null): StoredEvent =>
+    ({ eventId: `$${offset}`, offset, sender, type, stateKey }) as unknown as StoredEvent;
+  const room = [event(1, '@a:x'), event(2, '@b:x'), event(3, '@b:x', 'm.room.member', '@b:x'), event(4, '@b:x', 'm.room.redaction'), event(5, '@c:x')];
+  /** A read model answering as the SQL does: a null user sees every event. */
+  const counting = () => {
+    const calls: [string | null, boolean, number | undefined][] = [];
+    const sync = {
+      unreadWindow: async (_roomId: string, userId: string | null, after: number, before: number, withState: boolean, limit?: number): Promise<UnreadWindow> => {
+        calls.push([userId, withState, limit]);
+        const events = room.filter((e) => e.offset > after && e.offset < before
+          && (userId === null || e.sender !== userId || e.stateKey !== null || e.type === 'm.room.redaction')).slice(0, limit ?? Infinity);
+        return withState ? { events, stateBefore: { joinedMembers: 3 } } : { events };
+      },
+      roomSummary: async () => ({ joined: 3, invited: 0, heroes: [] }),
+    } as unknown as SyncReadModel;
+    return { sync, calls };
+  };
+  const ids = (window: UnreadWindow) => window.events.map((e) => e.offset);
+
+  it('answers the users woken together with one read, each without its own messages', async () => {
+    const { sync, calls } = counting();
+    const shared = sharingUnreadWindows(sync);
+    const [a, b, c] = await Promise.all(['@a:x', '@b:x', '@c:x'].map((user) => shared.unreadWindow('!r', user, 0, 10, false, 500)));
+    expect(calls).toEqual([[null, false, 500]]);
+    expect([ids(a!), ids(b!), ids(c!)]).toEqual([[2, 3, 4, 5], [1, 3, 4, 5], [1, 2, 3, 4]]);
+    for (const [user, window] of [['@a:x', a], ['@b:x', b], ['@c:x', c]] as const) {
+      expect(ids(window!)).toEqual(ids(await sync.unreadWindow('!r', user, 0, 10, false, 500)));
+    }
+    // Other reads pass through.
+    expect(await shared.roomSummary('!r', '@a:x')).toEqual({ joined: 3, invited: 0, heroes: [] });
+  });
+
+  it('leaves windows with state to the user, and a window the shared chunk may have cut', async () => {
+    const { sync, calls } = counting();
+    const shared = sharingUnreadWindows(sync);
+    expect((await shared.unreadWindow('!r', '@a:x', 0, 10, true)).stateBefore).toEqual({ joinedMembers: 3 });
+    expect(calls).toEqual([['@a:x', true, undefined]]);
+    calls.length = 0;
+    // Three events of everyone's fill a limit of 3: @a's own first three may differ.
+    expect(ids(await shared.unreadWindow('!r', '@a:x', 0, 10, false, 3))).toEqual([2, 3, 4]);
+    expect(calls).toEqual([[null, false, 3], ['@a:x', false, 3]]);
   });
 });

@@ -22,7 +22,7 @@ import { deviceListDelta } from './deviceLists.ts';
 import { keyChanges } from './keyChanges.ts';
 import { ignoringContext, servedStrippedRoom, syncPreferences } from './ignored.ts';
 import { encodeSyncToken, parseSyncToken, type SyncPositions } from './token.ts';
-import { sharingTimelineReads } from './sharedReads.ts';
+import { sharingTimelineReads, sharingUnreadWindows } from './sharedReads.ts';
 
 export interface SyncRequest {
   readonly since?: string;
@@ -259,8 +259,8 @@ export interface SyncService {
 
 export const createSync = (context: SyncContext): SyncService => {
   const memo = createSyncMemo();
-  // The listeners of a room woken by one commit read its timeline once (sharedReads.ts).
-  const ctx: SyncContext = { ...context, rooms: sharingTimelineReads(context.rooms) };
+  // The listeners of a room woken by one commit read its timeline and unread window once (sharedReads.ts).
+  const ctx: SyncContext = { ...context, rooms: sharingTimelineReads(context.rooms), sync: sharingUnreadWindows(context.sync) };
   return {
     sync: (requester, request, signal) => sync(ctx, requester, request, signal, memo),
     keyChanges: (requester, from, to) => keyChanges(ctx, requester, from, to),
