@@ -52,7 +52,7 @@ describe('bench corpus', () => {
       expect(roomsProjection.evolve(entry).length).toBeGreaterThan(0);
       search.evolve(entry);
     }
-    const rows = logEntries.flatMap((entry) => analyticsRows(entry, []).filter((row) => row.table === 'analytics_events').map((row) => row.row));
+    const rows = logEntries.flatMap((entry) => analyticsRows(entry, OPTIONS.serverName, []).filter((row) => row.table === 'analytics_events').map((row) => row.row));
     const origins = new Set(rows.map((row) => row.origin));
     expect(origins).toEqual(new Set(['local', 'federated']));
     expect(new Set(rows.map((row) => row.sender_server)).size).toBeGreaterThanOrEqual(3);

@@ -45,7 +45,7 @@ const dropClickHouseDatabase = async (clickhouseUrl: string, database: string): 
   if (url.username !== '') headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
   url.username = '';
   url.password = '';
-  const response = await fetch(url, { method: 'POST', headers, body: `DROP DATABASE IF EXISTS ${database}`, signal: AbortSignal.timeout(900_000) });
+  const response = await fetch(url, { method: 'POST', headers, body: `DROP DATABASE IF EXISTS ${database}`, signal: AbortSignal.timeout(3_600_000) });
   if (!response.ok) throw new Error(`ClickHouse: DROP DATABASE ${database}: ${response.status} ${(await response.text()).trim()}`);
 };
 
@@ -53,6 +53,7 @@ interface Stores {
   readonly log: RoomLog;
   readonly db: Awaited<ReturnType<typeof createPostgresDatabase>>;
   readonly ch: ClickHouse;
+  /** What ran where, for the output; the ingest adds what it stored. */
   readonly describe: string[];
 }
 
@@ -80,7 +81,7 @@ const openStores = async (options: AnalyticsBenchOptions, id: string, cleanups: 
   const ch = await createClickHouse({ url: options.clickhouseUrl, database });
   cleanups.push(() => ch.close());
   // Cleanups run last first: the drop before the close. Dropping a million rows and their rollups
-  // took 4 minutes on a loaded 18.16, beyond the client's request timeout: over plain HTTP instead.
+  // took 4 minutes on a loaded 18.16, beyond the client's request timeout: over plain HTTP, bounded by an hour.
   if (!options.keep) cleanups.push(() => dropClickHouseDatabase(options.clickhouseUrl, database));
   const clickhouseVersion = String((await ch.query<{ v: string }>('SELECT version() AS v'))[0]?.v ?? '?');
 
@@ -168,7 +169,7 @@ const ingest = async (options: AnalyticsBenchOptions, stores: Stores, signal: Ab
   const started = performance.now();
   const running: RunningConsumer[] = [
     await startProjection({ projection: roomsProjection, log, db, metrics, supervisor }),
-    await startClickHouseProjection({ projection: analyticsProjection([BRIDGE]), log, clickhouse: ch, metrics, supervisor }),
+    await startClickHouseProjection({ projection: analyticsProjection(SERVER_NAME, [BRIDGE]), log, clickhouse: ch, metrics, supervisor }),
   ];
   const finished = new Map<string, number>();
   const shares = () => `rooms ${count(applied('rooms'))}, analytics ${count(applied('analytics'))}`;
@@ -188,6 +189,10 @@ const ingest = async (options: AnalyticsBenchOptions, stores: Stores, signal: Ab
   const timelineRows = Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM room_events')).rows[0]?.n ?? 0);
   const warehouseRows = (await ch.query<{ n: number }>('SELECT count() AS n FROM analytics_events FINAL'))[0]?.n ?? 0;
   const redactionRows = (await ch.query<{ n: number }>('SELECT count() AS n FROM analytics_redactions FINAL'))[0]?.n ?? 0;
+  const postgresBytes = Number((await db.query<{ n: string }>('SELECT pg_database_size(current_database()) AS n')).rows[0]?.n ?? 0);
+  const clickhouseBytes = (await ch.query<{ n: number }>('SELECT sum(bytes_on_disk) AS n FROM system.parts WHERE database = currentDatabase() AND active'))[0]?.n ?? 0;
+  say(`storage: PostgreSQL database ${(postgresBytes / 2 ** 30).toFixed(2)} GiB, ClickHouse ${(clickhouseBytes / 2 ** 20).toFixed(0)} MiB`);
+  stores.describe.push(`storage after ingest: PostgreSQL database ${(postgresBytes / 2 ** 30).toFixed(2)} GiB (timeline${options.sealed ? ', content keys' : ''}), ClickHouse database ${(clickhouseBytes / 2 ** 20).toFixed(0)} MiB`);
   return [
     { label: 'rooms projection → PostgreSQL timeline', seconds: finished.get('rooms')!, records: total, rows: timelineRows },
     { label: 'analytics projection → ClickHouse', seconds: finished.get('analytics')!, records: total, rows: warehouseRows + redactionRows },
@@ -204,6 +209,28 @@ const timed = async (work: () => Promise<Answer[]>): Promise<{ ms: number; answe
   const started = performance.now();
   const answers = await work();
   return { ms: performance.now() - started, answers };
+};
+
+/**
+ * Right after an ingest ClickHouse is still merging the many small parts the batches made, and a
+ * query reads every part: the questions wait (up to `maxSeconds`) until the run's merges are done,
+ * as an analyst asks a warehouse that has settled. Answers what was left.
+ */
+const settleMerges = async (ch: ClickHouse, maxSeconds: number): Promise<string> => {
+  const started = performance.now();
+  const parts = async () => (await ch.query<{ n: number }>('SELECT count() AS n FROM system.parts WHERE database = currentDatabase() AND active'))[0]?.n ?? 0;
+  const before = await parts();
+  // Quiet for three polls in a row: the merge scheduler may pause a moment between merges.
+  let quiet = 0;
+  for (;;) {
+    const merging = (await ch.query<{ n: number }>('SELECT count() AS n FROM system.merges WHERE database = currentDatabase()'))[0]?.n ?? 0;
+    quiet = merging === 0 ? quiet + 1 : 0;
+    const seconds = (performance.now() - started) / 1000;
+    if (quiet >= 3 || seconds >= maxSeconds) {
+      return `${before} active parts after the ingest, ${await parts()} after ${seconds.toFixed(0)} s of merging${merging === 0 ? '' : ` (${merging} merges still running)`}`;
+    }
+    await sleep(1000);
+  }
 };
 
 /** Phase 3: each question once to warm up (and compare answers), then alternately on each store. */
@@ -272,6 +299,9 @@ export const run = async (args: string[]): Promise<void> => {
     const ingested = await ingest(options, stores, controller.signal);
     const roomId = written.corpus.roomIdOf(0)!;
     const questions = analystQuestions({ endMs: written.toMs, roomId });
+    const settled = await settleMerges(stores.ch, 300);
+    say(`ClickHouse: ${settled}`);
+    stores.describe.push(`ClickHouse before the questions: ${settled}`);
     const answers = await askQuestions(options, stores, questions);
 
     process.stdout.write(`\nbench analytics, ${new Date().toISOString()}: ${corpusLine(written.corpus.stats)}, over ${options.days} days; `
