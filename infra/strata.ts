@@ -470,7 +470,7 @@ export const startStrata = async (
   let countersFeed: AnalyticsCountersFeed | null = null;
   if (clickhouse !== null) {
     const analyticsRun = await startClickHouseProjection({
-      projection: analyticsProjection(config.appservices), log, clickhouse, metrics, supervisor, logger: logger.child({ subsystem: 'analytics' }),
+      projection: analyticsProjection(config.serverName, config.appservices), log, clickhouse, metrics, supervisor, logger: logger.child({ subsystem: 'analytics' }),
     });
     lifecycle.onStop('analytics projection', () => analyticsRun.stop());
     analyticsReadModel = createClickHouseAnalyticsReadModel(clickhouse);

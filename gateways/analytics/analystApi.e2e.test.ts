@@ -175,7 +175,7 @@ beforeAll(async () => {
   await appendRoomRecords(log, records);
   const services = inject('strataTestServices');
   ch = await createClickHouse({ url: services.clickhouseUrl, database });
-  const running = await startClickHouseProjection({ projection: analyticsProjection([BRIDGE_REGISTRATION]), log, clickhouse: ch });
+  const running = await startClickHouseProjection({ projection: analyticsProjection('a.test', [BRIDGE_REGISTRATION]), log, clickhouse: ch });
   for (let p = 0; p < 2; p++) {
     const end = await log.endOffset(ROOM_EVENTS_TOPIC, p);
     if (end > 0) expect(await running.waitFor(p, end - 1, 20_000)).toBe(true);
@@ -186,7 +186,7 @@ beforeAll(async () => {
   chBulk = await createClickHouse({ url: services.clickhouseUrl, database: bulkDatabase });
   const emptyLog = await createEmbeddedLog({ dir: path.join(dir, 'empty-log') });
   await emptyLog.ensureTopic(ROOM_EVENTS_TOPIC, 1);
-  await (await startClickHouseProjection({ projection: analyticsProjection([]), log: emptyLog, clickhouse: chBulk })).stop();
+  await (await startClickHouseProjection({ projection: analyticsProjection('a.test', []), log: emptyLog, clickhouse: chBulk })).stop();
   await emptyLog.close();
   await chBulk.insert(ANALYTICS_EVENTS_TABLE, bulkWarehouseRows(BULK_ROOM, Date.UTC(2024, 0, 1), BULK_ROWS));
 

@@ -79,7 +79,7 @@ beforeAll(async () => {
   await log.ensureTopic(ROOM_EVENTS_TOPIC, 2);
   await appendRoomRecords(log, scenario.records);
   ch = await createClickHouse({ url: inject('strataTestServices').clickhouseUrl, database });
-  const running = await startClickHouseProjection({ projection: analyticsProjection([]), log, clickhouse: ch });
+  const running = await startClickHouseProjection({ projection: analyticsProjection('a.test', []), log, clickhouse: ch });
   for (let p = 0; p < 2; p++) {
     const end = await log.endOffset(ROOM_EVENTS_TOPIC, p);
     if (end > 0) expect(await running.waitFor(p, end - 1, 20_000)).toBe(true);

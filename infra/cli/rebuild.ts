@@ -102,7 +102,7 @@ const TARGETS: readonly Target[] = [
     run: async ({ config, log, clickhouse }, onProgress) => {
       if (clickhouse === null) throw new Error('analytics needs ClickHouse (clickhouse_url)');
       const started = Date.now();
-      const { done } = await rebuildClickHouseProjection({ projection: analyticsProjection(config.appservices), log, clickhouse, onProgress });
+      const { done } = await rebuildClickHouseProjection({ projection: analyticsProjection(config.serverName, config.appservices), log, clickhouse, onProgress });
       return `rebuilt analytics from ${done} records in ${seconds(started)} (ClickHouse ${clickhouse.database})`;
     },
   },

@@ -24,7 +24,7 @@ import {
 const PARTITIONS = 4;
 const ALL_TIME = { from: 0, to: MAX_TIME_MS + 1 };
 const scenario = buildScenario();
-const ANALYTICS_PROJECTION = analyticsProjection([]);
+const ANALYTICS_PROJECTION = analyticsProjection('a.test', []);
 
 let dir: string;
 let log: RoomLog;

@@ -27,7 +27,7 @@ describe('analytics counters over ClickHouse', () => {
 
   beforeAll(async () => {
     ch = await createClickHouse({ url: inject('strataTestServices').clickhouseUrl, database });
-    await ensureClickHouseSchema(ch, analyticsProjection([]));
+    await ensureClickHouseSchema(ch, analyticsProjection('a.test', []));
     const recent = row('$recent', NOON - 30_000);
     await ch.insert(ANALYTICS_EVENTS_TABLE, [
       recent,

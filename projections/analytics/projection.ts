@@ -132,18 +132,23 @@ const eventRow = (entry: LogEntry, fields: {
   };
 };
 
-/** A local event is bridged when its sender is an application service's (its sender or in its user namespace). */
-const originOf = (local: boolean, sender: string, registrations: readonly AppserviceRegistration[]): AnalyticsOrigin => {
-  if (!local) return 'federated';
+/**
+ * By the sender's server, not by the path the event took: this server's invite of a remote user
+ * (signed by the invitee's server first) and its join through another server arrive as remote PDUs
+ * yet are its own users' events. A local event is bridged when its sender is an application
+ * service's (its sender or in its user namespace).
+ */
+const originOf = (sender: string, serverName: string, registrations: readonly AppserviceRegistration[]): AnalyticsOrigin => {
+  if (serverOfUserId(sender) !== serverName) return 'federated';
   return registrations.some((registration) => isInterestedInUser(registration, sender)) ? 'bridged' : 'local';
 };
 
 /**
- * The rows of one log entry; `registrations` are the application services configured now (an
- * event is classed as bridged by today's namespaces). Throws on a record this version does not
+ * The rows of one log entry; `serverName` is this server's; `registrations` are the application
+ * services configured now (an event is classed as bridged by today's namespaces). Throws on a record this version does not
  * know (records.ts: fail loudly).
  */
-export const analyticsRows = (entry: LogEntry, registrations: readonly AppserviceRegistration[]): ClickHouseRow[] => {
+export const analyticsRows = (entry: LogEntry, serverName: string, registrations: readonly AppserviceRegistration[]): ClickHouseRow[] => {
   const record = entry.value;
   if (!isRoomRecord(record)) {
     throw new Error(`analytics: unknown record at ${entry.topic}/${entry.partition}@${entry.offset}`);
@@ -153,7 +158,7 @@ export const analyticsRows = (entry: LogEntry, registrations: readonly Appservic
       const meta = metadataOf(record);
       const rows = [eventRow(entry, {
         roomId: record.roomId, roomVersion: record.roomVersion, eventId: record.eventId, meta, acceptedAt: record.acceptedAt,
-        origin: originOf(record.local !== null, meta.sender, registrations), status: 'accepted',
+        origin: originOf(meta.sender, serverName, registrations), status: 'accepted',
       })];
       // Only what the decider decided redacts something (records.ts), never a bare `redacts` field.
       const effects = redactionEffectsOf(record);
@@ -196,14 +201,15 @@ export const analyticsRows = (entry: LogEntry, registrations: readonly Appservic
   }
 };
 
-export const analyticsProjection = (registrations: readonly AppserviceRegistration[]): ClickHouseProjection => ({
+export const analyticsProjection = (serverName: string, registrations: readonly AppserviceRegistration[]): ClickHouseProjection => ({
   name: 'analytics',
   // 2: redactions counted only as the decider decided them (pdu.accepted v2).
   // 3: the warehouse row (room version, origin, msgtype, encryption, relation, size) and the rollups.
-  version: 3,
+  // 4: origin by the sender's server (our invites of remote users and remote joins were `federated`).
+  version: 4,
   topic: ROOM_EVENTS_TOPIC,
   schema: ANALYTICS_SCHEMA,
   migrate: migrateAnalytics,
   tables: ANALYTICS_TABLES,
-  evolve: (entry) => analyticsRows(entry, registrations),
+  evolve: (entry) => analyticsRows(entry, serverName, registrations),
 });

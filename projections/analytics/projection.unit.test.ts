@@ -11,8 +11,8 @@ const entryOf = (record: RoomRecord | LogValue, offset = 0): LogEntry => ({
   topic: ROOM_EVENTS_TOPIC, partition: 1, offset, key: 'k', value: record as LogValue, headers: {}, timestamp: 0,
 });
 
-const ANALYTICS_PROJECTION = analyticsProjection([]);
-const analyticsRows = (entry: LogEntry) => rowsFor(entry, []);
+const ANALYTICS_PROJECTION = analyticsProjection('a.test', []);
+const analyticsRows = (entry: LogEntry) => rowsFor(entry, 'a.test', []);
 
 describe('analytics rows', () => {
   const { records } = buildScenario();
@@ -47,6 +47,16 @@ describe('analytics rows', () => {
     expect(analyticsRows(entryOf(ban))[0]!.row).toMatchObject({ membership: 'ban', has_state_key: 1, origin: 'local' });
   });
 
+  it('classes an event by its sender\'s server, whichever way it reached the log', () => {
+    const ban = records.find((r): r is Extract<RoomRecord, { type: 'pdu.accepted' }> => r.type === 'pdu.accepted' && (r.pdu.content as { membership?: string }).membership === 'ban')!;
+    // Our user's invite of a remote user, signed by the invitee's server first, is ingested like a remote PDU.
+    const ingested = { ...ban, local: null } as RoomRecord;
+    expect(analyticsRows(entryOf(ingested))[0]!.row).toMatchObject({ origin: 'local' });
+    const remote = { ...ban, pdu: { ...ban.pdu, sender: '@dan:b.test' }, local: null } as RoomRecord;
+    expect(analyticsRows(entryOf(remote))[0]!.row).toMatchObject({ sender_server: 'b.test', origin: 'federated' });
+    expect(rowsFor(entryOf(ingested), 'b.test', [])[0]!.row).toMatchObject({ origin: 'federated' });
+  });
+
   it('clamps times a remote clock got wrong and fails loudly on unknown records', () => {
     const record = records.find((r) => r.type === 'pdu.accepted' && r.pdu.type === 'm.room.message')!;
     const future = { ...record, pdu: { ...(record as { pdu: object }).pdu, origin_server_ts: 9e15 } } as RoomRecord;
@@ -67,7 +77,7 @@ describe('warehouse rows', () => {
   const warehouse = buildWarehouseScenario();
   const rowOf = (eventId: string, registrations = [BRIDGE_REGISTRATION]) => {
     const record = warehouse.records.find((r) => r.eventId === eventId)!;
-    return rowsFor(entryOf(record), registrations)[0]!.row;
+    return rowsFor(entryOf(record), 'a.test', registrations)[0]!.row;
   };
 
   it('records origin, room version, msgtype, relation, encryption and size, and nothing people wrote', () => {
@@ -90,9 +100,9 @@ describe('warehouse rows', () => {
     expect(rowOf(ids.redaction)).toMatchObject({ event_type: 'm.room.redaction', room_version: '11' });
     const bot = warehouse.records.find((r) => r.eventId === ids.threadRoot)!;
     const asBot = { ...bot, pdu: { ...(bot as { pdu: object }).pdu, sender: BRIDGE_REGISTRATION.sender } } as RoomRecord;
-    expect(rowsFor(entryOf(asBot), [BRIDGE_REGISTRATION])[0]!.row).toMatchObject({ origin: 'bridged' });
+    expect(rowsFor(entryOf(asBot), 'a.test', [BRIDGE_REGISTRATION])[0]!.row).toMatchObject({ origin: 'bridged' });
 
-    const rows = warehouse.records.flatMap((record, offset) => rowsFor(entryOf(record, offset), [BRIDGE_REGISTRATION]));
+    const rows = warehouse.records.flatMap((record, offset) => rowsFor(entryOf(record, offset), 'a.test', [BRIDGE_REGISTRATION]));
     expect(rows.filter((row) => row.table === 'analytics_redactions')).toEqual([
       { table: 'analytics_redactions', row: expect.objectContaining({ redaction_event_id: ids.redaction, redacts_event_id: ids.bridgedMessage }) },
     ]);

@@ -21,7 +21,7 @@ import {
 } from '../../test/builders/analytics/index.ts';
 
 const PARTITIONS = 4;
-const projection = analyticsProjection([BRIDGE_REGISTRATION]);
+const projection = analyticsProjection('a.test', [BRIDGE_REGISTRATION]);
 const warehouse = buildWarehouseScenario();
 const records = [...buildScenario().records, ...warehouse.records];
 const expected = expectedRollups(records, (userId) => isInterestedInUser(BRIDGE_REGISTRATION, userId));

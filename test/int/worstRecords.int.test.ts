@@ -157,7 +157,7 @@ describe('the worst records the decider admits', () => {
   });
 
   it('has the analytics projection store every one of them in ClickHouse', async () => {
-    const running = await startClickHouseProjection({ projection: analyticsProjection([]), log: stack.log, clickhouse: ch });
+    const running = await startClickHouseProjection({ projection: analyticsProjection('example.org', []), log: stack.log, clickhouse: ch });
     try {
       for (let p = 0; p < TEST_PARTITIONS; p++) {
         const end = await stack.log.endOffset(ROOM_EVENTS_TOPIC, p);
