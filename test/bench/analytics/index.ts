@@ -5,7 +5,7 @@
  * Prints ingest rates and the questions' latencies side by side, as ratios. See docs/benchmarks.md.
  */
 import { randomBytes } from 'node:crypto';
-import { availableParallelism, loadavg, totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import pg from 'pg';
 import { Kafka, logLevel } from 'kafkajs';
 import { ROOM_EVENTS_TOPIC, type AppserviceRegistration, type LogRecordToAppend, type RoomLog } from '../../../domain/index.ts';
@@ -25,6 +25,7 @@ import { ANALYTICS_MIX, BRIDGED_LOCALPART_PREFIX, createCorpus, type CorpusStats
 import { parseAnalyticsBenchArgs, usage, type AnalyticsBenchOptions } from './options.ts';
 import { createProgress } from './progress.ts';
 import { analystQuestions, answersOf, disagreement, type Answer, type Question } from './questions.ts';
+import { benchOptions, loadAverage, startWatchdog } from '../runner.ts';
 
 const say = (line: string) => void process.stderr.write(`${line}\n`);
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -267,36 +268,18 @@ const corpusLine = (stats: CorpusStats): string =>
   + `${count(stats.stateEvents)} state events, ${count(stats.localEvents)} local (the rest federated)`;
 
 export const run = async (args: string[]): Promise<void> => {
-  let options: AnalyticsBenchOptions;
-  try {
-    const parsed = parseAnalyticsBenchArgs(args);
-    if (parsed === 'help') {
-      process.stdout.write(`${usage}\n`);
-      return;
-    }
-    options = parsed;
-  } catch (error) {
-    say(`bench analytics: ${message(error)}\n${usage}`);
-    process.exitCode = 2;
-    return;
-  }
-  const controller = new AbortController();
-  const watchdog = setTimeout(() => {
-    say(`error: bench analytics: stopped after --max-runtime ${options.maxRuntimeSeconds} s`);
-    controller.abort();
-    setTimeout(() => process.exit(1), 120_000).unref();
-  }, options.maxRuntimeSeconds * 1000);
-  watchdog.unref();
-  const load = () => loadavg().map((n) => n.toFixed(1)).join(' ');
-  const loadBefore = load();
+  const options = benchOptions('analytics', usage, () => parseAnalyticsBenchArgs(args));
+  if (options === undefined) return;
+  const watchdog = startWatchdog('analytics', options.maxRuntimeSeconds, 120_000);
+  const loadBefore = loadAverage();
   const id = randomBytes(4).toString('hex');
   const cleanups: (() => Promise<void>)[] = [];
   const lines: string[] = [];
   try {
     const stores = await openStores(options, id, cleanups);
     say(stores.describe.join('\n'));
-    const written = await writeCorpus(options, stores.log, controller.signal);
-    const ingested = await ingest(options, stores, controller.signal);
+    const written = await writeCorpus(options, stores.log, watchdog.signal);
+    const ingested = await ingest(options, stores, watchdog.signal);
     const roomId = written.corpus.roomIdOf(0)!;
     const questions = analystQuestions({ endMs: written.toMs, roomId });
     const settled = await settleMerges(stores.ch, 300);
@@ -328,10 +311,10 @@ export const run = async (args: string[]): Promise<void> => {
     lines.push(`error: ${message(error)}`);
     process.exitCode = 1;
   } finally {
-    clearTimeout(watchdog);
+    watchdog.stop();
     for (const step of cleanups.reverse()) await step().catch((error: unknown) => lines.push(`error: cleanup: ${message(error)}`));
   }
-  process.stdout.write(`\nmachine: ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}; load average before ${loadBefore}, after ${load()}`
+  process.stdout.write(`\nmachine: ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}; load average before ${loadBefore}, after ${loadAverage()}`
     + `${options.keep ? `; kept: database and topic of run ${id}` : ''}\n`);
   for (const line of lines) process.stdout.write(`${line}\n`);
 };

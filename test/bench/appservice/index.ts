@@ -6,7 +6,7 @@
  * latency, side by side, from one invocation. See docs/benchmarks.md.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { newRunId } from '../cs/population.ts';
 import { formatMs } from '../cs/stats.ts';
@@ -19,6 +19,7 @@ import { ensureBridgeSynapse, stopBridgeSynapse, SYNAPSE_BRIDGE } from '../../in
 import type { StepFigures } from './figures.ts';
 import { parseAppserviceBenchArgs, usage, type AppserviceBenchOptions, type BridgeServer } from './options.ts';
 import { populate, runStep, type BridgedServer } from './scenario.ts';
+import { benchOptions, loadAverage, startWatchdog } from '../runner.ts';
 
 const say = (line: string) => void process.stderr.write(`${line}\n`);
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -116,29 +117,11 @@ const report = (options: AppserviceBenchOptions, results: Results, labels: Map<B
 };
 
 export const run = async (args: string[]): Promise<void> => {
-  let options: AppserviceBenchOptions;
-  try {
-    const parsed = parseAppserviceBenchArgs(args);
-    if (parsed === 'help') {
-      process.stdout.write(`${usage}\n`);
-      return;
-    }
-    options = parsed;
-  } catch (error) {
-    say(`bench appservice: ${message(error)}\n${usage}`);
-    process.exitCode = 2;
-    return;
-  }
-  const controller = new AbortController();
-  const watchdog = setTimeout(() => {
-    say(`error: bench appservice: stopped after --max-runtime ${options.maxRuntimeSeconds} s`);
-    controller.abort();
-    setTimeout(() => process.exit(1), 60_000).unref();
-  }, options.maxRuntimeSeconds * 1000);
-  watchdog.unref();
-  const load = () => loadavg().map((n) => n.toFixed(1)).join(' ');
-  const loadBefore = load();
-  const http: HttpOptions = { baseUrl: '', timeoutMs: options.requestTimeoutSeconds * 1000, signal: controller.signal };
+  const options = benchOptions('appservice', usage, () => parseAppserviceBenchArgs(args));
+  if (options === undefined) return;
+  const watchdog = startWatchdog('appservice', options.maxRuntimeSeconds);
+  const loadBefore = loadAverage();
+  const http: HttpOptions = { baseUrl: '', timeoutMs: options.requestTimeoutSeconds * 1000, signal: watchdog.signal };
   const servers = new Map<BridgeServer, BridgedServer>();
   const results: Results = new Map();
   const errors: string[] = [];
@@ -150,7 +133,7 @@ export const run = async (args: string[]): Promise<void> => {
         errors.push(`${kind} did not start: ${message(error)}`);
       }
     }
-    for (let r = 1; r <= options.runs && !controller.signal.aborted; r += 1) {
+    for (let r = 1; r <= options.runs && !watchdog.signal.aborted; r += 1) {
       for (const [kind, server] of servers) {
         const prefix = `[${server.label} run ${r}/${options.runs}]`;
         try {
@@ -159,7 +142,7 @@ export const run = async (args: string[]): Promise<void> => {
           const population = await populate(server, options, serverHttp, runId);
           say(`${prefix} ${options.senders} senders, ${options.rooms} rooms with the bridge's puppet, warm-up delivered`);
           for (const rate of options.rates) {
-            if (controller.signal.aborted) break;
+            if (watchdog.signal.aborted) break;
             const figures = await runStep(server, population, options, rate, runId, serverHttp, (line) => say(`${prefix} ${line}`));
             const perRate = results.get(kind) ?? new Map<number, StepFigures[]>();
             perRate.set(rate, [...(perRate.get(rate) ?? []), figures]);
@@ -173,11 +156,11 @@ export const run = async (args: string[]): Promise<void> => {
       }
     }
   } finally {
-    clearTimeout(watchdog);
+    watchdog.stop();
     for (const server of [...servers.values()].reverse()) await server.stop().catch((error: unknown) => say(`error: stopping ${server.label}: ${message(error)}`));
   }
   report(options, results, new Map([...servers].map(([kind, server]) => [kind, server.label])));
-  process.stdout.write(`\nmachine: ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; load average before ${loadBefore}, after ${load()}\n`);
+  process.stdout.write(`\nmachine: ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; load average before ${loadBefore}, after ${loadAverage()}\n`);
   for (const server of servers.values()) process.stdout.write(`${server.label}: ${server.description}\n`);
   for (const line of errors) process.stdout.write(`error: ${line}\n`);
   const lossy = [...results.values()].some((perRate) => [...perRate.values()].flat().some((f) => f.missing > 0 || f.outOfOrder > 0 || f.duplicates > 0));

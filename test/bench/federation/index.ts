@@ -5,8 +5,9 @@
  * Synapse both ways, Synapse → Synapse as the baseline) it prints the PDUs per second the receiver
  * accepted, losses, and send → remote /sync latency, side by side. See docs/benchmarks.md.
  */
-import { availableParallelism, loadavg, totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { newRunId } from '../cs/population.ts';
+import { benchOptions, loadAverage, startWatchdog } from '../runner.ts';
 import { PAIRS, pairKinds, parseFederationBenchArgs, usage, type FederationBenchOptions, type PairName } from './options.ts';
 import { errorLines, printPairs, type PairResult } from './report.ts';
 import { runPair, type RunResult } from './scenario.ts';
@@ -14,18 +15,6 @@ import { readVersion, startStrataProcess, startSynapse, SYNAPSE_PEERS, type Home
 
 const say = (line: string) => void process.stderr.write(`${line}\n`);
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-const parse = (args: string[]): FederationBenchOptions | undefined => {
-  try {
-    const parsed = parseFederationBenchArgs(args);
-    if (parsed === 'help') process.stdout.write(`${usage}\n`);
-    return parsed === 'help' ? undefined : parsed;
-  } catch (error) {
-    say(`bench federation: ${message(error)}\n${usage}`);
-    process.exitCode = 2;
-    return undefined;
-  }
-};
 
 const TITLES: Record<PairName, string> = {
   'strata-strata': 'Strata → Strata',
@@ -67,24 +56,16 @@ const serversOf = (pair: PairName, fleet: Fleet): [Homeserver, Homeserver] | str
 };
 
 export const run = async (args: string[]): Promise<void> => {
-  const options = parse(args);
+  const options = benchOptions('federation', usage, () => parseFederationBenchArgs(args));
   if (options === undefined) return;
-  const controller = new AbortController();
-  const watchdog = setTimeout(() => {
-    say(`error: bench federation: --max-runtime ${options.maxRuntimeSeconds} s reached, stopping`);
-    controller.abort();
-    setTimeout(() => process.exit(1), 60_000).unref();
-  }, options.maxRuntimeSeconds * 1000);
-  watchdog.unref();
-
-  const load = () => loadavg().map((n) => n.toFixed(1)).join(' ');
-  const loadBefore = load();
+  const watchdog = startWatchdog('federation', options.maxRuntimeSeconds);
+  const loadBefore = loadAverage();
   const fleet: Fleet = { strata: [], synapse: [] };
   const runs = new Map<PairName, RunResult[]>(options.pairs.map((p) => [p, []]));
   const notRun = new Map<PairName, string>();
   try {
     await startFleet(options, fleet);
-    const http = { baseUrl: '', timeoutMs: 5000, signal: controller.signal };
+    const http = { baseUrl: '', timeoutMs: 5000, signal: watchdog.signal };
     for (const server of [...fleet.strata, ...fleet.synapse]) {
       if (typeof server === 'string') say(`error: ${server}`);
       else await readVersion(server, http);
@@ -94,21 +75,21 @@ export const run = async (args: string[]): Promise<void> => {
       `${options.senders} senders, ${options.listeners} remote listeners`);
     for (let r = 1; r <= options.runs; r += 1) {
       for (const pair of options.pairs) {
-        if (controller.signal.aborted) break;
+        if (watchdog.signal.aborted) break;
         const servers = serversOf(pair, fleet);
         if (typeof servers === 'string') {
           notRun.set(pair, servers);
           continue;
         }
         const prefix = `[${TITLES[pair]} run ${r}/${options.runs}]`;
-        const result = await runPair(servers[0], servers[1], options, r, `${runId}${PAIRS.indexOf(pair)}`, controller.signal, (line) => say(`${prefix} ${line}`));
+        const result = await runPair(servers[0], servers[1], options, r, `${runId}${PAIRS.indexOf(pair)}`, watchdog.signal, (line) => say(`${prefix} ${line}`));
         if (result.error !== undefined) say(`${prefix} error: ${result.error}`);
         else say(`${prefix} done: accepted ${result.figures?.accepted ?? 0} / ${result.figures?.sendOk ?? 0}, p99 ${Math.round(result.figures?.latency.p99 ?? Number.NaN)} ms`);
         runs.get(pair)?.push(result);
       }
     }
   } finally {
-    clearTimeout(watchdog);
+    watchdog.stop();
     for (const server of [...fleet.strata, ...fleet.synapse].reverse()) {
       if (typeof server !== 'string') await server.stop().catch((error: unknown) => say(`error: stopping ${server.label}: ${message(error)}`));
     }
@@ -123,7 +104,7 @@ export const run = async (args: string[]): Promise<void> => {
       `one room per run, ${options.rate}/s for ${options.durationSeconds} s, ${options.runs} run${options.runs === 1 ? '' : 's'} per pair`,
     pairs, options.runs,
   );
-  process.stdout.write(`\nmachine: ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; load average before ${loadBefore}, after ${load()}\n`);
+  process.stdout.write(`\nmachine: ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; load average before ${loadBefore}, after ${loadAverage()}\n`);
   for (const server of [...fleet.strata, ...fleet.synapse]) {
     if (typeof server !== 'string') process.stdout.write(`${server.label}: ${server.serverName}, ${server.version}, ${server.database}\n`);
   }

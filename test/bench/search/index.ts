@@ -6,7 +6,7 @@
  * search kind side by side, with each server's `count`. See docs/benchmarks.md.
  */
 import { randomBytes } from 'node:crypto';
-import { availableParallelism, loadavg, totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -20,6 +20,7 @@ import { parseSearchBenchArgs, usage, type SearchBenchOptions, type SearchServer
 import { searchAnswer, searchBody, searchKinds, type SearchKind } from './queries.ts';
 import { loadStrataCorpus } from './strataCorpus.ts';
 import { loadSynapseCorpus } from './synapseCorpus.ts';
+import { benchOptions, loadAverage, startWatchdog } from '../runner.ts';
 
 const say = (line: string) => void process.stderr.write(`${line}\n`);
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -169,43 +170,25 @@ const report = (options: SearchBenchOptions, results: readonly Measured[]): void
 };
 
 export const run = async (args: string[]): Promise<void> => {
-  let options: SearchBenchOptions;
-  try {
-    const parsed = parseSearchBenchArgs(args);
-    if (parsed === 'help') {
-      process.stdout.write(`${usage}\n`);
-      return;
-    }
-    options = parsed;
-  } catch (error) {
-    say(`bench search: ${message(error)}\n${usage}`);
-    process.exitCode = 2;
-    return;
-  }
-  const controller = new AbortController();
-  const watchdog = setTimeout(() => {
-    say(`error: bench search: stopped after --max-runtime ${options.maxRuntimeSeconds} s`);
-    controller.abort();
-    setTimeout(() => process.exit(1), 120_000).unref();
-  }, options.maxRuntimeSeconds * 1000);
-  watchdog.unref();
-  const load = () => loadavg().map((n) => n.toFixed(1)).join(' ');
-  const loadBefore = load();
-  const http: HttpOptions = { baseUrl: '', timeoutMs: options.requestTimeoutSeconds * 1000, signal: controller.signal };
+  const options = benchOptions('search', usage, () => parseSearchBenchArgs(args));
+  if (options === undefined) return;
+  const watchdog = startWatchdog('search', options.maxRuntimeSeconds, 120_000);
+  const loadBefore = loadAverage();
+  const http: HttpOptions = { baseUrl: '', timeoutMs: options.requestTimeoutSeconds * 1000, signal: watchdog.signal };
   const runId = randomBytes(4).toString('hex');
   const results: Measured[] = [];
   const errors: string[] = [];
   for (const server of options.servers as SearchServer[]) {
-    if (controller.signal.aborted) break;
+    if (watchdog.signal.aborted) break;
     try {
-      results.push(server === 'strata' ? await runStrata(options, http, runId, controller.signal) : await runSynapse(options, http, runId));
+      results.push(server === 'strata' ? await runStrata(options, http, runId, watchdog.signal) : await runSynapse(options, http, runId));
     } catch (error) {
       errors.push(`${server}: ${message(error)}`);
     }
   }
-  clearTimeout(watchdog);
+  watchdog.stop();
   report(options, results);
-  process.stdout.write(`\nmachine: ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}; load average before ${loadBefore}, after ${load()}\n`);
+  process.stdout.write(`\nmachine: ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}; load average before ${loadBefore}, after ${loadAverage()}\n`);
   for (const result of results) process.stdout.write(`${result.label}: ${result.description}; loaded: ${result.loading}\n`);
   for (const line of errors) process.stdout.write(`error: ${line}\n`);
   if (errors.length > 0 || results.some((r) => [...r.figures.values()].some((f) => f.errors > 0))) process.exitCode = 1;
