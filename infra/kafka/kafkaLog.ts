@@ -4,11 +4,12 @@
  * partition; the adapter computes the partition itself and sends it explicitly, so `partitionFor`
  * and `append` can never disagree. Appends go through one idempotent producer (acks=all, one
  * request in flight, so concurrent callers keep their call order per partition); appends made
- * while a request is in flight share the next one (appendBatcher.ts).
+ * while a request is in flight share the next ones, each partition's record batch within the
+ * topic's max.message.bytes (appendBatcher.ts).
  */
-import { Kafka, logLevel, Partitioners, type Admin, type Producer, type logCreator } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel, Partitioners, type Admin, type Producer, type logCreator } from 'kafkajs';
 import type { AppendedPosition, LogEntry, RoomLog, Subscription } from '../../domain/ports/index.ts';
-import { createAppendBatcher } from './appendBatcher.ts';
+import { createAppendBatcher, DEFAULT_MAX_BATCH_BYTES } from './appendBatcher.ts';
 import { createPartitionReader } from './partitionReader.ts';
 import { createGroupEvictor } from './groupEviction.ts';
 import { subscribeKafka, type GroupMembership, type KafkaConsumerTuning } from './kafkaSubscription.ts';
@@ -81,13 +82,15 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<KafkaLog
     throw error;
   }
   const reader = createPartitionReader(kafka);
+  /** Each topic's max.message.bytes, read with its partition count. */
+  const maxBatchBytes = new Map<string, number>();
   const appendBatched = createAppendBatcher(async (byTopic) => {
     const metadata = await producer.sendBatch({
       acks: -1,
       topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
     });
     return metadata.map(({ topicName, partition, baseOffset }) => ({ topic: topicName, partition, baseOffset: Number(baseOffset) }));
-  });
+  }, { maxBatchBytes: (topic) => maxBatchBytes.get(topic) ?? DEFAULT_MAX_BATCH_BYTES });
   const partitioner = Partitioners.DefaultPartitioner();
   const subscriptions = new Set<Subscription>();
   const evictor = createGroupEvictor(kafka, admin);
@@ -106,12 +109,31 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<KafkaLog
   /** A topic's partition count is fixed at creation (the port's contract), so it is cached. */
   const partitionCounts = new Map<string, number>();
 
+  /**
+   * The topic's max.message.bytes (the broker's message.max.bytes unless the topic overrides it).
+   * A principal not allowed DescribeConfigs gets Kafka's default, which the broker's own default is.
+   */
+  const readMaxBatchBytes = async (topic: string): Promise<number> => {
+    try {
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
+      });
+      const value = Number(resources[0]?.configEntries.find((entry) => entry.configName === 'max.message.bytes')?.configValue);
+      return Number.isSafeInteger(value) && value > 0 ? value : DEFAULT_MAX_BATCH_BYTES;
+    } catch (error) {
+      options.logger?.warn({ topic, err: error }, `kafka: could not read ${topic}'s max.message.bytes; assuming ${DEFAULT_MAX_BATCH_BYTES}`);
+      return DEFAULT_MAX_BATCH_BYTES;
+    }
+  };
+
   const partitionCount = async (topic: string): Promise<number> => {
     const cached = partitionCounts.get(topic);
     if (cached !== undefined) return cached;
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    const [{ topics }, limit] = await Promise.all([admin.fetchTopicMetadata({ topics: [topic] }), readMaxBatchBytes(topic)]);
     const count = topics.find((t) => t.name === topic)?.partitions.length ?? 0;
     if (count === 0) throw new Error(`kafka: unknown topic ${topic}`);
+    maxBatchBytes.set(topic, limit);
     partitionCounts.set(topic, count);
     return count;
   };
