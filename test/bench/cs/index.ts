@@ -5,6 +5,7 @@
  * With a baseline (--baseline-url or --start-synapse) the same scenario runs against it, one
  * server after the other, and both are printed side by side. See docs/benchmarks.md.
  */
+import { benchOptions, startWatchdog } from '../runner.ts';
 import { parseCsBenchArgs, SYNAPSE_URL, usage, type CsBenchOptions, type Target } from './options.ts';
 import { newRunId } from './population.ts';
 import { errorLines, printComparison, summaryLines } from './report.ts';
@@ -13,33 +14,14 @@ import { ensureSynapse, stopSynapse, synapseDatabase } from './synapse.ts';
 
 const say = (line: string) => void process.stderr.write(`${line}\n`);
 
-const parse = (args: string[]): CsBenchOptions | undefined => {
-  try {
-    const parsed = parseCsBenchArgs(args, process.env);
-    if (parsed === 'help') process.stdout.write(`${usage}\n`);
-    return parsed === 'help' ? undefined : parsed;
-  } catch (error) {
-    say(`bench cs: ${error instanceof Error ? error.message : String(error)}\n${usage}`);
-    process.exitCode = 2;
-    return undefined;
-  }
-};
-
 const shape = (o: CsBenchOptions): string =>
   `${o.membersSend ? 'members send' : `${o.clients} senders`}, ${o.rooms} rooms × ${o.listenersPerRoom} listeners, ` +
   (o.filter ? `filtered /sync (m.room.message, timeline limit ${o.timelineLimit})` : 'unfiltered /sync');
 
 export const run = async (args: string[]): Promise<void> => {
-  const options = parse(args);
+  const options = benchOptions('cs', usage, () => parseCsBenchArgs(args, process.env));
   if (options === undefined) return;
-  const controller = new AbortController();
-  // Hard bound on the whole command: abort every request, then leave even if something hangs.
-  const watchdog = setTimeout(() => {
-    say(`error: bench cs: --max-runtime ${options.maxRuntimeSeconds} s reached, stopping`);
-    controller.abort();
-    setTimeout(() => process.exit(1), 10_000).unref();
-  }, options.maxRuntimeSeconds * 1000);
-  watchdog.unref();
+  const watchdog = startWatchdog('cs', options.maxRuntimeSeconds, 10_000);
 
   let startedSynapse = false;
   const results: ServerResult[] = [];
@@ -61,11 +43,11 @@ export const run = async (args: string[]): Promise<void> => {
     say(`bench cs: run ${runId}; ${shape(options)}, ` +
       `${options.durationSeconds} s per rate, ${options.findMax ? `find-max from ${options.rates[0]}/s` : `rates ${options.rates.join(', ')}/s`}`);
     for (const target of targets) {
-      if (controller.signal.aborted) break;
-      results.push(await runServer(target, options, runId, controller.signal, say));
+      if (watchdog.signal.aborted) break;
+      results.push(await runServer(target, options, runId, watchdog.signal, say));
     }
   } finally {
-    clearTimeout(watchdog);
+    watchdog.stop();
     if (startedSynapse && !options.keepSynapse) stopSynapse();
   }
 
