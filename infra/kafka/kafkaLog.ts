@@ -7,7 +7,7 @@
  * while a request is in flight share the next ones, each partition's record batch within the
  * topic's max.message.bytes (appendBatcher.ts).
  */
-import { ConfigResourceTypes, Kafka, logLevel, Partitioners, type Admin, type Producer, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type ConfigResourceTypes, type Producer, type logCreator } from 'kafkajs';
 import type { AppendedPosition, LogEntry, RoomLog, Subscription } from '../../domain/ports/index.ts';
 import { createAppendBatcher, DEFAULT_MAX_BATCH_BYTES } from './appendBatcher.ts';
 import { createPartitionReader } from './partitionReader.ts';
@@ -48,6 +48,9 @@ const toLogCreator = (logger: KafkaLogLogger): logCreator => () => ({ namespace,
   else if (level === logLevel.INFO) logger.info(details, text);
   else logger.debug(details, text);
 };
+
+/** kafkajs's ConfigResourceTypes.TOPIC: Node's ESM loader does not see that enum among the CommonJS package's exports. */
+const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
 
 export interface KafkaLog extends RoomLog {
   readonly kafka: Kafka;
@@ -117,7 +120,7 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<KafkaLog
     try {
       const { resources } = await admin.describeConfigs({
         includeSynonyms: false,
-        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
+        resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: ['max.message.bytes'] }],
       });
       const value = Number(resources[0]?.configEntries.find((entry) => entry.configName === 'max.message.bytes')?.configValue);
       return Number.isSafeInteger(value) && value > 0 ? value : DEFAULT_MAX_BATCH_BYTES;
