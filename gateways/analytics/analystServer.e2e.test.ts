@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createClickHouse, type ClickHouse } from '../../infra/clickhouse/index.ts';
 import { chIdentifier, chString } from '../../projections/runtime/index.ts';
-import { MatrixClient, e, startTestServer, type ServerMode, type TestServer, type UserClient } from '../../test/harness/index.ts';
+import { MatrixClient, e, startTestServer, waitForWarehouseCommitted, type ServerMode, type TestServer, type UserClient } from '../../test/harness/index.ts';
 
 const SECRET = 'analyst-e2e-secret';
 const HOUR = 3_600_000;
@@ -61,6 +61,8 @@ describe.each<ServerMode>(['embedded', 'distributed'])('analyst API over a runni
       if (Date.now() > deadline) throw new Error('the notice did not reach the warehouse within 60 s');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    // Its rollups are filled just after it appears: every read below sees them once this returns.
+    await waitForWarehouseCommitted(ch);
   }, 120_000);
 
   afterAll(async () => {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createClickHouse, type ClickHouse } from '../../infra/clickhouse/index.ts';
 import { chIdentifier, chString } from '../../projections/runtime/index.ts';
-import { MatrixClient, e, startTestServer, type ServerMode, type TestServer, type UserClient } from '../../test/harness/index.ts';
+import { MatrixClient, e, startTestServer, waitForWarehouseCommitted, type ServerMode, type TestServer, type UserClient } from '../../test/harness/index.ts';
 
 const MARKER = 'WAREHOUSE-E2E-MARKER';
 const AS_TOKEN = 'as_wh';
@@ -77,6 +77,8 @@ describe.each<ServerMode>(['embedded', 'distributed'])('analytics warehouse over
       if (Number(row!.n) === 1 || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    // The rollups are filled just after the rows appear: read them once the projection committed past the rows.
+    await waitForWarehouseCommitted(ch);
     const rows = await ch.query<Record<string, string | number>>(`SELECT * FROM analytics_events FINAL WHERE room_id = ${room}`);
     const byId = new Map(rows.map((row) => [row.event_id, row]));
     const version = (await alice.get(`/rooms/${e(roomId)}/state/m.room.create`)).room_version;

@@ -11,3 +11,4 @@ export {
 export { startClickHouseProjection } from '../runtime/clickhouseProjection.ts';
 export type { RunningClickHouseProjection, StartClickHouseProjectionOptions } from '../runtime/clickhouseProjection.ts';
 export type { ClickHouseExecutor, ClickHouseProjection, ClickHouseRow } from '../runtime/clickhousePositions.ts';
+export { loadClickHousePositions } from '../runtime/clickhousePositions.ts';

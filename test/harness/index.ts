@@ -16,3 +16,4 @@ export { startMailbox, type Mailbox, type ReceivedMail } from './mailbox.ts';
 export { startIdentityServer, type StoredInvite, type TestIdentityServer } from './identityServer.ts';
 export { FEDERATION_ON_LOOPBACK } from './hostileRoom.ts';
 export { startFakeRemoteServer, type FakeRemoteServer } from './fakeRemoteServer.ts';
+export { waitForWarehouseCommitted } from './warehouse.ts';

@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createClickHouse } from '../../../infra/clickhouse/index.ts';
 import { chIdentifier } from '../../../projections/runtime/index.ts';
-import { MatrixClient, PASSWORD, e, startTestServer, type Body, type ServerMode, type TestServer, type UserClient } from '../../../test/harness/index.ts';
+import { MatrixClient, PASSWORD, e, startTestServer, waitForWarehouseCommitted, type Body, type ServerMode, type TestServer, type UserClient } from '../../../test/harness/index.ts';
 
 const CHROMIUM = process.env.STRATA_CHROMIUM_PATH ?? '/usr/bin/chromium';
 const AS_TOKEN = 'as_dash';
@@ -120,6 +120,13 @@ describe.each<ServerMode>(['embedded', 'distributed'])('analytics dashboard in h
       if (counts['m.text'] === 8 && counts['m.notice'] === 2 && counts['m.emote'] === 1) break;
       if (Date.now() > deadline) throw new Error(`the warehouse never had the scenario: ${JSON.stringify(counts)}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    // Those counts can show before the same INSERT filled the other rollups (DAU/MAU, senders...).
+    const ch = await createClickHouse({ url: services.clickhouseUrl, database });
+    try {
+      await waitForWarehouseCommitted(ch);
+    } finally {
+      await ch.close();
     }
 
     browser = await puppeteer.launch({
