@@ -113,6 +113,35 @@ describe('embedded log files', () => {
     await reopened.close();
   });
 
+  it('takes a batch of any size, and refuses whole an append holding a record over the 64 MiB frame limit', async () => {
+    const dir = await freshDir();
+    const log = await createEmbeddedLog({ dir });
+    await log.ensureTopic('rooms', 4);
+    const keys = ['!a:example.org', '!b:example.org', '!c:example.org', '!d:example.org'];
+    // 4 MiB in one append and 40 concurrent ones: no batch limit to fail them together.
+    const text = 'x'.repeat(64 << 10);
+    const appended = await Promise.all([
+      log.append('rooms', Array.from({ length: 64 }, (_, n) => ({ key: keys[n % 4]!, value: { n, text } }))),
+      ...Array.from({ length: 40 }, (_, n) => log.append('rooms', [{ key: keys[0]!, value: { n, text } }])),
+    ]);
+    expect(appended.flat()).toHaveLength(104);
+    const ends = await Promise.all([0, 1, 2, 3].map((partition) => log.endOffset('rooms', partition)));
+    // A frame that long is read back as a torn write and cut off with everything after it: refused
+    // before any partition is written.
+    await expect(log.append('rooms', [
+      { key: keys[0]!, value: 'small' },
+      { key: keys[1]!, value: 'y'.repeat(64 << 20) },
+    ])).rejects.toThrow(/record exceeds the 67108864-byte record limit/);
+    expect(await Promise.all([0, 1, 2, 3].map((partition) => log.endOffset('rooms', partition)))).toEqual(ends);
+    await log.append('rooms', [{ key: keys[2]!, value: 'after' }]);
+    await log.close();
+    const reopened = await createEmbeddedLog({ dir });
+    const partition = await reopened.partitionFor('rooms', keys[2]!);
+    const last = await reopened.read('rooms', partition, ends[partition]!, 10);
+    expect(last.map(({ value }) => value)).toEqual(['after']);
+    await reopened.close();
+  });
+
   it('refuses unknown topics unless an implicit partition count is configured', async () => {
     const dir = await freshDir();
     const strict = await createEmbeddedLog({ dir });

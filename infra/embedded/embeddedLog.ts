@@ -96,10 +96,13 @@ export const createEmbeddedLog = async (options: EmbeddedLogOptions): Promise<Ro
       byPartition.set(partitions[i], list);
     });
     const timestamp = Date.now();
+    // Every partition's records are framed before any is written: one refused record (too large)
+    // fails the whole append, not the partitions after the first.
+    const encoded = [...byPartition].map(([partition, list]) => [partition, files.segments[partition].encode(list, timestamp)] as const);
     const offsets = new Map<number, number[]>();
     const writes: Promise<void>[] = [];
-    for (const [partition, list] of byPartition) {
-      const { offsets: assigned, written } = files.segments[partition].append(list, timestamp);
+    for (const [partition, records] of encoded) {
+      const { offsets: assigned, written } = files.segments[partition].append(records);
       offsets.set(partition, assigned);
       writes.push(written);
     }

@@ -21,7 +21,10 @@ import type { LogEntry, LogRecordToAppend, LogValue } from '../../domain/ports/i
 const HEADER_BYTES = 8;
 const INDEX_INTERVAL = 32;
 const SCAN_CHUNK = 1 << 20;
-/** A frame longer than this is treated as garbage left by a torn write. */
+/**
+ * A frame longer than this is treated as garbage left by a torn write, so a longer record is
+ * refused on append: written, it would be cut off on the next open with every record after it.
+ */
 const MAX_RECORD_BYTES = 64 << 20;
 /** Bounds of the in-memory tail, per segment (partition). */
 const TAIL_RECORDS = 1024;
@@ -34,8 +37,14 @@ export interface SegmentRecovery {
   readonly validBytes: number;
 }
 
+/** Records framed for a segment's next offsets (Segment#encode). */
+export interface EncodedRecords {
+  readonly base: number;
+  readonly frames: readonly Buffer[];
+}
+
 interface PendingWrite {
-  readonly frames: Buffer[];
+  readonly frames: readonly Buffer[];
   readonly byteLength: number;
   readonly lastOffset: number;
   readonly resolve: () => void;
@@ -132,17 +141,32 @@ export class Segment {
   }
 
   /**
+   * Frames `records` for the next offsets without touching state, so a log appending to several
+   * segments at once can fail (a record too large) before any of them is written. Append the
+   * result before anything else is appended to this segment.
+   */
+  encode(records: readonly LogRecordToAppend[], timestamp: number): EncodedRecords {
+    if (this.#closed) throw new Error(`segment ${this.path} is closed`);
+    if (this.#failure !== undefined) throw this.#failure;
+    const base = this.#nextOffset;
+    const frames = records.map((record, i) => {
+      const payload = Buffer.from(JSON.stringify({
+        offset: base + i, timestamp, key: record.key, headers: record.headers ?? {}, value: record.value,
+      }));
+      if (payload.length > MAX_RECORD_BYTES) throw new RangeError(`embedded log: a ${payload.length}-byte record exceeds the ${MAX_RECORD_BYTES}-byte record limit`);
+      return encodeFrame(payload);
+    });
+    return { base, frames };
+  }
+
+  /**
    * Assigns offsets synchronously (so callers keep their call order) and returns them with a
    * promise that resolves once the records are synced.
    */
-  append(records: readonly LogRecordToAppend[], timestamp: number): { offsets: number[]; written: Promise<void> } {
+  append({ base, frames }: EncodedRecords): { offsets: number[]; written: Promise<void> } {
     if (this.#closed) throw new Error(`segment ${this.path} is closed`);
     if (this.#failure !== undefined) throw this.#failure;
-    // Encode everything before touching state, so a failure leaves the segment unchanged.
-    const base = this.#nextOffset;
-    const frames = records.map((record, i) => encodeFrame(Buffer.from(JSON.stringify({
-      offset: base + i, timestamp, key: record.key, headers: record.headers ?? {}, value: record.value,
-    }))));
+    if (base !== this.#nextOffset) throw new Error(`segment ${this.path}: records framed for offset ${base}, next is ${this.#nextOffset}`);
     const offsets: number[] = [];
     let byteLength = 0;
     for (const frame of frames) {
