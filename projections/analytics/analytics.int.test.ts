@@ -98,7 +98,9 @@ const expectExactAnswers = async (): Promise<void> => {
 describe('analytics projection on ClickHouse', () => {
   it('survives a crash between rows and position: the replayed batch counts once', async () => {
     const crashed = await startClickHouseProjection({
+      // One batch per INSERT, so the crash lands after exactly two of them.
       projection: ANALYTICS_PROJECTION, log, clickhouse: crashingBeforePosition(ch, 2), maxBatchSize: 3,
+      batchLimits: { maxRows: 1, lingerMs: 0 },
     });
     await expect(crashed.done).rejects.toThrow('killed before storing the position');
     const positions = await loadClickHousePositions(ch, ANALYTICS_PROJECTION);

@@ -189,6 +189,28 @@ describe('analytics warehouse on ClickHouse', () => {
     }
   });
 
+  it('inserts the partitions\' batches together: rows and positions of several partitions per INSERT, rollups exact', async () => {
+    const together = await openDatabase('together');
+    const positionInserts: number[] = [];
+    const counting: ClickHouseExecutor = {
+      exec: (sql) => together.exec(sql),
+      query: (sql) => together.query(sql),
+      insert: async (table, rows) => {
+        if (table === CLICKHOUSE_POSITIONS_TABLE) positionInserts.push(rows.length);
+        await together.insert(table, rows);
+      },
+    };
+    const maxBatchSize = 3;
+    let batches = 0;
+    for (let p = 0; p < PARTITIONS; p++) batches += Math.ceil(await log.endOffset(ROOM_EVENTS_TOPIC, p) / maxBatchSize);
+    const running = await startClickHouseProjection({ projection, log, clickhouse: counting, maxBatchSize, batchLimits: { maxRows: 10_000, lingerMs: 200 } });
+    await waitUntilCaughtUp(running);
+    await running.stop();
+    expect(positionInserts.length).toBeLessThan(batches);
+    expect(Math.max(...positionInserts)).toBeGreaterThan(1);
+    await expectRollups(together, expected);
+  });
+
   it('rebuilds every rollup from offset 0 when the version changes', async () => {
     const next = { ...projection, version: projection.version + 1 };
     const running = await startClickHouseProjection({ projection: next, log, clickhouse: ch });

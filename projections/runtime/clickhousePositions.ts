@@ -96,14 +96,11 @@ export const resetClickHouseProjection = async (ch: ClickHouseExecutor, projecti
     WHERE ${positionFilter(projection)} AND version != ${chNumber(projection.version)}`);
 };
 
-/**
- * Inserts the rows of `entries` (already checked to be the partition's next offsets), one INSERT
- * per table. Exported so tests can stage the crash window: rows written, position not.
- */
-export const insertRows = async (
-  ch: ClickHouseExecutor, projection: ClickHouseProjection, entries: readonly LogEntry[],
-): Promise<void> => {
-  const byTable = new Map<string, Record<string, unknown>[]>();
+/** A batch's rows per table, from the projection's evolve (which may throw on a poison record). */
+export type ClickHouseTableRows = Map<string, Record<string, unknown>[]>;
+
+export const projectRows = (projection: ClickHouseProjection, entries: readonly LogEntry[]): ClickHouseTableRows => {
+  const byTable: ClickHouseTableRows = new Map();
   for (const entry of entries) {
     for (const { table, row } of projection.evolve(entry)) {
       if (!projection.tables.includes(table)) {
@@ -114,15 +111,34 @@ export const insertRows = async (
       byTable.set(table, rows);
     }
   }
-  for (const [table, rows] of byTable) await ch.insert(table, rows);
+  return byTable;
 };
+
+/** One INSERT per table for the rows of several batches together. */
+export const insertTableRows = async (ch: ClickHouseExecutor, batches: readonly ClickHouseTableRows[]): Promise<void> => {
+  const tables = new Set(batches.flatMap((batch) => [...batch.keys()]));
+  for (const table of tables) await ch.insert(table, batches.flatMap((batch) => batch.get(table) ?? []));
+};
+
+/**
+ * Inserts the rows of `entries` (already checked to be the partition's next offsets), one INSERT
+ * per table. Exported so tests can stage the crash window: rows written, position not.
+ */
+export const insertRows = async (
+  ch: ClickHouseExecutor, projection: ClickHouseProjection, entries: readonly LogEntry[],
+): Promise<void> => insertTableRows(ch, [projectRows(projection, entries)]);
 
 export const storeClickHousePosition = async (
   ch: ClickHouseExecutor, projection: ClickHouseProjection, partition: number, nextOffset: number,
+): Promise<void> => storeClickHousePositions(ch, projection, [{ partition, nextOffset }]);
+
+/** Several partitions' positions in one INSERT (the stored position is the max, so order is free). */
+export const storeClickHousePositions = async (
+  ch: ClickHouseExecutor, projection: ClickHouseProjection, positions: readonly { partition: number; nextOffset: number }[],
 ): Promise<void> => {
-  await ch.insert(CLICKHOUSE_POSITIONS_TABLE, [{
+  await ch.insert(CLICKHOUSE_POSITIONS_TABLE, positions.map(({ partition, nextOffset }) => ({
     projection: projection.name, topic: projection.topic, version: projection.version, partition, next_offset: nextOffset,
-  }]);
+  })));
 };
 
 /**
