@@ -31,8 +31,8 @@ export const languageLiteral = (language: SearchLanguage): string => {
   return `'${language}'::regconfig`;
 };
 
-/** Bump when evolve or the schema changes meaning. */
-const SEARCH_PROJECTION_VERSION = 1;
+/** Bump when evolve or the schema changes meaning. 2: rows carry their log offset and `url` presence. */
+const SEARCH_PROJECTION_VERSION = 2;
 
 /** The content field each searchable event type carries (Synapse's event_search keys). */
 export const SEARCH_KEYS: Readonly<Record<string, string>> = {
@@ -44,19 +44,23 @@ export const SEARCH_KEYS: Readonly<Record<string, string>> = {
 /** PostgreSQL text holds no U+0000; the word breaks of a tsvector do not care what replaces it. */
 const NUL = /\u0000/g;
 
-/** The row statement for an event's searchable field, if it has one (an encrypted event has none). */
-const indexed = (language: string, roomId: string, eventId: string, pdu: Pdu): SqlStatement[] => {
+/**
+ * The row statement for an event's searchable field, if it has one (an encrypted event has none).
+ * `offset`: the event's place in room_events (projections/rooms), which visible ranges are made of.
+ */
+const indexed = (language: string, roomId: string, eventId: string, pdu: Pdu, offset: number): SqlStatement[] => {
   const type = pdu.type;
   const key = typeof type === 'string' ? SEARCH_KEYS[type] : undefined;
   if (key === undefined || !isJsonObject(pdu.content)) return [];
   const value = pdu.content[key.slice('content.'.length)];
   if (typeof value !== 'string' || value === '') return [];
   return [{
-    text: `INSERT INTO search_events (event_id, room_id, key, sender, type, is_state, origin_server_ts, vector)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, to_tsvector(${language}, $8)) ON CONFLICT (event_id, key) DO NOTHING`,
+    text: `INSERT INTO search_events (event_id, room_id, key, sender, type, is_state, origin_server_ts, log_offset, contains_url, vector)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_tsvector(${language}, $10)) ON CONFLICT (event_id, key) DO NOTHING`,
     values: [
       eventId, roomId, key, String(pdu.sender), type, typeof pdu.state_key === 'string',
-      typeof pdu.origin_server_ts === 'number' ? pdu.origin_server_ts : 0, value.replace(NUL, ' '),
+      typeof pdu.origin_server_ts === 'number' ? pdu.origin_server_ts : 0, offset, typeof pdu.content.url === 'string',
+      value.replace(NUL, ' '),
     ],
   }];
 };
@@ -77,13 +81,14 @@ export const searchProjectionFor = (language: SearchLanguage = DEFAULT_SEARCH_LA
     evolve(entry: LogEntry): SqlStatement[] {
       const record = entry.value;
       if (!isRoomRecord(record)) throw new Error(`search projection: not a room record at ${entry.partition}/${entry.offset}`);
-      if (record.type === 'pdu.backfilled') return indexed(literal, record.roomId, record.eventId, record.pdu);
+      // Backfilled history sits before everything held, at -(offset + 1), as the rooms projection places it.
+      if (record.type === 'pdu.backfilled') return indexed(literal, record.roomId, record.eventId, record.pdu, -(entry.offset + 1));
       if (record.type !== 'pdu.accepted') return [];
       // Redactions apply as the decider judged them (records.ts), the moment they are applied.
       const effects = redactionEffectsOf(record);
       const statements = effects.redacts === undefined ? [] : [forgotten(effects.redacts, record.roomId)];
       if (effects.redactedBy !== undefined) return statements;
-      return [...statements, ...indexed(literal, record.roomId, record.eventId, record.pdu)];
+      return [...statements, ...indexed(literal, record.roomId, record.eventId, record.pdu, entry.offset)];
     },
   };
 };

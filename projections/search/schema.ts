@@ -1,8 +1,10 @@
 /**
  * The full-text read model: one row per searchable field of an event (`content.body` of
  * m.room.message, `content.name` of m.room.name, `content.topic` of m.room.topic, as Synapse's
- * event_search). Only the tsvector is kept: rendering reads the event from room_events, which
- * redaction, erasure and retention rewrite, so a row whose field is gone there is never a result.
+ * event_search). Each row carries what the searcher's filters and visible ranges need (log
+ * offset, `url` presence), so matching and counting never read room_events; redaction (the
+ * projection), erasure and retention (infra/erasure) delete rows. Only the tsvector is kept:
+ * rendering reads the page's events from room_events.
  */
 export const SEARCH_TABLES = ['search_events'] as const;
 
@@ -15,9 +17,14 @@ export const SEARCH_SCHEMA: readonly string[] = [
     type text NOT NULL,
     is_state boolean NOT NULL,
     origin_server_ts bigint NOT NULL,
+    log_offset bigint NOT NULL,
+    contains_url boolean NOT NULL,
     vector tsvector NOT NULL,
     PRIMARY KEY (event_id, key)
   )`,
+  // A table of version 1 (without them) is emptied and rebuilt at start (the projection's version).
+  'ALTER TABLE search_events ADD COLUMN IF NOT EXISTS log_offset bigint NOT NULL DEFAULT 0',
+  'ALTER TABLE search_events ADD COLUMN IF NOT EXISTS contains_url boolean NOT NULL DEFAULT false',
   'CREATE INDEX IF NOT EXISTS search_events_vector ON search_events USING gin (vector)',
   'CREATE INDEX IF NOT EXISTS search_events_room_recent ON search_events (room_id, origin_server_ts, event_id)',
 ];
