@@ -91,7 +91,7 @@ export const createAppendBatcher = (send: SendRequest, options: AppendBatcherOpt
     batch.forEach(({ topic, messages }, appendIndex) => {
       const budget = Math.min(options.maxBatchBytes(topic), maxRequestBytes) - BATCH_OVERHEAD_BYTES;
       const sizes = messages.map(recordBytes);
-      const largest = Math.max(0, ...sizes);
+      const largest = sizes.reduce((max, size) => Math.max(max, size), 0);
       if (largest > budget) {
         // The room writer bounds an event at 64 KiB (the spec's PDU limit), far below any broker
         // default, so only a misconfigured topic gets here.
