@@ -36,6 +36,12 @@ export interface KafkaConsumerTuning {
 const DEFAULT_PARTITIONS_CONCURRENTLY = 8;
 
 const BACKGROUND_MIN_BYTES = 256 * 1024;
+/**
+ * A background consumer catching up takes more per fetch than kafkajs's 1 MiB a partition: a
+ * ClickHouse projection pays per INSERT, and its batches are what one fetch brought.
+ */
+const BACKGROUND_MAX_BYTES_PER_PARTITION = 4 * 1024 * 1024;
+const BACKGROUND_MAX_BYTES = 32 * 1024 * 1024;
 
 /** How often the handler's positions are committed to Kafka (a hint for tools; never read back here). */
 export const COMMIT_HINT_INTERVAL_MS = 5_000;
@@ -66,7 +72,7 @@ export const subscribeKafka = async (
     allowAutoTopicCreation: false,
     // A background consumer's fetch waits on the broker until enough has piled up (or the wait
     // ends): a few fetches a second instead of one per produce request.
-    ...(background ? { minBytes: BACKGROUND_MIN_BYTES } : {}),
+    ...(background ? { minBytes: BACKGROUND_MIN_BYTES, maxBytesPerPartition: BACKGROUND_MAX_BYTES_PER_PARTITION, maxBytes: BACKGROUND_MAX_BYTES } : {}),
     maxWaitTimeInMs: tuning.maxWaitTimeInMs ?? 500,
     sessionTimeout: tuning.sessionTimeout ?? 30_000,
     heartbeatInterval: tuning.heartbeatInterval ?? 3_000,

@@ -16,7 +16,7 @@ export interface ClickHouseBatchLimits {
   readonly lingerMs: number;
 }
 
-export const DEFAULT_CLICKHOUSE_BATCH_LIMITS: ClickHouseBatchLimits = { maxRows: 50_000, lingerMs: 100 };
+export const DEFAULT_CLICKHOUSE_BATCH_LIMITS: ClickHouseBatchLimits = { maxRows: 50_000, lingerMs: 500 };
 
 export interface FlushQueue<T> {
   /** Resolves once a flush holding `item` succeeded; rejects with the error of the flush it was alone in. */
