@@ -157,6 +157,20 @@ describe.each(Object.entries(backends))('search projection on %s', (_name, backe
     search = await startProjection({ projection: searchProjection, log: stack.log, db: opened.db });
   });
 
+  it('rebuilds a version 1 table (without offsets) at start, and finds its events again', async () => {
+    const { roomId } = await stack.rooms.createRoom(alice, { preset: 'public_chat' });
+    const plum = await stack.rooms.sendMessage(alice, roomId, 'm.room.message', 'v1', { msgtype: 'm.text', body: 'plum' });
+    await indexed(plum);
+    await search.stop();
+    // As version 1 of the `simple` projection left it.
+    await opened.db.query('ALTER TABLE search_events DROP COLUMN log_offset, DROP COLUMN contains_url');
+    await opened.db.query("UPDATE projection_positions SET version = 100 WHERE projection = 'search'");
+    search = await startProjection({ projection: searchProjection, log: stack.log, db: opened.db });
+    const { rows } = await opened.db.query<{ log_offset: number | string }>('SELECT log_offset FROM search_events WHERE event_id = $1', [plum]);
+    expect(rows.map((row) => Number(row.log_offset))).toEqual([(await stack.queries.event(plum))!.offset]);
+    expect(await ids(query([roomId], 'plum'))).toEqual([plum]);
+  });
+
   it('indexes what PostgreSQL cannot store as is: U+0000, words over its lexeme bound, the largest body', async () => {
     const { roomId } = await stack.rooms.createRoom(alice, { preset: 'public_chat' });
     const nul = await stack.rooms.sendMessage(alice, roomId, 'm.room.message', 'n1', { msgtype: 'm.text', body: 'before\u0000after' });
