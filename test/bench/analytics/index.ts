@@ -73,7 +73,21 @@ const openStores = async (options: AnalyticsBenchOptions, id: string, cleanups: 
   };
   const postgresVersion = String((await admin('SHOW server_version')).rows[0]?.server_version ?? '?');
   await admin(`CREATE DATABASE ${database}`);
-  if (!options.keep) cleanups.push(async () => void await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+  // After the run's own pools closed. Not WITH (FORCE): an autovacuum worker on the freshly loaded
+  // tables belongs to the superuser, whom the bench's account may not terminate; it ends soon, so wait.
+  if (!options.keep) {
+    cleanups.push(async () => {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await admin(`DROP DATABASE IF EXISTS ${database}`);
+          return;
+        } catch (error) {
+          if (attempt >= 60 || (error as { code?: string }).code !== '55006') throw error;
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+      }
+    });
+  }
   const url = new URL(options.postgresUrl);
   url.pathname = `/${database}`;
   const db = await createPostgresDatabase({ url: url.toString() });
