@@ -11,8 +11,12 @@
  * auto-commit would send a commit round trip after every batch, and hold the partition's next
  * batch until it is answered). Eager rebalancing means a
  * member finishes its in-flight batches before it rejoins, so no partition is consumed twice at
- * once. A handler error stops the member without retrying the batch and rejects `done`; a
- * retriable broker error makes kafkajs restart the member, which revokes everything first.
+ * once. A handler error stops the member without retrying the batch and rejects `done`, and so
+ * does any crash of kafkajs's consumer, retriable or not: kafkajs would rejoin by itself as a new
+ * member, silently, while the crashed member (whose LeaveGroup could not reach a restarting
+ * broker) holds the group's rebalance for a whole session timeout. Ending the subscription lets
+ * its owner's supervisor report the outage and subscribe again, and the log evict the dead member
+ * before that join (GroupMembership.onLeft, groupEviction.ts).
  */
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { ConsumerHandlers, LogEntry, SubscribeOptions, Subscription } from '../../domain/ports/index.ts';
@@ -76,6 +80,8 @@ export const subscribeKafka = async (
     maxWaitTimeInMs: tuning.maxWaitTimeInMs ?? 500,
     sessionTimeout: tuning.sessionTimeout ?? 30_000,
     heartbeatInterval: tuning.heartbeatInterval ?? 3_000,
+    // Every crash ends this subscription (see above): kafkajs must not restart the member itself.
+    retry: { restartOnFailure: async () => false },
   });
 
   /** Next offset to hand to onBatch, per assigned partition. */
@@ -199,29 +205,21 @@ export const subscribeKafka = async (
     ready = ready.then(() => applyAssignment(current));
     ready.catch((error: unknown) => void shutdown(error));
   });
-  consumer.on(consumer.events.CRASH, (event) => {
-    if (!event.payload.restart) {
-      void shutdown(event.payload.error);
-      return;
-    }
-    // kafkajs rejoins by itself after a retriable broker error. Meanwhile another member may have
-    // owned and advanced these partitions, so they are revoked now and offered afresh on rejoin.
-    ready = ready.then(async () => {
-      const revoked = assigned;
-      assigned = [];
-      positions.clear();
-      if (revoked.length > 0) await handlers.onRevoked(topic, revoked);
-    });
-    ready.catch((error: unknown) => void shutdown(error));
-  });
+  consumer.on(consumer.events.CRASH, (event) => void shutdown(event.payload.error));
 
-  await membership?.beforeJoin(options.group);
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    eachBatchAutoResolve: false, autoCommit: false, eachBatch,
-    partitionsConsumedConcurrently: tuning.partitionsConsumedConcurrently ?? DEFAULT_PARTITIONS_CONCURRENTLY,
-  });
+  try {
+    await membership?.beforeJoin(options.group);
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachBatchAutoResolve: false, autoCommit: false, eachBatch,
+      partitionsConsumedConcurrently: tuning.partitionsConsumedConcurrently ?? DEFAULT_PARTITIONS_CONCURRENTLY,
+    });
+  } catch (error) {
+    // Not joined (a broker still down, say): nothing of this member may outlive the attempt.
+    await shutdown(error).catch(() => undefined);
+    throw error;
+  }
   await ready.catch(() => undefined);
 
   return {

@@ -80,19 +80,27 @@ const healthUntil = async (url: string, accept: (sample: HealthSample) => boolea
  */
 const sendLoad = (alice: UserClient, roomId: string) => {
   const acknowledged = new Map<string, string>();
+  /** Every send, for the log of a failing run: when it started (ms since the load began), how long it took, what came back. */
+  const trace: { body: string; at: number; ms: number; status: number | string; eventId?: string | undefined }[] = [];
+  const began = Date.now();
   let failures = 0;
   let sent = 0;
   let running = true;
   const loop = (sender: number) => (async () => {
     for (let n = 0; running; n++) {
       const body = `load ${sender}.${n}`;
+      const startedAt = Date.now();
       // Each send gives up after a while: one stuck in an outage must not hold the load up.
       const reply = await fetch(`${alice.client.url}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/load-${sender}-${n}`, {
         method: 'PUT',
         headers: { authorization: `Bearer ${alice.session.accessToken}`, 'content-type': 'application/json' },
         body: JSON.stringify({ msgtype: 'm.text', body }),
         signal: AbortSignal.timeout(15_000),
-      }).then(async (response) => ({ status: response.status, body: await response.json() as { event_id?: string } }), () => undefined);
+      }).then(async (response) => ({ status: response.status, body: await response.json() as { event_id?: string; errcode?: string } }),
+        (error: unknown) => { trace.push({ body, at: startedAt - began, ms: Date.now() - startedAt, status: String(error) }); return undefined; });
+      if (reply !== undefined) {
+        trace.push({ body, at: startedAt - began, ms: Date.now() - startedAt, status: reply.status === 200 ? 200 : `${reply.status} ${reply.body.errcode}`, eventId: reply.body.event_id });
+      }
       sent++;
       if (reply?.status === 200) acknowledged.set(reply.body.event_id!, body);
       else {
@@ -105,6 +113,8 @@ const sendLoad = (alice: UserClient, roomId: string) => {
   const loops = [0, 1, 2].map(loop);
   return {
     acknowledged,
+    trace,
+    began,
     counts: () => ({ sent, failures, acknowledged: acknowledged.size }),
     /** Resolves once a send made after this call was acknowledged. */
     async nextAcknowledged(timeoutMs: number): Promise<void> {
@@ -189,7 +199,7 @@ describe('dependency restarts under load', () => {
     expect((await health(url)).status).toBe(200);
 
     const load = sendLoad(alice, roomId);
-    const outages: Record<string, { down: HealthSample; recoveredMs: number }> = {};
+    const outages: Record<string, { down: HealthSample; recoveredMs: number; stoppedAt: number }> = {};
     try {
       await load.nextAcknowledged(10_000);
       for (const service of ['postgres', 'kafka', 'clickhouse'] as const) {
@@ -203,7 +213,7 @@ describe('dependency restarts under load', () => {
         await services(`${service}.sh`, 'start');
         await healthUntil(url, (sample) => sample.status === 200, 'recovery (200)', 90_000);
         await load.nextAcknowledged(30_000);
-        outages[service] = { down, recoveredMs: Date.now() - stoppedAt };
+        outages[service] = { down, recoveredMs: Date.now() - stoppedAt, stoppedAt: stoppedAt - load.began };
       }
     } finally {
       await load.stop();
@@ -217,9 +227,32 @@ describe('dependency restarts under load', () => {
     expect(Object.fromEntries(Object.entries(after.body.consumers ?? {}).map(([name, consumer]) => [name, consumer.state]))).toEqual({
       rooms: 'running', push_gateway: 'running', federation_sender: 'running', analytics: 'running', search: 'running',
     });
-    const events = await history(alice, roomId);
+    // Recovered means read-your-writes again: a send is in the history as soon as it is acknowledged.
+    const last = await alice.send(roomId, 'after the outages');
+    const newest = await alice.get(`/rooms/${encodeURIComponent(roomId)}/messages`, { dir: 'b', limit: 1 });
+    expect((newest.chunk as { event_id: string }[]).map((event) => event.event_id)).toEqual([last]);
+    // A send acknowledged while the rooms projection was still catching up (its read-your-writes
+    // wait has a deadline; the event is in the log) shows up in the history moments later.
+    let events: { eventId: string; body: unknown }[] = [];
     const byId = new Map<string, number>();
-    for (const event of events) byId.set(event.eventId, (byId.get(event.eventId) ?? 0) + 1);
+    for (const deadline = Date.now() + 15_000; ; await sleep(500)) {
+      events = await history(alice, roomId);
+      byId.clear();
+      for (const event of events) byId.set(event.eventId, (byId.get(event.eventId) ?? 0) + 1);
+      if ([...load.acknowledged.keys()].every((eventId) => byId.has(eventId)) || Date.now() > deadline) break;
+    }
+    if ([...load.acknowledged.keys()].some((eventId) => byId.get(eventId) !== 1)) {
+      // For the log of a failing run: what the server warned about, and whether the missing events
+      // exist at all (a late projection) or not (lost).
+      for (const line of server!.logs.filter((entry) => entry.level === 'warn' || entry.level === 'error')) console.info(JSON.stringify(line));
+      console.info(JSON.stringify({ outages: Object.fromEntries(Object.entries(outages).map(([service, outage]) => [service, { stoppedAt: outage.stoppedAt, recoveredMs: outage.recoveredMs }])) }));
+      for (const send of load.trace) console.info(JSON.stringify({ ...send, inHistory: send.eventId === undefined ? undefined : byId.get(send.eventId) ?? 0 }));
+      for (const [eventId] of [...load.acknowledged].filter(([id]) => byId.get(id) !== 1)) {
+        const found = await fetch(`${url}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/event/${encodeURIComponent(eventId)}`,
+          { headers: { authorization: `Bearer ${alice.session.accessToken}` } });
+        console.info(JSON.stringify({ missing: eventId, event: found.status, health: (await health(url)).body }));
+      }
+    }
     const bodies = events.map((event) => event.body).filter((body): body is string => typeof body === 'string' && body.startsWith('load '));
     expect(new Set(bodies).size).toBe(bodies.length);
     const missing = [...load.acknowledged].filter(([eventId]) => byId.get(eventId) !== 1);
