@@ -3,7 +3,8 @@
  * which is the Java client's murmur2 partitioner, so every Kafka client agrees on a room's
  * partition; the adapter computes the partition itself and sends it explicitly, so `partitionFor`
  * and `append` can never disagree. Appends go through one idempotent producer (acks=all, one
- * request in flight, so concurrent callers keep their call order per partition); appends made
+ * request in flight, so concurrent callers keep their call order per partition; a new one after a
+ * failed request, producerSessions.ts); appends made
  * while a request is in flight share the next ones, each partition's record batch within the
  * topic's max.message.bytes (appendBatcher.ts).
  */
@@ -11,6 +12,7 @@ import { Kafka, logLevel, Partitioners, type Admin, type ConfigResourceTypes, ty
 import type { AppendedPosition, LogEntry, RoomLog, Subscription } from '../../domain/ports/index.ts';
 import { createAppendBatcher, DEFAULT_MAX_BATCH_BYTES } from './appendBatcher.ts';
 import { createPartitionReader } from './partitionReader.ts';
+import { createProducerSessions } from './producerSessions.ts';
 import { createGroupEvictor } from './groupEviction.ts';
 import { subscribeKafka, type GroupMembership, type KafkaConsumerTuning } from './kafkaSubscription.ts';
 import { toKafkaMessage, toLogEntry } from './records.ts';
@@ -71,12 +73,13 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<KafkaLog
     ...(options.logger === undefined ? {} : { logCreator: toLogCreator(options.logger) }),
   });
   const admin: Admin = kafka.admin();
-  const producer: Producer = kafka.producer({
+  const newProducer = (): Producer => kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
+  const producer = newProducer();
   await admin.connect();
   try {
     await producer.connect();
@@ -87,11 +90,14 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<KafkaLog
   const reader = createPartitionReader(kafka);
   /** Each topic's max.message.bytes, read with its partition count. */
   const maxBatchBytes = new Map<string, number>();
+  const producers = createProducerSessions(producer, newProducer, (error) => {
+    options.logger?.warn({ err: error }, 'kafka: an append failed; the next goes through a new producer (producerSessions.ts)');
+  });
   const appendBatched = createAppendBatcher(async (byTopic) => {
-    const metadata = await producer.sendBatch({
+    const metadata = await producers.run((current) => current.sendBatch({
       acks: -1,
       topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-    });
+    }));
     return metadata.map(({ topicName, partition, baseOffset }) => ({ topic: topicName, partition, baseOffset: Number(baseOffset) }));
   }, { maxBatchBytes: (topic) => maxBatchBytes.get(topic) ?? DEFAULT_MAX_BATCH_BYTES });
   const partitioner = Partitioners.DefaultPartitioner();
@@ -200,7 +206,7 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<KafkaLog
     },
     async close() {
       await Promise.allSettled([...subscriptions].map((subscription) => subscription.stop()));
-      await Promise.allSettled([reader.close(), evictor.close(), producer.disconnect(), admin.disconnect()]);
+      await Promise.allSettled([reader.close(), evictor.close(), producers.close(), admin.disconnect()]);
     },
   };
 };
