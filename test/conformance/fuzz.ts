@@ -8,18 +8,7 @@
  */
 import type { Json, JsonObject } from './refs.ts';
 import type { Operation, Parameter } from './openapi.ts';
-
-/** A small seeded PRNG (mulberry32): uniform in [0, 1). */
-export const seededRandom = (seed: number): (() => number) => {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
+import { seededRandom } from '../harness/seededRandom.ts';
 
 /** Values of the world the requests run in, by the names parameters and properties go by. */
 export interface FuzzWorld {

@@ -7,7 +7,8 @@ import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MatrixClient, e, startTestServer, timelineOf, type TestServer, type UserClient } from '../harness/index.ts';
 import { roomOnEveryPartition } from '../e2e/partitionCanaries.ts';
-import { RequestFuzzer, seededRandom, type FuzzWorld } from './fuzz.ts';
+import { RequestFuzzer, type FuzzWorld } from './fuzz.ts';
+import { seededRandom } from '../harness/seededRandom.ts';
 import { ClientServerSpec, type Operation } from './openapi.ts';
 
 const REQUESTS = 3_000;

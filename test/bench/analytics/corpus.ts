@@ -22,7 +22,8 @@ import {
   buildPdu, roomVersionRules, signingKeyFromSeed,
   type JsonObject, type LocalOrigin, type LogValue, type Pdu, type PduAccepted, type RedactionEffect, type StateChange,
 } from '../../../domain/index.ts';
-import { createTextSource, seededRandom, zipf, type Zipf } from './words.ts';
+import { createTextSource, zipf, type Zipf } from './words.ts';
+import { seededRandom } from '../../harness/seededRandom.ts';
 
 export const CORPUS_ROOM_VERSION = '10';
 const RULES = roomVersionRules(CORPUS_ROOM_VERSION)!;

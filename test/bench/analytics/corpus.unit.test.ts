@@ -5,7 +5,8 @@ import { roomsProjection } from '../../../projections/rooms/index.ts';
 import { searchProjectionFor } from '../../../projections/search/index.ts';
 import { createRoomLogContract } from '../../../projections/runtime/index.ts';
 import { ANALYTICS_MIX, CORPUS_ROOM_VERSION, SEARCH_MIX, createCorpus, type CorpusOptions, type CorpusRecord } from './corpus.ts';
-import { createTextSource, seededRandom, wordOfRank, zipf } from './words.ts';
+import { createTextSource, wordOfRank, zipf } from './words.ts';
+import { seededRandom } from '../../harness/seededRandom.ts';
 
 const OPTIONS: CorpusOptions = {
   events: 6000, rooms: 400, senders: 300, remoteServers: 3, serverName: 'bench.example', fromMs: Date.UTC(2026, 0, 1),

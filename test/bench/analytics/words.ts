@@ -1,20 +1,8 @@
 /**
- * Deterministic randomness and message text for the synthetic corpora of `bench analytics` and
- * `bench search`: a seeded generator (so Strata and Synapse get the same messages), a Zipf sampler
- * (room sizes, word frequencies follow a long tail), and bodies drawn from a made-up vocabulary.
+ * Message text for the synthetic corpora of `bench analytics` and `bench search`: a Zipf sampler
+ * (room sizes, word frequencies follow a long tail) and bodies drawn from a made-up vocabulary, both
+ * driven by a seeded generator (test/harness/seededRandom.ts) so Strata and Synapse get the same messages.
  */
-
-/** mulberry32: a small, fast, seeded generator of floats in [0, 1). */
-export const seededRandom = (seed: number): (() => number) => {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
 
 /** Samples ranks 0..n-1 with P(rank r) proportional to 1 / (r + 1)^exponent. */
 export interface Zipf {
