@@ -1,13 +1,15 @@
 /**
- * What every WebSocket stream on the client listener shares: reading the access token as auth.ts
- * does, refusals before an upgrade, and the life of an open socket — bounded per user and in all,
- * pinged (a peer that stops answering is cut), its token checked again every few seconds (a
- * revoked one closes it), never awaited (output a peer does not take is bounded: past it the
- * socket is closed as a slow reader), closed at shutdown (1001) before the listener drains.
+ * What every WebSocket stream on the client listener shares: the upgrade (the access token read and
+ * authenticated as auth.ts does, the bounds, refusals as an HTTP answer or a close code), and the
+ * life of an open socket — bounded per user and in all, pinged (a peer that stops answering is
+ * cut), its token checked again every few seconds (a revoked one closes it), never awaited (output
+ * a peer does not take is bounded: past it the socket is closed as a slow reader), closed at
+ * shutdown (1001) before the listener drains. Each stream states only its path, how it refuses,
+ * its own checks and what it sends (createWebSocketGateway).
  */
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { MatrixError } from '../../domain/index.ts';
 import type { Accounts, ClientConnection, IdentityAssertion, Requester } from '../../domain/app/accounts/index.ts';
 
@@ -64,7 +66,7 @@ export interface WebSocketGateway {
 }
 
 /** Clients send nothing the server reads: a small bound on what they may send. */
-export const MAX_CLIENT_PAYLOAD = 1024;
+const MAX_CLIENT_PAYLOAD = 1024;
 /** The close handshake's grace at shutdown before sockets are cut. */
 const CLOSE_GRACE_MS = 2_000;
 
@@ -76,7 +78,7 @@ export const closeReason = (text: string): string => {
 };
 
 /** A refusal before the upgrade: the Matrix error as a plain HTTP answer on the raw socket. */
-export const refuse = (socket: Duplex, status: number, body: object): void => {
+const refuse = (socket: Duplex, status: number, body: object): void => {
   const json = JSON.stringify(body);
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n`
     + `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`);
@@ -85,27 +87,25 @@ export const refuse = (socket: Duplex, status: number, body: object): void => {
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /** The token as auth.ts reads it: the Authorization header first, else `access_token`. */
-export const accessTokenOf = (request: IncomingMessage, query: URLSearchParams): string | undefined => {
+const accessTokenOf = (request: IncomingMessage, query: URLSearchParams): string | undefined => {
   const header = request.headers.authorization;
   if (header !== undefined && header !== '') return BEARER.exec(header)?.[1];
   const token = query.get('access_token');
   return token === null || token === '' ? undefined : token;
 };
 
-export const assertionOf = (query: URLSearchParams): IdentityAssertion => {
+const assertionOf = (query: URLSearchParams): IdentityAssertion => {
   const userId = query.get('user_id');
   const deviceId = query.get('device_id') ?? query.get('org.matrix.msc3202.device_id');
   return { ...(userId === null ? {} : { userId }), ...(deviceId === null ? {} : { deviceId }) };
 };
 
 /** The checks while the socket is open record the device as seen from the same connection. */
-export const connectionOf = (request: IncomingMessage): ClientConnection =>
+const connectionOf = (request: IncomingMessage): ClientConnection =>
   ({ ip: request.socket.remoteAddress ?? '', userAgent: request.headers['user-agent'] ?? '' });
 
-export const pathOf = (request: IncomingMessage): string => new URL(request.url ?? '/', 'http://localhost').pathname;
-
 /** What the socket authenticated with, presented again while it is open. */
-export interface Credentials {
+interface Credentials {
   readonly token: string;
   readonly connection: ClientConnection;
   readonly assertion: IdentityAssertion;
@@ -258,5 +258,72 @@ export const createSocketSessions = (options: SocketSessionsOptions): SocketSess
       await new Promise<void>((resolve) => server.close(() => resolve()));
       clearTimeout(grace);
     },
+  };
+};
+
+/** A stream the upgrade admitted: what runs on the socket, and how the socket is checked while open. */
+export interface AdmittedStream extends OpenSocketOptions {
+  run(session: SocketSession): Promise<void>;
+}
+
+/** What one stream states; the upgrade, the bounds and the socket's life are the same for all. */
+export interface WebSocketStreamOptions extends SocketSessionsOptions {
+  readonly path: string;
+  /**
+   * How refusals reach the client: `http`, as an HTTP answer before the upgrade; `close_code`, by
+   * opening the socket only to close it with the refusal's code (all a browser can read).
+   */
+  readonly refusals: 'http' | 'close_code';
+  /** The stream's own checks once the token is authenticated (a MatrixError refuses), and what then runs. */
+  admit(requester: Requester, query: URLSearchParams): AdmittedStream | Promise<AdmittedStream>;
+}
+
+export const createWebSocketGateway = (options: WebSocketStreamOptions): WebSocketGateway => {
+  const server = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_PAYLOAD });
+  const sessions = createSocketSessions(options);
+
+  const refuseUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer, error: MatrixError): void => {
+    if (options.refusals === 'http') {
+      refuse(socket, error.status, { errcode: error.errcode, error: error.message });
+      return;
+    }
+    server.handleUpgrade(request, socket, head, (ws) => {
+      ws.on('error', () => undefined);
+      ws.close(matrixErrorCloseCode(error), closeReason(`${error.errcode}: ${error.message}`));
+    });
+  };
+
+  const authenticateAndUpgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    const query = new URL(request.url ?? '/', 'http://localhost').searchParams;
+    const token = accessTokenOf(request, query);
+    const assertion = assertionOf(query);
+    const connection = connectionOf(request);
+    let requester: Requester;
+    let admitted: AdmittedStream;
+    try {
+      if (token === undefined) throw new MatrixError('M_MISSING_TOKEN', 401, 'Missing access token');
+      requester = await options.accounts.authenticate(token, connection, { assertion });
+      admitted = await options.admit(requester, query);
+      const refusal = sessions.refusal(requester.userId);
+      if (refusal !== undefined) throw refusal;
+    } catch (error) {
+      if (!(error instanceof MatrixError)) throw error;
+      if (!socket.destroyed) refuseUpgrade(request, socket, head, error);
+      return;
+    }
+    if (socket.destroyed) return;
+    server.handleUpgrade(request, socket, head, (ws) => sessions.open(ws, requester, { token, connection, assertion }, admitted.run, admitted));
+  };
+
+  return {
+    serves: (request) => new URL(request.url ?? '/', 'http://localhost').pathname === options.path,
+    upgrade: (request, socket, head) => {
+      socket.on('error', () => undefined);
+      authenticateAndUpgrade(request, socket, head).catch((error: unknown) => {
+        options.onError(error);
+        refuse(socket, 500, { errcode: 'M_UNKNOWN', error: 'Internal server error' });
+      });
+    },
+    close: () => sessions.close(server),
   };
 };

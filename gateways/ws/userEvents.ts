@@ -13,15 +13,11 @@
  * what is sent is closed once its buffered output passes a bound (never awaited: the server does
  * not block on it); peers that stop answering pings are cut.
  */
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { MatrixError } from '../../domain/index.ts';
 import type { Accounts, Requester } from '../../domain/app/accounts/index.ts';
 import { parseSyncToken, type SyncRequest, type SyncService } from '../../domain/app/sync/index.ts';
 import {
-  accessTokenOf, assertionOf, connectionOf, createSocketSessions, MAX_CLIENT_PAYLOAD, pathOf, refuse,
-  type Credentials, type EventSocketMetrics, type SocketLimits, type WebSocketGateway,
+  createWebSocketGateway, type EventSocketMetrics, type SocketLimits, type SocketSession, type WebSocketGateway,
 } from './sockets.ts';
 
 export const USER_EVENTS_PATH = '/_strata/ws/v1/events';
@@ -55,67 +51,45 @@ const PRESENCE = new Set(['online', 'offline', 'unavailable']);
 
 export const createUserEventSockets = (options: UserEventSocketsOptions): WebSocketGateway => {
   const limits: EventSocketLimits = { ...DEFAULT_EVENT_SOCKET_LIMITS, ...options.limits };
-  const server = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_PAYLOAD });
-  const sessions = createSocketSessions({ accounts: options.accounts, limits, noun: 'event sockets', onError: options.onError,
-    ...(options.metrics === undefined ? {} : { metrics: options.metrics }) });
 
-  const start = (ws: WebSocket, requester: Requester, credentials: Credentials, request: SyncRequest): void => {
-    sessions.open(ws, requester, credentials, async (session) => {
-      let since = request.since;
-      while (!session.signal.aborted) {
-        const answer = await options.sync.sync(
-          { userId: requester.userId, deviceId: requester.deviceId },
-          { ...request, ...(since === undefined ? {} : { since }), timeoutMs: since === undefined ? 0 : limits.pollTimeoutMs },
-          session.signal,
-        );
-        if (session.signal.aborted) return;
-        const next = answer.next_batch;
-        if (typeof next !== 'string') throw new Error('a /sync answer without next_batch');
-        if (next !== since) session.send(JSON.stringify(answer));
-        since = next;
-      }
-    }, { failure: 'sync_error' });
+  const poll = async (requester: Requester, request: SyncRequest, session: SocketSession): Promise<void> => {
+    let since = request.since;
+    while (!session.signal.aborted) {
+      const answer = await options.sync.sync(
+        { userId: requester.userId, deviceId: requester.deviceId },
+        { ...request, ...(since === undefined ? {} : { since }), timeoutMs: since === undefined ? 0 : limits.pollTimeoutMs },
+        session.signal,
+      );
+      if (session.signal.aborted) return;
+      const next = answer.next_batch;
+      if (typeof next !== 'string') throw new Error('a /sync answer without next_batch');
+      if (next !== since) session.send(JSON.stringify(answer));
+      since = next;
+    }
   };
 
-  const authenticateAndUpgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
-    const query = new URL(request.url ?? '/', 'http://localhost').searchParams;
-    const token = accessTokenOf(request, query);
-    if (token === undefined) return refuse(socket, 401, { errcode: 'M_MISSING_TOKEN', error: 'Missing access token' });
-    const assertion = assertionOf(query);
-    const since = query.get('since') ?? '';
-    const filter = query.get('filter');
-    const setPresence = query.get('set_presence');
-    const connection = connectionOf(request);
-    let requester: Requester;
-    try {
-      requester = await options.accounts.authenticate(token, connection, { assertion });
+  return createWebSocketGateway({
+    path: USER_EVENTS_PATH,
+    refusals: 'http',
+    accounts: options.accounts,
+    limits,
+    noun: 'event sockets',
+    onError: options.onError,
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+    admit: (requester, query) => {
+      const since = query.get('since') ?? '';
+      const filter = query.get('filter');
+      const setPresence = query.get('set_presence');
       if (since !== '') parseSyncToken(since);
       if (setPresence !== null && !PRESENCE.has(setPresence)) {
         throw new MatrixError('M_INVALID_PARAM', 400, "'set_presence' must be online, offline or unavailable");
       }
-      const refusal = sessions.refusal(requester.userId);
-      if (refusal !== undefined) throw refusal;
-    } catch (error) {
-      if (error instanceof MatrixError) return refuse(socket, error.status, { errcode: error.errcode, error: error.message });
-      throw error;
-    }
-    if (socket.destroyed) return;
-    server.handleUpgrade(request, socket, head, (ws) => start(ws, requester, { token, connection, assertion }, {
-      ...(since === '' ? {} : { since }),
-      ...(filter === null ? {} : { filter }),
-      ...(setPresence === null ? {} : { setPresence }),
-    }));
-  };
-
-  return {
-    serves: (request) => pathOf(request) === USER_EVENTS_PATH,
-    upgrade: (request, socket, head) => {
-      socket.on('error', () => undefined);
-      authenticateAndUpgrade(request, socket, head).catch((error: unknown) => {
-        options.onError(error);
-        refuse(socket, 500, { errcode: 'M_UNKNOWN', error: 'Internal server error' });
-      });
+      const request: SyncRequest = {
+        ...(since === '' ? {} : { since }),
+        ...(filter === null ? {} : { filter }),
+        ...(setPresence === null ? {} : { setPresence }),
+      };
+      return { run: (session) => poll(requester, request, session), failure: 'sync_error' };
     },
-    close: () => sessions.close(server),
-  };
+  });
 };
