@@ -92,6 +92,8 @@ interface Entry {
    * effect: a partition is stuck on one record), so partitions failing in turn each reach the limit.
    */
   readonly attempts: Map<string, number>;
+  /** Failures naming no record since the consumer last ran (joined with its positions loaded, or applied a batch). */
+  outage: number;
   stoppedError: ConsumerStoppedError | undefined;
   readonly listeners: Set<(error: ConsumerStoppedError) => void>;
 }
@@ -116,11 +118,12 @@ export const createSupervisor = (options: SupervisorOptions = {}): Supervisor =>
     if (known !== undefined && known.status.state !== 'closed') throw new Error(`supervisor: a consumer named ${name} is already running`);
     const entry: Entry = {
       status: { name, state: 'running', retries: 0, since: now() },
-      attempts: new Map(), stoppedError: undefined, listeners: new Set(),
+      attempts: new Map(), outage: 0, stoppedError: undefined, listeners: new Set(),
     };
     entries.set(name, entry);
     options.metrics?.onConsumerState(name, 'running', undefined);
     const recovered = (): void => {
+      entry.outage = 0;
       if (entry.status.state !== 'retrying') return;
       logger.info({ consumer: name, retries: entry.status.retries }, 'consumer recovered');
       const { error: _error, kind: _kind, at: _at, ...rest } = entry.status;
@@ -137,8 +140,9 @@ export const createSupervisor = (options: SupervisorOptions = {}): Supervisor =>
       failed: (error) => {
         const at = error instanceof RecordFailure ? error.at : undefined;
         const key = keyOf(at);
-        // A failure that names no record (the infrastructure's) is retried from the first delay each time.
-        const attempt = key === undefined ? 1 : (entry.attempts.get(key) ?? 0) + 1;
+        // A failure that names no record (the infrastructure's: a database or broker down) backs
+        // off by the outage's length, so a long one is not a storm of group joins.
+        const attempt = key === undefined ? ++entry.outage : (entry.attempts.get(key) ?? 0) + 1;
         if (key !== undefined) entry.attempts.set(key, attempt);
         const kind = classifyFailure(error);
         // Only a record can be poison: a failure that names none (joining the group, loading

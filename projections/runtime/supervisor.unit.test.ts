@@ -153,6 +153,17 @@ describe('createSupervisor', () => {
     expect(analytics.failed(new TypeError('bug')).retry).toBe(false);
   });
 
+  it('backs off by the length of an outage that names no record, from the first delay again once the consumer runs', () => {
+    const { supervisor } = setup();
+    const rooms = supervisor.register('rooms');
+    const down = withCode('connect ECONNREFUSED', 'ECONNREFUSED');
+    expect([1, 2, 3].map(() => rooms.failed(down))).toEqual([
+      { retry: true, delayMs: 10 }, { retry: true, delayMs: 20 }, { retry: true, delayMs: 40 },
+    ]);
+    rooms.running();
+    expect(rooms.failed(down)).toEqual({ retry: true, delayMs: 10 });
+  });
+
   it('refuses two running consumers of one name, and reports a clean stop as closed', () => {
     const { supervisor } = setup();
     const rooms = supervisor.register('rooms');
