@@ -37,6 +37,9 @@ export interface SearchHit {
 }
 
 export interface SearchReadModel {
-  /** One page of hits, best (or newest) first, and how many hits there are in all. */
-  search(query: SearchQuery): Promise<{ readonly hits: readonly SearchHit[]; readonly count: number }>;
+  /**
+   * One page of hits, best (or newest) first, and about how many hits there are in all; `more`:
+   * whether a page may follow (by rank, the order may cover fewer hits than `count`).
+   */
+  search(query: SearchQuery): Promise<{ readonly hits: readonly SearchHit[]; readonly count: number; readonly more: boolean }>;
 }

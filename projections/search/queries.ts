@@ -1,8 +1,19 @@
 /**
  * Searching search_events (SearchReadModel, domain/ports/search.ts). The searcher's visible offset
- * ranges and every filter are matched on search_events alone, so counting and ranking cost the hits'
- * rows of that table, never their events. Only the page's candidates are read from room_events: one
- * whose field is gone there (redacted before the projection applied the redaction) is passed over.
+ * ranges and every filter are matched on search_events alone; only the page's candidates are read
+ * from room_events, where one whose field is gone (redacted before the projection applied the
+ * redaction) is passed over.
+ *
+ * The cost follows the page, not the hits:
+ * - A probe counts the hits, stopping at `exactCount` + 1. Up to that many, the GIN index finds them
+ *   all: `count` is exact and the page a top-N of every hit, by rank or by recency.
+ * - Beyond, the word is common among the searched rows, so the newest rows of the searched rooms are
+ *   walked back in time (search_events_recent) in growing chunks, each checked against the query,
+ *   until the page is full: the fewer the rows per hit, the shorter the walk. By rank, the newest
+ *   `rankedCandidates` hits are ranked, as Synapse ranks only its best 500; pages stop there.
+ *   `count` ("an approximate count", search.yaml) is then estimated from a block sample of about
+ *   `sampleRows` rows (REPEATABLE, so every page of a search gives the same), never below
+ *   `exactCount` + 1.
  */
 import type { SearchHit, SearchQuery, SearchReadModel, SqlExecutor, SqlParam } from '../../domain/index.ts';
 import { EVENT_COLUMNS, hydrate, type EventRow } from '../rooms/index.ts';
@@ -22,10 +33,29 @@ const likePattern = (pattern: string): string => pattern.replace(/[\\%_]/g, (c) 
  */
 export const REDACTION_SLACK = 20;
 
-interface MatchRow {
+export interface SearchTuning {
+  /** Hits counted exactly and ordered all together; beyond, the newest rows are walked. */
+  readonly exactCount: number;
+  /** By rank beyond `exactCount`: the newest hits ranked. */
+  readonly rankedCandidates: number;
+  /** Rows sampled to estimate a count beyond `exactCount`. */
+  readonly sampleRows: number;
+  /** Rows of the first walked chunk; the next are sized by the hits found so far, up to 32 times that. */
+  readonly firstChunk: number;
+}
+
+export const SEARCH_TUNING: SearchTuning = { exactCount: 10_000, rankedCandidates: 500, sampleRows: 20_000, firstChunk: 2_000 };
+
+interface Candidate {
+  readonly eventId: string;
+  readonly key: string;
+  readonly rank: number;
+}
+
+interface HitRow {
   event_id: string;
+  key: string;
   rank: number | string;
-  headline: string | null;
 }
 
 /** The words ts_headline marked, lowercased and distinct. */
@@ -38,71 +68,152 @@ export const markedWords = (headline: string | null): string[] => {
   return [...words];
 };
 
-const matching = (query: SearchQuery, values: SqlParam[], language: string): string => {
-  const param = (value: SqlParam): string => {
-    values.push(value);
-    return `$${values.length}`;
-  };
-  const scopes = `unnest(${param(query.scopes.map((s) => s.roomId))}::text[], ${param(query.scopes.map((s) => s.from))}::bigint[],
-    ${param(query.scopes.map((s) => s.to))}::bigint[]) AS v(room_id, lo, hi)`;
+/** A statement's parameters; the tsquery is always `$1`. */
+class Params {
+  readonly values: SqlParam[];
+  constructor(tsquery: string) {
+    this.values = [tsquery];
+  }
+  add(value: SqlParam): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+/** The query's visible ranges and filters on rows of search_events aliased `s`. */
+const matching = (query: SearchQuery, params: Params, language: string, rooms: string): { join: string; where: string } => {
+  const join = `JOIN unnest(${params.add(query.scopes.map((s) => s.roomId))}::text[], ${params.add(query.scopes.map((s) => s.from))}::bigint[],
+    ${params.add(query.scopes.map((s) => s.to))}::bigint[]) AS v(room_id, lo, hi) ON v.room_id = s.room_id
+      AND s.log_offset >= v.lo AND s.log_offset < v.hi`;
   const conditions = [
-    `s.vector @@ to_tsquery(${language}, ${param(query.tsquery)})`,
-    `s.key = ANY(${param([...query.keys])}::text[])`,
+    `s.vector @@ to_tsquery(${language}, $1)`,
+    // Implied by the join; stated so the planner sees how few rows the rooms hold.
+    `s.room_id = ANY(${rooms}::text[])`,
+    `s.key = ANY(${params.add([...query.keys])}::text[])`,
   ];
-  if (query.senders !== undefined) conditions.push(`s.sender = ANY(${param([...query.senders])}::text[])`);
-  if (query.notSenders.length > 0) conditions.push(`NOT (s.sender = ANY(${param([...query.notSenders])}::text[]))`);
-  if (query.types !== undefined) conditions.push(`s.type LIKE ANY(${param(query.types.map(likePattern))}::text[])`);
-  if (query.notTypes.length > 0) conditions.push(`NOT (s.type LIKE ANY(${param(query.notTypes.map(likePattern))}::text[]))`);
+  if (query.senders !== undefined) conditions.push(`s.sender = ANY(${params.add([...query.senders])}::text[])`);
+  if (query.notSenders.length > 0) conditions.push(`NOT (s.sender = ANY(${params.add([...query.notSenders])}::text[]))`);
+  if (query.types !== undefined) conditions.push(`s.type LIKE ANY(${params.add(query.types.map(likePattern))}::text[])`);
+  if (query.notTypes.length > 0) conditions.push(`NOT (s.type LIKE ANY(${params.add(query.notTypes.map(likePattern))}::text[]))`);
   if (query.containsUrl !== undefined) conditions.push(`${query.containsUrl ? '' : 'NOT '}s.contains_url`);
   // "Servers must still send state events sent by ignored users" (ignore_users.md).
-  if (query.ignored.length > 0) conditions.push(`(s.is_state OR NOT (s.sender = ANY(${param([...query.ignored])}::text[])))`);
-  return `FROM search_events s
-    JOIN ${scopes} ON v.room_id = s.room_id
-      AND s.log_offset >= v.lo AND s.log_offset < v.hi
-    WHERE ${conditions.join(' AND ')}`;
+  if (query.ignored.length > 0) conditions.push(`(s.is_state OR NOT (s.sender = ANY(${params.add([...query.ignored])}::text[])))`);
+  return { join, where: conditions.join(' AND ') };
 };
 
+const roomsOf = (query: SearchQuery): string[] => [...new Set(query.scopes.map((s) => s.roomId))];
+
 /** `language`: the search projection's (its vectors were made in it). */
-export const createSearchQueries = (db: SqlExecutor, language: SearchLanguage = DEFAULT_SEARCH_LANGUAGE): SearchReadModel => {
+export const createSearchQueries = (
+  db: SqlExecutor, language: SearchLanguage = DEFAULT_SEARCH_LANGUAGE, tuning: SearchTuning = SEARCH_TUNING,
+): SearchReadModel => {
   const literal = languageLiteral(language);
-  return { async search(query) {
-    if (query.scopes.length === 0 || query.keys.length === 0) return { hits: [], count: 0 };
-    const countValues: SqlParam[] = [];
-    const counting = db.query<{ count: number | string }>(`SELECT count(*) AS count ${matching(query, countValues, literal)}`, countValues);
-    const values: SqlParam[] = [];
-    const from = matching(query, values, literal);
-    const after = query.after;
+  const rankOf = (alias: string): string => `ts_rank(${alias}.vector, to_tsquery(${literal}, $1))`;
+
+  /** The hits, counted up to `exactCount` + 1. */
+  const probe = async (query: SearchQuery): Promise<number> => {
+    const params = new Params(query.tsquery);
+    const { join, where } = matching(query, params, literal, params.add(roomsOf(query)));
+    const { rows } = await db.query<{ count: number | string }>(
+      `SELECT count(*) AS count FROM (SELECT 1 FROM search_events s ${join} WHERE ${where} LIMIT ${params.add(tuning.exactCount + 1)}) AS hit`,
+      params.values,
+    );
+    return Number(rows[0]?.count ?? 0);
+  };
+
+  /** Few hits: all of them ordered, the first `wanted`. */
+  const everyHit = async (query: SearchQuery, wanted: number): Promise<Candidate[]> => {
+    const params = new Params(query.tsquery);
+    const { join, where } = matching(query, params, literal, params.add(roomsOf(query)));
     let page = '';
-    if (after !== undefined && 'ts' in after) {
-      values.push(after.ts, after.eventId);
-      page = ` AND (s.origin_server_ts, s.event_id) < ($${values.length - 1}::bigint, $${values.length}::text)`;
+    if (query.after !== undefined && 'ts' in query.after) {
+      page = ` AND (s.origin_server_ts, s.event_id) < (${params.add(query.after.ts)}::bigint, ${params.add(query.after.eventId)}::text)`;
     }
-    const order = (alias: string, ranked: string): string =>
-      `ORDER BY ${query.orderBy === 'rank' ? `${ranked} DESC, ` : ''}${alias}.origin_server_ts DESC, ${alias}.event_id DESC`;
-    const skip = after !== undefined && 'skip' in after ? after.skip : 0;
-    values.push(skip + query.limit + REDACTION_SLACK, query.limit, skip);
-    const [candidates, limit, offset] = [values.length - 2, values.length - 1, values.length].map((n) => `$${n}`);
-    // Ranking costs each hit's vector (ts_rank), once ordered by rank; the PDU and the headline
-    // (ts_headline re-parses the text) only the candidates'. The hits are matched apart (OFFSET 0
-    // keeps the planner from sorting them before the scopes' join), so the candidates come from a
-    // bounded top-N sort. $4 is the tsquery (matching's fourth parameter).
-    const rank = (alias: string): string => `ts_rank(${alias}.vector, to_tsquery(${literal}, $4))`;
     const byRank = query.orderBy === 'rank';
-    // The count and the page at once: each its own statement, on a pool each its own connection.
-    const [counted, { rows }] = await Promise.all([counting, db.query<MatchRow>(
-      `SELECT page.event_id, page.rank,
-              ts_headline(${literal}, page.value, to_tsquery(${literal}, $4), '${HEADLINE_OPTIONS}') AS headline
-         FROM (SELECT c.event_id, ${byRank ? 'c.rank' : rank('c')} AS rank, c.origin_server_ts,
-                      r.pdu->'content'->>split_part(c.key, '.', 2) AS value
-                 FROM (SELECT h.event_id, h.key, h.origin_server_ts, h.vector${byRank ? `, ${rank('h')} AS rank` : ''}
-                         FROM (SELECT s.event_id, s.key, s.origin_server_ts, s.vector ${from}${page} OFFSET 0) AS h
-                       ${order('h', 'rank')} LIMIT ${candidates}) AS c
+    // OFFSET 0 keeps the planner from sorting the hits before the scopes' join: the order is a top-N.
+    const { rows } = await db.query<HitRow>(
+      `SELECT h.event_id, h.key, ${byRank ? rankOf('h') : '0'} AS rank
+         FROM (SELECT s.event_id, s.key, s.origin_server_ts, s.vector FROM search_events s ${join} WHERE ${where}${page} OFFSET 0) AS h
+        ORDER BY ${byRank ? 'rank DESC, ' : ''}h.origin_server_ts DESC, h.event_id DESC LIMIT ${params.add(wanted)}`,
+      params.values,
+    );
+    return rows.map((row) => ({ eventId: row.event_id, key: row.key, rank: Number(row.rank) }));
+  };
+
+  /** Many hits: the newest `wanted`, walking the searched rooms' rows back in time. */
+  const newestHits = async (query: SearchQuery, wanted: number): Promise<Candidate[]> => {
+    const found: Candidate[] = [];
+    let before = query.after !== undefined && 'ts' in query.after ? { ts: query.after.ts, eventId: query.after.eventId } : undefined;
+    let walked = 0;
+    for (let chunk = tuning.firstChunk; ;) {
+      const params = new Params(query.tsquery);
+      const roomIds = roomsOf(query);
+      const rooms = params.add(roomIds);
+      const { join, where } = matching(query, params, literal, rooms);
+      // One room by equality: its own index (search_events_room_recent) then gives the order.
+      const inRooms = roomIds.length === 1 ? `s.room_id = ${params.add(roomIds[0]!)}` : `s.room_id = ANY(${rooms}::text[])`;
+      const page = before === undefined ? ''
+        : ` AND (s.origin_server_ts, s.event_id) < (${params.add(before.ts)}::bigint, ${params.add(before.eventId)}::text)`;
+      // The walk is a plain index scan (no tsquery to misjudge), fenced off; the query is checked on
+      // its rows, and the last row walked is where the next chunk starts.
+      const { rows } = await db.query<{ event_id: string; key: string; origin_server_ts: number | string; rank: number | string; walked: number | string | null }>(
+        `WITH walked AS MATERIALIZED (
+           SELECT s.*, row_number() OVER (ORDER BY s.origin_server_ts DESC, s.event_id DESC) AS position
+             FROM search_events s WHERE ${inRooms}${page}
+            ORDER BY s.origin_server_ts DESC, s.event_id DESC LIMIT ${params.add(chunk)})
+         SELECT s.event_id, s.key, s.origin_server_ts, ${query.orderBy === 'rank' ? rankOf('s') : '0'} AS rank, NULL AS walked, s.position
+           FROM walked s ${join} WHERE ${where}
+         UNION ALL
+         (SELECT event_id, key, origin_server_ts, 0, (SELECT count(*) FROM walked), position FROM walked ORDER BY position DESC LIMIT 1)
+         ORDER BY position`,
+        params.values,
+      );
+      const last = rows.find((row) => row.walked !== null);
+      for (const row of rows) {
+        if (row.walked !== null) continue;
+        found.push({ eventId: row.event_id, key: row.key, rank: Number(row.rank) });
+        if (found.length === wanted) return found;
+      }
+      if (last === undefined || Number(last.walked) < chunk) return found;
+      before = { ts: Number(last.origin_server_ts), eventId: last.event_id };
+      walked += chunk;
+      // As many rows as the hits found so far say the rest needs, and a quarter more.
+      const needed = found.length === 0 ? chunk * 4 : Math.ceil(((wanted - found.length) * walked * 1.25) / found.length);
+      chunk = Math.min(32 * tuning.firstChunk, Math.max(tuning.firstChunk, needed));
+    }
+  };
+
+  /** About how many hits there are, from a sample of the table's blocks. */
+  const estimate = async (query: SearchQuery): Promise<number> => {
+    const size = await db.query<{ rows: number | string }>(
+      `SELECT greatest(c.reltuples, pg_relation_size(c.oid) / 8192 * 20) AS rows FROM pg_class c WHERE c.oid = 'search_events'::regclass`,
+    );
+    const percent = Math.min(100, (100 * tuning.sampleRows) / Math.max(1, Number(size.rows[0]?.rows ?? 0)));
+    const params = new Params(query.tsquery);
+    const { join, where } = matching(query, params, literal, params.add(roomsOf(query)));
+    const { rows } = await db.query<{ count: number | string }>(
+      `SELECT count(*) AS count FROM search_events s TABLESAMPLE SYSTEM (${params.add(percent)}) REPEATABLE (0) ${join} WHERE ${where}`,
+      params.values,
+    );
+    return Math.max(tuning.exactCount + 1, Math.round((Number(rows[0]?.count ?? 0) * 100) / percent));
+  };
+
+  /** The page among the candidates (in order): their fields as room_events holds them now, highlighted. */
+  const pageOf = async (query: SearchQuery, candidates: readonly Candidate[], skip: number): Promise<SearchHit[]> => {
+    if (candidates.length <= skip) return [];
+    const params = new Params(query.tsquery);
+    // The headline (ts_headline re-parses the text) only of the page's rows.
+    const { rows } = await db.query<{ event_id: string; rank: number | string; headline: string | null }>(
+      `SELECT page.event_id, page.rank, ts_headline(${literal}, page.value, to_tsquery(${literal}, $1), '${HEADLINE_OPTIONS}') AS headline
+         FROM (SELECT c.event_id, c.rank, c.position, r.pdu->'content'->>split_part(c.key, '.', 2) AS value
+                 FROM unnest(${params.add(candidates.map((c) => c.eventId))}::text[], ${params.add(candidates.map((c) => c.key))}::text[],
+                             ${params.add(candidates.map((c) => c.rank))}::float8[]) WITH ORDINALITY AS c(event_id, key, rank, position)
                  JOIN room_events r ON r.event_id = c.event_id
                 WHERE (r.pdu->'content'->>split_part(c.key, '.', 2)) IS NOT NULL
-                ${order('c', 'rank')} LIMIT ${limit} OFFSET ${offset}) AS page
-        ${order('page', 'page.rank')}`,
-      values,
-    )]);
+                ORDER BY c.position LIMIT ${params.add(query.limit)} OFFSET ${params.add(skip)}) AS page
+        ORDER BY page.position`,
+      params.values,
+    );
     const events = await db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM room_events WHERE event_id = ANY($1::text[])`, [rows.map((row) => row.event_id)]);
     const stored = new Map((await hydrate(db, events.rows)).map((event) => [event.eventId, event]));
     const hits: SearchHit[] = [];
@@ -110,6 +221,26 @@ export const createSearchQueries = (db: SqlExecutor, language: SearchLanguage = 
       const event = stored.get(row.event_id);
       if (event !== undefined) hits.push({ event, rank: Number(row.rank), highlights: markedWords(row.headline) });
     }
-    return { hits, count: Number(counted.rows[0]?.count ?? 0) };
+    return hits;
+  };
+
+  return { async search(query) {
+    if (query.scopes.length === 0 || query.keys.length === 0) return { hits: [], count: 0, more: false };
+    const skip = query.after !== undefined && 'skip' in query.after ? query.after.skip : 0;
+    const wanted = skip + query.limit + REDACTION_SLACK;
+    const probed = await probe(query);
+    if (probed <= tuning.exactCount) {
+      const hits = await pageOf(query, await everyHit(query, wanted), skip);
+      return { hits, count: probed, more: query.orderBy === 'recent' || skip + query.limit < probed };
+    }
+    if (query.orderBy === 'recent') {
+      const [count, candidates] = await Promise.all([estimate(query), newestHits(query, wanted)]);
+      return { hits: await pageOf(query, candidates, skip), count, more: true };
+    }
+    const [count, newest] = await Promise.all([estimate(query), newestHits(query, tuning.rankedCandidates)]);
+    // Best first; among equals, newest first (the walk's order, kept by a stable sort).
+    const ranked = newest.map((candidate, position) => ({ candidate, position }))
+      .sort((a, b) => b.candidate.rank - a.candidate.rank || a.position - b.position).map(({ candidate }) => candidate);
+    return { hits: await pageOf(query, ranked.slice(0, wanted), skip), count, more: skip + query.limit < ranked.length };
   } };
 };

@@ -157,6 +157,51 @@ describe.each(Object.entries(backends))('search projection on %s', (_name, backe
     search = await startProjection({ projection: searchProjection, log: stack.log, db: opened.db });
   });
 
+  it('beyond the exact count, walks the rooms back in time: the same pages, an estimated count, the newest hits ranked', async () => {
+    const { rooms } = stack;
+    const { roomId } = await rooms.createRoom(alice, { preset: 'public_chat' });
+    const { roomId: other } = await rooms.createRoom(alice, { preset: 'public_chat' });
+    const figs: string[] = [];
+    for (let i = 0; i < 8; i += 1) {
+      // The oldest says it most: the best rank of all, but not among the newest four.
+      figs.push(await rooms.sendMessage(alice, roomId, 'm.room.message', `f${i}`, { msgtype: 'm.text', body: i === 0 ? 'fig fig fig fig' : i % 3 === 0 ? `fig fig ${i}` : `fig ${i}` }));
+      await rooms.sendMessage(alice, i % 2 === 0 ? roomId : other, 'm.room.message', `o${i}`, { msgtype: 'm.text', body: `olive ${i}` });
+    }
+    await indexed(await rooms.sendMessage(alice, other, 'm.room.message', 'of', { msgtype: 'm.text', body: 'fig elsewhere' }));
+    // Three hits counted exactly, chunks of two rows: every search here walks, through rows that do not match.
+    const walking = createSearchQueries(opened.db, 'simple', { exactCount: 3, rankedCandidates: 4, sampleRows: 20_000, firstChunk: 2 });
+    const everything = createSearchQueries(opened.db);
+    const recent = query([roomId], 'fig', { orderBy: 'recent', limit: 3 });
+    const pages: string[] = [];
+    let after: SearchQuery['after'];
+    for (let page = 0; page < 4; page += 1) {
+      const found = await walking.search({ ...recent, ...(after === undefined ? {} : { after }) });
+      // A table this small is sampled whole: the estimate is the count.
+      expect(found.count).toBe(8);
+      pages.push(...found.hits.map((hit) => hit.event.eventId));
+      const last = found.hits[found.hits.length - 1];
+      if (last === undefined) break;
+      after = { ts: last.event.originServerTs, eventId: last.event.eventId };
+    }
+    expect(pages).toEqual([...figs].reverse());
+    expect((await everything.search({ ...recent, limit: 10 })).hits.map((hit) => hit.event.eventId)).toEqual([...figs].reverse());
+
+    const ranked = await walking.search(query([roomId], 'fig', { limit: 3 }));
+    // The newest four (f7, f6, f5, f4), best first: f6 says it twice.
+    expect(ranked.hits.map((hit) => hit.event.eventId)).toEqual([figs[6], figs[7], figs[5]]);
+    expect(ranked.more).toBe(true);
+    const second = await walking.search(query([roomId], 'fig', { limit: 3, after: { skip: 3 } }));
+    expect(second.hits.map((hit) => hit.event.eventId)).toEqual([figs[4]]);
+    expect(second.more).toBe(false);
+    // All of them counted exactly: the oldest ranks first.
+    const exact = await everything.search(query([roomId], 'fig', { limit: 3 }));
+    expect(exact.hits[0]!.event.eventId).toBe(figs[0]);
+    expect(exact.count).toBe(8);
+    // Sampled thinly, the estimate is never below what the probe counted.
+    const thin = createSearchQueries(opened.db, 'simple', { exactCount: 3, rankedCandidates: 4, sampleRows: 1, firstChunk: 2 });
+    expect((await thin.search(query([roomId, other], 'fig', { orderBy: 'recent' }))).count).toBeGreaterThanOrEqual(4);
+  });
+
   it('rebuilds a version 1 table (without offsets) at start, and finds its events again', async () => {
     const { roomId } = await stack.rooms.createRoom(alice, { preset: 'public_chat' });
     const plum = await stack.rooms.sendMessage(alice, roomId, 'm.room.message', 'v1', { msgtype: 'm.text', body: 'plum' });

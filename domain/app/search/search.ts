@@ -125,7 +125,7 @@ const roomEvents = async (ctx: SearchContext, searcher: Searcher, request: Searc
   const empty = { results: [], count: 0, highlights: [] };
   if (terms.tsquery === undefined || request.limit === 0) return empty;
   const [scopes, ignored] = await Promise.all([scopesOf(ctx, searcher.userId, request), ignoredBy(ctx.preferences, searcher.userId)]);
-  const { hits, count } = await ctx.search.search({
+  const { hits, count, more } = await ctx.search.search({
     tsquery: terms.tsquery,
     keys: request.keys,
     scopes: [...scopes.values()].flat(),
@@ -141,10 +141,10 @@ const roomEvents = async (ctx: SearchContext, searcher: Searcher, request: Searc
   });
   const lastHit = hits[hits.length - 1];
   let nextBatch: string | undefined;
-  if (lastHit !== undefined && hits.length === request.limit) {
+  if (lastHit !== undefined && hits.length === request.limit && more) {
     const skipped = batch !== undefined && 'skip' in batch ? batch.skip : 0;
     if (request.orderBy === 'recent') nextBatch = encodeBatch({ ts: lastHit.event.originServerTs, eventId: lastHit.event.eventId });
-    else if (skipped + hits.length < count) nextBatch = encodeBatch({ skip: skipped + hits.length });
+    else nextBatch = encodeBatch({ skip: skipped + hits.length });
   }
   const viewer: Viewer = { userId: searcher.userId, deviceId: searcher.deviceId };
   const now = ctx.clock.now();
