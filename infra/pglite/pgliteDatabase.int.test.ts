@@ -57,6 +57,15 @@ describe('PGlite specifics', () => {
     await db.close();
   });
 
+  it('refuses a statement issued while it closes as closed, not as a crashed worker', async () => {
+    const db = await createPgliteDatabase({ dir: await freshDir() });
+    await db.query('SELECT 1');
+    const closing = db.close();
+    const late = db.query('SELECT 2');
+    await closing;
+    await expect(late).rejects.toThrow('PGlite is closed');
+  });
+
   it('runs statements off the event loop: a timer set after a long statement was issued fires before its result', async () => {
     const db = await createPgliteDatabase({ dir: await freshDir() });
     const order: string[] = [];

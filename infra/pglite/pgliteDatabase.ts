@@ -53,7 +53,8 @@ export const createPgliteDatabase = async (options: PgliteOptions): Promise<SqlD
     else waiting.reject(unstorableTextError(deserializeError(reply.error)));
   });
   worker.on('error', (error) => settleAll(error));
-  worker.on('exit', (code) => settleAll(new Error(`PGlite: its worker thread exited (code ${code})`)));
+  // After close() the exit is the one asked for: what the worker left unanswered fails as closed.
+  worker.on('exit', (code) => settleAll(gone ?? new Error(`PGlite: its worker thread exited (code ${code})`)));
 
   const call = (body: RequestBody): Promise<Reply & { ok: true }> => {
     if (gone !== undefined) return Promise.reject(gone);

@@ -33,6 +33,7 @@ if (port === null) throw new Error('pgliteWorker.ts runs as a worker thread');
 const ROLLBACK = Symbol('rollback');
 
 let pglite: PGlite | undefined;
+let closed = false;
 let nextTransaction = 1;
 const transactions = new Map<number, OpenTransaction>();
 
@@ -54,7 +55,7 @@ const run = async (target: PgliteTarget, text: string, values?: readonly SqlPara
 };
 
 const database = (): PGlite => {
-  if (pglite === undefined) throw new Error('PGlite is not open');
+  if (pglite === undefined) throw new Error(closed ? 'PGlite is closed' : 'PGlite is not open');
   return pglite;
 };
 
@@ -123,11 +124,15 @@ const handle = async (request: Request): Promise<void> => {
       reply({ id: request.id, ok: true, value: results });
       return;
     }
-    case 'close':
-      await pglite?.close();
+    case 'close': {
+      // Statements that arrive while PGlite closes are refused as closed rather than left unanswered.
+      const closing = pglite;
       pglite = undefined;
+      closed = true;
+      await closing?.close();
       reply({ id: request.id, ok: true });
       return;
+    }
   }
 };
 
