@@ -4,54 +4,35 @@
  * which undoes them in reverse order. `infra/main.ts` runs it as a process; tests run it in-process.
  */
 import { createAccounts, withSuspensionGuard, type ThreePidServices } from '../domain/app/accounts/index.ts';
-import {
-  ExchangeFailed, exchangeThirdPartyInvite, inviteByThirdPartyId, inviteForThirdPartySignedJoin, onThirdPartyIdBound, type ThirdPartyInvitesContext,
-} from '../domain/app/thirdPartyInvites/index.ts';
+import { ExchangeFailed, type ThirdPartyInvitesContext } from '../domain/app/thirdPartyInvites/index.ts';
 import {
   createAnalystAccess, createAnalytics, createAnalyticsCountersFeed, type AnalyticsCountersFeed, type AnalyticsReadModel,
 } from '../domain/app/analytics/index.ts';
-import {
-  createBackfill, createFederationQueries, createFederationRoomReads, createFederationRooms, createServerAclGuard,
-} from '../domain/app/federation/index.ts';
+import { createBackfill, createFederationRooms, createServerAclGuard } from '../domain/app/federation/index.ts';
 import { DEFAULT_BACKOFF } from '../domain/app/federation/sender/index.ts';
 import { createEduReceiver, type EduReceiver } from '../domain/app/federation/edus/index.ts';
 import type { FederationOutbox } from '../domain/ports/index.ts';
 import {
-  accountDataPreferences, createRoomModules, createRoomPeeking, createRooms, createRoomWriter, withGuestRemoval, type Rooms,
+  accountDataPreferences, createRoomModules, createRooms, createRoomWriter, withGuestRemoval, type Rooms,
 } from '../domain/app/rooms/index.ts';
 import { MatrixError } from '../domain/index.ts';
-import { createEventStream, createLegacySync, createSync, roomWakeKeys, type SyncContext, type SyncService } from '../domain/app/sync/index.ts';
+import { createLegacySync, createSync, roomWakeKeys, type SyncContext, type SyncService } from '../domain/app/sync/index.ts';
 import { createSlidingSync, type SlidingSyncService } from '../domain/app/sync/sliding/index.ts';
 import { createSearch } from '../domain/app/search/index.ts';
 import { createInProcessNotifier, createUserData, withPresenceActivity, type PresenceTimers } from '../domain/app/userData/index.ts';
 import { BoundedMap, ROOM_EVENTS_TOPIC } from '../domain/index.ts';
 import { pushBadge, type PushSenderContext } from '../domain/app/pushGateway/index.ts';
-import { createSharedSecretRegistrationRouter } from '../gateways/admin/index.ts';
-import { createAnalyticsRouter, createDashboardRouter, loadDashboardFiles } from '../gateways/analytics/index.ts';
-import { createAccountsRouter, createTokenBucketLimiter } from '../gateways/client/accounts/index.ts';
-import { createFederationMediaRouter, createMediaRouter } from '../gateways/media/index.ts';
-import { createPreviewUrlRouter } from '../gateways/client/media/previewUrl/index.ts';
+import { loadDashboardFiles } from '../gateways/analytics/index.ts';
 import { startContentRepository } from './media/index.ts';
-import { consentRouter, versionsRouter } from '../gateways/client/index.ts';
-import { createRoomsRouter } from '../gateways/client/rooms/index.ts';
-import { createSlidingSyncRouter, createSyncRouter } from '../gateways/client/sync/index.ts';
-import { createNotificationsRouter } from '../gateways/client/notifications/index.ts';
-import { createSearchRouter } from '../gateways/client/search/index.ts';
-import { createUserDataRouter } from '../gateways/client/userData/index.ts';
-import {
-  createFederationOpenIdRouter, createFederationThirdPartyInviteRouter, createFederationPublicRoomsRouter, createFederationQueryRouter, createFederationUserKeysRouter, createKeyRouter,
-  createFederationHierarchyRouter, createFederationRoomMembershipRouter, createFederationRoomReadRouter, createFederationTransactionRouter,
-  federationAuth, federationVersionRouter, originOf,
-} from '../gateways/federation/index.ts';
 import { createHttpApp, routeTable } from '../gateways/http/index.ts';
-import { healthRouter, metricsRouter } from '../gateways/ops/index.ts';
+import { metricsRouter } from '../gateways/ops/index.ts';
 import { createAnalyticsCounterSockets, createUserEventSockets, type EventSocketLimits, type SocketLimits } from '../gateways/ws/index.ts';
 import {
   analyticsProjection, createClickHouseAnalyticsReadModel, createClickHouseCountersReadModel, startClickHouseProjection,
 } from '../projections/analytics/index.ts';
 import {
   createRoomQueries, createSqlRoomDirectory, createSqlRoomMembership, createSqlRoomServers, createSyncQueries, ensureRoomDirectorySchema, ensureSyncIndexes,
-  roomsProjection, createNotificationQueries, ensureNotificationIndexes,
+  roomsProjection, ensureNotificationIndexes,
   createRelationQueries, createSlidingRoomQueries, createSqlContentReports, createSqlUserDirectory, ensureContentReportsSchema, ensureRelationIndexes,
   createBackfillQueries, createRoomEventGraph,
 } from '../projections/rooms/index.ts';
@@ -70,13 +51,14 @@ import { createRemoteServers } from './federation/remoteServers.ts';
 import { createRemoteRooms } from './federation/remoteRooms.ts';
 import { createRemoteKeyRing, ensureRemoteServerKeysSchema, fetchThroughClient, type FetchFederationJson } from './federation/keys/index.ts';
 import { createMetrics } from './observability/index.ts';
+import { httpRouters } from './httpRouters.ts';
+import { serverServerApiRouters } from './serverServerApi.ts';
 import { createErasure } from './erasure/index.ts';
 import {
   displayListenAddress, loadServerSigningKeys, openClickHouse, openReadModels, openRoomLog, pinServerName, probeDatabase,
   probeLog, recordStart, serveWebSocketUpgrades, countersPollMetrics, startFederationListener, startHttpServer, webSocketMetrics, type ServerLifecycle,
 } from './server/index.ts';
 import type { Logger } from 'pino';
-import packageJson from '../package.json' with { type: 'json' };
 import { createSqlThreePidStore } from './stores/index.ts';
 import { createSmtpMailer } from './mail/index.ts';
 import { createIdentityServers } from './identity/index.ts';
@@ -84,19 +66,6 @@ import { createArgon2PasswordHasher, createSqlAccountStore, cryptoRandom, system
 import { createSqlUserDataStores } from './userData/index.ts';
 import { createPushGatewayClient, createPusherUsers, startPushSender } from './pushGateway/index.ts';
 
-/**
- * Spec versions whose client-server behaviour Strata follows; clients pick features by them alone.
- *
- * Up to v1.11: v1.11's change (changelog: "Media downloads and thumbnails are now
- * authenticated", MSC3916) is the content repository under `/_matrix/client/v1/media/*`, which
- * gateways/media serves (uploads, asynchronous uploads, downloads, thumbnails, previews, config).
- * v1.12 and later add more than the freeze of unauthenticated media (which Strata already applies
- * as Synapse's `enable_authenticated_media`), not all of it checked here, so they are not named.
- */
-const SUPPORTED_SPEC_VERSIONS: readonly string[] = [
-  'r0.0.1', 'r0.1.0', 'r0.2.0', 'r0.3.0', 'r0.4.0', 'r0.5.0', 'r0.6.0', 'r0.6.1',
-  ...Array.from({ length: 11 }, (_, i) => `v1.${i + 1}`),
-];
 /** Partitions of the room events topic when this process creates it (fixed once created). */
 const ROOM_EVENTS_PARTITIONS = 8;
 /** How long in-flight requests may take to finish once shutdown begins. */
@@ -488,46 +457,14 @@ export const startStrata = async (
   const dashboardFiles = loadDashboardFiles();
   if (dashboardFiles.size === 0) logger.warn({ subsystem: 'analytics' }, 'the analytics dashboard is not built (npm run build): /_strata/analytics/ answers 404');
 
-  // Inbound federation: every /_matrix/federation/* route but /version and /openid/userinfo (which
-  // the spec leaves unsigned) takes a request signed with a key of its origin that is valid now.
-  const verifiedOrigin = federationAuth({
-    serverName: config.serverName,
-    lookupKey: async (serverName, keyId) => {
-      const answer = await keyRing.verifyKey({ serverName, keyId, validAt: systemClock.now() });
-      return answer.found ? answer.publicKeyBase64 : undefined;
-    },
-    ...(config.federation.domainWhitelist === undefined ? {} : {
-      originAllowed: (origin: string) => config.federation.domainWhitelist?.includes(origin) === true,
-    }),
-  });
-  // A server that signs a request to us is up: whatever our sender holds for it goes now (Synapse too).
-  const signedByOrigin: typeof verifiedOrigin = (ctx, next) => verifiedOrigin(ctx, async () => {
-    federationSender.wake(originOf(ctx));
-    await next();
-  });
-  const federationQueries = createFederationQueries({
-    serverName: config.serverName, profiles: accountStore, directory, rooms: roomQueries, devices: accountStore,
-    keys: userDataStores.keys, crossSigning: userDataStores.crossSigning,
-    openIdUserInfo: (token) => accounts.openIdUserInfo(token), publicRooms: (request) => rooms.publicRooms(request),
-    ...(bridgeQueries === undefined ? {} : { bridgeQueries }),
-  });
-  // What other servers read of our rooms (/event, /state, /backfill, …), each behind the room's server ACL.
-  const federationRoomReads = createFederationRoomReads({
-    serverName: config.serverName, clock: systemClock, rooms: roomQueries, graph: roomEvents,
-    relations: createRelationQueries(db), acl: serverAcl,
-  });
-
   /** The listener's address once bound (the configured one may say port 0). */
   let listening = displayListenAddress(config.listen);
   const app = createHttpApp({
     logger,
     metrics,
-    routers: [
-      // Simplified sliding sync is served natively (matrix-rust-sdk / Element X look for this flag).
-      versionsRouter({ versions: SUPPORTED_SPEC_VERSIONS, unstableFeatures: { 'org.matrix.simplified_msc3575': true } }),
-      ...(stages.consent === undefined ? [] : [consentRouter(stages.consent)]),
-      federationVersionRouter({ version: packageJson.version }),
-      healthRouter({
+    routers: httpRouters({
+      config, publicBaseUrl: () => config.publicBaseUrl ?? `http://${listening}`, consent: stages.consent,
+      health: {
         checks: {
           log: () => probeLog(log, writerLease),
           database: () => probeDatabase(db),
@@ -536,55 +473,15 @@ export const startStrata = async (
           },
         },
         consumers: () => supervisor.statuses(),
+      },
+      accounts, appservices, urlPreviews, media, mediaAdmin, thumbnails, rooms, roomModules, thirdPartyInvitesContext,
+      syncContext, sync, legacySync, slidingSync, userData, search, db, analytics, dashboardFiles,
+      // Inbound federation (infra/serverServerApi.ts).
+      serverServerApi: serverServerApiRouters({
+        config, serverKeys, keyRing, federationSender, accountStore, userDataStores, accounts, rooms, directory, roomQueries,
+        roomEvents, relations: createRelationQueries(db), serverAcl, bridgeQueries, media, thumbnails, federationRooms, thirdPartyInvitesContext,
       }),
-      createAccountsRouter({
-        accounts, appservices, rateLimits: config.rateLimits, publicBaseUrl: () => config.publicBaseUrl ?? `http://${listening}`,
-        ...(config.support === undefined ? {} : { support: config.support }),
-      }),
-      createSharedSecretRegistrationRouter(accounts),
-      ...(urlPreviews === undefined ? [] : [createPreviewUrlRouter({ previews: urlPreviews, accounts })]),
-      createMediaRouter({
-        media, admin: mediaAdmin, accounts, serverName: config.serverName, thumbnails,
-        uploadLimiter: config.rateLimits.mediaCreate === null ? null : createTokenBucketLimiter(config.rateLimits.mediaCreate),
-      }),
-      createRoomsRouter({
-        rooms, accounts, appservices, messageRateLimit: config.rateLimits.messages, modules: roomModules,
-        thirdPartyInvites: {
-          invite: (requester, roomId, request) => inviteByThirdPartyId(thirdPartyInvitesContext, requester, roomId, request),
-          inviteForJoin: (requester, room, signed) => inviteForThirdPartySignedJoin(thirdPartyInvitesContext, requester, room, signed),
-        },
-        peeking: createRoomPeeking({ rooms: roomQueries, clock: systemClock, notifier: roomWakeups }),
-        eventStream: createEventStream(syncContext),
-        legacySync,
-      }),
-      createUserDataRouter({ userData, accounts }),
-      createSyncRouter({ sync, accounts, legacySync }),
-      createSlidingSyncRouter({ slidingSync, accounts }),
-      createSearchRouter({ search, accounts }),
-      createNotificationsRouter({
-        accounts,
-        notifications: {
-          rooms: roomQueries, sync: createSyncQueries(db), notifications: createNotificationQueries(db), userData, clock: systemClock, preferences,
-        },
-      }),
-      createAnalyticsRouter({ analytics, accounts }),
-      createDashboardRouter({ files: dashboardFiles }),
-      createKeyRouter({ keys: () => serverKeys, keyRing, now: () => systemClock.now() }),
-      createFederationQueryRouter({ queries: federationQueries, auth: signedByOrigin }),
-      createFederationUserKeysRouter({ queries: federationQueries, auth: signedByOrigin }),
-      createFederationMediaRouter({ media, serverName: config.serverName, auth: signedByOrigin, thumbnails }),
-      createFederationOpenIdRouter({ queries: federationQueries }),
-      createFederationThirdPartyInviteRouter({
-        onBind: (body) => onThirdPartyIdBound(thirdPartyInvitesContext, body),
-        exchange: (roomId, event) => exchangeThirdPartyInvite(thirdPartyInvitesContext, roomId, event),
-        auth: signedByOrigin,
-      }),
-      createFederationPublicRoomsRouter({ queries: federationQueries, auth: signedByOrigin }),
-      createFederationRoomReadRouter({ reads: federationRoomReads, auth: signedByOrigin }),
-      createFederationHierarchyRouter({ reads: federationRoomReads, auth: signedByOrigin }),
-      createFederationRoomMembershipRouter({ rooms: federationRooms, auth: signedByOrigin }),
-      createFederationTransactionRouter({ rooms: federationRooms, auth: signedByOrigin }),
-    ],
+    }),
   });
   const http = await startHttpServer(app.callback(), config.listen);
   lifecycle.onStop('http server', () => http.close(DRAIN_DEADLINE_MS));
