@@ -132,13 +132,8 @@ export interface SocketSessions {
   refusal(userId: string): MatrixError | undefined;
   /** Runs `stream` on an upgraded socket until either ends. */
   open(ws: WebSocket, requester: Requester, credentials: Credentials, stream: (session: SocketSession) => Promise<void>, options: OpenSocketOptions): void;
-  /** Closes every socket (1001), cuts those that do not finish the handshake, and closes `server`. */
+  /** Closes every socket (1001), cuts those that do not finish the handshake, waits for every stream to end, and closes `server`. */
   close(server: WebSocketServer): Promise<void>;
-}
-
-interface Tracked {
-  readonly session: SocketSession;
-  readonly ended: Promise<void>;
 }
 
 export interface SocketSessionsOptions {
@@ -153,7 +148,12 @@ export interface SocketSessionsOptions {
 
 export const createSocketSessions = (options: SocketSessionsOptions): SocketSessions => {
   const { limits } = options;
-  const byUser = new Map<string, Set<Tracked>>();
+  const byUser = new Map<string, Set<SocketSession>>();
+  /**
+   * Each socket until it is closed and its stream has ended: a stream can outlive its socket (a
+   * statement still running when the client left), and shutdown waits for it before the stores close.
+   */
+  const ending = new Set<Promise<void>>();
   let count = 0;
   let shuttingDown = false;
 
@@ -184,9 +184,10 @@ export const createSocketSessions = (options: SocketSessionsOptions): SocketSess
         }
       },
     };
-    const tracked: Tracked = { session, ended };
-    const sessions = byUser.get(requester.userId) ?? new Set<Tracked>();
-    sessions.add(tracked);
+    ending.add(ended);
+    void ended.then(() => ending.delete(ended));
+    const sessions = byUser.get(requester.userId) ?? new Set<SocketSession>();
+    sessions.add(session);
     byUser.set(requester.userId, sessions);
     count += 1;
     options.metrics?.opened();
@@ -221,7 +222,7 @@ export const createSocketSessions = (options: SocketSessionsOptions): SocketSess
     ws.on('error', () => undefined);
     ws.on('close', () => {
       mark('client');
-      sessions.delete(tracked);
+      sessions.delete(session);
       count -= 1;
       if (sessions.size === 0) byUser.delete(requester.userId);
       void running.then(resolveEnded);
@@ -250,11 +251,12 @@ export const createSocketSessions = (options: SocketSessionsOptions): SocketSess
     open,
     close: async (server) => {
       shuttingDown = true;
-      const all = [...byUser.values()].flatMap((sessions) => [...sessions]);
-      for (const { session } of all) session.close(EVENT_SOCKET_CLOSE.shutdown, 'server shutting down', 'shutdown');
+      for (const sessions of byUser.values()) {
+        for (const session of sessions) session.close(EVENT_SOCKET_CLOSE.shutdown, 'server shutting down', 'shutdown');
+      }
       // Peers that do not finish the close handshake in time are cut (refused sockets closing too).
       const grace = setTimeout(() => { for (const ws of server.clients) ws.terminate(); }, CLOSE_GRACE_MS);
-      await Promise.all(all.map((tracked) => tracked.ended));
+      await Promise.all(ending);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       clearTimeout(grace);
     },

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { MatrixError } from '../../domain/index.ts';
 import type { Requester } from '../../domain/app/accounts/index.ts';
 import { closeReason, createSocketSessions, type EventSocketCloseReason, type SocketLimits, type SocketSession } from './sockets.ts';
@@ -99,6 +99,22 @@ describe('socket sessions', () => {
     expect(slow.sent).toEqual(['first', 'second']);
     expect(slow.closed).toEqual({ code: 1013, reason: 'slow reader: more than 100 bytes unread' });
     expect(closes).toEqual(['forbidden', 'token_revoked', 'slow_reader']);
+  });
+
+  it('waits at shutdown for the stream of a socket its client already closed', async () => {
+    const { sessions, open } = setup(async () => undefined);
+    // A stream still in a statement when its client leaves: the database must outlive it.
+    let finish!: () => void;
+    const left = open('@a:x', () => new Promise<void>((resolve) => { finish = resolve; }));
+    left.emit('close');
+    let closed = false;
+    const server = { clients: new Set(), close: (done: () => void) => done() };
+    const closing = sessions.close(server as unknown as WebSocketServer).then(() => { closed = true; });
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(closed).toBe(false);
+    finish();
+    await closing;
+    expect(closed).toBe(true);
   });
 
   it('cuts a peer that stops answering pings', async () => {
