@@ -15,7 +15,7 @@
  *   `sampleRows` rows (REPEATABLE, so every page of a search gives the same), never below
  *   `exactCount` + 1.
  */
-import type { SearchHit, SearchQuery, SearchReadModel, SqlExecutor, SqlParam } from '../../domain/index.ts';
+import type { SearchHit, SearchQuery, SearchReadModel, SqlExecutor } from '../../domain/index.ts';
 import { EVENT_COLUMNS, hydrate, type EventRow } from '../rooms/index.ts';
 import { DEFAULT_SEARCH_LANGUAGE, languageLiteral, type SearchLanguage } from './projection.ts';
 
@@ -68,25 +68,41 @@ export const markedWords = (headline: string | null): string[] => {
   return [...words];
 };
 
-/** A statement's parameters; the tsquery is always `$1`. */
-class Params {
-  readonly values: SqlParam[];
-  constructor(tsquery: string) {
-    this.values = [tsquery];
+/** An SQL literal; PostgreSQL text holds no U+0000, so none can match one and it is replaced. */
+const quoted = (text: string): string => `'${text.replace(/'/g, "''").replace(/\u0000/g, '\uFFFD')}'`;
+
+const sqlLiteral = (value: string | number | readonly (string | number)[]): string => {
+  if (typeof value === 'string') return quoted(value);
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`search: ${value} is no number`);
+    return String(value);
   }
-  add(value: SqlParam): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
+  return `ARRAY[${value.map(sqlLiteral).join(', ')}]`;
+};
+
+/**
+ * The values of a matching statement, written into its text. A parameterised statement runs
+ * prepared (infra/postgres) and after a few runs on a generic plan, planned without the values:
+ * the tsquery's selectivity unknown, it picked a sequential scan that reads every row for a rare
+ * word (7 s under the bench's load). A statement without parameters is planned for its values.
+ */
+class Literals {
+  readonly tsquery: string;
+  constructor(tsquery: string) {
+    this.tsquery = quoted(tsquery);
+  }
+  add(value: string | number | readonly (string | number)[]): string {
+    return sqlLiteral(value);
   }
 }
 
 /** The query's visible ranges and filters on rows of search_events aliased `s`. */
-const matching = (query: SearchQuery, params: Params, language: string, rooms: string): { join: string; where: string } => {
+const matching = (query: SearchQuery, params: Literals, language: string, rooms: string): { join: string; where: string } => {
   const join = `JOIN unnest(${params.add(query.scopes.map((s) => s.roomId))}::text[], ${params.add(query.scopes.map((s) => s.from))}::bigint[],
     ${params.add(query.scopes.map((s) => s.to))}::bigint[]) AS v(room_id, lo, hi) ON v.room_id = s.room_id
       AND s.log_offset >= v.lo AND s.log_offset < v.hi`;
   const conditions = [
-    `s.vector @@ to_tsquery(${language}, $1)`,
+    `s.vector @@ to_tsquery(${language}, ${params.tsquery})`,
     // Implied by the join; stated so the planner sees how few rows the rooms hold.
     `s.room_id = ANY(${rooms}::text[])`,
     `s.key = ANY(${params.add([...query.keys])}::text[])`,
@@ -108,22 +124,21 @@ export const createSearchQueries = (
   db: SqlExecutor, language: SearchLanguage = DEFAULT_SEARCH_LANGUAGE, tuning: SearchTuning = SEARCH_TUNING,
 ): SearchReadModel => {
   const literal = languageLiteral(language);
-  const rankOf = (alias: string): string => `ts_rank(${alias}.vector, to_tsquery(${literal}, $1))`;
+  const rankOf = (alias: string, params: Literals): string => `ts_rank(${alias}.vector, to_tsquery(${literal}, ${params.tsquery}))`;
 
   /** The hits, counted up to `exactCount` + 1. */
   const probe = async (query: SearchQuery): Promise<number> => {
-    const params = new Params(query.tsquery);
+    const params = new Literals(query.tsquery);
     const { join, where } = matching(query, params, literal, params.add(roomsOf(query)));
     const { rows } = await db.query<{ count: number | string }>(
       `SELECT count(*) AS count FROM (SELECT 1 FROM search_events s ${join} WHERE ${where} LIMIT ${params.add(tuning.exactCount + 1)}) AS hit`,
-      params.values,
     );
     return Number(rows[0]?.count ?? 0);
   };
 
   /** Few hits: all of them ordered, the first `wanted`. */
   const everyHit = async (query: SearchQuery, wanted: number): Promise<Candidate[]> => {
-    const params = new Params(query.tsquery);
+    const params = new Literals(query.tsquery);
     const { join, where } = matching(query, params, literal, params.add(roomsOf(query)));
     let page = '';
     if (query.after !== undefined && 'ts' in query.after) {
@@ -132,10 +147,9 @@ export const createSearchQueries = (
     const byRank = query.orderBy === 'rank';
     // OFFSET 0 keeps the planner from sorting the hits before the scopes' join: the order is a top-N.
     const { rows } = await db.query<HitRow>(
-      `SELECT h.event_id, h.key, ${byRank ? rankOf('h') : '0'} AS rank
+      `SELECT h.event_id, h.key, ${byRank ? rankOf('h', params) : '0'} AS rank
          FROM (SELECT s.event_id, s.key, s.origin_server_ts, s.vector FROM search_events s ${join} WHERE ${where}${page} OFFSET 0) AS h
         ORDER BY ${byRank ? 'rank DESC, ' : ''}h.origin_server_ts DESC, h.event_id DESC LIMIT ${params.add(wanted)}`,
-      params.values,
     );
     return rows.map((row) => ({ eventId: row.event_id, key: row.key, rank: Number(row.rank) }));
   };
@@ -146,7 +160,7 @@ export const createSearchQueries = (
     let before = query.after !== undefined && 'ts' in query.after ? { ts: query.after.ts, eventId: query.after.eventId } : undefined;
     let walked = 0;
     for (let chunk = tuning.firstChunk; ;) {
-      const params = new Params(query.tsquery);
+      const params = new Literals(query.tsquery);
       const roomIds = roomsOf(query);
       const rooms = params.add(roomIds);
       const { join, where } = matching(query, params, literal, rooms);
@@ -161,12 +175,11 @@ export const createSearchQueries = (
            SELECT s.*, row_number() OVER (ORDER BY s.origin_server_ts DESC, s.event_id DESC) AS position
              FROM search_events s WHERE ${inRooms}${page}
             ORDER BY s.origin_server_ts DESC, s.event_id DESC LIMIT ${params.add(chunk)})
-         SELECT s.event_id, s.key, s.origin_server_ts, ${query.orderBy === 'rank' ? rankOf('s') : '0'} AS rank, NULL AS walked, s.position
+         SELECT s.event_id, s.key, s.origin_server_ts, ${query.orderBy === 'rank' ? rankOf('s', params) : '0'} AS rank, NULL AS walked, s.position
            FROM walked s ${join} WHERE ${where}
          UNION ALL
          (SELECT event_id, key, origin_server_ts, 0, (SELECT count(*) FROM walked), position FROM walked ORDER BY position DESC LIMIT 1)
          ORDER BY position`,
-        params.values,
       );
       const last = rows.find((row) => row.walked !== null);
       for (const row of rows) {
@@ -189,11 +202,10 @@ export const createSearchQueries = (
       `SELECT greatest(c.reltuples, pg_relation_size(c.oid) / 8192 * 20) AS rows FROM pg_class c WHERE c.oid = 'search_events'::regclass`,
     );
     const percent = Math.min(100, (100 * tuning.sampleRows) / Math.max(1, Number(size.rows[0]?.rows ?? 0)));
-    const params = new Params(query.tsquery);
+    const params = new Literals(query.tsquery);
     const { join, where } = matching(query, params, literal, params.add(roomsOf(query)));
     const { rows } = await db.query<{ count: number | string }>(
       `SELECT count(*) AS count FROM search_events s TABLESAMPLE SYSTEM (${params.add(percent)}) REPEATABLE (0) ${join} WHERE ${where}`,
-      params.values,
     );
     return Math.max(tuning.exactCount + 1, Math.round((Number(rows[0]?.count ?? 0) * 100) / percent));
   };
@@ -201,18 +213,16 @@ export const createSearchQueries = (
   /** The page among the candidates (in order): their fields as room_events holds them now, highlighted. */
   const pageOf = async (query: SearchQuery, candidates: readonly Candidate[], skip: number): Promise<SearchHit[]> => {
     if (candidates.length <= skip) return [];
-    const params = new Params(query.tsquery);
     // The headline (ts_headline re-parses the text) only of the page's rows.
     const { rows } = await db.query<{ event_id: string; rank: number | string; headline: string | null }>(
       `SELECT page.event_id, page.rank, ts_headline(${literal}, page.value, to_tsquery(${literal}, $1), '${HEADLINE_OPTIONS}') AS headline
          FROM (SELECT c.event_id, c.rank, c.position, r.pdu->'content'->>split_part(c.key, '.', 2) AS value
-                 FROM unnest(${params.add(candidates.map((c) => c.eventId))}::text[], ${params.add(candidates.map((c) => c.key))}::text[],
-                             ${params.add(candidates.map((c) => c.rank))}::float8[]) WITH ORDINALITY AS c(event_id, key, rank, position)
+                 FROM unnest($2::text[], $3::text[], $4::float8[]) WITH ORDINALITY AS c(event_id, key, rank, position)
                  JOIN room_events r ON r.event_id = c.event_id
                 WHERE (r.pdu->'content'->>split_part(c.key, '.', 2)) IS NOT NULL
-                ORDER BY c.position LIMIT ${params.add(query.limit)} OFFSET ${params.add(skip)}) AS page
+                ORDER BY c.position LIMIT $5 OFFSET $6) AS page
         ORDER BY page.position`,
-      params.values,
+      [query.tsquery, candidates.map((c) => c.eventId), candidates.map((c) => c.key), candidates.map((c) => c.rank), query.limit, skip],
     );
     const events = await db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM room_events WHERE event_id = ANY($1::text[])`, [rows.map((row) => row.event_id)]);
     const stored = new Map((await hydrate(db, events.rows)).map((event) => [event.eventId, event]));

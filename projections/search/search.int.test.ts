@@ -88,6 +88,10 @@ describe.each(Object.entries(backends))('search projection on %s', (_name, backe
     // Ignoring hides messages, not state (the topic alice set stays).
     expect(await ids(query([roomId], 'tomatoes', { ignored: [alice.userId] }))).toHaveLength(2);
     expect(await ids(query(['!elsewhere:example.org'], 'tomatoes'))).toEqual([]);
+    // Filter values are written into the statement's text: quotes, backslashes and U+0000 stay values.
+    const odd = ["@o'brien:example.org", "x') OR true OR ('", 'back\\slash', 'nul\u0000'];
+    expect(await ids(query([roomId], 'tomatoes', { senders: odd }))).toEqual([]);
+    expect(await ids(query([roomId], 'tomatoes', { notSenders: odd, types: [...odd, 'm.room.message'], notTypes: odd }))).toHaveLength(2);
   });
 
   it('searches only the visible offset ranges, pages by rank and by recency, and forgets a redacted event at once', async () => {
