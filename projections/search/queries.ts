@@ -68,8 +68,13 @@ export const markedWords = (headline: string | null): string[] => {
   return [...words];
 };
 
-/** An SQL literal; PostgreSQL text holds no U+0000, so none can match one and it is replaced. */
-const quoted = (text: string): string => `'${text.replace(/'/g, "''").replace(/\u0000/g, '\uFFFD')}'`;
+/**
+ * An SQL literal. An escape string (E'…', backslashes and quotes escaped) means the same whatever
+ * the server's standard_conforming_strings says, which a plain '…' does not. PostgreSQL text holds
+ * no U+0000, so none can match one and it is replaced.
+ */
+const quoted = (text: string): string =>
+  `E'${text.replace(/\\/g, '\\\\').replace(/'/g, "''").replace(/\u0000/g, '\uFFFD')}'`;
 
 const sqlLiteral = (value: string | number | readonly (string | number)[]): string => {
   if (typeof value === 'string') return quoted(value);
