@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,6 +34,33 @@ describeE2eeStoresContract('PostgreSQL', openPostgres);
 describeE2eeStoresContract('PGlite', openPglite);
 describePusherStoreContract('PostgreSQL', openPostgres);
 describePusherStoreContract('PGlite', openPglite);
+
+describe('key counts', () => {
+  it('are read once per device until a write of its keys, not once per /sync', async () => {
+    const db = await createPostgresDatabase({ url: inject('strataTestServices').postgresUrl });
+    const statements: string[] = [];
+    const counted: SqlDatabase = {
+      query: (sql, params) => { statements.push(sql); return db.query(sql, params); },
+      transaction: (work) => { statements.push('BEGIN'); return db.transaction(work); },
+      close: () => db.close(),
+    };
+    try {
+      const { keys } = await createSqlUserDataStores(counted);
+      const carol = `@carol-${randomUUID().slice(0, 8)}:example.org`;
+      await keys.addOneTimeKeys(carol, 'CD', new Map([['signed_curve25519:A', { key: 'a' }]]));
+      statements.length = 0;
+      const reads = await Promise.all(Array.from({ length: 10 }, () => keys.keyCounts(carol, 'CD')));
+      reads.push(await keys.keyCounts(carol, 'CD'));
+      expect(reads.every((read) => read.oneTimeKeyCounts.signed_curve25519 === 1)).toBe(true);
+      expect(statements).toHaveLength(1);
+      await keys.claim(carol, 'CD', 'signed_curve25519');
+      expect(await keys.keyCounts(carol, 'CD')).toEqual({ oneTimeKeyCounts: {}, unusedFallbackKeyTypes: [] });
+      expect(statements).toHaveLength(3);
+    } finally {
+      await db.close();
+    }
+  });
+});
 
 describe('user data schema', () => {
   it('can be applied by several processes at once and again later', async () => {

@@ -186,6 +186,29 @@ export const describeUserDataStoresContract = (name: string, open: () => Promise
       expect(await stores.keys.claim(mallory, 'MD', 'curve25519')).toBeUndefined();
     });
 
+    it('answers key counts that follow every write of the device\'s keys, also read while one is in flight', async () => {
+      const peggy = user('peggy');
+      const counts = () => stores.keys.keyCounts(peggy, 'PD');
+      expect(await counts()).toEqual({ oneTimeKeyCounts: {}, unusedFallbackKeyTypes: [] });
+      const upload = stores.keys.addOneTimeKeys(peggy, 'PD', new Map([['signed_curve25519:A', { key: 'a' }], ['signed_curve25519:B', { key: 'b' }]]));
+      const during = counts();
+      await upload;
+      await during;
+      expect(await counts()).toEqual({ oneTimeKeyCounts: { signed_curve25519: 2 }, unusedFallbackKeyTypes: [] });
+      expect(await stores.keys.keyCounts(peggy, 'OTHER')).toEqual({ oneTimeKeyCounts: {}, unusedFallbackKeyTypes: [] });
+      await stores.keys.setFallbackKeys(peggy, 'PD', new Map([['signed_curve25519:F', { key: 'f', fallback: true }]]));
+      expect(await counts()).toEqual({ oneTimeKeyCounts: { signed_curve25519: 2 }, unusedFallbackKeyTypes: ['signed_curve25519'] });
+      await stores.keys.claim(peggy, 'PD', 'signed_curve25519');
+      expect(await counts()).toEqual({ oneTimeKeyCounts: { signed_curve25519: 1 }, unusedFallbackKeyTypes: ['signed_curve25519'] });
+      await stores.keys.claim(peggy, 'PD', 'signed_curve25519');
+      await stores.keys.claim(peggy, 'PD', 'signed_curve25519');
+      expect(await counts()).toEqual({ oneTimeKeyCounts: {}, unusedFallbackKeyTypes: [] });
+      await stores.keys.addOneTimeKeys(peggy, 'PD', new Map([['signed_curve25519:C', { key: 'c' }]]));
+      expect(await counts()).toEqual({ oneTimeKeyCounts: { signed_curve25519: 1 }, unusedFallbackKeyTypes: [] });
+      await stores.keys.deleteDevice(peggy, 'PD');
+      expect(await counts()).toEqual({ oneTimeKeyCounts: {}, unusedFallbackKeyTypes: [] });
+    });
+
     it('keeps the latest presence per user as a stream', async () => {
       const niaj = user('niaj');
       const start = await stores.presence.currentPosition();
