@@ -10,7 +10,7 @@
  * another record does not open. The log entry also carries the key id in the `strata-sealed`
  * header, so a reader can fetch a batch's keys without parsing any value.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { redactPdu, roomVersionRules, type JsonObject, type LogValue, type Pdu } from '../../domain/index.ts';
 
 export const SEALED_HEADER = 'strata-sealed';
@@ -45,6 +45,18 @@ export const sealableRecord = (value: LogValue): SealableRecord | undefined => {
   return value as unknown as SealableRecord;
 };
 
+/**
+ * A cipher made from raw key bytes checks and copies them on every call (≈ 9 µs against 1 µs for a
+ * key object); each record is opened once per consumer, so the key object of a key the content-key
+ * cache holds is made once.
+ */
+const keyObjects = new WeakMap<Uint8Array, KeyObject>();
+const keyObjectOf = (key: Uint8Array): KeyObject => {
+  let object = keyObjects.get(key);
+  if (object === undefined) keyObjects.set(key, (object = createSecretKey(key)));
+  return object;
+};
+
 const aad = (kid: string, eventId: string): Buffer => Buffer.from(`strata.sealed.v1\n${kid}\n${eventId}`, 'utf8');
 
 export const newDataKey = (): Uint8Array => randomBytes(32);
@@ -54,7 +66,7 @@ export const newKeyId = (): string => randomBytes(16).toString('base64url');
 export const sealRecord = (value: LogValue, record: SealableRecord, kid: string, key: Uint8Array): LogValue => {
   const rules = roomVersionRules(record.roomVersion)!;
   const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const cipher = createCipheriv('aes-256-gcm', keyObjectOf(key), iv);
   cipher.setAAD(aad(kid, record.eventId));
   const ct = Buffer.concat([cipher.update(JSON.stringify(record.pdu), 'utf8'), cipher.final(), cipher.getAuthTag()]);
   const sealed: SealedContent = { v: 1, alg: ALGORITHM, kid, iv: iv.toString('base64url'), ct: ct.toString('base64url') };
@@ -73,7 +85,7 @@ export const openRecord = (value: LogValue, key: Uint8Array | undefined): LogVal
   const { kid, iv, ct } = sealed as unknown as SealedContent;
   const bytes = Buffer.from(ct, 'base64url');
   if (bytes.length < TAG_BYTES) throw new Error(`sealed record ${String(value.eventId)}: ciphertext too short`);
-  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+  const decipher = createDecipheriv('aes-256-gcm', keyObjectOf(key), Buffer.from(iv, 'base64url'));
   decipher.setAAD(aad(kid, String(value.eventId)));
   decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
   const plain = Buffer.concat([decipher.update(bytes.subarray(0, bytes.length - TAG_BYTES)), decipher.final()]);
