@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ContentKeyStore, NewContentKey } from '../../domain/index.ts';
+import type { ContentKeyStore, NewContentKey, SqlDatabase } from '../../domain/index.ts';
 import { openTestSchema, type TestSchema } from '../../test/harness/index.ts';
 import { newDataKey } from './sealing.ts';
 import { cachingContentKeys, createSqlContentKeyStore, ensureContentKeysSchema } from './sqlContentKeys.ts';
@@ -34,5 +34,25 @@ describe('the content key store on PostgreSQL', () => {
     });
   };
   suite('uncached', () => createSqlContentKeyStore(schema.db), 'u');
+
+  it('stores the keys of appends arriving while an insert is in flight with one more insert, each append answered', async () => {
+    let inserts = 0;
+    const counted: SqlDatabase = {
+      query: (text, values) => { if (text.includes('INSERT')) inserts++; return schema.db.query(text, values); },
+      transaction: (work) => schema.db.transaction(work),
+      close: async () => undefined,
+    };
+    const store = createSqlContentKeyStore(counted);
+    const appends = Array.from({ length: 10 }, (_, i) => [key(`g${i}`, `$g${i}`, '@gina:x')]);
+    await Promise.all(appends.map((keys) => store.create(keys)));
+    expect(inserts).toBe(2);
+    const found = await store.lookup(appends.flat().map((k) => k.keyId));
+    expect(found.size).toBe(10);
+    // A failed insert fails the appends it carried, not the next ones.
+    const taken = store.create([key('g0', '$again', '@gina:x')]);
+    const next = store.create([key('g10', '$g10', '@gina:x')]);
+    await expect(taken).rejects.toThrow();
+    await expect(next).resolves.toBeUndefined();
+  });
   suite('cached', () => cachingContentKeys(createSqlContentKeyStore(schema.db), 2), 'c');
 });

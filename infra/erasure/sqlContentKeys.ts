@@ -3,7 +3,7 @@
  * projection table: no rebuild truncates it (it is in no projection's `tables`), and it must be
  * backed up with the database — but see docs/erasure.md on why backups keep destroyed keys alive.
  */
-import type { ContentKeyStore, NewContentKey, SqlDatabase } from '../../domain/index.ts';
+import { createGroupCommit, type ContentKeyStore, type NewContentKey, type SqlDatabase } from '../../domain/index.ts';
 
 export const CONTENT_KEYS_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS content_keys (
@@ -24,33 +24,42 @@ export const ensureContentKeysSchema = async (db: SqlDatabase): Promise<void> =>
 
 const toBase64 = (key: Uint8Array): string => Buffer.from(key).toString('base64');
 
-export const createSqlContentKeyStore = (db: SqlDatabase, now: () => number = Date.now): ContentKeyStore => ({
-  async create(keys) {
-    if (keys.length === 0) return;
+export const createSqlContentKeyStore = (db: SqlDatabase, now: () => number = Date.now): ContentKeyStore => {
+  // Every append waits for its keys before it reaches the log, and the rooms' writers append at
+  // once: keys that arrive while an insert is in flight go together in the next one.
+  const creating = createGroupCommit<readonly NewContentKey[], void>(async (batches) => {
+    const keys = batches.flat();
     await db.query(
       `INSERT INTO content_keys (key_id, event_id, room_id, owner, key, created_at)
        SELECT k.key_id, k.event_id, k.room_id, k.owner, k.key, $6
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS k(key_id, event_id, room_id, owner, key)`,
       [keys.map((k) => k.keyId), keys.map((k) => k.eventId), keys.map((k) => k.roomId), keys.map((k) => k.owner), keys.map((k) => toBase64(k.key)), now()],
     );
-  },
-  async lookup(keyIds) {
-    if (keyIds.length === 0) return new Map();
-    const { rows } = await db.query<{ key_id: string; key: string }>(
-      'SELECT key_id, key FROM content_keys WHERE key_id = ANY($1::text[])', [[...keyIds]],
-    );
-    return new Map(rows.map((row) => [row.key_id, new Uint8Array(Buffer.from(row.key, 'base64'))]));
-  },
-  async destroyOwnedBy(owner, keepEventIds) {
-    const { rowCount } = await db.query('DELETE FROM content_keys WHERE owner = $1 AND NOT (event_id = ANY($2::text[]))', [owner, [...keepEventIds]]);
-    return rowCount;
-  },
-  async destroyForEvents(eventIds) {
-    if (eventIds.length === 0) return 0;
-    const { rowCount } = await db.query('DELETE FROM content_keys WHERE event_id = ANY($1::text[])', [[...eventIds]]);
-    return rowCount;
-  },
-});
+    return batches.map(() => undefined);
+  });
+  return {
+    async create(keys) {
+      if (keys.length === 0) return;
+      await creating.add(keys);
+    },
+    async lookup(keyIds) {
+      if (keyIds.length === 0) return new Map();
+      const { rows } = await db.query<{ key_id: string; key: string }>(
+        'SELECT key_id, key FROM content_keys WHERE key_id = ANY($1::text[])', [[...keyIds]],
+      );
+      return new Map(rows.map((row) => [row.key_id, new Uint8Array(Buffer.from(row.key, 'base64'))]));
+    },
+    async destroyOwnedBy(owner, keepEventIds) {
+      const { rowCount } = await db.query('DELETE FROM content_keys WHERE owner = $1 AND NOT (event_id = ANY($2::text[]))', [owner, [...keepEventIds]]);
+      return rowCount;
+    },
+    async destroyForEvents(eventIds) {
+      if (eventIds.length === 0) return 0;
+      const { rowCount } = await db.query('DELETE FROM content_keys WHERE event_id = ANY($1::text[])', [[...eventIds]]);
+      return rowCount;
+    },
+  };
+};
 
 interface Cached {
   readonly key: Uint8Array;
