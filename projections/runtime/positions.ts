@@ -105,13 +105,24 @@ const compareAndSetPosition = (projection: Projection, partition: number, expect
   };
 };
 
+/**
+ * A read model's transaction commits without waiting for its WAL to reach the disk. The log is the
+ * source of truth and a batch's position commits with its rows, so what an operating-system crash
+ * can take (the last moments of commits; a PostgreSQL crash alone takes nothing) is rows and
+ * position together, and the consumer applies those records again from the log. Waiting for the
+ * flush put a disk sync into every message's delivery. Data kept only in the database (accounts,
+ * keys, content keys) keeps synchronous commits: it never goes through here.
+ */
+export const ASYNC_COMMIT: SqlStatement = { text: 'SET LOCAL synchronous_commit TO off' };
+
 /** The statements in order in one transaction, sent together where the database can. */
 const runTogether = async (db: SqlDatabase, statements: readonly SqlStatement[]): Promise<void> => {
   if (db.transactionOf !== undefined) {
-    await db.transactionOf(statements);
+    await db.transactionOf([ASYNC_COMMIT, ...statements]);
     return;
   }
   await db.transaction(async (tx) => {
+    await tx.query(ASYNC_COMMIT.text);
     const answers = await Promise.allSettled(statements.map((statement) => tx.query(statement.text, statement.values)));
     const failed = answers.find((answer) => answer.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
@@ -147,6 +158,7 @@ export const applyBatch = async (
   }
   const key = [projection.name, projection.topic, partition] as const;
   return db.transaction(async (tx) => {
+    await tx.query(ASYNC_COMMIT.text);
     const { rows } = await tx.query<{ next_offset: number }>(
       `SELECT next_offset FROM projection_positions
        WHERE projection = $1 AND topic = $2 AND partition = $3 FOR UPDATE`, key);
