@@ -38,7 +38,7 @@ import {
 } from '../projections/rooms/index.ts';
 import { createSearchQueries, searchProjectionFor } from '../projections/search/index.ts';
 import {
-  applyingAppended, createSupervisor, refusingAppendsWhileStopped, startProjection, waitWhileRunning,
+  applyingAppended, caughtUpWith, createSupervisor, refusingAppendsWhileStopped, startProjection, waitWhileRunning,
 } from '../projections/runtime/index.ts';
 import type { StrataConfig } from './config/index.ts';
 import { createFederationClient } from './federation/client/index.ts';
@@ -68,6 +68,8 @@ import { createPushGatewayClient, createPusherUsers, startPushSender } from './p
 
 /** Partitions of the room events topic when this process creates it (fixed once created). */
 const ROOM_EVENTS_PARTITIONS = 8;
+/** A search waits at most this long for the search projection to hold what the rooms projection does. */
+const SEARCH_CATCH_UP_MS = 2_000;
 /** How long in-flight requests may take to finish once shutdown begins. */
 const DRAIN_DEADLINE_MS = 10_000;
 /** Pushers whose last badge is remembered; one forgotten gets a badge update it may not need. */
@@ -160,11 +162,20 @@ export const startStrata = async (
   // Tapped: the appservice sender hears which users and rooms have news for bridges (below).
   const notifierTap = tapNotifier(createInProcessNotifier());
   const notifier = notifierTap.notifier;
+  // Both read models get this process's appends handed to them (the writer's log, below), so their
+  // consumers only fill in the rest and may take records late.
   const roomsRun = await startProjection({
     projection: roomsProjection, log, db, metrics, supervisor, logger: logger.child({ subsystem: 'rooms projection' }),
-    onApplied: (batch) => notifier.notify(roomWakeKeys(batch.entries)),
+    latency: 'soon', onApplied: (batch) => notifier.notify(roomWakeKeys(batch.entries)),
   });
   lifecycle.onStop('rooms projection', () => roomsRun.stop());
+  // Search: the full-text projection of the room log (projections/search), read with the
+  // searcher's history visibility and ignored users (domain/app/search, below).
+  const searchRun = await startProjection({
+    projection: searchProjectionFor(config.searchLanguage), log, db, metrics, supervisor, latency: 'soon',
+    logger: logger.child({ subsystem: 'search projection' }),
+  });
+  lifecycle.onStop('search projection', () => searchRun.stop());
   await ensureRoomDirectorySchema(db);
   await ensureSyncIndexes(db);
   await ensureNotificationIndexes(db);
@@ -177,10 +188,13 @@ export const startStrata = async (
   const roomEvents = createRoomEventGraph(db);
   const serverAcl = createServerAclGuard(roomQueries);
   const directory = createSqlRoomDirectory(db);
-  // The writer hands what it appends straight to the rooms projection (projections/runtime/appendedLocally.ts).
+  // The writer hands what it appends straight to the rooms and search projections
+  // (projections/runtime/appendedLocally.ts): a sent message is searchable as soon as it is in /sync.
   // While the rooms projection is stopped, sends are refused before they reach the log: their
   // read-your-writes wait could never end.
-  const writerLog = refusingAppendsWhileStopped(applyingAppended(log, roomsRun, ROOM_EVENTS_TOPIC), supervisor, roomsRun.name, ROOM_EVENTS_TOPIC);
+  const writerLog = refusingAppendsWhileStopped(
+    applyingAppended(log, [roomsRun, searchRun], ROOM_EVENTS_TOPIC), supervisor, roomsRun.name, ROOM_EVENTS_TOPIC,
+  );
   // Whether a local user is a guest (`allow_guest_access`); the account store is opened below, before any room is written.
   const isGuest = async (userId: string): Promise<boolean> => (await accountStore.getUser(userId))?.isGuest === true;
   // Invite permission comes from account data (`preferences`, built below once user data exists); the
@@ -425,13 +439,17 @@ export const startStrata = async (
   lifecycle.onStop('push sender', () => pushSender.stop());
   lifecycle.onStop('push gateway client', async () => pushGateway.close());
 
-  // Search: the full-text projection of the room log (projections/search), read with the
-  // searcher's history visibility and ignored users (domain/app/search).
-  const searchRun = await startProjection({
-    projection: searchProjectionFor(config.searchLanguage), log, db, metrics, supervisor, logger: logger.child({ subsystem: 'search projection' }),
+  // Read-your-writes for search: what /sync shows is found (the search projection a moment behind at most).
+  const searchQueries = createSearchQueries(db, config.searchLanguage);
+  const search = createSearch({
+    rooms: roomQueries, directory, clock: systemClock, preferences,
+    search: {
+      search: async (query) => {
+        await caughtUpWith(roomsRun, searchRun, ROOM_EVENTS_PARTITIONS, SEARCH_CATCH_UP_MS);
+        return searchQueries.search(query);
+      },
+    },
   });
-  lifecycle.onStop('search projection', () => searchRun.stop());
-  const search = createSearch({ rooms: roomQueries, directory, search: createSearchQueries(db, config.searchLanguage), clock: systemClock, preferences });
 
   // Analytics: the ClickHouse metadata view and its analyst API (501 without ClickHouse).
   const analystAccess = createAnalystAccess({ users: accountStore, analysts: config.analytics.analysts });

@@ -69,13 +69,17 @@ export interface SubscribeOptions {
   readonly topic: string;
   /** Upper bound on entries per batch. */
   readonly maxBatchSize?: number;
-  /**
-   * `background`: the consumer can take records in larger, later batches (up to about half a
-   * second late), so the log serves it fewer fetches — for work nobody waits on at once, such as
-   * push delivery. Default `prompt`: records as soon as they are appended.
-   */
-  readonly latency?: 'prompt' | 'background';
+  readonly latency?: ConsumerLatency;
 }
+
+/**
+ * How late a consumer may take records, so the log can serve it fewer, larger fetches. `prompt`
+ * (default): as soon as they are appended. `soon`: up to about 50 ms late — for consumers that
+ * either get this process's appends handed to them at once (the read models, appendedLocally.ts)
+ * or deliver to other servers, where a few tens of milliseconds are lost in the network anyway.
+ * `background`: up to about half a second late, for work nobody waits on (push, analytics).
+ */
+export type ConsumerLatency = 'prompt' | 'soon' | 'background';
 
 export interface RoomLog {
   /** Creates the topic if missing (idempotent). Partition count is fixed at creation. */

@@ -55,4 +55,42 @@ describe('kafka subscription offsets', () => {
     const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
     expect(committed?.partitions).toEqual([expect.objectContaining({ partition: 0, offset: String(records) })]);
   });
+  it('serves a `soon` consumer a fetch per wait while appends come one by one, not one per append', async () => {
+    const soonTopic = `${topic}-soon`;
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: soonTopic, numPartitions: 1 }], waitForLeaders: true });
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    const handled: number[] = [];
+    const subscription = await subscribeKafka(kafka, { group: `strata-subscription-${randomUUID()}`, topic: soonTopic, latency: 'soon' }, {
+      onAssigned: async (_topic, partitions) => new Map(partitions.map((partition) => [partition, 0])),
+      onRevoked: async () => undefined,
+      onBatch: async (batch: LogBatch) => { handled.push(...batch.entries.map((entry) => entry.offset)); },
+    });
+    try {
+      // Wait for the member's first fetch, then count fetches while appending every 5 ms.
+      await producer.send({ topic: soonTopic, messages: [{ key: 'k', value: '{}' }] });
+      await expect.poll(() => handled.length, { timeout: 30_000 }).toBe(1);
+      let fetches = 0;
+      subscription.consumer.on(subscription.consumer.events.REQUEST, (event) => {
+        if (event.payload.apiName === 'Fetch') fetches += 1;
+      });
+      const records = 100;
+      const started = Date.now();
+      for (let i = 1; i <= records; i += 1) {
+        await producer.send({ topic: soonTopic, messages: [{ key: 'k', value: JSON.stringify({ i }) }] });
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await expect.poll(() => handled.length, { timeout: 10_000 }).toBe(records + 1);
+      const elapsed = Date.now() - started;
+      expect(handled).toEqual(Array.from({ length: records + 1 }, (_, i) => i));
+      // About one fetch per 50 ms wait (plus the fetch in flight at each end), far below one per append.
+      expect(fetches).toBeLessThanOrEqual(Math.ceil(elapsed / 50) + 3);
+      expect(fetches).toBeLessThan(records / 2);
+    } finally {
+      await subscription.stop();
+      await producer.disconnect();
+      await admin.deleteTopics({ topics: [soonTopic] }).catch(() => undefined);
+    }
+  });
 });

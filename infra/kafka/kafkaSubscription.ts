@@ -39,7 +39,14 @@ export interface KafkaConsumerTuning {
  */
 const DEFAULT_PARTITIONS_CONCURRENTLY = 8;
 
-const BACKGROUND_MIN_BYTES = 256 * 1024;
+/**
+ * A consumer that may take records late (SubscribeOptions.latency) has its fetch wait on the broker
+ * until this much piled up or its wait ends: a few fetches a second instead of one per produce
+ * request (each fetch costs a request, a response to decode and a batch to handle).
+ */
+const LATE_MIN_BYTES = 256 * 1024;
+/** A `soon` consumer's longest wait for records on the broker. */
+const SOON_MAX_WAIT_MS = 50;
 /**
  * A background consumer catching up takes more per fetch than kafkajs's 1 MiB a partition: a
  * ClickHouse projection pays per INSERT, and its batches are what one fetch brought.
@@ -70,14 +77,13 @@ export const subscribeKafka = async (
   const { topic } = options;
   const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH;
   if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) throw new RangeError(`invalid maxBatchSize ${maxBatchSize}`);
-  const background = options.latency === 'background';
+  const latency = options.latency ?? 'prompt';
   const consumer = kafka.consumer({
     groupId: options.group,
     allowAutoTopicCreation: false,
-    // A background consumer's fetch waits on the broker until enough has piled up (or the wait
-    // ends): a few fetches a second instead of one per produce request.
-    ...(background ? { minBytes: BACKGROUND_MIN_BYTES, maxBytesPerPartition: BACKGROUND_MAX_BYTES_PER_PARTITION, maxBytes: BACKGROUND_MAX_BYTES } : {}),
-    maxWaitTimeInMs: tuning.maxWaitTimeInMs ?? 500,
+    ...(latency === 'prompt' ? {} : { minBytes: LATE_MIN_BYTES }),
+    ...(latency === 'background' ? { maxBytesPerPartition: BACKGROUND_MAX_BYTES_PER_PARTITION, maxBytes: BACKGROUND_MAX_BYTES } : {}),
+    maxWaitTimeInMs: latency === 'soon' ? Math.min(SOON_MAX_WAIT_MS, tuning.maxWaitTimeInMs ?? SOON_MAX_WAIT_MS) : tuning.maxWaitTimeInMs ?? 500,
     sessionTimeout: tuning.sessionTimeout ?? 30_000,
     heartbeatInterval: tuning.heartbeatInterval ?? 3_000,
     // Every crash ends this subscription (see above): kafkajs must not restart the member itself.

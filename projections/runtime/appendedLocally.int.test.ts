@@ -52,7 +52,7 @@ describe('applyingAppended', () => {
     const running = await startProjection({
       projection: countingProjection({ topic: TOPIC }), log: slowConsumers(log, 4_000), db, onApplied: (batch) => applied.push(batch),
     });
-    const writerLog = applyingAppended(log, running, TOPIC);
+    const writerLog = applyingAppended(log, [running], TOPIC);
     const key = '!local:test';
     const partition = await log.partitionFor(TOPIC, key);
     // Concurrent appends: the ones that arrive while a transaction runs commit together.
@@ -111,7 +111,7 @@ describe('applyingAppended', () => {
     expect(index).toBeGreaterThanOrEqual(0);
     const theirs = partitions[index]!;
     // a hands its append to itself, though b owns the partition: a declines, b applies it.
-    const [appended] = await applyingAppended(log, a, TOPIC).append(TOPIC, [{ key: key[index]!, value: { body: 'b applies' } }]);
+    const [appended] = await applyingAppended(log, [a], TOPIC).append(TOPIC, [{ key: key[index]!, value: { body: 'b applies' } }]);
     expect(await a.waitFor(theirs, appended!.offset, 10_000)).toBe(true);
     await Promise.all([a.stop(), b.stop()]);
     expect(await rowsOf(theirs)).toEqual([{ log_offset: appended!.offset, body: 'b applies' }]);

@@ -12,12 +12,13 @@ import { delegatingLog, type LogEntry, type LogRecordToAppend, type LogValue, ty
 import type { RunningConsumer } from './consume.ts';
 
 /**
- * `log`, whose appends to `topic` are also handed to `projection` (without delaying the append's
- * answer). Only for projections whose statements do not depend on the entry's timestamp: the log
- * stamps its own, which this process does not learn.
+ * `log`, whose appends to `topic` are also handed to each of `projections` (without delaying the
+ * append's answer). Only for projections whose statements do not depend on the entry's timestamp:
+ * the log stamps its own, which this process does not learn. Their consumers may then take records
+ * late (`latency: 'soon'`): what this process appends reaches them without a fetch.
  */
 export const applyingAppended = (
-  log: RoomLog, projection: Pick<RunningConsumer, 'applyAppended'>, topic: string,
+  log: RoomLog, projections: readonly Pick<RunningConsumer, 'applyAppended'>[], topic: string,
 ): RoomLog => delegatingLog(log, {
   async append(appendTo, records) {
     const positions = await log.append(appendTo, records);
@@ -31,7 +32,9 @@ export const applyingAppended = (
     });
     // The append's caller waits for the projection separately (waitFor); a declined or failed
     // local application leaves the entries to the consumer.
-    for (const entries of byPartition.values()) void projection.applyAppended(entries).catch(() => false);
+    for (const entries of byPartition.values()) {
+      for (const projection of projections) void projection.applyAppended(entries).catch(() => false);
+    }
     return positions;
   },
 });

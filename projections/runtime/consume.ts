@@ -11,7 +11,7 @@
  * Entries of the room events topic pass the log contract's checks first (roomLogContract.ts).
  */
 import { createGroupCommit, createKeyedQueue, ROOM_EVENTS_TOPIC, type GroupCommit } from '../../domain/index.ts';
-import type { LogBatch, LogEntry, RoomLog, Subscription } from '../../domain/ports/index.ts';
+import type { ConsumerLatency, LogBatch, LogEntry, RoomLog, Subscription } from '../../domain/ports/index.ts';
 import { RecordFailure } from './failures.ts';
 import { PositionWaiters } from './positionWaiters.ts';
 import type { ProjectionLogger } from './projection.ts';
@@ -26,7 +26,7 @@ export interface ConsumeOptions {
   readonly group?: string | undefined;
   readonly maxBatchSize?: number | undefined;
   /** Passed to the log's subscription (SubscribeOptions.latency). */
-  readonly latency?: 'prompt' | 'background' | undefined;
+  readonly latency?: ConsumerLatency | undefined;
   readonly logger: ProjectionLogger;
   /** The next offset stored for each of `partitions` (absent: start at 0). */
   loadPositions(partitions: readonly number[]): Promise<ReadonlyMap<number, number>>;

@@ -8,6 +8,7 @@ export { startProjection } from './startProjection.ts';
 export type { AppliedBatch, RunningProjection, StartProjectionOptions } from './startProjection.ts';
 export { chDateTime, chIdentifier, chNumber, chString, formatDateTimeUtc } from './clickhouseLiterals.ts';
 export { applyingAppended } from './appendedLocally.ts';
+export { caughtUpWith } from './caughtUp.ts';
 export { consumeWithPositions, type ConsumeOptions, type RunningConsumer } from './consume.ts';
 export { createSupervisor, ConsumerStoppedError } from './supervisor.ts';
 export type { ConsumerState, ConsumerStatus, ConsumerSupervision, RetryVerdict, Supervisor, SupervisorMetrics, SupervisorOptions } from './supervisor.ts';

@@ -10,7 +10,7 @@
  * Senders act only on what the rooms projection applied, and that one checks the log contract:
  * no contract is checked here (it would parse every record, which a sender may spare itself).
  */
-import type { LogEntry, ProjectionWaiter, RoomLog } from '../../domain/ports/index.ts';
+import type { ConsumerLatency, LogEntry, ProjectionWaiter, RoomLog } from '../../domain/ports/index.ts';
 import { consumeWithPositions, type RunningConsumer } from './consume.ts';
 import type { ProjectionLogger, ProjectionMetrics } from './projection.ts';
 import type { Supervisor } from './supervisor.ts';
@@ -34,7 +34,7 @@ export interface ConsumeAsSenderOptions<Handled> {
   readonly supervisor?: Supervisor | undefined;
   readonly metrics?: ProjectionMetrics | undefined;
   /** Passed to the log's subscription (SubscribeOptions.latency). */
-  readonly latency?: 'prompt' | 'background' | undefined;
+  readonly latency?: ConsumerLatency | undefined;
   /** The stored next offset of each partition (senderPositions.ts: the log's end when none is). */
   loadPositions(partitions: readonly number[]): Promise<ReadonlyMap<number, number>>;
   onRevoked?(partitions: readonly number[]): void;

@@ -4,7 +4,7 @@
  * instant with every record applied exactly once. A stored version different from the code's
  * triggers a rebuild from offset 0 before consuming.
  */
-import type { LogEntry, RoomLog, SqlDatabase } from '../../domain/ports/index.ts';
+import type { ConsumerLatency, LogEntry, RoomLog, SqlDatabase } from '../../domain/ports/index.ts';
 import { consumeWithPositions, type RunningConsumer } from './consume.ts';
 import { applyBatch, ensureSchema, loadPositions, storedVersions } from './positions.ts';
 import { silentLogger } from './projection.ts';
@@ -19,6 +19,8 @@ export interface StartProjectionOptions {
   /** Consumer group; default `projection.<name>`. */
   readonly group?: string;
   readonly maxBatchSize?: number;
+  /** Passed to the log's subscription (SubscribeOptions.latency). */
+  readonly latency?: ConsumerLatency;
   readonly metrics?: ProjectionMetrics;
   readonly logger?: ProjectionLogger;
   /** Retries transient failures and reports a stop (consume.ts); default: one of its own. */
@@ -63,6 +65,7 @@ export const startProjection = async (options: StartProjectionOptions): Promise<
     log,
     group: options.group,
     maxBatchSize: options.maxBatchSize,
+    latency: options.latency,
     logger,
     supervisor: options.supervisor,
     loadPositions: (partitions) => loadPositions(db, projection, partitions),

@@ -59,7 +59,7 @@ export const startRoomsStack = async (options: RoomsStackOptions = {}): Promise<
   const key = testSigningKey(serverName);
   const writer = createRoomWriter({
     // As infra/strata.ts wires it; a simulated lagging projection gets no fast path.
-    log: options.waiter === undefined ? applyingAppended(log, projection, ROOM_EVENTS_TOPIC) : log, readModel: queries, directory, projection: options.waiter ?? projection, keys: { current: () => key }, now: options.now ?? (() => Date.now()),
+    log: options.waiter === undefined ? applyingAppended(log, [projection], ROOM_EVENTS_TOPIC) : log, readModel: queries, directory, projection: options.waiter ?? projection, keys: { current: () => key }, now: options.now ?? (() => Date.now()),
     projectionTimeoutMs: options.waiter === undefined ? 10_000 : 50,
     ...(options.transactionsReadPerDevice === undefined ? {} : { transactionsReadPerDevice: options.transactionsReadPerDevice }),
   });

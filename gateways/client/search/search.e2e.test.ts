@@ -53,6 +53,14 @@ describe.each<ServerMode>(['embedded', 'distributed'])('/search (%s)', (mode) =>
   });
   afterAll(() => server?.stop());
 
+  it('finds a message as soon as its send has answered, as /sync shows it', async () => {
+    for (let i = 0; i < 5; i += 1) {
+      const word = `marigold${i}x${Date.now().toString(36)}`;
+      const eventId = await send(bob, garden, `planting ${word} today`);
+      expect(resultIds(await search(alice, { search_term: word }))).toEqual([eventId]);
+    }
+  });
+
   it('refuses bad input with Matrix errors', async () => {
     const post = (body: unknown, query = '') => call('POST', `${V3}/search${query}`, alice.token, body);
     const expectError = async (reply: Promise<{ status: number; body: Body }>, status: number, errcode: string) => {

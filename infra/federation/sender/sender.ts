@@ -147,6 +147,9 @@ export const startFederationSender = async (options: StartFederationSenderOption
     name: FEDERATION_SENDER_NAME,
     topic,
     log,
+    // A transaction may leave a few tens of milliseconds later: the log then serves this group
+    // fetches at a steady pace instead of one per append.
+    latency: 'soon',
     supervisor: options.supervisor,
     metrics: options.metrics,
     logger,
