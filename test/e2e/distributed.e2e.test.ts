@@ -82,8 +82,8 @@ describe('the server process with Kafka, PostgreSQL and ClickHouse', () => {
       .map((line) => line.subsystem);
     // Reverse order of start: nothing is stopped while something started after it still runs.
     expect(stopped).toEqual([
-      'websocket gateway', 'http server', 'analytics projection', 'search projection', 'push gateway client', 'push sender', 'media sweep', 'appservice sender', 'application service client', 'identity servers', 'typing timeouts',
-      'federation sender', 'erasure sweepers', 'rooms projection',
+      'websocket gateway', 'http server', 'analytics projection', 'push gateway client', 'push sender', 'media sweep', 'appservice sender', 'application service client', 'identity servers', 'typing timeouts',
+      'federation sender', 'erasure sweepers', 'search projection', 'rooms projection',
       'federation client', 'clickhouse', 'database', 'room log',
     ]);
   });

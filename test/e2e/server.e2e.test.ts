@@ -125,8 +125,8 @@ describe('the server process in embedded mode', () => {
       .map((line) => line.subsystem);
     // Reverse order of start: nothing is stopped while something started after it still runs.
     expect(stopped).toEqual([
-      'metrics server', 'websocket gateway', 'http server', 'search projection', 'push gateway client', 'push sender', 'media sweep', 'appservice sender', 'application service client',
-      'identity servers', 'typing timeouts', 'federation sender', 'erasure sweepers', 'rooms projection',
+      'metrics server', 'websocket gateway', 'http server', 'push gateway client', 'push sender', 'media sweep', 'appservice sender', 'application service client',
+      'identity servers', 'typing timeouts', 'federation sender', 'erasure sweepers', 'search projection', 'rooms projection',
       'federation client', 'database', 'room log',
     ]);
   });
