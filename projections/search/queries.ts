@@ -85,40 +85,31 @@ const sqlLiteral = (value: string | number | readonly (string | number)[]): stri
   return `ARRAY[${value.map(sqlLiteral).join(', ')}]`;
 };
 
-/**
- * The values of a matching statement, written into its text. A parameterised statement runs
+/*
+ * Matching statements carry their values as literals (sqlLiteral). A parameterised statement runs
  * prepared (infra/postgres) and after a few runs on a generic plan, planned without the values:
  * the tsquery's selectivity unknown, it picked a sequential scan that reads every row for a rare
  * word (7 s under the bench's load). A statement without parameters is planned for its values.
  */
-class Literals {
-  readonly tsquery: string;
-  constructor(tsquery: string) {
-    this.tsquery = quoted(tsquery);
-  }
-  add(value: string | number | readonly (string | number)[]): string {
-    return sqlLiteral(value);
-  }
-}
 
 /** The query's visible ranges and filters on rows of search_events aliased `s`. */
-const matching = (query: SearchQuery, params: Literals, language: string, rooms: string): { join: string; where: string } => {
-  const join = `JOIN unnest(${params.add(query.scopes.map((s) => s.roomId))}::text[], ${params.add(query.scopes.map((s) => s.from))}::bigint[],
-    ${params.add(query.scopes.map((s) => s.to))}::bigint[]) AS v(room_id, lo, hi) ON v.room_id = s.room_id
+const matching = (query: SearchQuery, tsquery: string, language: string, rooms: string): { join: string; where: string } => {
+  const join = `JOIN unnest(${sqlLiteral(query.scopes.map((s) => s.roomId))}::text[], ${sqlLiteral(query.scopes.map((s) => s.from))}::bigint[],
+    ${sqlLiteral(query.scopes.map((s) => s.to))}::bigint[]) AS v(room_id, lo, hi) ON v.room_id = s.room_id
       AND s.log_offset >= v.lo AND s.log_offset < v.hi`;
   const conditions = [
-    `s.vector @@ to_tsquery(${language}, ${params.tsquery})`,
+    `s.vector @@ to_tsquery(${language}, ${tsquery})`,
     // Implied by the join; stated so the planner sees how few rows the rooms hold.
     `s.room_id = ANY(${rooms}::text[])`,
-    `s.key = ANY(${params.add([...query.keys])}::text[])`,
+    `s.key = ANY(${sqlLiteral([...query.keys])}::text[])`,
   ];
-  if (query.senders !== undefined) conditions.push(`s.sender = ANY(${params.add([...query.senders])}::text[])`);
-  if (query.notSenders.length > 0) conditions.push(`NOT (s.sender = ANY(${params.add([...query.notSenders])}::text[]))`);
-  if (query.types !== undefined) conditions.push(`s.type LIKE ANY(${params.add(query.types.map(likePattern))}::text[])`);
-  if (query.notTypes.length > 0) conditions.push(`NOT (s.type LIKE ANY(${params.add(query.notTypes.map(likePattern))}::text[]))`);
+  if (query.senders !== undefined) conditions.push(`s.sender = ANY(${sqlLiteral([...query.senders])}::text[])`);
+  if (query.notSenders.length > 0) conditions.push(`NOT (s.sender = ANY(${sqlLiteral([...query.notSenders])}::text[]))`);
+  if (query.types !== undefined) conditions.push(`s.type LIKE ANY(${sqlLiteral(query.types.map(likePattern))}::text[])`);
+  if (query.notTypes.length > 0) conditions.push(`NOT (s.type LIKE ANY(${sqlLiteral(query.notTypes.map(likePattern))}::text[]))`);
   if (query.containsUrl !== undefined) conditions.push(`${query.containsUrl ? '' : 'NOT '}s.contains_url`);
   // "Servers must still send state events sent by ignored users" (ignore_users.md).
-  if (query.ignored.length > 0) conditions.push(`(s.is_state OR NOT (s.sender = ANY(${params.add([...query.ignored])}::text[])))`);
+  if (query.ignored.length > 0) conditions.push(`(s.is_state OR NOT (s.sender = ANY(${sqlLiteral([...query.ignored])}::text[])))`);
   return { join, where: conditions.join(' AND ') };
 };
 
@@ -129,32 +120,32 @@ export const createSearchQueries = (
   db: SqlExecutor, language: SearchLanguage = DEFAULT_SEARCH_LANGUAGE, tuning: SearchTuning = SEARCH_TUNING,
 ): SearchReadModel => {
   const literal = languageLiteral(language);
-  const rankOf = (alias: string, params: Literals): string => `ts_rank(${alias}.vector, to_tsquery(${literal}, ${params.tsquery}))`;
+  const rankOf = (alias: string, tsquery: string): string => `ts_rank(${alias}.vector, to_tsquery(${literal}, ${tsquery}))`;
 
   /** The hits, counted up to `exactCount` + 1. */
   const probe = async (query: SearchQuery): Promise<number> => {
-    const params = new Literals(query.tsquery);
-    const { join, where } = matching(query, params, literal, params.add(roomsOf(query)));
+    const tsquery = quoted(query.tsquery);
+    const { join, where } = matching(query, tsquery, literal, sqlLiteral(roomsOf(query)));
     const { rows } = await db.query<{ count: number | string }>(
-      `SELECT count(*) AS count FROM (SELECT 1 FROM search_events s ${join} WHERE ${where} LIMIT ${params.add(tuning.exactCount + 1)}) AS hit`,
+      `SELECT count(*) AS count FROM (SELECT 1 FROM search_events s ${join} WHERE ${where} LIMIT ${sqlLiteral(tuning.exactCount + 1)}) AS hit`,
     );
     return Number(rows[0]?.count ?? 0);
   };
 
   /** Few hits: all of them ordered, the first `wanted`. */
   const everyHit = async (query: SearchQuery, wanted: number): Promise<Candidate[]> => {
-    const params = new Literals(query.tsquery);
-    const { join, where } = matching(query, params, literal, params.add(roomsOf(query)));
+    const tsquery = quoted(query.tsquery);
+    const { join, where } = matching(query, tsquery, literal, sqlLiteral(roomsOf(query)));
     let page = '';
     if (query.after !== undefined && 'ts' in query.after) {
-      page = ` AND (s.origin_server_ts, s.event_id) < (${params.add(query.after.ts)}::bigint, ${params.add(query.after.eventId)}::text)`;
+      page = ` AND (s.origin_server_ts, s.event_id) < (${sqlLiteral(query.after.ts)}::bigint, ${sqlLiteral(query.after.eventId)}::text)`;
     }
     const byRank = query.orderBy === 'rank';
     // OFFSET 0 keeps the planner from sorting the hits before the scopes' join: the order is a top-N.
     const { rows } = await db.query<HitRow>(
-      `SELECT h.event_id, h.key, ${byRank ? rankOf('h', params) : '0'} AS rank
+      `SELECT h.event_id, h.key, ${byRank ? rankOf('h', tsquery) : '0'} AS rank
          FROM (SELECT s.event_id, s.key, s.origin_server_ts, s.vector FROM search_events s ${join} WHERE ${where}${page} OFFSET 0) AS h
-        ORDER BY ${byRank ? 'rank DESC, ' : ''}h.origin_server_ts DESC, h.event_id DESC LIMIT ${params.add(wanted)}`,
+        ORDER BY ${byRank ? 'rank DESC, ' : ''}h.origin_server_ts DESC, h.event_id DESC LIMIT ${sqlLiteral(wanted)}`,
     );
     return rows.map((row) => ({ eventId: row.event_id, key: row.key, rank: Number(row.rank) }));
   };
@@ -165,22 +156,22 @@ export const createSearchQueries = (
     let before = query.after !== undefined && 'ts' in query.after ? { ts: query.after.ts, eventId: query.after.eventId } : undefined;
     let walked = 0;
     for (let chunk = tuning.firstChunk; ;) {
-      const params = new Literals(query.tsquery);
+      const tsquery = quoted(query.tsquery);
       const roomIds = roomsOf(query);
-      const rooms = params.add(roomIds);
-      const { join, where } = matching(query, params, literal, rooms);
+      const rooms = sqlLiteral(roomIds);
+      const { join, where } = matching(query, tsquery, literal, rooms);
       // One room by equality: its own index (search_events_room_recent) then gives the order.
-      const inRooms = roomIds.length === 1 ? `s.room_id = ${params.add(roomIds[0]!)}` : `s.room_id = ANY(${rooms}::text[])`;
+      const inRooms = roomIds.length === 1 ? `s.room_id = ${sqlLiteral(roomIds[0]!)}` : `s.room_id = ANY(${rooms}::text[])`;
       const page = before === undefined ? ''
-        : ` AND (s.origin_server_ts, s.event_id) < (${params.add(before.ts)}::bigint, ${params.add(before.eventId)}::text)`;
+        : ` AND (s.origin_server_ts, s.event_id) < (${sqlLiteral(before.ts)}::bigint, ${sqlLiteral(before.eventId)}::text)`;
       // The walk is a plain index scan (no tsquery to misjudge), fenced off; the query is checked on
       // its rows, and the last row walked is where the next chunk starts.
       const { rows } = await db.query<{ event_id: string; key: string; origin_server_ts: number | string; rank: number | string; walked: number | string | null }>(
         `WITH walked AS MATERIALIZED (
            SELECT s.*, row_number() OVER (ORDER BY s.origin_server_ts DESC, s.event_id DESC) AS position
              FROM search_events s WHERE ${inRooms}${page}
-            ORDER BY s.origin_server_ts DESC, s.event_id DESC LIMIT ${params.add(chunk)})
-         SELECT s.event_id, s.key, s.origin_server_ts, ${query.orderBy === 'rank' ? rankOf('s', params) : '0'} AS rank, NULL AS walked, s.position
+            ORDER BY s.origin_server_ts DESC, s.event_id DESC LIMIT ${sqlLiteral(chunk)})
+         SELECT s.event_id, s.key, s.origin_server_ts, ${query.orderBy === 'rank' ? rankOf('s', tsquery) : '0'} AS rank, NULL AS walked, s.position
            FROM walked s ${join} WHERE ${where}
          UNION ALL
          (SELECT event_id, key, origin_server_ts, 0, (SELECT count(*) FROM walked), position FROM walked ORDER BY position DESC LIMIT 1)
@@ -207,10 +198,10 @@ export const createSearchQueries = (
       `SELECT greatest(c.reltuples, pg_relation_size(c.oid) / 8192 * 20) AS rows FROM pg_class c WHERE c.oid = 'search_events'::regclass`,
     );
     const percent = Math.min(100, (100 * tuning.sampleRows) / Math.max(1, Number(size.rows[0]?.rows ?? 0)));
-    const params = new Literals(query.tsquery);
-    const { join, where } = matching(query, params, literal, params.add(roomsOf(query)));
+    const tsquery = quoted(query.tsquery);
+    const { join, where } = matching(query, tsquery, literal, sqlLiteral(roomsOf(query)));
     const { rows } = await db.query<{ count: number | string }>(
-      `SELECT count(*) AS count FROM search_events s TABLESAMPLE SYSTEM (${params.add(percent)}) REPEATABLE (0) ${join} WHERE ${where}`,
+      `SELECT count(*) AS count FROM search_events s TABLESAMPLE SYSTEM (${sqlLiteral(percent)}) REPEATABLE (0) ${join} WHERE ${where}`,
     );
     return Math.max(tuning.exactCount + 1, Math.round((Number(rows[0]?.count ?? 0) * 100) / percent));
   };
