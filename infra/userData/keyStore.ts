@@ -3,6 +3,7 @@
  * keys, and the device-list stream. Keys are stored as the JSON text received, so signatures are
  * kept verbatim (JSONB would reorder keys and normalise numbers).
  */
+import { BoundedMap } from '../../domain/index.ts';
 import type { ClaimedKey, JsonObject, KeyStore, SqlDatabase } from '../../domain/app/userData/index.ts';
 import { currentPosition, recordDeviceListChange } from './streams.ts';
 
@@ -37,7 +38,7 @@ export const KEY_COUNTS_REMEMBERED = 10_000;
  * with it, so no count read before a write outlives it.
  */
 const rememberedKeyCounts = (read: (userId: string, deviceId: string) => Promise<KeyCounts>) => {
-  const remembered = new Map<string, Promise<KeyCounts>>();
+  const remembered = new BoundedMap<string, Promise<KeyCounts>>(KEY_COUNTS_REMEMBERED);
   const slot = (userId: string, deviceId: string): string => `${userId}\u0000${deviceId}`;
   return {
     read(userId: string, deviceId: string): Promise<KeyCounts> {
@@ -47,7 +48,6 @@ const rememberedKeyCounts = (read: (userId: string, deviceId: string) => Promise
       const pending = read(userId, deviceId);
       remembered.set(key, pending);
       pending.catch(() => { if (remembered.get(key) === pending) remembered.delete(key); });
-      if (remembered.size > KEY_COUNTS_REMEMBERED) remembered.delete(remembered.keys().next().value!);
       return pending;
     },
     /** Runs a write of the device's keys, forgetting its counts once the write settles. */

@@ -113,7 +113,7 @@ const compareAndSetPosition = (projection: Projection, partition: number, expect
  * flush put a disk sync into every message's delivery. Data kept only in the database (accounts,
  * keys, content keys) keeps synchronous commits: it never goes through here.
  */
-export const ASYNC_COMMIT: SqlStatement = { text: 'SET LOCAL synchronous_commit TO off' };
+const ASYNC_COMMIT: SqlStatement = { text: 'SET LOCAL synchronous_commit TO off' };
 
 /** The statements in order in one transaction, sent together where the database can. */
 const runTogether = async (db: SqlDatabase, statements: readonly SqlStatement[]): Promise<void> => {
