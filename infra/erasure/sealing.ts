@@ -10,7 +10,7 @@
  * another record does not open. The log entry also carries the key id in the `strata-sealed`
  * header, so a reader can fetch a batch's keys without parsing any value.
  */
-import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomFillSync, type KeyObject } from 'node:crypto';
 import { redactPdu, roomVersionRules, type JsonObject, type LogValue, type Pdu } from '../../domain/index.ts';
 
 export const SEALED_HEADER = 'strata-sealed';
@@ -59,13 +59,32 @@ const keyObjectOf = (key: Uint8Array): KeyObject => {
 
 const aad = (kid: string, eventId: string): Buffer => Buffer.from(`strata.sealed.v1\n${kid}\n${eventId}`, 'utf8');
 
-export const newDataKey = (): Uint8Array => randomBytes(32);
-export const newKeyId = (): string => randomBytes(16).toString('base64url');
+/**
+ * Fresh random bytes, cut from a pool refilled 4 KiB at a time: every record takes three draws (key,
+ * key id, IV), and a draw of its own costs a call into the generator each (≈ 7 µs under load). No
+ * byte is handed out twice; each draw is a copy, so nothing later written to the pool reaches it.
+ */
+const POOL_BYTES = 4096;
+const pool = Buffer.allocUnsafe(POOL_BYTES);
+let drawn = POOL_BYTES;
+export const randomDraw = (size: number): Buffer => {
+  if (size > POOL_BYTES) return randomFillSync(Buffer.allocUnsafe(size));
+  if (drawn + size > POOL_BYTES) {
+    randomFillSync(pool);
+    drawn = 0;
+  }
+  const bytes = Buffer.from(pool.subarray(drawn, drawn + size));
+  drawn += size;
+  return bytes;
+};
+
+export const newDataKey = (): Uint8Array => randomDraw(32);
+export const newKeyId = (): string => randomDraw(16).toString('base64url');
 
 /** The record with its PDU redacted in clear and sealed whole under `key`. */
 export const sealRecord = (value: LogValue, record: SealableRecord, kid: string, key: Uint8Array): LogValue => {
   const rules = roomVersionRules(record.roomVersion)!;
-  const iv = randomBytes(IV_BYTES);
+  const iv = randomDraw(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', keyObjectOf(key), iv);
   cipher.setAAD(aad(kid, record.eventId));
   const ct = Buffer.concat([cipher.update(JSON.stringify(record.pdu), 'utf8'), cipher.final(), cipher.getAuthTag()]);

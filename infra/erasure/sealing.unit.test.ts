@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LogValue } from '../../domain/index.ts';
-import { newDataKey, newKeyId, openRecord, sealableRecord, sealRecord } from './sealing.ts';
+import { newDataKey, newKeyId, openRecord, randomDraw, sealableRecord, sealRecord } from './sealing.ts';
 
 const MARKER = 'secret-marker-7f3a';
 
@@ -79,5 +79,22 @@ describe('the sealed record format', () => {
     const { sealed, key } = seal(softFailed as unknown as LogValue);
     expect(JSON.stringify(sealed)).not.toContain(MARKER);
     expect(openRecord(sealed, key)).toEqual(softFailed);
+  });
+});
+
+describe('random draws from the pool', () => {
+  it('never hands out the same bytes twice, across refills, and each draw is its own copy', () => {
+    const draws = Array.from({ length: 1000 }, (_, i) => randomDraw([12, 16, 32][i % 3]!));
+    expect(draws.map((draw) => draw.length)).toEqual(Array.from({ length: 1000 }, (_, i) => [12, 16, 32][i % 3]));
+    expect(new Set(draws.map((draw) => draw.toString('hex'))).size).toBe(1000);
+    const kept = Buffer.from(draws[0]!);
+    for (let i = 0; i < 500; i++) randomDraw(32); // refills the pool several times
+    expect(draws[0]).toEqual(kept);
+  });
+
+  it('serves a draw larger than the pool from the generator directly', () => {
+    const big = randomDraw(10_000);
+    expect(big.length).toBe(10_000);
+    expect(big.equals(Buffer.alloc(10_000))).toBe(false);
   });
 });
