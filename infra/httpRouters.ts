@@ -28,7 +28,7 @@ import { federationVersionRouter } from '../gateways/federation/index.ts';
 import type { StrataRouter } from '../gateways/http/index.ts';
 import { createMediaRouter, type MediaRouterOptions } from '../gateways/media/index.ts';
 import { healthRouter, type HealthOptions } from '../gateways/ops/index.ts';
-import { createNotificationQueries, createSyncQueries } from '../projections/rooms/index.ts';
+import { createNotificationQueries } from '../projections/rooms/index.ts';
 import packageJson from '../package.json' with { type: 'json' };
 import type { StrataConfig } from './config/index.ts';
 import { systemClock } from './stores/index.ts';
@@ -112,7 +112,7 @@ export const httpRouters = (options: HttpRoutersOptions): StrataRouter[] => {
     createNotificationsRouter({
       accounts,
       notifications: {
-        rooms: roomQueries, sync: createSyncQueries(options.db), notifications: createNotificationQueries(options.db), userData, clock: systemClock, preferences,
+        rooms: roomQueries, sync: syncContext.sync, notifications: createNotificationQueries(options.db), userData, clock: systemClock, preferences,
       },
     }),
     createAnalyticsRouter({ analytics: options.analytics, accounts }),

@@ -31,7 +31,7 @@ import {
   analyticsProjection, createClickHouseAnalyticsReadModel, createClickHouseCountersReadModel, startClickHouseProjection,
 } from '../projections/analytics/index.ts';
 import {
-  createRoomQueries, createSqlRoomDirectory, createSqlRoomMembership, createSqlRoomServers, createSyncQueries, ensureRoomDirectorySchema, ensureSyncIndexes,
+  createRecentEvents, createRoomQueries, createSqlRoomDirectory, createSqlRoomMembership, createSqlRoomServers, createSyncQueries, ensureRoomDirectorySchema, ensureSyncIndexes,
   roomsProjection, ensureNotificationIndexes,
   createRelationQueries, createSlidingRoomQueries, createSqlContentReports, createSqlUserDirectory, ensureContentReportsSchema, ensureRelationIndexes,
   createBackfillQueries, createRoomEventGraph,
@@ -119,10 +119,13 @@ export const startStrata = async (
   lifecycle.onStop('room log', () => plainLog.close());
   const { db, kind: dbKind, where: dbWhere } = await openReadModels(config);
   lifecycle.onStop('database', () => db.close());
+  // The newest events of busy rooms, held as the rooms projection commits them: most /sync reads
+  // are answered from them (projections/rooms/recentEvents.ts). Erasure forgets what it rewrites.
+  const recentEvents = createRecentEvents();
   // Event content is sealed in the log under keys that erasure destroys; the keys live in the
   // database beside the read models (docs/erasure.md).
   const erasure = await createErasure({
-    db, topic: ROOM_EVENTS_TOPIC, redactionRetentionMs: config.redactionRetentionMs, retention: config.retention,
+    db, recentEvents, topic: ROOM_EVENTS_TOPIC, redactionRetentionMs: config.redactionRetentionMs, retention: config.retention,
     now: () => systemClock.now(), logger: logger.child({ subsystem: 'erasure' }),
   });
   const log = erasure.seal(plainLog);
@@ -166,7 +169,11 @@ export const startStrata = async (
   // consumers only fill in the rest and may take records late.
   const roomsRun = await startProjection({
     projection: roomsProjection, log, db, metrics, supervisor, logger: logger.child({ subsystem: 'rooms projection' }),
-    latency: 'soon', onApplied: (batch) => notifier.notify(roomWakeKeys(batch.entries)),
+    latency: 'soon',
+    onApplied: (batch) => {
+      recentEvents.observe(batch);
+      notifier.notify(roomWakeKeys(batch.entries));
+    },
   });
   lifecycle.onStop('rooms projection', () => roomsRun.stop());
   // Search: the full-text projection of the room log (projections/search), read with the
@@ -182,7 +189,7 @@ export const startStrata = async (
   await ensureRelationIndexes(db);
   await ensureContentReportsSchema(db);
   lifecycle.onStop('erasure sweepers', await erasure.startSweepers());
-  const roomQueries = createRoomQueries(db);
+  const roomQueries = createRoomQueries(db, recentEvents);
   const membership = createSqlRoomMembership(db);
   const roomServers = createSqlRoomServers(db);
   const roomEvents = createRoomEventGraph(db);
@@ -413,7 +420,7 @@ export const startStrata = async (
       waitWhileRunning(supervisor, roomsRun.name, signal, (stopped) => notifier.waitFor(keys, since, timeoutMs, stopped)),
   };
   const syncContext: SyncContext = {
-    rooms: roomQueries, sync: createSyncQueries(db), membership, directory, userData, notifier: roomWakeups, clock: systemClock,
+    rooms: roomQueries, sync: createSyncQueries(db, recentEvents), membership, directory, userData, notifier: roomWakeups, clock: systemClock,
     bundleAggregations: roomModules.bundleAggregations, preferences,
   };
   const sync = createSync(syncContext);
@@ -426,7 +433,7 @@ export const startStrata = async (
   // Push gateway delivery: a room log consumer posting to the HTTP pushers of whoever an event notifies.
   const pushGateway = createPushGatewayClient({ logger: logger.child({ subsystem: 'push gateway' }) });
   const pushContext: PushSenderContext = {
-    serverName: config.serverName, rooms: roomQueries, sync: createSyncQueries(db), pushers: userDataStores.pushers, userData, gateway: pushGateway,
+    serverName: config.serverName, rooms: roomQueries, sync: createSyncQueries(db, recentEvents), pushers: userDataStores.pushers, userData, gateway: pushGateway,
     counts: syncContext, preferences, sentBadges: new BoundedMap<string, number>(PUSHERS_WITH_KNOWN_BADGES),
   };
   const pushSender = await startPushSender({

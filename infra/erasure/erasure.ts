@@ -7,6 +7,7 @@ import {
   eraseUser, runPurgeJob, sweepRedactedContent, type ErasureResult, type PurgeJob, type RetentionSettings,
 } from '../../domain/app/retention/index.ts';
 import type { ContentKeyStore, ErasureReadModel, RoomLog, SqlDatabase } from '../../domain/index.ts';
+import type { RecentEvents } from '../../projections/rooms/index.ts';
 import { withSealedContent } from './sealedLog.ts';
 import { cachingContentKeys, createSqlContentKeyStore, ensureContentKeysSchema } from './sqlContentKeys.ts';
 import { createSqlErasureReadModel, ensureErasureIndexes } from './sqlErasure.ts';
@@ -16,6 +17,8 @@ const REDACTION_SWEEP_INTERVAL_MS = 5 * 60_000;
 
 export interface ErasureOptions {
   readonly db: SqlDatabase;
+  /** Held newest events, forgotten where erasure rewrites rows (projections/rooms/recentEvents.ts). */
+  readonly recentEvents?: Pick<RecentEvents, 'forgetRoom' | 'forgetAll'>;
   /** The topic whose records are sealed (the room events topic). */
   readonly topic: string;
   readonly redactionRetentionMs: number | null;
@@ -41,7 +44,7 @@ export const createErasure = async (options: ErasureOptions): Promise<Erasure> =
   const { db, logger, now } = options;
   await ensureContentKeysSchema(db);
   const keys = cachingContentKeys(createSqlContentKeyStore(db, now));
-  const readModel = createSqlErasureReadModel(db);
+  const readModel = createSqlErasureReadModel(db, options.recentEvents);
   const sweepRedactions = () => sweepRedactedContent({ keys, readModel, now, retentionMs: options.redactionRetentionMs });
   const purge = (job: PurgeJob) => runPurgeJob({ keys, readModel, now, settings: options.retention! }, job);
 

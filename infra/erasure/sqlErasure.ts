@@ -3,7 +3,7 @@
  * it. Stripping uses the same redaction SQL as the rooms projection, per room version.
  */
 import { roomVersionRules, type ErasureReadModel, type SqlDatabase, type SqlParam } from '../../domain/index.ts';
-import { redactedPduSql } from '../../projections/rooms/index.ts';
+import { redactedPduSql, type RecentEvents } from '../../projections/rooms/index.ts';
 
 export const ERASURE_INDEXES: readonly string[] = [
   // The redaction sweeper reads redacted events only.
@@ -25,7 +25,10 @@ const forgetSearchRows = async (db: SqlDatabase, where: string, values: readonly
   if (rows[0]?.present === true) await db.query(`DELETE FROM search_events WHERE ${where}`, values);
 };
 
-export const createSqlErasureReadModel = (db: SqlDatabase): ErasureReadModel => ({
+/** Forgetting is asked before a rewrite and after it, so no read in between holds an old row after it. */
+export const createSqlErasureReadModel = (
+  db: SqlDatabase, recent?: Pick<RecentEvents, 'forgetRoom' | 'forgetAll'>,
+): ErasureReadModel => ({
   async currentStateSentBy(userId) {
     const { rows } = await db.query<{ event_id: string }>(
       `SELECT e.event_id FROM room_current_state c JOIN room_events e ON e.event_id = c.event_id
@@ -35,6 +38,7 @@ export const createSqlErasureReadModel = (db: SqlDatabase): ErasureReadModel => 
 
   async stripContentSentBy(userId, keepEventIds) {
     const { rows } = await db.query<{ room_version: string }>('SELECT DISTINCT room_version FROM room_events WHERE sender = $1', [userId]);
+    recent?.forgetAll();
     let stripped = 0;
     for (const { room_version: version } of rows) {
       const rules = roomVersionRules(version);
@@ -45,6 +49,7 @@ export const createSqlErasureReadModel = (db: SqlDatabase): ErasureReadModel => 
         [userId, version, [...keepEventIds]]);
       stripped += rowCount;
     }
+    recent?.forgetAll();
     await forgetSearchRows(db, 'sender = $1 AND NOT (event_id = ANY($2::text[]))', [userId, [...keepEventIds]]);
     return stripped;
   },
@@ -69,6 +74,7 @@ export const createSqlErasureReadModel = (db: SqlDatabase): ErasureReadModel => 
   async purgeBefore(roomId, cutoff, limit) {
     // Never state (Synapse keeps it), never the room's newest event or forward extremities: the
     // writer's snapshot reads them.
+    recent?.forgetRoom(roomId);
     const { rows } = await db.query<{ event_id: string }>(
         `DELETE FROM room_events WHERE event_id IN (
            SELECT e.event_id FROM room_events e JOIN rooms r ON r.room_id = e.room_id
@@ -77,6 +83,7 @@ export const createSqlErasureReadModel = (db: SqlDatabase): ErasureReadModel => 
            ORDER BY e.log_offset LIMIT $3)
          RETURNING event_id`, [roomId, cutoff, limit]);
     const purged = rows.map((row) => row.event_id);
+    recent?.forgetRoom(roomId);
     if (purged.length > 0) await forgetSearchRows(db, 'event_id = ANY($1::text[])', [purged]);
     return purged;
   },

@@ -8,6 +8,7 @@ import type {
   StoredEvent, VisibilityHistory,
 } from '../../domain/app/rooms/index.ts';
 import { hasChildrenColumn } from './relationQueries.ts';
+import type { RecentEvents } from './recentEvents.ts';
 import { EVENT_COLUMNS, hydrate, type EventRow } from './rows.ts';
 import { createTransactionLookup, transactionsOfDevice } from './transactionLookups.ts';
 
@@ -54,7 +55,8 @@ interface SnapshotRow {
   events: { eventId: string; pdu: Record<string, never> }[];
 }
 
-export const createRoomQueries = (db: SqlExecutor): RoomReadModel => {
+/** With `recent`, the timeline pages the newest events answer are read from memory (recentEvents.ts). */
+export const createRoomQueries = (db: SqlExecutor, recent?: RecentEvents): RoomReadModel => {
   const transactionLookup = createTransactionLookup(db);
   const eventsWhere = async (where: string, values: readonly SqlParam[], tail = ''): Promise<StoredEvent[]> => {
     const { rows } = await db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM room_events WHERE ${where} ${tail}`, values);
@@ -80,6 +82,8 @@ export const createRoomQueries = (db: SqlExecutor): RoomReadModel => {
 
   const messages = async (roomId: string, query: MessagesQuery): Promise<StoredEvent[]> => {
     if (query.visible !== undefined && query.visible.length === 0) return [];
+    const held = recent?.messages(roomId, query);
+    if (held !== undefined) return held;
     const values: SqlParam[] = [roomId, query.from];
     const where = ['room_id = $1', 'NOT outlier', query.dir === 'b' ? 'log_offset < $2' : 'log_offset >= $2'];
     if (query.to !== undefined) {

@@ -6,6 +6,7 @@ import type { SqlExecutor } from '../../domain/index.ts';
 import type { SyncReadModel, UserMembershipChange } from '../../domain/app/rooms/index.ts';
 import type { RoomMembership } from '../../domain/app/userData/index.ts';
 import { ROOMS_PROJECTION_NAME } from './projection.ts';
+import type { RecentEvents } from './recentEvents.ts';
 import { unreadWindow } from './unreadQueries.ts';
 import { EVENT_COLUMNS, hydrate, type EventRow } from './rows.ts';
 
@@ -101,7 +102,8 @@ const readPositionsWithChanges = async (db: SqlExecutor, userIds: readonly strin
   return new Map(userIds.map((userId) => [userId, { ...positions, changes: changes.get(userId)! }]));
 };
 
-export const createSyncQueries = (db: SqlExecutor): SyncReadModel => {
+/** With `recent`, the unread windows the newest events answer are read from memory (recentEvents.ts). */
+export const createSyncQueries = (db: SqlExecutor, recent?: RecentEvents): SyncReadModel => {
   /**
    * The users asking in this turn of the event loop, answered by one statement when it ends. One
    * commit wakes every listener of a room at once: they share one snapshot (one round trip instead
@@ -117,7 +119,7 @@ export const createSyncQueries = (db: SqlExecutor): SyncReadModel => {
       (error: unknown) => { for (const waiting of batch.values()) for (const { reject } of waiting) reject(error); },
     );
   };
-  return createSyncReadModel(db, (userId) => new Promise((resolve, reject) => {
+  return createSyncReadModel(db, recent, (userId) => new Promise((resolve, reject) => {
     if (pending === undefined) {
       pending = new Map();
       setImmediate(flush);
@@ -129,7 +131,7 @@ export const createSyncQueries = (db: SqlExecutor): SyncReadModel => {
 };
 
 const createSyncReadModel = (
-  db: SqlExecutor, positionsWithMembershipChanges: SyncReadModel['positionsWithMembershipChanges'],
+  db: SqlExecutor, recent: RecentEvents | undefined, positionsWithMembershipChanges: SyncReadModel['positionsWithMembershipChanges'],
 ): SyncReadModel => ({
   positionsWithMembershipChanges,
 
@@ -160,7 +162,10 @@ const createSyncReadModel = (
   },
 
   // Push rules decide what counts; SQL only narrows the events down (unreadQueries.ts).
-  unreadWindow: (roomId, userId, after, before, withState, limit) => unreadWindow(db, roomId, userId, after, before, withState, limit),
+  unreadWindow: async (roomId, userId, after, before, withState, limit) => {
+    const held = withState ? undefined : recent?.unreadWindow(roomId, userId, after, before, limit);
+    return held !== undefined ? { events: held } : unreadWindow(db, roomId, userId, after, before, withState, limit);
+  },
 
   async roomSummary(roomId, viewer) {
     const { rows } = await db.query<{ user_id: string; membership: string }>(

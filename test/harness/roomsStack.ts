@@ -14,7 +14,9 @@ import { createEmbeddedLog } from '../../infra/embedded/index.ts';
 import { createPgliteDatabase } from '../../infra/pglite/index.ts';
 import { cryptoRandom, systemClock } from '../../infra/stores/index.ts';
 import { applyingAppended, startProjection, type RunningProjection } from '../../projections/runtime/index.ts';
-import { createRoomQueries, createSqlRoomDirectory, ensureRoomDirectorySchema, roomsProjection } from '../../projections/rooms/index.ts';
+import {
+  createRecentEvents, createRoomQueries, createSqlRoomDirectory, ensureRoomDirectorySchema, roomsProjection, type RecentEvents,
+} from '../../projections/rooms/index.ts';
 
 export const TEST_PARTITIONS = 4;
 
@@ -26,6 +28,8 @@ export interface RoomsStack {
   readonly directory: RoomDirectory;
   readonly writer: RoomWriter;
   readonly rooms: Rooms;
+  /** The newest events as the projection committed them (projections/rooms/recentEvents.ts); `queries` reads SQL only. */
+  readonly recent: RecentEvents;
   /** Stops the projection; closes the log and database only when the stack opened them. */
   close(): Promise<void>;
 }
@@ -53,7 +57,8 @@ export const startRoomsStack = async (options: RoomsStackOptions = {}): Promise<
   await log.ensureTopic(ROOM_EVENTS_TOPIC, TEST_PARTITIONS);
   const db = options.db ?? (await createPgliteDatabase({ dir: path.join(dir, 'db') }));
   await ensureRoomDirectorySchema(db);
-  const projection = await startProjection({ projection: roomsProjection, log, db });
+  const recent = createRecentEvents();
+  const projection = await startProjection({ projection: roomsProjection, log, db, onApplied: (batch) => recent.observe(batch) });
   const queries = createRoomQueries(db);
   const directory = createSqlRoomDirectory(db);
   const key = testSigningKey(serverName);
@@ -68,7 +73,7 @@ export const startRoomsStack = async (options: RoomsStackOptions = {}): Promise<
     profiles: options.profiles ?? { getProfile: async () => undefined },
   });
   return {
-    log, db, projection, queries, directory, writer, rooms,
+    log, db, projection, queries, directory, writer, rooms, recent,
     close: async () => {
       await projection.stop();
       if (options.log === undefined) await log.close();
