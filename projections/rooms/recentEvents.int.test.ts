@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SqlDatabase } from '../../domain/index.ts';
+import type { JsonObject, SqlDatabase } from '../../domain/index.ts';
 import type { EventFilter, MessagesQuery, OffsetRange, RoomRequester } from '../../domain/app/rooms/index.ts';
 import { createPgliteDatabase } from '../../infra/pglite/index.ts';
 import { openTestSchema, startRoomsStack, type RoomsStack } from '../../test/harness/index.ts';
@@ -97,7 +97,7 @@ const describeBackend = (name: string, backend: Backend) => describe(`held newes
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
       const who = i % 2 === 0 ? alice : bob;
-      const content = i % 3 === 0 ? { msgtype: 'm.image', body: `pic ${i}`, url: 'mxc://example.org/p' } : { msgtype: 'm.text', body: `${prefix} ${i}` };
+      const content: JsonObject = i % 3 === 0 ? { msgtype: 'm.image', body: `pic ${i}`, url: 'mxc://example.org/p' } : { msgtype: 'm.text', body: `${prefix} ${i}` };
       ids.push(await stack.rooms.sendMessage(who, roomId, i % 5 === 4 ? 'org.example.ping' : 'm.room.message', `${prefix}${i}`, content));
     }
     return ids;

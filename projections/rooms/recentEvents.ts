@@ -31,6 +31,8 @@ interface HeldRoom {
   start: number;
   /** Oldest first; the unread form (no `hasChildren`, as the unread window's rows) and the timeline form. */
   events: { readonly unread: StoredEvent; readonly timeline: StoredEvent }[];
+  /** The event ids of `events`. */
+  readonly ids: Set<string>;
 }
 
 export interface RecentEvents {
@@ -107,6 +109,18 @@ const passes = (filter: EventFilter | undefined, event: StoredEvent): boolean =>
   return true;
 };
 
+/** The index of the first held event above `offset` (events are in offset order). */
+const firstAbove = (events: HeldRoom['events'], offset: number): number => {
+  let low = 0;
+  let high = events.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (events[middle]!.unread.offset <= offset) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+};
+
 /** Inside the ranges, and inside their outer bounds, as queries.ts `rangeConditions` asks. */
 const isVisible = (ranges: readonly OffsetRange[], offset: number): boolean =>
   ranges.length > 0 && offset >= ranges[0]!.from && offset < ranges[ranges.length - 1]!.to
@@ -130,25 +144,20 @@ export const createRecentEvents = (): RecentEvents => {
     }
     const row = heldRowOf(entry);
     const room = rooms.get(roomId);
-    if (row === undefined || (room !== undefined && room.partition !== entry.partition)) {
-      rooms.set(roomId, { partition: entry.partition, start: entry.offset + 1, events: [] });
-      return;
-    }
-    if (room === undefined) {
-      rooms.set(roomId, { partition: entry.partition, start: entry.offset, events: [{ unread: row, timeline: Object.freeze({ ...row, hasChildren: false }) }] });
-      return;
-    }
     // An event id twice would be one row (ON CONFLICT DO NOTHING): start again rather than guess.
-    if (room.events.some((held) => held.unread.eventId === row.eventId)) {
-      rooms.set(roomId, { partition: entry.partition, start: entry.offset + 1, events: [] });
+    if (row === undefined || (room !== undefined && (room.partition !== entry.partition || room.ids.has(row.eventId)))) {
+      rooms.set(roomId, { partition: entry.partition, start: entry.offset + 1, events: [], ids: new Set() });
       return;
     }
-    room.events.push({ unread: row, timeline: Object.freeze({ ...row, hasChildren: false }) });
-    if (room.events.length > RECENT_EVENTS_PER_ROOM) {
-      const dropped = room.events.splice(0, room.events.length - RECENT_EVENTS_PER_ROOM / 2);
-      room.start = dropped[dropped.length - 1]!.unread.offset + 1;
+    const held = room ?? { partition: entry.partition, start: entry.offset, events: [], ids: new Set<string>() };
+    held.events.push({ unread: row, timeline: Object.freeze({ ...row, hasChildren: false }) });
+    held.ids.add(row.eventId);
+    if (held.events.length > RECENT_EVENTS_PER_ROOM) {
+      const dropped = held.events.splice(0, held.events.length - RECENT_EVENTS_PER_ROOM / 2);
+      for (const { unread } of dropped) held.ids.delete(unread.eventId);
+      held.start = dropped[dropped.length - 1]!.unread.offset + 1;
     }
-    rooms.set(roomId, room);
+    rooms.set(roomId, held);
   };
 
   /** The room's held events when the partition was observed up to `upper` (exclusive). */
@@ -198,10 +207,9 @@ export const createRecentEvents = (): RecentEvents => {
       const room = heldBelow(roomId, before);
       if (room === undefined || after + 1 < room.start) return undefined;
       const events: StoredEvent[] = [];
-      for (const { unread: event } of room.events) {
-        if (limit !== undefined && events.length >= limit) break;
-        if (event.offset <= after) continue;
-        if (event.offset >= before) break;
+      for (let i = firstAbove(room.events, after); i < room.events.length; i++) {
+        const event = room.events[i]!.unread;
+        if ((limit !== undefined && events.length >= limit) || event.offset >= before) break;
         // Held events are never state or redactions: the user's own are left out.
         if (userId === null || event.sender !== userId) events.push(event);
       }
