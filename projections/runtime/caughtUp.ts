@@ -1,8 +1,8 @@
 /**
  * One read model waiting for another: a search right after a send should find what /sync already
- * shows. Both projections get this process's appends at once (appendedLocally.ts), in separate
- * transactions, so the follower is at most a moment behind; waiting for it is bounded, so a stalled
- * follower slows its readers down but never hangs them (they then read what it has).
+ * shows. The rooms projection gets this process's appends at once (appendedLocally.ts), the search
+ * projection from the log's next batch, so the follower is a fetch behind at most; waiting for it is
+ * bounded, so a stalled follower slows its readers down but never hangs them (they then read what it has).
  */
 import type { RunningConsumer } from './consume.ts';
 
