@@ -7,6 +7,12 @@ export type SqlParam = string | number | bigint | boolean | null | Uint8Array | 
 export interface SqlStatement {
   readonly text: string;
   readonly values?: readonly SqlParam[];
+  /**
+   * Every value is an array of this statement's rows (the text reads them with `unnest`), so
+   * consecutive statements with the same text may run as one with their arrays joined
+   * (projections/runtime/positions.ts): a batch of rows then costs one statement, not one each.
+   */
+  readonly rows?: true;
 }
 
 export interface SqlResult<Row = Record<string, unknown>> {

@@ -51,6 +51,25 @@ export const resetProjection = async (db: SqlDatabase, projection: Projection): 
   });
 };
 
+/**
+ * `statements` with each run of consecutive row statements (SqlStatement.rows) of one text joined
+ * into one: a batch's search rows, say, go in one INSERT instead of one each.
+ */
+export const joinRowStatements = (statements: readonly SqlStatement[]): SqlStatement[] => {
+  const joined: SqlStatement[] = [];
+  let columns: unknown[][] | undefined;
+  for (const statement of statements) {
+    const last = joined[joined.length - 1];
+    if (statement.rows !== true || last?.rows !== true || last.text !== statement.text || columns === undefined) {
+      columns = statement.rows === true ? (statement.values ?? []).map((column) => [...(column as readonly unknown[])]) : undefined;
+      joined.push(columns === undefined ? statement : { text: statement.text, values: columns, rows: true });
+      continue;
+    }
+    (statement.values ?? []).forEach((column, i) => { for (const value of column as readonly unknown[]) columns![i]!.push(value); });
+  }
+  return joined;
+};
+
 /** The statements of `entries` from `from` on, refusing a hole; returns them and the next offset. */
 const statementsFrom = (
   projection: Projection, partition: number, from: number, entries: readonly LogEntry[],
@@ -70,7 +89,7 @@ const statementsFrom = (
     next++;
     statements.push(...projection.evolve(entry));
   }
-  return { statements, next };
+  return { statements: joinRowStatements(statements), next };
 };
 
 /** In the error a failed compare-and-set raises. */

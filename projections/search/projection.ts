@@ -54,14 +54,19 @@ const indexed = (language: string, roomId: string, eventId: string, pdu: Pdu, of
   if (key === undefined || !isJsonObject(pdu.content)) return [];
   const value = pdu.content[key.slice('content.'.length)];
   if (typeof value !== 'string' || value === '') return [];
+  // One row, written as rows (SqlStatement.rows): a batch's rows go in one statement.
   return [{
     text: `INSERT INTO search_events (event_id, room_id, key, sender, type, is_state, origin_server_ts, log_offset, contains_url, vector)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_tsvector(${language}, $10)) ON CONFLICT (event_id, key) DO NOTHING`,
+           SELECT e, r, k, s, t, st, ts, o, u, to_tsvector(${language}, v)
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::bigint[], $8::bigint[], $9::boolean[], $10::text[])
+             AS x(e, r, k, s, t, st, ts, o, u, v)
+           ON CONFLICT (event_id, key) DO NOTHING`,
     values: [
-      eventId, roomId, key, String(pdu.sender), type, typeof pdu.state_key === 'string',
-      typeof pdu.origin_server_ts === 'number' ? pdu.origin_server_ts : 0, offset, typeof pdu.content.url === 'string',
-      value.replace(NUL, ' '),
+      [eventId], [roomId], [key], [String(pdu.sender)], [type], [typeof pdu.state_key === 'string'],
+      [typeof pdu.origin_server_ts === 'number' ? pdu.origin_server_ts : 0], [offset], [typeof pdu.content.url === 'string'],
+      [value.replace(NUL, ' ')],
     ],
+    rows: true,
   }];
 };
 
