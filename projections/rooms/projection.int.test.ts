@@ -1,35 +1,20 @@
 // The rooms projection and its queries on real PostgreSQL and on PGlite, fed with records from the
 // real decider (through the room writer), plus the SQL redaction checked against the domain's.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ROOM_EVENTS_TOPIC, ROOM_VERSIONS, redactPdu, roomVersionRules, type JsonObject, type SqlDatabase } from '../../domain/index.ts';
+import { ROOM_EVENTS_TOPIC, ROOM_VERSIONS, redactPdu, roomVersionRules, type JsonObject } from '../../domain/index.ts';
 import type { RoomRequester } from '../../domain/app/rooms/index.ts';
-import { createPgliteDatabase } from '../../infra/pglite/index.ts';
 import { rebuildProjection } from '../runtime/index.ts';
 import { redactedPduSql } from './redactionSql.ts';
 import { roomsProjection } from './projection.ts';
 import { createSyncQueries } from './syncQueries.ts';
 import { ROOMS_TABLES } from './schema.ts';
-import { openTestSchema, startRoomsStack, type RoomsStack } from '../../test/harness/index.ts';
+import { readModelBackends, startRoomsStack, type ReadModelBackend, type RoomsStack } from '../../test/harness/index.ts';
 
 const alice: RoomRequester = { userId: '@alice:example.org', deviceId: 'A' };
 const bob: RoomRequester = { userId: '@bob:example.org', deviceId: 'B' };
 
-interface Backend {
-  open(): Promise<{ db: SqlDatabase; drop(): Promise<void> }>;
-}
-
-const postgres: Backend = { open: () => openTestSchema('rooms_test', 4) };
-
-const pglite: Backend = {
-  async open() {
-    const dir = await mkdtemp(path.join(tmpdir(), 'strata-rooms-pglite-'));
-    const db = await createPgliteDatabase({ dir });
-    return { db, drop: async () => { await db.close(); await rm(dir, { recursive: true, force: true }); } };
-  },
-};
+type Backend = ReadModelBackend;
+const { PostgreSQL: postgres, PGlite: pglite } = readModelBackends('rooms_test');
 
 /** Events of several types with content the redaction algorithm treats differently. */
 const samplePdus = (roomId: string): JsonObject[] => {

@@ -2,30 +2,15 @@
 // real PostgreSQL and on PGlite, fed by the real decider through the room writer: whatever the held
 // events answer must be exactly what the database answers, and the reads /sync makes after plain
 // messages must be answered.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { JsonObject, SqlDatabase } from '../../domain/index.ts';
+import type { JsonObject } from '../../domain/index.ts';
 import type { EventFilter, MessagesQuery, OffsetRange, RoomRequester } from '../../domain/app/rooms/index.ts';
-import { createPgliteDatabase } from '../../infra/pglite/index.ts';
-import { openTestSchema, startRoomsStack, type RoomsStack } from '../../test/harness/index.ts';
+import { readModelBackends, startRoomsStack, type ReadModelBackend, type RoomsStack } from '../../test/harness/index.ts';
 import { createSyncQueries } from './syncQueries.ts';
 
 const alice: RoomRequester = { userId: '@alice:example.org', deviceId: 'A' };
 const bob: RoomRequester = { userId: '@bob:example.org', deviceId: 'B' };
 
-interface Backend {
-  open(): Promise<{ db: SqlDatabase; drop(): Promise<void> }>;
-}
-const postgres: Backend = { open: () => openTestSchema('recent_events_test', 4) };
-const pglite: Backend = {
-  async open() {
-    const dir = await mkdtemp(path.join(tmpdir(), 'strata-recent-pglite-'));
-    const db = await createPgliteDatabase({ dir });
-    return { db, drop: async () => { await db.close(); await rm(dir, { recursive: true, force: true }); } };
-  },
-};
 
 const FILTERS: (EventFilter | undefined)[] = [
   undefined, { types: ['m.room.message'] }, { types: ['m.room.*'] }, { types: ['*.ping', 'm.room.message'] }, { types: [] },
@@ -33,8 +18,8 @@ const FILTERS: (EventFilter | undefined)[] = [
   { containsUrl: true }, { containsUrl: false }, { types: ['m.room.message'], notSenders: [alice.userId], containsUrl: false },
 ];
 
-const describeBackend = (name: string, backend: Backend) => describe(`held newest events on ${name}`, () => {
-  let opened: Awaited<ReturnType<Backend['open']>>;
+describe.each(Object.entries(readModelBackends('recent_events_test')))('held newest events on %s', (_name, backend: ReadModelBackend) => {
+  let opened: Awaited<ReturnType<ReadModelBackend['open']>>;
   let stack: RoomsStack;
   beforeEach(async () => {
     opened = await backend.open();
@@ -157,6 +142,3 @@ const describeBackend = (name: string, backend: Backend) => describe(`held newes
     expect(stack.recent.messages(roomId, { ...query, from: later })).toBeUndefined();
   });
 });
-
-describeBackend('PostgreSQL', postgres);
-describeBackend('PGlite', pglite);

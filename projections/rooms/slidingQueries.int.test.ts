@@ -1,13 +1,9 @@
 // The rooms read model's summaries (schema version 4) and the sliding sync room list read from them,
 // on PGlite and real PostgreSQL, fed by the real decider through the room writer.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ROOM_EVENTS_TOPIC, type JsonObject, type MembershipOutOfBand, type SqlDatabase } from '../../domain/index.ts';
+import { ROOM_EVENTS_TOPIC, type JsonObject, type MembershipOutOfBand } from '../../domain/index.ts';
 import type { RoomRequester } from '../../domain/app/rooms/index.ts';
-import { createPgliteDatabase } from '../../infra/pglite/index.ts';
-import { openTestSchema, startRoomsStack, type RoomsStack } from '../../test/harness/index.ts';
+import { readModelBackends, startRoomsStack, type ReadModelBackend, type RoomsStack } from '../../test/harness/index.ts';
 import { rebuildProjection } from '../runtime/index.ts';
 import { roomsProjection } from './projection.ts';
 import { createSlidingRoomQueries } from './slidingQueries.ts';
@@ -15,23 +11,10 @@ import { createSlidingRoomQueries } from './slidingQueries.ts';
 const alice: RoomRequester = { userId: '@alice:example.org', deviceId: 'A' };
 const bob: RoomRequester = { userId: '@bob:example.org', deviceId: 'B' };
 
-interface Backend {
-  open(): Promise<{ db: SqlDatabase; drop(): Promise<void> }>;
-}
-
-const backends: Record<string, Backend> = {
-  PGlite: {
-    async open() {
-      const dir = await mkdtemp(path.join(tmpdir(), 'strata-sliding-pglite-'));
-      const db = await createPgliteDatabase({ dir });
-      return { db, drop: async () => { await db.close(); await rm(dir, { recursive: true, force: true }); } };
-    },
-  },
-  PostgreSQL: { open: () => openTestSchema('sliding_test', 4) },
-};
+const backends = readModelBackends('sliding_test');
 
 describe.each(Object.entries(backends))('sliding sync room summaries on %s', (_name, backend) => {
-  let opened: Awaited<ReturnType<Backend['open']>>;
+  let opened: Awaited<ReturnType<ReadModelBackend['open']>>;
   let stack: RoomsStack;
   beforeEach(async () => {
     opened = await backend.open();

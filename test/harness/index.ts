@@ -8,6 +8,7 @@ export { ephemeralOf, inviteStateOf, messageBodies, timelineOf, type TimelineEve
 export { quietSdkRootLogger, recordingSdkLogger, sdkClientFor, startSyncing, waitForEmit } from './sdk.ts';
 export * from './roomsStack.ts';
 export { openTestSchema, type TestSchema } from './postgresSchema.ts';
+export { readModelBackends, type ReadModelBackend } from './readModelBackends.ts';
 export { serveTestApp, type TestApp } from './httpTestApp.ts';
 export { syncTestClient, V3, type SyncSession, type SyncTestClient } from './syncTestClient.ts';
 export { freePort } from './ports.ts';
