@@ -165,8 +165,9 @@ export const startStrata = async (
   // Tapped: the appservice sender hears which users and rooms have news for bridges (below).
   const notifierTap = tapNotifier(createInProcessNotifier());
   const notifier = notifierTap.notifier;
-  // Both read models get this process's appends handed to them (the writer's log, below), so their
-  // consumers only fill in the rest and may take records late.
+  // The rooms projection gets this process's appends handed to it (the writer's log, below), so its
+  // consumer only fills in the rest and may take records late; each committed batch fills the held
+  // newest events before anyone is woken.
   const roomsRun = await startProjection({
     projection: roomsProjection, log, db, metrics, supervisor, logger: logger.child({ subsystem: 'rooms projection' }),
     latency: 'soon',
