@@ -526,7 +526,7 @@ export const startStrata = async (
     limits: { ...config.websocket, ...options.analyticsSockets },
     onError: (error) => logger.error({ err: error, subsystem: 'websocket gateway' }, 'an analytics counters socket failed'),
   });
-  serveWebSocketUpgrades(http.server, [eventSockets, analyticsSockets]);
+  serveWebSocketUpgrades(http.servers, [eventSockets, analyticsSockets]);
   lifecycle.onStop('websocket gateway', async () => {
     await Promise.all([eventSockets.close(), analyticsSockets.close()]);
     await countersFeed?.stop();

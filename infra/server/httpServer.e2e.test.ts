@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { StartupError, startHttpServer } from './index.ts';
 
@@ -24,6 +24,39 @@ describe('startHttpServer', () => {
       expect((failure as Error).message).toBe(`cannot listen on 127.0.0.1:${port}: the address is already in use`);
     } finally {
       squatter.close();
+    }
+  });
+
+  it('refuses a second listener on its address instead of sharing the port with it', async () => {
+    const first = await startHttpServer((_req, res) => res.end('first'), localhost);
+    try {
+      const second = await startHttpServer((_req, res) => res.end('second'), first.address).catch((error: unknown) => error);
+      expect(second).toBeInstanceOf(StartupError);
+      expect((second as Error).message).toBe(`cannot listen on 127.0.0.1:${first.address.port}: the address is already in use`);
+      expect(await (await fetch(`http://127.0.0.1:${first.address.port}/`)).text()).toBe('first');
+    } finally {
+      await first.close(1_000);
+    }
+  });
+
+  // A busy event loop takes one new connection per listening socket and turn: several sockets let
+  // a burst of connections in several at a turn.
+  it.runIf(process.platform === 'linux')('spreads new connections over several listening sockets on Linux', async () => {
+    const http = await startHttpServer((_req, res) => res.end('ok'), localhost);
+    const accepted = http.servers.map(() => 0);
+    http.servers.forEach((server, i) => server.on('connection', () => { accepted[i]! += 1; }));
+    const sockets = await Promise.all(Array.from({ length: 64 }, async () => {
+      const socket = connect(http.address.port, '127.0.0.1');
+      await once(socket, 'connect');
+      return socket;
+    }));
+    try {
+      await expect.poll(() => accepted.reduce((sum, count) => sum + count, 0)).toBe(64);
+      expect(http.servers.length).toBeGreaterThan(1);
+      expect(accepted.filter((count) => count > 0).length).toBeGreaterThan(1);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await http.close(1_000);
     }
   });
 

@@ -3,12 +3,14 @@
  * path (gateways/ws), any other is 404 M_UNRECOGNIZED as a plain request would be. Sockets count
  * in `/metrics`: open ones, and closes by reason.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EventSocketMetrics, WebSocketGateway } from '../../gateways/ws/index.ts';
 
-export const serveWebSocketUpgrades = (server: Server, gateways: readonly WebSocketGateway[]): void => {
-  server.on('upgrade', (request, socket, head: Buffer) => {
+/** Serves upgrades on each of the listener's servers (httpServer.ts: one per listening socket). */
+export const serveWebSocketUpgrades = (servers: readonly Server[], gateways: readonly WebSocketGateway[]): void => {
+  const upgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const gateway = gateways.find((candidate) => candidate.serves(request));
     if (gateway !== undefined) {
       gateway.upgrade(request, socket, head);
@@ -17,7 +19,8 @@ export const serveWebSocketUpgrades = (server: Server, gateways: readonly WebSoc
     const body = JSON.stringify({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
     socket.on('error', () => undefined);
     socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  });
+  };
+  for (const server of servers) server.on('upgrade', upgrade);
 };
 
 /** `strata_websockets_open` and `strata_websocket_closes_total{reason}` for one stream. */
