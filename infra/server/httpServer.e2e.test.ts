@@ -11,6 +11,8 @@ describe('startHttpServer', () => {
     const http = await startHttpServer((_req, res) => res.end('ok'), localhost);
     expect(http.address.port).toBeGreaterThan(0);
     expect(await (await fetch(`http://127.0.0.1:${http.address.port}/`)).text()).toBe('ok');
+    // Idle connections outlive the reverse proxies' and clients' own keep-alive (60–75 s).
+    for (const server of http.servers) expect(server.keepAliveTimeout).toBeGreaterThan(75_000);
     await http.close(1_000);
   });
 

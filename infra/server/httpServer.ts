@@ -31,6 +31,14 @@ export interface RunningHttpServer {
  */
 const ACCEPTORS = process.platform === 'linux' ? 16 : 1;
 
+/**
+ * How long an idle keep-alive connection stays open. Node closes it after 5 s, shorter than what
+ * reverse proxies and clients keep theirs (nginx: 60–75 s): a request sent on a connection just as
+ * the server closes it fails with ECONNRESET (the benchmark's sends saw a few per run). The server
+ * keeps it longer than they do, so they close first.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 90_000;
+
 const bindProblem = (code: string | undefined): string => {
   switch (code) {
     case 'EADDRINUSE': return 'the address is already in use';
@@ -78,6 +86,7 @@ export const startHttpServer = async (
   let draining = false;
   const pending = new Set<ServerResponse>();
   for (const server of servers) {
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     // Requests the parser refuses (over-long URL or headers, malformed) get a Matrix error body.
     answerClientErrors(server);
     server.on('request', (_req, res: ServerResponse) => {
