@@ -26,7 +26,8 @@ export interface CsBenchOptions {
   /** Listeners sync with the message filter (timeline limit `timelineLimit`); false: plain /sync. */
   readonly filter: boolean;
   readonly timelineLimit: number;
-  readonly maxInFlight: number;
+  /** Outstanding sends allowed; undefined: each step's own (inFlightCapFor). */
+  readonly maxInFlight: number | undefined;
   readonly drainSeconds: number;
   readonly requestTimeoutSeconds: number;
   /** A step is sustained only while its delivery p99 stays at or under this. */
@@ -65,12 +66,22 @@ export const usage = `usage: npm run bench cs -- --url URL --shared-secret S [op
                                state, presence, ephemeral or account data (the default)
   --no-filter                  listeners use plain /sync (every section, no timeline limit)
   --timeline-limit N           the filter's timeline limit (default 1000)
-  --max-in-flight N            cap on outstanding sends; sends due beyond it are skipped (default 256)
+  --max-in-flight N            cap on outstanding sends; sends due beyond it are skipped (default:
+                               rate × --p99-bound, at least 256, so the cap never binds before
+                               the latency bound does)
   --drain SECONDS              wait for late deliveries after sending stops (default 15)
   --request-timeout SECONDS    per request, sync long-polls get 30 s on top (default 30)
   --p99-bound MS               a rate is sustained while delivery p99 <= this (default 2000)
   --max-runtime SECONDS        hard stop for the whole command (default: computed from the above)
   --allow-remote               permit non-loopback URLs (refused by default)`;
+
+/**
+ * A step's default cap on outstanding sends: what the rate puts in flight at the p99 bound. A fixed
+ * cap below it (256 at 1,000/s) skipped sends whenever latency passed 256 ms for a moment: a step
+ * failed on less than its own latency bound, and the skipped sends' waits were missing from its
+ * figures. Still bounded, so a server that stops answering does not run the generator out of sockets.
+ */
+export const inFlightCapFor = (rate: number, p99BoundMs: number): number => Math.max(256, Math.ceil((rate * p99BoundMs) / 1000));
 
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
 
@@ -188,7 +199,7 @@ export const parseCsBenchArgs = (args: readonly string[], env: Readonly<Record<s
     membersSend: values['members-send'] === true,
     filter: values['no-filter'] !== true,
     timelineLimit: positive('timeline-limit', values['timeline-limit'], 1000),
-    maxInFlight: positive('max-in-flight', values['max-in-flight'], 256),
+    maxInFlight: values['max-in-flight'] === undefined ? undefined : positive('max-in-flight', values['max-in-flight'], 256),
     drainSeconds,
     requestTimeoutSeconds,
     p99BoundMs: positive('p99-bound', values['p99-bound'], 2000, false),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isLoopbackUrl, parseCsBenchArgs, SYNAPSE_URL, type CsBenchOptions } from './options.ts';
+import { inFlightCapFor, isLoopbackUrl, parseCsBenchArgs, SYNAPSE_URL, type CsBenchOptions } from './options.ts';
 
 const parse = (args: string[], env: Record<string, string> = {}): CsBenchOptions => {
   const parsed = parseCsBenchArgs(args, env);
@@ -11,9 +11,16 @@ describe('parseCsBenchArgs', () => {
   it('applies the documented defaults', () => {
     const o = parse(['--url', 'http://127.0.0.1:8118/', '--shared-secret', 's']);
     expect(o.targets).toEqual([{ label: '', url: 'http://127.0.0.1:8118', sharedSecret: 's' }]);
-    expect(o).toMatchObject({ rates: [200], findMax: false, durationSeconds: 30, clients: 20, rooms: 10, listenersPerRoom: 1, maxInFlight: 256 });
+    expect(o).toMatchObject({ rates: [200], findMax: false, durationSeconds: 30, clients: 20, rooms: 10, listenersPerRoom: 1, maxInFlight: undefined });
     expect(o).toMatchObject({ membersSend: false, filter: true, timelineLimit: 1000 });
     expect(o.maxRuntimeSeconds).toBeGreaterThan(30);
+  });
+
+  it('caps outstanding sends at what the rate puts in flight at the p99 bound, or as told', () => {
+    expect(inFlightCapFor(1000, 2000)).toBe(2000);
+    expect(inFlightCapFor(500, 300)).toBe(256);
+    expect(inFlightCapFor(333, 1000)).toBe(333);
+    expect(parse(['--url', 'http://127.0.0.1:8118', '--shared-secret', 's', '--max-in-flight', '64']).maxInFlight).toBe(64);
   });
 
   it('adds the baseline, with the Synapse secret from the environment by default', () => {

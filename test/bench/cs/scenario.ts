@@ -5,7 +5,7 @@
 import { createProgressBar } from '../../../infra/cli/index.ts';
 import { startListener, type Listener } from './listener.ts';
 import { healthReport, MatrixHttpError, sendMessage, serverName, type HttpOptions, type Json } from './matrixClient.ts';
-import type { CsBenchOptions, Target } from './options.ts';
+import { inFlightCapFor, type CsBenchOptions, type Target } from './options.ts';
 import { listenerNumber, mapLimit, populate } from './population.ts';
 import { projectionsOf } from './report.ts';
 import { runOpenLoop } from './scheduler.ts';
@@ -93,7 +93,7 @@ export const runServer = async (
       const schedule = await runOpenLoop({
         rate,
         durationSeconds: options.durationSeconds,
-        maxInFlight: options.maxInFlight,
+        maxInFlight: options.maxInFlight ?? inFlightCapFor(rate, options.p99BoundMs),
         signal,
         send: async (i) => {
           issued = i + 1;
