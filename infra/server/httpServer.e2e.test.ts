@@ -1,8 +1,10 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { StartupError, startHttpServer } from './index.ts';
+import { createSelfSignedCertificate } from './selfSignedCertificate.ts';
 
 const localhost = { host: '127.0.0.1', port: 0 };
 
@@ -58,6 +60,32 @@ describe('startHttpServer', () => {
       expect(accepted.filter((count) => count > 0).length).toBeGreaterThan(1);
     } finally {
       for (const socket of sockets) socket.destroy();
+      await http.close(1_000);
+    }
+  });
+
+  it('resumes a TLS session whichever listening socket the next connection lands on', async () => {
+    const credentials = createSelfSignedCertificate({ host: '127.0.0.1', notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3_600_000) });
+    const http = await startHttpServer((_req, res) => res.end('ok'), localhost, credentials);
+    /** One request on a fresh TLS connection; the first ticket it got (TLS 1.3 sends them after the handshake). */
+    const handshake = async (session?: Buffer): Promise<{ reused: boolean; ticket: Buffer | undefined }> => {
+      const socket = tlsConnect({ host: '127.0.0.1', port: http.address.port, rejectUnauthorized: false, ...(session === undefined ? {} : { session }) });
+      let ticket: Buffer | undefined;
+      socket.on('session', (issued: Buffer) => { ticket ??= issued; });
+      await once(socket, 'secureConnect');
+      const reused = socket.isSessionReused();
+      socket.end('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+      socket.resume();
+      await once(socket, 'close');
+      return { reused, ticket };
+    };
+    try {
+      const first = await handshake();
+      expect(first.reused).toBe(false);
+      expect(first.ticket).toBeDefined();
+      const again = await Promise.all(Array.from({ length: 16 }, () => handshake(first.ticket)));
+      expect(again.every(({ reused }) => reused)).toBe(true);
+    } finally {
       await http.close(1_000);
     }
   });

@@ -4,6 +4,7 @@
  * (ACCEPTORS), and closes gracefully: stop accepting, let in-flight requests finish until a
  * deadline, then cut what is left.
  */
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -79,8 +80,11 @@ export const startHttpServer = async (
   handler: RequestListener, listen: ListenAddress, tls?: { readonly cert: string; readonly key: string },
 ): Promise<RunningHttpServer> => {
   // An HTTPS server is an HTTP server on TLS sockets: the draining below works the same on both.
+  // The servers share their session ticket keys, so a client resumes its TLS session whichever
+  // socket its next connection lands on.
+  const ticketKeys = randomBytes(48);
   const servers: Server[] = Array.from({ length: ACCEPTORS },
-    () => (tls === undefined ? createServer(handler) : createHttpsServer({ cert: tls.cert, key: tls.key }, handler)));
+    () => (tls === undefined ? createServer(handler) : createHttpsServer({ cert: tls.cert, key: tls.key, ticketKeys }, handler)));
   // Responses not yet started when draining begins (or requests arriving on an open keep-alive
   // connection meanwhile) say `Connection: close`, so their sockets end with the response.
   let draining = false;
