@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
 import type { ListenAddress } from '../config/index.ts';
 import { answerClientErrors } from './clientError.ts';
 import { StartupError } from './startupError.ts';
@@ -53,7 +53,7 @@ const bindProblem = (code: string | undefined): string => {
 const display = ({ host, port }: ListenAddress): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
 
 /** Listens on `listen`; a bind error becomes a one-line StartupError naming the configured address. */
-const bind = async (server: Server | ReturnType<typeof createTcpServer>, listen: ListenAddress, port: number, reusePort: boolean): Promise<number> => {
+const bind = async (server: TcpServer, listen: ListenAddress, port: number, reusePort: boolean): Promise<number> => {
   server.listen({ host: listen.host, port, ...(reusePort ? { reusePort: true } : {}) });
   try {
     await once(server, 'listening');
