@@ -165,12 +165,14 @@ export const startStrata = async (
   // Tapped: the appservice sender hears which users and rooms have news for bridges (below).
   const notifierTap = tapNotifier(createInProcessNotifier());
   const notifier = notifierTap.notifier;
-  // The rooms projection gets this process's appends handed to it (the writer's log, below), so its
-  // consumer only fills in the rest and may take records late; each committed batch fills the held
+  // The rooms projection gets this process's appends handed to it (the writer's log, below), and the
+  // writer is the only one appending room events (the writer lease), so its consumer only fills in
+  // what a local application declined (at start-up, while it catches up) and fetches in the
+  // background: a few fetches a second instead of twenty; each committed batch fills the held
   // newest events before anyone is woken.
   const roomsRun = await startProjection({
     projection: roomsProjection, log, db, metrics, supervisor, logger: logger.child({ subsystem: 'rooms projection' }),
-    latency: 'soon',
+    latency: 'background',
     onApplied: (batch) => {
       recentEvents.observe(batch);
       notifier.notify(roomWakeKeys(batch.entries));

@@ -75,9 +75,10 @@ export interface SubscribeOptions {
 /**
  * How late a consumer may take records, so the log can serve it fewer, larger fetches. `prompt`
  * (default): as soon as they are appended. `soon`: up to about 50 ms late — for consumers that
- * either get this process's appends handed to them at once (the read models, appendedLocally.ts)
- * or deliver to other servers, where a few tens of milliseconds are lost in the network anyway.
- * `background`: up to about half a second late, for work nobody waits on (push, analytics).
+ * deliver to other servers, where a few tens of milliseconds are lost in the network anyway, or
+ * whose readers wait for them a moment (search). `background`: up to about half a second late, for
+ * work nobody waits on (push, analytics) and for a read model that gets this process's appends
+ * handed to it at once (the rooms projection, appendedLocally.ts).
  */
 export type ConsumerLatency = 'prompt' | 'soon' | 'background';
 

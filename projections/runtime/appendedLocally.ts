@@ -15,7 +15,7 @@ import type { RunningConsumer } from './consume.ts';
  * `log`, whose appends to `topic` are also handed to each of `projections` (without delaying the
  * append's answer). Only for projections whose statements do not depend on the entry's timestamp:
  * the log stamps its own, which this process does not learn. Their consumers may then take records
- * late (`latency: 'soon'`): what this process appends reaches them without a fetch.
+ * late (`latency: 'background'`): what this process appends reaches them without a fetch.
  */
 export const applyingAppended = (
   log: RoomLog, projections: readonly Pick<RunningConsumer, 'applyAppended'>[], topic: string,
