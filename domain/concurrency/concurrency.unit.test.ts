@@ -47,6 +47,49 @@ describe('group commit', () => {
     }
   });
 
+  it('pipelined, starts the next flush while one is in flight, hands it that flush, and fails it with it', async () => {
+    const previousOf: Promise<unknown>[] = [];
+    const { calls, flush } = heldFlush();
+    const failures: unknown[] = [];
+    const commit = createGroupCommit((items: readonly string[], previous: Promise<unknown>) => {
+      previousOf.push(previous);
+      // Like a log append: prepared at once, written only after the flush before it.
+      return flush(items).then(async (results) => {
+        await previous;
+        return results;
+      });
+    }, { pipeline: 2, failQueuedOnError: true, onError: (error) => failures.push(error) });
+    const a = commit.add('a');
+    const b = commit.add('b');
+    const c = commit.add('c');
+    const d = commit.add('d');
+    // Two flushes in flight; what came after waits for a place.
+    expect(calls.map((call) => call.items)).toEqual([['a'], ['b']]);
+    calls[1]!.release();
+    calls[0]!.release();
+    expect([await a, await b]).toEqual(['A', 'B']);
+    await tick();
+    expect(calls.map((call) => call.items)).toEqual([['a'], ['b'], ['c', 'd']]);
+    expect(previousOf[1]).not.toBe(previousOf[0]);
+    calls[2]!.release();
+    expect([await c, await d]).toEqual(['C', 'D']);
+    await tick();
+    expect(commit.busy).toBe(false);
+
+    // A failed flush fails the one in flight behind it, and what was queued after both.
+    const e = commit.add('e');
+    const f = commit.add('f');
+    const g = commit.add('g');
+    const outcomes = Promise.allSettled([e, f, g]);
+    calls[4]!.release();
+    calls[3]!.release(new Error('broker down'));
+    expect((await outcomes).map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(failures).toEqual([new Error('broker down'), new Error('broker down')]);
+    await tick();
+    expect(commit.busy).toBe(false);
+    expect(() => createGroupCommit(flush, { pipeline: 0 })).toThrow(RangeError);
+  });
+
   it('gathers a tick’s items into one flush when scheduled later', async () => {
     const { calls, flush } = heldFlush();
     const commit = createGroupCommit(flush, { schedule: (start) => setImmediate(start) });

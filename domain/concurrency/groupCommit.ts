@@ -19,6 +19,13 @@ export interface GroupCommitOptions {
   readonly failQueuedOnError?: boolean;
   /** Called after a failed flush, before its items are rejected. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Flushes in flight at once (default 1). With more, the next flush starts while the one before
+   * it is still in flight, for a flush whose first part can overlap the previous one's last (a
+   * room's content keys are stored while its previous records are being appended); each flush is
+   * handed the one before it to order its last part after, and to fail with it.
+   */
+  readonly pipeline?: number;
 }
 
 export interface GroupCommit<I, R> {
@@ -34,38 +41,70 @@ interface Queued<I, R> {
   readonly reject: (error: unknown) => void;
 }
 
-/** `flush` answers one result per item, in the items' order, or throws to fail them all. */
+/**
+ * `flush` answers one result per item, in the items' order, or throws to fail them all. `previous`
+ * settles with the flush before it (already settled unless `pipeline` lets flushes overlap).
+ */
 export const createGroupCommit = <I, R>(
-  flush: (items: readonly I[]) => Promise<readonly R[]>,
+  flush: (items: readonly I[], previous: Promise<unknown>) => Promise<readonly R[]>,
   options: GroupCommitOptions = {},
 ): GroupCommit<I, R> => {
+  const pipeline = options.pipeline ?? 1;
+  if (!Number.isInteger(pipeline) || pipeline < 1) throw new RangeError(`group commit: pipeline ${pipeline}`);
   let queue: Queued<I, R>[] = [];
   let running = false;
+  let inFlight = 0;
+  let previous: Promise<unknown> = Promise.resolve();
 
-  const drain = async (): Promise<void> => {
-    while (queue.length > 0) {
-      const batch = queue;
-      queue = [];
-      let results: readonly R[];
-      try {
-        results = await flush(batch.map((queued) => queued.item));
-        if (results.length !== batch.length) throw new Error(`group commit: ${results.length} results for ${batch.length} items`);
-      } catch (error) {
-        options.onError?.(error);
-        const failed = options.failQueuedOnError === true ? [...batch, ...queue.splice(0)] : batch;
-        for (const queued of failed) queued.reject(error);
-        continue;
-      }
-      batch.forEach((queued, index) => queued.resolve(results[index]!));
+  const flushBatch = async (batch: Queued<I, R>[]): Promise<void> => {
+    const flight = (async () => flush(batch.map((queued) => queued.item), previous))();
+    previous = flight;
+    flight.catch(() => undefined);
+    let results: readonly R[];
+    try {
+      results = await flight;
+      if (results.length !== batch.length) throw new Error(`group commit: ${results.length} results for ${batch.length} items`);
+    } catch (error) {
+      options.onError?.(error);
+      const failed = options.failQueuedOnError === true ? [...batch, ...queue.splice(0)] : batch;
+      for (const queued of failed) queued.reject(error);
+      return;
     }
-    running = false;
+    batch.forEach((queued, index) => queued.resolve(results[index]!));
   };
 
+  /** Resolves the run in progress once nothing is queued or in flight; unset while none has started. */
+  let drained: (() => void) | undefined;
+  const next = (): void => {
+    while (queue.length > 0 && inFlight < pipeline) {
+      const batch = queue;
+      queue = [];
+      inFlight += 1;
+      void flushBatch(batch).then(() => {
+        inFlight -= 1;
+        next();
+      });
+    }
+    if (queue.length === 0 && inFlight === 0 && drained !== undefined) {
+      const settle = drained;
+      drained = undefined;
+      running = false;
+      settle();
+    }
+  };
+  const drain = (): Promise<void> => new Promise<void>((resolve) => {
+    drained = resolve;
+    next();
+  });
 
   return {
     add: (item) => new Promise<R>((resolve, reject) => {
       queue.push({ item, resolve, reject });
-      if (running) return;
+      if (running) {
+        // A started run takes it now if another flush may be in flight, else after the current one.
+        if (drained !== undefined) next();
+        return;
+      }
       running = true;
       if (options.schedule === undefined) void drain();
       else options.schedule(drain);

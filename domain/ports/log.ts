@@ -82,6 +82,16 @@ export interface SubscribeOptions {
  */
 export type ConsumerLatency = 'prompt' | 'soon' | 'background';
 
+export interface AppendOptions {
+  /**
+   * Append only once this settles, and fail with it if it rejects. A writer that pipelines its
+   * appends hands each one the append before it: whatever the log does ahead of the write (storing
+   * content keys, erasure.md) overlaps the previous append, while records never land out of order
+   * or on top of records that were not written.
+   */
+  readonly after?: Promise<unknown>;
+}
+
 export interface RoomLog {
   /** Creates the topic if missing (idempotent). Partition count is fixed at creation. */
   ensureTopic(topic: string, partitions: number): Promise<void>;
@@ -92,7 +102,7 @@ export interface RoomLog {
    * Appends records durably; resolves once they are acknowledged. Records are appended in array
    * order, and records with equal keys keep that order inside their partition.
    */
-  append(topic: string, records: readonly LogRecordToAppend[]): Promise<AppendedPosition[]>;
+  append(topic: string, records: readonly LogRecordToAppend[], options?: AppendOptions): Promise<AppendedPosition[]>;
   /** Reads up to `max` entries of one partition starting at `fromOffset` (no group involved). */
   read(topic: string, partition: number, fromOffset: number, max: number): Promise<LogEntry[]>;
   /** Offset one past the newest record of a partition. */

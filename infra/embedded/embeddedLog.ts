@@ -5,7 +5,7 @@
  * Kafka keeps every room in the same partition number.
  */
 import type {
-  AppendedPosition, ConsumerHandlers, LogEntry, LogRecordToAppend, RoomLog, SubscribeOptions, Subscription,
+  AppendOptions, AppendedPosition, ConsumerHandlers, LogEntry, LogRecordToAppend, RoomLog, SubscribeOptions, Subscription,
 } from '../../domain/ports/index.ts';
 import { ConsumerGroup, type PartitionSource } from './consumerGroup.ts';
 import { partitionForKey } from './partitioner.ts';
@@ -82,7 +82,8 @@ export const createEmbeddedLog = async (options: EmbeddedLogOptions): Promise<Ro
     return segment;
   };
 
-  const append = async (topic: string, records: readonly LogRecordToAppend[]): Promise<AppendedPosition[]> => {
+  const append = async (topic: string, records: readonly LogRecordToAppend[], options?: AppendOptions): Promise<AppendedPosition[]> => {
+    await options?.after;
     const files = await topicFor(topic);
     checkOpen();
     if (records.length === 0) return [];

@@ -119,3 +119,37 @@ describe('the sealed log remembers what it opened', () => {
     expect(delivered.map(bodyOf)).toEqual([undefined, 'secret 2 é \u2028']);
   });
 });
+
+describe('the sealed log pipelines a writer’s appends', () => {
+  it('stores the keys of an append at once, and its records only after the append before it', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'strata-sealed-'));
+    const plain = await createEmbeddedLog({ dir });
+    try {
+      await plain.ensureTopic(TOPIC, 1);
+      const keys = memoryKeys();
+      const stored: string[] = [];
+      const sealed = withSealedContent(plain, {
+        topic: TOPIC,
+        keys: { ...keys, create: async (created) => { stored.push(...created.map((key) => key.eventId)); await keys.create(created); } },
+      });
+      let release: () => void = () => undefined;
+      const before = new Promise<void>((resolve) => (release = resolve));
+      const pipelined = sealed.append(TOPIC, [{ key: ROOM, value: accepted(2) }], { after: before });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(stored).toEqual(['$e2']);
+      expect(await plain.endOffset(TOPIC, 0)).toBe(0);
+      release();
+      expect(await pipelined).toEqual([{ partition: 0, offset: 0 }]);
+      expect((await sealed.read(TOPIC, 0, 0, 10)).map(bodyOf)).toEqual(['secret 2 é \u2028']);
+
+      // Behind a failed append, nothing is written; the stored key seals nothing.
+      const refused = sealed.append(TOPIC, [{ key: ROOM, value: accepted(3) }], { after: Promise.reject(new Error('lost')) });
+      await expect(refused).rejects.toThrow('lost');
+      expect(stored).toEqual(['$e2', '$e3']);
+      expect(await plain.endOffset(TOPIC, 0)).toBe(1);
+    } finally {
+      await plain.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

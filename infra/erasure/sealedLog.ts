@@ -14,7 +14,7 @@
  * the others read.
  */
 import { delegatingLog } from '../../domain/ports/index.ts';
-import type { ConsumerHandlers, ContentKeyStore, LogBatch, LogEntry, LogRecordToAppend, LogValue, NewContentKey, RoomLog } from '../../domain/index.ts';
+import type { AppendOptions, ConsumerHandlers, ContentKeyStore, LogBatch, LogEntry, LogRecordToAppend, LogValue, NewContentKey, RoomLog } from '../../domain/index.ts';
 import { newDataKey, newKeyId, openRecord, SEALED_HEADER, sealableRecord, sealRecord } from './sealing.ts';
 
 /**
@@ -74,7 +74,7 @@ export const withSealedContent = <L extends RoomLog>(log: L, options: SealedLogO
   const { topic: sealedTopic, keys } = options;
   const openedRecords = createOpenedRecords(options.openedRecords ?? DEFAULT_OPENED_RECORDS);
 
-  const append = async (records: readonly LogRecordToAppend[]) => {
+  const append = async (records: readonly LogRecordToAppend[], options?: AppendOptions) => {
     const created: NewContentKey[] = [];
     const sealed = records.map((record) => {
       const sealable = sealableRecord(record.value);
@@ -85,8 +85,9 @@ export const withSealedContent = <L extends RoomLog>(log: L, options: SealedLogO
       return { key: record.key, value: sealRecord(record.value, sealable, keyId, key), headers: { ...record.headers, [SEALED_HEADER]: keyId } };
     });
     // The keys are durable before any record that needs them is.
+    // Stored while the append before this one may still be in flight (AppendOptions.after).
     if (created.length > 0) await keys.create(created);
-    const positions = await log.append(sealedTopic, sealed);
+    const positions = await log.append(sealedTopic, sealed, options);
     sealed.forEach((record, index) => {
       const keyId = record.headers?.[SEALED_HEADER];
       if (keyId !== undefined) openedRecords.appended(keyId, records[index]!.value);
@@ -129,7 +130,8 @@ export const withSealedContent = <L extends RoomLog>(log: L, options: SealedLogO
   return {
     ...log,
     ...delegatingLog(log, {
-      append: async (topic, records) => (topic === sealedTopic ? append(records) : log.append(topic, records)),
+      append: async (topic, records, appendOptions) =>
+        (topic === sealedTopic ? append(records, appendOptions) : log.append(topic, records, appendOptions)),
       read: async (topic, partition, fromOffset, max) => {
         const entries = await log.read(topic, partition, fromOffset, max);
         return topic === sealedTopic ? open(entries) : entries;

@@ -179,7 +179,8 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<KafkaLog
     async partitionFor(topic, key) {
       return partitionOf(topic, key, await partitionCount(topic));
     },
-    async append(topic, records): Promise<AppendedPosition[]> {
+    async append(topic, records, appendOptions): Promise<AppendedPosition[]> {
+      await appendOptions?.after;
       if (records.length === 0) return [];
       const count = await partitionCount(topic);
       const timestamp = Date.now();

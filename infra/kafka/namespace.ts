@@ -31,7 +31,7 @@ export const withNamespace = <L extends RoomLog>(log: L, namespace: string): L =
     ensureTopic: (topic, partitions) => log.ensureTopic(physical(topic), partitions),
     partitionCount: (topic) => log.partitionCount(physical(topic)),
     partitionFor: (topic, key) => log.partitionFor(physical(topic), key),
-    append: (topic, records) => log.append(physical(topic), records),
+    append: (topic, records, options) => log.append(physical(topic), records, options),
     read: async (topic, partition, fromOffset, max) =>
       (await log.read(physical(topic), partition, fromOffset, max)).map(unprefixedEntry),
     endOffset: (topic, partition) => log.endOffset(physical(topic), partition),

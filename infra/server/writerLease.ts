@@ -228,7 +228,9 @@ export const acquireWriterLease = async (options: WriterLeaseOptions): Promise<W
 /** `log` whose appends are refused while `lease` is not held (the lease's own records bypass it). */
 export const withWriterLease = <L extends RoomLog>(log: L, lease: WriterLease): L => ({
   ...log,
-  append: async (topic, records) => {
+  append: async (topic, records, options) => {
+    // Judged when the records go out, not when they were handed over.
+    await options?.after;
     const problem = lease.problem();
     if (problem !== undefined) throw new Error(`this process may not write the log: ${problem}`);
     return log.append(topic, records);

@@ -20,8 +20,8 @@ import type { RunningConsumer } from './consume.ts';
 export const applyingAppended = (
   log: RoomLog, projections: readonly Pick<RunningConsumer, 'applyAppended'>[], topic: string,
 ): RoomLog => delegatingLog(log, {
-  async append(appendTo, records) {
-    const positions = await log.append(appendTo, records);
+  async append(appendTo, records, options) {
+    const positions = await log.append(appendTo, records, options);
     if (appendTo !== topic || positions.length !== records.length) return positions;
     const timestamp = Date.now();
     const byPartition = new Map<number, LogEntry[]>();

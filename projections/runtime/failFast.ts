@@ -10,10 +10,10 @@ import type { Supervisor } from './supervisor.ts';
 /** `log`, whose appends to `topic` are refused while `consumer` is stopped (nothing is appended). */
 export const refusingAppendsWhileStopped = (log: RoomLog, supervisor: Supervisor, consumer: string, topic: string): RoomLog =>
   delegatingLog(log, {
-    append: async (appendTo, records) => {
+    append: async (appendTo, records, options) => {
       const stopped = appendTo === topic ? supervisor.stopped(consumer) : undefined;
       if (stopped !== undefined) throw stopped;
-      return log.append(appendTo, records);
+      return log.append(appendTo, records, options);
     },
   });
 

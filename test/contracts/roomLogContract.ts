@@ -216,6 +216,27 @@ export const describeRoomLogContract = (
       expect(calls).toBe(1);
     });
 
+    it('appends only once `after` settles, after the append it names, and not at all when it rejects', async () => {
+      const log = await open();
+      const topic = topicName();
+      await log.ensureTopic(topic, 1);
+      const key = '!pipelined:example.org';
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      // The second append is handed over first, behind the first one's promise.
+      const second = log.append(topic, [{ key, value: 'second' }], { after: held.then(() => first) });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await log.endOffset(topic, 0)).toBe(0);
+      const first = log.append(topic, [{ key, value: 'first' }], { after: held });
+      release();
+      expect(await first).toEqual([{ partition: 0, offset: 0 }]);
+      expect(await second).toEqual([{ partition: 0, offset: 1 }]);
+
+      const refused = log.append(topic, [{ key, value: 'lost' }], { after: Promise.reject(new Error('the append before failed')) });
+      await expect(refused).rejects.toThrow('the append before failed');
+      expect((await log.read(topic, 0, 0, 10)).map((entry) => entry.value)).toEqual(['first', 'second']);
+    });
+
     it('keeps everything across close and reopen, and appends continue at the right offsets', async () => {
       const topic = topicName();
       const key = '!durable:example.org';

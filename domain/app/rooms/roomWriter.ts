@@ -6,9 +6,10 @@
  *
  * A command leaves the room's queue once its records are decided and folded into the state: the
  * room's next command is decided on top of them while they are still being appended. Appends of a
- * room go out in order, one request at a time, carrying every command decided meanwhile (group
- * commit per room), so a room's write rate is bound neither by the append's round trip nor by the
- * projection's latency. A command answers once its records are appended and the rooms projection
+ * room go out in order, carrying every command decided meanwhile (group commit per room), two at a
+ * time: the next one is prepared (its content keys stored) while the one before is written, and is
+ * written only once that one was. So a room's write rate is bound neither by the append's round
+ * trips nor by the projection's latency. A command answers once its records are appended and the rooms projection
  * applied them (read-your-writes). If an append fails, it and every command decided after it fail,
  * and the room is reloaded from the log.
  *
@@ -353,11 +354,14 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     await projection.waitFor(appended.partition, appended.offset, timeoutMs);
   };
 
-  /** Appends commands' records in one request; answers where each command's last record landed. */
-  const append = async (roomId: string, batch: readonly (readonly RoomRecord[])[]): Promise<Appended[]> => {
+  /**
+   * Appends commands' records in one request, once the room's append before them (`after`) is
+   * written; answers where each command's last record landed.
+   */
+  const append = async (roomId: string, batch: readonly (readonly RoomRecord[])[], after?: Promise<unknown>): Promise<Appended[]> => {
     const positions = await log.append(ROOM_EVENTS_TOPIC, batch.flat().map((record) => ({
       key: roomId, value: record as unknown as LogValue, headers: { type: record.type },
-    })));
+    })), after === undefined ? undefined : { after });
     let index = 0;
     return batch.map((records) => positions[(index += records.length) - 1]!);
   };
@@ -365,10 +369,12 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
   const newEntry = (roomId: string, state: Entry['state'], partition: number): Entry => {
     const entry: Entry = {
       state, partition, transactions: new RoomTransactions(),
-      appends: createGroupCommit((batch) => append(roomId, batch), {
+      appends: createGroupCommit((batch, previous) => append(roomId, batch, previous), {
         // Whether a failed append happened is unknown, and later commands were decided on top of
         // it: fail them all and reload the room from the log next time.
         failQueuedOnError: true,
+        // The next append is prepared (its content keys stored) while the one before is written.
+        pipeline: 2,
         onError: (error) => {
           entry.failed = error;
           if (rooms.get(roomId) === entry) rooms.delete(roomId);
