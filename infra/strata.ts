@@ -217,6 +217,8 @@ export const startStrata = async (
     // Guests (`allow_guest_access`) may join only rooms open to them: the decider judges each join.
     guests: { isGuest },
     projection: roomsRun, keys: { current: () => signingKey }, now: () => Date.now(),
+    // A room's next content keys go in on a pooled connection while its previous append is written.
+    appendsInFlight: dbKind === 'postgres' ? 2 : 1,
     // Remote events are checked against the DAG the read model holds and keys the key ring vouches for.
     remote: { graph: roomEvents, keyRing, awaitingRedactions: (roomId, eventIds) => roomQueries.awaitingRedactions(roomId, eventIds) },
   }), config.serverName, isGuest);

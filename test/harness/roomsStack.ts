@@ -44,6 +44,8 @@ export interface RoomsStackOptions {
   /** Replaces the projection's wait (to simulate a lagging projection). */
   readonly waiter?: ProjectionWaiter;
   readonly transactionsReadPerDevice?: number;
+  /** A room's appends in flight at once (RoomWriterOptions.appendsInFlight). */
+  readonly appendsInFlight?: 1 | 2;
   /** The writer's clock (default: the system's). */
   readonly now?: () => number;
 }
@@ -67,6 +69,7 @@ export const startRoomsStack = async (options: RoomsStackOptions = {}): Promise<
     log: options.waiter === undefined ? applyingAppended(log, [projection], ROOM_EVENTS_TOPIC) : log, readModel: queries, directory, projection: options.waiter ?? projection, keys: { current: () => key }, now: options.now ?? (() => Date.now()),
     projectionTimeoutMs: options.waiter === undefined ? 10_000 : 50,
     ...(options.transactionsReadPerDevice === undefined ? {} : { transactionsReadPerDevice: options.transactionsReadPerDevice }),
+    ...(options.appendsInFlight === undefined ? {} : { appendsInFlight: options.appendsInFlight }),
   });
   const rooms = createRooms({
     serverName, writer, rooms: queries, directory, clock: systemClock, random: cryptoRandom,

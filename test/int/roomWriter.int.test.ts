@@ -95,8 +95,8 @@ describe('room writer', () => {
     expect(messages.map((event) => event.eventId)).toEqual([...sent, d]);
   });
 
-  it('keeps the DAG linear under concurrent sends to one room', async () => {
-    const s = await stack();
+  it.each([1, 2] as const)('keeps the DAG linear under concurrent sends to one room (%i in flight)', async (appendsInFlight) => {
+    const s = await stack({ appendsInFlight });
     const { roomId } = await s.rooms.createRoom(alice, { preset: 'public_chat' });
     const ids = await Promise.all(Array.from({ length: 25 }, (_, i) =>
       s.rooms.sendMessage(alice, roomId, 'm.room.message', `c${i}`, { msgtype: 'm.text', body: `message ${i}` })));
@@ -110,7 +110,7 @@ describe('room writer', () => {
     expect(snapshot?.forwardExtremities).toEqual([timeline[timeline.length - 1]!.eventId]);
   });
 
-  it('fails a failed append and every command decided on top of it, then continues from the log', async () => {
+  it.each([1, 2] as const)('fails a failed append and every command decided on top of it, then continues from the log (%i in flight)', async (appendsInFlight) => {
     let failNext = false;
     // The log with one append that fails after a while, so later commands are decided behind it.
     const flaky = new Proxy(log, {
@@ -127,7 +127,7 @@ describe('room writer', () => {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const s = await stack({ log: flaky });
+    const s = await stack({ log: flaky, appendsInFlight });
     const { roomId } = await s.rooms.createRoom(alice, { preset: 'public_chat' });
     const before = await s.rooms.sendMessage(alice, roomId, 'm.room.message', 'ok1', { msgtype: 'm.text', body: 'kept' });
     failNext = true;

@@ -6,9 +6,9 @@
  *
  * A command leaves the room's queue once its records are decided and folded into the state: the
  * room's next command is decided on top of them while they are still being appended. Appends of a
- * room go out in order, carrying every command decided meanwhile (group commit per room), two at a
- * time: the next one is prepared (its content keys stored) while the one before is written, and is
- * written only once that one was. So a room's write rate is bound neither by the append's round
+ * room go out in order, carrying every command decided meanwhile (group commit per room), one or
+ * two at a time (`appendsInFlight`: the next one prepared while the one before is written, and
+ * written only once that one was), so a room's write rate is bound neither by the append's round
  * trips nor by the projection's latency. A command answers once its records are appended and the rooms projection
  * applied them (read-your-writes). If an append fails, it and every command decided after it fail,
  * and the room is reloaded from the log.
@@ -54,6 +54,13 @@ export interface RoomWriterOptions {
   readonly now: () => number;
   /** Rooms kept in memory (least recently used are dropped). Default 10,000. */
   readonly maxRooms?: number;
+  /**
+   * A room's appends in flight at once (default 1). With 2, the next one is prepared (its content
+   * keys stored) while the one before is written: worth it when that preparation has a database
+   * session of its own (PostgreSQL's pool). On a single session (PGlite) it would queue ahead of
+   * the projection's commit that the earlier sends wait for.
+   */
+  readonly appendsInFlight?: 1 | 2;
   /** How long a write waits for the projection to apply it (read-your-writes). Default 10 s. */
   readonly projectionTimeoutMs?: number;
   /** Transaction ids read per device when it first sends after its room was loaded (more: looked up per send). */
@@ -373,8 +380,7 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
         // Whether a failed append happened is unknown, and later commands were decided on top of
         // it: fail them all and reload the room from the log next time.
         failQueuedOnError: true,
-        // The next append is prepared (its content keys stored) while the one before is written.
-        pipeline: 2,
+        pipeline: options.appendsInFlight ?? 1,
         onError: (error) => {
           entry.failed = error;
           if (rooms.get(roomId) === entry) rooms.delete(roomId);
