@@ -1,4 +1,5 @@
 /** The side-by-side table (one column per server and rate) and the error lines that go with it. */
+import { formatHostLoad } from '../hostLoad.ts';
 import { formatRate, printTable } from '../measure.ts';
 import type { ServerResult } from './scenario.ts';
 import { formatMs } from './stats.ts';
@@ -20,6 +21,8 @@ const ROWS: readonly [string, (s: StepResult, bound: number) => string][] = [
   ['delivery latency p95', (s) => formatMs(s.figures.deliveryLatency.p95)],
   ['delivery latency p99', (s) => formatMs(s.figures.deliveryLatency.p99)],
   ['delivery latency max', (s) => formatMs(s.figures.deliveryLatency.max)],
+  // Figures from a host whose other tenants took the CPU are not comparable with a quiet run's.
+  ['host CPU during the step', (s) => formatHostLoad(s.host)],
   ['sustained', (s, bound) => {
     const verdict = judgeStep(s, bound);
     return verdict.sustained ? 'yes' : `no: ${verdict.reasons.join(', ')}`;

@@ -58,13 +58,17 @@ describe('the database beside the figures', () => {
       return true;
     });
     try {
-      printComparison('t', [server([step(100, 0)], { database: 'SQLite (/tmp/x.db)' })], 1000);
+      printComparison('t', [server([step(100, 0), { ...step(200, 0), host: { busyPercent: 91.6, cpuWaitPercent: 34.2 } }], { database: 'SQLite (/tmp/x.db)' })], 1000);
     } finally {
       spy.mockRestore();
     }
     const rows = written.join('').split('\n');
     expect(rows[4]).toMatch(/^database +SQLite \(\/tmp\/x\.db\)/);
     expect(rows[5]).toMatch(/^projections +not reported/);
+    // How busy the machine was, beside the figures it explains.
+    expect(rows.find((row) => row.startsWith('host CPU during the step'))).toMatch(
+      /^host CPU during the step +not measured \(no \/proc\/stat\) +92 % busy, a task waited for a core 34 % of the time/,
+    );
   });
 });
 

@@ -3,6 +3,7 @@
  * send open-loop for the set duration and wait (bounded) for the listeners to see every message.
  */
 import { createProgressBar } from '../../../infra/cli/index.ts';
+import { hostLoadBetween, sampleHost } from '../hostLoad.ts';
 import { startListener, type Listener } from './listener.ts';
 import { healthReport, MatrixHttpError, sendMessage, serverName, type HttpOptions, type Json } from './matrixClient.ts';
 import { inFlightCapFor, type CsBenchOptions, type Target } from './options.ts';
@@ -90,6 +91,7 @@ export const runServer = async (
       // Made now so its rate reads as deliveries per second over the whole step.
       const drain = createProgressBar({ label: `${label} ${rate}/s deliveries` });
       const ticker = setInterval(() => sending.update(issued, scheduled), 100);
+      const hostBefore = sampleHost();
       const schedule = await runOpenLoop({
         rate,
         durationSeconds: options.durationSeconds,
@@ -119,7 +121,8 @@ export const runServer = async (
       }
       drain.update(tracker.deliveries(), tracker.deliveries() + tracker.outstanding());
       drain.finish();
-      return { rate, schedule, figures: tracker.figures() };
+      const host = hostLoadBetween(hostBefore, sampleHost());
+      return { rate, schedule, figures: tracker.figures(), ...(host === undefined ? {} : { host }) };
     };
 
     if (options.findMax) {

@@ -1,4 +1,5 @@
 /** Whether a rate step was sustained: everything sent was delivered, on time, at the offered rate. */
+import type { HostLoad } from '../hostLoad.ts';
 import type { OpenLoopResult } from './scheduler.ts';
 import type { StepFigures } from './tracker.ts';
 
@@ -6,6 +7,8 @@ export interface StepResult {
   readonly rate: number;
   readonly schedule: OpenLoopResult;
   readonly figures: StepFigures;
+  /** The machine's load from the step's first send to the end of its drain; undefined off Linux. */
+  readonly host?: HostLoad;
 }
 
 export interface Verdict {
