@@ -10,6 +10,9 @@ import type { Supervisor } from './supervisor.ts';
 /** `log`, whose appends to `topic` are refused while `consumer` is stopped (nothing is appended). */
 export const refusingAppendsWhileStopped = (log: RoomLog, supervisor: Supervisor, consumer: string, topic: string): RoomLog =>
   delegatingLog(log, {
+    // Judged when the append is handed over, not once the one before it is written (awaiting
+    // `after` here would hold back what the log prepares meanwhile): one that passed goes out like
+    // any append made just before a stop, and its read-your-writes wait ends with the stop's error.
     append: async (appendTo, records, options) => {
       const stopped = appendTo === topic ? supervisor.stopped(consumer) : undefined;
       if (stopped !== undefined) throw stopped;
