@@ -24,6 +24,14 @@ const nextDecrypted = async (client: SdkClient, roomId: string, what: string): P
   return event;
 };
 
+/**
+ * Resolves once `client` has synced the room's m.room.encryption: a client that has not yet sends
+ * in clear (seen under load: bob's message reached alice as a plain m.room.message).
+ */
+const encryptionKnown = async (client: SdkClient, roomId: string): Promise<void> => {
+  await vi.waitFor(async () => expect(await client.getCrypto()!.isEncryptionEnabledInRoom(roomId)).toBe(true), { timeout: TIMEOUT_MS, interval: 50 });
+};
+
 describe.each<ServerMode>(['embedded', 'distributed'])('Rust crypto over sliding sync (%s)', (mode) => {
   let server: TestServer;
   let alice: SdkClient;
@@ -70,12 +78,14 @@ describe.each<ServerMode>(['embedded', 'distributed'])('Rust crypto over sliding
     await alice.joinRoom(roomId);
 
     const received = nextDecrypted(alice, roomId, 'bob’s message at alice');
+    await encryptionKnown(bob, roomId);
     await bob.sendTextMessage(roomId, 'for alice only');
     const event = await received;
     expect(event.isDecryptionFailure()).toBe(false);
     expect(event.getContent()).toMatchObject({ body: 'for alice only' });
 
     const back = nextDecrypted(bob, roomId, 'alice’s message at bob');
+    await encryptionKnown(alice, roomId);
     await alice.sendTextMessage(roomId, 'and back');
     expect((await back).getContent()).toMatchObject({ body: 'and back' });
     // The SDK's sliding sync client hands a new room's state to its MatrixRTC manager before it
