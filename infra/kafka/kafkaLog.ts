@@ -65,6 +65,9 @@ export interface KafkaLog extends RoomLog {
   takeOverGroups(): void;
 }
 
+/** How long a topic just created may take to be served before ensureTopic gives up. */
+const TOPIC_SERVED_DEADLINE_MS = 15_000;
+
 export const createKafkaLog = async (options: KafkaLogOptions): Promise<KafkaLog> => {
   const kafka = new Kafka({
     brokers: options.brokers,
@@ -136,6 +139,26 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<KafkaLog
     }
   };
 
+  /**
+   * Resolves once the broker's metadata serves every partition of a topic just created with a
+   * leader: createTopics can answer before it does, and a read right after it then fails with
+   * UNKNOWN_TOPIC_OR_PARTITION (seen on a loaded host taking the writer lease of a new namespace).
+   */
+  const untilServed = async (topic: string): Promise<void> => {
+    const deadline = Date.now() + TOPIC_SERVED_DEADLINE_MS;
+    for (;;) {
+      try {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+        const served = topics.find((t) => t.name === topic);
+        if (served !== undefined && served.partitions.length > 0 && served.partitions.every((p) => p.leader >= 0)) return;
+      } catch (error) {
+        if ((error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION' || Date.now() > deadline) throw error;
+      }
+      if (Date.now() > deadline) throw new Error(`kafka: topic ${topic} was created but has no leader after ${TOPIC_SERVED_DEADLINE_MS} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+
   const partitionCount = async (topic: string): Promise<number> => {
     const cached = partitionCounts.get(topic);
     if (cached !== undefined) return cached;
@@ -174,6 +197,7 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<KafkaLog
       // response; createTopics still resolves false if another process created it meanwhile.
       if ((await admin.listTopics()).includes(topic)) return;
       await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+      await untilServed(topic);
     },
     partitionCount,
     async partitionFor(topic, key) {
