@@ -9,9 +9,9 @@
  * room go out in order, carrying every command decided meanwhile (group commit per room), one or
  * two at a time (`appendsInFlight`: the next one prepared while the one before is written, and
  * written only once that one was), so a room's write rate is bound neither by the append's round
- * trips nor by the projection's latency. A command answers once its records are appended and the rooms projection
- * applied them (read-your-writes). If an append fails, it and every command decided after it fail,
- * and the room is reloaded from the log.
+ * trips nor by the projection's latency. A command answers once its records are appended and the
+ * rooms projection applied them (read-your-writes). If an append fails, it and every command
+ * decided after it fail, and the room is reloaded from the log.
  *
  * Across processes, a command must reach the process that owns the room's partition: that routing
  * (a commands topic co-partitioned with ROOM_EVENTS_TOPIC, or forwarding to the owner) belongs in
