@@ -7,7 +7,7 @@ import { createEmbeddedLog } from '../../infra/embedded/index.ts';
 import { createPgliteDatabase } from '../../infra/pglite/index.ts';
 import { createPostgresDatabase } from '../../infra/postgres/index.ts';
 import { applyingAppended } from './appendedLocally.ts';
-import { applyBatch, applyBatches, ensureSchema } from './positions.ts';
+import { applyBatch, ensureSchema } from './positions.ts';
 import { startProjection, type AppliedBatch } from './startProjection.ts';
 import { countingProjection } from '../../test/builders/index.ts';
 
@@ -141,116 +141,19 @@ describe('applyBatch with the position this process last saw', () => {
     expect(rows).toEqual([{ n: 6, next_offset: 6 }]);
   };
 
-  /** applyBatches: all partitions or none. */
-  const checkTogether = async (sql: SqlDatabase, name: string): Promise<void> => {
-    const projection = countingProjection({ name, topic: TOPIC });
-    await ensureSchema(sql, projection);
-    const keys = ['!one:test', '!two:test', '!three:test', '!four:test', '!five:test'];
-    const byPartition = new Map<number, string>();
-    for (const key of keys) byPartition.set(await log.partitionFor(TOPIC, key), key);
-    const [[p, keyP], [q, keyQ]] = [...byPartition] as [number, string][];
-    await log.append(TOPIC, [keyP, keyP, keyQ, keyQ].map((key, i) => ({ key, value: { body: `m${i}` } })));
-    const [p0, p1] = await log.read(TOPIC, p, 0, 2);
-    const [q0, q1] = await log.read(TOPIC, q, 0, 2);
-    expect(await applyBatches(sql, projection, [{ partition: p, entries: [p0!], expected: 0 }, { partition: q, entries: [q0!], expected: 0 }])).toEqual([1, 1]);
-    // q's position is 1, not 0: neither partition's statements stay.
-    await expect(applyBatches(sql, projection, [{ partition: p, entries: [p1!], expected: 1 }, { partition: q, entries: [q0!, q1!], expected: 0 }]))
-      .rejects.toThrow(/position moved/);
-    const stored = async () => (await sql.query<{ partition: number; next_offset: number; n: number }>(
-      `SELECT p.partition, p.next_offset, c.n FROM projection_positions p JOIN ${name}_counts c ON c.partition = p.partition
-       WHERE p.projection = $1 ORDER BY p.partition`, [name])).rows.map((row) => [Number(row.partition), Number(row.next_offset), Number(row.n)]);
-    const sorted = (rows: number[][]) => rows.toSorted((a, b) => a[0]! - b[0]!);
-    expect(await stored()).toEqual(sorted([[p, 1, 1], [q, 1, 1]]));
-    expect(await applyBatches(sql, projection, [{ partition: q, entries: [q1!], expected: 1 }, { partition: p, entries: [p1!], expected: 1 }])).toEqual([2, 2]);
-    expect(await stored()).toEqual(sorted([[p, 2, 2], [q, 2, 2]]));
-  };
-
   it('compares and sets the position on PGlite', async () => {
     await check(db, 'counting');
   });
 
-  it('applies several partitions together or not at all on PGlite', async () => {
-    await checkTogether(db, 'together');
-  });
-
-  it('compares and sets positions on PostgreSQL, statements pipelined', async () => {
+  it('compares and sets the position on PostgreSQL, statements pipelined', async () => {
     const pg = await createPostgresDatabase({ url: inject('strataTestServices').postgresUrl, max: 2 });
     const name = `cas_${process.pid}_${Date.now() % 1_000_000}`;
     try {
       await check(pg, name);
-      await pg.query('DELETE FROM projection_positions WHERE projection = $1', [name]);
-      await pg.query(`TRUNCATE ${name}_rows, ${name}_counts`);
-      await checkTogether(pg, name);
     } finally {
       await pg.query(`DROP TABLE IF EXISTS ${name}_rows, ${name}_counts`);
       await pg.query('DELETE FROM projection_positions WHERE projection = $1', [name]);
       await pg.close();
     }
-  });
-});
-
-describe('appended entries of several partitions', () => {
-  /** `db` counting its transactions (applyBatch and applyBatches run each in one). */
-  const counting = (inner: SqlDatabase) => {
-    const counted = { transactions: 0 };
-    const database: SqlDatabase = {
-      ...inner,
-      transaction: (work) => { counted.transactions++; return inner.transaction(work); },
-      ...(inner.transactionOf === undefined ? {} : {
-        transactionOf: (statements) => { counted.transactions++; return inner.transactionOf!(statements); },
-      }),
-    };
-    return { database, counted };
-  };
-
-  /** Keys of `count` rooms whose records land in different partitions. */
-  const roomsInPartitions = async (count: number): Promise<{ key: string; partition: number }[]> => {
-    const found = new Map<number, string>();
-    for (let i = 0; found.size < count; i++) {
-      const key = `!spread${i}:test`;
-      const partition = await log.partitionFor(TOPIC, key);
-      if (!found.has(partition)) found.set(partition, key);
-    }
-    return [...found].map(([partition, key]) => ({ key, partition }));
-  };
-
-  it('applies what several rooms appended at once in one transaction', async () => {
-    const { database, counted } = counting(db);
-    const running = await startProjection({ projection: countingProjection({ topic: TOPIC }), log: slowConsumers(log, 4_000), db: database });
-    const writerLog = applyingAppended(log, [running], TOPIC);
-    const rooms = await roomsInPartitions(3);
-    counted.transactions = 0;
-    // One append for three rooms, as one produce request acknowledges them.
-    const positions = await writerLog.append(TOPIC, rooms.map(({ key }) => ({ key, value: { body: key } })));
-    for (const [index, { partition }] of rooms.entries()) {
-      expect(positions[index]!.partition).toBe(partition);
-      expect(await running.waitFor(partition, positions[index]!.offset, 3_000)).toBe(true);
-    }
-    expect(counted.transactions).toBe(1);
-    await running.stop();
-    for (const { key, partition } of rooms) expect(await rowsOf(partition)).toEqual([{ log_offset: 0, body: key }]);
-  });
-
-  it('applies each partition alone when one position moved behind its back, and nothing twice', async () => {
-    const projection = countingProjection({ topic: TOPIC });
-    const { database, counted } = counting(db);
-    const running = await startProjection({ projection, log: slowConsumers(log, 4_000), db: database });
-    const [a, b] = await roomsInPartitions(2);
-    await log.append(TOPIC, [{ key: a!.key, value: { body: 'a' } }, { key: b!.key, value: { body: 'b' } }]);
-    const [entryA] = await log.read(TOPIC, a!.partition, 0, 1);
-    const [entryB] = await log.read(TOPIC, b!.partition, 0, 1);
-    // Another applier took b's record first: the position this process saw (0) is stale.
-    expect(await applyBatch(db, projection, b!.partition, [entryB!], 0)).toBe(1);
-    counted.transactions = 0;
-    expect(await Promise.all([running.applyAppended([entryA!]), running.applyAppended([entryB!])])).toEqual([true, true]);
-    // The joint transaction failed on b's swap and rolled back; then a alone, and b alone: its swap
-    // fails again, and it is applied from the position read under the row's lock.
-    expect(counted.transactions).toBe(4);
-    expect(running.position(a!.partition)).toBe(1);
-    expect(running.position(b!.partition)).toBe(1);
-    await running.stop();
-    expect(await rowsOf(a!.partition)).toEqual([{ log_offset: 0, body: 'a' }]);
-    expect(await rowsOf(b!.partition)).toEqual([{ log_offset: 0, body: 'b' }]);
-    expect((await db.query('SELECT n FROM counting_counts WHERE partition = $1', [b!.partition])).rows).toEqual([{ n: 1 }]);
   });
 });

@@ -10,7 +10,7 @@
  * record stops the consumer right before it, and every wait then fails with ConsumerStoppedError.
  * Entries of the room events topic pass the log contract's checks first (roomLogContract.ts).
  */
-import { createGroupCommit, createKeyedQueue, ROOM_EVENTS_TOPIC } from '../../domain/index.ts';
+import { createGroupCommit, createKeyedQueue, ROOM_EVENTS_TOPIC, type GroupCommit } from '../../domain/index.ts';
 import type { ConsumerLatency, LogBatch, LogEntry, RoomLog, Subscription } from '../../domain/ports/index.ts';
 import { RecordFailure } from './failures.ts';
 import { PositionWaiters } from './positionWaiters.ts';
@@ -35,14 +35,6 @@ export interface ConsumeOptions {
    * undefined when the batch held nothing new. `stored` is the partition's position before it.
    */
   apply(batch: LogBatch, stored: number | undefined): Promise<number | undefined>;
-  /**
-   * Applies several partitions' batches durably in one transaction, each with its position
-   * compared and set from `stored`; resolves with each one's next offset (undefined: nothing new),
-   * or throws and nothing is applied. For locally appended entries (applyAppended): one commit
-   * for every room that sent meanwhile instead of one per partition. Without it, each partition's
-   * batch goes through `apply`.
-   */
-  applyTogether?(batches: readonly { readonly batch: LogBatch; readonly stored: number }[]): Promise<readonly (number | undefined)[]>;
   onRevoked?(partitions: readonly number[]): void;
   /** Reports failures and decides retries; default: one of its own with the default policy. */
   readonly supervisor?: Supervisor | undefined;
@@ -115,8 +107,13 @@ export const consumeWithPositions = async (options: ConsumeOptions): Promise<Run
     if (violation !== undefined) throw new RecordFailure(batch.entries[violation.index]!, violation.error);
   };
 
-  /** The entries of `queued` contiguous from the stored position, in offset order, short of a contract violation. */
-  const runFrom = (partition: number, stored: number | undefined, queued: readonly (readonly LogEntry[])[]): LogEntry[] => {
+  /**
+   * Applies locally appended entries (one item per applyAppended call) in one transaction; answers
+   * per item whether it is applied now.
+   */
+  const applyQueued = async (partition: number, queued: readonly (readonly LogEntry[])[]): Promise<boolean[]> => {
+    const stored = waiters.position(partition);
+    // Contiguous from the stored position, in offset order; the rest is left to the consumer.
     const entries = queued.flat().sort((a, b) => a.offset - b.offset);
     let run: LogEntry[] = [];
     let expected = stored;
@@ -130,88 +127,34 @@ export const consumeWithPositions = async (options: ConsumeOptions): Promise<Run
     // A record breaking the contract is left to the consumer, which stops on it.
     const violation = run.length === 0 ? undefined : contract?.check(partition, run);
     if (violation !== undefined) run = run.slice(0, violation.index);
-    return run;
-  };
-
-  /** Moves a partition's position on after a local application; answers per item whether it is applied. */
-  const settleQueued = (partition: number, queued: readonly (readonly LogEntry[])[], next: number | undefined): boolean[] => {
-    const current = waiters.position(partition);
-    if (next !== undefined && current !== undefined && next > current) waiters.update(partition, next);
-    return queued.map((item) => next !== undefined && item[item.length - 1]!.offset < next);
-  };
-
-  const warnDeclined = (partition: number, offset: number, error: unknown): void => {
-    logger.warn({ projection: name, partition, offset, err: error }, 'applying appended entries failed; the consumer applies them');
-  };
-
-  /** Locally appended entries of one partition in one transaction; the rest is left to the consumer. */
-  const applyQueued = async (partition: number, queued: readonly (readonly LogEntry[])[]): Promise<boolean[]> => {
-    const stored = waiters.position(partition);
-    const run = runFrom(partition, stored, queued);
     let next = stored;
     if (stored !== undefined && run.length > 0) {
       try {
         next = await options.apply({ topic, partition, entries: run, highWatermark: run[run.length - 1]!.offset + 1 }, stored) ?? stored;
+        const current = waiters.position(partition);
+        if (current !== undefined && next > current) waiters.update(partition, next);
       } catch (error) {
-        warnDeclined(partition, run[0]!.offset, error);
+        logger.warn({ projection: name, partition, offset: run[0]!.offset, err: error },
+          'applying appended entries failed; the consumer applies them');
         next = stored;
       }
     }
-    return settleQueued(partition, queued, next);
+    return queued.map((item) => next !== undefined && item[item.length - 1]!.offset < next);
   };
-
-  /** Runs `task` once every partition of `keys` (ascending) is free of batches, holding them meanwhile. */
-  const holding = <T>(keys: readonly number[], task: () => Promise<T>): Promise<T> =>
-    keys.length === 0 ? task() : partitions.run(keys[0]!, () => holding(keys.slice(1), task));
-
   /**
-   * Locally appended entries of every partition (one item per applyAppended call), in one
-   * transaction when the projection can (applyTogether), while no batch of those partitions runs.
-   * If that transaction fails (a position another applier moved, say), each partition goes again
-   * alone, and what still fails is left to the consumer.
+   * Group commit for locally appended entries, in the partition's queue: whatever arrives while the
+   * partition is busy is applied in the next transaction together, so the fast path keeps up as
+   * batches would.
    */
-  const applyAllQueued = async (items: readonly (readonly LogEntry[])[]): Promise<boolean[]> => {
-    const byPartition = new Map<number, (readonly LogEntry[])[]>();
-    for (const item of items) {
-      const partition = item[0]!.partition;
-      let queued = byPartition.get(partition);
-      if (queued === undefined) byPartition.set(partition, (queued = []));
-      queued.push(item);
+  const appended = new Map<number, GroupCommit<readonly LogEntry[], boolean>>();
+  const appendedTo = (partition: number): GroupCommit<readonly LogEntry[], boolean> => {
+    let commit = appended.get(partition);
+    if (commit === undefined) {
+      commit = createGroupCommit((queued) => applyQueued(partition, queued), { schedule: (start) => void partitions.run(partition, start) });
+      appended.set(partition, commit);
     }
-    const answers = new Map<readonly LogEntry[], boolean>();
-    const answer = (queued: readonly (readonly LogEntry[])[], applied: readonly boolean[]): void => {
-      queued.forEach((item, index) => answers.set(item, applied[index]!));
-    };
-    await holding([...byPartition.keys()].sort((a, b) => a - b), async () => {
-      const runs = [...byPartition].flatMap(([partition, queued]) => {
-        const stored = waiters.position(partition);
-        const run = runFrom(partition, stored, queued);
-        return stored === undefined || run.length === 0 ? [] : [{ partition, queued, stored, run }];
-      });
-      if (options.applyTogether !== undefined && runs.length > 1) {
-        try {
-          const nexts = await options.applyTogether(runs.map(({ partition, stored, run }) => ({
-            batch: { topic, partition, entries: run, highWatermark: run[run.length - 1]!.offset + 1 }, stored,
-          })));
-          runs.forEach(({ partition, queued, stored }, index) => answer(queued, settleQueued(partition, queued, nexts[index] ?? stored)));
-        } catch (error) {
-          logger.warn({ projection: name, partitions: runs.map((run) => run.partition), err: error },
-            'applying several partitions\' appended entries together failed; applying them one by one');
-        }
-      }
-      await Promise.all([...byPartition].map(async ([partition, queued]) => {
-        if (!answers.has(queued[0]!)) answer(queued, await applyQueued(partition, queued));
-      }));
-    });
-    return items.map((item) => answers.get(item)!);
+    return commit;
   };
-  /**
-   * Group commit for locally appended entries: whatever arrives while a transaction is in flight
-   * is applied in the next one together, across partitions, so the fast path keeps up as batches
-   * would. A flush after an idle moment starts on the next turn of the event loop, so the appends
-   * one produce request acknowledged for several rooms share it.
-   */
-  const appended = createGroupCommit(applyAllQueued, { schedule: (start) => void setImmediate(() => void start()) });
 
   const forgetOwned = (): void => {
     const owned = [...waiters.owned().keys()];
@@ -315,7 +258,7 @@ export const consumeWithPositions = async (options: ConsumeOptions): Promise<Run
       const first = entries[0];
       if (first === undefined) return Promise.resolve(true);
       if (first.topic !== topic) return Promise.resolve(false);
-      return appended.add(entries);
+      return appendedTo(first.partition).add(entries);
     },
   };
 };

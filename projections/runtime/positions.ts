@@ -149,29 +149,6 @@ const runTogether = async (db: SqlDatabase, statements: readonly SqlStatement[])
 };
 
 /**
- * Applies several partitions' entries in ONE transaction: each partition's position compared and
- * set from `expected` (the position this process last saw stored), every swap first (in partition
- * order, so two such transactions lock positions in one order), then every entry's statements.
- * Each batch must hold its `expected` offset. If any position moved meanwhile, nothing is applied
- * and this throws (the caller applies the batches one by one with applyBatch). Returns each
- * partition's next offset, in the batches' order.
- */
-export const applyBatches = async (
-  db: SqlDatabase, projection: Projection, batches: readonly { partition: number; entries: readonly LogEntry[]; expected: number }[],
-): Promise<number[]> => {
-  const planned = batches.map(({ partition, entries, expected }) => {
-    if (!entries.some((entry) => entry.offset === expected)) {
-      throw new Error(`projection ${projection.name}: partition ${partition}'s batch does not hold offset ${expected}`);
-    }
-    return { partition, expected, ...statementsFrom(projection, partition, expected, entries) };
-  });
-  const swaps = planned.toSorted((a, b) => a.partition - b.partition)
-    .map(({ partition, expected, next }) => compareAndSetPosition(projection, partition, expected, next));
-  await runTogether(db, [...swaps, ...joinRowStatements(planned.flatMap(({ statements }) => statements))]);
-  return planned.map(({ next }) => next);
-};
-
-/**
  * Applies one partition's entries in ONE transaction: the statements of every entry not yet applied
  * plus the new position. Entries the log delivers again (a rebalance, a consumer that lost its
  * partition but still ran a batch, a record the writer already applied locally) are skipped instead
