@@ -1,5 +1,5 @@
 /** The side-by-side table (one column per server and rate) and the error lines that go with it. */
-import { formatHostLoad } from '../hostLoad.ts';
+import { formatHostLoad, formatProcessLoad } from '../hostLoad.ts';
 import { formatRate, printTable } from '../measure.ts';
 import type { ServerResult } from './scenario.ts';
 import { formatMs } from './stats.ts';
@@ -23,6 +23,8 @@ const ROWS: readonly [string, (s: StepResult, bound: number) => string][] = [
   ['delivery latency max', (s) => formatMs(s.figures.deliveryLatency.max)],
   // Figures from a host whose other tenants took the CPU are not comparable with a quiet run's.
   ['host CPU during the step', (s) => formatHostLoad(s.host)],
+  // Where it went: the server, its databases and log, and this load generator, in % of one core.
+  ['CPU by process (% of a core)', (s) => formatProcessLoad(s.host)],
   ['sustained', (s, bound) => {
     const verdict = judgeStep(s, bound);
     return verdict.sustained ? 'yes' : `no: ${verdict.reasons.join(', ')}`;

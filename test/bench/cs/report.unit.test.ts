@@ -58,7 +58,7 @@ describe('the database beside the figures', () => {
       return true;
     });
     try {
-      printComparison('t', [server([step(100, 0), { ...step(200, 0), host: { busyPercent: 91.6, cpuWaitPercent: 34.2 } }], { database: 'SQLite (/tmp/x.db)' })], 1000);
+      printComparison('t', [server([step(100, 0), { ...step(200, 0), host: { busyPercent: 91.6, cpuWaitPercent: 34.2, processes: [{ name: 'Strata', percentOfCore: 80.2 }, { name: 'Kafka', percentOfCore: 12 }, { name: 'PostgreSQL', percentOfCore: 0.4 }] } }], { database: 'SQLite (/tmp/x.db)' })], 1000);
     } finally {
       spy.mockRestore();
     }
@@ -69,6 +69,7 @@ describe('the database beside the figures', () => {
     expect(rows.find((row) => row.startsWith('host CPU during the step'))).toMatch(
       /^host CPU during the step +not measured \(no \/proc\/stat\) +92 % busy, a task waited for a core 34 % of the time/,
     );
+    expect(rows.find((row) => row.startsWith('CPU by process'))).toMatch(/^CPU by process \(% of a core\) +not measured \(no \/proc\) +Strata 80 %, Kafka 12 %/);
   });
 });
 
