@@ -147,14 +147,18 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<KafkaLog
   const untilServed = async (topic: string): Promise<void> => {
     const deadline = Date.now() + TOPIC_SERVED_DEADLINE_MS;
     for (;;) {
+      let unknown: unknown;
       try {
         const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
         const served = topics.find((t) => t.name === topic);
         if (served !== undefined && served.partitions.length > 0 && served.partitions.every((p) => p.leader >= 0)) return;
       } catch (error) {
-        if ((error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION' || Date.now() > deadline) throw error;
+        if ((error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+        unknown = error;
       }
-      if (Date.now() > deadline) throw new Error(`kafka: topic ${topic} was created but has no leader after ${TOPIC_SERVED_DEADLINE_MS} ms`);
+      if (Date.now() > deadline) {
+        throw new Error(`kafka: topic ${topic} was created but has no leader after ${TOPIC_SERVED_DEADLINE_MS} ms`, { cause: unknown });
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };

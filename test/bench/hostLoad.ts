@@ -52,8 +52,8 @@ export const processOf = (pid: number, comm: string, cmdline: string, self: numb
   if (cmdline.includes('kafka.Kafka')) return 'Kafka';
   if (comm.startsWith('clickhouse')) return 'ClickHouse';
   if (comm === 'postgres' || cmdline.startsWith('postgres')) return 'PostgreSQL';
-  if (cmdline.includes('synapse')) return 'Synapse';
   if (cmdline.includes('infra/main.ts')) return 'Strata';
+  if (cmdline.includes('synapse')) return 'Synapse';
   return undefined;
 };
 
