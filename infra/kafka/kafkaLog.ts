@@ -11,7 +11,8 @@
 import { Kafka, logLevel, Partitioners, type Admin, type ConfigResourceTypes, type Producer, type logCreator } from 'kafkajs';
 import type { AppendedPosition, LogEntry, RoomLog, Subscription } from '../../domain/ports/index.ts';
 import { createAppendBatcher, DEFAULT_MAX_BATCH_BYTES } from './appendBatcher.ts';
-import { createPartitionReader } from './partitionReader.ts';
+import { createLogFeeds } from './logFeeds.ts';
+import { createBrokerFetch, readPartition } from './partitionReader.ts';
 import { createProducerSessions } from './producerSessions.ts';
 import { createGroupEvictor } from './groupEviction.ts';
 import { subscribeKafka, type GroupMembership, type KafkaConsumerTuning } from './kafkaSubscription.ts';
@@ -90,7 +91,7 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<KafkaLog
     await admin.disconnect();
     throw error;
   }
-  const reader = createPartitionReader(kafka);
+  const reader = createBrokerFetch(kafka);
   /** Each topic's max.message.bytes, read with its partition count. */
   const maxBatchBytes = new Map<string, number>();
   const producers = createProducerSessions(producer, newProducer, (error) => {
@@ -183,12 +184,15 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<KafkaLog
       message: { key, value: null },
     });
 
-  const endOffset = async (topic: string, partition: number): Promise<number> => {
+  const bounds = async (topic: string, partition: number): Promise<{ low: number; high: number }> => {
     const offsets = await admin.fetchTopicOffsets(topic);
     const found = offsets.find((o) => o.partition === partition);
     if (found === undefined) throw new RangeError(`topic ${topic} has no partition ${partition}`);
-    return Number(found.high);
+    return { low: Number(found.low), high: Number(found.high) };
   };
+  const endOffset = async (topic: string, partition: number): Promise<number> => (await bounds(topic, partition)).high;
+  // Every consumer group of this process reading a topic shares one fetch per latency class (logFeeds.ts).
+  const feeds = createLogFeeds(kafka, bounds, options.consumer);
 
   return {
     kafka,
@@ -223,18 +227,19 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<KafkaLog
       if (partition < 0 || partition >= (await partitionCount(topic))) throw new RangeError(`topic ${topic} has no partition ${partition}`);
       // Asking past the end is an OFFSET_OUT_OF_RANGE error in Kafka; the port answers [] instead.
       if (fromOffset >= (await endOffset(topic, partition))) return [];
-      const fetched = await reader.read(topic, partition, fromOffset, max);
+      const fetched = await readPartition(reader, topic, partition, fromOffset, max);
       return fetched.map(({ message }) => toLogEntry(topic, partition, message));
     },
     endOffset,
     async subscribe(subscribeOptions, handlers) {
-      const subscription = await subscribeKafka(kafka, subscribeOptions, handlers, options.consumer, membership);
+      const subscription = await subscribeKafka(kafka, feeds, subscribeOptions, handlers, options.consumer, membership);
       subscriptions.add(subscription);
       subscription.done.then(() => subscriptions.delete(subscription), () => subscriptions.delete(subscription));
       return subscription;
     },
     async close() {
       await Promise.allSettled([...subscriptions].map((subscription) => subscription.stop()));
+      await feeds.close();
       await Promise.allSettled([reader.close(), evictor.close(), producers.close(), admin.disconnect()]);
     },
   };
