@@ -428,7 +428,7 @@ export const startStrata = async (
   };
   const syncContext: SyncContext = {
     rooms: roomQueries, sync: createSyncQueries(db, recentEvents), membership, directory, userData, notifier: roomWakeups, clock: systemClock,
-    bundleAggregations: roomModules.bundleAggregations, preferences,
+    bundleAggregations: roomModules.bundleAggregations, preferences, responseIntervalMs: config.syncResponseIntervalMs,
   };
   const sync = createSync(syncContext);
   const legacySync = createLegacySync(syncContext, rooms);

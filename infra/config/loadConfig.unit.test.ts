@@ -43,6 +43,7 @@ describe('loadConfig defaults', () => {
         { width: 640, height: 480, method: 'scale' }, { width: 800, height: 600, method: 'scale' },
       ],
       redactionRetentionMs: 7 * 86_400_000,
+      syncResponseIntervalMs: 20,
       retention: null,
       websocket: { maxSocketsPerUser: 10, maxBufferedBytes: 8 * 1024 * 1024, heartbeatIntervalMs: 30_000 },
       analytics: { analysts: [], exportMaxRows: 10_000_000 },
@@ -218,6 +219,14 @@ describe('loadConfig from a YAML file', () => {
     const message = errorOf(FILE, withFile('rate_limits:\n  login: { per_second: 0, burst: 1.5 }\n'));
     expect(message).toContain('rate_limits.login.per_second (from /etc/strata.yaml)');
     expect(message).toContain('rate_limits.login.burst (from /etc/strata.yaml)');
+  });
+
+  it('reads sync_response_interval_ms, from 0 (answer at once) to a second', () => {
+    expect(loadConfig(FILE, withFile('sync_response_interval_ms: 0\n')).syncResponseIntervalMs).toBe(0);
+    expect(loadConfig(FILE, withFile('sync_response_interval_ms: 250\n')).syncResponseIntervalMs).toBe(250);
+    for (const bad of ['-1', '1001', '2.5', '"20"']) {
+      expect(() => loadConfig(FILE, withFile(`sync_response_interval_ms: ${bad}\n`))).toThrow(/sync_response_interval_ms/);
+    }
   });
 
   it('rejects unknown keys (typos)', () => {

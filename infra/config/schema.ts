@@ -94,6 +94,8 @@ export const ConfigFile = Schema.Struct({
     media_create: Schema.optionalKey(RateLimitSetting),
   })),
   redaction_retention_period: Schema.optionalKey(RedactionRetentionSetting),
+  // No Synapse key: how soon a device long-polling right after an answer gets the next (sync.ts `paced`).
+  sync_response_interval_ms: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0), Schema.isLessThanOrEqualTo(1_000))),
   // Synapse's `max_upload_size`: bytes, or a size with a K/M/G suffix (`50M`).
   max_upload_size: Schema.optionalKey(Schema.Union([
     Schema.Int.check(Schema.isGreaterThan(0)),

@@ -14,6 +14,11 @@ export interface SyncContext {
   readonly userData: Pick<UserData, 'streams' | 'resolveFilter' | 'presence' | 'getPushRules'>;
   readonly notifier: Notifier;
   readonly clock: { now(): number };
+  /**
+   * A device answered less than this many milliseconds ago, long-polling from that answer, gets
+   * its next one no sooner than this after it (sync.ts `paced`); absent or 0: answered at once.
+   */
+  readonly responseIntervalMs?: number;
   /** Ignored users and invite blocking (ignored.ts); absent: neither applies. */
   readonly preferences?: UserPreferences;
   /** Senders the user ignores, for the rooms of this response (ignored.ts `ignoringContext`). */

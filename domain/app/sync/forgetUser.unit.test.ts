@@ -5,7 +5,7 @@ describe('forgetting a user in the /sync memo', () => {
   it("drops every entry of the user's, and nobody else's", () => {
     const memo = createSyncMemo();
     for (const user of ['@a:x', '@ab:x']) {
-      memo.quiet.set(`${user}\u0000DEV`, { token: 't', filter: undefined, counter: 1, keys: [], toDeviceEmpty: true });
+      memo.quiet.set(`${user}\u0000DEV`, { token: 't', filter: undefined, counter: 1, keys: [], toDeviceEmpty: true, answeredAt: 0 });
       memo.presence.set(user, { presence: 'online', position: 1 });
       memo.ownReceipts.set(`${user}\u0000!r:x`, { position: 1, receipts: new Map() });
       memo.filters.set(`${user}\u00001`, {} as never);

@@ -26,6 +26,8 @@ export interface QuietSince {
    * so while the to-device stream stays put its read is skipped.
    */
   readonly toDeviceEmpty: boolean;
+  /** When the response was computed (the clock's milliseconds). */
+  readonly answeredAt: number;
 }
 
 export interface SyncMemo {

@@ -203,6 +203,20 @@ const resolveFilter = async (ctx: SyncContext, userId: string, param: string | u
   return filter;
 };
 
+/**
+ * Holds a long-poll whose device was answered less than `responseIntervalMs` ago until that much
+ * has passed. In a busy room every listener is woken by nearly every event and answers come back
+ * with one event each, each answer a request to parse, authenticate, compute and encode again; a
+ * short wait lets the events landing meanwhile share it, while a device whose last answer is older
+ * (a quiet room's first event) is answered at once. The notifier waits on no key: only the time or
+ * the client's disconnect end it.
+ */
+const paced = async (ctx: SyncContext, answeredAt: number, deadline: number, signal: AbortSignal | undefined): Promise<void> => {
+  const now = ctx.clock.now();
+  const wait = Math.min(answeredAt + (ctx.responseIntervalMs ?? 0), deadline) - now;
+  if (wait > 0) await ctx.notifier.waitFor([], ctx.notifier.current(), wait, signal);
+};
+
 export const sync = async (
   ctx: SyncContext, requester: SyncRequester, request: SyncRequest, signal?: AbortSignal, memo?: SyncMemo,
 ): Promise<JsonObject> => {
@@ -220,6 +234,7 @@ export const sync = async (
   const continues = quiet !== undefined && since !== undefined && quiet.token === request.since;
   if (continues && !fullState && quiet.filter === request.filter && deadline > ctx.clock.now()) {
     await ctx.notifier.waitFor(quiet.keys, quiet.counter, deadline - ctx.clock.now(), signal);
+    await paced(ctx, quiet.answeredAt, deadline, signal);
   }
   const lazy = filter.room.state.lazyLoadMembers && !filter.room.state.includeRedundantMembers && memo !== undefined;
   const view: RoomView = {
@@ -240,7 +255,9 @@ export const sync = async (
     const done = since === undefined || fullState || !result.empty;
     if (done || remaining <= 0 || signal?.aborted === true) {
       const body = done ? result.body : { ...result.body, next_batch: request.since! };
-      const remembered = { token: String(body.next_batch), filter: request.filter, counter, keys, toDeviceEmpty: result.toDeviceEmpty };
+      const remembered = {
+        token: String(body.next_batch), filter: request.filter, counter, keys, toDeviceEmpty: result.toDeviceEmpty, answeredAt: ctx.clock.now(),
+      };
       if (result.complete) memo?.quiet.set(device, remembered);
       else memo?.quiet.delete(device);
       return body;
