@@ -9,7 +9,11 @@
  * Positions belong to the handler, not to Kafka: after each GROUP_JOIN this member works out what
  * was revoked and what is new (onRevoked once the revoked lanes' batches in flight are done, then
  * onAssigned) and starts each new lane at the handler's position; a partition it keeps goes on
- * where it was. From a rebalance's start to the new assignment no lane starts a batch. Positions
+ * where it was. From a rebalance's start to the new assignment no lane starts a batch; a batch
+ * already running may still finish after the member rejoined (kafkajs rejoins without waiting for
+ * it), which is safe because every projection commits its rows with a compare-and-set of its
+ * position (projections/runtime/positions.ts), and today one process holds a namespace's groups
+ * (the writer lease). Positions
  * are committed to Kafka every few seconds as a hint for tools (a commit round trip after every
  * batch would hold the partition's next batch until answered). A handler error stops the member
  * without retrying the batch and rejects `done`, and so does any crash of kafkajs's consumer,
