@@ -150,8 +150,8 @@ const DEFAULT_RATE_LIMITS = {
 const DEFAULT_MAX_UPLOAD_SIZE = 50 * 1024 * 1024;
 /**
  * Busy rooms' listeners get a few events per /sync answer instead of one (docs/benchmarks.md round
- * 14: 1–6 % less of the server's CPU at 500 and 1,000 messages/s with four listeners per room,
- * more with more listeners); a quiet room's event goes out at once.
+ * 14: 1–6 % less of the server's CPU at 500 and 1,000 messages/s with four listeners per room);
+ * a quiet room's event goes out at once.
  */
 const DEFAULT_SYNC_RESPONSE_INTERVAL_MS = 20;
 
