@@ -16,7 +16,7 @@ import { createBrokerFetch, readPartition } from './partitionReader.ts';
 import { createProducerSessions } from './producerSessions.ts';
 import { createGroupEvictor } from './groupEviction.ts';
 import { subscribeKafka, type GroupMembership, type KafkaConsumerTuning } from './kafkaSubscription.ts';
-import { toKafkaMessage, toLogEntry } from './records.ts';
+import { toKafkaMessage } from './records.ts';
 
 /** The slice of a pino logger kafkajs's messages are sent to. */
 export interface KafkaLogLogger {
@@ -227,8 +227,7 @@ export const createKafkaLog = async (options: KafkaLogOptions): Promise<KafkaLog
       if (partition < 0 || partition >= (await partitionCount(topic))) throw new RangeError(`topic ${topic} has no partition ${partition}`);
       // Asking past the end is an OFFSET_OUT_OF_RANGE error in Kafka; the port answers [] instead.
       if (fromOffset >= (await endOffset(topic, partition))) return [];
-      const fetched = await readPartition(reader, topic, partition, fromOffset, max);
-      return fetched.map(({ message }) => toLogEntry(topic, partition, message));
+      return readPartition(reader, topic, partition, fromOffset, max);
     },
     endOffset,
     async subscribe(subscribeOptions, handlers) {

@@ -15,9 +15,8 @@
  * it reaches the feed's chunks again, so a slow or rebuilding group never holds back the others.
  */
 import type { Kafka } from 'kafkajs';
-import type { ConsumerLatency, LogBatch, LogEntry } from '../../domain/ports/index.ts';
-import { createBrokerFetch, type BrokerFetch, type FetchedPartition, type FetchLimits } from './partitionReader.ts';
-import { toLogEntry } from './records.ts';
+import type { ConsumerLatency, LogBatch } from '../../domain/ports/index.ts';
+import { chunkOf, createBrokerFetch, type BrokerFetch, type FetchedChunk as Chunk, type FetchedPartition, type FetchLimits } from './partitionReader.ts';
 
 export interface FeedSubscriber {
   readonly group: string;
@@ -92,30 +91,7 @@ const limitsFor = (latency: ConsumerLatency, tuning: LogFeedTuning): FetchLimits
   return { maxWaitTime: wait, minBytes: LATE_MIN_BYTES, maxBytes: BACKGROUND_MAX_BYTES, maxBytesPerPartition: BACKGROUND_MAX_BYTES_PER_PARTITION };
 };
 
-/** Records of one partition over [from, to): `to` is past the last offset fetched, control records included. */
-interface Chunk {
-  readonly from: number;
-  readonly to: number;
-  readonly entries: readonly LogEntry[];
-  readonly highWatermark: number;
-}
-
 const isOutOfRange = (error: unknown): boolean => (error as { type?: string }).type === 'OFFSET_OUT_OF_RANGE';
-
-/** The chunk a fetch brought of a partition from `from` on, decoded; undefined when it brought nothing new. */
-const chunkOf = (topic: string, from: number, fetched: FetchedPartition, max = Infinity): Chunk | undefined => {
-  const entries: LogEntry[] = [];
-  let to = from;
-  for (const message of fetched.messages) {
-    const offset = Number(message.offset);
-    // A fetch returns whole record batches: skip what precedes the offset asked for.
-    if (offset < from) continue;
-    if (entries.length >= max) break;
-    to = offset + 1;
-    if (message.isControlRecord !== true) entries.push(toLogEntry(topic, fetched.partition, message));
-  }
-  return to === from ? undefined : { from, to, entries, highWatermark: fetched.highWatermark };
-};
 
 /**
  * What a lane or a feed sleeps on until woken (or a timeout passes). A wake with nobody waiting is

@@ -7,7 +7,9 @@
  * the same connection — a waiting fetch loop (logFeeds.ts) gets a fetcher of its own.
  */
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { LogEntry } from '../../domain/ports/index.ts';
 import { internalCluster } from './internals.ts';
+import { toLogEntry } from './records.ts';
 
 /** Kafka's READ_COMMITTED: never return records of open or aborted transactions' batches. */
 const READ_COMMITTED = 1;
@@ -84,32 +86,47 @@ export const createBrokerFetch = (kafka: Kafka): BrokerFetch => {
   };
 };
 
-export interface FetchedMessage {
-  readonly offset: number;
-  readonly message: KafkaMessage;
+/** Records of one partition over [from, to): `to` is past the last offset fetched, control records included. */
+export interface FetchedChunk {
+  readonly from: number;
+  readonly to: number;
+  readonly entries: readonly LogEntry[];
   readonly highWatermark: number;
 }
+
+/**
+ * What a fetch brought of a partition from `from` on, decoded (at most `max` data records);
+ * undefined when it brought nothing at or past `from`.
+ */
+export const chunkOf = (topic: string, from: number, fetched: FetchedPartition, max = Infinity): FetchedChunk | undefined => {
+  const entries: LogEntry[] = [];
+  let to = from;
+  for (const message of fetched.messages) {
+    const offset = Number(message.offset);
+    // A fetch returns whole record batches: skip what precedes the offset asked for.
+    if (offset < from) continue;
+    if (entries.length >= max) break;
+    to = offset + 1;
+    if (message.isControlRecord !== true) entries.push(toLogEntry(topic, fetched.partition, message));
+  }
+  return to === from ? undefined : { from, to, entries, highWatermark: fetched.highWatermark };
+};
 
 /** Up to `max` data records of a partition from `fromOffset` (control records skipped), answered at once. */
 export const readPartition = async (
   fetcher: BrokerFetch, topic: string, partition: number, fromOffset: number, max: number,
-): Promise<FetchedMessage[]> => {
-  const out: FetchedMessage[] = [];
+): Promise<LogEntry[]> => {
+  const out: LogEntry[] = [];
   let offset = fromOffset;
   while (out.length < max) {
     const [response] = await fetcher.fetch(topic, new Map([[partition, offset]]), {
       maxWaitTime: 0, minBytes: 1, maxBytes: MAX_BYTES, maxBytesPerPartition: MAX_BYTES,
     });
-    if (response === undefined) break;
-    // A fetch returns whole record batches: drop what precedes the offset asked for.
-    const fetched = response.messages.filter((m) => Number(m.offset) >= offset);
-    if (fetched.length === 0) break;
-    for (const message of fetched) {
-      if (out.length >= max) break;
-      if (message.isControlRecord !== true) out.push({ offset: Number(message.offset), message, highWatermark: response.highWatermark });
-    }
-    offset = Number(fetched[fetched.length - 1].offset) + 1;
-    if (offset >= response.highWatermark) break;
+    const chunk = response === undefined ? undefined : chunkOf(topic, offset, response, max - out.length);
+    if (chunk === undefined) break;
+    out.push(...chunk.entries);
+    offset = chunk.to;
+    if (offset >= chunk.highWatermark) break;
   }
   return out;
 };
