@@ -7,9 +7,11 @@
  * the tokens of an account locked or suspended through it, are forgotten at once, but a token
  * deleted (or an account locked) by another process sharing the database stays valid here for at
  * most `ttlMs` (a few seconds). Only found tokens are kept: a token issued by another
- * process is never answered "unknown" from the cache.
+ * process is never answered "unknown" from the cache. A token in use is looked up once at a time
+ * and read again in the background before it expires (domain/concurrency/expiringCache.ts), so a
+ * busy client's requests do not wait for that SELECT.
  */
-import { BoundedMap } from '../../domain/index.ts';
+import { createExpiringCache } from '../../domain/index.ts';
 import type { AccessTokenOwner, AccountStore } from '../../domain/app/accounts/index.ts';
 
 export interface AccessTokenCacheOptions {
@@ -19,22 +21,13 @@ export interface AccessTokenCacheOptions {
   readonly maxEntries?: number;
 }
 
-interface Entry {
-  readonly owner: AccessTokenOwner;
-  readonly expires: number;
-}
-
 export const withAccessTokenCache = (store: AccountStore, options: AccessTokenCacheOptions): AccountStore => {
-  const ttlMs = options.ttlMs ?? 3_000;
-  const maxEntries = options.maxEntries ?? 10_000;
-  const entries = new BoundedMap<string, Entry>(maxEntries);
-  /** Bumped by every invalidation: a lookup that overlapped one is not cached, as it may predate it. */
-  let invalidations = 0;
-
-  const forget = (matches: (owner: AccessTokenOwner) => boolean): void => {
-    invalidations += 1;
-    for (const [hash, entry] of entries) if (matches(entry.owner)) entries.delete(hash);
-  };
+  // Only found tokens are kept: one issued by another process is never answered "unknown" from here.
+  const owners = createExpiringCache<string, AccessTokenOwner | undefined>({
+    now: options.now, ttlMs: options.ttlMs ?? 3_000, maxEntries: options.maxEntries ?? 10_000, keep: (owner) => owner !== undefined,
+  });
+  const forget = (matches: (owner: AccessTokenOwner) => boolean): void =>
+    owners.forget((_hash, owner) => owner !== undefined && matches(owner));
   /** Forgets before and after the deletion, so no lookup during it is kept. */
   const invalidating = async <T>(matches: (owner: AccessTokenOwner) => boolean, deletion: Promise<T>): Promise<T> => {
     forget(matches);
@@ -47,17 +40,7 @@ export const withAccessTokenCache = (store: AccountStore, options: AccessTokenCa
 
   return {
     ...store,
-    async findAccessToken(tokenHash) {
-      const cached = entries.get(tokenHash);
-      if (cached !== undefined && cached.expires > options.now()) return cached.owner;
-      entries.delete(tokenHash);
-      const seen = invalidations;
-      const owner = await store.findAccessToken(tokenHash);
-      if (owner !== undefined && seen === invalidations) {
-        entries.set(tokenHash, { owner, expires: options.now() + ttlMs });
-      }
-      return owner;
-    },
+    findAccessToken: (tokenHash) => owners.get(tokenHash, () => store.findAccessToken(tokenHash)),
     deleteDevices: (userId, deviceIds) =>
       invalidating((owner) => owner.userId === userId && deviceIds.includes(owner.deviceId), store.deleteDevices(userId, deviceIds)),
     deleteOtherDevices: (userId, keepDeviceId) =>

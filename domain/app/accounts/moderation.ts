@@ -7,7 +7,7 @@
  * (400 M_INVALID_PARAM), then the account (404 M_NOT_FOUND, deactivated included), then the target:
  * another administrator (403), or, for a change, the requester themself (403).
  */
-import { BoundedMap } from '../../boundedMap.ts';
+import { createExpiringCache } from '../../concurrency/expiringCache.ts';
 import { MatrixError } from '../../errors.ts';
 import type { JsonObject } from '../../json.ts';
 import type { UserAccount } from '../../ports/accounts.ts';
@@ -39,27 +39,18 @@ export interface SuspensionCache {
 
 /**
  * Every room write asks whether its sender is suspended; this keeps the answer a few seconds so a
- * busy sender costs no extra statement per message. A change made through this process is seen at
- * once (`forget`); one made by another process sharing the database within `SUSPENSION_TTL_MS`.
+ * busy sender costs no extra statement per message (expiringCache.ts: one lookup per user at a
+ * time, renewed in the background while the user keeps writing). A change made through this
+ * process is seen at once (`forget`); one made by another process sharing the database within
+ * `SUSPENSION_TTL_MS`.
  */
 export const createSuspensionCache = (ctx: Pick<AccountsContext, 'store' | 'clock'>): SuspensionCache => {
-  const entries = new BoundedMap<string, { readonly suspended: boolean; readonly expires: number }>(SUSPENSION_CACHE_ENTRIES);
-  /** Bumped by `forget`: a lookup that overlapped one may predate the change, so it is not kept. */
-  let forgets = 0;
+  const answers = createExpiringCache<string, boolean>({
+    now: () => ctx.clock.now(), ttlMs: SUSPENSION_TTL_MS, maxEntries: SUSPENSION_CACHE_ENTRIES,
+  });
   return {
-    async isSuspended(userId) {
-      const cached = entries.get(userId);
-      if (cached !== undefined && cached.expires > ctx.clock.now()) return cached.suspended;
-      const seen = forgets;
-      const suspended = await isSuspended(ctx, userId);
-      if (seen !== forgets) return suspended;
-      entries.set(userId, { suspended, expires: ctx.clock.now() + SUSPENSION_TTL_MS });
-      return suspended;
-    },
-    forget(userId) {
-      forgets += 1;
-      entries.delete(userId);
-    },
+    isSuspended: (userId) => answers.get(userId, () => isSuspended(ctx, userId)),
+    forget: (userId) => answers.forget((cached) => cached === userId),
   };
 };
 
