@@ -31,7 +31,7 @@ import {
   analyticsProjection, createClickHouseAnalyticsReadModel, createClickHouseCountersReadModel, startClickHouseProjection,
 } from '../projections/analytics/index.ts';
 import {
-  createRecentEvents, createRoomQueries, createSyncStarts, notifyingStreamsMoved, createSqlRoomDirectory, createSqlRoomMembership, createSqlRoomServers, createSyncQueries, ensureRoomDirectorySchema, ensureSyncIndexes,
+  createRecentEvents, createRoomQueries, createSqlRoomDirectory, createSqlRoomMembership, createSqlRoomServers, createSyncQueries, ensureRoomDirectorySchema, ensureSyncIndexes,
   roomsProjection, ensureNotificationIndexes,
   createRelationQueries, createSlidingRoomQueries, createSqlContentReports, createSqlUserDirectory, ensureContentReportsSchema, ensureRelationIndexes,
   createBackfillQueries, createRoomEventGraph,
@@ -164,11 +164,7 @@ export const startStrata = async (
   // batches) and the single room writer (write side).
   // Tapped: the appservice sender hears which users and rooms have news for bridges (below).
   const notifierTap = tapNotifier(createInProcessNotifier());
-  // Where each /sync starts, held in memory (projections/rooms/syncStarts.ts): the rooms projection
-  // moves it before it wakes anyone, and every other notification says a user-data stream moved.
-  const syncStarts = createSyncStarts({ now: () => systemClock.now() });
-  const roomsNotifier = notifierTap.notifier;
-  const notifier = notifyingStreamsMoved(roomsNotifier, syncStarts);
+  const notifier = notifierTap.notifier;
   // The rooms projection gets this process's appends handed to it (the writer's log, below), and the
   // writer is the only one appending room events (the writer lease), so its consumer only fills in
   // what a local application declined (at start-up, while it catches up) and fetches in the
@@ -179,8 +175,7 @@ export const startStrata = async (
     latency: 'background',
     onApplied: (batch) => {
       recentEvents.observe(batch);
-      syncStarts.observe(batch);
-      roomsNotifier.notify(roomWakeKeys(batch.entries));
+      notifier.notify(roomWakeKeys(batch.entries));
     },
   });
   lifecycle.onStop('rooms projection', () => roomsRun.stop());
@@ -432,7 +427,7 @@ export const startStrata = async (
       waitWhileRunning(supervisor, roomsRun.name, signal, (stopped) => notifier.waitFor(keys, since, timeoutMs, stopped)),
   };
   const syncContext: SyncContext = {
-    rooms: roomQueries, sync: createSyncQueries(db, recentEvents, syncStarts), membership, directory, userData, notifier: roomWakeups, clock: systemClock,
+    rooms: roomQueries, sync: createSyncQueries(db, recentEvents), membership, directory, userData, notifier: roomWakeups, clock: systemClock,
     bundleAggregations: roomModules.bundleAggregations, preferences, responseIntervalMs: config.syncResponseIntervalMs,
   };
   const sync = createSync(syncContext);
@@ -445,7 +440,7 @@ export const startStrata = async (
   // Push gateway delivery: a room log consumer posting to the HTTP pushers of whoever an event notifies.
   const pushGateway = createPushGatewayClient({ logger: logger.child({ subsystem: 'push gateway' }) });
   const pushContext: PushSenderContext = {
-    serverName: config.serverName, rooms: roomQueries, sync: createSyncQueries(db, recentEvents, syncStarts), pushers: userDataStores.pushers, userData, gateway: pushGateway,
+    serverName: config.serverName, rooms: roomQueries, sync: createSyncQueries(db, recentEvents), pushers: userDataStores.pushers, userData, gateway: pushGateway,
     counts: syncContext, preferences, sentBadges: new BoundedMap<string, number>(PUSHERS_WITH_KNOWN_BADGES),
   };
   const pushSender = await startPushSender({

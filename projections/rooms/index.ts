@@ -3,7 +3,6 @@ export { roomsProjection, ROOMS_PROJECTION_NAME } from './projection.ts';
 export { ROOMS_SCHEMA, ROOMS_TABLES } from './schema.ts';
 export { createRoomQueries } from './queries.ts';
 export { createRecentEvents, type RecentEvents } from './recentEvents.ts';
-export { createSyncStarts, notifyingStreamsMoved, type SyncStarts } from './syncStarts.ts';
 export { createSqlRoomDirectory, ensureRoomDirectorySchema, ROOM_DIRECTORY_SCHEMA } from './directory.ts';
 export { createSqlRoomMembership, createSyncQueries, ensureSyncIndexes, SYNC_INDEXES } from './syncQueries.ts';
 export { createNotificationQueries, ensureNotificationIndexes, NOTIFICATION_INDEXES } from './unreadQueries.ts';

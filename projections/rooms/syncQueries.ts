@@ -7,7 +7,6 @@ import type { SyncReadModel, UserMembershipChange } from '../../domain/app/rooms
 import type { RoomMembership } from '../../domain/app/userData/index.ts';
 import { ROOMS_PROJECTION_NAME } from './projection.ts';
 import type { RecentEvents } from './recentEvents.ts';
-import type { SyncStarts } from './syncStarts.ts';
 import { unreadWindow } from './unreadQueries.ts';
 import { EVENT_COLUMNS, hydrate, type EventRow } from './rows.ts';
 
@@ -103,11 +102,8 @@ const readPositionsWithChanges = async (db: SqlExecutor, userIds: readonly strin
   return new Map(userIds.map((userId) => [userId, { ...positions, changes: changes.get(userId)! }]));
 };
 
-/**
- * With `recent`, the unread windows the newest events answer are read from memory (recentEvents.ts);
- * with `starts`, where a /sync starts too, when it holds that (syncStarts.ts).
- */
-export const createSyncQueries = (db: SqlExecutor, recent?: RecentEvents, starts?: SyncStarts): SyncReadModel => {
+/** With `recent`, the unread windows the newest events answer are read from memory (recentEvents.ts). */
+export const createSyncQueries = (db: SqlExecutor, recent?: RecentEvents): SyncReadModel => {
   /**
    * The users asking in this turn of the event loop, answered by one statement when it ends. One
    * commit wakes every listener of a room at once: they share one snapshot (one round trip instead
@@ -118,20 +114,12 @@ export const createSyncQueries = (db: SqlExecutor, recent?: RecentEvents, starts
   const flush = (): void => {
     const batch = pending!;
     pending = undefined;
-    const read = starts?.begin();
     readPositionsWithChanges(db, [...batch.keys()]).then(
-      (answers) => {
-        if (read !== undefined) starts!.remember(read, answers);
-        for (const [userId, waiting] of batch) for (const { resolve } of waiting) resolve(answers.get(userId)!); },
+      (answers) => { for (const [userId, waiting] of batch) for (const { resolve } of waiting) resolve(answers.get(userId)!); },
       (error: unknown) => { for (const waiting of batch.values()) for (const { reject } of waiting) reject(error); },
     );
   };
   return createSyncReadModel(db, recent, (userId) => new Promise((resolve, reject) => {
-    const held = starts?.held(userId);
-    if (held !== undefined) {
-      resolve(held);
-      return;
-    }
     if (pending === undefined) {
       pending = new Map();
       setImmediate(flush);

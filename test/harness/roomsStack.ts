@@ -15,7 +15,7 @@ import { createPgliteDatabase } from '../../infra/pglite/index.ts';
 import { cryptoRandom, systemClock } from '../../infra/stores/index.ts';
 import { applyingAppended, startProjection, type RunningProjection } from '../../projections/runtime/index.ts';
 import {
-  createRecentEvents, createRoomQueries, createSyncStarts, type SyncStarts, createSqlRoomDirectory, ensureRoomDirectorySchema, roomsProjection, type RecentEvents,
+  createRecentEvents, createRoomQueries, createSqlRoomDirectory, ensureRoomDirectorySchema, roomsProjection, type RecentEvents,
 } from '../../projections/rooms/index.ts';
 
 export const TEST_PARTITIONS = 4;
@@ -30,8 +30,6 @@ export interface RoomsStack {
   readonly rooms: Rooms;
   /** The newest events as the projection committed them (projections/rooms/recentEvents.ts); `queries` reads SQL only. */
   readonly recent: RecentEvents;
-  /** Where each /sync starts, as the projection committed it (projections/rooms/syncStarts.ts). */
-  readonly starts: SyncStarts;
   /** Stops the projection; closes the log and database only when the stack opened them. */
   close(): Promise<void>;
 }
@@ -62,14 +60,7 @@ export const startRoomsStack = async (options: RoomsStackOptions = {}): Promise<
   const db = options.db ?? (await createPgliteDatabase({ dir: path.join(dir, 'db') }));
   await ensureRoomDirectorySchema(db);
   const recent = createRecentEvents();
-  const starts = createSyncStarts({ now: () => Date.now() });
-  const projection = await startProjection({
-    projection: roomsProjection, log, db,
-    onApplied: (batch) => {
-      recent.observe(batch);
-      starts.observe(batch);
-    },
-  });
+  const projection = await startProjection({ projection: roomsProjection, log, db, onApplied: (batch) => recent.observe(batch) });
   const queries = createRoomQueries(db);
   const directory = createSqlRoomDirectory(db);
   const key = testSigningKey(serverName);
@@ -85,7 +76,7 @@ export const startRoomsStack = async (options: RoomsStackOptions = {}): Promise<
     profiles: options.profiles ?? { getProfile: async () => undefined },
   });
   return {
-    log, db, projection, queries, directory, writer, rooms, recent, starts,
+    log, db, projection, queries, directory, writer, rooms, recent,
     close: async () => {
       await projection.stop();
       if (options.log === undefined) await log.close();
