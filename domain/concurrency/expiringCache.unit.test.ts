@@ -16,11 +16,22 @@ const cacheAt = (clock: { t: number }, keep?: (value: string | undefined) => boo
     now: () => clock.t, ttlMs: 3_000, refreshAfterMs: 2_000, maxEntries: 2, ...(keep === undefined ? {} : { keep }),
   });
 
+/** A cache on a test clock over a held store; `known` asks for `key` and answers its lookup with `value`. */
+const setUp = (keep?: (value: string | undefined) => boolean) => {
+  const clock = { t: 0 };
+  const store = heldStore();
+  const cache = cacheAt(clock, keep);
+  const known = async (key: string, value: string | undefined) => {
+    const answer = cache.get(key, store.load(key));
+    store.lookups.at(-1)!.release(value);
+    return answer;
+  };
+  return { clock, ...store, cache, known };
+};
+
 describe('expiring cache', () => {
   it('shares one lookup between callers asking while it is under way, then answers from memory', async () => {
-    const clock = { t: 0 };
-    const { lookups, load } = heldStore();
-    const cache = cacheAt(clock);
+    const { clock, lookups, load, cache } = setUp();
     const first = cache.get('a', load('a'));
     const second = cache.get('a', load('a'));
     expect(lookups).toHaveLength(1);
@@ -32,12 +43,8 @@ describe('expiring cache', () => {
   });
 
   it('renews a key still in use in the background, serving the answer it has meanwhile', async () => {
-    const clock = { t: 0 };
-    const { lookups, load } = heldStore();
-    const cache = cacheAt(clock);
-    const first = cache.get('a', load('a'));
-    lookups[0]!.release('A');
-    await first;
+    const { clock, lookups, load, cache, known } = setUp();
+    await known('a', 'A');
     clock.t = 2_500;
     expect(await cache.get('a', load('a'))).toBe('A');
     expect(await cache.get('a', load('a'))).toBe('A');
@@ -51,12 +58,8 @@ describe('expiring cache', () => {
   });
 
   it('never serves an answer older than the time to live: an expired key waits for a new lookup', async () => {
-    const clock = { t: 0 };
-    const { lookups, load } = heldStore();
-    const cache = cacheAt(clock);
-    const first = cache.get('a', load('a'));
-    lookups[0]!.release('A');
-    await first;
+    const { clock, lookups, load, cache, known } = setUp();
+    await known('a', 'A');
     clock.t = 3_000;
     let answered: string | undefined;
     const late = cache.get('a', load('a')).then((value) => (answered = value));
@@ -68,9 +71,7 @@ describe('expiring cache', () => {
   });
 
   it('keeps only the answers `keep` accepts, and a refused answer drops the older one', async () => {
-    const clock = { t: 0 };
-    const { lookups, load } = heldStore();
-    const cache = cacheAt(clock, (value) => value !== undefined);
+    const { clock, lookups, load, cache } = setUp((value) => value !== undefined);
     const unknown = cache.get('x', load('x'));
     lookups[0]!.release(undefined);
     expect(await unknown).toBeUndefined();
@@ -89,9 +90,7 @@ describe('expiring cache', () => {
   });
 
   it('after forget, neither keeps nor shares a lookup begun before it', async () => {
-    const clock = { t: 0 };
-    const { lookups, load } = heldStore();
-    const cache = cacheAt(clock);
+    const { lookups, load, cache } = setUp();
     const before = cache.get('a', load('a'));
     cache.forget((key) => key === 'a');
     const after = cache.get('a', load('a'));
@@ -104,9 +103,7 @@ describe('expiring cache', () => {
   });
 
   it('forgets only the matching answers', async () => {
-    const clock = { t: 0 };
-    const { lookups, load } = heldStore();
-    const cache = cacheAt(clock);
+    const { lookups, load, cache } = setUp();
     const a = cache.get('a', load('a'));
     const b = cache.get('b', load('b'));
     lookups[0]!.release('A');
@@ -119,9 +116,7 @@ describe('expiring cache', () => {
   });
 
   it('passes a failed lookup to everyone sharing it and keeps nothing; a failed renewal leaves the answer to expire', async () => {
-    const clock = { t: 0 };
-    const { lookups, load } = heldStore();
-    const cache = cacheAt(clock);
+    const { clock, lookups, load, cache } = setUp();
     const first = cache.get('a', load('a'));
     const second = cache.get('a', load('a'));
     lookups[0]!.fail(new Error('store down'));
@@ -141,9 +136,7 @@ describe('expiring cache', () => {
   });
 
   it('holds at most maxEntries answers', async () => {
-    const clock = { t: 0 };
-    const { lookups, load } = heldStore();
-    const cache = cacheAt(clock);
+    const { lookups, load, cache } = setUp();
     for (const key of ['a', 'b', 'c']) {
       const answer = cache.get(key, load(key));
       lookups.at(-1)!.release(key.toUpperCase());
