@@ -5,12 +5,14 @@
  * With a baseline (--baseline-url or --start-synapse) the same scenario runs against it, one
  * server after the other, and both are printed side by side. See docs/benchmarks.md.
  */
+import { writeFileSync } from 'node:fs';
 import { benchOptions, startWatchdog } from '../runner.ts';
 import { parseCsBenchArgs, SYNAPSE_URL, usage, type CsBenchOptions, type Target } from './options.ts';
 import { newRunId } from './population.ts';
 import { errorLines, printComparison, summaryLines } from './report.ts';
 import { runServer, type ServerResult } from './scenario.ts';
 import { ensureSynapse, stopSynapse, synapseDatabase } from './synapse.ts';
+import { TRACE_HEADER } from './tracker.ts';
 
 const say = (line: string) => void process.stderr.write(`${line}\n`);
 
@@ -40,6 +42,7 @@ export const run = async (args: string[]): Promise<void> => {
       targets = targets.map((t) => (t.url === SYNAPSE_URL && t.database === undefined ? { ...t, database } : t));
     }
     const runId = newRunId();
+    if (options.tracePath !== undefined) writeFileSync(options.tracePath, `${TRACE_HEADER}\n`);
     say(`bench cs: run ${runId}; ${shape(options)}, ` +
       `${options.durationSeconds} s per rate, ${options.findMax ? `find-max from ${options.rates[0]}/s` : `rates ${options.rates.join(', ')}/s`}`);
     for (const target of targets) {

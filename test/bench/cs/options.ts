@@ -35,6 +35,8 @@ export interface CsBenchOptions {
   readonly maxRuntimeSeconds: number;
   readonly startSynapse: boolean;
   readonly keepSynapse: boolean;
+  /** `--trace`: where every message's timeline is written as CSV. */
+  readonly tracePath?: string;
 }
 
 export const SYNAPSE_URL = 'http://127.0.0.1:18008';
@@ -73,6 +75,9 @@ export const usage = `usage: npm run bench cs -- --url URL --shared-secret S [op
   --request-timeout SECONDS    per request, sync long-polls get 30 s on top (default 30)
   --p99-bound MS               a rate is sustained while delivery p99 <= this (default 2000)
   --max-runtime SECONDS        hard stop for the whole command (default: computed from the above)
+  --trace FILE                 also write every message's send start, send time and last delivery
+                               as CSV (one row per message, every server and rate), to find when
+                               in a run the slow ones were
   --allow-remote               permit non-loopback URLs (refused by default)`;
 
 /**
@@ -135,7 +140,7 @@ export const parseCsBenchArgs = (args: readonly string[], env: Readonly<Record<s
       'listeners-per-room': { type: 'string' }, 'members-send': { type: 'boolean' },
       filter: { type: 'boolean' }, 'no-filter': { type: 'boolean' }, 'timeline-limit': { type: 'string' },
       'max-in-flight': { type: 'string' }, drain: { type: 'string' }, 'request-timeout': { type: 'string' },
-      'p99-bound': { type: 'string' }, 'max-runtime': { type: 'string' },
+      'p99-bound': { type: 'string' }, 'max-runtime': { type: 'string' }, trace: { type: 'string' },
       'allow-remote': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -206,5 +211,6 @@ export const parseCsBenchArgs = (args: readonly string[], env: Readonly<Record<s
     maxRuntimeSeconds: positive('max-runtime', values['max-runtime'], Math.ceil(computedRuntime), false),
     startSynapse,
     keepSynapse: values['keep-synapse'] === true,
+    ...(values.trace === undefined ? {} : { tracePath: values.trace }),
   };
 };

@@ -46,6 +46,8 @@ describe('parseCsBenchArgs', () => {
     expect(() => parse([...base, '--filter', '--no-filter'])).toThrow(/either --filter or --no-filter/);
     expect(() => parse([...base, '--no-filter', '--timeline-limit', '10'])).toThrow(/needs the filter/);
     expect(() => parse([...base, '--members-send', '--clients', '20'])).toThrow(/--clients is unused/);
+    expect(parse([...base, '--trace', '/tmp/t.csv']).tracePath).toBe('/tmp/t.csv');
+    expect(parse(base).tracePath).toBeUndefined();
     expect(() => parse([...base, '--listeners-per-room', '0'])).toThrow(/--listeners-per-room/);
   });
 

@@ -2,6 +2,7 @@
  * The scenario against one server: populate it, position the listeners, then for each rate step
  * send open-loop for the set duration and wait (bounded) for the listeners to see every message.
  */
+import { appendFileSync } from 'node:fs';
 import { createProgressBar } from '../../../infra/cli/index.ts';
 import { hostLoadBetween, sampleHost } from '../hostLoad.ts';
 import { startListener, type Listener } from './listener.ts';
@@ -10,7 +11,7 @@ import { inFlightCapFor, type CsBenchOptions, type Target } from './options.ts';
 import { listenerNumber, mapLimit, populate } from './population.ts';
 import { projectionsOf } from './report.ts';
 import { runOpenLoop } from './scheduler.ts';
-import { benchMessageContent, benchMessageId, createDeliveryTracker, type DeliveryTracker } from './tracker.ts';
+import { benchMessageContent, benchMessageId, createDeliveryTracker, traceLines, type DeliveryTracker } from './tracker.ts';
 import { judgeStep, type StepResult } from './verdict.ts';
 
 export interface ListenerSummary {
@@ -122,6 +123,7 @@ export const runServer = async (
       drain.update(tracker.deliveries(), tracker.deliveries() + tracker.outstanding());
       drain.finish();
       const host = hostLoadBetween(hostBefore, sampleHost());
+      if (options.tracePath !== undefined) appendFileSync(options.tracePath, traceLines(label, rate, tracker.timeline()).map((line) => `${line}\n`).join(''));
       return { rate, schedule, figures: tracker.figures(), ...(host === undefined ? {} : { host }) };
     };
 

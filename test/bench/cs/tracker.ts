@@ -35,7 +35,33 @@ export interface DeliveryTracker {
   outstanding(): number;
   deliveries(): number;
   figures(): StepFigures;
+  /** Every message in send order, times from the step's first send (for `--trace`). */
+  timeline(): TimelineRow[];
 }
+
+/** One message's life: when its send began, how long it took, when its last listener saw it. */
+export interface TimelineRow {
+  readonly id: string;
+  readonly startedMs: number;
+  /** Undefined while no answer came. */
+  readonly sendMs: number | undefined;
+  readonly failed: boolean;
+  readonly listeners: number;
+  readonly delivered: number;
+  /** From the send's start to the last delivery seen (undefined: none). */
+  readonly lastDeliveryMs: number | undefined;
+}
+
+/** The CSV columns `--trace` writes, one row per message. */
+export const TRACE_HEADER = 'server,rate,message,started_ms,send_ms,failed,listeners,delivered,last_delivery_ms';
+
+export const traceLines = (server: string, rate: number, rows: readonly TimelineRow[]): string[] => {
+  const ms = (value: number | undefined): string => (value === undefined ? '' : value.toFixed(1));
+  // Labels are the user's own; a comma or quote in one is quoted as CSV wants.
+  const label = /[",\n]/.test(server) ? `"${server.replaceAll('"', '""')}"` : server;
+  return rows.map((row) =>
+    [label, rate, row.id, ms(row.startedMs), ms(row.sendMs), row.failed ? 1 : 0, row.listeners, row.delivered, ms(row.lastDeliveryMs)].join(','));
+};
 
 interface Message {
   readonly startedAt: number;
@@ -73,6 +99,19 @@ export const createDeliveryTracker = (step: string): DeliveryTracker => {
       return missing;
     },
     deliveries: () => deliveries,
+    timeline() {
+      const all = [...messages.entries()];
+      const start = Math.min(...all.map(([, m]) => m.startedAt));
+      return all.map(([id, m]) => ({
+        id,
+        startedMs: m.startedAt - start,
+        sendMs: m.sendMs,
+        failed: m.error !== undefined,
+        listeners: m.listeners.length,
+        delivered: m.seen.size,
+        lastDeliveryMs: m.seen.size === 0 ? undefined : Math.max(...m.seen.values()) - m.startedAt,
+      }));
+    },
     figures() {
       const sendMs: number[] = [];
       const deliveryMs: number[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { benchMessageContent, benchMessageId, createDeliveryTracker } from './tracker.ts';
+import { benchMessageContent, benchMessageId, createDeliveryTracker, TRACE_HEADER, traceLines } from './tracker.ts';
 
 describe('createDeliveryTracker', () => {
   it('measures delivery from send start, per listener, and counts losses', () => {
@@ -48,5 +48,28 @@ describe('bench message content', () => {
     expect(benchMessageId({ type: 'm.room.message', content })).toBe('r.1.2');
     expect(benchMessageId({ content: { body: 'hello' } })).toBeUndefined();
     expect(benchMessageId(null)).toBeUndefined();
+  });
+});
+
+describe('the per-message trace', () => {
+  it('lists every message in send order from the first send, with its send time and last delivery', () => {
+    const t = createDeliveryTracker('s');
+    t.sendStarted('s.0', [0, 1], 1000);
+    t.sendStarted('s.1', [0], 1004);
+    t.sendStarted('s.2', [0], 1008);
+    t.sendFinished('s.0', 1020);
+    t.sendFinished('s.1', 1030, 'PUT send → 500');
+    t.delivered('s.0', 1, 1100);
+    t.delivered('s.0', 0, 1050);
+    expect(t.timeline()).toEqual([
+      { id: 's.0', startedMs: 0, sendMs: 20, failed: false, listeners: 2, delivered: 2, lastDeliveryMs: 100 },
+      { id: 's.1', startedMs: 4, sendMs: 26, failed: true, listeners: 1, delivered: 0, lastDeliveryMs: undefined },
+      { id: 's.2', startedMs: 8, sendMs: undefined, failed: false, listeners: 1, delivered: 0, lastDeliveryMs: undefined },
+    ]);
+    expect(traceLines('Strata', 500, t.timeline())).toEqual([
+      'Strata,500,s.0,0.0,20.0,0,2,2,100.0', 'Strata,500,s.1,4.0,26.0,1,1,0,', 'Strata,500,s.2,8.0,,0,1,0,',
+    ]);
+    expect(TRACE_HEADER.split(',')).toHaveLength(9);
+    expect(traceLines('a "b", c', 1, t.timeline())[0]).toBe('"a ""b"", c",1,s.0,0.0,20.0,0,2,2,100.0');
   });
 });
