@@ -25,8 +25,8 @@ export interface ExpiringCacheOptions<V> {
 export interface ExpiringCache<K, V> {
   /** The answer for `key`: cached, shared with a lookup under way, or `load`ed. */
   get(key: K, load: () => Promise<V>): Promise<V>;
-  /** Drops the answers `matches` names (all with no argument); lookups under way are not kept. */
-  forget(matches?: (key: K, value: V) => boolean): void;
+  /** Drops the answers `matches` names; lookups under way are not kept. */
+  forget(matches: (key: K, value: V) => boolean): void;
 }
 
 interface Entry<V> {
@@ -89,7 +89,7 @@ export const createExpiringCache = <K, V>(options: ExpiringCacheOptions<V>): Exp
     },
     forget(matches) {
       generation += 1;
-      for (const [key, entry] of entries) if (matches === undefined || matches(key, entry.value)) entries.delete(key);
+      for (const [key, entry] of entries) if (matches(key, entry.value)) entries.delete(key);
     },
   };
 };

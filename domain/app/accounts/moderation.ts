@@ -50,7 +50,7 @@ export const createSuspensionCache = (ctx: Pick<AccountsContext, 'store' | 'cloc
   });
   return {
     isSuspended: (userId) => answers.get(userId, () => isSuspended(ctx, userId)),
-    forget: (userId) => answers.forget((cached) => cached === userId),
+    forget: (userId) => answers.forget((key) => key === userId),
   };
 };
 
