@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeSqlDatabaseContract } from '../../test/contracts/index.ts';
 import { createPgliteDatabase } from './pgliteDatabase.ts';
+import { PREPARED_STATEMENTS } from './pipeline.ts';
 
 const dirs: string[] = [];
 const freshDir = async () => {
@@ -99,6 +100,38 @@ describe('PGlite specifics', () => {
     expect(failure).toBeInstanceOf(Error);
     expect((failure as { code?: string }).code).toBe('23505');
     expect((await db.query('SELECT n FROM together ORDER BY n')).rows).toEqual([{ n: 1 }, { n: 2 }]);
+    await db.close();
+  });
+
+  it('answers a statement again after a table it reads changed shape under its prepared plan', async () => {
+    const db = await createPgliteDatabase({ dir: await freshDir() });
+    await db.query('CREATE TABLE shape (a int)');
+    await db.query('INSERT INTO shape VALUES (1)');
+    const select = () => db.query('SELECT * FROM shape');
+    expect((await select()).rows).toEqual([{ a: 1 }]);
+    expect((await select()).rows).toEqual([{ a: 1 }]);
+    await db.query('ALTER TABLE shape ADD COLUMN b int DEFAULT 2');
+    expect((await select()).rows).toEqual([{ a: 1, b: 2 }]);
+    expect((await db.transactionOf!([{ text: 'SELECT * FROM shape' }]))[0]!.rows).toEqual([{ a: 1, b: 2 }]);
+    await db.close();
+  });
+
+  it('keeps answering the same statements after a failed list, and beyond the prepared statements it keeps', async () => {
+    const db = await createPgliteDatabase({ dir: await freshDir() });
+    await db.query('CREATE TABLE kept_once (n int PRIMARY KEY)');
+    const insert = (n: number) => ({ text: 'INSERT INTO kept_once (n) VALUES ($1)', values: [n] });
+    const fresh = { text: 'SELECT count(*) AS c FROM kept_once WHERE n > $1', values: [0] };
+    // The failure comes before a statement never prepared, whose Parse PostgreSQL then skips.
+    await expect(db.transactionOf!([insert(1), insert(1), fresh])).rejects.toMatchObject({ code: '23505' });
+    await expect(db.query('SELECT bad syntax here')).rejects.toMatchObject({ code: '42601' });
+    expect((await db.transactionOf!([insert(1), fresh]))[1]!.rows).toEqual([{ c: 1 }]);
+    expect((await db.query(fresh.text, fresh.values)).rows).toEqual([{ c: 1 }]);
+    // More distinct statements than are kept prepared: the oldest are closed and prepared again.
+    for (let k = 0; k < PREPARED_STATEMENTS + 20; k++) {
+      expect((await db.query(`SELECT $1::int + ${k} AS v`, [1])).rows).toEqual([{ v: 1 + k }]);
+    }
+    expect((await db.query('SELECT $1::int + 0 AS v', [5])).rows).toEqual([{ v: 5 }]);
+    expect((await db.query(fresh.text, [0])).rows).toEqual([{ c: 1 }]);
     await db.close();
   });
 

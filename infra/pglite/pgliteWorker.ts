@@ -4,19 +4,16 @@
  * event loop, so HTTP, the log and the projections keep running while a statement executes.
  *
  * Requests are handled as they arrive, concurrently: PGlite's own mutex serialises them, and a plain
- * statement waits while a transaction is open. Statements of an open transaction run on it directly.
+ * statement waits while a transaction is open. Plain statements and statement lists go through
+ * pipeline.ts (one pass through PGlite each, prepared statements); statements of an open
+ * interactive transaction run on it through PGlite's own `query`.
  */
 import { parentPort } from 'node:worker_threads';
-import { PGlite, types, type Transaction } from '@electric-sql/pglite';
+import { PGlite, types, type Results, type Transaction } from '@electric-sql/pglite';
 import type { SqlParam } from '../../domain/ports/index.ts';
 import { parseInt8, rowCountOf } from '../postgres/sqlTypes.ts';
+import { createPipeline, type Pipeline } from './pipeline.ts';
 import { serializeError, type Reply, type Request, type WireResult } from './protocol.ts';
-
-interface PgliteTarget {
-  query<T>(query: string, params?: unknown[]): Promise<{
-    rows: T[]; rowCount?: number; affectedRows?: number; fields: { name: string; dataTypeID: number }[];
-  }>;
-}
 
 interface OpenTransaction {
   readonly tx: Transaction;
@@ -33,6 +30,7 @@ if (port === null) throw new Error('pgliteWorker.ts runs as a worker thread');
 const ROLLBACK = Symbol('rollback');
 
 let pglite: PGlite | undefined;
+let pipeline: Pipeline | undefined;
 let closed = false;
 let nextTransaction = 1;
 const transactions = new Map<number, OpenTransaction>();
@@ -44,19 +42,30 @@ const fail = (id: number, error: unknown): void => reply({ id, ok: false, error:
 const asText = (text: string): string => text;
 const JSON_TYPES: ReadonlySet<number> = new Set([types.JSON, types.JSONB]);
 
-const run = async (target: PgliteTarget, text: string, values?: readonly SqlParam[]): Promise<WireResult> => {
-  const result = await target.query<Record<string, unknown>>(text, values === undefined ? undefined : [...values]);
+/** A PGlite result as it crosses the thread. */
+const wireResult = (result: Results): WireResult => {
   const json = result.fields.filter((field) => JSON_TYPES.has(field.dataTypeID)).map((field) => field.name);
   return {
-    rows: result.rows,
+    rows: result.rows as Record<string, unknown>[],
     rowCount: rowCountOf(result.rowCount ?? result.affectedRows, result.rows),
     ...(json.length === 0 ? {} : { json }),
   };
 };
 
+/** A statement inside an open interactive transaction, through PGlite's own `query`. */
+const run = async (target: Transaction, text: string, values?: readonly SqlParam[]): Promise<WireResult> =>
+  wireResult(await target.query<Record<string, unknown>>(text, values === undefined ? undefined : [...values]));
+
+const notOpen = (): Error => new Error(closed ? 'PGlite is closed' : 'PGlite is not open');
+
 const database = (): PGlite => {
-  if (pglite === undefined) throw new Error(closed ? 'PGlite is closed' : 'PGlite is not open');
+  if (pglite === undefined) throw notOpen();
   return pglite;
+};
+
+const pipelined = (): Pipeline => {
+  if (pipeline === undefined) throw notOpen();
+  return pipeline;
 };
 
 const begin = (id: number): void => {
@@ -92,11 +101,13 @@ const handle = async (request: Request): Promise<void> => {
       // relaxedDurability stays off: every statement reaches the files before its promise resolves,
       // so a killed process loses nothing that was reported committed.
       pglite = await PGlite.create({ dataDir: request.dir, parsers: { [types.INT8]: parseInt8, [types.JSON]: asText, [types.JSONB]: asText } });
+      pipeline = createPipeline(pglite);
       reply({ id: request.id, ok: true });
       return;
     case 'query': {
       if (request.tx === undefined) {
-        reply({ id: request.id, ok: true, value: await run(database(), request.text, request.values) });
+        const [result] = await pipelined().run([{ text: request.text, ...(request.values === undefined ? {} : { values: request.values }) }], { transaction: false });
+        reply({ id: request.id, ok: true, value: wireResult(result!) });
         return;
       }
       const open = transactions.get(request.tx);
@@ -115,19 +126,15 @@ const handle = async (request: Request): Promise<void> => {
       return;
     }
     case 'batch': {
-      const { statements } = request;
-      const results = await database().transaction(async (tx) => {
-        const done: WireResult[] = [];
-        for (const statement of statements) done.push(await run(tx, statement.text, statement.values));
-        return done;
-      });
-      reply({ id: request.id, ok: true, value: results });
+      const results = await pipelined().run(request.statements, { transaction: true });
+      reply({ id: request.id, ok: true, value: results.map(wireResult) });
       return;
     }
     case 'close': {
       // Statements that arrive while PGlite closes are refused as closed rather than left unanswered.
       const closing = pglite;
       pglite = undefined;
+      pipeline = undefined;
       closed = true;
       await closing?.close();
       reply({ id: request.id, ok: true });

@@ -51,6 +51,13 @@ export const describeSqlDatabaseContract = (name: string, open: () => Promise<Sq
       expect(row.amount).toBe('12.50');
     });
 
+    it('reads arrays with NULL, quotes and backslashes, number and bigint arrays, and an object as json', async () => {
+      const { rows } = await db.query<{ t: unknown; n: unknown; b: unknown; j: unknown }>(
+        'SELECT $1::text[] AS t, $2::int8[] AS n, $3::int8[] AS b, $4::jsonb AS j',
+        [['a\\b', null, '"q"', '{x}', ''], [1, -2, 3], [9_007_199_254_740_993n], { k: ['v', null, 1] }]);
+      expect(rows[0]).toEqual({ t: ['a\\b', null, '"q"', '{x}', ''], n: [1, -2, 3], b: [9_007_199_254_740_993n], j: { k: ['v', null, 1] } });
+    });
+
     it('returns int8 and count(*) as numbers, and int8 beyond 2^53 as bigint', async () => {
       const { rows } = await db.query<{ c: unknown; big: unknown; arr: unknown; nul: unknown }>(
         `SELECT count(*) AS c, 9007199254740993::int8 AS big, ARRAY[1, 2]::int8[] AS arr, NULL::int8 AS nul
