@@ -117,8 +117,11 @@ export const createPipeline = (db: PGlite, maxPrepared = PREPARED_STATEMENTS): P
       // After an error PostgreSQL skipped every message up to the Sync: which of this pipeline's
       // statements got prepared is unknown, so each is closed (closing a missing one is no error).
       closing.push(...made.values());
-      // An explicit transaction is left open and failed: end it.
-      if (transaction) await db.execProtocolStream(serialize.query('ROLLBACK'), { syncToFs: false, throwOnError: false });
+      // An explicit transaction is left open and failed: end it. The statement's error is the one
+      // to report; if even the rollback fails, PGlite is unusable and says so on the next call.
+      if (transaction) {
+        await db.execProtocolStream(serialize.query('ROLLBACK'), { syncToFs: false, throwOnError: false }).catch(() => undefined);
+      }
       throw error;
     }
   };
