@@ -94,8 +94,11 @@ describe('PGlite specifics', () => {
     const db = await createPgliteDatabase({ dir: await freshDir() });
     await db.query('CREATE TABLE together (n int8 PRIMARY KEY)');
     const insert = (n: number) => ({ text: 'INSERT INTO together (n) VALUES ($1) RETURNING n', values: [n] });
-    const results = await db.transactionOf!([insert(1), insert(2), { text: 'SELECT count(*) AS c FROM together' }]);
-    expect(results.map((result) => result.rows[0])).toEqual([{ n: 1 }, { n: 2 }, { c: 2 }]);
+    const results = await db.transactionOf!([insert(1), insert(2), { text: 'SELECT count(*) AS c FROM together' },
+      { text: 'SET LOCAL synchronous_commit TO off' }]);
+    expect(results.map((result) => result.rows[0])).toEqual([{ n: 1 }, { n: 2 }, { c: 2 }, undefined]);
+    // Each statement's own count: a command without one counts no rows, whatever came before it.
+    expect(results.map((result) => result.rowCount)).toEqual([1, 1, 1, 0]);
     const failure = await db.transactionOf!([insert(3), insert(1), insert(4)]).then(() => undefined, (error: unknown) => error);
     expect(failure).toBeInstanceOf(Error);
     expect((failure as { code?: string }).code).toBe('23505');

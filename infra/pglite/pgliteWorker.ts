@@ -47,7 +47,8 @@ const wireResult = (result: Results): WireResult => {
   const json = result.fields.filter((field) => JSON_TYPES.has(field.dataTypeID)).map((field) => field.name);
   return {
     rows: result.rows as Record<string, unknown>[],
-    rowCount: rowCountOf(result.rowCount ?? result.affectedRows, result.rows),
+    // `affectedRows` adds up the counts of every result of one pass: each statement's own is `rowCount`.
+    rowCount: rowCountOf(result.rowCount, result.rows),
     ...(json.length === 0 ? {} : { json }),
   };
 };
