@@ -128,6 +128,8 @@ export const createPipeline = (db: PGlite, maxPrepared = PREPARED_STATEMENTS): P
 
   return {
     run: (statements, { transaction }) => db._runExclusiveTransaction(() => db.runExclusive(async () => {
+      // Inside the locks: a pipeline that waited behind close() fails as closing, not in the database.
+      await db._checkReady();
       let results: Results;
       try {
         results = await once(statements, transaction);
