@@ -100,18 +100,18 @@ export const createPipeline = (db: PGlite, maxPrepared = PREPARED_STATEMENTS): P
     const made = new Map<string, string>();
     const closes = closing.map((name) => serialize.close({ type: 'S', name }));
     const body = statements.flatMap((statement) => messagesOf(statement, made));
-    const transactionText = transaction ? [{ text: 'BEGIN' }, { text: 'COMMIT' }] : [];
-    const [begin, commit] = transactionText.map((statement) => messagesOf(statement, made).flat());
-    const buffer = concat([...closes, ...(begin ?? []), ...body, ...(commit ?? []), serialize.sync()]);
+    const begin = transaction ? messagesOf({ text: 'BEGIN' }, made) : [];
+    const commit = transaction ? messagesOf({ text: 'COMMIT' }, made) : [];
+    const buffer = concat([...closes, ...begin, ...body, ...commit, serialize.sync()]);
     closing = [];
     try {
-      const messages = await db.execProtocolStream(buffer, { syncToFs: false });
-      for (const [text, name] of made) prepared.set(text, name);
-      while (prepared.size > maxPrepared) forget(prepared.keys().next().value!);
-      const results = parse.parseResults(messages, db.parsers);
+      const results = parse.parseResults(await db.execProtocolStream(buffer, { syncToFs: false }), db.parsers);
       if (results.length !== statements.length + (transaction ? 2 : 0)) {
         throw new Error(`PGlite answered ${results.length} results for ${statements.length} statements`);
       }
+      // Kept only once the pass is known good: the catch below closes what this pass made.
+      for (const [text, name] of made) prepared.set(text, name);
+      while (prepared.size > maxPrepared) forget(prepared.keys().next().value!);
       return transaction ? results.slice(1, -1) : results;
     } catch (error) {
       // After an error PostgreSQL skipped every message up to the Sync: which of this pipeline's
