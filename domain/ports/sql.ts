@@ -24,6 +24,16 @@ export interface SqlExecutor {
   query<Row = Record<string, unknown>>(text: string, values?: readonly SqlParam[]): Promise<SqlResult<Row>>;
 }
 
+export interface TransactionOptions {
+  /**
+   * Nobody waits on this transaction (a projection catching up in the background): an adapter that
+   * runs one statement at a time (PGlite) runs it after the statements that arrived while it
+   * waited, so a request's statements do not queue behind it. It is still run, in order with the
+   * caller's own; the adapters with a connection each (PostgreSQL) run it at once.
+   */
+  readonly deferrable?: boolean;
+}
+
 export interface SqlDatabase extends SqlExecutor {
   /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
@@ -32,6 +42,6 @@ export interface SqlDatabase extends SqlExecutor {
    * round trip where the adapter pipelines). Resolves with their results once committed; rejects
    * with the first failing statement's error, nothing committed.
    */
-  transactionOf?(statements: readonly SqlStatement[]): Promise<SqlResult[]>;
+  transactionOf?(statements: readonly SqlStatement[], options?: TransactionOptions): Promise<SqlResult[]>;
   close(): Promise<void>;
 }

@@ -138,6 +138,29 @@ describe('PGlite specifics', () => {
     await db.close();
   });
 
+  it('runs a deferrable statement list after the requests that arrived while it waited', async () => {
+    const dir = await freshDir();
+    const db = await createPgliteDatabase({ dir });
+    await db.query('CREATE TABLE late (n int)');
+    const order: string[] = [];
+    // The worker is busy with the first; the other three wait in its queue, the deferrable first.
+    const done = [
+      db.query('SELECT count(*) FROM generate_series(1, 1000000)').then(() => order.push('busy')),
+      db.transactionOf!([{ text: 'INSERT INTO late VALUES (1)' }], { deferrable: true }).then(() => order.push('deferrable')),
+      db.query('SELECT count(*) AS c FROM late').then(({ rows }) => order.push(`plain saw ${String(rows[0]!.c)}`)),
+      db.transactionOf!([{ text: 'INSERT INTO late VALUES (2)' }]).then(() => order.push('list')),
+    ];
+    await Promise.all(done);
+    expect(order).toEqual(['busy', 'plain saw 0', 'list', 'deferrable']);
+    // A close behind a deferrable batch lets it run first.
+    const last = db.transactionOf!([{ text: 'INSERT INTO late VALUES (3)' }], { deferrable: true });
+    await db.close();
+    await expect(last).resolves.toHaveLength(1);
+    const reopened = await createPgliteDatabase({ dir });
+    expect((await reopened.query('SELECT n FROM late ORDER BY n')).rows).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    await reopened.close();
+  });
+
   it('answers U+0000 in text as M_BAD_JSON, and refuses statements once closed', async () => {
     const db = await createPgliteDatabase({ dir: await freshDir() });
     await expect(db.query('SELECT $1::jsonb AS j', ['{"a":"\\u0000"}'])).rejects.toMatchObject({ errcode: 'M_BAD_JSON' });

@@ -14,7 +14,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import type { SqlDatabase, SqlExecutor, SqlParam, SqlResult, SqlStatement } from '../../domain/ports/index.ts';
+import type { SqlDatabase, SqlExecutor, SqlParam, SqlResult, SqlStatement, TransactionOptions } from '../../domain/ports/index.ts';
 import { unstorableTextError } from '../postgres/sqlTypes.ts';
 import { decodeResult, deserializeError, type Reply, type Request, type WireResult } from './protocol.ts';
 
@@ -109,9 +109,10 @@ export const createPgliteDatabase = async (options: PgliteOptions): Promise<SqlD
   };
 
   // One message for the whole transaction instead of one per statement.
-  const transactionOf = async (statements: readonly SqlStatement[]): Promise<SqlResult[]> => {
+  const transactionOf = async (statements: readonly SqlStatement[], options?: TransactionOptions): Promise<SqlResult[]> => {
     outsideTransaction('transactionOf');
-    return ((await call({ op: 'batch', statements })).value as WireResult[]).map((result) => decodeResult(result));
+    const request = options?.deferrable === true ? { op: 'batch' as const, statements, deferrable: true } : { op: 'batch' as const, statements };
+    return ((await call(request)).value as WireResult[]).map((result) => decodeResult(result));
   };
 
   const close = async (): Promise<void> => {

@@ -11,8 +11,11 @@ export type Request =
   /** Opens a transaction; the reply's value is its number. */
   | { readonly id: number; readonly op: 'begin' }
   | { readonly id: number; readonly op: 'end'; readonly tx: number; readonly commit: boolean }
-  /** Statements run in one transaction, COMMIT included; the reply's value is their results. */
-  | { readonly id: number; readonly op: 'batch'; readonly statements: readonly SqlStatement[] }
+  /**
+   * Statements run in one transaction, COMMIT included; the reply's value is their results.
+   * `deferrable`: run after the requests that arrived while it waited (TransactionOptions).
+   */
+  | { readonly id: number; readonly op: 'batch'; readonly statements: readonly SqlStatement[]; readonly deferrable?: boolean }
   | { readonly id: number; readonly op: 'close' };
 
 /**

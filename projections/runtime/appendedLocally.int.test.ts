@@ -73,6 +73,30 @@ describe('applyingAppended', () => {
     expect((await db.query('SELECT n FROM counting_counts WHERE partition = $1', [partition])).rows).toEqual([{ n: 20 }]);
   });
 
+  it('lets the batches a late consumer fetches yield to other statements, and never the appends it is handed', async () => {
+    const deferrable: boolean[] = [];
+    const recording: SqlDatabase = {
+      ...db,
+      transactionOf: async (statements, options) => {
+        deferrable.push(options?.deferrable === true);
+        return db.transactionOf!(statements, options);
+      },
+    };
+    const running = await startProjection({ projection: countingProjection({ topic: TOPIC }), log, db: recording, latency: 'background' });
+    const key = '!late:test';
+    const partition = await log.partitionFor(TOPIC, key);
+    // Appended by someone else: the consumer fetches it.
+    const [fetched] = await log.append(TOPIC, [{ key, value: { body: 'fetched' }, headers: { type: 'test' } }]);
+    expect(await running.waitFor(partition, fetched!.offset, 5_000)).toBe(true);
+    expect(deferrable).toEqual([true]);
+    // Appended here: handed to the projection, which a send waits for.
+    const [handed] = await applyingAppended(log, [running], TOPIC).append(TOPIC, [{ key, value: { body: 'handed' }, headers: { type: 'test' } }]);
+    expect(await running.waitFor(partition, handed!.offset, 5_000)).toBe(true);
+    await running.stop();
+    expect(deferrable).toEqual([true, false]);
+    expect((await rowsOf(partition)).map((row) => row.body)).toEqual(['fetched', 'handed']);
+  });
+
   it('declines what it cannot apply in order, or at all, and the consumer applies it', async () => {
     const running = await startProjection({ projection: countingProjection({ topic: TOPIC }), log, db });
     const key = '!gap:test';

@@ -33,8 +33,10 @@ export interface ConsumeOptions {
   /**
    * Applies a batch durably with its position; resolves with the partition's next offset, or
    * undefined when the batch held nothing new. `stored` is the partition's position before it.
+   * `deferrable`: nobody waits on this batch (the log delivered it to a consumer that may take
+   * records late), so its statements may yield to those a request waits for (TransactionOptions).
    */
-  apply(batch: LogBatch, stored: number | undefined): Promise<number | undefined>;
+  apply(batch: LogBatch, stored: number | undefined, deferrable: boolean): Promise<number | undefined>;
   onRevoked?(partitions: readonly number[]): void;
   /** Reports failures and decides retries; default: one of its own with the default policy. */
   readonly supervisor?: Supervisor | undefined;
@@ -73,9 +75,12 @@ export const consumeWithPositions = async (options: ConsumeOptions): Promise<Run
   /** Each partition's batches and local entries apply one at a time. */
   const partitions = createKeyedQueue<number>();
 
+  /** A delivered batch of a consumer that may take records late has nobody waiting on it. */
+  const deferrable = options.latency === 'soon' || options.latency === 'background';
+
   /** Applies entries of one partition from the stored position and moves the position on. */
   const applyAndAdvance = async (batch: LogBatch): Promise<void> => {
-    const next = await options.apply(batch, waiters.position(batch.partition));
+    const next = await options.apply(batch, waiters.position(batch.partition), deferrable);
     // Revoked meanwhile: the position belongs to the partition's next owner (who reads it from
     // the database, where the compare-and-set kept it exact).
     const current = waiters.position(batch.partition);
@@ -130,7 +135,7 @@ export const consumeWithPositions = async (options: ConsumeOptions): Promise<Run
     let next = stored;
     if (stored !== undefined && run.length > 0) {
       try {
-        next = await options.apply({ topic, partition, entries: run, highWatermark: run[run.length - 1]!.offset + 1 }, stored) ?? stored;
+        next = await options.apply({ topic, partition, entries: run, highWatermark: run[run.length - 1]!.offset + 1 }, stored, false) ?? stored;
         const current = waiters.position(partition);
         if (current !== undefined && next > current) waiters.update(partition, next);
       } catch (error) {

@@ -3,7 +3,7 @@
  * and the projection version that wrote it. It lives in the read model's own database so a batch's
  * rows and its position commit together.
  */
-import type { LogEntry, SqlDatabase, SqlExecutor, SqlStatement } from '../../domain/ports/index.ts';
+import type { LogEntry, SqlDatabase, SqlExecutor, SqlStatement, TransactionOptions } from '../../domain/ports/index.ts';
 import type { Projection } from './projection.ts';
 
 export const POSITIONS_SCHEMA = `CREATE TABLE IF NOT EXISTS projection_positions (
@@ -135,9 +135,9 @@ const compareAndSetPosition = (projection: Projection, partition: number, expect
 const ASYNC_COMMIT: SqlStatement = { text: 'SET LOCAL synchronous_commit TO off' };
 
 /** The statements in order in one transaction, sent together where the database can. */
-const runTogether = async (db: SqlDatabase, statements: readonly SqlStatement[]): Promise<void> => {
+const runTogether = async (db: SqlDatabase, statements: readonly SqlStatement[], options: TransactionOptions): Promise<void> => {
   if (db.transactionOf !== undefined) {
-    await db.transactionOf([ASYNC_COMMIT, ...statements]);
+    await db.transactionOf([ASYNC_COMMIT, ...statements], options);
     return;
   }
   await db.transaction(async (tx) => {
@@ -158,10 +158,11 @@ const runTogether = async (db: SqlDatabase, statements: readonly SqlStatement[])
  * first instead of read: BEGIN, the swap, the entries' statements and COMMIT go out together (one
  * round trip on PostgreSQL). If another applier moved the position meanwhile, that transaction
  * rolls back and the batch is applied again after reading the stored position under a row lock.
- * Returns the partition's next offset after the batch.
+ * Returns the partition's next offset after the batch. `options` go to that transaction.
  */
 export const applyBatch = async (
   db: SqlDatabase, projection: Projection, partition: number, entries: readonly LogEntry[], expected?: number,
+  options: TransactionOptions = {},
 ): Promise<number> => {
   if (entries.length === 0) throw new Error(`projection ${projection.name}: empty batch for partition ${partition}`);
   const last = entries[entries.length - 1]!.offset;
@@ -169,7 +170,7 @@ export const applyBatch = async (
   if (expected !== undefined && entries.some((entry) => entry.offset === expected)) {
     const { statements, next } = statementsFrom(projection, partition, expected, entries);
     try {
-      await runTogether(db, [compareAndSetPosition(projection, partition, expected, next), ...statements]);
+      await runTogether(db, [compareAndSetPosition(projection, partition, expected, next), ...statements], options);
       return next;
     } catch (error) {
       if (!positionMoved(error)) throw error;

@@ -69,8 +69,8 @@ export const startProjection = async (options: StartProjectionOptions): Promise<
     logger,
     supervisor: options.supervisor,
     loadPositions: (partitions) => loadPositions(db, projection, partitions),
-    apply: async (batch, stored) => {
-      const next = await applyBatch(db, projection, batch.partition, batch.entries, stored);
+    apply: async (batch, stored, deferrable) => {
+      const next = await applyBatch(db, projection, batch.partition, batch.entries, stored, { deferrable });
       lags.set(batch.partition, Math.max(0, batch.highWatermark - next));
       options.metrics?.onBatch(projection.name, batch.partition, next, batch.highWatermark);
       // Entries applied earlier (by this process's writer, or before a rebalance) wake no one again.

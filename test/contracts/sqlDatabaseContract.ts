@@ -108,5 +108,14 @@ export const describeSqlDatabaseContract = (name: string, open: () => Promise<Sq
       })));
       expect((await db.query(`SELECT n FROM ${counter} WHERE name = 'race'`)).rows).toEqual([{ n: 20 }]);
     });
+
+    it('commits a deferrable statement list like any other, all or nothing', async () => {
+      const insert = (name: string, n: number) => ({ text: `INSERT INTO ${counter} (name, n) VALUES ($1, $2)`, values: [name, n] });
+      expect(db.transactionOf).toBeDefined();
+      const results = await db.transactionOf!([insert('late-a', 1), insert('late-b', 2), { text: `SELECT count(*) AS c FROM ${counter} WHERE name LIKE 'late-%'` }], { deferrable: true });
+      expect(results[2]!.rows).toEqual([{ c: 2 }]);
+      await expect(db.transactionOf!([insert('late-c', 3), insert('late-a', 4)], { deferrable: true })).rejects.toMatchObject({ code: '23505' });
+      expect((await db.query(`SELECT name FROM ${counter} WHERE name LIKE 'late-%' ORDER BY name`)).rows).toEqual([{ name: 'late-a' }, { name: 'late-b' }]);
+    });
   });
 };
