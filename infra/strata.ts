@@ -53,7 +53,7 @@ import { createRemoteKeyRing, ensureRemoteServerKeysSchema, fetchThroughClient, 
 import { createMetrics } from './observability/index.ts';
 import { httpRouters } from './httpRouters.ts';
 import { serverServerApiRouters } from './serverServerApi.ts';
-import { createErasure } from './erasure/index.ts';
+import { createErasure, withContentKeyBindings } from './erasure/index.ts';
 import {
   displayListenAddress, loadServerSigningKeys, openClickHouse, openReadModels, openRoomLog, pinServerName, probeDatabase,
   probeLog, recordStart, serveWebSocketUpgrades, countersPollMetrics, startFederationListener, startHttpServer, webSocketMetrics, type ServerLifecycle,
@@ -171,7 +171,8 @@ export const startStrata = async (
   // background: a few fetches a second instead of twenty; each committed batch fills the held
   // newest events before anyone is woken.
   const roomsRun = await startProjection({
-    projection: roomsProjection, log, db, metrics, supervisor, logger: logger.child({ subsystem: 'rooms projection' }),
+    // It also binds each record's content key to its event (erasure.md).
+    projection: withContentKeyBindings(roomsProjection), log, db, metrics, supervisor, logger: logger.child({ subsystem: 'rooms projection' }),
     latency: 'background',
     onApplied: (batch) => {
       recentEvents.observe(batch);

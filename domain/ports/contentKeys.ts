@@ -5,20 +5,29 @@
  * empty it, or every sealed event would read as redacted.
  */
 
-export interface NewContentKey {
+export interface ContentKey {
   /** Random id written beside the ciphertext in the log. */
   readonly keyId: string;
-  readonly eventId: string;
-  readonly roomId: string;
-  /** The event's sender: erasing this user destroys the key. */
-  readonly owner: string;
   /** 32 bytes (AES-256). */
   readonly key: Uint8Array;
 }
 
+/** The event a key seals. */
+export interface ContentKeyUse {
+  readonly eventId: string;
+  readonly roomId: string;
+  /** The event's sender: erasing this user destroys the key. */
+  readonly owner: string;
+}
+
 export interface ContentKeyStore {
-  /** Stores new keys durably; resolves before the records they seal may be appended. */
-  create(keys: readonly NewContentKey[]): Promise<void>;
+  /**
+   * One durable key for each use, in order; resolves before the records they seal may be appended.
+   * Keys are made ahead, so an append does not wait for the database. Which event a key seals is
+   * recorded with the record in the rooms read model's transaction (the store's adapter binds it
+   * there), so erasing the owner or the event finds every key whose record was applied.
+   */
+  reserve(uses: readonly ContentKeyUse[]): Promise<ContentKey[]>;
   /** The keys still held among `keyIds`; destroyed (or never stored) ids are absent. */
   lookup(keyIds: readonly string[]): Promise<ReadonlyMap<string, Uint8Array>>;
   /** Destroys every key owned by `owner` except those of `keepEventIds`; answers how many went. */

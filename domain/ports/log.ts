@@ -30,6 +30,11 @@ export interface LogEntry {
 export interface AppendedPosition {
   readonly partition: number;
   readonly offset: number;
+  /**
+   * Headers the log added to the record on its way (a decorator's: the sealed content's key id),
+   * which its entry is delivered with besides the record's own.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** A consumer's batch: entries of one partition, in offset order. */

@@ -18,7 +18,7 @@ import {
 } from '../../projections/runtime/index.ts';
 import { ROOM_EVENTS_TOPIC, type RoomLog, type SqlDatabase } from '../../domain/index.ts';
 import { loadConfig, type StrataConfig } from '../config/index.ts';
-import { createErasure } from '../erasure/index.ts';
+import { createErasure, withContentKeyBindings } from '../erasure/index.ts';
 import { createLogger } from '../observability/index.ts';
 import { InUseError, openClickHouse, openReadModels, openRoomLog, reasonOf } from '../server/index.ts';
 import { createProgressBar } from './progress.ts';
@@ -85,7 +85,8 @@ const TARGETS: readonly Target[] = [
     name: roomsProjection.name,
     run: async ({ log, db }, onProgress) => {
       const started = Date.now();
-      const { done } = await rebuildProjection({ projection: roomsProjection, log, db, onProgress });
+      // As the server runs it: binding content keys a crash left unbound too (erasure.md).
+      const { done } = await rebuildProjection({ projection: withContentKeyBindings(roomsProjection), log, db, onProgress });
       return `rebuilt ${roomsProjection.name} from ${done} records in ${seconds(started)}`;
     },
   },

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ContentKeyStore, LogEntry, LogValue, RoomLog } from '../../domain/index.ts';
 import { createEmbeddedLog } from '../embedded/index.ts';
 import { withSealedContent } from './sealedLog.ts';
+import { newDataKey, newKeyId, SEALED_HEADER } from './sealing.ts';
 
 const TOPIC = 'room.events';
 const ROOM = '!r:example.org';
@@ -13,8 +14,12 @@ const ROOM = '!r:example.org';
 const memoryKeys = (): ContentKeyStore => {
   const held = new Map<string, { key: Uint8Array; eventId: string }>();
   return {
-    async create(keys) {
-      for (const k of keys) held.set(k.keyId, { key: k.key, eventId: k.eventId });
+    async reserve(uses) {
+      return uses.map((use) => {
+        const made = { keyId: newKeyId(), key: newDataKey() };
+        held.set(made.keyId, { key: made.key, eventId: use.eventId });
+        return made;
+      });
     },
     async lookup(keyIds) {
       return new Map(keyIds.flatMap((keyId) => {
@@ -121,7 +126,7 @@ describe('the sealed log remembers what it opened', () => {
 });
 
 describe('the sealed log pipelines a writer’s appends', () => {
-  it('stores the keys of an append at once, and its records only after the append before it', async () => {
+  it('takes the keys of an append at once, and appends its records only after the append before it', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'strata-sealed-'));
     const plain = await createEmbeddedLog({ dir });
     try {
@@ -130,7 +135,7 @@ describe('the sealed log pipelines a writer’s appends', () => {
       const stored: string[] = [];
       const sealed = withSealedContent(plain, {
         topic: TOPIC,
-        keys: { ...keys, create: async (created) => { stored.push(...created.map((key) => key.eventId)); await keys.create(created); } },
+        keys: { ...keys, reserve: async (uses) => { stored.push(...uses.map((use) => use.eventId)); return keys.reserve(uses); } },
       });
       let release: () => void = () => undefined;
       const before = new Promise<void>((resolve) => (release = resolve));
@@ -139,8 +144,11 @@ describe('the sealed log pipelines a writer’s appends', () => {
       expect(stored).toEqual(['$e2']);
       expect(await plain.endOffset(TOPIC, 0)).toBe(0);
       release();
-      expect(await pipelined).toEqual([{ partition: 0, offset: 0 }]);
-      expect((await sealed.read(TOPIC, 0, 0, 10)).map(bodyOf)).toEqual(['secret 2 é \u2028']);
+      // The answer names the key id the record is delivered with.
+      const [position] = await pipelined;
+      const [entry] = await sealed.read(TOPIC, 0, 0, 10);
+      expect(position).toEqual({ partition: 0, offset: 0, headers: { [SEALED_HEADER]: entry!.headers[SEALED_HEADER] } });
+      expect(bodyOf(entry!)).toEqual('secret 2 é \u2028');
 
       // Behind a failed append, nothing is written; the stored key seals nothing.
       const refused = sealed.append(TOPIC, [{ key: ROOM, value: accepted(3) }], { after: Promise.reject(new Error('lost')) });

@@ -14,8 +14,8 @@
  * the others read.
  */
 import { delegatingLog } from '../../domain/ports/index.ts';
-import type { AppendOptions, ConsumerHandlers, ContentKeyStore, LogBatch, LogEntry, LogRecordToAppend, LogValue, NewContentKey, RoomLog } from '../../domain/index.ts';
-import { newDataKey, newKeyId, openRecord, SEALED_HEADER, sealableRecord, sealRecord } from './sealing.ts';
+import type { AppendOptions, ConsumerHandlers, ContentKeyStore, LogBatch, LogEntry, LogRecordToAppend, LogValue, RoomLog } from '../../domain/index.ts';
+import { openRecord, SEALED_HEADER, sealableRecord, sealRecord } from './sealing.ts';
 
 /**
  * Opened records remembered: a few seconds of the log at a thousand events a second, longer than
@@ -75,24 +75,26 @@ export const withSealedContent = <L extends RoomLog>(log: L, options: SealedLogO
   const openedRecords = createOpenedRecords(options.openedRecords ?? DEFAULT_OPENED_RECORDS);
 
   const append = async (records: readonly LogRecordToAppend[], options?: AppendOptions) => {
-    const created: NewContentKey[] = [];
-    const sealed = records.map((record) => {
-      const sealable = sealableRecord(record.value);
+    const sealables = records.map((record) => sealableRecord(record.value));
+    const uses = sealables.flatMap((sealable) => (sealable === undefined ? [] : [{ eventId: sealable.eventId, roomId: sealable.roomId, owner: senderOf(sealable.pdu) }]));
+    // The keys are durable before any record that needs them is (made ahead: rarely a wait).
+    const reserved = uses.length === 0 ? [] : await keys.reserve(uses);
+    let next = 0;
+    const sealed = records.map((record, index) => {
+      const sealable = sealables[index];
       if (sealable === undefined) return record;
-      const key = newDataKey();
-      const keyId = newKeyId();
-      created.push({ keyId, eventId: sealable.eventId, roomId: sealable.roomId, owner: senderOf(sealable.pdu), key });
+      const { keyId, key } = reserved[next++]!;
       return { key: record.key, value: sealRecord(record.value, sealable, keyId, key), headers: { ...record.headers, [SEALED_HEADER]: keyId } };
     });
-    // The keys are durable before any record that needs them is.
-    // Stored while the append before this one may still be in flight (AppendOptions.after).
-    if (created.length > 0) await keys.create(created);
     const positions = await log.append(sealedTopic, sealed, options);
-    sealed.forEach((record, index) => {
-      const keyId = record.headers?.[SEALED_HEADER];
-      if (keyId !== undefined) openedRecords.appended(keyId, records[index]!.value);
+    // The caller learns the key ids its records are delivered with (appendedLocally.ts hands them
+    // to the rooms projection, which binds each key to its event: keyBindings.ts).
+    return positions.map((position, index) => {
+      const keyId = sealed[index]!.headers?.[SEALED_HEADER];
+      if (keyId === undefined) return position;
+      openedRecords.appended(keyId, records[index]!.value);
+      return { ...position, headers: { ...position.headers, [SEALED_HEADER]: keyId } };
     });
-    return positions;
   };
 
   /** Entries with their sealed values opened lazily, like the adapters parse them lazily. */

@@ -2,21 +2,34 @@
  * The content key store on the read-model database (PostgreSQL or PGlite). `content_keys` is not a
  * projection table: no rebuild truncates it (it is in no projection's `tables`), and it must be
  * backed up with the database — but see docs/erasure.md on why backups keep destroyed keys alive.
+ *
+ * Keys are made ahead, a few hundred per INSERT, and handed out from memory: an append used to wait
+ * for an INSERT of its own keys (a round trip and a disk flush on every send). A key is stored
+ * bound to nothing; the rooms projection binds it to its event, owner and room in the transaction
+ * that applies the record (keyBindings.ts), which is exactly once and survives a crash between the
+ * append and the binding (the consumer applies the record again). Keys made but never handed out
+ * (the process stopped) stay unbound and seal nothing.
  */
-import { createGroupCommit, type ContentKeyStore, type NewContentKey, type SqlDatabase } from '../../domain/index.ts';
+import type { ContentKey, ContentKeyStore, ContentKeyUse, SqlDatabase } from '../../domain/index.ts';
+import { newDataKey, newKeyId } from './sealing.ts';
 
 export const CONTENT_KEYS_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS content_keys (
     key_id text PRIMARY KEY,
-    event_id text NOT NULL,
-    room_id text NOT NULL,
-    owner text NOT NULL,
+    event_id text,
+    room_id text,
+    owner text,
     key text NOT NULL,
     created_at bigint NOT NULL
   )`,
+  // Tables made before keys were made ahead required the binding at insert.
+  'ALTER TABLE content_keys ALTER COLUMN event_id DROP NOT NULL, ALTER COLUMN room_id DROP NOT NULL, ALTER COLUMN owner DROP NOT NULL',
   'CREATE INDEX IF NOT EXISTS content_keys_owner ON content_keys (owner)',
   'CREATE INDEX IF NOT EXISTS content_keys_event ON content_keys (event_id)',
 ];
+
+/** Keys made per INSERT; the next is made once fewer than a quarter are left. */
+export const CONTENT_KEYS_MADE_AHEAD = 512;
 
 export const ensureContentKeysSchema = async (db: SqlDatabase): Promise<void> => {
   for (const statement of CONTENT_KEYS_SCHEMA) await db.query(statement);
@@ -24,23 +37,36 @@ export const ensureContentKeysSchema = async (db: SqlDatabase): Promise<void> =>
 
 const toBase64 = (key: Uint8Array): string => Buffer.from(key).toString('base64');
 
-export const createSqlContentKeyStore = (db: SqlDatabase, now: () => number = Date.now): ContentKeyStore => {
-  // Every append waits for its keys before it reaches the log, and the rooms' writers append at
-  // once: keys that arrive while an insert is in flight go together in the next one.
-  const creating = createGroupCommit<readonly NewContentKey[], void>(async (batches) => {
-    const keys = batches.flat();
-    await db.query(
-      `INSERT INTO content_keys (key_id, event_id, room_id, owner, key, created_at)
-       SELECT k.key_id, k.event_id, k.room_id, k.owner, k.key, $6
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS k(key_id, event_id, room_id, owner, key)`,
-      [keys.map((k) => k.keyId), keys.map((k) => k.eventId), keys.map((k) => k.roomId), keys.map((k) => k.owner), keys.map((k) => toBase64(k.key)), now()],
-    );
-    return batches.map(() => undefined);
-  });
+export const createSqlContentKeyStore = (
+  db: SqlDatabase, now: () => number = Date.now, madeAhead: number = CONTENT_KEYS_MADE_AHEAD,
+): ContentKeyStore => {
+  /** Stored (synchronous commit: these rows exist nowhere else) and not handed out yet. */
+  const ready: ContentKey[] = [];
+  let making: Promise<void> | undefined;
+  /** Stores `count` new keys, or joins the INSERT under way; a failure reaches whoever waits on it. */
+  const makeKeys = (count: number): Promise<void> => {
+    making ??= (async () => {
+      const made = Array.from({ length: count }, (): ContentKey => ({ keyId: newKeyId(), key: newDataKey() }));
+      try {
+        await db.query(
+          `INSERT INTO content_keys (key_id, key, created_at)
+           SELECT k.key_id, k.key, $3 FROM unnest($1::text[], $2::text[]) AS k(key_id, key)`,
+          [made.map((k) => k.keyId), made.map((k) => toBase64(k.key)), now()],
+        );
+        ready.push(...made);
+      } finally {
+        making = undefined;
+      }
+    })();
+    return making;
+  };
   return {
-    async create(keys) {
-      if (keys.length === 0) return;
-      await creating.add(keys);
+    async reserve(uses: readonly ContentKeyUse[]) {
+      while (ready.length < uses.length) await makeKeys(Math.max(madeAhead, uses.length - ready.length));
+      const taken = ready.splice(0, uses.length);
+      // Made in the background; if that fails, an append that runs out waits for (and fails with) the next try.
+      if (ready.length < madeAhead / 4 && making === undefined) makeKeys(madeAhead).catch(() => undefined);
+      return taken;
     },
     async lookup(keyIds) {
       if (keyIds.length === 0) return new Map();
@@ -68,7 +94,7 @@ interface Cached {
 }
 
 /**
- * Remembers the keys it created and looked up (least recently used dropped beyond `max`), so the
+ * Remembers the keys it handed out and looked up (least recently used dropped beyond `max`), so the
  * consumers that read a record right after it was appended do not each ask the database. Destroying
  * goes to the store first, then forgets the cached keys, so a destroyed key is never served again
  * by this process (one process per deployment: docs/erasure.md).
@@ -85,9 +111,10 @@ export const cachingContentKeys = (store: ContentKeyStore, max = 20_000): Conten
   };
   // Owners and event ids of keys looked up (not created here) are unknown: lookups go uncached.
   return {
-    async create(keys: readonly NewContentKey[]) {
-      await store.create(keys);
-      for (const k of keys) remember(k.keyId, { key: k.key, owner: k.owner, eventId: k.eventId });
+    async reserve(uses) {
+      const keys = await store.reserve(uses);
+      keys.forEach((k, i) => remember(k.keyId, { key: k.key, owner: uses[i]!.owner, eventId: uses[i]!.eventId }));
+      return keys;
     },
     async lookup(keyIds) {
       const found = new Map<string, Uint8Array>();

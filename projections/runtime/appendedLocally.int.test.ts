@@ -73,6 +73,21 @@ describe('applyingAppended', () => {
     expect((await db.query('SELECT n FROM counting_counts WHERE partition = $1', [partition])).rows).toEqual([{ n: 20 }]);
   });
 
+  it('hands the projection each entry with the headers the log added on the way', async () => {
+    const handed: LogEntry[] = [];
+    const tagging: RoomLog = {
+      ...log,
+      append: async (topic, records, options) =>
+        (await log.append(topic, records, options)).map((position, index) => (index === 0 ? { ...position, headers: { added: 'by the log' } } : position)),
+    };
+    const writerLog = applyingAppended(tagging, [{ applyAppended: async (entries) => { handed.push(...entries); return true; } }], TOPIC);
+    await writerLog.append(TOPIC, [
+      { key: '!tag:test', value: { body: 'a' }, headers: { type: 'test' } },
+      { key: '!tag:test', value: { body: 'b' }, headers: { type: 'test' } },
+    ]);
+    expect(handed.map((entry) => entry.headers)).toEqual([{ type: 'test', added: 'by the log' }, { type: 'test' }]);
+  });
+
   it('lets the batches a late consumer fetches yield to other statements, and never the appends it is handed', async () => {
     const deferrable: boolean[] = [];
     const recording: SqlDatabase = {

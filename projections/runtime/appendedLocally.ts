@@ -25,10 +25,10 @@ export const applyingAppended = (
     if (appendTo !== topic || positions.length !== records.length) return positions;
     const timestamp = Date.now();
     const byPartition = new Map<number, LogEntry[]>();
-    positions.forEach(({ partition, offset }, index) => {
+    positions.forEach(({ partition, offset, headers }, index) => {
       let entries = byPartition.get(partition);
       if (entries === undefined) byPartition.set(partition, (entries = []));
-      entries.push(entryOf(topic, partition, offset, records[index]!, timestamp));
+      entries.push(entryOf(topic, partition, offset, records[index]!, timestamp, headers));
     });
     // The append's caller waits for the projection separately (waitFor); a declined or failed
     // local application leaves the entries to the consumer.
@@ -39,13 +39,18 @@ export const applyingAppended = (
   },
 });
 
-/** The entry as the log will deliver it: values and headers go through their JSON encoding. */
-const entryOf = (topic: string, partition: number, offset: number, record: LogRecordToAppend, timestamp: number): LogEntry => ({
+/**
+ * The entry as the log will deliver it: values and headers go through their JSON encoding, and the
+ * headers the log added on the way (AppendedPosition.headers) are there too.
+ */
+const entryOf = (
+  topic: string, partition: number, offset: number, record: LogRecordToAppend, timestamp: number, added: Readonly<Record<string, string>> | undefined,
+): LogEntry => ({
   topic,
   partition,
   offset,
   key: record.key,
   value: JSON.parse(JSON.stringify(record.value)) as LogValue,
-  headers: { ...record.headers },
+  headers: { ...record.headers, ...added },
   timestamp,
 });
