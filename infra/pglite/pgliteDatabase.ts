@@ -111,8 +111,8 @@ export const createPgliteDatabase = async (options: PgliteOptions): Promise<SqlD
   // One message for the whole transaction instead of one per statement.
   const transactionOf = async (statements: readonly SqlStatement[], options?: TransactionOptions): Promise<SqlResult[]> => {
     outsideTransaction('transactionOf');
-    const request = options?.deferrable === true ? { op: 'batch' as const, statements, deferrable: true } : { op: 'batch' as const, statements };
-    return ((await call(request)).value as WireResult[]).map((result) => decodeResult(result));
+    const reply = await call({ op: 'batch', statements, ...(options?.deferrable === true ? { deferrable: true } : {}) });
+    return (reply.value as WireResult[]).map((result) => decodeResult(result));
   };
 
   const close = async (): Promise<void> => {
