@@ -15,6 +15,7 @@ import { createLogFeeds } from './logFeeds.ts';
 import { createBrokerFetch, readPartition } from './partitionReader.ts';
 import { createProducerSessions } from './producerSessions.ts';
 import { createGroupEvictor } from './groupEviction.ts';
+import { mendRequestQueueTimer } from './internals.ts';
 import { subscribeKafka, type GroupMembership, type KafkaConsumerTuning } from './kafkaSubscription.ts';
 import { toKafkaMessage } from './records.ts';
 
@@ -70,6 +71,7 @@ export interface KafkaLog extends RoomLog {
 const TOPIC_SERVED_DEADLINE_MS = 15_000;
 
 export const createKafkaLog = async (options: KafkaLogOptions): Promise<KafkaLog> => {
+  mendRequestQueueTimer();
   const kafka = new Kafka({
     brokers: options.brokers,
     clientId: options.clientId,
