@@ -17,6 +17,7 @@ export default defineConfig({
           name: 'int',
           include: ['{domain,projections,gateways,infra,test}/**/*.int.test.ts'],
           globalSetup: ['test/setup/services.ts'],
+          setupFiles: ['test/setup/kafkaClient.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           fileParallelism: false,
@@ -28,6 +29,7 @@ export default defineConfig({
           include: ['{domain,projections,gateways,infra,test}/**/*.e2e.test.ts'],
           // The servers they start serve the analytics dashboard: built first (npm run build).
           globalSetup: ['test/setup/services.ts', 'test/setup/dashboard.ts'],
+          setupFiles: ['test/setup/kafkaClient.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           fileParallelism: false,
