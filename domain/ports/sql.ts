@@ -13,6 +13,13 @@ export interface SqlStatement {
    * (projections/runtime/positions.ts): a batch of rows then costs one statement, not one each.
    */
   readonly rows?: true;
+  /**
+   * With `rows`: the statement writes rows nothing else in its transaction reads or writes (a table
+   * of its own), so where it runs in the transaction changes nothing, and all of a batch's
+   * statements of its text are joined into one, run after the others (one per transaction, not
+   * one per record).
+   */
+  readonly independent?: true;
 }
 
 export interface SqlResult<Row = Record<string, unknown>> {

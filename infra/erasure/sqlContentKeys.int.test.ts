@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContentKey, ContentKeyStore, ContentKeyUse, LogEntry, SqlDatabase } from '../../domain/index.ts';
-import type { Projection } from '../../projections/runtime/index.ts';
+import { joinRowStatements, type Projection } from '../../projections/runtime/index.ts';
 import { openTestSchema, type TestSchema } from '../../test/harness/index.ts';
 import { contentKeyBinding, withContentKeyBindings } from './keyBindings.ts';
 import { SEALED_HEADER } from './sealing.ts';
@@ -15,10 +15,9 @@ const sealedEntry = (key: ContentKey, eventId: string, sender: string): LogEntry
   value: { type: 'pdu.accepted', v: 2, eventId, roomId: '!r:x', pdu: { sender, content: {} } },
 });
 
-/** Applies the bindings as the rooms projection's transaction does. */
+/** Applies the bindings as the rooms projection's transaction does: joined into one statement. */
 const bind = async (db: SqlDatabase, entries: readonly LogEntry[]): Promise<void> => {
-  for (const entry of entries) {
-    const statement = contentKeyBinding(entry)!;
+  for (const statement of joinRowStatements(entries.map((entry) => contentKeyBinding(entry)!))) {
     await db.query(statement.text, statement.values);
   }
 };
@@ -136,8 +135,8 @@ describe('withContentKeyBindings', () => {
     const statements = bound.evolve(sealedEntry(key, '$e', '@jo:x'));
     expect(statements).toHaveLength(2);
     expect(statements[0]).toEqual({ text: 'INSERT INTO t VALUES (1)' });
-    expect(statements[1]!.text).toMatch(/^UPDATE content_keys SET event_id = \$2, room_id = \$3, owner = \$4 WHERE key_id = \$1 AND owner IS NULL$/);
-    expect(statements[1]!.values).toEqual(['k1', '$e', '!r:x', '@jo:x']);
+    expect(statements[1]!.text).toMatch(/^UPDATE content_keys AS k SET event_id = b\.event_id, room_id = b\.room_id, owner = b\.owner\s+FROM unnest\(/);
+    expect(statements[1]).toMatchObject({ values: [['k1'], ['$e'], ['!r:x'], ['@jo:x']], rows: true, independent: true });
     const plain = { ...sealedEntry(key, '$e', '@jo:x'), headers: {} };
     expect(bound.evolve(plain)).toEqual([{ text: 'INSERT INTO t VALUES (1)' }]);
   });

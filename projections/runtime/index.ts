@@ -1,5 +1,5 @@
 export type { Projection, ProjectionLogger, ProjectionMetrics } from './projection.ts';
-export { POSITIONS_SCHEMA } from './positions.ts';
+export { POSITIONS_SCHEMA, joinRowStatements } from './positions.ts';
 export { rebuildProjection } from './rebuild.ts';
 export { rebuildClickHouseProjection, type ClickHouseRebuildOptions } from './clickhouseRebuild.ts';
 export type { RebuildOptions, RebuildProgress } from './rebuild.ts';

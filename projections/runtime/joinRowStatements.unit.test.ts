@@ -22,4 +22,20 @@ describe('joinRowStatements', () => {
     ]);
     expect(JSON.stringify(input)).toBe(before);
   });
+
+  it('joins independent row statements of one text across the whole batch, after every other statement', () => {
+    const bind = (key: string, event: string): SqlStatement => ({ ...row('UPDATE keys', key, event), independent: true });
+    const input: SqlStatement[] = [
+      { text: 'INSERT event', values: ['$1'] }, bind('k1', '$1'),
+      { text: 'INSERT event', values: ['$2'] }, bind('k2', '$2'),
+      row('INSERT a', 1), row('INSERT a', 2), bind('k3', '$3'), row('INSERT a', 3),
+    ];
+    expect(joinRowStatements(input)).toEqual([
+      { text: 'INSERT event', values: ['$1'] },
+      { text: 'INSERT event', values: ['$2'] },
+      { text: 'INSERT a', values: [[1, 2, 3]], rows: true },
+      { text: 'UPDATE keys', values: [['k1', 'k2', 'k3'], ['$1', '$2', '$3']], rows: true, independent: true },
+    ]);
+    expect(input[1]!.values).toEqual([['k1'], ['$1']]);
+  });
 });

@@ -53,20 +53,32 @@ export const resetProjection = async (db: SqlDatabase, projection: Projection): 
 
 /**
  * `statements` with each run of consecutive row statements (SqlStatement.rows) of one text joined
- * into one: a batch's search rows, say, go in one INSERT instead of one each.
+ * into one: a batch's search rows, say, go in one INSERT instead of one each. Independent row
+ * statements (SqlStatement.independent) are joined per text wherever they are, and run last.
  */
 export const joinRowStatements = (statements: readonly SqlStatement[]): SqlStatement[] => {
   const joined: SqlStatement[] = [];
+  const independent = new Map<string, unknown[][]>();
+  const append = (columns: unknown[][], statement: SqlStatement): void => {
+    (statement.values ?? []).forEach((column, i) => { for (const value of column as readonly unknown[]) columns[i]!.push(value); });
+  };
   let columns: unknown[][] | undefined;
   for (const statement of statements) {
+    if (statement.rows === true && statement.independent === true) {
+      const known = independent.get(statement.text);
+      if (known === undefined) independent.set(statement.text, (statement.values ?? []).map((column) => [...(column as readonly unknown[])]));
+      else append(known, statement);
+      continue;
+    }
     const last = joined[joined.length - 1];
     if (statement.rows !== true || last?.rows !== true || last.text !== statement.text || columns === undefined) {
       columns = statement.rows === true ? (statement.values ?? []).map((column) => [...(column as readonly unknown[])]) : undefined;
       joined.push(columns === undefined ? statement : { text: statement.text, values: columns, rows: true });
       continue;
     }
-    (statement.values ?? []).forEach((column, i) => { for (const value of column as readonly unknown[]) columns![i]!.push(value); });
+    append(columns, statement);
   }
+  for (const [text, values] of independent) joined.push({ text, values, rows: true, independent: true });
   return joined;
 };
 
