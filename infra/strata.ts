@@ -222,6 +222,7 @@ export const startStrata = async (
     appendsInFlight: dbKind === 'postgres' ? 2 : 1,
     // Remote events are checked against the DAG the read model holds and keys the key ring vouches for.
     remote: { graph: roomEvents, keyRing, awaitingRedactions: (roomId, eventIds) => roomQueries.awaitingRedactions(roomId, eventIds) },
+    onSendStage: (stage, seconds) => metrics.observeSendStage(stage, seconds),
   }), config.serverName, isGuest);
   // The federation sender: a room log consumer delivering our events and queued EDUs to other
   // servers (infra/federation/sender/). `wake` is for whoever hears from a server that was down.
@@ -430,6 +431,7 @@ export const startStrata = async (
   const syncContext: SyncContext = {
     rooms: roomQueries, sync: createSyncQueries(db, recentEvents), membership, directory, userData, notifier: roomWakeups, clock: systemClock,
     bundleAggregations: roomModules.bundleAggregations, preferences, responseIntervalMs: config.syncResponseIntervalMs,
+    onAnsweredAfterWake: (seconds) => metrics.observeSyncAnswerAfterWake(seconds),
   };
   const sync = createSync(syncContext);
   const legacySync = createLegacySync(syncContext, rooms);

@@ -24,12 +24,19 @@ export interface Metrics {
   onConsumerState(consumer: string, state: ConsumerStateName, at: { topic: string; partition: number; offset: number } | undefined): void;
   /** Called by the consumer supervisor for each failure it retries. */
   onConsumerRetry(consumer: string, kind: string): void;
+  /** One stage of a local send (domain/app/rooms/roomWriter.ts SendStage). */
+  observeSendStage(stage: string, seconds: number): void;
+  /** A /sync long-poll answered with news, `seconds` after the notifier woke it. */
+  observeSyncAnswerAfterWake(seconds: number): void;
   /** Prometheus text exposition of every metric. */
   render(): Promise<{ contentType: string; body: string }>;
 }
 
 /** Buckets from 1 ms to 30 s: most endpoints answer fast, /sync long-polls up to its timeout. */
 const HTTP_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Buckets from 0.5 ms to 10 s for the stages of a message's life, each a share of its delivery latency. */
+const STAGE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export const createMetrics = (options: { defaultMetrics?: boolean } = {}): Metrics => {
   const registry = new Registry();
@@ -65,8 +72,24 @@ export const createMetrics = (options: { defaultMetrics?: boolean } = {}): Metri
     labelNames: ['consumer', 'kind'] as const,
     registers: [registry],
   });
+  // A message's life on this server: the send's stages, then the long-polls it wakes.
+  const sendStage = new Histogram({
+    name: 'strata_send_stage_seconds',
+    help: 'Stages of a local send: queue (waiting for the room), decide, append (the log acknowledging it), apply (the rooms projection holding it)',
+    labelNames: ['stage'] as const,
+    buckets: STAGE_BUCKETS,
+    registers: [registry],
+  });
+  const syncAnswerAfterWake = new Histogram({
+    name: 'strata_sync_wake_to_answer_seconds',
+    help: 'From the notifier waking a /sync long-poll to its answer with news (pacing and computing)',
+    buckets: STAGE_BUCKETS,
+    registers: [registry],
+  });
   return {
     registry,
+    observeSendStage: (stage, seconds) => sendStage.observe({ stage }, seconds),
+    observeSyncAnswerAfterWake: (seconds) => syncAnswerAfterWake.observe(seconds),
     onConsumerState: (consumer, state, at) => {
       for (const candidate of CONSUMER_STATES) consumerState.set({ consumer, state: candidate }, candidate === state ? 1 : 0);
       if (state === 'stopped') {

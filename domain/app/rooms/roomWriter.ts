@@ -67,7 +67,17 @@ export interface RoomWriterOptions {
   readonly transactionsReadPerDevice?: number;
   /** Where remote events' keys, auth events and states come from; without it no remote event is taken in. */
   readonly remote?: RemoteLookupSources;
+  /** Told how long each stage of a local send took (a message's life on the server: metrics). */
+  readonly onSendStage?: (stage: SendStage, seconds: number) => void;
 }
+
+/**
+ * Where a local send's time goes: waiting for its room's queue (`queue`, the commands before it
+ * deciding), deciding (`decide`: checks, hashing, signing), the log acknowledging its append
+ * (`append`: the room's earlier appends, the group commit, the round trip) and the rooms projection
+ * applying it (`apply`: what read-your-writes waits for).
+ */
+export type SendStage = 'queue' | 'decide' | 'append' | 'apply';
 
 export interface CreateRoomRequest {
   /** Required before v12 (the server picks `!opaque:server`); v12 derives it from the create event. */
@@ -138,6 +148,19 @@ export interface RoomWriter {
   /** `make_join`/`make_leave`/`make_knock`: the unsigned template for another server's user. */
   membershipTemplate(roomId: string, userId: string, membership: 'join' | 'leave' | 'knock', content?: JsonObject): Promise<{ roomVersion: string; template: Pdu }>;
 }
+
+/** Reports the time since the previous mark to `report` at each mark (a monotonic clock). */
+const stageTimer = (report: (stage: SendStage, seconds: number) => void) => {
+  let last = performance.now();
+  return {
+    restart: (): void => { last = performance.now(); },
+    done: (stage: SendStage): void => {
+      const now = performance.now();
+      report(stage, (now - last) / 1000);
+      last = now;
+    },
+  };
+};
 
 /** Where an appended record landed in the log. */
 interface Appended {
@@ -449,6 +472,7 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
     },
 
     async send(roomId, event, local) {
+      const timed = options.onSendStage === undefined ? undefined : stageTimer(options.onSendStage);
       const { txnId } = local;
       const deviceKey = deviceKeyOf(local);
       // A device's transaction ids are read before the room's queue, so the room's other commands
@@ -461,7 +485,9 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
       const early = txnId === null || cached === undefined || cached.transactions.known(deviceKey) !== undefined ? undefined : readStored();
       early?.catch(() => undefined);
       const preloaded = await preload([event]);
+      timed?.restart();
       const sent = await run(roomId, async (): Promise<{ eventId: string; deduplicated: boolean; appended?: Promise<Appended> }> => {
+        timed?.done('queue');
         const entry = await load(roomId);
         if (entry === undefined) throw new MatrixError('M_NOT_FOUND', 404, `Unknown room ${roomId}`);
         let device: DeviceTransactions<Appended> | undefined;
@@ -486,7 +512,13 @@ export const createRoomWriter = (options: RoomWriterOptions): RoomWriter => {
         if (device !== undefined) rememberTransaction(device, txnId!, { eventId, appended });
         return { eventId, deduplicated: false, appended };
       });
-      if (sent.appended !== undefined) await projected(await sent.appended);
+      if (sent.appended !== undefined) {
+        timed?.done('decide');
+        const appended = await sent.appended;
+        timed?.done('append');
+        await projected(appended);
+        timed?.done('apply');
+      }
       return { eventId: sent.eventId, deduplicated: sent.deduplicated };
     },
 

@@ -19,6 +19,11 @@ export interface SyncContext {
    * its next one no sooner than this after it (sync.ts `paced`); absent or 0: answered at once.
    */
   readonly responseIntervalMs?: number;
+  /**
+   * Told, for a long-poll woken by the notifier and answered with news, the seconds from the wake
+   * to the answer (the pacing above and the computation): the delivery stage of a message's life.
+   */
+  readonly onAnsweredAfterWake?: (seconds: number) => void;
   /** Ignored users and invite blocking (ignored.ts); absent: neither applies. */
   readonly preferences?: UserPreferences;
   /** Senders the user ignores, for the rooms of this response (ignored.ts `ignoringContext`). */

@@ -232,8 +232,11 @@ export const sync = async (
   await updatePresence(ctx, requester, presence, deadline);
   const quiet = memo?.quiet.get(device);
   const continues = quiet !== undefined && since !== undefined && quiet.token === request.since;
+  /** When the notifier last woke this long-poll (performance.now()), for onAnsweredAfterWake. */
+  let woken: number | undefined;
   if (continues && !fullState && quiet.filter === request.filter && deadline > ctx.clock.now()) {
     await ctx.notifier.waitFor(quiet.keys, quiet.counter, deadline - ctx.clock.now(), signal);
+    woken = performance.now();
     await paced(ctx, quiet.answeredAt, deadline, signal);
   }
   const lazy = filter.room.state.lazyLoadMembers && !filter.room.state.includeRedundantMembers && memo !== undefined;
@@ -260,9 +263,11 @@ export const sync = async (
       };
       if (result.complete) memo?.quiet.set(device, remembered);
       else memo?.quiet.delete(device);
+      if (woken !== undefined && since !== undefined && !result.empty) ctx.onAnsweredAfterWake?.((performance.now() - woken) / 1000);
       return body;
     }
     await ctx.notifier.waitFor(keys, counter, remaining, signal);
+    woken = performance.now();
   }
 };
 
