@@ -7,6 +7,8 @@ export interface Target {
   readonly sharedSecret: string;
   /** What the server stores its data in, as stated on the command line (or read from Synapse's config). */
   readonly database?: string;
+  /** Its Prometheus /metrics, read around each step for where the latency went inside (serverStages.ts). */
+  readonly metricsUrl?: string;
 }
 
 export interface CsBenchOptions {
@@ -46,6 +48,10 @@ export const usage = `usage: npm run bench cs -- --url URL --shared-secret S [op
   --shared-secret S            its registration shared secret (Synapse-compatible admin register)
   --label NAME                 column name for it (default: the server's federation version name)
   --database TEXT              what it stores its data in, printed beside its figures
+  --metrics-url URL            its Prometheus /metrics (Strata's metrics listener): each step also
+                               prints where a message's time went inside the server (p50 / p99 ms
+                               of a send's queue, decide, append and apply stages and of a woken
+                               /sync's answer)
   --baseline-url URL           a second server run with the same scenario, printed side by side
   --baseline-shared-secret S   (default $STRATA_SYNAPSE_SHARED_SECRET or synapse-bench-secret)
   --baseline-label NAME
@@ -131,6 +137,7 @@ export const parseCsBenchArgs = (args: readonly string[], env: Readonly<Record<s
     allowPositionals: false,
     options: {
       url: { type: 'string' }, 'shared-secret': { type: 'string' }, label: { type: 'string' }, database: { type: 'string' },
+      'metrics-url': { type: 'string' },
       'baseline-url': { type: 'string' }, 'baseline-shared-secret': { type: 'string' }, 'baseline-label': { type: 'string' },
       'baseline-database': { type: 'string' },
       'start-synapse': { type: 'boolean' }, 'keep-synapse': { type: 'boolean' },
@@ -155,6 +162,7 @@ export const parseCsBenchArgs = (args: readonly string[], env: Readonly<Record<s
     targets.push({
       label: values.label ?? '', url: checkUrl('url', values.url, allowRemote), sharedSecret: values['shared-secret'],
       ...(values.database === undefined ? {} : { database: values.database }),
+      ...(values['metrics-url'] === undefined ? {} : { metricsUrl: checkUrl('metrics-url', values['metrics-url'], allowRemote) }),
     });
   } else if (!startSynapse) {
     throw new Error('--url is required (or --start-synapse to measure Synapse alone)');

@@ -57,6 +57,13 @@ describe('parseCsBenchArgs', () => {
     expect(o.targets.map((t) => t.database)).toEqual(['PostgreSQL (strata)', 'PostgreSQL (synapse)']);
   });
 
+  it('reads the server\'s /metrics around each step only when given --metrics-url', () => {
+    const base = ['--url', 'http://127.0.0.1:8118', '--shared-secret', 's'];
+    expect(parse(base).targets[0]!.metricsUrl).toBeUndefined();
+    expect(parse([...base, '--metrics-url', 'http://127.0.0.1:9108/metrics']).targets[0]!.metricsUrl).toBe('http://127.0.0.1:9108/metrics');
+    expect(() => parse([...base, '--metrics-url', 'http://metrics.example.org/metrics'])).toThrow(/--allow-remote/);
+  });
+
   it('refuses remote servers unless --allow-remote', () => {
     expect(() => parse(['--url', 'http://matrix.org', '--shared-secret', 's'])).toThrow(/--allow-remote/);
     expect(parse(['--url', 'https://matrix.org', '--shared-secret', 's', '--allow-remote']).targets).toHaveLength(1);

@@ -1,11 +1,14 @@
 /** The side-by-side table (one column per server and rate) and the error lines that go with it. */
 import { formatHostLoad, formatProcessLoad } from '../hostLoad.ts';
+import { formatStages } from '../serverStages.ts';
 import { formatRate, printTable } from '../measure.ts';
 import type { ServerResult } from './scenario.ts';
 import { formatMs } from './stats.ts';
 import { achievedRate, judgeStep, sustainedRate, type StepResult } from './verdict.ts';
 
 const count = (n: number): string => n.toLocaleString('en-US');
+
+const STAGES_ROW = 'server stages p50 / p99 ms';
 
 const ROWS: readonly [string, (s: StepResult, bound: number) => string][] = [
   ['offered rate', (s) => formatRate(s.rate)],
@@ -21,6 +24,8 @@ const ROWS: readonly [string, (s: StepResult, bound: number) => string][] = [
   ['delivery latency p95', (s) => formatMs(s.figures.deliveryLatency.p95)],
   ['delivery latency p99', (s) => formatMs(s.figures.deliveryLatency.p99)],
   ['delivery latency max', (s) => formatMs(s.figures.deliveryLatency.max)],
+  // Inside the server (--metrics-url): a send's stages and a woken /sync's answer, p50 / p99 ms.
+  [STAGES_ROW, (s) => formatStages(s.stages)],
   // Figures from a host whose other tenants took the CPU are not comparable with a quiet run's.
   ['host CPU during the step', (s) => formatHostLoad(s.host)],
   // Where it went: the server, its databases and log, and this load generator, in % of one core.
@@ -59,7 +64,10 @@ export const printComparison = (title: string, results: readonly ServerResult[],
     [
       ['database', ...columns.map((c) => databaseOf(c.result))],
       ['projections', ...columns.map((c) => c.result.projections)],
-      ...ROWS.map(([name, cell]) => [name, ...columns.map((c) => cell(c.step, p99BoundMs))]),
+      ...ROWS
+        // The server stages row only when some server's /metrics was read (--metrics-url).
+        .filter(([name]) => name !== STAGES_ROW || columns.some((c) => c.step.stages !== undefined))
+        .map(([name, cell]) => [name, ...columns.map((c) => cell(c.step, p99BoundMs))]),
     ],
   );
 };

@@ -70,6 +70,25 @@ describe('the database beside the figures', () => {
       /^host CPU during the step +not measured \(no \/proc\/stat\) +92 % busy, a task waited for a core 34 % of the time/,
     );
     expect(rows.find((row) => row.startsWith('CPU by process'))).toMatch(/^CPU by process \(% of a core\) +not measured \(no \/proc\) +Strata 80 %, Kafka 12 %/);
+    // No server's /metrics read: no stages row.
+    expect(rows.some((row) => row.startsWith('server stages'))).toBe(false);
+  });
+
+  it('prints the server stages read from /metrics, a dash for a server without', () => {
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    const stages = [{ stage: 'append', count: 9, p50: 12.5, p99: 140 }, { stage: 'wake→answer', count: 30, p50: 4.2, p99: 21 }];
+    try {
+      printComparison('t', [server([{ ...step(100, 0), stages }], { label: 'Strata' }), server([step(100, 0)])], 1000);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written.join('').split('\n').find((row) => row.startsWith('server stages'))).toMatch(
+      /^server stages p50 \/ p99 ms +append 12\.5 \/ 140, wake→answer 4\.20 \/ 21\.0 +-/,
+    );
   });
 });
 

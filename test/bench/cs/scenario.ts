@@ -5,6 +5,7 @@
 import { appendFileSync } from 'node:fs';
 import { createProgressBar } from '../../../infra/cli/index.ts';
 import { hostLoadBetween, sampleHost } from '../hostLoad.ts';
+import { readStageHistograms, stagesBetween } from '../serverStages.ts';
 import { startListener, type Listener } from './listener.ts';
 import { healthReport, MatrixHttpError, sendMessage, serverName, type HttpOptions, type Json } from './matrixClient.ts';
 import { inFlightCapFor, type CsBenchOptions, type Target } from './options.ts';
@@ -92,6 +93,7 @@ export const runServer = async (
       // Made now so its rate reads as deliveries per second over the whole step.
       const drain = createProgressBar({ label: `${label} ${rate}/s deliveries` });
       const ticker = setInterval(() => sending.update(issued, scheduled), 100);
+      const stagesBefore = target.metricsUrl === undefined ? undefined : await readStageHistograms(target.metricsUrl, prefix);
       const hostBefore = sampleHost();
       const schedule = await runOpenLoop({
         rate,
@@ -123,8 +125,10 @@ export const runServer = async (
       drain.update(tracker.deliveries(), tracker.deliveries() + tracker.outstanding());
       drain.finish();
       const host = hostLoadBetween(hostBefore, sampleHost());
+      const stagesAfter = stagesBefore === undefined ? undefined : await readStageHistograms(target.metricsUrl!, prefix);
+      const stages = stagesBefore === undefined || stagesAfter === undefined ? undefined : stagesBetween(stagesBefore, stagesAfter);
       if (options.tracePath !== undefined) appendFileSync(options.tracePath, traceLines(label, rate, tracker.timeline()).map((line) => `${line}\n`).join(''));
-      return { rate, schedule, figures: tracker.figures(), ...(host === undefined ? {} : { host }) };
+      return { rate, schedule, figures: tracker.figures(), ...(host === undefined ? {} : { host }), ...(stages === undefined ? {} : { stages }) };
     };
 
     if (options.findMax) {

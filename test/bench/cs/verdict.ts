@@ -1,5 +1,6 @@
 /** Whether a rate step was sustained: everything sent was delivered, on time, at the offered rate. */
 import type { HostLoad } from '../hostLoad.ts';
+import type { StageFigure } from '../serverStages.ts';
 import type { OpenLoopResult } from './scheduler.ts';
 import type { StepFigures } from './tracker.ts';
 
@@ -9,6 +10,8 @@ export interface StepResult {
   readonly figures: StepFigures;
   /** The machine's load from the step's first send to the end of its drain; undefined off Linux. */
   readonly host?: HostLoad;
+  /** Where the time went inside the server, from its /metrics (--metrics-url); undefined without. */
+  readonly stages?: readonly StageFigure[];
 }
 
 export interface Verdict {
