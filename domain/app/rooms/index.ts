@@ -1,7 +1,8 @@
 /** Rooms: the room writer and the room use-cases (public surface). */
 export { createRooms, type Rooms } from './rooms.ts';
 export type { RoomsContext, RoomRequester } from './context.ts';
-export { createRoomWriter, type CreateRoomRequest, type RoomWriter, type RoomWriterOptions, type SendStage } from './roomWriter.ts';
+export { createRoomWriter, type CreateRoomRequest, type RoomWriter, type RoomWriterOptions } from './roomWriter.ts';
+export type { SendStage } from './sendStages.ts';
 export { withGuestRemoval } from './guests.ts';
 export { clientEvent, strippedStateEvent, type Viewer } from './clientEvent.ts';
 export { parseRoomToken, roomToken } from './tokens.ts';

@@ -32,6 +32,7 @@ import { inviteeOf } from './invitePermission.ts';
 import { remoteWriting } from './remoteWriting.ts';
 import type { RemoteLookupSources } from './remoteLookups.ts';
 import type { UserPreferences } from './preferences.ts';
+import { stageTimer, type SendStage } from './sendStages.ts';
 import { roomStateOfSnapshot } from './roomState.ts';
 import {
   PRELOADED_TRANSACTIONS, RoomTransactions, deviceKeyOf, rememberTransaction, type DeviceTransactions,
@@ -70,14 +71,6 @@ export interface RoomWriterOptions {
   /** Told how long each stage of a local send took (a message's life on the server: metrics). */
   readonly onSendStage?: (stage: SendStage, seconds: number) => void;
 }
-
-/**
- * Where a local send's time goes: waiting for its room's queue (`queue`, the commands before it
- * deciding), deciding (`decide`: checks, hashing, signing), the log acknowledging its append
- * (`append`: the room's earlier appends, the group commit, the round trip) and the rooms projection
- * applying it (`apply`: what read-your-writes waits for).
- */
-export type SendStage = 'queue' | 'decide' | 'append' | 'apply';
 
 export interface CreateRoomRequest {
   /** Required before v12 (the server picks `!opaque:server`); v12 derives it from the create event. */
@@ -148,19 +141,6 @@ export interface RoomWriter {
   /** `make_join`/`make_leave`/`make_knock`: the unsigned template for another server's user. */
   membershipTemplate(roomId: string, userId: string, membership: 'join' | 'leave' | 'knock', content?: JsonObject): Promise<{ roomVersion: string; template: Pdu }>;
 }
-
-/** Reports the time since the previous mark to `report` at each mark (a monotonic clock). */
-const stageTimer = (report: (stage: SendStage, seconds: number) => void) => {
-  let last = performance.now();
-  return {
-    restart: (): void => { last = performance.now(); },
-    done: (stage: SendStage): void => {
-      const now = performance.now();
-      report(stage, (now - last) / 1000);
-      last = now;
-    },
-  };
-};
 
 /** Where an appended record landed in the log. */
 interface Appended {
