@@ -1,5 +1,6 @@
 // Interfaces the inner layers need from the outside; infra/ implements them.
 export type * from './log.ts';
+export { CONSUMER_LATENESS_MS } from './log.ts';
 export { delegatingLog } from './delegatingLog.ts';
 export type * from './sql.ts';
 export type * from './accounts.ts';

@@ -87,6 +87,9 @@ export interface SubscribeOptions {
  */
 export type ConsumerLatency = 'prompt' | 'soon' | 'background';
 
+/** How long each latency lets a log hold a consumer's records back to gather more of them. */
+export const CONSUMER_LATENESS_MS: Readonly<Record<ConsumerLatency, number>> = { prompt: 0, soon: 50, background: 500 };
+
 export interface AppendOptions {
   /**
    * Append only once this settles, and fail with it if it rejects. A writer that pipelines its

@@ -43,6 +43,7 @@ class PartitionWorker {
         // Checking the end and waiting happen in one tick, so no append can slip in between.
         if (source.endOffset(this.partition) <= this.#position) {
           await Promise.race([source.nextAppend(this.partition), this.#stopped]);
+          await this.#gather();
           continue;
         }
         const entries = await source.read(this.partition, this.#position, maxBatchSize);
@@ -54,6 +55,26 @@ class PartitionWorker {
       }
     } catch (error) {
       this.#member.fail(error);
+    }
+  }
+
+  /**
+   * A member that may take records late (its lingerMs) lets them gather after the first arrives,
+   * until the linger ends or a full batch waits: fewer, larger batches, as a Kafka fetch with a
+   * minimum size and a wait time serves them.
+   */
+  async #gather(): Promise<void> {
+    const { source, maxBatchSize, lingerMs } = this.#member;
+    if (lingerMs <= 0) return;
+    const until = performance.now() + lingerMs;
+    let timer: NodeJS.Timeout | undefined;
+    const lingered = new Promise<void>((resolve) => (timer = setTimeout(resolve, lingerMs)));
+    try {
+      while (!this.#stopping && performance.now() < until && source.endOffset(this.partition) - this.#position < maxBatchSize) {
+        await Promise.race([source.nextAppend(this.partition), lingered, this.#stopped]);
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -72,17 +93,20 @@ class Member implements Subscription {
   readonly source: PartitionSource;
   readonly handlers: ConsumerHandlers;
   readonly maxBatchSize: number;
+  /** How long records may gather before this member takes them (0: at once). */
+  readonly lingerMs: number;
   readonly workers = new Map<number, PartitionWorker>();
   state: MemberState = 'active';
   failure: unknown = undefined;
   readonly done: Promise<void>;
   settle: (error?: unknown) => void = () => undefined;
 
-  constructor(group: ConsumerGroup, handlers: ConsumerHandlers, maxBatchSize: number) {
+  constructor(group: ConsumerGroup, handlers: ConsumerHandlers, maxBatchSize: number, lingerMs: number) {
     this.group = group;
     this.source = group.source;
     this.handlers = handlers;
     this.maxBatchSize = maxBatchSize;
+    this.lingerMs = lingerMs;
     this.done = new Promise<void>((resolve, reject) => {
       this.settle = (error) => (error === undefined ? resolve() : reject(error));
     });
@@ -130,8 +154,8 @@ export class ConsumerGroup {
     return this.#members.length;
   }
 
-  async join(handlers: ConsumerHandlers, maxBatchSize: number): Promise<Subscription> {
-    const member = new Member(this, handlers, maxBatchSize);
+  async join(handlers: ConsumerHandlers, maxBatchSize: number, lingerMs = 0): Promise<Subscription> {
+    const member = new Member(this, handlers, maxBatchSize, lingerMs);
     await this.#serially(async () => {
       this.#members.push(member);
       await this.#rebalance();

@@ -189,6 +189,27 @@ describe('embedded log files', () => {
     expect(seen).toEqual([1]);
   });
 
+  it('lets records gather for a consumer that may take them late, in one batch', async () => {
+    const dir = await freshDir();
+    const log = await createEmbeddedLog({ dir });
+    await log.ensureTopic('rooms', 1);
+    const batches: number[][] = [];
+    const subscription = await log.subscribe({ group: 'late', topic: 'rooms', latency: 'background' }, {
+      onAssigned: async () => new Map([[0, 0]]),
+      onRevoked: async () => undefined,
+      onBatch: async (batch) => {
+        batches.push(batch.entries.map((entry) => entry.value as number));
+      },
+    });
+    // Three appends, each acknowledged before the next: well inside the half second it may wait.
+    for (const value of [1, 2, 3]) await log.append('rooms', [{ key: 'k', value }]);
+    while (batches.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await subscription.stop();
+    await subscription.done;
+    await log.close();
+    expect(batches).toEqual([[1, 2, 3]]);
+  });
+
   it('serves the newest acknowledged records from memory and older ones from the file, alike', async () => {
     const dir = await freshDir();
     const log = await createEmbeddedLog({ dir });

@@ -4,8 +4,10 @@
  * process. Keys map to partitions with Kafka's murmur2 partitioner, so switching a deployment to
  * Kafka keeps every room in the same partition number.
  */
-import type {
-  AppendOptions, AppendedPosition, ConsumerHandlers, LogEntry, LogRecordToAppend, RoomLog, SubscribeOptions, Subscription,
+import {
+  CONSUMER_LATENESS_MS,
+  type AppendOptions, type AppendedPosition, type ConsumerHandlers, type LogEntry, type LogRecordToAppend, type RoomLog, type SubscribeOptions,
+  type Subscription,
 } from '../../domain/ports/index.ts';
 import { ConsumerGroup, type PartitionSource } from './consumerGroup.ts';
 import { partitionForKey } from './partitioner.ts';
@@ -134,7 +136,7 @@ export const createEmbeddedLog = async (options: EmbeddedLogOptions): Promise<Ro
     }
     const maxBatchSize = subscription.maxBatchSize ?? DEFAULT_MAX_BATCH;
     if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) throw new RangeError(`invalid maxBatchSize ${maxBatchSize}`);
-    return group.join(handlers, maxBatchSize);
+    return group.join(handlers, maxBatchSize, CONSUMER_LATENESS_MS[subscription.latency ?? 'prompt']);
   };
 
   return {

@@ -15,7 +15,7 @@
  * it reaches the feed's chunks again, so a slow or rebuilding group never holds back the others.
  */
 import type { Kafka } from 'kafkajs';
-import type { ConsumerLatency, LogBatch } from '../../domain/ports/index.ts';
+import { CONSUMER_LATENESS_MS, type ConsumerLatency, type LogBatch } from '../../domain/ports/index.ts';
 import { chunkOf, createBrokerFetch, type BrokerFetch, type FetchedChunk as Chunk, type FetchedPartition, type FetchLimits } from './partitionReader.ts';
 
 export interface FeedSubscriber {
@@ -67,8 +67,7 @@ export type PartitionBounds = (topic: string, partition: number) => Promise<{ re
  */
 const LATE_MIN_BYTES = 256 * 1024;
 /** A `soon` feed's longest wait for records on the broker. */
-const SOON_MAX_WAIT_MS = 50;
-const DEFAULT_MAX_WAIT_MS = 500;
+const DEFAULT_MAX_WAIT_MS = CONSUMER_LATENESS_MS.background;
 const MAX_BYTES = 10 * 1024 * 1024;
 const MAX_BYTES_PER_PARTITION = 1024 * 1024;
 /** A background feed catching up takes more per fetch: a ClickHouse projection pays per INSERT. */
@@ -86,7 +85,7 @@ const limitsFor = (latency: ConsumerLatency, tuning: LogFeedTuning): FetchLimits
   const wait = tuning.maxWaitTimeInMs ?? DEFAULT_MAX_WAIT_MS;
   if (latency === 'prompt') return { maxWaitTime: wait, minBytes: 1, maxBytes: MAX_BYTES, maxBytesPerPartition: MAX_BYTES_PER_PARTITION };
   if (latency === 'soon') {
-    return { maxWaitTime: Math.min(SOON_MAX_WAIT_MS, wait), minBytes: LATE_MIN_BYTES, maxBytes: MAX_BYTES, maxBytesPerPartition: MAX_BYTES_PER_PARTITION };
+    return { maxWaitTime: Math.min(CONSUMER_LATENESS_MS.soon, wait), minBytes: LATE_MIN_BYTES, maxBytes: MAX_BYTES, maxBytesPerPartition: MAX_BYTES_PER_PARTITION };
   }
   return { maxWaitTime: wait, minBytes: LATE_MIN_BYTES, maxBytes: BACKGROUND_MAX_BYTES, maxBytesPerPartition: BACKGROUND_MAX_BYTES_PER_PARTITION };
 };
