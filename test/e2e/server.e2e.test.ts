@@ -1,7 +1,7 @@
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogEntry } from '../../domain/index.ts';
@@ -43,6 +43,12 @@ describe('the server process in embedded mode', () => {
     await expect.poll(() => server.logs.some((l) => typeof l.metrics_listen === 'string')).toBe(true);
     return `http://${String(server.logs.find((l) => typeof l.metrics_listen === 'string')?.metrics_listen)}/metrics`;
   };
+
+  it('runs on a V8 thread pool one thread smaller than the machine, 1 to 4 (infra/node/start.sh)', async () => {
+    const argv = (await readFile(`/proc/${server.child.pid}/cmdline`, 'utf8')).split('\0');
+    expect(argv).toContain(`--v8-pool-size=${Math.min(4, Math.max(1, availableParallelism() - 1))}`);
+    expect(argv.at(-2)).toMatch(/infra\/main\.ts$/);
+  });
 
   it('logs which mode runs', () => {
     const mode = server.logs.find((line) => line.mode !== undefined);
@@ -180,6 +186,13 @@ describe('start-up failures print one line and exit non-zero', () => {
     } finally {
       squatter.close();
     }
+  });
+
+  it('a V8 thread pool size that is not a number, before Node starts', async () => {
+    const result = await runUntilExit({ ...embeddedEnv(), STRATA_V8_POOL_SIZE: 'many' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe("strata: STRATA_V8_POOL_SIZE must be a whole number, got 'many'\n");
+    expect(result.logs).toEqual([]);
   });
 
   it('an unreachable PostgreSQL, without leaking its password', async () => {

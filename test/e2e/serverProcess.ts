@@ -1,6 +1,6 @@
 /**
- * Runs the real server process (`sh infra/node/run.sh infra/main.ts`) for e2e tests, the way an
- * operator would: configured through STRATA_* variables, JSON log lines on stdout, one-line
+ * Runs the real server process (`sh infra/node/start.sh`, what `npm start` runs after its build)
+ * for e2e tests, the way an operator would: configured through STRATA_* variables, JSON log lines on stdout, one-line
  * failures on stderr.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,7 +28,7 @@ export interface RunningServer {
 }
 
 const spawnServer = (env: Record<string, string>) => {
-  const child = spawn('sh', ['infra/node/run.sh', 'infra/main.ts'], {
+  const child = spawn('sh', ['infra/node/start.sh'], {
     cwd: repoRoot,
     // Only what the test passes (plus PATH/HOME/NODE_OPTIONS to find and run Node): no STRATA_*
     // leaking in from the developer's shell.
