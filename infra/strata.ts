@@ -32,7 +32,7 @@ import {
 } from '../projections/analytics/index.ts';
 import {
   createRecentEvents, createRoomQueries, createSqlRoomDirectory, createSqlRoomMembership, createSqlRoomServers, createSyncQueries, ensureRoomDirectorySchema, ensureSyncIndexes,
-  roomsProjection, ensureNotificationIndexes,
+  roomsProjection,
   createRelationQueries, createSlidingRoomQueries, createSqlContentReports, createSqlUserDirectory, ensureContentReportsSchema, ensureRelationIndexes,
   createBackfillQueries, createRoomEventGraph,
 } from '../projections/rooms/index.ts';
@@ -189,7 +189,6 @@ export const startStrata = async (
   lifecycle.onStop('search projection', () => searchRun.stop());
   await ensureRoomDirectorySchema(db);
   await ensureSyncIndexes(db);
-  await ensureNotificationIndexes(db);
   await ensureRelationIndexes(db);
   await ensureContentReportsSchema(db);
   lifecycle.onStop('erasure sweepers', await erasure.startSweepers());

@@ -5,7 +5,7 @@ export { createRoomQueries } from './queries.ts';
 export { createRecentEvents, type RecentEvents } from './recentEvents.ts';
 export { createSqlRoomDirectory, ensureRoomDirectorySchema, ROOM_DIRECTORY_SCHEMA } from './directory.ts';
 export { createSqlRoomMembership, createSyncQueries, ensureSyncIndexes, SYNC_INDEXES } from './syncQueries.ts';
-export { createNotificationQueries, ensureNotificationIndexes, NOTIFICATION_INDEXES } from './unreadQueries.ts';
+export { createNotificationQueries } from './unreadQueries.ts';
 export { createRelationQueries, ensureRelationIndexes, RELATION_INDEXES } from './relationQueries.ts';
 export { createSqlUserDirectory } from './userDirectory.ts';
 export { createSlidingRoomQueries } from './slidingQueries.ts';

@@ -17,7 +17,6 @@ const relType = (alias = ''): string => `(${alias}pdu->'content'->'m.relates_to'
 export const RELATION_INDEXES: readonly string[] = [
   `CREATE INDEX IF NOT EXISTS room_events_relates_to ON room_events (${target()}, log_offset) WHERE ${relType()} IS NOT NULL`,
   `CREATE INDEX IF NOT EXISTS room_events_threads ON room_events (room_id, log_offset) WHERE ${relType()} = 'm.thread'`,
-  'CREATE INDEX IF NOT EXISTS room_events_room_ts ON room_events (room_id, origin_server_ts)',
 ];
 
 /** Idempotent; run after the rooms projection created room_events. */

@@ -36,6 +36,9 @@ export const ROOMS_SCHEMA: readonly string[] = [
   'CREATE INDEX IF NOT EXISTS room_events_room_offset ON room_events (room_id, log_offset)',
   `CREATE INDEX IF NOT EXISTS room_events_txn ON room_events (room_id, local_user_id, local_device_id, local_txn_id)
     WHERE local_txn_id IS NOT NULL`,
+  // A room's events by time, either way: /notifications pages newest first (unreadQueries.ts),
+  // /timestamp_to_event looks both ways from a moment (relationQueries.ts).
+  'CREATE INDEX IF NOT EXISTS room_events_room_ts ON room_events (room_id, origin_server_ts DESC, event_id DESC)',
   `CREATE TABLE IF NOT EXISTS room_current_state (
     room_id text NOT NULL,
     type text NOT NULL,

@@ -55,19 +55,10 @@ export const unreadWindow = async (
   return withState ? { events, stateBefore: await stateAt(db, roomId, userId!, after) } : { events };
 };
 
-/** The per-room newest-first scan /notifications pages with (see `candidates`). */
-export const NOTIFICATION_INDEXES: readonly string[] = [
-  'CREATE INDEX IF NOT EXISTS room_events_room_ts ON room_events (room_id, origin_server_ts DESC, event_id DESC)',
-];
-
-export const ensureNotificationIndexes = async (db: SqlExecutor): Promise<void> => {
-  for (const statement of NOTIFICATION_INDEXES) await db.query(statement);
-};
-
 export const createNotificationQueries = (db: SqlExecutor): NotificationReadModel => ({
   async candidates(userId, before, limit) {
-    // Each joined room gives at most `limit` events (an index range scan), so a page costs rooms ×
-    // limit rows at most. Only events after the user first joined: older ones never notified them.
+    // Each joined room gives at most `limit` events (a range scan of room_events_room_ts), so a
+    // page costs rooms × limit rows at most. Only events after the user first joined: older ones never notified them.
     // A room the user is invited to gives its invite only (`.m.rule.invite_for_me`): the invitee
     // sees nothing else of it, and Synapse records push actions for the invitee of that event alone.
     const { rows } = await db.query<{ room_id: string; event_id: string; log_offset: number | string; origin_server_ts: number | string }>(

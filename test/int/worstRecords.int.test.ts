@@ -9,7 +9,7 @@ import { LIMITS, MAX_PDU_BYTES, ROOM_EVENTS_TOPIC, isMatrixError, utf8Length, ty
 import type { RoomRequester } from '../../domain/app/rooms/index.ts';
 import { createClickHouse, type ClickHouse } from '../../infra/clickhouse/index.ts';
 import { analyticsProjection, startClickHouseProjection } from '../../projections/analytics/index.ts';
-import { ensureNotificationIndexes, ensureRelationIndexes, ensureSyncIndexes } from '../../projections/rooms/index.ts';
+import { ensureRelationIndexes, ensureSyncIndexes } from '../../projections/rooms/index.ts';
 import { chIdentifier, chString } from '../../projections/runtime/index.ts';
 import { openTestSchema, startRoomsStack, TEST_PARTITIONS, type RoomsStack, type TestSchema } from '../harness/index.ts';
 
@@ -51,7 +51,6 @@ beforeAll(async () => {
   stack = await startRoomsStack({ db: schema.db });
   // The indexes the server adds for /sync, notifications and relations: each bounds its key's size.
   await ensureSyncIndexes(schema.db);
-  await ensureNotificationIndexes(schema.db);
   await ensureRelationIndexes(schema.db);
   ({ roomId } = await stack.rooms.createRoom(alice, { room_version: '12', preset: 'public_chat' }));
   ch = await createClickHouse({ url: inject('strataTestServices').clickhouseUrl, database });

@@ -11,7 +11,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { ROOM_EVENTS_TOPIC, type AppserviceRegistration, type LogRecordToAppend, type RoomLog } from '../../../domain/index.ts';
 import { analyticsProjection, startClickHouseProjection } from '../../../projections/analytics/index.ts';
 import {
-  ensureNotificationIndexes, ensureRelationIndexes, ensureSyncIndexes, roomsProjection,
+  ensureRelationIndexes, ensureSyncIndexes, roomsProjection,
 } from '../../../projections/rooms/index.ts';
 import { createSupervisor, startProjection, type ProjectionMetrics, type RunningConsumer } from '../../../projections/runtime/index.ts';
 import { createClickHouse, type ClickHouse } from '../../../infra/clickhouse/index.ts';
@@ -180,7 +180,7 @@ const ingest = async (options: AnalyticsBenchOptions, stores: Stores, signal: Ab
   const supervisor = createSupervisor({ logger: { info: () => undefined, warn: (fields, text) => say(`warn: ${text} ${JSON.stringify(fields)}`), error: (fields, text) => say(`error: ${text} ${JSON.stringify(fields)}`) } });
   // The timeline's indexes exist before it fills, as on a server.
   for (const statement of roomsProjection.schema) await db.query(statement);
-  for (const ensure of [ensureSyncIndexes, ensureNotificationIndexes, ensureRelationIndexes]) await ensure(db);
+  for (const ensure of [ensureSyncIndexes, ensureRelationIndexes]) await ensure(db);
   const started = performance.now();
   const running: RunningConsumer[] = [
     await startProjection({ projection: roomsProjection, log, db, metrics, supervisor }),
