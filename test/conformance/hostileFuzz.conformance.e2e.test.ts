@@ -77,7 +77,8 @@ describe('schema-driven fuzz of the client-server API', () => {
     const remoteList = answer.status === 502 && /\/publicRooms\?(?:.*&)?server=/.test(path) && !path.includes(`server=${e(world.serverName)}`);
     // Joining or knocking on a room of another server that cannot be reached: 502, as Synapse
     // answers ("Failed to make_join via any server").
-    const remoteMembership = answer.status === 502 && /\/(?:join|knock)\//.test(path);
+    // Both forms: /join/{roomIdOrAlias} and /rooms/{roomId}/join (a room ID names its server).
+    const remoteMembership = answer.status === 502 && /\/(?:join|knock)(?:[/?]|$)/.test(path);
     if (answer.status >= 500 && !remoteList && !remoteMembership) return `server error ${answer.status}: ${answer.text.slice(0, 200)}`;
     if (answer.status < 400) return undefined;
     let body: unknown;
