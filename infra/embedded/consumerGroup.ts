@@ -66,11 +66,18 @@ class PartitionWorker {
   async #gather(): Promise<void> {
     const { source, maxBatchSize, lingerMs } = this.#member;
     if (lingerMs <= 0) return;
-    const until = performance.now() + lingerMs;
+    // Over when the timer fires, not by another clock: the timer's may run a little ahead of it,
+    // and the loop would then spin on the settled `lingered` until that clock caught up.
+    let over = false;
     let timer: NodeJS.Timeout | undefined;
-    const lingered = new Promise<void>((resolve) => (timer = setTimeout(resolve, lingerMs)));
+    const lingered = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        over = true;
+        resolve();
+      }, lingerMs);
+    });
     try {
-      while (!this.#stopping && performance.now() < until && source.endOffset(this.partition) - this.#position < maxBatchSize) {
+      while (!over && !this.#stopping && source.endOffset(this.partition) - this.#position < maxBatchSize) {
         await Promise.race([source.nextAppend(this.partition), lingered, this.#stopped]);
       }
     } finally {
