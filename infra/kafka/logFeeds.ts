@@ -66,7 +66,7 @@ export type PartitionBounds = (topic: string, partition: number) => Promise<{ re
  * much piled up or its wait ends: a few fetches a second instead of one per produce request.
  */
 const LATE_MIN_BYTES = 256 * 1024;
-/** A `soon` feed's longest wait for records on the broker. */
+/** A fetch's longest wait on the broker: how long a prompt fetch long-polls, a background feed's lateness. */
 const DEFAULT_MAX_WAIT_MS = CONSUMER_LATENESS_MS.background;
 const MAX_BYTES = 10 * 1024 * 1024;
 const MAX_BYTES_PER_PARTITION = 1024 * 1024;
