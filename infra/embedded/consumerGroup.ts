@@ -161,7 +161,7 @@ export class ConsumerGroup {
     return this.#members.length;
   }
 
-  async join(handlers: ConsumerHandlers, maxBatchSize: number, lingerMs = 0): Promise<Subscription> {
+  async join(handlers: ConsumerHandlers, maxBatchSize: number, lingerMs: number): Promise<Subscription> {
     const member = new Member(this, handlers, maxBatchSize, lingerMs);
     await this.#serially(async () => {
       this.#members.push(member);
