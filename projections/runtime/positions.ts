@@ -140,21 +140,6 @@ const compareAndSetPosition = (projection: Projection, partition: number, expect
 };
 
 /**
- * compareAndSetPosition for several partitions applied before, in one statement: every one of
- * `moves` (partition, expected, next) must still be at its expected offset, or the transaction fails.
- */
-const compareAndSetPositions = (projection: Projection, moves: readonly (readonly [number, number, number])[]): SqlStatement => ({
-  text: `WITH swapped AS (
-           UPDATE projection_positions p SET next_offset = m.next, version = $3
-           FROM unnest($4::integer[], $5::bigint[], $6::bigint[]) AS m(partition, expected, next)
-           WHERE p.projection = $1 AND p.topic = $2 AND p.partition = m.partition AND p.next_offset = m.expected
-           RETURNING 1)
-         SELECT CASE WHEN count(*) = $7 THEN 1 ELSE ('${POSITION_MOVED}: ' || count(*))::int END AS swapped FROM swapped`,
-  values: [projection.name, projection.topic, projection.version,
-    moves.map(([partition]) => partition), moves.map(([, expected]) => expected), moves.map(([, , next]) => next), moves.length],
-});
-
-/**
  * A read model's transaction commits without waiting for its WAL to reach the disk. The log is the
  * source of truth and a batch's position commits with its rows, so what an operating-system crash
  * can take (the last moments of commits; a PostgreSQL crash alone takes nothing) is rows and
@@ -249,19 +234,15 @@ export const applyBatches = async (
   const fresh = parts.filter((part) => part.entries.length > 0 && part.entries[part.entries.length - 1]!.offset >= part.expected);
   const startable = fresh.every((part) => part.entries.some((entry) => entry.offset === part.expected));
   if (fresh.length > 1 && startable) {
+    const swaps: SqlStatement[] = [];
     const statements: SqlStatement[] = [];
     const nexts = new Map<number, number>();
     for (const part of fresh) {
       const applied = statementsFrom(projection, part.partition, part.expected, part.entries);
+      swaps.push(compareAndSetPosition(projection, part.partition, part.expected, applied.next));
       statements.push(...applied.statements);
       nexts.set(part.partition, applied.next);
     }
-    // Partitions applied before move in one statement; a partition's first batch inserts its row.
-    const moving = fresh.filter((part) => part.expected > 0);
-    const swaps = [
-      ...(moving.length === 0 ? [] : [compareAndSetPositions(projection, moving.map((part) => [part.partition, part.expected, nexts.get(part.partition)!]))]),
-      ...fresh.filter((part) => part.expected === 0).map((part) => compareAndSetPosition(projection, part.partition, 0, nexts.get(part.partition)!)),
-    ];
     try {
       await runTogether(db, [...swaps, ...joinRowStatements(statements)], options);
       return parts.map((part) => nexts.get(part.partition) ?? part.expected);
