@@ -9,7 +9,7 @@ import { createPostgresDatabase } from '../../infra/postgres/index.ts';
 import { applyingAppended } from './appendedLocally.ts';
 import { applyBatch, applyBatches, ensureSchema } from './positions.ts';
 import { startProjection, type AppliedBatch } from './startProjection.ts';
-import { countingProjection, recordingTransactions } from '../../test/builders/index.ts';
+import { countingProjection } from '../../test/builders/index.ts';
 
 const TOPIC = 'room.events';
 const PARTITIONS = 4;
@@ -74,8 +74,15 @@ describe('applyingAppended', () => {
   });
 
   it('applies what is appended to several partitions at once in one transaction', async () => {
-    const { db: recording, transactions } = recordingTransactions(db);
-    const running = await startProjection({ projection: countingProjection({ topic: TOPIC }), log: slowConsumers(log, 4_000), db: recording });
+    const transactions: number[] = [];
+    const counting: SqlDatabase = {
+      ...db,
+      transactionOf: async (statements, options) => {
+        transactions.push(statements.length);
+        return db.transactionOf!(statements, options);
+      },
+    };
+    const running = await startProjection({ projection: countingProjection({ topic: TOPIC }), log: slowConsumers(log, 4_000), db: counting });
     const writerLog = applyingAppended(log, [running], TOPIC);
     // Rooms on every partition, each appended on its own in the same turn.
     const keys: string[] = [];
@@ -111,20 +118,26 @@ describe('applyingAppended', () => {
   });
 
   it('lets the batches a late consumer fetches yield to other statements, and never the appends it is handed', async () => {
-    const { db: recording, transactions } = recordingTransactions(db);
-    const deferrable = () => transactions.map((transaction) => transaction.deferrable);
+    const deferrable: boolean[] = [];
+    const recording: SqlDatabase = {
+      ...db,
+      transactionOf: async (statements, options) => {
+        deferrable.push(options?.deferrable === true);
+        return db.transactionOf!(statements, options);
+      },
+    };
     const running = await startProjection({ projection: countingProjection({ topic: TOPIC }), log, db: recording, latency: 'background' });
     const key = '!late:test';
     const partition = await log.partitionFor(TOPIC, key);
     // Appended by someone else: the consumer fetches it.
     const [fetched] = await log.append(TOPIC, [{ key, value: { body: 'fetched' }, headers: { type: 'test' } }]);
     expect(await running.waitFor(partition, fetched!.offset, 5_000)).toBe(true);
-    expect(deferrable()).toEqual([true]);
+    expect(deferrable).toEqual([true]);
     // Appended here: handed to the projection, which a send waits for.
     const [handed] = await applyingAppended(log, [running], TOPIC).append(TOPIC, [{ key, value: { body: 'handed' }, headers: { type: 'test' } }]);
     expect(await running.waitFor(partition, handed!.offset, 5_000)).toBe(true);
     await running.stop();
-    expect(deferrable()).toEqual([true, false]);
+    expect(deferrable).toEqual([true, false]);
     expect((await rowsOf(partition)).map((row) => row.body)).toEqual(['fetched', 'handed']);
   });
 

@@ -9,7 +9,7 @@ import { applyBatch, ensureSchema } from './positions.ts';
 import { rebuildProjection } from './rebuild.ts';
 import type { RebuildProgress } from './rebuild.ts';
 import { startProjection } from './startProjection.ts';
-import { appendRecords, countingProjection, recordingTransactions } from '../../test/builders/index.ts';
+import { appendRecords, countingProjection } from '../../test/builders/index.ts';
 
 const TOPIC = 'room.events';
 const PARTITIONS = 4;
@@ -97,8 +97,15 @@ describe('startProjection', () => {
   });
 
   it('applies what a late consumer is delivered from several partitions at once in one transaction', async () => {
-    const { db: recording, transactions } = recordingTransactions(db);
-    const running = await startProjection({ projection: countingProjection({ topic: TOPIC }), log, db: recording, latency: 'soon' });
+    const transactions: number[] = [];
+    const counting: SqlDatabase = {
+      ...db,
+      transactionOf: async (statements, options) => {
+        transactions.push(statements.length);
+        return db.transactionOf!(statements, options);
+      },
+    };
+    const running = await startProjection({ projection: countingProjection({ topic: TOPIC }), log, db: counting, latency: 'soon' });
     // 17 rooms over the 4 partitions, appended one by one: every partition's lingers end together.
     for (let i = 0; i < 17; i++) await log.append(TOPIC, [{ key: `!room${i}:test`, value: { body: `message ${i}` } }]);
     await waitUntilCaughtUp(running);

@@ -3,7 +3,7 @@
  * partition + offset and the INSERT has no ON CONFLICT, so applying a record twice fails loudly) and
  * keeps a per-partition counter.
  */
-import type { LogEntry, LogRecordToAppend, RoomLog, SqlDatabase } from '../../domain/ports/index.ts';
+import type { LogEntry, LogRecordToAppend, RoomLog } from '../../domain/ports/index.ts';
 import type { Projection } from '../../projections/runtime/index.ts';
 
 export const countingProjection = (options: {
@@ -46,17 +46,4 @@ export const appendRecords = async (log: RoomLog, topic: string, from: number, c
     }
     await log.append(topic, records);
   }
-};
-
-/** `db`, recording each transaction the runtime sends whole (transactionOf): its size and whether it may yield. */
-export const recordingTransactions = (db: SqlDatabase) => {
-  const transactions: { statements: number; deferrable: boolean }[] = [];
-  const recording: SqlDatabase = {
-    ...db,
-    transactionOf: async (statements, options) => {
-      transactions.push({ statements: statements.length, deferrable: options?.deferrable === true });
-      return db.transactionOf!(statements, options);
-    },
-  };
-  return { db: recording, transactions };
 };

@@ -3,7 +3,7 @@ export { buildEvent, createTestRoom, expectAllowed, expectDenied, type EventSpec
 export { TEST_ROOM, roomHistory } from './unreadRoom.ts';
 export { createMemoryAccountStore, type MemoryAccountStore } from './memoryAccountStore.ts';
 export { createCountingRandom, createTestClock, createTestContext, fakePasswordHasher, guarded, type TestAccountsContext, type TestClock } from './accountsContext.ts';
-export { appendRecords, countingProjection, recordingTransactions } from './countingProjection.ts';
+export { appendRecords, countingProjection } from './countingProjection.ts';
 export { eventStore, graphEvent, roomEventFromJson, stateMapOf, stateMapToRecord } from './stateResEvents.ts';
 export { ROOM, member, pusher, storedEvent } from './pushEvents.ts';
 export * as deciderHarness from './roomHarness.ts';
