@@ -60,17 +60,28 @@ class PartitionWorker {
 
   /**
    * A member that may take records late (its lingerMs) lets them gather after the first arrives,
-   * until its linger ends or a full batch waits: fewer, larger batches, as a Kafka fetch with a
-   * minimum size and a wait time serves them. The member's partitions share one linger, so what
-   * gathered in each is handed over in the same turn, as one fetch answers for many partitions
-   * (a projection then applies them in one transaction: projections/runtime/consume.ts).
+   * until the linger ends or a full batch waits: fewer, larger batches, as a Kafka fetch with a
+   * minimum size and a wait time serves them.
    */
   async #gather(): Promise<void> {
     const { source, maxBatchSize, lingerMs } = this.#member;
     if (lingerMs <= 0) return;
-    const linger = this.#member.linger();
-    while (!linger.over && !this.#stopping && source.endOffset(this.partition) - this.#position < maxBatchSize) {
-      await Promise.race([source.nextAppend(this.partition), linger.ended, this.#stopped]);
+    // Over when the timer fires, not by another clock: the timer's may run a little ahead of it,
+    // and the loop would then spin on the settled `lingered` until that clock caught up.
+    let over = false;
+    let timer: NodeJS.Timeout | undefined;
+    const lingered = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        over = true;
+        resolve();
+      }, lingerMs);
+    });
+    try {
+      while (!over && !this.#stopping && source.endOffset(this.partition) - this.#position < maxBatchSize) {
+        await Promise.race([source.nextAppend(this.partition), lingered, this.#stopped]);
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -83,12 +94,6 @@ class PartitionWorker {
 }
 
 type MemberState = 'active' | 'stopping' | 'failed' | 'gone';
-
-/** A member's wait for records to gather, shared by its partitions. */
-interface Linger {
-  over: boolean;
-  readonly ended: Promise<void>;
-}
 
 class Member implements Subscription {
   readonly group: ConsumerGroup;
@@ -114,26 +119,6 @@ class Member implements Subscription {
     });
     // `done` is the caller's to observe; a rejection must not count as unhandled before they look.
     this.done.catch(() => undefined);
-  }
-
-  #linger: Linger | undefined;
-
-  /**
-   * The linger under way, or a new one of lingerMs. It is over when its timer fires, not by
-   * another clock: the timer's may run a little ahead of it, and a gathering loop would then spin
-   * on the settled `ended` until that clock caught up.
-   */
-  linger(): Linger {
-    if (this.#linger !== undefined) return this.#linger;
-    let end: () => void = () => undefined;
-    const linger: Linger = { over: false, ended: new Promise<void>((resolve) => (end = resolve)) };
-    this.#linger = linger;
-    setTimeout(() => {
-      linger.over = true;
-      if (this.#linger === linger) this.#linger = undefined;
-      end();
-    }, this.lingerMs).unref();
-    return linger;
   }
 
   /** A method, so checks after an await are not narrowed away by the compiler. */

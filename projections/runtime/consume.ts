@@ -43,7 +43,7 @@ export interface ConsumeOptions {
    * appended to several partitions at once then cost one transaction instead of one each. Absent:
    * each is applied on its own with `apply`.
    */
-  applyTogether?(batches: readonly { readonly batch: LogBatch; readonly stored: number }[], deferrable: boolean): Promise<readonly (number | undefined)[]>;
+  applyTogether?(batches: readonly { readonly batch: LogBatch; readonly stored: number }[]): Promise<readonly (number | undefined)[]>;
   onRevoked?(partitions: readonly number[]): void;
   /** Reports failures and decides retries; default: one of its own with the default policy. */
   readonly supervisor?: Supervisor | undefined;
@@ -86,17 +86,13 @@ export const consumeWithPositions = async (options: ConsumeOptions): Promise<Run
   /** A delivered batch of a consumer that may take records late has nobody waiting on it. */
   const deferrable = options.latency === 'soon' || options.latency === 'background';
 
-  /** Moves a partition's position on to `next` after applying up to it. */
-  const advance = (partition: number, next: number | undefined): void => {
-    // Revoked meanwhile: the position belongs to the partition's next owner (who reads it from
-    // the database, where the compare-and-set kept it exact).
-    const current = waiters.position(partition);
-    if (next !== undefined && current !== undefined && next > current) waiters.update(partition, next);
-  };
-
   /** Applies entries of one partition from the stored position and moves the position on. */
   const applyAndAdvance = async (batch: LogBatch): Promise<void> => {
-    advance(batch.partition, await options.apply(batch, waiters.position(batch.partition), deferrable));
+    const next = await options.apply(batch, waiters.position(batch.partition), deferrable);
+    // Revoked meanwhile: the position belongs to the partition's next owner (who reads it from
+    // the database, where the compare-and-set kept it exact).
+    const current = waiters.position(batch.partition);
+    if (next !== undefined && current !== undefined && next > current) waiters.update(batch.partition, next);
   };
 
   /**
@@ -124,46 +120,9 @@ export const consumeWithPositions = async (options: ConsumeOptions): Promise<Run
     if (violation !== undefined) throw new RecordFailure(batch.entries[violation.index]!, violation.error);
   };
 
-  /**
-   * Applies delivered batches of distinct partitions that arrived together (a Kafka fetch answers
-   * for many partitions at once; the embedded log ends a member's lingers together) in one go
-   * (applyTogether), holding all their turns. Anything unusual — a contract violation, a partition
-   * revoked meanwhile, a failure — goes batch by batch through applyDelivered instead, which pins a
-   * failure to its record. Answers per batch the failure its delivery ends with, if any.
-   */
-  const applyDeliveredTogether = (batches: readonly LogBatch[]): Promise<({ readonly failure: unknown } | undefined)[]> =>
-    partitions.runAll(batches.map((batch) => batch.partition), async () => {
-      const together = batches.map((batch) => ({ batch, stored: waiters.position(batch.partition) }));
-      const distinct = new Set(batches.map((batch) => batch.partition)).size === batches.length;
-      if (options.applyTogether !== undefined && batches.length > 1 && distinct && together.every(({ stored }) => stored !== undefined)
-        && batches.every((batch) => contract?.check(batch.partition, batch.entries) === undefined)) {
-        try {
-          const nexts = await options.applyTogether(together as { batch: LogBatch; stored: number }[], deferrable);
-          batches.forEach((batch, index) => advance(batch.partition, nexts[index]));
-          return batches.map(() => undefined);
-        } catch {
-          // Applied again below one batch at a time, so the failure is pinned to its record.
-        }
-      }
-      const failures: ({ readonly failure: unknown } | undefined)[] = [];
-      for (const batch of batches) {
-        try {
-          await applyDelivered(batch);
-          failures.push(undefined);
-        } catch (failure) {
-          failures.push({ failure });
-        }
-      }
-      return failures;
-    });
-  /** Delivered batches of a projection that can apply several partitions together (applyTogether). */
-  const deliveredTogether = options.applyTogether === undefined
-    ? undefined
-    : createGroupCommit(applyDeliveredTogether, { schedule: (start) => void setImmediate(start) });
-
   /** The next offsets after applying `runs` (contiguous from their stored positions) with nobody else's turn between. */
   const applyRuns = async (runs: readonly { readonly batch: LogBatch; readonly stored: number }[]): Promise<readonly (number | undefined)[]> => {
-    if (options.applyTogether !== undefined) return options.applyTogether(runs, false);
+    if (options.applyTogether !== undefined) return options.applyTogether(runs);
     const nexts: (number | undefined)[] = [];
     for (const { batch, stored } of runs) nexts.push(await options.apply(batch, stored, false));
     return nexts;
@@ -263,11 +222,7 @@ export const consumeWithPositions = async (options: ConsumeOptions): Promise<Run
       onBatch: async (batch) => {
         if (batch.topic !== topic) throw new Error(`projection ${name} subscribed to ${topic} got a batch of ${batch.topic}`);
         if (batch.entries.length === 0) return;
-        if (deliveredTogether === undefined) await partitions.run(batch.partition, () => applyDelivered(batch));
-        else {
-          const failed = await deliveredTogether.add(batch);
-          if (failed !== undefined) throw failed.failure;
-        }
+        await partitions.run(batch.partition, () => applyDelivered(batch));
         supervision.progressed();
       },
     },

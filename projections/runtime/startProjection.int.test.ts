@@ -96,24 +96,6 @@ describe('startProjection', () => {
     expect(await running.waitFor(appended!.partition, appended!.offset + 5, 10_000)).toBe(false);
   });
 
-  it('applies what a late consumer is delivered from several partitions at once in one transaction', async () => {
-    const transactions: number[] = [];
-    const counting: SqlDatabase = {
-      ...db,
-      transactionOf: async (statements, options) => {
-        transactions.push(statements.length);
-        return db.transactionOf!(statements, options);
-      },
-    };
-    const running = await startProjection({ projection: countingProjection({ topic: TOPIC }), log, db: counting, latency: 'soon' });
-    // 17 rooms over the 4 partitions, appended one by one: every partition's lingers end together.
-    for (let i = 0; i < 17; i++) await log.append(TOPIC, [{ key: `!room${i}:test`, value: { body: `message ${i}` } }]);
-    await waitUntilCaughtUp(running);
-    await running.stop();
-    expect(await expectComplete()).toBe(17);
-    expect(transactions.length).toBeLessThan(PARTITIONS);
-  });
-
   it('shares partitions between members of one group and still applies each record once', async () => {
     const projection = countingProjection({ topic: TOPIC });
     const a = await startProjection({ projection, log, db, maxBatchSize: 25 });

@@ -82,9 +82,8 @@ export const startProjection = async (options: StartProjectionOptions): Promise<
       const next = await applyBatch(db, projection, batch.partition, batch.entries, stored, { deferrable });
       return applied(batch, stored, next);
     },
-    applyTogether: async (batches, deferrable) => {
-      const parts = batches.map(({ batch, stored }) => ({ partition: batch.partition, entries: batch.entries, expected: stored }));
-      const nexts = await applyBatches(db, projection, parts, { deferrable });
+    applyTogether: async (batches) => {
+      const nexts = await applyBatches(db, projection, batches.map(({ batch, stored }) => ({ partition: batch.partition, entries: batch.entries, expected: stored })));
       return batches.map(({ batch, stored }, index) => applied(batch, stored, nexts[index]!));
     },
     onRevoked: (partitions) => {
