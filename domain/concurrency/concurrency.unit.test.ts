@@ -132,35 +132,4 @@ describe('keyed queue', () => {
     await tick();
     expect(queue.has('room')).toBe(false);
   });
-
-  it('runs a task holding several keys at once, after each key’s earlier tasks and before its later ones', async () => {
-    const queue = createKeyedQueue<number>();
-    const order: string[] = [];
-    let releaseA!: () => void;
-    const a = queue.run(1, () => new Promise<void>((resolve) => { releaseA = () => { order.push('1 alone'); resolve(); }; }));
-    const both = queue.runAll([2, 1, 2], async () => { order.push('1 and 2'); return 'both'; });
-    const twoAfter = queue.run(2, async () => { order.push('2 after'); });
-    const three = queue.run(3, async () => { order.push('3'); });
-    await three;
-    await tick();
-    // 2's turn is held by the waiting runAll, so its later task waits too.
-    expect(order).toEqual(['3']);
-    releaseA();
-    await a;
-    expect(await both).toBe('both');
-    await twoAfter;
-    expect(order).toEqual(['3', '1 alone', '1 and 2', '2 after']);
-  });
-
-  it('never deadlocks two tasks holding overlapping keys, and lets go of them when a task fails', async () => {
-    const queue = createKeyedQueue<number>();
-    const order: string[] = [];
-    const first = queue.runAll([1, 2], async () => { await tick(); order.push('first'); throw new Error('refused'); });
-    const second = queue.runAll([2, 1], async () => { order.push('second'); });
-    await expect(first).rejects.toThrow('refused');
-    await second;
-    expect(order).toEqual(['first', 'second']);
-    await tick();
-    expect(queue.has(1) || queue.has(2)).toBe(false);
-  });
 });

@@ -7,7 +7,7 @@ import { createEmbeddedLog } from '../../infra/embedded/index.ts';
 import { createPgliteDatabase } from '../../infra/pglite/index.ts';
 import { createPostgresDatabase } from '../../infra/postgres/index.ts';
 import { applyingAppended } from './appendedLocally.ts';
-import { applyBatch, applyBatches, ensureSchema } from './positions.ts';
+import { applyBatch, ensureSchema } from './positions.ts';
 import { startProjection, type AppliedBatch } from './startProjection.ts';
 import { countingProjection } from '../../test/builders/index.ts';
 
@@ -71,35 +71,6 @@ describe('applyingAppended', () => {
     const announced = applied.flatMap((batch) => batch.entries.map((entry) => entry.offset));
     expect(announced.toSorted((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect((await db.query('SELECT n FROM counting_counts WHERE partition = $1', [partition])).rows).toEqual([{ n: 20 }]);
-  });
-
-  it('applies what is appended to several partitions at once in one transaction', async () => {
-    const transactions: number[] = [];
-    const counting: SqlDatabase = {
-      ...db,
-      transactionOf: async (statements, options) => {
-        transactions.push(statements.length);
-        return db.transactionOf!(statements, options);
-      },
-    };
-    const running = await startProjection({ projection: countingProjection({ topic: TOPIC }), log: slowConsumers(log, 4_000), db: counting });
-    const writerLog = applyingAppended(log, [running], TOPIC);
-    // Rooms on every partition, each appended on its own in the same turn.
-    const keys: string[] = [];
-    const covered = new Set<number>();
-    for (let i = 0; covered.size < PARTITIONS; i++) {
-      const partition = await log.partitionFor(TOPIC, `!spread${i}:test`);
-      if (!covered.has(partition)) keys.push(`!spread${i}:test`);
-      covered.add(partition);
-    }
-    const appended = await Promise.all(keys.map((key, i) => writerLog.append(TOPIC, [{ key, value: { body: `r${i}` }, headers: { type: 'test' } }])));
-    for (const [position] of appended) expect(await running.waitFor(position!.partition, position!.offset, 3_000)).toBe(true);
-    await running.stop();
-    // Fewer transactions than partitions (one, unless an append was acknowledged a turn late).
-    expect(transactions.length).toBeLessThan(PARTITIONS);
-    for (const [position] of appended) {
-      expect((await rowsOf(position!.partition)).map((row) => row.log_offset)).toEqual([position!.offset]);
-    }
   });
 
   it('hands the projection each entry with the headers the log added on the way', async () => {
@@ -207,27 +178,6 @@ describe('applyBatch with the position this process last saw', () => {
               (SELECT next_offset FROM projection_positions WHERE projection = $2 AND partition = $1) AS next_offset`,
       [partition, name]);
     expect(rows).toEqual([{ n: 6, next_offset: 6 }]);
-
-    // Several partitions together: one of them moved meanwhile, so each is applied on its own.
-    let otherKey = '!other0:test';
-    for (let i = 1; await log.partitionFor(TOPIC, otherKey) === partition; i++) otherKey = `!other${i}:test`;
-    await log.append(TOPIC, Array.from({ length: 3 }, (_, i) => ({ key: otherKey, value: { body: `o${i}` } })));
-    const other = await log.partitionFor(TOPIC, otherKey);
-    const others = await log.read(TOPIC, other, 0, 10);
-    await log.append(TOPIC, [{ key: '!same:test', value: { body: 'm6' } }]);
-    const more = await log.read(TOPIC, partition, 6, 10);
-    expect(await applyBatches(sql, projection, [
-      { partition, entries: more, expected: 6 }, { partition: other, entries: others.slice(0, 2), expected: 0 },
-    ])).toEqual([7, 2]);
-    expect(await applyBatches(sql, projection, [
-      { partition, entries: more, expected: 6 }, { partition: other, entries: others, expected: 0 },
-    ])).toEqual([7, 3]);
-    const counts = await sql.query<{ partition: number; n: number }>(`SELECT partition, n FROM ${name}_counts ORDER BY partition`);
-    expect(counts.rows).toEqual([{ partition, n: 7 }, { partition: other, n: 3 }].sort((a, b) => a.partition - b.partition));
-    const positions = await sql.query<{ partition: number; next_offset: number }>(
-      'SELECT partition, next_offset FROM projection_positions WHERE projection = $1 ORDER BY partition', [name]);
-    expect(positions.rows.map((row) => [row.partition, Number(row.next_offset)]))
-      .toEqual([[partition, 7], [other, 3]].sort((a, b) => a[0]! - b[0]!));
   };
 
   it('compares and sets the position on PGlite', async () => {

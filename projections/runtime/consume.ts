@@ -10,7 +10,7 @@
  * record stops the consumer right before it, and every wait then fails with ConsumerStoppedError.
  * Entries of the room events topic pass the log contract's checks first (roomLogContract.ts).
  */
-import { createGroupCommit, createKeyedQueue, ROOM_EVENTS_TOPIC } from '../../domain/index.ts';
+import { createGroupCommit, createKeyedQueue, ROOM_EVENTS_TOPIC, type GroupCommit } from '../../domain/index.ts';
 import type { ConsumerLatency, LogBatch, LogEntry, RoomLog, Subscription } from '../../domain/ports/index.ts';
 import { RecordFailure } from './failures.ts';
 import { PositionWaiters } from './positionWaiters.ts';
@@ -37,13 +37,6 @@ export interface ConsumeOptions {
    * records late), so its statements may yield to those a request waits for (TransactionOptions).
    */
   apply(batch: LogBatch, stored: number | undefined, deferrable: boolean): Promise<number | undefined>;
-  /**
-   * Applies batches of distinct partitions durably in one go, each with its partition's stored
-   * position: resolves with each one's result as `apply` would, in order. Entries this process
-   * appended to several partitions at once then cost one transaction instead of one each. Absent:
-   * each is applied on its own with `apply`.
-   */
-  applyTogether?(batches: readonly { readonly batch: LogBatch; readonly stored: number }[]): Promise<readonly (number | undefined)[]>;
   onRevoked?(partitions: readonly number[]): void;
   /** Reports failures and decides retries; default: one of its own with the default policy. */
   readonly supervisor?: Supervisor | undefined;
@@ -69,8 +62,7 @@ export interface RunningConsumer {
    * resolves true once they are applied (by this call or already before), false when this process
    * cannot apply them now (it does not own the partition, or earlier offsets are not applied yet),
    * and the consumer then applies them as usual. One partition's batches and local entries run one
-   * at a time, in the order they arrive. The entries must be exactly what the log will deliver, all
-   * of one partition.
+   * at a time, in the order they arrive. The entries must be exactly what the log will deliver.
    */
   applyAppended(entries: readonly LogEntry[]): Promise<boolean>;
 }
@@ -120,76 +112,54 @@ export const consumeWithPositions = async (options: ConsumeOptions): Promise<Run
     if (violation !== undefined) throw new RecordFailure(batch.entries[violation.index]!, violation.error);
   };
 
-  /** The next offsets after applying `runs` (contiguous from their stored positions) with nobody else's turn between. */
-  const applyRuns = async (runs: readonly { readonly batch: LogBatch; readonly stored: number }[]): Promise<readonly (number | undefined)[]> => {
-    if (options.applyTogether !== undefined) return options.applyTogether(runs);
-    const nexts: (number | undefined)[] = [];
-    for (const { batch, stored } of runs) nexts.push(await options.apply(batch, stored, false));
-    return nexts;
-  };
-
   /**
-   * Applies locally appended entries (one item per applyAppended call), every partition's at once;
-   * answers per item whether it is applied now.
+   * Applies locally appended entries (one item per applyAppended call) in one transaction; answers
+   * per item whether it is applied now.
    */
-  const applyQueued = async (queued: readonly (readonly LogEntry[])[]): Promise<boolean[]> => {
-    const byPartition = new Map<number, LogEntry[]>();
-    for (const item of queued) {
-      const partition = item[0]!.partition;
-      let entries = byPartition.get(partition);
-      if (entries === undefined) byPartition.set(partition, (entries = []));
-      entries.push(...item);
+  const applyQueued = async (partition: number, queued: readonly (readonly LogEntry[])[]): Promise<boolean[]> => {
+    const stored = waiters.position(partition);
+    // Contiguous from the stored position, in offset order; the rest is left to the consumer.
+    const entries = queued.flat().sort((a, b) => a.offset - b.offset);
+    let run: LogEntry[] = [];
+    let expected = stored;
+    for (const entry of entries) {
+      if (expected === undefined) break;
+      if (entry.offset < expected) continue;
+      if (entry.offset !== expected) break;
+      run.push(entry);
+      expected++;
     }
-    const nexts = await partitions.runAll([...byPartition.keys()], async () => {
-      const stored = new Map<number, number | undefined>();
-      const runs: { batch: LogBatch; stored: number }[] = [];
-      for (const [partition, entries] of byPartition) {
-        const from = waiters.position(partition);
-        stored.set(partition, from);
-        // Contiguous from the stored position, in offset order; the rest is left to the consumer.
-        let run: LogEntry[] = [];
-        let expected = from;
-        for (const entry of entries.sort((a, b) => a.offset - b.offset)) {
-          if (expected === undefined) break;
-          if (entry.offset < expected) continue;
-          if (entry.offset !== expected) break;
-          run.push(entry);
-          expected++;
-        }
-        // A record breaking the contract is left to the consumer, which stops on it.
-        const violation = run.length === 0 ? undefined : contract?.check(partition, run);
-        if (violation !== undefined) run = run.slice(0, violation.index);
-        if (from !== undefined && run.length > 0) {
-          runs.push({ batch: { topic, partition, entries: run, highWatermark: run[run.length - 1]!.offset + 1 }, stored: from });
-        }
-      }
-      if (runs.length === 0) return stored;
+    // A record breaking the contract is left to the consumer, which stops on it.
+    const violation = run.length === 0 ? undefined : contract?.check(partition, run);
+    if (violation !== undefined) run = run.slice(0, violation.index);
+    let next = stored;
+    if (stored !== undefined && run.length > 0) {
       try {
-        const applied = await applyRuns(runs);
-        runs.forEach(({ batch }, index) => {
-          const next = applied[index];
-          const current = waiters.position(batch.partition);
-          if (next === undefined) return;
-          stored.set(batch.partition, next);
-          if (current !== undefined && next > current) waiters.update(batch.partition, next);
-        });
+        next = await options.apply({ topic, partition, entries: run, highWatermark: run[run.length - 1]!.offset + 1 }, stored, false) ?? stored;
+        const current = waiters.position(partition);
+        if (current !== undefined && next > current) waiters.update(partition, next);
       } catch (error) {
-        logger.warn({ projection: name, partitions: runs.map(({ batch }) => [batch.partition, batch.entries[0]!.offset]), err: error },
+        logger.warn({ projection: name, partition, offset: run[0]!.offset, err: error },
           'applying appended entries failed; the consumer applies them');
+        next = stored;
       }
-      return stored;
-    });
-    return queued.map((item) => {
-      const next = nexts.get(item[0]!.partition);
-      return next !== undefined && item[item.length - 1]!.offset < next;
-    });
+    }
+    return queued.map((item) => next !== undefined && item[item.length - 1]!.offset < next);
   };
   /**
-   * Group commit for locally appended entries: whatever arrives while a transaction is in flight
-   * (in this loop turn, or from other rooms' appends meanwhile) is applied in the next one, every
-   * partition's together, so the fast path keeps up as batches would at one transaction per flush.
+   * Group commit for locally appended entries, in the partition's queue: whatever arrives while the
+   * partition is busy is applied in the next transaction together, so the fast path keeps up as
+   * batches would.
    */
-  const appended = createGroupCommit(applyQueued, { schedule: (start) => void setImmediate(start) });
+  const appended = new Map<number, GroupCommit<readonly LogEntry[], boolean>>();
+  const appendedTo = (partition: number): GroupCommit<readonly LogEntry[], boolean> => {
+    let commit = appended.get(partition);
+    if (commit === undefined) {
+      commit = createGroupCommit((queued) => applyQueued(partition, queued), { schedule: (start) => void partitions.run(partition, start) });
+      appended.set(partition, commit);
+    }
+    return commit;
+  };
 
   const forgetOwned = (): void => {
     const owned = [...waiters.owned().keys()];
@@ -293,7 +263,7 @@ export const consumeWithPositions = async (options: ConsumeOptions): Promise<Run
       const first = entries[0];
       if (first === undefined) return Promise.resolve(true);
       if (first.topic !== topic) return Promise.resolve(false);
-      return appended.add(entries);
+      return appendedTo(first.partition).add(entries);
     },
   };
 };

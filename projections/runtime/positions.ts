@@ -82,10 +82,7 @@ export const joinRowStatements = (statements: readonly SqlStatement[]): SqlState
   return joined;
 };
 
-/**
- * The statements of `entries` from `from` on, refusing a hole; returns them (not yet joined:
- * joinRowStatements) and the next offset.
- */
+/** The statements of `entries` from `from` on, refusing a hole; returns them and the next offset. */
 const statementsFrom = (
   projection: Projection, partition: number, from: number, entries: readonly LogEntry[],
 ): { statements: SqlStatement[]; next: number } => {
@@ -104,7 +101,7 @@ const statementsFrom = (
     next++;
     statements.push(...projection.evolve(entry));
   }
-  return { statements, next };
+  return { statements: joinRowStatements(statements), next };
 };
 
 /** In the error a failed compare-and-set raises. */
@@ -185,7 +182,7 @@ export const applyBatch = async (
   if (expected !== undefined && entries.some((entry) => entry.offset === expected)) {
     const { statements, next } = statementsFrom(projection, partition, expected, entries);
     try {
-      await runTogether(db, [compareAndSetPosition(projection, partition, expected, next), ...joinRowStatements(statements)], options);
+      await runTogether(db, [compareAndSetPosition(projection, partition, expected, next), ...statements], options);
       return next;
     } catch (error) {
       if (!positionMoved(error)) throw error;
@@ -200,7 +197,7 @@ export const applyBatch = async (
     const stored = rows.length === 0 ? 0 : Number(rows[0]!.next_offset);
     const { statements, next } = statementsFrom(projection, partition, stored, entries);
     if (next === stored) return stored;
-    for (const statement of joinRowStatements(statements)) await tx.query(statement.text, statement.values);
+    for (const statement of statements) await tx.query(statement.text, statement.values);
     await tx.query(
       `INSERT INTO projection_positions (projection, topic, partition, next_offset, version)
        VALUES ($1, $2, $3, $4, $5)
@@ -210,48 +207,3 @@ export const applyBatch = async (
     return next;
   });
 };
-
-/** One partition's entries for applyBatches, with the position this process last saw stored. */
-export interface PartitionEntries {
-  readonly partition: number;
-  readonly entries: readonly LogEntry[];
-  readonly expected: number;
-}
-
-/**
- * Applies the entries of several partitions in ONE transaction: each partition's position is
- * compared-and-set as in applyBatch, and every entry's statements follow, rows of one text joined
- * across partitions. Records of different partitions are different rooms, so applying them
- * together means what applying them one partition after another would, for one transaction's fixed
- * cost instead of one each. A partition whose position moved (or whose entries do not start at its
- * position) makes the partitions fall back to applyBatch one by one. Returns each partition's next
- * offset, in the order given.
- */
-export const applyBatches = async (
-  db: SqlDatabase, projection: Projection, parts: readonly PartitionEntries[], options: TransactionOptions = {},
-): Promise<number[]> => {
-  const one = (part: PartitionEntries): Promise<number> => applyBatch(db, projection, part.partition, part.entries, part.expected, options);
-  const fresh = parts.filter((part) => part.entries.length > 0 && part.entries[part.entries.length - 1]!.offset >= part.expected);
-  const startable = fresh.every((part) => part.entries.some((entry) => entry.offset === part.expected));
-  if (fresh.length > 1 && startable) {
-    const swaps: SqlStatement[] = [];
-    const statements: SqlStatement[] = [];
-    const nexts = new Map<number, number>();
-    for (const part of fresh) {
-      const applied = statementsFrom(projection, part.partition, part.expected, part.entries);
-      swaps.push(compareAndSetPosition(projection, part.partition, part.expected, applied.next));
-      statements.push(...applied.statements);
-      nexts.set(part.partition, applied.next);
-    }
-    try {
-      await runTogether(db, [...swaps, ...joinRowStatements(statements)], options);
-      return parts.map((part) => nexts.get(part.partition) ?? part.expected);
-    } catch (error) {
-      if (!positionMoved(error)) throw error;
-    }
-  }
-  const nexts: number[] = [];
-  for (const part of parts) nexts.push(part.entries.length === 0 ? part.expected : await one(part));
-  return nexts;
-};
-

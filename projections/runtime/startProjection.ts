@@ -4,9 +4,9 @@
  * instant with every record applied exactly once. A stored version different from the code's
  * triggers a rebuild from offset 0 before consuming.
  */
-import type { ConsumerLatency, LogBatch, LogEntry, RoomLog, SqlDatabase } from '../../domain/ports/index.ts';
+import type { ConsumerLatency, LogEntry, RoomLog, SqlDatabase } from '../../domain/ports/index.ts';
 import { consumeWithPositions, type RunningConsumer } from './consume.ts';
-import { applyBatch, applyBatches, ensureSchema, loadPositions, storedVersions } from './positions.ts';
+import { applyBatch, ensureSchema, loadPositions, storedVersions } from './positions.ts';
 import { silentLogger } from './projection.ts';
 import type { Projection, ProjectionLogger, ProjectionMetrics } from './projection.ts';
 import { rebuildProjection } from './rebuild.ts';
@@ -59,15 +59,6 @@ export const startProjection = async (options: StartProjectionOptions): Promise<
   }
 
   const lags = new Map<number, number>();
-  /** After a batch committed: its lag and wake-ups; the partition's next offset, or undefined when nothing in it was new. */
-  const applied = (batch: LogBatch, stored: number | undefined, next: number): number | undefined => {
-    lags.set(batch.partition, Math.max(0, batch.highWatermark - next));
-    options.metrics?.onBatch(projection.name, batch.partition, next, batch.highWatermark);
-    // Entries applied earlier (by this process's writer, or before a rebalance) wake no one again.
-    if (stored !== undefined && next <= stored) return undefined;
-    options.onApplied?.({ partition: batch.partition, entries: batch.entries, nextOffset: next });
-    return next;
-  };
   const consumer = await consumeWithPositions({
     name: projection.name,
     topic: projection.topic,
@@ -80,11 +71,12 @@ export const startProjection = async (options: StartProjectionOptions): Promise<
     loadPositions: (partitions) => loadPositions(db, projection, partitions),
     apply: async (batch, stored, deferrable) => {
       const next = await applyBatch(db, projection, batch.partition, batch.entries, stored, { deferrable });
-      return applied(batch, stored, next);
-    },
-    applyTogether: async (batches) => {
-      const nexts = await applyBatches(db, projection, batches.map(({ batch, stored }) => ({ partition: batch.partition, entries: batch.entries, expected: stored })));
-      return batches.map(({ batch, stored }, index) => applied(batch, stored, nexts[index]!));
+      lags.set(batch.partition, Math.max(0, batch.highWatermark - next));
+      options.metrics?.onBatch(projection.name, batch.partition, next, batch.highWatermark);
+      // Entries applied earlier (by this process's writer, or before a rebalance) wake no one again.
+      if (stored !== undefined && next <= stored) return undefined;
+      options.onApplied?.({ partition: batch.partition, entries: batch.entries, nextOffset: next });
+      return next;
     },
     onRevoked: (partitions) => {
       for (const partition of partitions) lags.delete(partition);
