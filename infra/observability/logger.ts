@@ -9,6 +9,18 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
 }
 
+let stdout: DestinationStream | undefined;
+
+/**
+ * stdout, written off the event loop: a line goes out at once when no write is in flight, and the
+ * lines logged meanwhile go out together after it. The access log alone is a line per request, and
+ * a system call each on the event loop was several per cent of a busy server's core
+ * (docs/benchmarks.md, round 22); a stdout that stops reading no longer blocks the server either.
+ * pino writes what is left synchronously when the process exits. One stream for every logger of
+ * the process, so lines of two loggers never interleave within a line.
+ */
+export const stdoutDestination = (): DestinationStream => (stdout ??= pino.destination({ dest: 1, sync: false }));
+
 export const createLogger = (options: LoggerOptions): Logger =>
   pino(
     {
@@ -17,5 +29,5 @@ export const createLogger = (options: LoggerOptions): Logger =>
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: true }),
+    options.destination ?? stdoutDestination(),
   );

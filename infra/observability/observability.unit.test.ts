@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createLogger, createMetrics } from './index.ts';
 
@@ -23,6 +25,36 @@ describe('createLogger', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 'warn', msg: 'shown', request_id: 'r1', status: 500, service: 'strata' });
     expect(typeof lines[0]?.time).toBe('string');
+  });
+});
+
+/** Runs `body` in a new Node process that has `createLogger` in scope; resolves with its stdout and exit code. */
+const runLogging = (body: string): Promise<{ stdout: string; code: number | null }> => {
+  const logger = fileURLToPath(new URL('./logger.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `import { createLogger } from ${JSON.stringify(logger)};\n${body}`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ stdout, code }));
+  });
+};
+
+describe('createLogger on stdout', () => {
+  it('writes off the event loop yet loses no line when the process exits at once, nor splits one between loggers', async () => {
+    const { stdout, code } = await runLogging(`
+      const a = createLogger({ level: 'info' });
+      const b = createLogger({ level: 'info' }).child({ request_id: 'r' });
+      const padding = 'x'.repeat(300);
+      for (let i = 0; i < 3000; i++) (i % 2 === 0 ? a : b).info({ i, padding }, 'line');
+      process.exit(3);
+    `);
+    expect(code).toBe(3);
+    const lines = stdout.split('\n').filter((line) => line !== '');
+    expect(lines).toHaveLength(3000);
+    expect(lines.map((line) => (JSON.parse(line) as { i: number }).i)).toEqual(Array.from({ length: 3000 }, (_, i) => i));
   });
 });
 
