@@ -101,6 +101,29 @@ describe('group commit', () => {
     expect(await all).toEqual(['A', 'B', 'C']);
   });
 
+  it('lets what an answer’s callers add on hearing it join the next flush when told to wait between flushes', async () => {
+    /** Callers that each add their next item a few promise steps after hearing the answer to their last. */
+    const run = async (between?: (next: () => void) => void) => {
+      const { calls, flush } = heldFlush();
+      const commit = createGroupCommit(flush, between === undefined ? {} : { between });
+      const follow = (item: string, then: string) => commit.add(item).then(async () => {
+        await Promise.resolve();
+        await Promise.resolve();
+        return commit.add(then);
+      });
+      let done = false;
+      const all = Promise.all([follow('a1', 'a2'), ...['b', 'c'].map((room) => follow(`${room}1`, `${room}2`))]).then(() => { done = true; });
+      for (let answered = 0; !done; await tick()) {
+        while (answered < calls.length) calls[answered++]!.release();
+      }
+      await all;
+      return calls.map((call) => call.items);
+    };
+    // At once: the flush after an answer carries only what waited, and the callers it answered stay a round trip behind.
+    expect(await run()).toEqual([['a1'], ['b1', 'c1'], ['a2'], ['b2', 'c2']]);
+    expect(await run((next) => process.nextTick(next))).toEqual([['a1'], ['b1', 'c1', 'a2'], ['b2', 'c2']]);
+  });
+
   it('rejects every item when the flush answers the wrong number of results', async () => {
     const commit = createGroupCommit(async () => ['only one']);
     const first = commit.add('a');

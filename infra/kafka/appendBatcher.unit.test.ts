@@ -60,6 +60,23 @@ describe('the Kafka append batcher', () => {
     expect(await other).toEqual([{ partition: 0, offset: 0 }]);
   });
 
+  it('sends what an answer’s callers append on hearing it with the appends that waited, not a request later', async () => {
+    const broker = fakeBroker();
+    const append = createAppendBatcher(broker.send, unbounded);
+    // Room a appends again once its first append is acknowledged; room b's append waited meanwhile.
+    const roomA = append('t', [message(0, 'a1')]).then(async () => {
+      await Promise.resolve();
+      return append('t', [message(0, 'a2')]);
+    });
+    const roomB = append('t', [message(1, 'b1')]);
+    broker.requests[0]!.release();
+    await tick();
+    expect(carried(broker.requests)).toEqual([{ 't/0': ['a1'] }, { 't/1': ['b1'], 't/0': ['a2'] }]);
+    broker.requests[1]!.release();
+    expect(await roomA).toEqual([{ partition: 0, offset: 1 }]);
+    expect(await roomB).toEqual([{ partition: 1, offset: 0 }]);
+  });
+
   it('fails every append of a failed request and keeps serving later ones', async () => {
     const broker = fakeBroker();
     const append = createAppendBatcher(broker.send, unbounded);
@@ -73,6 +90,7 @@ describe('the Kafka append batcher', () => {
     await expect(second).rejects.toThrow('broker gone');
     await expect(third).rejects.toThrow('broker gone');
     const fourth = append('t', [message(0, 'd')]);
+    await tick();
     expect(broker.requests).toHaveLength(3);
     broker.requests[2]!.release();
     expect(await fourth).toEqual([{ partition: 0, offset: 1 }]);
@@ -140,10 +158,10 @@ describe('the Kafka append batcher', () => {
       expect(broker.requests).toHaveLength(0);
       const next = append('t', [message(0, value(1))]);
       const other = append('u', [message(0, value(2))]);
+      await tick();
+      expect(carried(broker.requests)).toEqual([{ 't/0': [value(1)], 'u/0': [value(2)] }]);
       broker.requests[0]!.release();
       expect(await next).toEqual([{ partition: 0, offset: 0 }]);
-      await tick();
-      broker.requests[1]!.release();
       expect(await other).toEqual([{ partition: 0, offset: 0 }]);
     });
 
@@ -165,6 +183,7 @@ describe('the Kafka append batcher', () => {
       await expect(after).rejects.toThrow('broker gone');
       expect(broker.requests).toHaveLength(3);
       const later = append('t', [message(0, value(9))]);
+      await tick();
       broker.requests[3]!.release();
       expect(await later).toEqual([{ partition: 0, offset: 5 }]);
     });
