@@ -1,6 +1,6 @@
 /** Read receipts per room; a user's newer receipt of a type (and thread) replaces the older one. */
 import type { Receipt, ReceiptStore, SqlDatabase } from '../../domain/app/userData/index.ts';
-import { currentPosition, lockStream, nextPosition, recordPosition } from './streams.ts';
+import { currentPosition, writeStreamEntry } from './streams.ts';
 
 interface Row {
   room_id: string;
@@ -14,19 +14,13 @@ interface Row {
 
 export const createSqlReceiptStore = (db: SqlDatabase): ReceiptStore => ({
   put(receipt) {
-    return db.transaction(async (tx) => {
-      await lockStream(tx, 'receipts');
-      const position = await nextPosition(tx, 'receipts');
-      await tx.query(
-        `INSERT INTO receipts (room_id, receipt_type, user_id, thread_id, event_id, ts, stream_pos)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (room_id, receipt_type, user_id, thread_id)
-         DO UPDATE SET event_id = EXCLUDED.event_id, ts = EXCLUDED.ts, stream_pos = EXCLUDED.stream_pos`,
-        [receipt.roomId, receipt.receiptType, receipt.userId, receipt.threadId ?? '', receipt.eventId, receipt.ts, position],
-      );
-      await recordPosition(tx, 'receipts', position);
-      return position;
-    });
+    return writeStreamEntry(db, 'receipts', (position) => ({
+      text: `INSERT INTO receipts (room_id, receipt_type, user_id, thread_id, event_id, ts, stream_pos)
+             VALUES ($1, $2, $3, $4, $5, $6, ${position})
+             ON CONFLICT (room_id, receipt_type, user_id, thread_id)
+             DO UPDATE SET event_id = EXCLUDED.event_id, ts = EXCLUDED.ts, stream_pos = EXCLUDED.stream_pos`,
+      values: [receipt.roomId, receipt.receiptType, receipt.userId, receipt.threadId ?? '', receipt.eventId, receipt.ts],
+    }));
   },
 
   currentPosition: () => currentPosition(db, 'receipts'),

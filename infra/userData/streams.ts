@@ -4,7 +4,7 @@
  * stream's transaction-scoped advisory lock first: writers of one stream commit in position order,
  * and the position recorded in `stream_positions` (same transaction) is never ahead of its rows.
  */
-import type { SqlExecutor, UserDataPositions } from '../../domain/index.ts';
+import type { SqlDatabase, SqlExecutor, SqlResult, SqlStatement, UserDataPositions } from '../../domain/index.ts';
 
 export const STREAMS = ['account_data', 'receipts', 'to_device', 'device_lists', 'presence'] as const;
 export type StreamName = (typeof STREAMS)[number];
@@ -26,6 +26,39 @@ export const recordPosition = async (tx: SqlExecutor, stream: StreamName, positi
      ON CONFLICT (stream) DO UPDATE SET position = GREATEST(stream_positions.position, EXCLUDED.position)`,
     [stream, position],
   );
+};
+
+/**
+ * Writes one entry of `stream` at the stream's next position and answers the position. `entry` is
+ * the entry's statement given the position as SQL (the session's `currval` of the stream's sequence,
+ * so no statement waits for another's answer). The lock, the position, the entry, its record and
+ * COMMIT leave together where the database pipelines a transaction: the lock is held for the
+ * statements' own time, not across round trips to this process. A burst of writers (every syncing
+ * user's presence at once) then passes in a few milliseconds instead of queueing behind one another's
+ * round trips while holding the transaction connections the projections commit on.
+ */
+export const writeStreamEntry = async (
+  db: SqlDatabase, stream: StreamName, entry: (position: string) => SqlStatement,
+): Promise<number> => {
+  const position = `currval('${stream}_stream_seq')`;
+  const statements: SqlStatement[] = [
+    { text: 'SELECT pg_advisory_xact_lock(hashtext($1))', values: [`strata.stream.${stream}`] },
+    { text: `SELECT nextval('${stream}_stream_seq') AS pos` },
+    entry(position),
+    {
+      text: `INSERT INTO stream_positions (stream, position) VALUES ($1, ${position})
+             ON CONFLICT (stream) DO UPDATE SET position = GREATEST(stream_positions.position, EXCLUDED.position)`,
+      values: [stream],
+    },
+  ];
+  const results = db.transactionOf !== undefined
+    ? await db.transactionOf(statements)
+    : await db.transaction(async (tx) => {
+      const answers: SqlResult[] = [];
+      for (const statement of statements) answers.push(await tx.query(statement.text, statement.values));
+      return answers;
+    });
+  return Number((results[1]!.rows[0] as { pos: number }).pos);
 };
 
 export const currentPosition = async (tx: SqlExecutor, stream: StreamName): Promise<number> => {

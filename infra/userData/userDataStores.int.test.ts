@@ -62,6 +62,32 @@ describe('key counts', () => {
   });
 });
 
+describe('stream entries', () => {
+  it('are written as one transaction sent at once, so a stream’s lock is never held across round trips', async () => {
+    const db = await createPostgresDatabase({ url: inject('strataTestServices').postgresUrl });
+    const calls: string[] = [];
+    const counted: SqlDatabase = {
+      query: (sql, params) => db.query(sql, params),
+      transaction: (work) => { calls.push('transaction'); return db.transaction(work); },
+      transactionOf: (statements, options) => { calls.push('transactionOf'); return db.transactionOf!(statements, options); },
+      close: () => db.close(),
+    };
+    try {
+      const stores = await createSqlUserDataStores(counted);
+      const mallory = `@mallory-${randomUUID().slice(0, 8)}:example.org`;
+      calls.length = 0;
+      const presence = await stores.presence.set({ userId: mallory, presence: 'online', lastActiveTs: 1 });
+      const receipt = await stores.receipts.put({ roomId: '!r:example.org', receiptType: 'm.read', userId: mallory, eventId: '$e', ts: 1 });
+      expect(calls).toEqual(['transactionOf', 'transactionOf']);
+      expect(await stores.presence.get(mallory)).toMatchObject({ presence: 'online', position: presence });
+      expect(await stores.presence.currentPosition()).toBeGreaterThanOrEqual(presence);
+      expect(await stores.receipts.currentPosition()).toBeGreaterThanOrEqual(receipt);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
 describe('user data schema', () => {
   it('can be applied by several processes at once and again later', async () => {
     const url = inject('strataTestServices').postgresUrl;

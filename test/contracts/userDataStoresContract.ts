@@ -221,6 +221,34 @@ export const describeUserDataStoresContract = (name: string, open: () => Promise
       expect(changes.map((c) => c.presence)).toEqual(['unavailable']);
     });
 
+    it('gives each of a burst of presence and receipt writes its own position, never visible before its row', async () => {
+      const users = Array.from({ length: 30 }, (_, i) => user(`burst${i}`));
+      const room = `!burst${randomUUID().slice(0, 8)}:example.org`;
+      const [presenceStart, receiptStart] = [await stores.presence.currentPosition(), await stores.receipts.currentPosition()];
+      let writing = true;
+      const reader = (async () => {
+        while (writing) {
+          const position = await stores.presence.currentPosition();
+          const seen = await stores.presence.changesSince(users, presenceStart, position);
+          const all = await stores.presence.changesSince(users, presenceStart, Number.MAX_SAFE_INTEGER);
+          expect(all.filter((state) => state.position <= position)).toHaveLength(seen.length);
+        }
+      })();
+      const [presencePositions, receiptPositions] = await Promise.all([
+        Promise.all(users.map((userId, i) => stores.presence.set({ userId, presence: 'online', lastActiveTs: i }))),
+        Promise.all(users.map((userId, i) => stores.receipts.put({ roomId: room, receiptType: 'm.read', userId, eventId: `$e${i}`, ts: i }))),
+      ]);
+      writing = false;
+      await reader;
+      expect(new Set(presencePositions).size).toBe(users.length);
+      expect(new Set(receiptPositions).size).toBe(users.length);
+      const states = await stores.presence.changesSince(users, presenceStart, await stores.presence.currentPosition());
+      expect(states.map((state) => state.position).sort((a, b) => a - b)).toEqual([...presencePositions].sort((a, b) => a - b));
+      expect(states.find((state) => state.userId === users[7])).toMatchObject({ lastActiveTs: 7, position: presencePositions[7] });
+      const receipts = await stores.receipts.changesSince([room], receiptStart, await stores.receipts.currentPosition());
+      expect(receipts.map((receipt) => receipt.eventId).sort()).toEqual(users.map((_, i) => `$e${i}`).sort());
+    });
+
     it('lists the users whose presence is not offline', async () => {
       const [pia, quinn, rex] = [user('pia'), user('quinn'), user('rex')];
       await stores.presence.set({ userId: pia, presence: 'online', lastActiveTs: 1 });
