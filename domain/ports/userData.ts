@@ -46,8 +46,9 @@ export interface AccountDataEntry {
 export interface AccountDataStore {
   get(userId: string, roomId: string | null, type: string): Promise<JsonObject | undefined>;
   /**
-   * Read-modify-write under the stream's lock: `change` gets the current content and returns the
-   * new one, or undefined to leave the entry untouched (then no position is used).
+   * Read-modify-write, atomic per entry: `change` gets the current content and returns the new one,
+   * or undefined to leave the entry untouched (then no position is used). It may be called again
+   * with the newer content when another writer changed the entry meanwhile.
    */
   update(
     userId: string, roomId: string | null, type: string,

@@ -1,6 +1,6 @@
 /** Presence (client-server-api § Presence): the latest state per user, as a stream. */
 import type { PresenceState, PresenceStore, SqlDatabase } from '../../domain/app/userData/index.ts';
-import { currentPosition, writeStreamEntry } from './streams.ts';
+import { currentPosition, writeToStream } from './streams.ts';
 
 interface Row {
   user_id: string;
@@ -25,12 +25,12 @@ export const createSqlPresenceStore = (db: SqlDatabase): PresenceStore => ({
   },
 
   set(state) {
-    return writeStreamEntry(db, 'presence', (position) => ({
-      text: `INSERT INTO presence (user_id, presence, status_msg, last_active_ts, stream_pos) VALUES ($1, $2, $3, $4, ${position})
+    return writeToStream(db, 'presence', (position) => [{
+      text: `INSERT INTO presence (user_id, presence, status_msg, last_active_ts, stream_pos) VALUES ($1, $2, $3, $4, ${position.next})
              ON CONFLICT (user_id) DO UPDATE SET presence = EXCLUDED.presence, status_msg = EXCLUDED.status_msg,
                last_active_ts = EXCLUDED.last_active_ts, stream_pos = EXCLUDED.stream_pos`,
       values: [state.userId, state.presence, state.statusMsg ?? null, state.lastActiveTs],
-    }));
+    }]).then(({ position }) => position);
   },
 
   currentPosition: () => currentPosition(db, 'presence'),

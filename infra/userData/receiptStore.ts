@@ -1,6 +1,6 @@
 /** Read receipts per room; a user's newer receipt of a type (and thread) replaces the older one. */
 import type { Receipt, ReceiptStore, SqlDatabase } from '../../domain/app/userData/index.ts';
-import { currentPosition, writeStreamEntry } from './streams.ts';
+import { currentPosition, writeToStream } from './streams.ts';
 
 interface Row {
   room_id: string;
@@ -14,13 +14,13 @@ interface Row {
 
 export const createSqlReceiptStore = (db: SqlDatabase): ReceiptStore => ({
   put(receipt) {
-    return writeStreamEntry(db, 'receipts', (position) => ({
+    return writeToStream(db, 'receipts', (position) => [{
       text: `INSERT INTO receipts (room_id, receipt_type, user_id, thread_id, event_id, ts, stream_pos)
-             VALUES ($1, $2, $3, $4, $5, $6, ${position})
+             VALUES ($1, $2, $3, $4, $5, $6, ${position.next})
              ON CONFLICT (room_id, receipt_type, user_id, thread_id)
              DO UPDATE SET event_id = EXCLUDED.event_id, ts = EXCLUDED.ts, stream_pos = EXCLUDED.stream_pos`,
       values: [receipt.roomId, receipt.receiptType, receipt.userId, receipt.threadId ?? '', receipt.eventId, receipt.ts],
-    }));
+    }]).then(({ position }) => position);
   },
 
   currentPosition: () => currentPosition(db, 'receipts'),

@@ -28,26 +28,35 @@ export const recordPosition = async (tx: SqlExecutor, stream: StreamName, positi
   );
 };
 
+/** The positions a stream write's statements use, as SQL: the stream's sequence in this session. */
+export interface StreamPositionSql {
+  /** A new position (one per row it is evaluated for). */
+  readonly next: string;
+  /** The last position taken. */
+  readonly last: string;
+}
+
 /**
- * Writes one entry of `stream` at the stream's next position and answers the position. `entry` is
- * the entry's statement given the position as SQL (the session's `currval` of the stream's sequence,
- * so no statement waits for another's answer). The lock, the position, the entry, its record and
- * COMMIT leave together where the database pipelines a transaction: the lock is held for the
- * statements' own time, not across round trips to this process. A burst of writers (every syncing
- * user's presence at once) then passes in a few milliseconds instead of queueing behind one another's
- * round trips while holding the transaction connections the projections commit on.
+ * Writes entries of `stream`, each at a new position, and answers the last position with the
+ * entries' results. `entries` are the writing statements; they take positions as `next`. The lock,
+ * the entries, the stream's position and COMMIT leave together where the database pipelines a
+ * transaction, so the lock is held for the statements' own time, not across round trips to this
+ * process: a burst of writers (every syncing user's presence at once) passes in a few
+ * milliseconds instead of queueing behind one another's round trips while holding the transaction
+ * connections the projections commit on. The entries must take at least one position.
  */
-export const writeStreamEntry = async (
-  db: SqlDatabase, stream: StreamName, entry: (position: string) => SqlStatement,
-): Promise<number> => {
-  const position = `currval('${stream}_stream_seq')`;
+export const writeToStream = async (
+  db: SqlDatabase, stream: StreamName, entries: (position: StreamPositionSql) => readonly SqlStatement[],
+): Promise<{ readonly position: number; readonly results: readonly SqlResult[] }> => {
+  const sequence = `'${stream}_stream_seq'`;
+  const written = entries({ next: `nextval(${sequence})`, last: `currval(${sequence})` });
   const statements: SqlStatement[] = [
     { text: 'SELECT pg_advisory_xact_lock(hashtext($1))', values: [`strata.stream.${stream}`] },
-    { text: `SELECT nextval('${stream}_stream_seq') AS pos` },
-    entry(position),
+    ...written,
     {
-      text: `INSERT INTO stream_positions (stream, position) VALUES ($1, ${position})
-             ON CONFLICT (stream) DO UPDATE SET position = GREATEST(stream_positions.position, EXCLUDED.position)`,
+      text: `INSERT INTO stream_positions (stream, position) VALUES ($1, currval(${sequence}))
+             ON CONFLICT (stream) DO UPDATE SET position = GREATEST(stream_positions.position, EXCLUDED.position)
+             RETURNING currval(${sequence}) AS last`,
       values: [stream],
     },
   ];
@@ -58,7 +67,8 @@ export const writeStreamEntry = async (
       for (const statement of statements) answers.push(await tx.query(statement.text, statement.values));
       return answers;
     });
-  return Number((results[1]!.rows[0] as { pos: number }).pos);
+  const last = results[results.length - 1]!.rows[0] as { last: number };
+  return { position: Number(last.last), results: results.slice(1, -1) };
 };
 
 export const currentPosition = async (tx: SqlExecutor, stream: StreamName): Promise<number> => {

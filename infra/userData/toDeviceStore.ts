@@ -3,7 +3,7 @@
  * device's next sync acknowledges it by its `since` token, then it is deleted: delivered once.
  */
 import type { JsonObject, SqlDatabase, ToDeviceMessage, ToDeviceStore } from '../../domain/app/userData/index.ts';
-import { currentPosition, lockStream, nextPosition, recordPosition } from './streams.ts';
+import { currentPosition, writeToStream } from './streams.ts';
 
 interface Row {
   sender: string;
@@ -13,31 +13,45 @@ interface Row {
 }
 
 export const createSqlToDeviceStore = (db: SqlDatabase): ToDeviceStore => ({
-  send(sender, txnId, type, deliveries) {
-    return db.transaction(async (tx) => {
-      await lockStream(tx, 'to_device');
-      // Under the stream lock, so two retries of one transaction cannot both pass this check.
-      const seen = await tx.query<{ stream_pos: number }>(
+  async send(sender, txnId, type, deliveries) {
+    const used = async (): Promise<{ duplicate: true; position: number } | undefined> => {
+      const { rows } = await db.query<{ stream_pos: number }>(
         'SELECT stream_pos FROM to_device_txns WHERE user_id = $1 AND device_id = $2 AND txn_id = $3',
         [sender.userId, sender.deviceId, txnId],
       );
-      if (seen.rows[0] !== undefined) return { duplicate: true, position: Number(seen.rows[0].stream_pos) };
-      let position = await currentPosition(tx, 'to_device');
-      for (const delivery of deliveries) {
-        position = await nextPosition(tx, 'to_device');
-        await tx.query(
-          `INSERT INTO to_device_inbox (user_id, device_id, stream_pos, sender, type, content)
-           VALUES ($1, $2, $3, $4, $5, $6::jsonb)`,
-          [delivery.userId, delivery.deviceId, position, sender.userId, type, JSON.stringify(delivery.content)],
+      return rows[0] === undefined ? undefined : { duplicate: true, position: Number(rows[0].stream_pos) };
+    };
+    const earlier = await used();
+    if (earlier !== undefined) return earlier;
+    try {
+      if (deliveries.length === 0) {
+        const { rows } = await db.query<{ stream_pos: number }>(
+          `INSERT INTO to_device_txns (user_id, device_id, txn_id, stream_pos)
+           VALUES ($1, $2, $3, COALESCE((SELECT position FROM stream_positions WHERE stream = 'to_device'), 0)) RETURNING stream_pos`,
+          [sender.userId, sender.deviceId, txnId],
         );
+        return { duplicate: false, position: Number(rows[0]!.stream_pos) };
       }
-      await tx.query(
-        'INSERT INTO to_device_txns (user_id, device_id, txn_id, stream_pos) VALUES ($1, $2, $3, $4)',
-        [sender.userId, sender.deviceId, txnId, position],
-      );
-      if (deliveries.length > 0) await recordPosition(tx, 'to_device', position);
+      const { position } = await writeToStream(db, 'to_device', (positions) => [
+        {
+          text: `INSERT INTO to_device_inbox (user_id, device_id, stream_pos, sender, type, content)
+                 SELECT d.value->>'userId', d.value->>'deviceId', ${positions.next}, $2, $3, d.value->'content'
+                 FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS d(value, n) ORDER BY d.n`,
+          values: [JSON.stringify(deliveries.map(({ userId, deviceId, content }) => ({ userId, deviceId, content }))), sender.userId, type],
+        },
+        // The transaction id's primary key turns a concurrent retry of this send into a failure here.
+        {
+          text: `INSERT INTO to_device_txns (user_id, device_id, txn_id, stream_pos) VALUES ($1, $2, $3, ${positions.last})`,
+          values: [sender.userId, sender.deviceId, txnId],
+        },
+      ]);
       return { duplicate: false, position };
-    });
+    } catch (error) {
+      // A retry of this transaction id committed first: answer as its duplicate.
+      const retried = (error as { code?: unknown }).code === '23505' ? await used() : undefined;
+      if (retried !== undefined) return retried;
+      throw error;
+    }
   },
 
   currentPosition: () => currentPosition(db, 'to_device'),

@@ -63,7 +63,7 @@ describe('key counts', () => {
 });
 
 describe('stream entries', () => {
-  it('are written as one transaction sent at once, so a stream’s lock is never held across round trips', async () => {
+  it('are written as one transaction sent at once (presence, receipts, account data, to-device), so a stream’s lock is never held across round trips', async () => {
     const db = await createPostgresDatabase({ url: inject('strataTestServices').postgresUrl });
     const calls: string[] = [];
     const counted: SqlDatabase = {
@@ -78,7 +78,11 @@ describe('stream entries', () => {
       calls.length = 0;
       const presence = await stores.presence.set({ userId: mallory, presence: 'online', lastActiveTs: 1 });
       const receipt = await stores.receipts.put({ roomId: '!r:example.org', receiptType: 'm.read', userId: mallory, eventId: '$e', ts: 1 });
-      expect(calls).toEqual(['transactionOf', 'transactionOf']);
+      await stores.accountData.update(mallory, '!r:example.org', 'm.fully_read', () => ({ event_id: '$e' }));
+      await stores.toDevice.send({ userId: mallory, deviceId: 'M' }, 't1', 'm.test', [
+        { userId: mallory, deviceId: 'A', content: { n: 1 } }, { userId: mallory, deviceId: 'B', content: { n: 2 } },
+      ]);
+      expect(calls).toEqual(['transactionOf', 'transactionOf', 'transactionOf', 'transactionOf']);
       expect(await stores.presence.get(mallory)).toMatchObject({ presence: 'online', position: presence });
       expect(await stores.presence.currentPosition()).toBeGreaterThanOrEqual(presence);
       expect(await stores.receipts.currentPosition()).toBeGreaterThanOrEqual(receipt);

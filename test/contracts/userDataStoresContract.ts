@@ -68,6 +68,18 @@ export const describeUserDataStoresContract = (name: string, open: () => Promise
       expect(seen.every((position, i) => i === 0 || position >= seen[i - 1]!)).toBe(true);
     });
 
+    it('loses no change when 20 writers change one entry at once', async () => {
+      const bob = user('bob');
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => stores.accountData.update(bob, '!tags:example.org', 'm.tag', (current) => ({
+        tags: { ...(current?.tags as object | undefined), [`u.t${i}`]: { order: i / 20 } },
+      }))));
+      const stored = await stores.accountData.get(bob, '!tags:example.org', 'm.tag');
+      expect(Object.keys(stored?.tags as object).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `u.t${i}`).sort());
+      expect(new Set(results.map((result) => result?.position)).size).toBe(20);
+      const last = results.reduce((a, b) => ((b?.position ?? 0) > (a?.position ?? 0) ? b : a));
+      expect(last?.content).toEqual(stored);
+    });
+
     it('stores filters per user', async () => {
       const carol = user('carol');
       const id = await stores.filters.create(carol, { room: { timeline: { limit: 10 } } });
