@@ -260,6 +260,11 @@ export interface PresenceState {
 export interface PresenceStore {
   get(userId: string): Promise<PresenceState | undefined>;
   set(state: Omit<PresenceState, 'position'>): Promise<StreamPosition>;
+  /**
+   * The user's last activity, moved on while nothing observers are told changes (an active user
+   * stays currently active): stored without a new stream position, so no /sync hears of it.
+   */
+  touch(userId: string, lastActiveTs: number): Promise<void>;
   /** Every user whose stored presence is not offline: their timers resume after a restart. */
   present(): Promise<PresenceState[]>;
   currentPosition(): Promise<StreamPosition>;

@@ -33,6 +33,10 @@ export const createSqlPresenceStore = (db: SqlDatabase): PresenceStore => ({
     }]).then(({ position }) => position);
   },
 
+  async touch(userId, lastActiveTs) {
+    await db.query('UPDATE presence SET last_active_ts = GREATEST(last_active_ts, $2) WHERE user_id = $1', [userId, lastActiveTs]);
+  },
+
   currentPosition: () => currentPosition(db, 'presence'),
 
   async present() {

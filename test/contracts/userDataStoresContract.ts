@@ -261,6 +261,17 @@ export const describeUserDataStoresContract = (name: string, open: () => Promise
       expect(receipts.map((receipt) => receipt.eventId).sort()).toEqual(users.map((_, i) => `$e${i}`).sort());
     });
 
+    it('stores a presence’s newer last activity without a new position, and never an older one', async () => {
+      const olga = user('olga');
+      const position = await stores.presence.set({ userId: olga, presence: 'online', lastActiveTs: 100 });
+      await stores.presence.touch(olga, 40_100);
+      await stores.presence.touch(olga, 20_100);
+      expect(await stores.presence.get(olga)).toMatchObject({ presence: 'online', lastActiveTs: 40_100, position });
+      expect(await stores.presence.currentPosition()).toBeGreaterThanOrEqual(position);
+      const changes = await stores.presence.changesSince([olga], position, await stores.presence.currentPosition());
+      expect(changes).toEqual([]);
+    });
+
     it('lists the users whose presence is not offline', async () => {
       const [pia, quinn, rex] = [user('pia'), user('quinn'), user('rex')];
       await stores.presence.set({ userId: pia, presence: 'online', lastActiveTs: 1 });

@@ -6,10 +6,11 @@
  * to `offline`. Time comes from the clock and timers from `schedule`, so tests control both.
  *
  * Per user, not per device (Synapse combines devices, most present first): one syncing device
- * keeps the user online. State lives in the presence store, written only when an observer would
- * see a difference (state, status message, `currently_active`, or `last_active_ago` drifting by
- * half the granularity), so a polling client does not write on every poll. Timers live in this
- * process; `resume` restarts them for everyone stored as present after a restart.
+ * keeps the user online. State lives in the presence store, written (and observers told) only when
+ * an observer would see a difference (state, status message, `currently_active`); an active user's
+ * last activity is stored again when it drifted by half the granularity, telling nobody, so a
+ * polling client does not write on every poll. Timers live in this process; `resume` restarts them
+ * for everyone stored as present after a restart.
  */
 import { createKeyedQueue } from '../../concurrency/index.ts';
 import type { PresenceState, PresenceStore, RoomMembership } from '../../ports/userData.ts';
@@ -121,13 +122,21 @@ export const createPresenceTracker = (deps: PresenceTrackerDependencies): Presen
     return entry;
   };
 
-  /** What an observer would notice (Synapse's should_notify, with the drift bound for last_active_ago). */
-  const worthWriting = (previous: PresenceState | undefined, next: Next, now: number): boolean => {
-    if (previous === undefined) return true;
-    if (previous.presence !== next.presence || previous.statusMsg !== next.statusMsg) return true;
+  /**
+   * What to do with `next` (Synapse's should_notify): write it when an observer would notice (state,
+   * status message, `currently_active`); store a last-activity bump by half the granularity without
+   * telling anyone while the user stays currently active, as Synapse persists such bumps without
+   * notifying (every active user's bump would otherwise wake every /sync sharing a room with them,
+   * every 30 s); nothing otherwise.
+   */
+  const changeOf = (previous: PresenceState | undefined, next: Next, now: number): 'write' | 'touch' | undefined => {
+    if (previous === undefined) return 'write';
+    if (previous.presence !== next.presence || previous.statusMsg !== next.statusMsg) return 'write';
     const granularity = timers.lastActiveGranularityMs;
-    if (currentlyActive(previous, now, granularity) !== currentlyActive(next, now, granularity)) return true;
-    return next.lastActiveTs - previous.lastActiveTs >= granularity / 2;
+    const active = currentlyActive(next, now, granularity);
+    if (currentlyActive(previous, now, granularity) !== active) return 'write';
+    if (next.lastActiveTs - previous.lastActiveTs < granularity / 2) return undefined;
+    return active ? 'touch' : 'write';
   };
 
   const write = async (userId: string, next: Next, now: number): Promise<void> => {
@@ -137,6 +146,17 @@ export const createPresenceTracker = (deps: PresenceTrackerDependencies): Presen
     if (entry !== undefined) entry.shownActive = currentlyActive(next, now, timers.lastActiveGranularityMs);
     deps.notifier.notify([...(await deps.membership.usersSharingRoomsWith(userId)), userId]);
     await deps.onWritten?.(next);
+  };
+
+  /** Writes `next` if observers would notice, or stores its last activity; answers whether it wrote. */
+  const apply = async (userId: string, previous: PresenceState | undefined, next: Next, now: number): Promise<boolean> => {
+    const change = changeOf(previous, next, now);
+    if (change === 'write') await write(userId, next, now);
+    else if (change === 'touch' && previous !== undefined) {
+      await deps.store.touch(userId, next.lastActiveTs);
+      stored.set(userId, { ...previous, lastActiveTs: next.lastActiveTs });
+    }
+    return change === 'write';
   };
 
   const forget = (userId: string): void => {
@@ -212,8 +232,7 @@ export const createPresenceTracker = (deps: PresenceTrackerDependencies): Presen
           userId, presence, ...keepStatus(previous),
           lastActiveTs: presence === 'online' ? now : previous?.lastActiveTs ?? now,
         };
-        const changed = worthWriting(previous, next, now);
-        if (changed) await write(userId, next, now);
+        const changed = await apply(userId, previous, next, now);
         reschedule(userId, stored.get(userId));
         return changed;
       });
@@ -229,7 +248,7 @@ export const createPresenceTracker = (deps: PresenceTrackerDependencies): Presen
       entry.lastSeen = now;
       // An idle user is back.
       const next: Next = { userId, ...keepStatus(previous), presence: previous.presence === 'unavailable' ? 'online' : previous.presence, lastActiveTs: now };
-      if (worthWriting(previous, next, now)) await write(userId, next, now);
+      await apply(userId, previous, next, now);
       reschedule(userId, stored.get(userId));
     })),
     set: (userId, presence, statusMsg) => serially(userId, async () => {

@@ -11,6 +11,7 @@ const world = (timers: PresenceTimers = SYNAPSE_PRESENCE_TIMERS, extra: Pick<Pre
   let position = 0;
   const rows = new Map<string, PresenceState>();
   const writes: Omit<PresenceState, 'position'>[] = [];
+  const touches: { userId: string; lastActiveTs: number }[] = [];
   const store: PresenceStore = {
     get: async (userId) => rows.get(userId),
     set: async (state) => {
@@ -18,6 +19,11 @@ const world = (timers: PresenceTimers = SYNAPSE_PRESENCE_TIMERS, extra: Pick<Pre
       writes.push(state);
       rows.set(state.userId, { ...state, position });
       return position;
+    },
+    touch: async (userId, lastActiveTs) => {
+      touches.push({ userId, lastActiveTs });
+      const row = rows.get(userId);
+      if (row !== undefined) rows.set(userId, { ...row, lastActiveTs: Math.max(row.lastActiveTs, lastActiveTs) });
     },
     currentPosition: async () => position,
     changesSince: async () => [],
@@ -57,7 +63,7 @@ const world = (timers: PresenceTimers = SYNAPSE_PRESENCE_TIMERS, extra: Pick<Pre
   const presence = (userId = '@u:x') => rows.get(userId)?.presence;
   const restore = (state: PresenceState) => void rows.set(state.userId, state);
   const content = (userId = '@u:x') => presenceContent(rows.get(userId)!, now, timers.lastActiveGranularityMs);
-  return { tracker, advance, restore, presence, content, writes, notified, now: () => now, pendingTimers: () => pending.filter((t) => !t.cancelled).length };
+  return { tracker, advance, restore, presence, content, writes, touches, notified, now: () => now, pendingTimers: () => pending.filter((t) => !t.cancelled).length };
 };
 
 describe('presence tracker (Synapse timers: idle 5 min, offline 30 s after the last sync, active for 60 s)', () => {
@@ -96,6 +102,28 @@ describe('presence tracker (Synapse timers: idle 5 min, offline 30 s after the l
     await w.tracker.synced('@u:x', 'online', w.now() + 20_000);
     expect(w.writes.length).toBe(before + 1);
     expect(w.content()).toMatchObject({ presence: 'online', currently_active: true });
+  });
+
+  it('stores an active user’s last activity every half granularity without telling anyone, and tells when currently_active ends', async () => {
+    const w = world();
+    await w.tracker.synced('@u:x', 'online', w.now() + 10_000);
+    expect([w.writes.length, w.notified.length]).toEqual([1, 1]);
+    for (let i = 0; i < 12; i++) {
+      await w.advance(10_000);
+      await w.tracker.synced('@u:x', 'online', w.now() + 10_000);
+      await w.tracker.active('@u:x');
+    }
+    // Two minutes of activity: the last activity stored four times over, no write, nobody woken.
+    expect([w.writes.length, w.notified.length]).toEqual([1, 1]);
+    expect(w.touches.map((touch) => touch.lastActiveTs - 1_000_000)).toEqual([30_000, 60_000, 90_000, 120_000]);
+    expect(w.content()).toEqual({ presence: 'online', last_active_ago: 0, currently_active: true });
+    // A long-poll stays in flight with no activity after it: currently_active ends 60 s after the
+    // stored activity, and that is told.
+    await w.tracker.synced('@u:x', 'online', w.now() + 70_000);
+    await w.advance(61_000);
+    expect(w.writes.length).toBe(2);
+    expect(w.notified.length).toBe(2);
+    expect(w.content()).toMatchObject({ presence: 'online', currently_active: false, last_active_ago: 61_000 });
   });
 
   it('turns a user online without activity unavailable after the idle timer, then offline once they stop syncing', async () => {
